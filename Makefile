@@ -1,0 +1,62 @@
+# hearth: `make` builds the CLI and the core library; `make test` runs every test.
+CC      ?= cc
+CLANG   ?= clang
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+WARN    := -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter
+INC     := -Isrc -Inative
+BUILD   ?= build
+SAN     ?=
+
+CORE_SRC   := $(sort $(wildcard src/*.c src/cpu/*.c))
+NATIVE_SRC := $(filter-out native/main.c,$(sort $(wildcard native/*.c)))
+TEST_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+CORE_OBJ   := $(call obj,$(CORE_SRC))
+NATIVE_OBJ := $(call obj,$(NATIVE_SRC))
+TESTS      := $(patsubst tests/unit/%.c,$(BUILD)/%,$(TEST_SRC))
+
+# SIMD kernels are compiled for their instruction set and picked at run time.
+$(BUILD)/obj/src/cpu/%_avx2.o:   SIMD := -mavx2 -mfma -mf16c
+$(BUILD)/obj/src/cpu/%_avx512.o: SIMD := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512dq
+
+.PHONY: all test unit asan fuzz clean bench
+all: $(BUILD)/hearth $(BUILD)/libhearth.a
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(SAN) $(SIMD) $(INC) -MMD -MP -c $< -o $@
+
+$(BUILD)/libhearth.a: $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/hearth: $(call obj,native/main.c) $(NATIVE_OBJ) $(BUILD)/libhearth.a
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lm -lpthread
+
+$(BUILD)/test_%: $(call obj,tests/unit/test_%.c) $(NATIVE_OBJ) $(BUILD)/libhearth.a
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lm -lpthread
+
+unit: $(TESTS)
+
+test: all unit
+	bash tests/run.sh
+
+# Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer, in their own build tree.
+asan:
+	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit
+
+# libFuzzer target for the GGUF reader: `make fuzz && build/fuzz_gguf tests/fuzz/gguf_corpus`.
+fuzz: $(BUILD)/fuzz_gguf
+$(BUILD)/fuzz_gguf: tests/fuzz/fuzz_gguf.c $(CORE_SRC)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_gguf.c src/gguf.c src/error.c src/ggml_types.c
+
+bench: all
+	node bench/bench.mjs
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

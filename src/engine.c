@@ -1,0 +1,152 @@
+#include "engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/kernels.h"
+#include "forward.h"
+
+struct hearth_engine {
+    const hearth_host *host;
+    gguf_file *gguf;
+    model *model;
+    hearth_tokenizer *tok;
+    hearth_kernels kernels;
+    forward_ctx *fwd;
+    float *logits;
+};
+
+hearth_status hearth_engine_load(hearth_engine **out, const hearth_host *host, const hearth_engine_options *opt,
+                                 hearth_error *err) {
+    *out = NULL;
+    hearth_engine_options defaults = {0};
+    if (!opt) opt = &defaults;
+    hearth_engine *e = calloc(1, sizeof *e);
+    if (!e) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    e->host = host;
+    kernels_init(&e->kernels, !opt->no_simd);
+    hearth_status st = gguf_open(&e->gguf, host, err);
+    if (!st) st = tokenizer_load(&e->tok, e->gguf, err);
+    if (!st) st = model_load(&e->model, e->gguf, host, err);
+    if (!st && tokenizer_vocab_size(e->tok) > e->model->hp.n_vocab)
+        st = hearth_fail(err, HEARTH_E_FORMAT, "%s: the tokenizer has %d tokens but the embedding only %d rows",
+                         gguf_name(e->gguf), tokenizer_vocab_size(e->tok), e->model->hp.n_vocab);
+    if (!st) {
+        int n_ctx = opt->n_ctx > 0 ? opt->n_ctx : (e->model->hp.n_ctx_train < 4096 ? e->model->hp.n_ctx_train : 4096);
+        if (n_ctx > (1 << 20)) st = hearth_fail(err, HEARTH_E_ARG, "context of %d tokens is too large", n_ctx);
+        else st = forward_create(&e->fwd, e->model, host, &e->kernels, n_ctx, opt->max_batch > 0 ? opt->max_batch : 512, err);
+    }
+    if (!st) {
+        e->logits = malloc((size_t)e->model->hp.n_vocab * sizeof *e->logits);
+        if (!e->logits) st = hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    }
+    if (st) {
+        hearth_engine_free(e);
+        return st;
+    }
+    *out = e;
+    return HEARTH_OK;
+}
+
+void hearth_engine_free(hearth_engine *e) {
+    if (!e) return;
+    forward_free(e->fwd);
+    model_free(e->model);
+    tokenizer_free(e->tok);
+    gguf_free(e->gguf);
+    free(e->logits);
+    free(e);
+}
+
+const gguf_file *hearth_engine_gguf(const hearth_engine *e) { return e->gguf; }
+const model *hearth_engine_model(const hearth_engine *e) { return e->model; }
+const hearth_tokenizer *hearth_engine_tokenizer(const hearth_engine *e) { return e->tok; }
+const char *hearth_engine_kernels(const hearth_engine *e) { return kernels_name(&e->kernels); }
+int hearth_engine_ctx(const hearth_engine *e) { return forward_ctx_size(e->fwd); }
+
+hearth_status hearth_engine_prompt_tokens(const hearth_engine *e, const char *text, size_t len, int32_t **out,
+                                          int *n, hearth_error *err) {
+    int32_t *ids = NULL;
+    size_t count = 0;
+    *out = NULL;
+    *n = 0;
+    hearth_status st = tokenizer_encode(e->tok, text, len, false, &ids, &count, err);
+    if (st) return st;
+    bool bos = tokenizer_add_bos(e->tok) && tokenizer_bos(e->tok) >= 0;
+    int32_t *all = malloc((count + 1) * sizeof *all);
+    if (!all) {
+        free(ids);
+        return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    }
+    size_t k = 0;
+    if (bos) all[k++] = tokenizer_bos(e->tok);
+    if (count) memcpy(all + k, ids, count * sizeof *ids);
+    free(ids);
+    if (k + count > (size_t)1 << 30) {
+        free(all);
+        return hearth_fail(err, HEARTH_E_ARG, "prompt is too long");
+    }
+    *out = all;
+    *n = (int)(k + count);
+    return HEARTH_OK;
+}
+
+hearth_status hearth_engine_eval(hearth_engine *e, const int32_t *tokens, int n, int pos, float *logits,
+                                 hearth_error *err) {
+    return forward_eval(e->fwd, tokens, n, pos, logits, err);
+}
+
+hearth_status hearth_generate(hearth_engine *e, const int32_t *prompt, int n_prompt, int max_tokens,
+                              const sampler_params *sp, hearth_token_fn on_token, void *user,
+                              hearth_gen_stats *stats, hearth_error *err) {
+    memset(stats, 0, sizeof *stats);
+    int n_ctx = forward_ctx_size(e->fwd), n_vocab = e->model->hp.n_vocab;
+    if (n_prompt <= 0) return hearth_fail(err, HEARTH_E_ARG, "the prompt is empty");
+    if (n_prompt > n_ctx)
+        return hearth_fail(err, HEARTH_E_CONTEXT,
+                           "the prompt has %d tokens but the context holds %d; shorten it or raise --ctx", n_prompt,
+                           n_ctx);
+    if (max_tokens < 0) return hearth_fail(err, HEARTH_E_ARG, "max tokens must not be negative");
+    sampler *smp;
+    hearth_status st = sampler_create(&smp, sp, n_vocab, err);
+    if (st) return st;
+    int32_t *history = malloc(((size_t)n_prompt + (size_t)max_tokens + 1) * sizeof *history);
+    if (!history) {
+        sampler_free(smp);
+        return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    }
+    memcpy(history, prompt, (size_t)n_prompt * sizeof *prompt);
+    int n_hist = n_prompt;
+    stats->prompt_tokens = n_prompt;
+
+    double t0 = e->host->now_ms(e->host->ctx);
+    st = forward_eval(e->fwd, prompt, n_prompt, 0, e->logits, err);
+    double t1 = e->host->now_ms(e->host->ctx);
+    stats->prefill_ms = t1 - t0;
+    int pos = n_prompt;
+    while (!st && stats->gen_tokens < max_tokens) {
+        int32_t next = sampler_sample(smp, e->logits, history, n_hist);
+        if (stats->gen_tokens == 0) stats->ttft_ms = e->host->now_ms(e->host->ctx) - t0;
+        if (tokenizer_is_eog(e->tok, next)) {
+            stats->stopped_by_eog = true;
+            break;
+        }
+        history[n_hist++] = next;
+        stats->gen_tokens++;
+        if (on_token && !on_token(user, next, e->logits, n_vocab)) {
+            stats->stopped_by_callback = true;
+            break;
+        }
+        if (stats->gen_tokens == max_tokens) break;
+        if (pos >= n_ctx) {
+            stats->stopped_by_ctx = true;
+            break;
+        }
+        st = forward_eval(e->fwd, &next, 1, pos, e->logits, err);
+        pos++;
+    }
+    stats->decode_ms = e->host->now_ms(e->host->ctx) - t1;
+    free(history);
+    sampler_free(smp);
+    return st;
+}

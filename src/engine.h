@@ -1,0 +1,58 @@
+/* The engine: a loaded model with its tokenizer, KV cache and kernels.
+ * One value per loaded model; nothing global. */
+#ifndef HEARTH_ENGINE_H
+#define HEARTH_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "gguf.h"
+#include "host.h"
+#include "model.h"
+#include "sampler.h"
+#include "tokenizer.h"
+
+typedef struct hearth_engine hearth_engine;
+
+typedef struct {
+    int n_ctx;      /* 0: the smaller of the model's context and 4096 */
+    int max_batch;  /* tokens per forward pass during prefill; 0: 512 */
+    bool no_simd;   /* force the scalar kernels (tests) */
+} hearth_engine_options;
+
+hearth_status hearth_engine_load(hearth_engine **out, const hearth_host *host, const hearth_engine_options *opt,
+                                 hearth_error *err);
+void hearth_engine_free(hearth_engine *e);
+
+const gguf_file *hearth_engine_gguf(const hearth_engine *e);
+const model *hearth_engine_model(const hearth_engine *e);
+const hearth_tokenizer *hearth_engine_tokenizer(const hearth_engine *e);
+const char *hearth_engine_kernels(const hearth_engine *e);
+int hearth_engine_ctx(const hearth_engine *e);
+
+/* Tokens of a raw-completion prompt: BOS as the file says, then the text
+ * (special-token text is not parsed). *out is malloc'ed. */
+hearth_status hearth_engine_prompt_tokens(const hearth_engine *e, const char *text, size_t len, int32_t **out,
+                                          int *n, hearth_error *err);
+
+/* Low level: evaluates tokens at pos; logits (n_vocab) of the last one. */
+hearth_status hearth_engine_eval(hearth_engine *e, const int32_t *tokens, int n, int pos, float *logits,
+                                 hearth_error *err);
+
+typedef struct {
+    int prompt_tokens, gen_tokens;
+    double prefill_ms, decode_ms, ttft_ms;
+    bool stopped_by_eog, stopped_by_ctx, stopped_by_callback;
+} hearth_gen_stats;
+
+/* Called for every generated token (end-of-generation tokens excluded);
+ * return false to stop. */
+typedef bool (*hearth_token_fn)(void *user, int32_t token, const float *logits, int n_vocab);
+
+/* Generates up to max_tokens after the prompt, from an empty cache. */
+hearth_status hearth_generate(hearth_engine *e, const int32_t *prompt, int n_prompt, int max_tokens,
+                              const sampler_params *sp, hearth_token_fn on_token, void *user,
+                              hearth_gen_stats *stats, hearth_error *err);
+
+#endif

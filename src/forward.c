@@ -1,0 +1,383 @@
+/* CPU forward pass for llama, phi3 and qwen2. The numerics follow ggml's CPU
+ * backend where it matters for agreement with llama.cpp: activations are
+ * quantized the way its vec_dot does, the KV cache is f16, RMSNorm sums in
+ * double, rope angles are built by repeated multiplication. */
+#include "forward.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ggml_types.h"
+
+#define MAX_GROUP 3
+
+struct forward_ctx {
+    const model *m;
+    const hearth_host *host;
+    const hearth_kernels *k;
+    int n_ctx, max_batch, n_threads;
+    int q_dim, kv_dim, qkv_dim;
+
+    uint16_t **k_cache, **v_cache; /* per layer: [n_ctx][kv_dim] f16 */
+    float *x, *xb, *qkv, *attn, *ffn, *act, *rope_cs, *scores, *last;
+    uint8_t *act_q[MAX_GROUP];
+    size_t act_q_bytes;
+};
+
+/* ---- parallel matrix products ---- */
+
+typedef struct {
+    const weight *w;
+    float *out;       /* out[t * out_stride + r] */
+    size_t out_stride;
+    const void *act;  /* quantized activations for this weight's type */
+} matmul_job;
+
+typedef struct {
+    const hearth_kernels *k;
+    matmul_job jobs[MAX_GROUP];
+    int n_jobs, n_tok;
+} matmul_group;
+
+static void matmul_task(void *arg, int thread, int n_threads) {
+    const matmul_group *g = arg;
+    for (int j = 0; j < g->n_jobs; j++) {
+        const matmul_job *job = &g->jobs[j];
+        int rows = job->w->rows;
+        /* Row ranges in multiples of 16 keep every thread on whole SIMD tiles. */
+        int chunks = (rows + 15) / 16;
+        int r0 = (int)((long long)chunks * thread / n_threads) * 16;
+        int r1 = (int)((long long)chunks * (thread + 1) / n_threads) * 16;
+        if (r1 > rows) r1 = rows;
+        if (r0 >= r1) continue;
+        kernels_matmul(g->k, job->w->type, job->w->data, job->w->cols, r0, r1, job->act, g->n_tok, job->out,
+                       job->out_stride);
+    }
+}
+
+typedef struct {
+    const hearth_kernels *k;
+    uint32_t type;
+    const float *x;
+    size_t x_stride;
+    uint8_t *dst;
+    size_t dst_stride;
+    int n, n_tok;
+} quantize_job;
+
+static void quantize_task(void *arg, int thread, int n_threads) {
+    const quantize_job *q = arg;
+    for (int t = thread; t < q->n_tok; t += n_threads)
+        kernels_quantize_act(q->k, q->type, q->x + (size_t)t * q->x_stride, q->dst + (size_t)t * q->dst_stride, q->n);
+}
+
+/* Runs up to MAX_GROUP products that share the input x ([n_tok][cols]). */
+static void matmul_multi(forward_ctx *f, const float *x, size_t x_stride, int n_tok, matmul_group *g) {
+    uint32_t done_types[MAX_GROUP];
+    int n_done = 0;
+    g->k = f->k;
+    g->n_tok = n_tok;
+    for (int j = 0; j < g->n_jobs; j++) {
+        uint32_t type = g->jobs[j].w->type;
+        int slot = -1;
+        for (int d = 0; d < n_done; d++)
+            if (done_types[d] == type) slot = d;
+        if (slot < 0) {
+            slot = n_done++;
+            done_types[slot] = type;
+            quantize_job q = {f->k, type, x, x_stride, f->act_q[slot],
+                              kernels_act_row_bytes(type, g->jobs[j].w->cols), g->jobs[j].w->cols, n_tok};
+            if (n_tok == 1) quantize_task(&q, 0, 1);
+            else f->host->parallel(f->host->ctx, quantize_task, &q);
+        }
+        g->jobs[j].act = f->act_q[slot];
+    }
+    f->host->parallel(f->host->ctx, matmul_task, g);
+}
+
+static void matmul1(forward_ctx *f, const weight *w, const float *x, int n_tok, float *out, size_t out_stride) {
+    matmul_group g = {.n_jobs = 1};
+    g.jobs[0] = (matmul_job){w, out, out_stride, NULL};
+    matmul_multi(f, x, (size_t)w->cols, n_tok, &g);
+}
+
+/* ---- element-wise parts ---- */
+
+static void rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
+    double sum = 0;
+    for (int i = 0; i < n; i++) sum += (double)(x[i] * x[i]);
+    float scale = 1.0f / sqrtf((float)(sum / n) + eps);
+    for (int i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
+}
+
+/* cos/sin per token and rotated pair, built as ggml builds them. */
+static void rope_tables(forward_ctx *f, int pos, int n_tok) {
+    const model_hparams *hp = &f->m->hp;
+    const float *factors = f->m->rope_freqs;
+    if (f->m->rope_long && f->n_ctx > hp->n_ctx_orig) factors = f->m->rope_long;
+    else if (f->m->rope_short) factors = f->m->rope_short;
+    int half = hp->rope_dim / 2;
+    float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->rope_dim);
+    for (int t = 0; t < n_tok; t++) {
+        float *cs = f->rope_cs + (size_t)t * hp->rope_dim;
+        float theta = (float)(pos + t);
+        for (int i = 0; i < half; i++) {
+            float th = factors ? theta / factors[i] : theta;
+            cs[2 * i] = cosf(th);
+            cs[2 * i + 1] = sinf(th);
+            theta *= theta_scale;
+        }
+    }
+}
+
+static void rope_apply(const model_hparams *hp, float *v, const float *cs) {
+    int half = hp->rope_dim / 2;
+    for (int i = 0; i < half; i++) {
+        float c = cs[2 * i], s = cs[2 * i + 1];
+        int a = hp->rope_neox ? i : 2 * i;
+        int b = hp->rope_neox ? i + half : 2 * i + 1;
+        float x0 = v[a], x1 = v[b];
+        v[a] = x0 * c - x1 * s;
+        v[b] = x0 * s + x1 * c;
+    }
+}
+
+/* ---- attention ---- */
+
+static inline float half_to_float(uint16_t h) { return ggml_fp16_to_fp32(h); }
+
+typedef struct {
+    forward_ctx *f;
+    int layer, pos, n_tok;
+} attention_job;
+
+static void attention_task(void *arg, int thread, int n_threads) {
+    const attention_job *a = arg;
+    forward_ctx *f = a->f;
+    const model_hparams *hp = &f->m->hp;
+    int hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
+    float scale = 1.0f / sqrtf((float)hd);
+    float *scores = f->scores + (size_t)thread * f->n_ctx;
+    const uint16_t *kc = f->k_cache[a->layer], *vc = f->v_cache[a->layer];
+    int total = a->n_tok * hp->n_head;
+    for (int item = thread; item < total; item += n_threads) {
+        int t = item / hp->n_head, h = item % hp->n_head;
+        int p = a->pos + t;
+        const float *q = f->qkv + (size_t)t * f->qkv_dim + (size_t)h * hd;
+        size_t kv_off = (size_t)(h / group) * hd;
+        float qh[512];
+        /* llama.cpp multiplies Q with the f16 cache in f16; round Q the same way. */
+        for (int d = 0; d < hd; d++) qh[d] = ggml_fp16_to_fp32(ggml_fp32_to_fp16(q[d]));
+        float max = -INFINITY;
+        for (int j = 0; j <= p; j++) {
+            const uint16_t *kj = kc + (size_t)j * f->kv_dim + kv_off;
+            float s = 0;
+            for (int d = 0; d < hd; d++) s += qh[d] * half_to_float(kj[d]);
+            s *= scale;
+            scores[j] = s;
+            if (s > max) max = s;
+        }
+        double sum = 0;
+        for (int j = 0; j <= p; j++) {
+            float e = expf(scores[j] - max);
+            scores[j] = e;
+            sum += e;
+        }
+        float inv = (float)(1.0 / sum);
+        float *out = f->attn + (size_t)t * f->q_dim + (size_t)h * hd;
+        for (int d = 0; d < hd; d++) out[d] = 0;
+        for (int j = 0; j <= p; j++) {
+            float w = scores[j] * inv;
+            const uint16_t *vj = vc + (size_t)j * f->kv_dim + kv_off;
+            for (int d = 0; d < hd; d++) out[d] += w * half_to_float(vj[d]);
+        }
+    }
+}
+
+/* ---- one batch ---- */
+
+static void add_bias(float *x, size_t stride, const float *b, int n, int n_tok) {
+    if (!b) return;
+    for (int t = 0; t < n_tok; t++)
+        for (int i = 0; i < n; i++) x[(size_t)t * stride + i] += b[i];
+}
+
+static void eval_batch(forward_ctx *f, const int32_t *tokens, int n_tok, int pos, float *logits) {
+    const model *m = f->m;
+    const model_hparams *hp = &m->hp;
+    int E = hp->n_embd, F = hp->n_ff;
+    for (int t = 0; t < n_tok; t++)
+        kernels_dequantize_row(m->tok_embd.type, (const uint8_t *)m->tok_embd.data + m->tok_embd.row_bytes * tokens[t],
+                               f->x + (size_t)t * E, E);
+    rope_tables(f, pos, n_tok);
+
+    for (int il = 0; il < hp->n_layer; il++) {
+        const model_layer *ly = &m->layers[il];
+        for (int t = 0; t < n_tok; t++)
+            rmsnorm(f->xb + (size_t)t * E, f->x + (size_t)t * E, ly->attn_norm, E, hp->rms_eps);
+
+        matmul_group g = {0};
+        if (ly->wqkv.data) {
+            g.n_jobs = 1;
+            g.jobs[0] = (matmul_job){&ly->wqkv, f->qkv, (size_t)f->qkv_dim, NULL};
+        } else {
+            g.n_jobs = 3;
+            g.jobs[0] = (matmul_job){&ly->wq, f->qkv, (size_t)f->qkv_dim, NULL};
+            g.jobs[1] = (matmul_job){&ly->wk, f->qkv + f->q_dim, (size_t)f->qkv_dim, NULL};
+            g.jobs[2] = (matmul_job){&ly->wv, f->qkv + f->q_dim + f->kv_dim, (size_t)f->qkv_dim, NULL};
+        }
+        matmul_multi(f, f->xb, (size_t)E, n_tok, &g);
+        add_bias(f->qkv, (size_t)f->qkv_dim, ly->bq, f->q_dim, n_tok);
+        add_bias(f->qkv + f->q_dim, (size_t)f->qkv_dim, ly->bk, f->kv_dim, n_tok);
+        add_bias(f->qkv + f->q_dim + f->kv_dim, (size_t)f->qkv_dim, ly->bv, f->kv_dim, n_tok);
+
+        for (int t = 0; t < n_tok; t++) {
+            float *row = f->qkv + (size_t)t * f->qkv_dim;
+            const float *cs = f->rope_cs + (size_t)t * hp->rope_dim;
+            for (int h = 0; h < hp->n_head; h++) rope_apply(hp, row + (size_t)h * hp->head_dim, cs);
+            for (int h = 0; h < hp->n_head_kv; h++) rope_apply(hp, row + f->q_dim + (size_t)h * hp->head_dim, cs);
+            uint16_t *kd = f->k_cache[il] + (size_t)(pos + t) * f->kv_dim;
+            uint16_t *vd = f->v_cache[il] + (size_t)(pos + t) * f->kv_dim;
+            for (int i = 0; i < f->kv_dim; i++) {
+                kd[i] = ggml_fp32_to_fp16(row[f->q_dim + i]);
+                vd[i] = ggml_fp32_to_fp16(row[f->q_dim + f->kv_dim + i]);
+            }
+        }
+        attention_job aj = {f, il, pos, n_tok};
+        f->host->parallel(f->host->ctx, attention_task, &aj);
+
+        /* x += Wo * attn, through xb */
+        matmul1(f, &ly->wo, f->attn, n_tok, f->xb, (size_t)E);
+        for (size_t i = 0; i < (size_t)n_tok * E; i++) f->x[i] += f->xb[i];
+
+        for (int t = 0; t < n_tok; t++)
+            rmsnorm(f->xb + (size_t)t * E, f->x + (size_t)t * E, ly->ffn_norm, E, hp->rms_eps);
+        /* ffn holds [gate | up] per token, as phi3's fused tensor produces it. */
+        g = (matmul_group){0};
+        if (ly->gate_up.data) {
+            g.n_jobs = 1;
+            g.jobs[0] = (matmul_job){&ly->gate_up, f->ffn, (size_t)2 * F, NULL};
+        } else {
+            g.n_jobs = 2;
+            g.jobs[0] = (matmul_job){&ly->gate, f->ffn, (size_t)2 * F, NULL};
+            g.jobs[1] = (matmul_job){&ly->up, f->ffn + F, (size_t)2 * F, NULL};
+        }
+        matmul_multi(f, f->xb, (size_t)E, n_tok, &g);
+        for (int t = 0; t < n_tok; t++) {
+            const float *gate = f->ffn + (size_t)t * 2 * F, *up = gate + F;
+            float *a = f->act + (size_t)t * F;
+            for (int i = 0; i < F; i++) a[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+        }
+        matmul1(f, &ly->down, f->act, n_tok, f->xb, (size_t)E);
+        for (size_t i = 0; i < (size_t)n_tok * E; i++) f->x[i] += f->xb[i];
+    }
+
+    if (logits) {
+        rmsnorm(f->last, f->x + (size_t)(n_tok - 1) * E, m->output_norm, E, hp->rms_eps);
+        matmul1(f, &m->output, f->last, 1, logits, (size_t)hp->n_vocab);
+    }
+}
+
+hearth_status forward_eval(forward_ctx *f, const int32_t *tokens, int n, int pos, float *logits,
+                           hearth_error *err) {
+    if (n <= 0) return hearth_fail(err, HEARTH_E_ARG, "nothing to evaluate");
+    if (pos < 0 || pos > f->n_ctx || n > f->n_ctx - pos)
+        return hearth_fail(err, HEARTH_E_CONTEXT,
+                           "%d tokens at position %d do not fit the context of %d tokens (use a larger --ctx)", n,
+                           pos, f->n_ctx);
+    for (int i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= f->m->hp.n_vocab)
+            return hearth_fail(err, HEARTH_E_ARG, "token id %d is outside the vocabulary (0 to %d)", tokens[i],
+                               f->m->hp.n_vocab - 1);
+    for (int done = 0; done < n;) {
+        int chunk = n - done < f->max_batch ? n - done : f->max_batch;
+        bool last = done + chunk == n;
+        eval_batch(f, tokens + done, chunk, pos + done, last ? logits : NULL);
+        done += chunk;
+    }
+    return HEARTH_OK;
+}
+
+static void *zalloc(size_t n, bool *ok) {
+    void *p = calloc(1, n ? n : 1);
+    if (!p) *ok = false;
+    return p;
+}
+
+hearth_status forward_create(forward_ctx **out, const model *m, const hearth_host *host,
+                             const hearth_kernels *kernels, int n_ctx, int max_batch, hearth_error *err) {
+    *out = NULL;
+    const model_hparams *hp = &m->hp;
+    if (n_ctx < 1 || max_batch < 1) return hearth_fail(err, HEARTH_E_ARG, "context and batch must be positive");
+    if (hp->head_dim > 512) return hearth_fail(err, HEARTH_E_UNSUPPORTED, "head size %d is larger than 512", hp->head_dim);
+    forward_ctx *f = calloc(1, sizeof *f);
+    if (!f) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    f->m = m;
+    f->host = host;
+    f->k = kernels;
+    f->n_ctx = n_ctx;
+    f->max_batch = max_batch < n_ctx ? max_batch : n_ctx;
+    f->n_threads = host->thread_count(host->ctx);
+    f->q_dim = hp->n_head * hp->head_dim;
+    f->kv_dim = hp->n_head_kv * hp->head_dim;
+    f->qkv_dim = f->q_dim + 2 * f->kv_dim;
+    size_t B = (size_t)f->max_batch;
+    bool ok = true;
+    f->k_cache = zalloc((size_t)hp->n_layer * sizeof *f->k_cache, &ok);
+    f->v_cache = zalloc((size_t)hp->n_layer * sizeof *f->v_cache, &ok);
+    for (int il = 0; ok && il < hp->n_layer; il++) {
+        f->k_cache[il] = zalloc((size_t)n_ctx * f->kv_dim * sizeof(uint16_t), &ok);
+        f->v_cache[il] = zalloc((size_t)n_ctx * f->kv_dim * sizeof(uint16_t), &ok);
+    }
+    f->x = zalloc(B * hp->n_embd * sizeof(float), &ok);
+    f->xb = zalloc(B * hp->n_embd * sizeof(float), &ok);
+    f->qkv = zalloc(B * f->qkv_dim * sizeof(float), &ok);
+    f->attn = zalloc(B * f->q_dim * sizeof(float), &ok);
+    f->ffn = zalloc(B * 2 * hp->n_ff * sizeof(float), &ok);
+    f->act = zalloc(B * hp->n_ff * sizeof(float), &ok);
+    f->rope_cs = zalloc(B * hp->rope_dim * sizeof(float), &ok);
+    f->scores = zalloc((size_t)f->n_threads * n_ctx * sizeof(float), &ok);
+    f->last = zalloc((size_t)hp->n_embd * sizeof(float), &ok);
+    int widest = hp->n_embd;
+    if (f->q_dim > widest) widest = f->q_dim;
+    if (hp->n_ff > widest) widest = hp->n_ff;
+    /* f32 activations are the largest form any weight type asks for. */
+    f->act_q_bytes = B * (size_t)widest * sizeof(float) + 64;
+    for (int s = 0; s < MAX_GROUP; s++) f->act_q[s] = zalloc(f->act_q_bytes, &ok);
+    if (!ok) {
+        forward_free(f);
+        return hearth_fail(err, HEARTH_E_NOMEM,
+                           "out of memory for a context of %d tokens (KV cache %.1f MB); try a smaller --ctx", n_ctx,
+                           2.0 * hp->n_layer * n_ctx * (f->kv_dim * 2.0) / 1e6);
+    }
+    *out = f;
+    return HEARTH_OK;
+}
+
+int forward_ctx_size(const forward_ctx *f) { return f->n_ctx; }
+
+uint64_t forward_kv_bytes(const forward_ctx *f) {
+    return 2ull * (uint64_t)f->m->hp.n_layer * (uint64_t)f->n_ctx * (uint64_t)f->kv_dim * 2;
+}
+
+void forward_free(forward_ctx *f) {
+    if (!f) return;
+    for (int il = 0; il < f->m->hp.n_layer; il++) {
+        if (f->k_cache) free(f->k_cache[il]);
+        if (f->v_cache) free(f->v_cache[il]);
+    }
+    free(f->k_cache);
+    free(f->v_cache);
+    free(f->x);
+    free(f->xb);
+    free(f->qkv);
+    free(f->attn);
+    free(f->ffn);
+    free(f->act);
+    free(f->rope_cs);
+    free(f->scores);
+    free(f->last);
+    for (int s = 0; s < MAX_GROUP; s++) free(f->act_q[s]);
+    free(f);
+}

@@ -1,0 +1,27 @@
+/* The forward pass on the CPU: a KV cache and scratch buffers for one
+ * sequence, and the evaluation of a batch of tokens. */
+#ifndef HEARTH_FORWARD_H
+#define HEARTH_FORWARD_H
+
+#include "cpu/kernels.h"
+#include "error.h"
+#include "host.h"
+#include "model.h"
+
+typedef struct forward_ctx forward_ctx;
+
+/* n_ctx: KV cache length in tokens; max_batch: tokens evaluated per pass
+ * (longer inputs are split). */
+hearth_status forward_create(forward_ctx **out, const model *m, const hearth_host *host,
+                             const hearth_kernels *kernels, int n_ctx, int max_batch, hearth_error *err);
+void forward_free(forward_ctx *f);
+int forward_ctx_size(const forward_ctx *f);
+uint64_t forward_kv_bytes(const forward_ctx *f);
+
+/* Evaluates tokens at positions pos..pos+n-1, reading the cache for
+ * positions before pos. When logits is not NULL it receives n_vocab values
+ * for the last token. */
+hearth_status forward_eval(forward_ctx *f, const int32_t *tokens, int n, int pos, float *logits,
+                           hearth_error *err);
+
+#endif

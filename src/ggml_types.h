@@ -1,0 +1,70 @@
+/* ggml tensor types: ids, block layouts and element conversions, bit-exact
+ * with ggml. Only what hearth can run is described; other ids are known by
+ * name so that errors can say what a file needs. */
+#ifndef HEARTH_GGML_TYPES_H
+#define HEARTH_GGML_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum ggml_type_id {
+    GGML_TYPE_F32 = 0,
+    GGML_TYPE_F16 = 1,
+    GGML_TYPE_Q4_0 = 2,
+    GGML_TYPE_Q4_1 = 3,
+    GGML_TYPE_Q5_0 = 6,
+    GGML_TYPE_Q5_1 = 7,
+    GGML_TYPE_Q8_0 = 8,
+    GGML_TYPE_Q8_1 = 9,
+    GGML_TYPE_Q2_K = 10,
+    GGML_TYPE_Q3_K = 11,
+    GGML_TYPE_Q4_K = 12,
+    GGML_TYPE_Q5_K = 13,
+    GGML_TYPE_Q6_K = 14,
+    GGML_TYPE_Q8_K = 15,
+    GGML_TYPE_BF16 = 30,
+    GGML_TYPE_COUNT = 40
+};
+
+#define QK4_0 32
+#define QK4_1 32
+#define QK5_0 32
+#define QK5_1 32
+#define QK8_0 32
+#define QK8_1 32
+
+typedef uint16_t ggml_half;
+
+typedef struct { ggml_half d; uint8_t qs[QK4_0 / 2]; } block_q4_0;
+typedef struct { ggml_half d, m; uint8_t qs[QK4_1 / 2]; } block_q4_1;
+typedef struct { ggml_half d; uint8_t qh[4]; uint8_t qs[QK5_0 / 2]; } block_q5_0;
+typedef struct { ggml_half d, m; uint8_t qh[4]; uint8_t qs[QK5_1 / 2]; } block_q5_1;
+typedef struct { ggml_half d; int8_t qs[QK8_0]; } block_q8_0;
+/* Activations for Q4_1/Q5_1 dot products: s = d * sum(qs). */
+typedef struct { ggml_half d, s; int8_t qs[QK8_1]; } block_q8_1;
+
+_Static_assert(sizeof(block_q4_0) == 18, "q4_0 layout");
+_Static_assert(sizeof(block_q4_1) == 20, "q4_1 layout");
+_Static_assert(sizeof(block_q5_0) == 22, "q5_0 layout");
+_Static_assert(sizeof(block_q5_1) == 24, "q5_1 layout");
+_Static_assert(sizeof(block_q8_0) == 34, "q8_0 layout");
+_Static_assert(sizeof(block_q8_1) == 36, "q8_1 layout");
+
+/* Name of any ggml type id ("q4_K"), or NULL for ids ggml never defined. */
+const char *ggml_type_name(uint32_t type);
+/* True when hearth can compute with this type. */
+bool ggml_type_supported(uint32_t type);
+/* Elements per block and bytes per block of a supported type (0 otherwise). */
+size_t ggml_block_elems(uint32_t type);
+size_t ggml_block_bytes(uint32_t type);
+/* Bytes of a row of n elements; false when n is not a multiple of the block
+ * size or the type is unsupported. */
+bool ggml_row_bytes(uint32_t type, uint64_t n, uint64_t *bytes);
+
+float ggml_fp16_to_fp32(ggml_half h);
+ggml_half ggml_fp32_to_fp16(float f); /* round to nearest even, as ggml */
+float ggml_bf16_to_fp32(uint16_t h);
+uint16_t ggml_fp32_to_bf16(float f); /* round to nearest even, NaN kept */
+
+#endif

@@ -1,0 +1,63 @@
+/* Model definitions: hyper-parameters and weights of the supported
+ * architectures, read from GGUF metadata (never from file names). */
+#ifndef HEARTH_MODEL_H
+#define HEARTH_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "gguf.h"
+#include "host.h"
+
+typedef enum { ARCH_LLAMA, ARCH_PHI3, ARCH_QWEN2 } model_arch;
+
+typedef struct {
+    model_arch arch;
+    char arch_name[32];
+    int n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_vocab;
+    int n_ctx_train;
+    float rms_eps;
+    float rope_base;
+    int rope_dim;          /* rotated dimensions per head (<= head_dim) */
+    bool rope_neox;        /* rotate (i, i+d/2) pairs instead of (2i, 2i+1) */
+    int n_ctx_orig;        /* phi3 long-rope: original context length */
+    float rope_attn_factor;/* phi3 long-rope: scale of cos/sin */
+    uint32_t file_type;
+} model_hparams;
+
+/* A matrix: rows of `cols` elements of a ggml type, contiguous. */
+typedef struct {
+    uint32_t type;
+    const void *data;
+    int rows, cols;
+    uint64_t row_bytes;
+} weight;
+
+typedef struct {
+    const float *attn_norm, *ffn_norm;
+    weight wq, wk, wv, wqkv, wo;
+    const float *bq, *bk, *bv;
+    weight gate, up, gate_up, down;
+} model_layer;
+
+typedef struct model {
+    model_hparams hp;
+    weight tok_embd, output;
+    const float *output_norm;
+    const float *rope_freqs;       /* llama-3 frequency factors, head_dim/2, or NULL */
+    const float *rope_long, *rope_short; /* phi3 long-rope factors, or NULL */
+    model_layer *layers;
+    uint64_t weight_bytes;
+
+    /* Memory the model owns: converted vectors, and tensor data read through
+     * the host when it could not map the file. */
+    void **owned;
+    int n_owned, cap_owned;
+} model;
+
+hearth_status model_load(model **out, const gguf_file *g, const hearth_host *host, hearth_error *err);
+void model_free(model *m);
+const char *model_arch_name(model_arch a);
+
+#endif
