@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L
 #include "error.h"
 
 #include <stdarg.h>
@@ -22,9 +23,13 @@ hearth_status hearth_prefix(hearth_error *err, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    char old[sizeof err->message];
-    memcpy(old, err->message, sizeof old);
-    snprintf(err->message, sizeof err->message, "%s%s", prefix, old);
+    size_t np = strlen(prefix), cap = sizeof err->message - 1;
+    if (np > cap) np = cap;
+    size_t keep = strnlen(err->message, cap);
+    if (keep > cap - np) keep = cap - np;
+    memmove(err->message + np, err->message, keep);
+    memcpy(err->message, prefix, np);
+    err->message[np + keep] = 0;
     return err->code;
 }
 

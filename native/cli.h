@@ -1,0 +1,66 @@
+/* Shared pieces of the CLI commands: flag parsing, loading an engine,
+ * JSON output. */
+#ifndef HEARTH_CLI_H
+#define HEARTH_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "engine.h"
+#include "host_native.h"
+
+/* Exit codes: 0 success, 1 runtime or model error, 2 usage error. */
+enum { EXIT_USAGE = 2 };
+
+typedef enum { OPT_STRING, OPT_INT, OPT_FLOAT, OPT_U64, OPT_FLAG } cli_opt_kind;
+
+typedef struct {
+    const char *name; /* "--max-tokens" */
+    cli_opt_kind kind;
+    void *dst;        /* const char **, int *, float *, uint64_t *, bool * */
+    const char *arg;  /* placeholder in help: "N" */
+    const char *help;
+} cli_opt;
+
+typedef struct {
+    const char *command; /* "run" */
+    const char *summary;
+    const char *usage;   /* "--model F (--prompt TEXT | --prompt-file F) [options]" */
+    const cli_opt *opts;
+} cli_command;
+
+/* Returns -1 when parsing succeeded and the command should run, otherwise
+ * the exit code (0 after --help, 2 after a usage error, which is printed). */
+int cli_parse(const cli_command *cmd, int argc, char **argv);
+int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Reads a whole text file (prompts); NULL and a message on failure. */
+char *cli_read_file(const char *path, size_t *len, hearth_error *err);
+
+typedef struct {
+    native_host *host;
+    hearth_engine *engine;
+    double load_ms;
+} cli_model;
+
+/* Loads a model; prints the error and returns its exit code on failure
+ * (2 when the file does not exist, 1 when it is not a usable model). */
+int cli_load(const cli_command *cmd, const char *path, int threads, int n_ctx, cli_model *out);
+void cli_unload(cli_model *m);
+double cli_now_ms(void);
+
+/* JSON: strings are written as valid UTF-8, invalid bytes as U+FFFD. */
+void json_string(FILE *f, const char *s, size_t len);
+void json_ints(FILE *f, const int32_t *v, size_t n);
+
+int cmd_run(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif

@@ -1,0 +1,72 @@
+/* hearth bench: prefill and decode speed, one JSON line. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cli.h"
+
+int cmd_bench(int argc, char **argv) {
+    const char *model_path = NULL;
+    int prompt_tokens = 128, gen_tokens = 64, threads = 0, reps = 1;
+    cli_opt opts[] = {
+        {"--model", OPT_STRING, &model_path, "F", "GGUF model file"},
+        {"--prompt-tokens", OPT_INT, &prompt_tokens, "N", "prompt length for prefill (default 128)"},
+        {"--gen-tokens", OPT_INT, &gen_tokens, "N", "tokens to decode (default 64)"},
+        {"--threads", OPT_INT, &threads, "N", "CPU threads (default: all cores)"},
+        {"--repetitions", OPT_INT, &reps, "N", "measure N times and report the best (default 1)"},
+        {0},
+    };
+    cli_command cmd = {"bench", "Measures prefill and decode speed after a warm-up; prints one JSON line.",
+                       "--model F [--prompt-tokens 128] [--gen-tokens 64] [--threads N]", opts};
+    int rc = cli_parse(&cmd, argc, argv);
+    if (rc >= 0) return rc;
+    if (prompt_tokens < 1 || gen_tokens < 1 || reps < 1)
+        return cli_usage_error(&cmd, "--prompt-tokens, --gen-tokens and --repetitions must be positive");
+    cli_model m;
+    rc = cli_load(&cmd, model_path, threads, prompt_tokens + gen_tokens, &m);
+    if (rc >= 0) return rc;
+    const model_hparams *hp = &hearth_engine_model(m.engine)->hp;
+    int32_t *tokens = malloc((size_t)prompt_tokens * sizeof *tokens);
+    float *logits = malloc((size_t)hp->n_vocab * sizeof *logits);
+    hearth_error err = {0};
+    hearth_status st = (!tokens || !logits) ? hearth_fail(&err, HEARTH_E_NOMEM, "out of memory") : HEARTH_OK;
+    /* Speed does not depend on which tokens: a fixed spread of ids. */
+    for (int i = 0; !st && i < prompt_tokens; i++) tokens[i] = (int32_t)((i * 7919L + 1) % hp->n_vocab);
+    /* Warm-up: touches every weight once, as llama-bench does. */
+    if (!st) st = hearth_engine_eval(m.engine, tokens, prompt_tokens < 16 ? prompt_tokens : 16, 0, logits, &err);
+    double best_prefill = 1e30, best_decode = 1e30;
+    for (int r = 0; !st && r < reps; r++) {
+        double t0 = cli_now_ms();
+        st = hearth_engine_eval(m.engine, tokens, prompt_tokens, 0, logits, &err);
+        double t1 = cli_now_ms();
+        int32_t next = argmax(logits, hp->n_vocab);
+        for (int i = 0; !st && i < gen_tokens; i++) {
+            st = hearth_engine_eval(m.engine, &next, 1, prompt_tokens + i, logits, &err);
+            next = argmax(logits, hp->n_vocab);
+        }
+        double t2 = cli_now_ms();
+        if (t1 - t0 < best_prefill) best_prefill = t1 - t0;
+        if (t2 - t1 < best_decode) best_decode = t2 - t1;
+    }
+    if (st) {
+        fprintf(stderr, "hearth: %s\n", err.message);
+        rc = 1;
+    } else {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        const hearth_host *h = native_host_iface(m.host);
+        printf("{\"engine\":\"hearth\",\"model\":");
+        json_string(stdout, model_path, strlen(model_path));
+        printf(",\"arch\":\"%s\",\"threads\":%d,\"kernels\":\"%s\",\"load_ms\":%.2f,\"prompt_tokens\":%d,"
+               "\"prefill_ms\":%.2f,\"prefill_tok_s\":%.2f,\"gen_tokens\":%d,\"decode_ms\":%.2f,"
+               "\"decode_tok_s\":%.2f,\"peak_rss_mb\":%.1f}\n",
+               hp->arch_name, h->thread_count(h->ctx), hearth_engine_kernels(m.engine), m.load_ms, prompt_tokens,
+               best_prefill, prompt_tokens * 1e3 / best_prefill, gen_tokens, best_decode,
+               gen_tokens * 1e3 / best_decode, ru.ru_maxrss / 1024.0);
+        rc = 0;
+    }
+    free(tokens);
+    free(logits);
+    cli_unload(&m);
+    return rc;
+}

@@ -1,0 +1,184 @@
+#define _POSIX_C_SOURCE 200809L
+/* hearth run: raw completion of a prompt, streamed to stdout or as JSON. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define TOP_LOGITS 64
+
+typedef struct {
+    const hearth_tokenizer *tok;
+    bool json;
+    int logit_steps;
+    int32_t *tokens;
+    int n_tokens, cap_tokens;
+    char *text;
+    size_t text_len, text_cap;
+    size_t streamed; /* bytes of text already written to stdout */
+    FILE *logits_out;
+} run_state;
+
+/* Bytes of text that end on a complete UTF-8 character: a trailing partial
+ * sequence is held back until the next token completes it. */
+static size_t complete_prefix(const char *s, size_t len) {
+    size_t i = len, back = 0;
+    while (i > 0 && back < 4 && ((unsigned char)s[i - 1] & 0xc0) == 0x80) i--, back++;
+    if (i == 0) return len;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+    if (need > 1 && back + 1 < need && lead < 0xf5) return i - 1;
+    return len;
+}
+
+static bool append(run_state *s, const char *piece, size_t n) {
+    if (s->text_len + n + 1 > s->text_cap) {
+        size_t cap = (s->text_cap + n + 1) * 2;
+        char *p = realloc(s->text, cap);
+        if (!p) return false;
+        s->text = p;
+        s->text_cap = cap;
+    }
+    memcpy(s->text + s->text_len, piece, n);
+    s->text_len += n;
+    s->text[s->text_len] = 0;
+    return true;
+}
+
+static void write_top_logits(run_state *s, const float *logits, int n_vocab) {
+    int top[TOP_LOGITS], k = 0;
+    for (int i = 0; i < n_vocab; i++) {
+        if (k < TOP_LOGITS) top[k++] = i;
+        else if (logits[i] > logits[top[k - 1]]) top[k - 1] = i;
+        else continue;
+        for (int j = k - 1; j > 0 && logits[top[j]] > logits[top[j - 1]]; j--) {
+            int t = top[j];
+            top[j] = top[j - 1];
+            top[j - 1] = t;
+        }
+    }
+    fprintf(s->logits_out, "%s[", s->n_tokens > 1 ? "," : "");
+    for (int j = 0; j < k; j++) fprintf(s->logits_out, "%s[%d,%.6g]", j ? "," : "", top[j], logits[top[j]]);
+    fputc(']', s->logits_out);
+}
+
+static bool on_token(void *user, int32_t token, const float *logits, int n_vocab) {
+    run_state *s = user;
+    if (s->n_tokens == s->cap_tokens) {
+        int cap = s->cap_tokens ? s->cap_tokens * 2 : 256;
+        int32_t *p = realloc(s->tokens, (size_t)cap * sizeof *p);
+        if (!p) return false;
+        s->tokens = p;
+        s->cap_tokens = cap;
+    }
+    s->tokens[s->n_tokens++] = token;
+    if (s->logits_out && s->n_tokens <= s->logit_steps) write_top_logits(s, logits, n_vocab);
+    char piece[256];
+    size_t n = tokenizer_piece(s->tok, token, false, piece, sizeof piece);
+    if (!append(s, piece, n < sizeof piece ? n : sizeof piece)) return false;
+    if (!s->json) {
+        size_t ready = complete_prefix(s->text, s->text_len);
+        if (ready > s->streamed) {
+            fwrite(s->text + s->streamed, 1, ready - s->streamed, stdout);
+            fflush(stdout);
+            s->streamed = ready;
+        }
+    }
+    return true;
+}
+
+int cmd_run(int argc, char **argv) {
+    const char *model_path = NULL, *prompt = NULL, *prompt_file = NULL;
+    int max_tokens = 128, threads = 0, n_ctx = 0, logit_steps = 0;
+    bool json = false;
+    sampler_params sp;
+    sampler_defaults(&sp);
+    uint64_t seed = sp.seed;
+    cli_opt opts[] = {
+        {"--model", OPT_STRING, &model_path, "F", "GGUF model file (first part of a split model)"},
+        {"--prompt", OPT_STRING, &prompt, "TEXT", "text to complete"},
+        {"--prompt-file", OPT_STRING, &prompt_file, "F", "read the prompt from a file"},
+        {"--max-tokens", OPT_INT, &max_tokens, "N", "tokens to generate at most (default 128)"},
+        {"--temperature", OPT_FLOAT, &sp.temperature, "T", "0 = greedy (default 0.8)"},
+        {"--top-k", OPT_INT, &sp.top_k, "K", "keep the K most likely tokens, 0 = off (default 40)"},
+        {"--top-p", OPT_FLOAT, &sp.top_p, "P", "nucleus sampling, 1 = off (default 0.95)"},
+        {"--min-p", OPT_FLOAT, &sp.min_p, "P", "drop tokens below P x the best one, 0 = off (default 0.05)"},
+        {"--repeat-penalty", OPT_FLOAT, &sp.repeat_penalty, "R", "penalise the last 64 tokens, 1 = off (default 1)"},
+        {"--seed", OPT_U64, &seed, "S", "random seed for sampling"},
+        {"--threads", OPT_INT, &threads, "N", "CPU threads (default: all cores)"},
+        {"--ctx", OPT_INT, &n_ctx, "N", "context size in tokens (default: min(model, 4096))"},
+        {"--json", OPT_FLAG, &json, NULL, "print one JSON object with tokens, text and timings"},
+        {"--logits", OPT_INT, &logit_steps, "N", "with --json: top-64 logits of the first N steps"},
+        {0},
+    };
+    cli_command cmd = {"run", "Completes a prompt as raw text (no chat template).",
+                       "--model F (--prompt TEXT | --prompt-file F) [options]", opts};
+    int rc = cli_parse(&cmd, argc, argv);
+    if (rc >= 0) return rc;
+    sp.seed = seed;
+    if (!prompt == !prompt_file) return cli_usage_error(&cmd, "give exactly one of --prompt and --prompt-file");
+    if (max_tokens < 0) return cli_usage_error(&cmd, "--max-tokens must not be negative");
+    if (logit_steps < 0) return cli_usage_error(&cmd, "--logits must not be negative");
+    hearth_error err = {0};
+    if (sampler_validate(&sp, &err)) return cli_usage_error(&cmd, "%s", err.message);
+    char *file_text = NULL;
+    size_t prompt_len = 0;
+    if (prompt_file) {
+        file_text = cli_read_file(prompt_file, &prompt_len, &err);
+        if (!file_text) return cli_usage_error(&cmd, "%s", err.message);
+        prompt = file_text;
+    } else {
+        prompt_len = strlen(prompt);
+    }
+    cli_model m;
+    rc = cli_load(&cmd, model_path, threads, n_ctx, &m);
+    if (rc >= 0) {
+        free(file_text);
+        return rc;
+    }
+    int32_t *ptoks = NULL;
+    int n_ptoks = 0;
+    run_state s = {.tok = hearth_engine_tokenizer(m.engine), .json = json, .logit_steps = logit_steps};
+    char *logits_buf = NULL;
+    size_t logits_len = 0;
+    if (json && logit_steps) s.logits_out = open_memstream(&logits_buf, &logits_len);
+    hearth_gen_stats stats;
+    hearth_status st = hearth_engine_prompt_tokens(m.engine, prompt, prompt_len, &ptoks, &n_ptoks, &err);
+    if (!st) st = hearth_generate(m.engine, ptoks, n_ptoks, max_tokens, &sp, on_token, &s, &stats, &err);
+    if (s.logits_out) fclose(s.logits_out);
+    if (st) {
+        if (!json && s.streamed) fputc('\n', stdout);
+        fprintf(stderr, "hearth: %s\n", err.message);
+        rc = 1;
+    } else if (json) {
+        fputs("{\"prompt_tokens\":", stdout);
+        json_ints(stdout, ptoks, (size_t)n_ptoks);
+        fputs(",\"tokens\":", stdout);
+        json_ints(stdout, s.tokens, (size_t)s.n_tokens);
+        fputs(",\"text\":", stdout);
+        json_string(stdout, s.text ? s.text : "", s.text_len);
+        int decoded = stats.gen_tokens > 1 ? stats.gen_tokens - 1 : 0;
+        printf(",\"stop\":\"%s\"", stats.stopped_by_eog ? "eog" : stats.stopped_by_ctx ? "context" : "length");
+        printf(",\"stats\":{\"load_ms\":%.2f,\"prompt_tokens\":%d,\"prefill_ms\":%.2f,\"prefill_tok_s\":%.2f,"
+               "\"gen_tokens\":%d,\"decode_ms\":%.2f,\"decode_tok_s\":%.2f,\"ttft_ms\":%.2f,\"threads\":%d,"
+               "\"kernels\":\"%s\"}",
+               m.load_ms, stats.prompt_tokens, stats.prefill_ms,
+               stats.prefill_ms > 0 ? stats.prompt_tokens * 1e3 / stats.prefill_ms : 0, stats.gen_tokens,
+               stats.decode_ms, stats.decode_ms > 0 ? decoded * 1e3 / stats.decode_ms : 0, stats.ttft_ms,
+               native_host_iface(m.host)->thread_count(native_host_iface(m.host)->ctx),
+               hearth_engine_kernels(m.engine));
+        if (logits_buf) printf(",\"logits\":[%s]", logits_buf);
+        fputs("}\n", stdout);
+    } else {
+        if (s.text_len > s.streamed) fwrite(s.text + s.streamed, 1, s.text_len - s.streamed, stdout);
+        fputc('\n', stdout);
+        if (stats.stopped_by_ctx) fprintf(stderr, "hearth: stopped: the context of %d tokens is full\n", hearth_engine_ctx(m.engine));
+    }
+    free(logits_buf);
+    free(ptoks);
+    free(s.tokens);
+    free(s.text);
+    free(file_text);
+    cli_unload(&m);
+    return rc;
+}

@@ -1,0 +1,35 @@
+/* hearth: run small language models locally. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f) {
+    fputs("usage: hearth COMMAND [options]\n\n"
+          "commands:\n"
+          "  run       complete a prompt with a GGUF model (raw text, no chat template)\n"
+          "  tokenize  print the token ids of a text\n"
+          "  info      describe a model file\n"
+          "  bench     measure prefill and decode speed (prints JSON)\n\n"
+          "`hearth COMMAND --help` lists a command's options.\n",
+          f);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *c = argv[1];
+    if (strcmp(c, "--help") == 0 || strcmp(c, "-h") == 0 || strcmp(c, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(c, "run") == 0) return cmd_run(argc - 2, argv + 2);
+    if (strcmp(c, "tokenize") == 0) return cmd_tokenize(argc - 2, argv + 2);
+    if (strcmp(c, "info") == 0) return cmd_info(argc - 2, argv + 2);
+    if (strcmp(c, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
+    fprintf(stderr, "hearth: unknown command \"%s\"\n", c);
+    usage(stderr);
+    return EXIT_USAGE;
+}

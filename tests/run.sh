@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every test program (C unit tests in build/, Node end-to-end tests in
+# tests/e2e/) and counts their "ok - " / "not ok - " lines. A program that
+# exits non-zero without reporting a failure counts as one failure.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+passed=0
+failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+run_one() {
+    local name=$1
+    shift
+    local start=$SECONDS
+    "$@" >"$log" 2>&1
+    local rc=$?
+    local ok bad
+    ok=$(grep -c '^ok - ' "$log")
+    bad=$(grep -c '^not ok - ' "$log")
+    grep '^not ok - ' "$log"
+    if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+        echo "not ok - $name exited with status $rc:"
+        tail -n 20 "$log" | sed 's/^/    /'
+        bad=1
+    fi
+    passed=$((passed + ok))
+    failed=$((failed + bad))
+    echo "# $name: $ok passed, $bad failed ($((SECONDS - start))s)"
+}
+
+filter=${1:-}
+for t in "$BUILD"/test_*; do
+    [ -x "$t" ] || continue
+    case "$t" in *"$filter"*) ;; *) continue ;; esac
+    run_one "$(basename "$t")" "$t"
+done
+for t in tests/e2e/*.test.mjs; do
+    [ -f "$t" ] || continue
+    case "$t" in *"$filter"*) ;; *) continue ;; esac
+    run_one "$(basename "$t")" node "$t"
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

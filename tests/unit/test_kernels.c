@@ -1,0 +1,527 @@
+/* Unit tests for ggml_types.c and the CPU kernels: exact conversions and
+ * dequantization, activation quantization bit-exact across implementations,
+ * SIMD matmul against the scalar reference, and the scalar reference
+ * against a double-precision dot of dequantized values. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "cpu/kernels.h"
+#include "ggml_types.h"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint32_t rnd(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 11);
+}
+static float rndf(void) { /* [-1, 1) */
+    return (float)((double)rnd() / 2147483648.0 - 1.0);
+}
+
+static uint32_t fbits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+static float bitsf(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* Independent oracle for fp32 -> fp16: the well-known float-arithmetic
+ * formulation (scale into the half range so the FPU does the rounding). */
+static uint16_t oracle_f32_to_f16(float f) {
+    const float scale_to_inf = bitsf(0x77800000u);
+    const float scale_to_zero = bitsf(0x08800000u);
+    volatile float base = (fabsf(f) * scale_to_inf);
+    base = base * scale_to_zero;
+    const uint32_t w = fbits(f);
+    const uint32_t shl1_w = w + w;
+    const uint32_t sign = w & 0x80000000u;
+    uint32_t bias = shl1_w & 0xff000000u;
+    if (bias < 0x71000000u) bias = 0x71000000u;
+    volatile float sum = bitsf((bias >> 1) + 0x07800000u);
+    sum = sum + base;
+    const uint32_t bits = fbits(sum);
+    const uint32_t exp_bits = (bits >> 13) & 0x7c00u;
+    const uint32_t mantissa_bits = bits & 0x0fffu;
+    const uint32_t nonsign = exp_bits + mantissa_bits;
+    return (uint16_t)((sign >> 16) | (shl1_w > 0xff000000u ? 0x7e00u : nonsign));
+}
+
+static void test_types(void) {
+    CHECK("name q4_K", strcmp(ggml_type_name(GGML_TYPE_Q4_K), "q4_K") == 0, "%s",
+          ggml_type_name(GGML_TYPE_Q4_K));
+    CHECK("name bf16", strcmp(ggml_type_name(GGML_TYPE_BF16), "bf16") == 0, "bad");
+    CHECK("name iq2_xs", strcmp(ggml_type_name(17), "iq2_xs") == 0, "bad");
+    CHECK("name out of range", ggml_type_name(GGML_TYPE_COUNT) == NULL, "not NULL");
+    int all_named = 1;
+    for (uint32_t t = 0; t < GGML_TYPE_COUNT; t++)
+        if (!ggml_type_name(t)) all_named = 0;
+    CHECK("every id named", all_named, "missing name");
+    CHECK("q6_K unsupported", !ggml_type_supported(GGML_TYPE_Q6_K), "supported?");
+    CHECK("q5_1 supported", ggml_type_supported(GGML_TYPE_Q5_1), "no");
+    CHECK("block sizes", ggml_block_elems(GGML_TYPE_Q4_0) == 32 && ggml_block_bytes(GGML_TYPE_Q4_0) == 18 &&
+                             ggml_block_bytes(GGML_TYPE_Q5_1) == 24 && ggml_block_elems(GGML_TYPE_F16) == 1 &&
+                             ggml_block_bytes(GGML_TYPE_BF16) == 2 && ggml_block_bytes(GGML_TYPE_Q2_K) == 0,
+          "bad");
+    uint64_t b = 0;
+    CHECK("row bytes q8_0", ggml_row_bytes(GGML_TYPE_Q8_0, 4096, &b) && b == 128 * 34, "%llu",
+          (unsigned long long)b);
+    CHECK("row bytes f32", ggml_row_bytes(GGML_TYPE_F32, 7, &b) && b == 28, "bad");
+    CHECK("row bytes not multiple", !ggml_row_bytes(GGML_TYPE_Q4_0, 33, &b), "accepted");
+    CHECK("row bytes overflow", !ggml_row_bytes(GGML_TYPE_F32, UINT64_MAX / 2, &b), "accepted");
+    CHECK("row bytes overflow q", !ggml_row_bytes(GGML_TYPE_Q8_0, (UINT64_MAX / 34 + 1) * 32, &b),
+          "accepted");
+    CHECK("row bytes unsupported", !ggml_row_bytes(GGML_TYPE_Q4_K, 256, &b), "accepted");
+}
+
+static void test_fp16(void) {
+    struct { uint16_t h; uint32_t f; } known[] = {
+        {0x0000, 0x00000000}, {0x8000, 0x80000000}, {0x3c00, 0x3f800000}, {0xc000, 0xc0000000},
+        {0x7bff, 0x477fe000}, {0x0400, 0x38800000}, {0x0001, 0x33800000}, {0x03ff, 0x387fc000},
+        {0x8001, 0xb3800000}, {0x7c00, 0x7f800000}, {0xfc00, 0xff800000}, {0x3555, 0x3eaaa000},
+    };
+    int ok = 1;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        if (fbits(ggml_fp16_to_fp32(known[i].h)) != known[i].f) {
+            ok = 0;
+            printf("# fp16 %04x -> %08x, want %08x\n", known[i].h, fbits(ggml_fp16_to_fp32(known[i].h)),
+                   known[i].f);
+        }
+        if (ggml_fp32_to_fp16(bitsf(known[i].f)) != known[i].h) {
+            ok = 0;
+            printf("# f32 %08x -> %04x, want %04x\n", known[i].f, ggml_fp32_to_fp16(bitsf(known[i].f)),
+                   known[i].h);
+        }
+    }
+    CHECK("fp16 known values", ok, "see above");
+    float nan1 = ggml_fp16_to_fp32(0x7e01);
+    CHECK("fp16 nan to f32", nan1 != nan1, "not nan");
+    CHECK("f32 nan to fp16", ggml_fp32_to_fp16(bitsf(0x7fc00001)) == 0x7e00 &&
+                                 ggml_fp32_to_fp16(bitsf(0xff800001)) == 0xfe00,
+          "%04x", ggml_fp32_to_fp16(bitsf(0x7fc00001)));
+    CHECK("fp16 ties to even", ggml_fp32_to_fp16(1.0f + 0x1p-11f) == 0x3c00 &&
+                                   ggml_fp32_to_fp16(1.0f + 3 * 0x1p-11f) == 0x3c02 &&
+                                   ggml_fp32_to_fp16(65520.0f) == 0x7c00 &&
+                                   ggml_fp32_to_fp16(65519.99f) == 0x7bff &&
+                                   ggml_fp32_to_fp16(0x1p-25f) == 0x0000 &&
+                                   ggml_fp32_to_fp16(3 * 0x1p-25f) == 0x0002 &&
+                                   ggml_fp32_to_fp16(0x1.000002p-25f) == 0x0001 &&
+                                   ggml_fp32_to_fp16(1e10f) == 0x7c00,
+          "bad rounding");
+    /* Round trip of every non-NaN half. */
+    int rt = 1;
+    for (uint32_t h = 0; h < 65536; h++) {
+        if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff)) continue;
+        if (ggml_fp32_to_fp16(ggml_fp16_to_fp32((uint16_t)h)) != h) rt = 0;
+    }
+    CHECK("fp16 round trip all", rt, "mismatch");
+    /* Against the oracle: every midpoint between neighbouring halves (and
+     * one ulp either side), then a strided sweep of all floats. */
+    int bad = 0;
+    for (uint32_t h = 0; h < 0x7c00 && bad < 5; h++) {
+        uint32_t lo = fbits(ggml_fp16_to_fp32((uint16_t)h));
+        uint32_t hi = h + 1 < 0x7c00 ? fbits(ggml_fp16_to_fp32((uint16_t)(h + 1))) : 0x47800000u;
+        uint32_t mid = fbits((bitsf(lo) + bitsf(hi)) * 0.5f);
+        uint32_t probes[] = {mid - 1, mid, mid + 1, mid | 0x80000000u, (mid + 1) | 0x80000000u};
+        for (int i = 0; i < 5; i++)
+            if (ggml_fp32_to_fp16(bitsf(probes[i])) != oracle_f32_to_f16(bitsf(probes[i]))) {
+                if (bad++ < 5)
+                    printf("# %08x -> %04x, oracle %04x\n", probes[i], ggml_fp32_to_fp16(bitsf(probes[i])),
+                           oracle_f32_to_f16(bitsf(probes[i])));
+            }
+    }
+    for (uint64_t u = 0; u < 0x100000000ull && bad < 5; u += 251) {
+        float f = bitsf((uint32_t)u);
+        if (ggml_fp32_to_fp16(f) != oracle_f32_to_f16(f)) {
+            if (bad++ < 5)
+                printf("# %08x -> %04x, oracle %04x\n", (uint32_t)u, ggml_fp32_to_fp16(f), oracle_f32_to_f16(f));
+        }
+    }
+    CHECK("fp32->fp16 matches oracle", bad == 0, "%d mismatches", bad);
+}
+
+static void test_bf16(void) {
+    CHECK("bf16 one", ggml_fp32_to_bf16(1.0f) == 0x3f80 && ggml_bf16_to_fp32(0x3f80) == 1.0f, "bad");
+    CHECK("bf16 ties to even", ggml_fp32_to_bf16(bitsf(0x3f808000)) == 0x3f80 &&
+                                   ggml_fp32_to_bf16(bitsf(0x3f818000)) == 0x3f82 &&
+                                   ggml_fp32_to_bf16(bitsf(0x3f808001)) == 0x3f81 &&
+                                   ggml_fp32_to_bf16(bitsf(0xbf808001)) == 0xbf81,
+          "bad");
+    CHECK("bf16 nan quiet", ggml_fp32_to_bf16(bitsf(0x7f800001)) == 0x7fc0 &&
+                                ggml_fp32_to_bf16(bitsf(0xffa12345)) == 0xffe1,
+          "%04x", ggml_fp32_to_bf16(bitsf(0x7f800001)));
+    CHECK("bf16 inf and overflow", ggml_fp32_to_bf16(bitsf(0x7f800000)) == 0x7f80 &&
+                                       ggml_fp32_to_bf16(bitsf(0xff800000)) == 0xff80 &&
+                                       ggml_fp32_to_bf16(bitsf(0x7f7fffff)) == 0x7f80,
+          "bad");
+    CHECK("bf16 subnormal rounded not flushed", ggml_fp32_to_bf16(bitsf(0x00018000)) == 0x0002 &&
+                                                    ggml_fp32_to_bf16(bitsf(0x80010000)) == 0x8001 &&
+                                                    fbits(ggml_bf16_to_fp32(0x8001)) == 0x80010000,
+          "bad");
+}
+
+/* ---- dequantization of hand-made blocks ---- */
+
+static int near_eq(const float *a, const float *b, int n) {
+    for (int i = 0; i < n; i++)
+        if (a[i] != b[i]) {
+            printf("# [%d] got %.9g want %.9g\n", i, a[i], b[i]);
+            return 0;
+        }
+    return 1;
+}
+
+static void test_dequant(void) {
+    float got[64], want[64];
+    { /* q4_0: d = 0.5, nibbles j & 15 (low) and 15 - j (high) */
+        block_q4_0 b;
+        b.d = 0x3800;
+        for (int j = 0; j < 16; j++) {
+            b.qs[j] = (uint8_t)(j | ((15 - j) << 4));
+            want[j] = (j - 8) * 0.5f;
+            want[j + 16] = (7 - j) * 0.5f;
+        }
+        kernels_dequantize_row(GGML_TYPE_Q4_0, &b, got, 32);
+        CHECK("dequant q4_0", near_eq(got, want, 32), "mismatch");
+    }
+    { /* q4_1: d = 2, m = -1.5 */
+        block_q4_1 b;
+        b.d = 0x4000;
+        b.m = 0xbe00;
+        for (int j = 0; j < 16; j++) {
+            b.qs[j] = (uint8_t)(((j * 7) & 15) | (j << 4));
+            want[j] = (float)((j * 7) & 15) * 2 - 1.5f;
+            want[j + 16] = (float)j * 2 - 1.5f;
+        }
+        kernels_dequantize_row(GGML_TYPE_Q4_1, &b, got, 32);
+        CHECK("dequant q4_1", near_eq(got, want, 32), "mismatch");
+    }
+    { /* q5_0: d = 0.25, qh = 0xA5C3F00F: element j gets bit j */
+        block_q5_0 b;
+        b.d = 0x3400;
+        uint32_t qh = 0xA5C3F00Fu;
+        memcpy(b.qh, &qh, 4);
+        for (int j = 0; j < 16; j++) {
+            b.qs[j] = (uint8_t)(j | ((j ^ 5) << 4));
+            want[j] = (float)((j | (int)(((qh >> j) & 1) << 4)) - 16) * 0.25f;
+            want[j + 16] = (float)(((j ^ 5) | (int)(((qh >> (j + 16)) & 1) << 4)) - 16) * 0.25f;
+        }
+        kernels_dequantize_row(GGML_TYPE_Q5_0, &b, got, 32);
+        CHECK("dequant q5_0", near_eq(got, want, 32), "mismatch");
+        /* Spot values computed by hand: j=0: nib 0, bit 1 -> 16-16 = 0;
+         * j=4: nib 4, bit 0 -> -12*0.25; j=16: nib 5, bit (0xA5C3>>0)&1=1 -> 21-16 */
+        CHECK("dequant q5_0 hand", got[0] == 0.0f && got[4] == -3.0f && got[16] == 1.25f, "%g %g %g",
+              got[0], got[4], got[16]);
+    }
+    { /* q5_1: d = 1, m = 0.5 */
+        block_q5_1 b;
+        b.d = 0x3c00;
+        b.m = 0x3800;
+        uint32_t qh = 0x0000FFFFu;
+        memcpy(b.qh, &qh, 4);
+        for (int j = 0; j < 16; j++) {
+            b.qs[j] = (uint8_t)(15 - j);
+            want[j] = (float)(15 - j + 16) + 0.5f;
+            want[j + 16] = 0.5f;
+        }
+        kernels_dequantize_row(GGML_TYPE_Q5_1, &b, got, 32);
+        CHECK("dequant q5_1", near_eq(got, want, 32), "mismatch");
+    }
+    { /* q8_0: two blocks, d = 0.125 and -4 */
+        block_q8_0 b[2];
+        b[0].d = 0x3000;
+        b[1].d = 0xc400;
+        for (int j = 0; j < 32; j++) {
+            b[0].qs[j] = (int8_t)(j * 8 - 128);
+            b[1].qs[j] = (int8_t)(127 - j);
+            want[j] = (float)(j * 8 - 128) * 0.125f;
+            want[32 + j] = (float)(127 - j) * -4.0f;
+        }
+        kernels_dequantize_row(GGML_TYPE_Q8_0, b, got, 64);
+        CHECK("dequant q8_0", near_eq(got, want, 64), "mismatch");
+    }
+    { /* f16 / bf16 / f32 rows */
+        uint16_t h[4] = {0x3c00, 0xc200, 0x0001, 0x7bff};
+        float w16[4] = {1.0f, -3.0f, 0x1p-24f, 65504.0f};
+        kernels_dequantize_row(GGML_TYPE_F16, h, got, 4);
+        CHECK("dequant f16", near_eq(got, w16, 4), "mismatch");
+        uint16_t bh[3] = {0x3f80, 0xc040, 0x4049};
+        float wb[3] = {1.0f, -3.0f, 3.140625f};
+        kernels_dequantize_row(GGML_TYPE_BF16, bh, got, 3);
+        CHECK("dequant bf16", near_eq(got, wb, 3), "mismatch");
+        kernels_dequantize_row(GGML_TYPE_F32, wb, got, 3);
+        CHECK("dequant f32", near_eq(got, wb, 3), "mismatch");
+    }
+}
+
+/* ---- activation quantization ---- */
+
+static const uint32_t all_types[] = {GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_BF16, GGML_TYPE_Q4_0,
+                                     GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_Q8_0};
+#define N_TYPES (sizeof all_types / sizeof all_types[0])
+
+static void test_quant_known(const hearth_kernels *k) {
+    /* amax = 127 gives scale 1, so x.5 values are exact ties. */
+    float x[32];
+    for (int j = 0; j < 32; j++) x[j] = (float)(j - 16) + 0.5f;
+    x[0] = -127.0f;
+    x[31] = 2.5f;
+    unsigned char buf[256];
+    kernels_quantize_act(k, GGML_TYPE_Q4_0, x, buf, 32);
+    const block_q8_0 *b = (const block_q8_0 *)buf;
+    int ok = b->d == 0x3c00 && b->qs[0] == -127 && b->qs[31] == 2;
+    int sum = 0;
+    for (int j = 1; j < 31; j++) {
+        int lo = j - 16; /* x is lo + 0.5: the even neighbour wins */
+        int want = (lo % 2 == 0) ? lo : lo + 1;
+        if (b->qs[j] != want) ok = 0;
+    }
+    for (int j = 0; j < 32; j++) sum += b->qs[j];
+    int32_t neg;
+    memcpy(&neg, buf + kernels_q8_0_sums_offset(32), 4);
+    CHECK("quant q8_0 ties to even", ok, "d=%04x q1=%d", b->d, b->qs[1]);
+    CHECK("quant q8_0 block sum", neg == -sum, "%d vs %d", neg, -sum);
+    kernels_quantize_act(k, GGML_TYPE_Q4_1, x, buf, 32);
+    const block_q8_1 *c = (const block_q8_1 *)buf;
+    CHECK("quant q8_1 s", c->d == 0x3c00 && ggml_fp16_to_fp32(c->s) == (float)sum, "s=%g sum=%d",
+          ggml_fp16_to_fp32(c->s), sum);
+    float z[32] = {0};
+    kernels_quantize_act(k, GGML_TYPE_Q8_0, z, buf, 32);
+    CHECK("quant zeros", b->d == 0 && b->qs[5] == 0, "bad");
+    float y[4] = {1.0f + 0x1p-11f, 0x1.0101p0f, -0.0f, 3.0f};
+    float o[4];
+    kernels_quantize_act(k, GGML_TYPE_F16, y, o, 4);
+    CHECK("quant f16 rounds", o[0] == 1.0f && o[1] == ggml_fp16_to_fp32(ggml_fp32_to_fp16(y[1])) && o[3] == 3.0f,
+          "bad");
+    kernels_quantize_act(k, GGML_TYPE_BF16, y, o, 4);
+    CHECK("quant bf16 rounds", o[0] == 1.0f && o[1] == 0x1.02p0f, "%a", o[1]);
+}
+
+static void fill_act(float *x, int n) {
+    for (int i = 0; i < n; i++) x[i] = rndf() * (float)(1 + (rnd() % 4));
+    /* Occasional outliers and exact zeros, like real activations. */
+    if (n > 5) {
+        x[rnd() % n] = 40.0f;
+        x[rnd() % n] = 0.0f;
+    }
+}
+
+static void test_quant_simd(const char *name, const hearth_kernels *k, const hearth_kernels *ref) {
+    int ok = 1;
+    for (size_t ti = 0; ti < N_TYPES && ok; ti++) {
+        for (int rep = 0; rep < 40 && ok; rep++) {
+            int n = 32 * (1 + (int)(rnd() % 40));
+            float *x = malloc((size_t)n * sizeof *x);
+            fill_act(x, n);
+            if (rep == 0) memset(x, 0, 32 * sizeof *x); /* all-zero block */
+            size_t bytes = kernels_act_row_bytes(all_types[ti], n);
+            unsigned char *a = malloc(bytes), *b = malloc(bytes);
+            kernels_quantize_act(k, all_types[ti], x, a, n);
+            kernels_quantize_act(ref, all_types[ti], x, b, n);
+            if (memcmp(a, b, bytes)) {
+                ok = 0;
+                printf("# %s type %s n %d differs\n", name, ggml_type_name(all_types[ti]), n);
+            }
+            free(x);
+            free(a);
+            free(b);
+        }
+    }
+    char label[128];
+    snprintf(label, sizeof label, "%s quantize_act bit-exact with scalar", name);
+    CHECK(label, ok, "see above");
+}
+
+/* ---- matmul ---- */
+
+static void fill_weights(uint32_t type, unsigned char *w, int rows, int n) {
+    uint64_t rb = 0;
+    ggml_row_bytes(type, (uint64_t)n, &rb);
+    size_t total = (size_t)rb * (size_t)rows;
+    for (size_t i = 0; i < total; i++) w[i] = (unsigned char)rnd();
+    if (type == GGML_TYPE_F32) {
+        float *f = (float *)w;
+        for (size_t i = 0; i < total / 4; i++) f[i] = rndf();
+        return;
+    }
+    if (type == GGML_TYPE_F16 || type == GGML_TYPE_BF16) {
+        for (size_t i = 0; i < total / 2; i++) {
+            uint16_t h = type == GGML_TYPE_F16 ? ggml_fp32_to_fp16(rndf()) : ggml_fp32_to_bf16(rndf());
+            memcpy(w + 2 * i, &h, 2);
+        }
+        return;
+    }
+    /* Quantized: random codes, sane scales in the leading fp16 fields. */
+    size_t bs = ggml_block_bytes(type);
+    int has_m = type == GGML_TYPE_Q4_1 || type == GGML_TYPE_Q5_1;
+    for (size_t off = 0; off < total; off += bs) {
+        uint16_t d = ggml_fp32_to_fp16(0.001f + 0.02f * (rndf() + 1.0f));
+        memcpy(w + off, &d, 2);
+        if (has_m) {
+            uint16_t m = ggml_fp32_to_fp16(-0.1f * (rndf() + 1.0f));
+            memcpy(w + off + 2, &m, 2);
+        }
+    }
+}
+
+/* Dequantized activations in double, and the error the fp16 s of Q8_1
+ * introduces (m * (s - d*sum)), so the reference test can allow for it. */
+static void deq_act(uint32_t wtype, const void *a, int n, double *out) {
+    uint32_t at = kernels_act_type(wtype);
+    if (at == GGML_TYPE_Q8_0 || at == GGML_TYPE_Q8_1) {
+        size_t bs = at == GGML_TYPE_Q8_0 ? sizeof(block_q8_0) : sizeof(block_q8_1);
+        size_t qo = at == GGML_TYPE_Q8_0 ? 2 : 4;
+        for (int b = 0; b < n / 32; b++) {
+            const unsigned char *p = (const unsigned char *)a + (size_t)b * bs;
+            uint16_t d;
+            memcpy(&d, p, 2);
+            for (int j = 0; j < 32; j++) out[b * 32 + j] = (double)((const int8_t *)(p + qo))[j] * ggml_fp16_to_fp32(d);
+        }
+    } else {
+        for (int i = 0; i < n; i++) out[i] = ((const float *)a)[i];
+    }
+}
+
+static void test_matmul(const char *name, const hearth_kernels *k, const hearth_kernels *ref, int vs_double) {
+    static const int ns[] = {32, 64, 96, 128, 160, 256, 352, 896, 1024};
+    for (size_t ti = 0; ti < N_TYPES; ti++) {
+        const uint32_t type = all_types[ti];
+        int ok = 1;
+        double worst = 0;
+        for (int rep = 0; rep < 24 && ok; rep++) {
+            const int n = ns[rnd() % (sizeof ns / sizeof ns[0])];
+            const int rows = 1 + (int)(rnd() % 40);
+            int r0 = (int)(rnd() % (unsigned)rows), r1 = r0 + 1 + (int)(rnd() % (unsigned)(rows - r0));
+            if (rep < 3) { r0 = 0; r1 = rows; }
+            const int n_tok = rep < 17 ? rep + 1 : 1 + (int)(rnd() % 40);
+            const size_t os = (size_t)rows + (rnd() % 3);
+            uint64_t rb = 0;
+            ggml_row_bytes(type, (uint64_t)n, &rb);
+            unsigned char *w = malloc((size_t)rb * (size_t)rows);
+            fill_weights(type, w, rows, n);
+            const size_t ab = kernels_act_row_bytes(type, n);
+            unsigned char *act = malloc(ab * (size_t)n_tok);
+            float *x = malloc((size_t)n * sizeof *x);
+            for (int t = 0; t < n_tok; t++) {
+                fill_act(x, n);
+                kernels_quantize_act(ref, type, x, act + (size_t)t * ab, n);
+            }
+            const size_t on = os * (size_t)n_tok;
+            float *o1 = malloc(on * sizeof *o1), *o2 = malloc(on * sizeof *o2);
+            for (size_t i = 0; i < on; i++) o1[i] = o2[i] = -12345.0f;
+            kernels_matmul(k, type, w, n, r0, r1, act, n_tok, o1, os);
+            kernels_matmul(ref, type, w, n, r0, r1, act, n_tok, o2, os);
+            float *wr = malloc((size_t)n * sizeof *wr);
+            double *ar = malloc((size_t)n * sizeof *ar);
+            for (int t = 0; t < n_tok && ok; t++) {
+                deq_act(type, act + (size_t)t * ab, n, ar);
+                for (size_t r = 0; r < os && ok; r++) {
+                    const size_t i = (size_t)t * os + r;
+                    if ((int)r < r0 || (int)r >= r1) {
+                        if (o1[i] != -12345.0f) {
+                            ok = 0;
+                            printf("# %s: wrote outside rows (t %d r %zu)\n", ggml_type_name(type), t, r);
+                        }
+                        continue;
+                    }
+                    /* Bound on rounding: the sum of |terms| in double. */
+                    kernels_dequantize_row(type, w + r * rb, wr, n);
+                    double exact = 0, mag = 0, qerr = 0;
+                    for (int j = 0; j < n; j++) {
+                        exact += (double)wr[j] * ar[j];
+                        mag += fabs((double)wr[j] * ar[j]);
+                    }
+                    if (kernels_act_type(type) == GGML_TYPE_Q8_1) {
+                        /* ggml's s is d*sum rounded to fp16: allow m * |s| * 2^-11 per block. */
+                        for (int b = 0; b < n / 32; b++) {
+                            const block_q8_1 *y = (const block_q8_1 *)(act + (size_t)t * ab) + b;
+                            uint16_t mh;
+                            memcpy(&mh, w + r * rb + 2 + (size_t)b * ggml_block_bytes(type), 2);
+                            qerr += fabs(ggml_fp16_to_fp32(mh)) * fabs(ggml_fp16_to_fp32(y->s)) * 0x1p-10;
+                        }
+                    }
+                    double tol = 1e-5 * mag + qerr + 1e-30;
+                    double d_simd = fabs((double)o1[i] - o2[i]);
+                    if (d_simd > tol) {
+                        ok = 0;
+                        printf("# %s %s n %d tok %d row %zu: simd %.9g scalar %.9g (tol %.3g)\n", name,
+                               ggml_type_name(type), n, t, r, o1[i], o2[i], tol);
+                    }
+                    if (vs_double) {
+                        double d_ref = fabs((double)o2[i] - exact);
+                        if (d_ref > tol) {
+                            ok = 0;
+                            printf("# %s n %d: scalar %.9g double %.9g (tol %.3g)\n", ggml_type_name(type),
+                                   n, o2[i], exact, tol);
+                        }
+                    }
+                    if (mag > 0 && d_simd / mag > worst) worst = d_simd / mag;
+                }
+            }
+            free(w);
+            free(act);
+            free(x);
+            free(o1);
+            free(o2);
+            free(wr);
+            free(ar);
+        }
+        char label[160];
+        snprintf(label, sizeof label, "%s matmul %s%s", name, ggml_type_name(type),
+                 vs_double ? " (and vs double reference)" : "");
+        CHECK(label, ok, "see above");
+        if (ok && k != ref) printf("# %s %s: worst |simd-scalar|/sum|terms| = %.2e\n", name, ggml_type_name(type), worst);
+    }
+}
+
+int main(void) {
+    test_types();
+    test_fp16();
+    test_bf16();
+    test_dequant();
+
+    hearth_kernels ref, best;
+    kernels_init(&ref, false);
+    kernels_init(&best, true);
+    printf("# kernels: %s\n", kernels_name(&best));
+    CHECK("scalar name", strcmp(kernels_name(&ref), "scalar") == 0, "%s", kernels_name(&ref));
+    CHECK("act types", kernels_act_type(GGML_TYPE_Q4_0) == GGML_TYPE_Q8_0 &&
+                           kernels_act_type(GGML_TYPE_Q5_1) == GGML_TYPE_Q8_1 &&
+                           kernels_act_type(GGML_TYPE_BF16) == GGML_TYPE_BF16 &&
+                           kernels_act_type(GGML_TYPE_Q4_K) == GGML_TYPE_COUNT,
+          "bad");
+    CHECK("act row bytes", kernels_act_row_bytes(GGML_TYPE_Q4_1, 64) == 72 &&
+                               kernels_act_row_bytes(GGML_TYPE_Q8_0, 32) == 36 + 4 &&
+                               kernels_act_row_bytes(GGML_TYPE_Q8_0, 33) == 0 &&
+                               kernels_act_row_bytes(GGML_TYPE_F16, 10) == 40,
+          "%zu", kernels_act_row_bytes(GGML_TYPE_Q8_0, 32));
+
+    test_quant_known(&ref);
+    test_quant_known(&best);
+    test_matmul("scalar", &ref, &ref, 1);
+
+    /* Every SIMD level this CPU can run, not only the best one. */
+    if (kernels_cpu_features() & KERNELS_CPU_AVX2) {
+        hearth_kernels avx2;
+        kernels_scalar_fill(&avx2);
+        if (kernels_avx2_fill(&avx2)) {
+            test_quant_simd("avx2", &avx2, &ref);
+            test_matmul("avx2", &avx2, &ref, 0);
+        } else {
+            printf("# avx2 kernels not compiled in (quant_avx2.c needs -mavx2 -mfma -mf16c)\n");
+        }
+    }
+    if (strcmp(kernels_name(&best), "scalar") && strcmp(kernels_name(&best), "avx2")) {
+        test_quant_simd(kernels_name(&best), &best, &ref);
+        test_matmul(kernels_name(&best), &best, &ref, 0);
+    }
+    CHECK_DONE();
+}
