@@ -1,0 +1,204 @@
+/* Kernel dispatch (CPU feature detection happens once, here) and the
+ * portable parts: activation row geometry and dequantization. This file is
+ * compiled without any -m flags, so it must not call SIMD code before the
+ * CPU has been checked. */
+#include "kernels.h"
+
+#include <string.h>
+
+#include "ggml_types.h"
+
+int kernels_wtype_index(uint32_t t) {
+    switch (t) {
+    case GGML_TYPE_F32: return KW_F32;
+    case GGML_TYPE_F16: return KW_F16;
+    case GGML_TYPE_BF16: return KW_BF16;
+    case GGML_TYPE_Q4_0: return KW_Q4_0;
+    case GGML_TYPE_Q4_1: return KW_Q4_1;
+    case GGML_TYPE_Q5_0: return KW_Q5_0;
+    case GGML_TYPE_Q5_1: return KW_Q5_1;
+    case GGML_TYPE_Q8_0: return KW_Q8_0;
+    default: return -1;
+    }
+}
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#include <cpuid.h>
+
+/* CPUID says what the core implements; XGETBV says whether the OS saves
+ * the wider registers, without which the instructions fault. (Not
+ * __builtin_cpu_supports: older clang does not know "f16c".) */
+unsigned kernels_cpu_features(void) {
+    unsigned a, b, c, d, f = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28),
+               f16c = c & (1u << 29);
+    if (!osxsave || !avx) return 0;
+    unsigned xlo, xhi;
+    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    if ((xlo & 0x6u) != 0x6u) return 0; /* XMM and YMM state */
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    if ((b & (1u << 5)) && fma && f16c) f |= KERNELS_CPU_AVX2;
+    const bool zmm_state = (xlo & 0xe0u) == 0xe0u; /* opmask, ZMM0-15 upper, ZMM16-31 */
+    const bool avx512f = b & (1u << 16), avx512bw = b & (1u << 30), avx512vl = b & (1u << 31),
+               vnni = c & (1u << 11);
+    if ((f & KERNELS_CPU_AVX2) && zmm_state && avx512f && avx512bw && avx512vl && vnni)
+        f |= KERNELS_CPU_AVX512VNNI;
+    return f;
+}
+#else
+unsigned kernels_cpu_features(void) {
+    return 0;
+}
+#endif
+
+void kernels_init(hearth_kernels *k, bool allow_simd) {
+    memset(k, 0, sizeof *k);
+    kernels_scalar_fill(k);
+    if (!allow_simd) return;
+    const unsigned f = kernels_cpu_features();
+    /* Each level only replaces what it accelerates, so a later fill that is
+     * compiled out (returns false) leaves the previous level in place. */
+    if (f & KERNELS_CPU_AVX2) kernels_avx2_fill(k);
+    if (f & KERNELS_CPU_AVX512VNNI) kernels_avx512_fill(k);
+}
+
+const char *kernels_name(const hearth_kernels *k) {
+    return k->name ? k->name : "none";
+}
+
+uint32_t kernels_act_type(uint32_t weight_type) {
+    switch (weight_type) {
+    case GGML_TYPE_F32: return GGML_TYPE_F32;
+    case GGML_TYPE_F16: return GGML_TYPE_F16;
+    case GGML_TYPE_BF16: return GGML_TYPE_BF16;
+    case GGML_TYPE_Q4_0:
+    case GGML_TYPE_Q5_0:
+    case GGML_TYPE_Q8_0: return GGML_TYPE_Q8_0;
+    case GGML_TYPE_Q4_1:
+    case GGML_TYPE_Q5_1: return GGML_TYPE_Q8_1;
+    default: return GGML_TYPE_COUNT;
+    }
+}
+
+size_t kernels_act_row_bytes(uint32_t weight_type, int n) {
+    if (n < 0) return 0;
+    switch (kernels_act_type(weight_type)) {
+    case GGML_TYPE_F32:
+    case GGML_TYPE_F16:
+    case GGML_TYPE_BF16: return (size_t)n * sizeof(float);
+    case GGML_TYPE_Q8_0:
+        if (n % QK8_0) return 0;
+        return kernels_q8_0_sums_offset(n) + 4 * (size_t)(n / QK8_0);
+    case GGML_TYPE_Q8_1:
+        if (n % QK8_1) return 0;
+        return (size_t)(n / QK8_1) * sizeof(block_q8_1);
+    default: return 0;
+    }
+}
+
+void kernels_quantize_act(const hearth_kernels *k, uint32_t weight_type, const float *x, void *dst,
+                          int n) {
+    int i = kernels_wtype_index(weight_type);
+    if (i >= 0) k->quant[i](x, dst, n);
+}
+
+void kernels_matmul(const hearth_kernels *k, uint32_t weight_type, const void *w, int n, int r0,
+                    int r1, const void *act, int n_tok, float *out, size_t out_stride) {
+    int i = kernels_wtype_index(weight_type);
+    if (i >= 0 && r1 > r0 && n_tok > 0) k->matmul[i](w, n, r0, r1, act, n_tok, out, out_stride);
+}
+
+/* ---- dequantization, as ggml's dequantize_row_* ---- */
+
+static void deq_q4_0(const block_q4_0 *x, float *y, int nb) {
+    for (int i = 0; i < nb; i++, y += 32) {
+        const float d = ggml_fp16_to_fp32(x[i].d);
+        for (int j = 0; j < 16; j++) {
+            y[j] = (float)((x[i].qs[j] & 0x0f) - 8) * d;
+            y[j + 16] = (float)((x[i].qs[j] >> 4) - 8) * d;
+        }
+    }
+}
+
+static void deq_q4_1(const block_q4_1 *x, float *y, int nb) {
+    for (int i = 0; i < nb; i++, y += 32) {
+        const float d = ggml_fp16_to_fp32(x[i].d), m = ggml_fp16_to_fp32(x[i].m);
+        for (int j = 0; j < 16; j++) {
+            y[j] = (float)(x[i].qs[j] & 0x0f) * d + m;
+            y[j + 16] = (float)(x[i].qs[j] >> 4) * d + m;
+        }
+    }
+}
+
+static void deq_q5_0(const block_q5_0 *x, float *y, int nb) {
+    for (int i = 0; i < nb; i++, y += 32) {
+        const float d = ggml_fp16_to_fp32(x[i].d);
+        uint32_t qh;
+        memcpy(&qh, x[i].qh, 4);
+        for (int j = 0; j < 16; j++) {
+            int h0 = (qh >> j) & 1, h1 = (qh >> (j + 16)) & 1;
+            y[j] = (float)(((x[i].qs[j] & 0x0f) | (h0 << 4)) - 16) * d;
+            y[j + 16] = (float)(((x[i].qs[j] >> 4) | (h1 << 4)) - 16) * d;
+        }
+    }
+}
+
+static void deq_q5_1(const block_q5_1 *x, float *y, int nb) {
+    for (int i = 0; i < nb; i++, y += 32) {
+        const float d = ggml_fp16_to_fp32(x[i].d), m = ggml_fp16_to_fp32(x[i].m);
+        uint32_t qh;
+        memcpy(&qh, x[i].qh, 4);
+        for (int j = 0; j < 16; j++) {
+            int h0 = (qh >> j) & 1, h1 = (qh >> (j + 16)) & 1;
+            y[j] = (float)((x[i].qs[j] & 0x0f) | (h0 << 4)) * d + m;
+            y[j + 16] = (float)((x[i].qs[j] >> 4) | (h1 << 4)) * d + m;
+        }
+    }
+}
+
+static void deq_q8_0(const block_q8_0 *x, float *y, int nb) {
+    for (int i = 0; i < nb; i++, y += 32) {
+        const float d = ggml_fp16_to_fp32(x[i].d);
+        for (int j = 0; j < 32; j++) y[j] = (float)x[i].qs[j] * d;
+    }
+}
+
+static void deq_q8_1(const block_q8_1 *x, float *y, int nb) {
+    for (int i = 0; i < nb; i++, y += 32) {
+        const float d = ggml_fp16_to_fp32(x[i].d);
+        for (int j = 0; j < 32; j++) y[j] = (float)x[i].qs[j] * d;
+    }
+}
+
+void kernels_dequantize_row(uint32_t weight_type, const void *src, float *dst, int n) {
+    const int nb = n / 32;
+    switch (weight_type) {
+    case GGML_TYPE_F32: memcpy(dst, src, (size_t)n * sizeof(float)); break;
+    case GGML_TYPE_F16: {
+        const unsigned char *p = src;
+        for (int i = 0; i < n; i++) {
+            ggml_half h;
+            memcpy(&h, p + 2 * (size_t)i, 2);
+            dst[i] = ggml_fp16_to_fp32(h);
+        }
+        break;
+    }
+    case GGML_TYPE_BF16: {
+        const unsigned char *p = src;
+        for (int i = 0; i < n; i++) {
+            uint16_t h;
+            memcpy(&h, p + 2 * (size_t)i, 2);
+            dst[i] = ggml_bf16_to_fp32(h);
+        }
+        break;
+    }
+    case GGML_TYPE_Q4_0: deq_q4_0(src, dst, nb); break;
+    case GGML_TYPE_Q4_1: deq_q4_1(src, dst, nb); break;
+    case GGML_TYPE_Q5_0: deq_q5_0(src, dst, nb); break;
+    case GGML_TYPE_Q5_1: deq_q5_1(src, dst, nb); break;
+    case GGML_TYPE_Q8_0: deq_q8_0(src, dst, nb); break;
+    case GGML_TYPE_Q8_1: deq_q8_1(src, dst, nb); break;
+    default: break;
+    }
+}

@@ -1,0 +1,98 @@
+/* CPU compute kernels: activation quantization, matrix x activations
+ * products and dequantization, for every weight type hearth runs.
+ *
+ * Numerics follow ggml's CPU backend: activations are quantized the way
+ * ggml quantizes src1 for that weight type's vec_dot (Q8_0 for Q4_0/Q5_0/Q8_0,
+ * Q8_1 for Q4_1/Q5_1, F16 for F16, BF16 for BF16, F32 for F32), with the
+ * rounding of ggml's x86 build (scale 127/amax, round half to even), and the
+ * integer block dot products are exact. Only the order of the float
+ * accumulation differs between implementations.
+ *
+ * Activation rows have layouts private to the kernels; always size them with
+ * kernels_act_row_bytes and fill them with kernels_quantize_act:
+ *   Q8_0: ggml q8_0 blocks, then (4-byte aligned) one int32 per block holding
+ *         minus the sum of its quants, which lets SIMD kernels multiply
+ *         unsigned weight codes and correct the offset exactly afterwards;
+ *   Q8_1: ggml q8_1 blocks;
+ *   F16, BF16: n floats already rounded to that precision (so kernels
+ *         convert nothing per use), F32: n floats. */
+#ifndef HEARTH_CPU_KERNELS_H
+#define HEARTH_CPU_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Weight types with kernels, as indices into the tables below. */
+enum kernels_wtype {
+    KW_F32,
+    KW_F16,
+    KW_BF16,
+    KW_Q4_0,
+    KW_Q4_1,
+    KW_Q5_0,
+    KW_Q5_1,
+    KW_Q8_0,
+    KW_COUNT
+};
+
+/* out[t*out_stride + r] = dot(row r of w, activation row t), r in [r0, r1). */
+typedef void (*kernels_matmul_fn)(const void *w, int n, int r0, int r1, const void *act, int n_tok,
+                                  float *out, size_t out_stride);
+/* Quantizes one activation row of n elements (n a multiple of 32 for the
+ * quantized types) into dst, kernels_act_row_bytes long. */
+typedef void (*kernels_quant_fn)(const float *x, void *dst, int n);
+
+typedef struct hearth_kernels {
+    const char *name;
+    kernels_quant_fn quant[KW_COUNT];
+    kernels_matmul_fn matmul[KW_COUNT];
+} hearth_kernels;
+
+/* Picks the fastest implementation the running CPU supports; allow_simd =
+ * false forces the portable scalar reference. */
+void kernels_init(hearth_kernels *k, bool allow_simd);
+const char *kernels_name(const hearth_kernels *k);
+
+/* The ggml type of the quantized activations for a weight type, or
+ * GGML_TYPE_COUNT for a type without kernels. */
+uint32_t kernels_act_type(uint32_t weight_type);
+/* Bytes of one activation row of n elements; 0 for an unsupported type or
+ * an n that is not a multiple of the block size. */
+size_t kernels_act_row_bytes(uint32_t weight_type, int n);
+void kernels_quantize_act(const hearth_kernels *k, uint32_t weight_type, const float *x, void *dst,
+                          int n);
+/* out[t*out_stride + r] = dot(W row r, activation row t) for r in [r0,r1),
+ * t in [0,n_tok). w: the whole matrix, rows of n elements of weight_type,
+ * contiguous; act: n_tok rows of kernels_act_row_bytes each. Single-threaded:
+ * callers split [r0, r1) across threads. */
+void kernels_matmul(const hearth_kernels *k, uint32_t weight_type, const void *w, int n, int r0,
+                    int r1, const void *act, int n_tok, float *out, size_t out_stride);
+/* Any supported weight type to f32 (embedding lookup, tests). */
+void kernels_dequantize_row(uint32_t weight_type, const void *src, float *dst, int n);
+
+/* ---- Shared by the implementation files; not for model code. ---- */
+
+/* Index into the tables for a ggml type, or -1. */
+int kernels_wtype_index(uint32_t weight_type);
+/* Byte offset of the per-block sums in a Q8_0 activation row (after the
+ * blocks, rounded up to 4 bytes); the sums are int32, one per block, holding
+ * minus the sum of the block's 32 quants. */
+static inline size_t kernels_q8_0_sums_offset(int n) {
+    return ((size_t)(n / 32) * 34 + 3) & ~(size_t)3;
+}
+
+/* Instruction sets the running CPU (and OS) supports. */
+#define KERNELS_CPU_AVX2 1u       /* AVX2 + FMA + F16C */
+#define KERNELS_CPU_AVX512VNNI 2u /* AVX512 F/BW/VL + VNNI */
+unsigned kernels_cpu_features(void);
+
+/* The scalar reference, always available. */
+void kernels_scalar_fill(hearth_kernels *k);
+/* SIMD implementations overwrite the entries they accelerate; each returns
+ * false (and touches nothing) when compiled without its instruction set. The
+ * caller has already checked that the CPU supports it. */
+bool kernels_avx2_fill(hearth_kernels *k);
+bool kernels_avx512_fill(hearth_kernels *k);
+
+#endif

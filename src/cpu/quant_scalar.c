@@ -1,0 +1,288 @@
+/* Portable scalar kernels: the reference the SIMD paths are tested against,
+ * and the path for CPUs (and wasm builds) without a SIMD implementation.
+ * Integer block dot products are exact; float accumulation follows ggml's
+ * generic C code (block by block in float, float types in double). */
+#include <math.h>
+#include <string.h>
+
+#include "ggml_types.h"
+#include "kernels.h"
+
+/* Round half to even of a float of magnitude < 2^22, computed on its bits:
+ * the product must be rounded to float first (as the SIMD code does), and
+ * going through the bit pattern stops a compiler from fusing the multiply
+ * into the rounding (fp-contract would change ties). */
+static inline int32_t round_even_bits(float v) {
+    uint32_t b;
+    memcpy(&b, &v, sizeof b);
+    uint32_t exp = (b >> 23) & 0xffu;
+    if (exp < 126) return 0; /* |v| < 0.5 */
+    uint32_t sig = (b & 0x7fffffu) | 0x800000u;
+    uint32_t shift = 150 - exp; /* value = sig * 2^-shift, shift in [1, 24] here */
+    uint32_t q = sig >> shift;
+    uint32_t rem = sig & ((1u << shift) - 1);
+    uint32_t halfway = 1u << (shift - 1);
+    if (rem > halfway || (rem == halfway && (q & 1u))) q++;
+    return (b >> 31) ? -(int32_t)q : (int32_t)q;
+}
+
+/* One block of activation quantization, as ggml's x86 quantize_row_q8_0/1:
+ * d = amax/127 stored as fp16, codes = round_even(x * (127/amax)). */
+static float quant_block_8(const float *x, int8_t *qs, int *sum_out) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; j++) {
+        float a = fabsf(x[j]);
+        if (a > amax) amax = a;
+    }
+    const float d = amax / 127.f;
+    const float id = amax != 0.0f ? 127.f / amax : 0.0f;
+    int sum = 0;
+    for (int j = 0; j < 32; j++) {
+        int32_t q = round_even_bits(x[j] * id);
+        qs[j] = (int8_t)q;
+        sum += q;
+    }
+    *sum_out = sum;
+    return d;
+}
+
+static void quant_q8_0(const float *x, void *dst, int n) {
+    const int nb = n / 32;
+    block_q8_0 *y = dst;
+    unsigned char *sums = (unsigned char *)dst + kernels_q8_0_sums_offset(n);
+    for (int b = 0; b < nb; b++) {
+        int sum;
+        float d = quant_block_8(x + 32 * b, y[b].qs, &sum);
+        y[b].d = ggml_fp32_to_fp16(d);
+        int32_t neg = -sum;
+        memcpy(sums + 4 * (size_t)b, &neg, 4);
+    }
+}
+
+static void quant_q8_1(const float *x, void *dst, int n) {
+    const int nb = n / 32;
+    block_q8_1 *y = dst;
+    for (int b = 0; b < nb; b++) {
+        int sum;
+        float d = quant_block_8(x + 32 * b, y[b].qs, &sum);
+        y[b].d = ggml_fp32_to_fp16(d);
+        y[b].s = ggml_fp32_to_fp16(d * (float)sum);
+    }
+}
+
+static void quant_f16(const float *x, void *dst, int n) {
+    float *y = dst;
+    for (int i = 0; i < n; i++) y[i] = ggml_fp16_to_fp32(ggml_fp32_to_fp16(x[i]));
+}
+
+static void quant_bf16(const float *x, void *dst, int n) {
+    float *y = dst;
+    for (int i = 0; i < n; i++) y[i] = ggml_bf16_to_fp32(ggml_fp32_to_bf16(x[i]));
+}
+
+static void quant_f32(const float *x, void *dst, int n) {
+    memcpy(dst, x, (size_t)n * sizeof(float));
+}
+
+/* ---- quantized weights: decode a block to signed codes, then exact dots ---- */
+
+typedef struct {
+    int8_t q[32];
+    float d, m;
+} wblock;
+
+static void dec_q4_0(const void *p, wblock *o) {
+    const block_q4_0 *x = p;
+    for (int j = 0; j < 16; j++) {
+        o->q[j] = (int8_t)((x->qs[j] & 0x0f) - 8);
+        o->q[j + 16] = (int8_t)((x->qs[j] >> 4) - 8);
+    }
+    o->d = ggml_fp16_to_fp32(x->d);
+    o->m = 0.0f;
+}
+
+static void dec_q4_1(const void *p, wblock *o) {
+    const block_q4_1 *x = p;
+    for (int j = 0; j < 16; j++) {
+        o->q[j] = (int8_t)(x->qs[j] & 0x0f);
+        o->q[j + 16] = (int8_t)(x->qs[j] >> 4);
+    }
+    o->d = ggml_fp16_to_fp32(x->d);
+    o->m = ggml_fp16_to_fp32(x->m);
+}
+
+/* Q5: bit j of qh is the fifth bit of element j (j < 32). */
+static void dec_q5_0(const void *p, wblock *o) {
+    const block_q5_0 *x = p;
+    uint32_t qh;
+    memcpy(&qh, x->qh, 4);
+    for (int j = 0; j < 16; j++) {
+        int h0 = (qh >> j) & 1, h1 = (qh >> (j + 16)) & 1;
+        o->q[j] = (int8_t)(((x->qs[j] & 0x0f) | (h0 << 4)) - 16);
+        o->q[j + 16] = (int8_t)(((x->qs[j] >> 4) | (h1 << 4)) - 16);
+    }
+    o->d = ggml_fp16_to_fp32(x->d);
+    o->m = 0.0f;
+}
+
+static void dec_q5_1(const void *p, wblock *o) {
+    const block_q5_1 *x = p;
+    uint32_t qh;
+    memcpy(&qh, x->qh, 4);
+    for (int j = 0; j < 16; j++) {
+        int h0 = (qh >> j) & 1, h1 = (qh >> (j + 16)) & 1;
+        o->q[j] = (int8_t)((x->qs[j] & 0x0f) | (h0 << 4));
+        o->q[j + 16] = (int8_t)((x->qs[j] >> 4) | (h1 << 4));
+    }
+    o->d = ggml_fp16_to_fp32(x->d);
+    o->m = ggml_fp16_to_fp32(x->m);
+}
+
+static void dec_q8_0(const void *p, wblock *o) {
+    const block_q8_0 *x = p;
+    memcpy(o->q, x->qs, 32);
+    o->d = ggml_fp16_to_fp32(x->d);
+    o->m = 0.0f;
+}
+
+typedef void (*dec_fn)(const void *, wblock *);
+
+#define TOK_TILE 4
+
+/* Each weight block is decoded once and used for up to TOK_TILE tokens. The
+ * per-(row, token) accumulation is block by block in float, as ggml's
+ * generic vec_dot. q81: activations are Q8_1 and weights carry a min m. */
+static inline void matmul_quant(dec_fn dec, size_t bsize, bool q81, const void *w, int n, int r0,
+                                int r1, const void *act, int n_tok, float *out, size_t os) {
+    const int nb = n / 32;
+    const size_t wrow = (size_t)nb * bsize;
+    const size_t arow = q81 ? (size_t)nb * sizeof(block_q8_1)
+                            : kernels_q8_0_sums_offset(n) + 4 * (size_t)nb;
+    const size_t ablk = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0);
+    const size_t qoff = q81 ? 4 : 2; /* offset of qs in the activation block */
+    for (int r = r0; r < r1; r++) {
+        const unsigned char *x = (const unsigned char *)w + (size_t)r * wrow;
+        for (int t0 = 0; t0 < n_tok; t0 += TOK_TILE) {
+            const int nt = n_tok - t0 < TOK_TILE ? n_tok - t0 : TOK_TILE;
+            float acc[TOK_TILE] = {0};
+            for (int b = 0; b < nb; b++) {
+                wblock wb;
+                dec(x + (size_t)b * bsize, &wb);
+                for (int t = 0; t < nt; t++) {
+                    const unsigned char *yb =
+                        (const unsigned char *)act + (size_t)(t0 + t) * arow + (size_t)b * ablk;
+                    const int8_t *yq = (const int8_t *)(yb + qoff);
+                    int sumi = 0;
+                    for (int j = 0; j < 32; j++) sumi += wb.q[j] * yq[j];
+                    ggml_half yd;
+                    memcpy(&yd, yb, 2);
+                    float dd = wb.d * ggml_fp16_to_fp32(yd);
+                    if (q81) {
+                        ggml_half ys;
+                        memcpy(&ys, yb + 2, 2);
+                        acc[t] += dd * (float)sumi + wb.m * ggml_fp16_to_fp32(ys);
+                    } else {
+                        acc[t] += dd * (float)sumi;
+                    }
+                }
+            }
+            for (int t = 0; t < nt; t++) out[(size_t)(t0 + t) * os + (size_t)r] = acc[t];
+        }
+    }
+}
+
+static void mm_q4_0(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
+    matmul_quant(dec_q4_0, sizeof(block_q4_0), false, w, n, r0, r1, a, nt, o, os);
+}
+static void mm_q4_1(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
+    matmul_quant(dec_q4_1, sizeof(block_q4_1), true, w, n, r0, r1, a, nt, o, os);
+}
+static void mm_q5_0(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
+    matmul_quant(dec_q5_0, sizeof(block_q5_0), false, w, n, r0, r1, a, nt, o, os);
+}
+static void mm_q5_1(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
+    matmul_quant(dec_q5_1, sizeof(block_q5_1), true, w, n, r0, r1, a, nt, o, os);
+}
+static void mm_q8_0(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
+    matmul_quant(dec_q8_0, sizeof(block_q8_0), false, w, n, r0, r1, a, nt, o, os);
+}
+
+/* ---- float weights: activations are f32 (already rounded to the weight's
+ * precision); products in float, sums in double, as ggml's generic code ---- */
+
+static inline float half_fast(uint16_t h) {
+    /* Normal and zero halves by bit moves; the rare rest by the full path. */
+    uint32_t e = (h >> 10) & 0x1fu;
+    if (e - 1u < 30u) {
+        uint32_t bits = ((uint32_t)(h & 0x8000u) << 16) | (((h & 0x7fffu) + 0x1c000u) << 13);
+        float f;
+        memcpy(&f, &bits, 4);
+        return f;
+    }
+    return ggml_fp16_to_fp32(h);
+}
+
+enum ftype { FT_F32, FT_F16, FT_BF16 };
+
+static inline void matmul_float(enum ftype ft, const void *w, int n, int r0, int r1,
+                                const void *act, int n_tok, float *out, size_t os) {
+    const size_t esize = ft == FT_F32 ? 4 : 2;
+    const float *a = act;
+    for (int r = r0; r < r1; r++) {
+        const unsigned char *x = (const unsigned char *)w + (size_t)r * (size_t)n * esize;
+        for (int t0 = 0; t0 < n_tok; t0 += TOK_TILE) {
+            const int nt = n_tok - t0 < TOK_TILE ? n_tok - t0 : TOK_TILE;
+            double acc[TOK_TILE] = {0};
+            for (int i0 = 0; i0 < n; i0 += 32) {
+                const int len = n - i0 < 32 ? n - i0 : 32;
+                float wf[32];
+                for (int i = 0; i < len; i++) {
+                    if (ft == FT_F32) {
+                        memcpy(&wf[i], x + 4 * (size_t)(i0 + i), 4);
+                    } else {
+                        uint16_t h;
+                        memcpy(&h, x + 2 * (size_t)(i0 + i), 2);
+                        wf[i] = ft == FT_F16 ? half_fast(h) : ggml_bf16_to_fp32(h);
+                    }
+                }
+                for (int t = 0; t < nt; t++) {
+                    const float *y = a + (size_t)(t0 + t) * (size_t)n + i0;
+                    double s = 0.0;
+                    for (int i = 0; i < len; i++) s += (double)(wf[i] * y[i]);
+                    acc[t] += s;
+                }
+            }
+            for (int t = 0; t < nt; t++) out[(size_t)(t0 + t) * os + (size_t)r] = (float)acc[t];
+        }
+    }
+}
+
+static void mm_f32(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
+    matmul_float(FT_F32, w, n, r0, r1, a, nt, o, os);
+}
+static void mm_f16(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
+    matmul_float(FT_F16, w, n, r0, r1, a, nt, o, os);
+}
+static void mm_bf16(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
+    matmul_float(FT_BF16, w, n, r0, r1, a, nt, o, os);
+}
+
+void kernels_scalar_fill(hearth_kernels *k) {
+    k->name = "scalar";
+    k->quant[KW_F32] = quant_f32;
+    k->quant[KW_F16] = quant_f16;
+    k->quant[KW_BF16] = quant_bf16;
+    k->quant[KW_Q4_0] = quant_q8_0;
+    k->quant[KW_Q5_0] = quant_q8_0;
+    k->quant[KW_Q8_0] = quant_q8_0;
+    k->quant[KW_Q4_1] = quant_q8_1;
+    k->quant[KW_Q5_1] = quant_q8_1;
+    k->matmul[KW_F32] = mm_f32;
+    k->matmul[KW_F16] = mm_f16;
+    k->matmul[KW_BF16] = mm_bf16;
+    k->matmul[KW_Q4_0] = mm_q4_0;
+    k->matmul[KW_Q4_1] = mm_q4_1;
+    k->matmul[KW_Q5_0] = mm_q5_0;
+    k->matmul[KW_Q5_1] = mm_q5_1;
+    k->matmul[KW_Q8_0] = mm_q8_0;
+}
