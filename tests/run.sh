@@ -31,10 +31,13 @@ run_one() {
 }
 
 filter=${1:-}
-for t in "$BUILD"/test_*; do
+# Unit tests, then the same tests built with ASan/UBSan (make asan).
+for t in "$BUILD"/test_* "$BUILD"/asan/test_*; do
     [ -x "$t" ] || continue
     case "$t" in *"$filter"*) ;; *) continue ;; esac
-    run_one "$(basename "$t")" "$t"
+    name=$(basename "$t")
+    case "$t" in */asan/*) name="$name (asan)" ;; esac
+    run_one "$name" "$t"
 done
 for t in tests/e2e/*.test.mjs; do
     [ -f "$t" ] || continue

@@ -340,7 +340,23 @@ static void test_split(void) {
     rmdir(dir);
 }
 
-int main(void) {
+/* `test_gguf --write-seeds DIR` writes the fuzzer's seed corpus. */
+static int write_seeds(const char *dir) {
+    char path[512];
+    buf v2 = make_valid(2), v3 = make_valid(3), sp = make_split_part(0, 1, 1, "x0");
+    const buf *seeds[] = {&v2, &v3, &sp};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/seed%d.gguf", dir, i);
+        write_file(path, seeds[i]);
+    }
+    free(v2.p);
+    free(v3.p);
+    free(sp.p);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "--write-seeds") == 0) return write_seeds(argv[2]);
     test_valid();
     test_truncated();
     test_malformed();
