@@ -1,0 +1,493 @@
+#!/usr/bin/env node
+// Writes a GGUF v3 test model the way llama.cpp's convert_hf_to_gguf.py would
+// store it: real tokenizer metadata from ../shared/tokenizers/NAME, random
+// weights from a seeded PRNG (same arguments => byte-identical file).
+//
+//   node tools/make_test_model.mjs --arch llama|phi3|qwen2
+//       --type f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1
+//       --tokenizer llama2|llama3|qwen3|gemma3 --out FILE.gguf
+//       [--seed N] [--shape tiny|qwen2.5-0.5b|llama3.2-1b|phi3-mini]
+//       [--rope-freqs] [--rope-factors] [--vocab-only] [--split N]
+//       [--tied|--untied] [--spm-scores id|merge] [--quiet]
+//
+// See docs/test-models.md for the conventions.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  GGUFWriter, T, GGML, FILE_TYPE, rowBytes, encodeRows, f32ToF16, f32ToBf16, f32Bits,
+} from './gguf_write.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..');
+const SHARED = process.env.HEARTH_SHARED || path.resolve(repoRoot, '..', 'shared');
+
+// ---------------------------------------------------------------- options
+function parseArgs(argv) {
+  const o = {
+    arch: 'llama', type: 'f32', tokenizer: 'llama2', out: null, seed: 1, shape: 'tiny',
+    ropeFreqs: false, ropeFactors: false, vocabOnly: false, split: 0, tied: null,
+    spmScores: 'merge', quiet: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    switch (a) {
+      case '--arch': o.arch = val(); break;
+      case '--type': o.type = val(); break;
+      case '--tokenizer': o.tokenizer = val(); break;
+      case '--out': o.out = val(); break;
+      case '--seed': o.seed = Number(val()); break;
+      case '--shape': o.shape = val(); break;
+      case '--rope-freqs': o.ropeFreqs = true; break;
+      case '--rope-factors': o.ropeFactors = true; break;
+      case '--vocab-only': o.vocabOnly = true; break;
+      case '--split': o.split = Number(val()); break;
+      case '--tied': o.tied = true; break;
+      case '--untied': o.tied = false; break;
+      case '--spm-scores': o.spmScores = val(); break;
+      case '--quiet': o.quiet = true; break;
+      case '-h': case '--help':
+        console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 13)
+          .map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+        process.exit(0);
+      default: throw new Error(`unknown argument ${a}`);
+    }
+  }
+  if (!['llama', 'phi3', 'qwen2'].includes(o.arch)) throw new Error(`--arch ${o.arch}?`);
+  if (!(o.type in GGML)) throw new Error(`--type ${o.type}?`);
+  if (!['llama2', 'llama3', 'qwen3', 'gemma3'].includes(o.tokenizer)) throw new Error(`--tokenizer ${o.tokenizer}?`);
+  if (!(o.shape in SHAPES)) throw new Error(`--shape ${o.shape}?`);
+  if (!o.out) throw new Error('--out FILE.gguf is required');
+  if (!Number.isInteger(o.seed) || o.seed < 0) throw new Error('--seed must be a non-negative integer');
+  if (!['id', 'merge'].includes(o.spmScores)) throw new Error('--spm-scores id|merge');
+  if (o.ropeFactors && o.arch !== 'phi3') throw new Error('--rope-factors is for --arch phi3');
+  if (o.ropeFreqs && o.arch !== 'llama') throw new Error('--rope-freqs is for --arch llama');
+  return o;
+}
+
+// ---------------------------------------------------------------- shapes
+export const SHAPES = {
+  tiny: { n_embd: 64, n_head: 4, n_head_kv: 2, n_ff: 128, n_layer: 2, n_ctx: 512 },
+  'qwen2.5-0.5b': {
+    n_embd: 896, n_head: 14, n_head_kv: 2, n_ff: 4864, n_layer: 24, n_ctx: 32768, n_vocab: 151936, tied: true,
+  },
+  'llama3.2-1b': {
+    n_embd: 2048, n_head: 32, n_head_kv: 8, n_ff: 8192, n_layer: 16, n_ctx: 131072, n_vocab: 128256, tied: true,
+  },
+  'phi3-mini': {
+    n_embd: 3072, n_head: 32, n_head_kv: 32, n_ff: 8192, n_layer: 32, n_ctx: 4096, n_vocab: 32064,
+  },
+};
+
+const ARCH = {
+  llama: { rms_eps: 1e-5, freq_base: 10000, name: 'Llama' },
+  phi3: { rms_eps: 1e-5, freq_base: 10000, name: 'Phi3' },
+  qwen2: { rms_eps: 1e-6, freq_base: 1000000, name: 'Qwen2' },
+};
+
+// ---------------------------------------------------------------- PRNG
+// xoshiro128** seeded through splitmix32 from FNV-1a(seed, tensor name):
+// every tensor has its own stream, independent of tensor order and split.
+function fnv1a(s) {
+  let h = 0x811c9dc5;
+  for (const b of Buffer.from(s, 'utf8')) { h ^= b; h = Math.imul(h, 0x01000193) >>> 0; }
+  return h >>> 0;
+}
+class Rng {
+  constructor(seed, name) {
+    let x = fnv1a(`${seed}\u0000${name}`);
+    const sm = () => {
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.s = new Uint32Array([sm(), sm(), sm(), sm()]);
+    if (!(this.s[0] | this.s[1] | this.s[2] | this.s[3])) this.s[0] = 1;
+  }
+  u32() {
+    const s = this.s;
+    const r = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
+    const t = s[1] << 9;
+    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3];
+    s[2] ^= t; s[3] = rotl(s[3], 11);
+    return r;
+  }
+  uniform() { return this.u32() / 4294967296; } // [0,1)
+  // approximately standard normal: Irwin-Hall(4), pure arithmetic so it is
+  // bit-identical on every platform (no transcendental functions).
+  gauss() { return (this.uniform() + this.uniform() + this.uniform() + this.uniform() - 2) * 1.7320508075688772; }
+}
+function rotl(x, k) { return ((x << k) | (x >>> (32 - k))) >>> 0; }
+
+// ---------------------------------------------------------------- tokenizer
+function readJson(p) { return JSON.parse(fs.readFileSync(p, 'utf8')); }
+
+// convert_hf_to_gguf.py: TextModel.does_token_look_special
+function looksSpecial(t) {
+  return ['<pad>', '<mask>', '<2mass>', '[@BOS@]'].includes(t)
+    || (t.startsWith('<|') && t.endsWith('|>'))
+    || (t.startsWith('<\uff5c') && t.endsWith('\uff5c>'))
+    || (t.startsWith('<unused') && t.endsWith('>'));
+}
+
+const TT = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5, BYTE: 6 };
+
+// Returns { model, pre, tokens[], scores?, types[], merges?, special ids,
+// add_bos, add_eos, add_space_prefix?, chat_template? }
+export function loadTokenizer(name, nVocabOverride = 0, spmScores = 'id') {
+  const dir = path.join(SHARED, 'tokenizers', name);
+  const tj = readJson(path.join(dir, 'tokenizer.json'));
+  const tc = readJson(path.join(dir, 'tokenizer_config.json'));
+  const spm = name === 'llama2' || name === 'gemma3';
+  const vocab = tj.model.vocab;
+  const added = new Map(tj.added_tokens.map((a) => [a.id, a]));
+  let maxId = -1;
+  for (const k in vocab) if (vocab[k] > maxId) maxId = vocab[k];
+  for (const id of added.keys()) if (id > maxId) maxId = id;
+  const n = Math.max(maxId + 1, nVocabOverride);
+  const byId = new Array(n).fill(null);
+  for (const k in vocab) byId[vocab[k]] = k;
+  for (const [id, a] of added) byId[id] = a.content;
+
+  const tokens = new Array(n);
+  const types = new Int32Array(n);
+  const scores = spm ? new Float32Array(n) : null;
+
+  // SentencePiece scores are not in tokenizer.json: derive them so that a
+  // higher score means an earlier BPE merge (see docs/test-models.md).
+  let mergeRank = null;
+  if (spm && spmScores === 'merge') {
+    mergeRank = new Map();
+    tj.model.merges.forEach((m, r) => {
+      const [a, b] = Array.isArray(m) ? m : splitMerge(m);
+      const t = a + b;
+      if (!mergeRank.has(t)) mergeRank.set(t, r);
+    });
+  }
+
+  for (let id = 0; id < n; id++) {
+    let text = byId[id];
+    if (text === null) {
+      // gap or padding up to the model's vocab size (converter: [PAD{id}], UNUSED)
+      tokens[id] = `[PAD${id}]`;
+      types[id] = TT.UNUSED;
+      if (spm) scores[id] = -1000;
+      continue;
+    }
+    const a = added.get(id);
+    let type;
+    if (a) {
+      if (spm && id === vocab[tj.model.unk_token] && text === tj.model.unk_token) type = TT.UNKNOWN;
+      else if (a.special || looksSpecial(text)) type = TT.CONTROL;
+      else {
+        type = TT.USER_DEFINED;
+        text = text.replaceAll('\u2581', ' '); // converter pre-normalizes user-defined spaces
+      }
+    } else if (spm && /^<0x[0-9A-Fa-f]{2}>$/.test(text)) type = TT.BYTE;
+    else type = TT.NORMAL;
+    tokens[id] = text;
+    types[id] = type;
+    if (spm) {
+      if (type === TT.NORMAL) {
+        if (mergeRank) scores[id] = mergeRank.has(text) ? -mergeRank.get(text) : -(tj.model.merges.length + id);
+        else scores[id] = -id;
+      } else if (type === TT.BYTE || type === TT.UNKNOWN) scores[id] = 0;
+      else scores[id] = -1000; // control / user-defined, as the converter writes for added tokens
+    }
+  }
+
+  const idOf = (t) => {
+    if (t == null) return undefined;
+    const s = typeof t === 'string' ? t : t.content;
+    for (const [id, a] of added) if (a.content === s) return id;
+    return vocab[s];
+  };
+  const r = {
+    model: spm ? 'llama' : 'gpt2',
+    pre: spm ? 'default' : name === 'llama3' ? 'llama-bpe' : 'qwen2',
+    tokens, types, scores,
+    merges: spm ? null : tj.model.merges.map((m) => (Array.isArray(m) ? m.join(' ') : m)),
+    bos: idOf(tc.bos_token), eos: idOf(tc.eos_token), unk: idOf(tc.unk_token), pad: idOf(tc.pad_token),
+    eot: undefined,
+    add_bos: tc.add_bos_token, add_eos: tc.add_eos_token,
+    add_space_prefix: undefined,
+    chat_template: typeof tc.chat_template === 'string' ? tc.chat_template : undefined,
+  };
+  if (name === 'llama3') {
+    // tokenizer.json's post-processor here is plain ByteLevel, but Llama 3
+    // GGUFs carry add_bos_token = true (llama.cpp's llama-bpe default).
+    r.add_bos = true;
+    r.eot = idOf('<|eot_id|>');
+  }
+  if (name === 'qwen3') {
+    // bos is null in tokenizer_config; Qwen GGUFs get 151643 from config.json
+    r.bos = idOf('<|endoftext|>');
+    r.eot = idOf('<|im_end|>');
+  }
+  if (name === 'gemma3') {
+    r.add_space_prefix = false;
+    r.eot = idOf('<end_of_turn>');
+  }
+  return r;
+}
+function splitMerge(m) {
+  const i = m.indexOf(' ', 1);
+  return [m.slice(0, i), m.slice(i + 1)];
+}
+
+function addTokenizerKV(w, tk) {
+  w.str('tokenizer.ggml.model', tk.model);
+  w.str('tokenizer.ggml.pre', tk.pre);
+  w.arr('tokenizer.ggml.tokens', T.STRING, tk.tokens);
+  if (tk.scores) w.arr('tokenizer.ggml.scores', T.FLOAT32, tk.scores);
+  w.arr('tokenizer.ggml.token_type', T.INT32, tk.types);
+  if (tk.merges) w.arr('tokenizer.ggml.merges', T.STRING, tk.merges);
+  if (tk.bos !== undefined) w.u32('tokenizer.ggml.bos_token_id', tk.bos);
+  if (tk.eos !== undefined) w.u32('tokenizer.ggml.eos_token_id', tk.eos);
+  if (tk.eot !== undefined) w.u32('tokenizer.ggml.eot_token_id', tk.eot);
+  if (tk.unk !== undefined) w.u32('tokenizer.ggml.unknown_token_id', tk.unk);
+  if (tk.pad !== undefined) w.u32('tokenizer.ggml.padding_token_id', tk.pad);
+  if (tk.add_bos !== undefined) w.bool('tokenizer.ggml.add_bos_token', tk.add_bos);
+  if (tk.add_eos !== undefined) w.bool('tokenizer.ggml.add_eos_token', tk.add_eos);
+  if (tk.add_space_prefix !== undefined) w.bool('tokenizer.ggml.add_space_prefix', tk.add_space_prefix);
+  if (tk.chat_template !== undefined) w.str('tokenizer.chat_template', tk.chat_template);
+}
+
+// ---------------------------------------------------------------- tensors
+const CHUNK_BYTES = 8 << 20;
+
+// Exact path: float values from the PRNG, then converted/quantized exactly
+// as ggml would. gen(rng, i) gives element i (row-major, ne[0] fastest).
+function exactData(type, ne, rng, gen) {
+  return function* () {
+    const rowLen = ne[0];
+    let rows = 1;
+    for (let i = 1; i < ne.length; i++) rows *= ne[i];
+    const rb = rowBytes(type, rowLen);
+    const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / rb));
+    const r = rng();
+    let idx = 0;
+    for (let r0 = 0; r0 < rows; r0 += rowsPerChunk) {
+      const nr = Math.min(rowsPerChunk, rows - r0);
+      const x = new Float32Array(nr * rowLen);
+      for (let i = 0; i < x.length; i++) x[i] = gen(r, idx++);
+      const buf = Buffer.alloc(nr * rb);
+      for (let k = 0; k < nr; k++) encodeRows(type, x.subarray(k * rowLen, (k + 1) * rowLen), buf, k * rb);
+      yield buf;
+    }
+  };
+}
+
+// Fast path for the big shapes: random encoded values / quantized blocks
+// with sane scales written directly (speed matters more than the values).
+function fastData(type, ne, rng, std) {
+  return function* () {
+    let n = 1;
+    for (const d of ne) n *= d;
+    const r = rng();
+    const total = (n / GGML[type].blck) * GGML[type].bytes;
+    const t = GGML[type];
+    if (t.blck === 1) {
+      // table of 4096 encoded gaussians; 12-bit random indices
+      const table = new Uint32Array(4096);
+      for (let i = 0; i < 4096; i++) {
+        const v = Math.fround(r.gauss() * std);
+        table[i] = type === 'f32' ? f32Bits(v) : type === 'f16' ? f32ToF16(v) : f32ToBf16(v);
+      }
+      const per = Math.floor(CHUNK_BYTES / t.bytes);
+      for (let e0 = 0; e0 < n; e0 += per) {
+        const m = Math.min(per, n - e0);
+        const buf = Buffer.alloc(m * t.bytes);
+        if (type === 'f32') {
+          const u = new Uint32Array(buf.buffer, buf.byteOffset, m);
+          for (let i = 0; i < m; i += 2) {
+            const x = r.u32();
+            u[i] = table[x & 4095];
+            if (i + 1 < m) u[i + 1] = table[(x >>> 12) & 4095];
+          }
+        } else {
+          const u = new Uint16Array(buf.buffer, buf.byteOffset, m);
+          for (let i = 0; i < m; i += 2) {
+            const x = r.u32();
+            u[i] = table[x & 4095];
+            if (i + 1 < m) u[i + 1] = table[(x >>> 12) & 4095];
+          }
+        }
+        yield buf;
+      }
+      return;
+    }
+    // quantized: fixed fp16 scale chosen so that the dequantized std ~ std
+    const qstd = { q4_0: 4.6, q4_1: 4.6, q5_0: 9.2, q5_1: 9.2, q8_0: 73.9 }[type];
+    const d = f32ToF16(std / qstd);
+    const mins = { q4_1: -7.5, q5_1: -15.5 };
+    const m = type in mins ? f32ToF16((std / qstd) * mins[type]) : 0;
+    const hdr = type === 'q4_1' || type === 'q5_1' ? 4 : 2;
+    const blocksPerChunk = Math.floor(CHUNK_BYTES / t.bytes);
+    const nb = n / t.blck;
+    for (let b0 = 0; b0 < nb; b0 += blocksPerChunk) {
+      const k = Math.min(blocksPerChunk, nb - b0);
+      const buf = Buffer.alloc(k * t.bytes);
+      for (let b = 0; b < k; b++) {
+        const o = b * t.bytes;
+        buf.writeUInt16LE(d, o);
+        if (hdr === 4) buf.writeUInt16LE(m, o + 2);
+        for (let j = o + hdr; j < o + t.bytes; j += 4) {
+          const x = r.u32();
+          buf[j] = x; buf[j + 1] = x >>> 8;
+          if (j + 2 < o + t.bytes) { buf[j + 2] = x >>> 16; buf[j + 3] = x >>> 24; }
+        }
+      }
+      yield buf;
+    }
+    void total;
+  };
+}
+
+// Llama 3 rope scaling factors, computed as convert_hf_to_gguf.py does
+// (factor 32, low 1, high 4, original context 8192: Llama 3.2's values).
+function llama3RopeFactors(headDim, base) {
+  const factor = 32, low = 1, high = 4, old = 8192;
+  const lowWl = old / low, highWl = old / high;
+  const out = [];
+  for (let i = 0; i < headDim; i += 2) {
+    const freq = 1 / Math.fround(base ** Math.fround(i / headDim));
+    const wl = (2 * Math.PI) / freq;
+    if (wl < highWl) out.push(1);
+    else if (wl > lowWl) out.push(factor);
+    else {
+      const smooth = (old / wl - low) / (high - low);
+      out.push(1 / ((1 - smooth) / factor + smooth));
+    }
+  }
+  return Float32Array.from(out);
+}
+
+// ---------------------------------------------------------------- model
+export function buildModel(o) {
+  const shape = { ...SHAPES[o.shape] };
+  const arch = ARCH[o.arch];
+  const tk = loadTokenizer(o.tokenizer, shape.n_vocab || 0, o.spmScores);
+  const nVocab = tk.tokens.length;
+  const { n_embd, n_head, n_head_kv, n_ff, n_layer } = shape;
+  const hd = n_embd / n_head;
+  const tied = o.tied ?? (shape.tied ?? o.arch === 'qwen2');
+  let freqBase = arch.freq_base;
+  if (o.arch === 'llama' && o.tokenizer === 'llama3') freqBase = 500000;
+  let nCtx = shape.n_ctx;
+  let nCtxOrig = 0;
+  if (o.ropeFactors) {
+    // Phi-3 "128k" style LongRoPE: context_length = 32 x original; the tiny
+    // shape uses original 128, context 512 (so a 512 context selects the long factors)
+    if (o.shape === 'tiny') { nCtxOrig = 128; nCtx = 512; } else { nCtxOrig = nCtx; nCtx = 32 * nCtx; }
+  }
+  const fast = o.shape !== 'tiny';
+
+  const w = new GGUFWriter();
+  const A = o.arch;
+  w.str('general.architecture', A);
+  w.str('general.type', 'model');
+  // no architecture in the name: llama.cpp applies a Phi-3 token-attribute
+  // hack when general.name contains "phi3"/"phi-3" (and fails on vocabularies
+  // without <|endoftext|>)
+  w.str('general.name', `hearth test model ${o.shape} ${o.tokenizer} ${o.type} seed ${o.seed}`);
+  w.u32(`${A}.block_count`, n_layer);
+  w.u32(`${A}.context_length`, nCtx);
+  w.u32(`${A}.embedding_length`, n_embd);
+  w.u32(`${A}.feed_forward_length`, n_ff);
+  w.u32(`${A}.attention.head_count`, n_head);
+  w.u32(`${A}.attention.head_count_kv`, n_head_kv);
+  w.f32(`${A}.rope.freq_base`, freqBase);
+  w.f32(`${A}.attention.layer_norm_rms_epsilon`, arch.rms_eps);
+  w.u32('general.file_type', FILE_TYPE[o.type]);
+  if (A === 'llama') w.u32(`${A}.vocab_size`, nVocab);
+  w.u32(`${A}.rope.dimension_count`, hd);
+  if (o.ropeFactors) {
+    w.u32(`${A}.rope.scaling.original_context_length`, nCtxOrig);
+    const scale = nCtx / nCtxOrig;
+    w.f32(`${A}.rope.scaling.attn_factor`, Math.sqrt(1 + Math.log(scale) / Math.log(nCtxOrig)));
+  }
+  addTokenizerKV(w, tk);
+  w.u32('general.quantization_version', 2);
+
+  if (o.vocabOnly) return { w, nVocab };
+
+  const seed = o.seed;
+  const rngFor = (name) => () => new Rng(seed, name);
+  const F32 = (name, ne, gen) => w.addTensor(name, ne, 'f32', exactData('f32', ne, rngFor(name), gen));
+  const MAT = (name, ne, std) => {
+    const type = o.type;
+    if (fast) w.addTensor(name, ne, type, fastData(type, ne, rngFor(name), std));
+    else w.addTensor(name, ne, type, exactData(type, ne, rngFor(name), (r) => r.gauss() * std));
+  };
+  const norm = (r) => 1 + 0.1 * r.gauss();
+  const small = (s) => (r) => s * r.gauss();
+
+  // tensor order as the converter emits it: generated extra tensors first
+  if (o.ropeFreqs) {
+    const f = llama3RopeFactors(hd, freqBase);
+    F32('rope_freqs.weight', [hd / 2], (r, i) => f[i]);
+  }
+  if (o.ropeFactors) {
+    // LongRoPE factors: short ~1, long growing with the dimension index
+    F32('rope_factors_long.weight', [hd / 2], (r, i) => 1 + (i / (hd / 2)) * 8 * (0.75 + 0.5 * r.uniform()));
+    F32('rope_factors_short.weight', [hd / 2], (r) => 1 + 0.1 * r.uniform());
+  }
+  const sIn = 1 / Math.sqrt(n_embd);
+  MAT('token_embd.weight', [n_embd, nVocab], 0.25);
+  for (let l = 0; l < n_layer; l++) {
+    const b = `blk.${l}.`;
+    F32(`${b}attn_norm.weight`, [n_embd], norm);
+    if (A === 'phi3') {
+      MAT(`${b}attn_qkv.weight`, [n_embd, n_embd + 2 * n_head_kv * hd], sIn);
+    } else {
+      MAT(`${b}attn_q.weight`, [n_embd, n_head * hd], sIn);
+      MAT(`${b}attn_k.weight`, [n_embd, n_head_kv * hd], sIn);
+      MAT(`${b}attn_v.weight`, [n_embd, n_head_kv * hd], sIn);
+      if (A === 'qwen2') {
+        F32(`${b}attn_q.bias`, [n_head * hd], small(0.1));
+        F32(`${b}attn_k.bias`, [n_head_kv * hd], small(0.1));
+        F32(`${b}attn_v.bias`, [n_head_kv * hd], small(0.1));
+      }
+    }
+    MAT(`${b}attn_output.weight`, [n_head * hd, n_embd], sIn);
+    F32(`${b}ffn_norm.weight`, [n_embd], norm);
+    if (A === 'phi3') {
+      MAT(`${b}ffn_up.weight`, [n_embd, 2 * n_ff], sIn);
+    } else {
+      MAT(`${b}ffn_gate.weight`, [n_embd, n_ff], sIn);
+      MAT(`${b}ffn_up.weight`, [n_embd, n_ff], sIn);
+    }
+    MAT(`${b}ffn_down.weight`, [n_ff, n_embd], 1 / Math.sqrt(n_ff));
+  }
+  F32('output_norm.weight', [n_embd], norm);
+  if (!tied) MAT('output.weight', [n_embd, nVocab], 0.25);
+  return { w, nVocab };
+}
+
+export function makeTestModel(o) {
+  const { w } = buildModel(o);
+  fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
+  return o.split > 1 ? w.writeSplit(o.out, o.split) : w.write(o.out);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    const o = parseArgs(process.argv.slice(2));
+    const t0 = Date.now();
+    const paths = makeTestModel(o);
+    if (!o.quiet) {
+      for (const p of paths) console.log(`${p} ${fs.statSync(p).size} bytes`);
+      console.error(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
+  } catch (e) {
+    console.error(`make_test_model: ${e.message}`);
+    process.exit(1);
+  }
+}
