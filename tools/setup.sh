@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what building and testing hearth needs on Debian 12 (idempotent).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+need=()
+command -v make >/dev/null || need+=(make)
+command -v cc >/dev/null || need+=(build-essential)
+command -v clang >/dev/null || need+=(clang)
+# libFuzzer and the sanitizer runtimes for clang.
+dpkg -s libclang-rt-14-dev >/dev/null 2>&1 || need+=(libclang-rt-14-dev)
+command -v node >/dev/null || need+=(nodejs)
+if [ ${#need[@]} -gt 0 ]; then
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
