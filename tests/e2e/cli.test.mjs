@@ -1,0 +1,94 @@
+// The CLI as a user meets it: usage errors, bad files, real weights, JSON output.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { check, done } from '../lib.mjs';
+import { hearth, testModel, SHARED, ROOT } from './util.mjs';
+
+const stories = path.join(SHARED, 'models/stories260K.gguf');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-cli-'));
+
+let r = hearth([]);
+check('no command is a usage error', r.status === 2, `status ${r.status}`);
+r = hearth(['frobnicate']);
+check('unknown command is a usage error', r.status === 2, `status ${r.status}`);
+for (const cmd of ['run', 'tokenize', 'info', 'bench']) {
+  r = hearth([cmd, '--help']);
+  check(`${cmd} --help`, r.status === 0 && r.stdout.includes('--model'), `status ${r.status}`);
+  r = hearth([cmd, '--model', stories, '--no-such-flag']);
+  check(`${cmd}: unknown flag is a usage error`, r.status === 2 && r.stderr.includes('--no-such-flag'), r.stderr);
+  r = hearth([cmd, '--model', path.join(tmp, 'missing.gguf'), '--prompt', 'x', '--text', 'x']);
+  check(`${cmd}: missing model file is a usage error`, r.status === 2 && r.stderr.includes('missing.gguf'), r.stderr);
+}
+r = hearth(['run', '--model', stories, '--prompt', 'x', '--max-tokens', 'lots']);
+check('non-numeric value is a usage error', r.status === 2, r.stderr);
+r = hearth(['run', '--model', stories]);
+check('run without a prompt is a usage error', r.status === 2, r.stderr);
+
+// Bad files: exit 1, one line naming the file and the problem.
+const notGguf = path.join(tmp, 'notes.gguf');
+fs.writeFileSync(notGguf, 'hello, this is not a model\n');
+r = hearth(['info', '--model', notGguf]);
+check('a non-GGUF file fails with one clear line', r.status === 1 && r.stderr.trim().split('\n').length === 1 &&
+  r.stderr.includes('notes.gguf') && r.stderr.includes('not a GGUF file'), r.stderr);
+const truncated = path.join(tmp, 'truncated.gguf');
+fs.writeFileSync(truncated, fs.readFileSync(stories).subarray(0, 5000));
+r = hearth(['run', '--model', truncated, '--prompt', 'Once']);
+check('a truncated model fails with one clear line', r.status === 1 && r.stderr.includes('truncated.gguf') &&
+  r.stderr.trim().split('\n').length === 1, r.stderr);
+const cut = path.join(tmp, 'cut.gguf');
+const full = fs.readFileSync(stories);
+fs.writeFileSync(cut, full.subarray(0, full.length - 4096));
+r = hearth(['run', '--model', cut, '--prompt', 'Once']);
+check('a model missing tensor data names the tensor', r.status === 1 && r.stderr.includes('extends past end of file'), r.stderr);
+
+// A K-quant tensor: readable file, clear refusal.
+const tiny = testModel(['--arch', 'llama', '--type', 'f32', '--tokenizer', 'llama2'], 'llama-llama2-f32');
+const kq = Buffer.from(fs.readFileSync(tiny));
+const at = kq.indexOf('output_norm.weight') + 'output_norm.weight'.length + 4 + 8;
+kq.writeUInt32LE(12, at); // q4_K
+const kqFile = path.join(tmp, 'kquant.gguf');
+fs.writeFileSync(kqFile, kq);
+r = hearth(['info', '--model', kqFile]);
+check('a K-quant tensor is refused with its name and type', r.status === 1 && r.stderr.includes('output_norm.weight') &&
+  r.stderr.includes('q4_K'), r.stderr);
+
+// Real weights: llama.cpp's greedy story, token for token.
+const golden = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests/fixtures/golden/stories260K.json'), 'utf8'));
+r = hearth(['run', '--model', stories, '--prompt', 'Once upon a time', '--max-tokens', '200', '--temperature', '0', '--json']);
+let out = r.status === 0 ? JSON.parse(r.stdout) : null;
+check('stories260K prompt tokens equal llama.cpp', out && JSON.stringify(out.prompt_tokens) === JSON.stringify(golden.prompt_tokens),
+  out ? `${out.prompt_tokens} vs ${golden.prompt_tokens}` : r.stderr);
+const same = out ? out.tokens.findIndex((t, i) => t !== golden.tokens[i]) : 0;
+check('stories260K: 200 greedy tokens equal llama.cpp', out && same === -1 && out.tokens.length === golden.tokens.length,
+  out ? `first difference at ${same}, ${out.tokens.length} tokens` : r.stderr);
+check('stories260K: the text equals llama.cpp', out && out.text === golden.text, out ? JSON.stringify(out.text.slice(0, 80)) : '');
+check('run --json has the stats', out && ['load_ms', 'prompt_tokens', 'prefill_ms', 'prefill_tok_s', 'gen_tokens',
+  'decode_ms', 'decode_tok_s', 'ttft_ms'].every((k) => typeof out.stats[k] === 'number'), JSON.stringify(out && out.stats));
+r = hearth(['run', '--model', stories, '--prompt', 'Once upon a time', '--max-tokens', '200', '--temperature', '0']);
+check('streamed text equals the JSON text', r.status === 0 && r.stdout === golden.text + '\n', JSON.stringify(r.stdout.slice(0, 80)));
+
+// Sampling is reproducible under a seed and varies across seeds.
+const sample = (seed) => hearth(['run', '--model', stories, '--prompt', 'Once upon a time', '--max-tokens', '40',
+  '--temperature', '1', '--seed', String(seed), '--json']);
+const a = sample(7), b = sample(7), c = sample(8);
+check('same seed, same text', a.status === 0 && JSON.parse(a.stdout).text === JSON.parse(b.stdout).text, a.stderr);
+check('other seed, other text', c.status === 0 && JSON.parse(a.stdout).text !== JSON.parse(c.stdout).text, c.stderr);
+
+// The context limit is an error, not a silent truncation.
+r = hearth(['run', '--model', stories, '--ctx', '8', '--prompt', 'Once upon a time there was a girl who liked to play']);
+check('a prompt longer than the context is an error', r.status === 1 && r.stderr.includes('context'), r.stderr);
+r = hearth(['run', '--model', stories, '--ctx', '0', '--prompt', 'x']);
+check('--ctx 0 is refused', r.status !== 0, r.stderr);
+
+r = hearth(['info', '--model', stories]);
+check('info describes the model', r.status === 0 && /architecture:\s+llama/.test(r.stdout) && /layers:\s+5/.test(r.stdout) &&
+  /tokenizer:\s+llama/.test(r.stdout) && /chat template:\s+no/.test(r.stdout), r.stdout + r.stderr);
+
+r = hearth(['bench', '--model', stories, '--prompt-tokens', '16', '--gen-tokens', '8', '--threads', '2']);
+out = r.status === 0 ? JSON.parse(r.stdout) : null;
+check('bench prints one JSON line', out && out.prefill_tok_s > 0 && out.decode_tok_s > 0 && out.threads === 2 &&
+  out.peak_rss_mb > 0 && r.stdout.trim().split('\n').length === 1, r.stdout + r.stderr);
+
+fs.rmSync(tmp, { recursive: true, force: true });
+done();

@@ -1,0 +1,39 @@
+// Shared by the end-to-end tests: paths, running the CLI, test models.
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const SHARED = path.resolve(ROOT, '../shared');
+export const BUILD = path.join(ROOT, process.env.BUILD || 'build');
+export const HEARTH = path.join(BUILD, 'hearth');
+export const MODELS = path.join(BUILD, 'models');
+
+// Runs the CLI; returns {status, stdout, stderr}.
+export function hearth(args, opts = {}) {
+  const r = spawnSync(HEARTH, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...opts });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function sha256(file) {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+// Generates a test model with tools/make_test_model.mjs (args without --out)
+// unless a file made from the same arguments is already there.
+export function testModel(args, name) {
+  fs.mkdirSync(MODELS, { recursive: true });
+  const key = crypto.createHash('sha1').update(args.join(' ')).digest('hex').slice(0, 10);
+  const out = path.join(MODELS, `${name || 'model'}-${key}.gguf`);
+  if (!fs.existsSync(out)) {
+    const tmp = `${out}.tmp-${process.pid}.gguf`;
+    const r = spawnSync('node', [path.join(ROOT, 'tools/make_test_model.mjs'), ...args, '--out', tmp],
+      { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`make_test_model ${args.join(' ')} failed: ${r.stderr}`);
+    fs.renameSync(tmp, out);
+  }
+  return out;
+}
