@@ -1,0 +1,98 @@
+/* Token -> output bytes (llama.cpp's token_to_piece). */
+#include <stdio.h>
+#include <string.h>
+
+#include "tokenizer_internal.h"
+#include "unicode.h"
+
+typedef struct {
+    char *buf;
+    size_t cap, n, total;
+} sink;
+
+static void put(sink *k, const void *p, size_t n) {
+    const char *s = p;
+    for (size_t i = 0; i < n; i++) {
+        if (k->n < k->cap) k->buf[k->n++] = s[i];
+    }
+    k->total += n;
+}
+
+static uint8_t hexval(char c) {
+    if (c >= '0' && c <= '9') return (uint8_t)(c - '0');
+    if (c >= 'a' && c <= 'f') return (uint8_t)(c - 'a' + 10);
+    return (uint8_t)(c - 'A' + 10);
+}
+
+static void piece(const hearth_tokenizer *t, int32_t id, bool show_special, sink *k) {
+    if (id < 0 || id >= t->n_vocab) return;
+    uint16_t a = t->attr[id];
+    const char *s = tok_text(t, id);
+    size_t n = t->tok_len[id];
+    if (a & (TOK_ATTR_UNKNOWN | TOK_ATTR_CONTROL)) {
+        if (show_special) put(k, s, n);
+        return;
+    }
+    if (a & TOK_ATTR_USER_DEFINED) {
+        put(k, s, n);
+        return;
+    }
+    if (a & TOK_ATTR_NORMAL) {
+        if (t->type == TOK_SPM) {
+            for (size_t i = 0; i < n; i++) {
+                if (i + 3 <= n && memcmp(s + i, "\xe2\x96\x81", 3) == 0) {
+                    put(k, " ", 1);
+                    i += 2;
+                } else {
+                    put(k, s + i, 1);
+                }
+            }
+            return;
+        }
+        /* byte-level: each character stands for one byte; llama.cpp writes
+         * any other character as [UNK_BYTE_0x<its UTF-8 in hex><token text>] */
+        for (size_t pos = 0; pos < n;) {
+            uint32_t cpt = unicode_decode_lax((const uint8_t *)s, n, &pos);
+            int b = unicode_cpt_to_byte(cpt);
+            if (b >= 0) {
+                uint8_t c = (uint8_t)b;
+                put(k, &c, 1);
+                continue;
+            }
+            uint8_t u[4];
+            size_t m = unicode_encode(cpt, u);
+            put(k, "[UNK_BYTE_0x", 12);
+            for (size_t j = 0; j < m; j++) {
+                char hx[3];
+                snprintf(hx, sizeof hx, "%02x", u[j]);
+                put(k, hx, 2);
+            }
+            put(k, s, n);
+            put(k, "]", 1);
+        }
+        return;
+    }
+    if (a & TOK_ATTR_BYTE) { /* validated at load: <0xNN> */
+        uint8_t c = (uint8_t)(hexval(s[3]) << 4 | hexval(s[4]));
+        put(k, &c, 1);
+    }
+    /* unused and undefined tokens have no text */
+}
+
+size_t tokenizer_piece(const hearth_tokenizer *t, int32_t id, bool show_special, char *buf, size_t cap) {
+    sink k = {buf, buf ? cap : 0, 0, 0};
+    piece(t, id, show_special, &k);
+    return k.n;
+}
+
+size_t tokenizer_max_piece_len(const hearth_tokenizer *t) { return t->max_piece_len; }
+
+size_t tok_compute_max_piece_len(const hearth_tokenizer *t) {
+    size_t max = 0;
+    for (int32_t id = 0; id < t->n_vocab; id++) {
+        sink k = {NULL, 0, 0, 0};
+        piece(t, id, true, &k);
+        if (k.total > max) max = k.total;
+    }
+    return max;
+}

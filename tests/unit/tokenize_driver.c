@@ -1,0 +1,116 @@
+/* Test driver for the tokenizer, used by tests/e2e/tokenize.test.mjs:
+ *   tokenize_driver --model F (--text T | --text-file F) [--special] [--lines]
+ * prints {"tokens":[...]} for the whole text, or with --lines one JSON array
+ * per input line (the line without its "\n"; an empty line gives []). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gguf.h"
+#include "tokenizer.h"
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (!buf) break;
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n < cap) break;
+        cap *= 2;
+        char *nb = realloc(buf, cap);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+        }
+        buf = nb;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+static int print_tokens(const hearth_tokenizer *t, const char *s, size_t n, int special) {
+    int32_t *ids;
+    size_t n_ids;
+    hearth_error err;
+    if (tokenizer_encode(t, s, n, special, &ids, &n_ids, &err)) {
+        fprintf(stderr, "tokenize: %s\n", err.message);
+        return 1;
+    }
+    putchar('[');
+    for (size_t i = 0; i < n_ids; i++) printf(i ? ",%d" : "%d", (int)ids[i]);
+    putchar(']');
+    free(ids);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *model = NULL, *text = NULL, *text_file = NULL;
+    int special = 0, lines = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
+        else if (!strcmp(argv[i], "--text") && i + 1 < argc) text = argv[++i];
+        else if (!strcmp(argv[i], "--text-file") && i + 1 < argc) text_file = argv[++i];
+        else if (!strcmp(argv[i], "--special")) special = 1;
+        else if (!strcmp(argv[i], "--lines")) lines = 1;
+        else if (!strcmp(argv[i], "--json")) {}
+        else {
+            fprintf(stderr, "usage: %s --model F (--text T | --text-file F) [--special] [--lines]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (!model || (!text && !text_file)) {
+        fprintf(stderr, "usage: %s --model F (--text T | --text-file F) [--special] [--lines]\n", argv[0]);
+        return 2;
+    }
+    size_t mlen, tlen;
+    char *mdata = read_file(model, &mlen);
+    if (!mdata) {
+        fprintf(stderr, "%s: cannot read\n", model);
+        return 1;
+    }
+    char *tdata = NULL;
+    if (text_file) {
+        tdata = read_file(text_file, &tlen);
+        if (!tdata) {
+            fprintf(stderr, "%s: cannot read\n", text_file);
+            return 1;
+        }
+    } else {
+        tlen = strlen(text);
+    }
+    const char *s = tdata ? tdata : text;
+
+    hearth_error err;
+    gguf_file *g;
+    hearth_tokenizer *t;
+    if (gguf_open_memory(&g, mdata, mlen, model, &err) || tokenizer_load(&t, g, &err)) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    gguf_free(g);
+    free(mdata);
+    if (*tokenizer_warnings(t)) fprintf(stderr, "%s", tokenizer_warnings(t));
+
+    int rc = 0;
+    if (lines) {
+        size_t start = 0;
+        while (start < tlen && !rc) {
+            const char *nl = memchr(s + start, '\n', tlen - start);
+            size_t end = nl ? (size_t)(nl - s) : tlen;
+            rc = print_tokens(t, s + start, end - start, special);
+            putchar('\n');
+            start = end + 1;
+        }
+    } else {
+        printf("{\"tokens\":");
+        rc = print_tokens(t, s, tlen, special);
+        printf("}\n");
+    }
+    tokenizer_free(t);
+    free(tdata);
+    return rc;
+}
