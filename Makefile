@@ -40,7 +40,7 @@ $(BUILD)/test_%: $(call obj,tests/unit/test_%.c) $(NATIVE_OBJ) $(BUILD)/libheart
 
 unit: $(TESTS)
 
-test: all unit asan
+test: all unit asan fuzz
 	bash tests/run.sh
 
 # Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer, in their own build tree.

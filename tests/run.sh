@@ -39,6 +39,19 @@ for t in "$BUILD"/test_* "$BUILD"/asan/test_*; do
     case "$t" in */asan/*) name="$name (asan)" ;; esac
     run_one "$name" "$t"
 done
+# A short fuzz run of the GGUF reader from the committed seeds.
+if [ -x "$BUILD/fuzz_gguf" ] && [ -z "$filter" ]; then
+    corpus=$(mktemp -d)
+    if "$BUILD/fuzz_gguf" "$corpus" tests/fuzz/gguf_corpus -max_total_time="${FUZZ_SECONDS:-30}" >"$log" 2>&1; then
+        echo "ok - fuzz_gguf ran ${FUZZ_SECONDS:-30}s without a finding"
+        passed=$((passed + 1))
+    else
+        echo "not ok - fuzz_gguf found a crash:"
+        tail -n 30 "$log" | sed 's/^/    /'
+        failed=$((failed + 1))
+    fi
+    rm -rf "$corpus"
+fi
 for t in tests/e2e/*.test.mjs; do
     [ -f "$t" ] || continue
     case "$t" in *"$filter"*) ;; *) continue ;; esac
