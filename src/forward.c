@@ -21,6 +21,8 @@ struct forward_ctx {
 
     uint16_t **k_cache, **v_cache; /* per layer: [n_ctx][kv_dim] f16 */
     float *x, *xb, *qkv, *attn, *ffn, *act, *rope_cs, *scores, *last;
+    uint8_t *attn_act; /* per thread: f16 activations of Q rows or probabilities */
+    size_t attn_act_bytes;
     uint8_t *act_q[MAX_GROUP];
     size_t act_q_bytes;
 };
@@ -143,9 +145,13 @@ static void rope_apply(const model_hparams *hp, float *v, const float *cs) {
     }
 }
 
-/* ---- attention ---- */
+/* ---- attention ----
+ * The cache is f16, per kv head: K as [pos][head_dim] rows, V transposed as
+ * [head_dim][pos], as llama.cpp keeps them. Scores and the weighted sum of
+ * V are then matrix products that the F16 kernels compute, with Q and the
+ * probabilities rounded to f16 as ggml does before those products. */
 
-static inline float half_to_float(uint16_t h) { return ggml_fp16_to_fp32(h); }
+#define ATTN_TOKENS 16
 
 typedef struct {
     forward_ctx *f;
@@ -158,44 +164,65 @@ static void attention_task(void *arg, int thread, int n_threads) {
     const model_hparams *hp = &f->m->hp;
     int hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
     float scale = 1.0f / sqrtf((float)hd);
-    float *scores = f->scores + (size_t)thread * f->n_ctx;
-    const uint16_t *kc = f->k_cache[a->layer], *vc = f->v_cache[a->layer];
-    int total = a->n_tok * hp->n_head;
-    for (int item = thread; item < total; item += n_threads) {
-        int t = item / hp->n_head, h = item % hp->n_head;
-        int p = a->pos + t;
-        const float *q = f->qkv + (size_t)t * f->qkv_dim + (size_t)h * hd;
-        size_t kv_off = (size_t)(h / group) * hd;
-        float qh[512];
-        /* llama.cpp multiplies Q with the f16 cache in f16; round Q the same way. */
-        for (int d = 0; d < hd; d++) qh[d] = ggml_fp16_to_fp32(ggml_fp32_to_fp16(q[d]));
-        float max = -INFINITY;
-        for (int j = 0; j <= p; j++) {
-            const uint16_t *kj = kc + (size_t)j * f->kv_dim + kv_off;
-            float s = 0;
-            for (int d = 0; d < hd; d++) s += qh[d] * half_to_float(kj[d]);
-            s *= scale;
-            scores[j] = s;
-            if (s > max) max = s;
+    size_t scratch = (size_t)ATTN_TOKENS * f->n_ctx;
+    float *scores = f->scores + (size_t)thread * scratch;
+    uint8_t *act = f->attn_act + (size_t)thread * f->attn_act_bytes;
+    int chunks = (a->n_tok + ATTN_TOKENS - 1) / ATTN_TOKENS;
+    int items = chunks * hp->n_head;
+    for (int item = thread; item < items; item += n_threads) {
+        int h = item % hp->n_head, c = item / hp->n_head;
+        int t0 = c * ATTN_TOKENS, tc = a->n_tok - t0 < ATTN_TOKENS ? a->n_tok - t0 : ATTN_TOKENS;
+        int kvh = h / group;
+        int P = a->pos + t0 + tc; /* positions the last token of the chunk sees */
+        const uint16_t *K = f->k_cache[a->layer] + (size_t)kvh * f->n_ctx * hd;
+        const uint16_t *Vt = f->v_cache[a->layer] + (size_t)kvh * hd * f->n_ctx;
+
+        size_t q_row = kernels_act_row_bytes(GGML_TYPE_F16, hd);
+        for (int t = 0; t < tc; t++)
+            kernels_quantize_act(f->k, GGML_TYPE_F16, f->qkv + (size_t)(t0 + t) * f->qkv_dim + (size_t)h * hd,
+                                 act + t * q_row, hd);
+        kernels_matmul(f->k, GGML_TYPE_F16, K, hd, 0, P, act, tc, scores, (size_t)P);
+
+        size_t p_row = kernels_act_row_bytes(GGML_TYPE_F16, P);
+        for (int t = 0; t < tc; t++) {
+            float *row = scores + (size_t)t * P;
+            int visible = a->pos + t0 + t + 1; /* causal mask */
+            float max = -INFINITY;
+            for (int j = 0; j < visible; j++) {
+                row[j] *= scale;
+                if (row[j] > max) max = row[j];
+            }
+            double sum = 0;
+            for (int j = 0; j < visible; j++) sum += row[j] = expf(row[j] - max);
+            float inv = (float)(1.0 / sum);
+            for (int j = 0; j < visible; j++) row[j] *= inv;
+            for (int j = visible; j < P; j++) row[j] = 0;
+            kernels_quantize_act(f->k, GGML_TYPE_F16, row, act + t * p_row, P);
         }
-        double sum = 0;
-        for (int j = 0; j <= p; j++) {
-            float e = expf(scores[j] - max);
-            scores[j] = e;
-            sum += e;
-        }
-        float inv = (float)(1.0 / sum);
-        float *out = f->attn + (size_t)t * f->q_dim + (size_t)h * hd;
-        for (int d = 0; d < hd; d++) out[d] = 0;
-        for (int j = 0; j <= p; j++) {
-            float w = scores[j] * inv;
-            const uint16_t *vj = vc + (size_t)j * f->kv_dim + kv_off;
-            for (int d = 0; d < hd; d++) out[d] += w * half_to_float(vj[d]);
-        }
+        /* Rows of Vt are n_ctx apart, not P: one product per output dimension. */
+        float *out = f->attn + (size_t)t0 * f->q_dim + (size_t)h * hd;
+        for (int d = 0; d < hd; d++)
+            kernels_matmul(f->k, GGML_TYPE_F16, Vt + (size_t)d * f->n_ctx, P, 0, 1, act, tc, out + d, (size_t)f->q_dim);
     }
 }
 
 /* ---- one batch ---- */
+
+typedef struct {
+    forward_ctx *f;
+    int n_tok;
+} swiglu_job;
+
+/* act = silu(gate) * up, rows of ffn being [gate | up]. */
+static void swiglu_task(void *arg, int thread, int n_threads) {
+    const swiglu_job *j = arg;
+    int F = j->f->m->hp.n_ff;
+    for (int t = thread; t < j->n_tok; t += n_threads) {
+        const float *gate = j->f->ffn + (size_t)t * 2 * F, *up = gate + F;
+        float *a = j->f->act + (size_t)t * F;
+        for (int i = 0; i < F; i++) a[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+    }
+}
 
 static void add_bias(float *x, size_t stride, const float *b, int n, int n_tok) {
     if (!b) return;
@@ -237,11 +264,15 @@ static void eval_batch(forward_ctx *f, const int32_t *tokens, int n_tok, int pos
             const float *cs = f->rope_cs + (size_t)t * hp->rope_dim;
             for (int h = 0; h < hp->n_head; h++) rope_apply(hp, row + (size_t)h * hp->head_dim, cs);
             for (int h = 0; h < hp->n_head_kv; h++) rope_apply(hp, row + f->q_dim + (size_t)h * hp->head_dim, cs);
-            uint16_t *kd = f->k_cache[il] + (size_t)(pos + t) * f->kv_dim;
-            uint16_t *vd = f->v_cache[il] + (size_t)(pos + t) * f->kv_dim;
-            for (int i = 0; i < f->kv_dim; i++) {
-                kd[i] = ggml_fp32_to_fp16(row[f->q_dim + i]);
-                vd[i] = ggml_fp32_to_fp16(row[f->q_dim + f->kv_dim + i]);
+            int hd = hp->head_dim, p = pos + t;
+            for (int h = 0; h < hp->n_head_kv; h++) {
+                const float *kr = row + f->q_dim + (size_t)h * hd, *vr = kr + f->kv_dim;
+                uint16_t *kd = f->k_cache[il] + ((size_t)h * f->n_ctx + p) * hd;
+                uint16_t *vd = f->v_cache[il] + (size_t)h * hd * f->n_ctx + p;
+                for (int d = 0; d < hd; d++) {
+                    kd[d] = ggml_fp32_to_fp16(kr[d]);
+                    vd[(size_t)d * f->n_ctx] = ggml_fp32_to_fp16(vr[d]);
+                }
             }
         }
         attention_job aj = {f, il, pos, n_tok};
@@ -264,11 +295,9 @@ static void eval_batch(forward_ctx *f, const int32_t *tokens, int n_tok, int pos
             g.jobs[1] = (matmul_job){&ly->up, f->ffn + F, (size_t)2 * F, NULL};
         }
         matmul_multi(f, f->xb, (size_t)E, n_tok, &g);
-        for (int t = 0; t < n_tok; t++) {
-            const float *gate = f->ffn + (size_t)t * 2 * F, *up = gate + F;
-            float *a = f->act + (size_t)t * F;
-            for (int i = 0; i < F; i++) a[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
-        }
+        swiglu_job sj = {f, n_tok};
+        if (n_tok == 1) swiglu_task(&sj, 0, 1);
+        else f->host->parallel(f->host->ctx, swiglu_task, &sj);
         matmul1(f, &ly->down, f->act, n_tok, f->xb, (size_t)E);
         for (size_t i = 0; i < (size_t)n_tok * E; i++) f->x[i] += f->xb[i];
     }
@@ -337,7 +366,10 @@ hearth_status forward_create(forward_ctx **out, const model *m, const hearth_hos
     f->ffn = zalloc(B * 2 * hp->n_ff * sizeof(float), &ok);
     f->act = zalloc(B * hp->n_ff * sizeof(float), &ok);
     f->rope_cs = zalloc(B * hp->rope_dim * sizeof(float), &ok);
-    f->scores = zalloc((size_t)f->n_threads * n_ctx * sizeof(float), &ok);
+    f->scores = zalloc((size_t)f->n_threads * ATTN_TOKENS * n_ctx * sizeof(float), &ok);
+    f->attn_act_bytes = (size_t)ATTN_TOKENS * (kernels_act_row_bytes(GGML_TYPE_F16, n_ctx) +
+                                               kernels_act_row_bytes(GGML_TYPE_F16, hp->head_dim)) + 64;
+    f->attn_act = zalloc((size_t)f->n_threads * f->attn_act_bytes, &ok);
     f->last = zalloc((size_t)hp->n_embd * sizeof(float), &ok);
     int widest = hp->n_embd;
     if (f->q_dim > widest) widest = f->q_dim;
@@ -377,6 +409,7 @@ void forward_free(forward_ctx *f) {
     free(f->act);
     free(f->rope_cs);
     free(f->scores);
+    free(f->attn_act);
     free(f->last);
     for (int s = 0; s < MAX_GROUP; s++) free(f->act_q[s]);
     free(f);
