@@ -1,7 +1,8 @@
 /* Test driver for the tokenizer, used by tests/e2e/tokenize.test.mjs:
  *   tokenize_driver --model F (--text T | --text-file F) [--special] [--lines]
  * prints {"tokens":[...]} for the whole text, or with --lines one JSON array
- * per input line (the line without its "\n"; an empty line gives []). */
+ * per input line (the line without its "\n"; an empty line gives []);
+ * --unescape turns \n \t \r \\ in each line into the characters first. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,20 @@ static char *read_file(const char *path, size_t *len) {
     return buf;
 }
 
+/* Undoes \n \t \r \\ in place; returns the new length. */
+static size_t unescape(char *s, size_t n) {
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\' && i + 1 < n && strchr("ntr\\", s[i + 1])) {
+            char c = s[++i];
+            s[o++] = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : '\\';
+        } else {
+            s[o++] = s[i];
+        }
+    }
+    return o;
+}
+
 static int print_tokens(const hearth_tokenizer *t, const char *s, size_t n, int special) {
     int32_t *ids;
     size_t n_ids;
@@ -49,21 +64,22 @@ static int print_tokens(const hearth_tokenizer *t, const char *s, size_t n, int 
 
 int main(int argc, char **argv) {
     const char *model = NULL, *text = NULL, *text_file = NULL;
-    int special = 0, lines = 0;
+    int special = 0, lines = 0, unesc = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
         else if (!strcmp(argv[i], "--text") && i + 1 < argc) text = argv[++i];
         else if (!strcmp(argv[i], "--text-file") && i + 1 < argc) text_file = argv[++i];
         else if (!strcmp(argv[i], "--special")) special = 1;
         else if (!strcmp(argv[i], "--lines")) lines = 1;
+        else if (!strcmp(argv[i], "--unescape")) unesc = 1;
         else if (!strcmp(argv[i], "--json")) {}
         else {
-            fprintf(stderr, "usage: %s --model F (--text T | --text-file F) [--special] [--lines]\n", argv[0]);
+            fprintf(stderr, "usage: %s --model F (--text T | --text-file F) [--special] [--lines [--unescape]]\n", argv[0]);
             return 2;
         }
     }
     if (!model || (!text && !text_file)) {
-        fprintf(stderr, "usage: %s --model F (--text T | --text-file F) [--special] [--lines]\n", argv[0]);
+        fprintf(stderr, "usage: %s --model F (--text T | --text-file F) [--special] [--lines [--unescape]]\n", argv[0]);
         return 2;
     }
     size_t mlen, tlen;
@@ -101,7 +117,9 @@ int main(int argc, char **argv) {
         while (start < tlen && !rc) {
             const char *nl = memchr(s + start, '\n', tlen - start);
             size_t end = nl ? (size_t)(nl - s) : tlen;
-            rc = print_tokens(t, s + start, end - start, special);
+            size_t n = end - start;
+            if (unesc && tdata) n = unescape(tdata + start, n);
+            rc = print_tokens(t, s + start, n, special);
             putchar('\n');
             start = end + 1;
         }

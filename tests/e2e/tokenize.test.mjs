@@ -1,0 +1,124 @@
+// Tokenization against llama.cpp's golden ids (tools/golden_tokenize.mjs):
+// every corpus line alone, special-token lines with and without --special,
+// and each file as one text, for stories260K and the four real tokenizers.
+// Per-line checks go through tests/unit/tokenize_driver.c (one process for
+// all lines, built here from the sources); whole files also go through the
+// CLI (`hearth tokenize --json`).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { check, done } from '../lib.mjs';
+import { BUILD, HEARTH, ROOT, hearth, sha256, testModel } from './util.mjs';
+import { MODELS, ensureModel, unescapeLine } from '../../tools/golden_tokenize.mjs';
+
+const fixtures = path.join(ROOT, 'tests/fixtures/tokenize');
+const corpusFile = path.join(fixtures, 'corpus_en_code.txt');
+const specialFile = path.join(fixtures, 'corpus_special.txt');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-tok-'));
+
+// ---- the driver: rebuilt when a source is newer ----
+const driver = path.join(BUILD, 'tokenize_driver');
+const sources = [
+  'tests/unit/tokenize_driver.c', 'src/error.c', 'src/gguf.c', 'src/ggml_types.c', 'src/unicode.c',
+  'src/unicode_tables.c', 'src/pretokenize.c',
+  ...fs.readdirSync(path.join(ROOT, 'src')).filter((f) => /^tokenizer.*\.c$/.test(f)).map((f) => `src/${f}`),
+].map((f) => path.join(ROOT, f));
+const headers = fs.readdirSync(path.join(ROOT, 'src')).filter((f) => f.endsWith('.h')).map((f) => path.join(ROOT, 'src', f));
+const mtime = (f) => fs.statSync(f).mtimeMs;
+if (!fs.existsSync(driver) || [...sources, ...headers].some((f) => mtime(f) > mtime(driver))) {
+  fs.mkdirSync(BUILD, { recursive: true });
+  const r = spawnSync(process.env.CC || 'cc', ['-std=c11', '-O2', '-Wall', '-Wextra', `-I${path.join(ROOT, 'src')}`,
+    ...sources, '-o', driver, '-lm'], { encoding: 'utf8' });
+  check('tokenize_driver builds without warnings', r.status === 0 && !r.stderr.includes('warning'), r.stderr);
+  if (r.status !== 0) {
+    done();
+    process.exit();
+  }
+}
+
+function runDriver(model, args) {
+  const r = spawnSync(driver, ['--model', model, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) return { error: `exit ${r.status}: ${r.stderr}` };
+  return { out: r.stdout };
+}
+
+// Compares lists of id lists; returns '' or a description of the first mismatches.
+function diff(got, want, texts) {
+  const bad = [];
+  for (let i = 0; i < want.length; i++) {
+    if (JSON.stringify(got[i]) !== JSON.stringify(want[i])) bad.push(i);
+  }
+  if (got.length !== want.length) return `${got.length} lines, expected ${want.length}`;
+  if (!bad.length) return '';
+  const i = bad[0];
+  return `${bad.length}/${want.length} lines differ; first: line ${i + 1} ${JSON.stringify(texts[i]).slice(0, 120)}\n` +
+    `    got  ${JSON.stringify(got[i])}\n    want ${JSON.stringify(want[i])}`;
+}
+
+const corpusLines = fs.readFileSync(corpusFile, 'utf8').split('\n').slice(0, -1);
+const specialLines = fs.readFileSync(specialFile, 'utf8').split('\n').slice(0, -1).map(unescapeLine);
+const corpusWhole = path.join(tmp, 'corpus.txt');
+fs.copyFileSync(corpusFile, corpusWhole);
+const specialWhole = path.join(tmp, 'special.txt');
+fs.writeFileSync(specialWhole, specialLines.join('\n') + '\n');
+
+for (const name of Object.keys(MODELS)) {
+  const fx = JSON.parse(fs.readFileSync(path.join(fixtures, `${name}.json`), 'utf8'));
+  const model = ensureModel(name);
+  if (sha256(model) !== fx.model_sha256) {
+    console.log(`# ${name}: the model differs from the fixture's (make_test_model.mjs changed?); ` +
+      'if tokens differ, rerun node tools/golden_tokenize.mjs');
+  }
+  const lines = (args) => {
+    const r = runDriver(model, args);
+    return r.error ? r : { ids: r.out.split('\n').slice(0, -1).map((l) => JSON.parse(l)) };
+  };
+  const cases = [
+    ['corpus lines', ['--text-file', corpusFile, '--lines'], fx.corpus, corpusLines],
+    ['special lines, plain', ['--text-file', specialFile, '--lines', '--unescape'], fx.special_plain, specialLines],
+    ['special lines, --special', ['--text-file', specialFile, '--lines', '--unescape', '--special'],
+      fx.special_parsed, specialLines],
+  ];
+  for (const [what, args, want, texts] of cases) {
+    const r = lines(args);
+    const d = r.error ?? diff(r.ids, want, texts);
+    check(`${name}: ${what} match llama.cpp`, d === '', d);
+  }
+  const wholes = [
+    ['corpus file', corpusWhole, [], fx.corpus_whole],
+    ['special file, plain', specialWhole, [], fx.special_whole_plain],
+    ['special file, --special', specialWhole, ['--special'], fx.special_whole_parsed],
+  ];
+  for (const [what, file, extra, want] of wholes) {
+    const r = runDriver(model, ['--text-file', file, ...extra]);
+    const got = r.error ? null : JSON.parse(r.out).tokens;
+    check(`${name}: ${what} as one text matches llama.cpp`, JSON.stringify(got) === JSON.stringify(want),
+      r.error ?? `${got.length} tokens, expected ${want.length}`);
+  }
+
+  // The CLI. It loads the whole model, so a vocabulary-only file is replaced
+  // by a tiny model with the same tokenizer when the CLI refuses it.
+  if (!fs.existsSync(HEARTH)) {
+    console.log(`# ${name}: ${HEARTH} not built, CLI checks skipped`);
+    continue;
+  }
+  let cliModel = model;
+  let r = hearth(['tokenize', '--model', cliModel, '--text', 'x', '--json']);
+  if (r.status !== 0 && MODELS[name].make) {
+    const args = MODELS[name].make.filter((a) => a !== '--vocab-only').map((a) => (a === 'f32' ? 'q8_0' : a));
+    cliModel = testModel(args, `llama-${name}-q8_0`);
+  }
+  for (const [what, file, extra, want] of wholes) {
+    r = hearth(['tokenize', '--model', cliModel, '--text-file', file, '--json', ...extra]);
+    let got = null;
+    try {
+      got = JSON.parse(r.stdout).tokens;
+    } catch {}
+    check(`${name}: CLI tokenize, ${what}, matches llama.cpp`, JSON.stringify(got) === JSON.stringify(want),
+      r.status ? `exit ${r.status}: ${r.stderr}` : `${got?.length} tokens, expected ${want.length}`);
+  }
+}
+
+fs.rmSync(tmp, { recursive: true, force: true });
+done();
