@@ -136,6 +136,7 @@ int cmd_run(int argc, char **argv) {
         free(file_text);
         return rc;
     }
+    rc = 0;
     int32_t *ptoks = NULL;
     int n_ptoks = 0;
     run_state s = {.tok = hearth_engine_tokenizer(m.engine), .json = json, .logit_steps = logit_steps};

@@ -34,7 +34,7 @@ hearth_status hearth_engine_load(hearth_engine **out, const hearth_host *host, c
     if (!st) {
         int n_ctx = opt->n_ctx > 0 ? opt->n_ctx : (e->model->hp.n_ctx_train < 4096 ? e->model->hp.n_ctx_train : 4096);
         if (n_ctx > (1 << 20)) st = hearth_fail(err, HEARTH_E_ARG, "context of %d tokens is too large", n_ctx);
-        else st = forward_create(&e->fwd, e->model, host, &e->kernels, n_ctx, opt->max_batch > 0 ? opt->max_batch : 512, err);
+        else st = forward_create(&e->fwd, e->model, host, &e->kernels, !opt->no_simd, n_ctx, opt->max_batch > 0 ? opt->max_batch : 512, err);
     }
     if (!st) {
         e->logits = malloc((size_t)e->model->hp.n_vocab * sizeof *e->logits);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/attention.h"
 #include "ggml_types.h"
 
 #define MAX_GROUP 3
@@ -20,9 +21,9 @@ struct forward_ctx {
     int q_dim, kv_dim, qkv_dim;
 
     uint16_t **k_cache, **v_cache; /* per layer: [n_ctx][kv_dim] f16 */
-    float *x, *xb, *qkv, *attn, *ffn, *act, *rope_cs, *scores, *last;
-    uint8_t *attn_act; /* per thread: f16 activations of Q rows or probabilities */
-    size_t attn_act_bytes;
+    float *x, *xb, *qkv, *attn, *ffn, *act, *rope_cs, *last;
+    uint16_t *attn_acc; /* per thread: head_dim f16 accumulator */
+    attention_row_fn attn_row;
     uint8_t *act_q[MAX_GROUP];
     size_t act_q_bytes;
 };
@@ -146,12 +147,8 @@ static void rope_apply(const model_hparams *hp, float *v, const float *cs) {
 }
 
 /* ---- attention ----
- * The cache is f16, per kv head: K as [pos][head_dim] rows, V transposed as
- * [head_dim][pos], as llama.cpp keeps them. Scores and the weighted sum of
- * V are then matrix products that the F16 kernels compute, with Q and the
- * probabilities rounded to f16 as ggml does before those products. */
-
-#define ATTN_TOKENS 16
+ * The cache is f16, per kv head as [pos][head_dim] rows, and each query row
+ * is computed as llama.cpp's CPU flash attention does (cpu/attention.h). */
 
 typedef struct {
     forward_ctx *f;
@@ -164,45 +161,14 @@ static void attention_task(void *arg, int thread, int n_threads) {
     const model_hparams *hp = &f->m->hp;
     int hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
     float scale = 1.0f / sqrtf((float)hd);
-    size_t scratch = (size_t)ATTN_TOKENS * f->n_ctx;
-    float *scores = f->scores + (size_t)thread * scratch;
-    uint8_t *act = f->attn_act + (size_t)thread * f->attn_act_bytes;
-    int chunks = (a->n_tok + ATTN_TOKENS - 1) / ATTN_TOKENS;
-    int items = chunks * hp->n_head;
+    uint16_t *acc = f->attn_acc + (size_t)thread * hd;
+    int items = a->n_tok * hp->n_head;
     for (int item = thread; item < items; item += n_threads) {
-        int h = item % hp->n_head, c = item / hp->n_head;
-        int t0 = c * ATTN_TOKENS, tc = a->n_tok - t0 < ATTN_TOKENS ? a->n_tok - t0 : ATTN_TOKENS;
-        int kvh = h / group;
-        int P = a->pos + t0 + tc; /* positions the last token of the chunk sees */
-        const uint16_t *K = f->k_cache[a->layer] + (size_t)kvh * f->n_ctx * hd;
-        const uint16_t *Vt = f->v_cache[a->layer] + (size_t)kvh * hd * f->n_ctx;
-
-        size_t q_row = kernels_act_row_bytes(GGML_TYPE_F16, hd);
-        for (int t = 0; t < tc; t++)
-            kernels_quantize_act(f->k, GGML_TYPE_F16, f->qkv + (size_t)(t0 + t) * f->qkv_dim + (size_t)h * hd,
-                                 act + t * q_row, hd);
-        kernels_matmul(f->k, GGML_TYPE_F16, K, hd, 0, P, act, tc, scores, (size_t)P);
-
-        size_t p_row = kernels_act_row_bytes(GGML_TYPE_F16, P);
-        for (int t = 0; t < tc; t++) {
-            float *row = scores + (size_t)t * P;
-            int visible = a->pos + t0 + t + 1; /* causal mask */
-            float max = -INFINITY;
-            for (int j = 0; j < visible; j++) {
-                row[j] *= scale;
-                if (row[j] > max) max = row[j];
-            }
-            double sum = 0;
-            for (int j = 0; j < visible; j++) sum += row[j] = expf(row[j] - max);
-            float inv = (float)(1.0 / sum);
-            for (int j = 0; j < visible; j++) row[j] *= inv;
-            for (int j = visible; j < P; j++) row[j] = 0;
-            kernels_quantize_act(f->k, GGML_TYPE_F16, row, act + t * p_row, P);
-        }
-        /* Rows of Vt are n_ctx apart, not P: one product per output dimension. */
-        float *out = f->attn + (size_t)t0 * f->q_dim + (size_t)h * hd;
-        for (int d = 0; d < hd; d++)
-            kernels_matmul(f->k, GGML_TYPE_F16, Vt + (size_t)d * f->n_ctx, P, 0, 1, act, tc, out + d, (size_t)f->q_dim);
+        int t = item / hp->n_head, h = item % hp->n_head, kvh = h / group;
+        size_t base = (size_t)kvh * f->n_ctx * hd;
+        f->attn_row(f->qkv + (size_t)t * f->qkv_dim + (size_t)h * hd, f->k_cache[a->layer] + base,
+                    f->v_cache[a->layer] + base, a->pos + t + 1, hd, hd, scale, acc,
+                    f->attn + (size_t)t * f->q_dim + (size_t)h * hd);
     }
 }
 
@@ -268,10 +234,10 @@ static void eval_batch(forward_ctx *f, const int32_t *tokens, int n_tok, int pos
             for (int h = 0; h < hp->n_head_kv; h++) {
                 const float *kr = row + f->q_dim + (size_t)h * hd, *vr = kr + f->kv_dim;
                 uint16_t *kd = f->k_cache[il] + ((size_t)h * f->n_ctx + p) * hd;
-                uint16_t *vd = f->v_cache[il] + (size_t)h * hd * f->n_ctx + p;
+                uint16_t *vd = f->v_cache[il] + ((size_t)h * f->n_ctx + p) * hd;
                 for (int d = 0; d < hd; d++) {
                     kd[d] = ggml_fp32_to_fp16(kr[d]);
-                    vd[(size_t)d * f->n_ctx] = ggml_fp32_to_fp16(vr[d]);
+                    vd[d] = ggml_fp32_to_fp16(vr[d]);
                 }
             }
         }
@@ -335,7 +301,8 @@ static void *zalloc(size_t n, bool *ok) {
 }
 
 hearth_status forward_create(forward_ctx **out, const model *m, const hearth_host *host,
-                             const hearth_kernels *kernels, int n_ctx, int max_batch, hearth_error *err) {
+                             const hearth_kernels *kernels, bool allow_simd, int n_ctx, int max_batch,
+                             hearth_error *err) {
     *out = NULL;
     const model_hparams *hp = &m->hp;
     if (n_ctx < 1 || max_batch < 1) return hearth_fail(err, HEARTH_E_ARG, "context and batch must be positive");
@@ -366,10 +333,8 @@ hearth_status forward_create(forward_ctx **out, const model *m, const hearth_hos
     f->ffn = zalloc(B * 2 * hp->n_ff * sizeof(float), &ok);
     f->act = zalloc(B * hp->n_ff * sizeof(float), &ok);
     f->rope_cs = zalloc(B * hp->rope_dim * sizeof(float), &ok);
-    f->scores = zalloc((size_t)f->n_threads * ATTN_TOKENS * n_ctx * sizeof(float), &ok);
-    f->attn_act_bytes = (size_t)ATTN_TOKENS * (kernels_act_row_bytes(GGML_TYPE_F16, n_ctx) +
-                                               kernels_act_row_bytes(GGML_TYPE_F16, hp->head_dim)) + 64;
-    f->attn_act = zalloc((size_t)f->n_threads * f->attn_act_bytes, &ok);
+    f->attn_acc = zalloc((size_t)f->n_threads * hp->head_dim * sizeof(uint16_t), &ok);
+    f->attn_row = attention_row_select(allow_simd);
     f->last = zalloc((size_t)hp->n_embd * sizeof(float), &ok);
     int widest = hp->n_embd;
     if (f->q_dim > widest) widest = f->q_dim;
@@ -408,8 +373,7 @@ void forward_free(forward_ctx *f) {
     free(f->ffn);
     free(f->act);
     free(f->rope_cs);
-    free(f->scores);
-    free(f->attn_act);
+    free(f->attn_acc);
     free(f->last);
     for (int s = 0; s < MAX_GROUP; s++) free(f->act_q[s]);
     free(f);

@@ -3,6 +3,8 @@
 #ifndef HEARTH_FORWARD_H
 #define HEARTH_FORWARD_H
 
+#include <stdbool.h>
+
 #include "cpu/kernels.h"
 #include "error.h"
 #include "host.h"
@@ -13,7 +15,8 @@ typedef struct forward_ctx forward_ctx;
 /* n_ctx: KV cache length in tokens; max_batch: tokens evaluated per pass
  * (longer inputs are split). */
 hearth_status forward_create(forward_ctx **out, const model *m, const hearth_host *host,
-                             const hearth_kernels *kernels, int n_ctx, int max_batch, hearth_error *err);
+                             const hearth_kernels *kernels, bool allow_simd, int n_ctx, int max_batch,
+                             hearth_error *err);
 void forward_free(forward_ctx *f);
 int forward_ctx_size(const forward_ctx *f);
 uint64_t forward_kv_bytes(const forward_ctx *f);

@@ -12,12 +12,13 @@ let r = hearth([]);
 check('no command is a usage error', r.status === 2, `status ${r.status}`);
 r = hearth(['frobnicate']);
 check('unknown command is a usage error', r.status === 2, `status ${r.status}`);
+const extra = { run: ['--prompt', 'x'], tokenize: ['--text', 'x'], info: [], bench: [] };
 for (const cmd of ['run', 'tokenize', 'info', 'bench']) {
   r = hearth([cmd, '--help']);
   check(`${cmd} --help`, r.status === 0 && r.stdout.includes('--model'), `status ${r.status}`);
   r = hearth([cmd, '--model', stories, '--no-such-flag']);
   check(`${cmd}: unknown flag is a usage error`, r.status === 2 && r.stderr.includes('--no-such-flag'), r.stderr);
-  r = hearth([cmd, '--model', path.join(tmp, 'missing.gguf'), '--prompt', 'x', '--text', 'x']);
+  r = hearth([cmd, '--model', path.join(tmp, 'missing.gguf'), ...extra[cmd]]);
   check(`${cmd}: missing model file is a usage error`, r.status === 2 && r.stderr.includes('missing.gguf'), r.stderr);
 }
 r = hearth(['run', '--model', stories, '--prompt', 'x', '--max-tokens', 'lots']);
