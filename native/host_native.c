@@ -133,7 +133,9 @@ static const char *part_name(void *ctx, int part) {
     return pf->display ? pf->display : base_name(h->parts[0].path);
 }
 
-#define SPIN_ROUNDS 200000
+/* About a tenth of a millisecond of spinning covers the gap between two
+ * parallel regions of a forward pass; longer waits sleep. */
+#define SPIN_ROUNDS 30000
 
 static void *worker_main(void *p) {
     struct worker_arg *wa = p;
@@ -180,10 +182,16 @@ static void run_parallel(void *ctx, hearth_task_fn fn, void *arg) {
     if (atomic_load(&h->sleeping)) pthread_cond_broadcast(&h->start);
     pthread_mutex_unlock(&h->lock);
     fn(arg, 0, h->n_threads);
-    while (atomic_load_explicit(&h->pending, memory_order_acquire) > 0) {
+    /* A worker that lost its core (more threads than free cores) must get
+     * it back: after a short spin, yield instead of burning the time slice. */
+    for (int spins = 0; atomic_load_explicit(&h->pending, memory_order_acquire) > 0; spins++) {
+        if (spins < SPIN_ROUNDS) {
 #if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
+            __builtin_ia32_pause();
 #endif
+        } else {
+            sched_yield();
+        }
     }
 }
 
