@@ -1,0 +1,58 @@
+// Side-by-side CPU benchmark: hearth and llama.cpp on the same files, same
+// threads, same prompt and generation lengths. Prints one JSON line per run
+// and a closing JSON summary.
+//
+// usage: node bench/bench.mjs [--shape qwen2.5-0.5b] [--types q4_0,q8_0] [--threads 2]
+//                             [--prompt-tokens 128] [--gen-tokens 64] [--repetitions 3] [--no-reference]
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name, def) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const shape = arg('--shape', 'qwen2.5-0.5b');
+const types = arg('--types', 'q4_0,q8_0').split(',');
+const threads = arg('--threads', '2');
+const promptTokens = arg('--prompt-tokens', '128');
+const genTokens = arg('--gen-tokens', '64');
+const reps = Number(arg('--repetitions', '3'));
+const reference = !process.argv.includes('--no-reference');
+const archOf = { 'qwen2.5-0.5b': ['qwen2', 'qwen3'], 'llama3.2-1b': ['llama', 'llama3'], 'phi3-mini': ['phi3', 'llama2'] };
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${r.stderr}`);
+  return r.stdout;
+}
+
+const best = (rows, key) => rows.reduce((a, b) => (b[key] > a[key] ? b : a))[key];
+const results = [];
+for (const type of types) {
+  const [arch, tok] = archOf[shape];
+  const file = path.join(root, 'build/models/bench', `${shape}-${type}.gguf`);
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    run('node', ['tools/make_test_model.mjs', '--arch', arch, '--tokenizer', tok, '--type', type, '--shape', shape, '--out', file]);
+  }
+  const engines = { hearth: () => JSON.parse(run(path.join(root, 'build/hearth'), ['bench', '--model', file, '--threads', threads,
+    '--prompt-tokens', promptTokens, '--gen-tokens', genTokens])) };
+  if (reference) engines['llama.cpp'] = () => JSON.parse(run('node', ['bench/llama_cpp_bench.mjs', '--model', file,
+    '--threads', threads, '--prompt-tokens', promptTokens, '--gen-tokens', genTokens]));
+  // Alternate the engines so that drift in machine load hits both alike.
+  const rows = Object.fromEntries(Object.keys(engines).map((e) => [e, []]));
+  for (let r = 0; r < reps; r++) {
+    for (const [name, fn] of Object.entries(engines)) {
+      const row = { ...fn(), shape, type };
+      console.log(JSON.stringify(row));
+      rows[name].push(row);
+    }
+  }
+  for (const [name, list] of Object.entries(rows))
+    results.push({ engine: name, shape, type, threads: Number(threads), prompt_tokens: Number(promptTokens),
+      gen_tokens: Number(genTokens), prefill_tok_s: best(list, 'prefill_tok_s'), decode_tok_s: best(list, 'decode_tok_s') });
+}
+console.log(JSON.stringify({ summary: results }));
