@@ -10,10 +10,12 @@
  *
  * Activation rows have layouts private to the kernels; always size them with
  * kernels_act_row_bytes and fill them with kernels_quantize_act:
- *   Q8_0: ggml q8_0 blocks, then (4-byte aligned) one int32 per block holding
- *         minus the sum of its quants, which lets SIMD kernels multiply
- *         unsigned weight codes and correct the offset exactly afterwards;
- *   Q8_1: ggml q8_1 blocks;
+ *   Q8_0, Q8_1: a row of ggml blocks of that type, then (8-byte aligned) one
+ *         auxiliary entry per block: the block scale as f32, and for Q8_0
+ *         minus the integer sum of the quants (SIMD kernels multiply
+ *         unsigned weight codes and correct the offset exactly with it), for
+ *         Q8_1 the block's s as f32. Kernels then never convert fp16 scales
+ *         of activations in their inner loops;
  *   F16, BF16: n floats already rounded to that precision (so kernels
  *         convert nothing per use), F32: n floats. */
 #ifndef HEARTH_CPU_KERNELS_H
@@ -75,11 +77,19 @@ void kernels_dequantize_row(uint32_t weight_type, const void *src, float *dst, i
 
 /* Index into the tables for a ggml type, or -1. */
 int kernels_wtype_index(uint32_t weight_type);
-/* Byte offset of the per-block sums in a Q8_0 activation row (after the
- * blocks, rounded up to 4 bytes); the sums are int32, one per block, holding
- * minus the sum of the block's 32 quants. */
-static inline size_t kernels_q8_0_sums_offset(int n) {
-    return ((size_t)(n / 32) * 34 + 3) & ~(size_t)3;
+/* Auxiliary per-block entries of Q8_0 / Q8_1 activation rows. */
+typedef struct {
+    float d;      /* the fp16 block scale, as f32 */
+    int32_t nsum; /* minus the sum of the 32 quants */
+} act_aux_q8_0;
+typedef struct {
+    float d; /* the fp16 block scale, as f32 */
+    float s; /* the fp16 s = d * sum, as f32 */
+} act_aux_q8_1;
+
+/* Byte offset of the auxiliary entries in a Q8_0 (q81 false) or Q8_1 row. */
+static inline size_t kernels_act_aux_offset(int n, bool q81) {
+    return ((size_t)(n / 32) * (q81 ? 36 : 34) + 7) & ~(size_t)7;
 }
 
 /* Instruction sets the running CPU (and OS) supports. */

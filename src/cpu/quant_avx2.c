@@ -1,11 +1,16 @@
-/* AVX2 + FMA + F16C kernels. Compiled with -mavx2 -mfma -mf16c; without
- * them the file only provides a stub so a plain build still links. */
+/* AVX2 + FMA + F16C kernels: the bodies in quant_simd_x86.h built with
+ * maddubs/madd integer dot products. Compiled with -mavx2 -mfma -mf16c;
+ * without those flags the file is only a stub (kernels_avx2_fill returns
+ * false), so a plain portable build still links. */
 #include "kernels.h"
 
-#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__) && !defined(__AVX512VNNI__)
+#include "quant_simd_x86.h"
+
 bool kernels_avx2_fill(hearth_kernels *k) {
-    (void)k;
-    return false;
+    x86_fill(k);
+    k->name = "avx2";
+    return true;
 }
 #else
 bool kernels_avx2_fill(hearth_kernels *k) {

@@ -49,24 +49,32 @@ static float quant_block_8(const float *x, int8_t *qs, int *sum_out) {
 static void quant_q8_0(const float *x, void *dst, int n) {
     const int nb = n / 32;
     block_q8_0 *y = dst;
-    unsigned char *sums = (unsigned char *)dst + kernels_q8_0_sums_offset(n);
+    const size_t aux_off = kernels_act_aux_offset(n, false);
+    act_aux_q8_0 *aux = (act_aux_q8_0 *)((unsigned char *)dst + aux_off);
+    /* Padding before the aux entries: defined bytes, so rows compare equal. */
+    memset((unsigned char *)dst + (size_t)nb * sizeof *y, 0, aux_off - (size_t)nb * sizeof *y);
     for (int b = 0; b < nb; b++) {
         int sum;
         float d = quant_block_8(x + 32 * b, y[b].qs, &sum);
         y[b].d = ggml_fp32_to_fp16(d);
-        int32_t neg = -sum;
-        memcpy(sums + 4 * (size_t)b, &neg, 4);
+        aux[b].d = ggml_fp16_to_fp32(y[b].d);
+        aux[b].nsum = -sum;
     }
 }
 
 static void quant_q8_1(const float *x, void *dst, int n) {
     const int nb = n / 32;
     block_q8_1 *y = dst;
+    const size_t aux_off = kernels_act_aux_offset(n, true);
+    act_aux_q8_1 *aux = (act_aux_q8_1 *)((unsigned char *)dst + aux_off);
+    memset((unsigned char *)dst + (size_t)nb * sizeof *y, 0, aux_off - (size_t)nb * sizeof *y);
     for (int b = 0; b < nb; b++) {
         int sum;
         float d = quant_block_8(x + 32 * b, y[b].qs, &sum);
         y[b].d = ggml_fp32_to_fp16(d);
         y[b].s = ggml_fp32_to_fp16(d * (float)sum);
+        aux[b].d = ggml_fp16_to_fp32(y[b].d);
+        aux[b].s = ggml_fp16_to_fp32(y[b].s);
     }
 }
 
@@ -156,8 +164,8 @@ static inline void matmul_quant(dec_fn dec, size_t bsize, bool q81, const void *
                                 int r1, const void *act, int n_tok, float *out, size_t os) {
     const int nb = n / 32;
     const size_t wrow = (size_t)nb * bsize;
-    const size_t arow = q81 ? (size_t)nb * sizeof(block_q8_1)
-                            : kernels_q8_0_sums_offset(n) + 4 * (size_t)nb;
+    const size_t aux_off = kernels_act_aux_offset(n, q81);
+    const size_t arow = aux_off + 8 * (size_t)nb; /* both aux entries are 8 bytes */
     const size_t ablk = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0);
     const size_t qoff = q81 ? 4 : 2; /* offset of qs in the activation block */
     for (int r = r0; r < r1; r++) {
@@ -169,21 +177,18 @@ static inline void matmul_quant(dec_fn dec, size_t bsize, bool q81, const void *
                 wblock wb;
                 dec(x + (size_t)b * bsize, &wb);
                 for (int t = 0; t < nt; t++) {
-                    const unsigned char *yb =
-                        (const unsigned char *)act + (size_t)(t0 + t) * arow + (size_t)b * ablk;
-                    const int8_t *yq = (const int8_t *)(yb + qoff);
+                    const unsigned char *arow_t = (const unsigned char *)act + (size_t)(t0 + t) * arow;
+                    const int8_t *yq = (const int8_t *)(arow_t + (size_t)b * ablk + qoff);
                     int sumi = 0;
                     for (int j = 0; j < 32; j++) sumi += wb.q[j] * yq[j];
-                    ggml_half yd;
-                    memcpy(&yd, yb, 2);
-                    float dd = wb.d * ggml_fp16_to_fp32(yd);
-                    if (q81) {
-                        ggml_half ys;
-                        memcpy(&ys, yb + 2, 2);
-                        acc[t] += dd * (float)sumi + wb.m * ggml_fp16_to_fp32(ys);
-                    } else {
+                    /* Both aux layouts start with {float d; 4 bytes}. */
+                    float aux[2];
+                    memcpy(aux, arow_t + aux_off + 8 * (size_t)b, 8);
+                    const float dd = wb.d * aux[0];
+                    if (q81)
+                        acc[t] += dd * (float)sumi + wb.m * aux[1];
+                    else
                         acc[t] += dd * (float)sumi;
-                    }
                 }
             }
             for (int t = 0; t < nt; t++) out[(size_t)(t0 + t) * os + (size_t)r] = acc[t];

@@ -269,6 +269,8 @@ static const uint32_t all_types[] = {GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_B
 #define N_TYPES (sizeof all_types / sizeof all_types[0])
 
 static void test_quant_known(const hearth_kernels *k) {
+    char lb[128];
+#define L(s) (snprintf(lb, sizeof lb, "%s " s, kernels_name(k)), lb)
     /* amax = 127 gives scale 1, so x.5 values are exact ties. */
     float x[32];
     for (int j = 0; j < 32; j++) x[j] = (float)(j - 16) + 0.5f;
@@ -285,24 +287,26 @@ static void test_quant_known(const hearth_kernels *k) {
         if (b->qs[j] != want) ok = 0;
     }
     for (int j = 0; j < 32; j++) sum += b->qs[j];
-    int32_t neg;
-    memcpy(&neg, buf + kernels_q8_0_sums_offset(32), 4);
-    CHECK("quant q8_0 ties to even", ok, "d=%04x q1=%d", b->d, b->qs[1]);
-    CHECK("quant q8_0 block sum", neg == -sum, "%d vs %d", neg, -sum);
+    act_aux_q8_0 aux;
+    memcpy(&aux, buf + kernels_act_aux_offset(32, false), sizeof aux);
+    int neg = aux.nsum;
+    CHECK(L("quant q8_0 ties to even"), ok, "d=%04x q1=%d", b->d, b->qs[1]);
+    CHECK(L("quant q8_0 aux"), neg == -sum && aux.d == 1.0f, "%d vs %d", neg, -sum);
     kernels_quantize_act(k, GGML_TYPE_Q4_1, x, buf, 32);
     const block_q8_1 *c = (const block_q8_1 *)buf;
-    CHECK("quant q8_1 s", c->d == 0x3c00 && ggml_fp16_to_fp32(c->s) == (float)sum, "s=%g sum=%d",
+    CHECK(L("quant q8_1 s"), c->d == 0x3c00 && ggml_fp16_to_fp32(c->s) == (float)sum, "s=%g sum=%d",
           ggml_fp16_to_fp32(c->s), sum);
     float z[32] = {0};
     kernels_quantize_act(k, GGML_TYPE_Q8_0, z, buf, 32);
-    CHECK("quant zeros", b->d == 0 && b->qs[5] == 0, "bad");
+    CHECK(L("quant zeros"), b->d == 0 && b->qs[5] == 0, "bad");
     float y[4] = {1.0f + 0x1p-11f, 0x1.0101p0f, -0.0f, 3.0f};
     float o[4];
     kernels_quantize_act(k, GGML_TYPE_F16, y, o, 4);
-    CHECK("quant f16 rounds", o[0] == 1.0f && o[1] == ggml_fp16_to_fp32(ggml_fp32_to_fp16(y[1])) && o[3] == 3.0f,
+    CHECK(L("quant f16 rounds"), o[0] == 1.0f && o[1] == ggml_fp16_to_fp32(ggml_fp32_to_fp16(y[1])) && o[3] == 3.0f,
           "bad");
     kernels_quantize_act(k, GGML_TYPE_BF16, y, o, 4);
-    CHECK("quant bf16 rounds", o[0] == 1.0f && o[1] == 0x1.02p0f, "%a", o[1]);
+    CHECK(L("quant bf16 rounds"), o[0] == 1.0f && o[1] == 0x1.02p0f, "%a", o[1]);
+#undef L
 }
 
 static void fill_act(float *x, int n) {
@@ -498,8 +502,9 @@ int main(void) {
                            kernels_act_type(GGML_TYPE_BF16) == GGML_TYPE_BF16 &&
                            kernels_act_type(GGML_TYPE_Q4_K) == GGML_TYPE_COUNT,
           "bad");
-    CHECK("act row bytes", kernels_act_row_bytes(GGML_TYPE_Q4_1, 64) == 72 &&
-                               kernels_act_row_bytes(GGML_TYPE_Q8_0, 32) == 36 + 4 &&
+    CHECK("act row bytes", kernels_act_row_bytes(GGML_TYPE_Q4_1, 64) == 72 + 16 &&
+                               kernels_act_row_bytes(GGML_TYPE_Q8_0, 32) == 40 + 8 &&
+                               kernels_act_row_bytes(GGML_TYPE_Q4_1, 96) == 112 + 24 &&
                                kernels_act_row_bytes(GGML_TYPE_Q8_0, 33) == 0 &&
                                kernels_act_row_bytes(GGML_TYPE_F16, 10) == 40,
           "%zu", kernels_act_row_bytes(GGML_TYPE_Q8_0, 32));
