@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/activation.h"
 #include "cpu/attention.h"
 #include "ggml_types.h"
 
@@ -24,6 +25,7 @@ struct forward_ctx {
     float *x, *xb, *qkv, *attn, *ffn, *act, *rope_cs, *last;
     uint16_t *attn_acc; /* per thread: head_dim f16 accumulator */
     attention_row_fn attn_row;
+    swiglu_fn swiglu;
     uint8_t *act_q[MAX_GROUP];
     size_t act_q_bytes;
 };
@@ -122,13 +124,15 @@ static void rope_tables(forward_ctx *f, int pos, int n_tok) {
     else if (f->m->rope_short) factors = f->m->rope_short;
     int half = hp->rope_dim / 2;
     float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->rope_dim);
+    /* rope.scaling.attn_factor (Phi-3.5 long-rope) scales cos and sin. */
+    float mscale = hp->rope_attn_factor;
     for (int t = 0; t < n_tok; t++) {
         float *cs = f->rope_cs + (size_t)t * hp->rope_dim;
         float theta = (float)(pos + t);
         for (int i = 0; i < half; i++) {
             float th = factors ? theta / factors[i] : theta;
-            cs[2 * i] = cosf(th);
-            cs[2 * i + 1] = sinf(th);
+            cs[2 * i] = cosf(th) * mscale;
+            cs[2 * i + 1] = sinf(th) * mscale;
             theta *= theta_scale;
         }
     }
@@ -141,8 +145,9 @@ static void rope_apply(const model_hparams *hp, float *v, const float *cs) {
         int a = hp->rope_neox ? i : 2 * i;
         int b = hp->rope_neox ? i + half : 2 * i + 1;
         float x0 = v[a], x1 = v[b];
-        v[a] = x0 * c - x1 * s;
-        v[b] = x0 * s + x1 * c;
+        /* ggml's compiled rope contracts these into FMAs; do the same. */
+        v[a] = fmaf(x0, c, -(x1 * s));
+        v[b] = fmaf(x0, s, x1 * c);
     }
 }
 
@@ -186,7 +191,7 @@ static void swiglu_task(void *arg, int thread, int n_threads) {
     for (int t = thread; t < j->n_tok; t += n_threads) {
         const float *gate = j->f->ffn + (size_t)t * 2 * F, *up = gate + F;
         float *a = j->f->act + (size_t)t * F;
-        for (int i = 0; i < F; i++) a[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+        j->f->swiglu(gate, up, a, F);
     }
 }
 
@@ -248,6 +253,15 @@ static void eval_batch(forward_ctx *f, const int32_t *tokens, int n_tok, int pos
         matmul1(f, &ly->wo, f->attn, n_tok, f->xb, (size_t)E);
         for (size_t i = 0; i < (size_t)n_tok * E; i++) f->x[i] += f->xb[i];
 
+        /* After the last attention only the rows that give logits matter (as
+         * llama.cpp, which then runs this FFN with one token). */
+        if (il == hp->n_layer - 1) {
+            if (!logits) return;
+            if (n_tok > 1) {
+                memmove(f->x, f->x + (size_t)(n_tok - 1) * E, (size_t)E * sizeof *f->x);
+                n_tok = 1;
+            }
+        }
         for (int t = 0; t < n_tok; t++)
             rmsnorm(f->xb + (size_t)t * E, f->x + (size_t)t * E, ly->ffn_norm, E, hp->rms_eps);
         /* ffn holds [gate | up] per token, as phi3's fused tensor produces it. */
@@ -335,6 +349,7 @@ hearth_status forward_create(forward_ctx **out, const model *m, const hearth_hos
     f->rope_cs = zalloc(B * hp->rope_dim * sizeof(float), &ok);
     f->attn_acc = zalloc((size_t)f->n_threads * hp->head_dim * sizeof(uint16_t), &ok);
     f->attn_row = attention_row_select(allow_simd);
+    f->swiglu = swiglu_select(allow_simd);
     f->last = zalloc((size_t)hp->n_embd * sizeof(float), &ok);
     int widest = hp->n_embd;
     if (f->q_dim > widest) widest = f->q_dim;

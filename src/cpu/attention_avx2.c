@@ -5,17 +5,36 @@
 #include <immintrin.h>
 #include <math.h>
 
-static inline float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 static inline uint16_t f2h(float f) { return (uint16_t)_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT); }
 #define LOAD16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
 #define STORE16(p, v) _mm_storeu_si128((__m128i *)(p), _mm256_cvtps_ph((v), _MM_FROUND_TO_NEAREST_INT))
+
+/* ggml_vec_dot_f16 as llama.cpp's AVX-512 build computes it: 64 elements
+ * per step in four 16-lane FMA accumulators, folded (0+2, 1+3, 0+1) and
+ * reduced as GCC's _mm512_reduce_add_ps does, then the rest added in double.
+ * Each 16-lane accumulator is a pair of 8-lane registers here. */
+static inline float dot_f16(const float *q, const uint16_t *k, int n) {
+    int np = n & ~63;
+    double sum = 0;
+    if (np) {
+        __m256 lo[4], hi[4];
+        for (int j = 0; j < 4; j++) lo[j] = hi[j] = _mm256_setzero_ps();
+        for (int i = 0; i < np; i += 64)
+            for (int j = 0; j < 4; j++) {
+                lo[j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 16 * j), LOAD16(k + i + 16 * j), lo[j]);
+                hi[j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 16 * j + 8), LOAD16(k + i + 16 * j + 8), hi[j]);
+            }
+        lo[0] = _mm256_add_ps(_mm256_add_ps(lo[0], lo[2]), _mm256_add_ps(lo[1], lo[3]));
+        hi[0] = _mm256_add_ps(_mm256_add_ps(hi[0], hi[2]), _mm256_add_ps(hi[1], hi[3]));
+        __m256 t3 = _mm256_add_ps(hi[0], lo[0]);
+        __m128 t6 = _mm_add_ps(_mm256_extractf128_ps(t3, 1), _mm256_castps256_ps128(t3));
+        __m128 t8 = _mm_add_ps(t6, _mm_shuffle_ps(t6, t6, _MM_SHUFFLE(1, 0, 3, 2)));
+        sum = (double)(_mm_cvtss_f32(t8) + _mm_cvtss_f32(_mm_shuffle_ps(t8, t8, 1)));
+    }
+    for (int i = np; i < n; i++) sum += (double)(q[i] * h2f(k[i]));
+    return (float)sum;
+}
 
 static void row(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int hd, int stride, float scale,
                 uint16_t *acc, float *out) {
@@ -28,15 +47,8 @@ static void row(const float *q, const uint16_t *K, const uint16_t *V, int n_pos,
     float M = -INFINITY, S = 0;
     for (int j = 0; j < n_pos; j++) {
         const uint16_t *k = K + (size_t)j * stride, *v = V + (size_t)j * stride;
-        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-        int d = 0;
-        for (; d + 16 <= vec; d += 16) {
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qf + d), LOAD16(k + d), a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(qf + d + 8), LOAD16(k + d + 8), a1);
-        }
-        for (; d < vec; d += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qf + d), LOAD16(k + d), a0);
-        float s = hsum(_mm256_add_ps(a0, a1));
-        for (; d < hd; d++) s += qf[d] * h2f(k[d]);
+        float s = dot_f16(qf, k, hd);
+        int d;
         s *= scale;
         float ms = 1.0f, vs = 1.0f;
         if (s > M) {

@@ -1,0 +1,20 @@
+/* SwiGLU, out = silu(gate) * up, computed as ggml's CPU backend computes it:
+ * full groups of 16 elements use ggml's polynomial expf (v_expf), the rest
+ * libm's expf. Matching it to the last bit matters: a 1-ulp difference here
+ * flips roundings when the next matrix product quantizes its input. */
+#ifndef HEARTH_CPU_ACTIVATION_H
+#define HEARTH_CPU_ACTIVATION_H
+
+#include <stdbool.h>
+
+typedef void (*swiglu_fn)(const float *gate, const float *up, float *out, int n);
+
+swiglu_fn swiglu_select(bool allow_simd);
+void swiglu_scalar(const float *gate, const float *up, float *out, int n);
+/* NULL when compiled without AVX2/FMA. */
+swiglu_fn swiglu_avx2(void);
+
+/* ggml's v_expf for one element (portable, with fmaf). */
+float ggml_poly_expf(float x);
+
+#endif
