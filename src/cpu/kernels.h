@@ -12,9 +12,9 @@
  * kernels_act_row_bytes and fill them with kernels_quantize_act:
  *   Q8_0, Q8_1: a row of ggml blocks of that type, then (8-byte aligned) one
  *         auxiliary entry per block: the block scale as f32, and for Q8_0
- *         minus the integer sum of the quants (SIMD kernels multiply
- *         unsigned weight codes and correct the offset exactly with it), for
- *         Q8_1 the block's s as f32. Kernels then never convert fp16 scales
+ *         -8 times the integer sum of the quants (SIMD kernels multiply
+ *         unsigned weight codes and correct the offset, 8 for Q4_0, 16 for
+ *         Q5_0, 128 for Q8_0, exactly with it), for Q8_1 the block's s as f32. Kernels then never convert fp16 scales
  *         of activations in their inner loops;
  *   F16, BF16: n floats already rounded to that precision (so kernels
  *         convert nothing per use), F32: n floats. */
@@ -80,7 +80,7 @@ int kernels_wtype_index(uint32_t weight_type);
 /* Auxiliary per-block entries of Q8_0 / Q8_1 activation rows. */
 typedef struct {
     float d;      /* the fp16 block scale, as f32 */
-    int32_t nsum; /* minus the sum of the 32 quants */
+    int32_t bias8; /* -8 * the sum of the 32 quants: Q4_0's offset correction */
 } act_aux_q8_0;
 typedef struct {
     float d; /* the fp16 block scale, as f32 */

@@ -58,7 +58,7 @@ static void quant_q8_0(const float *x, void *dst, int n) {
         float d = quant_block_8(x + 32 * b, y[b].qs, &sum);
         y[b].d = ggml_fp32_to_fp16(d);
         aux[b].d = ggml_fp16_to_fp32(y[b].d);
-        aux[b].nsum = -sum;
+        aux[b].bias8 = -8 * sum;
     }
 }
 
