@@ -23,7 +23,7 @@ const repoRoot = path.resolve(here, '..');
 const SHARED = process.env.HEARTH_SHARED || path.resolve(repoRoot, '..', 'shared');
 
 // ---------------------------------------------------------------- options
-function parseArgs(argv) {
+export function parseArgs(argv) {
   const o = {
     arch: 'llama', type: 'f32', tokenizer: 'llama2', out: null, seed: 1, shape: 'tiny',
     ropeFreqs: false, ropeFactors: false, vocabOnly: false, split: 0, tied: null,
@@ -383,9 +383,10 @@ export function buildModel(o) {
   let nCtx = shape.n_ctx;
   let nCtxOrig = 0;
   if (o.ropeFactors) {
-    // Phi-3 "128k" style LongRoPE: context_length = 32 x original; the tiny
-    // shape uses original 128, context 512 (so a 512 context selects the long factors)
-    if (o.shape === 'tiny') { nCtxOrig = 128; nCtx = 512; } else { nCtxOrig = nCtx; nCtx = 32 * nCtx; }
+    // Phi-3 "128k" style LongRoPE: context_length = 32 x original. The tiny
+    // shape uses original 256, context 512: llama.cpp takes the long factors
+    // when the context per sequence exceeds 256 (it pads contexts to 256).
+    if (o.shape === 'tiny') { nCtxOrig = 256; nCtx = 512; } else { nCtxOrig = nCtx; nCtx = 32 * nCtx; }
   }
   const fast = o.shape !== 'tiny';
 
