@@ -44,6 +44,24 @@ export function ensureModel(name) {
   return m.file ?? testModel(m.make, `vocab-${name}`);
 }
 
+function vocabSize(model) {
+  return model.fileInfo.metadata.tokenizer.ggml.tokens.length;
+}
+
+// Every id the fixture's texts use, the first and last 300 ids (control,
+// byte and added tokens live there) and 1000 more from a fixed PRNG.
+function pieceIds(_, fixture, n) {
+  const ids = new Set();
+  for (const k of ['corpus', 'special_plain', 'special_parsed']) for (const l of fixture[k]) for (const id of l) ids.add(id);
+  for (let i = 0; i < Math.min(300, n); i++) ids.add(i), ids.add(n - 1 - i);
+  let x = 12345;
+  for (let i = 0; i < 1000; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    ids.add(x % n);
+  }
+  return [...ids].sort((a, b) => a - b);
+}
+
 async function main() {
   const argv = process.argv.slice(2);
   let ref = '/tmp/ref';
@@ -77,7 +95,12 @@ async function main() {
       corpus_whole: tok(corpus.join('\n') + '\n', false),
       special_whole_plain: tok(special.join('\n') + '\n', false),
       special_whole_parsed: tok(special.join('\n') + '\n', true),
+      // [id, detokenize([id], false), detokenize([id], true)] for a sample of ids
+      pieces: [],
     };
+    for (const id of pieceIds(null, fixture, vocabSize(model))) {
+      fixture.pieces.push([id, model.detokenize([id], false), model.detokenize([id], true)]);
+    }
     await model.dispose();
     const out = path.join(fixtures, `${name}.json`);
     // one line per text keeps diffs readable

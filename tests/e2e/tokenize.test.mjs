@@ -97,6 +97,41 @@ for (const name of Object.keys(MODELS)) {
       r.error ?? `${got.length} tokens, expected ${want.length}`);
   }
 
+  // Pieces. The reference is llama.cpp's detokenize([id]), which also drops
+  // one leading space for SPM vocabularies with a space prefix and, for
+  // llama3 (clean_spaces), spaces before ?!.,' — pieces touched by that, and
+  // pieces that are not valid UTF-8 (the reference is a JS string), are skipped.
+  {
+    const stripSpace = ['stories260K', 'llama2'].includes(name);
+    const cleanSpaces = name === 'llama3';
+    const r = runDriver(model, ['--pieces', fx.pieces.map((p) => p[0]).join(',')]);
+    const dec = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+    let bad = [], skipped = 0;
+    if (!r.error) {
+      const rows = r.out.split('\n').slice(0, -1).map((l) => l.split(' '));
+      fx.pieces.forEach(([id, plain, shown], i) => {
+        const [gid, ...hex] = rows[i] ?? [];
+        if (Number(gid) !== id) return bad.push(`id ${id}: driver answered ${gid}`);
+        hex.forEach((h, k) => {
+          let text;
+          try {
+            text = dec.decode(Buffer.from(h, 'hex'));
+          } catch {
+            skipped++;
+            return;
+          }
+          if (stripSpace && text.startsWith(' ')) text = text.slice(1);
+          const want = k ? shown : plain;
+          if (text === want) return;
+          if (cleanSpaces && /[ ][?!.,']/.test(text)) return skipped++;
+          bad.push(`id ${id}${k ? ' (show special)' : ''}: ${JSON.stringify(text)}, expected ${JSON.stringify(want)}`);
+        });
+      });
+    }
+    check(`${name}: pieces of ${fx.pieces.length} tokens match llama.cpp (${skipped} skipped)`, !r.error && !bad.length,
+      r.error ?? `${bad.length} differ, first: ${bad.slice(0, 3).join('; ')}`);
+  }
+
   // The CLI. It loads the whole model, so a vocabulary-only file is replaced
   // by a tiny model with the same tokenizer when the CLI refuses it.
   if (!fs.existsSync(HEARTH)) {

@@ -2,7 +2,9 @@
  *   tokenize_driver --model F (--text T | --text-file F) [--special] [--lines]
  * prints {"tokens":[...]} for the whole text, or with --lines one JSON array
  * per input line (the line without its "\n"; an empty line gives []);
- * --unescape turns \n \t \r \\ in each line into the characters first. */
+ * --unescape turns \n \t \r \\ in each line into the characters first.
+ *   tokenize_driver --model F --pieces ID,ID,...
+ * prints, per id, its piece in hex without and with show_special. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +49,29 @@ static size_t unescape(char *s, size_t n) {
     return o;
 }
 
+static void print_hex(const char *p, size_t n) {
+    for (size_t i = 0; i < n; i++) printf("%02x", (unsigned char)p[i]);
+}
+
+static int print_pieces(const hearth_tokenizer *t, const char *list) {
+    size_t cap = tokenizer_max_piece_len(t) + 1;
+    char *buf = malloc(cap);
+    if (!buf) return 1;
+    for (const char *p = list; *p;) {
+        char *end;
+        long id = strtol(p, &end, 10);
+        if (end == p) break;
+        printf("%ld ", id);
+        print_hex(buf, tokenizer_piece(t, (int32_t)id, false, buf, cap));
+        putchar(' ');
+        print_hex(buf, tokenizer_piece(t, (int32_t)id, true, buf, cap));
+        putchar('\n');
+        p = *end == ',' ? end + 1 : end;
+    }
+    free(buf);
+    return 0;
+}
+
 static int print_tokens(const hearth_tokenizer *t, const char *s, size_t n, int special) {
     int32_t *ids;
     size_t n_ids;
@@ -63,13 +88,14 @@ static int print_tokens(const hearth_tokenizer *t, const char *s, size_t n, int 
 }
 
 int main(int argc, char **argv) {
-    const char *model = NULL, *text = NULL, *text_file = NULL;
+    const char *model = NULL, *text = NULL, *text_file = NULL, *pieces = NULL;
     int special = 0, lines = 0, unesc = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
         else if (!strcmp(argv[i], "--text") && i + 1 < argc) text = argv[++i];
         else if (!strcmp(argv[i], "--text-file") && i + 1 < argc) text_file = argv[++i];
         else if (!strcmp(argv[i], "--special")) special = 1;
+        else if (!strcmp(argv[i], "--pieces") && i + 1 < argc) pieces = argv[++i];
         else if (!strcmp(argv[i], "--lines")) lines = 1;
         else if (!strcmp(argv[i], "--unescape")) unesc = 1;
         else if (!strcmp(argv[i], "--json")) {}
@@ -78,7 +104,7 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    if (!model || (!text && !text_file)) {
+    if (!model || (!text && !text_file && !pieces)) {
         fprintf(stderr, "usage: %s --model F (--text T | --text-file F) [--special] [--lines [--unescape]]\n", argv[0]);
         return 2;
     }
@@ -96,9 +122,9 @@ int main(int argc, char **argv) {
             return 1;
         }
     } else {
-        tlen = strlen(text);
+        tlen = text ? strlen(text) : 0;
     }
-    const char *s = tdata ? tdata : text;
+    const char *s = tdata ? tdata : text ? text : "";
 
     hearth_error err;
     gguf_file *g;
@@ -112,7 +138,9 @@ int main(int argc, char **argv) {
     if (*tokenizer_warnings(t)) fprintf(stderr, "%s", tokenizer_warnings(t));
 
     int rc = 0;
-    if (lines) {
+    if (pieces) {
+        rc = print_pieces(t, pieces);
+    } else if (lines) {
         size_t start = 0;
         while (start < tlen && !rc) {
             const char *nl = memchr(s + start, '\n', tlen - start);
