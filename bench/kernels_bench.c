@@ -1,6 +1,7 @@
 /* Micro-benchmark of the CPU kernels; prints one JSON document.
  *
- *   kernels_bench [--threads N] [--scalar] [--types q4_0,q8_0,...] [--quick]
+ *   kernels_bench [--threads N] [--isa best|avx2|scalar] [--types q4_0,q8_0,...]
+ *                 [--quick] [--ring-mb M]
  *
  * For every weight type:
  *   matvec  (n_tok = 1): a ring of distinct matrices far larger than the
@@ -187,23 +188,29 @@ static const struct {
 };
 
 int main(int argc, char **argv) {
-    bool scalar = false, quick = false;
+    bool quick = false;
+    const char *isa = "best"; /* best, avx2 or scalar */
     int ring_mb = 0; /* 0: default, large enough to defeat the caches */
     const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) n_threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--scalar")) scalar = true;
+        else if (!strcmp(argv[i], "--scalar")) isa = "scalar";
+        else if (!strcmp(argv[i], "--isa") && i + 1 < argc) isa = argv[++i];
         else if (!strcmp(argv[i], "--quick")) quick = true;
         else if (!strcmp(argv[i], "--types") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--ring-mb") && i + 1 < argc) ring_mb = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--threads N] [--scalar] [--types a,b] [--quick] [--ring-mb M]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--threads N] [--isa best|avx2|scalar] [--types a,b] [--quick] [--ring-mb M]\n", argv[0]);
             return 2;
         }
     }
     if (n_threads < 1) n_threads = 1;
     hearth_kernels k;
-    kernels_init(&k, !scalar);
+    kernels_init(&k, !strcmp(isa, "best"));
+    if (!strcmp(isa, "avx2") && !((kernels_cpu_features() & KERNELS_CPU_AVX2) && kernels_avx2_fill(&k))) {
+        fprintf(stderr, "avx2 kernels unavailable\n");
+        return 1;
+    }
     pthread_t th[64];
     if (n_threads > 64) n_threads = 64;
     for (int i = 1; i < n_threads; i++) pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i);

@@ -213,10 +213,12 @@ static void mm_q8_0(const void *w, int n, int r0, int r1, const void *a, int nt,
 }
 
 /* ---- float weights: activations are f32 (already rounded to the weight's
- * precision); products in float, sums in double, as ggml's generic code ---- */
+ * precision); products in float, sums in double, as ggml's generic code
+ * (in four partial sums) ---- */
 
 static inline float half_fast(uint16_t h) {
-    /* Normal and zero halves by bit moves; the rare rest by the full path. */
+    /* Normal halves by bit moves; zeros, subnormals, inf and NaN (rare in
+     * weights) by the full conversion. */
     uint32_t e = (h >> 10) & 0x1fu;
     if (e - 1u < 30u) {
         uint32_t bits = ((uint32_t)(h & 0x8000u) << 16) | (((h & 0x7fffu) + 0x1c000u) << 13);
@@ -252,9 +254,18 @@ static inline void matmul_float(enum ftype ft, const void *w, int n, int r0, int
                 }
                 for (int t = 0; t < nt; t++) {
                     const float *y = a + (size_t)(t0 + t) * (size_t)n + i0;
-                    double s = 0.0;
-                    for (int i = 0; i < len; i++) s += (double)(wf[i] * y[i]);
-                    acc[t] += s;
+                    /* Four partial sums: one would make the loop wait on
+                     * the latency of each add. */
+                    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+                    int i = 0;
+                    for (; i + 4 <= len; i += 4) {
+                        s0 += (double)(wf[i] * y[i]);
+                        s1 += (double)(wf[i + 1] * y[i + 1]);
+                        s2 += (double)(wf[i + 2] * y[i + 2]);
+                        s3 += (double)(wf[i + 3] * y[i + 3]);
+                    }
+                    for (; i < len; i++) s0 += (double)(wf[i] * y[i]);
+                    acc[t] += (s0 + s1) + (s2 + s3);
                 }
             }
             for (int t = 0; t < nt; t++) out[(size_t)(t0 + t) * os + (size_t)r] = (float)acc[t];
