@@ -35,8 +35,8 @@ bool pretok_lookup(const char *name, size_t len, pretok_info *info);
 const char *pretok_kind_name(pretok_kind kind);
 
 /* Splits cpts[0..n) into words and returns their number (<= n); word i is
- * lens[i] code points long. work must hold 2*n size_t and flags n entries;
- * lens must hold n entries (it may be work itself is not allowed). */
+ * lens[i] code points long. flags, lens and work (scratch) must each hold n
+ * entries. */
 size_t pretokenize(pretok_kind kind, const uint32_t *cpts, size_t n, uint16_t *flags, size_t *lens,
                    size_t *work);
 

@@ -27,6 +27,8 @@ static bool text_is(const hearth_tokenizer *t, int32_t id, const char *s) {
 
 /* ---- token texts, scores, types ---- */
 
+static bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
 static hearth_status load_tokens(hearth_tokenizer *t, const gguf_file *g, hearth_error *err) {
     uint32_t et;
     uint64_t n;
@@ -48,10 +50,10 @@ static hearth_status load_tokens(hearth_tokenizer *t, const gguf_file *g, hearth
         total += len + 1;
     }
     t->text = malloc(total);
-    t->tok_off = malloc(n * sizeof *t->tok_off);
-    t->tok_len = malloc(n * sizeof *t->tok_len);
+    t->tok_off = tok_alloc(n, sizeof *t->tok_off);
+    t->tok_len = tok_alloc(n, sizeof *t->tok_len);
     t->scores = calloc(n, sizeof *t->scores);
-    t->attr = malloc(n * sizeof *t->attr);
+    t->attr = tok_alloc(n, sizeof *t->attr);
     if (!t->text || !t->tok_off || !t->tok_len || !t->scores || !t->attr)
         return hearth_fail(err, HEARTH_E_NOMEM, "out of memory for a vocabulary of %llu tokens",
                            (unsigned long long)n);
@@ -111,10 +113,7 @@ static hearth_status load_tokens(hearth_tokenizer *t, const gguf_file *g, hearth
     for (int32_t i = 0; i < t->n_vocab; i++) {
         if (!(t->attr[i] & TOK_ATTR_BYTE)) continue;
         const char *s = tok_text(t, i);
-        unsigned v;
-        char end;
-        if (t->tok_len[i] != 6 || memcmp(s, "<0x", 3) != 0 || s[5] != '>' ||
-            sscanf(s + 3, "%2x%c", &v, &end) != 2 || end != '>' || !strchr("0123456789abcdefABCDEF", s[4]))
+        if (t->tok_len[i] != 6 || memcmp(s, "<0x", 3) != 0 || s[5] != '>' || !is_hex(s[3]) || !is_hex(s[4]))
             return hearth_fail(err, HEARTH_E_FORMAT, "token %d is a byte token but reads \"%.40s\", not <0xNN>",
                                (int)i, s);
     }
@@ -140,9 +139,9 @@ static hearth_status load_merges(hearth_tokenizer *t, const gguf_file *g, hearth
     }
     t->n_merges = (int32_t)n;
     t->mtext = malloc(total ? total : 1);
-    t->m_off = malloc((n ? n : 1) * sizeof *t->m_off);
-    t->m_split = malloc((n ? n : 1) * sizeof *t->m_split);
-    t->m_len = malloc((n ? n : 1) * sizeof *t->m_len);
+    t->m_off = tok_alloc(n, sizeof *t->m_off);
+    t->m_split = tok_alloc(n, sizeof *t->m_split);
+    t->m_len = tok_alloc(n, sizeof *t->m_len);
     if (!t->mtext || !t->m_off || !t->m_split || !t->m_len)
         return hearth_fail(err, HEARTH_E_NOMEM, "out of memory for %llu merges", (unsigned long long)n);
     size_t off = 0;
@@ -343,8 +342,8 @@ static hearth_status build_specials(hearth_tokenizer *t, const gguf_file *g, hea
     int32_t n = 0;
     for (int32_t i = 0; i < t->n_vocab; i++)
         if (t->attr[i] & (TOK_ATTR_CONTROL | TOK_ATTR_USER_DEFINED | TOK_ATTR_UNKNOWN)) n++;
-    special_key *keys = malloc(((size_t)n + 1) * sizeof *keys);
-    t->specials = malloc(((size_t)n + 1) * sizeof *t->specials);
+    special_key *keys = tok_alloc((size_t)n + 1, sizeof *keys);
+    t->specials = tok_alloc((size_t)n + 1, sizeof *t->specials);
     if (!keys || !t->specials) {
         free(keys);
         return hearth_fail(err, HEARTH_E_NOMEM, "out of memory for %d special tokens", (int)n);
@@ -481,6 +480,9 @@ hearth_status tokenizer_encode(const hearth_tokenizer *t, const char *text, size
     *n_out = 0;
     if (len == 0) return HEARTH_OK;
     if (!text) return hearth_fail(err, HEARTH_E_ARG, "tokenizer_encode: text is NULL");
+    if (len > TOK_MAX_TEXT)
+        return hearth_fail(err, HEARTH_E_ARG, "a text of %zu bytes is too long to tokenize at once (at most %zu)", len,
+                           TOK_MAX_TEXT);
 
     tok_fragment *frags = NULL;
     size_t n_frags = 0;

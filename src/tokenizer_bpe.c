@@ -9,15 +9,16 @@
 #include "tokenizer_internal.h"
 #include "unicode.h"
 
+/* Texts are at most TOK_MAX_TEXT bytes, twice that once byte-level encoded. */
 typedef struct {
     int32_t prev, next;
-    size_t start, n; /* bytes in the encoded word; n = 0 once merged away */
+    uint32_t start, n; /* bytes in the encoded word; n = 0 once merged away */
 } symbol;
 
 typedef struct {
     int32_t rank;
     int32_t left, right;
-    size_t size;
+    uint32_t size;
 } bigram;
 
 /* heap order: lower rank first, then the leftmost */
@@ -86,7 +87,7 @@ static hearth_status merge_word(session *s, size_t wlen, tok_vec *out, hearth_er
     for (size_t off = 0; off < wlen;) {
         size_t n = unicode_len_utf8((uint8_t)s->word[off]);
         if (n > wlen - off) n = wlen - off;
-        sym[n_sym] = (symbol){n_sym - 1, off + n == wlen ? -1 : n_sym + 1, off, n};
+        sym[n_sym] = (symbol){n_sym - 1, off + n == wlen ? -1 : n_sym + 1, (uint32_t)off, (uint32_t)n};
         n_sym++;
         off += n;
     }
@@ -124,11 +125,11 @@ static hearth_status merge_word(session *s, size_t wlen, tok_vec *out, hearth_er
 hearth_status bpe_encode(const hearth_tokenizer *t, const char *text, size_t len, tok_vec *out,
                          hearth_error *err) {
     hearth_status st = HEARTH_OK;
-    size_t n = 0, cap = len ? len : 1;
-    uint32_t *cpts = malloc(cap * sizeof *cpts);
-    uint16_t *flags = malloc(cap * sizeof *flags);
-    size_t *lens = malloc(cap * sizeof *lens);
-    size_t *work = malloc(cap * sizeof *work);
+    size_t n = 0;
+    uint32_t *cpts = tok_alloc(len, sizeof *cpts);
+    uint16_t *flags = tok_alloc(len, sizeof *flags);
+    size_t *lens = tok_alloc(len, sizeof *lens);
+    size_t *work = tok_alloc(len, sizeof *work);
     char *word = NULL;
     symbol *sym = NULL;
     heap h = {0};
@@ -137,14 +138,20 @@ hearth_status bpe_encode(const hearth_tokenizer *t, const char *text, size_t len
     for (size_t pos = 0; pos < len;) cpts[n++] = unicode_decode_lax((const uint8_t *)text, len, &pos);
     size_t n_words = pretokenize(t->pre.kind, cpts, n, flags, lens, work);
 
-    size_t max_w = 0;
-    for (size_t i = 0; i < n_words; i++)
-        if (lens[i] > max_w) max_w = lens[i];
-    /* a code point is at most 4 UTF-8 bytes, a byte at most 2 bytes once byte-level encoded */
-    word = malloc(8 * max_w + 1);
-    sym = malloc((4 * max_w + 1) * sizeof *sym);
-    h.cap = 3 * (4 * max_w + 1);
-    h.v = malloc(h.cap * sizeof *h.v);
+    /* the longest word in UTF-8 bytes: as many symbols, at most twice the bytes encoded */
+    size_t max_bytes = 0;
+    for (size_t i = 0, c = 0; i < n_words; i++) {
+        size_t bytes = 0;
+        for (size_t k = 0; k < lens[i]; k++, c++) {
+            uint8_t u[4];
+            bytes += unicode_encode(cpts[c], u);
+        }
+        if (bytes > max_bytes) max_bytes = bytes;
+    }
+    word = tok_alloc(2 * max_bytes + 1, 1);
+    sym = tok_alloc(max_bytes + 1, sizeof *sym);
+    h.cap = 3 * max_bytes + 1;
+    h.v = tok_alloc(h.cap, sizeof *h.v);
     if (!word || !sym || !h.v) goto nomem;
 
     session s = {t, word, sym, h};

@@ -54,8 +54,8 @@ int32_t tok_merge_rank(const hearth_tokenizer *t, const char *l, size_t ln, cons
 
 static hearth_status index_alloc(tok_index *x, size_t n, hearth_error *err) {
     size_t cap = 16;
-    while (cap < n * 2) cap <<= 1;
-    x->slots = malloc(cap * sizeof *x->slots);
+    while (cap < n * 2 && cap < SIZE_MAX / 8) cap <<= 1;
+    x->slots = cap >= n * 2 ? tok_alloc(cap, sizeof *x->slots) : NULL;
     if (!x->slots) return hearth_fail(err, HEARTH_E_NOMEM, "tokenizer: out of memory for a %zu-entry index", n);
     memset(x->slots, 0xff, cap * sizeof *x->slots);
     x->mask = cap - 1;
@@ -109,7 +109,7 @@ hearth_status tok_index_merges(hearth_tokenizer *t, hearth_error *err) {
 hearth_status tok_vec_push(tok_vec *v, int32_t id, hearth_error *err) {
     if (v->n == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 64;
-        int32_t *nv = realloc(v->v, cap * sizeof *nv);
+        int32_t *nv = cap <= SIZE_MAX / sizeof *nv ? realloc(v->v, cap * sizeof *nv) : NULL;
         if (!nv) return hearth_fail(err, HEARTH_E_NOMEM, "tokenizer: out of memory for %zu tokens", cap);
         v->v = nv;
         v->cap = cap;

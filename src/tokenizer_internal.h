@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "error.h"
 #include "pretokenize.h"
@@ -79,6 +80,16 @@ struct hearth_tokenizer {
 
     char warning[512];
 };
+
+/* Longest text tokenizer_encode takes in one call. */
+#define TOK_MAX_TEXT ((size_t)1 << 28)
+
+/* malloc of n elements, NULL when n * size overflows */
+static inline void *tok_alloc(size_t n, size_t size) {
+    if (size && n > SIZE_MAX / size) return NULL;
+    size_t bytes = n * size;
+    return malloc(bytes ? bytes : 1);
+}
 
 /* growable token output */
 typedef struct {

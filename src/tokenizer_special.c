@@ -41,10 +41,11 @@ hearth_status tok_trie_build(hearth_tokenizer *t, hearth_error *err) {
     size_t total = 1;
     for (int32_t r = 0; r < t->n_specials; r++) total += t->tok_len[t->specials[r]];
     size_t cap = 16;
-    while (cap < total * 2) cap <<= 1;
-    tr->keys = calloc(cap, sizeof *tr->keys);
-    tr->child = malloc(cap * sizeof *tr->child);
-    tr->token = malloc(total * sizeof *tr->token);
+    while (cap < total * 2 && cap < SIZE_MAX / 16) cap <<= 1;
+    bool fits = cap >= total * 2;
+    tr->keys = fits ? calloc(cap, sizeof *tr->keys) : NULL;
+    tr->child = fits ? tok_alloc(cap, sizeof *tr->child) : NULL;
+    tr->token = fits ? tok_alloc(total, sizeof *tr->token) : NULL;
     if (!tr->keys || !tr->child || !tr->token)
         return hearth_fail(err, HEARTH_E_NOMEM, "out of memory for the special token trie");
     tr->mask = cap - 1;
@@ -111,7 +112,7 @@ hearth_status tok_partition(const hearth_tokenizer *t, const char *text, size_t 
     *n_frags = 0;
 
     if (t->n_specials > 0) {
-        first = malloc((size_t)t->n_specials * sizeof *first);
+        first = tok_alloc((size_t)t->n_specials, sizeof *first);
         if (!first) goto nomem;
         memset(first, 0xff, (size_t)t->n_specials * sizeof *first);
         for (size_t p = 0; p < len; p++) {
@@ -154,7 +155,7 @@ hearth_status tok_partition(const hearth_tokenizer *t, const char *text, size_t 
                     for (size_t k = q + tl; k < len && state[k] == RAW && c_space(s[k]); k++) state[k] = DROPPED;
                 if (n_pl == cap_pl) {
                     cap_pl = cap_pl ? cap_pl * 2 : 16;
-                    placed *np = realloc(pl, cap_pl * sizeof *np);
+                    placed *np = cap_pl <= SIZE_MAX / sizeof *np ? realloc(pl, cap_pl * sizeof *np) : NULL;
                     if (!np) goto nomem;
                     pl = np;
                 }
@@ -166,7 +167,7 @@ hearth_status tok_partition(const hearth_tokenizer *t, const char *text, size_t 
     }
 
     /* fragments: placed tokens, and the maximal runs of raw bytes between them */
-    fr = malloc((2 * n_pl + 1) * sizeof *fr);
+    fr = tok_alloc(2 * n_pl + 1, sizeof *fr);
     if (!fr) goto nomem;
     {
         size_t p = 0, next = 0;

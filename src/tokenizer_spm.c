@@ -9,15 +9,16 @@
 #include "tokenizer_internal.h"
 #include "unicode.h"
 
+/* Texts are at most TOK_MAX_TEXT bytes, 3 * TOK_MAX_TEXT once escaped: 32 bits are enough. */
 typedef struct {
     int32_t prev, next;
-    size_t start, n; /* bytes of the symbol in the escaped text; n = 0 once merged away */
+    uint32_t start, n; /* bytes of the symbol in the escaped text; n = 0 once merged away */
 } symbol;
 
 typedef struct {
     float score;
     int32_t left, right;
-    size_t size;
+    uint32_t size;
 } bigram;
 
 /* heap order: higher score first, then the leftmost */
@@ -68,7 +69,7 @@ typedef struct {
 
 static void try_add(session *s, int32_t left, int32_t right) {
     if (left < 0 || right < 0) return;
-    size_t size = s->sym[left].n + s->sym[right].n;
+    uint32_t size = s->sym[left].n + s->sym[right].n;
     int32_t id = tok_lookup(s->t, s->text + s->sym[left].start, size);
     if (id < 0) return;
     /* the heap never holds more than 3 entries per symbol: see spm_encode */
@@ -82,14 +83,10 @@ hearth_status spm_encode(const hearth_tokenizer *t, const char *text, size_t len
     for (size_t i = 0; i < len; i++) spaces += text[i] == ' ';
     size_t elen = len + prefix_space + 2 * spaces;
     char *esc = malloc(elen ? elen : 1);
-    symbol *sym = malloc((elen ? elen : 1) * sizeof *sym);
-    /* initial pairs n-1, plus at most 2 per merge (n-1 merges) */
-    heap h = {malloc((3 * elen + 1) * sizeof(bigram)), 0, 3 * elen + 1};
+    symbol *sym = NULL;
+    heap h = {0};
     hearth_status st = HEARTH_OK;
-    if (!esc || !sym || !h.v) {
-        st = hearth_fail(err, HEARTH_E_NOMEM, "tokenizer: out of memory for a %zu-byte text", len);
-        goto done;
-    }
+    if (!esc) goto nomem;
     size_t e = 0;
     if (prefix_space) {
         memcpy(esc, "\xe2\x96\x81", 3);
@@ -105,11 +102,18 @@ hearth_status spm_encode(const hearth_tokenizer *t, const char *text, size_t len
     }
 
     /* symbols: one per UTF-8 character, by its first byte (as llama.cpp) */
+    size_t n_chars = 0;
+    for (size_t off = 0; off < elen; n_chars++) off += unicode_len_utf8((uint8_t)esc[off]);
+    sym = tok_alloc(n_chars, sizeof *sym);
+    /* the heap gets the initial pairs, then at most 2 per merge */
+    h.cap = 3 * n_chars + 1;
+    h.v = tok_alloc(h.cap, sizeof *h.v);
+    if (!sym || !h.v) goto nomem;
     int32_t n_sym = 0;
     for (size_t off = 0; off < elen;) {
         size_t n = unicode_len_utf8((uint8_t)esc[off]);
         if (n > elen - off) n = elen - off;
-        sym[n_sym] = (symbol){n_sym - 1, off + n == elen ? -1 : n_sym + 1, off, n};
+        sym[n_sym] = (symbol){n_sym - 1, off + n == elen ? -1 : n_sym + 1, (uint32_t)off, (uint32_t)n};
         n_sym++;
         off += n;
     }
@@ -145,7 +149,10 @@ hearth_status spm_encode(const hearth_tokenizer *t, const char *text, size_t len
         }
     }
     h = s.h;
+    goto done;
 
+nomem:
+    st = hearth_fail(err, HEARTH_E_NOMEM, "tokenizer: out of memory for a %zu-byte text", len);
 done:
     free(esc);
     free(sym);
