@@ -116,11 +116,11 @@ int cli_load(const cli_command *cmd, const char *path, int threads, int n_ctx, c
     struct stat sb;
     if (stat(path, &sb) != 0) return cli_usage_error(cmd, "%s: %s", path, strerror(errno));
     if (threads < 0) return cli_usage_error(cmd, "--threads must be positive");
-    if (n_ctx < 0) return cli_usage_error(cmd, "--ctx must be positive");
+    if (n_ctx == 0 || n_ctx < -1) return cli_usage_error(cmd, "--ctx must be positive");
     hearth_error err = {0};
     double t0 = cli_now_ms();
     hearth_status st = native_host_create(&out->host, path, threads, &err);
-    hearth_engine_options opt = {.n_ctx = n_ctx, .no_simd = getenv("HEARTH_NO_SIMD") != NULL};
+    hearth_engine_options opt = {.n_ctx = n_ctx > 0 ? n_ctx : 0, .no_simd = getenv("HEARTH_NO_SIMD") != NULL};
     if (!st) st = hearth_engine_load(&out->engine, native_host_iface(out->host), &opt, &err);
     if (st) {
         fprintf(stderr, "hearth: %s\n", err.message);

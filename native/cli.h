@@ -48,7 +48,8 @@ typedef struct {
     double load_ms;
 } cli_model;
 
-/* Loads a model; prints the error and returns its exit code on failure
+/* Loads a model (n_ctx -1: the engine's default); prints the error and
+ * returns its exit code on failure
  * (2 when the file does not exist, 1 when it is not a usable model). */
 int cli_load(const cli_command *cmd, const char *path, int threads, int n_ctx, cli_model *out);
 void cli_unload(cli_model *m);

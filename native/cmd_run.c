@@ -89,7 +89,7 @@ static bool on_token(void *user, int32_t token, const float *logits, int n_vocab
 
 int cmd_run(int argc, char **argv) {
     const char *model_path = NULL, *prompt = NULL, *prompt_file = NULL;
-    int max_tokens = 128, threads = 0, n_ctx = 0, logit_steps = 0;
+    int max_tokens = 128, threads = 0, n_ctx = -1, logit_steps = 0;
     bool json = false;
     sampler_params sp;
     sampler_defaults(&sp);

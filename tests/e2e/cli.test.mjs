@@ -60,14 +60,14 @@ r = hearth(['run', '--model', stories, '--prompt', 'Once upon a time', '--max-to
 let out = r.status === 0 ? JSON.parse(r.stdout) : null;
 check('stories260K prompt tokens equal llama.cpp', out && JSON.stringify(out.prompt_tokens) === JSON.stringify(golden.prompt_tokens),
   out ? `${out.prompt_tokens} vs ${golden.prompt_tokens}` : r.stderr);
-const same = out ? out.tokens.findIndex((t, i) => t !== golden.tokens[i]) : 0;
-check('stories260K: 200 greedy tokens equal llama.cpp', out && same === -1 && out.tokens.length === golden.tokens.length,
+const same = out ? out.tokens.findIndex((t, i) => t !== golden.generated[i]) : 0;
+check('stories260K: 200 greedy tokens equal llama.cpp', out && same === -1 && out.tokens.length === golden.generated.length,
   out ? `first difference at ${same}, ${out.tokens.length} tokens` : r.stderr);
-check('stories260K: the text equals llama.cpp', out && out.text === golden.text, out ? JSON.stringify(out.text.slice(0, 80)) : '');
+check('stories260K: the text equals llama.cpp', out && out.text === golden.generated_text, out ? JSON.stringify(out.text.slice(0, 80)) : '');
 check('run --json has the stats', out && ['load_ms', 'prompt_tokens', 'prefill_ms', 'prefill_tok_s', 'gen_tokens',
   'decode_ms', 'decode_tok_s', 'ttft_ms'].every((k) => typeof out.stats[k] === 'number'), JSON.stringify(out && out.stats));
 r = hearth(['run', '--model', stories, '--prompt', 'Once upon a time', '--max-tokens', '200', '--temperature', '0']);
-check('streamed text equals the JSON text', r.status === 0 && r.stdout === golden.text + '\n', JSON.stringify(r.stdout.slice(0, 80)));
+check('streamed text equals the JSON text', r.status === 0 && r.stdout === golden.generated_text + '\n', JSON.stringify(r.stdout.slice(0, 80)));
 
 // Sampling is reproducible under a seed and varies across seeds.
 const sample = (seed) => hearth(['run', '--model', stories, '--prompt', 'Once upon a time', '--max-tokens', '40',
