@@ -15,6 +15,7 @@
  * count; with more threads they are wall-clock times. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -94,14 +95,19 @@ static job_t job;
 static atomic_int barrier_count, barrier_phase;
 static atomic_int go_gen, done_count;
 
+/* Spin briefly, then yield: on a machine shared with other processes a
+ * pure spin can wait a whole time slice for a descheduled partner. */
+static void relax(int *spins) {
+    if (++*spins > 2000) sched_yield();
+}
+
 static void barrier(void) {
-    int phase = atomic_load(&barrier_phase);
+    int phase = atomic_load(&barrier_phase), spins = 0;
     if (atomic_fetch_add(&barrier_count, 1) == n_threads - 1) {
         atomic_store(&barrier_count, 0);
         atomic_fetch_add(&barrier_phase, 1);
     } else {
-        while (atomic_load(&barrier_phase) == phase) {
-        }
+        while (atomic_load(&barrier_phase) == phase) relax(&spins);
     }
 }
 
@@ -139,9 +145,8 @@ static void *worker(void *arg) {
     int tid = (int)(intptr_t)arg;
     int seen = 0;
     for (;;) {
-        int g;
-        while ((g = atomic_load(&go_gen)) == seen) {
-        }
+        int g, spins = 0;
+        while ((g = atomic_load(&go_gen)) == seen) relax(&spins);
         if (g < 0) return NULL;
         seen = g;
         run_part(tid);
@@ -154,8 +159,8 @@ static double run_job(void) {
     double t0 = job_clock();
     atomic_fetch_add(&go_gen, 1);
     run_part(0);
-    while (atomic_load(&done_count) < n_threads - 1) {
-    }
+    int spins = 0;
+    while (atomic_load(&done_count) < n_threads - 1) relax(&spins);
     return job_clock() - t0;
 }
 

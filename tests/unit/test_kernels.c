@@ -486,6 +486,53 @@ static void test_matmul(const char *name, const hearth_kernels *k, const hearth_
     }
 }
 
+/* Shapes past the kernels' blocking: row blocks of 64, token chunks that
+ * shrink for long rows (n = 4864: 40 tokens), remainders of 1-3 tokens. */
+static void test_matmul_big(const char *name, const hearth_kernels *k, const hearth_kernels *ref) {
+    static const struct { int n, rows, r0, r1, n_tok; } sh[] = {
+        {4864, 150, 0, 150, 70}, {4864, 150, 7, 141, 42}, {896, 200, 3, 197, 67}, {896, 130, 0, 130, 129},
+    };
+    for (size_t ti = 0; ti < N_TYPES; ti++) {
+        const uint32_t type = all_types[ti];
+        int ok = 1;
+        for (size_t si = 0; si < sizeof sh / sizeof sh[0] && ok; si++) {
+            const int n = sh[si].n, rows = sh[si].rows, n_tok = sh[si].n_tok;
+            uint64_t rb = 0;
+            ggml_row_bytes(type, (uint64_t)n, &rb);
+            unsigned char *w = malloc((size_t)rb * (size_t)rows);
+            fill_weights(type, w, rows, n);
+            const size_t ab = kernels_act_row_bytes(type, n);
+            unsigned char *act = malloc(ab * (size_t)n_tok);
+            float *x = malloc((size_t)n * sizeof *x);
+            for (int t = 0; t < n_tok; t++) {
+                fill_act(x, n);
+                kernels_quantize_act(ref, type, x, act + (size_t)t * ab, n);
+            }
+            const size_t on = (size_t)rows * (size_t)n_tok;
+            float *o1 = malloc(on * sizeof *o1), *o2 = malloc(on * sizeof *o2);
+            for (size_t i = 0; i < on; i++) o1[i] = o2[i] = -12345.0f;
+            kernels_matmul(k, type, w, n, sh[si].r0, sh[si].r1, act, n_tok, o1, (size_t)rows);
+            kernels_matmul(ref, type, w, n, sh[si].r0, sh[si].r1, act, n_tok, o2, (size_t)rows);
+            for (size_t i = 0; i < on && ok; i++) {
+                /* Outputs are sums of n terms of size ~1e-2..1: allow float
+                 * reordering error relative to the output scale. */
+                if (fabs((double)o1[i] - o2[i]) > 1e-4 * (1.0 + fabs((double)o2[i]))) {
+                    ok = 0;
+                    printf("# %s %s shape %zu: [%zu] %.9g vs %.9g\n", name, ggml_type_name(type), si, i, o1[i], o2[i]);
+                }
+            }
+            free(w);
+            free(act);
+            free(x);
+            free(o1);
+            free(o2);
+        }
+        char label[160];
+        snprintf(label, sizeof label, "%s matmul %s large shapes", name, ggml_type_name(type));
+        CHECK(label, ok, "see above");
+    }
+}
+
 int main(void) {
     test_types();
     test_fp16();
@@ -520,6 +567,7 @@ int main(void) {
         if (kernels_avx2_fill(&avx2)) {
             test_quant_simd("avx2", &avx2, &ref);
             test_matmul("avx2", &avx2, &ref, 0);
+            test_matmul_big("avx2", &avx2, &ref);
         } else {
             printf("# avx2 kernels not compiled in (quant_avx2.c needs -mavx2 -mfma -mf16c)\n");
         }
@@ -527,6 +575,7 @@ int main(void) {
     if (strcmp(kernels_name(&best), "scalar") && strcmp(kernels_name(&best), "avx2")) {
         test_quant_simd(kernels_name(&best), &best, &ref);
         test_matmul(kernels_name(&best), &best, &ref, 0);
+        test_matmul_big(kernels_name(&best), &best, &ref);
     }
     CHECK_DONE();
 }
