@@ -45,7 +45,7 @@ static hearth_status load_tokens(hearth_tokenizer *t, const gguf_file *g, hearth
     size_t total = 0;
     for (uint64_t i = 0; i < n; i++) {
         uint64_t len = toks[i].len ? toks[i].len : 32; /* room for "[EMPTY_i]" */
-        if (len > UINT32_MAX || total + len + 1 < total)
+        if (len >= UINT32_MAX || len + 1 > SIZE_MAX - total)
             return hearth_fail(err, HEARTH_E_FORMAT, KEY "tokens: token %llu is too long", (unsigned long long)i);
         total += len + 1;
     }
@@ -133,7 +133,7 @@ static hearth_status load_merges(hearth_tokenizer *t, const gguf_file *g, hearth
     const gguf_str *ms = data;
     size_t total = 0;
     for (uint64_t i = 0; i < n; i++) {
-        if (ms[i].len > UINT32_MAX - 1 || total + ms[i].len + 1 < total)
+        if (ms[i].len >= UINT32_MAX || ms[i].len + 1 > SIZE_MAX - total)
             return hearth_fail(err, HEARTH_E_FORMAT, KEY "merges: merge %llu is too long", (unsigned long long)i);
         total += ms[i].len + 1;
     }

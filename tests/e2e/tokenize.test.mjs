@@ -28,8 +28,12 @@ const headers = fs.readdirSync(path.join(ROOT, 'src')).filter((f) => f.endsWith(
 const mtime = (f) => fs.statSync(f).mtimeMs;
 if (!fs.existsSync(driver) || [...sources, ...headers].some((f) => mtime(f) > mtime(driver))) {
   fs.mkdirSync(BUILD, { recursive: true });
-  const r = spawnSync(process.env.CC || 'cc', ['-std=c11', '-O2', '-Wall', '-Wextra', `-I${path.join(ROOT, 'src')}`,
-    ...sources, '-o', driver, '-lm'], { encoding: 'utf8' });
+  const cc = (inputs) => spawnSync(process.env.CC || 'cc', ['-std=c11', '-O2', '-Wall', '-Wextra',
+    `-I${path.join(ROOT, 'src')}`, ...inputs, '-o', driver, '-lm', '-lpthread'], { encoding: 'utf8' });
+  let r = cc(sources);
+  // should the GGUF reader come to need more of the core, link the library instead
+  const lib = path.join(BUILD, 'libhearth.a');
+  if (r.status !== 0 && fs.existsSync(lib)) r = cc([sources[0], lib]);
   check('tokenize_driver builds without warnings', r.status === 0 && !r.stderr.includes('warning'), r.stderr);
   if (r.status !== 0) {
     done();
