@@ -4,7 +4,10 @@
  * false), so a plain portable build still links. */
 #include "kernels.h"
 
-#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__) && !defined(__AVX512VNNI__)
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+/* The maddubs variant even when the compiler was told the machine has
+ * VNNI (-march=native): this file is the AVX2 level. */
+#define HK_NO_VNNI
 #include "quant_simd_x86.h"
 
 bool kernels_avx2_fill(hearth_kernels *k) {

@@ -26,7 +26,7 @@
 
 #define AI static inline __attribute__((always_inline))
 
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__) && !defined(HK_NO_VNNI)
 #define HK_VNNI 1
 #else
 #define HK_VNNI 0
