@@ -10,14 +10,20 @@
  *
  * Activation rows have layouts private to the kernels; always size them with
  * kernels_act_row_bytes and fill them with kernels_quantize_act:
- *   Q8_0, Q8_1: a row of ggml blocks of that type, then (8-byte aligned) one
- *         auxiliary entry per block: the block scale as f32, and for Q8_0
- *         -8 times the integer sum of the quants (SIMD kernels multiply
+ *   Q8_0, Q8_1: a row of ggml blocks of that type, then (8-byte aligned)
+ *         one auxiliary entry per block: the block scale as f32, and for
+ *         Q8_0 -8 times the integer sum of the quants (SIMD kernels multiply
  *         unsigned weight codes and correct the offset, 8 for Q4_0, 16 for
- *         Q5_0, 128 for Q8_0, exactly with it), for Q8_1 the block's s as f32. Kernels then never convert fp16 scales
- *         of activations in their inner loops;
+ *         Q5_0, 128 for Q8_0, exactly with it), for Q8_1 the block's s as
+ *         f32. Kernels then never convert activation scales in inner loops;
  *   F16, BF16: n floats already rounded to that precision (so kernels
- *         convert nothing per use), F32: n floats. */
+ *         convert nothing per use), F32: n floats.
+ *
+ * Speed notes for callers: SIMD kernels work on groups of 8 rows (16 for
+ * AVX512 prefill), so split rows between threads at multiples of 16; a
+ * partial group costs as much as a full one. Decode (1-3 tokens) streams
+ * weights with software prefetch; prefill (4+ tokens) reuses each weight
+ * block for up to 64 tokens from L1/L2. */
 #ifndef HEARTH_CPU_KERNELS_H
 #define HEARTH_CPU_KERNELS_H
 
