@@ -9,7 +9,9 @@
 //
 // NAME is stories260K or one of the vocab-only test models (llama2 llama3
 // qwen3 gemma3), which make_test_model.mjs writes to build/models/ when
-// missing. DIR holds node_modules/node-llama-cpp (default /tmp/ref).
+// missing, or llama3 with another tokenizer.ggml.pre (llama3-pre-X), which
+// exercises the other pre-tokenizers on the corpus (those fixtures hold the
+// corpus only). DIR holds node_modules/node-llama-cpp (default /tmp/ref).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -25,6 +27,54 @@ export const MODELS = {
   qwen3: { make: ['--arch', 'llama', '--type', 'f32', '--tokenizer', 'qwen3', '--vocab-only'] },
   gemma3: { make: ['--arch', 'llama', '--type', 'f32', '--tokenizer', 'gemma3', '--vocab-only'] },
 };
+for (const pre of ['gpt-2', 'smollm', 'default', 'falcon', 'qwen35', 'dbrx']) {
+  MODELS[`llama3-pre-${pre}`] = { base: 'llama3', pre };
+}
+
+// Copies a vocabulary-only GGUF (no tensors) with tokenizer.ggml.pre set to pre.
+export function withPre(src, pre, out) {
+  const b = fs.readFileSync(src);
+  let o = 0;
+  const u32 = () => ((o += 4), b.readUInt32LE(o - 4));
+  const u64 = () => ((o += 8), Number(b.readBigUInt64LE(o - 8)));
+  const str = () => {
+    const n = u64();
+    o += n;
+    return b.toString('utf8', o - n, o);
+  };
+  const SIZE = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
+  const skip = (type) => {
+    if (type === 8) str();
+    else if (type === 9) {
+      const et = u32();
+      const n = u64();
+      if (et === 8 || et === 9) for (let i = 0; i < n; i++) skip(et);
+      else o += SIZE[et] * n;
+    } else o += SIZE[type];
+  };
+  if (u32() !== 0x46554747 || u32() !== 3) throw new Error(`${src}: not a GGUF v3 file`);
+  if (u64() !== 0) throw new Error(`${src}: has tensors; only vocabulary-only files are rewritten`);
+  const nKv = u64();
+  const kvs = [];
+  for (let i = 0; i < nKv; i++) {
+    const start = o;
+    const key = str();
+    skip(u32());
+    if (key !== 'tokenizer.ggml.pre') kvs.push(b.subarray(start, o));
+  }
+  const enc = (x) => Buffer.from(x, 'utf8');
+  const len = (n) => { const x = Buffer.alloc(8); x.writeBigUInt64LE(BigInt(n)); return x; };
+  const typ = (t) => { const x = Buffer.alloc(4); x.writeUInt32LE(t); return x; };
+  kvs.push(Buffer.concat([len(enc('tokenizer.ggml.pre').length), enc('tokenizer.ggml.pre'), typ(8), len(enc(pre).length), enc(pre)]));
+  const head = Buffer.alloc(24);
+  head.writeUInt32LE(0x46554747, 0);
+  head.writeUInt32LE(3, 4);
+  head.writeBigUInt64LE(0n, 8);
+  head.writeBigUInt64LE(BigInt(kvs.length), 16);
+  let body = Buffer.concat([head, ...kvs]);
+  body = Buffer.concat([body, Buffer.alloc((32 - (body.length % 32)) % 32)]);
+  fs.writeFileSync(out, body);
+}
 
 export function unescapeLine(s) {
   return s.replace(/\\([ntr\\])/g, (_, c) => ({ n: '\n', t: '\t', r: '\r', '\\': '\\' })[c]);
@@ -41,6 +91,15 @@ export function corpusLines(name) {
 // made with the same arguments is in build/models already).
 export function ensureModel(name) {
   const m = MODELS[name];
+  if (m.base) {
+    const base = ensureModel(m.base);
+    const out = path.join(path.dirname(base), `${path.basename(base, '.gguf')}-pre-${m.pre}.gguf`);
+    if (!fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(base).mtimeMs) {
+      withPre(base, m.pre, `${out}.tmp-${process.pid}`);
+      fs.renameSync(`${out}.tmp-${process.pid}`, out);
+    }
+    return out;
+  }
   return m.file ?? testModel(m.make, `vocab-${name}`);
 }
 
@@ -50,7 +109,7 @@ function vocabSize(model) {
 
 // Every id the fixture's texts use, the first and last 300 ids (control,
 // byte and added tokens live there) and 1000 more from a fixed PRNG.
-function pieceIds(_, fixture, n) {
+function pieceIds(fixture, n) {
   const ids = new Set();
   for (const k of ['corpus', 'special_plain', 'special_parsed']) for (const l of fixture[k]) for (const id of l) ids.add(id);
   for (let i = 0; i < Math.min(300, n); i++) ids.add(i), ids.add(n - 1 - i);
@@ -86,20 +145,23 @@ async function main() {
     const tok = (text, sp) => Array.from(model.tokenize(text, sp));
     const fixture = {
       reference: `node-llama-cpp ${version}`,
-      model: MODELS[name].make ? `make_test_model.mjs ${MODELS[name].make.join(' ')}` : path.basename(file),
+      model: MODELS[name].make ? `make_test_model.mjs ${MODELS[name].make.join(' ')}`
+        : MODELS[name].base ? `${MODELS[name].base} with tokenizer.ggml.pre = ${MODELS[name].pre}` : path.basename(file),
       model_sha256: sha256(file),
       corpus: corpus.map((l) => tok(l, false)),
-      special_plain: special.map((l) => tok(l, false)),
-      special_parsed: special.map((l) => tok(l, true)),
       // whole files as one text each (the CLI tokenizes whole files)
       corpus_whole: tok(corpus.join('\n') + '\n', false),
-      special_whole_plain: tok(special.join('\n') + '\n', false),
-      special_whole_parsed: tok(special.join('\n') + '\n', true),
-      // [id, detokenize([id], false), detokenize([id], true)] for a sample of ids
-      pieces: [],
     };
-    for (const id of pieceIds(null, fixture, vocabSize(model))) {
-      fixture.pieces.push([id, model.detokenize([id], false), model.detokenize([id], true)]);
+    if (!MODELS[name].base) {
+      fixture.special_plain = special.map((l) => tok(l, false));
+      fixture.special_parsed = special.map((l) => tok(l, true));
+      fixture.special_whole_plain = tok(special.join('\n') + '\n', false);
+      fixture.special_whole_parsed = tok(special.join('\n') + '\n', true);
+      // [id, detokenize([id], false), detokenize([id], true)] for a sample of ids
+      fixture.pieces = [];
+      for (const id of pieceIds(fixture, vocabSize(model))) {
+        fixture.pieces.push([id, model.detokenize([id], false), model.detokenize([id], true)]);
+      }
     }
     await model.dispose();
     const out = path.join(fixtures, `${name}.json`);
@@ -109,7 +171,7 @@ async function main() {
       : `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(',\n');
     fs.writeFileSync(out, `{\n${body}\n}\n`);
     const n = fixture.corpus.reduce((a, ids) => a + ids.length, 0);
-    console.log(`${out}: ${corpus.length} + ${special.length} lines, ${n} corpus tokens`);
+    console.log(`${out}: ${fixture.corpus.length} corpus lines, ${n} tokens`);
   }
   await llama.dispose();
 }
