@@ -110,7 +110,7 @@ double cli_now_ms(void) {
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-int cli_load(const cli_command *cmd, const char *path, int threads, int n_ctx, cli_model *out) {
+static int load(const cli_command *cmd, const char *path, int threads, int n_ctx, bool vocab_only, cli_model *out) {
     memset(out, 0, sizeof *out);
     if (!path) return cli_usage_error(cmd, "--model is required");
     struct stat sb;
@@ -120,7 +120,8 @@ int cli_load(const cli_command *cmd, const char *path, int threads, int n_ctx, c
     hearth_error err = {0};
     double t0 = cli_now_ms();
     hearth_status st = native_host_create(&out->host, path, threads, &err);
-    hearth_engine_options opt = {.n_ctx = n_ctx > 0 ? n_ctx : 0, .no_simd = getenv("HEARTH_NO_SIMD") != NULL};
+    hearth_engine_options opt = {.n_ctx = n_ctx > 0 ? n_ctx : 0, .no_simd = getenv("HEARTH_NO_SIMD") != NULL,
+                                 .vocab_only = vocab_only};
     if (!st) st = hearth_engine_load(&out->engine, native_host_iface(out->host), &opt, &err);
     if (st) {
         fprintf(stderr, "hearth: %s\n", err.message);
@@ -129,6 +130,14 @@ int cli_load(const cli_command *cmd, const char *path, int threads, int n_ctx, c
     }
     out->load_ms = cli_now_ms() - t0;
     return -1;
+}
+
+int cli_load(const cli_command *cmd, const char *path, int threads, int n_ctx, cli_model *out) {
+    return load(cmd, path, threads, n_ctx, false, out);
+}
+
+int cli_load_vocab(const cli_command *cmd, const char *path, cli_model *out) {
+    return load(cmd, path, 1, -1, true, out);
 }
 
 void cli_unload(cli_model *m) {

@@ -52,6 +52,8 @@ typedef struct {
  * returns its exit code on failure
  * (2 when the file does not exist, 1 when it is not a usable model). */
 int cli_load(const cli_command *cmd, const char *path, int threads, int n_ctx, cli_model *out);
+/* The same for commands that need only the tokenizer and metadata. */
+int cli_load_vocab(const cli_command *cmd, const char *path, cli_model *out);
 void cli_unload(cli_model *m);
 double cli_now_ms(void);
 

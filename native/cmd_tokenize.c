@@ -31,7 +31,7 @@ int cmd_tokenize(int argc, char **argv) {
         len = strlen(text);
     }
     cli_model m;
-    rc = cli_load(&cmd, model_path, 1, 1, &m);
+    rc = cli_load_vocab(&cmd, model_path, &m);
     if (rc >= 0) {
         free(file_text);
         return rc;

@@ -27,6 +27,10 @@ hearth_status hearth_engine_load(hearth_engine **out, const hearth_host *host, c
     kernels_init(&e->kernels, !opt->no_simd);
     hearth_status st = gguf_open(&e->gguf, host, err);
     if (!st) st = tokenizer_load(&e->tok, e->gguf, err);
+    if (!st && opt->vocab_only) {
+        *out = e;
+        return HEARTH_OK;
+    }
     if (!st) st = model_load(&e->model, e->gguf, host, err);
     if (!st && tokenizer_vocab_size(e->tok) > e->model->hp.n_vocab)
         st = hearth_fail(err, HEARTH_E_FORMAT, "%s: the tokenizer has %d tokens but the embedding only %d rows",
@@ -62,7 +66,7 @@ const gguf_file *hearth_engine_gguf(const hearth_engine *e) { return e->gguf; }
 const model *hearth_engine_model(const hearth_engine *e) { return e->model; }
 const hearth_tokenizer *hearth_engine_tokenizer(const hearth_engine *e) { return e->tok; }
 const char *hearth_engine_kernels(const hearth_engine *e) { return kernels_name(&e->kernels); }
-int hearth_engine_ctx(const hearth_engine *e) { return forward_ctx_size(e->fwd); }
+int hearth_engine_ctx(const hearth_engine *e) { return e->fwd ? forward_ctx_size(e->fwd) : 0; }
 
 hearth_status hearth_engine_prompt_tokens(const hearth_engine *e, const char *text, size_t len, int32_t **out,
                                           int *n, hearth_error *err) {
@@ -93,6 +97,7 @@ hearth_status hearth_engine_prompt_tokens(const hearth_engine *e, const char *te
 
 hearth_status hearth_engine_eval(hearth_engine *e, const int32_t *tokens, int n, int pos, float *logits,
                                  hearth_error *err) {
+    if (!e->fwd) return hearth_fail(err, HEARTH_E_ARG, "the model was loaded for its vocabulary only");
     return forward_eval(e->fwd, tokens, n, pos, logits, err);
 }
 
@@ -100,6 +105,7 @@ hearth_status hearth_generate(hearth_engine *e, const int32_t *prompt, int n_pro
                               const sampler_params *sp, hearth_token_fn on_token, void *user,
                               hearth_gen_stats *stats, hearth_error *err) {
     memset(stats, 0, sizeof *stats);
+    if (!e->fwd) return hearth_fail(err, HEARTH_E_ARG, "the model was loaded for its vocabulary only");
     int n_ctx = forward_ctx_size(e->fwd), n_vocab = e->model->hp.n_vocab;
     if (n_prompt <= 0) return hearth_fail(err, HEARTH_E_ARG, "the prompt is empty");
     if (n_prompt > n_ctx)

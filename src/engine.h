@@ -19,6 +19,7 @@ typedef struct {
     int n_ctx;      /* 0: the smaller of the model's context and 4096 */
     int max_batch;  /* tokens per forward pass during prefill; 0: 512 */
     bool no_simd;   /* force the scalar kernels (tests) */
+    bool vocab_only;/* read the tokenizer only: no weights, no KV cache (tokenizing) */
 } hearth_engine_options;
 
 hearth_status hearth_engine_load(hearth_engine **out, const hearth_host *host, const hearth_engine_options *opt,
@@ -26,7 +27,7 @@ hearth_status hearth_engine_load(hearth_engine **out, const hearth_host *host, c
 void hearth_engine_free(hearth_engine *e);
 
 const gguf_file *hearth_engine_gguf(const hearth_engine *e);
-const model *hearth_engine_model(const hearth_engine *e);
+const model *hearth_engine_model(const hearth_engine *e); /* NULL when vocab_only */
 const hearth_tokenizer *hearth_engine_tokenizer(const hearth_engine *e);
 const char *hearth_engine_kernels(const hearth_engine *e);
 int hearth_engine_ctx(const hearth_engine *e);

@@ -82,6 +82,13 @@ check('a prompt longer than the context is an error', r.status === 1 && r.stderr
 r = hearth(['run', '--model', stories, '--ctx', '0', '--prompt', 'x']);
 check('--ctx 0 is refused', r.status !== 0, r.stderr);
 
+const vocabOnly = testModel(['--arch', 'llama', '--type', 'f32', '--tokenizer', 'llama3', '--vocab-only'], 'vocab-llama3');
+r = hearth(['tokenize', '--model', vocabOnly, '--text', 'Hello world', '--json']);
+check('tokenize reads a vocabulary-only file', r.status === 0 && JSON.stringify(JSON.parse(r.stdout).tokens) === '[9906,1917]',
+  r.stdout + r.stderr);
+r = hearth(['run', '--model', vocabOnly, '--prompt', 'Hello']);
+check('run refuses a vocabulary-only file clearly', r.status === 1 && r.stderr.includes('token_embd.weight'), r.stderr);
+
 r = hearth(['info', '--model', stories]);
 check('info describes the model', r.status === 0 && /architecture:\s+llama/.test(r.stdout) && /layers:\s+5/.test(r.stdout) &&
   /tokenizer:\s+llama/.test(r.stdout) && /chat template:\s+no/.test(r.stdout), r.stdout + r.stderr);

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SHARED = path.resolve(ROOT, '../shared');
-export const BUILD = path.join(ROOT, process.env.BUILD || 'build');
+export const BUILD = path.resolve(ROOT, process.env.BUILD || 'build');
 export const HEARTH = path.join(BUILD, 'hearth');
 export const MODELS = path.join(BUILD, 'models');
 
