@@ -184,6 +184,7 @@ typedef struct {
     size_t arow, aux_off;
     float *out; /* &out[t0 * os + first row] */
     size_t os;
+    const uint8_t *wend; /* end of this call's rows: no prefetch past it */
 } group16_args;
 
 AI void rows16(const group16_args *g, rowset16 *p) {
@@ -200,10 +201,13 @@ AI void group16_regs(const int ty, const int NT, const group16_args *g) {
     /* Software prefetch two groups ahead into L2, linearly over the
      * group's contiguous rows (see group_regs in quant_simd_x86.h). */
     const uint8_t *pf = g->w + 2 * 16 * g->wrow;
+    const bool pf_on = pf < g->wend;
     for (int b = 0; b < g->nb; b++) {
+        if (pf_on) {
 #pragma GCC unroll 16
-        for (size_t o = 0; o < 16 * bs; o += 64) _mm_prefetch((const char *)pf + o, _MM_HINT_T1);
-        pf += 16 * bs;
+            for (size_t o = 0; o < 16 * bs; o += 64) _mm_prefetch((const char *)pf + o, _MM_HINT_T1);
+            pf += 16 * bs;
+        }
         wtile16 t;
         prep16(ty, &p, &t);
         p.b += bs;
@@ -247,6 +251,7 @@ AI void matmul16(const int ty, const void *w, int n, int r0, int r1, const void 
     g.aux_off = kernels_act_aux_offset(n, ty_q81(ty));
     g.arow = g.aux_off + 8 * (size_t)nb;
     g.os = os;
+    g.wend = (const uint8_t *)w + (size_t)r1 * g.wrow;
     int chunk = (int)((256u << 10) / g.arow); /* activations kept in L2 */
     if (chunk > TOK_CHUNK) chunk = TOK_CHUNK;
     if (chunk < 4) chunk = 4;

@@ -392,6 +392,7 @@ typedef struct {
     size_t arow, aux_off;
     float *out; /* &out[t0 * os + first row] */
     size_t os;
+    const uint8_t *wend; /* end of this call's rows: no prefetch past it */
 } group_args;
 
 /* Few tokens (decode): accumulators in registers, NT = 1..3 tokens. */
@@ -407,10 +408,13 @@ AI void group_regs(const int ty, const int NT, const group_args *g) {
      * block step), into L2: one group ahead leaves too little lead for its
      * last rows; into L1 it evicts the rows in use. */
     const uint8_t *pf = g->w + 2 * 8 * g->wrow;
+    const bool pf_on = pf < g->wend; /* the last groups would fetch another thread's rows */
     for (int b = 0; b < g->nb; b++) {
+        if (pf_on) {
 #pragma GCC unroll 8
-        for (size_t o = 0; o < 8 * bs; o += 64) _mm_prefetch((const char *)pf + o, _MM_HINT_T1);
-        pf += 8 * bs;
+            for (size_t o = 0; o < 8 * bs; o += 64) _mm_prefetch((const char *)pf + o, _MM_HINT_T1);
+            pf += 8 * bs;
+        }
         wtile t;
         prep_tile(ty, &p, &t);
         p.b += bs;
@@ -459,6 +463,7 @@ AI void matmul_q(const int ty, const void *w, int n, int r0, int r1, const void 
     g.aux_off = kernels_act_aux_offset(n, q81);
     g.arow = g.aux_off + 8 * (size_t)nb;
     g.os = os;
+    g.wend = (const uint8_t *)w + (size_t)r1 * g.wrow;
     /* Keep a chunk of activations within about 256 KiB of L2. */
     int chunk = (int)((256u << 10) / g.arow);
     if (chunk > TOK_CHUNK) chunk = TOK_CHUNK;
@@ -542,7 +547,7 @@ AI float hsum8(__m256 v) {
 
 /* NT tokens x 4 rows; rows beyond cnt repeat the last one. */
 AI void float_tile(const int ft, const int NT, const uint8_t *w, size_t wrow, int cnt, const float *act,
-                   int n, float *out, size_t os) {
+                   int n, float *out, size_t os, const uint8_t *wend) {
     const size_t es = ft == FT_F32 ? 4 : 2;
     const uint8_t *p[FR];
 #pragma GCC unroll 4
@@ -555,9 +560,10 @@ AI void float_tile(const int ft, const int NT, const uint8_t *w, size_t wrow, in
     /* Decode streams weights once: sweep the range two groups ahead into
      * L2, as the quantized kernels do (4 rows x 8 elements per step). */
     const uint8_t *pf = w + 2 * FR * wrow;
+    const bool pf_on = NT == 1 && pf < wend;
     int j = 0;
     for (; j + 8 <= n; j += 8) {
-        if (NT == 1) {
+        if (pf_on) {
             _mm_prefetch((const char *)pf, _MM_HINT_T1);
             if (ft == FT_F32) _mm_prefetch((const char *)pf + 64, _MM_HINT_T1);
             pf += FR * 8 * es;
@@ -584,6 +590,7 @@ AI void float_tile(const int ft, const int NT, const uint8_t *w, size_t wrow, in
 AI void matmul_f(const int ft, const void *w, int n, int r0, int r1, const void *act, int n_tok, float *out,
                  size_t os) {
     const size_t wrow = (size_t)n * (ft == FT_F32 ? 4 : 2);
+    const uint8_t *wend = (const uint8_t *)w + (size_t)r1 * wrow;
     const float *a = act;
     /* Blocking for prefill: a chunk of activations (about 192 KiB) stays in
      * L2 while a block of 32 rows passes over it; the rows' weights stay in
@@ -600,12 +607,12 @@ AI void matmul_f(const int ft, const void *w, int n, int r0, int r1, const void 
                 const uint8_t *wr = (const uint8_t *)w + (size_t)r * wrow;
                 int t = c0;
                 for (; t + FT <= c1; t += FT)
-                    float_tile(ft, FT, wr, wrow, cnt, a + (size_t)t * n, n, out + (size_t)t * os + r, os);
+                    float_tile(ft, FT, wr, wrow, cnt, a + (size_t)t * n, n, out + (size_t)t * os + r, os, wend);
                 switch (c1 - t) {
-                case 1: float_tile(ft, 1, wr, wrow, cnt, a + (size_t)t * n, n, out + (size_t)t * os + r, os); break;
+                case 1: float_tile(ft, 1, wr, wrow, cnt, a + (size_t)t * n, n, out + (size_t)t * os + r, os, wend); break;
 #if FT > 2
-                case 2: float_tile(ft, 2, wr, wrow, cnt, a + (size_t)t * n, n, out + (size_t)t * os + r, os); break;
-                case 3: float_tile(ft, 3, wr, wrow, cnt, a + (size_t)t * n, n, out + (size_t)t * os + r, os); break;
+                case 2: float_tile(ft, 2, wr, wrow, cnt, a + (size_t)t * n, n, out + (size_t)t * os + r, os, wend); break;
+                case 3: float_tile(ft, 3, wr, wrow, cnt, a + (size_t)t * n, n, out + (size_t)t * os + r, os, wend); break;
 #endif
                 default: break;
                 }
