@@ -333,16 +333,13 @@ function fastData(type, ne, rng, std) {
     const nb = n / t.blck;
     for (let b0 = 0; b0 < nb; b0 += blocksPerChunk) {
       const k = Math.min(blocksPerChunk, nb - b0);
-      const buf = Buffer.alloc(k * t.bytes);
-      for (let b = 0; b < k; b++) {
-        const o = b * t.bytes;
-        buf.writeUInt16LE(d, o);
-        if (hdr === 4) buf.writeUInt16LE(m, o + 2);
-        for (let j = o + hdr; j < o + t.bytes; j += 4) {
-          const x = r.u32();
-          buf[j] = x; buf[j + 1] = x >>> 8;
-          if (j + 2 < o + t.bytes) { buf[j + 2] = x >>> 16; buf[j + 3] = x >>> 24; }
-        }
+      // random bytes everywhere, then the scale (and min) of every block
+      const raw = new Uint32Array(Math.ceil((k * t.bytes) / 4));
+      for (let i = 0; i < raw.length; i++) raw[i] = r.u32();
+      const buf = Buffer.from(raw.buffer, 0, k * t.bytes);
+      for (let o = 0; o < buf.length; o += t.bytes) {
+        buf[o] = d & 0xff; buf[o + 1] = d >>> 8;
+        if (hdr === 4) { buf[o + 2] = m & 0xff; buf[o + 3] = m >>> 8; }
       }
       yield buf;
     }
@@ -394,10 +391,11 @@ export function buildModel(o) {
   const A = o.arch;
   w.str('general.architecture', A);
   w.str('general.type', 'model');
-  // no architecture in the name: llama.cpp applies a Phi-3 token-attribute
-  // hack when general.name contains "phi3"/"phi-3" (and fails on vocabularies
-  // without <|endoftext|>)
-  w.str('general.name', `hearth test model ${o.shape} ${o.tokenizer} ${o.type} seed ${o.seed}`);
+  // neither "phi3" nor "phi-3" in the name: llama.cpp applies a Phi-3
+  // token-attribute hack when general.name contains them (and fails on
+  // vocabularies without <|endoftext|>)
+  const label = o.shape.replace(/phi-?3/gi, 'phi_3');
+  w.str('general.name', `hearth test model ${label} ${o.tokenizer} ${o.type} seed ${o.seed}`);
   w.u32(`${A}.block_count`, n_layer);
   w.u32(`${A}.context_length`, nCtx);
   w.u32(`${A}.embedding_length`, n_embd);
