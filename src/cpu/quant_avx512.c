@@ -309,7 +309,7 @@ static void z_mm_q8_0(const void *w, int n, int r0, int r1, const void *a, int n
 
 bool kernels_avx512_fill(hearth_kernels *k) {
     x86_fill(k);
-#ifndef HK_YMM_ONLY
+#ifndef HK_YMM_ONLY /* -DHK_YMM_ONLY: measure the 8-row tiles alone */
     k->matmul[KW_Q4_0] = z_mm_q4_0;
     k->matmul[KW_Q4_1] = z_mm_q4_1;
     k->matmul[KW_Q5_0] = z_mm_q5_0;

@@ -14,7 +14,9 @@
  * Weight codes are kept unsigned (Q4 nibbles 0..15, Q5 0..31, Q8 + 128 with
  * VNNI) so that the unsigned x signed byte products need no sign tricks; the
  * offset (8, 16, 128) times the block's activation sum is added back exactly
- * in integers from the activation row's aux entry. */
+ * in integers from the activation row's aux entry. (Q8_0 under plain AVX2
+ * keeps ggml's |w| x sign(y, w) trick: 255 x 127 pairs would saturate
+ * maddubs' 16-bit sums.) */
 #ifndef HEARTH_QUANT_SIMD_X86_H
 #define HEARTH_QUANT_SIMD_X86_H
 
