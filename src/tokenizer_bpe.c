@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "merge_heap.h"
 #include "tokenizer_internal.h"
 #include "unicode.h"
 
@@ -16,55 +17,10 @@ typedef struct {
 } symbol;
 
 typedef struct {
-    int32_t rank;
-    int32_t left, right;
-    uint32_t size;
-} bigram;
-
-/* heap order: lower rank first, then the leftmost */
-static bool before(const bigram *a, const bigram *b) {
-    if (a->rank != b->rank) return a->rank < b->rank;
-    return a->left < b->left;
-}
-
-typedef struct {
-    bigram *v;
-    size_t n, cap;
-} heap;
-
-static void heap_push(heap *h, bigram b) {
-    if (h->n == h->cap) return; /* cannot happen: sized for every push */
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!before(&b, &h->v[parent])) break;
-        h->v[i] = h->v[parent];
-        i = parent;
-    }
-    h->v[i] = b;
-}
-
-static bigram heap_pop(heap *h) {
-    bigram top = h->v[0];
-    bigram last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n) break;
-        if (c + 1 < h->n && before(&h->v[c + 1], &h->v[c])) c++;
-        if (!before(&h->v[c], &last)) break;
-        h->v[i] = h->v[c];
-        i = c;
-    }
-    if (h->n) h->v[i] = last;
-    return top;
-}
-
-typedef struct {
     const hearth_tokenizer *t;
     const char *word;
     symbol *sym;
-    heap h;
+    merge_heap h;
 } session;
 
 static void try_add(session *s, int32_t left, int32_t right) {
@@ -72,7 +28,7 @@ static void try_add(session *s, int32_t left, int32_t right) {
     const symbol *l = &s->sym[left], *r = &s->sym[right];
     int32_t rank = tok_merge_rank(s->t, s->word + l->start, l->n, s->word + r->start, r->n);
     if (rank < 0) return;
-    heap_push(&s->h, (bigram){rank, left, right, l->n + r->n});
+    merge_heap_push(&s->h, (merge_candidate){-(double)rank, left, right, l->n + r->n});
 }
 
 /* Merges one byte-level encoded word and appends its tokens. */
@@ -94,7 +50,7 @@ static hearth_status merge_word(session *s, size_t wlen, tok_vec *out, hearth_er
     s->h.n = 0;
     for (int32_t i = 1; i < n_sym; i++) try_add(s, i - 1, i);
     while (s->h.n) {
-        bigram b = heap_pop(&s->h);
+        merge_candidate b = merge_heap_pop(&s->h);
         symbol *l = &sym[b.left], *r = &sym[b.right];
         /* stale: one side was merged since (symbols only grow) */
         if (l->n == 0 || r->n == 0 || l->n + r->n != b.size) continue;
@@ -132,7 +88,7 @@ hearth_status bpe_encode(const hearth_tokenizer *t, const char *text, size_t len
     size_t *work = tok_alloc(len, sizeof *work);
     char *word = NULL;
     symbol *sym = NULL;
-    heap h = {0};
+    merge_heap h = {0};
     if (!cpts || !flags || !lens || !work) goto nomem;
 
     for (size_t pos = 0; pos < len;) cpts[n++] = unicode_decode_lax((const uint8_t *)text, len, &pos);

@@ -87,8 +87,8 @@ struct hearth_tokenizer {
 /* malloc of n elements, NULL when n * size overflows */
 static inline void *tok_alloc(size_t n, size_t size) {
     if (size && n > SIZE_MAX / size) return NULL;
-    size_t bytes = n * size;
-    return malloc(bytes ? bytes : 1);
+    if (n == 0 || size == 0) return malloc(1);
+    return malloc(n * size);
 }
 
 /* growable token output */

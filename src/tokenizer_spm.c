@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "merge_heap.h"
 #include "tokenizer_internal.h"
 #include "unicode.h"
 
@@ -16,55 +17,10 @@ typedef struct {
 } symbol;
 
 typedef struct {
-    float score;
-    int32_t left, right;
-    uint32_t size;
-} bigram;
-
-/* heap order: higher score first, then the leftmost */
-static bool before(const bigram *a, const bigram *b) {
-    if (a->score != b->score) return a->score > b->score;
-    return a->left < b->left;
-}
-
-typedef struct {
-    bigram *v;
-    size_t n, cap;
-} heap;
-
-static void heap_push(heap *h, bigram b) {
-    if (h->n == h->cap) return; /* cannot happen: sized for every push */
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!before(&b, &h->v[parent])) break;
-        h->v[i] = h->v[parent];
-        i = parent;
-    }
-    h->v[i] = b;
-}
-
-static bigram heap_pop(heap *h) {
-    bigram top = h->v[0];
-    bigram last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n) break;
-        if (c + 1 < h->n && before(&h->v[c + 1], &h->v[c])) c++;
-        if (!before(&h->v[c], &last)) break;
-        h->v[i] = h->v[c];
-        i = c;
-    }
-    if (h->n) h->v[i] = last;
-    return top;
-}
-
-typedef struct {
     const hearth_tokenizer *t;
     const char *text;
     symbol *sym;
-    heap h;
+    merge_heap h;
 } session;
 
 static void try_add(session *s, int32_t left, int32_t right) {
@@ -73,7 +29,7 @@ static void try_add(session *s, int32_t left, int32_t right) {
     int32_t id = tok_lookup(s->t, s->text + s->sym[left].start, size);
     if (id < 0) return;
     /* the heap never holds more than 3 entries per symbol: see spm_encode */
-    heap_push(&s->h, (bigram){s->t->scores[id], left, right, size});
+    merge_heap_push(&s->h, (merge_candidate){s->t->scores[id], left, right, size});
 }
 
 hearth_status spm_encode(const hearth_tokenizer *t, const char *text, size_t len, bool prefix_space,
@@ -84,7 +40,7 @@ hearth_status spm_encode(const hearth_tokenizer *t, const char *text, size_t len
     size_t elen = len + prefix_space + 2 * spaces;
     char *esc = malloc(elen ? elen : 1);
     symbol *sym = NULL;
-    heap h = {0};
+    merge_heap h = {0};
     hearth_status st = HEARTH_OK;
     if (!esc) goto nomem;
     size_t e = 0;
@@ -121,7 +77,7 @@ hearth_status spm_encode(const hearth_tokenizer *t, const char *text, size_t len
     session s = {t, esc, sym, h};
     for (int32_t i = 1; i < n_sym; i++) try_add(&s, i - 1, i);
     while (s.h.n) {
-        bigram b = heap_pop(&s.h);
+        merge_candidate b = merge_heap_pop(&s.h);
         symbol *l = &sym[b.left], *r = &sym[b.right];
         /* stale: one side was merged since (symbols only grow) */
         if (l->n == 0 || r->n == 0 || l->n + r->n != b.size) continue;
