@@ -89,6 +89,7 @@ size_t kernels_act_row_bytes(uint32_t weight_type, int n) {
     case GGML_TYPE_BF16: return (size_t)n * sizeof(float);
     case GGML_TYPE_Q8_0:
         if (n % QK8_0) return 0;
+        if (weight_type != GGML_TYPE_Q4_0) return kernels_act_gbias_offset(n) + 32 * (size_t)(n / QK8_0);
         return kernels_act_aux_offset(n, false) + sizeof(act_aux_q8_0) * (size_t)(n / QK8_0);
     case GGML_TYPE_Q8_1:
         if (n % QK8_1) return 0;

@@ -16,8 +16,26 @@
  *         unsigned weight codes and correct the offset, 8 for Q4_0, 16 for
  *         Q5_0, 128 for Q8_0, exactly with it), for Q8_1 the block's s as
  *         f32. Kernels then never convert activation scales in inner loops;
- *   F16, BF16: n floats already rounded to that precision (so kernels
- *         convert nothing per use), F32: n floats.
+ *         Q8_0 rows for Q5_0 / Q8_0 weights then have 8 group biases
+ *         per block (kernels_act_gbias_offset);
+ *   F16: n floats already rounded to f16, F32: n floats;
+ *   BF16: n floats rounded to bf16, each whole chunk of 32 stored as its 16
+ *         even-indexed elements then its 16 odd ones (the two operands of
+ *         vdpbf16ps' pairs); a tail of n % 32 stays in order.
+ *
+ * Accumulation orders are llama.cpp's zen4 build (ggml-cpu with
+ * llamafile/tinyBLAS and the Q4_0 8x8 repack), per output:
+ *   Q4_0 (repacked, any n_tok): acc = fma(float(block int sum), dw*da, acc);
+ *   Q8_0, Q5_0, Q4_1, Q5_1 (vec_dot, and tinyBLAS_Q0 for n_tok > 1): 8
+ *         float lanes, lane l = fma(dw*da, float(int sum of elements
+ *         4l..4l+3), lane l) block by block, then hsum8 (+ summs =
+ *         fma(mw, sa, summs) for Q4_1/Q5_1);
+ *   F32, F16: one token (or n % 16): ggml_vec_dot (64 lanes, AVX512
+ *         reduction); more tokens: tinyBLAS, 16 lanes, reduce_add;
+ *   BF16: one token (or n % 32): ggml_vec_dot_bf16 (two dpbf16 chains);
+ *         more tokens: tinyBLAS, one 16-lane dpbf16 chain.
+ * (tinyBLAS also needs the matrix's row count to be a multiple of 4,
+ * assumed here.)
  *
  * Speed notes for callers: SIMD kernels work on groups of 8 rows (16 for
  * AVX512 prefill), so split rows between threads at multiples of 16; a
@@ -96,6 +114,12 @@ typedef struct {
 /* Byte offset of the auxiliary entries in a Q8_0 (q81 false) or Q8_1 row. */
 static inline size_t kernels_act_aux_offset(int n, bool q81) {
     return ((size_t)(n / 32) * (q81 ? 36 : 34) + 7) & ~(size_t)7;
+}
+/* Q8_0 rows for Q5_0 and Q8_0 weights carry, after the aux entries, 8 int32
+ * per block: -16 (Q5_0) or -128 (Q8_0) times the sum of each group of 4
+ * quants, the offset correction of unsigned weight codes per group. */
+static inline size_t kernels_act_gbias_offset(int n) {
+    return kernels_act_aux_offset(n, false) + 8 * (size_t)(n / 32);
 }
 
 /* Instruction sets the running CPU (and OS) supports. */

@@ -282,39 +282,12 @@ static void z_mm_q4_0(const void *w, int n, int r0, int r1, const void *a, int n
     else
         matmul16(TY_Q4_0, w, n, r0, r1, a, nt, o, os);
 }
-static void z_mm_q4_1(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
-    if (nt <= 3)
-        matmul_q(TY_Q4_1, w, n, r0, r1, a, nt, o, os);
-    else
-        matmul16(TY_Q4_1, w, n, r0, r1, a, nt, o, os);
-}
-static void z_mm_q5_0(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
-    if (nt <= 3)
-        matmul_q(TY_Q5_0, w, n, r0, r1, a, nt, o, os);
-    else
-        matmul16(TY_Q5_0, w, n, r0, r1, a, nt, o, os);
-}
-static void z_mm_q5_1(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
-    if (nt <= 3)
-        matmul_q(TY_Q5_1, w, n, r0, r1, a, nt, o, os);
-    else
-        matmul16(TY_Q5_1, w, n, r0, r1, a, nt, o, os);
-}
-static void z_mm_q8_0(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
-    if (nt <= 3)
-        matmul_q(TY_Q8_0, w, n, r0, r1, a, nt, o, os);
-    else
-        matmul16(TY_Q8_0, w, n, r0, r1, a, nt, o, os);
-}
-
 bool kernels_avx512_fill(hearth_kernels *k) {
     x86_fill(k);
+    /* The 16-row tiles keep Q4_0's block order (ggml's repacked Q4_0); the
+     * other types need ggml's 8-lane order, done by the 8-row tiles. */
 #ifndef HK_YMM_ONLY /* -DHK_YMM_ONLY: measure the 8-row tiles alone */
     k->matmul[KW_Q4_0] = z_mm_q4_0;
-    k->matmul[KW_Q4_1] = z_mm_q4_1;
-    k->matmul[KW_Q5_0] = z_mm_q5_0;
-    k->matmul[KW_Q5_1] = z_mm_q5_1;
-    k->matmul[KW_Q8_0] = z_mm_q8_0;
 #endif
     k->name = "avx512vnni";
     return true;

@@ -46,11 +46,13 @@ static float quant_block_8(const float *x, int8_t *qs, int *sum_out) {
     return d;
 }
 
-static void quant_q8_0(const float *x, void *dst, int n) {
+/* gmul: 0 for Q4_0's rows; -16 (Q5_0) or -128 (Q8_0) adds the group biases. */
+static void quant_q8_0_g(const float *x, void *dst, int n, int gmul) {
     const int nb = n / 32;
     block_q8_0 *y = dst;
     const size_t aux_off = kernels_act_aux_offset(n, false);
     act_aux_q8_0 *aux = (act_aux_q8_0 *)((unsigned char *)dst + aux_off);
+    int32_t *gb = (int32_t *)((unsigned char *)dst + kernels_act_gbias_offset(n));
     /* Padding before the aux entries: defined bytes, so rows compare equal. */
     memset((unsigned char *)dst + (size_t)nb * sizeof *y, 0, aux_off - (size_t)nb * sizeof *y);
     for (int b = 0; b < nb; b++) {
@@ -59,7 +61,21 @@ static void quant_q8_0(const float *x, void *dst, int n) {
         y[b].d = ggml_fp32_to_fp16(d);
         aux[b].d = ggml_fp16_to_fp32(y[b].d);
         aux[b].bias8 = -8 * sum;
+        if (gmul)
+            for (int m = 0; m < 8; m++) {
+                const int8_t *q = y[b].qs + 4 * m;
+                gb[8 * b + m] = gmul * (q[0] + q[1] + q[2] + q[3]);
+            }
     }
+}
+static void quant_q8_0(const float *x, void *dst, int n) {
+    quant_q8_0_g(x, dst, n, 0);
+}
+static void quant_q8_0_g16(const float *x, void *dst, int n) {
+    quant_q8_0_g(x, dst, n, -16);
+}
+static void quant_q8_0_g128(const float *x, void *dst, int n) {
+    quant_q8_0_g(x, dst, n, -128);
 }
 
 static void quant_q8_1(const float *x, void *dst, int n) {
@@ -83,9 +99,16 @@ static void quant_f16(const float *x, void *dst, int n) {
     for (int i = 0; i < n; i++) y[i] = ggml_fp16_to_fp32(ggml_fp32_to_fp16(x[i]));
 }
 
+/* Position of element i in a BF16 activation row (see kernels.h). */
+static inline int bf16_pos(int i, int n32) {
+    if (i >= n32) return i;
+    return (i & ~31) + ((i & 1) << 4) + ((i & 31) >> 1);
+}
+
 static void quant_bf16(const float *x, void *dst, int n) {
     float *y = dst;
-    for (int i = 0; i < n; i++) y[i] = ggml_bf16_to_fp32(ggml_fp32_to_bf16(x[i]));
+    const int n32 = n & ~31;
+    for (int i = 0; i < n; i++) y[bf16_pos(i, n32)] = ggml_bf16_to_fp32(ggml_fp32_to_bf16(x[i]));
 }
 
 static void quant_f32(const float *x, void *dst, int n) {
@@ -157,64 +180,85 @@ typedef void (*dec_fn)(const void *, wblock *);
 
 #define TOK_TILE 4
 
-/* Each weight block is decoded once and used for up to TOK_TILE tokens. The
- * per-(row, token) accumulation is block by block in float, as ggml's
- * generic vec_dot. q81: activations are Q8_1 and weights carry a min m. */
-static inline void matmul_quant(dec_fn dec, size_t bsize, bool q81, const void *w, int n, int r0,
-                                int r1, const void *act, int n_tok, float *out, size_t os) {
+/* ggml's hsum_float_8 and _mm512_reduce_add_ps (GCC's order). */
+static inline float hsum8f(const float *a) {
+    return ((a[4] + a[0]) + (a[6] + a[2])) + ((a[5] + a[1]) + (a[7] + a[3]));
+}
+static inline float red16f(const float *a) {
+    float t[8];
+    for (int j = 0; j < 8; j++) t[j] = a[8 + j] + a[j];
+    return hsum8f(t);
+}
+
+/* Each weight block is decoded once and used for up to TOK_TILE tokens.
+ * lanes false (Q4_0, repacked by ggml): acc = fma(block sum, dw*da, acc).
+ * lanes true (vec_dot / tinyBLAS_Q0): 8 lanes of 4-element sums, hsum8 at
+ * the end. q81: activations are Q8_1 and weights carry a min m, summed
+ * separately with fma. */
+static inline void matmul_quant(dec_fn dec, size_t bsize, bool q81, bool lanes, const void *w, int n,
+                                int r0, int r1, const void *act, int n_tok, float *out, size_t os) {
     const int nb = n / 32;
     const size_t wrow = (size_t)nb * bsize;
     const size_t aux_off = kernels_act_aux_offset(n, q81);
-    const size_t arow = aux_off + 8 * (size_t)nb; /* both aux entries are 8 bytes */
+    const size_t arow = q81 ? aux_off + 8 * (size_t)nb
+                            : (lanes ? kernels_act_gbias_offset(n) + 32 * (size_t)nb : aux_off + 8 * (size_t)nb);
     const size_t ablk = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0);
     const size_t qoff = q81 ? 4 : 2; /* offset of qs in the activation block */
     for (int r = r0; r < r1; r++) {
         const unsigned char *x = (const unsigned char *)w + (size_t)r * wrow;
         for (int t0 = 0; t0 < n_tok; t0 += TOK_TILE) {
             const int nt = n_tok - t0 < TOK_TILE ? n_tok - t0 : TOK_TILE;
-            float acc[TOK_TILE] = {0};
+            float acc[TOK_TILE][8] = {{0}}, summs[TOK_TILE] = {0};
             for (int b = 0; b < nb; b++) {
                 wblock wb;
                 dec(x + (size_t)b * bsize, &wb);
                 for (int t = 0; t < nt; t++) {
                     const unsigned char *arow_t = (const unsigned char *)act + (size_t)(t0 + t) * arow;
                     const int8_t *yq = (const int8_t *)(arow_t + (size_t)b * ablk + qoff);
-                    int sumi = 0;
-                    for (int j = 0; j < 32; j++) sumi += wb.q[j] * yq[j];
                     /* Both aux layouts start with {float d; 4 bytes}. */
                     float aux[2];
                     memcpy(aux, arow_t + aux_off + 8 * (size_t)b, 8);
                     const float dd = wb.d * aux[0];
-                    if (q81)
-                        acc[t] += dd * (float)sumi + wb.m * aux[1];
-                    else
-                        acc[t] += dd * (float)sumi;
+                    if (!lanes) {
+                        int sumi = 0;
+                        for (int j = 0; j < 32; j++) sumi += wb.q[j] * yq[j];
+                        acc[t][0] = fmaf((float)sumi, dd, acc[t][0]);
+                        continue;
+                    }
+                    for (int l = 0; l < 8; l++) {
+                        int s4 = 0;
+                        for (int j = 4 * l; j < 4 * l + 4; j++) s4 += wb.q[j] * yq[j];
+                        acc[t][l] = fmaf(dd, (float)s4, acc[t][l]);
+                    }
+                    if (q81) summs[t] = fmaf(wb.m, aux[1], summs[t]);
                 }
             }
-            for (int t = 0; t < nt; t++) out[(size_t)(t0 + t) * os + (size_t)r] = acc[t];
+            for (int t = 0; t < nt; t++)
+                out[(size_t)(t0 + t) * os + (size_t)r] =
+                    !lanes ? acc[t][0] : (q81 ? hsum8f(acc[t]) + summs[t] : hsum8f(acc[t]));
         }
     }
 }
 
 static void mm_q4_0(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
-    matmul_quant(dec_q4_0, sizeof(block_q4_0), false, w, n, r0, r1, a, nt, o, os);
+    matmul_quant(dec_q4_0, sizeof(block_q4_0), false, false, w, n, r0, r1, a, nt, o, os);
 }
 static void mm_q4_1(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
-    matmul_quant(dec_q4_1, sizeof(block_q4_1), true, w, n, r0, r1, a, nt, o, os);
+    matmul_quant(dec_q4_1, sizeof(block_q4_1), true, true, w, n, r0, r1, a, nt, o, os);
 }
 static void mm_q5_0(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
-    matmul_quant(dec_q5_0, sizeof(block_q5_0), false, w, n, r0, r1, a, nt, o, os);
+    matmul_quant(dec_q5_0, sizeof(block_q5_0), false, true, w, n, r0, r1, a, nt, o, os);
 }
 static void mm_q5_1(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
-    matmul_quant(dec_q5_1, sizeof(block_q5_1), true, w, n, r0, r1, a, nt, o, os);
+    matmul_quant(dec_q5_1, sizeof(block_q5_1), true, true, w, n, r0, r1, a, nt, o, os);
 }
 static void mm_q8_0(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
-    matmul_quant(dec_q8_0, sizeof(block_q8_0), false, w, n, r0, r1, a, nt, o, os);
+    matmul_quant(dec_q8_0, sizeof(block_q8_0), false, true, w, n, r0, r1, a, nt, o, os);
 }
 
 /* ---- float weights: activations are f32 (already rounded to the weight's
- * precision); products in float, sums in double, as ggml's generic code
- * (in four partial sums) ---- */
+ * precision). Orders as ggml's AVX512 vec_dot (one token) and tinyBLAS
+ * (several tokens), see kernels.h. ---- */
 
 static inline float half_fast(uint16_t h) {
     /* Normal halves by bit moves; zeros, subnormals, inf and NaN (rare in
@@ -231,45 +275,80 @@ static inline float half_fast(uint16_t h) {
 
 enum ftype { FT_F32, FT_F16, FT_BF16 };
 
-static inline void matmul_float(enum ftype ft, const void *w, int n, int r0, int r1,
-                                const void *act, int n_tok, float *out, size_t os) {
+static inline float wload(enum ftype ft, const unsigned char *x, int i) {
+    if (ft == FT_F32) {
+        float f;
+        memcpy(&f, x + 4 * (size_t)i, 4);
+        return f;
+    }
+    uint16_t h;
+    memcpy(&h, x + 2 * (size_t)i, 2);
+    return ft == FT_F16 ? half_fast(h) : ggml_bf16_to_fp32(h);
+}
+
+/* One dpbf16 lane step over the pair (2l, 2l+1) of a 32-element chunk at
+ * i: the odd product is added first; both products are exact in float. */
+static inline float dpbf16_lane(float acc, const unsigned char *x, const float *y, int i, int l) {
+    const float pe = wload(FT_BF16, x, i + 2 * l) * y[i + l];
+    const float po = wload(FT_BF16, x, i + 2 * l + 1) * y[i + 16 + l];
+    const float t = acc + po;
+    return t + pe;
+}
+
+static float dot_float(enum ftype ft, bool tiny, const unsigned char *x, const float *y, int n) {
+    const int n32 = n & ~31;
+    if (ft == FT_BF16) {
+        if (tiny) { /* tinyBLAS<32, __m512, __m512bh> */
+            float c[16] = {0};
+            for (int i = 0; i < n; i += 32)
+                for (int l = 0; l < 16; l++) c[l] = dpbf16_lane(c[l], x, y, i, l);
+            return red16f(c);
+        }
+        float c1[16] = {0}, c2[16] = {0}; /* ggml_vec_dot_bf16 */
+        int i = 0;
+        for (; i + 64 <= n; i += 64)
+            for (int l = 0; l < 16; l++) {
+                c1[l] = dpbf16_lane(c1[l], x, y, i, l);
+                c2[l] = dpbf16_lane(c2[l], x, y, i + 32, l);
+            }
+        double s = (double)red16f(c1);
+        s += (double)red16f(c2);
+        for (; i < n; i++) s += (double)(wload(ft, x, i) * y[bf16_pos(i, n32)]);
+        return (float)s;
+    }
+    if (tiny) { /* tinyBLAS<16, __m512, __m512> */
+        float c[16] = {0};
+        for (int i = 0; i < n; i += 16)
+            for (int l = 0; l < 16; l++) c[l] = fmaf(wload(ft, x, i + l), y[i + l], c[l]);
+        return red16f(c);
+    }
+    /* ggml_vec_dot_f32 / f16: 4 x 16 lanes over steps of 64, then
+     * x0 += x2, x1 += x3, x0 += x1, reduce_add. */
+    float c[64] = {0};
+    const int np = n & ~63;
+    for (int i = 0; i < np; i += 64)
+        for (int l = 0; l < 64; l++) c[l] = fmaf(wload(ft, x, i + l), y[i + l], c[l]);
+    float x0[16];
+    for (int l = 0; l < 16; l++) x0[l] = (c[l] + c[32 + l]) + (c[16 + l] + c[48 + l]);
+    float s = red16f(x0);
+    if (ft == FT_F32) {
+        for (int i = np; i < n; i++) s += wload(ft, x, i) * y[i]; /* not fused */
+        return s;
+    }
+    double d = (double)s;
+    for (int i = np; i < n; i++) d += (double)(wload(ft, x, i) * y[i]);
+    return (float)d;
+}
+
+static inline void matmul_float(enum ftype ft, const void *w, int n, int r0, int r1, const void *act,
+                                int n_tok, float *out, size_t os) {
     const size_t esize = ft == FT_F32 ? 4 : 2;
+    const bool tiny = n_tok > 1 && n % (ft == FT_BF16 ? 32 : 16) == 0;
     const float *a = act;
     for (int r = r0; r < r1; r++) {
         const unsigned char *x = (const unsigned char *)w + (size_t)r * (size_t)n * esize;
-        for (int t0 = 0; t0 < n_tok; t0 += TOK_TILE) {
-            const int nt = n_tok - t0 < TOK_TILE ? n_tok - t0 : TOK_TILE;
-            double acc[TOK_TILE] = {0};
-            for (int i0 = 0; i0 < n; i0 += 32) {
-                const int len = n - i0 < 32 ? n - i0 : 32;
-                float wf[32];
-                for (int i = 0; i < len; i++) {
-                    if (ft == FT_F32) {
-                        memcpy(&wf[i], x + 4 * (size_t)(i0 + i), 4);
-                    } else {
-                        uint16_t h;
-                        memcpy(&h, x + 2 * (size_t)(i0 + i), 2);
-                        wf[i] = ft == FT_F16 ? half_fast(h) : ggml_bf16_to_fp32(h);
-                    }
-                }
-                for (int t = 0; t < nt; t++) {
-                    const float *y = a + (size_t)(t0 + t) * (size_t)n + i0;
-                    /* Four partial sums: one would make the loop wait on
-                     * the latency of each add. */
-                    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-                    int i = 0;
-                    for (; i + 4 <= len; i += 4) {
-                        s0 += (double)(wf[i] * y[i]);
-                        s1 += (double)(wf[i + 1] * y[i + 1]);
-                        s2 += (double)(wf[i + 2] * y[i + 2]);
-                        s3 += (double)(wf[i + 3] * y[i + 3]);
-                    }
-                    for (; i < len; i++) s0 += (double)(wf[i] * y[i]);
-                    acc[t] += (s0 + s1) + (s2 + s3);
-                }
-            }
-            for (int t = 0; t < nt; t++) out[(size_t)(t0 + t) * os + (size_t)r] = (float)acc[t];
-        }
+        for (int t = 0; t < n_tok; t++)
+            out[(size_t)t * os + (size_t)r] = dot_float(ft, tiny, x, a + (size_t)t * (size_t)n, n);
     }
 }
 
@@ -289,8 +368,8 @@ void kernels_scalar_fill(hearth_kernels *k) {
     k->quant[KW_F16] = quant_f16;
     k->quant[KW_BF16] = quant_bf16;
     k->quant[KW_Q4_0] = quant_q8_0;
-    k->quant[KW_Q5_0] = quant_q8_0;
-    k->quant[KW_Q8_0] = quant_q8_0;
+    k->quant[KW_Q5_0] = quant_q8_0_g16;
+    k->quant[KW_Q8_0] = quant_q8_0_g128;
     k->quant[KW_Q4_1] = quant_q8_1;
     k->quant[KW_Q5_1] = quant_q8_1;
     k->matmul[KW_F32] = mm_f32;

@@ -98,11 +98,12 @@ AI ggml_half f2h(float f) {
     return (ggml_half)_mm_extract_epi16(_mm_cvtps_ph(_mm_set_ss(f), 0), 0);
 }
 
-static void x86_quant_q8_0(const float *x, void *dst, int n) {
+static void x86_quant_q8_0_g(const float *x, void *dst, int n, int gmul) {
     const int nb = n / 32;
     block_q8_0 *y = dst;
     const size_t aux_off = kernels_act_aux_offset(n, false);
     act_aux_q8_0 *aux = (act_aux_q8_0 *)((unsigned char *)dst + aux_off);
+    int32_t *gb = (int32_t *)((unsigned char *)dst + kernels_act_gbias_offset(n));
     memset((unsigned char *)dst + (size_t)nb * sizeof *y, 0, aux_off - (size_t)nb * sizeof *y);
     for (int b = 0; b < nb; b++) {
         int sum;
@@ -112,7 +113,21 @@ static void x86_quant_q8_0(const float *x, void *dst, int n) {
         y[b].d = f2h(d);
         aux[b].d = h2f(y[b].d);
         aux[b].bias8 = -8 * sum;
+        if (gmul)
+            for (int m = 0; m < 8; m++) {
+                const int8_t *q = y[b].qs + 4 * m;
+                gb[8 * b + m] = gmul * (q[0] + q[1] + q[2] + q[3]);
+            }
     }
+}
+static void x86_quant_q8_0(const float *x, void *dst, int n) {
+    x86_quant_q8_0_g(x, dst, n, 0);
+}
+static void x86_quant_q8_0_g16(const float *x, void *dst, int n) {
+    x86_quant_q8_0_g(x, dst, n, -16);
+}
+static void x86_quant_q8_0_g128(const float *x, void *dst, int n) {
+    x86_quant_q8_0_g(x, dst, n, -128);
 }
 
 static void x86_quant_q8_1(const float *x, void *dst, int n) {
@@ -155,6 +170,15 @@ static void x86_quant_bf16(const float *x, void *dst, int n) {
         _mm256_storeu_si256((__m256i *)(y + i), _mm256_and_si256(r, hi));
     }
     for (; i < n; i++) y[i] = ggml_bf16_to_fp32(ggml_fp32_to_bf16(x[i]));
+    /* Whole chunks of 32: even elements, then odd ones (kernels.h). */
+    for (int c = 0; c + 32 <= n; c += 32) {
+        float t[32];
+        memcpy(t, y + c, sizeof t);
+        for (int j = 0; j < 16; j++) {
+            y[c + j] = t[2 * j];
+            y[c + 16 + j] = t[2 * j + 1];
+        }
+    }
 }
 
 /* ---------------- quantized weights: 8-row transposed tiles ---------------- */
@@ -377,6 +401,60 @@ AI __m256 tile_acc(const int ty, const wtile *t, const uint8_t *yb, const uint8_
     return acc;
 }
 
+AI bool ty_lanes(int ty) {
+    return ty != TY_Q4_0;
+}
+#define NLACC 9 /* lane accumulators per token: 8 lanes + summs */
+
+/* Exact group sums: s[m] lane i = sum over elements 4m..4m+3 of row i of
+ * code * y, offset corrected with the group biases gb. */
+AI void tile_groups(const int ty, const wtile *t, const uint8_t *yq, const uint8_t *gb, __m256i *s) {
+#if HK_VNNI
+#pragma GCC unroll 8
+    for (int m = 0; m < 8; m++) {
+        const __m256i c = (ty == TY_Q5_0 || ty == TY_Q8_0) ? bcast32(gb + 4 * m) : _mm256_setzero_si256();
+        s[m] = dpbusd_b(c, t->w[m], yq + 4 * m);
+    }
+#else
+    const __m256i ones = _mm256_set1_epi16(1);
+#pragma GCC unroll 8
+    for (int m = 0; m < 8; m++) {
+        __m256i p;
+        if (ty == TY_Q8_0)
+            p = _mm256_maddubs_epi16(t->w[m], _mm256_sign_epi8(bcast32(yq + 4 * m), t->sgn[m]));
+        else
+            p = _mm256_maddubs_epi16(t->w[m], bcast32(yq + 4 * m));
+        s[m] = _mm256_madd_epi16(p, ones);
+        if (ty == TY_Q5_0) s[m] = _mm256_add_epi32(s[m], bcast32(gb + 4 * m));
+    }
+#endif
+}
+
+/* ggml's vec_dot order for one token: lane m of each row += dw*da * group
+ * sum m (fma); summs = fma(mw, sa, summs). */
+AI void tile_acc_lanes(const int ty, const wtile *t, const uint8_t *yb, const uint8_t *aux, const uint8_t *gb,
+                       __m256 *acc) {
+    float ad;
+    memcpy(&ad, aux, 4);
+    __m256i g[8];
+    tile_groups(ty, t, yb + (ty_q81(ty) ? 4 : 2), gb, g);
+    const __m256 dd = _mm256_mul_ps(t->d, _mm256_set1_ps(ad));
+#pragma GCC unroll 8
+    for (int m = 0; m < 8; m++) acc[m] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(g[m]), acc[m]);
+    if (ty_q81(ty)) {
+        float sa;
+        memcpy(&sa, aux + 4, 4);
+        acc[8] = _mm256_fmadd_ps(t->m, _mm256_set1_ps(sa), acc[8]);
+    }
+}
+
+/* hsum_float_8 across the lane vectors (+ summs). */
+AI __m256 lanes_sum(const int ty, const __m256 *a) {
+    const __m256 r = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a[4], a[0]), _mm256_add_ps(a[6], a[2])),
+                                   _mm256_add_ps(_mm256_add_ps(a[5], a[1]), _mm256_add_ps(a[7], a[3])));
+    return ty_q81(ty) ? _mm256_add_ps(r, a[8]) : r;
+}
+
 AI void store_rows(float *dst, __m256 v, int cnt) {
     if (cnt == 8) {
         _mm256_storeu_ps(dst, v);
@@ -391,7 +469,7 @@ typedef struct {
     size_t wrow;      /* bytes per weight row */
     int nb, cnt;      /* blocks per row, valid rows in the group (1..8) */
     const uint8_t *act;
-    size_t arow, aux_off;
+    size_t arow, aux_off, gb_off;
     float *out; /* &out[t0 * os + first row] */
     size_t os;
     const uint8_t *wend; /* end of this call's rows: no prefetch past it */
@@ -411,6 +489,24 @@ AI void group_regs(const int ty, const int NT, const group_args *g) {
      * last rows; into L1 it evicts the rows in use. */
     const uint8_t *pf = g->w + 2 * 8 * g->wrow;
     const bool pf_on = pf < g->wend; /* the last groups would fetch another thread's rows */
+    if (ty_lanes(ty)) { /* NT == 1 */
+        __m256 la[NLACC];
+        for (int m = 0; m < NLACC; m++) la[m] = _mm256_setzero_ps();
+        for (int b = 0; b < g->nb; b++) {
+            if (pf_on) {
+#pragma GCC unroll 8
+                for (size_t o = 0; o < 8 * bs; o += 64) _mm_prefetch((const char *)pf + o, _MM_HINT_T1);
+                pf += 8 * bs;
+            }
+            wtile t;
+            prep_tile(ty, &p, &t);
+            p.b += bs;
+            tile_acc_lanes(ty, &t, g->act + (size_t)b * ab, g->act + g->aux_off + 8 * (size_t)b,
+                           g->act + g->gb_off + 32 * (size_t)b, la);
+        }
+        store_rows(g->out, lanes_sum(ty, la), g->cnt);
+        return;
+    }
     for (int b = 0; b < g->nb; b++) {
         if (pf_on) {
 #pragma GCC unroll 8
@@ -436,20 +532,28 @@ AI void group_mem(const int ty, const group_args *g, int nt, __m256 *accbuf) {
     p.b = g->w;
     for (int i = 0; i < 8; i++) p.o[i] = (size_t)(i < g->cnt ? i : g->cnt - 1) * g->wrow;
     const size_t bs = ty_bsize(ty), ab = ty_q81(ty) ? sizeof(block_q8_1) : sizeof(block_q8_0);
-    for (int k = 0; k < nt; k++) accbuf[k] = _mm256_setzero_ps();
+    const int na = ty_lanes(ty) ? NLACC : 1;
+    for (int k = 0; k < nt * na; k++) accbuf[k] = _mm256_setzero_ps();
     for (int b = 0; b < g->nb; b++) {
         wtile t;
         prep_tile(ty, &p, &t);
         p.b += bs;
         const uint8_t *a = g->act + (size_t)b * ab;
         const uint8_t *x = g->act + g->aux_off + 8 * (size_t)b;
+        const uint8_t *gb = g->act + g->gb_off + 32 * (size_t)b;
         for (int k = 0; k < nt; k++) {
-            accbuf[k] = tile_acc(ty, &t, a, x, accbuf[k]);
+            if (ty_lanes(ty))
+                tile_acc_lanes(ty, &t, a, x, gb, accbuf + NLACC * k);
+            else
+                accbuf[k] = tile_acc(ty, &t, a, x, accbuf[k]);
             a += g->arow;
             x += g->arow;
+            gb += g->arow;
         }
     }
-    for (int k = 0; k < nt; k++) store_rows(g->out + (size_t)k * g->os, accbuf[k], g->cnt);
+    for (int k = 0; k < nt; k++)
+        store_rows(g->out + (size_t)k * g->os, ty_lanes(ty) ? lanes_sum(ty, accbuf + NLACC * k) : accbuf[k],
+                   g->cnt);
 }
 
 #define ROW_BLOCK 64 /* rows whose weights stay in L2 while token chunks pass */
@@ -463,14 +567,15 @@ AI void matmul_q(const int ty, const void *w, int n, int r0, int r1, const void 
     g.wrow = (size_t)nb * ty_bsize(ty);
     g.nb = nb;
     g.aux_off = kernels_act_aux_offset(n, q81);
-    g.arow = g.aux_off + 8 * (size_t)nb;
+    g.gb_off = kernels_act_gbias_offset(n);
+    g.arow = (ty == TY_Q5_0 || ty == TY_Q8_0) ? g.gb_off + 32 * (size_t)nb : g.aux_off + 8 * (size_t)nb;
     g.os = os;
     g.wend = (const uint8_t *)w + (size_t)r1 * g.wrow;
     /* Keep a chunk of activations within about 256 KiB of L2. */
     int chunk = (int)((256u << 10) / g.arow);
     if (chunk > TOK_CHUNK) chunk = TOK_CHUNK;
     if (chunk < 4) chunk = 4;
-    __m256 accbuf[TOK_CHUNK];
+    __m256 accbuf[TOK_CHUNK * NLACC];
     for (int rb = r0; rb < r1; rb += ROW_BLOCK) {
         const int re = rb + ROW_BLOCK < r1 ? rb + ROW_BLOCK : r1;
         for (int t0 = 0; t0 < n_tok; t0 += chunk) {
@@ -480,7 +585,7 @@ AI void matmul_q(const int ty, const void *w, int n, int r0, int r1, const void 
                 g.w = (const uint8_t *)w + (size_t)r * g.wrow;
                 g.cnt = re - r < 8 ? re - r : 8;
                 g.out = out + (size_t)t0 * os + (size_t)r;
-                switch (nt) {
+                switch (ty_lanes(ty) && nt > 1 ? 0 : nt) {
                 case 1: group_regs(ty, 1, &g); break;
                 case 2: group_regs(ty, 2, &g); break;
                 case 3: group_regs(ty, 3, &g); break;
@@ -538,65 +643,145 @@ AI float hsum8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-#define FR 4 /* rows per tile */
-/* Tokens per tile: 4 rows x 4 tokens needs 16 accumulators, which only the
- * 32-register AVX512 build has room for. */
-#if HK_VNNI
-#define FT 4
-#else
-#define FT 2
-#endif
+/* ggml's orders (see kernels.h): vec_dot for one token, tinyBLAS for more.
+ * 16-lane vectors of ggml are pairs of 256-bit halves here (lo = lanes
+ * 0-7); a 16-lane reduce_add is hsum8(hi + lo). */
 
-/* NT tokens x 4 rows; rows beyond cnt repeat the last one. */
-AI void float_tile(const int ft, const int NT, const uint8_t *w, size_t wrow, int cnt, const float *act,
-                   int n, float *out, size_t os, const uint8_t *wend) {
+/* bf16 pair lanes: u32 lane l of w holds elements 2l (low half) and 2l+1. */
+AI __m256 bf_even(__m256i u) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
+}
+AI __m256 bf_odd(__m256i u) {
+    return _mm256_castsi256_ps(_mm256_and_si256(u, _mm256_set1_epi32((int)0xffff0000u)));
+}
+/* One vdpbf16ps step for 8 lanes: odd product first, then even (both
+ * exact, so fma == add of the product). p: 16 bf16 weights; ye, yo: the
+ * even and odd activations. */
+AI __m256 dpbf8(__m256 acc, const uint8_t *p, const float *ye, const float *yo) {
+    const __m256i u = _mm256_loadu_si256((const __m256i *)p);
+    acc = _mm256_fmadd_ps(bf_odd(u), _mm256_loadu_ps(yo), acc);
+    return _mm256_fmadd_ps(bf_even(u), _mm256_loadu_ps(ye), acc);
+}
+
+/* ggml_vec_dot_{f32,f16,bf16} of one row and one activation row. */
+AI float vecdot_f(const int ft, const uint8_t *x, const float *y, int n) {
+    const size_t es = ft == FT_F32 ? 4 : 2;
+    if (ft == FT_BF16) {
+        __m256 c1l = _mm256_setzero_ps(), c1h = c1l, c2l = c1l, c2h = c1l;
+        int i = 0;
+        for (; i + 64 <= n; i += 64) {
+            const float *y1 = y + i, *y2 = y + i + 32;
+            c1l = dpbf8(c1l, x + 2 * (size_t)i, y1, y1 + 16);
+            c1h = dpbf8(c1h, x + 2 * (size_t)(i + 16), y1 + 8, y1 + 24);
+            c2l = dpbf8(c2l, x + 2 * (size_t)(i + 32), y2, y2 + 16);
+            c2h = dpbf8(c2h, x + 2 * (size_t)(i + 48), y2 + 8, y2 + 24);
+        }
+        double s = (double)hsum8(_mm256_add_ps(c1h, c1l));
+        s += (double)hsum8(_mm256_add_ps(c2h, c2l));
+        const int n32 = n & ~31;
+        for (; i < n; i++) {
+            const int pos = i >= n32 ? i : (i & ~31) + ((i & 1) << 4) + ((i & 31) >> 1);
+            s += (double)(load_w1(ft, x + 2 * (size_t)i) * y[pos]);
+        }
+        return (float)s;
+    }
+    __m256 c[8];
+#pragma GCC unroll 8
+    for (int q = 0; q < 8; q++) c[q] = _mm256_setzero_ps();
+    const int np = n & ~63;
+    for (int i = 0; i < np; i += 64) {
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; q++)
+            c[q] = _mm256_fmadd_ps(load_w8(ft, x + (size_t)(i + 8 * q) * es), _mm256_loadu_ps(y + i + 8 * q), c[q]);
+    }
+    /* x0 += x2, x1 += x3, x0 += x1 on 16-lane vectors (lo, hi halves). */
+    const __m256 lo = _mm256_add_ps(_mm256_add_ps(c[0], c[4]), _mm256_add_ps(c[2], c[6]));
+    const __m256 hi = _mm256_add_ps(_mm256_add_ps(c[1], c[5]), _mm256_add_ps(c[3], c[7]));
+    float s = hsum8(_mm256_add_ps(hi, lo));
+    if (ft == FT_F32) {
+        for (int i = np; i < n; i++) s += load_w1(ft, x + (size_t)i * es) * y[i]; /* not fused */
+        return s;
+    }
+    double d = (double)s;
+    for (int i = np; i < n; i++) d += (double)(load_w1(ft, x + (size_t)i * es) * y[i]);
+    return (float)d;
+}
+
+#if HK_VNNI
+#define FR 4 /* rows per tinyBLAS tile (32 registers) */
+#else
+#define FR 2
+#endif
+#define FT 2 /* tokens per tile */
+
+/* tinyBLAS: NT tokens x FR rows, one 16-lane chain each (2 x 8 lanes);
+ * rows beyond cnt repeat the last one. */
+AI void tiny_tile(const int ft, const int NT, const uint8_t *w, size_t wrow, int cnt, const float *act, int n,
+                  float *out, size_t os) {
     const size_t es = ft == FT_F32 ? 4 : 2;
     const uint8_t *p[FR];
 #pragma GCC unroll 4
     for (int i = 0; i < FR; i++) p[i] = w + (size_t)(i < cnt ? i : cnt - 1) * wrow;
-    __m256 acc[FR][FT];
+    __m256 lo[FR][FT], hi[FR][FT];
 #pragma GCC unroll 4
     for (int i = 0; i < FR; i++)
+#pragma GCC unroll 2
+        for (int k = 0; k < FT; k++) lo[i][k] = hi[i][k] = _mm256_setzero_ps();
+    if (ft == FT_BF16) {
+        for (int j = 0; j < n; j += 32) {
 #pragma GCC unroll 4
-        for (int k = 0; k < FT; k++) acc[i][k] = _mm256_setzero_ps();
-    /* Decode streams weights once: sweep the range two groups ahead into
-     * L2, as the quantized kernels do (4 rows x 8 elements per step). */
-    const uint8_t *pf = w + 2 * FR * wrow;
-    const bool pf_on = NT == 1 && pf < wend;
-    int j = 0;
-    for (; j + 8 <= n; j += 8) {
-        if (pf_on) {
-            _mm_prefetch((const char *)pf, _MM_HINT_T1);
-            if (ft == FT_F32) _mm_prefetch((const char *)pf + 64, _MM_HINT_T1);
-            pf += FR * 8 * es;
+            for (int i = 0; i < FR; i++) {
+                const __m256i ul = _mm256_loadu_si256((const __m256i *)(p[i] + 2 * (size_t)j));
+                const __m256i uh = _mm256_loadu_si256((const __m256i *)(p[i] + 2 * (size_t)(j + 16)));
+                const __m256 el = bf_even(ul), ol = bf_odd(ul), eh = bf_even(uh), oh = bf_odd(uh);
+#pragma GCC unroll 2
+                for (int k = 0; k < NT; k++) {
+                    const float *y = act + (size_t)k * n + j;
+                    lo[i][k] = _mm256_fmadd_ps(el, _mm256_loadu_ps(y), _mm256_fmadd_ps(ol, _mm256_loadu_ps(y + 16), lo[i][k]));
+                    hi[i][k] = _mm256_fmadd_ps(eh, _mm256_loadu_ps(y + 8), _mm256_fmadd_ps(oh, _mm256_loadu_ps(y + 24), hi[i][k]));
+                }
+            }
         }
-        __m256 a[FT];
+    } else {
+        for (int j = 0; j < n; j += 16) {
+            __m256 al[FT], ah[FT];
+#pragma GCC unroll 2
+            for (int k = 0; k < NT; k++) {
+                al[k] = _mm256_loadu_ps(act + (size_t)k * n + j);
+                ah[k] = _mm256_loadu_ps(act + (size_t)k * n + j + 8);
+            }
 #pragma GCC unroll 4
-        for (int k = 0; k < NT; k++) a[k] = _mm256_loadu_ps(act + (size_t)k * n + j);
-#pragma GCC unroll 4
-        for (int i = 0; i < FR; i++) {
-            const __m256 wv = load_w8(ft, p[i] + (size_t)j * es);
-#pragma GCC unroll 4
-            for (int k = 0; k < NT; k++) acc[i][k] = _mm256_fmadd_ps(wv, a[k], acc[i][k]);
+            for (int i = 0; i < FR; i++) {
+                const __m256 wl = load_w8(ft, p[i] + (size_t)j * es), wh = load_w8(ft, p[i] + (size_t)(j + 8) * es);
+#pragma GCC unroll 2
+                for (int k = 0; k < NT; k++) {
+                    lo[i][k] = _mm256_fmadd_ps(wl, al[k], lo[i][k]);
+                    hi[i][k] = _mm256_fmadd_ps(wh, ah[k], hi[i][k]);
+                }
+            }
         }
     }
-    for (int i = 0; i < cnt; i++) {
-        for (int k = 0; k < NT; k++) {
-            float s = hsum8(acc[i][k]);
-            for (int jj = j; jj < n; jj++) s += load_w1(ft, p[i] + (size_t)jj * es) * act[(size_t)k * n + jj];
-            out[(size_t)k * os + (size_t)i] = s;
-        }
-    }
+    for (int i = 0; i < cnt; i++)
+        for (int k = 0; k < NT; k++) out[(size_t)k * os + (size_t)i] = hsum8(_mm256_add_ps(hi[i][k], lo[i][k]));
 }
 
 AI void matmul_f(const int ft, const void *w, int n, int r0, int r1, const void *act, int n_tok, float *out,
                  size_t os) {
     const size_t wrow = (size_t)n * (ft == FT_F32 ? 4 : 2);
-    const uint8_t *wend = (const uint8_t *)w + (size_t)r1 * wrow;
     const float *a = act;
+    const bool tiny = n_tok > 1 && n % (ft == FT_BF16 ? 32 : 16) == 0;
+    if (!tiny) {
+        for (int r = r0; r < r1; r++) {
+            const uint8_t *x = (const uint8_t *)w + (size_t)r * wrow;
+            /* Decode streams weights once: prefetch a few rows ahead into L2. */
+            if (r + 4 < r1)
+                for (size_t o = 0; o < wrow; o += 64) _mm_prefetch((const char *)x + 4 * wrow + o, _MM_HINT_T1);
+            for (int t = 0; t < n_tok; t++) out[(size_t)t * os + (size_t)r] = vecdot_f(ft, x, a + (size_t)t * n, n);
+        }
+        return;
+    }
     /* Blocking for prefill: a chunk of activations (about 192 KiB) stays in
-     * L2 while a block of 32 rows passes over it; the rows' weights stay in
-     * L2 while the chunks pass. */
+     * L2 while a block of 32 rows passes over it. */
     int chunk = (int)((192u << 10) / ((size_t)n * 4 + 1));
     chunk -= chunk % FT;
     if (chunk < FT) chunk = FT;
@@ -609,15 +794,8 @@ AI void matmul_f(const int ft, const void *w, int n, int r0, int r1, const void 
                 const uint8_t *wr = (const uint8_t *)w + (size_t)r * wrow;
                 int t = c0;
                 for (; t + FT <= c1; t += FT)
-                    float_tile(ft, FT, wr, wrow, cnt, a + (size_t)t * n, n, out + (size_t)t * os + r, os, wend);
-                switch (c1 - t) {
-                case 1: float_tile(ft, 1, wr, wrow, cnt, a + (size_t)t * n, n, out + (size_t)t * os + r, os, wend); break;
-#if FT > 2
-                case 2: float_tile(ft, 2, wr, wrow, cnt, a + (size_t)t * n, n, out + (size_t)t * os + r, os, wend); break;
-                case 3: float_tile(ft, 3, wr, wrow, cnt, a + (size_t)t * n, n, out + (size_t)t * os + r, os, wend); break;
-#endif
-                default: break;
-                }
+                    tiny_tile(ft, FT, wr, wrow, cnt, a + (size_t)t * n, n, out + (size_t)t * os + r, os);
+                if (t < c1) tiny_tile(ft, 1, wr, wrow, cnt, a + (size_t)t * n, n, out + (size_t)t * os + r, os);
             }
         }
     }
@@ -637,8 +815,8 @@ static void x86_fill(hearth_kernels *k) {
     k->quant[KW_F16] = x86_quant_f16;
     k->quant[KW_BF16] = x86_quant_bf16;
     k->quant[KW_Q4_0] = x86_quant_q8_0;
-    k->quant[KW_Q5_0] = x86_quant_q8_0;
-    k->quant[KW_Q8_0] = x86_quant_q8_0;
+    k->quant[KW_Q5_0] = x86_quant_q8_0_g16;
+    k->quant[KW_Q8_0] = x86_quant_q8_0_g128;
     k->quant[KW_Q4_1] = x86_quant_q8_1;
     k->quant[KW_Q5_1] = x86_quant_q8_1;
     k->matmul[KW_F32] = x86_mm_f32;
