@@ -203,6 +203,7 @@ async function main() {
     tool: `node-llama-cpp ${nlcVersion}`,
     llama_cpp_release: llama.llamaCppRelease?.release ?? null,
     backend: 'cpu',
+    system_info: llama.systemInfo.trim(),
     context_size: CONTEXT_SIZE,
     flash_attention: false,
     kv_cache_type: 'f32',
