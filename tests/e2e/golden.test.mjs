@@ -8,9 +8,12 @@ import { check, done } from '../lib.mjs';
 import { hearth, sha256, ROOT } from './util.mjs';
 
 const MARGIN = 1e-3;
-// Relative logit error allowed per weight type: f32 is held to the issue's
-// 1e-3; the others are within their format's rounding.
-const TOLERANCE = { f32: 1e-3, f16: 2e-3, bf16: 2e-3, q8_0: 2e-3, q4_0: 2e-3, q4_1: 2e-3, q5_0: 2e-3, q5_1: 2e-3 };
+// Relative logit error allowed. hearth reproduces llama.cpp's arithmetic
+// (docs/numerics.md), so every type agrees to print precision (~6e-7); the
+// bound is far tighter than the 1e-3 the issue asks for f32, and any
+// regression in the order of a float sum shows up here as ~1e-2.
+const TOL = 1e-5;
+const TOLERANCE = { f32: TOL, f16: TOL, bf16: TOL, q8_0: TOL, q4_0: TOL, q4_1: TOL, q5_0: TOL, q5_1: TOL };
 const LOGIT_STEPS = 3;
 
 const dir = path.join(ROOT, 'tests/fixtures/golden');
