@@ -1,7 +1,6 @@
-/* CPU forward pass for llama, phi3 and qwen2. The numerics follow ggml's CPU
- * backend where it matters for agreement with llama.cpp: activations are
- * quantized the way its vec_dot does, the KV cache is f16, RMSNorm sums in
- * double, rope angles are built by repeated multiplication. */
+/* CPU forward pass for llama, phi3 and qwen2. The numerics are ggml's CPU
+ * backend's, so that outputs agree with llama.cpp bit for bit: see
+ * docs/numerics.md. */
 #include "forward.h"
 
 #include <math.h>
@@ -21,7 +20,7 @@ struct forward_ctx {
     int n_ctx, max_batch, n_threads;
     int q_dim, kv_dim, qkv_dim;
 
-    uint16_t **k_cache, **v_cache; /* per layer: [n_ctx][kv_dim] f16 */
+    uint16_t **k_cache, **v_cache; /* per layer: [n_head_kv][n_ctx][head_dim] f16 */
     float *x, *xb, *qkv, *attn, *ffn, *act, *rope_cs, *last;
     uint16_t *attn_acc; /* per thread: head_dim f16 accumulator */
     attention_row_fn attn_row;
@@ -354,8 +353,15 @@ hearth_status forward_create(forward_ctx **out, const model *m, const hearth_hos
     int widest = hp->n_embd;
     if (f->q_dim > widest) widest = f->q_dim;
     if (hp->n_ff > widest) widest = hp->n_ff;
-    /* f32 activations are the largest form any weight type asks for. */
-    f->act_q_bytes = B * (size_t)widest * sizeof(float) + 64;
+    static const uint32_t types[] = {GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_BF16, GGML_TYPE_Q4_0,
+                                     GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_Q8_0};
+    size_t row = 0;
+    int widest_blocks = (widest + 31) / 32 * 32;
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+        size_t r = kernels_act_row_bytes(types[i], widest_blocks);
+        if (r > row) row = r;
+    }
+    f->act_q_bytes = B * row + 64;
     for (int s = 0; s < MAX_GROUP; s++) f->act_q[s] = zalloc(f->act_q_bytes, &ok);
     if (!ok) {
         forward_free(f);
