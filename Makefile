@@ -22,6 +22,8 @@ $(BUILD)/obj/src/cpu/%_avx2.o:   SIMD := -mavx2 -mfma -mf16c
 $(BUILD)/obj/src/cpu/%_avx512.o: SIMD := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512dq
 
 .PHONY: all test unit asan fuzz clean bench
+# Keep the objects of test programs between runs.
+.SECONDARY:
 all: $(BUILD)/hearth $(BUILD)/libhearth.a
 
 $(BUILD)/obj/%.o: %.c
