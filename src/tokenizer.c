@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "normalize.h"
 #include "tokenizer_internal.h"
 
 #define KEY "tokenizer.ggml."
@@ -421,6 +422,9 @@ static hearth_status load(hearth_tokenizer *t, const gguf_file *g, hearth_error 
         if (t->pre.no_bos) t->bos = -1;
         t->add_bos = t->pre.add_bos;
         t->add_space_prefix = false;
+        /* Hugging Face's Qwen2/2.5/3 tokenizer.json normalizes to NFC; GGUFs
+         * do not store the normalizer, so the pre-tokenizer name tells. */
+        t->nfc = pre.len == 5 && memcmp(pre.data, "qwen2", 5) == 0;
     }
     if ((st = load_specials(t, g, err))) return st;
     if ((st = build_specials(t, g, err))) return st;
@@ -499,6 +503,15 @@ hearth_status tokenizer_encode(const hearth_tokenizer *t, const char *text, size
         } else if (t->type == TOK_SPM) {
             st = spm_encode(t, text + f->off, f->len, t->add_space_prefix && prev_special, &v, err);
             prev_special = false;
+        } else if (t->nfc && !nfc_is_quick_yes(text + f->off, f->len)) {
+            char *norm;
+            size_t nlen;
+            if (!nfc_normalize(text + f->off, f->len, &norm, &nlen)) {
+                st = hearth_fail(err, HEARTH_E_NOMEM, "out of memory normalizing %zu bytes", f->len);
+                break;
+            }
+            st = bpe_encode(t, norm, nlen, &v, err);
+            free(norm);
         } else {
             st = bpe_encode(t, text + f->off, f->len, &v, err);
         }

@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "gguf.h"
+#include "unicode.h"
 
 typedef struct hearth_tokenizer hearth_tokenizer;
 
@@ -49,6 +50,31 @@ bool tokenizer_is_control(const hearth_tokenizer *t, int32_t id);
  * longer than cap is truncated (tokenizer_max_piece_len bounds every piece). */
 size_t tokenizer_piece(const hearth_tokenizer *t, int32_t id, bool show_special, char *buf, size_t cap);
 size_t tokenizer_max_piece_len(const hearth_tokenizer *t);
+
+/* Detokenization as Hugging Face's decode (clean_up_tokenization_spaces
+ * off): the pieces of the ids concatenated, and for SentencePiece
+ * vocabularies with a space prefix (llama2 style, HF's Strip decoder) the one
+ * leading space of the whole text removed. Control tokens are skipped unless
+ * show_special. A tokenizer_decoder does the same one token at a time: the
+ * bytes of all its pushes and the flush equal tokenizer_decode's output for
+ * valid UTF-8 (and in general are that output with each invalid sequence
+ * replaced by U+FFFD, as utf8_stream does). */
+typedef struct {
+    const hearth_tokenizer *t;
+    utf8_stream u;
+    bool show_special, strip_space, started;
+} tokenizer_decoder;
+
+void tokenizer_decoder_init(tokenizer_decoder *d, const hearth_tokenizer *t, bool show_special);
+/* Writes the complete UTF-8 characters now available to out; returns how
+ * many bytes. cap >= UTF8_STREAM_OUT_MAX(tokenizer_max_piece_len(t)) never
+ * drops output. */
+size_t tokenizer_decoder_push(tokenizer_decoder *d, int32_t id, char *out, size_t cap);
+size_t tokenizer_decoder_flush(tokenizer_decoder *d, char *out, size_t cap);
+/* Whole-sequence decode into a malloc'ed buffer (raw bytes, not made valid
+ * UTF-8; NUL-terminated, the NUL not counted in *len). */
+hearth_status tokenizer_decode(const hearth_tokenizer *t, const int32_t *ids, size_t n, bool show_special,
+                               char **out, size_t *len, hearth_error *err);
 
 /* The token's text in the vocabulary (NUL-terminated), "" for a bad id. */
 const char *tokenizer_token_text(const hearth_tokenizer *t, int32_t id);

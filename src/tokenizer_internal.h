@@ -76,6 +76,7 @@ struct hearth_tokenizer {
     int32_t *eog;
     int32_t n_eog;
     bool add_bos, add_space_prefix;
+    bool nfc; /* NFC-normalize raw text before pre-tokenizing (HF Qwen2 normalizer) */
     size_t max_piece_len;
 
     char warning[512];

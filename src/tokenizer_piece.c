@@ -96,3 +96,53 @@ size_t tok_compute_max_piece_len(const hearth_tokenizer *t) {
     }
     return max;
 }
+
+/* ---- detokenization ---- */
+
+void tokenizer_decoder_init(tokenizer_decoder *d, const hearth_tokenizer *t, bool show_special) {
+    d->t = t;
+    utf8_stream_init(&d->u);
+    d->show_special = show_special;
+    d->strip_space = t->type == TOK_SPM && t->add_space_prefix;
+    d->started = false;
+}
+
+size_t tokenizer_decoder_push(tokenizer_decoder *d, int32_t id, char *out, size_t cap) {
+    char buf[512];
+    char *p = buf;
+    size_t need = d->t->max_piece_len;
+    if (need > sizeof buf) {
+        p = malloc(need);
+        if (!p) return 0;
+    }
+    size_t n = tokenizer_piece(d->t, id, d->show_special, p, need > sizeof buf ? need : sizeof buf);
+    const char *s = p;
+    if (n && !d->started) {
+        d->started = true;
+        if (d->strip_space && s[0] == ' ') s++, n--;
+    }
+    size_t w = utf8_stream_push(&d->u, s, n, out, cap);
+    if (p != buf) free(p);
+    return w;
+}
+
+size_t tokenizer_decoder_flush(tokenizer_decoder *d, char *out, size_t cap) {
+    d->started = false;
+    return utf8_stream_flush(&d->u, out, cap);
+}
+
+hearth_status tokenizer_decode(const hearth_tokenizer *t, const int32_t *ids, size_t n, bool show_special,
+                               char **out, size_t *len, hearth_error *err) {
+    sink k = {NULL, 0, 0, 0};
+    for (size_t i = 0; i < n; i++) piece(t, ids[i], show_special, &k);
+    char *buf = malloc(k.total + 1);
+    if (!buf) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory decoding %zu tokens", n);
+    k = (sink){buf, k.total, 0, 0};
+    for (size_t i = 0; i < n; i++) piece(t, ids[i], show_special, &k);
+    size_t skip = t->type == TOK_SPM && t->add_space_prefix && k.n && buf[0] == ' ';
+    memmove(buf, buf + skip, k.n - skip);
+    buf[k.n - skip] = 0;
+    *out = buf;
+    *len = k.n - skip;
+    return HEARTH_OK;
+}

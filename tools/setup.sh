@@ -11,7 +11,12 @@ command -v clang >/dev/null || need+=(clang)
 # libFuzzer and the sanitizer runtimes for clang.
 dpkg -s libclang-rt-14-dev >/dev/null 2>&1 || need+=(libclang-rt-14-dev)
 command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# npm packages of the end-to-end tests (@huggingface/tokenizers, pinned in tests/package-lock.json).
+tests="$(cd "$(dirname "$0")/../tests" && pwd)"
+[ -f "$tests/node_modules/@huggingface/tokenizers/package.json" ] ||
+    npm ci --prefix "$tests" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null

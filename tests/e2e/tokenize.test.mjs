@@ -23,7 +23,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-tok-'));
 const driver = path.join(BUILD, 'tokenize_driver');
 const sources = [
   'tests/unit/tokenize_driver.c', 'src/error.c', 'src/gguf.c', 'src/ggml_types.c', 'src/unicode.c',
-  'src/unicode_tables.c', 'src/pretokenize.c',
+  'src/unicode_tables.c', 'src/pretokenize.c', 'src/merge_heap.c', 'src/normalize.c', 'src/normalize_tables.c',
   ...fs.readdirSync(path.join(ROOT, 'src')).filter((f) => /^tokenizer.*\.c$/.test(f)).map((f) => `src/${f}`),
 ].map((f) => path.join(ROOT, f));
 const headers = fs.readdirSync(path.join(ROOT, 'src')).filter((f) => f.endsWith('.h')).map((f) => path.join(ROOT, 'src', f));

@@ -1,0 +1,120 @@
+// Tokenization against Hugging Face (npm @huggingface/tokenizers, built from
+// ../shared/tokenizers/NAME/tokenizer.json + tokenizer_config.json) on the
+// generated multilingual corpus (tools/gen_corpus.mjs, ~1.2 MB): for every
+// line, hearth's ids equal HF's encode(line, {add_special_tokens: false}),
+// decode(encode(line)) gives the line back (after the tokenizer's
+// normalization), and streaming decode one token at a time gives the same
+// bytes as decoding the whole sequence. HF matches added tokens in the text
+// always, as hearth does with parse_special, so hearth runs with --special.
+// Lines listed in tests/fixtures/tokenize/hf_known.json are documented
+// deviations and must still differ (so the list cannot go stale).
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { check, done } from '../lib.mjs';
+import { BUILD, ROOT, SHARED } from './util.mjs';
+import { generateCorpus } from '../../tools/gen_corpus.mjs';
+import { ensureModel } from '../../tools/golden_tokenize.mjs';
+
+export const HF_NAMES = ['llama2', 'llama3', 'qwen3', 'gemma3'];
+
+// @huggingface/tokenizers from tests/node_modules (npm ci --prefix tests).
+export async function loadHF() {
+  const require = createRequire(path.join(ROOT, 'tests/package.json'));
+  let file;
+  try {
+    file = require.resolve('@huggingface/tokenizers');
+  } catch {
+    return null;
+  }
+  const mod = await import(file.replace(/\.cjs$/, '.mjs'));
+  return (name) => {
+    const dir = path.join(SHARED, 'tokenizers', name);
+    const json = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8'));
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8'));
+    return new mod.Tokenizer(json, config);
+  };
+}
+
+// The driver (tests/unit/tokenize_hf_driver.c), rebuilt when a source is newer.
+export function buildDriver() {
+  const driver = path.join(BUILD, 'tokenize_hf_driver');
+  const src = (f) => path.join(ROOT, 'src', f);
+  const names = fs.readdirSync(path.join(ROOT, 'src'));
+  const sources = [path.join(ROOT, 'tests/unit/tokenize_hf_driver.c'),
+    ...['error.c', 'gguf.c', 'ggml_types.c', 'merge_heap.c', 'pretokenize.c'].map(src),
+    ...names.filter((f) => /^(tokenizer|unicode|normalize).*\.c$/.test(f)).map(src)];
+  const headers = names.filter((f) => f.endsWith('.h')).map(src);
+  const mtime = (f) => fs.statSync(f).mtimeMs;
+  if (fs.existsSync(driver) && ![...sources, ...headers].some((f) => mtime(f) > mtime(driver))) return { driver };
+  fs.mkdirSync(BUILD, { recursive: true });
+  const r = spawnSync(process.env.CC || 'cc', ['-std=c11', '-O2', '-Wall', '-Wextra', `-I${path.join(ROOT, 'src')}`,
+    ...sources, '-o', driver, '-lm', '-lpthread'], { encoding: 'utf8' });
+  return { driver, error: r.status !== 0 || r.stderr.includes('warning') ? r.stderr || `exit ${r.status}` : null };
+}
+
+export function corpusFile() {
+  const file = path.join(BUILD, 'tokenize', 'corpus_hf.txt');
+  const text = generateCorpus();
+  if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== text) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
+  }
+  return file;
+}
+
+// What HF's normalizer does to the text, as far as the round trip sees it.
+const NORMALIZE = { qwen3: (s) => s.normalize('NFC') };
+
+async function main() {
+  const makeHF = await loadHF();
+  if (!check('@huggingface/tokenizers is installed (npm ci --prefix tests)', makeHF !== null,
+    'run: npm ci --prefix tests')) return done();
+  const { driver, error } = buildDriver();
+  if (!check('tokenize_hf_driver builds without warnings', !error, error)) return done();
+  const file = corpusFile();
+  const lines = fs.readFileSync(file, 'utf8').split('\n').slice(0, -1);
+  const bytes = fs.statSync(file).size;
+  check(`corpus is at least 1 MB (${bytes} bytes, ${lines.length} lines)`, bytes >= 1 << 20);
+  const known = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests/fixtures/tokenize/hf_known.json'), 'utf8'));
+
+  for (const name of HF_NAMES) {
+    const hf = makeHF(name);
+    const t0 = Date.now();
+    const want = lines.map((l) => hf.encode(l, { add_special_tokens: false }).ids);
+    const hfMs = Date.now() - t0;
+    const r = spawnSync(driver, ['--model', ensureModel(name), '--text-file', file, '--special'],
+      { encoding: 'utf8', maxBuffer: 1 << 30 });
+    if (!check(`${name}: driver runs`, r.status === 0, r.stderr)) continue;
+    const rows = r.stdout.split('\n').slice(0, -1).map((l) => l.split('\t'));
+    if (!check(`${name}: one result per line`, rows.length === lines.length, `${rows.length} vs ${lines.length}`)) continue;
+    const skip = new Map((known[name] ?? []).map((k) => [k.line, k]));
+    const bad = [], stale = [], trip = [], stream = [];
+    lines.forEach((line, i) => {
+      const [ids, hex, st] = rows[i];
+      const got = ids ? ids.split(',').map(Number) : [];
+      const same = got.length === want[i].length && got.every((x, k) => x === want[i][k]);
+      if (skip.has(i + 1)) {
+        if (same) stale.push(i + 1);
+      } else if (!same) bad.push(i);
+      const norm = (NORMALIZE[name] ?? ((s) => s))(line);
+      if (Buffer.from(hex, 'hex').toString('utf8') !== norm) trip.push(i);
+      if (st !== '1') stream.push(i);
+    });
+    const show = (list, f) => list.slice(0, 3).map((i) => `\n    line ${i + 1} ${JSON.stringify(lines[i]).slice(0, 100)}${f ? f(i) : ''}`).join('');
+    const lineBytes = lines.reduce((a, l, i) => a + (bad.includes(i) ? 0 : Buffer.byteLength(l) + 1), 0);
+    check(`${name}: ids equal Hugging Face's on ${lines.length - bad.length - skip.size}/${lines.length - skip.size} lines ` +
+      `(${lineBytes} bytes; ${skip.size} documented deviations; HF took ${hfMs} ms)`, bad.length === 0,
+    `${bad.length} lines differ:${show(bad, (i) => `\n      hearth ${rows[i][0].slice(0, 120)}\n      hf     ${want[i].join(',').slice(0, 120)}`)}`);
+    check(`${name}: every documented deviation still differs`, stale.length === 0,
+      `lines ${stale.join(', ')} now match: remove them from hf_known.json`);
+    check(`${name}: decode(encode(line)) == line on all lines`, trip.length === 0,
+      `${trip.length} lines differ:${show(trip, (i) => `\n      decoded ${JSON.stringify(Buffer.from(rows[i][1], 'hex').toString('utf8')).slice(0, 100)}`)}`);
+    check(`${name}: streaming decode equals whole decode on all lines`, stream.length === 0,
+      `${stream.length} lines differ:${show(stream)}`);
+  }
+  done();
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) await main();
