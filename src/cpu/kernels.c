@@ -203,3 +203,44 @@ void kernels_dequantize_row(uint32_t weight_type, const void *src, float *dst, i
     default: break;
     }
 }
+
+/* ---- activation rows, shared by the scalar and SIMD levels ---- */
+
+/* gmul: 0 for Q4_0's rows; -16 (Q5_0) or -128 (Q8_0) adds the group biases. */
+void kernels_fill_q8_0_row(const float *x, void *dst, int n, int gmul, kernels_q8_block_fn quant_block) {
+    const int nb = n / 32;
+    block_q8_0 *y = dst;
+    const size_t aux_off = kernels_act_aux_offset(n, false);
+    act_aux_q8_0 *aux = (act_aux_q8_0 *)((unsigned char *)dst + aux_off);
+    int32_t *gb = (int32_t *)((unsigned char *)dst + kernels_act_gbias_offset(n));
+    /* Padding before the aux entries: defined bytes, so rows compare equal. */
+    memset((unsigned char *)dst + (size_t)nb * sizeof *y, 0, aux_off - (size_t)nb * sizeof *y);
+    for (int b = 0; b < nb; b++) {
+        int sum;
+        float d = quant_block(x + 32 * b, y[b].qs, &sum);
+        y[b].d = ggml_fp32_to_fp16(d);
+        aux[b].d = ggml_fp16_to_fp32(y[b].d);
+        aux[b].bias8 = -8 * sum;
+        if (gmul)
+            for (int m = 0; m < 8; m++) {
+                const int8_t *q = y[b].qs + 4 * m;
+                gb[8 * b + m] = gmul * (q[0] + q[1] + q[2] + q[3]);
+            }
+    }
+}
+void kernels_fill_q8_1_row(const float *x, void *dst, int n, kernels_q8_block_fn quant_block) {
+    const int nb = n / 32;
+    block_q8_1 *y = dst;
+    const size_t aux_off = kernels_act_aux_offset(n, true);
+    act_aux_q8_1 *aux = (act_aux_q8_1 *)((unsigned char *)dst + aux_off);
+    memset((unsigned char *)dst + (size_t)nb * sizeof *y, 0, aux_off - (size_t)nb * sizeof *y);
+    for (int b = 0; b < nb; b++) {
+        int sum;
+        float d = quant_block(x + 32 * b, y[b].qs, &sum);
+        y[b].d = ggml_fp32_to_fp16(d);
+        y[b].s = ggml_fp32_to_fp16(d * (float)sum);
+        aux[b].d = ggml_fp16_to_fp32(y[b].d);
+        aux[b].s = ggml_fp16_to_fp32(y[b].s);
+    }
+}
+

@@ -129,6 +129,15 @@ unsigned kernels_cpu_features(void);
 
 /* The scalar reference, always available. */
 void kernels_scalar_fill(hearth_kernels *k);
+
+/* Quantizes one block of 32 activations (codes into qs, their sum into
+ * *sum) and returns the scale d = amax/127; scalar and SIMD versions give
+ * the same bits. */
+typedef float (*kernels_q8_block_fn)(const float *x, int8_t *qs, int *sum);
+/* Fill a whole Q8_0 activation row (blocks, aux entries, and for gmul != 0
+ * the group biases: -16 for Q5_0's rows, -128 for Q8_0's) or Q8_1 row. */
+void kernels_fill_q8_0_row(const float *x, void *dst, int n, int gmul, kernels_q8_block_fn quant_block);
+void kernels_fill_q8_1_row(const float *x, void *dst, int n, kernels_q8_block_fn quant_block);
 /* SIMD implementations overwrite the entries they accelerate; each returns
  * false (and touches nothing) when compiled without its instruction set. The
  * caller has already checked that the CPU supports it. */

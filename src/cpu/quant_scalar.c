@@ -46,52 +46,17 @@ static float quant_block_8(const float *x, int8_t *qs, int *sum_out) {
     return d;
 }
 
-/* gmul: 0 for Q4_0's rows; -16 (Q5_0) or -128 (Q8_0) adds the group biases. */
-static void quant_q8_0_g(const float *x, void *dst, int n, int gmul) {
-    const int nb = n / 32;
-    block_q8_0 *y = dst;
-    const size_t aux_off = kernels_act_aux_offset(n, false);
-    act_aux_q8_0 *aux = (act_aux_q8_0 *)((unsigned char *)dst + aux_off);
-    int32_t *gb = (int32_t *)((unsigned char *)dst + kernels_act_gbias_offset(n));
-    /* Padding before the aux entries: defined bytes, so rows compare equal. */
-    memset((unsigned char *)dst + (size_t)nb * sizeof *y, 0, aux_off - (size_t)nb * sizeof *y);
-    for (int b = 0; b < nb; b++) {
-        int sum;
-        float d = quant_block_8(x + 32 * b, y[b].qs, &sum);
-        y[b].d = ggml_fp32_to_fp16(d);
-        aux[b].d = ggml_fp16_to_fp32(y[b].d);
-        aux[b].bias8 = -8 * sum;
-        if (gmul)
-            for (int m = 0; m < 8; m++) {
-                const int8_t *q = y[b].qs + 4 * m;
-                gb[8 * b + m] = gmul * (q[0] + q[1] + q[2] + q[3]);
-            }
-    }
-}
 static void quant_q8_0(const float *x, void *dst, int n) {
-    quant_q8_0_g(x, dst, n, 0);
+    kernels_fill_q8_0_row(x, dst, n, 0, quant_block_8);
 }
 static void quant_q8_0_g16(const float *x, void *dst, int n) {
-    quant_q8_0_g(x, dst, n, -16);
+    kernels_fill_q8_0_row(x, dst, n, -16, quant_block_8);
 }
 static void quant_q8_0_g128(const float *x, void *dst, int n) {
-    quant_q8_0_g(x, dst, n, -128);
+    kernels_fill_q8_0_row(x, dst, n, -128, quant_block_8);
 }
-
 static void quant_q8_1(const float *x, void *dst, int n) {
-    const int nb = n / 32;
-    block_q8_1 *y = dst;
-    const size_t aux_off = kernels_act_aux_offset(n, true);
-    act_aux_q8_1 *aux = (act_aux_q8_1 *)((unsigned char *)dst + aux_off);
-    memset((unsigned char *)dst + (size_t)nb * sizeof *y, 0, aux_off - (size_t)nb * sizeof *y);
-    for (int b = 0; b < nb; b++) {
-        int sum;
-        float d = quant_block_8(x + 32 * b, y[b].qs, &sum);
-        y[b].d = ggml_fp32_to_fp16(d);
-        y[b].s = ggml_fp32_to_fp16(d * (float)sum);
-        aux[b].d = ggml_fp16_to_fp32(y[b].d);
-        aux[b].s = ggml_fp16_to_fp32(y[b].s);
-    }
+    kernels_fill_q8_1_row(x, dst, n, quant_block_8);
 }
 
 static void quant_f16(const float *x, void *dst, int n) {

@@ -98,52 +98,17 @@ AI ggml_half f2h(float f) {
     return (ggml_half)_mm_extract_epi16(_mm_cvtps_ph(_mm_set_ss(f), 0), 0);
 }
 
-static void x86_quant_q8_0_g(const float *x, void *dst, int n, int gmul) {
-    const int nb = n / 32;
-    block_q8_0 *y = dst;
-    const size_t aux_off = kernels_act_aux_offset(n, false);
-    act_aux_q8_0 *aux = (act_aux_q8_0 *)((unsigned char *)dst + aux_off);
-    int32_t *gb = (int32_t *)((unsigned char *)dst + kernels_act_gbias_offset(n));
-    memset((unsigned char *)dst + (size_t)nb * sizeof *y, 0, aux_off - (size_t)nb * sizeof *y);
-    for (int b = 0; b < nb; b++) {
-        int sum;
-        const float d = quant_block_x86(x + 32 * b, y[b].qs, &sum);
-        /* F16C conversion: round to nearest even like ggml_fp32_to_fp16 for
-         * every finite d (d is never NaN for finite input). */
-        y[b].d = f2h(d);
-        aux[b].d = h2f(y[b].d);
-        aux[b].bias8 = -8 * sum;
-        if (gmul)
-            for (int m = 0; m < 8; m++) {
-                const int8_t *q = y[b].qs + 4 * m;
-                gb[8 * b + m] = gmul * (q[0] + q[1] + q[2] + q[3]);
-            }
-    }
-}
 static void x86_quant_q8_0(const float *x, void *dst, int n) {
-    x86_quant_q8_0_g(x, dst, n, 0);
+    kernels_fill_q8_0_row(x, dst, n, 0, quant_block_x86);
 }
 static void x86_quant_q8_0_g16(const float *x, void *dst, int n) {
-    x86_quant_q8_0_g(x, dst, n, -16);
+    kernels_fill_q8_0_row(x, dst, n, -16, quant_block_x86);
 }
 static void x86_quant_q8_0_g128(const float *x, void *dst, int n) {
-    x86_quant_q8_0_g(x, dst, n, -128);
+    kernels_fill_q8_0_row(x, dst, n, -128, quant_block_x86);
 }
-
 static void x86_quant_q8_1(const float *x, void *dst, int n) {
-    const int nb = n / 32;
-    block_q8_1 *y = dst;
-    const size_t aux_off = kernels_act_aux_offset(n, true);
-    act_aux_q8_1 *aux = (act_aux_q8_1 *)((unsigned char *)dst + aux_off);
-    memset((unsigned char *)dst + (size_t)nb * sizeof *y, 0, aux_off - (size_t)nb * sizeof *y);
-    for (int b = 0; b < nb; b++) {
-        int sum;
-        const float d = quant_block_x86(x + 32 * b, y[b].qs, &sum);
-        y[b].d = f2h(d);
-        y[b].s = f2h(d * (float)sum);
-        aux[b].d = h2f(y[b].d);
-        aux[b].s = h2f(y[b].s);
-    }
+    kernels_fill_q8_1_row(x, dst, n, quant_block_x86);
 }
 
 static void x86_quant_f16(const float *x, void *dst, int n) {
