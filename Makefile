@@ -17,9 +17,12 @@ CORE_OBJ   := $(call obj,$(CORE_SRC))
 NATIVE_OBJ := $(call obj,$(NATIVE_SRC))
 TESTS      := $(patsubst tests/unit/%.c,$(BUILD)/%,$(TEST_SRC))
 
-# SIMD kernels are compiled for their instruction set and picked at run time.
+# SIMD kernels are compiled for their instruction set and picked at run time;
+# on other processors those files compile to stubs and the scalar code runs.
+ifneq ($(filter x86_64 amd64 i686,$(shell uname -m)),)
 $(BUILD)/obj/src/cpu/%_avx2.o:   SIMD := -mavx2 -mfma -mf16c
 $(BUILD)/obj/src/cpu/%_avx512.o: SIMD := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512dq
+endif
 
 .PHONY: all test unit asan fuzz clean bench
 # Keep the objects of test programs between runs.

@@ -4,6 +4,7 @@
 #include "forward.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -332,6 +333,15 @@ hearth_status forward_create(forward_ctx **out, const model *m, const hearth_hos
     f->kv_dim = hp->n_head_kv * hp->head_dim;
     f->qkv_dim = f->q_dim + 2 * f->kv_dim;
     size_t B = (size_t)f->max_batch;
+    /* Every buffer below is at most this large; on 32-bit hosts (wasm32) a
+     * large context must fail here rather than wrap around. */
+    uint64_t widest_buffer = (uint64_t)n_ctx * (uint64_t)f->kv_dim * 2u;
+    uint64_t batch_buffer = (uint64_t)B * (uint64_t)(f->qkv_dim + 2 * hp->n_ff + hp->n_embd) * 4u;
+    if (widest_buffer > SIZE_MAX / 4 || batch_buffer > SIZE_MAX / 4) {
+        forward_free(f);
+        return hearth_fail(err, HEARTH_E_NOMEM, "a context of %d tokens is too large for this machine's address space",
+                           n_ctx);
+    }
     bool ok = true;
     f->k_cache = zalloc((size_t)hp->n_layer * sizeof *f->k_cache, &ok);
     f->v_cache = zalloc((size_t)hp->n_layer * sizeof *f->v_cache, &ok);
