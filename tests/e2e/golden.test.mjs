@@ -31,46 +31,52 @@ function ensureModel(fx) {
   return file;
 }
 
-const worst = {};
-for (const name of fixtures) {
-  const fx = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8'));
-  const type = fx.args[fx.args.indexOf('--type') + 1];
-  const file = ensureModel(fx);
-  if (!check(`${fx.name}: regenerated model is byte-identical`, sha256(file) === fx.sha256, 'sha256 differs')) continue;
-  const r = hearth(['run', '--model', file, '--prompt', fx.prompt, '--temperature', '0', '--max-tokens',
-    String(fx.generated.length), '--logits', String(LOGIT_STEPS), '--json', '--threads', '2', '--ctx', '512']);
-  if (!check(`${fx.name}: runs`, r.status === 0, r.stderr)) continue;
-  const out = JSON.parse(r.stdout);
-  check(`${fx.name}: prompt tokens equal llama.cpp`, JSON.stringify(out.prompt_tokens) === JSON.stringify(fx.prompt_tokens),
-    `${out.prompt_tokens} vs ${fx.prompt_tokens}`);
+// Both the best SIMD kernels of this CPU and the portable scalar code
+// (HEARTH_NO_SIMD) must reproduce llama.cpp.
+for (const mode of ['simd', 'scalar']) {
+  const env = mode === 'scalar' ? { ...process.env, HEARTH_NO_SIMD: '1' } : process.env;
+  const worst = {};
+  for (const name of fixtures) {
+    const fx = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8'));
+    const type = fx.args[fx.args.indexOf('--type') + 1];
+    const file = ensureModel(fx);
+    if (mode === 'simd' && !check(`${fx.name}: regenerated model is byte-identical`, sha256(file) === fx.sha256,
+      'sha256 differs')) continue;
+    const r = hearth(['run', '--model', file, '--prompt', fx.prompt, '--temperature', '0', '--max-tokens',
+      String(fx.generated.length), '--logits', String(LOGIT_STEPS), '--json', '--threads', '2', '--ctx', '512'], { env });
+    if (!check(`${fx.name} (${mode}): runs`, r.status === 0, r.stderr)) continue;
+    const out = JSON.parse(r.stdout);
+    check(`${fx.name} (${mode}): prompt tokens equal llama.cpp`, JSON.stringify(out.prompt_tokens) === JSON.stringify(fx.prompt_tokens),
+      `${out.prompt_tokens} vs ${fx.prompt_tokens}`);
 
-  // Greedy tokens: equal until the first step where llama.cpp itself had a
-  // near-tie (after which the continuations may rightly part).
-  let compared = 0, bad = -1;
-  for (let i = 0; i < fx.generated.length; i++) {
-    if (out.tokens[i] === fx.generated[i]) { compared++; continue; }
-    if (fx.margins[i] > MARGIN) bad = i;
-    break;
-  }
-  check(`${fx.name}: greedy tokens equal llama.cpp (${compared}/${fx.generated.length} compared)`,
-    bad < 0 && (compared === fx.generated.length || out.tokens.length > compared),
-    bad >= 0 ? `step ${bad}: ${out.tokens[bad]} vs ${fx.generated[bad]} (margin ${fx.margins[bad]})` :
-      `stopped after ${out.tokens.length} tokens`);
-
-  // Logits of the first steps, over llama.cpp's top candidates.
-  let maxRel = 0, missing = 0;
-  for (let s = 0; s < Math.min(LOGIT_STEPS, fx.steps.length, out.logits.length); s++) {
-    if (out.tokens[s] !== fx.generated[s]) break; // different history, different logits
-    const ours = new Map(out.logits[s]);
-    const scale = Math.max(...fx.steps[s].top.map(([, v]) => Math.abs(v)));
-    for (const [id, v] of fx.steps[s].top.slice(0, 16)) {
-      if (!ours.has(id)) { missing++; continue; }
-      maxRel = Math.max(maxRel, Math.abs(ours.get(id) - v) / scale);
+    // Greedy tokens: equal until the first step where llama.cpp itself had a
+    // near-tie (after which the continuations may rightly part).
+    let compared = 0, bad = -1;
+    for (let i = 0; i < fx.generated.length; i++) {
+      if (out.tokens[i] === fx.generated[i]) { compared++; continue; }
+      if (fx.margins[i] > MARGIN) bad = i;
+      break;
     }
-  }
-  worst[type] = Math.max(worst[type] || 0, maxRel);
-  check(`${fx.name}: first-step logits within ${TOLERANCE[type]} relative (got ${maxRel.toExponential(2)})`,
-    missing === 0 && maxRel <= TOLERANCE[type], missing ? `${missing} of llama.cpp's top tokens not in ours` : `${maxRel}`);
+    check(`${fx.name} (${mode}): greedy tokens equal llama.cpp (${compared}/${fx.generated.length} compared)`,
+      bad < 0 && (compared === fx.generated.length || out.tokens.length > compared),
+      bad >= 0 ? `step ${bad}: ${out.tokens[bad]} vs ${fx.generated[bad]} (margin ${fx.margins[bad]})` :
+        `stopped after ${out.tokens.length} tokens`);
+
+    // Logits of the first steps, over llama.cpp's top candidates.
+    let maxRel = 0, missing = 0;
+    for (let s = 0; s < Math.min(LOGIT_STEPS, fx.steps.length, out.logits.length); s++) {
+      if (out.tokens[s] !== fx.generated[s]) break; // different history, different logits
+      const ours = new Map(out.logits[s]);
+      const scale = Math.max(...fx.steps[s].top.map(([, v]) => Math.abs(v)));
+      for (const [id, v] of fx.steps[s].top.slice(0, 16)) {
+        if (!ours.has(id)) { missing++; continue; }
+        maxRel = Math.max(maxRel, Math.abs(ours.get(id) - v) / scale);
+      }
+    }
+    worst[type] = Math.max(worst[type] || 0, maxRel);
+    check(`${fx.name} (${mode}): first-step logits within ${TOLERANCE[type]} relative (got ${maxRel.toExponential(2)})`,
+      missing === 0 && maxRel <= TOLERANCE[type], missing ? `${missing} of llama.cpp's top tokens not in ours` : `${maxRel}`);
 }
-console.log(`# worst relative logit error per type: ${JSON.stringify(worst)}`);
+console.log(`# ${mode}: worst relative logit error per type: ${JSON.stringify(worst)}`);
+}
 done();
