@@ -79,4 +79,20 @@ for (const mode of ['simd', 'scalar']) {
 }
 console.log(`# ${mode}: worst relative logit error per type: ${JSON.stringify(worst)}`);
 }
+// A split model (NAME-0000k-of-00003.gguf, opened from its first part)
+// gives the same greedy tokens as llama.cpp gave for the single file.
+{
+  const index = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests/fixtures/models.json'), 'utf8'));
+  const split = index.split;
+  const single = JSON.parse(fs.readFileSync(path.join(dir, 'llama-llama2-q8_0.json'), 'utf8'));
+  const stale = split.files.some((f) => !fs.existsSync(path.join(ROOT, f.file)) || sha256(path.join(ROOT, f.file)) !== f.sha256);
+  if (stale) spawnSync('node', ['tools/make_test_model.mjs', ...split.args], { cwd: ROOT, encoding: 'utf8' });
+  const same = split.files.every((f) => fs.existsSync(path.join(ROOT, f.file)) && sha256(path.join(ROOT, f.file)) === f.sha256);
+  check('split model: regenerated parts are byte-identical', same, 'sha256 differs');
+  const r = hearth(['run', '--model', path.join(ROOT, split.files[0].file), '--prompt', single.prompt, '--temperature', '0',
+    '--max-tokens', String(single.generated.length), '--json', '--ctx', '512']);
+  const out = r.status === 0 ? JSON.parse(r.stdout) : null;
+  check(`split model (${split.files.length} parts): greedy tokens equal llama.cpp's on the single file`,
+    out && JSON.stringify(out.tokens) === JSON.stringify(single.generated), out ? `${out.tokens}` : r.stderr);
+}
 done();
