@@ -50,10 +50,15 @@ test: all unit asan fuzz
 
 # Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer, in their own build tree.
 asan:
-	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit
+	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" unit build/asan/hearth
 
-# libFuzzer target for the GGUF reader: `make fuzz && build/fuzz_gguf tests/fuzz/gguf_corpus`.
-fuzz: $(BUILD)/fuzz_gguf
+# libFuzzer targets: the GGUF reader (`make fuzz && build/fuzz_gguf tests/fuzz/gguf_corpus`) and the
+# tokenizers (FUZZ_TOK_MODELS=a.gguf:b.gguf build/fuzz_tok tests/fuzz/tok_corpus; see tests/fuzz/fuzz_tok.c).
+fuzz: $(BUILD)/fuzz_gguf $(BUILD)/fuzz_tok
+TOK_SRC := $(filter src/error.c src/gguf.c src/ggml_types.c src/merge_heap.c src/pretokenize.c src/unicode% src/normalize% src/tokenizer%,$(CORE_SRC))
+$(BUILD)/fuzz_tok: tests/fuzz/fuzz_tok.c $(TOK_SRC) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_tok.c $(TOK_SRC)
 $(BUILD)/fuzz_gguf: tests/fuzz/fuzz_gguf.c $(CORE_SRC)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_gguf.c src/gguf.c src/error.c src/ggml_types.c
