@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "unicode.h"
 
 #define TOP_LOGITS 64
 
@@ -15,21 +16,11 @@ typedef struct {
     int n_tokens, cap_tokens;
     char *text;
     size_t text_len, text_cap;
-    size_t streamed; /* bytes of text already written to stdout */
+    utf8_stream utf8; /* holds a character split across tokens */
+    char *piece, *out;
+    size_t piece_cap, out_cap;
     FILE *logits_out;
 } run_state;
-
-/* Bytes of text that end on a complete UTF-8 character: a trailing partial
- * sequence is held back until the next token completes it. */
-static size_t complete_prefix(const char *s, size_t len) {
-    size_t i = len, back = 0;
-    while (i > 0 && back < 4 && ((unsigned char)s[i - 1] & 0xc0) == 0x80) i--, back++;
-    if (i == 0) return len;
-    unsigned char lead = (unsigned char)s[i - 1];
-    size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
-    if (need > 1 && back + 1 < need && lead < 0xf5) return i - 1;
-    return len;
-}
 
 static bool append(run_state *s, const char *piece, size_t n) {
     if (s->text_len + n + 1 > s->text_cap) {
@@ -42,6 +33,16 @@ static bool append(run_state *s, const char *piece, size_t n) {
     memcpy(s->text + s->text_len, piece, n);
     s->text_len += n;
     s->text[s->text_len] = 0;
+    return true;
+}
+
+/* Text that is complete UTF-8 goes to the result and, when streaming, to stdout. */
+static bool emit(run_state *s, size_t n) {
+    if (!append(s, s->out, n)) return false;
+    if (!s->json && n) {
+        fwrite(s->out, 1, n, stdout);
+        fflush(stdout);
+    }
     return true;
 }
 
@@ -73,18 +74,8 @@ static bool on_token(void *user, int32_t token, const float *logits, int n_vocab
     }
     s->tokens[s->n_tokens++] = token;
     if (s->logits_out && s->n_tokens <= s->logit_steps) write_top_logits(s, logits, n_vocab);
-    char piece[256];
-    size_t n = tokenizer_piece(s->tok, token, false, piece, sizeof piece);
-    if (!append(s, piece, n < sizeof piece ? n : sizeof piece)) return false;
-    if (!s->json) {
-        size_t ready = complete_prefix(s->text, s->text_len);
-        if (ready > s->streamed) {
-            fwrite(s->text + s->streamed, 1, ready - s->streamed, stdout);
-            fflush(stdout);
-            s->streamed = ready;
-        }
-    }
-    return true;
+    size_t n = tokenizer_piece(s->tok, token, false, s->piece, s->piece_cap);
+    return emit(s, utf8_stream_push(&s->utf8, s->piece, n, s->out, s->out_cap));
 }
 
 int cmd_run(int argc, char **argv) {
@@ -140,15 +131,23 @@ int cmd_run(int argc, char **argv) {
     int32_t *ptoks = NULL;
     int n_ptoks = 0;
     run_state s = {.tok = hearth_engine_tokenizer(m.engine), .json = json, .logit_steps = logit_steps};
+    utf8_stream_init(&s.utf8);
+    s.piece_cap = tokenizer_max_piece_len(s.tok) + 1;
+    s.out_cap = UTF8_STREAM_OUT_MAX(s.piece_cap);
+    s.piece = malloc(s.piece_cap);
+    s.out = malloc(s.out_cap);
     char *logits_buf = NULL;
     size_t logits_len = 0;
     if (json && logit_steps) s.logits_out = open_memstream(&logits_buf, &logits_len);
     hearth_gen_stats stats;
-    hearth_status st = hearth_engine_prompt_tokens(m.engine, prompt, prompt_len, &ptoks, &n_ptoks, &err);
+    hearth_status st = (!s.piece || !s.out) ? hearth_fail(&err, HEARTH_E_NOMEM, "out of memory") : HEARTH_OK;
+    if (!st) st = hearth_engine_prompt_tokens(m.engine, prompt, prompt_len, &ptoks, &n_ptoks, &err);
     if (!st) st = hearth_generate(m.engine, ptoks, n_ptoks, max_tokens, &sp, on_token, &s, &stats, &err);
+    if (!st && !emit(&s, utf8_stream_flush(&s.utf8, s.out, s.out_cap)))
+        st = hearth_fail(&err, HEARTH_E_NOMEM, "out of memory");
     if (s.logits_out) fclose(s.logits_out);
     if (st) {
-        if (!json && s.streamed) fputc('\n', stdout);
+        if (!json && s.text_len) fputc('\n', stdout);
         fprintf(stderr, "hearth: %s\n", err.message);
         rc = 1;
     } else if (json) {
@@ -171,7 +170,6 @@ int cmd_run(int argc, char **argv) {
         if (logits_buf) printf(",\"logits\":[%s]", logits_buf);
         fputs("}\n", stdout);
     } else {
-        if (s.text_len > s.streamed) fwrite(s.text + s.streamed, 1, s.text_len - s.streamed, stdout);
         fputc('\n', stdout);
         if (stats.stopped_by_ctx) fprintf(stderr, "hearth: stopped: the context of %d tokens is full\n", hearth_engine_ctx(m.engine));
     }
@@ -179,6 +177,8 @@ int cmd_run(int argc, char **argv) {
     free(ptoks);
     free(s.tokens);
     free(s.text);
+    free(s.piece);
+    free(s.out);
     free(file_text);
     cli_unload(&m);
     return rc;
