@@ -185,11 +185,25 @@ static int32_t find_text(const hearth_tokenizer *t, const char *const *texts) {
     return -1;
 }
 
-/* When the id was not given, find the token by its text and mark it control. */
+/* llama.cpp turns the tokens it finds by their text ("control-looking
+ * tokens") into control tokens, which is also what Hugging Face does for the
+ * chat tokens a converter mistyped (they are added tokens there). One
+ * exception follows Hugging Face instead: "</s>" typed normal in a byte-level
+ * BPE vocabulary (Qwen2/2.5/3) is an ordinary vocabulary token in
+ * tokenizer.json (not an added token; the merges never produce it), and it is
+ * also common text (HTML strikethrough). It stays normal: never matched in
+ * text, its piece always shown; it still ends generation. See docs/tokenizers.md. */
+static void make_control(hearth_tokenizer *t, int32_t id) {
+    if (t->type == TOK_BPE && (t->attr[id] & TOK_ATTR_NORMAL) && t->tok_len[id] == 4 && !memcmp(tok_text(t, id), "</s>", 4))
+        return;
+    t->attr[id] |= TOK_ATTR_CONTROL;
+}
+
+/* When the id was not given, find the token by its text (and make it control). */
 static void detect(hearth_tokenizer *t, int32_t *id, const char *const *texts) {
     if (*id >= 0) return;
     *id = find_text(t, texts);
-    if (*id >= 0) t->attr[*id] |= TOK_ATTR_CONTROL;
+    if (*id >= 0) make_control(t, *id);
 }
 
 #define FW_BAR "\xef\xbd\x9c" /* U+FF5C, DeepSeek's fullwidth bar */
@@ -284,7 +298,7 @@ static hearth_status load_specials(hearth_tokenizer *t, const gguf_file *g, hear
         int32_t id = tok_lookup(t, *s, strlen(*s));
         if (id < 0) continue;
         if ((st = eog_add(t, id, err))) return st;
-        t->attr[id] |= TOK_ATTR_CONTROL;
+        make_control(t, id);
     }
     /* gpt-oss: these are always rendered */
     static const char *const gpt_oss[] = {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>", NULL};

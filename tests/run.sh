@@ -52,6 +52,20 @@ if [ -x "$BUILD/fuzz_gguf" ] && [ -z "$filter" ]; then
     fi
     rm -rf "$corpus"
 fi
+# The same for the tokenizers, on the four real vocabularies (vocabulary-only test models).
+if [ -x "$BUILD/fuzz_tok" ] && [ -z "$filter" ]; then
+    corpus=$(mktemp -d)
+    if models=$(node tests/e2e/tokenize_hf.test.mjs --models 2>"$log") &&
+        FUZZ_TOK_MODELS=$models "$BUILD/fuzz_tok" "$corpus" tests/fuzz/tok_corpus -max_total_time="${FUZZ_SECONDS:-30}" >"$log" 2>&1; then
+        echo "ok - fuzz_tok ran ${FUZZ_SECONDS:-30}s without a finding"
+        passed=$((passed + 1))
+    else
+        echo "not ok - fuzz_tok found a crash (or its models could not be made):"
+        tail -n 30 "$log" | sed 's/^/    /'
+        failed=$((failed + 1))
+    fi
+    rm -rf "$corpus"
+fi
 for t in tests/e2e/*.test.mjs; do
     [ -f "$t" ] || continue
     case "$t" in *"$filter"*) ;; *) continue ;; esac

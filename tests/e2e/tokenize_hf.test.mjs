@@ -13,9 +13,9 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { check, done } from '../lib.mjs';
-import { BUILD, ROOT, SHARED } from './util.mjs';
+import { BUILD, HEARTH, ROOT, SHARED } from './util.mjs';
 import { generateCorpus } from '../../tools/gen_corpus.mjs';
-import { ensureModel } from '../../tools/golden_tokenize.mjs';
+import { ensureModel, unescapeLine } from '../../tools/golden_tokenize.mjs';
 
 export const HF_NAMES = ['llama2', 'llama3', 'qwen3', 'gemma3'];
 
@@ -79,42 +79,75 @@ async function main() {
   check(`corpus is at least 1 MB (${bytes} bytes, ${lines.length} lines)`, bytes >= 1 << 20);
   const known = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests/fixtures/tokenize/hf_known.json'), 'utf8'));
 
+  const specialFile = path.join(ROOT, 'tests/fixtures/tokenize/corpus_special.txt');
+  const corpora = [
+    { what: 'corpus', file, lines, args: [], roundTrip: true },
+    // special-token texts (escaped: \n \t \r \\); no round trip, SPM decode puts spaces around them
+    { what: 'special lines', file: specialFile, args: ['--unescape'],
+      lines: fs.readFileSync(specialFile, 'utf8').split('\n').slice(0, -1).map(unescapeLine) },
+  ];
   for (const name of HF_NAMES) {
     const hf = makeHF(name);
-    const t0 = Date.now();
-    const want = lines.map((l) => hf.encode(l, { add_special_tokens: false }).ids);
-    const hfMs = Date.now() - t0;
-    const r = spawnSync(driver, ['--model', ensureModel(name), '--text-file', file, '--special'],
-      { encoding: 'utf8', maxBuffer: 1 << 30 });
-    if (!check(`${name}: driver runs`, r.status === 0, r.stderr)) continue;
-    const rows = r.stdout.split('\n').slice(0, -1).map((l) => l.split('\t'));
-    if (!check(`${name}: one result per line`, rows.length === lines.length, `${rows.length} vs ${lines.length}`)) continue;
-    const skip = new Map((known[name] ?? []).map((k) => [k.line, k]));
-    const bad = [], stale = [], trip = [], stream = [];
-    lines.forEach((line, i) => {
-      const [ids, hex, st] = rows[i];
-      const got = ids ? ids.split(',').map(Number) : [];
-      const same = got.length === want[i].length && got.every((x, k) => x === want[i][k]);
-      if (skip.has(i + 1)) {
-        if (same) stale.push(i + 1);
-      } else if (!same) bad.push(i);
-      const norm = (NORMALIZE[name] ?? ((s) => s))(line);
-      if (Buffer.from(hex, 'hex').toString('utf8') !== norm) trip.push(i);
-      if (st !== '1') stream.push(i);
-    });
-    const show = (list, f) => list.slice(0, 3).map((i) => `\n    line ${i + 1} ${JSON.stringify(lines[i]).slice(0, 100)}${f ? f(i) : ''}`).join('');
-    const lineBytes = lines.reduce((a, l, i) => a + (bad.includes(i) ? 0 : Buffer.byteLength(l) + 1), 0);
-    check(`${name}: ids equal Hugging Face's on ${lines.length - bad.length - skip.size}/${lines.length - skip.size} lines ` +
-      `(${lineBytes} bytes; ${skip.size} documented deviations; HF took ${hfMs} ms)`, bad.length === 0,
-    `${bad.length} lines differ:${show(bad, (i) => `\n      hearth ${rows[i][0].slice(0, 120)}\n      hf     ${want[i].join(',').slice(0, 120)}`)}`);
-    check(`${name}: every documented deviation still differs`, stale.length === 0,
-      `lines ${stale.join(', ')} now match: remove them from hf_known.json`);
-    check(`${name}: decode(encode(line)) == line on all lines`, trip.length === 0,
-      `${trip.length} lines differ:${show(trip, (i) => `\n      decoded ${JSON.stringify(Buffer.from(rows[i][1], 'hex').toString('utf8')).slice(0, 100)}`)}`);
-    check(`${name}: streaming decode equals whole decode on all lines`, stream.length === 0,
-      `${stream.length} lines differ:${show(stream)}`);
+    for (const { what, file: f, lines: texts, args, roundTrip } of corpora) {
+      const t0 = Date.now();
+      const want = texts.map((l) => hf.encode(l, { add_special_tokens: false }).ids);
+      const hfMs = Date.now() - t0;
+      const r = spawnSync(driver, ['--model', ensureModel(name), '--text-file', f, '--special', ...args],
+        { encoding: 'utf8', maxBuffer: 1 << 30 });
+      if (!check(`${name} ${what}: driver runs`, r.status === 0, r.stderr)) continue;
+      const rows = r.stdout.split('\n').slice(0, -1).map((l) => l.split('\t'));
+      if (!check(`${name} ${what}: one result per line`, rows.length === texts.length, `${rows.length} vs ${texts.length}`)) continue;
+      const skip = new Map((known[name] ?? []).filter((k) => k.corpus === what).map((k) => [k.line, k]));
+      const bad = [], stale = [], trip = [], stream = [];
+      texts.forEach((line, i) => {
+        const [ids, hex, st] = rows[i];
+        const got = ids ? ids.split(',').map(Number) : [];
+        const same = got.length === want[i].length && got.every((x, k) => x === want[i][k]);
+        if (skip.has(i + 1)) {
+          if (same) stale.push(i + 1);
+        } else if (!same) bad.push(i);
+        const norm = (NORMALIZE[name] ?? ((x) => x))(line);
+        if (roundTrip && Buffer.from(hex, 'hex').toString('utf8') !== norm) trip.push(i);
+        if (st !== '1') stream.push(i);
+      });
+      const show = (list, fn) => list.slice(0, 3).map((i) => `\n    line ${i + 1} ${JSON.stringify(texts[i]).slice(0, 100)}${fn ? fn(i) : ''}`).join('');
+      const lineBytes = texts.reduce((a, l, i) => a + (bad.includes(i) || skip.has(i + 1) ? 0 : Buffer.byteLength(l) + 1), 0);
+      check(`${name} ${what}: ids equal Hugging Face's on ${texts.length - bad.length - skip.size}/${texts.length - skip.size} lines ` +
+        `(${lineBytes} bytes; ${skip.size} documented deviations; HF took ${hfMs} ms)`, bad.length === 0,
+      `${bad.length} lines differ:${show(bad, (i) => `\n      hearth ${rows[i][0].slice(0, 120)}\n      hf     ${want[i].join(',').slice(0, 120)}`)}`);
+      if (skip.size) {
+        check(`${name} ${what}: every documented deviation still differs`, stale.length === 0,
+          `lines ${stale.join(', ')} now match: remove them from hf_known.json`);
+      }
+      if (roundTrip) {
+        check(`${name} ${what}: decode(encode(line)) == line on all lines`, trip.length === 0,
+          `${trip.length} lines differ:${show(trip, (i) => `\n      decoded ${JSON.stringify(Buffer.from(rows[i][1], 'hex').toString('utf8')).slice(0, 100)}`)}`);
+      }
+      check(`${name} ${what}: streaming decode equals whole decode on all lines`, stream.length === 0,
+        `${stream.length} lines differ:${show(stream)}`);
+    }
+    // the special-token file as one text, through the CLI (vocabulary-only model)
+    if (fs.existsSync(HEARTH) && !(known[name] ?? []).some((k) => k.corpus === 'special lines')) {
+      const text = corpora[1].lines.join('\n') + '\n';
+      const tmp = path.join(BUILD, 'tokenize', 'special_whole.txt');
+      fs.writeFileSync(tmp, text);
+      const r = spawnSync(HEARTH, ['tokenize', '--model', ensureModel(name), '--text-file', tmp, '--special', '--json'],
+        { encoding: 'utf8', maxBuffer: 1 << 28 });
+      let got = null;
+      try {
+        got = JSON.parse(r.stdout).tokens;
+      } catch {}
+      const want = hf.encode(text, { add_special_tokens: false }).ids;
+      check(`${name}: CLI tokenize --special of the special file as one text equals Hugging Face's`,
+        JSON.stringify(got) === JSON.stringify(want), r.status ? `exit ${r.status}: ${r.stderr}` : `${got?.length} tokens, expected ${want.length}`);
+    }
   }
   done();
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) await main();
+// `node tests/e2e/tokenize_hf.test.mjs --models` prints the vocabulary-only
+// models of HF_NAMES separated by ':' (FUZZ_TOK_MODELS for tests/fuzz/fuzz_tok.c).
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+  if (process.argv[2] === '--models') console.log(HF_NAMES.map((n) => ensureModel(n)).join(':'));
+  else await main();
+}

@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "gguf.h"
+#include "normalize.h"
 #include "tokenizer.h"
 #include "unicode.h"
 
@@ -232,9 +233,10 @@ static const tokdef bpe_extra[] = {
     {"\xc4\xa0w", 0, T_NORMAL}, {"or", 0, T_NORMAL}, {"\xc4\xa0wor", 0, T_NORMAL}, {"\xc4\xa0worl", 0, T_NORMAL},
     {"\xc4\xa0world", 0, T_NORMAL}, {"xyz", 0, T_NORMAL}, {"<|im_end|>", 0, T_NORMAL}, {"<think>", 0, T_USER},
     {"aa", 0, T_NORMAL}, {"aaaa", 0, T_NORMAL}, {"12", 0, T_NORMAL}, {"123", 0, T_NORMAL},
+    {"</s>", 0, T_NORMAL},
 };
 /* ids: he 256, ll 257, hell 258, hello 259, Ġw 260, or 261, Ġwor 262, Ġworl 263, Ġworld 264,
- * xyz 265, <|im_end|> 266, <think> 267, aa 268, aaaa 269, 12 270, 123 271 */
+ * xyz 265, <|im_end|> 266, <think> 267, aa 268, aaaa 269, 12 270, 123 271, </s> 272 */
 static const char *const bpe_merges[] = {
     "h e", "l l", "he ll", "hell o", "\xc4\xa0 w", "o r", "\xc4\xa0w or", "\xc4\xa0wor l", "\xc4\xa0worl d",
     "a a", "aa aa", "1 2", "12 3",
@@ -749,8 +751,115 @@ static void test_corrupted(void) {
     printf("# corrupted: %d loaded, %d refused\n", loaded, refused);
 }
 
+/* NFC (normalize.c) and its use for the qwen2 pre-tokenizer (HF's Qwen normalizer). */
+static void test_nfc(void) {
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"abc", "abc"},
+        {"e\xcc\x81", "\xc3\xa9"},                           /* e + acute -> é */
+        {"\xc3\xa9", "\xc3\xa9"},                             /* already composed */
+        {"\xe2\x84\xab", "\xc3\x85"},                         /* ANGSTROM SIGN (singleton) -> Å */
+        {"\xe2\x80\x80", "\xe2\x80\x82"},                     /* EN QUAD -> EN SPACE */
+        {"a\xcc\xa3\xcc\x87", "\xe1\xba\xa1\xcc\x87"},           /* a + dot below + dot above -> ạ + dot above */
+        {"a\xcc\x87\xcc\xa3", "\xe1\xba\xa1\xcc\x87"},           /* reordered first */
+        {"\xe1\x84\x80\xe1\x85\xa1\xe1\x86\xa8", "\xea\xb0\x81"}, /* conjoining jamo -> 각 */
+        {"\xea\xb0\x80\xe1\x86\xa8", "\xea\xb0\x81"},             /* LV + T -> LVT */
+        {"\xe0\xa5\x98", "\xe0\xa4\x95\xe0\xa4\xbc"},             /* U+0958 (excluded) stays decomposed */
+        {"e\xff\xcc\x81", "e\xff\xcc\x81"},                     /* an invalid byte blocks composition */
+        {"\xcc\x81", "\xcc\x81"},                                 /* a lone mark */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *out;
+        size_t n;
+        bool ok = nfc_normalize(cases[i].in, strlen(cases[i].in), &out, &n);
+        CHECK("nfc case", ok && n == strlen(cases[i].out) && !memcmp(out, cases[i].out, n), "case %zu", i);
+        if (ok) free(out);
+    }
+    CHECK("nfc quick check", nfc_is_quick_yes("hello \xc3\xa9 \xe4\xb8\xad", 12) && !nfc_is_quick_yes("e\xcc\x81", 3),
+          "%s", "");
+    hearth_tokenizer *q = bpe_vocab("qwen2"), *l = bpe_vocab("llama-bpe");
+    if (!q || !l) {
+        CHECK("nfc: vocabularies load", false, "%s", "");
+        return;
+    }
+    char *a = strdup(encs(q, "e\xcc\x81", false)), *b = strdup(encs(q, "\xc3\xa9", false));
+    CHECK("qwen2 pre-tokenizer: text is NFC-normalized first (HF Qwen normalizer)", !strcmp(a, b), "%s / %s", a, b);
+    free(a);
+    free(b);
+    a = strdup(encs(l, "e\xcc\x81", false));
+    b = strdup(encs(l, "\xc3\xa9", false));
+    CHECK("llama-bpe: no normalization", strcmp(a, b) != 0, "%s", a);
+    free(a);
+    free(b);
+    /* Qwen's "</s>": a normal token stays ordinary text (HF), still EOG */
+    const char *got = encs(l, "</s>", true);
+    char piece[16];
+    size_t pn = tokenizer_piece(l, 272, false, piece, sizeof piece);
+    CHECK("bpe: a normal-typed </s> is not matched as special, shown, still ends generation",
+          strcmp(got, "272") != 0 && !tokenizer_is_control(l, 272) && tokenizer_is_eog(l, 272) && pn == 4 &&
+              !memcmp(piece, "</s>", 4), "%s", got);
+    tokenizer_free(q);
+    tokenizer_free(l);
+}
+
+/* tokenizer_decode and the streaming tokenizer_decoder (HF decode). */
+static void test_decode(void) {
+    size_t len;
+    char *data = read_file(STORIES, &len);
+    gguf_file *g;
+    hearth_tokenizer *t;
+    hearth_error err;
+    if (!data || gguf_open_memory(&g, data, len, "stories260K.gguf", &err) || tokenizer_load(&t, g, &err)) {
+        CHECK("decode: stories260K loads", false, "%s", "");
+        free(data);
+        return;
+    }
+    gguf_free(g);
+    free(data);
+    const char *texts[] = {"Hello world", " two  spaces", "caf\xc3\xa9 \xe4\xb8\xad\xf0\x9f\x99\x82", ""};
+    for (size_t k = 0; k < 4; k++) {
+        int32_t *ids;
+        size_t n, dn;
+        char *dec;
+        if (tokenizer_encode(t, texts[k], strlen(texts[k]), false, &ids, &n, &err) ||
+            tokenizer_decode(t, ids, n, false, &dec, &dn, &err)) {
+            CHECK("decode: encode/decode", false, "%s", err.message);
+            continue;
+        }
+        CHECK("decode: decode(encode(text)) == text (SPM leading space removed)", dn == strlen(texts[k]) && !memcmp(dec, texts[k], dn),
+              "%s -> %.*s", texts[k], (int)dn, dec);
+        char out[256], buf[UTF8_STREAM_OUT_MAX(64)];
+        size_t on = 0;
+        tokenizer_decoder d;
+        tokenizer_decoder_init(&d, t, false);
+        tokenizer_decoder_push(&d, 1, buf, sizeof buf); /* BOS: hidden */
+        for (size_t i = 0; i < n; i++) {
+            size_t w = tokenizer_decoder_push(&d, ids[i], buf, sizeof buf);
+            memcpy(out + on, buf, w), on += w;
+        }
+        on += tokenizer_decoder_flush(&d, out + on, sizeof out - on);
+        CHECK("decode: streaming one token at a time equals the whole decode", on == dn && !memcmp(out, dec, dn), "%s", texts[k]);
+        free(dec);
+        free(ids);
+    }
+    int32_t bos_hello[] = {1, 0};
+    int32_t *ids;
+    size_t n, dn;
+    char *dec;
+    tokenizer_encode(t, "Hi", 2, false, &ids, &n, &err);
+    bos_hello[1] = ids[0];
+    tokenizer_decode(t, bos_hello, 2, true, &dec, &dn, &err);
+    CHECK("decode: shown special tokens keep the space after them (as HF)", dn > 3 && !memcmp(dec, "<s> ", 4), "%.*s", (int)dn, dec);
+    free(dec);
+    free(ids);
+    tokenizer_free(t);
+}
+
 int main(void) {
     test_unicode();
+    test_nfc();
+    test_decode();
     test_utf8_stream();
     test_stories();
     test_spm_small();

@@ -1,11 +1,12 @@
 #define _POSIX_C_SOURCE 200809L
 /* Driver for tests/e2e/tokenize_hf.test.mjs and bench/tokenize_bench.mjs:
- *   tokenize_hf_driver --model F --text-file F [--special] [--bench]
+ *   tokenize_hf_driver --model F --text-file F [--special] [--unescape] [--bench]
  * For every line of the file (without its "\n"), prints one line
  *   IDS<TAB>HEX<TAB>STREAM
  * IDS: the ids, comma-separated; HEX: tokenizer_decode(ids, show_special) in
  * hex; STREAM: "1" when a tokenizer_decoder fed one id at a time gives the
  * same bytes as the whole decode, with and without show_special, else "0".
+ * --unescape turns \n \t \r \\ in each line into the characters first.
  * --bench only tokenizes (all lines, then the whole file as one text) and
  * prints {"lines_s":S,"whole_s":S,"bytes":N,"tokens":N}. */
 #include <stdio.h>
@@ -30,6 +31,20 @@ static char *read_file(const char *path, size_t *len) {
     fclose(f);
     *len = (size_t)n;
     return buf;
+}
+
+/* Undoes \n \t \r \\ in place; returns the new length. */
+static size_t unescape(char *s, size_t n) {
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\' && i + 1 < n && strchr("ntr\\", s[i + 1])) {
+            char c = s[++i];
+            s[o++] = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : '\\';
+        } else {
+            s[o++] = s[i];
+        }
+    }
+    return o;
 }
 
 static double now(void) {
@@ -66,12 +81,13 @@ static int stream_ok(const hearth_tokenizer *t, const int32_t *ids, size_t n, in
 
 int main(int argc, char **argv) {
     const char *model = NULL, *text_file = NULL;
-    int special = 0, bench = 0;
+    int special = 0, bench = 0, unesc = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
         else if (!strcmp(argv[i], "--text-file") && i + 1 < argc) text_file = argv[++i];
         else if (!strcmp(argv[i], "--special")) special = 1;
         else if (!strcmp(argv[i], "--bench")) bench = 1;
+        else if (!strcmp(argv[i], "--unescape")) unesc = 1;
         else model = NULL, text_file = NULL, i = argc;
     }
     if (!model || !text_file) {
@@ -100,7 +116,8 @@ int main(int argc, char **argv) {
         size_t end = nl ? (size_t)(nl - s) : tlen;
         int32_t *ids;
         size_t n;
-        if (tokenizer_encode(t, s + start, end - start, special, &ids, &n, &err)) {
+        size_t len = unesc ? unescape(s + start, end - start) : end - start;
+        if (tokenizer_encode(t, s + start, len, special, &ids, &n, &err)) {
             fprintf(stderr, "%s\n", err.message);
             return 1;
         }
