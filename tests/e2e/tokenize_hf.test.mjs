@@ -8,6 +8,7 @@
 // always, as hearth does with parse_special, so hearth runs with --special.
 // Lines listed in tests/fixtures/tokenize/hf_known.json are documented
 // deviations and must still differ (so the list cannot go stale).
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -77,11 +78,33 @@ async function main() {
   const lines = fs.readFileSync(file, 'utf8').split('\n').slice(0, -1);
   const bytes = fs.statSync(file).size;
   check(`corpus is at least 1 MB (${bytes} bytes, ${lines.length} lines)`, bytes >= 1 << 20);
+  // llama.cpp-vs-HF lines recorded by bench/tokenize_bench.mjs --diff: for qwen3 exactly the non-NFC lines
+  {
+    const rec = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests/fixtures/tokenize/llamacpp_vs_hf_corpus.json'), 'utf8'));
+    const sha = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+    const nonNfc = lines.flatMap((l, i) => (l.normalize('NFC') !== l ? [i + 1] : []));
+    check(`llamacpp_vs_hf_corpus.json is for this corpus; llama.cpp differs from HF exactly on its ${nonNfc.length} non-NFC lines (qwen3)`,
+      rec.corpus_sha256 === sha && JSON.stringify(rec.qwen3.lines) === JSON.stringify(nonNfc) &&
+        HF_NAMES.every((n) => n === 'qwen3' || rec[n].count === 0),
+      rec.corpus_sha256 !== sha ? 'corpus changed: rerun node bench/tokenize_bench.mjs --diff' : 'line lists differ');
+  }
   const known = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests/fixtures/tokenize/hf_known.json'), 'utf8'));
 
   const specialFile = path.join(ROOT, 'tests/fixtures/tokenize/corpus_special.txt');
+  // multi-line texts: the corpus in chunks of 1..40 lines joined by newline runs
+  const chunks = [];
+  for (let i = 0, k = 0; i < lines.length; k++) {
+    const m = 1 + ((k * 7919) % 40);
+    const seps = ['\n', '\n\n', '\r\n', ' \n', '\n\n\n', '\t\n', '\n ', '\r\n\r\n'];
+    chunks.push(lines.slice(i, i + m).reduce((a, l, j) => (j ? a + seps[(k + j) % seps.length] + l : l), ''));
+    i += m;
+  }
+  const esc = (x) => x.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
+  const chunkFile = path.join(BUILD, 'tokenize', 'corpus_hf_chunks.txt');
+  fs.writeFileSync(chunkFile, chunks.map(esc).join('\n') + '\n');
   const corpora = [
     { what: 'corpus', file, lines, args: [], roundTrip: true },
+    { what: 'multi-line chunks', file: chunkFile, lines: chunks, args: ['--unescape'], roundTrip: true },
     // special-token texts (escaped: \n \t \r \\); no round trip, SPM decode puts spaces around them
     { what: 'special lines', file: specialFile, args: ['--unescape'],
       lines: fs.readFileSync(specialFile, 'utf8').split('\n').slice(0, -1).map(unescapeLine) },
@@ -128,7 +151,7 @@ async function main() {
     }
     // the special-token file as one text, through the CLI (vocabulary-only model)
     if (fs.existsSync(HEARTH) && !(known[name] ?? []).some((k) => k.corpus === 'special lines')) {
-      const text = corpora[1].lines.join('\n') + '\n';
+      const text = corpora[2].lines.join('\n') + '\n';
       const tmp = path.join(BUILD, 'tokenize', 'special_whole.txt');
       fs.writeFileSync(tmp, text);
       const r = spawnSync(HEARTH, ['tokenize', '--model', ensureModel(name), '--text-file', tmp, '--special', '--json'],
