@@ -54,11 +54,16 @@ asan:
 
 # libFuzzer targets: the GGUF reader (`make fuzz && build/fuzz_gguf tests/fuzz/gguf_corpus`) and the
 # tokenizers (FUZZ_TOK_MODELS=a.gguf:b.gguf build/fuzz_tok tests/fuzz/tok_corpus; see tests/fuzz/fuzz_tok.c).
-fuzz: $(BUILD)/fuzz_gguf $(BUILD)/fuzz_tok
+fuzz: $(BUILD)/fuzz_gguf $(BUILD)/fuzz_tok $(BUILD)/fuzz_template
 TOK_SRC := $(filter src/error.c src/gguf.c src/ggml_types.c src/merge_heap.c src/pretokenize.c src/unicode% src/normalize% src/tokenizer%,$(CORE_SRC))
 $(BUILD)/fuzz_tok: tests/fuzz/fuzz_tok.c $(TOK_SRC) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_tok.c $(TOK_SRC)
+# chat templates: `build/fuzz_template -max_total_time=60` (see tests/fuzz/fuzz_template.c)
+TPL_SRC := src/template.c src/json.c src/error.c $(wildcard src/jinja_*.c)
+$(BUILD)/fuzz_template: tests/fuzz/fuzz_template.c $(TPL_SRC) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_template.c $(TPL_SRC)
 $(BUILD)/fuzz_gguf: tests/fuzz/fuzz_gguf.c $(CORE_SRC)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_gguf.c src/gguf.c src/error.c src/ggml_types.c

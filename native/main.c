@@ -4,11 +4,14 @@
 
 #include "cli.h"
 
+int cmd_template(int argc, char **argv); /* native/cmd_template.c */
+
 static void usage(FILE *f) {
     fputs("usage: hearth COMMAND [options]\n\n"
           "commands:\n"
           "  run       complete a prompt with a GGUF model (raw text, no chat template)\n"
           "  tokenize  print the token ids of a text\n"
+          "  template  print the prompt a chat template makes of a conversation\n"
           "  info      describe a model file\n"
           "  bench     measure prefill and decode speed (prints JSON)\n\n"
           "`hearth COMMAND --help` lists a command's options.\n",
@@ -27,6 +30,7 @@ int main(int argc, char **argv) {
     }
     if (strcmp(c, "run") == 0) return cmd_run(argc - 2, argv + 2);
     if (strcmp(c, "tokenize") == 0) return cmd_tokenize(argc - 2, argv + 2);
+    if (strcmp(c, "template") == 0) return cmd_template(argc - 2, argv + 2);
     if (strcmp(c, "info") == 0) return cmd_info(argc - 2, argv + 2);
     if (strcmp(c, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
     fprintf(stderr, "hearth: unknown command \"%s\"\n", c);

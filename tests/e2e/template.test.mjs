@@ -1,0 +1,106 @@
+// Chat templates: every template of ../shared/templates/templates.json
+// (93 real ones) rendered by `hearth template` for the conversations of
+// tools/golden_templates.mjs, compared byte for byte with
+// @huggingface/jinja's outputs stored in tests/fixtures/templates/expected.json.
+// A template that raises there must raise in hearth too (exit 1, same message
+// for raise_exception). Also checks the CLI's errors and limits.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { check, done } from '../lib.mjs';
+import { HEARTH, ROOT } from './util.mjs';
+import { CONVERSATIONS, DATE, FIXTURE, TEMPLATES } from '../../tools/golden_templates.mjs';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-tpl-'));
+const run = (args) => spawnSync(HEARTH, ['template', ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+const write = (name, text) => {
+  const f = path.join(tmp, name);
+  fs.writeFileSync(f, text);
+  return f;
+};
+
+const convFiles = Object.fromEntries(
+  Object.entries(CONVERSATIONS).map(([name, msgs]) => [name, write(`${name}.json`, JSON.stringify(msgs))]));
+
+if (!fs.existsSync(TEMPLATES)) {
+  console.log(`# ${TEMPLATES} missing: the real-template comparison is skipped`);
+} else {
+  const templates = JSON.parse(fs.readFileSync(TEMPLATES, 'utf8'));
+  const expected = JSON.parse(fs.readFileSync(FIXTURE, 'utf8'));
+  let total = 0, passed = 0;
+  templates.forEach((t, i) => {
+    const tf = write(`t${i}.jinja`, t.chat_template);
+    const bad = [];
+    for (const name of Object.keys(CONVERSATIONS)) {
+      for (const agp of [0, 1]) {
+        const key = `${i}:${name}:${agp}`;
+        const want = expected[key];
+        if (want === undefined) continue;
+        total++;
+        const args = ['--template-file', tf, '--messages', convFiles[name], '--date', DATE,
+          '--bos-token', t.bos_token ?? '', '--eos-token', t.eos_token ?? ''];
+        if (agp) args.push('--add-generation-prompt');
+        const r = run(args);
+        let ok;
+        if (typeof want === 'string') {
+          ok = r.status === 0 && r.stdout === want;
+          if (!ok) bad.push(`${key}: ${r.status !== 0 ? r.stderr.trim() : `got ${JSON.stringify(r.stdout.slice(0, 300))}\n      want ${JSON.stringify(want.slice(0, 300))}`}`);
+        } else {
+          ok = r.status === 1 && r.stderr.includes(want.error);
+          if (!ok) bad.push(`${key}: expected the error ${JSON.stringify(want.error)}, got exit ${r.status} ${r.stderr.trim()}`);
+        }
+        if (ok) passed++;
+      }
+    }
+    check(`template ${i} (${t.model}) renders like @huggingface/jinja`, bad.length === 0, bad.slice(0, 2).join('\n    '));
+  });
+  console.log(`# real templates: ${passed}/${total} renders identical (${templates.length} templates)`);
+}
+
+// ---- CLI behaviour ----
+const msgs = convFiles.system;
+{
+  const tf = write('bad.jinja', 'line one\n{% for x in messages %}\n{{ x.content | nosuchfilter }}{% endfor %}');
+  const r = run(['--template-file', tf, '--messages', msgs]);
+  check('an unknown filter is an error with line:column', r.status === 1 && /template:3:\d+: .*nosuchfilter/.test(r.stderr), r.stderr);
+}
+{
+  const tf = write('syntax.jinja', 'ok\n  {% if %}');
+  const r = run(['--template-file', tf, '--messages', msgs]);
+  check('a syntax error names line 2', r.status === 1 && r.stderr.includes('template:2:'), r.stderr);
+}
+{
+  const tf = write('loop.jinja', '{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}');
+  const r = run(['--template-file', tf, '--messages', msgs]);
+  check('a runaway loop hits the iteration limit', r.status === 1 && r.stderr.includes('iteration'), r.stderr);
+}
+{
+  const tf = write('recurse.jinja', '{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}');
+  const r = run(['--template-file', tf, '--messages', msgs]);
+  check('unbounded macro recursion is an error, not a crash', r.status === 1 && r.stderr.includes('deeper'), r.stderr);
+}
+{
+  const tf = write('raise.jinja', "{{ raise_exception('no system role') }}");
+  const r = run(['--template-file', tf, '--messages', msgs]);
+  check('raise_exception is an error with its message', r.status === 1 && r.stderr.includes('raise_exception: no system role'), r.stderr);
+}
+{
+  const tf = write('ok.jinja', '{{ messages | length }}');
+  const bad = write('bad.json', '[{"role": "user", "content": "hi"},]');
+  const r = run(['--template-file', tf, '--messages', bad]);
+  check('invalid messages JSON is a usage error with line:column', r.status === 2 && r.stderr.includes('json:1:'), r.stderr);
+  const r2 = run(['--template-file', tf]);
+  check('--messages is required', r2.status === 2, r2.stderr);
+  const r3 = run(['--template-file', tf, '--messages', msgs, '--model', 'x.gguf']);
+  check('--model and --template-file exclude each other', r3.status === 2, r3.stderr);
+}
+{
+  const tf = write('tools.jinja', '{{ tools | tojson(indent=2) }}|{{ strftime_now("%d %b %Y") }}|{{ bos_token }}');
+  const tools = write('tools.json', '[{"name": "f", "parameters": {"x": 1.5, "é": [true, null]}}]');
+  const r = run(['--template-file', tf, '--messages', msgs, '--tools', tools, '--date', '2025-01-09', '--bos-token', '<s>']);
+  const want = '[\n  {\n    "name": "f",\n    "parameters": {\n      "x": 1.5,\n      "é": [\n        true,\n        null\n      ]\n    }\n  }\n]|09 Jan 2025|<s>';
+  check('tools, tojson(indent), strftime_now and bos_token', r.status === 0 && r.stdout === want, JSON.stringify(r.stdout) + r.stderr);
+}
+fs.rmSync(tmp, { recursive: true, force: true });
+done();

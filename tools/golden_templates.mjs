@@ -1,0 +1,78 @@
+// Golden outputs of the 93 real chat templates in ../shared/templates/templates.json,
+// rendered by @huggingface/jinja (pinned in tools/reference/package.json) the way
+// Hugging Face's apply_chat_template does (trim_blocks, lstrip_blocks), for a few
+// conversations with add_generation_prompt false and true. Writes
+// tests/fixtures/templates/expected.json: { "INDEX:CONV:AGP": "output" | {"error": "..."} }.
+// strftime_now is pinned to 2024-07-26 (hearth's tests pass the same date).
+// Run: node tools/golden_templates.mjs (needs npm ci in tools/reference, or /tmp/ref).
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const TEMPLATES = path.resolve(ROOT, '../shared/templates/templates.json');
+export const FIXTURE = path.join(ROOT, 'tests/fixtures/templates/expected.json');
+export const DATE = '2024-07-26';
+
+const SYS = { role: 'system', content: 'You are a helpful assistant.' };
+const U1 = { role: 'user', content: 'Hello, who are you?' };
+const A1 = { role: 'assistant', content: '  I am an assistant.\nHow can I help? ' };
+const U2 = { role: 'user', content: 'What is 2+2? Ünïcödé ✓ "quotes" \\ done' };
+export const CONVERSATIONS = {
+  user: [U1],
+  system: [SYS, U1],
+  multi: [U1, A1, U2],
+  system_multi: [SYS, U1, A1, U2],
+};
+
+async function loadJinja() {
+  for (const dir of [path.join(ROOT, 'tools/reference'), '/tmp/ref']) {
+    const p = path.join(dir, 'node_modules/@huggingface/jinja/dist/index.js');
+    if (fs.existsSync(p)) return import(pathToFileURL(p).href);
+  }
+  throw new Error('@huggingface/jinja not found: run npm ci --ignore-scripts in tools/reference');
+}
+
+// @huggingface/jinja's strftime_now reads new Date(): pin it to noon local time on DATE.
+function pinDate() {
+  const Real = Date;
+  const [y, m, d] = DATE.split('-').map(Number);
+  globalThis.Date = class extends Real {
+    constructor(...a) {
+      if (a.length) super(...a);
+      else super(y, m - 1, d, 12, 0, 0);
+    }
+  };
+}
+
+async function main() {
+  const { Template } = await loadJinja();
+  pinDate();
+  const templates = JSON.parse(fs.readFileSync(TEMPLATES, 'utf8'));
+  const out = {};
+  let errors = 0;
+  templates.forEach((t, i) => {
+    for (const [name, messages] of Object.entries(CONVERSATIONS)) {
+      for (const agp of [false, true]) {
+        const key = `${i}:${name}:${agp ? 1 : 0}`;
+        try {
+          const tpl = new Template(t.chat_template);
+          out[key] = tpl.render({
+            messages: structuredClone(messages), add_generation_prompt: agp,
+            bos_token: t.bos_token ?? '', eos_token: t.eos_token ?? '',
+          });
+        } catch (e) {
+          out[key] = { error: String(e.message).split('\n')[0] };
+          errors++;
+        }
+      }
+    }
+  });
+  fs.mkdirSync(path.dirname(FIXTURE), { recursive: true });
+  const lines = Object.entries(out).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`);
+  fs.writeFileSync(FIXTURE, `{\n${lines.join(',\n')}\n}\n`);
+  console.log(`${Object.keys(out).length} renders of ${templates.length} templates, ${errors} errors -> ${FIXTURE}`);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();
