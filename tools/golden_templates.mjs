@@ -2,7 +2,8 @@
 // rendered by @huggingface/jinja (pinned in tools/reference/package.json) the way
 // Hugging Face's apply_chat_template does (trim_blocks, lstrip_blocks), for a few
 // conversations with add_generation_prompt false and true. Writes
-// tests/fixtures/templates/expected.json: { "INDEX:CONV:AGP": "output" | {"error": "..."} }.
+// tests/fixtures/templates/expected.json:
+// { "INDEX:CONV:AGP": "output" | {"raise": "raise_exception's message"} | {"error": "other error"} }.
 // strftime_now is pinned to 2024-07-26 (hearth's tests pass the same date).
 // Run: node tools/golden_templates.mjs (needs npm ci in tools/reference, or /tmp/ref).
 import fs from 'node:fs';
@@ -19,11 +20,28 @@ const SYS = { role: 'system', content: 'You are a helpful assistant.' };
 const U1 = { role: 'user', content: 'Hello, who are you?' };
 const A1 = { role: 'assistant', content: '  I am an assistant.\nHow can I help? ' };
 const U2 = { role: 'user', content: 'What is 2+2? Ünïcödé ✓ "quotes" \\ done' };
+const TOOLS = [{
+  type: 'function',
+  function: {
+    name: 'get_weather', description: 'Get the current weather in a city',
+    parameters: { type: 'object', properties: { city: { type: 'string', description: 'City name, e.g. Paris' } }, required: ['city'] },
+  },
+}];
+const U3 = { role: 'user', content: 'What is the weather in Paris?' };
+const CALL = {
+  role: 'assistant', content: null,
+  tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: { city: 'Paris' } } }],
+};
+const RESULT = { role: 'tool', name: 'get_weather', tool_call_id: 'call_1', content: '{"temp_c": 21}' };
+// A conversation is a message list, or {messages, tools}; hearth reads the same JSON.
 export const CONVERSATIONS = {
   user: [U1],
   system: [SYS, U1],
   multi: [U1, A1, U2],
   system_multi: [SYS, U1, A1, U2],
+  tools: { messages: [U3], tools: TOOLS },
+  tool_calls: { messages: [SYS, U3, CALL, RESULT], tools: TOOLS },
+  tool_calls_text: { messages: [U3, { ...CALL, content: '' }, RESULT, { role: 'assistant', content: 'It is 21 °C.' }], tools: TOOLS },
 };
 
 async function loadJinja() {
@@ -47,23 +65,39 @@ function pinDate() {
 }
 
 async function main() {
-  const { Template } = await loadJinja();
+  const { Template, Environment } = await loadJinja();
+  // Tell raise_exception() apart from other errors: hearth must raise with the
+  // same message; for other errors only failing is required.
+  const set = Environment.prototype.set;
+  Environment.prototype.set = function (name, value) {
+    if (name === 'raise_exception') {
+      value = (msg) => {
+        const e = new Error(msg);
+        e.raised = true;
+        throw e;
+      };
+    }
+    return set.call(this, name, value);
+  };
   pinDate();
   const templates = JSON.parse(fs.readFileSync(TEMPLATES, 'utf8'));
   const out = {};
   let errors = 0;
   templates.forEach((t, i) => {
-    for (const [name, messages] of Object.entries(CONVERSATIONS)) {
+    for (const [name, conv] of Object.entries(CONVERSATIONS)) {
+      const { messages, tools } = Array.isArray(conv) ? { messages: conv } : conv;
       for (const agp of [false, true]) {
         const key = `${i}:${name}:${agp ? 1 : 0}`;
         try {
           const tpl = new Template(t.chat_template);
-          out[key] = tpl.render({
+          const ctx = {
             messages: structuredClone(messages), add_generation_prompt: agp,
             bos_token: t.bos_token ?? '', eos_token: t.eos_token ?? '',
-          });
+          };
+          if (tools) ctx.tools = structuredClone(tools);
+          out[key] = tpl.render(ctx);
         } catch (e) {
-          out[key] = { error: String(e.message).split('\n')[0] };
+          out[key] = e.raised ? { raise: String(e.message) } : { error: String(e.message).split('\n')[0] };
           errors++;
         }
       }

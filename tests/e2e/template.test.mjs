@@ -2,14 +2,14 @@
 // (93 real ones) rendered by `hearth template` for the conversations of
 // tools/golden_templates.mjs, compared byte for byte with
 // @huggingface/jinja's outputs stored in tests/fixtures/templates/expected.json.
-// A template that raises there must raise in hearth too (exit 1, same message
-// for raise_exception). Also checks the CLI's errors and limits.
+// A template that raises there must raise in hearth too (exit 1; the same
+// message for raise_exception, any template error otherwise). Also checks the CLI's errors and limits.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { check, done } from '../lib.mjs';
-import { HEARTH, ROOT } from './util.mjs';
+import { HEARTH, ROOT, testModel } from './util.mjs';
 import { CONVERSATIONS, DATE, FIXTURE, TEMPLATES } from '../../tools/golden_templates.mjs';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-tpl-'));
@@ -28,7 +28,7 @@ if (!fs.existsSync(TEMPLATES)) {
 } else {
   const templates = JSON.parse(fs.readFileSync(TEMPLATES, 'utf8'));
   const expected = JSON.parse(fs.readFileSync(FIXTURE, 'utf8'));
-  let total = 0, passed = 0;
+  let total = 0, passed = 0, errors = 0;
   templates.forEach((t, i) => {
     const tf = write(`t${i}.jinja`, t.chat_template);
     const bad = [];
@@ -42,20 +42,25 @@ if (!fs.existsSync(TEMPLATES)) {
           '--bos-token', t.bos_token ?? '', '--eos-token', t.eos_token ?? ''];
         if (agp) args.push('--add-generation-prompt');
         const r = run(args);
+        if (typeof want !== 'string') errors++;
         let ok;
         if (typeof want === 'string') {
           ok = r.status === 0 && r.stdout === want;
           if (!ok) bad.push(`${key}: ${r.status !== 0 ? r.stderr.trim() : `got ${JSON.stringify(r.stdout.slice(0, 300))}\n      want ${JSON.stringify(want.slice(0, 300))}`}`);
+        } else if (want.raise !== undefined) {
+          ok = r.status === 1 && r.stderr.includes(`raise_exception: ${want.raise}`);
+          if (!ok) bad.push(`${key}: expected raise_exception(${JSON.stringify(want.raise)}), got exit ${r.status} ${r.stderr.trim()}`);
         } else {
-          ok = r.status === 1 && r.stderr.includes(want.error);
-          if (!ok) bad.push(`${key}: expected the error ${JSON.stringify(want.error)}, got exit ${r.status} ${r.stderr.trim()}`);
+          // another error (e.g. a filter applied to a null content): hearth must fail too
+          ok = r.status === 1 && r.stderr.includes('template:');
+          if (!ok) bad.push(`${key}: expected an error like ${JSON.stringify(want.error)}, got exit ${r.status} ${r.stderr.trim()}`);
         }
         if (ok) passed++;
       }
     }
     check(`template ${i} (${t.model}) renders like @huggingface/jinja`, bad.length === 0, bad.slice(0, 2).join('\n    '));
   });
-  console.log(`# real templates: ${passed}/${total} renders identical (${templates.length} templates)`);
+  console.log(`# real templates: ${passed}/${total} renders match (${templates.length} templates; ${errors} expected errors)`);
 }
 
 // ---- CLI behaviour ----
@@ -101,6 +106,28 @@ const msgs = convFiles.system;
   const r = run(['--template-file', tf, '--messages', msgs, '--tools', tools, '--date', '2025-01-09', '--bos-token', '<s>']);
   const want = '[\n  {\n    "name": "f",\n    "parameters": {\n      "x": 1.5,\n      "é": [\n        true,\n        null\n      ]\n    }\n  }\n]|09 Jan 2025|<s>';
   check('tools, tojson(indent), strftime_now and bos_token', r.status === 0 && r.stdout === want, JSON.stringify(r.stdout) + r.stderr);
+}
+{
+  // --model: the template and BOS/EOS texts come from a vocabulary-only GGUF
+  // (tools/make_test_model.mjs copies tokenizer_config.json's chat_template).
+  const cfg = path.resolve(ROOT, '../shared/tokenizers/llama3/tokenizer_config.json');
+  if (fs.existsSync(cfg)) {
+    const model = testModel(['--tokenizer', 'llama3', '--vocab-only'], 'llama3-vocab');
+    const tf = write('llama3.jinja', JSON.parse(fs.readFileSync(cfg, 'utf8')).chat_template);
+    const common = ['--messages', convFiles.system_multi, '--add-generation-prompt', '--date', DATE];
+    const a = run(['--model', model, ...common]);
+    const b = run(['--template-file', tf, '--bos-token', '<|begin_of_text|>', '--eos-token', '<|end_of_text|>', ...common]);
+    check('--model reads tokenizer.chat_template and the BOS/EOS texts from the GGUF',
+      a.status === 0 && b.status === 0 && a.stdout === b.stdout && a.stdout.startsWith('<|begin_of_text|><|start_header_id|>system'),
+      `${a.stderr}${b.stderr}${JSON.stringify(a.stdout.slice(0, 200))}`);
+    const c = run(['--model', model, '--bos-token', '[B]', ...common]);
+    check('--bos-token overrides the model\'s', c.status === 0 && c.stdout.startsWith('[B]<|start_header_id|>'), c.stderr);
+  }
+  const stories = path.resolve(ROOT, '../shared/models/stories260K.gguf');
+  if (fs.existsSync(stories)) {
+    const r = run(['--model', stories, '--messages', msgs]);
+    check('a model without a chat template is a clear error', r.status === 1 && r.stderr.includes('no tokenizer.chat_template'), r.stderr);
+  }
 }
 fs.rmSync(tmp, { recursive: true, force: true });
 done();
