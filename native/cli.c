@@ -66,6 +66,11 @@ int cli_parse(const cli_command *cmd, int argc, char **argv) {
         if (i + 1 >= argc) return cli_usage_error(cmd, "%s needs a value", a);
         const char *v = argv[++i];
         if (o->kind == OPT_STRING) *(const char **)o->dst = v;
+        else if (o->kind == OPT_LIST) {
+            cli_list *l = o->dst;
+            if (l->n == CLI_LIST_MAX) return cli_usage_error(cmd, "%s given more than %d times", a, CLI_LIST_MAX);
+            l->items[l->n++] = v;
+        }
         else if (!parse_number(v, o->kind, o->dst)) return cli_usage_error(cmd, "%s: \"%s\" is not a valid number", a, v);
     }
     return -1;

@@ -13,12 +13,19 @@
 /* Exit codes: 0 success, 1 runtime or model error, 2 usage error. */
 enum { EXIT_USAGE = 2 };
 
-typedef enum { OPT_STRING, OPT_INT, OPT_FLOAT, OPT_U64, OPT_FLAG } cli_opt_kind;
+typedef enum { OPT_STRING, OPT_INT, OPT_FLOAT, OPT_U64, OPT_FLAG, OPT_LIST } cli_opt_kind;
+
+/* A flag that may be given several times (OPT_LIST). */
+#define CLI_LIST_MAX 256
+typedef struct {
+    const char *items[CLI_LIST_MAX];
+    int n;
+} cli_list;
 
 typedef struct {
     const char *name; /* "--max-tokens" */
     cli_opt_kind kind;
-    void *dst;        /* const char **, int *, float *, uint64_t *, bool * */
+    void *dst;        /* const char **, int *, float *, uint64_t *, bool *, cli_list * */
     const char *arg;  /* placeholder in help: "N" */
     const char *help;
 } cli_opt;
@@ -65,5 +72,6 @@ int cmd_run(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
 
 #endif

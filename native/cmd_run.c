@@ -142,7 +142,7 @@ int cmd_run(int argc, char **argv) {
     hearth_gen_stats stats;
     hearth_status st = (!s.piece || !s.out) ? hearth_fail(&err, HEARTH_E_NOMEM, "out of memory") : HEARTH_OK;
     if (!st) st = hearth_engine_prompt_tokens(m.engine, prompt, prompt_len, &ptoks, &n_ptoks, &err);
-    if (!st) st = hearth_generate(m.engine, ptoks, n_ptoks, max_tokens, &sp, on_token, &s, &stats, &err);
+    if (!st) st = hearth_generate(m.engine, ptoks, n_ptoks, 0, max_tokens, &sp, on_token, &s, &stats, &err);
     if (!st && !emit(&s, utf8_stream_flush(&s.utf8, s.out, s.out_cap)))
         st = hearth_fail(&err, HEARTH_E_NOMEM, "out of memory");
     if (s.logits_out) fclose(s.logits_out);

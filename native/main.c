@@ -10,6 +10,7 @@ static void usage(FILE *f) {
     fputs("usage: hearth COMMAND [options]\n\n"
           "commands:\n"
           "  run       complete a prompt with a GGUF model (raw text, no chat template)\n"
+          "  chat      chat with a model through its chat template (interactive, or --message)\n"
           "  tokenize  print the token ids of a text\n"
           "  template  print the prompt a chat template makes of a conversation\n"
           "  info      describe a model file\n"
@@ -33,6 +34,7 @@ int main(int argc, char **argv) {
     if (strcmp(c, "template") == 0) return cmd_template(argc - 2, argv + 2);
     if (strcmp(c, "info") == 0) return cmd_info(argc - 2, argv + 2);
     if (strcmp(c, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
+    if (strcmp(c, "chat") == 0) return cmd_chat(argc - 2, argv + 2);
     fprintf(stderr, "hearth: unknown command \"%s\"\n", c);
     usage(stderr);
     return EXIT_USAGE;

@@ -101,7 +101,7 @@ hearth_status hearth_engine_eval(hearth_engine *e, const int32_t *tokens, int n,
     return forward_eval(e->fwd, tokens, n, pos, logits, err);
 }
 
-hearth_status hearth_generate(hearth_engine *e, const int32_t *prompt, int n_prompt, int max_tokens,
+hearth_status hearth_generate(hearth_engine *e, const int32_t *prompt, int n_prompt, int n_past, int max_tokens,
                               const sampler_params *sp, hearth_token_fn on_token, void *user,
                               hearth_gen_stats *stats, hearth_error *err) {
     memset(stats, 0, sizeof *stats);
@@ -113,6 +113,9 @@ hearth_status hearth_generate(hearth_engine *e, const int32_t *prompt, int n_pro
                            "the prompt has %d tokens but the context holds %d; shorten it or raise --ctx", n_prompt,
                            n_ctx);
     if (max_tokens < 0) return hearth_fail(err, HEARTH_E_ARG, "max tokens must not be negative");
+    /* At least the last prompt token is evaluated: its logits start the answer. */
+    if (n_past < 0) n_past = 0;
+    if (n_past > n_prompt - 1) n_past = n_prompt - 1;
     sampler *smp;
     hearth_status st = sampler_create(&smp, sp, n_vocab, err);
     if (st) return st;
@@ -124,9 +127,10 @@ hearth_status hearth_generate(hearth_engine *e, const int32_t *prompt, int n_pro
     memcpy(history, prompt, (size_t)n_prompt * sizeof *prompt);
     int n_hist = n_prompt;
     stats->prompt_tokens = n_prompt;
+    stats->reused_tokens = n_past;
 
     double t0 = e->host->now_ms(e->host->ctx);
-    st = forward_eval(e->fwd, prompt, n_prompt, 0, e->logits, err);
+    st = forward_eval(e->fwd, prompt + n_past, n_prompt - n_past, n_past, e->logits, err);
     double t1 = e->host->now_ms(e->host->ctx);
     stats->prefill_ms = t1 - t0;
     int pos = n_prompt;
@@ -152,6 +156,7 @@ hearth_status hearth_generate(hearth_engine *e, const int32_t *prompt, int n_pro
         pos++;
     }
     stats->decode_ms = e->host->now_ms(e->host->ctx) - t1;
+    stats->cache_tokens = st ? 0 : pos;
     free(history);
     sampler_free(smp);
     return st;

@@ -42,7 +42,10 @@ hearth_status hearth_engine_eval(hearth_engine *e, const int32_t *tokens, int n,
                                  hearth_error *err);
 
 typedef struct {
-    int prompt_tokens, gen_tokens;
+    int prompt_tokens;    /* the whole prompt */
+    int reused_tokens;    /* of which were already in the KV cache (not evaluated) */
+    int gen_tokens;
+    int cache_tokens;     /* positions valid in the KV cache afterwards */
     double prefill_ms, decode_ms, ttft_ms;
     bool stopped_by_eog, stopped_by_ctx, stopped_by_callback;
 } hearth_gen_stats;
@@ -51,8 +54,10 @@ typedef struct {
  * return false to stop. */
 typedef bool (*hearth_token_fn)(void *user, int32_t token, const float *logits, int n_vocab);
 
-/* Generates up to max_tokens after the prompt, from an empty cache. */
-hearth_status hearth_generate(hearth_engine *e, const int32_t *prompt, int n_prompt, int max_tokens,
+/* Generates up to max_tokens after the prompt. The first n_past prompt
+ * tokens must already be in the KV cache (from an earlier call with the
+ * same tokens there); only the rest is evaluated. 0 starts afresh. */
+hearth_status hearth_generate(hearth_engine *e, const int32_t *prompt, int n_prompt, int n_past, int max_tokens,
                               const sampler_params *sp, hearth_token_fn on_token, void *user,
                               hearth_gen_stats *stats, hearth_error *err);
 

@@ -494,6 +494,11 @@ void tokenizer_free(hearth_tokenizer *t) {
 
 hearth_status tokenizer_encode(const hearth_tokenizer *t, const char *text, size_t len, bool parse_special,
                                int32_t **out, size_t *n_out, hearth_error *err) {
+    return tokenizer_encode_protected(t, text, len, parse_special, NULL, out, n_out, err);
+}
+
+hearth_status tokenizer_encode_protected(const hearth_tokenizer *t, const char *text, size_t len, bool parse_special,
+                                         const uint8_t *protect, int32_t **out, size_t *n_out, hearth_error *err) {
     *out = NULL;
     *n_out = 0;
     if (len == 0) return HEARTH_OK;
@@ -504,7 +509,7 @@ hearth_status tokenizer_encode(const hearth_tokenizer *t, const char *text, size
 
     tok_fragment *frags = NULL;
     size_t n_frags = 0;
-    hearth_status st = tok_partition(t, text, len, parse_special, &frags, &n_frags, err);
+    hearth_status st = tok_partition(t, text, len, parse_special, protect, &frags, &n_frags, err);
     if (st) return st;
 
     tok_vec v = {0};

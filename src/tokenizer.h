@@ -29,6 +29,11 @@ void tokenizer_free(hearth_tokenizer *t);
  * *n_out is 0); the caller frees it. */
 hearth_status tokenizer_encode(const hearth_tokenizer *t, const char *text, size_t len, bool parse_special,
                                int32_t **out, size_t *n_out, hearth_error *err);
+/* The same, but no special token is matched where protect[i] is non-zero
+ * (protect: len bytes, or NULL). Chat uses it so that text a user typed can
+ * never become control tokens, while the template's own markup does. */
+hearth_status tokenizer_encode_protected(const hearth_tokenizer *t, const char *text, size_t len, bool parse_special,
+                                         const uint8_t *protect, int32_t **out, size_t *n_out, hearth_error *err);
 
 int32_t tokenizer_vocab_size(const hearth_tokenizer *t);
 int32_t tokenizer_bos(const hearth_tokenizer *t); /* -1 if none */

@@ -129,7 +129,7 @@ typedef struct {
 } tok_fragment;
 
 hearth_status tok_partition(const hearth_tokenizer *t, const char *text, size_t len, bool parse_special,
-                            tok_fragment **frags, size_t *n_frags, hearth_error *err);
+                            const uint8_t *protect, tok_fragment **frags, size_t *n_frags, hearth_error *err);
 
 /* tokenizer_spm.c / tokenizer_bpe.c: tokenize one raw fragment, appending to out */
 hearth_status spm_encode(const hearth_tokenizer *t, const char *text, size_t len, bool prefix_space,

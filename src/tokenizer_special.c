@@ -96,7 +96,7 @@ static bool active(const hearth_tokenizer *t, int32_t id, bool parse_special) {
 }
 
 hearth_status tok_partition(const hearth_tokenizer *t, const char *text, size_t len, bool parse_special,
-                            tok_fragment **frags, size_t *n_frags, hearth_error *err) {
+                            const uint8_t *protect, tok_fragment **frags, size_t *n_frags, hearth_error *err) {
     const uint8_t *s = (const uint8_t *)text;
     const tok_trie *tr = &t->trie;
     hearth_status st = HEARTH_OK;
@@ -143,7 +143,7 @@ hearth_status tok_partition(const hearth_tokenizer *t, const char *text, size_t 
                 if (!hit) break;
                 q = (size_t)(hit - s);
                 bool ok = memcmp(s + q, tx, tl) == 0;
-                for (size_t k = 0; ok && k < tl; k++) ok = state[q + k] == RAW;
+                for (size_t k = 0; ok && k < tl; k++) ok = state[q + k] == RAW && !(protect && protect[q + k]);
                 if (!ok) {
                     q++;
                     continue;

@@ -1,0 +1,376 @@
+#include "chat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "template.h"
+#include "tokenizer.h"
+#include "unicode.h"
+
+/* Used when a model has no tokenizer.chat_template. */
+static const char CHATML[] =
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + "
+    "'\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+struct hearth_chat {
+    hearth_engine *e;
+    const hearth_tokenizer *tok;
+    char *tmpl;
+    size_t tmpl_len;
+    const char *bos_text, *eos_text;
+    char warning[256];
+
+    hearth_chat_message *msgs; /* role and content strings are owned */
+    size_t n_msgs, cap_msgs;
+
+    int32_t *cached; /* the tokens whose keys and values are in the KV cache */
+    int n_cached;
+};
+
+static char *dup_str(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+static hearth_status push_message(hearth_chat *c, const char *role, const char *content, hearth_error *err) {
+    if (c->n_msgs == c->cap_msgs) {
+        size_t cap = c->cap_msgs ? c->cap_msgs * 2 : 8;
+        hearth_chat_message *m = realloc(c->msgs, cap * sizeof *m);
+        if (!m) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+        c->msgs = m;
+        c->cap_msgs = cap;
+    }
+    char *r = dup_str(role), *t = dup_str(content);
+    if (!r || !t) {
+        free(r);
+        free(t);
+        return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    }
+    c->msgs[c->n_msgs++] = (hearth_chat_message){r, t};
+    return HEARTH_OK;
+}
+
+static void drop_message(hearth_chat *c, size_t i) {
+    free((char *)c->msgs[i].role);
+    free((char *)c->msgs[i].content);
+    memmove(c->msgs + i, c->msgs + i + 1, (c->n_msgs - i - 1) * sizeof *c->msgs);
+    c->n_msgs--;
+}
+
+hearth_status hearth_chat_create(hearth_chat **out, hearth_engine *e, const char *system, hearth_error *err) {
+    *out = NULL;
+    hearth_chat *c = calloc(1, sizeof *c);
+    if (!c) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    c->e = e;
+    c->tok = hearth_engine_tokenizer(e);
+    gguf_str t;
+    if (gguf_get_str(hearth_engine_gguf(e), "tokenizer.chat_template", &t) && t.len > 0) {
+        c->tmpl = malloc(t.len + 1);
+        if (c->tmpl) {
+            memcpy(c->tmpl, t.data, t.len);
+            c->tmpl[t.len] = 0;
+            c->tmpl_len = t.len;
+        }
+    } else {
+        c->tmpl = dup_str(CHATML);
+        c->tmpl_len = sizeof CHATML - 1;
+        snprintf(c->warning, sizeof c->warning, "%s has no chat template; using ChatML",
+                 gguf_name(hearth_engine_gguf(e)));
+    }
+    int32_t bos = tokenizer_bos(c->tok), eos = tokenizer_eos(c->tok);
+    c->bos_text = bos >= 0 ? tokenizer_token_text(c->tok, bos) : "";
+    c->eos_text = eos >= 0 ? tokenizer_token_text(c->tok, eos) : "";
+    hearth_status st = c->tmpl ? HEARTH_OK : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    if (!st && system && *system) st = push_message(c, "system", system, err);
+    if (st) {
+        hearth_chat_free(c);
+        return st;
+    }
+    *out = c;
+    return HEARTH_OK;
+}
+
+void hearth_chat_free(hearth_chat *c) {
+    if (!c) return;
+    while (c->n_msgs) drop_message(c, c->n_msgs - 1);
+    free(c->msgs);
+    free(c->tmpl);
+    free(c->cached);
+    free(c);
+}
+
+void hearth_chat_reset(hearth_chat *c) {
+    size_t keep = c->n_msgs && strcmp(c->msgs[0].role, "system") == 0 ? 1 : 0;
+    while (c->n_msgs > keep) drop_message(c, c->n_msgs - 1);
+}
+
+const char *hearth_chat_warning(const hearth_chat *c) { return c->warning; }
+
+/* Marks where each message's content landed in the rendered text, so that
+ * no special token is matched inside it. Templates copy content verbatim or
+ * trimmed; content a template rewrote is not found, and stays unprotected
+ * only if it holds no special-token text at all (else an error). */
+static hearth_status protect_contents(const hearth_chat *c, const char *text, size_t len, uint8_t *protect,
+                                      hearth_error *err) {
+    size_t cursor = 0;
+    for (size_t i = 0; i < c->n_msgs; i++) {
+        const char *content = c->msgs[i].content;
+        size_t n = strlen(content);
+        while (n && (content[0] == ' ' || content[0] == '\n' || content[0] == '\t')) content++, n--;
+        while (n && (content[n - 1] == ' ' || content[n - 1] == '\n' || content[n - 1] == '\t')) n--;
+        if (n == 0) continue;
+        const char *hit = NULL;
+        for (size_t p = cursor; p + n <= len && !hit; p++)
+            if (text[p] == content[0] && memcmp(text + p, content, n) == 0) hit = text + p;
+        if (hit) {
+            memset(protect + (hit - text), 1, n);
+            cursor = (size_t)(hit - text) + n;
+            continue;
+        }
+        int32_t *ids = NULL;
+        size_t n_ids = 0;
+        hearth_status st = tokenizer_encode(c->tok, content, n, true, &ids, &n_ids, err);
+        bool special = false;
+        for (size_t k = 0; !st && k < n_ids; k++) special |= tokenizer_is_control(c->tok, ids[k]);
+        free(ids);
+        if (st) return st;
+        if (special)
+            return hearth_fail(err, HEARTH_E_ARG,
+                               "message %zu contains special-token text and the chat template rewrites it, so it "
+                               "cannot be kept apart from the template's markup",
+                               i + 1);
+    }
+    return HEARTH_OK;
+}
+
+static hearth_status render_tokens(hearth_chat *c, int32_t **out, int *n, hearth_error *err) {
+    hearth_template_input in = {
+        .messages = c->msgs,
+        .n_messages = c->n_msgs,
+        .add_generation_prompt = true,
+        .bos_token = c->bos_text,
+        .eos_token = c->eos_text,
+        .year = 2026, .month = 1, .day = 1,
+    };
+    char *text = NULL;
+    size_t len = 0;
+    hearth_status st = hearth_template_render(c->tmpl, c->tmpl_len, &in, &text, &len, err);
+    if (st) return hearth_prefix(err, "chat template: ");
+    uint8_t *protect = calloc(len ? len : 1, 1);
+    int32_t *ids = NULL;
+    size_t n_ids = 0;
+    st = protect ? protect_contents(c, text, len, protect, err) : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    if (!st) st = tokenizer_encode_protected(c->tok, text, len, true, protect, &ids, &n_ids, err);
+    free(protect);
+    free(text);
+    if (st) return st;
+    int32_t bos = tokenizer_bos(c->tok);
+    bool add_bos = tokenizer_add_bos(c->tok) && bos >= 0 && !(n_ids && ids[0] == bos);
+    int32_t *all = malloc((n_ids + 1) * sizeof *all);
+    if (!all || n_ids + 1 > (size_t)1 << 30) {
+        free(ids);
+        free(all);
+        return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    }
+    size_t k = 0;
+    if (add_bos) all[k++] = bos;
+    if (n_ids) memcpy(all + k, ids, n_ids * sizeof *ids);
+    free(ids);
+    *out = all;
+    *n = (int)(k + n_ids);
+    return HEARTH_OK;
+}
+
+hearth_status hearth_chat_prompt_tokens(hearth_chat *c, int32_t **out, int *n, hearth_error *err) {
+    return render_tokens(c, out, n, err);
+}
+
+/* ---- one answer ---- */
+
+typedef struct {
+    hearth_chat *c;
+    const hearth_chat_options *o;
+    hearth_chat_text_fn on_text;
+    void *user;
+    tokenizer_decoder dec;
+    char *buf;          /* decoder output scratch */
+    size_t buf_cap;
+    char *answer;       /* decoded text so far */
+    size_t len, cap, emitted;
+    int32_t *gen;
+    int n_gen, cap_gen;
+    bool stopped, interrupted, failed;
+} answer_state;
+
+static bool append(answer_state *a, const char *s, size_t n) {
+    if (a->len + n + 1 > a->cap) {
+        size_t cap = (a->cap + n + 1) * 2;
+        char *p = realloc(a->answer, cap);
+        if (!p) return false;
+        a->answer = p;
+        a->cap = cap;
+    }
+    memcpy(a->answer + a->len, s, n);
+    a->len += n;
+    a->answer[a->len] = 0;
+    return true;
+}
+
+/* Emits what can no longer become part of a stop string; on a stop string,
+ * cuts the answer before it. */
+static bool release(answer_state *a, bool final) {
+    size_t safe = a->len;
+    for (int i = 0; i < a->o->n_stop; i++) {
+        const char *s = a->o->stop[i];
+        size_t sl = strlen(s);
+        if (!sl) continue;
+        const char *from = a->answer + (a->emitted > sl ? a->emitted - sl : 0);
+        const char *hit = strstr(from, s);
+        if (hit) {
+            a->len = (size_t)(hit - a->answer);
+            a->answer[a->len] = 0;
+            a->stopped = true;
+            if (safe > a->len) safe = a->len;
+            continue;
+        }
+        if (final) continue;
+        /* the longest tail of the answer that a stop string starts with */
+        for (size_t k = sl - 1; k > 0; k--)
+            if (k <= a->len && memcmp(a->answer + a->len - k, s, k) == 0) {
+                if (a->len - k < safe) safe = a->len - k;
+                break;
+            }
+    }
+    if (safe > a->emitted) {
+        bool go = a->on_text ? a->on_text(a->user, a->answer + a->emitted, safe - a->emitted) : true;
+        a->emitted = safe;
+        if (!go) a->interrupted = true;
+    }
+    return !a->stopped && !a->interrupted;
+}
+
+static bool on_token(void *user, int32_t token, const float *logits, int n_vocab) {
+    (void)logits;
+    (void)n_vocab;
+    answer_state *a = user;
+    if (a->n_gen == a->cap_gen) {
+        int cap = a->cap_gen ? a->cap_gen * 2 : 256;
+        int32_t *g = realloc(a->gen, (size_t)cap * sizeof *g);
+        if (!g) {
+            a->failed = true;
+            return false;
+        }
+        a->gen = g;
+        a->cap_gen = cap;
+    }
+    a->gen[a->n_gen++] = token;
+    size_t n = tokenizer_decoder_push(&a->dec, token, a->buf, a->buf_cap);
+    if (!append(a, a->buf, n)) {
+        a->failed = true;
+        return false;
+    }
+    return release(a, false);
+}
+
+/* Drops the oldest turn after the system message: a user message and the
+ * assistant answer that follows it. */
+static bool drop_oldest_turn(hearth_chat *c) {
+    size_t first = c->n_msgs && strcmp(c->msgs[0].role, "system") == 0 ? 1 : 0;
+    if (c->n_msgs - first < 2) return false; /* only the new message is left */
+    drop_message(c, first);
+    if (c->n_msgs - first >= 2 && strcmp(c->msgs[first].role, "assistant") == 0) drop_message(c, first);
+    return true;
+}
+
+hearth_status hearth_chat_send(hearth_chat *c, const char *user_text, const hearth_chat_options *o,
+                               hearth_chat_text_fn on_text, void *user, char **answer, hearth_chat_stats *stats,
+                               hearth_error *err) {
+    memset(stats, 0, sizeof *stats);
+    if (answer) *answer = NULL;
+    hearth_status st = push_message(c, "user", user_text, err);
+    if (st) return st;
+    int max_tokens = o->max_tokens > 0 ? o->max_tokens : 512;
+    int n_ctx = hearth_engine_ctx(c->e);
+    int reserve = max_tokens < n_ctx / 4 ? max_tokens : n_ctx / 4;
+
+    int32_t *tokens = NULL;
+    int n = 0;
+    for (;;) {
+        st = render_tokens(c, &tokens, &n, err);
+        if (st) goto fail;
+        if (n + reserve <= n_ctx) break;
+        free(tokens);
+        tokens = NULL;
+        if (!drop_oldest_turn(c)) {
+            st = hearth_fail(err, HEARTH_E_CONTEXT,
+                             "the message needs %d tokens with the template, more than the context of %d leaves "
+                             "(%d kept for the answer); shorten it or raise --ctx",
+                             n, n_ctx, reserve);
+            goto fail;
+        }
+        stats->dropped_messages++;
+        c->n_cached = 0; /* the conversation's start changed */
+    }
+
+    int common = 0;
+    while (common < n && common < c->n_cached && tokens[common] == c->cached[common]) common++;
+
+    answer_state a = {.c = c, .o = o, .on_text = on_text, .user = user};
+    tokenizer_decoder_init(&a.dec, c->tok, false);
+    a.buf_cap = UTF8_STREAM_OUT_MAX(tokenizer_max_piece_len(c->tok) + 1);
+    a.buf = malloc(a.buf_cap);
+    if (!a.buf || !append(&a, "", 0)) {
+        free(a.buf);
+        st = hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    hearth_gen_stats gs;
+    st = hearth_generate(c->e, tokens, n, common, max_tokens, &o->sampling, on_token, &a, &gs, err);
+    if (!st && a.failed) st = hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    if (!st && !a.stopped && !a.interrupted) {
+        size_t tail = tokenizer_decoder_flush(&a.dec, a.buf, a.buf_cap);
+        if (!append(&a, a.buf, tail)) st = hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+        else release(&a, true);
+    }
+    free(a.buf);
+
+    /* What the KV cache holds now: the prompt and the evaluated answer tokens. */
+    free(c->cached);
+    c->cached = NULL;
+    c->n_cached = 0;
+    if (!st) {
+        int32_t *cached = malloc(((size_t)n + (size_t)a.n_gen + 1) * sizeof *cached);
+        if (cached) {
+            memcpy(cached, tokens, (size_t)n * sizeof *tokens);
+            if (a.n_gen) memcpy(cached + n, a.gen, (size_t)a.n_gen * sizeof *a.gen);
+            c->cached = cached;
+            c->n_cached = gs.cache_tokens < n + a.n_gen ? gs.cache_tokens : n + a.n_gen;
+        }
+    }
+    free(a.gen);
+    free(tokens);
+    if (st) {
+        free(a.answer);
+        goto fail;
+    }
+    stats->prompt_tokens = n;
+    stats->reused_tokens = gs.reused_tokens;
+    stats->evaluated_tokens = n - gs.reused_tokens;
+    stats->gen_tokens = gs.gen_tokens;
+    stats->prefill_ms = gs.prefill_ms;
+    stats->decode_ms = gs.decode_ms;
+    stats->ttft_ms = gs.ttft_ms;
+    stats->stop = a.interrupted ? "interrupted" : a.stopped ? "stop" : gs.stopped_by_eog ? "eog"
+                : gs.stopped_by_ctx ? "context" : "length";
+    st = push_message(c, "assistant", a.answer, err);
+    if (!st && answer) *answer = a.answer;
+    else free(a.answer);
+    return st;
+fail:
+    /* The user message did not get an answer: take it back. */
+    if (c->n_msgs && strcmp(c->msgs[c->n_msgs - 1].role, "user") == 0) drop_message(c, c->n_msgs - 1);
+    return st;
+}
