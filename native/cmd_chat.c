@@ -107,7 +107,7 @@ static int interactive(hearth_chat *chat, const hearth_chat_options *o) {
 int cmd_chat(int argc, char **argv) {
     const char *model_path = NULL, *system = NULL;
     int max_tokens = 512, threads = 0, n_ctx = -1;
-    bool json = false;
+    bool json = false, show_tokens = false;
     cli_list messages = {.n = 0}, stops = {.n = 0};
     hearth_chat_options o = {0};
     sampler_defaults(&o.sampling);
@@ -117,6 +117,8 @@ int cmd_chat(int argc, char **argv) {
         {"--system", OPT_STRING, &system, "S", "system message"},
         {"--message", OPT_LIST, &messages, "TEXT", "a user turn, answered in order (repeatable); none: interactive"},
         {"--json", OPT_FLAG, &json, NULL, "with --message: print one JSON object with every turn and its stats"},
+        {"--show-tokens", OPT_FLAG, &show_tokens, NULL,
+         "with --json: each turn also lists the tokens of the conversation so far"},
         {"--max-tokens", OPT_INT, &max_tokens, "N", "answer length limit (default 512)"},
         {"--stop", OPT_LIST, &stops, "S", "also stop an answer at this text (repeatable)"},
         {"--temperature", OPT_FLOAT, &o.sampling.temperature, "T", "0 = greedy (default 0.8)"},
@@ -178,6 +180,13 @@ int cmd_chat(int argc, char **argv) {
                 json_string(stdout, answer, strlen(answer));
                 printf(",\"stop\":\"%s\",\"stats\":", stats.stop);
                 json_stats(&stats);
+                int32_t *ids = NULL;
+                int n_ids = 0;
+                if (show_tokens && !hearth_chat_prompt_tokens(chat, &ids, &n_ids, &err)) {
+                    fputs(",\"conversation_tokens\":", stdout);
+                    json_ints(stdout, ids, (size_t)n_ids);
+                }
+                free(ids);
                 fputc('}', stdout);
             } else {
                 fputc('\n', stdout);
