@@ -150,6 +150,9 @@ typedef struct {
     const char *item_sep, *key_sep;
 } jjson_opts;
 bool jv_append_json(jarena *a, jbuf *b, jv v, const jjson_opts *o, int depth);
+/* NULL when v converts to JSON, else the type that does not (as
+ * @huggingface/jinja: tuples, functions, and cycles through namespaces). */
+const char *jv_unjsonable(jv v, int depth);
 /* A JS number's text (Number.prototype.toString). */
 void jv_js_number(double f, char *buf, size_t cap);
 

@@ -1,6 +1,7 @@
 /* Built-ins of the Jinja interpreter: filters, tests, string and dict
  * methods, and the global functions (namespace, range, raise_exception,
  * strftime_now), as @huggingface/jinja defines them. */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,21 +129,91 @@ static jv trim(jv s, bool left, bool right) {
     return jv_str(p, n);
 }
 
-static int map_chars(jctx *c, jv s, int mode, uint32_t pos, jv *out) {
-    char *p = ja_strdup(c->a, s.u.s.p, s.u.s.n);
-    if (!p) return jx_nomem(c, pos);
-    for (size_t i = 0; i < s.u.s.n; i++) {
-        char ch = p[i];
-        bool lower = ch >= 'a' && ch <= 'z', upper = ch >= 'A' && ch <= 'Z';
-        bool word = lower || upper || (ch >= '0' && ch <= '9') || ch == '_';
-        bool prev_word = i > 0 && ((p[i - 1] >= 'a' && p[i - 1] <= 'z') || (p[i - 1] >= 'A' && p[i - 1] <= 'Z') ||
-                                   (p[i - 1] >= '0' && p[i - 1] <= '9') || p[i - 1] == '_');
-        if (mode == 0 && lower) p[i] = (char)(ch - 32);                       /* upper */
-        if (mode == 1 && upper) p[i] = (char)(ch + 32);                       /* lower */
-        if (mode == 2 && lower && word && !prev_word) p[i] = (char)(ch - 32); /* title */
-        if (mode == 3 && i == 0 && lower) p[i] = (char)(ch - 32);            /* capitalize */
+/* JavaScript's toUpperCase/toLowerCase for the code points below U+0800
+ * (Latin, Greek, Cyrillic); others are kept. Writes 1-2 code points. */
+static int case_map(uint32_t cp, bool up, uint32_t *o) {
+    o[1] = 0;
+    bool in_a = (cp >= 0x100 && cp <= 0x137) || (cp >= 0x14a && cp <= 0x177) || (cp >= 0x460 && cp <= 0x481) ||
+                (cp >= 0x48a && cp <= 0x4bf);
+    bool in_b = (cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17e);
+    if (up) {
+        if (cp >= 'a' && cp <= 'z') return o[0] = cp - 32, 1;
+        if (cp == 0xb5) return o[0] = 0x39c, 1;
+        if (cp == 0xdf) return o[0] = 'S', o[1] = 'S', 2;
+        if (cp >= 0xe0 && cp <= 0xfe && cp != 0xf7) return o[0] = cp - 0x20, 1;
+        if (cp == 0xff) return o[0] = 0x178, 1;
+        if (cp == 0x131) return o[0] = 'I', 1;
+        if (cp == 0x17f) return o[0] = 'S', 1;
+        if ((in_a && (cp & 1)) || (in_b && !(cp & 1))) return o[0] = cp - 1, 1;
+        if ((cp >= 0x3b1 && cp <= 0x3c1) || (cp >= 0x3c3 && cp <= 0x3cb)) return o[0] = cp - 0x20, 1;
+        if (cp == 0x3c2) return o[0] = 0x3a3, 1;
+        if (cp == 0x3ac) return o[0] = 0x386, 1;
+        if (cp >= 0x3ad && cp <= 0x3af) return o[0] = cp - 0x25, 1;
+        if (cp == 0x3cc) return o[0] = 0x38c, 1;
+        if (cp >= 0x3cd && cp <= 0x3ce) return o[0] = cp - 0x3f, 1;
+        if (cp >= 0x430 && cp <= 0x44f) return o[0] = cp - 0x20, 1;
+        if (cp >= 0x450 && cp <= 0x45f) return o[0] = cp - 0x50, 1;
+    } else {
+        if (cp >= 'A' && cp <= 'Z') return o[0] = cp + 32, 1;
+        if (cp >= 0xc0 && cp <= 0xde && cp != 0xd7) return o[0] = cp + 0x20, 1;
+        if (cp == 0x178) return o[0] = 0xff, 1;
+        if (cp == 0x130) return o[0] = 'i', o[1] = 0x307, 2;
+        if ((in_a && !(cp & 1)) || (in_b && (cp & 1))) return o[0] = cp + 1, 1;
+        if ((cp >= 0x391 && cp <= 0x3a1) || (cp >= 0x3a3 && cp <= 0x3ab)) return o[0] = cp + 0x20, 1;
+        if (cp == 0x386) return o[0] = 0x3ac, 1;
+        if (cp >= 0x388 && cp <= 0x38a) return o[0] = cp + 0x25, 1;
+        if (cp == 0x38c) return o[0] = 0x3cc, 1;
+        if (cp >= 0x38e && cp <= 0x38f) return o[0] = cp + 0x3f, 1;
+        if (cp >= 0x410 && cp <= 0x42f) return o[0] = cp + 0x20, 1;
+        if (cp >= 0x400 && cp <= 0x40f) return o[0] = cp + 0x50, 1;
     }
-    *out = jv_str(p, s.u.s.n);
+    return o[0] = cp, 1;
+}
+
+static bool put_cp(jarena *a, jbuf *b, uint32_t cp) {
+    char u[2];
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        return jb_put(a, b, u, 1);
+    }
+    u[0] = (char)(0xc0 | cp >> 6);
+    u[1] = (char)(0x80 | (cp & 63));
+    return jb_put(a, b, u, 2);
+}
+
+/* mode 0 upper, 1 lower, 2 title (ASCII word starts, as /\b\w/g), 3 capitalize (the first character) */
+static int map_chars(jctx *c, jv s, int mode, uint32_t pos, jv *out) {
+    jbuf b = {0};
+    const unsigned char *p = (const unsigned char *)s.u.s.p;
+    size_t n = s.u.s.n;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp = p[i];
+        size_t len = 1;
+        if ((p[i] & 0xe0) == 0xc0 && i + 1 < n && (p[i + 1] & 0xc0) == 0x80) {
+            cp = (uint32_t)(p[i] & 31) << 6 | (p[i + 1] & 63);
+            len = 2;
+        }
+        bool map = false, up = mode != 1;
+        if (mode <= 1) {
+            map = true;
+        } else if (mode == 2) {
+            bool word = cp < 0x80 && (isalnum((int)cp) || cp == '_');
+            bool prev = i > 0 && p[i - 1] < 0x80 && (isalnum(p[i - 1]) || p[i - 1] == '_');
+            map = word && !prev;
+        } else {
+            map = i == 0;
+        }
+        uint32_t o[2];
+        int k = map && (len == 2 || cp < 0x80) ? case_map(cp, up, o) : 0;
+        if (k) {
+            for (int j = 0; j < k; j++)
+                if (!put_cp(c->a, &b, o[j])) return jx_nomem(c, pos);
+        } else if (!jb_put(c->a, &b, s.u.s.p + i, len)) {
+            return jx_nomem(c, pos);
+        }
+        i += len;
+    }
+    *out = jv_str(b.p, b.n);
     return J_OK;
 }
 
@@ -234,7 +305,7 @@ static int str_split(jctx *c, jv s, jv sep, int64_t maxsplit, uint32_t pos, jv *
 
 static const char *const STR_METHODS[] = {"upper", "lower", "strip", "title", "capitalize", "rstrip", "lstrip",
                                           "startswith", "endswith", "split", "replace", NULL};
-static const char *const DICT_METHODS[] = {"get", "items", "keys", "values", NULL};
+static const char *const DICT_METHODS[] = {"get", "items", "keys", "values", "dictsort", NULL};
 
 static bool in_list(const char *const *l, const char *s, size_t n) {
     for (; *l; l++)
@@ -296,6 +367,8 @@ static int dict_items(jctx *c, jdict *d, int what, uint32_t pos, jv *out) {
     return J_OK;
 }
 
+static int dictsort(jctx *c, jdict *d, jlist *args, jdict *kwargs, uint32_t pos, jv *out);
+
 int jx_call_method(jctx *c, const jfunc *f, jlist *args, jdict *kwargs, uint32_t pos, jv *out) {
     jv s = f->self;
     const char *m = f->name;
@@ -309,6 +382,7 @@ int jx_call_method(jctx *c, const jfunc *f, jlist *args, jdict *kwargs, uint32_t
             *out = v ? *v : arg_or(args, 1, kwargs, NULL, none);
             return J_OK;
         }
+        if (name_is(m, mn, "dictsort")) return dictsort(c, s.u.d, args, kwargs, pos, out);
         return dict_items(c, s.u.d, name_is(m, mn, "keys") ? 1 : name_is(m, mn, "values") ? 2 : 0, pos, out);
     }
     if (name_is(m, mn, "upper")) return map_chars(c, s, 0, pos, out);
@@ -471,12 +545,12 @@ int jx_test(jctx *c, const char *name, size_t n, jv v, jv arg, bool has_arg, uin
     else if (T("mapping")) *out = v.t == JV_DICT;
     else if (T("sequence")) *out = v.t == JV_LIST || v.t == JV_DICT || v.t == JV_STR;
     else if (T("lower") || T("upper")) {
-        bool ok = v.t == JV_STR;
-        for (size_t i = 0; ok && i < v.u.s.n; i++) {
-            char ch = v.u.s.p[i];
-            if (T("lower") ? (ch >= 'A' && ch <= 'Z') : (ch >= 'a' && ch <= 'z')) ok = false;
+        jv m;
+        *out = false;
+        if (v.t == JV_STR) {
+            TRY(map_chars(c, v, T("lower") ? 1 : 0, pos, &m));
+            *out = m.u.s.n == v.u.s.n && memcmp(m.u.s.p, v.u.s.p, v.u.s.n) == 0;
         }
-        *out = ok;
     } else if (T("defined")) *out = v.t != JV_UNDEF;
     else if (T("undefined")) *out = v.t == JV_UNDEF;
     else if (T("equalto") || T("eq")) *out = has_arg && jx_strict_eq(v, arg);
@@ -508,7 +582,8 @@ static int to_json(jctx *c, jv v, jdict *kwargs, uint32_t pos, jv *out) {
             return jx_fail(c, pos, "separators must be a tuple or null");
         }
     }
-    if (v.t == JV_FUNC) return jx_fail(c, pos, "cannot convert to JSON: FunctionValue");
+    const char *bad = jv_unjsonable(v, 0);
+    if (bad) return jx_fail(c, pos, "cannot convert to JSON: %s", bad);
     jbuf b = {0};
     if (!jv_append_json(c->a, &b, v, &o, 0)) return jx_nomem(c, pos);
     *out = jv_str(b.p, b.n);
@@ -575,17 +650,114 @@ static int attr_path(jctx *c, jv item, jv attr, jv *out) {
     return J_OK;
 }
 
+static int indent(jctx *c, jv v, jv w, bool first, bool blank, uint32_t pos, jv *out) {
+    if (w.t != JV_INT || w.u.i < 0 || w.u.i > 256) return jx_fail(c, pos, "width must be an integer (0-256)");
+    jbuf b = {0};
+    size_t line = 0, st = 0;
+    for (size_t i = 0; i <= v.u.s.n; i++) {
+        if (i < v.u.s.n && v.u.s.p[i] != '\n') continue;
+        bool empty = i == st;
+        if (line && !jb_put(c->a, &b, "\n", 1)) return jx_nomem(c, pos);
+        if (!((!first && line == 0) || (!blank && empty)))
+            for (int64_t k = 0; k < w.u.i; k++)
+                if (!jb_put(c->a, &b, " ", 1)) return jx_nomem(c, pos);
+        if (!jb_put(c->a, &b, v.u.s.p + st, i - st)) return jx_nomem(c, pos);
+        st = i + 1;
+        line++;
+    }
+    *out = jv_str(b.p, b.n);
+    return J_OK;
+}
+
+/* compareRuntimeValues: numbers (and booleans) by value, strings (case-
+ * insensitively unless case_sensitive), none/undefined only with their kind */
+static int compare(jctx *c, jv a, jv b, bool case_sensitive, uint32_t pos, int *res) {
+    bool an = a.t == JV_INT || a.t == JV_FLOAT || a.t == JV_BOOL, bn = b.t == JV_INT || b.t == JV_FLOAT || b.t == JV_BOOL;
+    if ((a.t == JV_NONE && b.t == JV_NONE) || (a.t == JV_UNDEF && b.t == JV_UNDEF)) return *res = 0, J_OK;
+    if (an && bn) {
+        double x = a.t == JV_INT ? (double)a.u.i : a.t == JV_FLOAT ? a.u.f : a.u.b;
+        double y = b.t == JV_INT ? (double)b.u.i : b.t == JV_FLOAT ? b.u.f : b.u.b;
+        return *res = (x > y) - (x < y), J_OK;
+    }
+    if (a.t == JV_STR && b.t == JV_STR) {
+        size_t n = a.u.s.n < b.u.s.n ? a.u.s.n : b.u.s.n;
+        for (size_t i = 0; i < n; i++) {
+            int x = (unsigned char)a.u.s.p[i], y = (unsigned char)b.u.s.p[i];
+            if (!case_sensitive) {
+                if (x >= 'A' && x <= 'Z') x += 32;
+                if (y >= 'A' && y <= 'Z') y += 32;
+            }
+            if (x != y) return *res = x < y ? -1 : 1, J_OK;
+        }
+        return *res = (a.u.s.n > b.u.s.n) - (a.u.s.n < b.u.s.n), J_OK;
+    }
+    return jx_fail(c, pos, "cannot compare %s with %s", jv_type_name(a), jv_type_name(b));
+}
+
+static int sort_list(jctx *c, jlist *l, jlist *args, jdict *kwargs, uint32_t pos, jv *out) {
+    jv reverse = arg_or(args, 0, kwargs, "reverse", jv_bool(false)),
+       cs = arg_or(args, 1, kwargs, "case_sensitive", jv_bool(false)), attr = arg_or(args, 2, kwargs, "attribute", jv_none());
+    if (reverse.t != JV_BOOL || cs.t != JV_BOOL) return jx_fail(c, pos, "reverse and case_sensitive must be booleans");
+    if (attr.t != JV_STR && attr.t != JV_NONE) return jx_fail(c, pos, "attribute must be a string");
+    jlist *nl = jl_new(c->a);
+    jv *keys = ja_alloc(c->a, (l->n + 1) * sizeof *keys);
+    if (!nl || !keys) return jx_nomem(c, pos);
+    /* insertion sort: stable like Array.prototype.sort; comparisons count as iterations */
+    for (size_t i = 0; i < l->n; i++) {
+        jv key = l->v[i];
+        if (attr.t == JV_STR) TRY(attr_path(c, l->v[i], attr, &key));
+        TRY(push(c, nl, l->v[i], pos));
+        size_t j = i;
+        while (j > 0) {
+            if (++c->iterations > c->lim.max_iterations)
+                return jx_fail(c, pos, "sort: more than %zu comparisons (the iteration limit)", c->lim.max_iterations);
+            int r = 0;
+            TRY(compare(c, keys[j - 1], key, cs.u.b, pos, &r));
+            if (reverse.u.b) r = -r;
+            if (r <= 0) break;
+            nl->v[j] = nl->v[j - 1];
+            keys[j] = keys[j - 1];
+            j--;
+        }
+        nl->v[j] = l->v[i];
+        keys[j] = key;
+    }
+    return *out = mk_list(nl), J_OK;
+}
+
+/* dict.dictsort(case_sensitive=false, by='key', reverse=false): [key, value] pairs */
+static int dictsort(jctx *c, jdict *d, jlist *args, jdict *kwargs, uint32_t pos, jv *out) {
+    jv cs = arg_or(args, 0, kwargs, "case_sensitive", jv_bool(false)), by = arg_or(args, 1, kwargs, "by", jv_str("key", 3)),
+       rev = arg_or(args, 2, kwargs, "reverse", jv_bool(false));
+    if (cs.t != JV_BOOL || rev.t != JV_BOOL) return jx_fail(c, pos, "case_sensitive and reverse must be booleans");
+    if (!jx_str_eq(by, "key") && !jx_str_eq(by, "value")) return jx_fail(c, pos, "by must be either 'key' or 'value'");
+    jv items;
+    TRY(dict_items(c, d, 0, pos, &items));
+    jlist a = {0};
+    jdict kw = {0};
+    jv attr = jv_str(jx_str_eq(by, "key") ? "0" : "1", 1);
+    if (!jl_push(c->a, &a, rev) || !jl_push(c->a, &a, cs) || !jl_push(c->a, &a, attr)) return jx_nomem(c, pos);
+    return sort_list(c, items.u.l, &a, &kw, pos, out);
+}
+
 static int filter_named(jctx *c, jv v, const char *f, size_t fn, uint32_t pos, jv *out) {
 #define F(w) name_is(f, fn, w)
     if (v.t == JV_LIST) {
         jlist *l = v.u.l;
         if (F("list")) return *out = v, J_OK;
+        if (F("sort")) {
+            jlist none_args = {0};
+            jdict none_kw = {0};
+            return sort_list(c, l, &none_args, &none_kw, pos, out);
+        }
         if (F("first")) return *out = l->n ? l->v[0] : (jv){.t = JV_UNDEF}, J_OK;
         if (F("last")) return *out = l->n ? l->v[l->n - 1] : (jv){.t = JV_UNDEF}, J_OK;
         if (F("length")) return *out = jv_int((int64_t)l->n), J_OK;
         if (F("join")) return join(c, v, jv_str("", 0), pos, out);
         if (F("string")) {
             jjson_opts o = {.indent = -1};
+            const char *bad = jv_unjsonable(v, 0);
+            if (bad) return jx_fail(c, pos, "cannot convert to JSON: %s", bad);
             jbuf b = {0};
             if (!jv_append_json(c->a, &b, v, &o, 0)) return jx_nomem(c, pos);
             return *out = jv_str(b.p, b.n), J_OK;
@@ -608,6 +780,7 @@ static int filter_named(jctx *c, jv v, const char *f, size_t fn, uint32_t pos, j
         if (F("title")) return map_chars(c, v, 2, pos, out);
         if (F("capitalize")) return map_chars(c, v, 3, pos, out);
         if (F("trim")) return *out = trim(v, true, true), J_OK;
+        if (F("indent")) return indent(c, v, jv_int(4), false, false, pos, out);
         if (F("join") || F("string")) return *out = v, J_OK;
         if (F("int")) {
             bool ok;
@@ -635,6 +808,11 @@ static int filter_named(jctx *c, jv v, const char *f, size_t fn, uint32_t pos, j
         if (F("length")) return *out = jv_int((int64_t)v.u.d->n), J_OK;
         if (F("keys")) return dict_items(c, v.u.d, 1, pos, out);
         if (F("values")) return dict_items(c, v.u.d, 2, pos, out);
+        if (F("dictsort")) {
+            jlist a = {0};
+            jdict kw = {0};
+            return dictsort(c, v.u.d, &a, &kw, pos, out);
+        }
     } else if (v.t == JV_BOOL) {
         if (F("bool")) return *out = v, J_OK;
         if (F("int")) return *out = jv_int(v.u.b), J_OK;
@@ -718,6 +896,7 @@ int jx_filter(jctx *c, jv v, const jnode *fnode, jscope *s, jv *out) {
             }
             return *out = mk_list(nl), J_OK;
         }
+        if (F("sort")) return sort_list(c, l, args, kwargs, pos, out);
         if (F("map")) {
             jv *attr = jd_get(kwargs, "attribute", 9);
             if (!attr) return jx_fail(c, pos, "map is supported only with attribute=");
@@ -742,21 +921,7 @@ int jx_filter(jctx *c, jv v, const jnode *fnode, jscope *s, jv *out) {
         if (F("indent")) {
             jv w = arg_or(args, 0, kwargs, "width", jv_int(4)), first = arg_or(args, 1, kwargs, "first", jv_bool(false)),
                blank = arg_or(args, 2, kwargs, "blank", jv_bool(false));
-            if (w.t != JV_INT || w.u.i < 0 || w.u.i > 256) return jx_fail(c, pos, "width must be an integer (0-256)");
-            jbuf b = {0};
-            size_t line = 0, st = 0;
-            for (size_t i = 0; i <= v.u.s.n; i++) {
-                if (i < v.u.s.n && v.u.s.p[i] != '\n') continue;
-                bool empty = i == st;
-                if (line) jb_put(c->a, &b, "\n", 1);
-                if (!((!jv_truthy(first) && line == 0) || (!jv_truthy(blank) && empty)))
-                    for (int64_t k = 0; k < w.u.i; k++)
-                        if (!jb_put(c->a, &b, " ", 1)) return jx_nomem(c, pos);
-                if (!jb_put(c->a, &b, v.u.s.p + st, i - st)) return jx_nomem(c, pos);
-                st = i + 1;
-                line++;
-            }
-            return *out = jv_str(b.p, b.n), J_OK;
+            return indent(c, v, w, jv_truthy(first), jv_truthy(blank), pos, out);
         }
     } else if (v.t == JV_DICT) {
         jv m;

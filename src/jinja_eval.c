@@ -60,6 +60,8 @@ static int emit(jctx *c, jbuf *out, const char *p, size_t n, uint32_t pos) {
 static int emit_value(jctx *c, jbuf *out, jv v, uint32_t pos) {
     if (v.t == JV_UNDEF || v.t == JV_NONE) return J_OK;
     if (v.t == JV_STR) return emit(c, out, v.u.s.p, v.u.s.n, pos);
+    const char *bad = v.t == JV_LIST || v.t == JV_DICT || v.t == JV_NS ? jv_unjsonable(v, 0) : NULL;
+    if (bad) return jx_fail(c, pos, "cannot convert to JSON: %s", bad);
     jbuf tmp = {0};
     if (!jv_append_str(c->a, &tmp, v)) return jx_nomem(c, pos);
     return emit(c, out, tmp.p, tmp.n, pos);

@@ -276,8 +276,27 @@ static int key_cmp(const char *x, size_t xn, const char *y, size_t yn) {
     return c ? c : (xn > yn) - (xn < yn);
 }
 
+const char *jv_unjsonable(jv v, int depth) {
+    if (depth > 512) return "a value nested too deeply (a cycle?)";
+    if (v.t == JV_FUNC) return "FunctionValue";
+    if (v.t == JV_LIST) {
+        if (v.tuple) return "TupleValue";
+        for (size_t i = 0; i < v.u.l->n; i++) {
+            const char *bad = jv_unjsonable(v.u.l->v[i], depth + 1);
+            if (bad) return bad;
+        }
+    }
+    if (v.t == JV_DICT || v.t == JV_NS) {
+        for (size_t i = 0; i < v.u.d->n; i++) {
+            const char *bad = jv_unjsonable(v.u.d->v[i], depth + 1);
+            if (bad) return bad;
+        }
+    }
+    return NULL;
+}
+
 bool jv_append_json(jarena *a, jbuf *b, jv v, const jjson_opts *o, int depth) {
-    if (depth > 512) return false;
+    if (depth > 512 || (v.t == JV_LIST && v.tuple)) return false;
     const char *item_sep = o->item_sep ? o->item_sep : o->indent > 0 ? "," : ", ";
     const char *key_sep = o->key_sep ? o->key_sep : ": ";
     char num[64];

@@ -125,6 +125,16 @@ int main(void) {
                                          "{{ 5 | string }}{{ '42' | int + 1 }} {{ [1, 1, 2] | unique | list }}",
            "x1 543 [1, 2]");
 
+    expect("sort", "{{ [3, 1, 2] | sort }} {{ ['b', 'A', 'c'] | sort(reverse=true) }} "
+                   "{{ [{'a': 2}, {'a': 1}] | sort(attribute='a') | map(attribute='a') | join }}",
+           "[1, 2, 3] [\"c\", \"b\", \"A\"] 12");
+    expect("dictsort", "{% for k, v in {'b': 1, 'A': 3, 'a': 2} | dictsort %}{{ k }}{{ v }}{% endfor %} "
+                       "{{ {'b': 1, 'a': 2}.dictsort(by='value', reverse=true) }}",
+           "A3a2b1 [[\"a\", 2], [\"b\", 1]]");
+    expect("indent", "{{ 'a\nb' | indent }}|{{ 'a\n\nb' | indent(2, true) }}", "a\n    b|  a\n\n  b");
+    expect("case mapping beyond ASCII", "{{ 'été straße ωμέγα' | upper }} {{ 'ÀÉ ПРИВЕТ' | lower }} {{ 'ÉTÉ' is upper }}",
+           "ÉTÉ STRASSE ΩΜΈΓΑ àé привет true");
+
     /* methods and globals */
     expect("string methods", "{{ '  x '.strip() }}|{{ 'a,b'.split(',') }}|{{ 'abc'.startswith('a') }}"
                              "{{ 'abc'.endswith(('x', 'c')) }}|{{ 'ab cd'.split() | length }}|{{ 'ab'.upper() }}",
@@ -157,6 +167,10 @@ int main(void) {
     expect_error("raise_exception", "{% if true %}{{ raise_exception('Roles must alternate') }}{% endif %}",
                  "template:1:17: raise_exception: Roles must alternate", NULL);
     expect_error("operation on undefined", "{{ x + 1 }}", "undefined", NULL);
+    expect_error("printing a tuple", "{{ (1, 2) }}", "cannot convert to JSON: TupleValue", NULL);
+    expect_error("a namespace that contains itself", "{% set ns = namespace() %}{% set ns.x = ns %}{{ ns | tojson }}",
+                 "cannot convert to JSON", NULL);
+    expect_error("sorting mixed types", "{{ [1, 'a'] | sort }}", "cannot compare", NULL);
     expect_error("calling a non-function", "{{ messages() }}", "not a function", NULL);
     expect_error("attribute on a non-namespace", "{% set d = {} %}{% set d.x = 1 %}", "non-namespace", NULL);
     expect_error("bad messages JSON", "x", "messages: json:1:", &(hearth_template_input){
