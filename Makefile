@@ -24,7 +24,7 @@ $(BUILD)/obj/src/cpu/%_avx2.o:   SIMD := -mavx2 -mfma -mf16c
 $(BUILD)/obj/src/cpu/%_avx512.o: SIMD := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512dq
 endif
 
-.PHONY: all test unit asan fuzz clean bench
+.PHONY: all test unit asan fuzz clean bench wasm
 # Keep the objects of test programs between runs.
 .SECONDARY:
 all: $(BUILD)/hearth $(BUILD)/libhearth.a
@@ -45,7 +45,7 @@ $(BUILD)/test_%: $(call obj,tests/unit/test_%.c) $(NATIVE_OBJ) $(BUILD)/libheart
 
 unit: $(TESTS)
 
-test: all unit asan fuzz
+test: all unit asan fuzz wasm
 	bash tests/run.sh
 
 # Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer, in their own build tree.
@@ -68,10 +68,24 @@ $(BUILD)/fuzz_gguf: tests/fuzz/fuzz_gguf.c $(CORE_SRC)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_gguf.c src/gguf.c src/error.c src/ggml_types.c
 
+# The same core for WebAssembly (wasm32-wasi, SIMD128; Debian's wasi-libc, no emscripten) with the
+# JS-imported host of web/wasm/; web/hearth.mjs loads it, `node web/cli.mjs` runs it (docs/wasm.md).
+WASM_SYSROOT ?= /usr
+WASM_CFLAGS  := --target=wasm32-wasi --sysroot=$(WASM_SYSROOT) -msimd128 -O2 $(WARN) -Isrc -Iweb/wasm
+WASM_LDFLAGS := -mexec-model=reactor -Wl,--max-memory=4294967296 -Wl,-z,stack-size=8388608
+WASM_OBJ     := $(patsubst %.c,$(BUILD)/wasm/%.o,$(CORE_SRC) $(sort $(wildcard web/wasm/*.c)))
+$(BUILD)/wasm/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CLANG) $(WASM_CFLAGS) -MMD -MP -c $< -o $@
+web/dist/hearth.wasm: $(WASM_OBJ)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(WASM_CFLAGS) $(WASM_LDFLAGS) -o $@ $^
+wasm: web/dist/hearth.wasm
+
 bench: all
 	node bench/bench.mjs
 
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/wasm -name '*.d' 2>/dev/null)

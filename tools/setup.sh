@@ -10,6 +10,10 @@ command -v cc >/dev/null || need+=(build-essential)
 command -v clang >/dev/null || need+=(clang)
 # libFuzzer and the sanitizer runtimes for clang.
 dpkg -s libclang-rt-14-dev >/dev/null 2>&1 || need+=(libclang-rt-14-dev)
+# the WebAssembly build (make wasm): libc for wasm32-wasi, clang's wasm32 builtins, the linker
+dpkg -s wasi-libc >/dev/null 2>&1 || need+=(wasi-libc)
+dpkg -s libclang-rt-14-dev-wasm32 >/dev/null 2>&1 || need+=(libclang-rt-14-dev-wasm32)
+command -v wasm-ld >/dev/null || command -v wasm-ld-14 >/dev/null || need+=(lld)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 # a real terminal for the interactive chat test

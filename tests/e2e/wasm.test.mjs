@@ -1,0 +1,108 @@
+// The WebAssembly build (make wasm) through its Node entry point
+// `node web/cli.mjs`: greedy tokens equal llama.cpp's on the golden fixtures
+// (same rule as golden.test.mjs: until llama.cpp's first near-tie) and the
+// native CLI's on stories260K, and tokenize equals the native CLI.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { check, done } from '../lib.mjs';
+import { hearth, sha256, ROOT, SHARED } from './util.mjs';
+
+const MARGIN = 1e-3;
+const CLI = path.join(ROOT, 'web/cli.mjs');
+const WASM = path.join(ROOT, 'web/dist/hearth.wasm');
+
+function wasm(args, opts = {}) {
+  const r = spawnSync('node', [CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 28, ...opts });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+check('web/dist/hearth.wasm is built (make wasm)', fs.existsSync(WASM), 'missing');
+
+// stories260K: the same tokens, text and prompt tokens as the native CLI.
+const stories = path.join(SHARED, 'models/stories260K.gguf');
+if (fs.existsSync(stories)) {
+  for (const prompt of ['Once upon a time', 'The little dog']) {
+    const args = ['run', '--model', stories, '--prompt', prompt, '--max-tokens', '100', '--temperature', '0', '--json'];
+    const n = hearth([...args, '--threads', '1']);
+    const w = wasm(args);
+    if (!check(`stories260K "${prompt}": wasm runs`, w.status === 0 && n.status === 0, w.stderr + n.stderr)) continue;
+    const a = JSON.parse(w.stdout), b = JSON.parse(n.stdout);
+    check(`stories260K "${prompt}": prompt tokens equal native`, JSON.stringify(a.prompt_tokens) === JSON.stringify(b.prompt_tokens));
+    check(`stories260K "${prompt}": greedy tokens equal native (${b.tokens.length})`,
+      JSON.stringify(a.tokens) === JSON.stringify(b.tokens) && a.text === b.text, `${a.tokens} vs ${b.tokens}`);
+    check(`stories260K "${prompt}": JSON has the native keys`,
+      Object.keys(b).every((k) => k in a) && Object.keys(b.stats).every((k) => k in a.stats),
+      `${Object.keys(a)} / ${Object.keys(a.stats)}`);
+  }
+  // Sampling with a seed gives the native CLI's tokens too.
+  const args = ['run', '--model', stories, '--prompt', 'Lily', '--max-tokens', '60', '--temperature', '0.9', '--seed', '42', '--json'];
+  const w = wasm(args), n = hearth([...args, '--threads', '1']);
+  check('stories260K sampled with --seed 42: tokens equal native', w.status === 0 &&
+    JSON.stringify(JSON.parse(w.stdout).tokens) === JSON.stringify(JSON.parse(n.stdout).tokens), w.stderr);
+  // Streaming text (no --json) equals the JSON text.
+  const s = wasm(['run', '--model', stories, '--prompt', 'Once upon a time', '--max-tokens', '40', '--temperature', '0']);
+  const j = wasm(['run', '--model', stories, '--prompt', 'Once upon a time', '--max-tokens', '40', '--temperature', '0', '--json']);
+  check('stories260K: streamed text equals the JSON text', s.status === 0 && j.status === 0 &&
+    s.stdout === `${JSON.parse(j.stdout).text}\n`, JSON.stringify(s.stdout));
+}
+
+// Golden fixtures: every architecture and tensor type against llama.cpp.
+const dir = path.join(ROOT, 'tests/fixtures/golden');
+const only = process.argv[2];
+const fixtures = fs.readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'stories260K.json')
+  .filter((f) => !only || f.includes(only)).sort();
+for (const name of fixtures) {
+  const fx = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8'));
+  const file = path.join(ROOT, fx.file);
+  if (!(fs.existsSync(file) && fs.statSync(file).size === fx.size && sha256(file) === fx.sha256)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    spawnSync('node', ['tools/make_test_model.mjs', ...fx.args], { cwd: ROOT, encoding: 'utf8' });
+  }
+  const r = wasm(['run', '--model', file, '--prompt', fx.prompt, '--temperature', '0', '--max-tokens',
+    String(fx.generated.length), '--json', '--ctx', '512']);
+  if (!check(`${fx.name} (wasm): runs`, r.status === 0, r.stderr)) continue;
+  const out = JSON.parse(r.stdout);
+  check(`${fx.name} (wasm): prompt tokens equal llama.cpp`, JSON.stringify(out.prompt_tokens) === JSON.stringify(fx.prompt_tokens),
+    `${out.prompt_tokens} vs ${fx.prompt_tokens}`);
+  let compared = 0, bad = -1;
+  for (let i = 0; i < fx.generated.length; i++) {
+    if (out.tokens[i] === fx.generated[i]) { compared++; continue; }
+    if (fx.margins[i] > MARGIN) bad = i;
+    break;
+  }
+  check(`${fx.name} (wasm): greedy tokens equal llama.cpp (${compared}/${fx.generated.length} compared)`,
+    bad < 0 && (compared === fx.generated.length || out.tokens.length > compared),
+    bad >= 0 ? `step ${bad}: ${out.tokens[bad]} vs ${fx.generated[bad]} (margin ${fx.margins[bad]})` :
+      `stopped after ${out.tokens.length} tokens`);
+}
+
+// Tokenize: the same ids as the native CLI, on every golden model's tokenizer.
+const texts = ['Hello world', ' leading space and  double  spaces', 'naïve café, 東京 🚀 123456', '<|im_end|> <s> </s>\nline\n'];
+const seen = new Set();
+for (const name of fixtures) {
+  const fx = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8'));
+  const tok = fx.args[fx.args.indexOf('--tokenizer') + 1];
+  if (seen.has(tok)) continue;
+  seen.add(tok);
+  const file = path.join(ROOT, fx.file);
+  for (const special of [false, true]) {
+    let same = true, why = '';
+    for (const t of texts) {
+      const args = ['tokenize', '--model', file, '--text', t, '--json', ...(special ? ['--special'] : [])];
+      const a = wasm(args), b = hearth(args);
+      if (a.status !== 0 || a.stdout !== b.stdout) { same = false; why = `${JSON.stringify(t)}: ${a.stdout}${a.stderr} vs ${b.stdout}`; break; }
+    }
+    check(`tokenize (${tok}${special ? ', --special' : ''}): wasm equals native`, same, why);
+  }
+}
+
+// Errors are readable and the exit statuses match the native CLI's.
+{
+  const r = wasm(['run', '--model', path.join(ROOT, 'no-such-model.gguf'), '--prompt', 'x']);
+  check('missing model: exit 1 with the path in the message', r.status === 1 && /no-such-model\.gguf/.test(r.stderr), r.stderr);
+  const u = wasm(['run', '--prompt', 'x', '--bogus']);
+  check('unknown option: exit 2 with usage', u.status === 2 && /usage/.test(u.stderr), u.stderr);
+}
+done();

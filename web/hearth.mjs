@@ -1,0 +1,253 @@
+// The JS host of the WebAssembly build (web/dist/hearth.wasm, `make wasm`):
+// instantiates the module, provides its imports (model bytes on request,
+// clock, logs, a three-function WASI shim) and wraps the exports.
+//
+// Model bytes: the core allocates its buffers in wasm memory and asks for
+// byte ranges; a source's read(offset, dst) fills a Uint8Array view of that
+// memory directly, so the model never passes whole through JS memory.
+// A source is { open(part, count) -> { name, size, read(offset, dst) } }
+// (part 0 is the file the user named; parts 1.. of a split model).
+// One thread for now: the core's parallel regions run on the caller.
+
+const WASM_URL = new URL('./dist/hearth.wasm', import.meta.url);
+
+export class HearthError extends Error {}
+
+const dec = new TextDecoder();
+const enc = new TextEncoder();
+
+// NAME-00001-of-00003.gguf -> NAME-0000{part+1}-of-00003.gguf (as the native host).
+export function splitPartPath(first, part, count) {
+  const m = /^(.*)-\d{5}(-of-\d{5}\.gguf)$/.exec(first);
+  if (!m) throw new HearthError(`${first}: the model is split into ${count} parts, but the file name does not ` +
+    `follow NAME-00001-of-${String(count).padStart(5, '0')}.gguf, so the other parts cannot be found`);
+  return `${m[1]}-${String(part + 1).padStart(5, '0')}${m[2]}`;
+}
+
+// A model on the local file system (Node): positioned reads, in chunks.
+export async function nodeFileSource(file) {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const fds = [];
+  return {
+    open(part, count) {
+      const p = part === 0 ? file : splitPartPath(file, part, count);
+      let fd;
+      try { fd = fs.openSync(p, 'r'); } catch (e) { throw new HearthError(`${p}: cannot open: ${e.message}`); }
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) { fs.closeSync(fd); throw new HearthError(`${p}: not a regular file`); }
+      fds.push(fd);
+      return {
+        name: path.basename(p),
+        size: st.size,
+        read(offset, dst) {
+          const CHUNK = 1 << 26;
+          for (let done = 0; done < dst.length;) {
+            const n = fs.readSync(fd, dst, done, Math.min(CHUNK, dst.length - done), offset + done);
+            if (n <= 0) throw new HearthError(`${path.basename(p)}: unexpected end of file at ${offset + done}`);
+            done += n;
+          }
+        },
+      };
+    },
+    close() { for (const fd of fds.splice(0)) fs.closeSync(fd); },
+  };
+}
+
+// An in-memory model (ArrayBuffer / Uint8Array per part), e.g. a browser File read whole.
+export function bufferSource(buffers) {
+  const list = Array.isArray(buffers) ? buffers : [buffers];
+  return {
+    open(part) {
+      const b = list[part];
+      if (!b) throw new HearthError(`model part ${part + 1} was not given`);
+      const u = b instanceof Uint8Array ? b : new Uint8Array(b);
+      return { name: `part ${part + 1}`, size: u.length, read(offset, dst) { dst.set(u.subarray(offset, offset + dst.length)); } };
+    },
+    close() {},
+  };
+}
+
+async function wasmBytes(url) {
+  if (typeof process !== 'undefined' && process.versions?.node && url.protocol === 'file:') {
+    const fs = await import('node:fs');
+    return fs.readFileSync(url);
+  }
+  const r = await fetch(url);
+  if (!r.ok) throw new HearthError(`${url}: HTTP ${r.status}`);
+  return r.arrayBuffer();
+}
+
+let modulePromise = null;
+function compiled(url) {
+  if (url) return wasmBytes(url).then((b) => WebAssembly.compile(b));
+  modulePromise ??= wasmBytes(WASM_URL).then((b) => WebAssembly.compile(b));
+  return modulePromise;
+}
+
+// One module instance per loaded model (the C host holds one model).
+export class Hearth {
+  static async create({ wasmUrl, log } = {}) {
+    const h = new Hearth();
+    await h.#init(await compiled(wasmUrl), log);
+    return h;
+  }
+
+  #x; #mem; #parts = []; #source = null; #onToken = null; #engine = 0; #log;
+
+  async #init(module, log) {
+    this.#log = log || ((level, msg) => console.error(level ? `warning: ${msg}` : msg));
+    const self = this;
+    const u8 = () => new Uint8Array(this.#mem.buffer);
+    const str = (p, n) => dec.decode(u8().subarray(p >>> 0, (p >>> 0) + n));
+    const putStr = (p, cap, s) => {
+      const b = enc.encode(s).subarray(0, Math.max(0, cap - 1));
+      u8().set(b, p >>> 0);
+      u8()[(p >>> 0) + b.length] = 0;
+    };
+    const fail = (msg, cap, e) => { putStr(msg, cap, e instanceof Error ? e.message : String(e)); return -1; };
+    const imports = {
+      hearth: {
+        open_part(part, count, sizePtr, msg, cap) {
+          try {
+            const p = self.#source.open(part, count);
+            self.#parts[part] = p;
+            new DataView(self.#mem.buffer).setFloat64(sizePtr >>> 0, p.size, true);
+            return 0;
+          } catch (e) { return fail(msg, cap, e); }
+        },
+        read(part, offset, dst, len, msg, cap) {
+          try {
+            self.#parts[part].read(offset, new Uint8Array(self.#mem.buffer, dst >>> 0, len >>> 0));
+            return 0;
+          } catch (e) { return fail(msg, cap, e); }
+        },
+        part_name(part, buf, cap) { putStr(buf, cap, self.#parts[part]?.name || 'model'); },
+        now_ms: () => performance.now(),
+        log: (level, p, n) => self.#log(level, str(p, n)),
+        token(id, p, n) { return self.#onToken ? (self.#onToken(id, str(p, n)) === false ? 0 : 1) : 1; },
+      },
+      // libc's stdio is linked in but the core writes nothing; enough WASI for it.
+      wasi_snapshot_preview1: {
+        fd_write(fd, iovs, iovsLen, nwritten) {
+          const dv = new DataView(self.#mem.buffer);
+          let total = 0, text = '';
+          for (let i = 0; i < iovsLen; i++) {
+            const p = dv.getUint32((iovs >>> 0) + 8 * i, true), n = dv.getUint32((iovs >>> 0) + 8 * i + 4, true);
+            text += str(p, n);
+            total += n;
+          }
+          if (text) self.#log(0, text.replace(/\n$/, ''));
+          dv.setUint32(nwritten >>> 0, total, true);
+          return 0;
+        },
+        fd_close: () => 8, // EBADF
+        fd_seek: () => 8,
+      },
+    };
+    const inst = await WebAssembly.instantiate(module, imports);
+    this.#x = inst.exports;
+    this.#mem = inst.exports.memory;
+    this.#x._initialize();
+  }
+
+  #cstr(s) {
+    const b = enc.encode(s);
+    const p = this.#x.hearth_wasm_malloc(b.length + 1) >>> 0;
+    if (!p) throw new HearthError('out of memory');
+    const u = new Uint8Array(this.#mem.buffer);
+    u.set(b, p);
+    u[p + b.length] = 0;
+    return [p, b.length];
+  }
+  #error() {
+    const p = this.#x.hearth_wasm_error() >>> 0;
+    const u = new Uint8Array(this.#mem.buffer);
+    let e = p;
+    while (u[e]) e++;
+    return new HearthError(dec.decode(u.subarray(p, e)));
+  }
+  #ints(fn) {
+    const out = this.#x.hearth_wasm_malloc(4) >>> 0;
+    try {
+      const n = fn(out);
+      if (n < 0) throw this.#error();
+      const arr = new DataView(this.#mem.buffer).getUint32(out, true);
+      const res = Array.from(new Int32Array(this.#mem.buffer, arr, n));
+      this.#x.hearth_wasm_free(arr);
+      return res;
+    } finally { this.#x.hearth_wasm_free(out); }
+  }
+
+  // Loads a model from a source; options: contextSize, maxBatch, noSimd, vocabOnly.
+  load(source, { contextSize = 0, maxBatch = 0, noSimd = false, vocabOnly = false } = {}) {
+    if (this.#engine) throw new HearthError('a model is loaded already');
+    this.#source = source;
+    const t0 = performance.now();
+    const e = this.#x.hearth_wasm_load(contextSize, maxBatch, noSimd ? 1 : 0, vocabOnly ? 1 : 0) >>> 0;
+    if (!e) { const err = this.#error(); source.close?.(); throw err; }
+    this.#engine = e;
+    this.loadMs = performance.now() - t0;
+    return this;
+  }
+
+  get kernels() {
+    const p = this.#x.hearth_wasm_kernels(this.#engine) >>> 0;
+    const u = new Uint8Array(this.#mem.buffer);
+    let e = p;
+    while (u[e]) e++;
+    return dec.decode(u.subarray(p, e));
+  }
+  get contextSize() { return this.#x.hearth_wasm_ctx(this.#engine); }
+  get threads() { return 1; }
+
+  #withText(text, fn) {
+    const [p, n] = this.#cstr(text);
+    try { return fn(p, n); } finally { this.#x.hearth_wasm_free(p); }
+  }
+  // Tokens of a raw-completion prompt (BOS as the file says).
+  promptTokens(text) { return this.#withText(text, (p, n) => this.#ints((out) => this.#x.hearth_wasm_prompt_tokens(this.#engine, p, n, out))); }
+  // Token ids of a text, without BOS.
+  tokenize(text, { special = false } = {}) {
+    return this.#withText(text, (p, n) => this.#ints((out) => this.#x.hearth_wasm_tokenize(this.#engine, p, n, special ? 1 : 0, out)));
+  }
+
+  // Generates after the prompt tokens; onToken(id, text) may return false to stop.
+  // Returns { tokens, text, stop, stats }.
+  generate(prompt, { maxTokens = 128, temperature = 0.8, topK = 40, topP = 0.95, minP = 0.05, repeatPenalty = 1,
+    seed = 0x9e3779b97f4a7c15n, nPast = 0, onToken } = {}) {
+    const x = this.#x;
+    const tokens = [];
+    let text = '';
+    this.#onToken = (id, t) => {
+      text += t;
+      if (id < 0) return true;
+      tokens.push(id);
+      return onToken ? onToken(id, t) : true;
+    };
+    const pp = x.hearth_wasm_malloc(4 * Math.max(1, prompt.length)) >>> 0;
+    const sp = x.hearth_wasm_malloc(8 * 8) >>> 0;
+    try {
+      new Int32Array(this.#mem.buffer, pp, prompt.length).set(prompt);
+      const rc = x.hearth_wasm_generate(this.#engine, pp, prompt.length, nPast, maxTokens, temperature, topK, topP, minP,
+        repeatPenalty, BigInt.asUintN(64, BigInt(seed)), sp);
+      if (rc < 0) throw this.#error();
+      const s = Array.from(new Float64Array(this.#mem.buffer, sp, 8));
+      return {
+        tokens, text, stop: ['length', 'eog', 'context', 'callback'][s[7]],
+        stats: { prompt_tokens: s[0], reused_tokens: s[1], gen_tokens: s[2], cache_tokens: s[3], prefill_ms: s[4], decode_ms: s[5], ttft_ms: s[6] },
+      };
+    } finally {
+      this.#onToken = null;
+      x.hearth_wasm_free(pp);
+      x.hearth_wasm_free(sp);
+    }
+  }
+
+  unload() {
+    if (this.#engine) this.#x.hearth_wasm_unload(this.#engine);
+    this.#engine = 0;
+    this.#source?.close?.();
+    this.#source = null;
+  }
+}
