@@ -2,8 +2,8 @@
 // rendered by @huggingface/jinja (pinned in tools/reference/package.json) the way
 // Hugging Face's apply_chat_template does (trim_blocks, lstrip_blocks), for a few
 // conversations with add_generation_prompt false and true. Writes
-// tests/fixtures/templates/expected.json:
-// { "INDEX:CONV:AGP": "output" | {"raise": "raise_exception's message"} | {"error": "other error"} }.
+// tests/fixtures/templates/expected.json: {"outputs": [distinct outputs],
+// "cases": {"INDEX:CONV:AGP": index into outputs | {"raise": "raise_exception's message"} | {"error": "other error"}}}.
 // strftime_now is pinned to 2024-07-26 (hearth's tests pass the same date).
 // Run: node tools/golden_templates.mjs (needs npm ci in tools/reference, or /tmp/ref).
 import fs from 'node:fs';
@@ -42,6 +42,11 @@ export const CONVERSATIONS = {
   tools: { messages: [U3], tools: TOOLS },
   tool_calls: { messages: [SYS, U3, CALL, RESULT], tools: TOOLS },
   tool_calls_text: { messages: [U3, { ...CALL, content: '' }, RESULT, { role: 'assistant', content: 'It is 21 °C.' }], tools: TOOLS },
+  // whitespace, an earlier turn with reasoning, roles out of order, empty content
+  whitespace: [{ role: 'system', content: '\n  sys  \n' }, { role: 'user', content: '\t multi\nline \n\n' },
+    { role: 'assistant', content: '<think>\nhmm\n</think>\n\nanswer' }, U2],
+  two_users: [U1, U2],
+  empty: [{ role: 'user', content: '' }],
 };
 
 async function loadJinja() {
@@ -104,8 +109,17 @@ async function main() {
     }
   });
   fs.mkdirSync(path.dirname(FIXTURE), { recursive: true });
-  const lines = Object.entries(out).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`);
-  fs.writeFileSync(FIXTURE, `{\n${lines.join(',\n')}\n}\n`);
+  // distinct outputs once (many templates render alike), cases point at them
+  const outputs = [], index = new Map();
+  const cases = Object.entries(out).map(([k, v]) => {
+    if (typeof v === 'string') {
+      if (!index.has(v)) index.set(v, outputs.push(v) - 1);
+      v = index.get(v);
+    }
+    return `${JSON.stringify(k)}:${JSON.stringify(v)}`;
+  });
+  fs.writeFileSync(FIXTURE, `{"generator":"tools/golden_templates.mjs, @huggingface/jinja 0.5.11","outputs":[\n` +
+    `${outputs.map((o) => JSON.stringify(o)).join(',\n')}\n],"cases":{\n${cases.join(',\n')}\n}}\n`);
   console.log(`${Object.keys(out).length} renders of ${templates.length} templates, ${errors} errors -> ${FIXTURE}`);
 }
 

@@ -27,7 +27,9 @@ if (!fs.existsSync(TEMPLATES)) {
   console.log(`# ${TEMPLATES} missing: the real-template comparison is skipped`);
 } else {
   const templates = JSON.parse(fs.readFileSync(TEMPLATES, 'utf8'));
-  const expected = JSON.parse(fs.readFileSync(FIXTURE, 'utf8'));
+  const fixture = JSON.parse(fs.readFileSync(FIXTURE, 'utf8'));
+  const expected = Object.fromEntries(Object.entries(fixture.cases)
+    .map(([k, v]) => [k, typeof v === 'number' ? fixture.outputs[v] : v]));
   let total = 0, passed = 0, errors = 0;
   templates.forEach((t, i) => {
     const tf = write(`t${i}.jinja`, t.chat_template);
