@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "chat.h"
 #include "cli.h"
@@ -155,6 +156,9 @@ int cmd_chat(int argc, char **argv) {
         return 1;
     }
     if (hearth_chat_warning(chat)[0]) fprintf(stderr, "warning: %s\n", hearth_chat_warning(chat));
+    time_t now = time(NULL);
+    struct tm today;
+    if (localtime_r(&now, &today)) hearth_chat_set_date(chat, today.tm_year + 1900, today.tm_mon + 1, today.tm_mday);
     struct sigaction sa = {0};
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);

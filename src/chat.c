@@ -24,6 +24,8 @@ struct hearth_chat {
     hearth_chat_message *msgs; /* role and content strings are owned */
     size_t n_msgs, cap_msgs;
 
+    int year, month, day;
+
     int32_t *cached; /* the tokens whose keys and values are in the KV cache */
     int n_cached;
 };
@@ -109,6 +111,12 @@ void hearth_chat_reset(hearth_chat *c) {
 
 const char *hearth_chat_warning(const hearth_chat *c) { return c->warning; }
 
+void hearth_chat_set_date(hearth_chat *c, int year, int month, int day) {
+    c->year = year;
+    c->month = month;
+    c->day = day;
+}
+
 /* Marks where each message's content landed in the rendered text, so that
  * no special token is matched inside it. Templates copy content verbatim or
  * trimmed; content a template rewrote is not found, and stays unprotected
@@ -153,7 +161,7 @@ static hearth_status render_tokens(hearth_chat *c, int32_t **out, int *n, hearth
         .add_generation_prompt = true,
         .bos_token = c->bos_text,
         .eos_token = c->eos_text,
-        .year = 2026, .month = 1, .day = 1,
+        .year = c->year, .month = c->month, .day = c->day,
     };
     char *text = NULL;
     size_t len = 0;

@@ -41,6 +41,9 @@ hearth_status hearth_chat_create(hearth_chat **out, hearth_engine *e, const char
 void hearth_chat_free(hearth_chat *c);
 /* Forgets the conversation (the system message stays). */
 void hearth_chat_reset(hearth_chat *c);
+/* The date templates see through strftime_now (the core has no calendar;
+ * the host passes it). Default: 1970-01-01. */
+void hearth_chat_set_date(hearth_chat *c, int year, int month, int day);
 /* A warning for the user about this chat ("" when none). */
 const char *hearth_chat_warning(const hearth_chat *c);
 

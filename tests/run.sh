@@ -66,6 +66,19 @@ if [ -x "$BUILD/fuzz_tok" ] && [ -z "$filter" ]; then
     fi
     rm -rf "$corpus"
 fi
+# And the chat-template interpreter, from its own seeds.
+if [ -x "$BUILD/fuzz_template" ] && [ -z "$filter" ]; then
+    corpus=$(mktemp -d)
+    if "$BUILD/fuzz_template" "$corpus" tests/fuzz/template_corpus -max_total_time="${FUZZ_SECONDS:-30}" >"$log" 2>&1; then
+        echo "ok - fuzz_template ran ${FUZZ_SECONDS:-30}s without a finding"
+        passed=$((passed + 1))
+    else
+        echo "not ok - fuzz_template found a crash:"
+        tail -n 30 "$log" | sed 's/^/    /'
+        failed=$((failed + 1))
+    fi
+    rm -rf "$corpus"
+fi
 for t in tests/e2e/*.test.mjs; do
     [ -f "$t" ] || continue
     case "$t" in *"$filter"*) ;; *) continue ;; esac
