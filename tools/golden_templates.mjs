@@ -47,7 +47,28 @@ export const CONVERSATIONS = {
     { role: 'assistant', content: '<think>\nhmm\n</think>\n\nanswer' }, U2],
   two_users: [U1, U2],
   empty: [{ role: 'user', content: '' }],
+  // eight turns; content with braces, Jinja-looking text, quotes, emoji, CJK, RTL, newlines
+  long: [SYS, ...Array.from({ length: 8 }, (_, i) => [
+    { role: 'user', content: `Turn ${i + 1}: {{ messages }} {% if x %}y{% endif %} {# c #} 'single' "double" {braces}` },
+    { role: 'assistant', content: `Answer ${i + 1} 👩‍💻🇫🇷 日本語 עברית\n\tline two {}` },
+  ]).flat().slice(0, 15)],
 };
+
+// The templates compared: ../shared/templates (93 real ones) and the chat
+// templates of ../shared/tokenizers (appended, so earlier indices keep their keys).
+export function loadTemplates() {
+  const list = JSON.parse(fs.readFileSync(TEMPLATES, 'utf8'));
+  const text = (t) => (t && typeof t === 'object' ? t.content : t) ?? '';
+  for (const name of ['llama3', 'qwen3', 'gemma3']) {
+    const cfg = path.resolve(ROOT, `../shared/tokenizers/${name}/tokenizer_config.json`);
+    if (!fs.existsSync(cfg)) continue;
+    const c = JSON.parse(fs.readFileSync(cfg, 'utf8'));
+    if (typeof c.chat_template === 'string')
+      list.push({ model: `../shared/tokenizers/${name}`, chat_template: c.chat_template,
+        bos_token: text(c.bos_token), eos_token: text(c.eos_token) });
+  }
+  return list;
+}
 
 async function loadJinja() {
   for (const dir of [path.join(ROOT, 'tools/reference'), '/tmp/ref']) {
@@ -85,7 +106,7 @@ async function main() {
     return set.call(this, name, value);
   };
   pinDate();
-  const templates = JSON.parse(fs.readFileSync(TEMPLATES, 'utf8'));
+  const templates = loadTemplates();
   const out = {};
   let errors = 0;
   templates.forEach((t, i) => {

@@ -1,5 +1,5 @@
 // Chat templates: every template of ../shared/templates/templates.json
-// (93 real ones) rendered by `hearth template` for the conversations of
+// (93 real ones) and of ../shared/tokenizers (llama3, qwen3, gemma3) rendered by `hearth template` for the conversations of
 // tools/golden_templates.mjs, compared byte for byte with
 // @huggingface/jinja's outputs stored in tests/fixtures/templates/expected.json.
 // A template that raises there must raise in hearth too (exit 1; the same
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { check, done } from '../lib.mjs';
 import { HEARTH, ROOT, testModel } from './util.mjs';
-import { CONVERSATIONS, DATE, FIXTURE, TEMPLATES } from '../../tools/golden_templates.mjs';
+import { CONVERSATIONS, DATE, FIXTURE, TEMPLATES, loadTemplates } from '../../tools/golden_templates.mjs';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-tpl-'));
 const run = (args) => spawnSync(HEARTH, ['template', ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -26,7 +26,7 @@ const convFiles = Object.fromEntries(
 if (!fs.existsSync(TEMPLATES)) {
   console.log(`# ${TEMPLATES} missing: the real-template comparison is skipped`);
 } else {
-  const templates = JSON.parse(fs.readFileSync(TEMPLATES, 'utf8'));
+  const templates = loadTemplates();
   const fixture = JSON.parse(fs.readFileSync(FIXTURE, 'utf8'));
   const expected = Object.fromEntries(Object.entries(fixture.cases)
     .map(([k, v]) => [k, typeof v === 'number' ? fixture.outputs[v] : v]));
