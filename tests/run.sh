@@ -39,46 +39,35 @@ for t in "$BUILD"/test_* "$BUILD"/asan/test_*; do
     case "$t" in */asan/*) name="$name (asan)" ;; esac
     run_one "$name" "$t"
 done
-# A short fuzz run of the GGUF reader from the committed seeds.
-if [ -x "$BUILD/fuzz_gguf" ] && [ -z "$filter" ]; then
+# Short fuzz runs from the committed seeds (FUZZ_SECONDS each, default 30).
+fuzz_one() {
+    local target=$1 seeds=$2
+    [ -x "$BUILD/$target" ] && [ -z "$filter" ] || return 0
+    local corpus
     corpus=$(mktemp -d)
-    if "$BUILD/fuzz_gguf" "$corpus" tests/fuzz/gguf_corpus -max_total_time="${FUZZ_SECONDS:-30}" >"$log" 2>&1; then
-        echo "ok - fuzz_gguf ran ${FUZZ_SECONDS:-30}s without a finding"
+    if "$BUILD/$target" "$corpus" "$seeds" -max_total_time="${FUZZ_SECONDS:-30}" >"$log" 2>&1; then
+        echo "ok - $target ran ${FUZZ_SECONDS:-30}s without a finding"
         passed=$((passed + 1))
     else
-        echo "not ok - fuzz_gguf found a crash:"
+        echo "not ok - $target found a crash (or could not start):"
         tail -n 30 "$log" | sed 's/^/    /'
         failed=$((failed + 1))
     fi
     rm -rf "$corpus"
-fi
-# The same for the tokenizers, on the four real vocabularies (vocabulary-only test models).
+}
+fuzz_one fuzz_gguf tests/fuzz/gguf_corpus
+# The tokenizers run on the four real vocabularies (vocabulary-only test models).
 if [ -x "$BUILD/fuzz_tok" ] && [ -z "$filter" ]; then
-    corpus=$(mktemp -d)
-    if models=$(node tests/e2e/tokenize_hf.test.mjs --models 2>"$log") &&
-        FUZZ_TOK_MODELS=$models "$BUILD/fuzz_tok" "$corpus" tests/fuzz/tok_corpus -max_total_time="${FUZZ_SECONDS:-30}" >"$log" 2>&1; then
-        echo "ok - fuzz_tok ran ${FUZZ_SECONDS:-30}s without a finding"
-        passed=$((passed + 1))
+    if FUZZ_TOK_MODELS=$(node tests/e2e/tokenize_hf.test.mjs --models 2>"$log"); then
+        export FUZZ_TOK_MODELS
+        fuzz_one fuzz_tok tests/fuzz/tok_corpus
     else
-        echo "not ok - fuzz_tok found a crash (or its models could not be made):"
+        echo "not ok - fuzz_tok: its models could not be made:"
         tail -n 30 "$log" | sed 's/^/    /'
         failed=$((failed + 1))
     fi
-    rm -rf "$corpus"
 fi
-# And the chat-template interpreter, from its own seeds.
-if [ -x "$BUILD/fuzz_template" ] && [ -z "$filter" ]; then
-    corpus=$(mktemp -d)
-    if "$BUILD/fuzz_template" "$corpus" tests/fuzz/template_corpus -max_total_time="${FUZZ_SECONDS:-30}" >"$log" 2>&1; then
-        echo "ok - fuzz_template ran ${FUZZ_SECONDS:-30}s without a finding"
-        passed=$((passed + 1))
-    else
-        echo "not ok - fuzz_template found a crash:"
-        tail -n 30 "$log" | sed 's/^/    /'
-        failed=$((failed + 1))
-    fi
-    rm -rf "$corpus"
-fi
+fuzz_one fuzz_template tests/fuzz/template_corpus
 for t in tests/e2e/*.test.mjs; do
     [ -f "$t" ] || continue
     case "$t" in *"$filter"*) ;; *) continue ;; esac

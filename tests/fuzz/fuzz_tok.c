@@ -20,6 +20,7 @@
 #include "normalize.h"
 #include "tokenizer.h"
 #include "tokenizer_internal.h"
+#include "../unit/read_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -28,21 +29,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 static hearth_tokenizer *toks[MAX_TOKS];
 static int n_toks;
 
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc(n > 0 ? (size_t)n : 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     const char *env = getenv("FUZZ_TOK_MODELS");

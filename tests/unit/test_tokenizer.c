@@ -15,6 +15,7 @@
 #include "normalize.h"
 #include "tokenizer.h"
 #include "unicode.h"
+#include "read_file.h"
 
 #define STORIES "../shared/models/stories260K.gguf"
 
@@ -26,21 +27,6 @@ static double now_ms(void) {
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc(n > 0 ? (size_t)n : 1);
-    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
 
 /* Encodes text; returns the ids as "1 2 3" in a static buffer (or "ERROR: ..."). */
 static const char *enc(const hearth_tokenizer *t, const char *text, size_t len, bool special) {
