@@ -21,6 +21,7 @@ const COMMANDS = {
       '--threads': ['int', 'CPU threads (only 1 for now)'],
       '--ctx': ['int', 'context size in tokens (default: min(model, 4096))'],
       '--json': ['flag', 'print one JSON object with tokens, text and timings'],
+      '--logits': ['int', 'with --json: top-64 logits of the first N steps'],
     },
   },
   tokenize: {
@@ -80,6 +81,18 @@ async function open(o, opts) {
   return h.load(await nodeFileSource(o['--model']), opts);
 }
 
+// The 64 largest logits as [id, value] (the first index on ties, as the native CLI).
+function top64(l) {
+  const top = [];
+  for (let i = 0; i < l.length; i++) {
+    if (top.length < 64) top.push(i);
+    else if (l[i] > l[top[63]]) top[63] = i;
+    else continue;
+    for (let j = top.length - 1; j > 0 && l[top[j]] > l[top[j - 1]]; j--) [top[j], top[j - 1]] = [top[j - 1], top[j]];
+  }
+  return top.map((i) => [i, l[i]]);
+}
+
 async function run(o) {
   const prompt = textArg(o, '--prompt', '--prompt-file');
   const maxTokens = o['--max-tokens'] ?? 128;
@@ -89,12 +102,17 @@ async function run(o) {
   const json = !!o['--json'];
   const h = await open(o, { contextSize: o['--ctx'] || 0, noSimd: !!process.env.HEARTH_NO_SIMD });
   let written = 0;
+  const logitSteps = o['--logits'] ?? 0, topLogits = [];
+  if (logitSteps < 0) throw new UsageError('--logits must not be negative');
   try {
     const ptoks = h.promptTokens(prompt);
     const r = h.generate(ptoks, {
       maxTokens, temperature: o['--temperature'] ?? 0.8, topK: o['--top-k'] ?? 40, topP: o['--top-p'] ?? 0.95,
       minP: o['--min-p'] ?? 0.05, repeatPenalty: o['--repeat-penalty'] ?? 1, seed: o['--seed'] ?? 0x9e3779b97f4a7c15n,
-      onToken: json ? undefined : (id, t) => { if (t) { process.stdout.write(t); written += t.length; } },
+      onToken: (id, t, logits) => {
+        if (json && topLogits.length < logitSteps) topLogits.push(top64(logits()));
+        if (!json && t) { process.stdout.write(t); written += t.length; }
+      },
     });
     if (!json) {
       process.stdout.write(`${r.text.slice(written)}\n`); // and what the end flushed
@@ -111,6 +129,7 @@ async function run(o) {
         decode_ms: round(s.decode_ms), decode_tok_s: round(s.decode_ms > 0 ? decoded * 1e3 / s.decode_ms : 0),
         ttft_ms: round(s.ttft_ms), threads: h.threads, kernels: h.kernels, backend: 'wasm-cpu',
       },
+      ...(logitSteps ? { logits: topLogits } : {}),
     }));
     return 0;
   } finally { h.unload(); }

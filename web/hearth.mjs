@@ -125,7 +125,12 @@ export class Hearth {
         part_name(part, buf, cap) { putStr(buf, cap, self.#parts[part]?.name || 'model'); },
         now_ms: () => performance.now(),
         log: (level, p, n) => self.#log(level, str(p, n)),
-        token(id, p, n) { return self.#onToken ? (self.#onToken(id, str(p, n)) === false ? 0 : 1) : 1; },
+        token(id, p, n, logits, nVocab) {
+          if (!self.#onToken) return 1;
+          // A view, valid during the call only.
+          const lv = () => new Float32Array(self.#mem.buffer, logits >>> 0, nVocab);
+          return self.#onToken(id, str(p, n), lv) === false ? 0 : 1;
+        },
       },
       // libc's stdio is linked in but the core writes nothing; enough WASI for it.
       wasi_snapshot_preview1: {
@@ -212,18 +217,19 @@ export class Hearth {
     return this.#withText(text, (p, n) => this.#ints((out) => this.#x.hearth_wasm_tokenize(this.#engine, p, n, special ? 1 : 0, out)));
   }
 
-  // Generates after the prompt tokens; onToken(id, text) may return false to stop.
+  // Generates after the prompt tokens; onToken(id, text, logits) may return false to stop
+  // (logits() gives a Float32Array view of the step's logits, valid during the call only).
   // Returns { tokens, text, stop, stats }.
   generate(prompt, { maxTokens = 128, temperature = 0.8, topK = 40, topP = 0.95, minP = 0.05, repeatPenalty = 1,
     seed = 0x9e3779b97f4a7c15n, nPast = 0, onToken } = {}) {
     const x = this.#x;
     const tokens = [];
     let text = '';
-    this.#onToken = (id, t) => {
+    this.#onToken = (id, t, logits) => {
       text += t;
       if (id < 0) return true;
       tokens.push(id);
-      return onToken ? onToken(id, t) : true;
+      return onToken ? onToken(id, t, logits) : true;
     };
     const pp = x.hearth_wasm_malloc(4 * Math.max(1, prompt.length)) >>> 0;
     const sp = x.hearth_wasm_malloc(8 * 8) >>> 0;

@@ -11,8 +11,11 @@
 #define EXPORT(name) __attribute__((export_name(name), visibility("default")))
 
 /* Streams generated text: token >= 0 with the complete UTF-8 text it adds
- * (possibly empty); token -1 with the text left at the end. Returns 0 to stop. */
-__attribute__((import_module("hearth"), import_name("token"))) int js_token(int token, const char *text, size_t len);
+ * (possibly empty) and the logits it was sampled from (n_vocab floats, valid
+ * during the call only); token -1 with the text left at the end (no logits).
+ * Returns 0 to stop. */
+__attribute__((import_module("hearth"), import_name("token")))
+int js_token(int token, const char *text, size_t len, const float *logits, int n_vocab);
 
 static hearth_error g_err;
 
@@ -65,7 +68,7 @@ static bool on_token(void *user, int32_t token, const float *logits, int n_vocab
     gen_state *s = user;
     size_t n = tokenizer_piece(s->tok, token, false, s->piece, s->piece_cap);
     size_t m = utf8_stream_push(&s->utf8, s->piece, n, s->out, s->out_cap);
-    return js_token(token, s->out, m) != 0;
+    return js_token(token, s->out, m, logits, n_vocab) != 0;
 }
 
 /* Generates after the prompt (n_past tokens of which are in the KV cache
@@ -96,7 +99,7 @@ int hearth_wasm_generate(hearth_engine *e, const int32_t *prompt, int n_prompt, 
     hearth_gen_stats st = {0};
     hearth_status rc = (!s.piece || !s.out) ? hearth_fail(&g_err, HEARTH_E_NOMEM, "out of memory") : HEARTH_OK;
     if (!rc) rc = hearth_generate(e, prompt, n_prompt, n_past, max_tokens, &sp, on_token, &s, &st, &g_err);
-    if (!rc) js_token(-1, s.out, utf8_stream_flush(&s.utf8, s.out, s.out_cap));
+    if (!rc) js_token(-1, s.out, utf8_stream_flush(&s.utf8, s.out, s.out_cap), NULL, 0);
     free(s.piece);
     free(s.out);
     if (stats) {
