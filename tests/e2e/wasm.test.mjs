@@ -6,9 +6,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { check, done } from '../lib.mjs';
-import { hearth, sha256, ROOT, SHARED } from './util.mjs';
+import { hearth, ROOT, SHARED } from './util.mjs';
+import { compareGreedy, ensureModel, goldenFixtures, logitError } from './golden_lib.mjs';
 
-const MARGIN = 1e-3;
 const CLI = path.join(ROOT, 'web/cli.mjs');
 const WASM = path.join(ROOT, 'web/dist/hearth.wasm');
 
@@ -49,19 +49,11 @@ if (fs.existsSync(stories)) {
 }
 
 // Golden fixtures: every architecture and tensor type against llama.cpp.
-const dir = path.join(ROOT, 'tests/fixtures/golden');
-const only = process.argv[2];
 const LOGIT_STEPS = 3;
 let worstNative = 0, worstRef = 0;
-const fixtures = fs.readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'stories260K.json')
-  .filter((f) => !only || f.includes(only)).sort();
-for (const name of fixtures) {
-  const fx = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8'));
-  const file = path.join(ROOT, fx.file);
-  if (!(fs.existsSync(file) && fs.statSync(file).size === fx.size && sha256(file) === fx.sha256)) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    spawnSync('node', ['tools/make_test_model.mjs', ...fx.args], { cwd: ROOT, encoding: 'utf8' });
-  }
+const fixtures = goldenFixtures(process.argv[2]);
+for (const fx of fixtures) {
+  const file = ensureModel(fx);
   const args = ['run', '--model', file, '--prompt', fx.prompt, '--temperature', '0', '--max-tokens',
     String(fx.generated.length), '--json', '--ctx', '512', '--logits', String(LOGIT_STEPS)];
   const r = wasm(args);
@@ -88,27 +80,15 @@ for (const name of fixtures) {
     check(`${fx.name} (wasm): top-64 logits of ${LOGIT_STEPS} steps within 1e-5 of native scalar (${maxRel.toExponential(1)})`,
       missing === 0 && maxRel <= 1e-5, missing ? `${missing} ids missing` : `${maxRel}`);
   }
-  let rel = 0;
-  for (let st = 0; st < Math.min(LOGIT_STEPS, fx.steps.length, out.logits.length); st++) {
-    if (out.tokens[st] !== fx.generated[st]) break;
-    const ours = new Map(out.logits[st]);
-    const scale = Math.max(...fx.steps[st].top.map(([, v]) => Math.abs(v)));
-    for (const [id, v] of fx.steps[st].top.slice(0, 16)) if (ours.has(id)) rel = Math.max(rel, Math.abs(ours.get(id) - v) / scale);
-  }
+  const { maxRel: rel, missing } = logitError(fx, out, LOGIT_STEPS);
   worstRef = Math.max(worstRef, rel);
-  check(`${fx.name} (wasm): first-step logits within 1e-5 of llama.cpp (${rel.toExponential(1)})`, rel <= 1e-5, `${rel}`);
+  check(`${fx.name} (wasm): first-step logits within 1e-5 of llama.cpp (${rel.toExponential(1)})`,
+    missing === 0 && rel <= 1e-5, missing ? `${missing} of llama.cpp's top tokens not in ours` : `${rel}`);
   check(`${fx.name} (wasm): prompt tokens equal llama.cpp`, JSON.stringify(out.prompt_tokens) === JSON.stringify(fx.prompt_tokens),
     `${out.prompt_tokens} vs ${fx.prompt_tokens}`);
-  let compared = 0, bad = -1;
-  for (let i = 0; i < fx.generated.length; i++) {
-    if (out.tokens[i] === fx.generated[i]) { compared++; continue; }
-    if (fx.margins[i] > MARGIN) bad = i;
-    break;
-  }
-  check(`${fx.name} (wasm): greedy tokens equal llama.cpp (${compared}/${fx.generated.length} compared)`,
-    bad < 0 && (compared === fx.generated.length || out.tokens.length > compared),
-    bad >= 0 ? `step ${bad}: ${out.tokens[bad]} vs ${fx.generated[bad]} (margin ${fx.margins[bad]})` :
-      `stopped after ${out.tokens.length} tokens`);
+  const greedy = compareGreedy(fx, out.tokens);
+  check(`${fx.name} (wasm): greedy tokens equal llama.cpp (${greedy.compared}/${fx.generated.length} compared)`,
+    greedy.ok, greedy.why);
 }
 
 console.log(`# worst relative logit difference: wasm vs native scalar ${worstNative}, wasm vs llama.cpp ${worstRef}`);
@@ -116,8 +96,7 @@ console.log(`# worst relative logit difference: wasm vs native scalar ${worstNat
 // Tokenize: the same ids as the native CLI, on every golden model's tokenizer.
 const texts = ['Hello world', ' leading space and  double  spaces', 'naïve café, 東京 🚀 123456', '<|im_end|> <s> </s>\nline\n'];
 const seen = new Set();
-for (const name of fixtures) {
-  const fx = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8'));
+for (const fx of fixtures) {
   const tok = fx.args[fx.args.indexOf('--tokenizer') + 1];
   if (seen.has(tok)) continue;
   seen.add(tok);

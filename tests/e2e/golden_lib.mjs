@@ -1,0 +1,60 @@
+// Comparing a run with a golden fixture of llama.cpp's outputs
+// (tests/fixtures/golden/*.json, made by tools/golden.mjs). Shared by the
+// native (golden.test.mjs) and WebAssembly (wasm.test.mjs) tests.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { sha256, ROOT } from './util.mjs';
+
+export const GOLDEN_DIR = path.join(ROOT, 'tests/fixtures/golden');
+// llama.cpp's top-2 margin under which a greedy step is a near-tie.
+export const MARGIN = 1e-3;
+
+// The model fixtures (not stories260K), optionally those whose file name contains `only`.
+export function goldenFixtures(only) {
+  return fs.readdirSync(GOLDEN_DIR).filter((f) => f.endsWith('.json') && f !== 'stories260K.json')
+    .filter((f) => !only || f.includes(only)).sort()
+    .map((f) => JSON.parse(fs.readFileSync(path.join(GOLDEN_DIR, f), 'utf8')));
+}
+
+// The fixture's model file, regenerated unless already there with its sha256.
+export function ensureModel(fx) {
+  const file = path.join(ROOT, fx.file);
+  if (fs.existsSync(file) && fs.statSync(file).size === fx.size && sha256(file) === fx.sha256) return file;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const r = spawnSync('node', ['tools/make_test_model.mjs', ...fx.args], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${fx.name}: make_test_model failed: ${r.stderr}`);
+  return file;
+}
+
+// Greedy tokens equal until the first step where llama.cpp itself had a
+// near-tie (after which the continuations may rightly part).
+export function compareGreedy(fx, tokens) {
+  let compared = 0, bad = -1;
+  for (let i = 0; i < fx.generated.length; i++) {
+    if (tokens[i] === fx.generated[i]) { compared++; continue; }
+    if (fx.margins[i] > MARGIN) bad = i;
+    break;
+  }
+  const ok = bad < 0 && (compared === fx.generated.length || tokens.length > compared);
+  const why = bad >= 0 ? `step ${bad}: ${tokens[bad]} vs ${fx.generated[bad]} (margin ${fx.margins[bad]})` :
+    `stopped after ${tokens.length} tokens`;
+  return { ok, compared, why };
+}
+
+// Largest relative logit difference over llama.cpp's 16 best tokens of the
+// first `steps` steps (while the histories agree), and how many of those
+// tokens are missing from the run's top-64 lists.
+export function logitError(fx, out, steps) {
+  let maxRel = 0, missing = 0;
+  for (let s = 0; s < Math.min(steps, fx.steps.length, out.logits.length); s++) {
+    if (out.tokens[s] !== fx.generated[s]) break; // different history, different logits
+    const ours = new Map(out.logits[s]);
+    const scale = Math.max(...fx.steps[s].top.map(([, v]) => Math.abs(v)));
+    for (const [id, v] of fx.steps[s].top.slice(0, 16)) {
+      if (!ours.has(id)) { missing++; continue; }
+      maxRel = Math.max(maxRel, Math.abs(ours.get(id) - v) / scale);
+    }
+  }
+  return { maxRel, missing };
+}
