@@ -20,7 +20,7 @@
 #include "normalize.h"
 #include "tokenizer.h"
 #include "tokenizer_internal.h"
-#include "../unit/read_file.h"
+#include "../unit/test_io.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -28,7 +28,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define MAX_TOKS 8
 static hearth_tokenizer *toks[MAX_TOKS];
 static int n_toks;
-
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     const char *env = getenv("FUZZ_TOK_MODELS");

@@ -15,7 +15,7 @@
 #include "normalize.h"
 #include "tokenizer.h"
 #include "unicode.h"
-#include "read_file.h"
+#include "test_io.h"
 
 #define STORIES "../shared/models/stories260K.gguf"
 
@@ -26,7 +26,6 @@ static double now_ms(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
-
 
 /* Encodes text; returns the ids as "1 2 3" in a static buffer (or "ERROR: ..."). */
 static const char *enc(const hearth_tokenizer *t, const char *text, size_t len, bool special) {

@@ -11,43 +11,7 @@
 
 #include "gguf.h"
 #include "tokenizer.h"
-
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (!buf) break;
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n < cap) break;
-        cap *= 2;
-        char *nb = realloc(buf, cap);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-        }
-        buf = nb;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
-/* Undoes \n \t \r \\ in place; returns the new length. */
-static size_t unescape(char *s, size_t n) {
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\' && i + 1 < n && strchr("ntr\\", s[i + 1])) {
-            char c = s[++i];
-            s[o++] = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : '\\';
-        } else {
-            s[o++] = s[i];
-        }
-    }
-    return o;
-}
+#include "test_io.h"
 
 static void print_hex(const char *p, size_t n) {
     for (size_t i = 0; i < n; i++) printf("%02x", (unsigned char)p[i]);

@@ -16,22 +16,7 @@
 
 #include "gguf.h"
 #include "tokenizer.h"
-#include "read_file.h"
-
-
-/* Undoes \n \t \r \\ in place; returns the new length. */
-static size_t unescape(char *s, size_t n) {
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\' && i + 1 < n && strchr("ntr\\", s[i + 1])) {
-            char c = s[++i];
-            s[o++] = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : '\\';
-        } else {
-            s[o++] = s[i];
-        }
-    }
-    return o;
-}
+#include "test_io.h"
 
 static double now(void) {
     struct timespec ts;
