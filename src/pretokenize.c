@@ -133,6 +133,17 @@ static size_t add_word(pass *p, size_t end) {
 #define IS_N(f) ((f) & UFLAG_NUMBER)
 
 /* llama.cpp's unicode_regex_split_custom_gpt2 */
+/* The last alternatives both splitters share, at pos with n_ws whitespace
+ * code points ahead: \s+(?!\S), then \s+, else the code point alone (no
+ * match). Adds the word and returns where the next one starts. */
+static size_t whitespace_tail(pass *p, size_t pos, size_t n_ws) {
+    if (n_ws > 1 && cpt_at(p, pos + n_ws) != OUT_OF_RANGE) pos += n_ws - 1;
+    else if (n_ws > 0) pos += n_ws;
+    else pos++;
+    add_word(p, pos);
+    return pos;
+}
+
 static void split_gpt2(pass *p) {
     for (size_t pos = p->ini; pos < p->end;) {
         uint32_t cpt = cpt_at(p, pos);
@@ -181,19 +192,7 @@ static void split_gpt2(pass *p) {
 
         size_t n_ws = 0;
         while (IS_WS(flags_at(p, pos + n_ws))) n_ws++;
-        /* \s+(?!\S) */
-        if (n_ws > 1 && cpt_at(p, pos + n_ws) != OUT_OF_RANGE) {
-            pos += n_ws - 1;
-            add_word(p, pos);
-            continue;
-        }
-        /* \s+ */
-        if (n_ws > 0) {
-            pos += n_ws;
-            add_word(p, pos);
-            continue;
-        }
-        add_word(p, ++pos); /* no match */
+        pos = whitespace_tail(p, pos, n_ws);
     }
 }
 
@@ -269,19 +268,7 @@ static void split_llama3(pass *p, size_t max_digits, unsigned letter) {
             add_word(p, pos);
             continue;
         }
-        /* \s+(?!\S) */
-        if (n_ws > 1 && cpt_at(p, pos + n_ws) != OUT_OF_RANGE) {
-            pos += n_ws - 1;
-            add_word(p, pos);
-            continue;
-        }
-        /* \s+ */
-        if (n_ws > 0) {
-            pos += n_ws;
-            add_word(p, pos);
-            continue;
-        }
-        add_word(p, ++pos); /* no match */
+        pos = whitespace_tail(p, pos, n_ws);
     }
 }
 
