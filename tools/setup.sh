@@ -18,11 +18,17 @@ command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 # a real terminal for the interactive chat test
 command -v tmux >/dev/null || need+=(tmux)
+# headless Chromium (WebGPU through SwiftShader) for the browser tests, driven by playwright-core;
+# libvulkan1 lets the npm package webgpu (Dawn) find SwiftShader's Vulkan driver in Node
+command -v chromium >/dev/null || need+=(chromium)
+dpkg -s libvulkan1 >/dev/null 2>&1 || need+=(libvulkan1)
 if [ ${#need[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-# npm packages of the end-to-end tests (@huggingface/tokenizers, pinned in tests/package-lock.json).
+# npm packages of the end-to-end tests (pinned in tests/package-lock.json): @huggingface/tokenizers,
+# playwright-core (drives Debian's Chromium; never downloads a browser), webgpu (Dawn for Node),
+# @wllama/wllama (llama.cpp in WebAssembly, the browser benchmark's reference).
 tests="$(cd "$(dirname "$0")/../tests" && pwd)"
-[ -f "$tests/node_modules/@huggingface/tokenizers/package.json" ] ||
+( cd "$tests" && npm ls --depth=0 >/dev/null 2>&1 ) ||
     npm ci --prefix "$tests" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
