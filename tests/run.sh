@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test program (C unit tests in build/, Node end-to-end tests in
-# tests/e2e/) and counts their "ok - " / "not ok - " lines. A program that
+# tests/e2e/, browser tests in tests/browser/) and counts their "ok - " / "not ok - " lines. A program that
 # exits non-zero without reporting a failure counts as one failure.
 set -u
 cd "$(dirname "$0")/.."
@@ -68,7 +68,8 @@ if [ -x "$BUILD/fuzz_tok" ] && [ -z "$filter" ]; then
     fi
 fi
 fuzz_one fuzz_template tests/fuzz/template_corpus
-for t in tests/e2e/*.test.mjs; do
+# Node end-to-end tests, then the headless-Chromium tests (playwright-core, Debian chromium).
+for t in tests/e2e/*.test.mjs tests/browser/*.test.mjs; do
     [ -f "$t" ] || continue
     case "$t" in *"$filter"*) ;; *) continue ;; esac
     run_one "$(basename "$t")" node "$t"
