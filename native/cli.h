@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "engine.h"
+#include "generate.h"
 #include "host_native.h"
 
 /* Exit codes: 0 success, 1 runtime or model error, 2 usage error. */

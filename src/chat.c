@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "generate.h"
 #include "template.h"
 #include "tokenizer.h"
 #include "unicode.h"
@@ -28,7 +29,12 @@ struct hearth_chat {
 
     int32_t *cached; /* the tokens whose keys and values are in the KV cache */
     int n_cached;
+
+    struct answer *answer; /* the answer being generated, between begin and end */
 };
+
+struct answer;
+static void answer_free(struct answer *a);
 
 static char *dup_str(const char *s) {
     size_t n = strlen(s) + 1;
@@ -97,6 +103,7 @@ hearth_status hearth_chat_create(hearth_chat **out, hearth_engine *e, const char
 
 void hearth_chat_free(hearth_chat *c) {
     if (!c) return;
+    answer_free(c->answer);
     while (c->n_msgs) drop_message(c, c->n_msgs - 1);
     free(c->msgs);
     free(c->tmpl);
@@ -196,91 +203,73 @@ hearth_status hearth_chat_prompt_tokens(hearth_chat *c, int32_t **out, int *n, h
     return render_tokens(c, out, n, err);
 }
 
-/* ---- one answer ---- */
+/* ---- one answer, token by token ---- */
 
-typedef struct {
-    hearth_chat *c;
-    const hearth_chat_options *o;
-    hearth_chat_text_fn on_text;
-    void *user;
+typedef struct answer {
+    hearth_gen *gen;
+    char **stop;        /* copies of the options' stop strings */
+    int n_stop;
     tokenizer_decoder dec;
     char *buf;          /* decoder output scratch */
     size_t buf_cap;
-    char *answer;       /* decoded text so far */
+    char *text;         /* decoded text so far */
     size_t len, cap, emitted;
-    int32_t *gen;
-    int n_gen, cap_gen;
-    bool stopped, interrupted, failed;
-} answer_state;
+    int32_t *tokens;    /* the prompt, then the generated tokens */
+    int n_prompt, n_tokens, cap_tokens;
+    int dropped_messages;
+    bool stopped, interrupted, finished;
+    hearth_status failed; /* a failure inside next(), reported again by end() */
+} answer;
 
-static bool append(answer_state *a, const char *s, size_t n) {
+static void answer_free(struct answer *a) {
+    if (!a) return;
+    hearth_gen_free(a->gen);
+    for (int i = 0; i < a->n_stop; i++) free(a->stop[i]);
+    free(a->stop);
+    free(a->buf);
+    free(a->text);
+    free(a->tokens);
+    free(a);
+}
+
+static bool append(answer *a, const char *s, size_t n) {
     if (a->len + n + 1 > a->cap) {
         size_t cap = (a->cap + n + 1) * 2;
-        char *p = realloc(a->answer, cap);
+        char *p = realloc(a->text, cap);
         if (!p) return false;
-        a->answer = p;
+        a->text = p;
         a->cap = cap;
     }
-    memcpy(a->answer + a->len, s, n);
+    memcpy(a->text + a->len, s, n);
     a->len += n;
-    a->answer[a->len] = 0;
+    a->text[a->len] = 0;
     return true;
 }
 
-/* Emits what can no longer become part of a stop string; on a stop string,
- * cuts the answer before it. */
-static bool release(answer_state *a, bool final) {
+/* How much of the answer can be shown: all but a tail that a stop string
+ * may still start with; on a stop string, cuts the answer before it. */
+static size_t releasable(answer *a, bool final) {
     size_t safe = a->len;
-    for (int i = 0; i < a->o->n_stop; i++) {
-        const char *s = a->o->stop[i];
+    for (int i = 0; i < a->n_stop; i++) {
+        const char *s = a->stop[i];
         size_t sl = strlen(s);
-        if (!sl) continue;
-        const char *from = a->answer + (a->emitted > sl ? a->emitted - sl : 0);
+        const char *from = a->text + (a->emitted > sl ? a->emitted - sl : 0);
         const char *hit = strstr(from, s);
         if (hit) {
-            a->len = (size_t)(hit - a->answer);
-            a->answer[a->len] = 0;
+            a->len = (size_t)(hit - a->text);
+            a->text[a->len] = 0;
             a->stopped = true;
             if (safe > a->len) safe = a->len;
             continue;
         }
         if (final) continue;
-        /* the longest tail of the answer that a stop string starts with */
         for (size_t k = sl - 1; k > 0; k--)
-            if (k <= a->len && memcmp(a->answer + a->len - k, s, k) == 0) {
+            if (k <= a->len && memcmp(a->text + a->len - k, s, k) == 0) {
                 if (a->len - k < safe) safe = a->len - k;
                 break;
             }
     }
-    if (safe > a->emitted) {
-        bool go = a->on_text ? a->on_text(a->user, a->answer + a->emitted, safe - a->emitted) : true;
-        a->emitted = safe;
-        if (!go) a->interrupted = true;
-    }
-    return !a->stopped && !a->interrupted;
-}
-
-static bool on_token(void *user, int32_t token, const float *logits, int n_vocab) {
-    (void)logits;
-    (void)n_vocab;
-    answer_state *a = user;
-    if (a->n_gen == a->cap_gen) {
-        int cap = a->cap_gen ? a->cap_gen * 2 : 256;
-        int32_t *g = realloc(a->gen, (size_t)cap * sizeof *g);
-        if (!g) {
-            a->failed = true;
-            return false;
-        }
-        a->gen = g;
-        a->cap_gen = cap;
-    }
-    a->gen[a->n_gen++] = token;
-    size_t n = tokenizer_decoder_push(&a->dec, token, a->buf, a->buf_cap);
-    if (!append(a, a->buf, n)) {
-        a->failed = true;
-        return false;
-    }
-    return release(a, false);
+    return safe;
 }
 
 /* Drops the oldest turn after the system message: a user message and the
@@ -293,92 +282,204 @@ static bool drop_oldest_turn(hearth_chat *c) {
     return true;
 }
 
-hearth_status hearth_chat_send(hearth_chat *c, const char *user_text, const hearth_chat_options *o,
-                               hearth_chat_text_fn on_text, void *user, char **answer, hearth_chat_stats *stats,
-                               hearth_error *err) {
-    memset(stats, 0, sizeof *stats);
-    if (answer) *answer = NULL;
-    hearth_status st = push_message(c, "user", user_text, err);
-    if (st) return st;
+hearth_status hearth_chat_set_messages(hearth_chat *c, const hearth_chat_message *msgs, size_t n,
+                                       hearth_error *err) {
+    if (c->answer) return hearth_fail(err, HEARTH_E_ARG, "an answer is being generated; end it first");
+    while (c->n_msgs) drop_message(c, c->n_msgs - 1);
+    for (size_t i = 0; i < n; i++) {
+        if (!msgs[i].role || !msgs[i].content)
+            return hearth_fail(err, HEARTH_E_ARG, "message %zu has no role or no content", i + 1);
+        hearth_status st = push_message(c, msgs[i].role, msgs[i].content, err);
+        if (st) return st;
+    }
+    return HEARTH_OK;
+}
+
+static hearth_status copy_stops(answer *a, const hearth_chat_options *o, hearth_error *err) {
+    if (o->n_stop <= 0) return HEARTH_OK;
+    a->stop = calloc((size_t)o->n_stop, sizeof *a->stop);
+    if (!a->stop) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    for (int i = 0; i < o->n_stop; i++) {
+        if (!o->stop[i] || !o->stop[i][0]) continue; /* an empty stop string stops nothing */
+        if (!(a->stop[a->n_stop++] = dup_str(o->stop[i]))) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    }
+    return HEARTH_OK;
+}
+
+hearth_status hearth_chat_begin(hearth_chat *c, const char *user_text, const hearth_chat_options *o,
+                                hearth_error *err) {
+    if (c->answer) return hearth_fail(err, HEARTH_E_ARG, "an answer is being generated; end it first");
+    if (user_text) {
+        hearth_status st = push_message(c, "user", user_text, err);
+        if (st) return st;
+    } else if (!c->n_msgs) {
+        return hearth_fail(err, HEARTH_E_ARG, "the conversation has no messages to answer");
+    }
     int max_tokens = o->max_tokens > 0 ? o->max_tokens : 512;
     int n_ctx = hearth_engine_ctx(c->e);
     int reserve = max_tokens < n_ctx / 4 ? max_tokens : n_ctx / 4;
 
+    answer *a = calloc(1, sizeof *a);
+    hearth_status st = a ? copy_stops(a, o, err) : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     int32_t *tokens = NULL;
     int n = 0;
-    for (;;) {
+    while (!st) {
         st = render_tokens(c, &tokens, &n, err);
-        if (st) goto fail;
-        if (n + reserve <= n_ctx) break;
+        if (st || n + reserve <= n_ctx) break;
         free(tokens);
         tokens = NULL;
         if (!drop_oldest_turn(c)) {
             st = hearth_fail(err, HEARTH_E_CONTEXT,
-                             "the message needs %d tokens with the template, more than the context of %d leaves "
-                             "(%d kept for the answer); shorten it or raise --ctx",
+                             "the conversation needs %d tokens with the template, more than the context of %d "
+                             "leaves (%d kept for the answer); shorten it or raise --ctx",
                              n, n_ctx, reserve);
-            goto fail;
+            break;
         }
-        stats->dropped_messages++;
+        a->dropped_messages++;
         c->n_cached = 0; /* the conversation's start changed */
     }
-
     int common = 0;
-    while (common < n && common < c->n_cached && tokens[common] == c->cached[common]) common++;
-
-    answer_state a = {.c = c, .o = o, .on_text = on_text, .user = user};
-    tokenizer_decoder_init(&a.dec, c->tok, false);
-    a.buf_cap = UTF8_STREAM_OUT_MAX(tokenizer_max_piece_len(c->tok) + 1);
-    a.buf = malloc(a.buf_cap);
-    if (!a.buf || !append(&a, "", 0)) {
-        free(a.buf);
-        st = hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
-        goto fail;
+    while (!st && common < n && common < c->n_cached && tokens[common] == c->cached[common]) common++;
+    if (!st) st = hearth_gen_begin(&a->gen, c->e, tokens, n, common, max_tokens, &o->sampling, err);
+    if (!st) {
+        tokenizer_decoder_init(&a->dec, c->tok, false);
+        a->buf_cap = UTF8_STREAM_OUT_MAX(tokenizer_max_piece_len(c->tok) + 1);
+        a->buf = malloc(a->buf_cap);
+        a->cap_tokens = n + 64;
+        a->tokens = malloc((size_t)a->cap_tokens * sizeof *a->tokens);
+        if (!a->buf || !a->tokens || !append(a, "", 0)) st = hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+        else memcpy(a->tokens, tokens, (size_t)n * sizeof *tokens);
+        a->n_prompt = a->n_tokens = n;
     }
-    hearth_gen_stats gs;
-    st = hearth_generate(c->e, tokens, n, common, max_tokens, &o->sampling, on_token, &a, &gs, err);
-    if (!st && a.failed) st = hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
-    if (!st && !a.stopped && !a.interrupted) {
-        size_t tail = tokenizer_decoder_flush(&a.dec, a.buf, a.buf_cap);
-        if (!append(&a, a.buf, tail)) st = hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
-        else release(&a, true);
+    free(tokens);
+    if (st) {
+        answer_free(a);
+        /* The user message did not get an answer: take it back. */
+        if (user_text && c->n_msgs && strcmp(c->msgs[c->n_msgs - 1].role, "user") == 0)
+            drop_message(c, c->n_msgs - 1);
+        return st;
     }
-    free(a.buf);
+    /* The cache is rewritten from token `common` on: only that prefix stays valid. */
+    c->n_cached = common;
+    c->answer = a;
+    return HEARTH_OK;
+}
 
+static hearth_status push_token(answer *a, int32_t token, hearth_error *err) {
+    if (a->n_tokens == a->cap_tokens) {
+        int cap = a->cap_tokens * 2;
+        int32_t *t = realloc(a->tokens, (size_t)cap * sizeof *t);
+        if (!t) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+        a->tokens = t;
+        a->cap_tokens = cap;
+    }
+    a->tokens[a->n_tokens++] = token;
+    size_t n = tokenizer_decoder_push(&a->dec, token, a->buf, a->buf_cap);
+    return append(a, a->buf, n) ? HEARTH_OK : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+}
+
+hearth_status hearth_chat_next(hearth_chat *c, const char **text, size_t *len, bool *done, hearth_error *err) {
+    answer *a = c->answer;
+    *text = "";
+    *len = 0;
+    *done = true;
+    if (!a) return hearth_fail(err, HEARTH_E_ARG, "no answer is being generated");
+    if (a->failed) return hearth_fail(err, a->failed, "the answer failed already");
+    if (a->finished) return HEARTH_OK;
+    int32_t token = -1;
+    hearth_status st = (a->stopped || a->interrupted) ? HEARTH_OK : hearth_gen_next(a->gen, &token, err);
+    if (!st && token >= 0) st = push_token(a, token, err);
+    if (st) {
+        a->failed = st;
+        a->finished = true;
+        return st;
+    }
+    bool final = token < 0 || a->stopped || a->interrupted;
+    if (token < 0 && !a->interrupted) {
+        size_t tail = tokenizer_decoder_flush(&a->dec, a->buf, a->buf_cap);
+        if (!append(a, a->buf, tail)) {
+            a->failed = hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+            return a->failed;
+        }
+    }
+    size_t safe = releasable(a, final);
+    if (a->stopped) final = true;
+    if (final) safe = a->len;
+    *text = a->text + a->emitted;
+    *len = safe > a->emitted ? safe - a->emitted : 0;
+    a->emitted += *len;
+    a->finished = final;
+    *done = final;
+    return HEARTH_OK;
+}
+
+void hearth_chat_interrupt(hearth_chat *c) {
+    if (!c->answer || c->answer->finished) return;
+    c->answer->interrupted = true;
+    hearth_gen_stop(c->answer->gen);
+}
+
+hearth_status hearth_chat_end(hearth_chat *c, char **answer_text, hearth_chat_stats *stats, hearth_error *err) {
+    memset(stats, 0, sizeof *stats);
+    if (answer_text) *answer_text = NULL;
+    answer *a = c->answer;
+    if (!a) return hearth_fail(err, HEARTH_E_ARG, "no answer is being generated");
+    c->answer = NULL;
+    const hearth_gen_stats *gs = hearth_gen_stats_of(a->gen);
     /* What the KV cache holds now: the prompt and the evaluated answer tokens. */
     free(c->cached);
     c->cached = NULL;
     c->n_cached = 0;
-    if (!st) {
-        int32_t *cached = malloc(((size_t)n + (size_t)a.n_gen + 1) * sizeof *cached);
-        if (cached) {
-            memcpy(cached, tokens, (size_t)n * sizeof *tokens);
-            if (a.n_gen) memcpy(cached + n, a.gen, (size_t)a.n_gen * sizeof *a.gen);
-            c->cached = cached;
-            c->n_cached = gs.cache_tokens < n + a.n_gen ? gs.cache_tokens : n + a.n_gen;
-        }
+    if (!a->failed && gs->cache_tokens > 0) {
+        c->cached = a->tokens;
+        c->n_cached = gs->cache_tokens < a->n_tokens ? gs->cache_tokens : a->n_tokens;
+        a->tokens = NULL;
     }
-    free(a.gen);
-    free(tokens);
+    hearth_status st = a->failed;
     if (st) {
-        free(a.answer);
-        goto fail;
+        hearth_fail(err, st, "the answer failed");
+        answer_free(a);
+        return st;
     }
-    stats->prompt_tokens = n;
-    stats->reused_tokens = gs.reused_tokens;
-    stats->evaluated_tokens = n - gs.reused_tokens;
-    stats->gen_tokens = gs.gen_tokens;
-    stats->prefill_ms = gs.prefill_ms;
-    stats->decode_ms = gs.decode_ms;
-    stats->ttft_ms = gs.ttft_ms;
-    stats->stop = a.interrupted ? "interrupted" : a.stopped ? "stop" : gs.stopped_by_eog ? "eog"
-                : gs.stopped_by_ctx ? "context" : "length";
-    st = push_message(c, "assistant", a.answer, err);
-    if (!st && answer) *answer = a.answer;
-    else free(a.answer);
+    /* An answer cut off before its end keeps only what was shown. */
+    if (a->interrupted && !a->stopped) a->len = a->emitted, a->text[a->len] = 0;
+    stats->prompt_tokens = a->n_prompt;
+    stats->reused_tokens = gs->reused_tokens;
+    stats->evaluated_tokens = a->n_prompt - gs->reused_tokens;
+    stats->gen_tokens = gs->gen_tokens;
+    stats->dropped_messages = a->dropped_messages;
+    stats->prefill_ms = gs->prefill_ms;
+    stats->decode_ms = gs->decode_ms;
+    stats->ttft_ms = gs->ttft_ms;
+    stats->stop = a->interrupted ? "interrupted" : a->stopped ? "stop" : gs->stopped_by_eog ? "eog"
+                : gs->stopped_by_ctx ? "context" : "length";
+    st = push_message(c, "assistant", a->text, err);
+    if (!st && answer_text) *answer_text = a->text, a->text = NULL;
+    answer_free(a);
     return st;
-fail:
-    /* The user message did not get an answer: take it back. */
-    if (c->n_msgs && strcmp(c->msgs[c->n_msgs - 1].role, "user") == 0) drop_message(c, c->n_msgs - 1);
-    return st;
+}
+
+hearth_status hearth_chat_send(hearth_chat *c, const char *user_text, const hearth_chat_options *o,
+                               hearth_chat_text_fn on_text, void *user, char **answer_text, hearth_chat_stats *stats,
+                               hearth_error *err) {
+    memset(stats, 0, sizeof *stats);
+    if (answer_text) *answer_text = NULL;
+    hearth_status st = hearth_chat_begin(c, user_text, o, err);
+    if (st) return st;
+    for (bool done = false; !done;) {
+        const char *text;
+        size_t len;
+        st = hearth_chat_next(c, &text, &len, &done, err);
+        if (st) break;
+        if (len && on_text && !on_text(user, text, len)) hearth_chat_interrupt(c);
+    }
+    if (st) {
+        hearth_chat_stats ignored;
+        hearth_error ignored_err;
+        hearth_chat_end(c, NULL, &ignored, &ignored_err);
+        /* The user message did not get an answer: take it back. */
+        if (c->n_msgs && strcmp(c->msgs[c->n_msgs - 1].role, "user") == 0) drop_message(c, c->n_msgs - 1);
+        return st;
+    }
+    return hearth_chat_end(c, answer_text, stats, err);
 }

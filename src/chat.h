@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "error.h"
 #include "sampler.h"
+#include "template.h"
 
 typedef struct hearth_chat hearth_chat;
 
@@ -53,6 +54,24 @@ const char *hearth_chat_warning(const hearth_chat *c);
 hearth_status hearth_chat_send(hearth_chat *c, const char *user_text, const hearth_chat_options *o,
                                hearth_chat_text_fn on_text, void *user, char **answer, hearth_chat_stats *stats,
                                hearth_error *err);
+
+/* The same, a token at a time, for hosts that must yield between tokens:
+ * begin (user_text NULL: answer the conversation as it stands, e.g. after
+ * hearth_chat_set_messages), then next until *done (each call evaluates at
+ * most one token and gives the text that became final, valid until the next
+ * call; stop strings are held back until they cannot match), then end, which
+ * adds the answer to the conversation. interrupt ends the answer at the next
+ * call. After a failed next, end still frees the answer. */
+hearth_status hearth_chat_begin(hearth_chat *c, const char *user_text, const hearth_chat_options *o,
+                                hearth_error *err);
+hearth_status hearth_chat_next(hearth_chat *c, const char **text, size_t *len, bool *done, hearth_error *err);
+void hearth_chat_interrupt(hearth_chat *c);
+hearth_status hearth_chat_end(hearth_chat *c, char **answer, hearth_chat_stats *stats, hearth_error *err);
+
+/* Replaces the whole conversation (system message included), as stateless
+ * APIs send it each time; the KV cache still serves the common prefix. */
+hearth_status hearth_chat_set_messages(hearth_chat *c, const hearth_chat_message *msgs, size_t n,
+                                       hearth_error *err);
 
 /* The prompt tokens of the conversation as it stands plus a generation
  * prompt (tests, debugging). *out is malloc'ed. */

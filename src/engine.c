@@ -66,6 +66,7 @@ const gguf_file *hearth_engine_gguf(const hearth_engine *e) { return e->gguf; }
 const model *hearth_engine_model(const hearth_engine *e) { return e->model; }
 const hearth_tokenizer *hearth_engine_tokenizer(const hearth_engine *e) { return e->tok; }
 const char *hearth_engine_kernels(const hearth_engine *e) { return kernels_name(&e->kernels); }
+const hearth_host *hearth_engine_host(const hearth_engine *e) { return e->host; }
 int hearth_engine_ctx(const hearth_engine *e) { return e->fwd ? forward_ctx_size(e->fwd) : 0; }
 
 hearth_status hearth_engine_prompt_tokens(const hearth_engine *e, const char *text, size_t len, int32_t **out,
@@ -99,65 +100,4 @@ hearth_status hearth_engine_eval(hearth_engine *e, const int32_t *tokens, int n,
                                  hearth_error *err) {
     if (!e->fwd) return hearth_fail(err, HEARTH_E_ARG, "the model was loaded for its vocabulary only");
     return forward_eval(e->fwd, tokens, n, pos, logits, err);
-}
-
-hearth_status hearth_generate(hearth_engine *e, const int32_t *prompt, int n_prompt, int n_past, int max_tokens,
-                              const sampler_params *sp, hearth_token_fn on_token, void *user,
-                              hearth_gen_stats *stats, hearth_error *err) {
-    memset(stats, 0, sizeof *stats);
-    if (!e->fwd) return hearth_fail(err, HEARTH_E_ARG, "the model was loaded for its vocabulary only");
-    int n_ctx = forward_ctx_size(e->fwd), n_vocab = e->model->hp.n_vocab;
-    if (n_prompt <= 0) return hearth_fail(err, HEARTH_E_ARG, "the prompt is empty");
-    if (n_prompt > n_ctx)
-        return hearth_fail(err, HEARTH_E_CONTEXT,
-                           "the prompt has %d tokens but the context holds %d; shorten it or raise --ctx", n_prompt,
-                           n_ctx);
-    if (max_tokens < 0) return hearth_fail(err, HEARTH_E_ARG, "max tokens must not be negative");
-    /* At least the last prompt token is evaluated: its logits start the answer. */
-    if (n_past < 0) n_past = 0;
-    if (n_past > n_prompt - 1) n_past = n_prompt - 1;
-    sampler *smp;
-    hearth_status st = sampler_create(&smp, sp, n_vocab, err);
-    if (st) return st;
-    int32_t *history = malloc(((size_t)n_prompt + (size_t)max_tokens + 1) * sizeof *history);
-    if (!history) {
-        sampler_free(smp);
-        return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
-    }
-    memcpy(history, prompt, (size_t)n_prompt * sizeof *prompt);
-    int n_hist = n_prompt;
-    stats->prompt_tokens = n_prompt;
-    stats->reused_tokens = n_past;
-
-    double t0 = e->host->now_ms(e->host->ctx);
-    st = forward_eval(e->fwd, prompt + n_past, n_prompt - n_past, n_past, e->logits, err);
-    double t1 = e->host->now_ms(e->host->ctx);
-    stats->prefill_ms = t1 - t0;
-    int pos = n_prompt;
-    while (!st && stats->gen_tokens < max_tokens) {
-        int32_t next = sampler_sample(smp, e->logits, history, n_hist);
-        if (stats->gen_tokens == 0) stats->ttft_ms = e->host->now_ms(e->host->ctx) - t0;
-        if (tokenizer_is_eog(e->tok, next)) {
-            stats->stopped_by_eog = true;
-            break;
-        }
-        history[n_hist++] = next;
-        stats->gen_tokens++;
-        if (on_token && !on_token(user, next, e->logits, n_vocab)) {
-            stats->stopped_by_callback = true;
-            break;
-        }
-        if (stats->gen_tokens == max_tokens) break;
-        if (pos >= n_ctx) {
-            stats->stopped_by_ctx = true;
-            break;
-        }
-        st = forward_eval(e->fwd, &next, 1, pos, e->logits, err);
-        pos++;
-    }
-    stats->decode_ms = e->host->now_ms(e->host->ctx) - t1;
-    stats->cache_tokens = st ? 0 : pos;
-    free(history);
-    sampler_free(smp);
-    return st;
 }

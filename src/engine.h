@@ -30,6 +30,7 @@ const gguf_file *hearth_engine_gguf(const hearth_engine *e);
 const model *hearth_engine_model(const hearth_engine *e); /* NULL when vocab_only */
 const hearth_tokenizer *hearth_engine_tokenizer(const hearth_engine *e);
 const char *hearth_engine_kernels(const hearth_engine *e);
+const hearth_host *hearth_engine_host(const hearth_engine *e);
 int hearth_engine_ctx(const hearth_engine *e);
 
 /* Tokens of a raw-completion prompt: BOS as the file says, then the text
@@ -40,25 +41,5 @@ hearth_status hearth_engine_prompt_tokens(const hearth_engine *e, const char *te
 /* Low level: evaluates tokens at pos; logits (n_vocab) of the last one. */
 hearth_status hearth_engine_eval(hearth_engine *e, const int32_t *tokens, int n, int pos, float *logits,
                                  hearth_error *err);
-
-typedef struct {
-    int prompt_tokens;    /* the whole prompt */
-    int reused_tokens;    /* of which were already in the KV cache (not evaluated) */
-    int gen_tokens;
-    int cache_tokens;     /* positions valid in the KV cache afterwards */
-    double prefill_ms, decode_ms, ttft_ms;
-    bool stopped_by_eog, stopped_by_ctx, stopped_by_callback;
-} hearth_gen_stats;
-
-/* Called for every generated token (end-of-generation tokens excluded);
- * return false to stop. */
-typedef bool (*hearth_token_fn)(void *user, int32_t token, const float *logits, int n_vocab);
-
-/* Generates up to max_tokens after the prompt. The first n_past prompt
- * tokens must already be in the KV cache (from an earlier call with the
- * same tokens there); only the rest is evaluated. 0 starts afresh. */
-hearth_status hearth_generate(hearth_engine *e, const int32_t *prompt, int n_prompt, int n_past, int max_tokens,
-                              const sampler_params *sp, hearth_token_fn on_token, void *user,
-                              hearth_gen_stats *stats, hearth_error *err);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "generate.h"
 #include "host_wasm.h"
 #include "unicode.h"
 
