@@ -217,6 +217,7 @@ typedef struct answer {
     int32_t *tokens;    /* the prompt, then the generated tokens */
     int n_prompt, n_tokens, cap_tokens;
     int dropped_messages;
+    bool raw;           /* a raw completion: not part of the conversation */
     bool stopped, interrupted, finished;
     hearth_status failed; /* a failure inside next(), reported again by end() */
 } answer;
@@ -306,6 +307,31 @@ static hearth_status copy_stops(answer *a, const hearth_chat_options *o, hearth_
     return HEARTH_OK;
 }
 
+/* Starts generating after the prompt tokens (taken over), reusing the KV
+ * cache for their common prefix with what it holds. */
+static hearth_status start_answer(hearth_chat *c, answer *a, int32_t *tokens, int n, int max_tokens,
+                                  const hearth_chat_options *o, hearth_error *err) {
+    int common = 0;
+    while (common < n && common < c->n_cached && tokens[common] == c->cached[common]) common++;
+    hearth_status st = hearth_gen_begin(&a->gen, c->e, tokens, n, common, max_tokens, &o->sampling, err);
+    if (st) {
+        free(tokens);
+        return st;
+    }
+    tokenizer_decoder_init(&a->dec, c->tok, false);
+    a->buf_cap = UTF8_STREAM_OUT_MAX(tokenizer_max_piece_len(c->tok) + 1);
+    a->buf = malloc(a->buf_cap);
+    a->tokens = tokens;
+    a->cap_tokens = a->n_prompt = a->n_tokens = n;
+    if (!a->buf || !append(a, "", 0)) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    /* The cache is rewritten from token `common` on: only that prefix stays valid. */
+    c->n_cached = common;
+    c->answer = a;
+    return HEARTH_OK;
+}
+
+static int answer_limit(const hearth_chat_options *o) { return o->max_tokens > 0 ? o->max_tokens : 512; }
+
 hearth_status hearth_chat_begin(hearth_chat *c, const char *user_text, const hearth_chat_options *o,
                                 hearth_error *err) {
     if (c->answer) return hearth_fail(err, HEARTH_E_ARG, "an answer is being generated; end it first");
@@ -315,7 +341,7 @@ hearth_status hearth_chat_begin(hearth_chat *c, const char *user_text, const hea
     } else if (!c->n_msgs) {
         return hearth_fail(err, HEARTH_E_ARG, "the conversation has no messages to answer");
     }
-    int max_tokens = o->max_tokens > 0 ? o->max_tokens : 512;
+    int max_tokens = answer_limit(o);
     int n_ctx = hearth_engine_ctx(c->e);
     int reserve = max_tokens < n_ctx / 4 ? max_tokens : n_ctx / 4;
 
@@ -338,31 +364,30 @@ hearth_status hearth_chat_begin(hearth_chat *c, const char *user_text, const hea
         a->dropped_messages++;
         c->n_cached = 0; /* the conversation's start changed */
     }
-    int common = 0;
-    while (!st && common < n && common < c->n_cached && tokens[common] == c->cached[common]) common++;
-    if (!st) st = hearth_gen_begin(&a->gen, c->e, tokens, n, common, max_tokens, &o->sampling, err);
-    if (!st) {
-        tokenizer_decoder_init(&a->dec, c->tok, false);
-        a->buf_cap = UTF8_STREAM_OUT_MAX(tokenizer_max_piece_len(c->tok) + 1);
-        a->buf = malloc(a->buf_cap);
-        a->cap_tokens = n + 64;
-        a->tokens = malloc((size_t)a->cap_tokens * sizeof *a->tokens);
-        if (!a->buf || !a->tokens || !append(a, "", 0)) st = hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
-        else memcpy(a->tokens, tokens, (size_t)n * sizeof *tokens);
-        a->n_prompt = a->n_tokens = n;
-    }
-    free(tokens);
+    if (!st) st = start_answer(c, a, tokens, n, max_tokens, o, err);
     if (st) {
         answer_free(a);
         /* The user message did not get an answer: take it back. */
         if (user_text && c->n_msgs && strcmp(c->msgs[c->n_msgs - 1].role, "user") == 0)
             drop_message(c, c->n_msgs - 1);
-        return st;
     }
-    /* The cache is rewritten from token `common` on: only that prefix stays valid. */
-    c->n_cached = common;
-    c->answer = a;
-    return HEARTH_OK;
+    return st;
+}
+
+hearth_status hearth_chat_begin_raw(hearth_chat *c, const char *prompt, size_t len, const hearth_chat_options *o,
+                                    hearth_error *err) {
+    if (c->answer) return hearth_fail(err, HEARTH_E_ARG, "an answer is being generated; end it first");
+    answer *a = calloc(1, sizeof *a);
+    hearth_status st = a ? copy_stops(a, o, err) : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    int32_t *tokens = NULL;
+    int n = 0;
+    if (!st) st = hearth_engine_prompt_tokens(c->e, prompt, len, &tokens, &n, err);
+    if (!st) {
+        a->raw = true;
+        st = start_answer(c, a, tokens, n, answer_limit(o), o, err);
+    }
+    if (st) answer_free(a);
+    return st;
 }
 
 static hearth_status push_token(answer *a, int32_t token, hearth_error *err) {
@@ -453,7 +478,7 @@ hearth_status hearth_chat_end(hearth_chat *c, char **answer_text, hearth_chat_st
     stats->ttft_ms = gs->ttft_ms;
     stats->stop = a->interrupted ? "interrupted" : a->stopped ? "stop" : gs->stopped_by_eog ? "eog"
                 : gs->stopped_by_ctx ? "context" : "length";
-    st = push_message(c, "assistant", a->text, err);
+    if (!a->raw) st = push_message(c, "assistant", a->text, err);
     if (!st && answer_text) *answer_text = a->text, a->text = NULL;
     answer_free(a);
     return st;

@@ -64,6 +64,10 @@ hearth_status hearth_chat_send(hearth_chat *c, const char *user_text, const hear
  * call. After a failed next, end still frees the answer. */
 hearth_status hearth_chat_begin(hearth_chat *c, const char *user_text, const hearth_chat_options *o,
                                 hearth_error *err);
+/* A raw completion of prompt (BOS as the file says, no template), through
+ * the same steps and KV cache; it does not join the conversation. */
+hearth_status hearth_chat_begin_raw(hearth_chat *c, const char *prompt, size_t len, const hearth_chat_options *o,
+                                    hearth_error *err);
 hearth_status hearth_chat_next(hearth_chat *c, const char **text, size_t *len, bool *done, hearth_error *err);
 void hearth_chat_interrupt(hearth_chat *c);
 hearth_status hearth_chat_end(hearth_chat *c, char **answer, hearth_chat_stats *stats, hearth_error *err);

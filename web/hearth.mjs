@@ -250,10 +250,136 @@ export class Hearth {
     }
   }
 
+  #cstrAt(p) {
+    const u = new Uint8Array(this.#mem.buffer);
+    let e = p >>> 0;
+    while (u[e]) e++;
+    return dec.decode(u.subarray(p >>> 0, e));
+  }
+
+  // What the loaded model is.
+  get info() {
+    const x = this.#x, e = this.#engine, num = (i) => x.hearth_wasm_info_num(e, i);
+    return {
+      name: this.#cstrAt(x.hearth_wasm_info_str(e, 0)),
+      architecture: this.#cstrAt(x.hearth_wasm_info_str(e, 1)),
+      hasChatTemplate: this.#cstrAt(x.hearth_wasm_info_str(e, 2)).length > 0,
+      layers: num(0), embeddingWidth: num(1), nVocab: num(2), weightBytes: num(3), trainingContext: num(4),
+      heads: num(5), kvHeads: num(6), ffnWidth: num(7),
+      contextSize: this.contextSize, kernels: this.kernels, threads: this.threads,
+    };
+  }
+
+  #session = 0;
+  #active = null;
+  #sessionPtr() {
+    if (!this.#engine) throw new HearthError('no model is loaded');
+    if (!this.#session) {
+      const d = new Date();
+      this.#session = this.#x.hearth_wasm_session_create(this.#engine, d.getFullYear(), d.getMonth() + 1, d.getDate()) >>> 0;
+      if (!this.#session) throw this.#error();
+    }
+    return this.#session;
+  }
+
+  // Step-wise generation for hosts that yield between tokens (see Generation).
+  // messages: [{role, content}] rendered through the model's chat template
+  // (ChatML when it has none); the KV cache serves the common token prefix
+  // with the previous request. opts: maxTokens, temperature, topK, topP,
+  // minP, repeatPenalty, seed (random when left out), stop (string[]).
+  beginChat(messages, opts = {}) { return this.#begin({ messages }, opts); }
+  // A raw completion of prompt text (BOS as the file says, no template).
+  beginCompletion(prompt, opts = {}) { return this.#begin({ prompt: String(prompt) }, opts); }
+
+  #begin(input, o) {
+    if (this.#active && !this.#active.done) throw new HearthError('a generation is running; finish or abort it first');
+    const s = this.#sessionPtr();
+    const req = {
+      ...input,
+      max_tokens: o.maxTokens, temperature: o.temperature, top_k: o.topK, top_p: o.topP, min_p: o.minP,
+      repeat_penalty: o.repeatPenalty,
+      seed: o.seed ?? Math.floor(Math.random() * 2 ** 32),
+      stop: o.stop,
+    };
+    this.#withText(JSON.stringify(req), (p, n) => { if (this.#x.hearth_wasm_begin(s, p, n) < 0) throw this.#error(); });
+    const g = new Generation(this, s);
+    this.#active = g;
+    return g;
+  }
+
+  // Used by Generation (one at a time).
+  _next(s) {
+    const x = this.#x;
+    const out = x.hearth_wasm_malloc(8) >>> 0;
+    try {
+      const rc = x.hearth_wasm_next(s, out);
+      const dv = new DataView(this.#mem.buffer);
+      const p = dv.getUint32(out, true), n = dv.getUint32(out + 4, true);
+      if (rc < 0) return { error: this.#error() };
+      return { text: dec.decode(new Uint8Array(this.#mem.buffer, p, n)), done: rc === 1 };
+    } finally { x.hearth_wasm_free(out); }
+  }
+  _interrupt(s) { this.#x.hearth_wasm_interrupt(s); }
+  _end(s) {
+    const x = this.#x;
+    const sp = x.hearth_wasm_malloc(9 * 8) >>> 0;
+    try {
+      const rc = x.hearth_wasm_end(s, sp);
+      const v = Array.from(new Float64Array(this.#mem.buffer, sp, 9));
+      if (rc < 0) return { error: this.#error() };
+      return v;
+    } finally { x.hearth_wasm_free(sp); }
+  }
+
   unload() {
+    if (this.#active && !this.#active.done) this.#active.abort();
+    if (this.#session) this.#x.hearth_wasm_session_free(this.#session);
+    this.#session = 0;
     if (this.#engine) this.#x.hearth_wasm_unload(this.#engine);
     this.#engine = 0;
     this.#source?.close?.();
     this.#source = null;
   }
+}
+
+const STOPS = ['eog', 'stop', 'length', 'context', 'interrupted'];
+
+// One answer being generated: next() runs one token and returns the text
+// that became final { text, done }; abort() ends it at once. After done,
+// result holds { text, finishReason, stop, usage, timings }.
+export class Generation {
+  #h; #s; #text = ''; #result = null;
+  done = false;
+  constructor(h, s) { this.#h = h; this.#s = s; }
+
+  next() {
+    if (this.done) return { text: '', done: true };
+    const r = this.#h._next(this.#s);
+    if (r.error) { this.#finish(); throw r.error; }
+    this.#text += r.text;
+    if (r.done) this.#finish();
+    return { text: r.text, done: r.done };
+  }
+
+  abort() {
+    if (this.done) return;
+    this.#h._interrupt(this.#s);
+    this.#finish();
+  }
+
+  #finish() {
+    this.done = true;
+    const v = this.#h._end(this.#s);
+    if (v.error) throw v.error;
+    const stop = STOPS[v[8]] ?? 'length';
+    this.#result = {
+      text: this.#text,
+      stop,
+      finishReason: stop === 'length' || stop === 'context' ? 'length' : 'stop',
+      usage: { prompt_tokens: v[0], completion_tokens: v[3], total_tokens: v[0] + v[3] },
+      timings: { reused_tokens: v[1], evaluated_tokens: v[2], dropped_messages: v[4], prefill_ms: v[5], decode_ms: v[6], ttft_ms: v[7] },
+    };
+  }
+
+  get result() { return this.#result; }
 }

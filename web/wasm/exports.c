@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "chat_request.h"
 #include "generate.h"
 #include "host_wasm.h"
 #include "unicode.h"
@@ -114,4 +115,109 @@ int hearth_wasm_generate(hearth_engine *e, const int32_t *prompt, int n_prompt, 
         stats[7] = st.stopped_by_eog ? 1 : st.stopped_by_ctx ? 2 : st.stopped_by_callback ? 3 : 0;
     }
     return rc ? -1 : 0;
+}
+
+/* ---- model facts ---- */
+
+/* which: 0 name, 1 architecture, 2 chat template ("" when none). */
+EXPORT("hearth_wasm_info_str")
+const char *hearth_wasm_info_str(hearth_engine *e, int which) {
+    static char buf[256];
+    const gguf_file *g = hearth_engine_gguf(e);
+    gguf_str s = {0};
+    const char *key = which == 0 ? "general.name" : which == 1 ? "general.architecture" : "tokenizer.chat_template";
+    if (which == 2) return gguf_get_str(g, key, &s) ? s.data : "";
+    if (!gguf_get_str(g, key, &s) || s.len == 0) return which == 0 ? gguf_name(g) : "";
+    size_t n = s.len < sizeof buf - 1 ? s.len : sizeof buf - 1;
+    memcpy(buf, s.data, n);
+    buf[n] = 0;
+    return buf;
+}
+
+/* which: 0 layers, 1 embedding width, 2 vocabulary, 3 weight bytes,
+ * 4 training context, 5 heads, 6 KV heads, 7 FFN width; -1 when the
+ * model was loaded for its vocabulary only. */
+EXPORT("hearth_wasm_info_num")
+double hearth_wasm_info_num(hearth_engine *e, int which) {
+    const model *m = hearth_engine_model(e);
+    if (!m) return which == 2 ? tokenizer_vocab_size(hearth_engine_tokenizer(e)) : -1;
+    const model_hparams *hp = &m->hp;
+    switch (which) {
+    case 0: return hp->n_layer;
+    case 1: return hp->n_embd;
+    case 2: return hp->n_vocab;
+    case 3: return (double)m->weight_bytes;
+    case 4: return hp->n_ctx_train;
+    case 5: return hp->n_head;
+    case 6: return hp->n_head_kv;
+    case 7: return hp->n_ff;
+    default: return -1;
+    }
+}
+
+/* ---- completions, a token at a time (the worker yields between tokens) ---- */
+
+EXPORT("hearth_wasm_session_create")
+hearth_chat *hearth_wasm_session_create(hearth_engine *e, int year, int month, int day) {
+    hearth_chat *c = NULL;
+    memset(&g_err, 0, sizeof g_err);
+    if (hearth_chat_create(&c, e, NULL, &g_err)) return NULL;
+    hearth_chat_set_date(c, year, month, day);
+    return c;
+}
+
+EXPORT("hearth_wasm_session_free") void hearth_wasm_session_free(hearth_chat *c) { hearth_chat_free(c); }
+EXPORT("hearth_wasm_session_warning") const char *hearth_wasm_session_warning(hearth_chat *c) {
+    return hearth_chat_warning(c);
+}
+
+/* Starts answering an OpenAI-shaped request (JSON, see chat_request.h):
+ * "messages" through the chat template, else "prompt" as raw text.
+ * Returns 0 or -1. */
+EXPORT("hearth_wasm_begin")
+int hearth_wasm_begin(hearth_chat *c, const char *json, size_t len) {
+    chat_request r;
+    memset(&g_err, 0, sizeof g_err);
+    hearth_status st = chat_request_parse(&r, json, len, &g_err);
+    if (!st && r.messages) st = hearth_chat_set_messages(c, r.messages, r.n_messages, &g_err);
+    if (!st) st = r.messages ? hearth_chat_begin(c, NULL, &r.options, &g_err)
+                             : hearth_chat_begin_raw(c, r.prompt, r.prompt_len, &r.options, &g_err);
+    chat_request_free(&r);
+    return st ? -1 : 0;
+}
+
+/* One token: out[0] = address of the new text, out[1] = its length (valid
+ * until the next call). Returns 1 when the answer is complete, 0 when more
+ * follows, -1 on failure (then call hearth_wasm_end to free the answer). */
+EXPORT("hearth_wasm_next")
+int hearth_wasm_next(hearth_chat *c, uint32_t *out) {
+    const char *text;
+    size_t len;
+    bool done;
+    memset(&g_err, 0, sizeof g_err);
+    hearth_status st = hearth_chat_next(c, &text, &len, &done, &g_err);
+    out[0] = (uint32_t)(uintptr_t)text;
+    out[1] = (uint32_t)len;
+    return st ? -1 : done ? 1 : 0;
+}
+
+EXPORT("hearth_wasm_interrupt") void hearth_wasm_interrupt(hearth_chat *c) { hearth_chat_interrupt(c); }
+
+/* Ends the answer. stats (9 doubles): prompt_tokens, reused_tokens,
+ * evaluated_tokens, gen_tokens, dropped_messages, prefill_ms, decode_ms,
+ * ttft_ms, stop (0 eog, 1 stop string, 2 length, 3 context, 4 interrupted).
+ * Returns 0 or -1. */
+EXPORT("hearth_wasm_end")
+int hearth_wasm_end(hearth_chat *c, double *stats) {
+    hearth_chat_stats s;
+    memset(&g_err, 0, sizeof g_err);
+    hearth_status st = hearth_chat_end(c, NULL, &s, &g_err);
+    static const char *const stops[] = {"eog", "stop", "length", "context", "interrupted"};
+    double code = 2;
+    for (int i = 0; i < 5; i++)
+        if (s.stop && strcmp(s.stop, stops[i]) == 0) code = i;
+    double v[9] = {s.prompt_tokens, s.reused_tokens, s.evaluated_tokens, s.gen_tokens, s.dropped_messages,
+                   s.prefill_ms, s.decode_ms, s.ttft_ms, code};
+    memcpy(stats, v, sizeof v);
+    return st ? -1 : 0;
 }

@@ -1,0 +1,144 @@
+#include "chat_request.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MAX_STOPS = 16 };
+
+static hearth_status number(const json_value *root, const char *key, double lo, double hi, double *out,
+                            hearth_error *err) {
+    const json_value *v = json_get(root, key);
+    if (!v || v->type == JSON_NULL) return HEARTH_OK;
+    if (v->type != JSON_NUMBER || !isfinite(v->num) || v->num < lo || v->num > hi)
+        return hearth_fail(err, HEARTH_E_ARG, "request: \"%s\" must be a number from %g to %g", key, lo, hi);
+    *out = v->num;
+    return HEARTH_OK;
+}
+
+/* A message's content: a string, or OpenAI's list of parts of which the
+ * text parts are joined. */
+static hearth_status message_content(chat_request *r, const json_value *m, size_t i, const char **out,
+                                     hearth_error *err) {
+    const json_value *c = json_get(m, "content");
+    if (c && c->type == JSON_STRING) {
+        if (strlen(c->str) != c->len)
+            return hearth_fail(err, HEARTH_E_ARG, "request: message %zu contains a NUL character", i + 1);
+        *out = c->str;
+        return HEARTH_OK;
+    }
+    if (!c || c->type == JSON_NULL) {
+        *out = "";
+        return HEARTH_OK;
+    }
+    if (c->type != JSON_ARRAY)
+        return hearth_fail(err, HEARTH_E_ARG, "request: message %zu: \"content\" must be a string or a list of parts",
+                           i + 1);
+    size_t total = 0;
+    for (size_t k = 0; k < c->n; k++) {
+        const json_value *t = json_get(&c->items[k], "text");
+        if (t && t->type == JSON_STRING) total += t->len;
+    }
+    char *joined = malloc(total + 1), *p = joined;
+    if (!joined) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    for (size_t k = 0; k < c->n; k++) {
+        const json_value *t = json_get(&c->items[k], "text");
+        if (t && t->type == JSON_STRING) memcpy(p, t->str, t->len), p += t->len;
+    }
+    *p = 0;
+    if (strlen(joined) != total) {
+        free(joined);
+        return hearth_fail(err, HEARTH_E_ARG, "request: message %zu contains a NUL character", i + 1);
+    }
+    r->joined[i] = joined;
+    *out = joined;
+    return HEARTH_OK;
+}
+
+static hearth_status parse_messages(chat_request *r, const json_value *msgs, hearth_error *err) {
+    if (msgs->type != JSON_ARRAY) return hearth_fail(err, HEARTH_E_ARG, "request: \"messages\" must be a list");
+    if (msgs->n == 0) return hearth_fail(err, HEARTH_E_ARG, "request: \"messages\" is empty");
+    r->messages = calloc(msgs->n, sizeof *r->messages);
+    r->joined = calloc(msgs->n, sizeof *r->joined);
+    r->n_joined_cap = r->joined ? msgs->n : 0;
+    if (!r->messages || !r->joined) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < msgs->n; i++) {
+        const json_value *m = &msgs->items[i];
+        const json_value *role = json_get(m, "role");
+        if (m->type != JSON_OBJECT || !role || role->type != JSON_STRING || role->len == 0 ||
+            strlen(role->str) != role->len)
+            return hearth_fail(err, HEARTH_E_ARG, "request: message %zu needs a \"role\" string", i + 1);
+        r->messages[i].role = role->str;
+        hearth_status st = message_content(r, m, i, &r->messages[i].content, err);
+        if (st) return st;
+        r->n_messages++;
+    }
+    return HEARTH_OK;
+}
+
+static hearth_status parse_stops(chat_request *r, const json_value *stop, hearth_error *err) {
+    if (!stop || stop->type == JSON_NULL) return HEARTH_OK;
+    const json_value *list = stop;
+    size_t n = stop->type == JSON_STRING ? 1 : stop->type == JSON_ARRAY ? stop->n : (size_t)-1;
+    if (n == (size_t)-1 || n > MAX_STOPS)
+        return hearth_fail(err, HEARTH_E_ARG, "request: \"stop\" must be a string or a list of at most %d strings",
+                           MAX_STOPS);
+    r->stops = calloc(n ? n : 1, sizeof *r->stops);
+    if (!r->stops) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const json_value *s = stop->type == JSON_STRING ? stop : &list->items[i];
+        if (s->type != JSON_STRING || strlen(s->str) != s->len)
+            return hearth_fail(err, HEARTH_E_ARG, "request: \"stop\" must hold strings without NUL characters");
+        r->stops[i] = s->str;
+    }
+    r->options.stop = r->stops;
+    r->options.n_stop = (int)n;
+    return HEARTH_OK;
+}
+
+hearth_status chat_request_parse(chat_request *r, const char *json, size_t len, hearth_error *err) {
+    memset(r, 0, sizeof *r);
+    sampler_defaults(&r->options.sampling);
+    hearth_status st = json_parse(json, len, &r->json, err);
+    if (st) return hearth_prefix(err, "request: ");
+    json_value *root = r->json;
+    if (root->type != JSON_OBJECT) return hearth_fail(err, HEARTH_E_ARG, "request: must be a JSON object");
+    const json_value *msgs = json_get(root, "messages");
+    const json_value *prompt = json_get(root, "prompt");
+    if (msgs && (st = parse_messages(r, msgs, err))) return st;
+    if (prompt && prompt->type != JSON_NULL) {
+        if (prompt->type != JSON_STRING) return hearth_fail(err, HEARTH_E_ARG, "request: \"prompt\" must be a string");
+        r->prompt = prompt->str;
+        r->prompt_len = prompt->len;
+    }
+    if (!r->messages && !r->prompt)
+        return hearth_fail(err, HEARTH_E_ARG, "request: needs \"messages\" (chat) or \"prompt\" (completion)");
+    sampler_params *sp = &r->options.sampling;
+    double max_tokens = 0, temperature = sp->temperature, top_p = sp->top_p, top_k = sp->top_k, min_p = sp->min_p,
+           penalty = sp->repeat_penalty, seed = -1;
+    if ((st = number(root, "max_tokens", 0, 1 << 24, &max_tokens, err)) ||
+        (st = number(root, "temperature", 0, 100, &temperature, err)) ||
+        (st = number(root, "top_p", 0, 1, &top_p, err)) || (st = number(root, "top_k", 0, 1 << 24, &top_k, err)) ||
+        (st = number(root, "min_p", 0, 1, &min_p, err)) ||
+        (st = number(root, "repeat_penalty", 0, 100, &penalty, err)) ||
+        (st = number(root, "seed", 0, 9007199254740991.0, &seed, err)))
+        return st;
+    r->options.max_tokens = (int)max_tokens;
+    sp->temperature = (float)temperature;
+    sp->top_p = (float)top_p;
+    sp->top_k = (int)top_k;
+    sp->min_p = (float)min_p;
+    sp->repeat_penalty = (float)penalty;
+    if (seed >= 0) sp->seed = (uint64_t)seed;
+    if ((st = parse_stops(r, json_get(root, "stop"), err))) return st;
+    return sampler_validate(sp, err);
+}
+
+void chat_request_free(chat_request *r) {
+    for (size_t i = 0; i < r->n_joined_cap; i++) free(r->joined[i]);
+    free(r->joined);
+    free(r->messages);
+    free(r->stops);
+    json_free(r->json);
+    memset(r, 0, sizeof *r);
+}

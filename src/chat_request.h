@@ -1,0 +1,28 @@
+/* An OpenAI-shaped request as JSON, for hosts that speak JSON (the browser
+ * worker, a local server): {"messages": [{"role", "content"}] or "prompt",
+ * "max_tokens", "temperature", "top_p", "top_k", "min_p",
+ * "repeat_penalty", "seed", "stop": string or [strings]}. Options left out
+ * keep hearth's defaults. */
+#ifndef HEARTH_CHAT_REQUEST_H
+#define HEARTH_CHAT_REQUEST_H
+
+#include "chat.h"
+#include "json.h"
+
+typedef struct {
+    hearth_chat_options options;
+    hearth_chat_message *messages; /* NULL when the request has none */
+    size_t n_messages;
+    const char *prompt;            /* NULL when the request has none */
+    size_t prompt_len;
+    /* owned: */
+    json_value *json;
+    const char **stops;
+    char **joined;                 /* contents joined from lists of parts */
+    size_t n_joined_cap;
+} chat_request;
+
+hearth_status chat_request_parse(chat_request *r, const char *json, size_t len, hearth_error *err);
+void chat_request_free(chat_request *r);
+
+#endif
