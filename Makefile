@@ -71,8 +71,14 @@ $(BUILD)/fuzz_gguf: tests/fuzz/fuzz_gguf.c $(CORE_SRC)
 # The same core for WebAssembly (wasm32-wasi, SIMD128; Debian's wasi-libc, no emscripten) with the
 # JS-imported host of web/wasm/; web/hearth.mjs loads it, `node web/cli.mjs` runs it (docs/wasm.md).
 WASM_SYSROOT ?= /usr
-WASM_CFLAGS  := --target=wasm32-wasi --sysroot=$(WASM_SYSROOT) -msimd128 -O2 $(WARN) -Isrc -Iweb/wasm
+# Objects use atomics so that one set links both ways: hearth.wasm (own memory, one thread) and
+# hearth-mt.wasm (imports a shared memory; Web Workers run the core's parallel regions on it).
+# Debian's wasi-libc is not built with atomics, hence --no-check-features: its code only runs on the
+# main thread (the workers run kernels, which call no libc that keeps state).
+WASM_CFLAGS  := --target=wasm32-wasi --sysroot=$(WASM_SYSROOT) -msimd128 -matomics -mbulk-memory -O2 $(WARN) -Isrc -Iweb/wasm
 WASM_LDFLAGS := -mexec-model=reactor -Wl,--max-memory=4294967296 -Wl,-z,stack-size=8388608
+WASM_MT_LDFLAGS := $(WASM_LDFLAGS) -Wl,--shared-memory -Wl,--import-memory -Wl,--initial-memory=33554432 \
+                   -Wl,--no-check-features -Wl,--export=__stack_pointer
 WASM_OBJ     := $(patsubst %.c,$(BUILD)/wasm/%.o,$(CORE_SRC) $(sort $(wildcard web/wasm/*.c)))
 $(BUILD)/wasm/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -80,7 +86,10 @@ $(BUILD)/wasm/%.o: %.c
 web/dist/hearth.wasm: $(WASM_OBJ)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(WASM_CFLAGS) $(WASM_LDFLAGS) -o $@ $^
-wasm: web/dist/hearth.wasm
+web/dist/hearth-mt.wasm: $(WASM_OBJ)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(WASM_CFLAGS) $(WASM_MT_LDFLAGS) -o $@ $^
+wasm: web/dist/hearth.wasm web/dist/hearth-mt.wasm
 
 bench: all
 	node bench/bench.mjs
@@ -89,3 +98,21 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj $(BUILD)/wasm -name '*.d' 2>/dev/null)
+
+# The chat app (web/app, docs/app.md): `make serve` builds everything, copies the browser builds of its
+# Markdown renderer and sanitizer (web/package.json, npm ci --prefix web) into web/app/vendor/ and serves
+# it on http://127.0.0.1:$(PORT)/ with the COOP/COEP headers threads need (web/serve.mjs).
+PORT ?= 8080
+APP_VENDOR := web/app/vendor/marked.esm.js web/app/vendor/purify.es.mjs
+web/node_modules/.package-lock.json: web/package-lock.json
+	npm ci --prefix web --ignore-scripts --no-audit --no-fund --loglevel=error
+web/app/vendor/marked.esm.js: web/node_modules/.package-lock.json
+	@mkdir -p $(dir $@)
+	cp web/node_modules/marked/lib/marked.esm.js $@
+web/app/vendor/purify.es.mjs: web/node_modules/.package-lock.json
+	@mkdir -p $(dir $@)
+	cp web/node_modules/dompurify/dist/purify.es.mjs $@
+.PHONY: app serve
+app: $(APP_VENDOR)
+serve: all wasm app
+	node web/serve.mjs --port $(PORT)

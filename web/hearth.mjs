@@ -7,9 +7,18 @@
 // memory directly, so the model never passes whole through JS memory.
 // A source is { open(part, count) -> { name, size, read(offset, dst) } }
 // (part 0 is the file the user named; parts 1.. of a split model).
-// One thread for now: the core's parallel regions run on the caller.
+//
+// Threads: with threads > 1 and SharedArrayBuffer available (Node, or a
+// cross-origin-isolated page), the shared-memory build hearth-mt.wasm runs
+// and threads - 1 workers (thread_worker.mjs) take the core's parallel
+// regions; otherwise hearth.wasm on one thread, and threadsNote says why.
 
 const WASM_URL = new URL('./dist/hearth.wasm', import.meta.url);
+const WASM_MT_URL = new URL('./dist/hearth-mt.wasm', import.meta.url);
+const THREAD_WORKER_URL = new URL('./thread_worker.mjs', import.meta.url);
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+// Pages of 64 KiB; the shared build is linked with --initial-memory=32 MiB.
+const MT_INITIAL_PAGES = 512, MAX_PAGES = 65536;
 
 export class HearthError extends Error {}
 
@@ -69,7 +78,7 @@ export function bufferSource(buffers) {
 }
 
 async function wasmBytes(url) {
-  if (typeof process !== 'undefined' && process.versions?.node && url.protocol === 'file:') {
+  if (isNode && url.protocol === 'file:') {
     const fs = await import('node:fs');
     return fs.readFileSync(url);
   }
@@ -78,28 +87,93 @@ async function wasmBytes(url) {
   return r.arrayBuffer();
 }
 
-let modulePromise = null;
+const modules = new Map();
 function compiled(url) {
-  if (url) return wasmBytes(url).then((b) => WebAssembly.compile(b));
-  modulePromise ??= wasmBytes(WASM_URL).then((b) => WebAssembly.compile(b));
-  return modulePromise;
+  const key = String(url);
+  if (!modules.has(key)) modules.set(key, wasmBytes(url).then((b) => WebAssembly.compile(b)));
+  return modules.get(key);
+}
+
+// Why threads cannot run here, or '' when they can.
+export function threadsUnavailable() {
+  if (typeof SharedArrayBuffer === 'undefined') return 'SharedArrayBuffer is not available';
+  if (!isNode && globalThis.crossOriginIsolated === false)
+    return 'the page is not cross-origin isolated (it needs the COOP/COEP headers)';
+  if (!isNode && typeof Worker === 'undefined') return 'Web Workers are not available here';
+  return '';
+}
+
+async function startWorker(data) {
+  let w;
+  if (isNode) {
+    const { Worker } = await import('node:worker_threads');
+    w = new Worker(THREAD_WORKER_URL);
+  } else {
+    w = new Worker(THREAD_WORKER_URL, { type: 'module', name: `hearth compute ${data.id}` });
+  }
+  const on = (fn) => (isNode ? w.on('message', fn) : w.addEventListener('message', (ev) => fn(ev.data)));
+  const ready = new Promise((resolve, reject) => {
+    on((m) => { if (m.ready) resolve(); else if (m.error) reject(new HearthError(`compute thread ${data.id}: ${m.error}`)); });
+    if (isNode) w.on('error', reject);
+    else w.addEventListener('error', (e) => reject(new HearthError(`compute thread ${data.id}: ${e.message || 'failed to start'}`)));
+  });
+  w.postMessage(data);
+  await ready;
+  if (isNode) w.unref();
+  return w;
 }
 
 // One module instance per loaded model (the C host holds one model).
 export class Hearth {
-  static async create({ wasmUrl, log } = {}) {
+  // threads: CPU threads wanted (default 1); gpu: the WebGPU host's import
+  // provider ({ imports(getMemory) -> { name: fn } } for module "hearth_gpu").
+  static async create({ wasmUrl, log, threads = 1, gpu } = {}) {
     const h = new Hearth();
-    await h.#init(await compiled(wasmUrl), log);
+    const n = Math.max(1, Math.min(64, Math.floor(threads) || 1));
+    const why = n > 1 ? threadsUnavailable() : '';
+    const mt = n > 1 && !why;
+    h.threadsNote = why ? `running on one thread: ${why}` : '';
+    await h.#init(await compiled(wasmUrl ?? (mt ? WASM_MT_URL : WASM_URL)), log, mt, gpu);
+    if (mt) await h.#startThreads(n);
     return h;
   }
 
-  #x; #mem; #parts = []; #source = null; #onToken = null; #engine = 0; #log;
+  #x; #mem; #parts = []; #source = null; #onToken = null; #engine = 0; #log; #module; #workers = []; #threads = 1;
+  threadsNote = '';
 
-  async #init(module, log) {
+  async #startThreads(n) {
+    const x = this.#x;
+    const tops = x.hearth_wasm_threads_prepare(n) >>> 0;
+    if (!tops) throw new HearthError(`cannot prepare ${n} threads (out of memory?)`);
+    const stackTops = Array.from(new Uint32Array(this.#mem.buffer, tops, n - 1));
+    try {
+      this.#workers = await Promise.all(stackTops.map((stackTop, i) =>
+        startWorker({ module: this.#module, memory: this.#mem, id: i + 1, stackTop })));
+    } catch (e) {
+      x.hearth_wasm_threads_stop();
+      throw e;
+    }
+    x.hearth_wasm_threads_ready(n);
+    this.#threads = n;
+  }
+
+  // Stops the compute threads (after unload; the instance is unusable then).
+  destroy() {
+    this.unload();
+    if (this.#workers.length) {
+      this.#x.hearth_wasm_threads_stop();
+      for (const w of this.#workers.splice(0)) w.terminate();
+    }
+    this.#threads = 1;
+  }
+
+  async #init(module, log, shared, gpu) {
+    this.#module = module;
     this.#log = log || ((level, msg) => console.error(level ? `warning: ${msg}` : msg));
     const self = this;
     const u8 = () => new Uint8Array(this.#mem.buffer);
-    const str = (p, n) => dec.decode(u8().subarray(p >>> 0, (p >>> 0) + n));
+    // slice: TextDecoder refuses views of shared memory.
+    const str = (p, n) => dec.decode(u8().slice(p >>> 0, (p >>> 0) + n));
     const putStr = (p, cap, s) => {
       const b = enc.encode(s).subarray(0, Math.max(0, cap - 1));
       u8().set(b, p >>> 0);
@@ -150,9 +224,20 @@ export class Hearth {
         fd_seek: () => 8,
       },
     };
+    // The GPU backend's imports, or stubs that say it is not there.
+    const gpuImports = gpu ? gpu.imports(() => this.#mem) : {};
+    imports.hearth_gpu = {};
+    for (const imp of WebAssembly.Module.imports(module)) {
+      if (imp.module !== 'hearth_gpu') continue;
+      imports.hearth_gpu[imp.name] = gpuImports[imp.name] ?? (() => -1);
+    }
+    if (shared) {
+      this.#mem = new WebAssembly.Memory({ initial: MT_INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
+      imports.env = { memory: this.#mem };
+    }
     const inst = await WebAssembly.instantiate(module, imports);
     this.#x = inst.exports;
-    this.#mem = inst.exports.memory;
+    if (!shared) this.#mem = inst.exports.memory;
     this.#x._initialize();
   }
 
@@ -170,7 +255,7 @@ export class Hearth {
     const u = new Uint8Array(this.#mem.buffer);
     let e = p;
     while (u[e]) e++;
-    return new HearthError(dec.decode(u.subarray(p, e)));
+    return new HearthError(dec.decode(u.slice(p, e)));
   }
   #ints(fn) {
     const out = this.#x.hearth_wasm_malloc(4) >>> 0;
@@ -201,10 +286,10 @@ export class Hearth {
     const u = new Uint8Array(this.#mem.buffer);
     let e = p;
     while (u[e]) e++;
-    return dec.decode(u.subarray(p, e));
+    return dec.decode(u.slice(p, e));
   }
   get contextSize() { return this.#x.hearth_wasm_ctx(this.#engine); }
-  get threads() { return 1; }
+  get threads() { return this.#threads; }
 
   #withText(text, fn) {
     const [p, n] = this.#cstr(text);
@@ -254,7 +339,7 @@ export class Hearth {
     const u = new Uint8Array(this.#mem.buffer);
     let e = p >>> 0;
     while (u[e]) e++;
-    return dec.decode(u.subarray(p >>> 0, e));
+    return dec.decode(u.slice(p >>> 0, e));
   }
 
   // What the loaded model is.
@@ -316,7 +401,7 @@ export class Hearth {
       const dv = new DataView(this.#mem.buffer);
       const p = dv.getUint32(out, true), n = dv.getUint32(out + 4, true);
       if (rc < 0) return { error: this.#error() };
-      return { text: dec.decode(new Uint8Array(this.#mem.buffer, p, n)), done: rc === 1 };
+      return { text: dec.decode(new Uint8Array(this.#mem.buffer).slice(p, p + n)), done: rc === 1 };
     } finally { x.hearth_wasm_free(out); }
   }
   _interrupt(s) { this.#x.hearth_wasm_interrupt(s); }

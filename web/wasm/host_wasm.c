@@ -1,11 +1,18 @@
 /* src/host.h for wasm32: model bytes, clock and logs come from JS imports.
  * Weights are not mapped: the core allocates its buffers in wasm memory and
  * asks for byte ranges, which JS copies straight into them (positioned reads
- * in Node), so a model never passes whole through JS memory. One thread:
- * parallel() calls fn(arg, 0, 1). */
+ * in Node), so a model never passes whole through JS memory.
+ *
+ * Threads: in the shared-memory build (hearth-mt.wasm) JS starts workers
+ * that instantiate the same module on the same memory and call
+ * hearth_wasm_thread_loop; parallel regions are handed to them through
+ * atomics here, with no JS on the way (a forward pass has hundreds). In the
+ * plain build, and until workers run, parallel() calls fn(arg, 0, 1). */
 #include "host_wasm.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define IMPORT(name) __attribute__((import_module("hearth"), import_name(name)))
@@ -57,8 +64,88 @@ static const char *part_name(void *ctx, int part) {
     return parts.name[part][0] ? parts.name[part] : "model";
 }
 
-static void run_parallel(void *ctx, hearth_task_fn fn, void *arg) { fn(arg, 0, 1); }
-static int thread_count(void *ctx) { return 1; }
+/* ---- the thread pool ---- */
+
+enum { MAX_THREADS = 64, THREAD_STACK = 1 << 20 };
+
+/* About a tenth of a millisecond of spinning covers the gap between two
+ * parallel regions of a forward pass; longer waits sleep in
+ * memory.atomic.wait32 (allowed in workers). */
+#define SPIN_ROUNDS 20000
+
+static struct {
+    int n_threads;          /* 1 + workers running */
+    _Atomic int generation; /* bumped for each region (and to wake workers to quit) */
+    _Atomic int pending;    /* workers still running the current region */
+    _Atomic int quit;
+    hearth_task_fn fn;
+    void *arg;
+    void *stacks;
+    uint32_t stack_tops[MAX_THREADS];
+} pool = {.n_threads = 1};
+
+/* Prepares n - 1 worker stacks; returns the address of their tops (JS sets
+ * each worker's __stack_pointer from it), or 0. Threads are used once
+ * hearth_wasm_threads_ready(n) is called. */
+__attribute__((export_name("hearth_wasm_threads_prepare")))
+uint32_t *hearth_wasm_threads_prepare(int n) {
+    if (n < 2 || n > MAX_THREADS || pool.stacks) return NULL;
+    pool.stacks = aligned_alloc(16, (size_t)(n - 1) * THREAD_STACK);
+    if (!pool.stacks) return NULL;
+    for (int i = 0; i < n - 1; i++)
+        pool.stack_tops[i] = (uint32_t)(uintptr_t)((char *)pool.stacks + (size_t)(i + 1) * THREAD_STACK);
+    atomic_store(&pool.quit, 0);
+    return pool.stack_tops;
+}
+
+__attribute__((export_name("hearth_wasm_threads_ready"))) void hearth_wasm_threads_ready(int n) {
+    pool.n_threads = n;
+}
+
+/* Stops the workers (they return from hearth_wasm_thread_loop). */
+__attribute__((export_name("hearth_wasm_threads_stop"))) void hearth_wasm_threads_stop(void) {
+    if (pool.n_threads < 2) return;
+    atomic_store(&pool.quit, 1);
+    atomic_fetch_add(&pool.generation, 1);
+    __builtin_wasm_memory_atomic_notify((int *)&pool.generation, (unsigned)-1);
+    pool.n_threads = 1;
+}
+
+/* A worker's life: id 1 .. n-1. */
+__attribute__((export_name("hearth_wasm_thread_loop"))) void hearth_wasm_thread_loop(int id) {
+    int seen = atomic_load(&pool.generation);
+    for (;;) {
+        int gen, spins = 0;
+        while ((gen = atomic_load_explicit(&pool.generation, memory_order_acquire)) == seen) {
+            if (++spins < SPIN_ROUNDS) continue;
+            __builtin_wasm_memory_atomic_wait32((int *)&pool.generation, seen, -1);
+            spins = 0;
+        }
+        seen = gen;
+        if (atomic_load(&pool.quit)) return;
+        pool.fn(pool.arg, id, pool.n_threads);
+        atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_release);
+    }
+}
+
+static void run_parallel(void *ctx, hearth_task_fn fn, void *arg) {
+    int n = pool.n_threads;
+    if (n == 1) {
+        fn(arg, 0, 1);
+        return;
+    }
+    pool.fn = fn;
+    pool.arg = arg;
+    atomic_store(&pool.pending, n - 1);
+    atomic_fetch_add_explicit(&pool.generation, 1, memory_order_release);
+    __builtin_wasm_memory_atomic_notify((int *)&pool.generation, (unsigned)(n - 1));
+    fn(arg, 0, n);
+    /* The caller may be a browser's main thread, where waiting traps: spin. */
+    while (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0) {
+    }
+}
+
+static int thread_count(void *ctx) { return pool.n_threads; }
 static double now_ms(void *ctx) { return js_now_ms(); }
 static void log_message(void *ctx, int level, const char *message) { js_log(level, message, strlen(message)); }
 

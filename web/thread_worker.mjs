@@ -1,0 +1,33 @@
+// One compute thread of the shared-memory build (hearth-mt.wasm): it
+// instantiates the module on the engine's memory, takes its own stack, and
+// runs the core's parallel regions (hearth_wasm_thread_loop waits on atomics
+// in wasm memory; no message passes per region). Browser Worker or Node
+// worker_threads alike.
+const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof self === 'undefined';
+const port = isNode ? (await import('node:worker_threads')).parentPort : self;
+
+function unexpected(name) {
+  return () => { throw new Error(`hearth compute thread: the core called ${name}, which only the engine thread provides`); };
+}
+
+async function run({ module, memory, id, stackTop }) {
+  const hearth = {};
+  for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.module === 'hearth' && imp.kind === 'function') hearth[imp.name] = unexpected(imp.name);
+  }
+  hearth.now_ms = () => performance.now();
+  const wasi = { fd_write: () => 8, fd_close: () => 8, fd_seek: () => 8 };
+  const inst = await WebAssembly.instantiate(module, { env: { memory }, hearth, wasi_snapshot_preview1: wasi });
+  inst.exports.__stack_pointer.value = stackTop;
+  post({ ready: id });
+  inst.exports.hearth_wasm_thread_loop(id); // returns when the engine stops its threads
+  post({ stopped: id });
+}
+
+function post(m) { port.postMessage(m); }
+
+const onMessage = (m) => {
+  run(m).catch((e) => post({ error: String(e?.stack || e) }));
+};
+if (isNode) port.once('message', onMessage);
+else self.onmessage = (ev) => onMessage(ev.data);
