@@ -116,3 +116,21 @@ web/app/vendor/purify.es.mjs: web/node_modules/.package-lock.json
 app: $(APP_VENDOR)
 serve: all wasm app
 	node web/serve.mjs --port $(PORT)
+
+# The chat app (web/app, docs/app.md): `make serve` builds everything, copies the browser builds of its
+# Markdown renderer and sanitizer (web/package.json, npm ci --prefix web) into web/app/vendor/ and serves
+# it on http://127.0.0.1:$(PORT)/ with the COOP/COEP headers threads need (web/serve.mjs).
+PORT ?= 8080
+APP_VENDOR := web/app/vendor/marked.esm.js web/app/vendor/purify.es.mjs
+web/node_modules/.package-lock.json: web/package-lock.json
+	npm ci --prefix web --ignore-scripts --no-audit --no-fund --loglevel=error
+web/app/vendor/marked.esm.js: web/node_modules/.package-lock.json
+	@mkdir -p $(dir $@)
+	cp web/node_modules/marked/lib/marked.esm.js $@
+web/app/vendor/purify.es.mjs: web/node_modules/.package-lock.json
+	@mkdir -p $(dir $@)
+	cp web/node_modules/dompurify/dist/purify.es.mjs $@
+.PHONY: app serve
+app: $(APP_VENDOR)
+serve: all wasm app
+	node web/serve.mjs --port $(PORT)

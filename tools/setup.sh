@@ -32,3 +32,6 @@ fi
 tests="$(cd "$(dirname "$0")/../tests" && pwd)"
 ( cd "$tests" && npm ls --depth=0 >/dev/null 2>&1 ) ||
     npm ci --prefix "$tests" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+# the chat app's Markdown renderer and sanitizer (pinned in web/package-lock.json: marked, dompurify)
+( cd "$tests/../web" && npm ls --depth=0 >/dev/null 2>&1 ) ||
+    npm ci --prefix "$tests/../web" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null

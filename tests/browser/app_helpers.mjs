@@ -1,0 +1,39 @@
+// Shared by the chat app's browser tests: the dev server of `make serve`
+// (web/serve.mjs, on a free port so tests never collide with a running
+// `make serve`), headless Debian Chromium through playwright-core, and a
+// folder for screenshots (build/screenshots/, not committed).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { ROOT, BUILD } from '../e2e/util.mjs';
+import { startServer } from '../../web/serve.mjs';
+
+export const SHOTS = path.join(BUILD, 'screenshots');
+
+// Builds what `make serve` builds for the page (wasm, vendored libraries), then serves it.
+export async function serveApp() {
+  const r = spawnSync('make', ['-s', 'wasm', 'app'], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`make wasm app failed:\n${r.stdout}${r.stderr}`);
+  return startServer({ port: 0 });
+}
+
+// Chromium with WebGPU through SwiftShader when asked; never a downloaded browser.
+export async function launch({ webgpu = false } = {}) {
+  const args = ['--no-sandbox'];
+  if (webgpu) args.push('--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader');
+  return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args });
+}
+
+export async function shot(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+// Console errors and page errors, for failure messages.
+export function collectErrors(page) {
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+  return errors;
+}

@@ -1,0 +1,499 @@
+// hearth chat: wires the page (index.html) to the engine (engine.mjs), the
+// conversation store (conversations.mjs) and the views. State lives here;
+// everything that outlives a reload is in IndexedDB (conversations),
+// localStorage (backend choice, last model) or the engine's model cache.
+import * as convs from './conversations.mjs';
+import { startEngine, cachedModels, deleteCached, describeBackend, errorsModule } from './engine.mjs';
+import { enableCopyButtons } from './markdown.mjs';
+import { messageElement, streamingMessage, editInPlace, statsText, button } from './messages_view.mjs';
+import { bytes, duration, rate } from './format.mjs';
+import { explainLoadError } from './load_errors.mjs';
+
+const $ = (id) => document.getElementById(id);
+const GENERIC_DEFAULTS = { temperature: 0.7, top_p: 0.9, max_tokens: 512 };
+const PREFS_KEY = 'hearth.prefs';
+
+const state = {
+  engine: null, model: null, // model: { label, url?, preset?, file? }
+  presets: [], conv: null, gen: null, loading: false, lastSource: null,
+  prefs: { backend: 'auto', threads: 0, lastModelUrl: null, ...JSON.parse(localStorage.getItem(PREFS_KEY) || '{}') },
+};
+const savePrefs = () => localStorage.setItem(PREFS_KEY, JSON.stringify(state.prefs));
+
+// ---------- model status, picker, loading ----------
+function setStatus(text, kind = '') {
+  const s = $('model-status');
+  s.textContent = text;
+  s.className = `status ${kind}`;
+  $('send').disabled = !(state.engine && text === 'ready') || !!state.gen;
+}
+
+function defaultsFor(model) {
+  return { ...GENERIC_DEFAULTS, ...(model?.preset?.defaults || {}) };
+}
+
+async function storageLine(need = 0) {
+  if (!navigator.storage?.estimate) return '';
+  const { usage = 0, quota = 0 } = await navigator.storage.estimate();
+  const free = Math.max(0, quota - usage);
+  let line = `Storage: ${bytes(usage)} used, ${bytes(free)} available to this site.`;
+  if (need > free) line += ` This model needs ${bytes(need - free)} more than is available.`;
+  return line;
+}
+
+function renderPresets() {
+  const ul = $('presets');
+  ul.replaceChildren();
+  for (const p of state.presets) {
+    const li = document.createElement('li');
+    const name = document.createElement('span');
+    name.className = 'pname';
+    name.textContent = `${p.name} ${p.quant}`;
+    const meta = document.createElement('span');
+    meta.className = 'pmeta';
+    meta.textContent = `${bytes(p.size)} download, ${bytes(p.size)} of storage`;
+    li.append(name, meta, button('Download and load', () => loadModel({ urls: p.urls, preset: p, label: `${p.name} ${p.quant}` }),
+      { testid: 'preset-load', aria: `Download and load ${p.name} ${p.quant}, ${bytes(p.size)}` }));
+    ul.append(li);
+  }
+}
+
+// The size a model URL will take, asked of its server before downloading.
+async function probeUrl(url) {
+  const info = $('url-info');
+  info.textContent = '';
+  if (!/^https?:\/\//i.test(url)) return;
+  try {
+    const r = await fetch(url, { method: 'HEAD' });
+    const n = Number(r.headers.get('content-length'));
+    if (r.ok && n > 0) info.textContent = `${bytes(n)} to download and store. ${await storageLine(n)}`;
+  } catch { /* a server without CORS for HEAD: the size shows once the download starts */ }
+}
+
+function showLoad(p) {
+  const box = $('load-box');
+  box.hidden = false;
+  const prog = $('load-progress');
+  const phase = $('load-phase');
+  const detail = $('load-detail');
+  if (p.phase === 'download' || p.phase === 'cached') {
+    phase.textContent = p.phase === 'cached' ? 'Loading from this device (cached, no download)' : 'Downloading';
+    if (p.total > 0) { prog.max = p.total; prog.value = Math.min(p.loaded, p.total); } else prog.removeAttribute('value');
+    detail.textContent = p.phase === 'cached' ? `${bytes(p.loaded)} of ${bytes(p.total)}`
+      : `${bytes(p.loaded)} of ${p.total ? bytes(p.total) : '?'} · ${rate(p.rate)} · ${Number.isFinite(p.eta) ? `${duration(p.eta)} left` : 'estimating…'}`;
+    setStatus(p.phase === 'cached' ? 'loading' : 'downloading');
+  } else if (p.phase === 'compile') {
+    phase.textContent = 'Compiling shaders / warming up';
+    prog.max = 1; prog.removeAttribute('value');
+    detail.textContent = p.message || 'Preparing the model to run on this device…';
+    setStatus('warming up');
+  }
+}
+
+async function loadModel(source) {
+  if (state.loading) return;
+  state.loading = true;
+  state.lastSource = source;
+  $('load-error').hidden = true;
+  $('load-model').disabled = true;
+  if (state.gen) stopGeneration();
+  try {
+    if (state.engine) { const old = state.engine; state.engine = null; await old.unload?.(); }
+    setStatus('loading');
+    showLoad({ phase: 'download', loaded: 0, total: source.preset?.size || 0, rate: 0, eta: NaN });
+    const model = source.file || (source.urls.length === 1 ? source.urls[0] : source.urls);
+    const engine = await startEngine({
+      model, backend: state.prefs.backend, threads: state.prefs.threads || undefined, onProgress: showLoad,
+    });
+    state.engine = engine;
+    state.model = source;
+    if (!source.file) { state.prefs.lastModelUrl = source.urls[0]; savePrefs(); }
+    $('load-box').hidden = true;
+    $('model-name').replaceChildren(source.label, ' ', button('Change', () => showModelPanel(true), { cls: 'link', testid: 'change-model' }));
+    showModelPanel(false);
+    await refreshBackendInfo();
+    setStatus('ready', 'ready');
+    $('prompt').focus();
+  } catch (err) {
+    console.error(err);
+    $('load-box').hidden = true;
+    setStatus('error', 'error');
+    showLoadError(err, source);
+  } finally {
+    state.loading = false;
+    $('load-model').disabled = false;
+  }
+}
+
+async function showLoadError(err, source) {
+  const box = $('load-error');
+  const { title, text, actions } = explainLoadError(err, await errorsModule(), {
+    retry: () => loadModel(source),
+    cpu: () => { state.prefs.backend = 'cpu'; savePrefs(); loadModel(source); },
+    manage: openModels,
+  });
+  const strong = document.createElement('strong');
+  strong.textContent = title;
+  const p = document.createElement('p');
+  p.textContent = text;
+  const row = document.createElement('div');
+  row.className = 'actions';
+  for (const [label, fn] of actions) row.append(button(label, fn));
+  box.replaceChildren(strong, p, row);
+  box.hidden = false;
+  showModelPanel(true);
+}
+
+function showModelPanel(show) {
+  $('model-panel').hidden = !show;
+  $('hide-model-panel').hidden = !state.engine;
+  if (show) storageLine().then((t) => { $('storage-info').textContent = t; });
+}
+
+async function refreshBackendInfo() {
+  let stats = null;
+  try { stats = await state.engine?.stats?.(); } catch { /* shown as unknown */ }
+  $('backend-info').textContent = state.engine ? describeBackend(stats) : 'No model loaded.';
+}
+
+// ---------- conversations ----------
+async function renderConvList() {
+  const ul = $('conv-list');
+  const list = await convs.listConversations();
+  ul.replaceChildren();
+  for (const c of list) {
+    const li = document.createElement('li');
+    if (state.conv && c.id === state.conv.id) { li.className = 'current'; li.setAttribute('aria-current', 'true'); }
+    const open = button(c.title, () => openConversation(c.id), { cls: 'open', testid: 'conversation' });
+    open.title = c.title;
+    li.append(open,
+      button('Rename', () => renameInline(li, c), { cls: 'act', aria: `Rename ${c.title}`, testid: 'rename' }),
+      button('Delete', (ev) => deleteWithConfirm(ev.currentTarget, c), { cls: 'act', aria: `Delete ${c.title}`, testid: 'delete' }));
+    ul.append(li);
+  }
+}
+
+function renameInline(li, c) {
+  const input = document.createElement('input');
+  input.value = c.title;
+  input.setAttribute('aria-label', 'New name');
+  li.replaceChildren(input);
+  input.focus();
+  input.select();
+  let settled = false;
+  const finish = async (save) => {
+    if (settled) return;
+    settled = true;
+    if (save && input.value.trim()) {
+      const fresh = await convs.getConversation(c.id);
+      fresh.title = input.value.trim().slice(0, 120);
+      await convs.saveConversation(fresh);
+      if (state.conv?.id === c.id) { state.conv.title = fresh.title; $('conv-title').textContent = fresh.title; }
+    }
+    renderConvList();
+  };
+  input.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter') finish(true);
+    if (ev.key === 'Escape') { ev.stopPropagation(); finish(false); }
+  });
+  input.addEventListener('blur', () => finish(true));
+}
+
+async function deleteWithConfirm(btn, c) {
+  if (btn.dataset.armed !== '1') {
+    btn.dataset.armed = '1';
+    btn.textContent = 'Sure?';
+    setTimeout(() => { btn.dataset.armed = ''; btn.textContent = 'Delete'; }, 3000);
+    return;
+  }
+  await convs.deleteConversation(c.id);
+  if (state.conv?.id === c.id) await newChat();
+  else renderConvList();
+}
+
+async function openConversation(id) {
+  if (state.gen) stopGeneration();
+  const c = await convs.getConversation(id);
+  if (!c) return;
+  state.conv = c;
+  renderConversation();
+  renderConvList();
+  closeSidebar();
+}
+
+async function newChat() {
+  if (state.gen) stopGeneration();
+  state.conv = convs.newConversation({ model: state.model?.label || null, settings: defaultsFor(state.model) });
+  renderConversation();
+  await renderConvList();
+  closeSidebar();
+  $('prompt').focus();
+}
+
+function renderConversation() {
+  const c = state.conv;
+  $('conv-title').textContent = c.title;
+  const list = $('messages');
+  const nodes = [];
+  const lastUser = c.messages.findLastIndex((m) => m.role === 'user');
+  c.messages.forEach((m, i) => {
+    const last = i === c.messages.length - 1;
+    const actions = {};
+    if (m.role === 'assistant' && last) actions.regenerate = regenerate;
+    if (m.role === 'user' && i === lastUser) actions.edit = (ev) => editLast(ev.currentTarget.closest('.msg'));
+    nodes.push(messageElement(m, actions));
+  });
+  $('empty').hidden = nodes.length > 0;
+  list.replaceChildren($('empty'), ...nodes);
+  list.scrollTop = list.scrollHeight;
+}
+
+// ---------- chat ----------
+function chatMessages(c) {
+  const m = c.messages.filter((x) => !x.error).map(({ role, content }) => ({ role, content }));
+  return c.system.trim() ? [{ role: 'system', content: c.system }, ...m] : m;
+}
+
+async function send() {
+  const ta = $('prompt');
+  const text = ta.value.trim();
+  if (!text || !state.engine || state.gen || state.loading) return;
+  ta.value = '';
+  autosize();
+  const c = state.conv;
+  if (!c.messages.length) c.title = convs.titleFrom(text);
+  c.messages.push({ role: 'user', content: text });
+  await convs.saveConversation(c);
+  renderConversation();
+  renderConvList();
+  await generate();
+}
+
+async function generate() {
+  const c = state.conv;
+  const s = { ...defaultsFor(state.model), ...c.settings };
+  const view = streamingMessage();
+  const list = $('messages');
+  const nearBottom = () => list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  list.append(view.element);
+  list.scrollTop = list.scrollHeight;
+  const ac = new AbortController();
+  const gen = { ac, stopped: false };
+  state.gen = gen;
+  $('stop').hidden = false;
+  $('send').hidden = true;
+  setStatus('ready', 'ready');
+  const t0 = performance.now();
+  let text = '', ttft = NaN, tokens = 0, usage = null, finish = null, tFirst = 0, error = null;
+  try {
+    const stream = await state.engine.chat.completions.create({
+      messages: chatMessages(c), stream: true, max_tokens: Number(s.max_tokens), temperature: Number(s.temperature),
+      top_p: Number(s.top_p), signal: ac.signal,
+    });
+    for await (const chunk of stream) {
+      if (gen.stopped) break;
+      const ch = chunk.choices?.[0];
+      const delta = ch?.delta?.content ?? '';
+      if (chunk.usage) usage = chunk.usage;
+      if (ch?.finish_reason) finish = ch.finish_reason;
+      if (!delta) continue;
+      if (!tokens) { tFirst = performance.now(); ttft = tFirst - t0; }
+      tokens++;
+      text += delta;
+      const stick = nearBottom();
+      view.update(text, `${tokens} tokens…`);
+      if (stick) requestAnimationFrame(() => { list.scrollTop = list.scrollHeight; });
+    }
+  } catch (err) {
+    if (!gen.stopped && err?.name !== 'AbortError') error = err?.message || String(err);
+  }
+  const tEnd = performance.now();
+  view.finish();
+  const n = usage?.completion_tokens ?? tokens;
+  const decodeS = (tEnd - (tFirst || tEnd)) / 1000;
+  const stats = { tokens: n, ttft, tps: n > 1 && decodeS > 0 ? (n - 1) / decodeS : NaN, stopped: gen.stopped, finish };
+  const t = usage?.timings ?? null;
+  if (t?.ttft_ms) stats.ttft = t.ttft_ms;
+  if (t?.decode_ms && n > 1) stats.tps = ((n - 1) * 1000) / t.decode_ms;
+  state.gen = null;
+  $('stop').hidden = true;
+  $('send').hidden = false;
+  if (state.conv === c) {
+    c.messages.push(error ? { role: 'assistant', content: text, error: `Error: ${error}`, stats } : { role: 'assistant', content: text, stats });
+    await convs.saveConversation(c);
+    renderConversation();
+    renderConvList();
+  }
+  setStatus(state.engine ? 'ready' : 'no model', state.engine ? 'ready' : '');
+  if (document.activeElement === document.body) $('prompt').focus();
+}
+
+function stopGeneration() {
+  if (!state.gen) return;
+  state.gen.stopped = true;
+  state.gen.ac.abort();
+}
+
+async function regenerate() {
+  const c = state.conv;
+  if (state.gen || !state.engine || c.messages.at(-1)?.role !== 'assistant') return;
+  c.messages.pop();
+  await convs.saveConversation(c);
+  renderConversation();
+  await generate();
+}
+
+async function editLast(box) {
+  const c = state.conv;
+  if (state.gen) return;
+  const i = c.messages.findLastIndex((m) => m.role === 'user');
+  const text = await editInPlace(box, c.messages[i].content);
+  if (text === null) return;
+  c.messages.splice(i);
+  c.messages.push({ role: 'user', content: text });
+  if (i === 0) c.title = convs.titleFrom(text);
+  await convs.saveConversation(c);
+  renderConversation();
+  if (state.engine) await generate();
+}
+
+// ---------- dialogs ----------
+function openSettings() {
+  const c = state.conv;
+  const s = { ...defaultsFor(state.model), ...c.settings };
+  $('set-system').value = c.system;
+  $('set-temperature').value = s.temperature;
+  $('set-top-p').value = s.top_p;
+  $('set-max-tokens').value = s.max_tokens;
+  $('set-backend').value = state.prefs.backend;
+  $('set-threads').value = state.prefs.threads || '';
+  $('set-threads').placeholder = String(navigator.hardwareConcurrency || 1);
+  refreshBackendInfo();
+  $('settings-dialog').showModal();
+}
+
+async function saveSettings() {
+  const c = state.conv;
+  const num = (id, lo, hi, dflt) => {
+    const v = Number($(id).value);
+    return $(id).value !== '' && Number.isFinite(v) ? Math.min(hi, Math.max(lo, v)) : dflt;
+  };
+  const d = defaultsFor(state.model);
+  c.system = $('set-system').value;
+  c.settings = {
+    temperature: num('set-temperature', 0, 2, d.temperature), top_p: num('set-top-p', 0, 1, d.top_p),
+    max_tokens: Math.round(num('set-max-tokens', 1, 32768, d.max_tokens)),
+  };
+  state.prefs.backend = $('set-backend').value;
+  state.prefs.threads = Math.round(num('set-threads', 0, 64, 0));
+  savePrefs();
+  if (c.messages.length) await convs.saveConversation(c);
+}
+
+async function openModels() {
+  const ul = $('cached-models');
+  ul.replaceChildren();
+  $('models-dialog').open || $('models-dialog').showModal();
+  let list = [];
+  try { list = await cachedModels(); } catch (e) { $('models-storage').textContent = `The model cache cannot be read: ${e.message}`; return; }
+  for (const m of list) {
+    const li = document.createElement('li');
+    li.dataset.testid = 'cached-model';
+    const name = document.createElement('span');
+    name.className = 'cname';
+    name.textContent = `${m.name} — ${bytes(m.size)}`;
+    name.title = m.urls[0] || m.name;
+    const load = button('Load', () => { $('models-dialog').close(); loadModel({ urls: m.urls, label: m.name }); }, { aria: `Load ${m.name}` });
+    load.disabled = !m.urls.length;
+    const del = button('Delete', async () => { await deleteCached(m.id); openModels(); }, { cls: 'danger', aria: `Delete ${m.name}`, testid: 'delete-model' });
+    const actions = document.createElement('span');
+    actions.append(load, ' ', del);
+    li.append(name, actions);
+    ul.append(li);
+  }
+  if (!list.length) ul.append(Object.assign(document.createElement('li'), { textContent: 'No models stored yet.' }));
+  const total = list.reduce((a, m) => a + m.size, 0);
+  $('models-storage').textContent = `${list.length} model${list.length === 1 ? '' : 's'}, ${bytes(total)}. ${await storageLine()}`;
+}
+
+// ---------- layout, keyboard ----------
+function autosize() {
+  const ta = $('prompt');
+  ta.style.height = 'auto';
+  ta.style.height = `${Math.min(ta.scrollHeight + 2, 200)}px`;
+}
+function closeSidebar() {
+  $('sidebar').classList.remove('open');
+  $('toggle-sidebar').setAttribute('aria-expanded', 'false');
+}
+
+function wire() {
+  $('composer').addEventListener('submit', (ev) => { ev.preventDefault(); send(); });
+  $('prompt').addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); send(); }
+  });
+  $('prompt').addEventListener('input', autosize);
+  $('stop').addEventListener('click', stopGeneration);
+  document.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape' && state.gen) { ev.preventDefault(); stopGeneration(); }
+  });
+  $('new-chat').addEventListener('click', newChat);
+  $('load-model').addEventListener('click', () => {
+    const url = $('model-url').value.trim();
+    if (!url) { $('model-url').focus(); return; }
+    loadModel({ urls: [url], label: url.split('/').pop().split('?')[0] || url });
+  });
+  $('model-url').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') $('load-model').click(); });
+  $('model-url').addEventListener('change', () => probeUrl($('model-url').value.trim()));
+  $('model-file').addEventListener('change', () => {
+    const f = $('model-file').files?.[0];
+    if (f) loadModel({ file: f, label: f.name });
+  });
+  $('hide-model-panel').addEventListener('click', () => showModelPanel(false));
+  $('open-settings').addEventListener('click', openSettings);
+  $('settings-dialog').addEventListener('close', () => { if ($('settings-dialog').returnValue === 'save') saveSettings(); });
+  $('set-defaults').addEventListener('click', () => {
+    const d = defaultsFor(state.model);
+    $('set-temperature').value = d.temperature; $('set-top-p').value = d.top_p; $('set-max-tokens').value = d.max_tokens;
+  });
+  $('open-models').addEventListener('click', openModels);
+  $('models-pick').addEventListener('click', () => { $('models-dialog').close(); showModelPanel(true); $('model-url').focus(); });
+  $('toggle-sidebar').addEventListener('click', () => {
+    const open = $('sidebar').classList.toggle('open');
+    $('toggle-sidebar').setAttribute('aria-expanded', String(open));
+    if (open) $('new-chat').focus();
+  });
+  enableCopyButtons($('messages'));
+}
+
+async function main() {
+  wire();
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('sw.js').catch((e) => console.warn('offline support unavailable:', e.message));
+  }
+  try {
+    state.presets = (await (await fetch('presets.json')).json()).presets;
+  } catch { state.presets = []; }
+  renderPresets();
+  const list = await convs.listConversations();
+  if (list.length) { state.conv = list[0]; renderConversation(); await renderConvList(); } else await newChat();
+  showModelPanel(true);
+  setStatus('no model');
+  // ?model=URL preloads a model; otherwise the last model used comes back if it is stored on this device.
+  const wanted = new URLSearchParams(location.search).get('model');
+  if (wanted) {
+    $('model-url').value = wanted;
+    loadModel({ urls: [wanted], label: wanted.split('/').pop() });
+  } else if (state.prefs.lastModelUrl) {
+    try {
+      const cached = await cachedModels();
+      const hit = cached.find((m) => m.urls.includes(state.prefs.lastModelUrl));
+      if (hit) loadModel({ urls: hit.urls, label: hit.name, preset: state.presets.find((p) => p.urls[0] === hit.urls[0]) });
+    } catch { /* no engine: the picker stays */ }
+  }
+  document.documentElement.dataset.appReady = '1';
+}
+
+// Test hook: lets the screenshot test show rendered states without a model.
+window.hearthApp = { state, renderConversation, renderConvList, convs };
+main();

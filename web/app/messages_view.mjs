@@ -1,0 +1,108 @@
+// The message list: one element per message (data-testid="message",
+// data-role), assistant text rendered as sanitized Markdown, user text as
+// plain text. A streaming answer re-renders at most once per animation frame
+// so the main thread never works long while tokens arrive.
+import { renderMarkdown } from './markdown.mjs';
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+export function button(label, onClick, { cls = '', testid = '', aria = '' } = {}) {
+  const b = el('button', cls, label);
+  b.type = 'button';
+  if (testid) b.dataset.testid = testid;
+  if (aria) b.setAttribute('aria-label', aria);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+export function statsText(s) {
+  if (!s) return '';
+  const parts = [];
+  if (Number.isFinite(s.tokens)) parts.push(`${s.tokens} tokens`);
+  if (Number.isFinite(s.tps)) parts.push(`${s.tps.toFixed(1)} tokens/s`);
+  if (Number.isFinite(s.ttft)) parts.push(`first token ${Math.round(s.ttft)} ms`);
+  if (s.stopped) parts.push('stopped');
+  else if (s.finish === 'length') parts.push('hit max tokens');
+  return parts.join(' · ');
+}
+
+// Renders a finished message; actions: { regenerate, edit } for the last turn.
+export function messageElement(msg, actions = {}) {
+  const box = el('div', 'msg');
+  box.dataset.testid = 'message';
+  box.dataset.role = msg.role;
+  box.setAttribute('role', 'article');
+  box.setAttribute('aria-label', msg.role === 'user' ? 'You said' : 'Assistant said');
+  const bubble = el('div', 'bubble');
+  if (msg.role === 'assistant') bubble.append(renderMarkdown(msg.content));
+  else bubble.textContent = msg.content;
+  const meta = el('div', 'meta');
+  if (msg.role === 'assistant') meta.append(el('span', 'stats', statsText(msg.stats)));
+  if (msg.error) meta.append(el('span', 'err', msg.error));
+  if (actions.regenerate) meta.append(button('Regenerate', actions.regenerate, { testid: 'regenerate' }));
+  if (actions.edit) meta.append(button('Edit', actions.edit, { testid: 'edit' }));
+  box.append(bubble, meta);
+  return box;
+}
+
+// A streaming assistant message: update(text) schedules a render, finish(stats) settles it.
+export function streamingMessage() {
+  const box = el('div', 'msg');
+  box.dataset.testid = 'message';
+  box.dataset.role = 'assistant';
+  box.setAttribute('role', 'article');
+  box.setAttribute('aria-label', 'Assistant is answering');
+  box.setAttribute('aria-busy', 'true');
+  const bubble = el('div', 'bubble');
+  const meta = el('div', 'meta');
+  const stats = el('span', 'stats', 'thinking…');
+  meta.append(stats);
+  box.append(bubble, meta);
+  let text = '';
+  let frame = 0;
+  const paint = () => {
+    frame = 0;
+    bubble.replaceChildren(renderMarkdown(text));
+  };
+  return {
+    element: box,
+    update(t, live) {
+      text = t;
+      if (live) stats.textContent = live;
+      if (!frame) frame = requestAnimationFrame(paint);
+    },
+    finish() {
+      if (frame) cancelAnimationFrame(frame);
+      paint();
+      box.removeAttribute('aria-busy');
+    },
+  };
+}
+
+// An inline editor for a user message; resolves to the new text or null.
+export function editInPlace(box, text) {
+  return new Promise((resolve) => {
+    const bubble = box.querySelector('.bubble');
+    const meta = box.querySelector('.meta');
+    const form = el('div', 'edit-box');
+    const ta = el('textarea');
+    ta.value = text;
+    ta.setAttribute('aria-label', 'Edit your message');
+    const row = el('div');
+    const done = (v) => { form.replaceWith(bubble); meta.hidden = false; resolve(v); };
+    row.append(button('Cancel', () => done(null)), button('Save and resend', () => done(ta.value.trim() || null), { cls: 'primary', testid: 'edit-save' }));
+    form.append(ta, row);
+    ta.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter' && !ev.shiftKey) { ev.preventDefault(); done(ta.value.trim() || null); }
+      if (ev.key === 'Escape') { ev.preventDefault(); ev.stopPropagation(); done(null); }
+    });
+    meta.hidden = true;
+    bubble.replaceWith(form);
+    ta.focus();
+  });
+}

@@ -1,0 +1,51 @@
+// Offline support: the app's own files (page, scripts, styles, the engine's
+// worker and wasm) are cached on install and refreshed from the network on
+// every online visit (network first, cache when offline). Models are not
+// handled here: the engine keeps them in its own storage, and cross-origin
+// requests, ranged requests and .gguf files pass straight through.
+const CACHE = 'hearth-app-v1';
+const APP_FILES = [
+  './', 'index.html', 'styles.css', 'app.mjs', 'engine.mjs', 'markdown.mjs', 'messages_view.mjs', 'conversations.mjs',
+  'format.mjs', 'load_errors.mjs', 'presets.json', 'vendor/marked.esm.js', 'vendor/purify.es.mjs',
+  '../client.mjs', '../engine_worker.mjs', '../store.mjs', '../errors.mjs', '../hearth.mjs', '../dist/hearth.wasm',
+];
+// Engine files the page may not have listed above (thread workers, GPU kernels): cached when first fetched.
+
+self.addEventListener('install', (ev) => {
+  ev.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    // One missing optional file must not stop the rest from being cached.
+    await Promise.all(APP_FILES.map((f) => cache.add(new Request(f, { cache: 'reload' })).catch(() => {})));
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener('activate', (ev) => {
+  ev.waitUntil((async () => {
+    for (const k of await caches.keys()) if (k !== CACHE) await caches.delete(k);
+    await self.clients.claim();
+  })());
+});
+
+function handled(req) {
+  if (req.method !== 'GET' || req.headers.has('range')) return false;
+  const url = new URL(req.url);
+  return url.origin === self.location.origin && !/\.gguf$/i.test(url.pathname);
+}
+
+self.addEventListener('fetch', (ev) => {
+  const req = ev.request;
+  if (!handled(req)) return;
+  ev.respondWith((async () => {
+    const cache = await caches.open(CACHE);
+    try {
+      const res = await fetch(req);
+      if (res.ok && res.status === 200) await cache.put(req, res.clone());
+      return res;
+    } catch (err) {
+      const hit = await cache.match(req, { ignoreSearch: req.mode === 'navigate' });
+      if (hit) return hit;
+      throw err;
+    }
+  })());
+});
