@@ -1,0 +1,177 @@
+// Types of web/client.mjs (the engine client) and what it re-exports from
+// web/errors.mjs and web/store.mjs. Behaviour: docs/runtime.md.
+
+export type Backend = 'auto' | 'webgpu' | 'cpu';
+
+export interface FileProgress { name: string; loaded: number; total: number | null }
+
+/** Load progress. 'download': bytes arriving (all parts; rate in bytes/s since the start);
+ *  'cached': the model is in the store, nothing downloaded; 'load': weights going into the backend;
+ *  'ready': loaded. */
+export interface ProgressEvent {
+  phase: 'download' | 'cached' | 'load' | 'ready';
+  bytes: number;
+  totalBytes: number | null;
+  file?: string;
+  loaded?: number;
+  total?: number | null;
+  rate?: number;
+  files?: FileProgress[];
+}
+
+export interface CreateEngineOptions {
+  /** URL (relative to the page), the URLs of a split model (or only its -00001-of-N part),
+   *  a File/Blob or several (split model), or in Node a file path. */
+  model: string | URL | string[] | Blob | Blob[];
+  backend?: Backend;
+  /** CPU threads (needs a cross-origin-isolated page); default: cores, up to 8. */
+  threads?: number;
+  /** KV cache size in tokens; default: the model's, up to 4096. */
+  contextSize?: number;
+  onProgress?: (event: ProgressEvent) => void;
+  /** Cancels the download/load: createEngine then rejects with AbortError. */
+  signal?: AbortSignal;
+  /** Where downloads are kept: 'auto' (OPFS, else Cache API). */
+  storage?: 'auto' | 'opfs' | 'cache';
+  /** The core's log lines (level 0 info, 1 warning). */
+  onLog?: (level: number, message: string) => void;
+}
+
+export interface SamplingParams {
+  max_tokens?: number;
+  /** 0: greedy. */
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  min_p?: number;
+  repeat_penalty?: number;
+  /** Same seed, same text. Random when left out. */
+  seed?: number;
+  stop?: string | string[];
+  /** Stops generation within one token; finish_reason is then 'abort'. */
+  signal?: AbortSignal;
+}
+
+export type ChatRole = 'system' | 'user' | 'assistant' | 'tool' | string;
+export interface ChatMessage { role: ChatRole; content: string | { type: 'text'; text: string }[] }
+
+/** 'abort' when the signal stopped it (not in OpenAI's list). */
+export type FinishReason = 'stop' | 'length' | 'abort';
+
+export interface Usage { prompt_tokens: number; completion_tokens: number; total_tokens: number }
+
+export interface HearthExtras {
+  /** eog: end-of-generation token; stop: a stop string; length: max_tokens; context: the context is full. */
+  stop: 'eog' | 'stop' | 'length' | 'context' | 'interrupted';
+  timings: { prefill_ms: number; decode_ms: number; ttft_ms: number; reused_tokens: number; evaluated_tokens: number; dropped_messages: number };
+}
+
+interface Base { id: string; created: number; model: string }
+
+export interface ChatCompletion extends Base {
+  object: 'chat.completion';
+  choices: [{ index: 0; message: { role: 'assistant'; content: string }; logprobs: null; finish_reason: FinishReason }];
+  usage: Usage;
+  hearth: HearthExtras;
+}
+
+export interface ChatCompletionChunk extends Base {
+  object: 'chat.completion.chunk';
+  choices: [{ index: 0; delta: { role?: 'assistant'; content?: string }; logprobs: null; finish_reason: FinishReason | null }];
+  /** On the last chunk only. */
+  usage?: Usage;
+  hearth?: HearthExtras;
+}
+
+export interface Completion extends Base {
+  object: 'text_completion';
+  choices: [{ index: 0; text: string; logprobs: null; finish_reason: FinishReason | null }];
+  /** On a non-streamed answer and on the last chunk of a stream. */
+  usage?: Usage;
+  hearth?: HearthExtras;
+}
+
+export interface ModelInfo {
+  id: string;
+  bytes: number;
+  storage: 'opfs' | 'cache' | 'file';
+  fromCache: boolean;
+  name: string;
+  architecture: string;
+  hasChatTemplate: boolean;
+  nVocab: number;
+  contextSize: number;
+  [key: string]: unknown;
+}
+
+export interface EngineInfo {
+  model: ModelInfo;
+  backend: 'webgpu' | 'cpu';
+  /** Why 'auto' did not pick WebGPU, or ''. */
+  backendNote: string;
+  threads: number;
+  /** Why fewer threads run than asked for, or ''. */
+  threadsNote: string;
+  kernels: string;
+  contextSize: number;
+  loadMs: number;
+}
+
+/** EngineInfo plus the latest generation's numbers (null before the first). */
+export interface EngineStats extends EngineInfo {
+  promptTokens: number | null;
+  completionTokens: number | null;
+  reusedTokens: number | null;
+  prefillMs: number | null;
+  decodeMs: number | null;
+  timeToFirstTokenMs: number | null;
+  /** Decode speed: tokens after the first over their time. */
+  tokensPerSecond: number | null;
+  prefillTokensPerSecond: number | null;
+}
+
+export interface Engine {
+  readonly info: EngineInfo;
+  chat: {
+    completions: {
+      create(p: SamplingParams & { messages: ChatMessage[]; stream: true }): Promise<AsyncIterable<ChatCompletionChunk>>;
+      create(p: SamplingParams & { messages: ChatMessage[]; stream?: false }): Promise<ChatCompletion>;
+    };
+  };
+  completions: {
+    create(p: SamplingParams & { prompt: string; stream: true }): Promise<AsyncIterable<Completion>>;
+    create(p: SamplingParams & { prompt: string; stream?: false }): Promise<Completion>;
+  };
+  /** Token ids without BOS; special: parse special-token text such as <|im_end|>. */
+  tokenize(text: string, opts?: { special?: boolean }): Promise<number[]>;
+  stats(): Promise<EngineStats>;
+  /** Frees the model and ends the worker. */
+  unload(): Promise<void>;
+}
+
+export function createEngine(opts: CreateEngineOptions): Promise<Engine>;
+
+export interface CachedModel {
+  id: string;
+  storage: 'opfs' | 'cache';
+  complete: boolean;
+  bytes: number;
+  createdAt: number;
+  files: { name: string; url: string; size: number | null }[];
+}
+export function listCachedModels(): Promise<CachedModel[]>;
+export function deleteCachedModel(id: string): Promise<boolean>;
+export function storageEstimate(): Promise<{ usage: number | null; quota: number | null; persisted: boolean }>;
+export function requestPersistentStorage(): Promise<boolean>;
+
+export class EngineError extends Error { constructor(message: string, details?: Record<string, unknown>) }
+export class ModelTooLargeError extends EngineError { bytes?: number; limit?: number }
+export class NetworkError extends EngineError { url?: string; status?: number }
+export class ModelNotFoundError extends EngineError { url?: string; path?: string; status?: number }
+export class QuotaExceededError extends EngineError { bytes?: number; available?: number }
+export class UnsupportedModelError extends EngineError { file?: string; version?: number }
+export class UnsupportedBackendError extends EngineError {}
+export class AbortError extends EngineError {}
+export class GenerationError extends EngineError {}
+export function serializeError(e: unknown): Record<string, unknown>;
+export function deserializeError(o: Record<string, unknown>): EngineError;

@@ -1,0 +1,264 @@
+// The client API: an OpenAI-shaped engine over a dedicated worker
+// (web/engine_worker.mjs), the same in a page and in Node (worker_threads).
+//
+//   const engine = await createEngine({ model: url | urls | File | path, backend: 'auto', onProgress });
+//   for await (const c of await engine.chat.completions.create({ messages, stream: true }))
+//     out += c.choices[0].delta.content ?? '';
+//
+// Also the model store's page-side functions and the error classes. Types:
+// web/client.d.ts; protocol and behaviour: docs/runtime.md.
+import { AbortError, deserializeError, EngineError, GenerationError } from './errors.mjs';
+
+export * from './errors.mjs';
+export { deleteCachedModel, listCachedModels, requestPersistentStorage, storageEstimate } from './store.mjs';
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
+const WORKER_URL = new URL('./engine_worker.mjs', import.meta.url);
+
+// The message port of a new engine worker: {post, terminate} plus onmessage/onerror set by the caller.
+async function spawnWorker(onMessage, onFailure) {
+  if (isNode) {
+    const { Worker } = await import('node:worker_threads');
+    const w = new Worker(WORKER_URL);
+    w.on('message', onMessage);
+    w.on('error', (e) => onFailure(e?.message || String(e)));
+    w.on('exit', (code) => onFailure(`the engine worker exited (code ${code})`));
+    return { post: (m) => w.postMessage(m), terminate: () => w.terminate() };
+  }
+  const w = new Worker(WORKER_URL, { type: 'module', name: 'hearth-engine' });
+  w.onmessage = (e) => onMessage(e.data);
+  w.onerror = (e) => { e.preventDefault?.(); onFailure(e.message || 'the engine worker failed to start (see the console)'); };
+  w.onmessageerror = () => onFailure('a message from the engine worker could not be read');
+  return { post: (m) => w.postMessage(m), terminate: () => w.terminate() };
+}
+
+// What the worker gets as `model`.
+async function modelSpec(model) {
+  const isBlob = (x) => typeof Blob !== 'undefined' && x instanceof Blob;
+  if (isBlob(model)) return { kind: 'files', files: [model] };
+  if (Array.isArray(model) && model.length && model.every(isBlob)) {
+    return { kind: 'files', files: [...model].sort((a, b) => String(a.name).localeCompare(String(b.name))) };
+  }
+  const list = Array.isArray(model) ? model : [model];
+  if (!list.length || !list.every((x) => typeof x === 'string' || x instanceof URL)) {
+    throw new EngineError('model: give a URL, an array of URLs (split model), a File, or (Node) a file path');
+  }
+  const strs = list.map(String);
+  if (isNode && !/^https?:/i.test(strs[0])) {
+    const path = await import('node:path');
+    const { fileURLToPath } = await import('node:url');
+    const p = strs[0].startsWith('file:') ? fileURLToPath(strs[0]) : path.resolve(strs[0]);
+    return { kind: 'path', path: p };
+  }
+  const base = globalThis.location?.href;
+  return { kind: 'url', urls: strs.map((s) => new URL(s, base).href) };
+}
+
+const NUMBERS = {
+  max_tokens: [1, Infinity, true], temperature: [0, 100], top_p: [0, 1], top_k: [0, 1e9, true], min_p: [0, 1],
+  repeat_penalty: [0, 100], seed: [0, Number.MAX_SAFE_INTEGER, true],
+};
+
+function textOf(content, where) {
+  if (typeof content === 'string') return content;
+  // OpenAI content parts: [{type: 'text', text}]
+  if (Array.isArray(content) && content.every((p) => p?.type === 'text' && typeof p.text === 'string')) return content.map((p) => p.text).join('');
+  if (content == null) return '';
+  throw new GenerationError(`${where}.content must be a string or an array of {type: 'text', text} parts`);
+}
+
+// Checks request fields here, so mistakes fail at the call with a clear message.
+function requestParams(kind, p) {
+  if (!p || typeof p !== 'object') throw new GenerationError('create() takes an object of request fields');
+  const out = {};
+  for (const [k, [lo, hi, int]] of Object.entries(NUMBERS)) {
+    const v = p[k];
+    if (v == null) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (int && !Number.isInteger(v))) {
+      throw new GenerationError(`${k} must be ${int ? 'an integer' : 'a number'} in [${lo}, ${hi}], not ${JSON.stringify(v)}`);
+    }
+    out[k] = v;
+  }
+  if (p.stop != null) {
+    const stop = Array.isArray(p.stop) ? p.stop : [p.stop];
+    if (!stop.every((s) => typeof s === 'string' && s.length)) throw new GenerationError('stop must be a non-empty string or an array of them');
+    out.stop = stop;
+  }
+  if (kind === 'chat') {
+    if (!Array.isArray(p.messages) || !p.messages.length) throw new GenerationError('messages must be a non-empty array of {role, content}');
+    out.messages = p.messages.map((m, i) => {
+      if (!m || typeof m.role !== 'string') throw new GenerationError(`messages[${i}].role must be a string`);
+      return { role: m.role, content: textOf(m.content, `messages[${i}]`) };
+    });
+  } else {
+    if (typeof p.prompt !== 'string') throw new GenerationError('prompt must be a string');
+    out.prompt = p.prompt;
+  }
+  return out;
+}
+
+const randomId = () => Math.random().toString(36).slice(2, 14);
+
+class Engine {
+  #port; #pending = new Map(); #next = 1; #dead = null; #info;
+
+  constructor(port, info) { this.#port = port; this.#info = info; }
+
+  // Called by createEngine with the worker's messages.
+  static async start(opts) {
+    let engine = null;
+    const early = [];
+    let ready;
+    const readyP = new Promise((r) => { ready = r; });
+    const port = await spawnWorker((m) => {
+      if (m?.type === 'ready') return ready();
+      if (engine) engine.#receive(m); else early.push(m);
+    }, (why) => { if (engine) engine.#fail(why); else early.push({ type: 'fatal', why }); ready(); });
+    engine = new Engine(port, null);
+    for (const m of early.splice(0)) if (m.type === 'fatal') engine.#fail(m.why); else engine.#receive(m);
+    await readyP;
+    return engine;
+  }
+
+  #receive(m) {
+    const req = this.#pending.get(m?.id);
+    if (!req) return;
+    if (m.type === 'done' || m.type === 'error') this.#pending.delete(m.id);
+    req(m);
+  }
+
+  #fail(why) {
+    this.#dead ??= new EngineError(why);
+    for (const [id, req] of this.#pending) { this.#pending.delete(id); req({ type: 'error', error: { name: 'EngineError', message: why } }); }
+  }
+
+  // Sends an op; handler(msg) sees every reply; returns the request id.
+  #send(op, fields, handler) {
+    if (this.#dead) throw this.#dead;
+    const id = this.#next++;
+    this.#pending.set(id, handler);
+    this.#port.post({ id, op, ...fields });
+    return id;
+  }
+
+  #call(op, fields = {}, { onProgress, signal, onLog } = {}) {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(new AbortError(`${op} aborted`));
+      const onAbort = () => this.#port.post({ op: 'abort', target: id });
+      const id = this.#send(op, fields, (m) => {
+        if (m.type === 'progress') onProgress?.(m.progress);
+        else if (m.type === 'log') onLog?.(m.level, m.message);
+        else if (m.type === 'done' || m.type === 'error') {
+          signal?.removeEventListener('abort', onAbort);
+          if (m.type === 'done') resolve(m.result); else reject(deserializeError(m.error));
+        }
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async load(opts) {
+    const { model, backend = 'auto', threads, contextSize, onProgress, onLog, signal, storage } = opts;
+    const spec = await modelSpec(model);
+    this.#info = await this.#call('load', { model: spec, backend, threads, contextSize, storage }, { onProgress, signal, onLog });
+    return this;
+  }
+
+  // {model: {id, name, architecture, ...}, backend, backendNote, threads, threadsNote, kernels, contextSize, loadMs}
+  get info() { return this.#info; }
+
+  chat = { completions: { create: (p) => this.#generate('chat', p) } };
+  completions = { create: (p) => this.#generate('complete', p) };
+
+  async #generate(kind, p) {
+    const params = requestParams(kind, p);
+    const signal = p.signal;
+    if (signal?.aborted) throw new AbortError('the request was aborted before it started');
+    const meta = {
+      id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomId()}`, created: Math.floor(Date.now() / 1000),
+      model: this.#info?.model?.name || this.#info?.model?.id || 'hearth',
+    };
+    if (!p.stream) return shapeFinal(kind, meta, await this.#call(kind, { params, stream: false }, { signal }));
+    return this.#stream(kind, meta, params, signal);
+  }
+
+  // An async iterable of chunks; breaking out of the loop stops the generation.
+  #stream(kind, meta, params, signal) {
+    const queue = [];
+    let wake = null;
+    const id = this.#send(kind, { params, stream: true }, (m) => { queue.push(m); wake?.(); });
+    const abort = () => this.#port.post({ op: 'abort', target: id });
+    signal?.addEventListener('abort', abort, { once: true });
+    let finished = false;
+    return {
+      async *[Symbol.asyncIterator]() {
+        let first = true;
+        try {
+          for (;;) {
+            while (!queue.length) await new Promise((r) => { wake = r; });
+            wake = null;
+            const m = queue.shift();
+            if (m.type === 'delta') {
+              yield shapeChunk(kind, meta, first ? { role: 'assistant', content: m.text } : { content: m.text }, null);
+              first = false;
+            } else if (m.type === 'error') {
+              finished = true;
+              throw deserializeError(m.error);
+            } else if (m.type === 'done') {
+              finished = true;
+              const last = shapeChunk(kind, meta, first ? { role: 'assistant' } : {}, m.result.finishReason);
+              yield { ...last, usage: m.result.usage, hearth: { stop: m.result.stop, timings: m.result.timings } };
+              return;
+            }
+          }
+        } finally {
+          signal?.removeEventListener('abort', abort);
+          if (!finished) abort(); // the consumer stopped early
+        }
+      },
+    };
+  }
+
+  // Token ids of text (no BOS); special: parse special-token text such as <|im_end|>.
+  tokenize(text, { special = false } = {}) { return this.#call('tokenize', { text, special }); }
+
+  // Backend, threads, model and the latest generation's numbers (tokens/s, time to first token...).
+  stats() { return this.#call('stats'); }
+
+  // Frees the model and ends the worker; the engine cannot be used afterwards.
+  async unload() {
+    if (this.#dead) return;
+    try { await this.#call('unload'); } finally {
+      this.#dead = new EngineError('the engine was unloaded');
+      await this.#port.terminate();
+    }
+  }
+}
+
+function shapeChunk(kind, meta, delta, finishReason) {
+  if (kind === 'chat') {
+    return { ...meta, object: 'chat.completion.chunk', choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] };
+  }
+  return { ...meta, object: 'text_completion', choices: [{ index: 0, text: delta.content ?? '', logprobs: null, finish_reason: finishReason }] };
+}
+
+function shapeFinal(kind, meta, r) {
+  const choice = kind === 'chat'
+    ? { index: 0, message: { role: 'assistant', content: r.text }, logprobs: null, finish_reason: r.finishReason }
+    : { index: 0, text: r.text, logprobs: null, finish_reason: r.finishReason };
+  return { ...meta, object: kind === 'chat' ? 'chat.completion' : 'text_completion', choices: [choice], usage: r.usage, hearth: { stop: r.stop, timings: r.timings } };
+}
+
+// Starts a worker and loads the model in it. Options: model (URL, URLs of a
+// split model, File/Blob(s), or a file path in Node), backend ('auto' | 'webgpu'
+// | 'cpu'), threads, contextSize, onProgress(event), signal (cancels the
+// download), storage ('auto' | 'opfs' | 'cache'), onLog(level, message).
+export async function createEngine(opts = {}) {
+  const engine = await Engine.start(opts);
+  try {
+    return await engine.load(opts);
+  } catch (e) {
+    await engine.unload().catch(() => {});
+    throw e;
+  }
+}

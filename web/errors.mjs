@@ -1,0 +1,47 @@
+// The errors the client API throws. Each names what went wrong and what to do
+// about it; they cross the worker boundary as plain objects ({name, message,
+// ...details}) and are rebuilt here as the same classes, so `instanceof`
+// works on the page for an error raised in the worker.
+
+export class EngineError extends Error {
+  constructor(message, details = {}) {
+    super(message);
+    this.name = new.target.name;
+    Object.assign(this, details);
+  }
+}
+// The model (file bytes + working memory) cannot fit where it would run:
+// wasm32 memory (4 GiB) for the CPU path. Details: bytes, limit.
+export class ModelTooLargeError extends EngineError {}
+// A download failed: HTTP status, connection lost after the retries. Details: url, status.
+export class NetworkError extends EngineError {}
+// No model at that URL (HTTP 404) or path. Details: url or path.
+export class ModelNotFoundError extends EngineError {}
+// The browser's storage quota cannot take the model. Details: bytes, available.
+export class QuotaExceededError extends EngineError {}
+// Not a GGUF file, or a GGUF the core cannot run (architecture, tensor type, damage).
+export class UnsupportedModelError extends EngineError {}
+// The backend asked for does not exist here (no WebGPU, not built yet).
+export class UnsupportedBackendError extends EngineError {}
+// The request was aborted (AbortSignal) before it started.
+export class AbortError extends EngineError {}
+// Anything else the engine reports (bad arguments, a prompt that does not fit the context...).
+export class GenerationError extends EngineError {}
+
+const CLASSES = {
+  EngineError, ModelTooLargeError, NetworkError, ModelNotFoundError, QuotaExceededError,
+  UnsupportedModelError, UnsupportedBackendError, AbortError, GenerationError,
+};
+
+// For postMessage: own enumerable fields (details) plus name and message.
+export function serializeError(e) {
+  if (e instanceof EngineError) return { ...e, name: e.name, message: e.message };
+  return { name: 'EngineError', message: e?.message || String(e) };
+}
+
+export function deserializeError(o) {
+  const Cls = CLASSES[o?.name] || EngineError;
+  const { name, message, ...details } = o || {};
+  void name;
+  return new Cls(message || 'unknown engine error', details);
+}

@@ -1,0 +1,129 @@
+// HTTP side of the model store: one request per model part, starting where
+// the cache left off (Range + If-Range), and a pump that writes the body into
+// a sink and, when the connection drops, asks again from the last byte it got.
+// Network bytes are hostile: sizes come from the headers and are checked
+// against what actually arrives.
+import { AbortError, EngineError, ModelNotFoundError, NetworkError } from './errors.mjs';
+import { checkGgufHeader, GGUF_HEADER_BYTES } from './store_gguf.mjs';
+
+const RETRIES = 5;
+
+function abortError(url) { return new AbortError(`download of ${url} aborted`, { url }); }
+
+// GET url from byte `from` (0: all). Returns {response, start, total, etag};
+// start is where the body begins (0 when the server ignored the range, or the
+// file changed since the ETag), total the full size or null when unknown.
+export async function requestFrom(url, from, etag, signal) {
+  const headers = {};
+  if (from > 0) {
+    headers.Range = `bytes=${from}-`;
+    if (etag) headers['If-Range'] = etag;
+  }
+  let response;
+  try {
+    response = await fetch(url, { headers, signal, cache: 'no-store' });
+  } catch (e) {
+    if (signal?.aborted) throw abortError(url);
+    throw new NetworkError(`cannot reach ${url}: ${e.message} (offline, wrong host, or the server does not allow ` +
+      'cross-origin requests)', { url });
+  }
+  if (response.status === 404 || response.status === 410) {
+    throw new ModelNotFoundError(`${url}: no model there (HTTP ${response.status}); check the URL`, { url, status: response.status });
+  }
+  if (response.status === 416 && from > 0) {
+    // Asked from past the end: the cached part is already whole, if the sizes agree.
+    const total = Number(/\/(\d+)$/.exec(response.headers.get('Content-Range') || '')?.[1]);
+    response.body?.cancel();
+    if (total === from) return { response: null, start: from, total, etag };
+    return requestFrom(url, 0, null, signal);
+  }
+  if (!response.ok) {
+    throw new NetworkError(`${url}: HTTP ${response.status} ${response.statusText}`.trim(), { url, status: response.status });
+  }
+  const newEtag = response.headers.get('ETag');
+  const strongEtag = newEtag && !newEtag.startsWith('W/') ? newEtag : null;
+  if (response.status === 206) {
+    const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers.get('Content-Range') || '');
+    if (!m || Number(m[1]) !== from) {
+      response.body?.cancel();
+      throw new NetworkError(`${url}: asked for bytes from ${from}, the server sent ` +
+        `"${response.headers.get('Content-Range')}"`, { url });
+    }
+    return { response, start: from, total: m[3] === '*' ? null : Number(m[3]), etag: strongEtag || etag };
+  }
+  const len = response.headers.get('Content-Length');
+  // A compressed body's Content-Length is not the file size.
+  const total = len !== null && !response.headers.get('Content-Encoding') ? Number(len) : null;
+  return { response, start: 0, total, etag: strongEtag };
+}
+
+// Writes one part's body into sink.write(chunk, at) from req.start on,
+// resuming after dropped connections. part: {url, name, total, etag};
+// onBytes(pos) after every chunk; onRestart() when the server restarted from 0
+// (the sink must forget what it had). Checks the GGUF header as it arrives.
+export async function pumpPart(part, req, sink, { signal, onBytes, onRestart, checkHeader = true }) {
+  let { response, start: pos } = req;
+  const head = new Uint8Array(GGUF_HEADER_BYTES);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if (response) {
+        const reader = response.body.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          if (part.total != null && pos + value.length > part.total) {
+            throw new NetworkError(`${part.url}: the server sent more than the ${part.total} bytes it announced`, { url: part.url });
+          }
+          if (checkHeader && pos < GGUF_HEADER_BYTES) {
+            head.set(value.subarray(0, GGUF_HEADER_BYTES - pos), pos);
+            if (pos + value.length >= GGUF_HEADER_BYTES) checkGgufHeader(head, part.name);
+          }
+          sink.write(value, pos);
+          pos += value.length;
+          onBytes(pos);
+        }
+      }
+      if (part.total != null && pos < part.total) throw new Error(`the connection closed at byte ${pos} of ${part.total}`);
+      if (checkHeader && pos < GGUF_HEADER_BYTES) checkGgufHeader(head.subarray(0, pos), part.name);
+      return pos;
+    } catch (e) {
+      if (signal?.aborted) throw abortError(part.url);
+      if (e instanceof EngineError) throw e;
+      if (attempt >= RETRIES) {
+        throw new NetworkError(`${part.url}: download failed at byte ${pos} after ${RETRIES} retries: ${e.message}`, { url: part.url });
+      }
+      await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+      const again = await requestFrom(part.url, pos, part.etag, signal);
+      if (again.start !== pos) {
+        onRestart?.();
+        pos = 0;
+      }
+      ({ response } = again);
+      part.etag = again.etag;
+      if (again.total != null) part.total = again.total;
+    }
+  }
+}
+
+// Progress of several parts as one stream of events, at most every 100 ms
+// (and always the last): {phase, file, loaded, total, bytes, totalBytes, rate, files}.
+export function progressReporter(parts, onProgress, phase = 'download') {
+  const loaded = parts.map((p) => p.have || 0);
+  const startBytes = loaded.reduce((a, b) => a + b, 0);
+  const t0 = performance.now();
+  let last = 0;
+  return (i, pos, force = false) => {
+    loaded[i] = pos;
+    const now = performance.now();
+    if (!onProgress || (!force && now - last < 100)) return;
+    last = now;
+    const bytes = loaded.reduce((a, b) => a + b, 0);
+    const known = parts.every((p) => p.total != null);
+    onProgress({
+      phase, file: parts[i].name, loaded: pos, total: parts[i].total,
+      bytes, totalBytes: known ? parts.reduce((a, p) => a + p.total, 0) : null,
+      rate: now > t0 ? Math.round(((bytes - startBytes) * 1000) / (now - t0)) : 0,
+      files: parts.map((p, k) => ({ name: p.name, loaded: loaded[k], total: p.total })),
+    });
+  };
+}

@@ -1,0 +1,157 @@
+// The model store in the Origin Private File System (worker side): one
+// directory per model (hearth-models/KEY/) with its parts and a meta.json
+// ({id, urls, files: [{name, url, size, etag}], complete}). Parts are written
+// and then read through synchronous access handles, so the engine's
+// positioned reads go straight from disk into wasm memory.
+// A complete model opens with no network request; a partial one resumes with
+// Range/If-Range from the bytes it has.
+import { AbortError, QuotaExceededError } from './errors.mjs';
+import { partsSource } from './store_file.mjs';
+import { progressReporter, pumpPart, requestFrom } from './store_download.mjs';
+import { checkGgufHeader, checkQuota, GGUF_HEADER_BYTES } from './store_gguf.mjs';
+
+export const OPFS_DIR = 'hearth-models';
+const enc = new TextEncoder();
+
+export async function modelsDir(create) {
+  const root = await navigator.storage.getDirectory();
+  return root.getDirectoryHandle(OPFS_DIR, { create });
+}
+
+export async function readMeta(dir) {
+  try {
+    const meta = JSON.parse(await (await (await dir.getFileHandle('meta.json')).getFile()).text());
+    return meta && typeof meta.id === 'string' && Array.isArray(meta.files) ? meta : null;
+  } catch { return null; }
+}
+
+async function writeMeta(dir, meta) {
+  const h = await (await dir.getFileHandle('meta.json', { create: true })).createSyncAccessHandle();
+  try {
+    const b = enc.encode(JSON.stringify(meta));
+    h.truncate(0);
+    h.write(b, { at: 0 });
+    h.flush();
+  } finally { h.close(); }
+}
+
+async function openHandle(dir, name, readOnly) {
+  const fh = await dir.getFileHandle(name, { create: true });
+  try {
+    // 'read-only' lets two tabs read one cached model; older browsers ignore the mode.
+    return await fh.createSyncAccessHandle(readOnly ? { mode: 'read-only' } : undefined);
+  } catch (e) {
+    if (e?.name === 'NoModificationAllowedError') {
+      throw new Error(`${name} is open in another tab or worker; close it there or wait for its download to finish`);
+    }
+    throw e;
+  }
+}
+
+function readHandle(h, offset, dst) {
+  let n;
+  try { n = h.read(dst, { at: offset }); } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    // A view of shared wasm memory may be refused: read into a private buffer and copy.
+    const tmp = new Uint8Array(dst.length);
+    n = h.read(tmp, { at: offset });
+    dst.set(tmp);
+  }
+  if (n !== dst.length) throw new Error(`unexpected end of the cached file at byte ${offset + n}`);
+}
+
+function writeHandle(h, chunk, at) {
+  try { h.write(chunk, { at }); } catch (e) {
+    if (e?.name === 'QuotaExceededError') {
+      throw new QuotaExceededError('the browser\'s storage quota is full: delete cached models (deleteCachedModel) ' +
+        'or free disk space, then load again; the download resumes from where it stopped');
+    }
+    throw e;
+  }
+}
+
+// Opens (downloading what is missing) the model {id, key, urls, names}.
+// checkSize(totalBytes) throws when the model cannot run on the chosen backend.
+// Returns {source, cached, bytes}.
+export async function openOpfsModel(model, { onProgress, signal, checkSize }) {
+  const dir = await (await modelsDir(true)).getDirectoryHandle(model.key, { create: true });
+  let meta = await readMeta(dir);
+  if (!meta || meta.id !== model.id || meta.files.length !== model.urls.length) {
+    meta = { id: model.id, urls: model.urls, files: model.urls.map((url, i) => ({ name: model.names[i], url, size: null, etag: null })), complete: false, createdAt: Date.now() };
+  }
+  const handles = [];
+  const closeAll = () => { for (const h of handles.splice(0)) h.close(); };
+  try {
+    for (let i = 0; i < meta.files.length; i++) handles.push(await openHandle(dir, `part-${i + 1}.gguf`, meta.complete));
+    const bytes = meta.files.reduce((a, f) => a + (f.size || 0), 0);
+    if (meta.complete && meta.files.every((f, i) => handles[i].getSize() === f.size)) {
+      checkSize(bytes);
+      onProgress?.({ phase: 'cached', bytes, totalBytes: bytes, files: meta.files.map((f) => ({ name: f.name, loaded: f.size, total: f.size })) });
+      return { source: source(meta, handles, closeAll), cached: true, bytes };
+    }
+    if (meta.complete) { // a part changed size behind our back: download again
+      closeAll();
+      meta.complete = false;
+      meta.files.forEach((f) => { f.etag = null; });
+      for (let i = 0; i < meta.files.length; i++) handles.push(await openHandle(dir, `part-${i + 1}.gguf`, false));
+    }
+    await download(dir, meta, handles, { onProgress, signal, checkSize });
+    return { source: source(meta, handles, closeAll), cached: false, bytes: meta.files.reduce((a, f) => a + f.size, 0) };
+  } catch (e) {
+    closeAll();
+    throw e;
+  }
+}
+
+function source(meta, handles, close) {
+  return partsSource(meta.files.map((f, i) => ({ name: f.name, size: f.size, read: (offset, dst) => readHandle(handles[i], offset, dst) })), close);
+}
+
+async function download(dir, meta, handles, { onProgress, signal, checkSize }) {
+  // Any part failing stops the others.
+  const ctl = new AbortController();
+  const stop = () => ctl.abort();
+  signal?.addEventListener('abort', stop);
+  if (signal?.aborted) throw new AbortError('model download aborted');
+  try {
+    const parts = meta.files.map((f, i) => ({ url: f.url, name: f.name, total: f.size, etag: f.etag, have: f.etag ? handles[i].getSize() : 0 }));
+    parts.forEach((p, i) => {
+      if (p.have >= GGUF_HEADER_BYTES) { // resuming: the bytes we have must still look like a GGUF
+        const head = new Uint8Array(GGUF_HEADER_BYTES);
+        readHandle(handles[i], 0, head);
+        checkGgufHeader(head, p.name);
+      }
+    });
+    const reqs = await Promise.all(parts.map((p) => requestFrom(p.url, p.have, p.etag, ctl.signal)));
+    reqs.forEach((r, i) => {
+      const p = parts[i];
+      if (r.start === 0 && p.have > 0) handles[i].truncate(0); // the server sent the file from the start
+      if (r.start === 0) p.have = 0;
+      p.total = r.total;
+      p.etag = r.etag;
+    });
+    if (parts.every((p) => p.total != null)) {
+      checkSize(parts.reduce((a, p) => a + p.total, 0));
+      await checkQuota(parts.reduce((a, p) => a + p.total - p.have, 0));
+    }
+    meta.files.forEach((f, i) => { f.size = parts[i].total; f.etag = parts[i].etag; });
+    await writeMeta(dir, meta); // from here a reload resumes
+    const report = progressReporter(parts, onProgress);
+    await Promise.all(parts.map((p, i) => pumpPart(p, reqs[i], { write: (chunk, at) => writeHandle(handles[i], chunk, at) }, {
+      signal: ctl.signal, onBytes: (pos) => report(i, pos), onRestart: () => handles[i].truncate(0), checkHeader: p.have < GGUF_HEADER_BYTES,
+    }).catch((e) => { ctl.abort(); throw e; })));
+    parts.forEach((p, i) => {
+      handles[i].flush();
+      const size = handles[i].getSize();
+      if (p.total != null && size !== p.total) throw new Error(`${p.name}: ${size} bytes stored, ${p.total} expected`);
+      meta.files[i].size = size;
+      meta.files[i].etag = p.etag;
+      report(i, size, true);
+    });
+    checkSize(meta.files.reduce((a, f) => a + f.size, 0));
+    meta.complete = true;
+    await writeMeta(dir, meta);
+  } finally {
+    signal?.removeEventListener('abort', stop);
+  }
+}
