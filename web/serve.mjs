@@ -72,12 +72,12 @@ export function parseRange(header, size) {
 }
 
 export function startServer({ host = '127.0.0.1', port = 0, mounts = DEFAULT_MOUNTS, quiet = true } = {}) {
-  const counts = new Map();
+  const seen = []; // {method, path, range, status} of every request
   const cuts = new Set();
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
-    counts.set(url.pathname, (counts.get(url.pathname) || 0) + 1);
     const send = (status, body, headers = {}) => {
+      seen.push({ method: req.method, path: url.pathname, range: req.headers.range || null, status });
       res.writeHead(status, { ...ISOLATION_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', ...headers });
       res.end(req.method === 'HEAD' ? undefined : body);
       if (!quiet) console.log(`${req.method} ${url.pathname} ${status}`);
@@ -108,6 +108,7 @@ export function startServer({ host = '127.0.0.1', port = 0, mounts = DEFAULT_MOU
     const { start, end } = range || { start: 0, end: st.size - 1 };
     const length = st.size === 0 ? 0 : end - start + 1;
     if (range) headers['Content-Range'] = `bytes ${start}-${end}/${st.size}`;
+    seen.push({ method: req.method, path: url.pathname, range: req.headers.range || null, status: range ? 206 : 200 });
     res.writeHead(range ? 206 : 200, { ...ISOLATION_HEADERS, ...headers, 'Content-Length': String(length) });
     if (!quiet) console.log(`${req.method} ${url.pathname} ${range ? 206 : 200} ${req.headers.range || ''}`);
     if (req.method === 'HEAD' || length === 0) return res.end();
@@ -129,8 +130,10 @@ export function startServer({ host = '127.0.0.1', port = 0, mounts = DEFAULT_MOU
         url: `http://${host}:${addr.port}`,
         port: addr.port,
         // Requests seen for a URL path (all methods, all statuses).
-        requests: (p) => counts.get(p) || 0,
-        resetCounts: () => counts.clear(),
+        requests: (p) => seen.filter((r) => r.path === p).length,
+        // {method, path, range, status} of each request for a URL path, in order.
+        requestLog: (p) => seen.filter((r) => r.path === p),
+        resetCounts: () => { seen.length = 0; },
         // The next GET of this path sends half of its bytes and drops the connection.
         cutOnce: (p) => cuts.add(p),
         close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),

@@ -59,7 +59,6 @@ export async function openCacheModel(model, { onProgress, signal, checkSize }) {
         controller.close();
       } catch (e) {
         controller.error(e);
-        ctl.abort();
         stored.catch(() => {});
         throw e;
       }
@@ -75,6 +74,9 @@ export async function openCacheModel(model, { onProgress, signal, checkSize }) {
     const done = { id: model.id, urls: model.urls, files: parts.map((p, i) => ({ name: p.name, url: p.url, size: blobs[i].size, etag: p.etag })), complete: true, createdAt: Date.now() };
     await cache.put(metaKey(model.key), new Response(JSON.stringify(done), { headers: { 'Content-Type': 'application/json' } }));
     return { source: blobSource(blobs, model.names), cached: false, bytes };
+  } catch (e) {
+    ctl.abort(); // ends the other parts' requests and bodies
+    throw e;
   } finally {
     signal?.removeEventListener('abort', stop);
   }

@@ -99,6 +99,8 @@ export async function openOpfsModel(model, { onProgress, signal, checkSize }) {
     return { source: source(meta, handles, closeAll), cached: false, bytes: meta.files.reduce((a, f) => a + f.size, 0) };
   } catch (e) {
     closeAll();
+    // Refused before anything was kept (too large, not found...): leave no empty directory behind.
+    if (!await readMeta(dir)) await (await modelsDir(true)).removeEntry(model.key, { recursive: true }).catch(() => {});
     throw e;
   }
 }
@@ -139,7 +141,7 @@ async function download(dir, meta, handles, { onProgress, signal, checkSize }) {
     const report = progressReporter(parts, onProgress);
     await Promise.all(parts.map((p, i) => pumpPart(p, reqs[i], { write: (chunk, at) => writeHandle(handles[i], chunk, at) }, {
       signal: ctl.signal, onBytes: (pos) => report(i, pos), onRestart: () => handles[i].truncate(0), checkHeader: p.have < GGUF_HEADER_BYTES,
-    }).catch((e) => { ctl.abort(); throw e; })));
+    })));
     parts.forEach((p, i) => {
       handles[i].flush();
       const size = handles[i].getSize();
@@ -151,6 +153,9 @@ async function download(dir, meta, handles, { onProgress, signal, checkSize }) {
     checkSize(meta.files.reduce((a, f) => a + f.size, 0));
     meta.complete = true;
     await writeMeta(dir, meta);
+  } catch (e) {
+    ctl.abort(); // ends the other parts' requests and bodies
+    throw e;
   } finally {
     signal?.removeEventListener('abort', stop);
   }

@@ -1,0 +1,213 @@
+// The browser runtime in headless Chromium (Debian's, playwright-core):
+// engine.html loads test models from web/serve.mjs through the worker engine
+// (web/client.mjs) and the model store. Checks: progress events, greedy text
+// equal to the native CLI's, streaming equal to the whole answer, abort
+// within one token, no main-thread task over 50 ms while generating, a reload
+// served from the cache with zero model requests, a download cut off halfway
+// resumed with Range into the right bytes, split models in parallel, the
+// Cache API fallback, a picked File read in place, typed errors.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startServer } from '../../web/serve.mjs';
+import { check, done } from '../lib.mjs';
+import { ensureModel, goldenFixtures } from '../e2e/golden_lib.mjs';
+import { hearth, MODELS, ROOT, sha256, SHARED } from '../e2e/util.mjs';
+import { launchBrowser, pageErrors } from './browser_util.mjs';
+
+const urlPath = (file) => {
+  const rel = path.relative(ROOT, file);
+  if (!rel.startsWith('..')) return `/${rel.split(path.sep).join('/')}`;
+  return `/shared/models/${path.relative(path.join(SHARED, 'models'), file).split(path.sep).join('/')}`;
+};
+
+// The native CLI's greedy raw completion (scalar kernels, one thread: the wasm core's arithmetic).
+function nativeText(file, prompt, maxTokens) {
+  const r = hearth(['run', '--model', file, '--prompt', prompt, '--temperature', '0', '--max-tokens', String(maxTokens),
+    '--json', '--threads', '1'], { env: { ...process.env, HEARTH_NO_SIMD: '1' } });
+  if (r.status !== 0) throw new Error(`hearth run failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+// A split model of our own (three parts), made once.
+function splitModel() {
+  const first = path.join(MODELS, 'runtime-split-00001-of-00003.gguf');
+  if (!fs.existsSync(path.join(MODELS, 'runtime-split-00003-of-00003.gguf'))) {
+    fs.mkdirSync(MODELS, { recursive: true });
+    const r = spawnSync('node', ['tools/make_test_model.mjs', '--arch', 'llama', '--tokenizer', 'llama2', '--type', 'q8_0',
+      '--split', '3', '--seed', '7', '--quiet', '--out', path.join(MODELS, 'runtime-split.gguf')], { cwd: ROOT, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`make_test_model --split failed: ${r.stderr}`);
+  }
+  return first;
+}
+
+// A file of 5 GiB (sparse: no disk used) that starts with a real GGUF header.
+function hugeModel(from) {
+  const file = path.join(MODELS, 'runtime-huge-sparse.gguf');
+  if (!fs.existsSync(file) || fs.statSync(file).size !== 5 * 1024 ** 3) {
+    const fd = fs.openSync(file, 'w');
+    fs.writeSync(fd, fs.readFileSync(from).subarray(0, 4096), 0, 4096, 0);
+    fs.ftruncateSync(fd, 5 * 1024 ** 3);
+    fs.closeSync(fd);
+  }
+  return file;
+}
+
+const fixture = (name) => goldenFixtures(name).find((f) => f.name === name);
+const stories = path.join(SHARED, 'models/stories260K.gguf');
+const qwen = ensureModel(fixture('qwen2-qwen3-q4_0'));
+const llama = ensureModel(fixture('llama-llama2-q8_0'));
+const phi3 = ensureModel(fixture('phi3-llama2-q4_0'));
+const split = splitModel();
+
+const server = await startServer();
+const browser = await launchBrowser();
+const { page } = browser;
+const errors = pageErrors(page);
+const open = async () => {
+  await page.goto(`${server.url}/tests/browser/engine.html`);
+  await page.waitForFunction(() => window.T?.ready);
+};
+const load = (opts) => page.evaluate((o) => window.T.load(o), opts);
+const generate = (kind, params, extra) => page.evaluate(([k, p, e]) => window.T.generate(k, p, e), [kind, params, extra || {}]);
+const unload = () => page.evaluate(() => window.T.unload());
+
+try {
+  await open();
+  check('the test page is cross-origin isolated (COOP/COEP from web/serve.mjs)', await page.evaluate(() => window.T.isolated));
+
+  // 1. stories260K: first load downloads with progress; greedy text equals the native CLI's.
+  const storiesUrl = urlPath(stories);
+  let r = await load({ model: storiesUrl, backend: 'cpu', threads: 2 });
+  if (!check('stories260K loads through the worker', !r.error, JSON.stringify(r.error) + errors.join('\n'))) throw new Error('cannot go on');
+  const dl = r.events.filter((e) => e.phase === 'download');
+  check(`progress events arrive (${dl.length} download events, then load and ready)`, dl.length > 0 &&
+    dl.at(-1).bytes === fs.statSync(stories).size && dl.at(-1).totalBytes === fs.statSync(stories).size &&
+    dl.every((e) => typeof e.rate === 'number' && e.files.length === 1) && r.events.at(-1).phase === 'ready', JSON.stringify(r.events));
+  check('first load is a download into OPFS', r.info.model.storage === 'opfs' && r.info.model.fromCache === false, JSON.stringify(r.info.model));
+  check(`backend cpu, ${r.info.threads} threads (${r.info.threadsNote || 'as asked'})`, r.info.backend === 'cpu' && r.info.threads >= 1, JSON.stringify(r.info));
+  const ref = nativeText(stories, 'Once upon a time', 60);
+  const streamed = await generate('complete', { prompt: 'Once upon a time', max_tokens: 60, temperature: 0, stream: true });
+  check(`stories260K greedy streamed text equals the native CLI's (${streamed.chunks} chunks)`,
+    streamed.text === ref.text && streamed.usage?.completion_tokens === ref.tokens.length && streamed.chunks > 1,
+    `${JSON.stringify(streamed)} vs ${JSON.stringify(ref.text)}`);
+  const whole = await generate('complete', { prompt: 'Once upon a time', max_tokens: 60, temperature: 0 });
+  check('non-streamed answer equals the streamed one', whole.text === streamed.text && whole.object === 'text_completion', JSON.stringify(whole));
+  const tokens = await page.evaluate(() => window.T.tokenize('Once upon a time'));
+  check('tokenize equals the native prompt tokens (without BOS)', JSON.stringify(tokens) === JSON.stringify(ref.prompt_tokens.slice(1)), `${tokens} vs ${ref.prompt_tokens}`);
+  const st = await page.evaluate(() => window.T.stats());
+  check('stats: backend, threads, tokens/s, time to first token', st.backend === 'cpu' && st.threads >= 1 &&
+    st.tokensPerSecond > 0 && st.timeToFirstTokenMs >= 0 && st.completionTokens === 60, JSON.stringify(st));
+  await unload();
+
+  // 2. The 11 MB qwen2 model, its download cut off halfway by the server once: resumed with Range.
+  const qwenUrl = urlPath(qwen);
+  server.cutOnce(qwenUrl);
+  r = await load({ model: qwenUrl, backend: 'cpu', threads: 1 });
+  const log = server.requestLog(qwenUrl);
+  const from = Number(/^bytes=(\d+)-$/.exec(log[1]?.range || '')?.[1]);
+  check(`a download cut off halfway resumes with Range (${log.map((l) => `${l.status} ${l.range || 'all'}`).join(', ')})`,
+    !r.error && log.length === 2 && log[0].range === null && log[1].status === 206 && from > 0 && from < fs.statSync(qwen).size,
+    JSON.stringify(r.error || log));
+  if (!r.error) {
+    const id = r.info.model.id;
+    check('the resumed download stored the right bytes (SHA-256 equals the file)',
+      await page.evaluate(([i]) => window.T.cachedSha256(i), [id]) === sha256(qwen));
+    // 3. Responsiveness, streaming and abort on a model slow enough to take a while.
+    const qref = nativeText(qwen, 'The old lighthouse keeper', 40);
+    const g = await generate('complete', { prompt: 'The old lighthouse keeper', max_tokens: 40, temperature: 0, stream: true });
+    check('qwen2 greedy text after the resumed download equals the native CLI\'s', g.text === qref.text, `${JSON.stringify(g.text)} vs ${JSON.stringify(qref.text)}`);
+    const long = await page.evaluate(([a, b]) => window.T.longTasksBetween(a, b), [g.t0, g.t1]);
+    check(`no main-thread task over 50 ms while generating (${(g.t1 - g.t0).toFixed(0)} ms of generation)`, long.length === 0, JSON.stringify(long));
+    const a = await generate('complete', { prompt: 'The old lighthouse keeper', max_tokens: 200, temperature: 0, stream: true }, { abortAfter: 3 });
+    check(`abort stops within one token (${a.usage?.completion_tokens} tokens after aborting at 3 chunks)`,
+      a.finish === 'abort' && a.usage.completion_tokens <= 4, JSON.stringify(a));
+    const chatS = await generate('chat', { messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 20, temperature: 0, stream: true });
+    const chatW = await generate('chat', { messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 20, temperature: 0 });
+    check('chat: streamed chunks concatenate to the non-streamed answer', !chatS.error && chatS.text === chatW.text &&
+      chatS.object === 'chat.completion.chunk' && chatW.object === 'chat.completion', JSON.stringify([chatS, chatW]));
+  }
+  await unload();
+
+  // 4. Reload: stories260K comes from the cache, no request for it reaches the server.
+  server.resetCounts();
+  await open();
+  r = await load({ model: storiesUrl, backend: 'cpu', threads: 1 });
+  check('after a reload the model loads from the cache with zero model requests', !r.error && server.requests(storiesUrl) === 0 &&
+    r.info.model.fromCache === true && r.events.some((e) => e.phase === 'cached'), `${server.requests(storiesUrl)} requests; ${JSON.stringify(r.error || r.events)}`);
+  const again = await generate('complete', { prompt: 'Once upon a time', max_tokens: 60, temperature: 0 });
+  check('the cached model gives the same greedy text', again.text === ref.text, JSON.stringify(again));
+  await unload();
+  const list = await page.evaluate(() => window.T.list());
+  const sid = list.find((m) => m.id.endsWith(storiesUrl));
+  check(`listCachedModels lists the downloaded models (${list.length})`, sid?.complete && sid.bytes === fs.statSync(stories).size &&
+    list.some((m) => m.id.endsWith(qwenUrl)), JSON.stringify(list));
+  const removed = await page.evaluate(([i]) => window.T.remove(i), [sid?.id]);
+  const after = await page.evaluate(() => window.T.list());
+  check('deleteCachedModel removes it', removed === true && !after.some((m) => m.id === sid?.id), JSON.stringify(after));
+
+  // 5. A split model: three parts downloaded in parallel, then loaded.
+  const splitUrl = urlPath(split);
+  r = await load({ model: splitUrl, backend: 'cpu', threads: 1 });
+  const parts = [1, 2, 3].map((i) => splitUrl.replace('-00001-', `-0000${i}-`));
+  check('a split model downloads all its parts (one request each) and loads', !r.error && parts.every((p) => server.requests(p) === 1) &&
+    r.events.filter((e) => e.phase === 'download').at(-1).files.length === 3, JSON.stringify(r.error || parts.map((p) => server.requests(p))));
+  if (!r.error) {
+    const sref = nativeText(split, 'Hello world', 20);
+    const sg = await generate('complete', { prompt: 'Hello world', max_tokens: 20, temperature: 0 });
+    check('split model greedy text equals the native CLI\'s', sg.text === sref.text, `${JSON.stringify(sg.text)} vs ${JSON.stringify(sref.text)}`);
+  }
+  await unload();
+
+  // 6. The Cache API fallback: download, then a reload served from the cache.
+  const llamaUrl = urlPath(llama);
+  r = await load({ model: llamaUrl, backend: 'cpu', threads: 1, storage: 'cache' });
+  check('Cache API fallback: the model downloads and loads', !r.error && r.info.model.storage === 'cache' && !r.info.model.fromCache, JSON.stringify(r.error || r.info));
+  const lref = nativeText(llama, 'Hello world', 20);
+  const lg = await generate('complete', { prompt: 'Hello world', max_tokens: 20, temperature: 0 });
+  check('Cache API model greedy text equals the native CLI\'s', lg.text === lref.text, `${JSON.stringify(lg.text)} vs ${JSON.stringify(lref.text)}`);
+  await unload();
+  server.resetCounts();
+  await open();
+  r = await load({ model: llamaUrl, backend: 'cpu', threads: 1, storage: 'cache' });
+  check('Cache API fallback: after a reload, zero model requests', !r.error && r.info.model.fromCache && server.requests(llamaUrl) === 0,
+    `${server.requests(llamaUrl)} requests; ${JSON.stringify(r.error)}`);
+  await unload();
+
+  // 7. A File picked by the user, read in place.
+  await page.setInputFiles('#file', phi3);
+  r = await load({ file: true, backend: 'cpu', threads: 1 });
+  const pref = nativeText(phi3, 'Hello world', 20);
+  const pg = r.error ? r : await generate('complete', { prompt: 'Hello world', max_tokens: 20, temperature: 0 });
+  check('a picked File loads in place (no request) and its greedy text equals the native CLI\'s', !r.error && r.info.model.storage === 'file' &&
+    pg.text === pref.text, JSON.stringify(r.error || pg));
+  await unload();
+
+  // 8. Typed errors, rebuilt as their classes on the page.
+  const expectError = async (what, opts, name) => {
+    const e = await load(opts);
+    check(`${what}: ${name}`, e.error?.name === name && e.error.typed && e.error.message.length > 20, JSON.stringify(e.error || 'loaded'));
+    if (!e.error) await unload();
+  };
+  await expectError('a URL with no model', { model: '/build/models/no-such-model.gguf', backend: 'cpu' }, 'ModelNotFoundError');
+  await expectError('a URL that is not a GGUF', { model: '/web/client.mjs', backend: 'cpu' }, 'UnsupportedModelError');
+  const huge = urlPath(hugeModel(stories));
+  await expectError('a 5 GiB model on the CPU path', { model: huge, backend: 'cpu' }, 'ModelTooLargeError');
+  const hugeLog = server.requestLog(huge);
+  check('the too-large model was refused before its body was read (one request, nothing cached)',
+    hugeLog.length === 1 && !(await page.evaluate(() => window.T.list())).some((m) => m.id.endsWith(huge) && m.bytes > 0 && m.complete), JSON.stringify(hugeLog));
+  const gpu = await load({ model: storiesUrl, backend: 'webgpu' });
+  check(`backend 'webgpu': ${gpu.error ? gpu.error.name : 'runs'}`, gpu.error ? gpu.error.name === 'UnsupportedBackendError' && gpu.error.typed : gpu.info.backend === 'webgpu',
+    JSON.stringify(gpu.error));
+  if (!gpu.error) await unload();
+  const auto = await load({ model: storiesUrl, backend: 'auto', threads: 1 });
+  check(`backend 'auto' picks ${auto.info?.backend} and says why (${auto.info?.backendNote || 'WebGPU'})`, !auto.error &&
+    (auto.info.backend === 'webgpu' || (auto.info.backend === 'cpu' && auto.info.backendNote.length > 0)), JSON.stringify(auto.error || auto.info));
+  await unload();
+} catch (e) {
+  check('the browser test ran to the end', false, `${e.stack}\n${errors.join('\n')}`);
+} finally {
+  await browser.close();
+  await server.close();
+}
+done();
