@@ -6,13 +6,13 @@
 // served from the cache with zero model requests, a download cut off halfway
 // resumed with Range into the right bytes, split models in parallel, the
 // Cache API fallback, a picked File read in place, typed errors.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startServer } from '../../web/serve.mjs';
 import { check, done } from '../lib.mjs';
 import { ensureModel, goldenFixtures } from '../e2e/golden_lib.mjs';
-import { hearth, MODELS, ROOT, sha256, SHARED } from '../e2e/util.mjs';
+import { ROOT, sha256, SHARED } from '../e2e/util.mjs';
+import { hugeModel, nativeRun, splitModel } from '../e2e/runtime_lib.mjs';
 import { launchBrowser, pageErrors } from './browser_util.mjs';
 
 const urlPath = (file) => {
@@ -20,38 +20,6 @@ const urlPath = (file) => {
   if (!rel.startsWith('..')) return `/${rel.split(path.sep).join('/')}`;
   return `/shared/models/${path.relative(path.join(SHARED, 'models'), file).split(path.sep).join('/')}`;
 };
-
-// The native CLI's greedy raw completion (scalar kernels, one thread: the wasm core's arithmetic).
-function nativeText(file, prompt, maxTokens) {
-  const r = hearth(['run', '--model', file, '--prompt', prompt, '--temperature', '0', '--max-tokens', String(maxTokens),
-    '--json', '--threads', '1'], { env: { ...process.env, HEARTH_NO_SIMD: '1' } });
-  if (r.status !== 0) throw new Error(`hearth run failed: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
-
-// A split model of our own (three parts), made once.
-function splitModel() {
-  const first = path.join(MODELS, 'runtime-split-00001-of-00003.gguf');
-  if (!fs.existsSync(path.join(MODELS, 'runtime-split-00003-of-00003.gguf'))) {
-    fs.mkdirSync(MODELS, { recursive: true });
-    const r = spawnSync('node', ['tools/make_test_model.mjs', '--arch', 'llama', '--tokenizer', 'llama2', '--type', 'q8_0',
-      '--split', '3', '--seed', '7', '--quiet', '--out', path.join(MODELS, 'runtime-split.gguf')], { cwd: ROOT, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`make_test_model --split failed: ${r.stderr}`);
-  }
-  return first;
-}
-
-// A file of 5 GiB (sparse: no disk used) that starts with a real GGUF header.
-function hugeModel(from) {
-  const file = path.join(MODELS, 'runtime-huge-sparse.gguf');
-  if (!fs.existsSync(file) || fs.statSync(file).size !== 5 * 1024 ** 3) {
-    const fd = fs.openSync(file, 'w');
-    fs.writeSync(fd, fs.readFileSync(from).subarray(0, 4096), 0, 4096, 0);
-    fs.ftruncateSync(fd, 5 * 1024 ** 3);
-    fs.closeSync(fd);
-  }
-  return file;
-}
 
 const fixture = (name) => goldenFixtures(name).find((f) => f.name === name);
 const stories = path.join(SHARED, 'models/stories260K.gguf');
@@ -86,7 +54,7 @@ try {
     dl.every((e) => typeof e.rate === 'number' && e.files.length === 1) && r.events.at(-1).phase === 'ready', JSON.stringify(r.events));
   check('first load is a download into OPFS', r.info.model.storage === 'opfs' && r.info.model.fromCache === false, JSON.stringify(r.info.model));
   check(`backend cpu, ${r.info.threads} threads (${r.info.threadsNote || 'as asked'})`, r.info.backend === 'cpu' && r.info.threads >= 1, JSON.stringify(r.info));
-  const ref = nativeText(stories, 'Once upon a time', 60);
+  const ref = nativeRun(stories, 'Once upon a time', 60);
   const streamed = await generate('complete', { prompt: 'Once upon a time', max_tokens: 60, temperature: 0, stream: true });
   check(`stories260K greedy streamed text equals the native CLI's (${streamed.chunks} chunks)`,
     streamed.text === ref.text && streamed.usage?.completion_tokens === ref.tokens.length && streamed.chunks > 1,
@@ -114,7 +82,7 @@ try {
     check('the resumed download stored the right bytes (SHA-256 equals the file)',
       await page.evaluate(([i]) => window.T.cachedSha256(i), [id]) === sha256(qwen));
     // 3. Responsiveness, streaming and abort on a model slow enough to take a while.
-    const qref = nativeText(qwen, 'The old lighthouse keeper', 40);
+    const qref = nativeRun(qwen, 'The old lighthouse keeper', 40);
     const g = await generate('complete', { prompt: 'The old lighthouse keeper', max_tokens: 40, temperature: 0, stream: true });
     check('qwen2 greedy text after the resumed download equals the native CLI\'s', g.text === qref.text, `${JSON.stringify(g.text)} vs ${JSON.stringify(qref.text)}`);
     const long = await page.evaluate(([a, b]) => window.T.longTasksBetween(a, b), [g.t0, g.t1]);
@@ -153,7 +121,7 @@ try {
   check('a split model downloads all its parts (one request each) and loads', !r.error && parts.every((p) => server.requests(p) === 1) &&
     r.events.filter((e) => e.phase === 'download').at(-1).files.length === 3, JSON.stringify(r.error || parts.map((p) => server.requests(p))));
   if (!r.error) {
-    const sref = nativeText(split, 'Hello world', 20);
+    const sref = nativeRun(split, 'Hello world', 20);
     const sg = await generate('complete', { prompt: 'Hello world', max_tokens: 20, temperature: 0 });
     check('split model greedy text equals the native CLI\'s', sg.text === sref.text, `${JSON.stringify(sg.text)} vs ${JSON.stringify(sref.text)}`);
   }
@@ -163,7 +131,7 @@ try {
   const llamaUrl = urlPath(llama);
   r = await load({ model: llamaUrl, backend: 'cpu', threads: 1, storage: 'cache' });
   check('Cache API fallback: the model downloads and loads', !r.error && r.info.model.storage === 'cache' && !r.info.model.fromCache, JSON.stringify(r.error || r.info));
-  const lref = nativeText(llama, 'Hello world', 20);
+  const lref = nativeRun(llama, 'Hello world', 20);
   const lg = await generate('complete', { prompt: 'Hello world', max_tokens: 20, temperature: 0 });
   check('Cache API model greedy text equals the native CLI\'s', lg.text === lref.text, `${JSON.stringify(lg.text)} vs ${JSON.stringify(lref.text)}`);
   await unload();
@@ -177,7 +145,7 @@ try {
   // 7. A File picked by the user, read in place.
   await page.setInputFiles('#file', phi3);
   r = await load({ file: true, backend: 'cpu', threads: 1 });
-  const pref = nativeText(phi3, 'Hello world', 20);
+  const pref = nativeRun(phi3, 'Hello world', 20);
   const pg = r.error ? r : await generate('complete', { prompt: 'Hello world', max_tokens: 20, temperature: 0 });
   check('a picked File loads in place (no request) and its greedy text equals the native CLI\'s', !r.error && r.info.model.storage === 'file' &&
     pg.text === pref.text, JSON.stringify(r.error || pg));

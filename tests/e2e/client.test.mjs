@@ -1,0 +1,169 @@
+// The client API (web/client.mjs) in Node: createEngine with a file path runs
+// the engine in a worker_threads worker. Checks: greedy raw completions equal
+// the native CLI's text and token count on several test models, streamed
+// chunks concatenate to the non-streamed answer (chat and raw, greedy and
+// seeded), stop strings, abort within one token, tokenize, stats, split models,
+// threads, and typed errors (missing file, not a GGUF, damaged, too large, bad
+// arguments, unknown or missing backend, a prompt over the context).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  AbortError, createEngine, EngineError, GenerationError, ModelNotFoundError, ModelTooLargeError, UnsupportedBackendError,
+  UnsupportedModelError,
+} from '../../web/client.mjs';
+import { check, done } from '../lib.mjs';
+import { ensureModel, goldenFixtures } from './golden_lib.mjs';
+import { hugeModel, nativeRun, splitModel } from './runtime_lib.mjs';
+import { SHARED } from './util.mjs';
+
+const stories = path.join(SHARED, 'models/stories260K.gguf');
+const fixtures = ['llama-llama2-q8_0', 'qwen2-qwen3-q4_0', 'phi3-llama2-f16', 'llama-llama3-q4_1']
+  .map((n) => goldenFixtures(n).find((f) => f.name === n));
+
+// Collects a stream: {text, chunks, last}.
+async function collect(stream, kind, { abortAfter, ac } = {}) {
+  let text = '', chunks = 0, last = null;
+  for await (const c of stream) {
+    const piece = kind === 'chat' ? c.choices[0].delta.content : c.choices[0].text;
+    if (piece) { text += piece; chunks++; }
+    if (chunks === abortAfter && !ac.signal.aborted) ac.abort();
+    last = c;
+  }
+  return { text, chunks, last };
+}
+
+async function expectError(what, fn, Cls) {
+  try {
+    await fn();
+    check(`${what}: ${Cls.name}`, false, 'no error');
+  } catch (e) {
+    check(`${what}: ${Cls.name} (${e.message.slice(0, 90)})`, e instanceof Cls && e.name === Cls.name, `${e.name}: ${e.message}`);
+  }
+}
+
+// 1. Greedy raw completions equal the native CLI's on several models.
+for (const [name, file, prompt] of [['stories260K', stories, 'Once upon a time'],
+  ...fixtures.map((fx) => [fx.name, ensureModel(fx), fx.prompt])]) {
+  const ref = nativeRun(file, prompt, 40);
+  const engine = await createEngine({ model: file, backend: 'cpu', threads: 1 });
+  try {
+    const r = await engine.completions.create({ prompt, max_tokens: 40, temperature: 0 });
+    check(`${name}: greedy completion equals the native CLI (${ref.tokens.length} tokens)`, r.choices[0].text === ref.text &&
+      r.usage.completion_tokens === ref.tokens.length && r.usage.prompt_tokens === ref.prompt_tokens.length,
+    `${JSON.stringify(r.choices[0].text)} (${r.usage.completion_tokens}) vs ${JSON.stringify(ref.text)} (${ref.tokens.length})`);
+    const s = await collect(await engine.completions.create({ prompt, max_tokens: 40, temperature: 0, stream: true }), 'complete');
+    check(`${name}: streamed chunks concatenate to the non-streamed answer (${s.chunks} chunks)`, s.text === r.choices[0].text &&
+      s.last.choices[0].finish_reason === r.choices[0].finish_reason && s.last.usage.completion_tokens === r.usage.completion_tokens,
+    JSON.stringify(s.text));
+  } finally { await engine.unload(); }
+}
+
+// 2. One engine through the rest of the API (stories260K: fast, and a real model).
+const engine = await createEngine({ model: stories, backend: 'cpu', threads: 2 });
+try {
+  const info = engine.info;
+  check(`info: backend cpu, ${info.threads} thread(s), model stories260K from a file`, info.backend === 'cpu' && info.threads >= 1 &&
+    info.model.name === 'stories260K' && info.model.storage === 'file' && info.model.bytes === fs.statSync(stories).size, JSON.stringify(info));
+  const ref = nativeRun(stories, 'Once upon a time', 60);
+  const r2 = await engine.completions.create({ prompt: 'Once upon a time', max_tokens: 60, temperature: 0 });
+  check(`${info.threads} threads: greedy text equals the native CLI's`, r2.choices[0].text === ref.text, JSON.stringify(r2.choices[0].text));
+  const stats = await engine.stats();
+  check('stats: backend, threads, tokens/s, time to first token, usage', stats.backend === 'cpu' && stats.threads === info.threads &&
+    stats.tokensPerSecond > 0 && stats.timeToFirstTokenMs > 0 && stats.completionTokens === 60 && stats.promptTokens === 5, JSON.stringify(stats));
+
+  // Chat, greedy and seeded: stream == whole; same seed, same text.
+  const messages = [{ role: 'system', content: 'You tell stories.' }, { role: 'user', content: 'Tell me about a dog.' }];
+  for (const sampling of [{ temperature: 0 }, { temperature: 0.9, seed: 42 }]) {
+    const what = sampling.temperature ? 'seeded' : 'greedy';
+    const whole = await engine.chat.completions.create({ messages, max_tokens: 40, ...sampling });
+    const s = await collect(await engine.chat.completions.create({ messages, max_tokens: 40, ...sampling, stream: true }), 'chat');
+    check(`chat ${what}: streamed chunks concatenate to the non-streamed answer`, whole.object === 'chat.completion' &&
+      s.last.object === 'chat.completion.chunk' && s.text === whole.choices[0].message.content && whole.choices[0].message.role === 'assistant',
+    `${JSON.stringify(s.text)} vs ${JSON.stringify(whole.choices[0].message.content)}`);
+  }
+  const a1 = await engine.completions.create({ prompt: 'Lily', max_tokens: 30, temperature: 0.9, seed: 7 });
+  const a2 = await engine.completions.create({ prompt: 'Lily', max_tokens: 30, temperature: 0.9, seed: 7 });
+  const a3 = await engine.completions.create({ prompt: 'Lily', max_tokens: 30, temperature: 0.9, seed: 8 });
+  check('same seed, same text; another seed, another text', a1.choices[0].text === a2.choices[0].text && a1.choices[0].text !== a3.choices[0].text,
+    JSON.stringify([a1.choices[0].text, a3.choices[0].text]));
+
+  // A stop string cuts the text before it.
+  const stopAt = ref.text.indexOf('Lily');
+  const st = await engine.completions.create({ prompt: 'Once upon a time', max_tokens: 60, temperature: 0, stop: ['Lily'] });
+  check('a stop string ends the answer before it (finish_reason stop)', stopAt > 0 && st.choices[0].text === ref.text.slice(0, stopAt) &&
+    st.choices[0].finish_reason === 'stop' && st.hearth.stop === 'stop', JSON.stringify(st.choices[0]));
+
+  // Abort: within one token of the signal; before the start: AbortError; breaking out of the loop stops it too.
+  const ac = new AbortController();
+  const ab = await collect(await engine.completions.create({ prompt: 'Once upon a time', max_tokens: 400, temperature: 0, stream: true, signal: ac.signal }),
+    'complete', { abortAfter: 5, ac });
+  check(`abort stops within one token (${ab.last.usage.completion_tokens} tokens after aborting at 5 chunks)`,
+    ab.last.choices[0].finish_reason === 'abort' && ab.last.usage.completion_tokens <= 6 && ab.text === ref.text.slice(0, ab.text.length), JSON.stringify(ab.last));
+  const ac2 = new AbortController();
+  ac2.abort();
+  await expectError('a request with an aborted signal', () => engine.completions.create({ prompt: 'x', signal: ac2.signal }), AbortError);
+  for await (const c of await engine.completions.create({ prompt: 'Once upon a time', max_tokens: 400, temperature: 0, stream: true })) {
+    void c;
+    break;
+  }
+  const after = await engine.completions.create({ prompt: 'Once upon a time', max_tokens: 60, temperature: 0 });
+  check('after breaking out of a stream the engine answers the next request', after.choices[0].text === ref.text, JSON.stringify(after.choices[0].text));
+  const ac3 = new AbortController();
+  const pending = engine.completions.create({ prompt: 'Once upon a time', max_tokens: 400, temperature: 0, signal: ac3.signal });
+  setImmediate(() => ac3.abort());
+  const nonStream = await pending;
+  check(`abort of a non-streamed request ends it early (${nonStream.usage.completion_tokens} tokens)`,
+    nonStream.choices[0].finish_reason === 'abort' && nonStream.usage.completion_tokens < 400, JSON.stringify(nonStream.usage));
+
+  const toks = await engine.tokenize('Once upon a time');
+  check('tokenize equals the native prompt tokens (without BOS)', JSON.stringify(toks) === JSON.stringify(ref.prompt_tokens.slice(1)), `${toks}`);
+
+  await expectError('temperature -1', () => engine.completions.create({ prompt: 'x', temperature: -1 }), GenerationError);
+  await expectError('messages missing', () => engine.chat.completions.create({ max_tokens: 3 }), GenerationError);
+  await expectError('max_tokens 1.5', () => engine.completions.create({ prompt: 'x', max_tokens: 1.5 }), GenerationError);
+} finally { await engine.unload(); }
+await expectError('a call after unload()', () => engine.completions.create({ prompt: 'x' }), EngineError);
+
+// 3. A prompt longer than the context is an error, not a silent truncation.
+const small = await createEngine({ model: stories, backend: 'cpu', threads: 1, contextSize: 32 });
+try {
+  await expectError('a prompt over the context', () => small.completions.create({ prompt: 'Once upon a time '.repeat(40), max_tokens: 5 }), GenerationError);
+  const ok = await small.completions.create({ prompt: 'Once', max_tokens: 5, temperature: 0 });
+  check('the engine works after that error', ok.usage.completion_tokens === 5, JSON.stringify(ok.usage));
+} finally { await small.unload(); }
+
+// 4. A split model found from its first part.
+const split = splitModel();
+const sref = nativeRun(split, 'Hello world', 20);
+const se = await createEngine({ model: split, backend: 'cpu', threads: 1 });
+try {
+  const r = await se.completions.create({ prompt: 'Hello world', max_tokens: 20, temperature: 0 });
+  check('a split model (3 parts) gives the native CLI\'s greedy text', r.choices[0].text === sref.text &&
+    se.info.model.bytes === [1, 2, 3].reduce((a, i) => a + fs.statSync(split.replace('-00001-', `-0000${i}-`)).size, 0), JSON.stringify(r.choices[0].text));
+} finally { await se.unload(); }
+
+// 5. Typed errors when loading.
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-client-'));
+await expectError('a missing file', () => createEngine({ model: path.join(tmp, 'missing.gguf'), backend: 'cpu' }), ModelNotFoundError);
+fs.writeFileSync(path.join(tmp, 'readme.gguf'), fs.readFileSync(new URL('../../README.md', import.meta.url)));
+await expectError('a text file', () => createEngine({ model: path.join(tmp, 'readme.gguf'), backend: 'cpu' }), UnsupportedModelError);
+fs.writeFileSync(path.join(tmp, 'cut.gguf'), fs.readFileSync(stories).subarray(0, 50000));
+await expectError('a GGUF cut short', () => createEngine({ model: path.join(tmp, 'cut.gguf'), backend: 'cpu' }), UnsupportedModelError);
+fs.writeFileSync(path.join(tmp, 'tiny.gguf'), Buffer.from('GGUF'));
+await expectError('a 4-byte file', () => createEngine({ model: path.join(tmp, 'tiny.gguf'), backend: 'cpu' }), UnsupportedModelError);
+await expectError('a 5 GiB model on the CPU path', () => createEngine({ model: hugeModel(stories), backend: 'cpu' }), ModelTooLargeError);
+await expectError('backend "cuda"', () => createEngine({ model: stories, backend: 'cuda' }), UnsupportedBackendError);
+try {
+  const g = await createEngine({ model: stories, backend: 'webgpu' });
+  check('backend "webgpu" runs where it exists', g.info.backend === 'webgpu', JSON.stringify(g.info));
+  await g.unload();
+} catch (e) {
+  check(`backend "webgpu" without a WebGPU backend: UnsupportedBackendError (${e.message.slice(0, 80)})`, e instanceof UnsupportedBackendError, `${e.name}: ${e.message}`);
+}
+const auto = await createEngine({ model: stories, backend: 'auto', threads: 1 });
+check(`backend "auto" picks ${auto.info.backend} and says why not WebGPU when it falls back`,
+  auto.info.backend === 'webgpu' || auto.info.backendNote.length > 0, JSON.stringify(auto.info));
+await auto.unload();
+fs.rmSync(tmp, { recursive: true, force: true });
+done();

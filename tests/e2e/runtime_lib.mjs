@@ -1,0 +1,41 @@
+// Shared by the runtime's tests (tests/e2e/client.test.mjs in Node,
+// tests/browser/engine.test.mjs in Chromium): the native CLI as reference and
+// the few model files of their own they need.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { hearth, MODELS, ROOT } from './util.mjs';
+
+// The native CLI's greedy raw completion, {prompt_tokens, tokens, text, ...},
+// on its scalar kernels and one thread (the wasm core's arithmetic).
+export function nativeRun(file, prompt, maxTokens, extra = []) {
+  const r = hearth(['run', '--model', file, '--prompt', prompt, '--temperature', '0', '--max-tokens', String(maxTokens),
+    '--json', '--threads', '1', ...extra], { env: { ...process.env, HEARTH_NO_SIMD: '1' } });
+  if (r.status !== 0) throw new Error(`hearth run failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+// A split model (three parts, first part's path returned), made once.
+export function splitModel() {
+  const first = path.join(MODELS, 'runtime-split-00001-of-00003.gguf');
+  if (!fs.existsSync(path.join(MODELS, 'runtime-split-00003-of-00003.gguf'))) {
+    fs.mkdirSync(MODELS, { recursive: true });
+    const r = spawnSync('node', ['tools/make_test_model.mjs', '--arch', 'llama', '--tokenizer', 'llama2', '--type', 'q8_0',
+      '--split', '3', '--seed', '7', '--quiet', '--out', path.join(MODELS, 'runtime-split.gguf')], { cwd: ROOT, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`make_test_model --split failed: ${r.stderr}`);
+  }
+  return first;
+}
+
+// A 5 GiB file (sparse: no disk used) that starts with the first 4 KiB of a real model.
+export function hugeModel(from) {
+  const file = path.join(MODELS, 'runtime-huge-sparse.gguf');
+  if (!fs.existsSync(file) || fs.statSync(file).size !== 5 * 1024 ** 3) {
+    fs.mkdirSync(MODELS, { recursive: true });
+    const fd = fs.openSync(file, 'w');
+    fs.writeSync(fd, fs.readFileSync(from).subarray(0, 4096), 0, 4096, 0);
+    fs.ftruncateSync(fd, 5 * 1024 ** 3);
+    fs.closeSync(fd);
+  }
+  return file;
+}
