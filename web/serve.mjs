@@ -2,8 +2,8 @@
 // The development and test server: static files with the headers a
 // cross-origin-isolated page needs (COOP/COEP, so SharedArrayBuffer and wasm
 // threads work), the right MIME types, single-range requests (downloads resume
-// with Range) and two hooks for tests: cut a download off halfway once, and
-// count requests per path. Bound to 127.0.0.1; no framework.
+// with Range) and hooks for tests: cut a download off halfway once (and then
+// answer 503 a few times), and log requests per path. Bound to 127.0.0.1; no framework.
 //
 //   node web/serve.mjs [--port 8080] [--cut-once /build/models/x.gguf]
 //
@@ -73,7 +73,8 @@ export function parseRange(header, size) {
 
 export function startServer({ host = '127.0.0.1', port = 0, mounts = DEFAULT_MOUNTS, quiet = true } = {}) {
   const seen = []; // {method, path, range, status} of every request
-  const cuts = new Set();
+  const cuts = new Map(); // path -> 503s to answer after the cut
+  const failures = new Map(); // path -> requests still to answer 503
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
     const send = (status, body, headers = {}) => {
@@ -84,6 +85,11 @@ export function startServer({ host = '127.0.0.1', port = 0, mounts = DEFAULT_MOU
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'GET or HEAD only\n', { Allow: 'GET, HEAD' });
     if (url.pathname === '/') return send(302, '', { Location: fs.existsSync(path.join(ROOT, 'web/app/index.html')) ? '/web/app/' : '/web/' });
+    const failing = failures.get(url.pathname);
+    if (failing) {
+      failures.set(url.pathname, failing - 1);
+      return send(503, 'unavailable (test hook)\n', { 'Retry-After': '1' });
+    }
     let file = resolvePath(mounts, url.pathname);
     if (!file) return send(404, 'not found\n');
     let st;
@@ -113,7 +119,11 @@ export function startServer({ host = '127.0.0.1', port = 0, mounts = DEFAULT_MOU
     if (!quiet) console.log(`${req.method} ${url.pathname} ${range ? 206 : 200} ${req.headers.range || ''}`);
     if (req.method === 'HEAD' || length === 0) return res.end();
     // The test hook: send half of what was asked for, then drop the connection.
-    const cut = cuts.delete(url.pathname);
+    const cut = cuts.has(url.pathname);
+    if (cut) {
+      if (cuts.get(url.pathname)) failures.set(url.pathname, cuts.get(url.pathname));
+      cuts.delete(url.pathname);
+    }
     const last = cut ? start + Math.floor(length / 2) - 1 : end;
     const stream = fs.createReadStream(file, { start, end: last });
     stream.on('error', () => res.destroy());
@@ -134,8 +144,9 @@ export function startServer({ host = '127.0.0.1', port = 0, mounts = DEFAULT_MOU
         // {method, path, range, status} of each request for a URL path, in order.
         requestLog: (p) => seen.filter((r) => r.path === p),
         resetCounts: () => { seen.length = 0; },
-        // The next GET of this path sends half of its bytes and drops the connection.
-        cutOnce: (p) => cuts.add(p),
+        // The next GET of this path sends half of its bytes and drops the connection;
+        // the `thenFail` requests after it get 503 Service Unavailable.
+        cutOnce: (p, thenFail = 0) => cuts.set(p, thenFail),
         close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
       });
     });

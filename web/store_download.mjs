@@ -66,6 +66,16 @@ export async function pumpPart(part, req, sink, { signal, onBytes, onRestart, ch
   const head = new Uint8Array(GGUF_HEADER_BYTES);
   for (let attempt = 0; ; attempt++) {
     try {
+      if (attempt > 0) { // ask again from where the bytes stopped
+        const again = await requestFrom(part.url, pos, part.etag, signal);
+        if (again.start !== pos) {
+          onRestart?.();
+          pos = 0;
+        }
+        ({ response } = again);
+        part.etag = again.etag;
+        if (again.total != null) part.total = again.total;
+      }
       if (response) {
         const reader = response.body.getReader();
         for (;;) {
@@ -88,19 +98,14 @@ export async function pumpPart(part, req, sink, { signal, onBytes, onRestart, ch
       return pos;
     } catch (e) {
       if (signal?.aborted) throw abortError(part.url);
-      if (e instanceof EngineError) throw e;
+      // Worth another try: a dropped connection, an unreachable host, a server error (5xx).
+      const transient = !(e instanceof EngineError) || (e instanceof NetworkError && !(e.status < 500));
+      if (!transient) throw e;
       if (attempt >= RETRIES) {
-        throw new NetworkError(`${part.url}: download failed at byte ${pos} after ${RETRIES} retries: ${e.message}`, { url: part.url });
+        throw new NetworkError(`${part.url}: download failed at byte ${pos} after ${RETRIES} retries (${e.message}); ` +
+          'load again to resume from there', { url: part.url, status: e.status });
       }
       await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
-      const again = await requestFrom(part.url, pos, part.etag, signal);
-      if (again.start !== pos) {
-        onRestart?.();
-        pos = 0;
-      }
-      ({ response } = again);
-      part.etag = again.etag;
-      if (again.total != null) part.total = again.total;
     }
   }
 }

@@ -26,6 +26,7 @@ const stories = path.join(SHARED, 'models/stories260K.gguf');
 const qwen = ensureModel(fixture('qwen2-qwen3-q4_0'));
 const llama = ensureModel(fixture('llama-llama2-q8_0'));
 const phi3 = ensureModel(fixture('phi3-llama2-q4_0'));
+const llama3 = ensureModel(fixture('llama-llama3-q4_0'));
 const split = splitModel();
 
 const server = await startServer();
@@ -94,6 +95,27 @@ try {
     const chatW = await generate('chat', { messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 20, temperature: 0 });
     check('chat: streamed chunks concatenate to the non-streamed answer', !chatS.error && chatS.text === chatW.text &&
       chatS.object === 'chat.completion.chunk' && chatW.object === 'chat.completion', JSON.stringify([chatS, chatW]));
+  }
+  await unload();
+
+  // 3b. A download that fails for good (cut off, then 503 on every retry) stops with NetworkError;
+  // after a reload, loading again asks only for the missing bytes.
+  const l3Url = urlPath(llama3);
+  server.cutOnce(l3Url, 5);
+  r = await load({ model: l3Url, backend: 'cpu', threads: 1 });
+  const partial = (await page.evaluate(() => window.T.list())).find((m) => m.id.endsWith(l3Url));
+  check(`a download failing after its retries stops with NetworkError (${r.error?.message?.slice(0, 80)})`,
+    r.error?.name === 'NetworkError' && r.error.typed && partial && !partial.complete, JSON.stringify(r.error || 'loaded'));
+  await open();
+  server.resetCounts();
+  r = await load({ model: l3Url, backend: 'cpu', threads: 1 });
+  const l3log = server.requestLog(l3Url);
+  const l3from = Number(/^bytes=(\d+)-$/.exec(l3log[0]?.range || '')?.[1]);
+  check(`after a reload the download resumes from the stored bytes (${l3log.map((l) => `${l.status} ${l.range}`).join(', ')})`,
+    !r.error && l3log.length === 1 && l3log[0].status === 206 && l3from > 0, JSON.stringify(r.error || l3log));
+  if (!r.error) {
+    check('the download resumed after a reload stored the right bytes (SHA-256 equals the file)',
+      await page.evaluate(([i]) => window.T.cachedSha256(i), [r.info.model.id]) === sha256(llama3));
   }
   await unload();
 
