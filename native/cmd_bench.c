@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "bench.h"
 #include "cli.h"
 
 int cmd_bench(int argc, char **argv) {
@@ -26,28 +27,10 @@ int cmd_bench(int argc, char **argv) {
     rc = cli_load(&cmd, model_path, threads, prompt_tokens + gen_tokens, &m);
     if (rc >= 0) return rc;
     const model_hparams *hp = &hearth_engine_model(m.engine)->hp;
-    int32_t *tokens = malloc((size_t)prompt_tokens * sizeof *tokens);
-    float *logits = malloc((size_t)hp->n_vocab * sizeof *logits);
     hearth_error err = {0};
-    hearth_status st = (!tokens || !logits) ? hearth_fail(&err, HEARTH_E_NOMEM, "out of memory") : HEARTH_OK;
-    /* Speed does not depend on which tokens: a fixed spread of ids. */
-    for (int i = 0; !st && i < prompt_tokens; i++) tokens[i] = (int32_t)((i * 7919L + 1) % hp->n_vocab);
-    /* Warm-up: touches every weight once, as llama-bench does. */
-    if (!st) st = hearth_engine_eval(m.engine, tokens, prompt_tokens < 16 ? prompt_tokens : 16, 0, logits, &err);
-    double best_prefill = 1e30, best_decode = 1e30;
-    for (int r = 0; !st && r < reps; r++) {
-        double t0 = cli_now_ms();
-        st = hearth_engine_eval(m.engine, tokens, prompt_tokens, 0, logits, &err);
-        double t1 = cli_now_ms();
-        int32_t next = argmax(logits, hp->n_vocab);
-        for (int i = 0; !st && i < gen_tokens; i++) {
-            st = hearth_engine_eval(m.engine, &next, 1, prompt_tokens + i, logits, &err);
-            next = argmax(logits, hp->n_vocab);
-        }
-        double t2 = cli_now_ms();
-        if (t1 - t0 < best_prefill) best_prefill = t1 - t0;
-        if (t2 - t1 < best_decode) best_decode = t2 - t1;
-    }
+    hearth_bench_result r;
+    hearth_status st = hearth_bench(m.engine, prompt_tokens, gen_tokens, reps, &r, &err);
+    double best_prefill = r.prefill_ms, best_decode = r.decode_ms;
     if (st) {
         fprintf(stderr, "hearth: %s\n", err.message);
         rc = 1;
@@ -65,8 +48,6 @@ int cmd_bench(int argc, char **argv) {
                gen_tokens * 1e3 / best_decode, ru.ru_maxrss / 1024.0);
         rc = 0;
     }
-    free(tokens);
-    free(logits);
     cli_unload(&m);
     return rc;
 }

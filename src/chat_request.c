@@ -96,6 +96,19 @@ static hearth_status parse_stops(chat_request *r, const json_value *stop, hearth
     return HEARTH_OK;
 }
 
+/* A 64-bit seed written as a decimal string. */
+static hearth_status parse_u64(const char *s, uint64_t *out, hearth_error *err) {
+    uint64_t v = 0;
+    if (!*s) return hearth_fail(err, HEARTH_E_ARG, "request: \"seed\" is an empty string");
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+            return hearth_fail(err, HEARTH_E_ARG, "request: \"seed\" must be a number from 0 to 2^64-1");
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return HEARTH_OK;
+}
+
 hearth_status chat_request_parse(chat_request *r, const char *json, size_t len, hearth_error *err) {
     memset(r, 0, sizeof *r);
     sampler_defaults(&r->options.sampling);
@@ -120,9 +133,14 @@ hearth_status chat_request_parse(chat_request *r, const char *json, size_t len, 
         (st = number(root, "temperature", 0, 100, &temperature, err)) ||
         (st = number(root, "top_p", 0, 1, &top_p, err)) || (st = number(root, "top_k", 0, 1 << 24, &top_k, err)) ||
         (st = number(root, "min_p", 0, 1, &min_p, err)) ||
-        (st = number(root, "repeat_penalty", 0, 100, &penalty, err)) ||
-        (st = number(root, "seed", 0, 9007199254740991.0, &seed, err)))
+        (st = number(root, "repeat_penalty", 0, 100, &penalty, err)))
         return st;
+    const json_value *seed_text = json_get(root, "seed");
+    if (seed_text && seed_text->type == JSON_STRING) {
+        if ((st = parse_u64(seed_text->str, &sp->seed, err))) return st;
+    } else if ((st = number(root, "seed", 0, 9007199254740991.0, &seed, err))) {
+        return st;
+    }
     r->options.max_tokens = (int)max_tokens;
     sp->temperature = (float)temperature;
     sp->top_p = (float)top_p;

@@ -1,7 +1,8 @@
 /* An OpenAI-shaped request as JSON, for hosts that speak JSON (the browser
  * worker, a local server): {"messages": [{"role", "content"}] or "prompt",
  * "max_tokens", "temperature", "top_p", "top_k", "min_p",
- * "repeat_penalty", "seed", "stop": string or [strings]}. Options left out
+ * "repeat_penalty", "seed" (a number, or a decimal string for all 64 bits),
+ * "stop": string or [strings]}. Options left out
  * keep hearth's defaults. */
 #ifndef HEARTH_CHAT_REQUEST_H
 #define HEARTH_CHAT_REQUEST_H

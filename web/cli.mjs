@@ -1,8 +1,26 @@
 #!/usr/bin/env node
-// The Node entry point of the WebAssembly build: the native CLI's `run` and
-// `tokenize` (same flags, same --json shape) over web/hearth.mjs.
+// The Node entry point of the WebAssembly build: the native CLI's `run`,
+// `chat`, `tokenize` and `bench` (same flags, same --json shapes) over
+// web/hearth.mjs, the code the browser's engine worker runs, plus
+// --backend cpu|webgpu.
 import fs from 'node:fs';
+import os from 'node:os';
+import readline from 'node:readline';
 import { Hearth, HearthError, nodeFileSource } from './hearth.mjs';
+
+const ENGINE_OPTS = {
+  '--threads': ['int', 'CPU threads (default: all cores)'],
+  '--ctx': ['int', 'context size in tokens (default: min(model, 4096))'],
+  '--backend': ['string', 'cpu (WebAssembly, default) or webgpu'],
+};
+const SAMPLING_OPTS = {
+  '--temperature': ['float', '0 = greedy (default 0.8)'],
+  '--top-k': ['int', 'keep the K most likely tokens, 0 = off (default 40)'],
+  '--top-p': ['float', 'nucleus sampling, 1 = off (default 0.95)'],
+  '--min-p': ['float', 'drop tokens below P x the best one, 0 = off (default 0.05)'],
+  '--repeat-penalty': ['float', 'penalise the last 64 tokens, 1 = off (default 1)'],
+  '--seed': ['u64', 'random seed for sampling'],
+};
 
 const COMMANDS = {
   run: {
@@ -12,16 +30,33 @@ const COMMANDS = {
       '--prompt': ['string', 'text to complete'],
       '--prompt-file': ['string', 'read the prompt from a file'],
       '--max-tokens': ['int', 'tokens to generate at most (default 128)'],
-      '--temperature': ['float', '0 = greedy (default 0.8)'],
-      '--top-k': ['int', 'keep the K most likely tokens, 0 = off (default 40)'],
-      '--top-p': ['float', 'nucleus sampling, 1 = off (default 0.95)'],
-      '--min-p': ['float', 'drop tokens below P x the best one, 0 = off (default 0.05)'],
-      '--repeat-penalty': ['float', 'penalise the last 64 tokens, 1 = off (default 1)'],
-      '--seed': ['u64', 'random seed for sampling'],
-      '--threads': ['int', 'CPU threads (only 1 for now)'],
-      '--ctx': ['int', 'context size in tokens (default: min(model, 4096))'],
+      ...SAMPLING_OPTS,
+      ...ENGINE_OPTS,
       '--json': ['flag', 'print one JSON object with tokens, text and timings'],
       '--logits': ['int', 'with --json: top-64 logits of the first N steps'],
+    },
+  },
+  chat: {
+    usage: '--model F [--system S] [--message TEXT ...] [--json] [options]',
+    opts: {
+      '--model': ['string', 'GGUF model file'],
+      '--system': ['string', 'system message'],
+      '--message': ['list', 'a user turn, answered in order (repeatable); none: interactive'],
+      '--json': ['flag', 'with --message: print one JSON object with every turn and its stats'],
+      '--max-tokens': ['int', 'answer length limit (default 512)'],
+      '--stop': ['list', 'also stop an answer at this text (repeatable)'],
+      ...SAMPLING_OPTS,
+      ...ENGINE_OPTS,
+    },
+  },
+  bench: {
+    usage: '--model F [--prompt-tokens 128] [--gen-tokens 64] [--threads N] [--backend B]',
+    opts: {
+      '--model': ['string', 'GGUF model file'],
+      '--prompt-tokens': ['int', 'prompt length for prefill (default 128)'],
+      '--gen-tokens': ['int', 'tokens to decode (default 64)'],
+      '--repetitions': ['int', 'measure N times and report the best (default 1)'],
+      ...ENGINE_OPTS,
     },
   },
   tokenize: {
@@ -41,7 +76,7 @@ class UsageError extends Error {}
 function usage(name) {
   const c = COMMANDS[name];
   let s = `usage: node web/cli.mjs ${name} ${c.usage}\n`;
-  for (const [k, [t, help]] of Object.entries(c.opts)) s += `  ${(t === 'flag' ? k : `${k} ${t.toUpperCase()}`).padEnd(26)}${help}\n`;
+  for (const [k, [t, help]] of Object.entries(c.opts)) s += `  ${(t === 'flag' ? k : `${k} ${t === 'list' ? 'TEXT' : t.toUpperCase()}`).padEnd(26)}${help}\n`;
   return s;
 }
 
@@ -58,6 +93,7 @@ function parse(name, argv) {
     const v = eq > 0 && a.startsWith('--') ? a.slice(eq + 1) : argv[++i];
     if (v === undefined) throw new UsageError(`${key} needs a value`);
     if (s[0] === 'string') out[key] = v;
+    else if (s[0] === 'list') (out[key] ??= []).push(v);
     else if (s[0] === 'u64') {
       if (!/^\d+$/.test(v) || BigInt(v) >= 1n << 64n) throw new UsageError(`${key}: not an unsigned 64-bit integer: ${v}`);
       out[key] = BigInt(v);
@@ -75,11 +111,39 @@ function textArg(o, a, b) {
   return o[b] !== undefined ? fs.readFileSync(o[b], 'utf8') : o[a];
 }
 
-async function open(o, opts) {
+// A Hearth-shaped engine on the chosen backend, with the model loaded.
+async function open(o, opts = {}) {
   if (!o['--model']) throw new UsageError('--model is required');
-  const h = await Hearth.create();
-  return h.load(await nodeFileSource(o['--model']), opts);
+  if (o['--ctx'] !== undefined && o['--ctx'] <= 0) throw new UsageError('--ctx must be positive');
+  const threads = o['--threads'] ?? (os.availableParallelism?.() ?? os.cpus().length);
+  if (threads < 1) throw new UsageError('--threads must be positive');
+  const backend = o['--backend'] ?? 'cpu';
+  let h;
+  if (backend === 'cpu') {
+    h = await Hearth.create({ threads });
+  } else if (backend === 'webgpu') {
+    let mod;
+    try { mod = await import('./gpu/backend.mjs'); } catch (e) {
+      if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
+      throw new HearthError('the WebGPU backend is not part of this build');
+    }
+    h = (await mod.createBackend({ threads })).engine;
+  } else {
+    throw new UsageError(`--backend: ${backend}: use cpu or webgpu`);
+  }
+  if (h.threadsNote && !opts.vocabOnly) console.error(`warning: ${h.threadsNote}`);
+  try {
+    return h.load(await nodeFileSource(o['--model']), { contextSize: o['--ctx'] || 0, ...opts });
+  } catch (e) { h.destroy?.(); throw e; }
 }
+
+function samplingOf(o) {
+  return {
+    temperature: o['--temperature'] ?? 0.8, topK: o['--top-k'] ?? 40, topP: o['--top-p'] ?? 0.95,
+    minP: o['--min-p'] ?? 0.05, repeatPenalty: o['--repeat-penalty'] ?? 1,
+  };
+}
+const round = (x) => Math.round(x * 100) / 100;
 
 // The 64 largest logits as [id, value] (the first index on ties, as the native CLI).
 function top64(l) {
@@ -97,18 +161,15 @@ async function run(o) {
   const prompt = textArg(o, '--prompt', '--prompt-file');
   const maxTokens = o['--max-tokens'] ?? 128;
   if (maxTokens < 0) throw new UsageError('--max-tokens must not be negative');
-  if (o['--ctx'] !== undefined && o['--ctx'] <= 0) throw new UsageError('--ctx must be positive');
-  if (o['--threads'] !== undefined && o['--threads'] > 1) console.error('warning: the wasm build runs one thread for now');
   const json = !!o['--json'];
-  const h = await open(o, { contextSize: o['--ctx'] || 0, noSimd: !!process.env.HEARTH_NO_SIMD });
+  const h = await open(o, { noSimd: !!process.env.HEARTH_NO_SIMD });
   let written = 0;
   const logitSteps = o['--logits'] ?? 0, topLogits = [];
   if (logitSteps < 0) throw new UsageError('--logits must not be negative');
   try {
     const ptoks = h.promptTokens(prompt);
     const r = h.generate(ptoks, {
-      maxTokens, temperature: o['--temperature'] ?? 0.8, topK: o['--top-k'] ?? 40, topP: o['--top-p'] ?? 0.95,
-      minP: o['--min-p'] ?? 0.05, repeatPenalty: o['--repeat-penalty'] ?? 1, seed: o['--seed'] ?? 0x9e3779b97f4a7c15n,
+      maxTokens, ...samplingOf(o), seed: o['--seed'] ?? 0x9e3779b97f4a7c15n,
       onToken: (id, t, logits) => {
         if (json && topLogits.length < logitSteps) topLogits.push(top64(logits()));
         if (!json && t) { process.stdout.write(t); written += t.length; }
@@ -120,19 +181,18 @@ async function run(o) {
       return 0;
     }
     const s = r.stats, decoded = s.gen_tokens > 1 ? s.gen_tokens - 1 : 0;
-    const round = (x) => Math.round(x * 100) / 100;
     console.log(JSON.stringify({
       prompt_tokens: ptoks, tokens: r.tokens, text: r.text, stop: r.stop,
       stats: {
         load_ms: round(h.loadMs), prompt_tokens: s.prompt_tokens, prefill_ms: round(s.prefill_ms),
         prefill_tok_s: round(s.prefill_ms > 0 ? s.prompt_tokens * 1e3 / s.prefill_ms : 0), gen_tokens: s.gen_tokens,
         decode_ms: round(s.decode_ms), decode_tok_s: round(s.decode_ms > 0 ? decoded * 1e3 / s.decode_ms : 0),
-        ttft_ms: round(s.ttft_ms), threads: h.threads, kernels: h.kernels, backend: 'wasm-cpu',
+        ttft_ms: round(s.ttft_ms), threads: h.threads, kernels: h.kernels, backend: h.backend ?? 'wasm-cpu',
       },
       ...(logitSteps ? { logits: topLogits } : {}),
     }));
     return 0;
-  } finally { h.unload(); }
+  } finally { h.destroy(); }
 }
 
 async function tokenize(o) {
@@ -142,16 +202,117 @@ async function tokenize(o) {
     const ids = h.tokenize(text, { special: !!o['--special'] });
     process.stdout.write(o['--json'] ? `${JSON.stringify({ tokens: ids })}\n` : ids.map((i) => `${i}\n`).join(''));
     return 0;
-  } finally { h.unload(); }
+  } finally { h.destroy(); }
+}
+
+// One answer, a token at a time; between tokens the event loop runs (Ctrl-C).
+async function answer(h, messages, opts, onText, stopRequested) {
+  const g = h.beginChat(messages, opts);
+  while (!g.done) {
+    if (stopRequested()) { g.abort(); break; }
+    const { text } = g.next();
+    if (text) onText(text);
+    await new Promise((r) => setImmediate(r));
+  }
+  return g.result;
+}
+
+function chatStats(r) {
+  const t = r.timings, decoded = r.usage.completion_tokens > 1 ? r.usage.completion_tokens - 1 : 0;
+  return {
+    prompt_tokens: r.usage.prompt_tokens, reused_tokens: t.reused_tokens, evaluated_tokens: t.evaluated_tokens,
+    gen_tokens: r.usage.completion_tokens, dropped_messages: t.dropped_messages, prefill_ms: round(t.prefill_ms),
+    decode_ms: round(t.decode_ms), decode_tok_s: round(t.decode_ms > 0 ? decoded * 1e3 / t.decode_ms : 0),
+    ttft_ms: round(t.ttft_ms),
+  };
+}
+
+async function chat(o) {
+  const maxTokens = o['--max-tokens'] ?? 512;
+  if (maxTokens < 1) throw new UsageError('--max-tokens must be positive');
+  const turns = o['--message'] ?? [];
+  if (o['--json'] && !turns.length) throw new UsageError('--json needs at least one --message');
+  const opts = { maxTokens, ...samplingOf(o), seed: o['--seed'] ?? 0x9e3779b97f4a7c15n, stop: o['--stop'] ?? [] };
+  const h = await open(o);
+  // The conversation as the OpenAI API keeps it: the whole list each turn (the KV cache reuses the prefix).
+  const messages = o['--system'] ? [{ role: 'system', content: o['--system'] }] : [];
+  let interrupted = false;
+  const onSigint = () => { interrupted = true; };
+  try {
+    if (h.chatWarning) console.error(`warning: ${h.chatWarning}`);
+    const say = (user, r) => {
+      messages.push({ role: 'user', content: user }, { role: 'assistant', content: r.text });
+      // The native CLI drops the oldest turns to fit the context; so does the core (dropped_messages).
+      if (r.timings.dropped_messages) messages.splice(messages[0]?.role === 'system' ? 1 : 0, r.timings.dropped_messages);
+    };
+    if (turns.length) {
+      const out = [];
+      for (const user of turns) {
+        const r = await answer(h, [...messages, { role: 'user', content: user }], opts,
+          (t) => { if (!o['--json']) process.stdout.write(t); }, () => false);
+        if (!o['--json']) process.stdout.write('\n');
+        out.push({ user, assistant: r.text, stop: r.stop, stats: chatStats(r) });
+        say(user, r);
+      }
+      if (o['--json']) console.log(JSON.stringify({ turns: out, warning: h.chatWarning }));
+      return 0;
+    }
+    process.on('SIGINT', onSigint);
+    console.error('hearth chat: type a message and Enter; Ctrl-C stops an answer, /reset forgets the conversation, /exit or Ctrl-D leaves.');
+    const rl = readline.createInterface({ input: process.stdin, terminal: false });
+    const lines = rl[Symbol.asyncIterator]();
+    for (;;) {
+      process.stdout.write('> ');
+      const { value: line, done } = await lines.next();
+      if (done) { process.stdout.write('\n'); break; }
+      const text = line.replace(/\r$/, '');
+      if (text === '/exit' || text === '/quit') break;
+      if (text === '/reset') { messages.splice(o['--system'] ? 1 : 0); console.log('(conversation cleared)'); continue; }
+      if (!text) continue;
+      interrupted = false;
+      try {
+        const r = await answer(h, [...messages, { role: 'user', content: text }], opts, (t) => process.stdout.write(t), () => interrupted);
+        process.stdout.write('\n');
+        if (r.timings.dropped_messages) console.error(`(dropped the ${r.timings.dropped_messages} oldest messages to fit the context)`);
+        if (r.stop === 'interrupted') console.log('(stopped)');
+        say(text, r);
+      } catch (e) {
+        if (!(e instanceof HearthError)) throw e;
+        console.error(`\nhearth: ${e.message}`);
+      }
+    }
+    rl.close();
+    return 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+    h.destroy();
+  }
+}
+
+async function bench(o) {
+  const p = o['--prompt-tokens'] ?? 128, g = o['--gen-tokens'] ?? 64, reps = o['--repetitions'] ?? 1;
+  if (p < 1 || g < 1 || reps < 1) throw new UsageError('--prompt-tokens, --gen-tokens and --repetitions must be positive');
+  const h = await open({ ...o, '--ctx': p + g });
+  try {
+    const r = h.bench(p, g, reps);
+    const info = h.info;
+    console.log(JSON.stringify({
+      engine: 'hearth', model: o['--model'], arch: info.architecture, backend: h.backend ?? 'wasm-cpu', threads: h.threads,
+      kernels: h.kernels, load_ms: round(h.loadMs), prompt_tokens: p, prefill_ms: round(r.prefill_ms),
+      prefill_tok_s: round(p * 1e3 / r.prefill_ms), gen_tokens: g, decode_ms: round(r.decode_ms),
+      decode_tok_s: round(g * 1e3 / r.decode_ms), peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),
+    }));
+    return 0;
+  } finally { h.destroy(); }
 }
 
 const [cmd, ...rest] = process.argv.slice(2);
 if (!COMMANDS[cmd]) {
-  process.stderr.write(`usage: node web/cli.mjs (run | tokenize) [options]; --help after a command lists its options\n`);
+  process.stderr.write(`usage: node web/cli.mjs (run | chat | tokenize | bench) [options]; --help after a command lists its options\n`);
   process.exit(2);
 }
 try {
-  process.exitCode = await (cmd === 'run' ? run : tokenize)(parse(cmd, rest));
+  process.exitCode = await ({ run, chat, tokenize, bench })[cmd](parse(cmd, rest));
 } catch (e) {
   if (e instanceof UsageError) { process.stderr.write(`hearth ${cmd}: ${e.message}\n${usage(cmd)}`); process.exitCode = 2; }
   else if (e instanceof HearthError) { process.stderr.write(`hearth: ${e.message}\n`); process.exitCode = 1; }

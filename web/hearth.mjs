@@ -138,6 +138,7 @@ export class Hearth {
     return h;
   }
 
+  #gpu = null; #onGpu = false; // the WebGPU backend (web/gpu/host.mjs), when given
   #x; #mem; #parts = []; #source = null; #onToken = null; #engine = 0; #log; #module; #workers = []; #threads = 1;
   threadsNote = '';
 
@@ -239,6 +240,8 @@ export class Hearth {
     this.#x = inst.exports;
     if (!shared) this.#mem = inst.exports.memory;
     this.#x._initialize();
+    this.#gpu = gpu || null;
+    gpu?.attach?.({ exports: this.#x, memory: () => this.#mem });
   }
 
   #cstr(s) {
@@ -270,10 +273,17 @@ export class Hearth {
   }
 
   // Loads a model from a source; options: contextSize, maxBatch, noSimd, vocabOnly.
-  load(source, { contextSize = 0, maxBatch = 0, noSimd = false, vocabOnly = false } = {}) {
+  // backend 'webgpu': the weights go to the GPU given to create(); then await gpu.ready().
+  load(source, { contextSize = 0, maxBatch = 0, noSimd = false, vocabOnly = false, backend = 'cpu' } = {}) {
     if (this.#engine) throw new HearthError('a model is loaded already');
     this.#source = source;
     const t0 = performance.now();
+    if (backend === 'webgpu') {
+      try { this.#engine = this.#gpu.loadEngine({ contextSize, maxBatch }); } catch (e) { source.close?.(); this.#source = null; throw e; }
+      this.#onGpu = true;
+      this.loadMs = performance.now() - t0;
+      return this;
+    }
     const e = this.#x.hearth_wasm_load(contextSize, maxBatch, noSimd ? 1 : 0, vocabOnly ? 1 : 0) >>> 0;
     if (!e) { const err = this.#error(); source.close?.(); throw err; }
     this.#engine = e;
@@ -335,6 +345,17 @@ export class Hearth {
     }
   }
 
+  // Prefill and decode speed (src/bench.h): { prefill_ms, decode_ms }, best of repetitions.
+  bench(promptTokens, genTokens, repetitions = 1) {
+    const x = this.#x;
+    const out = x.hearth_wasm_malloc(16) >>> 0;
+    try {
+      if (x.hearth_wasm_bench(this.#engine, promptTokens, genTokens, repetitions, out) < 0) throw this.#error();
+      const [prefill_ms, decode_ms] = new Float64Array(this.#mem.buffer, out, 2);
+      return { prefill_ms, decode_ms };
+    } finally { x.hearth_wasm_free(out); }
+  }
+
   #cstrAt(p) {
     const u = new Uint8Array(this.#mem.buffer);
     let e = p >>> 0;
@@ -367,6 +388,9 @@ export class Hearth {
     return this.#session;
   }
 
+  // A warning about chats with this model ('' when none), e.g. no chat template.
+  get chatWarning() { return this.#cstrAt(this.#x.hearth_wasm_session_warning(this.#sessionPtr())); }
+
   // Step-wise generation for hosts that yield between tokens (see Generation).
   // messages: [{role, content}] rendered through the model's chat template
   // (ChatML when it has none); the KV cache serves the common token prefix
@@ -386,7 +410,9 @@ export class Hearth {
       seed: o.seed ?? Math.floor(Math.random() * 2 ** 32),
       stop: o.stop,
     };
-    this.#withText(JSON.stringify(req), (p, n) => { if (this.#x.hearth_wasm_begin(s, p, n) < 0) throw this.#error(); });
+    // 64-bit seeds travel as decimal strings (JSON numbers stop at 2^53).
+    const json = JSON.stringify(req, (k, v) => (typeof v === 'bigint' ? BigInt.asUintN(64, v).toString() : v));
+    this.#withText(json, (p, n) => { if (this.#x.hearth_wasm_begin(s, p, n) < 0) throw this.#error(); });
     const g = new Generation(this, s);
     this.#active = g;
     return g;
@@ -420,6 +446,8 @@ export class Hearth {
     if (this.#active && !this.#active.done) this.#active.abort();
     if (this.#session) this.#x.hearth_wasm_session_free(this.#session);
     this.#session = 0;
+    if (this.#onGpu) this.#gpu.unloadEngine();
+    this.#onGpu = false;
     if (this.#engine) this.#x.hearth_wasm_unload(this.#engine);
     this.#engine = 0;
     this.#source?.close?.();

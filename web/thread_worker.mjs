@@ -11,13 +11,14 @@ function unexpected(name) {
 }
 
 async function run({ module, memory, id, stackTop }) {
-  const hearth = {};
+  // Kernels call no import but the clock; every other one (files, GPU, WASI) is the engine thread's.
+  const imports = { env: { memory } };
   for (const imp of WebAssembly.Module.imports(module)) {
-    if (imp.module === 'hearth' && imp.kind === 'function') hearth[imp.name] = unexpected(imp.name);
+    if (imp.kind !== 'function') continue;
+    (imports[imp.module] ??= {})[imp.name] = unexpected(`${imp.module}.${imp.name}`);
   }
-  hearth.now_ms = () => performance.now();
-  const wasi = { fd_write: () => 8, fd_close: () => 8, fd_seek: () => 8 };
-  const inst = await WebAssembly.instantiate(module, { env: { memory }, hearth, wasi_snapshot_preview1: wasi });
+  imports.hearth.now_ms = () => performance.now();
+  const inst = await WebAssembly.instantiate(module, imports);
   inst.exports.__stack_pointer.value = stackTop;
   post({ ready: id });
   inst.exports.hearth_wasm_thread_loop(id); // returns when the engine stops its threads

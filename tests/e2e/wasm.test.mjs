@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { check, done } from '../lib.mjs';
-import { hearth, ROOT, SHARED } from './util.mjs';
+import { hearth, ROOT, SHARED, testModel } from './util.mjs';
 import { compareGreedy, ensureModel, goldenFixtures, logitError } from './golden_lib.mjs';
 
 const CLI = path.join(ROOT, 'web/cli.mjs');
@@ -110,6 +110,33 @@ for (const fx of fixtures) {
     }
     check(`tokenize (${tok}${special ? ', --special' : ''}): wasm equals native`, same, why);
   }
+}
+
+// chat: the same answers and stop reasons as the native CLI, turn by turn (KV reuse included),
+// greedy and seeded, with a stop string; then the bench command's JSON.
+for (const [name, args] of [['qwen2-qwen3', ['--arch', 'qwen2', '--type', 'q8_0', '--tokenizer', 'qwen3']],
+  ['llama-llama2', ['--arch', 'llama', '--type', 'q8_0', '--tokenizer', 'llama2']]]) {
+  const file = testModel(args, `chat-${name}-q8_0`);
+  for (const sampling of [['--temperature', '0'], ['--temperature', '0.9', '--seed', '7', '--stop', 'e']]) {
+    const a = ['chat', '--model', file, '--system', 'Be brief.', '--message', 'hi', '--message', 'and more?', '--max-tokens', '12',
+      '--json', ...sampling];
+    const w = wasm(a), n = hearth([...a, '--threads', '1']);
+    if (!check(`chat ${name} ${sampling.join(' ')}: runs`, w.status === 0 && n.status === 0, w.stderr + n.stderr)) continue;
+    const turns = (r) => JSON.parse(r.stdout).turns.map((t) => [t.assistant, t.stop, t.stats.prompt_tokens, t.stats.reused_tokens]);
+    check(`chat ${name} ${sampling.join(' ')}: answers, stops and KV reuse equal native`,
+      JSON.stringify(turns(w)) === JSON.stringify(turns(n)), `${JSON.stringify(turns(w))} vs ${JSON.stringify(turns(n))}`);
+  }
+  // One thread and two give the same answer (the threads split rows, not sums).
+  const one = wasm(['chat', '--model', file, '--message', 'hi', '--max-tokens', '16', '--temperature', '0', '--json', '--threads', '1']);
+  const two = wasm(['chat', '--model', file, '--message', 'hi', '--max-tokens', '16', '--temperature', '0', '--json', '--threads', '2']);
+  check(`chat ${name}: 1 and 2 threads answer the same`, one.status === 0 && two.status === 0 &&
+    JSON.parse(one.stdout).turns[0].assistant === JSON.parse(two.stdout).turns[0].assistant, one.stderr + two.stderr);
+}
+{
+  const r = wasm(['bench', '--model', path.join(SHARED, 'models/stories260K.gguf'), '--prompt-tokens', '16', '--gen-tokens', '8', '--threads', '2']);
+  const j = r.status === 0 ? JSON.parse(r.stdout) : {};
+  check('bench: JSON with prefill and decode speed on 2 threads', j.threads === 2 && j.prefill_tok_s > 0 && j.decode_tok_s > 0 &&
+    j.backend === 'wasm-cpu', r.stdout + r.stderr);
 }
 
 // Errors are readable and the exit statuses match the native CLI's.

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "bench.h"
 #include "chat_request.h"
 #include "generate.h"
 #include "host_wasm.h"
@@ -220,4 +221,15 @@ int hearth_wasm_end(hearth_chat *c, double *stats) {
                    s.prefill_ms, s.decode_ms, s.ttft_ms, code};
     memcpy(stats, v, sizeof v);
     return st ? -1 : 0;
+}
+
+/* `hearth bench` (src/bench.h): out[0] prefill ms, out[1] decode ms. */
+EXPORT("hearth_wasm_bench")
+int hearth_wasm_bench(hearth_engine *e, int prompt_tokens, int gen_tokens, int repetitions, double *out) {
+    hearth_bench_result r;
+    memset(&g_err, 0, sizeof g_err);
+    if (hearth_bench(e, prompt_tokens, gen_tokens, repetitions, &r, &g_err)) return -1;
+    out[0] = r.prefill_ms;
+    out[1] = r.decode_ms;
+    return 0;
 }
