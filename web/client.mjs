@@ -101,6 +101,7 @@ const randomId = () => Math.random().toString(36).slice(2, 14);
 
 class Engine {
   #port; #pending = new Map(); #next = 1; #dead = null; #info;
+  #streams = new Set(); // ids of streams not finished: unload() aborts them
 
   constructor(port, info) { this.#port = port; this.#info = info; }
 
@@ -187,20 +188,26 @@ class Engine {
     const queue = [];
     let wake = null;
     const id = this.#send(kind, { params, stream: true }, (m) => { queue.push(m); wake?.(); });
-    const abort = () => this.#port.post({ op: 'abort', target: id });
+    const port = this.#port, streams = this.#streams;
+    const abort = () => port.post({ op: 'abort', target: id });
     signal?.addEventListener('abort', abort, { once: true });
+    streams.add(id);
     let finished = false;
     return {
       async *[Symbol.asyncIterator]() {
-        let first = true;
+        let first = true, taken = 0;
         try {
           for (;;) {
             while (!queue.length) await new Promise((r) => { wake = r; });
             wake = null;
             const m = queue.shift();
-            if (m.type === 'delta') {
+            if (m.type === 'delta' && !m.text) {
+              port.post({ op: 'ack', target: id, taken: ++taken }); // a token with no complete character yet
+            } else if (m.type === 'delta') {
               yield shapeChunk(kind, meta, first ? { role: 'assistant', content: m.text } : { content: m.text }, null);
               first = false;
+              // The consumer took it: the worker may run one more token ahead (engine_worker.mjs).
+              port.post({ op: 'ack', target: id, taken: ++taken });
             } else if (m.type === 'error') {
               finished = true;
               throw deserializeError(m.error);
@@ -213,6 +220,7 @@ class Engine {
           }
         } finally {
           signal?.removeEventListener('abort', abort);
+          streams.delete(id);
           if (!finished) abort(); // the consumer stopped early
         }
       },
@@ -228,6 +236,8 @@ class Engine {
   // Frees the model and ends the worker; the engine cannot be used afterwards.
   async unload() {
     if (this.#dead) return;
+    // A stream nobody reads waits for its consumer (flow control): stop those first.
+    for (const id of this.#streams) this.#port.post({ op: 'abort', target: id });
     try { await this.#call('unload'); } finally {
       this.#dead = new EngineError('the engine was unloaded');
       await this.#port.terminate();

@@ -4,7 +4,8 @@
 // token per event-loop turn so that an abort message is seen within one token.
 //
 // Protocol (docs/runtime.md): the client sends {id, op, ...}; ops run one at a
-// time in arrival order, except 'abort' ({op: 'abort', target}) which acts at
+// time in arrival order, except 'abort' ({op: 'abort', target}) and 'ack'
+// ({op: 'ack', target, taken}: stream chunks the consumer took), which act at
 // once. Replies carry the request's id:
 //   {id, type: 'progress', progress}   load progress (download, cached, load)
 //   {id, type: 'delta', text}          streamed text of a generation
@@ -113,7 +114,7 @@ async function openSource(model, { checkSize, onProgress, signal, storage }) {
 let backend = null; // {name, note, engine, checkSize}
 let loaded = null; // {id, bytes, cached, storage, loadMs}
 let last = null; // result of the latest generation
-const running = new Map(); // request id -> AbortController
+const running = new Map(); // request id -> {ctl: AbortController, flow}
 
 function loadError(e) {
   if (e instanceof EngineError) return e;
@@ -157,28 +158,46 @@ function needModel() {
 
 const SAMPLING = { max_tokens: 'maxTokens', temperature: 'temperature', top_k: 'topK', top_p: 'topP', min_p: 'minP', repeat_penalty: 'repeatPenalty', seed: 'seed' };
 
-async function generate(kind, params, { post, signal, stream }) {
+// A stream runs at most one token ahead of its consumer: the client acks each
+// chunk as the consumer takes it, and token k+1 starts only once chunk k-1 was
+// taken. So an abort from a consumer that has seen chunk k stops at k+1, however
+// late its messages arrive, and a slow consumer slows the generation down.
+async function generate(kind, params, { post, signal, stream, flow }) {
   const h = needModel();
   const opts = {};
   for (const [k, v] of Object.entries(SAMPLING)) if (params[k] != null) opts[v] = params[k];
   if (params.stop != null) opts.stop = Array.isArray(params.stop) ? params.stop : [params.stop];
   if (opts.maxTokens == null) opts.maxTokens = h.contextSize;
-  if (typeof h.beginChat !== 'function') throw new EngineError('this build of web/hearth.mjs has no step-wise generation yet');
   let g;
   try {
     g = kind === 'chat' ? h.beginChat(params.messages, opts) : h.beginCompletion(params.prompt, opts);
   } catch (e) { throw new GenerationError(e.message); }
-  let aborted = false;
+  let aborted = false, sent = 0;
   for (;;) {
+    if (stream) await flow.taken(sent - 1);
     if (signal.aborted) { g.abort(); aborted = true; break; }
     let step;
     try { step = g.next(); } catch (e) { g.abort?.(); throw new GenerationError(e.message); }
-    if (step.text && stream) post({ type: 'delta', text: step.text });
+    // Every token, even one whose text is not complete UTF-8 yet (''), so flow control counts tokens.
+    if (stream) { post({ type: 'delta', text: step.text }); sent++; }
     if (step.done) break;
     await turn();
   }
   last = g.result;
   return { ...g.result, finishReason: aborted ? 'abort' : g.result.finishReason };
+}
+
+// Chunks taken by a stream's consumer ({op: 'ack', target, taken}); abort wakes the wait too.
+function flowControl(signal) {
+  let acked = 0, wake = null;
+  signal.addEventListener('abort', () => wake?.());
+  return {
+    ack(n) { acked = Math.max(acked, n); wake?.(); },
+    async taken(n) {
+      while (acked < n && !signal.aborted) await new Promise((r) => { wake = r; });
+      wake = null;
+    },
+  };
 }
 
 function stats() {
@@ -214,16 +233,18 @@ const port = await channel();
 let queue = Promise.resolve();
 port.listen((m) => {
   if (!m || typeof m !== 'object') return;
-  if (m.op === 'abort') { running.get(m.target)?.abort(); return; }
+  if (m.op === 'abort') { running.get(m.target)?.ctl.abort(); return; }
+  if (m.op === 'ack') { running.get(m.target)?.flow.ack(Number(m.taken) || 0); return; }
   const ctl = new AbortController();
-  running.set(m.id, ctl);
+  const flow = flowControl(ctl.signal);
+  running.set(m.id, { ctl, flow });
   const post = (msg) => port.post({ id: m.id, ...msg });
   queue = queue.then(async () => {
     try {
       if (ctl.signal.aborted) throw new AbortError('aborted before it started');
       const op = OPS[m.op];
       if (!op) throw new EngineError(`unknown op ${JSON.stringify(m.op)}`);
-      post({ type: 'done', result: await op(m, { post, signal: ctl.signal }) });
+      post({ type: 'done', result: await op(m, { post, signal: ctl.signal, flow }) });
     } catch (e) {
       post({ type: 'error', error: serializeError(e) });
     } finally { running.delete(m.id); }

@@ -4,7 +4,7 @@
 // model NAME-00001-of-0000N.gguf brings its other parts, downloaded in
 // parallel. Page side: listCachedModels, deleteCachedModel, storageEstimate,
 // requestPersistentStorage. Worker side: openUrlModel (see engine_worker.mjs).
-import { EngineError } from './errors.mjs';
+import { EngineError, QuotaExceededError } from './errors.mjs';
 import { CACHE_NAME, metaKey, openCacheModel, readCacheMeta } from './store_cache.mjs';
 import { modelsDir, openOpfsModel, readMeta } from './store_opfs.mjs';
 
@@ -56,8 +56,17 @@ export async function openUrlModel(urls, { storage = 'auto', onProgress, signal,
   if (!useOpfs && typeof caches === 'undefined') {
     throw new EngineError('this browser offers neither OPFS nor the Cache API to keep models (a private window, or not https?)');
   }
-  const opened = await (useOpfs ? openOpfsModel : openCacheModel)(model, { onProgress, signal, checkSize });
-  return { ...opened, id: model.id, storage: useOpfs ? 'opfs' : 'cache' };
+  try {
+    const opened = await (useOpfs ? openOpfsModel : openCacheModel)(model, { onProgress, signal, checkSize });
+    return { ...opened, id: model.id, storage: useOpfs ? 'opfs' : 'cache' };
+  } catch (e) {
+    // The browser's own quota error (DOMException), from any storage call.
+    if (e?.name === 'QuotaExceededError' && !(e instanceof QuotaExceededError)) {
+      throw new QuotaExceededError(`storing ${model.names[0]} went over the browser's storage quota: delete cached ` +
+        'models (deleteCachedModel) or free disk space, then load again');
+    }
+    throw e;
+  }
 }
 
 function summary(meta, storage) {

@@ -44,8 +44,8 @@ export async function openCacheModel(model, { onProgress, signal, checkSize }) {
     const reqs = await Promise.all(parts.map((p) => requestFrom(p.url, 0, null, ctl.signal)));
     reqs.forEach((r, i) => { parts[i].total = r.total; parts[i].etag = r.etag; });
     if (parts.every((p) => p.total != null)) {
-      checkSize(parts.reduce((a, p) => a + p.total, 0));
       await checkQuota(parts.reduce((a, p) => a + p.total, 0));
+      checkSize(parts.reduce((a, p) => a + p.total, 0));
     }
     const report = progressReporter(parts, onProgress);
     await Promise.all(parts.map(async (p, i) => {

@@ -133,8 +133,8 @@ async function download(dir, meta, handles, { onProgress, signal, checkSize }) {
       p.etag = r.etag;
     });
     if (parts.every((p) => p.total != null)) {
-      checkSize(parts.reduce((a, p) => a + p.total, 0));
       await checkQuota(parts.reduce((a, p) => a + p.total - p.have, 0));
+      checkSize(parts.reduce((a, p) => a + p.total, 0));
     }
     meta.files.forEach((f, i) => { f.size = parts[i].total; f.etag = parts[i].etag; });
     await writeMeta(dir, meta); // from here a reload resumes

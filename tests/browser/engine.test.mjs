@@ -27,6 +27,7 @@ const qwen = ensureModel(fixture('qwen2-qwen3-q4_0'));
 const llama = ensureModel(fixture('llama-llama2-q8_0'));
 const phi3 = ensureModel(fixture('phi3-llama2-q4_0'));
 const llama3 = ensureModel(fixture('llama-llama3-q4_0'));
+ensureModel(fixture('qwen2-qwen3-q8_0'));
 const split = splitModel();
 
 const server = await startServer();
@@ -127,6 +128,8 @@ try {
     r.info.model.fromCache === true && r.events.some((e) => e.phase === 'cached'), `${server.requests(storiesUrl)} requests; ${JSON.stringify(r.error || r.events)}`);
   const again = await generate('complete', { prompt: 'Once upon a time', max_tokens: 60, temperature: 0 });
   check('the cached model gives the same greedy text', again.text === ref.text, JSON.stringify(again));
+  const inUse = await page.evaluate(([i]) => window.T.remove(i).then(() => 'removed', (e) => e.message), [r.info?.model?.id]);
+  check(`deleteCachedModel refuses a model in use (${inUse})`, /in use/.test(inUse), inUse);
   await unload();
   const list = await page.evaluate(() => window.T.list());
   const sid = list.find((m) => m.id.endsWith(storiesUrl));
@@ -176,7 +179,7 @@ try {
   // 8. Typed errors, rebuilt as their classes on the page.
   const expectError = async (what, opts, name) => {
     const e = await load(opts);
-    check(`${what}: ${name}`, e.error?.name === name && e.error.typed && e.error.message.length > 20, JSON.stringify(e.error || 'loaded'));
+    check(`${what}: ${name} (${e.error?.message?.slice(0, 100)})`, e.error?.name === name && e.error.typed && e.error.message.length > 20, JSON.stringify(e.error || 'loaded'));
     if (!e.error) await unload();
   };
   await expectError('a URL with no model', { model: '/build/models/no-such-model.gguf', backend: 'cpu' }, 'ModelNotFoundError');
@@ -186,6 +189,22 @@ try {
   const hugeLog = server.requestLog(huge);
   check('the too-large model was refused before its body was read (one request, nothing cached)',
     hugeLog.length === 1 && !(await page.evaluate(() => window.T.list())).some((m) => m.id.endsWith(huge) && m.bytes > 0 && m.complete), JSON.stringify(hugeLog));
+  // A model larger than the storage quota (a sparse file of quota + 1 GiB; the quota is checked
+  // before the CPU path's size limit): refused once the headers are in, before its body.
+  const est = await page.evaluate(() => window.T.estimate());
+  check('storageEstimate gives usage and quota', est.usage > 0 && est.quota > est.usage && typeof est.persisted === 'boolean', JSON.stringify(est));
+  const overQuota = urlPath(hugeModel(stories, est.quota - est.usage + 1024 ** 3));
+  await expectError('a model larger than the storage quota', { model: overQuota, backend: 'cpu' }, 'QuotaExceededError');
+  check('the model over quota was refused before its body was read (one request, nothing stored)', server.requests(overQuota) === 1 &&
+    !(await page.evaluate(() => window.T.list())).some((m) => m.id.endsWith(overQuota)), JSON.stringify(server.requestLog(overQuota)));
+  // The browser's own quota error while writing (quota lowered through the DevTools protocol,
+  // which estimate() does not show) comes out as QuotaExceededError too.
+  const cdp = await browser.context.newCDPSession(page);
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.url, quotaSize: est.usage + 4 * 1024 * 1024 });
+  const q8Url = qwenUrl.replace('q4_0', 'q8_0');
+  await expectError('a storage quota that fills up while downloading', { model: q8Url, backend: 'cpu' }, 'QuotaExceededError');
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.url });
+  await page.evaluate(([u]) => window.T.list().then((l) => Promise.all(l.filter((m) => m.id.endsWith(u)).map((m) => window.T.remove(m.id)))), [q8Url]);
   const gpu = await load({ model: storiesUrl, backend: 'webgpu' });
   check(`backend 'webgpu': ${gpu.error ? gpu.error.name : 'runs'}`, gpu.error ? gpu.error.name === 'UnsupportedBackendError' && gpu.error.typed : gpu.info.backend === 'webgpu',
     JSON.stringify(gpu.error));

@@ -122,7 +122,10 @@ try {
   await expectError('temperature -1', () => engine.completions.create({ prompt: 'x', temperature: -1 }), GenerationError);
   await expectError('messages missing', () => engine.chat.completions.create({ max_tokens: 3 }), GenerationError);
   await expectError('max_tokens 1.5', () => engine.completions.create({ prompt: 'x', max_tokens: 1.5 }), GenerationError);
+  // A stream nobody reads waits for its consumer; unload() still ends it.
+  await engine.completions.create({ prompt: 'Once upon a time', max_tokens: 400, temperature: 0, stream: true });
 } finally { await engine.unload(); }
+check('unload() returns with a stream left unread', true);
 await expectError('a call after unload()', () => engine.completions.create({ prompt: 'x' }), EngineError);
 
 // 3. A prompt longer than the context is an error, not a silent truncation.

@@ -27,14 +27,15 @@ export function splitModel() {
   return first;
 }
 
-// A 5 GiB file (sparse: no disk used) that starts with the first 4 KiB of a real model.
-export function hugeModel(from) {
-  const file = path.join(MODELS, 'runtime-huge-sparse.gguf');
-  if (!fs.existsSync(file) || fs.statSync(file).size !== 5 * 1024 ** 3) {
+// A file of `size` bytes (default 5 GiB; sparse: no disk used) that starts with
+// the first 4 KiB of a real model.
+export function hugeModel(from, size = 5 * 1024 ** 3) {
+  const file = path.join(MODELS, `runtime-huge-sparse-${size}.gguf`);
+  if (!fs.existsSync(file) || fs.statSync(file).size !== size) {
     fs.mkdirSync(MODELS, { recursive: true });
     const fd = fs.openSync(file, 'w');
     fs.writeSync(fd, fs.readFileSync(from).subarray(0, 4096), 0, 4096, 0);
-    fs.ftruncateSync(fd, 5 * 1024 ** 3);
+    fs.ftruncateSync(fd, size);
     fs.closeSync(fd);
   }
   return file;
