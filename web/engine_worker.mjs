@@ -132,7 +132,8 @@ async function load({ model, backend: name = 'auto', threads, contextSize, stora
   onProgress({ phase: 'load', bytes: opened.bytes, totalBytes: opened.bytes });
   const t0 = performance.now();
   try {
-    backend.engine.load(opened.source, { contextSize: contextSize || 0 });
+    // A backend may finish loading asynchronously (WebGPU uploads and compiles).
+    await backend.engine.load(opened.source, { contextSize: contextSize || 0 });
   } catch (e) {
     opened.source.close?.();
     throw loadError(e);

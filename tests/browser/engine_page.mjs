@@ -20,10 +20,11 @@ window.T = {
   // opts: createEngine's, with file: true for the File(s) picked in #file.
   async load(opts) {
     const events = [];
+    const t0 = performance.now();
     try {
       const model = opts.file ? [...document.getElementById('file').files] : opts.model;
       engine = await client.createEngine({ ...opts, model: model.length === 1 ? model[0] : model, onProgress: (e) => events.push(e) });
-      return { info: engine.info, events };
+      return { info: engine.info, events, t0, t1: performance.now() };
     } catch (e) { return { error: errorOf(e), events }; }
   },
   // A generation through kind 'chat' or 'complete'; abortAfter: abort once that many chunks with text came.
