@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "kernels_simd128.h"
+
 #include "ggml_types.h"
 
 int kernels_wtype_index(uint32_t t) {
@@ -56,6 +58,12 @@ void kernels_init(hearth_kernels *k, bool allow_simd) {
     memset(k, 0, sizeof *k);
     kernels_scalar_fill(k);
     if (!allow_simd) return;
+#ifdef __wasm_simd128__
+    /* A wasm module built with SIMD128 only loads where the engine runs it,
+     * so there is nothing to detect at run time. */
+    kernels_simd128_fill(k);
+    return;
+#endif
     const unsigned f = kernels_cpu_features();
     /* Each level only replaces what it accelerates, so a later fill that is
      * compiled out (returns false) leaves the previous level in place. */

@@ -1,0 +1,316 @@
+/* WebAssembly SIMD128 kernels for quantized weights (Q4_0, Q4_1, Q5_0, Q5_1,
+ * Q8_0) and the Q8_0/Q8_1 activation quantization. Compiled only for wasm
+ * with -msimd128 (make wasm); elsewhere kernels_simd128_fill is a stub that
+ * returns false. Results are bit-identical with quant_scalar.c (see
+ * simd128_exact.h for how the FMAs of ggml's order are reproduced).
+ *
+ * Layout: groups of 4 weight rows share each activation block. Weight codes
+ * are widened to i16 (Q4/Q5 nibbles unsigned, their offsets corrected
+ * exactly from the activation row's aux entries; Q8_0 signed) and
+ * multiplied with i32x4.dot_i16x8_s, which gives sums of element pairs; the
+ * pairs are folded into the 4-element groups of ggml's 8 float lanes (or,
+ * for Q4_0, into block sums of the 4 rows, one row per lane). */
+#include "kernels.h"
+#include "kernels_simd128.h"
+
+#ifdef __wasm_simd128__
+#include "ggml_types.h"
+#include "simd128_exact.h"
+
+enum { TY_Q4_0, TY_Q4_1, TY_Q5_0, TY_Q5_1, TY_Q8_0 };
+
+#define ROWS 4     /* weight rows per group */
+#define NACC 17    /* accumulators per token: 4 rows x 4 f64x2 lanes, + summs */
+#define TOK_CHUNK 32
+
+AI size_t ty_bsize(int ty) {
+    switch (ty) {
+    case TY_Q4_0: return sizeof(block_q4_0);
+    case TY_Q4_1: return sizeof(block_q4_1);
+    case TY_Q5_0: return sizeof(block_q5_0);
+    case TY_Q5_1: return sizeof(block_q5_1);
+    default: return sizeof(block_q8_0);
+    }
+}
+AI bool ty_q81(int ty) {
+    return ty == TY_Q4_1 || ty == TY_Q5_1;
+}
+/* Q4_0 accumulates block sums (ggml's repacked kernel); the others 8 lanes. */
+AI bool ty_lanes(int ty) {
+    return ty != TY_Q4_0;
+}
+
+/* ---------------- activation quantization ---------------- */
+
+/* One block as quant_scalar.c's quant_block_8 (ggml's x86 rounding): the
+ * product x * (127/amax) rounded to f32, then to nearest even. */
+static float quant_block_simd(const float *x, int8_t *qs, int *sum) {
+    v128_t v[8];
+    v128_t amax = wasm_f32x4_splat(0.0f);
+    for (int i = 0; i < 8; i++) {
+        v[i] = wasm_v128_load(x + 4 * i);
+        /* pmax keeps amax when the element is NaN, as the scalar compare does */
+        amax = wasm_f32x4_pmax(amax, wasm_f32x4_abs(v[i]));
+    }
+    amax = wasm_f32x4_pmax(amax, wasm_i32x4_shuffle(amax, amax, 2, 3, 0, 1));
+    amax = wasm_f32x4_pmax(amax, wasm_i32x4_shuffle(amax, amax, 1, 0, 3, 2));
+    const float m = wasm_f32x4_extract_lane(amax, 0);
+    const float d = m / 127.f;
+    const v128_t id = wasm_f32x4_splat(m != 0.0f ? 127.f / m : 0.0f);
+    v128_t q[8], s = wasm_i32x4_splat(0);
+    for (int i = 0; i < 8; i++) {
+        q[i] = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(v[i], id)));
+        s = wasm_i32x4_add(s, q[i]);
+    }
+    s = wasm_i32x4_add(s, wasm_i32x4_shuffle(s, s, 2, 3, 0, 1));
+    s = wasm_i32x4_add(s, wasm_i32x4_shuffle(s, s, 1, 0, 3, 2));
+    *sum = wasm_i32x4_extract_lane(s, 0);
+    const v128_t a = wasm_i16x8_narrow_i32x4(q[0], q[1]), b = wasm_i16x8_narrow_i32x4(q[2], q[3]);
+    const v128_t c = wasm_i16x8_narrow_i32x4(q[4], q[5]), e = wasm_i16x8_narrow_i32x4(q[6], q[7]);
+    wasm_v128_store(qs, wasm_i8x16_narrow_i16x8(a, b));
+    wasm_v128_store(qs + 16, wasm_i8x16_narrow_i16x8(c, e));
+    return d;
+}
+
+static void quant_q8_0(const float *x, void *dst, int n) {
+    kernels_fill_q8_0_row(x, dst, n, 0, quant_block_simd);
+}
+static void quant_q8_0_g16(const float *x, void *dst, int n) {
+    kernels_fill_q8_0_row(x, dst, n, -16, quant_block_simd);
+}
+static void quant_q8_0_g128(const float *x, void *dst, int n) {
+    kernels_fill_q8_0_row(x, dst, n, -128, quant_block_simd);
+}
+static void quant_q8_1(const float *x, void *dst, int n) {
+    kernels_fill_q8_1_row(x, dst, n, quant_block_simd);
+}
+
+/* ---------------- integer block dot products ---------------- */
+
+/* One weight block's 32 codes as i16: w[k] = elements 8k..8k+7. Q4/Q5
+ * codes stay unsigned (0..15, 0..31), Q8_0 codes signed. */
+AI void decode_block(const int ty, const uint8_t *blk, v128_t *w) {
+    if (ty == TY_Q8_0) {
+        const v128_t a = wasm_v128_load(blk + 2), b = wasm_v128_load(blk + 18);
+        w[0] = wasm_i16x8_extend_low_i8x16(a);
+        w[1] = wasm_i16x8_extend_high_i8x16(a);
+        w[2] = wasm_i16x8_extend_low_i8x16(b);
+        w[3] = wasm_i16x8_extend_high_i8x16(b);
+        return;
+    }
+    /* byte j holds element j (low nibble) and element j + 16 (high nibble):
+     * widened to i16 first, so the nibble split is a 16-bit and/shift */
+    const size_t qs = ty == TY_Q4_0 ? 2 : ty == TY_Q4_1 ? 4 : ty == TY_Q5_0 ? 6 : 8;
+    const v128_t q = wasm_v128_load(blk + qs);
+    const v128_t lo = wasm_u16x8_extend_low_u8x16(q), hi = wasm_u16x8_extend_high_u8x16(q);
+    const v128_t m4 = wasm_i16x8_const_splat(0x0f);
+    w[0] = wasm_v128_and(lo, m4);
+    w[1] = wasm_v128_and(hi, m4);
+    w[2] = wasm_u16x8_shr(lo, 4);
+    w[3] = wasm_u16x8_shr(hi, 4);
+    if (ty == TY_Q5_0 || ty == TY_Q5_1) {
+        /* bit j of qh is the fifth bit (0x10) of element j */
+        uint32_t qh;
+        memcpy(&qh, blk + (ty == TY_Q5_0 ? 2 : 4), 4);
+        const v128_t hl = wasm_i16x8_splat((int16_t)(qh & 0xffffu)), hh = wasm_i16x8_splat((int16_t)(qh >> 16));
+        const v128_t b0 = wasm_i16x8_const(1, 2, 4, 8, 16, 32, 64, 128);
+        const v128_t b1 = wasm_i16x8_const(256, 512, 1024, 2048, 4096, 8192, 16384, -32768);
+        const v128_t x10 = wasm_i16x8_const_splat(0x10);
+        w[0] = wasm_v128_or(w[0], wasm_v128_and(wasm_i16x8_eq(wasm_v128_and(hl, b0), b0), x10));
+        w[1] = wasm_v128_or(w[1], wasm_v128_and(wasm_i16x8_eq(wasm_v128_and(hl, b1), b1), x10));
+        w[2] = wasm_v128_or(w[2], wasm_v128_and(wasm_i16x8_eq(wasm_v128_and(hh, b0), b0), x10));
+        w[3] = wasm_v128_or(w[3], wasm_v128_and(wasm_i16x8_eq(wasm_v128_and(hh, b1), b1), x10));
+    }
+}
+
+/* An activation block's 32 signed codes as i16, like decode_block. */
+AI void load_act(const uint8_t *qs, v128_t *y) {
+    const v128_t a = wasm_v128_load(qs), b = wasm_v128_load(qs + 16);
+    y[0] = wasm_i16x8_extend_low_i8x16(a);
+    y[1] = wasm_i16x8_extend_high_i8x16(a);
+    y[2] = wasm_i16x8_extend_low_i8x16(b);
+    y[3] = wasm_i16x8_extend_high_i8x16(b);
+}
+
+/* Sums of adjacent lanes of a and b: {a0+a1, a2+a3, b0+b1, b2+b3}. */
+AI v128_t pair_sums(v128_t a, v128_t b) {
+    return wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 2, 4, 6), wasm_i32x4_shuffle(a, b, 1, 3, 5, 7));
+}
+
+/* Four fp16 fields at byte off of the 4 rows' current blocks, as f32. */
+AI v128_t gather_half4(const uint8_t *const *p, size_t off) {
+    v128_t h = wasm_i32x4_splat(0);
+    h = wasm_v128_load16_lane(p[0] + off, h, 0);
+    h = wasm_v128_load16_lane(p[1] + off, h, 2);
+    h = wasm_v128_load16_lane(p[2] + off, h, 4);
+    h = wasm_v128_load16_lane(p[3] + off, h, 6);
+    return half4_to_f32(h);
+}
+
+/* Lane r of v in every lane (r a constant once the row loop is unrolled). */
+AI v128_t lane_splat(v128_t v, int r) {
+    switch (r) {
+    case 0: return wasm_i32x4_shuffle(v, v, 0, 0, 0, 0);
+    case 1: return wasm_i32x4_shuffle(v, v, 1, 1, 1, 1);
+    case 2: return wasm_i32x4_shuffle(v, v, 2, 2, 2, 2);
+    default: return wasm_i32x4_shuffle(v, v, 3, 3, 3, 3);
+    }
+}
+
+typedef struct {
+    const uint8_t *w; /* first row of the group */
+    size_t wrow;      /* bytes per weight row */
+    int nb, cnt;      /* blocks per row, valid rows in the group (1..4) */
+    const uint8_t *act;
+    size_t arow, aux_off, gb_off;
+    float *out; /* &out[t0 * os + first row] */
+    size_t os;
+} group_args;
+
+/* One group of rows against nt tokens (NT: the count when known at compile
+ * time, else 0). acc: nt * NACC accumulators. */
+AI void group(const int ty, const int NT, const group_args *g, int nt, v128_t *acc) {
+    if (NT) nt = NT;
+    const uint8_t *p[ROWS];
+    for (int i = 0; i < ROWS; i++) p[i] = g->w + (size_t)(i < g->cnt ? i : g->cnt - 1) * g->wrow;
+    const size_t bs = ty_bsize(ty), ab = ty_q81(ty) ? sizeof(block_q8_1) : sizeof(block_q8_0);
+    const size_t qoff = ty_q81(ty) ? 4 : 2;
+    for (int k = 0; k < nt * NACC; k++) acc[k] = wasm_f64x2_splat(0.0);
+    for (int b = 0; b < g->nb; b++) {
+        v128_t w[ROWS][4];
+#pragma clang loop unroll(full)
+        for (int r = 0; r < ROWS; r++) decode_block(ty, p[r], w[r]);
+        const v128_t dw = gather_half4(p, 0);
+        const v128_t mw = ty_q81(ty) ? gather_half4(p, 2) : dw;
+        for (int r = 0; r < ROWS; r++) p[r] += bs;
+        const uint8_t *a = g->act + (size_t)b * ab;
+        const uint8_t *aux = g->act + g->aux_off + 8 * (size_t)b;
+        const uint8_t *gb = g->act + g->gb_off + 32 * (size_t)b;
+        for (int k = 0; k < nt; k++, a += g->arow, aux += g->arow, gb += g->arow) {
+            v128_t *ac = acc + (size_t)k * NACC;
+            v128_t y[4];
+            load_act(a + qoff, y);
+            float da;
+            memcpy(&da, aux, 4);
+            const v128_t dd = wasm_f32x4_mul(dw, wasm_f32x4_splat(da)); /* exact: fp16 x fp16 */
+            if (!ty_lanes(ty)) {
+                v128_t s[ROWS];
+#pragma clang loop unroll(full)
+                for (int r = 0; r < ROWS; r++) {
+                    const v128_t d01 = wasm_i32x4_add(wasm_i32x4_dot_i16x8(w[r][0], y[0]), wasm_i32x4_dot_i16x8(w[r][1], y[1]));
+                    const v128_t d23 = wasm_i32x4_add(wasm_i32x4_dot_i16x8(w[r][2], y[2]), wasm_i32x4_dot_i16x8(w[r][3], y[3]));
+                    s[r] = wasm_i32x4_add(d01, d23);
+                }
+                /* transpose-add: lane r = block sum of row r, then Q4_0's
+                 * offset 8 corrected with the aux entry (-8 * sum of y) */
+                const v128_t t01 = wasm_i32x4_add(wasm_i32x4_shuffle(s[0], s[1], 0, 4, 1, 5), wasm_i32x4_shuffle(s[0], s[1], 2, 6, 3, 7));
+                const v128_t t23 = wasm_i32x4_add(wasm_i32x4_shuffle(s[2], s[3], 0, 4, 1, 5), wasm_i32x4_shuffle(s[2], s[3], 2, 6, 3, 7));
+                v128_t sum = wasm_i32x4_add(wasm_i32x4_shuffle(t01, t23, 0, 1, 4, 5), wasm_i32x4_shuffle(t01, t23, 2, 3, 6, 7));
+                sum = wasm_i32x4_add(sum, wasm_v128_load32_splat(aux + 4));
+                const v128_t f[2] = {wasm_f64x2_convert_low_i32x4(sum), wasm_f64x2_convert_low_i32x4(high_pair(sum))};
+                const v128_t d[2] = {wasm_f64x2_promote_low_f32x4(dd), wasm_f64x2_promote_low_f32x4(high_pair(dd))};
+                fma64(2, ac, f, d);
+                continue;
+            }
+            v128_t gl = wasm_i32x4_splat(0), gh = gl;
+            if (ty == TY_Q5_0) { /* -16 x each group's activation sum */
+                gl = wasm_v128_load(gb);
+                gh = wasm_v128_load(gb + 16);
+            }
+#pragma clang loop unroll(full)
+            for (int r = 0; r < ROWS; r++) {
+                /* group sums: lane m of lo / hi = elements 4m..4m+3 / 16+4m.. */
+                const v128_t lo = wasm_i32x4_add(
+                    pair_sums(wasm_i32x4_dot_i16x8(w[r][0], y[0]), wasm_i32x4_dot_i16x8(w[r][1], y[1])), gl);
+                const v128_t hi = wasm_i32x4_add(
+                    pair_sums(wasm_i32x4_dot_i16x8(w[r][2], y[2]), wasm_i32x4_dot_i16x8(w[r][3], y[3])), gh);
+                const v128_t ddr = wasm_f64x2_promote_low_f32x4(lane_splat(dd, r));
+                const v128_t d[4] = {ddr, ddr, ddr, ddr};
+                const v128_t f[4] = {wasm_f64x2_convert_low_i32x4(lo), wasm_f64x2_convert_low_i32x4(high_pair(lo)),
+                                     wasm_f64x2_convert_low_i32x4(hi), wasm_f64x2_convert_low_i32x4(high_pair(hi))};
+                fma64(4, ac + 4 * r, d, f);
+            }
+            if (ty_q81(ty)) { /* summs += m * s: the product of two fp16 is exact */
+                float sa;
+                memcpy(&sa, aux + 4, 4);
+                ac[16] = wasm_f32x4_add(ac[16], wasm_f32x4_mul(mw, wasm_f32x4_splat(sa)));
+            }
+        }
+    }
+    for (int k = 0; k < nt; k++) {
+        const v128_t *ac = acc + (size_t)k * NACC;
+        float *o = g->out + (size_t)k * g->os;
+        if (!ty_lanes(ty)) {
+            float v[4];
+            wasm_v128_store(v, wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(ac[0]),
+                                                  wasm_f32x4_demote_f64x2_zero(ac[1]), 0, 1, 4, 5));
+            for (int r = 0; r < g->cnt; r++) o[r] = v[r];
+            continue;
+        }
+        float sm[4];
+        wasm_v128_store(sm, ac[16]);
+        for (int r = 0; r < g->cnt; r++) {
+            float l[8];
+            for (int i = 0; i < 4; i++) {
+                l[2 * i] = (float)wasm_f64x2_extract_lane(ac[4 * r + i], 0);
+                l[2 * i + 1] = (float)wasm_f64x2_extract_lane(ac[4 * r + i], 1);
+            }
+            /* ggml's hsum_float_8 */
+            const float h = ((l[4] + l[0]) + (l[6] + l[2])) + ((l[5] + l[1]) + (l[7] + l[3]));
+            o[r] = ty_q81(ty) ? h + sm[r] : h;
+        }
+    }
+}
+
+AI void matmul_q(const int ty, const void *w, int n, int r0, int r1, const void *act, int n_tok, float *out,
+                 size_t os) {
+    const int nb = n / 32;
+    group_args g;
+    g.wrow = (size_t)nb * ty_bsize(ty);
+    g.nb = nb;
+    g.aux_off = kernels_act_aux_offset(n, ty_q81(ty));
+    g.gb_off = kernels_act_gbias_offset(n);
+    g.arow = (ty == TY_Q5_0 || ty == TY_Q8_0) ? g.gb_off + 32 * (size_t)nb : g.aux_off + 8 * (size_t)nb;
+    g.os = os;
+    v128_t acc[TOK_CHUNK * NACC];
+    for (int t0 = 0; t0 < n_tok; t0 += TOK_CHUNK) {
+        const int nt = n_tok - t0 < TOK_CHUNK ? n_tok - t0 : TOK_CHUNK;
+        g.act = (const uint8_t *)act + (size_t)t0 * g.arow;
+        for (int r = r0; r < r1; r += ROWS) {
+            g.w = (const uint8_t *)w + (size_t)r * g.wrow;
+            g.cnt = r1 - r < ROWS ? r1 - r : ROWS;
+            g.out = out + (size_t)t0 * os + (size_t)r;
+            if (nt == 1) group(ty, 1, &g, 1, acc);
+            else group(ty, 0, &g, nt, acc);
+        }
+    }
+}
+
+/* The table's entry points, one constant-folded matmul_q per type. */
+MATMUL_ENTRY(mm_q4_0, matmul_q, TY_Q4_0)
+MATMUL_ENTRY(mm_q4_1, matmul_q, TY_Q4_1)
+MATMUL_ENTRY(mm_q5_0, matmul_q, TY_Q5_0)
+MATMUL_ENTRY(mm_q5_1, matmul_q, TY_Q5_1)
+MATMUL_ENTRY(mm_q8_0, matmul_q, TY_Q8_0)
+
+bool kernels_simd128_fill(hearth_kernels *k) {
+    k->quant[KW_Q4_0] = quant_q8_0;
+    k->quant[KW_Q5_0] = quant_q8_0_g16;
+    k->quant[KW_Q8_0] = quant_q8_0_g128;
+    k->quant[KW_Q4_1] = quant_q8_1;
+    k->quant[KW_Q5_1] = quant_q8_1;
+    k->matmul[KW_Q4_0] = mm_q4_0;
+    k->matmul[KW_Q4_1] = mm_q4_1;
+    k->matmul[KW_Q5_0] = mm_q5_0;
+    k->matmul[KW_Q5_1] = mm_q5_1;
+    k->matmul[KW_Q8_0] = mm_q8_0;
+    kernels_simd128_float_fill(k);
+    k->name = "simd128";
+    return true;
+}
+#else
+bool kernels_simd128_fill(hearth_kernels *k) {
+    (void)k;
+    return false;
+}
+#endif
