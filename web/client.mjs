@@ -23,13 +23,14 @@ async function spawnWorker(onMessage, onFailure) {
     w.on('message', onMessage);
     w.on('error', (e) => onFailure(e?.message || String(e)));
     w.on('exit', (code) => onFailure(`the engine worker exited (code ${code})`));
-    return { post: (m) => w.postMessage(m), terminate: () => w.terminate() };
+    // busy(false) lets Node exit while the engine idles (no unload() needed to end a script).
+    return { post: (m) => w.postMessage(m), terminate: () => w.terminate(), busy: (b) => (b ? w.ref() : w.unref()) };
   }
   const w = new Worker(WORKER_URL, { type: 'module', name: 'hearth-engine' });
   w.onmessage = (e) => onMessage(e.data);
   w.onerror = (e) => { e.preventDefault?.(); onFailure(e.message || 'the engine worker failed to start (see the console)'); };
   w.onmessageerror = () => onFailure('a message from the engine worker could not be read');
-  return { post: (m) => w.postMessage(m), terminate: () => w.terminate() };
+  return { post: (m) => w.postMessage(m), terminate: () => w.terminate(), busy: () => {} };
 }
 
 // What the worker gets as `model`.
@@ -124,7 +125,10 @@ class Engine {
   #receive(m) {
     const req = this.#pending.get(m?.id);
     if (!req) return;
-    if (m.type === 'done' || m.type === 'error') this.#pending.delete(m.id);
+    if (m.type === 'done' || m.type === 'error') {
+      this.#pending.delete(m.id);
+      if (!this.#pending.size) this.#port.busy(false);
+    }
     req(m);
   }
 
@@ -138,6 +142,7 @@ class Engine {
     if (this.#dead) throw this.#dead;
     const id = this.#next++;
     this.#pending.set(id, handler);
+    this.#port.busy(true);
     this.#port.post({ id, op, ...fields });
     return id;
   }

@@ -11,8 +11,8 @@
 //   {id, type: 'delta', text}          streamed text of a generation
 //   {id, type: 'done', result}         the op's result (last message of an op)
 //   {id, type: 'error', error}         serialized EngineError (last message of an op)
-import { AbortError, EngineError, GenerationError, ModelNotFoundError, ModelTooLargeError, serializeError,
-  UnsupportedBackendError, UnsupportedModelError } from './errors.mjs';
+import { AbortError, EngineError, GenerationError, ModelNotFoundError, ModelTooLargeError, NetworkError, QuotaExceededError,
+  serializeError, UnsupportedBackendError, UnsupportedModelError } from './errors.mjs';
 import { checkFitsCpu, checkGgufHeader, GGUF_HEADER_BYTES } from './store_gguf.mjs';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof WorkerGlobalScope === 'undefined';
@@ -126,8 +126,22 @@ function loadError(e) {
 async function load({ model, backend: name = 'auto', threads, contextSize, storage }, { post, signal }) {
   if (loaded) throw new EngineError('a model is loaded in this engine already: unload() first, or create another engine');
   const log = (level, msg) => post({ type: 'log', level, message: msg });
-  backend ??= await createBackend(name, { threads, log });
   const onProgress = (p) => post({ type: 'progress', progress: p });
+  backend ??= await createBackend(name, { threads, log });
+  const args = { model, contextSize, storage, onProgress, signal };
+  try {
+    return await loadOn(args);
+  } catch (e) {
+    // 'auto': a model WebGPU cannot take (size, tensor type...) still runs on the CPU.
+    const notTheModelsFault = e instanceof AbortError || e instanceof NetworkError || e instanceof ModelNotFoundError || e instanceof QuotaExceededError;
+    if (name !== 'auto' || backend.name !== 'webgpu' || notTheModelsFault) throw e;
+    backend.engine.destroy?.();
+    backend = { name: 'cpu', note: `WebGPU could not load this model: ${e.message}`, ...(await BACKENDS.cpu({ threads, log })) };
+    return loadOn(args);
+  }
+}
+
+async function loadOn({ model, contextSize, storage, onProgress, signal }) {
   const opened = await openSource(model, { checkSize: backend.checkSize, onProgress, signal, storage });
   onProgress({ phase: 'load', bytes: opened.bytes, totalBytes: opened.bytes });
   const t0 = performance.now();
@@ -215,8 +229,11 @@ function stats() {
   };
 }
 
+// Frees the model and the backend (compute threads, GPU device); the client ends the worker next.
 function unload() {
   if (loaded) backend.engine.unload();
+  backend?.engine.destroy?.();
+  backend = null;
   loaded = null;
   last = null;
 }
