@@ -90,6 +90,13 @@ web/dist/hearth-mt.wasm: $(WASM_OBJ)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(WASM_CFLAGS) $(WASM_MT_LDFLAGS) -o $@ $^
 wasm: web/dist/hearth.wasm web/dist/hearth-mt.wasm
+# Kernel unit tests for wasm32-wasi (the SIMD128 kernels against the scalar reference and llama.cpp's
+# pinned bits; their exact arithmetic), run under Node's WASI by tests/e2e/wasm_kernels.test.mjs.
+WASM_TEST_SRC := $(filter src/cpu/% src/ggml_types.c,$(CORE_SRC))
+$(BUILD)/wasm-tests/%.wasm: tests/unit/%.c $(WASM_TEST_SRC) $(wildcard src/*.h src/cpu/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(WASM_CFLAGS) -Itests/unit -o $@ $< $(WASM_TEST_SRC)
+wasm: $(BUILD)/wasm-tests/test_kernels.wasm $(BUILD)/wasm-tests/wasm_simd128_exact.wasm
 
 bench: all
 	node bench/bench.mjs
