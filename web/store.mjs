@@ -4,11 +4,12 @@
 // model NAME-00001-of-0000N.gguf brings its other parts, downloaded in
 // parallel. Page side: listCachedModels, deleteCachedModel, storageEstimate,
 // requestPersistentStorage. Worker side: openUrlModel (see engine_worker.mjs).
-import { EngineError, QuotaExceededError } from './errors.mjs';
+import { EngineError, QuotaExceededError, UnsupportedModelError } from './errors.mjs';
 import { CACHE_NAME, metaKey, openCacheModel, readCacheMeta } from './store_cache.mjs';
 import { modelsDir, openOpfsModel, readMeta } from './store_opfs.mjs';
 
 const SPLIT = /-(\d{5})-of-(\d{5})\.gguf$/;
+const MAX_PARTS = 256; // as the wasm host (web/wasm/host_wasm.c)
 
 // The URLs of every part of a model, given the first (or only) one.
 export function modelUrls(url) {
@@ -19,6 +20,7 @@ export function modelUrls(url) {
   if (m[1] !== '00001' || count < 1) {
     throw new EngineError(`${u.href}: give the first part of a split model (…-00001-of-${m[2]}.gguf)`);
   }
+  if (count > MAX_PARTS) throw new UnsupportedModelError(`${u.href}: ${count} parts; hearth reads models of up to ${MAX_PARTS} parts`);
   return Array.from({ length: count }, (_, i) => {
     const p = new URL(u.href);
     p.pathname = u.pathname.replace(SPLIT, `-${String(i + 1).padStart(5, '0')}-of-${m[2]}.gguf`);

@@ -6,8 +6,8 @@
 // (the Cache API cannot append to an entry).
 import { AbortError } from './errors.mjs';
 import { blobSource } from './store_file.mjs';
-import { progressReporter, pumpPart, requestFrom } from './store_download.mjs';
-import { checkQuota } from './store_gguf.mjs';
+import { eachPart, openParts, progressReporter, pumpPart } from './store_download.mjs';
+import { checkParts } from './store_gguf.mjs';
 
 export const CACHE_NAME = 'hearth-models';
 
@@ -41,14 +41,11 @@ export async function openCacheModel(model, { onProgress, signal, checkSize }) {
   signal?.addEventListener('abort', stop);
   try {
     const parts = model.urls.map((url, i) => ({ url, name: model.names[i], total: null, etag: null, have: 0 }));
-    const reqs = await Promise.all(parts.map((p) => requestFrom(p.url, 0, null, ctl.signal)));
-    reqs.forEach((r, i) => { parts[i].total = r.total; parts[i].etag = r.etag; });
-    if (parts.every((p) => p.total != null)) {
-      await checkQuota(parts.reduce((a, p) => a + p.total, 0));
-      checkSize(parts.reduce((a, p) => a + p.total, 0));
-    }
+    const reqs = await openParts(parts, ctl.signal);
+    await checkParts(parts, checkSize);
     const report = progressReporter(parts, onProgress);
-    await Promise.all(parts.map(async (p, i) => {
+    await eachPart(parts.length, async (i) => {
+      const p = parts[i];
       let controller;
       const body = new ReadableStream({ start(c) { controller = c; } });
       const stored = cache.put(p.url, new Response(body, { headers: { 'Content-Type': 'application/octet-stream' } }));
@@ -63,7 +60,7 @@ export async function openCacheModel(model, { onProgress, signal, checkSize }) {
         throw e;
       }
       await stored;
-    }));
+    });
     const blobs = await Promise.all(parts.map(async (p) => (await cache.match(p.url)).blob()));
     blobs.forEach((b, i) => {
       if (parts[i].total != null && b.size !== parts[i].total) throw new Error(`${parts[i].name}: ${b.size} bytes stored, ${parts[i].total} expected`);

@@ -13,7 +13,8 @@ function abortError(url) { return new AbortError(`download of ${url} aborted`, {
 // GET url from byte `from` (0: all). Returns {response, start, total, etag};
 // start is where the body begins (0 when the server ignored the range, or the
 // file changed since the ETag), total the full size or null when unknown.
-export async function requestFrom(url, from, etag, signal) {
+// method 'HEAD' asks for the size and ETag only.
+export async function requestFrom(url, from, etag, signal, method = 'GET') {
   const headers = {};
   if (from > 0) {
     headers.Range = `bytes=${from}-`;
@@ -21,7 +22,7 @@ export async function requestFrom(url, from, etag, signal) {
   }
   let response;
   try {
-    response = await fetch(url, { headers, signal, cache: 'no-store' });
+    response = await fetch(url, { method, headers, signal, cache: 'no-store' });
   } catch (e) {
     if (signal?.aborted) throw abortError(url);
     throw new NetworkError(`cannot reach ${url}: ${e.message} (offline, wrong host, or the server does not allow ` +
@@ -53,38 +54,67 @@ export async function requestFrom(url, from, etag, signal) {
   }
   const len = response.headers.get('Content-Length');
   // A compressed body's Content-Length is not the file size.
-  const total = len !== null && !response.headers.get('Content-Encoding') ? Number(len) : null;
+  const total = /^\d+$/.test(len || '') && !response.headers.get('Content-Encoding') ? Number(len) : null;
   return { response, start: 0, total, etag: strongEtag };
 }
 
-// Writes one part's body into sink.write(chunk, at) from req.start on,
-// resuming after dropped connections. part: {url, name, total, etag};
-// onBytes(pos) after every chunk; onRestart() when the server restarted from 0
-// (the sink must forget what it had). Checks the GGUF header as it arrives.
-export async function pumpPart(part, req, sink, { signal, onBytes, onRestart, checkHeader = true }) {
-  let { response, start: pos } = req;
+// Parts downloading at once. HTTP/1.1 gives a page six connections per host,
+// and a body waiting to be read holds one.
+const POOL = 4;
+
+// The first requests of a model's parts [{url, name, have, total, etag}]:
+// GET from `have` for the first POOL parts, HEAD for the rest (their GET
+// comes in their turn). Sets each part's total and (HEAD: for a part not
+// begun) etag, so sizes are known before any body is read. Returns the GET
+// answers (null for the HEAD ones).
+export function openParts(parts, signal) {
+  return Promise.all(parts.map(async (p, i) => {
+    if (i < POOL) {
+      const r = await requestFrom(p.url, p.have, p.etag, signal);
+      p.total = r.total;
+      p.etag = r.etag;
+      return r;
+    }
+    const r = await requestFrom(p.url, 0, null, signal, 'HEAD');
+    p.total = r.total;
+    if (!p.have) p.etag = r.etag; // a begun part keeps the ETag its bytes came with
+    return null;
+  }));
+}
+
+// Runs fn(i) for every part index, POOL at a time; rejects at the first failure.
+export async function eachPart(count, fn) {
+  let next = 0;
+  const lane = async () => { while (next < count) await fn(next++); };
+  await Promise.all(Array.from({ length: Math.min(POOL, count) }, lane));
+}
+
+// Writes one part's body into sink.write(chunk, at) from part.have on,
+// resuming after dropped connections. req: the answer of openParts, or null
+// to ask now. onBytes(pos) after every chunk; onRestart() when the server
+// sends the file from its start (the sink must forget what it had). Checks
+// the GGUF header as it arrives.
+export async function pumpPart(part, req, sink, { signal, onBytes, onRestart }) {
+  let pos = part.have || 0;
   const head = new Uint8Array(GGUF_HEADER_BYTES);
   for (let attempt = 0; ; attempt++) {
     try {
-      if (attempt > 0) { // ask again from where the bytes stopped
-        const again = await requestFrom(part.url, pos, part.etag, signal);
-        if (again.start !== pos) {
-          onRestart?.();
-          pos = 0;
-        }
-        ({ response } = again);
-        part.etag = again.etag;
-        if (again.total != null) part.total = again.total;
+      const r = attempt === 0 && req ? req : await requestFrom(part.url, pos, part.etag, signal);
+      if (r.start !== pos) {
+        onRestart?.();
+        pos = 0;
       }
-      if (response) {
-        const reader = response.body.getReader();
+      part.etag = r.etag;
+      if (r.total != null) part.total = r.total;
+      if (r.response) {
+        const reader = r.response.body.getReader();
         for (;;) {
           const { done, value } = await reader.read();
           if (done) break;
           if (part.total != null && pos + value.length > part.total) {
             throw new NetworkError(`${part.url}: the server sent more than the ${part.total} bytes it announced`, { url: part.url });
           }
-          if (checkHeader && pos < GGUF_HEADER_BYTES) {
+          if (pos < GGUF_HEADER_BYTES) {
             head.set(value.subarray(0, GGUF_HEADER_BYTES - pos), pos);
             if (pos + value.length >= GGUF_HEADER_BYTES) checkGgufHeader(head, part.name);
           }
@@ -94,7 +124,7 @@ export async function pumpPart(part, req, sink, { signal, onBytes, onRestart, ch
         }
       }
       if (part.total != null && pos < part.total) throw new Error(`the connection closed at byte ${pos} of ${part.total}`);
-      if (checkHeader && pos < GGUF_HEADER_BYTES) checkGgufHeader(head.subarray(0, pos), part.name);
+      if (pos < GGUF_HEADER_BYTES) checkGgufHeader(head.subarray(0, pos), part.name);
       return pos;
     } catch (e) {
       if (signal?.aborted) throw abortError(part.url);

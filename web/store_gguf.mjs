@@ -46,7 +46,7 @@ export function formatBytes(n) {
 }
 
 // Throws ModelTooLargeError when a model of `bytes` (all parts) cannot run on the CPU path.
-export function checkFitsCpu(bytes, name = 'model') {
+export function checkFitsCpu(bytes, name = 'the model') {
   const limit = WASM_MEMORY_BYTES - WASM_RESERVE_BYTES;
   if (bytes > limit) {
     throw new ModelTooLargeError(`${name} is ${formatBytes(bytes)}; the CPU (WebAssembly) path holds the weights ` +
@@ -65,4 +65,12 @@ export async function checkQuota(remaining) {
       `site ${formatBytes(available)} (quota ${formatBytes(est.quota)}): delete cached models or free disk space`,
     { bytes: remaining, available });
   }
+}
+
+// Once the sizes of all parts [{total, have}] are known (before any body is
+// read): the rest must fit the quota, the whole the backend (checkSize).
+export async function checkParts(parts, checkSize) {
+  if (!parts.every((p) => p.total != null)) return; // checked again once downloaded
+  await checkQuota(parts.reduce((a, p) => a + p.total - (p.have || 0), 0));
+  checkSize(parts.reduce((a, p) => a + p.total, 0));
 }

@@ -7,8 +7,8 @@
 // Range/If-Range from the bytes it has.
 import { AbortError, QuotaExceededError } from './errors.mjs';
 import { partsSource } from './store_file.mjs';
-import { progressReporter, pumpPart, requestFrom } from './store_download.mjs';
-import { checkGgufHeader, checkQuota, GGUF_HEADER_BYTES } from './store_gguf.mjs';
+import { eachPart, openParts, progressReporter, pumpPart } from './store_download.mjs';
+import { checkGgufHeader, checkParts, GGUF_HEADER_BYTES } from './store_gguf.mjs';
 
 export const OPFS_DIR = 'hearth-models';
 const enc = new TextEncoder();
@@ -124,24 +124,20 @@ async function download(dir, meta, handles, { onProgress, signal, checkSize }) {
         checkGgufHeader(head, p.name);
       }
     });
-    const reqs = await Promise.all(parts.map((p) => requestFrom(p.url, p.have, p.etag, ctl.signal)));
+    const reqs = await openParts(parts, ctl.signal);
     reqs.forEach((r, i) => {
-      const p = parts[i];
-      if (r.start === 0 && p.have > 0) handles[i].truncate(0); // the server sent the file from the start
-      if (r.start === 0) p.have = 0;
-      p.total = r.total;
-      p.etag = r.etag;
+      if (r && r.start !== parts[i].have) { // the server sends the file from its start
+        handles[i].truncate(0);
+        parts[i].have = 0;
+      }
     });
-    if (parts.every((p) => p.total != null)) {
-      await checkQuota(parts.reduce((a, p) => a + p.total - p.have, 0));
-      checkSize(parts.reduce((a, p) => a + p.total, 0));
-    }
+    await checkParts(parts, checkSize);
     meta.files.forEach((f, i) => { f.size = parts[i].total; f.etag = parts[i].etag; });
     await writeMeta(dir, meta); // from here a reload resumes
     const report = progressReporter(parts, onProgress);
-    await Promise.all(parts.map((p, i) => pumpPart(p, reqs[i], { write: (chunk, at) => writeHandle(handles[i], chunk, at) }, {
-      signal: ctl.signal, onBytes: (pos) => report(i, pos), onRestart: () => handles[i].truncate(0), checkHeader: p.have < GGUF_HEADER_BYTES,
-    })));
+    await eachPart(parts.length, (i) => pumpPart(parts[i], reqs[i], { write: (chunk, at) => writeHandle(handles[i], chunk, at) }, {
+      signal: ctl.signal, onBytes: (pos) => report(i, pos), onRestart: () => handles[i].truncate(0),
+    }));
     parts.forEach((p, i) => {
       handles[i].flush();
       const size = handles[i].getSize();

@@ -15,16 +15,23 @@ export function nativeRun(file, prompt, maxTokens, extra = []) {
   return JSON.parse(r.stdout);
 }
 
-// A split model (three parts, first part's path returned), made once.
-export function splitModel() {
-  const first = path.join(MODELS, 'runtime-split-00001-of-00003.gguf');
-  if (!fs.existsSync(path.join(MODELS, 'runtime-split-00003-of-00003.gguf'))) {
+// A split model in `count` parts (the first part's path), made once.
+export function splitModel(count = 3) {
+  const n = String(count).padStart(5, '0');
+  const first = path.join(MODELS, `runtime-split${count}-00001-of-${n}.gguf`);
+  if (!fs.existsSync(path.join(MODELS, `runtime-split${count}-${n}-of-${n}.gguf`))) {
     fs.mkdirSync(MODELS, { recursive: true });
     const r = spawnSync('node', ['tools/make_test_model.mjs', '--arch', 'llama', '--tokenizer', 'llama2', '--type', 'q8_0',
-      '--split', '3', '--seed', '7', '--quiet', '--out', path.join(MODELS, 'runtime-split.gguf')], { cwd: ROOT, encoding: 'utf8' });
+      '--split', String(count), '--seed', '7', '--quiet', '--out', path.join(MODELS, `runtime-split${count}.gguf`)], { cwd: ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`make_test_model --split failed: ${r.stderr}`);
   }
   return first;
+}
+
+// The paths of all parts of a split model, from its first.
+export function splitParts(first) {
+  const count = Number(/-of-(\d{5})\.gguf$/.exec(first)[1]);
+  return Array.from({ length: count }, (_, i) => first.replace('-00001-of-', `-${String(i + 1).padStart(5, '0')}-of-`));
 }
 
 // A file of `size` bytes (default 5 GiB; sparse: no disk used) that starts with
