@@ -107,10 +107,13 @@ clean:
 -include $(shell find $(BUILD)/obj $(BUILD)/wasm -name '*.d' 2>/dev/null)
 
 # The chat app (web/app, docs/app.md): `make serve` builds everything, copies the browser builds of its
-# Markdown renderer and sanitizer (web/package.json, npm ci --prefix web) into web/app/vendor/ and serves
-# it on http://127.0.0.1:$(PORT)/ with the COOP/COEP headers threads need (web/serve.mjs).
+# Markdown renderer and sanitizer (web/package.json, npm ci --prefix web) into web/app/vendor/ and the
+# engine's browser files (web/*.mjs, web/dist/*.wasm, web/gpu/) into web/app/engine/, so that the app's
+# service worker (scope web/app/) covers the engine's workers too and the app works offline, then
+# serves it on http://127.0.0.1:$(PORT)/ with the COOP/COEP headers threads need (web/serve.mjs).
 PORT ?= 8080
 APP_VENDOR := web/app/vendor/marked.esm.js web/app/vendor/purify.es.mjs
+APP_NOT_ENGINE := web/cli.mjs web/bench.mjs web/serve.mjs
 web/node_modules/.package-lock.json: web/package-lock.json
 	npm ci --prefix web --ignore-scripts --no-audit --no-fund --loglevel=error
 web/app/vendor/marked.esm.js: web/node_modules/.package-lock.json
@@ -121,23 +124,10 @@ web/app/vendor/purify.es.mjs: web/node_modules/.package-lock.json
 	cp web/node_modules/dompurify/dist/purify.es.mjs $@
 .PHONY: app serve
 app: $(APP_VENDOR)
-serve: all wasm app
-	node web/serve.mjs --port $(PORT)
-
-# The chat app (web/app, docs/app.md): `make serve` builds everything, copies the browser builds of its
-# Markdown renderer and sanitizer (web/package.json, npm ci --prefix web) into web/app/vendor/ and serves
-# it on http://127.0.0.1:$(PORT)/ with the COOP/COEP headers threads need (web/serve.mjs).
-PORT ?= 8080
-APP_VENDOR := web/app/vendor/marked.esm.js web/app/vendor/purify.es.mjs
-web/node_modules/.package-lock.json: web/package-lock.json
-	npm ci --prefix web --ignore-scripts --no-audit --no-fund --loglevel=error
-web/app/vendor/marked.esm.js: web/node_modules/.package-lock.json
-	@mkdir -p $(dir $@)
-	cp web/node_modules/marked/lib/marked.esm.js $@
-web/app/vendor/purify.es.mjs: web/node_modules/.package-lock.json
-	@mkdir -p $(dir $@)
-	cp web/node_modules/dompurify/dist/purify.es.mjs $@
-.PHONY: app serve
-app: $(APP_VENDOR)
-serve: all wasm app
+	@rm -rf web/app/engine && mkdir -p web/app/engine/dist
+	cp $(filter-out $(APP_NOT_ENGINE),$(wildcard web/*.mjs)) web/app/engine/
+	cp web/dist/*.wasm web/app/engine/dist/
+	if [ -d web/gpu ]; then cp -r web/gpu web/app/engine/gpu && find web/app/engine/gpu -name "*.[ch]" -delete; fi
+serve: all wasm
+	$(MAKE) app
 	node web/serve.mjs --port $(PORT)

@@ -11,10 +11,14 @@ import { startServer } from '../../web/serve.mjs';
 
 export const SHOTS = path.join(BUILD, 'screenshots');
 
-// Builds what `make serve` builds for the page (wasm, vendored libraries), then serves it.
+// Copies the page's libraries as `make serve` does (make app; the wasm build comes from make test's
+// own `wasm` prerequisite), then serves it.
 export async function serveApp() {
-  const r = spawnSync('make', ['-s', 'wasm', 'app'], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`make wasm app failed:\n${r.stdout}${r.stderr}`);
+  const r = spawnSync('make', ['-s', 'app'], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`make app failed:\n${r.stdout}${r.stderr}`);
+  for (const f of ['web/dist/hearth.wasm', 'web/dist/hearth-mt.wasm']) {
+    if (!fs.existsSync(path.join(ROOT, f))) throw new Error(`${f} is missing: run make wasm first`);
+  }
   return startServer({ port: 0 });
 }
 

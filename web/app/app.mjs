@@ -4,7 +4,7 @@
 // localStorage (backend choice, last model) or the engine's model cache.
 import * as convs from './conversations.mjs';
 import { startEngine, cachedModels, deleteCached, describeBackend, errorsModule } from './engine.mjs';
-import { enableCopyButtons } from './markdown.mjs';
+import { enableCopyButtons, warmUp } from './markdown.mjs';
 import { messageElement, streamingMessage, editInPlace, statsText, button } from './messages_view.mjs';
 import { bytes, duration, rate } from './format.mjs';
 import { explainLoadError } from './load_errors.mjs';
@@ -46,13 +46,16 @@ function renderPresets() {
   ul.replaceChildren();
   for (const p of state.presets) {
     const li = document.createElement('li');
+    const text = document.createElement('span');
+    text.className = 'ptext';
     const name = document.createElement('span');
     name.className = 'pname';
     name.textContent = `${p.name} ${p.quant}`;
     const meta = document.createElement('span');
     meta.className = 'pmeta';
-    meta.textContent = `${bytes(p.size)} download, ${bytes(p.size)} of storage`;
-    li.append(name, meta, button('Download and load', () => loadModel({ urls: p.urls, preset: p, label: `${p.name} ${p.quant}` }),
+    meta.textContent = `${bytes(p.size)} download and storage`;
+    text.append(name, meta);
+    li.append(text, button('Download', () => loadModel({ urls: p.urls, preset: p, label: `${p.name} ${p.quant}` }),
       { testid: 'preset-load', aria: `Download and load ${p.name} ${p.quant}, ${bytes(p.size)}` }));
     ul.append(li);
   }
@@ -73,6 +76,7 @@ async function probeUrl(url) {
 function showLoad(p) {
   const box = $('load-box');
   box.hidden = false;
+  box.dataset.phase = p.phase;
   const prog = $('load-progress');
   const phase = $('load-phase');
   const detail = $('load-detail');
@@ -82,12 +86,24 @@ function showLoad(p) {
     detail.textContent = p.phase === 'cached' ? `${bytes(p.loaded)} of ${bytes(p.total)}`
       : `${bytes(p.loaded)} of ${p.total ? bytes(p.total) : '?'} · ${rate(p.rate)} · ${Number.isFinite(p.eta) ? `${duration(p.eta)} left` : 'estimating…'}`;
     setStatus(p.phase === 'cached' ? 'loading' : 'downloading');
+  } else if (p.phase === 'start') {
+    phase.textContent = 'Starting the engine';
+    prog.max = 1; prog.removeAttribute('value');
+    detail.textContent = '';
   } else if (p.phase === 'compile') {
     phase.textContent = 'Compiling shaders / warming up';
     prog.max = 1; prog.removeAttribute('value');
     detail.textContent = p.message || 'Preparing the model to run on this device…';
     setStatus('warming up');
   }
+}
+
+// A URL typed, linked (?model=) or remembered: absolute, with its preset's defaults if it is one.
+function loadUrl(url) {
+  let abs;
+  try { abs = new URL(url, location.href).href; } catch { abs = url; }
+  const preset = state.presets.find((p) => p.urls[0] === abs);
+  loadModel({ urls: [abs], preset, label: preset ? `${preset.name} ${preset.quant}` : abs.split('/').pop().split('?')[0] || abs });
 }
 
 async function loadModel(source) {
@@ -100,7 +116,7 @@ async function loadModel(source) {
   try {
     if (state.engine) { const old = state.engine; state.engine = null; await old.unload?.(); }
     setStatus('loading');
-    showLoad({ phase: 'download', loaded: 0, total: source.preset?.size || 0, rate: 0, eta: NaN });
+    showLoad({ phase: 'start', loaded: 0, total: 0, rate: 0, eta: NaN });
     const model = source.file || (source.urls.length === 1 ? source.urls[0] : source.urls);
     const engine = await startEngine({
       model, backend: state.prefs.backend, threads: state.prefs.threads || undefined, onProgress: showLoad,
@@ -144,6 +160,17 @@ async function showLoadError(err, source) {
   showModelPanel(true);
 }
 
+async function unloadModel() {
+  if (state.gen) stopGeneration();
+  const old = state.engine;
+  state.engine = null;
+  state.model = null;
+  $('model-name').replaceChildren();
+  setStatus('no model');
+  showModelPanel(true);
+  await old?.unload?.();
+}
+
 function showModelPanel(show) {
   $('model-panel').hidden = !show;
   $('hide-model-panel').hidden = !state.engine;
@@ -167,8 +194,8 @@ async function renderConvList() {
     const open = button(c.title, () => openConversation(c.id), { cls: 'open', testid: 'conversation' });
     open.title = c.title;
     li.append(open,
-      button('Rename', () => renameInline(li, c), { cls: 'act', aria: `Rename ${c.title}`, testid: 'rename' }),
-      button('Delete', (ev) => deleteWithConfirm(ev.currentTarget, c), { cls: 'act', aria: `Delete ${c.title}`, testid: 'delete' }));
+      button('✎', () => renameInline(li, c), { cls: 'act', aria: `Rename ${c.title}`, testid: 'rename' }),
+      button('✕', (ev) => deleteWithConfirm(ev.currentTarget, c), { cls: 'act', aria: `Delete ${c.title}`, testid: 'delete' }));
     ul.append(li);
   }
 }
@@ -202,8 +229,9 @@ function renameInline(li, c) {
 async function deleteWithConfirm(btn, c) {
   if (btn.dataset.armed !== '1') {
     btn.dataset.armed = '1';
-    btn.textContent = 'Sure?';
-    setTimeout(() => { btn.dataset.armed = ''; btn.textContent = 'Delete'; }, 3000);
+    const label = btn.textContent;
+    btn.textContent = 'Delete?';
+    setTimeout(() => { btn.dataset.armed = ''; btn.textContent = label; }, 3000);
     return;
   }
   await convs.deleteConversation(c.id);
@@ -312,9 +340,15 @@ async function generate() {
   const n = usage?.completion_tokens ?? tokens;
   const decodeS = (tEnd - (tFirst || tEnd)) / 1000;
   const stats = { tokens: n, ttft, tps: n > 1 && decodeS > 0 ? (n - 1) / decodeS : NaN, stopped: gen.stopped, finish };
-  const t = usage?.timings ?? null;
-  if (t?.ttft_ms) stats.ttft = t.ttft_ms;
-  if (t?.decode_ms && n > 1) stats.tps = ((n - 1) * 1000) / t.decode_ms;
+  // The engine's own timings when it has them (time in the worker, not in messaging).
+  try {
+    const es = await state.engine?.stats?.();
+    if (es?.completionTokens != null && !error) {
+      stats.tokens = es.completionTokens;
+      if (es.timeToFirstTokenMs != null) stats.ttft = es.timeToFirstTokenMs;
+      if (es.tokensPerSecond != null) stats.tps = es.tokensPerSecond;
+    }
+  } catch { /* keep the page's measurements */ }
   state.gen = null;
   $('stop').hidden = true;
   $('send').hidden = false;
@@ -372,7 +406,7 @@ function openSettings() {
   $('settings-dialog').showModal();
 }
 
-async function saveSettings() {
+function saveSettings() {
   const c = state.conv;
   const num = (id, lo, hi, dflt) => {
     const v = Number($(id).value);
@@ -387,7 +421,7 @@ async function saveSettings() {
   state.prefs.backend = $('set-backend').value;
   state.prefs.threads = Math.round(num('set-threads', 0, 64, 0));
   savePrefs();
-  if (c.messages.length) await convs.saveConversation(c);
+  if (c.messages.length) convs.saveConversation(c);
 }
 
 async function openModels() {
@@ -401,13 +435,26 @@ async function openModels() {
     li.dataset.testid = 'cached-model';
     const name = document.createElement('span');
     name.className = 'cname';
-    name.textContent = `${m.name} — ${bytes(m.size)}`;
-    name.title = m.urls[0] || m.name;
+    const title = document.createElement('span');
+    title.textContent = m.name;
+    title.title = m.urls[0] || m.name;
+    const size = document.createElement('span');
+    size.className = 'csize';
+    size.textContent = `${bytes(m.size)}${m.complete ? '' : ' (partly downloaded)'}`;
+    name.append(title, size);
     const load = button('Load', () => { $('models-dialog').close(); loadModel({ urls: m.urls, label: m.name }); }, { aria: `Load ${m.name}` });
     load.disabled = !m.urls.length;
-    const del = button('Delete', async () => { await deleteCached(m.id); openModels(); }, { cls: 'danger', aria: `Delete ${m.name}`, testid: 'delete-model' });
+    const del = button('Delete', async () => {
+      try {
+        // The store refuses to delete a model an engine has open: unload it first.
+        if (state.engine && state.model?.urls?.[0] === m.urls[0]) await unloadModel();
+        await deleteCached(m.id);
+      } catch (e) { $('models-storage').textContent = `Could not delete ${m.name}: ${e.message}`; return; }
+      openModels();
+    }, { cls: 'danger', aria: `Delete ${m.name}`, testid: 'delete-model' });
     const actions = document.createElement('span');
-    actions.append(load, ' ', del);
+    actions.className = 'cact';
+    actions.append(load, del);
     li.append(name, actions);
     ul.append(li);
   }
@@ -435,13 +482,14 @@ function wire() {
   $('prompt').addEventListener('input', autosize);
   $('stop').addEventListener('click', stopGeneration);
   document.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Escape' && state.gen) { ev.preventDefault(); stopGeneration(); }
+    if (ev.key !== 'Escape') return;
+    if (state.gen) { ev.preventDefault(); stopGeneration(); } else if ($('sidebar').classList.contains('open')) { closeSidebar(); $('toggle-sidebar').focus(); }
   });
   $('new-chat').addEventListener('click', newChat);
   $('load-model').addEventListener('click', () => {
     const url = $('model-url').value.trim();
     if (!url) { $('model-url').focus(); return; }
-    loadModel({ urls: [url], label: url.split('/').pop().split('?')[0] || url });
+    loadUrl(url);
   });
   $('model-url').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') $('load-model').click(); });
   $('model-url').addEventListener('change', () => probeUrl($('model-url').value.trim()));
@@ -451,7 +499,8 @@ function wire() {
   });
   $('hide-model-panel').addEventListener('click', () => showModelPanel(false));
   $('open-settings').addEventListener('click', openSettings);
-  $('settings-dialog').addEventListener('close', () => { if ($('settings-dialog').returnValue === 'save') saveSettings(); });
+  // Saved before the dialog closes, so a message sent right after uses the new settings.
+  $('settings-save').addEventListener('click', () => { saveSettings(); $('settings-dialog').close(); });
   $('set-defaults').addEventListener('click', () => {
     const d = defaultsFor(state.model);
     $('set-temperature').value = d.temperature; $('set-top-p').value = d.top_p; $('set-max-tokens').value = d.max_tokens;
@@ -483,14 +532,15 @@ async function main() {
   const wanted = new URLSearchParams(location.search).get('model');
   if (wanted) {
     $('model-url').value = wanted;
-    loadModel({ urls: [wanted], label: wanted.split('/').pop() });
+    loadUrl(wanted);
   } else if (state.prefs.lastModelUrl) {
     try {
       const cached = await cachedModels();
-      const hit = cached.find((m) => m.urls.includes(state.prefs.lastModelUrl));
-      if (hit) loadModel({ urls: hit.urls, label: hit.name, preset: state.presets.find((p) => p.urls[0] === hit.urls[0]) });
+      const hit = cached.find((m) => m.complete && m.urls.includes(state.prefs.lastModelUrl));
+      if (hit) loadUrl(hit.urls[0]);
     } catch { /* no engine: the picker stays */ }
   }
+  warmUp();
   document.documentElement.dataset.appReady = '1';
 }
 

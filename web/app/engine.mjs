@@ -1,15 +1,15 @@
-// The app's one door to the engine (web/client.mjs, running the model in a
+// The app's one door to the engine (web/client.mjs, copied to engine/ by make app; running the model in a
 // worker). It loads the client lazily, so the page, its conversations and its
 // settings work even when the engine cannot start, and it turns the engine's
 // progress events into one shape the loading view shows:
 // { phase: 'download'|'cached'|'compile'|'ready', loaded, total, rate, eta }.
 let clientPromise = null;
 export function client() {
-  clientPromise ??= import('../client.mjs');
+  clientPromise ??= import('./engine/client.mjs');
   return clientPromise;
 }
 export async function errorsModule() {
-  try { return await import('../errors.mjs'); } catch { return {}; }
+  try { return await import('./engine/errors.mjs'); } catch { return {}; }
 }
 
 // Bytes per second over the last few seconds of progress.
@@ -24,19 +24,17 @@ function rateMeter() {
   };
 }
 
-// What the engine reports, whatever its field names, as the view's shape.
+// The engine's events (web/store_download.mjs: {phase: 'download'|'cached'|'load'|'ready', bytes,
+// totalBytes, rate, file, ...}) as the view's shape; 'load' is the weights going into the backend
+// (and, on WebGPU, its pipelines compiling and warming up).
 function normalizeProgress(ev, meter) {
-  const raw = String(ev.phase ?? ev.stage ?? ev.status ?? 'download').toLowerCase();
-  const cached = ev.cached === true || ev.fromCache === true || /cache/.test(raw);
-  let phase = 'download';
-  if (/compil|warm|shader|pipeline|init|load(ing)?$|prepar/.test(raw)) phase = 'compile';
-  if (/ready|done/.test(raw)) phase = 'ready';
-  if (cached && phase === 'download') phase = 'cached';
-  const loaded = Number(ev.loaded ?? ev.bytes ?? ev.received ?? 0);
-  const total = Number(ev.total ?? ev.size ?? 0);
-  const rate = phase === 'download' ? (Number(ev.rate) || meter(loaded)) : 0;
+  const raw = String(ev.phase ?? 'download');
+  const phase = { download: 'download', cached: 'cached', load: 'compile', ready: 'ready' }[raw] ?? 'compile';
+  const loaded = Number(ev.bytes ?? ev.loaded ?? 0);
+  const total = Number(ev.totalBytes ?? ev.total ?? 0);
+  const rate = phase === 'download' ? meter(loaded) : 0;
   const eta = rate > 0 && total > loaded ? (total - loaded) / rate : NaN;
-  return { phase, loaded, total, rate, eta, file: ev.file ?? ev.url ?? '', message: ev.message ?? '' };
+  return { phase, loaded, total, rate, eta, file: ev.file ?? '', message: ev.message ?? '' };
 }
 
 // Starts an engine on `model` (URL, URL list or File); onProgress gets normalized events.
@@ -49,15 +47,12 @@ export async function startEngine({ model, backend, threads, contextSize, onProg
   return createEngine(opts);
 }
 
-// Cached models as [{ id, name, size, urls }].
+// Cached models as [{ id, name, size, urls, complete }] (web/store.mjs's listCachedModels).
 export async function cachedModels() {
   const { listCachedModels } = await client();
-  const list = await listCachedModels();
-  return list.map((m) => ({
-    id: m.id ?? m.key ?? m.url,
-    name: m.name ?? m.fileName ?? String(m.url ?? m.id).split('/').pop(),
-    size: Number(m.size ?? m.bytes ?? m.totalBytes ?? 0),
-    urls: m.urls ?? (m.url ? [m.url] : []),
+  return (await listCachedModels()).map((m) => ({
+    id: m.id, name: m.files?.[0]?.name ?? String(m.id).split('/').pop(), size: Number(m.bytes ?? 0),
+    urls: (m.files ?? []).map((f) => f.url).filter(Boolean), complete: m.complete !== false,
   }));
 }
 
@@ -66,17 +61,16 @@ export async function deleteCached(id) {
   return deleteCachedModel(id);
 }
 
-// What runs, in words, from the engine's stats.
+// What runs, in words, from engine.stats() (web/engine_worker.mjs's describe()).
 export function describeBackend(stats) {
   if (!stats) return 'No model loaded.';
-  const b = stats.backend ?? stats.device ?? '';
-  if (/gpu/i.test(b)) {
+  const note = [stats.backendNote, stats.threadsNote].filter(Boolean).join('; ');
+  if (/gpu/i.test(stats.backend ?? '')) {
     const a = stats.adapter ?? {};
-    const name = a.name ?? a.description ?? a.device ?? stats.adapterName ?? 'unknown adapter';
+    const name = a.name ?? a.description ?? a.device ?? a.vendor ?? stats.adapterName ?? 'unknown adapter';
     const feats = a.features ?? stats.features ?? [];
-    return `WebGPU on ${name}${feats.length ? ` (features: ${[...feats].join(', ')})` : ''}`;
+    return `WebGPU on ${name}${feats.length ? ` (features: ${[...feats].join(', ')})` : ''}${note ? ` — ${note}` : ''}`;
   }
   const t = stats.threads ?? 1;
-  const note = stats.threadsNote ? ` — ${stats.threadsNote}` : '';
-  return `CPU (WebAssembly, ${t} thread${t === 1 ? '' : 's'}${stats.kernels ? `, ${stats.kernels} kernels` : ''})${note}`;
+  return `CPU (WebAssembly, ${t} thread${t === 1 ? '' : 's'}${stats.kernels ? `, ${stats.kernels} kernels` : ''})${note ? ` — ${note}` : ''}`;
 }

@@ -81,3 +81,10 @@ export function enableCopyButtons(container) {
     setTimeout(() => { btn.textContent = 'Copy'; }, 1500);
   });
 }
+
+// The first parse and sanitize run cold (regular expressions compile, code warms up) and can take
+// tens of milliseconds: done once while the page is idle, so the first streamed answer does not jank.
+export function warmUp() {
+  const run = () => renderMarkdown('# a\n\n*b* **c** `d` [e](https://example.com)\n\n- f\n1. g\n\n| h | i |\n|---|---|\n| j | k |\n\n```js\nl\n```\n\n> m <b>n</b>');
+  if ('requestIdleCallback' in window) requestIdleCallback(run, { timeout: 2000 }); else setTimeout(run, 200);
+}

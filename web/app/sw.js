@@ -7,9 +7,13 @@ const CACHE = 'hearth-app-v1';
 const APP_FILES = [
   './', 'index.html', 'styles.css', 'app.mjs', 'engine.mjs', 'markdown.mjs', 'messages_view.mjs', 'conversations.mjs',
   'format.mjs', 'load_errors.mjs', 'presets.json', 'vendor/marked.esm.js', 'vendor/purify.es.mjs',
-  '../client.mjs', '../engine_worker.mjs', '../store.mjs', '../errors.mjs', '../hearth.mjs', '../dist/hearth.wasm',
+  'engine/client.mjs', 'engine/engine_worker.mjs', 'engine/errors.mjs', 'engine/hearth.mjs', 'engine/thread_worker.mjs',
+  'engine/store.mjs', 'engine/store_cache.mjs', 'engine/store_download.mjs', 'engine/store_file.mjs', 'engine/store_gguf.mjs',
+  'engine/store_opfs.mjs', 'engine/dist/hearth.wasm', 'engine/dist/hearth-mt.wasm',
 ];
-// Engine files the page may not have listed above (thread workers, GPU kernels): cached when first fetched.
+// The engine's files are copied under engine/ (make app) so that its workers, whose requests a service
+// worker sees only when the worker's own URL is in its scope, load offline too. Files not listed above
+// (GPU backend, new modules) are cached when first fetched.
 
 self.addEventListener('install', (ev) => {
   ev.waitUntil((async () => {
