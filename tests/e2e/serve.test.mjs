@@ -1,0 +1,79 @@
+// The dev/test server (web/serve.mjs) over real HTTP: cross-origin isolation
+// headers and MIME types, byte ranges checked against the file's bytes,
+// If-Range, 416, HEAD, refused paths (traversal, encoded traversal, NUL,
+// unknown prefixes), and the test hooks (cut once, then 503; request log).
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { startServer } from '../../web/serve.mjs';
+import { check, done } from '../lib.mjs';
+import { ROOT, SHARED } from './util.mjs';
+
+const server = await startServer();
+const get = (p, headers = {}, method = 'GET') => fetch(server.url + p, { headers, method });
+const bytes = async (r) => Buffer.from(await r.arrayBuffer());
+// The path exactly as written (fetch would normalize ../ and %2e%2e away): the status code.
+const rawStatus = (p) => new Promise((resolve, reject) => {
+  http.get({ host: '127.0.0.1', port: server.port, path: p }, (res) => { res.resume(); resolve(res.statusCode); }).on('error', reject);
+});
+try {
+  check(`bound to 127.0.0.1 (${server.url})`, new URL(server.url).hostname === '127.0.0.1');
+  for (const [p, type] of [['/web/client.mjs', 'text/javascript'], ['/web/dist/hearth.wasm', 'application/wasm'],
+    ['/shared/models/stories260K.gguf', 'application/octet-stream'], ['/tests/browser/engine.html', 'text/html'],
+    ['/web/client.d.ts', 'application/octet-stream']]) {
+    if (!fs.existsSync(path.join(ROOT, p.replace('/shared/', '../shared/')))) continue;
+    const r = await get(p, {}, 'HEAD');
+    check(`${p}: 200, ${type}, COOP same-origin, COEP require-corp, Accept-Ranges`, r.status === 200 &&
+      r.headers.get('content-type').startsWith(type) && r.headers.get('cross-origin-opener-policy') === 'same-origin' &&
+      r.headers.get('cross-origin-embedder-policy') === 'require-corp' && r.headers.get('accept-ranges') === 'bytes',
+    `${r.status} ${[...r.headers].join(' ')}`);
+  }
+  const model = '/shared/models/stories260K.gguf';
+  const file = fs.readFileSync(path.join(SHARED, 'models/stories260K.gguf'));
+  const whole = await get(model);
+  check('GET returns the whole file', whole.status === 200 && (await bytes(whole)).equals(file));
+  for (const [range, start, end] of [['bytes=0-9', 0, 9], ['bytes=1000-', 1000, file.length - 1], ['bytes=-100', file.length - 100, file.length - 1],
+    [`bytes=${file.length - 5}-${file.length + 100}`, file.length - 5, file.length - 1]]) {
+    const r = await get(model, { Range: range });
+    const body = await bytes(r);
+    check(`Range ${range}: 206 with bytes ${start}-${end} of the file`, r.status === 206 &&
+      r.headers.get('content-range') === `bytes ${start}-${end}/${file.length}` && body.equals(file.subarray(start, end + 1)),
+    `${r.status} ${r.headers.get('content-range')} ${body.length}`);
+  }
+  const past = await get(model, { Range: `bytes=${file.length}-` });
+  check('a range past the end: 416 with the size', past.status === 416 && past.headers.get('content-range') === `bytes */${file.length}`);
+  const etag = whole.headers.get('etag');
+  const same = await get(model, { Range: 'bytes=10-19', 'If-Range': etag });
+  const changed = await get(model, { Range: 'bytes=10-19', 'If-Range': '"something-else"' });
+  check('If-Range: the range when the ETag matches, the whole file when not', same.status === 206 && changed.status === 200 &&
+    (await bytes(changed)).length === file.length);
+  const multi = await get(model, { Range: 'bytes=0-1,5-6' });
+  check('several ranges: the whole file (allowed by RFC 9110)', multi.status === 200 && (await bytes(multi)).length === file.length);
+  for (const p of ['/web/../README.md', '/web/%2e%2e/README.md', '/web/%2e%2e%2f%2e%2e%2fetc/passwd', '/web/client.mjs%00.txt', '/README.md',
+    '/build/../../etc/passwd', '/web/%E0%A4%A.mjs']) {
+    const status = await rawStatus(p);
+    check(`${p}: refused (404)`, status === 404, String(status));
+  }
+  check('the same raw requests reach files inside a mount (/web/./client.mjs, /web/dist/../client.mjs)',
+    await rawStatus('/web/./client.mjs') === 200 && await rawStatus('/web/dist/../client.mjs') === 200);
+  check('POST: 405', (await get('/web/client.mjs', {}, 'POST')).status === 405);
+  check('/ redirects to the app or web/', [301, 302].includes((await fetch(`${server.url}/`, { redirect: 'manual' })).status));
+  // Hooks: cut once (half the bytes, then the connection drops), then 503 twice, then normal again.
+  server.resetCounts();
+  server.cutOnce(model, 2);
+  let cutBytes = 0, cutError = null;
+  try {
+    const r = await get(model);
+    const reader = r.body.getReader();
+    for (;;) { const { done: d, value } = await reader.read(); if (d) break; cutBytes += value.length; }
+  } catch (e) { cutError = e; }
+  check(`cutOnce: the body stops halfway (${cutBytes} of ${file.length}) with a dropped connection`,
+    cutError !== null && cutBytes === Math.floor(file.length / 2), String(cutError));
+  const s1 = (await get(model)).status, s2 = (await get(model)).status, s3 = await get(model);
+  check('then 503 twice, then the file again', s1 === 503 && s2 === 503 && s3.status === 200 && (await bytes(s3)).equals(file), `${s1} ${s2} ${s3.status}`);
+  check('the request log counts them', server.requests(model) === 4 && server.requestLog(model).map((l) => l.status).join() === '200,503,503,200',
+    JSON.stringify(server.requestLog(model)));
+} finally {
+  await server.close();
+}
+done();
