@@ -97,6 +97,7 @@ async function openSource(model, { checkSize, onProgress, signal, storage }) {
     return openPath(model.path, checkSize);
   }
   if (model.kind === 'files') {
+    if (typeof FileReaderSync === 'undefined') throw new EngineError('a File or Blob loads in a browser only (FileReaderSync); in Node give a file path');
     const { blobSource, checkBlobs } = await import('./store_file.mjs');
     const names = model.files.map((f, i) => f.name || `part ${i + 1}`);
     checkSize(checkBlobs(model.files, names));
