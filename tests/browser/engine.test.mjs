@@ -130,6 +130,15 @@ try {
     r.info.model.fromCache === true && r.events.some((e) => e.phase === 'cached'), `${server.requests(storiesUrl)} requests; ${JSON.stringify(r.error || r.events)}`);
   const again = await generate('complete', { prompt: 'Once upon a time', max_tokens: 60, temperature: 0 });
   check('the cached model gives the same greedy text', again.text === ref.text, JSON.stringify(again));
+  // A second tab opens the same cached model while the first holds it (read-only access handles).
+  const tab2 = await browser.context.newPage();
+  await tab2.goto(`${server.url}/tests/browser/engine.html`);
+  await tab2.waitForFunction(() => window.T?.ready);
+  const r2 = await tab2.evaluate((m) => window.T.load({ model: m, backend: 'cpu', threads: 1 }), storiesUrl);
+  const g2 = r2.error ? r2 : await tab2.evaluate(() => window.T.generate('complete', { prompt: 'Once upon a time', max_tokens: 60, temperature: 0 }));
+  check('a second tab loads the same cached model at the same time', !r2.error && r2.info.model.fromCache && g2.text === ref.text,
+    JSON.stringify(r2.error || g2));
+  await tab2.close();
   const inUse = await page.evaluate(([i]) => window.T.remove(i).then(() => 'removed', (e) => e.message), [r.info?.model?.id]);
   check(`deleteCachedModel refuses a model in use (${inUse})`, /in use/.test(inUse), inUse);
   await unload();
