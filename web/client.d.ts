@@ -5,9 +5,9 @@ export type Backend = 'auto' | 'webgpu' | 'cpu';
 
 export interface FileProgress { name: string; loaded: number; total: number | null }
 
-/** Load progress. 'download': bytes arriving (all parts; rate in bytes/s since the start);
- *  'cached': the model is in the store, nothing downloaded; 'load': weights going into the backend;
- *  'ready': loaded. */
+/** Load progress; bytes: done so far of totalBytes (all parts). 'download': bytes arriving
+ *  (file/loaded/total: the part that moved; rate in bytes/s since the start); 'cached': the model
+ *  is in the store, nothing downloaded; 'load': bytes read into the backend; 'ready': loaded. */
 export interface ProgressEvent {
   phase: 'download' | 'cached' | 'load' | 'ready';
   bytes: number;

@@ -46,14 +46,24 @@ const BACKENDS = {
     const h = await Hearth.create({ threads: threads ?? await defaultThreads(), log });
     return { engine: h, checkSize: (bytes) => checkFitsCpu(bytes) };
   },
-  // web/gpu/backend.mjs (issue 6) exports createBackend({threads, log}) -> {engine, checkSize}.
+  // web/gpu/backend.mjs (issue 6) exports createBackend({log}) -> {engine, checkSize?}.
   async webgpu(opts) {
     let mod;
     try { mod = await import('./gpu/backend.mjs'); } catch (e) {
       if (!/Cannot find|Failed to fetch|ERR_MODULE_NOT_FOUND|404|error loading dynamically imported module/i.test(String(e?.message || e))) throw e;
       throw new UnsupportedBackendError('the WebGPU backend is not part of this build yet (issue 6): use backend "cpu" or "auto"');
     }
-    return mod.createBackend(opts);
+    let b;
+    try { b = await mod.createBackend(opts); } catch (e) {
+      throw e instanceof EngineError ? e : new UnsupportedBackendError(`WebGPU cannot run here: ${e.message}`);
+    }
+    // The worker streams through step-wise generation; a backend without it cannot serve requests.
+    if (typeof b.engine.beginChat !== 'function' || typeof b.engine.beginCompletion !== 'function') {
+      b.engine.destroy?.();
+      throw new UnsupportedBackendError('the WebGPU backend has no step-wise generation (beginChat/beginCompletion) yet: use backend "cpu" or "auto"');
+    }
+    // Its weights live in GPU buffers, not in wasm memory: the backend's own limit, if it has one.
+    return { checkSize: () => {}, ...b };
   },
 };
 
@@ -144,11 +154,11 @@ async function load({ model, backend: name = 'auto', threads, contextSize, stora
 
 async function loadOn({ model, contextSize, storage, onProgress, signal }) {
   const opened = await openSource(model, { checkSize: backend.checkSize, onProgress, signal, storage });
-  onProgress({ phase: 'load', bytes: opened.bytes, totalBytes: opened.bytes });
+  onProgress({ phase: 'load', bytes: 0, totalBytes: opened.bytes });
   const t0 = performance.now();
   try {
     // A backend may finish loading asynchronously (WebGPU uploads and compiles).
-    await backend.engine.load(opened.source, { contextSize: contextSize || 0 });
+    await backend.engine.load(countingReads(opened.source, opened.bytes, onProgress), { contextSize: contextSize || 0 });
   } catch (e) {
     opened.source.close?.();
     throw loadError(e);
@@ -156,6 +166,32 @@ async function loadOn({ model, contextSize, storage, onProgress, signal }) {
   loaded = { id: opened.id, bytes: opened.bytes, cached: opened.cached, storage: opened.storage, loadMs: performance.now() - t0 };
   onProgress({ phase: 'ready', bytes: opened.bytes, totalBytes: opened.bytes });
   return describe();
+}
+
+// The source with 'load' progress (bytes read into the backend so far, at most
+// every 100 ms): loading a large model takes seconds, all of it synchronous
+// here, and the page still hears of it (postMessage does not wait for us).
+function countingReads(source, total, onProgress) {
+  let loaded = 0, last = 0;
+  return {
+    ...source,
+    open(part, count) {
+      const p = source.open(part, count);
+      return {
+        ...p,
+        read(offset, dst) {
+          p.read(offset, dst);
+          loaded += dst.length;
+          const now = performance.now();
+          if (now - last >= 100) {
+            last = now;
+            onProgress({ phase: 'load', bytes: Math.min(loaded, total), totalBytes: total });
+          }
+        },
+      };
+    },
+    close: () => source.close?.(),
+  };
 }
 
 function describe() {
@@ -193,7 +229,8 @@ async function generate(kind, params, { post, signal, stream, flow }) {
     if (stream) await flow.taken(sent - 1);
     if (signal.aborted) { g.abort(); aborted = true; break; }
     let step;
-    try { step = g.next(); } catch (e) { g.abort?.(); throw new GenerationError(e.message); }
+    // (await: a GPU backend's step may be asynchronous)
+    try { step = await g.next(); } catch (e) { g.abort?.(); throw new GenerationError(e.message); }
     // Every token, even one whose text is not complete UTF-8 yet (''), so flow control counts tokens.
     if (stream) { post({ type: 'delta', text: step.text }); sent++; }
     if (step.done) break;
