@@ -6,11 +6,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { hearth, MODELS, ROOT } from './util.mjs';
 
-// The native CLI's greedy raw completion, {prompt_tokens, tokens, text, ...},
-// on its scalar kernels and one thread (the wasm core's arithmetic).
+// The native CLI's greedy raw completion, {prompt_tokens, tokens, text, ...}
+// (its own kernels and threads, as a user would run it).
 export function nativeRun(file, prompt, maxTokens, extra = []) {
   const r = hearth(['run', '--model', file, '--prompt', prompt, '--temperature', '0', '--max-tokens', String(maxTokens),
-    '--json', '--threads', '1', ...extra], { env: { ...process.env, HEARTH_NO_SIMD: '1' } });
+    '--json', ...extra]);
   if (r.status !== 0) throw new Error(`hearth run failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
