@@ -27,6 +27,7 @@ const qwen = ensureModel(fixture('qwen2-qwen3-q4_0'));
 const llama = ensureModel(fixture('llama-llama2-q8_0'));
 const phi3 = ensureModel(fixture('phi3-llama2-q4_0'));
 const llama3 = ensureModel(fixture('llama-llama3-q4_0'));
+const llama3q5 = ensureModel(fixture('llama-llama3-q5_0'));
 ensureModel(fixture('qwen2-qwen3-q8_0'));
 const split = splitModel(8);
 
@@ -119,6 +120,23 @@ try {
   if (!r.error) {
     check('the download resumed after a reload stored the right bytes (SHA-256 equals the file)',
       await page.evaluate(([i]) => window.T.cachedSha256(i), [r.info.model.id]) === sha256(llama3));
+  }
+  await unload();
+
+  // 3c. A load aborted (AbortSignal) while downloading: AbortError, the bytes so far are kept,
+  // and the next load asks only for the rest.
+  const q5Url = urlPath(llama3q5);
+  r = await load({ model: q5Url, backend: 'cpu', threads: 1, abortOnProgress: true });
+  const kept = (await page.evaluate(() => window.T.list())).find((m) => m.id.endsWith(q5Url));
+  check('a load aborted while downloading rejects with AbortError and keeps the partial download',
+    r.error?.name === 'AbortError' && r.error.typed && kept && !kept.complete, JSON.stringify(r.error || 'loaded'));
+  server.resetCounts();
+  r = await load({ model: q5Url, backend: 'cpu', threads: 1 });
+  const q5log = server.requestLog(q5Url);
+  check(`loading it again resumes from the kept bytes (${q5log.map((l) => `${l.status} ${l.range}`).join(', ')})`,
+    !r.error && q5log.length === 1 && q5log[0].status === 206, JSON.stringify(r.error || q5log));
+  if (!r.error) {
+    check('... into the right bytes (SHA-256 equals the file)', await page.evaluate(([i]) => window.T.cachedSha256(i), [r.info.model.id]) === sha256(llama3q5));
   }
   await unload();
 

@@ -17,13 +17,19 @@ const errorOf = (e) => ({ name: e?.name, message: e?.message, typed: !!client[e?
 window.T = {
   ready: true,
   isolated: crossOriginIsolated,
-  // opts: createEngine's, with file: true for the File(s) picked in #file.
+  // opts: createEngine's, with file: true for the File(s) picked in #file, and
+  // abortOnProgress: true to abort the load at its first download progress event.
   async load(opts) {
     const events = [];
     const t0 = performance.now();
+    const ac = new AbortController();
+    const onProgress = (e) => {
+      events.push(e);
+      if (opts.abortOnProgress && e.phase === 'download') ac.abort();
+    };
     try {
       const model = opts.file ? [...document.getElementById('file').files] : opts.model;
-      engine = await client.createEngine({ ...opts, model: model.length === 1 ? model[0] : model, onProgress: (e) => events.push(e) });
+      engine = await client.createEngine({ ...opts, model: model.length === 1 ? model[0] : model, onProgress, signal: ac.signal });
       return { info: engine.info, events, t0, t1: performance.now() };
     } catch (e) { return { error: errorOf(e), events }; }
   },
