@@ -99,6 +99,19 @@ export async function appFlow({ backend, screenshots = false, name = backend }) 
     check(`${name}: the page is cross-origin isolated (threads possible)`, await page.evaluate(() => crossOriginIsolated));
     if (screenshots) await shot(page, 'empty');
 
+    // Keyboard only: Tab reaches every control a person needs, and every button has a name.
+    const order = [];
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press('Tab');
+      order.push(await page.evaluate(() => document.activeElement?.dataset?.testid || document.activeElement?.id || ''));
+    }
+    const need = ['new-chat', 'open-models', 'open-settings', 'model-url', 'load-model', 'model-file', 'prompt'];
+    check(`${name}: Tab reaches ${need.join(', ')}`, need.every((t) => order.includes(t)), JSON.stringify(order));
+    const unnamed = await page.$$eval('button', (bs) => bs.filter((b) => !(b.getAttribute('aria-label') || b.textContent.trim())).length);
+    check(`${name}: every button has an accessible name`, unnamed === 0, `${unnamed} without`);
+    const roles = await page.evaluate(() => [document.getElementById('messages').getAttribute('role'), document.getElementById('messages').getAttribute('aria-live')]);
+    check(`${name}: the message list is a live log`, roles[0] === 'log' && roles[1] === 'polite', JSON.stringify(roles));
+
     // Backend override, and greedy settings, through the settings dialog.
     await setSettings(page, { backend, temperature: 0, maxTokens: MAX_TOKENS });
 
@@ -111,6 +124,11 @@ export async function appFlow({ backend, screenshots = false, name = backend }) 
       await shot(page, 'downloading');
     }
     const ready = await waitStatus(page, 'ready');
+    if (ready !== true && backend === 'webgpu' && /WebGPU cannot be used/.test(ready)) {
+      // The backend says it cannot run here yet (issue 6 in progress): say so, check nothing more.
+      console.log(`# skipped ${name}: ${ready.replace(/\s+/g, ' ')}`);
+      return;
+    }
     check(`${name}: a model loads by URL`, ready === true, `${ready} ${errors.join('; ')}`);
     host.throttle(0);
     const prog = await page.evaluate(() => window.__progress);

@@ -16,14 +16,17 @@ const CORS = {
   'Cache-Control': 'no-store',
 };
 
-// files: { '/name.gguf': '/abs/path' }
-export function startModelServer(files) {
+// files: { '/name.gguf': '/abs/path' }; port: 0 for any free one (or the port of a server that was closed,
+// to bring it back). ranges: the Range headers of the GETs seen.
+export function startModelServer(files, { port = 0 } = {}) {
   let bytesPerSecond = 0;
   let requests = 0;
+  const ranges = [];
   const server = http.createServer((req, res) => {
     const p = new URL(req.url, 'http://x').pathname;
     if (req.method === 'OPTIONS') { res.writeHead(204, { ...CORS, 'Access-Control-Allow-Methods': 'GET, HEAD' }); return res.end(); }
     requests++;
+    if (req.method === 'GET') ranges.push(req.headers.range || '');
     const file = files[p];
     if (!file || (req.method !== 'GET' && req.method !== 'HEAD')) { res.writeHead(404, CORS); return res.end(); }
     const size = fs.statSync(file).size;
@@ -51,9 +54,11 @@ export function startModelServer(files) {
     }, 50);
     res.on('close', () => { if (pos <= end) { clearInterval(timer); fs.closeSync(fd); } });
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({
     url: `http://127.0.0.1:${server.address().port}`,
+    port: server.address().port,
     requests: () => requests,
+    ranges: () => ranges,
     throttle: (bps) => { bytesPerSecond = bps; },
     close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
   })));

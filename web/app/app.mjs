@@ -131,7 +131,6 @@ async function loadModel(source) {
     setStatus('ready', 'ready');
     $('prompt').focus();
   } catch (err) {
-    console.error(err);
     $('load-box').hidden = true;
     setStatus('error', 'error');
     showLoadError(err, source);

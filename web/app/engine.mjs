@@ -32,7 +32,7 @@ function normalizeProgress(ev, meter) {
   const phase = { download: 'download', cached: 'cached', load: 'compile', ready: 'ready' }[raw] ?? 'compile';
   const loaded = Number(ev.bytes ?? ev.loaded ?? 0);
   const total = Number(ev.totalBytes ?? ev.total ?? 0);
-  const rate = phase === 'download' ? meter(loaded) : 0;
+  const rate = phase === 'download' ? meter(loaded) || Number(ev.rate) || 0 : 0;
   const eta = rate > 0 && total > loaded ? (total - loaded) / rate : NaN;
   return { phase, loaded, total, rate, eta, file: ev.file ?? '', message: ev.message ?? '' };
 }

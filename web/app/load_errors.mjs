@@ -43,7 +43,7 @@ export function explainLoadError(err, E, { retry, cpu, manage }) {
   }
   if (is(err, E, 'UnsupportedBackendError') || /webgpu|gpu adapter|navigator\.gpu/i.test(msg)) {
     return {
-      title: 'WebGPU is not available here',
+      title: 'WebGPU cannot be used here',
       text: `This browser or device offers no WebGPU (the graphics-card path). The model can run on the CPU instead, more slowly. (${msg})`,
       actions: [['Use the CPU', cpu]],
     };
