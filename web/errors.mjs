@@ -33,15 +33,18 @@ const CLASSES = {
   UnsupportedModelError, UnsupportedBackendError, AbortError, GenerationError,
 };
 
-// For postMessage: own enumerable fields (details) plus name and message.
+// For postMessage: own enumerable fields (details) plus name and message. A
+// platform error of the same name (DOMException AbortError, QuotaExceededError)
+// keeps its name; anything else becomes EngineError.
 export function serializeError(e) {
   if (e instanceof EngineError) return { ...e, name: e.name, message: e.message };
-  return { name: 'EngineError', message: e?.message || String(e) };
+  return { name: CLASSES[e?.name] ? e.name : 'EngineError', message: e?.message || String(e) };
 }
 
 export function deserializeError(o) {
   const Cls = CLASSES[o?.name] || EngineError;
-  const { name, message, ...details } = o || {};
-  void name;
-  return new Cls(message || 'unknown engine error', details);
+  const details = { ...o };
+  delete details.name;
+  delete details.message;
+  return new Cls(o?.message || 'unknown engine error', details);
 }
