@@ -2,7 +2,7 @@
 // says what to do and its action works. No WebGPU: the page explains and
 // "Use the CPU" loads the model there. Network lost mid-download: "Retry"
 // resumes from the bytes already stored (a Range request). Not enough
-// storage: the page says how much is missing.
+// storage: the page says how much is missing. Also ?model=URL.
 import fs from 'node:fs';
 import path from 'node:path';
 import { check, done } from '../lib.mjs';
@@ -70,6 +70,12 @@ try {
   check('network back: Retry loads the model', s === 'ready', `${s}: ${await errorText(page)}`);
   check('... resuming from the stored bytes (Range request)', resumed.length >= 1, JSON.stringify(host.ranges()));
   host.throttle(0);
+
+  // ?model=URL in the page address loads that model.
+  page = await (await browser.newContext()).newPage();
+  await page.goto(`${server.url}/web/app/?model=${encodeURIComponent(url)}`);
+  s = await settled(page);
+  check('?model=URL preloads the model', s === 'ready' && (await page.inputValue(TID('model-url'))) === url, `${s}: ${await errorText(page)}`);
 
   // Not enough storage. Chromium offers no dependable way to shrink an origin's quota from a test
   // (DevTools' Storage.overrideQuotaForOrigin makes writes fail but leaves navigator.storage.estimate()

@@ -138,6 +138,15 @@ export async function appFlow({ backend, screenshots = false, name = backend }) 
     check(`${name}: the settings name the backend that runs`, backend === 'webgpu' ? /WebGPU/.test(info) : /CPU/.test(info), info);
     stats.backendInfo = info;
 
+    // Shift+Enter is a new line, not a send.
+    await page.click(TID('prompt'));
+    await page.keyboard.type('line one');
+    await page.keyboard.press('Shift+Enter');
+    await page.keyboard.type('line two');
+    const typed = await page.inputValue(TID('prompt'));
+    const sent = await page.$$eval('[data-testid="message"]', (els) => els.length);
+    check(`${name}: Shift+Enter adds a new line and sends nothing`, typed === 'line one\nline two' && sent === 0, JSON.stringify([typed, sent]));
+
     // Chat: streamed, equal to the CLI's greedy answer, two turns.
     const a1 = await ask(page, 'Hello there');
     check(`${name}: the answer streams (several DOM updates before the end)`, a1.updates >= 3, `${a1.updates} updates`);
@@ -263,6 +272,15 @@ export async function appFlow({ backend, screenshots = false, name = backend }) 
     check(`${name}: offline chat works (same greedy answer)`, a5.msg.content === expected[0], JSON.stringify(a5.msg).slice(0, 100) +
       JSON.stringify(await page.evaluate(async () => [window.hearthApp.state.conv, await window.hearthApp.state.engine.stats()])));
     await context.setOffline(false);
+
+    // The models manager deletes the stored model (the loaded one is unloaded first).
+    await page.click(TID('open-models'));
+    await page.waitForSelector(TID('cached-model'));
+    await page.click(TID('delete-model'));
+    await page.waitForFunction(() => !document.querySelector('[data-testid="cached-model"]') && /0 models/.test(document.getElementById('models-storage').textContent));
+    const left = await page.evaluate(async () => (await (await import('/web/app/engine/client.mjs')).listCachedModels()).length);
+    check(`${name}: the models manager deletes a stored model`, left === 0 && await status(page) === 'no model', `${left} left, ${await status(page)}`);
+    await page.keyboard.press('Escape');
 
     check(`${name}: no page errors`, errors.filter((e) => !/net::ERR_INTERNET_DISCONNECTED/.test(e)).length === 0, errors.join('; '));
   } finally {

@@ -3,7 +3,7 @@
 // everything that outlives a reload is in IndexedDB (conversations),
 // localStorage (backend choice, last model) or the engine's model cache.
 import * as convs from './conversations.mjs';
-import { startEngine, cachedModels, deleteCached, describeBackend, errorsModule } from './engine.mjs';
+import { startEngine, cachedModels, deleteCached, describeBackend, errorsModule, persistStorage } from './engine.mjs';
 import { enableCopyButtons, warmUp } from './markdown.mjs';
 import { messageElement, streamingMessage, editInPlace, statsText, button } from './messages_view.mjs';
 import { bytes, duration, rate } from './format.mjs';
@@ -123,7 +123,7 @@ async function loadModel(source) {
     });
     state.engine = engine;
     state.model = source;
-    if (!source.file) { state.prefs.lastModelUrl = source.urls[0]; savePrefs(); }
+    if (!source.file) { state.prefs.lastModelUrl = source.urls[0]; savePrefs(); persistStorage(); }
     $('load-box').hidden = true;
     $('model-name').replaceChildren(source.label, ' ', button('Change', () => showModelPanel(true), { cls: 'link', testid: 'change-model' }));
     showModelPanel(false);

@@ -56,6 +56,11 @@ export async function cachedModels() {
   }));
 }
 
+// Asks the browser to keep stored models under storage pressure (it may say no; nothing breaks).
+export async function persistStorage() {
+  try { return await (await client()).requestPersistentStorage?.(); } catch { return false; }
+}
+
 export async function deleteCached(id) {
   const { deleteCachedModel } = await client();
   return deleteCachedModel(id);
