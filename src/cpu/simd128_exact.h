@@ -55,21 +55,29 @@ __attribute__((noinline)) static v128_t fma64_slow(v128_t acc, v128_t a, v128_t 
  * sum is also inexact: s - acc != p or s - p != acc (one of the two
  * differences is exact, Fast2Sum, so together they detect any rounding). */
 AI void fma64(const int NV, v128_t *acc, const v128_t *a, const v128_t *b) {
-    v128_t s[4], p[4], half = wasm_i64x2_const_splat(0);
+    v128_t s[4], p[4];
 #pragma clang loop unroll(full)
     for (int i = 0; i < NV; i++) {
         p[i] = wasm_f64x2_mul(a[i], b[i]);
         s[i] = wasm_f64x2_add(acc[i], p[i]);
-        const v128_t low = wasm_v128_and(s[i], wasm_i64x2_const_splat(0x1fffffff));
-        half = wasm_v128_or(half, wasm_i64x2_eq(low, wasm_i64x2_const_splat(0x10000000)));
     }
-    if (__builtin_expect(wasm_v128_any_true(half), 0)) {
+    /* the low 32 bits of two sums' lanes side by side, tested at once */
+    v128_t any = wasm_i32x4_const_splat(0);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < NV; i += 2) {
+        const v128_t lo = wasm_i32x4_shuffle(s[i], s[i + 1 < NV ? i + 1 : i], 0, 2, 4, 6);
+        any = wasm_v128_or(any, wasm_i32x4_eq(wasm_v128_and(lo, wasm_i32x4_const_splat(0x1fffffff)),
+                                              wasm_i32x4_const_splat(0x10000000)));
+    }
+    if (__builtin_expect(wasm_v128_any_true(any), 0)) {
         /* halfway-looking lanes (short exact sums often are): those that
          * are also inexact (s - acc != p or s - p != acc; one of the two
          * differences is exact, Fast2Sum) get rounded once by fma_once */
         v128_t hard = wasm_i64x2_const_splat(0);
 #pragma clang loop unroll(full)
         for (int i = 0; i < NV; i++) {
+            const v128_t half = wasm_i64x2_eq(wasm_v128_and(s[i], wasm_i64x2_const_splat(0x1fffffff)),
+                                              wasm_i64x2_const_splat(0x10000000));
             const v128_t exact = wasm_v128_and(wasm_f64x2_eq(wasm_f64x2_sub(s[i], acc[i]), p[i]),
                                                wasm_f64x2_eq(wasm_f64x2_sub(s[i], p[i]), acc[i]));
             hard = wasm_v128_or(hard, wasm_v128_andnot(half, exact));
