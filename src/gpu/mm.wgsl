@@ -1,0 +1,90 @@
+// Prefill matrix product, tiled: out[t][row] for 64 tokens x 64 rows a
+// workgroup (256 threads, 4 x 4 each), one 32-wide block of the inner
+// dimension at a time through workgroup memory. MODE 0: out = acc + bias;
+// 1: out += acc (residual); 2: out = silu(acc) * acc_up (rows FF + row).
+var<workgroup> xs: array<vec4<f32>, 512>;
+var<workgroup> ws: array<vec4<f32>, 512>;
+var<workgroup> ws2: array<vec4<f32>, 512>;
+var<workgroup> tq: array<vec2<f32>, 64>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let row_tile = wid.x * 64u;
+  let tok_tile = wid.y * 64u;
+  if (tok_tile >= u.n_tok) { return; }
+  let tr = tid % 16u;
+  let tt = tid / 16u;
+  var acc: array<vec4<f32>, 4>;
+  var acc2: array<vec4<f32>, 4>;
+  let wrow = tid / 4u;
+  let wj = tid % 4u;
+  let wr = min(row_tile + wrow, OUT_ROWS - 1u);
+  let p = w0_pos(wj);
+  for (var b = 0u; b < BPR; b++) {
+    let w = wsel_deq(wr, b, wj);
+    ws[wrow * 8u + p.x / 4u] = w[0];
+    ws[wrow * 8u + p.y / 4u] = w[1];
+    if (MODE == 2u) {
+      let w2 = wsel_deq(FF + wr, b, wj);
+      ws2[wrow * 8u + p.x / 4u] = w2[0];
+      ws2[wrow * 8u + p.y / 4u] = w2[1];
+    }
+    for (var k = 0u; k < 2u; k++) {
+      let i = tid + k * 256u;
+      let t = tok_tile + i / 8u;
+      var v = vec4<f32>(0.0);
+      if (t < u.n_tok) { v = act_round(xin[(t * COLS + b * 32u) / 4u + i % 8u]); }
+      xs[i] = v;
+    }
+    workgroupBarrier();
+    if (ACT == 3u) { // each token's block to Q8, as the CPU quantizes its input
+      if (tid < 64u) {
+        var amax = 0.0;
+        for (var c = 0u; c < 8u; c++) {
+          let a = abs(xs[tid * 8u + c]);
+          amax = max(amax, max(max(a.x, a.y), max(a.z, a.w)));
+        }
+        tq[tid] = q8_scale(amax);
+      }
+      workgroupBarrier();
+      for (var k = 0u; k < 2u; k++) {
+        let i = tid + k * 256u;
+        xs[i] = q8_round(xs[i], tq[i / 8u]);
+      }
+      workgroupBarrier();
+    }
+    for (var c = 0u; c < 8u; c++) {
+      let w0 = ws[(tr * 4u) * 8u + c];
+      let w1 = ws[(tr * 4u + 1u) * 8u + c];
+      let w2 = ws[(tr * 4u + 2u) * 8u + c];
+      let w3 = ws[(tr * 4u + 3u) * 8u + c];
+      for (var i = 0u; i < 4u; i++) {
+        let xv = xs[(tt * 4u + i) * 8u + c];
+        acc[i] += vec4<f32>(dot(w0, xv), dot(w1, xv), dot(w2, xv), dot(w3, xv));
+      }
+      if (MODE == 2u) {
+        let u0 = ws2[(tr * 4u) * 8u + c];
+        let u1 = ws2[(tr * 4u + 1u) * 8u + c];
+        let u2 = ws2[(tr * 4u + 2u) * 8u + c];
+        let u3 = ws2[(tr * 4u + 3u) * 8u + c];
+        for (var i = 0u; i < 4u; i++) {
+          let xv = xs[(tt * 4u + i) * 8u + c];
+          acc2[i] += vec4<f32>(dot(u0, xv), dot(u1, xv), dot(u2, xv), dot(u3, xv));
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let t = tok_tile + tt * 4u + i;
+    if (t >= u.n_tok) { continue; }
+    for (var r = 0u; r < 4u; r++) {
+      let row = row_tile + tr * 4u + r;
+      if (row >= OUT_ROWS) { continue; }
+      let o = t * OUTS + row;
+      if (MODE == 0u) { outv[o] = acc[i][r] + bias[row]; }
+      else if (MODE == 1u) { outv[o] += acc[i][r]; }
+      else { outv[o] = silu(acc[i][r]) * acc2[i][r]; }
+    }
+  }
+}

@@ -1,0 +1,16 @@
+// Decode: act = silu(Wgate * rmsnorm(x)) * (Wup * rmsnorm(x)); the up rows
+// follow the gate rows in the (logical) matrix: row r and row FF + r.
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let lane = tid % TPR;
+  let row0 = wg_index(wid, nwg) * (WG / TPR) * R + (tid / TPR) * R;
+  if (wg_index(wid, nwg) * (WG / TPR) * R >= FF) { return; }
+  let scale = norm_scale(tid);
+  let g = reduce_rows(rows_at(row0, lane, scale), tid);
+  let up = reduce_rows(rows_at(FF + row0, lane, scale), tid);
+  for (var i = 0u; i < R; i++) {
+    if (lane != 0u || row0 + i >= FF) { continue; }
+    act[row0 + i] = silu(g[i]) * up[i];
+  }
+}

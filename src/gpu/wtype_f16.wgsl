@@ -1,0 +1,8 @@
+// F16 weights: 16 words per block of 32 (two halves a word, low half first).
+fn WBUF_pos(j: u32) -> vec2<u32> { return vec2<u32>(8u * j, 8u * j + 4u); }
+fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> {
+  let b = g * 16u + j * 4u;
+  return mat2x4<f32>(
+    vec4<f32>(unpack2x16float(WBUF[b]), unpack2x16float(WBUF[b + 1u])),
+    vec4<f32>(unpack2x16float(WBUF[b + 2u]), unpack2x16float(WBUF[b + 3u])));
+}

@@ -1,0 +1,12 @@
+// Q4_0 in pairs of blocks: 9 words = [d0 | d1 (f16)] [qs0: 4 words] [qs1: 4 words].
+// Unit j is qs word j: low nibbles are elements 4j..4j+3, high ones 16+4j..
+fn WBUF_pos(j: u32) -> vec2<u32> { return vec2<u32>(4u * j, 16u + 4u * j); }
+fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> {
+  let p = (g >> 1u) * 9u;
+  let h = g & 1u;
+  let d = unpack2x16float(WBUF[p])[h];
+  let w = WBUF[p + 1u + h * 4u + j];
+  let lo = vec4<f32>(vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) & vec4<u32>(15u)) - 8.0;
+  let hi = vec4<f32>(vec4<u32>(w >> 4u, w >> 12u, w >> 20u, w >> 28u) & vec4<u32>(15u)) - 8.0;
+  return mat2x4<f32>(lo * d, hi * d);
+}

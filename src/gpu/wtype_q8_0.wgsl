@@ -1,0 +1,15 @@
+// Q8_0, repacked by src/gpu/upload.c in pairs of blocks: 17 words =
+// [d0 | d1 (f16)] [qs0: 8 words] [qs1: 8 words]. Unit j: elements 8j..8j+7.
+fn WBUF_pos(j: u32) -> vec2<u32> { return vec2<u32>(8u * j, 8u * j + 4u); }
+fn WBUF_i8x4(w: u32) -> vec4<f32> {
+  let s = bitcast<i32>(w);
+  return vec4<f32>(f32(extractBits(s, 0u, 8u)), f32(extractBits(s, 8u, 8u)), f32(extractBits(s, 16u, 8u)),
+                   f32(extractBits(s, 24u, 8u)));
+}
+fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> {
+  let p = (g >> 1u) * 17u;
+  let h = g & 1u;
+  let d = unpack2x16float(WBUF[p])[h];
+  let q = p + 1u + h * 8u + 2u * j;
+  return mat2x4<f32>(WBUF_i8x4(WBUF[q]) * d, WBUF_i8x4(WBUF[q + 1u]) * d);
+}

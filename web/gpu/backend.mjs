@@ -1,0 +1,77 @@
+// The WebGPU backend behind a Hearth-shaped engine, for hosts that pick a
+// backend (node web/cli.mjs --backend webgpu|auto): load() streams the
+// weights to the GPU and compiles every pipeline before it resolves;
+// generate() samples on the GPU and resolves with the CPU path's result
+// shape. Tokenizing and model information come from the same core.
+import { Hearth } from '../hearth.mjs';
+import { createGpu, nodeGpu } from './host.mjs';
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+export async function createBackend({ gpu, noSubgroups = false, log, wasmUrl } = {}) {
+  const g = await createGpu({ gpu: gpu ?? (isNode ? await nodeGpu() : undefined), noSubgroups, log });
+  let h;
+  try { h = await Hearth.create({ gpu: g, log, wasmUrl }); } catch (e) { g.destroy(); throw e; }
+  return { engine: new GpuEngine(h, g) };
+}
+
+class GpuEngine {
+  #h; #gpu;
+  backend = 'webgpu';
+  threadsNote = '';
+  loadStats = null;
+  constructor(h, gpu) { this.#h = h; this.#gpu = gpu; }
+
+  // Options as Hearth.load (contextSize, maxBatch, vocabOnly); resolves when the model is on the GPU.
+  async load(source, opts = {}) {
+    const t0 = performance.now();
+    if (opts.vocabOnly) {
+      this.#h.load(source, opts);
+    } else {
+      this.#h.load(source, { ...opts, backend: 'webgpu' });
+      try { this.loadStats = await this.#gpu.ready({ onProgress: opts.onProgress }); } catch (e) { this.#h.unload(); throw e; }
+    }
+    this.loadMs = performance.now() - t0;
+    return this;
+  }
+
+  get kernels() { return `webgpu (${this.#gpu.adapter}${this.#gpu.features.length ? `; ${this.#gpu.features.join(', ')}` : ''})`; }
+  get threads() { return 1; }
+  get contextSize() { return this.#h.contextSize; }
+  get info() { return this.#h.info; }
+  get gpu() { return this.#gpu; }
+  promptTokens(text) { return this.#h.promptTokens(text); }
+  tokenize(text, opts) { return this.#h.tokenize(text, opts); }
+
+  // As Hearth.generate, asynchronous; onToken's logits() gives the step's
+  // logits for the first logitSteps tokens (read back only for those).
+  generate(prompt, opts = {}) {
+    const { onToken, logitSteps = 0, ...rest } = opts;
+    return this.#gpu.generate(prompt, {
+      ...rest, logitSteps, onToken: onToken && ((id, t, l) => onToken(id, t, () => l ?? null)),
+    });
+  }
+
+  unload() { this.#h.unload(); }
+  destroy() {
+    this.#h.destroy();
+    this.#gpu.destroy();
+  }
+}
+
+// backend 'auto': the model on the GPU when that works, else on the CPU
+// path, with a warning saying why (no adapter, device lost, out of memory,
+// a kernel that does not compile, an unsupported tensor type).
+export async function openAuto(file, loadOpts = {}, { threads = 1, log, warn = (m) => console.error(`warning: ${m}`) } = {}) {
+  const { nodeFileSource } = await import('../hearth.mjs');
+  let engine = null;
+  try {
+    engine = (await createBackend({ log })).engine;
+    return await engine.load(await nodeFileSource(file), loadOpts);
+  } catch (e) {
+    engine?.destroy();
+    warn(`the WebGPU backend is not available (${e.message}); running on the CPU`);
+  }
+  const h = await Hearth.create({ threads, log });
+  try { return h.load(await nodeFileSource(file), loadOpts); } catch (e) { h.destroy(); throw e; }
+}

@@ -1,0 +1,170 @@
+/* The WebGPU backend in the WebAssembly build: src/gpu/gpu_host.h over the
+ * "hearth_gpu" imports (web/gpu/host.mjs implements them over WebGPU), and
+ * the exports web/gpu/host.mjs drives a GPU model with. The JS side does the
+ * asynchronous parts between calls: uploading in slices, compiling the
+ * pipelines, and each step's submit and readback. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "gpu/gpu_gen.h"
+#include "gpu/gpu_host.h"
+#include "gpu/plan.h"
+#include "host_wasm.h"
+
+#define IMPORT(name) __attribute__((import_module("hearth_gpu"), import_name(name)))
+#define EXPORT(name) __attribute__((export_name(name), visibility("default")))
+
+/* Each returns 0, or -1 with a NUL-terminated message in msg (cap bytes). */
+IMPORT("limits") int js_limits(double *out, char *msg, int cap);
+IMPORT("create_buffer") int js_create_buffer(uint32_t id, double size, int usage, char *msg, int cap);
+IMPORT("write_buffer") int js_write_buffer(uint32_t id, double offset, const void *src, size_t len, char *msg, int cap);
+IMPORT("create_pipeline")
+int js_create_pipeline(uint32_t id, const char *label, size_t label_len, const char *src, size_t len,
+                       const gpu_layout_entry *layout, int n, char *msg, int cap);
+IMPORT("add_dispatch")
+int js_add_dispatch(int list, uint32_t pipeline, const gpu_bind_entry *binds, int n, uint32_t x, uint32_t y,
+                    uint32_t z, char *msg, int cap);
+
+static hearth_status failed(hearth_error *err, const char *msg, const char *what) {
+    return hearth_fail(err, HEARTH_E_IO, "WebGPU: %s", msg[0] ? msg : what);
+}
+
+static hearth_status limits(void *ctx, gpu_limits *out, hearth_error *err) {
+    char msg[400] = {0};
+    double v[6] = {0};
+    if (js_limits(v, msg, (int)sizeof msg)) return failed(err, msg, "no GPU device");
+    *out = (gpu_limits){v[0], v[1], v[2], v[3], v[4] != 0, v[5] != 0};
+    return HEARTH_OK;
+}
+
+static hearth_status create_buffer(void *ctx, uint32_t id, uint64_t size, gpu_buffer_usage usage, hearth_error *err) {
+    char msg[400] = {0};
+    if (js_create_buffer(id, (double)size, (int)usage, msg, (int)sizeof msg)) return failed(err, msg, "cannot create a buffer");
+    return HEARTH_OK;
+}
+
+static hearth_status write_buffer(void *ctx, uint32_t id, uint64_t offset, const void *src, size_t len,
+                                  hearth_error *err) {
+    char msg[400] = {0};
+    if (js_write_buffer(id, (double)offset, src, len, msg, (int)sizeof msg)) return failed(err, msg, "cannot write a buffer");
+    return HEARTH_OK;
+}
+
+static hearth_status create_pipeline(void *ctx, uint32_t id, const char *label, const char *wgsl, size_t len,
+                                     const gpu_layout_entry *layout, int n, hearth_error *err) {
+    char msg[400] = {0};
+    if (js_create_pipeline(id, label, strlen(label), wgsl, len, layout, n, msg, (int)sizeof msg))
+        return failed(err, msg, "cannot create a pipeline");
+    return HEARTH_OK;
+}
+
+static hearth_status add_dispatch(void *ctx, int list, uint32_t pipeline, const gpu_bind_entry *binds, int n,
+                                  uint32_t x, uint32_t y, uint32_t z, hearth_error *err) {
+    char msg[400] = {0};
+    if (js_add_dispatch(list, pipeline, binds, n, x, y, z, msg, (int)sizeof msg)) return failed(err, msg, "cannot record a dispatch");
+    return HEARTH_OK;
+}
+
+static const gpu_host js_gpu = {NULL, limits, create_buffer, write_buffer, create_pipeline, add_dispatch};
+
+typedef struct {
+    hearth_engine *engine;
+    gpu_model *gpu;
+    gpu_gen *gen;
+    hearth_error err;
+} gpu_session;
+
+EXPORT("hearth_wasm_gpu_error") const char *hearth_wasm_gpu_error(gpu_session *s) { return s->err.message; }
+
+/* Loads the model JS opened as part 0 for the GPU: the tokenizer and
+ * hyper-parameters into wasm memory, the plan to the host; the weights
+ * follow through hearth_wasm_gpu_upload. Always returns a session (NULL
+ * only without memory); its engine is NULL on failure, with the error. */
+EXPORT("hearth_wasm_gpu_load") gpu_session *hearth_wasm_gpu_load(int n_ctx, int max_batch, int no_subgroups) {
+    gpu_session *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    hearth_engine_options opt = {.n_ctx = n_ctx, .max_batch = max_batch, .no_cpu_weights = true};
+    const hearth_host *host = wasm_host(); /* once: it forgets the open parts */
+    if (hearth_engine_load(&s->engine, host, &opt, &s->err)) return s;
+    gpu_options go = {.n_ctx = hearth_engine_ctx(s->engine), .max_batch = max_batch > 0 ? max_batch : 512,
+                      .no_subgroups = no_subgroups != 0};
+    if (gpu_model_create(&s->gpu, hearth_engine_model(s->engine), host, &js_gpu, &go, &s->err)) {
+        hearth_engine_free(s->engine);
+        s->engine = NULL;
+    }
+    return s;
+}
+
+EXPORT("hearth_wasm_gpu_engine") hearth_engine *hearth_wasm_gpu_engine(gpu_session *s) { return s->engine; }
+
+/* Frees the session's GPU side (not the engine, which hearth.mjs unloads). */
+EXPORT("hearth_wasm_gpu_free") void hearth_wasm_gpu_free(gpu_session *s) {
+    if (!s) return;
+    gpu_gen_free(s->gen);
+    gpu_model_free(s->gpu);
+    free(s);
+}
+
+/* Uploads about `budget` bytes of weights; returns the bytes left, or -1. */
+EXPORT("hearth_wasm_gpu_upload") double hearth_wasm_gpu_upload(gpu_session *s, double budget) {
+    uint64_t left = 0;
+    if (gpu_model_upload(s->gpu, (uint64_t)budget, &left, &s->err)) return -1;
+    return (double)left;
+}
+
+/* out: dispatches of the decode, prefill and last-prefill lists,
+ * pipelines, GPU bytes, vocabulary, batch, context. */
+EXPORT("hearth_wasm_gpu_info") void hearth_wasm_gpu_info(gpu_session *s, double *out) {
+    for (int l = 0; l < GPU_LIST_COUNT; l++) out[l] = gpu_model_dispatches(s->gpu, l);
+    out[3] = gpu_model_pipelines(s->gpu);
+    out[4] = (double)gpu_model_bytes(s->gpu);
+    out[5] = gpu_model_vocab(s->gpu);
+    out[6] = gpu_model_batch(s->gpu);
+    out[7] = gpu_model_ctx(s->gpu);
+}
+
+EXPORT("hearth_wasm_gpu_begin")
+int hearth_wasm_gpu_begin(gpu_session *s, const int32_t *prompt, int n_prompt, int n_past, int max_tokens,
+                          float temperature, int top_k, float top_p, float min_p, float repeat_penalty, uint64_t seed) {
+    gpu_gen_free(s->gen);
+    s->gen = NULL;
+    sampler_params sp;
+    sampler_defaults(&sp);
+    sp.temperature = temperature;
+    sp.top_k = top_k;
+    sp.top_p = top_p;
+    sp.min_p = min_p;
+    sp.repeat_penalty = repeat_penalty;
+    sp.seed = seed;
+    return gpu_gen_begin(&s->gen, s->engine, s->gpu, prompt, n_prompt, n_past, max_tokens, &sp, &s->err) ? -1 : 0;
+}
+
+/* The next step: list | 16 when it samples a token; -1 when done; -2 on error. */
+EXPORT("hearth_wasm_gpu_prepare") int hearth_wasm_gpu_prepare(gpu_session *s) {
+    int list;
+    bool samples;
+    if (gpu_gen_prepare(s->gen, &list, &samples, &s->err)) return -2;
+    return list < 0 ? -1 : list | (samples ? 16 : 0);
+}
+
+EXPORT("hearth_wasm_gpu_complete") int hearth_wasm_gpu_complete(gpu_session *s, int token) {
+    return gpu_gen_complete(s->gen, token);
+}
+
+/* The text of the last completed token (or, flush, what the end releases); *len its bytes. */
+EXPORT("hearth_wasm_gpu_text") const char *hearth_wasm_gpu_text(gpu_session *s, int flush, size_t *len) {
+    return flush ? gpu_gen_flush(s->gen, len) : gpu_gen_text(s->gen, len);
+}
+
+EXPORT("hearth_wasm_gpu_stop") void hearth_wasm_gpu_stop(gpu_session *s) { gpu_gen_stop(s->gen); }
+
+/* out: prompt, reused, generated, cache tokens; stop (0 length, 1 eog, 2 context, 3 stopped). */
+EXPORT("hearth_wasm_gpu_stats") void hearth_wasm_gpu_stats(gpu_session *s, double *out) {
+    const gpu_gen_stats *st = gpu_gen_stats_of(s->gen);
+    out[0] = st->prompt_tokens;
+    out[1] = st->reused_tokens;
+    out[2] = st->gen_tokens;
+    out[3] = st->cache_tokens;
+    out[4] = st->stopped_by_eog ? 1 : st->stopped_by_ctx ? 2 : st->stopped_by_callback ? 3 : 0;
+}

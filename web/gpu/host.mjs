@@ -1,0 +1,352 @@
+// The WebGPU host of the GPU backend: implements the "hearth_gpu" imports
+// (src/gpu/gpu_host.h) over the WebGPU API and drives the core's GPU plan.
+// The same code runs in a browser worker (navigator.gpu) and in Node (the
+// npm `webgpu` package, see nodeGpu()).
+//
+// The core calls imports synchronously, but WebGPU's pipeline compilation
+// and readbacks are asynchronous, so the work is split: during load the
+// core describes buffers, pipelines and dispatch lists (recorded here; the
+// pipelines start compiling at once); ready() then uploads the weights in
+// slices (the core reads each slice from the model source into a bounded
+// buffer), awaits the pipelines and runs one warm-up step; each generation
+// step the core writes the uniform block, JS encodes the step's list, submits
+// once and awaits the 4-byte readback of the sampled token.
+//
+// Use: const gpu = await createGpu({ gpu: navigator.gpu });
+//      const h = await Hearth.create({ gpu }); h.load(source, { backend: 'webgpu' });
+//      await gpu.ready(); const r = await gpu.generate(h.promptTokens(text), opts);
+
+export class GpuError extends Error {}
+
+const dec = new TextDecoder();
+const UPLOAD_SLICE = 32 << 20;      // bytes per upload call
+const UPLOAD_DRAIN = 256 << 20;     // wait for the queue after this many bytes
+const STOPS = ['length', 'eog', 'context', 'callback'];
+
+// navigator.gpu in Node: the `webgpu` package (Dawn), from the caller's
+// node_modules or the repository's tests/node_modules.
+export async function nodeGpu() {
+  let mod;
+  try { mod = await import('webgpu'); } catch {
+    const { createRequire } = await import('node:module');
+    const { pathToFileURL } = await import('node:url');
+    const req = createRequire(new URL('../../tests/package.json', import.meta.url));
+    try { mod = await import(pathToFileURL(req.resolve('webgpu')).href); } catch (e) {
+      throw new GpuError(`the npm package "webgpu" is not installed (npm ci --prefix tests): ${e.message}`);
+    }
+  }
+  Object.assign(globalThis, mod.globals);
+  return mod.create([]);
+}
+
+export async function createGpu({ gpu, noSubgroups = false, log } = {}) {
+  gpu ??= globalThis.navigator?.gpu;
+  if (!gpu) throw new GpuError('WebGPU is not available here (no navigator.gpu)');
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new GpuError('no WebGPU adapter was found');
+  const features = [];
+  if (adapter.features.has('subgroups') && !noSubgroups) features.push('subgroups');
+  if (adapter.features.has('shader-f16')) features.push('shader-f16');
+  const want = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize',
+    'maxStorageBuffersPerShaderStage', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX'];
+  const requiredLimits = {};
+  for (const k of want) if (adapter.limits[k] !== undefined) requiredLimits[k] = adapter.limits[k];
+  let device;
+  try { device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits }); } catch (e) {
+    throw new GpuError(`cannot open the WebGPU device: ${e.message}`);
+  }
+  const info = adapter.info || {};
+  const b = new WebGpuBackend(device, features, `${info.vendor || ''} ${info.architecture || ''} ${info.description || ''}`.trim(), log);
+  b.keepAlive = [gpu, adapter]; // Dawn in Node tears the device down when its GPU object is collected
+  return b;
+}
+
+class WebGpuBackend {
+  #dev; #features; #mem = null; #x = null; #session = 0; #err = null;
+  #buffers = []; #pipes = []; #lists = [[], [], []]; #lost = null; #errors = [];
+  #resultRead = null; #logitsRead = null; #vocab = 0; #cache = new Map();
+  stats = {};
+
+  constructor(device, features, adapterName, log) {
+    this.#dev = device;
+    this.#features = features;
+    this.adapter = adapterName || 'unknown adapter';
+    this.log = log || (() => {});
+    device.lost.then((i) => { this.#lost = `the GPU device was lost (${i.reason}): ${i.message}`; });
+    device.addEventListener?.('uncapturederror', (ev) => { this.#errors.push(ev.error.message); });
+  }
+
+  get features() { return [...this.#features]; }
+
+  // The "hearth_gpu" imports; getMemory returns the module's memory.
+  imports(getMemory) {
+    const self = this;
+    const u8 = () => new Uint8Array(getMemory().buffer);
+    const put = (p, cap, s) => {
+      const b = new TextEncoder().encode(s).subarray(0, Math.max(0, cap - 1));
+      u8().set(b, p >>> 0);
+      u8()[(p >>> 0) + b.length] = 0;
+    };
+    const guard = (msg, cap, fn) => {
+      try {
+        if (self.#lost) throw new GpuError(self.#lost);
+        fn();
+        return 0;
+      } catch (e) { put(msg, cap, e.message || String(e)); return -1; }
+    };
+    const str = (p, n) => dec.decode(u8().slice(p >>> 0, (p >>> 0) + n));
+    return {
+      limits: (out, msg, cap) => guard(msg, cap, () => {
+        const l = self.#dev.limits;
+        new Float64Array(getMemory().buffer, out >>> 0, 6).set([l.maxStorageBufferBindingSize, l.maxBufferSize,
+          l.maxComputeWorkgroupStorageSize, l.maxStorageBuffersPerShaderStage,
+          self.#features.includes('subgroups') ? 1 : 0, self.#features.includes('shader-f16') ? 1 : 0]);
+      }),
+      create_buffer: (id, size, usage, msg, cap) => guard(msg, cap, () => {
+        const U = GPUBufferUsage;
+        self.#buffers[id] = self.#dev.createBuffer({
+          size, usage: usage === 1 ? U.UNIFORM | U.COPY_DST : U.STORAGE | U.COPY_DST | U.COPY_SRC,
+        });
+      }),
+      write_buffer: (id, offset, src, len, msg, cap) => guard(msg, cap, () => {
+        self.#dev.queue.writeBuffer(self.#buffers[id], offset, new Uint8Array(getMemory().buffer, src >>> 0, len >>> 0));
+      }),
+      create_pipeline: (id, label, labelLen, src, len, layout, n, msg, cap) => guard(msg, cap, () => {
+        const name = str(label, labelLen), code = str(src, len);
+        const lv = new Uint32Array(getMemory().buffer, layout >>> 0, 2 * n);
+        const types = ['uniform', 'read-only-storage', 'storage'];
+        const entries = [];
+        for (let i = 0; i < n; i++) {
+          entries.push({ binding: lv[2 * i], visibility: GPUShaderStage.COMPUTE, buffer: { type: types[lv[2 * i + 1]] } });
+        }
+        // Compiled pipelines are kept per device: a model loaded again, or
+        // another one of the same shapes, reuses them.
+        const key = `${Array.from(lv).join(',')}\n${code}`;
+        const cached = self.#cache.get(key);
+        if (cached) { self.#pipes[id] = cached; return; }
+        const bgl = self.#dev.createBindGroupLayout({ label: name, entries });
+        const module = self.#dev.createShaderModule({ label: name, code });
+        const p = { name, code, module, bgl, pipeline: null };
+        self.#cache.set(key, p);
+        p.promise = self.#dev.createComputePipelineAsync({
+          label: name, layout: self.#dev.createPipelineLayout({ bindGroupLayouts: [bgl] }),
+          compute: { module, entryPoint: 'main' },
+        }).then((pl) => { p.pipeline = pl; }, async (e) => {
+          const info = await module.getCompilationInfo?.().catch(() => null);
+          const msgs = info?.messages?.filter((m) => m.type === 'error')
+            .map((m) => `${name}:${m.lineNum}:${m.linePos}: ${m.message}`).join('\n');
+          self.#cache.delete(key);
+          throw new GpuError(`the GPU kernel ${name} does not compile: ${msgs || e.message}`);
+        });
+        p.promise.catch(() => {}); // awaited in ready()
+        self.#pipes[id] = p;
+      }),
+      add_dispatch: (list, pipe, binds, n, x, y, z, msg, cap) => guard(msg, cap, () => {
+        const bv = new Uint32Array(getMemory().buffer, binds >>> 0, 2 * n);
+        const entries = [];
+        for (let i = 0; i < n; i++) entries.push({ binding: bv[2 * i], resource: { buffer: self.#buffers[bv[2 * i + 1]] } });
+        const p = self.#pipes[pipe];
+        self.#lists[list].push({ p, group: self.#dev.createBindGroup({ layout: p.bgl, entries }), x, y, z });
+      }),
+    };
+  }
+
+  // Called by Hearth once the module is instantiated.
+  attach({ exports, memory }) {
+    this.#x = exports;
+    this.#mem = memory;
+  }
+
+  #cstr(p, n) { return dec.decode(new Uint8Array(this.#mem().buffer).slice(p >>> 0, (p >>> 0) + n)); }
+  #error() {
+    const p = this.#x.hearth_wasm_gpu_error(this.#session) >>> 0;
+    const u = new Uint8Array(this.#mem().buffer);
+    let e = p;
+    while (u[e]) e++;
+    return new GpuError(this.#lost || dec.decode(u.slice(p, e)));
+  }
+
+  // Hearth.load(source, { backend: 'webgpu' }) calls this (the source is open):
+  // the engine pointer for Hearth, the plan recorded here. Throws on failure.
+  loadEngine({ contextSize = 0, maxBatch = 0, noSubgroups = false } = {}) {
+    if (!this.#x) throw new GpuError('the GPU backend is not attached to a module (Hearth.create({ gpu }))');
+    this.#dev.pushErrorScope('out-of-memory');
+    this.#dev.pushErrorScope('validation');
+    const t0 = performance.now();
+    const s = this.#x.hearth_wasm_gpu_load(contextSize, maxBatch, noSubgroups ? 1 : 0) >>> 0;
+    if (!s) throw new GpuError('out of memory');
+    this.#session = s;
+    const e = this.#x.hearth_wasm_gpu_engine(s) >>> 0;
+    if (!e) {
+      const err = this.#error();
+      this.unloadEngine();
+      throw err;
+    }
+    const info = this.#f64((p) => this.#x.hearth_wasm_gpu_info(s, p), 8);
+    this.#vocab = info[5];
+    this.stats = {
+      adapter: this.adapter, features: this.features, plan_ms: performance.now() - t0,
+      dispatches: { decode: info[0], prefill_chunk: info[1], prefill_last: info[2] }, pipelines: info[3],
+      gpu_bytes: info[4], batch: info[6], context: info[7],
+    };
+    return e;
+  }
+
+  #f64(fn, n) {
+    const p = this.#x.hearth_wasm_malloc(8 * n) >>> 0;
+    try {
+      fn(p);
+      return Array.from(new Float64Array(this.#mem().buffer, p, n));
+    } finally { this.#x.hearth_wasm_free(p); }
+  }
+
+  // Uploads the weights, compiles every pipeline, runs one warm-up step.
+  async ready({ onProgress } = {}) {
+    const x = this.#x, s = this.#session;
+    const t0 = performance.now();
+    let sinceDrain = 0, total = -1;
+    for (;;) {
+      const left = x.hearth_wasm_gpu_upload(s, UPLOAD_SLICE);
+      if (left < 0) throw this.#error();
+      if (total < 0) total = left + UPLOAD_SLICE;
+      onProgress?.({ uploaded: Math.max(0, total - left), total });
+      if (left === 0) break;
+      if ((sinceDrain += UPLOAD_SLICE) >= UPLOAD_DRAIN) {
+        sinceDrain = 0;
+        await this.#dev.queue.onSubmittedWorkDone(); // lets the queue free its staging memory
+      }
+      if (this.#lost) throw new GpuError(this.#lost);
+    }
+    await this.#dev.queue.onSubmittedWorkDone();
+    const t1 = performance.now();
+    await Promise.all(this.#pipes.map((p) => p.promise));
+    const t2 = performance.now();
+    const validation = await this.#dev.popErrorScope();
+    const oom = await this.#dev.popErrorScope();
+    if (oom) throw new GpuError(`the GPU ran out of memory loading the model: ${oom.message}`);
+    if (validation) throw new GpuError(`WebGPU rejected the plan: ${validation.message}`);
+    const U = GPUBufferUsage;
+    this.#resultRead = this.#dev.createBuffer({ size: 16, usage: U.MAP_READ | U.COPY_DST });
+    await this.generate([0], { maxTokens: 1, temperature: 0 });
+    const t3 = performance.now();
+    Object.assign(this.stats, { upload_ms: t1 - t0, compile_ms: t2 - t1, warmup_ms: t3 - t2, ready_ms: t3 - t0 });
+    return this.stats;
+  }
+
+  #run(list, samples, wantLogits) {
+    const enc = this.#dev.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    for (const d of this.#lists[list]) {
+      pass.setPipeline(d.p.pipeline);
+      pass.setBindGroup(0, d.group);
+      pass.dispatchWorkgroups(d.x, d.y, d.z);
+    }
+    pass.end();
+    if (samples) {
+      enc.copyBufferToBuffer(this.#buffers[2], 0, this.#resultRead, 0, 16);
+      if (wantLogits) {
+        this.#logitsRead ??= this.#dev.createBuffer({ size: this.#vocab * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+        enc.copyBufferToBuffer(this.#buffers[3], 0, this.#logitsRead, 0, this.#vocab * 4);
+      }
+    }
+    this.#dev.queue.submit([enc.finish()]);
+  }
+
+  async #read(buf, ctor) {
+    try { await buf.mapAsync(GPUMapMode.READ); } catch (e) { throw new GpuError(this.#lost || `GPU readback failed: ${e.message}`); }
+    const v = new ctor(buf.getMappedRange().slice(0));
+    buf.unmap();
+    return v;
+  }
+
+  // Generates after the prompt tokens (nPast of them already in the KV cache).
+  // onToken(id, text, logits) may return false to stop; logits is a
+  // Float32Array for the first `logitSteps` tokens, else undefined.
+  async generate(prompt, { maxTokens = 128, temperature = 0.8, topK = 40, topP = 0.95, minP = 0.05, repeatPenalty = 1,
+    seed = 0x9e3779b97f4a7c15n, nPast = 0, onToken, logitSteps = 0 } = {}) {
+    const x = this.#x, s = this.#session;
+    if (this.#lost) throw new GpuError(this.#lost);
+    const pp = x.hearth_wasm_malloc(4 * Math.max(1, prompt.length)) >>> 0;
+    new Int32Array(this.#mem().buffer, pp, prompt.length).set(prompt);
+    const rc = x.hearth_wasm_gpu_begin(s, pp, prompt.length, nPast, maxTokens, temperature, topK, topP, minP,
+      repeatPenalty, BigInt.asUintN(64, BigInt(seed)));
+    x.hearth_wasm_free(pp);
+    if (rc < 0) throw this.#error();
+    const tokens = [], lenp = x.hearth_wasm_malloc(4) >>> 0;
+    const textOf = (flush) => {
+      const p = x.hearth_wasm_gpu_text(s, flush, lenp) >>> 0;
+      return this.#cstr(p, new Uint32Array(this.#mem().buffer, lenp, 1)[0]);
+    };
+    let text = '', prefillMs = 0, ttftMs = 0, decodeMs = 0, first = true;
+    const t0 = performance.now();
+    let tStep = t0;
+    try {
+      for (;;) {
+        const step = x.hearth_wasm_gpu_prepare(s);
+        if (step === -2) throw this.#error();
+        if (step === -1) break;
+        const list = step & 15, samples = (step & 16) !== 0;
+        const wantLogits = samples && tokens.length < logitSteps;
+        this.#run(list, samples, wantLogits);
+        if (!samples) continue;
+        const [id] = await this.#read(this.#resultRead, Uint32Array);
+        const logits = wantLogits ? await this.#read(this.#logitsRead, Float32Array) : undefined;
+        const now = performance.now();
+        if (first) { ttftMs = prefillMs = now - t0; first = false; } else decodeMs += now - tStep;
+        tStep = now;
+        const tok = x.hearth_wasm_gpu_complete(s, id);
+        if (tok < 0) break;
+        tokens.push(tok);
+        const t = textOf(0);
+        text += t;
+        if (onToken && onToken(tok, t, logits) === false) x.hearth_wasm_gpu_stop(s);
+      }
+      text += textOf(1);
+    } finally { x.hearth_wasm_free(lenp); }
+    if (this.#errors.length) throw new GpuError(`WebGPU error: ${this.#errors.join('; ')}`);
+    const st = this.#f64((p) => x.hearth_wasm_gpu_stats(s, p), 5);
+    return {
+      tokens, text, stop: STOPS[st[4]],
+      stats: { prompt_tokens: st[0], reused_tokens: st[1], gen_tokens: st[2], cache_tokens: st[3], prefill_ms: prefillMs,
+        decode_ms: decodeMs, ttft_ms: ttftMs },
+    };
+  }
+
+  // Time of each kernel of a list (submitted one at a time, so it includes a
+  // submit's overhead): [{ name, ms }], summed by kernel file. For tuning.
+  async profile(list = 0, repeat = 1) {
+    const byName = new Map();
+    for (let r = 0; r < repeat; r++) {
+      for (const d of this.#lists[list]) {
+        const enc = this.#dev.createCommandEncoder();
+        const pass = enc.beginComputePass();
+        pass.setPipeline(d.p.pipeline);
+        pass.setBindGroup(0, d.group);
+        pass.dispatchWorkgroups(d.x, d.y, d.z);
+        pass.end();
+        const t0 = performance.now();
+        this.#dev.queue.submit([enc.finish()]);
+        await this.#dev.queue.onSubmittedWorkDone();
+        byName.set(d.p.name, (byName.get(d.p.name) || 0) + (performance.now() - t0) / repeat);
+      }
+    }
+    return [...byName].map(([name, ms]) => ({ name, ms })).sort((a, b) => b.ms - a.ms);
+  }
+
+  // Frees the plan's GPU memory (Hearth.unload calls this before freeing the engine).
+  unloadEngine() {
+    if (this.#session) this.#x.hearth_wasm_gpu_free(this.#session);
+    this.#session = 0;
+    for (const b of this.#buffers.splice(0)) b?.destroy();
+    this.#resultRead?.destroy();
+    this.#logitsRead?.destroy();
+    this.#resultRead = this.#logitsRead = null;
+    this.#pipes = [];
+    this.#lists = [[], [], []];
+  }
+
+  destroy() {
+    this.unloadEngine();
+    this.#dev.destroy();
+  }
+}
