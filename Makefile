@@ -9,6 +9,8 @@ BUILD   ?= build
 SAN     ?=
 
 CORE_SRC   := $(sort $(wildcard src/*.c src/cpu/*.c))
+# The GPU backend's plan (src/gpu, docs/webgpu.md); its WGSL kernels are embedded by tools/embed_wgsl.mjs.
+CORE_SRC   += $(sort $(filter-out src/gpu/wgsl_sources.c,$(wildcard src/gpu/*.c)) src/gpu/wgsl_sources.c)
 NATIVE_SRC := $(filter-out native/main.c,$(sort $(wildcard native/*.c)))
 TEST_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 
@@ -80,6 +82,10 @@ WASM_LDFLAGS := -mexec-model=reactor -Wl,--max-memory=4294967296 -Wl,-z,stack-si
 WASM_MT_LDFLAGS := $(WASM_LDFLAGS) -Wl,--shared-memory -Wl,--import-memory -Wl,--initial-memory=33554432 \
                    -Wl,--no-check-features -Wl,--export=__stack_pointer
 WASM_OBJ     := $(patsubst %.c,$(BUILD)/wasm/%.o,$(CORE_SRC) $(sort $(wildcard web/wasm/*.c)))
+# The WebGPU backend's imports and exports (only the wasm host implements the GPU interface).
+WASM_OBJ     += $(patsubst %.c,$(BUILD)/wasm/%.o,$(sort $(wildcard web/gpu/*.c)))
+src/gpu/wgsl_sources.c: $(wildcard src/gpu/*.wgsl) tools/embed_wgsl.mjs
+	node tools/embed_wgsl.mjs
 $(BUILD)/wasm/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CLANG) $(WASM_CFLAGS) -MMD -MP -c $< -o $@

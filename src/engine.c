@@ -14,6 +14,7 @@ struct hearth_engine {
     hearth_kernels kernels;
     forward_ctx *fwd;
     float *logits;
+    int n_ctx;
 };
 
 hearth_status hearth_engine_load(hearth_engine **out, const hearth_host *host, const hearth_engine_options *opt,
@@ -31,14 +32,15 @@ hearth_status hearth_engine_load(hearth_engine **out, const hearth_host *host, c
         *out = e;
         return HEARTH_OK;
     }
-    if (!st) st = model_load(&e->model, e->gguf, host, err);
+    if (!st) st = (opt->no_cpu_weights ? model_load_shapes : model_load)(&e->model, e->gguf, host, err);
     if (!st && tokenizer_vocab_size(e->tok) > e->model->hp.n_vocab)
         st = hearth_fail(err, HEARTH_E_FORMAT, "%s: the tokenizer has %d tokens but the embedding only %d rows",
                          gguf_name(e->gguf), tokenizer_vocab_size(e->tok), e->model->hp.n_vocab);
     if (!st) {
         int n_ctx = opt->n_ctx > 0 ? opt->n_ctx : (e->model->hp.n_ctx_train < 4096 ? e->model->hp.n_ctx_train : 4096);
+        e->n_ctx = n_ctx;
         if (n_ctx > (1 << 20)) st = hearth_fail(err, HEARTH_E_ARG, "context of %d tokens is too large", n_ctx);
-        else st = forward_create(&e->fwd, e->model, host, &e->kernels, !opt->no_simd, n_ctx, opt->max_batch > 0 ? opt->max_batch : 512, err);
+        else if (!opt->no_cpu_weights) st = forward_create(&e->fwd, e->model, host, &e->kernels, !opt->no_simd, n_ctx, opt->max_batch > 0 ? opt->max_batch : 512, err);
     }
     if (!st) {
         e->logits = malloc((size_t)e->model->hp.n_vocab * sizeof *e->logits);
@@ -67,7 +69,7 @@ const model *hearth_engine_model(const hearth_engine *e) { return e->model; }
 const hearth_tokenizer *hearth_engine_tokenizer(const hearth_engine *e) { return e->tok; }
 const char *hearth_engine_kernels(const hearth_engine *e) { return kernels_name(&e->kernels); }
 const hearth_host *hearth_engine_host(const hearth_engine *e) { return e->host; }
-int hearth_engine_ctx(const hearth_engine *e) { return e->fwd ? forward_ctx_size(e->fwd) : 0; }
+int hearth_engine_ctx(const hearth_engine *e) { return e->model ? e->n_ctx : 0; }
 
 hearth_status hearth_engine_prompt_tokens(const hearth_engine *e, const char *text, size_t len, int32_t **out,
                                           int *n, hearth_error *err) {

@@ -20,6 +20,8 @@ typedef struct {
     int max_batch;  /* tokens per forward pass during prefill; 0: 512 */
     bool no_simd;   /* force the scalar kernels (tests) */
     bool vocab_only;/* read the tokenizer only: no weights, no KV cache (tokenizing) */
+    bool no_cpu_weights; /* matrices stay in the file and no CPU KV cache is made: the GPU
+                          * backend (src/gpu) streams them to the GPU itself; eval fails */
 } hearth_engine_options;
 
 hearth_status hearth_engine_load(hearth_engine **out, const hearth_host *host, const hearth_engine_options *opt,

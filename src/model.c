@@ -25,6 +25,7 @@ typedef struct {
     model *m;
     const char *file;
     hearth_error *err;
+    bool shapes_only; /* matrices: checked, not read */
 } loader;
 
 static void *own(loader *L, size_t bytes) {
@@ -114,7 +115,9 @@ static hearth_status bind_matrix(loader *L, const char *name, bool required, int
     w->rows = rows;
     w->cols = cols;
     ggml_row_bytes(t->type, (uint64_t)cols, &w->row_bytes);
+    w->src = t;
     L->m->weight_bytes += t->size;
+    if (L->shapes_only) return HEARTH_OK;
     return tensor_data(L, t, &w->data);
 }
 
@@ -224,11 +227,12 @@ static hearth_status bind_layer(loader *L, int il) {
     return HEARTH_OK;
 }
 
-hearth_status model_load(model **out, const gguf_file *g, const hearth_host *host, hearth_error *err) {
+static hearth_status load(model **out, const gguf_file *g, const hearth_host *host, bool shapes_only,
+                          hearth_error *err) {
     *out = NULL;
     model *m = calloc(1, sizeof *m);
     if (!m) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
-    loader L = {.g = g, .host = host, .m = m, .file = gguf_name(g), .err = err};
+    loader L = {.g = g, .host = host, .m = m, .file = gguf_name(g), .err = err, .shapes_only = shapes_only};
     hearth_status st = read_hparams(&L);
     if (st) goto fail;
     model_hparams *hp = &m->hp;
@@ -243,7 +247,7 @@ hearth_status model_load(model **out, const gguf_file *g, const hearth_host *hos
     if ((st = bind_matrix(&L, "token_embd.weight", true, hp->n_embd, hp->n_vocab, &m->tok_embd))) goto fail;
     if ((st = bind_vector(&L, "output_norm.weight", true, hp->n_embd, &m->output_norm))) goto fail;
     if ((st = bind_matrix(&L, "output.weight", false, hp->n_embd, hp->n_vocab, &m->output))) goto fail;
-    if (!m->output.data) m->output = m->tok_embd; /* tied embeddings */
+    if (!m->output.src) m->output = m->tok_embd; /* tied embeddings */
     if ((st = bind_vector(&L, "rope_freqs.weight", false, hp->rope_dim / 2, &m->rope_freqs))) goto fail;
     if ((st = bind_vector(&L, "rope_factors_long.weight", false, hp->rope_dim / 2, &m->rope_long))) goto fail;
     if ((st = bind_vector(&L, "rope_factors_short.weight", false, hp->rope_dim / 2, &m->rope_short))) goto fail;
@@ -260,6 +264,14 @@ hearth_status model_load(model **out, const gguf_file *g, const hearth_host *hos
 fail:
     model_free(m);
     return st;
+}
+
+hearth_status model_load(model **out, const gguf_file *g, const hearth_host *host, hearth_error *err) {
+    return load(out, g, host, false, err);
+}
+
+hearth_status model_load_shapes(model **out, const gguf_file *g, const hearth_host *host, hearth_error *err) {
+    return load(out, g, host, true, err);
 }
 
 void model_free(model *m) {

@@ -32,6 +32,7 @@ typedef struct {
     const void *data;
     int rows, cols;
     uint64_t row_bytes;
+    const gguf_tensor *src; /* where the bytes are in the file (a GPU backend uploads them itself) */
 } weight;
 
 typedef struct {
@@ -57,6 +58,9 @@ typedef struct model {
 } model;
 
 hearth_status model_load(model **out, const gguf_file *g, const hearth_host *host, hearth_error *err);
+/* As model_load, but matrices are only checked, not read (data stays NULL):
+ * for a backend that streams them from the file to its own memory. */
+hearth_status model_load_shapes(model **out, const gguf_file *g, const hearth_host *host, hearth_error *err);
 void model_free(model *m);
 const char *model_arch_name(model_arch a);
 
