@@ -64,18 +64,25 @@ AI v128_t lanes4(const int ft, const v128_t *c) {
 
 /* ggml_vec_dot_f32 / _f16: 64 lanes over steps of 64, folded
  * x0 += x2, x1 += x3, x0 += x1 (16-lane vectors), reduce_add, then the
- * tail (F32 in float, not fused; F16 in double). */
+ * tail (F32 in float, not fused; F16 in double). The lanes are independent,
+ * so they go in passes of 32 (F16) or 16 (F32, two f64x2 per 4 lanes) that
+ * fit the 16 vector registers; the row is in L1 after the first. */
 AI float vecdot_f(const int ft, const uint8_t *x, const float *y, int n) {
-    v128_t c[32]; /* lane group q (lanes 4q..4q+3) at c[2q] (+ c[2q+1] for F32) */
-    for (int q = 0; q < 32; q++) c[q] = ft == FT_F32 ? wasm_f64x2_splat(0.0) : wasm_f32x4_splat(0.0f);
+    const int per = ft == FT_F32 ? 16 : 32; /* lanes per pass */
+    const int vs = ft == FT_F32 ? 2 : 1;    /* accumulator vectors per 4 lanes */
+    v128_t lanes[16];                       /* lanes 4q..4q+3 as f32x4 */
     const int np = n & ~63;
-    for (int i = 0; i < np; i += 64)
+    for (int l0 = 0; l0 < 64; l0 += per) {
+        v128_t c[8];
+        for (int q = 0; q < 8; q++) c[q] = ft == FT_F32 ? wasm_f64x2_splat(0.0) : wasm_f32x4_splat(0.0f);
+        for (int i = l0; i < np; i += 64)
 #pragma clang loop unroll(full)
-        for (int q = 0; q < 16; q++) madd4(ft, load_w4(ft, x, i + 4 * q), wasm_v128_load(y + i + 4 * q), c + 2 * q);
+            for (int q = 0; q < 8 / vs; q++) madd4(ft, load_w4(ft, x, i + 4 * q), wasm_v128_load(y + i + 4 * q), c + vs * q);
+        for (int q = 0; q < 8 / vs; q++) lanes[l0 / 4 + q] = lanes4(ft, c + vs * q);
+    }
     v128_t x0[4];
     for (int q = 0; q < 4; q++) /* (x0 + x2) + (x1 + x3) on 16-lane vectors */
-        x0[q] = wasm_f32x4_add(wasm_f32x4_add(lanes4(ft, c + 2 * q), lanes4(ft, c + 2 * (q + 8))),
-                               wasm_f32x4_add(lanes4(ft, c + 2 * (q + 4)), lanes4(ft, c + 2 * (q + 12))));
+        x0[q] = wasm_f32x4_add(wasm_f32x4_add(lanes[q], lanes[q + 8]), wasm_f32x4_add(lanes[q + 4], lanes[q + 12]));
     float s = red16(x0[0], x0[1], x0[2], x0[3]);
     if (ft == FT_F32) {
         for (int i = np; i < n; i++) s += load_w1(ft, x, i) * y[i];

@@ -101,20 +101,14 @@ AI v128_t high_pair(v128_t v) {
 /* Four fp16 values (one in the low 16 bits of each 32-bit lane, high bits
  * zero) to f32, exactly as ggml_fp16_to_fp32: the magnitude bits moved into
  * an f32 exponent/mantissa and scaled by 2^112 (exact for normals,
- * subnormals and zero); exponent 31 becomes inf/NaN. */
+ * subnormals and zero); exponent 31 (then >= 2^16) becomes inf/NaN. Shifts
+ * rather than masks: fewer vector constants. */
 AI v128_t half4_to_f32(v128_t h) {
-    const v128_t m = wasm_v128_and(h, wasm_i32x4_const_splat(0x7fff));
-    v128_t f = wasm_f32x4_mul(wasm_i32x4_shl(m, 13), wasm_f32x4_const_splat(0x1p112f));
-    const v128_t infnan = wasm_i32x4_gt(m, wasm_i32x4_const_splat(0x7bff));
-    f = wasm_v128_or(f, wasm_v128_and(infnan, wasm_i32x4_const_splat(0x7f800000)));
-    return wasm_v128_or(f, wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_const_splat(0x8000)), 16));
-}
-
-/* Eight fp16 values at p to two f32x4 (elements 0-3, 4-7). */
-AI void half8_to_f32(const void *p, v128_t *lo, v128_t *hi) {
-    const v128_t h = wasm_v128_load(p);
-    *lo = half4_to_f32(wasm_u32x4_extend_low_u16x8(h));
-    *hi = half4_to_f32(wasm_u32x4_extend_high_u16x8(h));
+    const v128_t m13 = wasm_u32x4_shr(wasm_i32x4_shl(h, 17), 4); /* (h & 0x7fff) << 13 */
+    v128_t f = wasm_f32x4_mul(m13, wasm_f32x4_const_splat(0x1p112f));
+    const v128_t big = wasm_f32x4_ge(f, wasm_f32x4_const_splat(65536.0f));
+    f = wasm_v128_or(f, wasm_i32x4_shl(wasm_u32x4_shr(big, 24), 23));       /* exponent 255 */
+    return wasm_v128_or(f, wasm_i32x4_shl(wasm_u32x4_shr(h, 15), 31));     /* sign */
 }
 
 /* A kernel table entry point: one constant-folded instance of body (a
