@@ -253,6 +253,8 @@ export async function appFlow({ backend, screenshots = false, name = backend }) 
     await waitStatus(local, 'ready'); // the remembered model first
     const before2 = host.requests();
     await local.setInputFiles(TID('model-file'), model);
+    await local.waitForFunction((sel) => (window.hearthApp.state.model?.file && document.querySelector(sel).textContent === 'ready') ||
+      document.querySelector(sel).textContent === 'error', TID('model-status'), { timeout: 60000 });
     const fileReady = await waitStatus(local, 'ready');
     const label = await local.textContent('#model-name');
     check(`${name}: a local GGUF opens through the file input`, fileReady === true && label.includes(path.basename(model)), `${fileReady} ${label}`);

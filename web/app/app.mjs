@@ -114,8 +114,8 @@ async function loadModel(source) {
   $('load-model').disabled = true;
   if (state.gen) stopGeneration();
   try {
-    if (state.engine) { const old = state.engine; state.engine = null; await old.unload?.(); }
     setStatus('loading');
+    if (state.engine) { const old = state.engine; state.engine = null; await old.unload?.(); }
     showLoad({ phase: 'start', loaded: 0, total: 0, rate: 0, eta: NaN });
     const model = source.file || (source.urls.length === 1 ? source.urls[0] : source.urls);
     const engine = await startEngine({
@@ -124,6 +124,8 @@ async function loadModel(source) {
     state.engine = engine;
     state.model = source;
     if (!source.file) { state.prefs.lastModelUrl = source.urls[0]; savePrefs(); persistStorage(); }
+    // A conversation not started yet takes the new model's sampling defaults.
+    if (!state.conv.messages.length && !state.conv.settingsChosen) { state.conv.settings = defaultsFor(source); state.conv.model = source.label; }
     $('load-box').hidden = true;
     $('model-name').replaceChildren(source.label, ' ', button('Change', () => showModelPanel(true), { cls: 'link', testid: 'change-model' }));
     showModelPanel(false);
@@ -260,6 +262,7 @@ async function newChat() {
 function renderConversation() {
   const c = state.conv;
   $('conv-title').textContent = c.title;
+  document.title = c.messages.length ? `${c.title} — hearth` : 'hearth chat';
   const list = $('messages');
   const nodes = [];
   const lastUser = c.messages.findLastIndex((m) => m.role === 'user');
@@ -413,6 +416,7 @@ function saveSettings() {
   };
   const d = defaultsFor(state.model);
   c.system = $('set-system').value;
+  c.settingsChosen = true;
   c.settings = {
     temperature: num('set-temperature', 0, 2, d.temperature), top_p: num('set-top-p', 0, 1, d.top_p),
     max_tokens: Math.round(num('set-max-tokens', 1, 32768, d.max_tokens)),

@@ -82,9 +82,19 @@ export function enableCopyButtons(container) {
   });
 }
 
-// The first parse and sanitize run cold (regular expressions compile, code warms up) and can take
-// tens of milliseconds: done once while the page is idle, so the first streamed answer does not jank.
+// The first parse and sanitize run cold (regular expressions compile, code warms up), and the first
+// text in a script the page has not shown yet makes the browser look up fallback fonts: together tens
+// of milliseconds. Done once while the page is idle, off screen, so the first streamed answer does not jank.
+const SCRIPTS_SAMPLE = 'Aa Ωω Жж אב عر हि ไทย 中文 日本語 한국어 ✓ 😀';
 export function warmUp() {
-  const run = () => renderMarkdown('# a\n\n*b* **c** `d` [e](https://example.com)\n\n- f\n1. g\n\n| h | i |\n|---|---|\n| j | k |\n\n```js\nl\n```\n\n> m <b>n</b>');
+  const run = () => {
+    const box = document.createElement('div');
+    box.className = 'bubble warm-up';
+    box.setAttribute('aria-hidden', 'true');
+    box.append(renderMarkdown(`# a\n\n*b* **c** \`d\` [e](https://example.com) ${SCRIPTS_SAMPLE}\n\n- f\n1. g\n\n| h | i |\n|---|---|\n| j | k |\n\n\`\`\`js\nl\n\`\`\`\n\n> m <b>n</b>`));
+    document.body.append(box);
+    void box.offsetHeight; // layout now, with the fonts
+    box.remove();
+  };
   if ('requestIdleCallback' in window) requestIdleCallback(run, { timeout: 2000 }); else setTimeout(run, 200);
 }
