@@ -96,6 +96,36 @@ try {
     ok.lang === 'python' && ok.copy === 'Copy' && ok.code === 'print("<b>hi</b>")\n' && ok.codeClass === 'language-python', JSON.stringify(ok));
   check('links open in a new tab without opener', ok.link && ok.link[0] === 'https://example.com/a?b=1' && ok.link[1] === '_blank' && /noopener/.test(ok.link[2]), JSON.stringify(ok.link));
   check('inline code renders', ok.inline === 'inline', JSON.stringify(ok));
+
+  // The same text as a stored answer in the app itself (its CSP on): nothing runs, nothing is even
+  // attempted (a CSP violation would mean the sanitizer let a script or handler through).
+  const app = await browser.newPage();
+  await app.goto(`${server.url}/web/app/`);
+  await app.waitForSelector('html[data-app-ready="1"]');
+  await app.evaluate(() => {
+    window.__violations = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  await app.evaluate(async (md) => {
+    const { convs } = window.hearthApp;
+    const c = convs.newConversation();
+    c.title = 'hostile';
+    c.messages.push({ role: 'user', content: '<img src=x onerror="window.__pwned=1">' }, { role: 'assistant', content: md });
+    await convs.saveConversation(c);
+    await window.hearthApp.renderConvList();
+  }, HOSTILE);
+  await app.click('[data-testid="conversation"] >> text=hostile');
+  await app.waitForSelector('[data-role="assistant"] .bubble table');
+  await app.waitForTimeout(300);
+  const inApp = await app.evaluate(() => ({
+    pwned: window.__pwned ?? null, violations: window.__violations,
+    scripts: document.querySelectorAll('#messages script, #messages svg, #messages iframe, #messages img').length,
+    handlers: [...document.querySelectorAll('#messages *')].filter((e) => [...e.attributes].some((a) => /^on/i.test(a.name))).length,
+    userText: document.querySelector('[data-role="user"] .bubble').textContent,
+  }));
+  check('in the app: hostile answers run nothing and trigger no CSP violation', inApp.pwned === null && inApp.violations.length === 0 &&
+    inApp.scripts === 0 && inApp.handlers === 0, JSON.stringify(inApp));
+  check('in the app: user text is shown as typed, never as HTML', inApp.userText === '<img src=x onerror="window.__pwned=1">', inApp.userText);
 } finally {
   await browser.close();
   await server.close();

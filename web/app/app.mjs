@@ -354,12 +354,12 @@ async function generate() {
   state.gen = null;
   $('stop').hidden = true;
   $('send').hidden = false;
-  if (state.conv === c) {
-    c.messages.push(error ? { role: 'assistant', content: text, error: `Error: ${error}`, stats } : { role: 'assistant', content: text, stats });
-    await convs.saveConversation(c);
-    renderConversation();
-    renderConvList();
-  }
+  // Kept even when the person moved to another conversation meanwhile (which stopped it).
+  c.messages.push(error ? { role: 'assistant', content: text, error: `Error: ${error}`, stats } : { role: 'assistant', content: text, stats });
+  await convs.saveConversation(c);
+  if (state.conv === c) renderConversation();
+  else view.element.remove();
+  renderConvList();
   setStatus(state.engine ? 'ready' : 'no model', state.engine ? 'ready' : '');
   if (document.activeElement === document.body) $('prompt').focus();
 }
