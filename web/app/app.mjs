@@ -25,7 +25,9 @@ function setStatus(text, kind = '') {
   const s = $('model-status');
   s.textContent = text;
   s.className = `status ${kind}`;
-  $('send').disabled = !(state.engine && text === 'ready') || !!state.gen;
+  const canChat = !!state.engine && text === 'ready';
+  $('send').disabled = !canChat || !!state.gen;
+  $('prompt').placeholder = canChat ? 'Message' : 'Message (load a model to chat)';
 }
 
 function defaultsFor(model) {
