@@ -157,6 +157,28 @@ AI v128_t lane_splat(v128_t v, int r) {
     }
 }
 
+/* Q4_0's block step for 4 rows: s[r] holds row r's partial sums; the
+ * transpose-add makes lane r row r's block sum, the aux entry (-8 * sum of
+ * y) corrects the nibbles' offset 8, and acc[0..1] (rows 0-1, 2-3) take
+ * ggml's fma(sum, dw * da, acc). */
+AI void q4_0_step(const v128_t *s, const uint8_t *aux, v128_t dd, v128_t *acc) {
+    const v128_t t01 = wasm_i32x4_add(wasm_i32x4_shuffle(s[0], s[1], 0, 4, 1, 5), wasm_i32x4_shuffle(s[0], s[1], 2, 6, 3, 7));
+    const v128_t t23 = wasm_i32x4_add(wasm_i32x4_shuffle(s[2], s[3], 0, 4, 1, 5), wasm_i32x4_shuffle(s[2], s[3], 2, 6, 3, 7));
+    v128_t sum = wasm_i32x4_add(wasm_i32x4_shuffle(t01, t23, 0, 1, 4, 5), wasm_i32x4_shuffle(t01, t23, 2, 3, 6, 7));
+    sum = wasm_i32x4_add(sum, wasm_v128_load32_splat(aux + 4));
+    const v128_t f[2] = {wasm_f64x2_convert_low_i32x4(sum), wasm_f64x2_convert_low_i32x4(high_pair(sum))};
+    const v128_t d[2] = {wasm_f64x2_promote_low_f32x4(dd), wasm_f64x2_promote_low_f32x4(high_pair(dd))};
+    fma64(2, acc, f, d);
+}
+
+/* Stores the 4 rows' Q4_0 sums (acc: rows 0-1, 2-3), cnt of them. */
+AI void q4_0_store(const v128_t *acc, float *o, int cnt) {
+    float v[4];
+    wasm_v128_store(v, wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(acc[0]), wasm_f32x4_demote_f64x2_zero(acc[1]),
+                                          0, 1, 4, 5));
+    for (int r = 0; r < cnt; r++) o[r] = v[r];
+}
+
 typedef struct {
     const uint8_t *w; /* first row of the group */
     size_t wrow;      /* bytes per weight row */
@@ -201,15 +223,7 @@ AI void group(const int ty, const int NT, const group_args *g, int nt, v128_t *a
                     const v128_t d23 = wasm_i32x4_add(wasm_i32x4_dot_i16x8(w[r][2], y[2]), wasm_i32x4_dot_i16x8(w[r][3], y[3]));
                     s[r] = wasm_i32x4_add(d01, d23);
                 }
-                /* transpose-add: lane r = block sum of row r, then Q4_0's
-                 * offset 8 corrected with the aux entry (-8 * sum of y) */
-                const v128_t t01 = wasm_i32x4_add(wasm_i32x4_shuffle(s[0], s[1], 0, 4, 1, 5), wasm_i32x4_shuffle(s[0], s[1], 2, 6, 3, 7));
-                const v128_t t23 = wasm_i32x4_add(wasm_i32x4_shuffle(s[2], s[3], 0, 4, 1, 5), wasm_i32x4_shuffle(s[2], s[3], 2, 6, 3, 7));
-                v128_t sum = wasm_i32x4_add(wasm_i32x4_shuffle(t01, t23, 0, 1, 4, 5), wasm_i32x4_shuffle(t01, t23, 2, 3, 6, 7));
-                sum = wasm_i32x4_add(sum, wasm_v128_load32_splat(aux + 4));
-                const v128_t f[2] = {wasm_f64x2_convert_low_i32x4(sum), wasm_f64x2_convert_low_i32x4(high_pair(sum))};
-                const v128_t d[2] = {wasm_f64x2_promote_low_f32x4(dd), wasm_f64x2_promote_low_f32x4(high_pair(dd))};
-                fma64(2, ac, f, d);
+                q4_0_step(s, aux, dd, ac);
                 continue;
             }
             v128_t gl = wasm_i32x4_splat(0), gh = gl;
@@ -241,10 +255,7 @@ AI void group(const int ty, const int NT, const group_args *g, int nt, v128_t *a
         const v128_t *ac = acc + (size_t)k * NACC;
         float *o = g->out + (size_t)k * g->os;
         if (!ty_lanes(ty)) {
-            float v[4];
-            wasm_v128_store(v, wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(ac[0]),
-                                                  wasm_f32x4_demote_f64x2_zero(ac[1]), 0, 1, 4, 5));
-            for (int r = 0; r < g->cnt; r++) o[r] = v[r];
+            q4_0_store(ac, o, g->cnt);
             continue;
         }
         float sm[4];
@@ -262,6 +273,40 @@ AI void group(const int ty, const int NT, const group_args *g, int nt, v128_t *a
     }
 }
 
+#define SEQ_MAX_NB 256 /* blocks per row (n <= 8192) for group_q4_0_seq's buffers */
+
+/* Q4_0 decode reading the group's 4 rows one after the other: a single
+ * sequential stream. (The hardware prefetcher loses rows read side by side:
+ * here one stream of weights came from memory at about 8 GB/s, four
+ * interleaved ones at 2-4.) First each row's per-block partial sums go to
+ * sbuf, then the 4 rows take ggml's per-block FMA together, lane = row.
+ * y16: the token's activation codes widened to i16, 4 vectors per block. */
+static void group_q4_0_seq(const group_args *g, const v128_t *y16, v128_t *sbuf) {
+    const int nb = g->nb;
+    const uint8_t *p[ROWS];
+    for (int i = 0; i < ROWS; i++) p[i] = g->w + (size_t)(i < g->cnt ? i : g->cnt - 1) * g->wrow;
+    for (int r = 0; r < ROWS; r++) {
+        const uint8_t *x = p[r];
+        v128_t *sr = sbuf + (size_t)r * nb;
+        for (int b = 0; b < nb; b++, x += sizeof(block_q4_0)) {
+            v128_t w[4];
+            decode_block(TY_Q4_0, x, w);
+            const v128_t *y = y16 + 4 * (size_t)b;
+            sr[b] = wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_dot_i16x8(w[0], y[0]), wasm_i32x4_dot_i16x8(w[1], y[1])),
+                                   wasm_i32x4_add(wasm_i32x4_dot_i16x8(w[2], y[2]), wasm_i32x4_dot_i16x8(w[3], y[3])));
+        }
+    }
+    v128_t acc[2] = {wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0)};
+    const uint8_t *aux = g->act + g->aux_off;
+    for (int b = 0; b < nb; b++, aux += 8) {
+        const v128_t s[4] = {sbuf[b], sbuf[nb + b], sbuf[2 * nb + b], sbuf[3 * nb + b]};
+        float da;
+        memcpy(&da, aux, 4);
+        q4_0_step(s, aux, wasm_f32x4_mul(gather_half4(p, (size_t)b * sizeof(block_q4_0)), wasm_f32x4_splat(da)), acc);
+    }
+    q4_0_store(acc, g->out, g->cnt);
+}
+
 AI void matmul_q(const int ty, const void *w, int n, int r0, int r1, const void *act, int n_tok, float *out,
                  size_t os) {
     const int nb = n / 32;
@@ -273,6 +318,18 @@ AI void matmul_q(const int ty, const void *w, int n, int r0, int r1, const void 
     g.arow = (ty == TY_Q5_0 || ty == TY_Q8_0) ? g.gb_off + 32 * (size_t)nb : g.aux_off + 8 * (size_t)nb;
     g.os = os;
     v128_t acc[TOK_CHUNK * NACC];
+    if (ty == TY_Q4_0 && n_tok == 1 && nb <= SEQ_MAX_NB) {
+        v128_t y16[4 * SEQ_MAX_NB], sbuf[ROWS * SEQ_MAX_NB];
+        for (int b = 0; b < nb; b++) load_act((const uint8_t *)act + (size_t)b * sizeof(block_q8_0) + 2, y16 + 4 * b);
+        g.act = act;
+        for (int r = r0; r < r1; r += ROWS) {
+            g.w = (const uint8_t *)w + (size_t)r * g.wrow;
+            g.cnt = r1 - r < ROWS ? r1 - r : ROWS;
+            g.out = out + (size_t)r;
+            group_q4_0_seq(&g, y16, sbuf);
+        }
+        return;
+    }
     for (int t0 = 0; t0 < n_tok; t0 += TOK_CHUNK) {
         const int nt = n_tok - t0 < TOK_CHUNK ? n_tok - t0 : TOK_CHUNK;
         g.act = (const uint8_t *)act + (size_t)t0 * g.arow;
