@@ -134,6 +134,7 @@ app: $(APP_VENDOR)
 	cp $(filter-out $(APP_NOT_ENGINE),$(wildcard web/*.mjs)) web/app/engine/
 	cp web/dist/*.wasm web/app/engine/dist/
 	if [ -d web/gpu ]; then cp -r web/gpu web/app/engine/gpu && find web/app/engine/gpu -name "*.[ch]" -delete; fi
+	cd web/app && find engine -type f | sort > engine/files.txt
 serve: all wasm
 	$(MAKE) app
 	node web/serve.mjs --port $(PORT)

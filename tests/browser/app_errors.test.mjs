@@ -2,7 +2,8 @@
 // says what to do and its action works. No WebGPU: the page explains and
 // "Use the CPU" loads the model there. Network lost mid-download: "Retry"
 // resumes from the bytes already stored (a Range request). Not enough
-// storage: the page says how much is missing. Also ?model=URL.
+// storage: the page says how much is missing. Also ?model=URL, and offline
+// right after the first visit.
 import fs from 'node:fs';
 import path from 'node:path';
 import { check, done } from '../lib.mjs';
@@ -76,6 +77,18 @@ try {
   await page.goto(`${server.url}/web/app/?model=${encodeURIComponent(url)}`);
   s = await settled(page);
   check('?model=URL preloads the model', s === 'ready' && (await page.inputValue(TID('model-url'))) === url, `${s}: ${await errorText(page)}`);
+
+  // Offline right after the first visit (the service worker cached the app and the engine on install).
+  const first = await browser.newContext();
+  page = await first.newPage();
+  await page.goto(`${server.url}/web/app/?model=${encodeURIComponent(url)}`);
+  s = await settled(page);
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await first.setOffline(true);
+  await page.goto(`${server.url}/web/app/`);
+  const off = await settled(page);
+  check('offline right after the first visit: the app and the stored model load', s === 'ready' && off === 'ready', `${s} -> ${off}: ${await errorText(page)}`);
+  await first.setOffline(false);
 
   // Not enough storage. Chromium offers no dependable way to shrink an origin's quota from a test
   // (DevTools' Storage.overrideQuotaForOrigin makes writes fail but leaves navigator.storage.estimate()

@@ -7,19 +7,23 @@ const CACHE = 'hearth-app-v1';
 const APP_FILES = [
   './', 'index.html', 'styles.css', 'app.mjs', 'engine.mjs', 'markdown.mjs', 'messages_view.mjs', 'conversations.mjs',
   'format.mjs', 'load_errors.mjs', 'presets.json', 'vendor/marked.esm.js', 'vendor/purify.es.mjs',
-  'engine/client.mjs', 'engine/engine_worker.mjs', 'engine/errors.mjs', 'engine/hearth.mjs', 'engine/thread_worker.mjs',
-  'engine/store.mjs', 'engine/store_cache.mjs', 'engine/store_download.mjs', 'engine/store_file.mjs', 'engine/store_gguf.mjs',
-  'engine/store_opfs.mjs', 'engine/dist/hearth.wasm', 'engine/dist/hearth-mt.wasm',
 ];
-// The engine's files are copied under engine/ (make app) so that its workers, whose requests a service
-// worker sees only when the worker's own URL is in its scope, load offline too. Files not listed above
-// (GPU backend, new modules) are cached when first fetched.
+// The engine's files are copied under engine/ by make app, which lists them in engine/files.txt. They
+// live inside this worker's scope because a service worker sees a dedicated worker's requests only
+// when the worker's own URL is in its scope: so the engine's workers load offline too.
+async function engineFiles() {
+  try {
+    const r = await fetch('engine/files.txt', { cache: 'reload' });
+    return r.ok ? (await r.text()).split('\n').filter((f) => /^engine\/[\w./-]+$/.test(f)) : [];
+  } catch { return []; }
+}
 
 self.addEventListener('install', (ev) => {
   ev.waitUntil((async () => {
     const cache = await caches.open(CACHE);
     // One missing optional file must not stop the rest from being cached.
-    await Promise.all(APP_FILES.map((f) => cache.add(new Request(f, { cache: 'reload' })).catch(() => {})));
+    const files = [...APP_FILES, ...await engineFiles()];
+    await Promise.all(files.map((f) => cache.add(new Request(f, { cache: 'reload' })).catch(() => {})));
     await self.skipWaiting();
   })());
 });
