@@ -48,8 +48,13 @@ async function ask(page, text) {
     window.__genStart = performance.now();
     const list = document.getElementById('messages');
     window.__obs?.disconnect();
+    window.__tops = new Set();
+    const composer = document.getElementById('composer');
     window.__obs = new MutationObserver((ms) => {
-      if (ms.some((m) => m.target.closest?.('[aria-busy="true"]'))) window.__updates++;
+      if (ms.some((m) => m.target.closest?.('[aria-busy="true"]'))) {
+        window.__updates++;
+        window.__tops.add(Math.round(composer.getBoundingClientRect().top));
+      }
     });
     window.__obs.observe(list, { subtree: true, childList: true, characterData: true });
   });
@@ -60,7 +65,7 @@ async function ask(page, text) {
     const end = performance.now();
     const long = window.__longTasks.filter(([s, d]) => s + d > window.__genStart && s < end);
     if (long.length) console.log('# long tasks', JSON.stringify(long), window.__genStart, end);
-    return { msg: window.hearthApp.state.conv.messages.at(-1), updates: window.__updates, longTasks: long };
+    return { msg: window.hearthApp.state.conv.messages.at(-1), updates: window.__updates, longTasks: long, composerTops: [...window.__tops] };
   });
 }
 
@@ -155,6 +160,8 @@ export async function appFlow({ backend, screenshots = false, name = backend }) 
     const a2 = await ask(page, 'And a second question');
     check(`${name}: the second turn equals the CLI's`, a2.msg.content === expected[1],
       `${JSON.stringify(a2.msg.content)} vs ${JSON.stringify(expected[1])}`);
+    check(`${name}: no layout jump while streaming (the message box stays put)`, a1.composerTops.length === 1 && a2.composerTops.length === 1,
+      JSON.stringify([a1.composerTops, a2.composerTops]));
     const shown = await page.$$eval('[data-testid="message"]', (els) => els.map((e) => e.dataset.role));
     check(`${name}: messages carry data-role user/assistant`, JSON.stringify(shown) === '["user","assistant","user","assistant"]', JSON.stringify(shown));
     const meta = await page.$$eval('[data-role="assistant"] .stats', (els) => els.map((e) => e.textContent));
