@@ -84,7 +84,7 @@ export function startServer({ host = '127.0.0.1', port = 0, mounts = DEFAULT_MOU
       if (!quiet) console.log(`${req.method} ${url.pathname} ${status}`);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'GET or HEAD only\n', { Allow: 'GET, HEAD' });
-    if (url.pathname === '/') return send(302, '', { Location: fs.existsSync(path.join(ROOT, 'web/app/index.html')) ? '/web/app/' : '/web/' });
+    if (url.pathname === '/') return send(302, '', { Location: `${fs.existsSync(path.join(ROOT, 'web/app/index.html')) ? '/web/app/' : '/web/'}${url.search}` });
     const failing = failures.get(url.pathname);
     if (failing) {
       failures.set(url.pathname, failing - 1);

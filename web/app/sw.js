@@ -30,7 +30,8 @@ self.addEventListener('install', (ev) => {
 
 self.addEventListener('activate', (ev) => {
   ev.waitUntil((async () => {
-    for (const k of await caches.keys()) if (k !== CACHE) await caches.delete(k);
+    // Old app caches go; the engine's model store (Cache API fallback: hearth-models) stays.
+    for (const k of await caches.keys()) if (k.startsWith('hearth-app-') && k !== CACHE) await caches.delete(k);
     await self.clients.claim();
   })());
 });
