@@ -157,6 +157,20 @@ AI v128_t lane_splat(v128_t v, int r) {
     }
 }
 
+/* An 8-lane block step for one row: group sums (lane m of lo / hi =
+ * elements 4m..4m+3 / 16+4m..) plus the group biases gl, gh, then
+ * l[0..3] (lanes 0-1 ... 6-7) take ggml's fma(dw * da, sum, lane); dd: the
+ * scale dw * da in every lane. */
+AI void lanes_step(const v128_t *w, const v128_t *y, v128_t gl, v128_t gh, v128_t dd, v128_t *l) {
+    const v128_t lo = wasm_i32x4_add(pair_sums(wasm_i32x4_dot_i16x8(w[0], y[0]), wasm_i32x4_dot_i16x8(w[1], y[1])), gl);
+    const v128_t hi = wasm_i32x4_add(pair_sums(wasm_i32x4_dot_i16x8(w[2], y[2]), wasm_i32x4_dot_i16x8(w[3], y[3])), gh);
+    const v128_t ddr = wasm_f64x2_promote_low_f32x4(dd);
+    const v128_t d[4] = {ddr, ddr, ddr, ddr};
+    const v128_t f[4] = {wasm_f64x2_convert_low_i32x4(lo), wasm_f64x2_convert_low_i32x4(high_pair(lo)),
+                         wasm_f64x2_convert_low_i32x4(hi), wasm_f64x2_convert_low_i32x4(high_pair(hi))};
+    fma64(4, l, d, f);
+}
+
 /* Q4_0's block step for 4 rows: s[r] holds row r's partial sums; the
  * transpose-add makes lane r row r's block sum, the aux entry (-8 * sum of
  * y) corrects the nibbles' offset 8, and acc[0..1] (rows 0-1, 2-3) take
@@ -233,16 +247,7 @@ AI void group(const int ty, const int NT, const group_args *g, int nt, v128_t *a
             }
 #pragma clang loop unroll(full)
             for (int r = 0; r < ROWS; r++) {
-                /* group sums: lane m of lo / hi = elements 4m..4m+3 / 16+4m.. */
-                const v128_t lo = wasm_i32x4_add(
-                    pair_sums(wasm_i32x4_dot_i16x8(w[r][0], y[0]), wasm_i32x4_dot_i16x8(w[r][1], y[1])), gl);
-                const v128_t hi = wasm_i32x4_add(
-                    pair_sums(wasm_i32x4_dot_i16x8(w[r][2], y[2]), wasm_i32x4_dot_i16x8(w[r][3], y[3])), gh);
-                const v128_t ddr = wasm_f64x2_promote_low_f32x4(lane_splat(dd, r));
-                const v128_t d[4] = {ddr, ddr, ddr, ddr};
-                const v128_t f[4] = {wasm_f64x2_convert_low_i32x4(lo), wasm_f64x2_convert_low_i32x4(high_pair(lo)),
-                                     wasm_f64x2_convert_low_i32x4(hi), wasm_f64x2_convert_low_i32x4(high_pair(hi))};
-                fma64(4, ac + 4 * r, d, f);
+                lanes_step(w[r], y, gl, gh, lane_splat(dd, r), ac + 4 * r);
             }
             if (ty_q81(ty)) { /* summs += m * s: the product of two fp16 is exact */
                 float sa;
@@ -307,6 +312,42 @@ static void group_q4_0_seq(const group_args *g, const v128_t *y16, v128_t *sbuf)
     q4_0_store(acc, g->out, g->cnt);
 }
 
+/* 8-lane types' decode, one row at a time (one sequential stream, as
+ * group_q4_0_seq): ggml's vec_dot order, lane m += dw * da * (group m's
+ * integer sum), 4 blocks per step so that their scales convert together.
+ * y16: the token's codes as i16 (4 per block); dsa: per 4 blocks, the
+ * activations' d (even entries) and Q8_1's s (odd). nb: a multiple of 4. */
+AI float row_lanes_seq(const int ty, const uint8_t *x, int nb, const uint8_t *gb, const v128_t *y16, const v128_t *dsa) {
+    const size_t bs = ty_bsize(ty);
+    v128_t l[4] = {wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0)};
+    float summs = 0.0f;
+    for (int b = 0; b < nb; b += 4, x += 4 * bs) {
+        const uint8_t *blk[ROWS] = {x, x + bs, x + 2 * bs, x + 3 * bs}; /* 4 blocks of the row, like 4 rows */
+        const v128_t dd = wasm_f32x4_mul(gather_half4(blk, 0), dsa[b / 2]);
+        v128_t ms = dd;
+        if (ty_q81(ty)) ms = wasm_f32x4_mul(gather_half4(blk, 2), dsa[b / 2 + 1]); /* exact: fp16 x fp16 */
+#pragma clang loop unroll(full)
+        for (int k = 0; k < 4; k++) {
+            v128_t w[4];
+            decode_block(ty, blk[k], w);
+            v128_t gl = wasm_i32x4_splat(0), gh = gl;
+            if (ty == TY_Q5_0) { /* -16 x each group's activation sum */
+                gl = wasm_v128_load(gb + 32 * (size_t)(b + k));
+                gh = wasm_v128_load(gb + 32 * (size_t)(b + k) + 16);
+            }
+            lanes_step(w, y16 + 4 * (size_t)(b + k), gl, gh, lane_splat(dd, k), l);
+            if (ty_q81(ty)) summs += wasm_f32x4_extract_lane(lane_splat(ms, k), 0);
+        }
+    }
+    float v[8];
+    for (int i = 0; i < 4; i++) {
+        v[2 * i] = (float)wasm_f64x2_extract_lane(l[i], 0);
+        v[2 * i + 1] = (float)wasm_f64x2_extract_lane(l[i], 1);
+    }
+    const float h = ((v[4] + v[0]) + (v[6] + v[2])) + ((v[5] + v[1]) + (v[7] + v[3])); /* hsum_float_8 */
+    return ty_q81(ty) ? h + summs : h;
+}
+
 AI void matmul_q(const int ty, const void *w, int n, int r0, int r1, const void *act, int n_tok, float *out,
                  size_t os) {
     const int nb = n / 32;
@@ -318,6 +359,19 @@ AI void matmul_q(const int ty, const void *w, int n, int r0, int r1, const void 
     g.arow = (ty == TY_Q5_0 || ty == TY_Q8_0) ? g.gb_off + 32 * (size_t)nb : g.aux_off + 8 * (size_t)nb;
     g.os = os;
     v128_t acc[TOK_CHUNK * NACC];
+    if (ty_lanes(ty) && n_tok == 1 && nb <= SEQ_MAX_NB && nb % 4 == 0) {
+        v128_t y16[4 * SEQ_MAX_NB], dsa[SEQ_MAX_NB / 2];
+        const uint8_t *a = act;
+        for (int b = 0; b < nb; b++) load_act(a + (size_t)b * (ty_q81(ty) ? sizeof(block_q8_1) : sizeof(block_q8_0)) + (ty_q81(ty) ? 4 : 2), y16 + 4 * b);
+        for (int b = 0; b < nb; b += 4) { /* aux {d, s/bias} x 4 -> d x 4, s x 4 */
+            const v128_t e0 = wasm_v128_load(a + g.aux_off + 8 * (size_t)b), e1 = wasm_v128_load(a + g.aux_off + 8 * (size_t)b + 16);
+            dsa[b / 2] = wasm_i32x4_shuffle(e0, e1, 0, 2, 4, 6);
+            dsa[b / 2 + 1] = wasm_i32x4_shuffle(e0, e1, 1, 3, 5, 7);
+        }
+        for (int r = r0; r < r1; r++)
+            out[r] = row_lanes_seq(ty, (const uint8_t *)w + (size_t)r * g.wrow, nb, a + g.gb_off, y16, dsa);
+        return;
+    }
     if (ty == TY_Q4_0 && n_tok == 1 && nb <= SEQ_MAX_NB) {
         v128_t y16[4 * SEQ_MAX_NB], sbuf[ROWS * SEQ_MAX_NB];
         for (int b = 0; b < nb; b++) load_act((const uint8_t *)act + (size_t)b * sizeof(block_q8_0) + 2, y16 + 4 * b);
