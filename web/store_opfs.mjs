@@ -60,14 +60,19 @@ function readHandle(h, offset, dst) {
   if (n !== dst.length) throw new Error(`unexpected end of the cached file at byte ${offset + n}`);
 }
 
+function quotaFull() {
+  return new QuotaExceededError('the browser\'s storage quota is full: delete cached models (deleteCachedModel) ' +
+    'or free disk space, then load again; the download resumes from where it stopped');
+}
+
 function writeHandle(h, chunk, at) {
-  try { h.write(chunk, { at }); } catch (e) {
-    if (e?.name === 'QuotaExceededError') {
-      throw new QuotaExceededError('the browser\'s storage quota is full: delete cached models (deleteCachedModel) ' +
-        'or free disk space, then load again; the download resumes from where it stopped');
-    }
+  let n;
+  try { n = h.write(chunk, { at }); } catch (e) {
+    if (e?.name === 'QuotaExceededError') throw quotaFull();
     throw e;
   }
+  // A write the quota cut short reports fewer bytes instead of throwing.
+  if (typeof n === 'number' && n < chunk.length) throw quotaFull();
 }
 
 // Opens (downloading what is missing) the model {id, key, urls, names}.
