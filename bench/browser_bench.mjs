@@ -7,7 +7,8 @@
 // turns so that drift in machine load hits them alike; best of N.
 //
 // usage: node bench/browser_bench.mjs [--models q4_0,q8_0|FILE.gguf,...] [--threads 2]
-//          [--prompt-tokens 128] [--gen-tokens 64] [--repetitions 2] [--engines hearth,wllama,native]
+//          [--prompt-tokens 128] [--gen-tokens 64] [--repetitions 2] [--engines hearth,wllama,native] [--verbose]
+// (--verbose: llama.cpp's own log from wllama and all page console lines, on stderr)
 //
 // Prints one JSON line per engine x model and a closing {"summary": ...}
 // line with the ratios; per-run lines go to stderr.
@@ -22,6 +23,7 @@
 // comes from the prefill) and the native CLI times gen_tokens steps.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -33,18 +35,20 @@ const WLLAMA_DIR = path.join(ROOT, 'tests/node_modules/@wllama/wllama');
 
 function parseArgs(argv) {
   const o = { models: 'q4_0,q8_0', threads: 2, promptTokens: 128, genTokens: 64, repetitions: 2, engines: 'hearth,wllama,native' };
+  o.verbose = argv.includes('--verbose');
+  argv = argv.filter((a) => a !== '--verbose');
   const names = { '--models': 'models', '--threads': 'threads', '--prompt-tokens': 'promptTokens', '--gen-tokens': 'genTokens',
     '--repetitions': 'repetitions', '--engines': 'engines' };
   for (let i = 0; i < argv.length; i += 2) {
     const key = names[argv[i]];
     if (!key || argv[i + 1] === undefined) {
-      console.error(`usage: node bench/browser_bench.mjs [${Object.keys(names).map((n) => `${n} V`).join('] [')}]`);
+      console.error(`usage: node bench/browser_bench.mjs [${Object.keys(names).map((n) => `${n} V`).join('] [')}] [--verbose]`);
       process.exit(2);
     }
     o[key] = typeof o[key] === 'number' ? Number(argv[i + 1]) : argv[i + 1];
   }
-  for (const k of ['threads', 'promptTokens', 'genTokens', 'repetitions']) {
-    if (!Number.isInteger(o[k]) || o[k] < 1) { console.error(`--${k}: a positive integer, please`); process.exit(2); }
+  for (const [flag, k] of Object.entries(names)) {
+    if (typeof o[k] === 'number' && (!Number.isInteger(o[k]) || o[k] < 1)) { console.error(`${flag}: a positive integer, please`); process.exit(2); }
   }
   if (o.genTokens < 2) { console.error('--gen-tokens: at least 2 (decode speed needs a step after the first token)'); process.exit(2); }
   o.engines = o.engines.split(',');
@@ -115,7 +119,8 @@ function best(runs) {
   const max = (k) => Math.max(...runs.map((r) => r[k]));
   const ttfts = runs.map((r) => r.ttft_ms).filter((v) => v !== null);
   return { prefill_tok_s: max('prefill_tok_s'), decode_tok_s: max('decode_tok_s'), ttft_ms: ttfts.length ? Math.min(...ttfts) : null,
-    runs: runs.length, decode_tok_s_runs: runs.map((r) => r.decode_tok_s), prefill_tok_s_runs: runs.map((r) => r.prefill_tok_s) };
+    runs: runs.length, decode_tok_s_runs: runs.map((r) => r.decode_tok_s), prefill_tok_s_runs: runs.map((r) => r.prefill_tok_s),
+    load_avg_runs: runs.map((r) => r.load_avg) };
 }
 
 async function benchModel(page, name, file, urlPath, o) {
@@ -153,6 +158,8 @@ async function benchModel(page, name, file, urlPath, o) {
     for (let r = 0; r < o.repetitions; r++) {
       for (const [e, eng] of Object.entries(engines)) {
         const row = await eng.run(prompt);
+        // The machine's 1-minute load average after the run: how busy it was (noise).
+        row.load_avg = +os.loadavg()[0].toFixed(2);
         console.error(JSON.stringify({ run: r + 1, engine: e, model: common.model, ...row }));
         runs[e].push(row);
       }
@@ -200,7 +207,10 @@ async function main() {
     let page = null;
     if (browser) {
       page = await browser.newPage();
-      page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.error(`page ${m.type()}: ${m.text()}`); });
+      if (o.verbose) await page.addInitScript(() => { window.WLLAMA_LOG = true; });
+      page.on('console', (m) => {
+        if (o.verbose || m.type() === 'error' || m.type() === 'warning') console.error(`page ${m.type()}: ${m.text()}`);
+      });
       page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
       await page.goto(`${server.url}/bench/browser/`);
       await page.waitForFunction(() => window.benchReady === true);
