@@ -4,6 +4,7 @@
 
 #include "../ggml_types.h"
 #include "kernels.h"
+#include "kernels_simd128.h"
 
 void attention_row_scalar(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int head_dim, int stride,
                           float scale, uint16_t *acc, float *out) {
@@ -36,6 +37,9 @@ void attention_row_scalar(const float *q, const uint16_t *K, const uint16_t *V, 
 }
 
 attention_row_fn attention_row_select(bool allow_simd) {
+#ifdef __wasm_simd128__
+    if (allow_simd) return attention_row_simd128(); /* compiled in: the engine runs SIMD128 */
+#endif
     if (allow_simd && (kernels_cpu_features() & KERNELS_CPU_AVX2)) {
         attention_row_fn f = attention_row_avx2();
         if (f) return f;

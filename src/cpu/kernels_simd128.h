@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "attention.h"
 #include "kernels.h"
 
 /* Overwrites every matmul and the Q8_0/Q8_1 activation quantization with
@@ -14,5 +15,8 @@
 bool kernels_simd128_fill(hearth_kernels *k);
 /* The F32/F16/BF16 matmuls; used by kernels_simd128_fill. */
 void kernels_simd128_float_fill(hearth_kernels *k);
+/* The attention row (attention_simd128.c), bit-identical with
+ * attention_row_scalar; NULL when compiled without SIMD128. */
+attention_row_fn attention_row_simd128(void);
 
 #endif

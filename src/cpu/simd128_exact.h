@@ -111,6 +111,21 @@ AI v128_t half4_to_f32(v128_t h) {
     return wasm_v128_or(f, wasm_i32x4_shl(wasm_u32x4_shr(h, 15), 31));     /* sign */
 }
 
+/* x rounded to the nearest f16 value (ties to even), as f32: exactly
+ * ggml_fp16_to_fp32(ggml_fp32_to_fp16(x)). Adding and subtracting
+ * 1.5 * 2^(e+13) rounds at f16's last mantissa bit for x's exponent e (at
+ * 2^-24 below f16's normal range); from 65520 up it is inf; NaN becomes the
+ * quiet NaN ggml makes; a value that rounds to zero keeps its sign. */
+AI v128_t round_f16(v128_t x) {
+    const v128_t e = wasm_u32x4_max(wasm_v128_and(x, wasm_i32x4_const_splat(0x7f800000)), wasm_i32x4_const_splat(113 << 23));
+    const v128_t m = wasm_i32x4_add(e, wasm_i32x4_const_splat((13 << 23) | 0x400000));
+    v128_t r = wasm_f32x4_sub(wasm_f32x4_add(x, m), m);
+    const v128_t big = wasm_f32x4_ge(wasm_f32x4_abs(x), wasm_f32x4_const_splat(65520.0f));
+    r = wasm_v128_bitselect(wasm_f32x4_const_splat(INFINITY), r, big);
+    r = wasm_v128_bitselect(wasm_i32x4_const_splat(0x7fc00000), r, wasm_f32x4_ne(x, x));
+    return wasm_v128_or(r, wasm_v128_and(x, wasm_i32x4_const_splat((int32_t)0x80000000u)));
+}
+
 /* A kernel table entry point: one constant-folded instance of body (a
  * matmul taking the type first) per weight type. */
 #define MATMUL_ENTRY(name, body, ty)                                                                         \

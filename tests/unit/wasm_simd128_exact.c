@@ -3,8 +3,9 @@
  * and run under Node's WASI by tests/e2e/wasm_kernels.test.mjs: fma64
  * against a*b+c computed in binary128 (exact for these operands, then
  * rounded once) on steps built to round twice through f64 and on random
- * ones, and the SIMD fp16 conversion against ggml_fp16_to_fp32 on all
- * 65536 values. */
+ * ones, the SIMD fp16 conversion against ggml_fp16_to_fp32 on all 65536
+ * values, and the f16 rounding of the attention accumulator against a round
+ * trip through ggml's fp16. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -136,9 +137,31 @@ static void test_half(void) {
     CHECK("half4_to_f32 equals ggml_fp16_to_fp32 on all 65536 values", bad == 0, "%d differ", bad);
 }
 
+static void test_round_f16(void) {
+    int bad = 0;
+    float x[4];
+    for (uint32_t i = 0; i < (1u << 22); i++) {
+        /* every exponent with random mantissas, and the edges */
+        uint32_t u = (i << 10) ^ (rnd() & 0x3ffu);
+        if (i < 64) u = (uint32_t[]){0x477fe000u, 0x477fefffu, 0x477ff000u, 0x477ff001u, 0x38800000u, 0x387fffffu,
+                                     0x33000000u, 0x33000001u, 0x32ffffffu, 0x7f800000u, 0x7fc00001u, 0u}[i % 12] |
+                        (i & 16 ? 0x80000000u : 0u);
+        x[i & 3] = bitsf(u);
+        if ((i & 3) != 3) continue;
+        float got[4];
+        wasm_v128_store(got, round_f16(wasm_v128_load(x)));
+        for (int j = 0; j < 4; j++) {
+            const float want = ggml_fp16_to_fp32(ggml_fp32_to_fp16(x[j]));
+            if (!same_bits(got[j], want) && bad++ < 3) printf("# round_f16(%a) = %a, want %a\n", (double)x[j], (double)got[j], (double)want);
+        }
+    }
+    CHECK("round_f16 equals a round trip through ggml's fp16 on 2^22 floats", bad == 0, "%d differ", bad);
+}
+
 int main(void) {
     test_double_rounding();
     test_random();
     test_half();
+    test_round_f16();
     CHECK_DONE();
 }
