@@ -5,7 +5,8 @@
 //   outputs pinned to llama.cpp's bits, and the exact-FMA arithmetic;
 // - the engine in web/dist/hearth.wasm picks them ("kernels":"simd128") and
 //   gives the same greedy tokens and logits as its scalar kernels
-//   (HEARTH_NO_SIMD=1) on a golden model of every weight type.
+//   (HEARTH_NO_SIMD=1) on a golden model of every weight type, and over a
+//   longer context (the attention row).
 // `node tests/e2e/wasm_kernels.test.mjs --wasi FILE.wasm` runs one program.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -40,8 +41,8 @@ if (process.argv[2] === '--wasi') {
 
   // The engine: SIMD128 against its own scalar kernels, one model per weight type.
   const CLI = path.join(ROOT, 'web/cli.mjs');
-  const run = (file, fx, env) => spawnSync('node', [CLI, 'run', '--model', file, '--prompt', fx.prompt, '--temperature', '0',
-    '--max-tokens', '12', '--json', '--ctx', '512', '--logits', '3', '--threads', '1'],
+  const run = (file, fx, env, prompt = fx.prompt) => spawnSync('node', [CLI, 'run', '--model', file, '--prompt', prompt,
+    '--temperature', '0', '--max-tokens', '12', '--json', '--ctx', '512', '--logits', '3', '--threads', '1'],
   { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, ...env } });
   const types = ['f32', 'f16', 'bf16', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q8_0'];
   const fixtures = goldenFixtures('qwen2-qwen3').concat(goldenFixtures('phi3-llama2-q'));
@@ -59,6 +60,16 @@ if (process.argv[2] === '--wasi') {
       JSON.stringify(a.tokens) === JSON.stringify(b.tokens), `${a.tokens} vs ${b.tokens}`);
     check(`wasm engine ${fx.name}: simd128 top-64 logits of 3 steps bit-equal scalar's`,
       JSON.stringify(a.logits) === JSON.stringify(b.logits), 'logits differ');
+  }
+  // A longer context: the SIMD128 attention row against the scalar one over a few hundred positions.
+  const fx = fixtures.find((f) => f.name.endsWith('-q8_0'));
+  if (fx) {
+    const file = ensureModel(fx), prompt = Array(12).fill(fx.prompt).join(' ');
+    const simd = run(file, fx, {}, prompt), scalar = run(file, fx, { HEARTH_NO_SIMD: '1' }, prompt);
+    const a = simd.status === 0 && JSON.parse(simd.stdout), b = scalar.status === 0 && JSON.parse(scalar.stdout);
+    check(`wasm engine ${fx.name}, ${b ? b.prompt_tokens.length : '?'}-token prompt: simd128 tokens and logits equal scalar's`,
+      a && b && b.prompt_tokens.length > 150 && JSON.stringify([a.tokens, a.logits]) === JSON.stringify([b.tokens, b.logits]),
+      simd.stderr + scalar.stderr);
   }
   done();
 }
