@@ -4,12 +4,15 @@
  * returns false. Results are bit-identical with quant_scalar.c (see
  * simd128_exact.h for how the FMAs of ggml's order are reproduced).
  *
- * Layout: groups of 4 weight rows share each activation block. Weight codes
- * are widened to i16 (Q4/Q5 nibbles unsigned, their offsets corrected
- * exactly from the activation row's aux entries; Q8_0 signed) and
+ * Weight codes are widened to i16 (Q4/Q5 nibbles unsigned, their offsets
+ * corrected exactly from the activation row's aux entries; Q8_0 signed) and
  * multiplied with i32x4.dot_i16x8_s, which gives sums of element pairs; the
  * pairs are folded into the 4-element groups of ggml's 8 float lanes (or,
- * for Q4_0, into block sums of the 4 rows, one row per lane). */
+ * for Q4_0, into block sums of 4 rows, one row per lane).
+ * Decode (one token) reads the weights as one sequential stream: row by row
+ * (8-lane types) or 4 rows one after the other (Q4_0, group_q4_0_seq).
+ * Several tokens: groups of 4 rows, each weight block decoded once for up to
+ * TOK_CHUNK tokens (group). */
 #include "kernels.h"
 #include "kernels_simd128.h"
 
@@ -21,7 +24,7 @@ enum { TY_Q4_0, TY_Q4_1, TY_Q5_0, TY_Q5_1, TY_Q8_0 };
 
 #define ROWS 4     /* weight rows per group */
 #define NACC 17    /* accumulators per token: 4 rows x 4 f64x2 lanes, + summs */
-#define TOK_CHUNK 32
+#define TOK_CHUNK 32 /* tokens per pass over a group's weights */
 
 AI size_t ty_bsize(int ty) {
     switch (ty) {
