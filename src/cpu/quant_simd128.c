@@ -75,15 +75,13 @@ static float quant_block_simd(const float *x, int8_t *qs, int *sum) {
     return d;
 }
 
-static void quant_q8_0(const float *x, void *dst, int n) {
-    kernels_fill_q8_0_row(x, dst, n, 0, quant_block_simd);
-}
-static void quant_q8_0_g16(const float *x, void *dst, int n) {
-    kernels_fill_q8_0_row(x, dst, n, -16, quant_block_simd);
-}
-static void quant_q8_0_g128(const float *x, void *dst, int n) {
-    kernels_fill_q8_0_row(x, dst, n, -128, quant_block_simd);
-}
+/* Activation rows: Q8_0 with the group biases of the weight type (0: none,
+ * for Q4_0; -16: Q5_0; -128: Q8_0), and Q8_1. */
+#define QUANT_Q8_0_ENTRY(name, gmul) \
+    static void name(const float *x, void *dst, int n) { kernels_fill_q8_0_row(x, dst, n, gmul, quant_block_simd); }
+QUANT_Q8_0_ENTRY(quant_q8_0, 0)
+QUANT_Q8_0_ENTRY(quant_q8_0_g16, -16)
+QUANT_Q8_0_ENTRY(quant_q8_0_g128, -128)
 static void quant_q8_1(const float *x, void *dst, int n) {
     kernels_fill_q8_1_row(x, dst, n, quant_block_simd);
 }
