@@ -16,3 +16,6 @@ fn q8_scale(amax: f32) -> vec2<f32> {
   return vec2<f32>(round_f16(vec2<f32>(amax / 127.0, 0.0)).x, select(0.0, 127.0 / amax, amax != 0.0));
 }
 fn q8_round(v: vec4<f32>, s: vec2<f32>) -> vec4<f32> { return round(v * s.y) * s.x; }
+// Q8_1's s: f16(d * the sum of the block's quants), with d unrounded; the
+// products with Q4_1/Q5_1 weights add m * s per block.
+fn q8_sum(qsum: f32, amax: f32) -> f32 { return round_f16(vec2<f32>(amax / 127.0 * qsum, 0.0)).x; }

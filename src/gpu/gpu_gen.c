@@ -16,7 +16,7 @@ struct gpu_gen {
     int n_ctx, max_tokens, n_prompt, pos;
     int32_t *history;
     int n_hist;
-    bool done;
+    bool done, ignore_eog;
     gpu_gen_stats stats;
     utf8_stream utf8;
     char *piece, *text;
@@ -24,7 +24,7 @@ struct gpu_gen {
 };
 
 hearth_status gpu_gen_begin(gpu_gen **out, hearth_engine *e, gpu_model *g, const int32_t *prompt, int n_prompt,
-                            int n_past, int max_tokens, const sampler_params *sp, hearth_error *err) {
+                            int n_past, int max_tokens, const sampler_params *sp, bool ignore_eog, hearth_error *err) {
     *out = NULL;
     int n_ctx = gpu_model_ctx(g);
     hearth_status st = sampler_validate(sp, err);
@@ -56,6 +56,7 @@ hearth_status gpu_gen_begin(gpu_gen **out, hearth_engine *e, gpu_model *g, const
     s->max_tokens = max_tokens;
     s->n_prompt = n_prompt;
     s->pos = n_past;
+    s->ignore_eog = ignore_eog;
     s->history = malloc(((size_t)n_prompt + (size_t)max_tokens + 1) * sizeof *s->history);
     s->piece_cap = tokenizer_max_piece_len(s->tok) + 1;
     s->text_cap = UTF8_STREAM_OUT_MAX(s->piece_cap);
@@ -169,7 +170,7 @@ int32_t gpu_gen_complete(gpu_gen *s, int32_t token) {
         s->done = true;
         return -1;
     }
-    if (token < 0 || token >= gpu_model_vocab(s->g) || tokenizer_is_eog(s->tok, token)) {
+    if (token < 0 || token >= gpu_model_vocab(s->g) || (!s->ignore_eog && tokenizer_is_eog(s->tok, token))) {
         s->stats.stopped_by_eog = true;
         s->done = true;
         return -1;

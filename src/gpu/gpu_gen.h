@@ -22,8 +22,9 @@ typedef struct {
     bool stopped_by_eog, stopped_by_ctx, stopped_by_callback;
 } gpu_gen_stats;
 
+/* ignore_eog: end-of-generation tokens do not stop it (benchmarks). */
 hearth_status gpu_gen_begin(gpu_gen **out, hearth_engine *e, gpu_model *g, const int32_t *prompt, int n_prompt,
-                            int n_past, int max_tokens, const sampler_params *sp, hearth_error *err);
+                            int n_past, int max_tokens, const sampler_params *sp, bool ignore_eog, hearth_error *err);
 void gpu_gen_free(gpu_gen *s);
 
 /* Writes the next step; *list: the GPU_LIST_* to run, -1 when generation

@@ -6,6 +6,9 @@ var<workgroup> xs: array<vec4<f32>, 512>;
 var<workgroup> ws: array<vec4<f32>, 512>;
 var<workgroup> ws2: array<vec4<f32>, 512>;
 var<workgroup> tq: array<vec2<f32>, 64>;
+var<workgroup> ts: array<f32, 64>;   // per token: the block's Q8_1 sum (act.wgsl)
+var<workgroup> wm: array<f32, 64>;   // per row: the block's offset m (Q4_1, Q5_1)
+var<workgroup> wm2: array<f32, 64>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -21,11 +24,23 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let wr = min(row_tile + wrow, OUT_ROWS - 1u);
   let p = w0_pos(wj);
   for (var b = 0u; b < BPR; b++) {
-    let w = wsel_deq(wr, b, wj);
+    var w: mat2x4<f32>;
+    if (ACT == 3u) {
+      w = wsel_deqd(wr, b, wj);
+      if (wj == 0u) { wm[wrow] = wsel_m(wr, b); }
+    } else {
+      w = wsel_deq(wr, b, wj);
+    }
     ws[wrow * 8u + p.x / 4u] = w[0];
     ws[wrow * 8u + p.y / 4u] = w[1];
     if (MODE == 2u) {
-      let w2 = wsel_deq(FF + wr, b, wj);
+      var w2: mat2x4<f32>;
+      if (ACT == 3u) {
+        w2 = wsel_deqd(FF + wr, b, wj);
+        if (wj == 0u) { wm2[wrow] = wsel_m(FF + wr, b); }
+      } else {
+        w2 = wsel_deq(FF + wr, b, wj);
+      }
       ws2[wrow * 8u + p.x / 4u] = w2[0];
       ws2[wrow * 8u + p.y / 4u] = w2[1];
     }
@@ -44,7 +59,14 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
           let a = abs(xs[tid * 8u + c]);
           amax = max(amax, max(max(a.x, a.y), max(a.z, a.w)));
         }
-        tq[tid] = q8_scale(amax);
+        let s = q8_scale(amax);
+        var qsum = 0.0;
+        for (var c = 0u; c < 8u; c++) {
+          let q = round(xs[tid * 8u + c] * s.y);
+          qsum += q.x + q.y + q.z + q.w;
+        }
+        tq[tid] = s;
+        ts[tid] = q8_sum(qsum, amax);
       }
       workgroupBarrier();
       for (var k = 0u; k < 2u; k++) {
@@ -71,6 +93,13 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
           let xv = xs[(tt * 4u + i) * 8u + c];
           acc2[i] += vec4<f32>(dot(u0, xv), dot(u1, xv), dot(u2, xv), dot(u3, xv));
         }
+      }
+    }
+    if (ACT == 3u) {
+      for (var i = 0u; i < 4u; i++) {
+        let st = ts[tt * 4u + i];
+        acc[i] += vec4<f32>(wm[tr * 4u], wm[tr * 4u + 1u], wm[tr * 4u + 2u], wm[tr * 4u + 3u]) * st;
+        if (MODE == 2u) { acc2[i] += vec4<f32>(wm2[tr * 4u], wm2[tr * 4u + 1u], wm2[tr * 4u + 2u], wm2[tr * 4u + 3u]) * st; }
       }
     }
     workgroupBarrier();

@@ -17,7 +17,7 @@
 #define MAX_SLICES 8
 #define MAX_BINDS 16
 #define MAX_SEGS 8
-#define MV_WG 256
+#define MV_WG 64
 #define ATTN_WG 128
 #define SAMPLE_PER_T 16
 #define CAND_STRIDE 64
@@ -210,11 +210,20 @@ static hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, bool wit
     kb_u(k, "ACT", (uint64_t)gpu_type_act(ws[0]->type));
     kb_file(k, "act.wgsl");
     kb_u(k, "COLS", (uint64_t)ws[0]->cols);
-    sb_add(&k->src, "fn wsel_deq(row: u32, b: u32, j: u32) -> mat2x4<f32> {\n");
-    for (int s = 0; s < n; s++) {
-        uint32_t from = s ? bounds[s - 1] : 0;
-        if (s < n - 1) sb_printf(&k->src, "  if (row < %uu) { return w%d_deq((row - %uu) * BPR + b, j); }\n", bounds[s], s, from);
-        else sb_printf(&k->src, "  return w%d_deq((row - %uu) * BPR + b, j);\n}\n", s, from);
+    /* wsel_deq / wsel_deqd (without Q4_1/Q5_1's offset) / wsel_m of a row of the logical matrix */
+    static const struct {
+        const char *name, *params, *ret, *call;
+    } sel[] = {{"deq", "b: u32, j: u32", "mat2x4<f32>", "(row - %uu) * BPR + b, j"},
+               {"deqd", "b: u32, j: u32", "mat2x4<f32>", "(row - %uu) * BPR + b, j"},
+               {"m", "b: u32", "f32", "(row - %uu) * BPR + b"}};
+    for (size_t f = 0; f < sizeof sel / sizeof *sel; f++) {
+        sb_printf(&k->src, "fn wsel_%s(row: u32, %s) -> %s {\n", sel[f].name, sel[f].params, sel[f].ret);
+        for (int s = 0; s < n; s++) {
+            char call[64];
+            snprintf(call, sizeof call, sel[f].call, s ? bounds[s - 1] : 0);
+            if (s < n - 1) sb_printf(&k->src, "  if (row < %uu) { return w%d_%s(%s); }\n", bounds[s], s, sel[f].name, call);
+            else sb_printf(&k->src, "  return w%d_%s(%s);\n}\n", s, sel[f].name, call);
+        }
     }
     if (with_rows) {
         sb_add(&k->src, "fn rows_at(row: u32, tid: u32, xs: f32) -> array<f32, R> {\n");
@@ -336,11 +345,14 @@ static hearth_status k_matvec(gpu_model *g, int list, const mv_job *j, hearth_er
     int bounds[MAX_SEGS], nb = 0, acc = 0;
     for (int i = 0; i < j->n_ws; i++)
         for (int s = 0; s < j->ws[i]->n_slices && nb < MAX_SEGS; s++) bounds[nb++] = acc += j->ws[i]->slice_rows[s];
-    int R = rows_per_wg(bounds, nb);
-    /* Lanes per row: a power of two with about two 8-value units each, so
-     * narrow matrices keep every thread busy; (WG / TPR) * R rows a workgroup. */
+    /* Lanes per row: a power of two up to the row's units of work (8 values,
+     * or 32-value blocks for Q8 input), so narrow matrices keep threads busy;
+     * (WG / TPR) * R rows a workgroup, R lowered until there are workgroups
+     * enough to fill a large GPU. */
     int units = j->ws[0]->cols / (gpu_type_act(j->ws[0]->type) == 3 ? 32 : 8), tpr = 1;
-    while (tpr * 2 <= units / 2 && tpr * 2 <= MV_WG) tpr *= 2;
+    while (tpr * 2 <= units && tpr * 2 <= MV_WG) tpr *= 2;
+    int R = rows_per_wg(bounds, nb);
+    while (R > 1 && (uint64_t)j->out_rows / ((uint64_t)(MV_WG / tpr) * R) < 512) R /= 2;
     kb_u(&k, "R", (uint64_t)R);
     kb_u(&k, "TPR", (uint64_t)tpr);
     kb_u(&k, "OUT_ROWS", (uint64_t)j->out_rows);
@@ -410,7 +422,7 @@ static hearth_status k_attention(gpu_model *g, int list, const char *file, int i
     kb_bind(&k, "rope", "array<f32>", GPU_BIND_READ, g->b_rope);
     if (!rope_kv) kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, g->b_attn);
     kb_file(&k, "rope.wgsl");
-    if (!rope_kv) kb_file(&k, "attend.wgsl");
+    if (!rope_kv) kb_file(&k, g->opt.exact_attention ? "attend.wgsl" : "attend_fast.wgsl");
     kb_file(&k, file);
     if (strcmp(file, "attn_decode.wgsl") == 0) return kb_dispatch(&k, list, (uint32_t)hp->n_head, 1, err);
     uint32_t heads = (uint32_t)(rope_kv ? hp->n_head + hp->n_head_kv : hp->n_head);

@@ -17,6 +17,7 @@ typedef struct gpu_model gpu_model;
 typedef struct {
     int n_ctx, max_batch;
     bool no_subgroups; /* use the workgroup-memory reductions even where subgroups exist (tests) */
+    bool exact_attention; /* attention with the CPU path's f16 accumulation, bit for bit (tests); slower */
 } gpu_options;
 
 /* The uniform block of a step (common.wgsl's Step). */

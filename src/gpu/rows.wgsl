@@ -15,15 +15,22 @@ fn WBUF_rows(r0: u32, lane: u32, xs: f32) -> array<f32, R> {
         amax = max(amax, max(max(a.x, a.y), max(a.z, a.w)));
       }
       let s = q8_scale(amax);
-      for (var c = 0u; c < 8u; c++) { xv[c] = q8_round(xv[c], s); }
-      for (var j = 0u; j < 4u; j++) {
-        let p = WBUF_pos(j);
-        let x0 = xv[p.x >> 2u];
-        let x1 = xv[p.y >> 2u];
-        for (var r = 0u; r < R; r++) {
-          let w = WBUF_deq(min(r0 + r, WBUF_NROWS - 1u) * BPR + b, j);
-          acc[r] += dot(w[0], x0) + dot(w[1], x1);
+      var qsum = 0.0;
+      for (var c = 0u; c < 8u; c++) {
+        let q = round(xv[c] * s.y);
+        qsum += q.x + q.y + q.z + q.w;
+        xv[c] = q * s.x;
+      }
+      let sum16 = q8_sum(qsum, amax);
+      for (var r = 0u; r < R; r++) {
+        let g = min(r0 + r, WBUF_NROWS - 1u) * BPR + b;
+        var a = WBUF_m(g) * sum16;
+        for (var j = 0u; j < 4u; j++) {
+          let p = WBUF_pos(j);
+          let w = WBUF_deqd(g, j);
+          a += dot(w[0], xv[p.x >> 2u]) + dot(w[1], xv[p.y >> 2u]);
         }
+        acc[r] += a;
       }
     }
     return acc;

@@ -6,3 +6,7 @@ fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> {
     vec4<f32>(unpack2x16float(WBUF[b]), unpack2x16float(WBUF[b + 1u])),
     vec4<f32>(unpack2x16float(WBUF[b + 2u]), unpack2x16float(WBUF[b + 3u])));
 }
+
+// No separate offset term: the whole weight is d * q.
+fn WBUF_deqd(g: u32, j: u32) -> mat2x4<f32> { return WBUF_deq(g, j); }
+fn WBUF_m(g: u32) -> f32 { return 0.0; }

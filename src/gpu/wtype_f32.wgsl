@@ -6,3 +6,7 @@ fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> {
     vec4<f32>(bitcast<f32>(WBUF[b]), bitcast<f32>(WBUF[b + 1u]), bitcast<f32>(WBUF[b + 2u]), bitcast<f32>(WBUF[b + 3u])),
     vec4<f32>(bitcast<f32>(WBUF[b + 4u]), bitcast<f32>(WBUF[b + 5u]), bitcast<f32>(WBUF[b + 6u]), bitcast<f32>(WBUF[b + 7u])));
 }
+
+// No separate offset term: the whole weight is d * q.
+fn WBUF_deqd(g: u32, j: u32) -> mat2x4<f32> { return WBUF_deq(g, j); }
+fn WBUF_m(g: u32) -> f32 { return 0.0; }

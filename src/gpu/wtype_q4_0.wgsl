@@ -10,3 +10,7 @@ fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> {
   let hi = vec4<f32>(vec4<u32>(w >> 4u, w >> 12u, w >> 20u, w >> 28u) & vec4<u32>(15u)) - 8.0;
   return mat2x4<f32>(lo * d, hi * d);
 }
+
+// No separate offset term: the whole weight is d * q.
+fn WBUF_deqd(g: u32, j: u32) -> mat2x4<f32> { return WBUF_deq(g, j); }
+fn WBUF_m(g: u32) -> f32 { return 0.0; }

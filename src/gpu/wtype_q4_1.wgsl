@@ -1,12 +1,15 @@
 // Q4_1 in pairs of blocks: 10 words = [d0 | d1] [m0 | m1] [qs0: 4] [qs1: 4]; w = d*q + m.
 fn WBUF_pos(j: u32) -> vec2<u32> { return vec2<u32>(4u * j, 16u + 4u * j); }
-fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> {
+// The d * q part alone and the block's offset m: ggml's CPU product adds
+// m * (the input block's f16 sum) separately (act.wgsl, rows.wgsl).
+fn WBUF_m(g: u32) -> f32 { return unpack2x16float(WBUF[(g >> 1u) * 10u + 1u])[g & 1u]; }
+fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> { let m = WBUF_m(g); return WBUF_deqd(g, j) + mat2x4<f32>(vec4<f32>(m), vec4<f32>(m)); }
+fn WBUF_deqd(g: u32, j: u32) -> mat2x4<f32> {
   let p = (g >> 1u) * 10u;
   let h = g & 1u;
   let d = unpack2x16float(WBUF[p])[h];
-  let m = unpack2x16float(WBUF[p + 1u])[h];
   let w = WBUF[p + 2u + h * 4u + j];
   let lo = vec4<f32>(vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) & vec4<u32>(15u));
   let hi = vec4<f32>(vec4<u32>(w >> 4u, w >> 12u, w >> 20u, w >> 28u) & vec4<u32>(15u));
-  return mat2x4<f32>(lo * d + m, hi * d + m);
+  return mat2x4<f32>(lo * d, hi * d);
 }

@@ -13,3 +13,7 @@ fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> {
            (((vec4<u32>(qh) >> (e + 16u)) & vec4<u32>(1u)) << vec4<u32>(4u));
   return mat2x4<f32>((vec4<f32>(lo) - 16.0) * d, (vec4<f32>(hi) - 16.0) * d);
 }
+
+// No separate offset term: the whole weight is d * q.
+fn WBUF_deqd(g: u32, j: u32) -> mat2x4<f32> { return WBUF_deq(g, j); }
+fn WBUF_m(g: u32) -> f32 { return 0.0; }

@@ -1,15 +1,17 @@
 // Q5_1 in pairs of blocks: 12 words = [d0 | d1] [m0 | m1] [qh0] [qh1] [qs0: 4] [qs1: 4]; w = d*q + m.
 fn WBUF_pos(j: u32) -> vec2<u32> { return vec2<u32>(4u * j, 16u + 4u * j); }
-fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> {
+// The d * q part alone and the block's offset m (as wtype_q4_1.wgsl).
+fn WBUF_m(g: u32) -> f32 { return unpack2x16float(WBUF[(g >> 1u) * 12u + 1u])[g & 1u]; }
+fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> { let m = WBUF_m(g); return WBUF_deqd(g, j) + mat2x4<f32>(vec4<f32>(m), vec4<f32>(m)); }
+fn WBUF_deqd(g: u32, j: u32) -> mat2x4<f32> {
   let p = (g >> 1u) * 12u;
   let h = g & 1u;
   let d = unpack2x16float(WBUF[p])[h];
-  let m = unpack2x16float(WBUF[p + 1u])[h];
   let qh = WBUF[p + 2u + h];
   let w = WBUF[p + 4u + h * 4u + j];
   let e = vec4<u32>(0u, 1u, 2u, 3u) + 4u * j;
   let lo = (vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) & vec4<u32>(15u)) | (((vec4<u32>(qh) >> e) & vec4<u32>(1u)) << vec4<u32>(4u));
   let hi = (vec4<u32>(w >> 4u, w >> 12u, w >> 20u, w >> 28u) & vec4<u32>(15u)) |
            (((vec4<u32>(qh) >> (e + 16u)) & vec4<u32>(1u)) << vec4<u32>(4u));
-  return mat2x4<f32>(vec4<f32>(lo) * d + m, vec4<f32>(hi) * d + m);
+  return mat2x4<f32>(vec4<f32>(lo) * d, vec4<f32>(hi) * d);
 }

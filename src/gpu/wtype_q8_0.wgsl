@@ -13,3 +13,7 @@ fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> {
   let q = p + 1u + h * 8u + 2u * j;
   return mat2x4<f32>(WBUF_i8x4(WBUF[q]) * d, WBUF_i8x4(WBUF[q + 1u]) * d);
 }
+
+// No separate offset term: the whole weight is d * q.
+fn WBUF_deqd(g: u32, j: u32) -> mat2x4<f32> { return WBUF_deq(g, j); }
+fn WBUF_m(g: u32) -> f32 { return 0.0; }

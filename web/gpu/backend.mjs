@@ -8,8 +8,10 @@ import { createGpu, nodeGpu } from './host.mjs';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
-export async function createBackend({ gpu, noSubgroups = false, log, wasmUrl } = {}) {
-  const g = await createGpu({ gpu: gpu ?? (isNode ? await nodeGpu() : undefined), noSubgroups, log });
+// exactAttention (default: HEARTH_GPU_EXACT=1 in Node's environment): see createGpu.
+export async function createBackend({ gpu, noSubgroups = false, exactAttention, log, wasmUrl } = {}) {
+  exactAttention ??= isNode && process.env.HEARTH_GPU_EXACT === '1';
+  const g = await createGpu({ gpu: gpu ?? (isNode ? await nodeGpu() : undefined), noSubgroups, exactAttention, log });
   let h;
   try { h = await Hearth.create({ gpu: g, log, wasmUrl }); } catch (e) { g.destroy(); throw e; }
   return { engine: new GpuEngine(h, g) };
@@ -40,6 +42,7 @@ class GpuEngine {
   get contextSize() { return this.#h.contextSize; }
   get info() { return this.#h.info; }
   get gpu() { return this.#gpu; }
+  get wasmMemoryBytes() { return this.#gpu.wasmMemoryBytes; }
   promptTokens(text) { return this.#h.promptTokens(text); }
   tokenize(text, opts) { return this.#h.tokenize(text, opts); }
 

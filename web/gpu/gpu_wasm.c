@@ -79,16 +79,17 @@ EXPORT("hearth_wasm_gpu_error") const char *hearth_wasm_gpu_error(gpu_session *s
 
 /* Loads the model JS opened as part 0 for the GPU: the tokenizer and
  * hyper-parameters into wasm memory, the plan to the host; the weights
- * follow through hearth_wasm_gpu_upload. Always returns a session (NULL
- * only without memory); its engine is NULL on failure, with the error. */
-EXPORT("hearth_wasm_gpu_load") gpu_session *hearth_wasm_gpu_load(int n_ctx, int max_batch, int no_subgroups) {
+ * follow through hearth_wasm_gpu_upload. flags: 1 no subgroups, 2 exact
+ * attention (plan.h). Always returns a session (NULL only without memory);
+ * its engine is NULL on failure, with the error. */
+EXPORT("hearth_wasm_gpu_load") gpu_session *hearth_wasm_gpu_load(int n_ctx, int max_batch, int flags) {
     gpu_session *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     hearth_engine_options opt = {.n_ctx = n_ctx, .max_batch = max_batch, .no_cpu_weights = true};
     const hearth_host *host = wasm_host(); /* once: it forgets the open parts */
     if (hearth_engine_load(&s->engine, host, &opt, &s->err)) return s;
     gpu_options go = {.n_ctx = hearth_engine_ctx(s->engine), .max_batch = max_batch > 0 ? max_batch : 512,
-                      .no_subgroups = no_subgroups != 0};
+                      .no_subgroups = (flags & 1) != 0, .exact_attention = (flags & 2) != 0};
     if (gpu_model_create(&s->gpu, hearth_engine_model(s->engine), host, &js_gpu, &go, &s->err)) {
         hearth_engine_free(s->engine);
         s->engine = NULL;
@@ -126,7 +127,8 @@ EXPORT("hearth_wasm_gpu_info") void hearth_wasm_gpu_info(gpu_session *s, double 
 
 EXPORT("hearth_wasm_gpu_begin")
 int hearth_wasm_gpu_begin(gpu_session *s, const int32_t *prompt, int n_prompt, int n_past, int max_tokens,
-                          float temperature, int top_k, float top_p, float min_p, float repeat_penalty, uint64_t seed) {
+                          float temperature, int top_k, float top_p, float min_p, float repeat_penalty, uint64_t seed,
+                          int ignore_eog) {
     gpu_gen_free(s->gen);
     s->gen = NULL;
     sampler_params sp;
@@ -137,7 +139,8 @@ int hearth_wasm_gpu_begin(gpu_session *s, const int32_t *prompt, int n_prompt, i
     sp.min_p = min_p;
     sp.repeat_penalty = repeat_penalty;
     sp.seed = seed;
-    return gpu_gen_begin(&s->gen, s->engine, s->gpu, prompt, n_prompt, n_past, max_tokens, &sp, &s->err) ? -1 : 0;
+    return gpu_gen_begin(&s->gen, s->engine, s->gpu, prompt, n_prompt, n_past, max_tokens, &sp, ignore_eog != 0,
+                         &s->err) ? -1 : 0;
 }
 
 /* The next step: list | 16 when it samples a token; -1 when done; -2 on error. */

@@ -18,6 +18,13 @@
 
 export class GpuError extends Error {}
 
+// Awaits a WebGPU promise with a timer held: Node exits while only Dawn's
+// promises are pending, as if the work would never finish.
+async function held(p) {
+  const keep = setInterval(() => {}, 1000);
+  try { return await p; } finally { clearInterval(keep); }
+}
+
 const dec = new TextDecoder();
 const UPLOAD_SLICE = 32 << 20;      // bytes per upload call
 const UPLOAD_DRAIN = 256 << 20;     // wait for the queue after this many bytes
@@ -39,7 +46,9 @@ export async function nodeGpu() {
   return mod.create([]);
 }
 
-export async function createGpu({ gpu, noSubgroups = false, log } = {}) {
+// exactAttention: attention reproduces the CPU path bit for bit (its f16
+// accumulation, position by position; slower): for tests against llama.cpp.
+export async function createGpu({ gpu, noSubgroups = false, exactAttention = false, log } = {}) {
   gpu ??= globalThis.navigator?.gpu;
   if (!gpu) throw new GpuError('WebGPU is not available here (no navigator.gpu)');
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -57,6 +66,7 @@ export async function createGpu({ gpu, noSubgroups = false, log } = {}) {
   }
   const info = adapter.info || {};
   const b = new WebGpuBackend(device, features, `${info.vendor || ''} ${info.architecture || ''} ${info.description || ''}`.trim(), log);
+  b.exactAttention = exactAttention;
   b.keepAlive = [gpu, adapter]; // Dawn in Node tears the device down when its GPU object is collected
   return b;
 }
@@ -77,6 +87,8 @@ class WebGpuBackend {
   }
 
   get features() { return [...this.#features]; }
+  // Bytes of the WebAssembly memory (the streaming upload keeps it small).
+  get wasmMemoryBytes() { return this.#mem ? this.#mem().buffer.byteLength : 0; }
 
   // The "hearth_gpu" imports; getMemory returns the module's memory.
   imports(getMemory) {
@@ -169,11 +181,12 @@ class WebGpuBackend {
   // Hearth.load(source, { backend: 'webgpu' }) calls this (the source is open):
   // the engine pointer for Hearth, the plan recorded here. Throws on failure.
   loadEngine({ contextSize = 0, maxBatch = 0, noSubgroups = false } = {}) {
+    const flags = (noSubgroups ? 1 : 0) | (this.exactAttention ? 2 : 0);
     if (!this.#x) throw new GpuError('the GPU backend is not attached to a module (Hearth.create({ gpu }))');
     this.#dev.pushErrorScope('out-of-memory');
     this.#dev.pushErrorScope('validation');
     const t0 = performance.now();
-    const s = this.#x.hearth_wasm_gpu_load(contextSize, maxBatch, noSubgroups ? 1 : 0) >>> 0;
+    const s = this.#x.hearth_wasm_gpu_load(contextSize, maxBatch, flags) >>> 0;
     if (!s) throw new GpuError('out of memory');
     this.#session = s;
     const e = this.#x.hearth_wasm_gpu_engine(s) >>> 0;
@@ -186,6 +199,7 @@ class WebGpuBackend {
     this.#vocab = info[5];
     this.stats = {
       adapter: this.adapter, features: this.features, plan_ms: performance.now() - t0,
+      exact_attention: this.exactAttention,
       dispatches: { decode: info[0], prefill_chunk: info[1], prefill_last: info[2] }, pipelines: info[3],
       gpu_bytes: info[4], batch: info[6], context: info[7],
     };
@@ -213,16 +227,16 @@ class WebGpuBackend {
       if (left === 0) break;
       if ((sinceDrain += UPLOAD_SLICE) >= UPLOAD_DRAIN) {
         sinceDrain = 0;
-        await this.#dev.queue.onSubmittedWorkDone(); // lets the queue free its staging memory
+        await held(this.#dev.queue.onSubmittedWorkDone()); // lets the queue free its staging memory
       }
       if (this.#lost) throw new GpuError(this.#lost);
     }
-    await this.#dev.queue.onSubmittedWorkDone();
+    await held(this.#dev.queue.onSubmittedWorkDone());
     const t1 = performance.now();
-    await Promise.all(this.#pipes.map((p) => p.promise));
+    await held(Promise.all(this.#pipes.map((p) => p.promise)));
     const t2 = performance.now();
-    const validation = await this.#dev.popErrorScope();
-    const oom = await this.#dev.popErrorScope();
+    const validation = await held(this.#dev.popErrorScope());
+    const oom = await held(this.#dev.popErrorScope());
     if (oom) throw new GpuError(`the GPU ran out of memory loading the model: ${oom.message}`);
     if (validation) throw new GpuError(`WebGPU rejected the plan: ${validation.message}`);
     const U = GPUBufferUsage;
@@ -253,23 +267,24 @@ class WebGpuBackend {
   }
 
   async #read(buf, ctor) {
-    try { await buf.mapAsync(GPUMapMode.READ); } catch (e) { throw new GpuError(this.#lost || `GPU readback failed: ${e.message}`); }
+    try { await held(buf.mapAsync(GPUMapMode.READ)); } catch (e) { throw new GpuError(this.#lost || `GPU readback failed: ${e.message}`); }
     const v = new ctor(buf.getMappedRange().slice(0));
     buf.unmap();
     return v;
   }
 
-  // Generates after the prompt tokens (nPast of them already in the KV cache).
+  // Generates after the prompt tokens (nPast of them already in the KV cache);
+  // ignoreEog: end-of-generation tokens do not stop it (benchmarks).
   // onToken(id, text, logits) may return false to stop; logits is a
   // Float32Array for the first `logitSteps` tokens, else undefined.
   async generate(prompt, { maxTokens = 128, temperature = 0.8, topK = 40, topP = 0.95, minP = 0.05, repeatPenalty = 1,
-    seed = 0x9e3779b97f4a7c15n, nPast = 0, onToken, logitSteps = 0 } = {}) {
+    seed = 0x9e3779b97f4a7c15n, nPast = 0, onToken, logitSteps = 0, ignoreEog = false } = {}) {
     const x = this.#x, s = this.#session;
     if (this.#lost) throw new GpuError(this.#lost);
     const pp = x.hearth_wasm_malloc(4 * Math.max(1, prompt.length)) >>> 0;
     new Int32Array(this.#mem().buffer, pp, prompt.length).set(prompt);
     const rc = x.hearth_wasm_gpu_begin(s, pp, prompt.length, nPast, maxTokens, temperature, topK, topP, minP,
-      repeatPenalty, BigInt.asUintN(64, BigInt(seed)));
+      repeatPenalty, BigInt.asUintN(64, BigInt(seed)), ignoreEog ? 1 : 0);
     x.hearth_wasm_free(pp);
     if (rc < 0) throw this.#error();
     const tokens = [], lenp = x.hearth_wasm_malloc(4) >>> 0;
@@ -326,7 +341,7 @@ class WebGpuBackend {
         pass.end();
         const t0 = performance.now();
         this.#dev.queue.submit([enc.finish()]);
-        await this.#dev.queue.onSubmittedWorkDone();
+        await held(this.#dev.queue.onSubmittedWorkDone());
         byName.set(d.p.name, (byName.get(d.p.name) || 0) + (performance.now() - t0) / repeat);
       }
     }

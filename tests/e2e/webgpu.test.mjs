@@ -1,0 +1,108 @@
+// The WebGPU backend (src/gpu, web/gpu) in Node through the npm `webgpu`
+// package (Dawn) on SwiftShader, Vulkan on the CPU: greedy tokens equal
+// llama.cpp's (golden fixtures, until its first near-tie) and the first
+// step's logits agree with its within 1e-3, on one model per weight type
+// spread over the three architectures; two of them through
+// `node web/cli.mjs run --backend webgpu`, the rest in one process (whose
+// device keeps compiled pipelines, so the run fits CI). Also: `--backend
+// auto` falls back to the CPU path when there is no GPU, seeded sampling
+// repeats, and a second load in the same process reuses the plan.
+// `node tests/e2e/webgpu.test.mjs NAME...` runs other fixtures.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { check, done } from '../lib.mjs';
+import { ROOT } from './util.mjs';
+import { compareGreedy, ensureModel, goldenFixtures, logitError } from './golden_lib.mjs';
+
+process.env.VK_ICD_FILENAMES ||= '/usr/lib/chromium/vk_swiftshader_icd.json';
+const { Hearth, nodeFileSource } = await import('../../web/hearth.mjs');
+const { createGpu, nodeGpu } = await import('../../web/gpu/host.mjs');
+
+const CLI = path.join(ROOT, 'web/cli.mjs');
+const VIA_CLI = ['llama-llama2-q4_0', 'phi3-llama2-ropefactors-q5_1'];
+const IN_PROCESS = ['llama-llama3-f32', 'qwen2-qwen3-q8_0', 'phi3-llama2-f16', 'qwen2-qwen3-bf16', 'llama-llama2-q4_1',
+  'qwen2-qwen3-q5_0'];
+const names = process.argv.length > 2 ? process.argv.slice(2) : [...VIA_CLI, ...IN_PROCESS];
+const fixtures = new Map(goldenFixtures().map((fx) => [fx.name, fx]));
+const LOGIT_TOL = 1e-3;
+
+function cli(args, env = {}) {
+  const r = spawnSync('node', [CLI, ...args],
+    { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, HEARTH_GPU_EXACT: '1', ...env } });
+  if (r.error) throw r.error;
+  return r;
+}
+
+function judge(fx, label, out) {
+  const g = compareGreedy(fx, out.tokens);
+  check(`${fx.name} (${label}): greedy tokens equal llama.cpp's (${g.compared}/${fx.generated.length})`, g.ok, g.why);
+  const l = logitError(fx, out, 1);
+  check(`${fx.name} (${label}): first-step logits within ${LOGIT_TOL} of llama.cpp's (${l.maxRel.toExponential(1)})`,
+    l.maxRel <= LOGIT_TOL && l.missing === 0, `max relative error ${l.maxRel}, ${l.missing} of its top 16 missing`);
+}
+
+const runArgs = (fx, file) => ['run', '--model', file, '--prompt', fx.prompt, '--temperature', '0', '--max-tokens',
+  String(fx.generated.length), '--json', '--ctx', '512', '--logits', '1'];
+
+for (const name of names.filter((n) => VIA_CLI.includes(n) || process.argv.length > 2 && false)) {
+  const fx = fixtures.get(name);
+  const r = cli([...runArgs(fx, ensureModel(fx)), '--backend', 'webgpu']);
+  if (!check(`${name} (cli --backend webgpu): runs`, r.status === 0, r.stderr.slice(-2000))) continue;
+  const out = JSON.parse(r.stdout);
+  check(`${name} (cli --backend webgpu): reports the webgpu backend`, out.stats.backend === 'webgpu', out.stats.backend);
+  judge(fx, 'cli webgpu', out);
+}
+
+// No adapter (a Vulkan driver list that does not exist): auto runs on the CPU and says why.
+{
+  const fx = fixtures.get('llama-llama2-q4_0');
+  const r = cli([...runArgs(fx, ensureModel(fx)), '--backend', 'auto'], { VK_ICD_FILENAMES: '/nonexistent.json' });
+  check('--backend auto without a GPU: falls back to the CPU path with a warning',
+    r.status === 0 && /WebGPU backend is not available/.test(r.stderr) && JSON.parse(r.stdout).stats.backend !== 'webgpu',
+    r.stderr.slice(-1000));
+  if (r.status === 0) judge(fx, 'auto on cpu', JSON.parse(r.stdout));
+}
+
+// One device for the rest: pipelines compiled for one model serve the next.
+const gpu = await createGpu({ gpu: await nodeGpu(), exactAttention: true });
+async function generate(file, tokensOf, opts, loadOpts = {}) {
+  const h = await Hearth.create({ gpu, log: () => {} });
+  try {
+    h.load(await nodeFileSource(file), { backend: 'webgpu', contextSize: 512, maxBatch: 64, ...loadOpts });
+    const stats = await gpu.ready();
+    const logits = [];
+    const r = await gpu.generate(tokensOf(h), { ...opts, onToken: (id, t, l) => { if (l) logits.push(l); } });
+    return { ...r, logitsFull: logits, stats };
+  } finally { h.unload(); }
+}
+const top64 = (l) => Array.from(l.keys()).sort((a, b) => l[b] - l[a] || a - b).slice(0, 64).map((i) => [i, l[i]]);
+
+for (const name of names.filter((n) => !VIA_CLI.includes(n))) {
+  const fx = fixtures.get(name);
+  if (!check(`${name}: golden fixture exists`, !!fx, 'unknown fixture')) continue;
+  try {
+    const r = await generate(ensureModel(fx), (h) => h.promptTokens(fx.prompt),
+      { temperature: 0, maxTokens: fx.generated.length, logitSteps: 1 });
+    judge(fx, 'webgpu', { tokens: r.tokens, logits: r.logitsFull.map(top64) });
+  } catch (e) { check(`${name} (webgpu): runs`, false, e.message); }
+}
+
+// Sampling on the GPU: a seed repeats its tokens; another seed takes another path.
+{
+  const fx = fixtures.get('llama-llama2-q4_0'), file = ensureModel(fx);
+  const opts = (seed) => ({ temperature: 1.0, topK: 40, topP: 0.95, minP: 0.05, seed, maxTokens: 24 });
+  const a = await generate(file, (h) => h.promptTokens(fx.prompt), opts(7));
+  const b = await generate(file, (h) => h.promptTokens(fx.prompt), opts(7));
+  const c = await generate(file, (h) => h.promptTokens(fx.prompt), opts(8));
+  check('sampling: the same seed gives the same tokens', a.tokens.join() === b.tokens.join(), `${a.tokens} vs ${b.tokens}`);
+  check('sampling: another seed gives other tokens', a.tokens.join() !== c.tokens.join(), `${a.tokens}`);
+  check('sampling: differs from greedy', a.tokens.join() !== fx.generated.slice(0, 24).join(), `${a.tokens}`);
+  // Prefill in chunks of 4 (several prefill lists, then the last) gives the greedy tokens too.
+  const d = await generate(file, (h) => h.promptTokens(fx.prompt), { temperature: 0, maxTokens: fx.generated.length },
+    { maxBatch: 4 });
+  check('prefill in chunks of 4: greedy tokens equal llama.cpp\'s', compareGreedy(fx, d.tokens).ok, compareGreedy(fx, d.tokens).why);
+  check('load stats: dispatches per decode step and pipelines reported',
+    d.stats.dispatches.decode === 14 && d.stats.pipelines > 0, JSON.stringify(d.stats));
+}
+gpu.destroy();
+done();
