@@ -23,6 +23,8 @@ int cmd_bench(int argc, char **argv) {
     if (rc >= 0) return rc;
     if (prompt_tokens < 1 || gen_tokens < 1 || reps < 1)
         return cli_usage_error(&cmd, "--prompt-tokens, --gen-tokens and --repetitions must be positive");
+    if (prompt_tokens > (1 << 20) || gen_tokens > (1 << 20))
+        return cli_usage_error(&cmd, "--prompt-tokens and --gen-tokens must be at most 1048576");
     cli_model m;
     rc = cli_load(&cmd, model_path, threads, prompt_tokens + gen_tokens, &m);
     if (rc >= 0) return rc;

@@ -9,7 +9,7 @@ hearth_status hearth_bench(hearth_engine *e, int prompt_tokens, int gen_tokens, 
     if (!m) return hearth_fail(err, HEARTH_E_ARG, "the model was loaded for its vocabulary only");
     if (prompt_tokens < 1 || gen_tokens < 1 || repetitions < 1)
         return hearth_fail(err, HEARTH_E_ARG, "prompt tokens, generated tokens and repetitions must be positive");
-    if (prompt_tokens + gen_tokens > hearth_engine_ctx(e))
+    if ((long long)prompt_tokens + gen_tokens > hearth_engine_ctx(e))
         return hearth_fail(err, HEARTH_E_CONTEXT, "%d + %d tokens do not fit the context of %d", prompt_tokens,
                            gen_tokens, hearth_engine_ctx(e));
     const hearth_host *host = hearth_engine_host(e);

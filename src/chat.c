@@ -247,6 +247,24 @@ static bool append(answer *a, const char *s, size_t n) {
     return true;
 }
 
+/* Decoded text: a NUL byte (a byte token can make one) becomes U+FFFD, so
+ * the answer stays a C string: stop strings, the stored message and a host
+ * that sends it back all see the same text. */
+static bool append_text(answer *a, const char *s, size_t n) {
+    static const char replacement[] = "\xef\xbf\xbd";
+    for (size_t i = 0; i < n;) {
+        const char *nul = memchr(s + i, 0, n - i);
+        size_t run = nul ? (size_t)(nul - (s + i)) : n - i;
+        if (!append(a, s + i, run)) return false;
+        i += run;
+        if (nul) {
+            if (!append(a, replacement, 3)) return false;
+            i++;
+        }
+    }
+    return true;
+}
+
 /* How much of the answer can be shown: all but a tail that a stop string
  * may still start with; on a stop string, cuts the answer before it. */
 static size_t releasable(answer *a, bool final) {
@@ -400,7 +418,7 @@ static hearth_status push_token(answer *a, int32_t token, hearth_error *err) {
     }
     a->tokens[a->n_tokens++] = token;
     size_t n = tokenizer_decoder_push(&a->dec, token, a->buf, a->buf_cap);
-    return append(a, a->buf, n) ? HEARTH_OK : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    return append_text(a, a->buf, n) ? HEARTH_OK : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
 }
 
 hearth_status hearth_chat_next(hearth_chat *c, const char **text, size_t *len, bool *done, hearth_error *err) {
@@ -422,7 +440,7 @@ hearth_status hearth_chat_next(hearth_chat *c, const char **text, size_t *len, b
     bool final = token < 0 || a->stopped || a->interrupted;
     if (token < 0 && !a->interrupted) {
         size_t tail = tokenizer_decoder_flush(&a->dec, a->buf, a->buf_cap);
-        if (!append(a, a->buf, tail)) {
+        if (!append_text(a, a->buf, tail)) {
             a->failed = hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
             return a->failed;
         }

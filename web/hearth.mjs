@@ -103,7 +103,8 @@ export function threadsUnavailable() {
   return '';
 }
 
-async function startWorker(data) {
+// Starts one compute thread; onFailed(message) hears of a trap after start-up.
+async function startWorker(data, onFailed) {
   let w;
   if (isNode) {
     const { Worker } = await import('node:worker_threads');
@@ -113,7 +114,11 @@ async function startWorker(data) {
   }
   const on = (fn) => (isNode ? w.on('message', fn) : w.addEventListener('message', (ev) => fn(ev.data)));
   const ready = new Promise((resolve, reject) => {
-    on((m) => { if (m.ready) resolve(); else if (m.error) reject(new HearthError(`compute thread ${data.id}: ${m.error}`)); });
+    on((m) => {
+      if (m.ready) resolve();
+      else if (m.failed) onFailed(m);
+      else if (m.error) reject(new HearthError(`compute thread ${data.id}: ${m.error}`));
+    });
     if (isNode) w.on('error', reject);
     else w.addEventListener('error', (e) => reject(new HearthError(`compute thread ${data.id}: ${e.message || 'failed to start'}`)));
   });
@@ -139,7 +144,7 @@ export class Hearth {
   }
 
   #gpu = null; #onGpu = false; // the WebGPU backend (web/gpu/host.mjs), when given
-  #x; #mem; #parts = []; #source = null; #onToken = null; #engine = 0; #log; #module; #workers = []; #threads = 1;
+  #x; #mem; #tokenError = null; #parts = []; #source = null; #onToken = null; #engine = 0; #log; #module; #workers = []; #threads = 1;
   threadsNote = '';
 
   async #startThreads(n) {
@@ -147,13 +152,15 @@ export class Hearth {
     const tops = x.hearth_wasm_threads_prepare(n) >>> 0;
     if (!tops) throw new HearthError(`cannot prepare ${n} threads (out of memory?)`);
     const stackTops = Array.from(new Uint32Array(this.#mem.buffer, tops, n - 1));
-    try {
-      this.#workers = await Promise.all(stackTops.map((stackTop, i) =>
-        startWorker({ module: this.#module, memory: this.#mem, id: i + 1, stackTop })));
-    } catch (e) {
+    const started = await Promise.allSettled(stackTops.map((stackTop, i) =>
+      startWorker({ module: this.#module, memory: this.#mem, id: i + 1, stackTop }, (m) => this.#log(1, `compute thread ${m.failed}: ${m.error}`))));
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) {
       x.hearth_wasm_threads_stop();
-      throw e;
+      for (const r of started) if (r.status === 'fulfilled') r.value.terminate();
+      throw failed.reason;
     }
+    this.#workers = started.map((r) => r.value);
     x.hearth_wasm_threads_ready(n);
     this.#threads = n;
   }
@@ -204,7 +211,8 @@ export class Hearth {
           if (!self.#onToken) return 1;
           // A view, valid during the call only.
           const lv = () => new Float32Array(self.#mem.buffer, logits >>> 0, nVocab);
-          return self.#onToken(id, str(p, n), lv) === false ? 0 : 1;
+          // An exception must not unwind through C (it would leak the generator): stop, rethrow after.
+          try { return self.#onToken(id, str(p, n), lv) === false ? 0 : 1; } catch (e) { self.#tokenError ??= e; return 0; }
         },
       },
       // libc's stdio is linked in but the core writes nothing; enough WASI for it.
@@ -315,9 +323,17 @@ export class Hearth {
   // Generates after the prompt tokens; onToken(id, text, logits) may return false to stop
   // (logits() gives a Float32Array view of the step's logits, valid during the call only).
   // Returns { tokens, text, stop, stats }.
+  // The chat session's idea of the KV cache is void once generate/bench rewrite it.
+  #forgetSession() {
+    if (this.#active && !this.#active.done) throw new HearthError('a generation is running; finish or abort it first');
+    if (this.#session) this.#x.hearth_wasm_session_free(this.#session);
+    this.#session = 0;
+  }
+
   generate(prompt, { maxTokens = 128, temperature = 0.8, topK = 40, topP = 0.95, minP = 0.05, repeatPenalty = 1,
     seed = 0x9e3779b97f4a7c15n, nPast = 0, onToken } = {}) {
     const x = this.#x;
+    this.#forgetSession();
     const tokens = [];
     let text = '';
     this.#onToken = (id, t, logits) => {
@@ -332,6 +348,7 @@ export class Hearth {
       new Int32Array(this.#mem.buffer, pp, prompt.length).set(prompt);
       const rc = x.hearth_wasm_generate(this.#engine, pp, prompt.length, nPast, maxTokens, temperature, topK, topP, minP,
         repeatPenalty, BigInt.asUintN(64, BigInt(seed)), sp);
+      if (this.#tokenError) throw this.#tokenError;
       if (rc < 0) throw this.#error();
       const s = Array.from(new Float64Array(this.#mem.buffer, sp, 8));
       return {
@@ -340,6 +357,7 @@ export class Hearth {
       };
     } finally {
       this.#onToken = null;
+      this.#tokenError = null;
       x.hearth_wasm_free(pp);
       x.hearth_wasm_free(sp);
     }
@@ -348,6 +366,7 @@ export class Hearth {
   // Prefill and decode speed (src/bench.h): { prefill_ms, decode_ms }, best of repetitions.
   bench(promptTokens, genTokens, repetitions = 1) {
     const x = this.#x;
+    this.#forgetSession();
     const out = x.hearth_wasm_malloc(16) >>> 0;
     try {
       if (x.hearth_wasm_bench(this.#engine, promptTokens, genTokens, repetitions, out) < 0) throw this.#error();
@@ -468,7 +487,10 @@ export class Generation {
   next() {
     if (this.done) return { text: '', done: true };
     const r = this.#h._next(this.#s);
-    if (r.error) { this.#finish(); throw r.error; }
+    if (r.error) {
+      try { this.#finish(); } catch { /* the answer is gone either way; r.error says why */ }
+      throw r.error;
+    }
     this.#text += r.text;
     if (r.done) this.#finish();
     return { text: r.text, done: r.done };

@@ -78,6 +78,7 @@ static struct {
     _Atomic int generation; /* bumped for each region (and to wake workers to quit) */
     _Atomic int pending;    /* workers still running the current region */
     _Atomic int quit;
+    _Atomic int failed_id;  /* a worker that trapped in a region (0: none) */
     hearth_task_fn fn;
     void *arg;
     void *stacks;
@@ -94,7 +95,11 @@ uint32_t *hearth_wasm_threads_prepare(int n) {
     if (!pool.stacks) return NULL;
     for (int i = 0; i < n - 1; i++)
         pool.stack_tops[i] = (uint32_t)(uintptr_t)((char *)pool.stacks + (size_t)(i + 1) * THREAD_STACK);
+    /* Workers start from generation 0, whenever they get to run: a region
+     * bumped before a late worker reads the counter is still seen by it. */
+    atomic_store(&pool.generation, 0);
     atomic_store(&pool.quit, 0);
+    atomic_store(&pool.failed_id, 0);
     return pool.stack_tops;
 }
 
@@ -102,18 +107,26 @@ __attribute__((export_name("hearth_wasm_threads_ready"))) void hearth_wasm_threa
     pool.n_threads = n;
 }
 
-/* Stops the workers (they return from hearth_wasm_thread_loop). */
+/* Stops the workers (they return from hearth_wasm_thread_loop), also ones
+ * started before a failed start-up. */
 __attribute__((export_name("hearth_wasm_threads_stop"))) void hearth_wasm_threads_stop(void) {
-    if (pool.n_threads < 2) return;
+    if (!pool.stacks) return;
     atomic_store(&pool.quit, 1);
     atomic_fetch_add(&pool.generation, 1);
     __builtin_wasm_memory_atomic_notify((int *)&pool.generation, (unsigned)-1);
     pool.n_threads = 1;
 }
 
+/* A worker trapped inside a region (JS caught it): the caller redoes its
+ * share and the pool runs on one thread from then on. */
+__attribute__((export_name("hearth_wasm_thread_failed"))) void hearth_wasm_thread_failed(int id) {
+    atomic_store(&pool.failed_id, id);
+    atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_release);
+}
+
 /* A worker's life: id 1 .. n-1. */
 __attribute__((export_name("hearth_wasm_thread_loop"))) void hearth_wasm_thread_loop(int id) {
-    int seen = atomic_load(&pool.generation);
+    int seen = 0;
     for (;;) {
         int gen, spins = 0;
         while ((gen = atomic_load_explicit(&pool.generation, memory_order_acquire)) == seen) {
@@ -142,6 +155,14 @@ static void run_parallel(void *ctx, hearth_task_fn fn, void *arg) {
     fn(arg, 0, n);
     /* The caller may be a browser's main thread, where waiting traps: spin. */
     while (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0) {
+    }
+    int failed = atomic_load(&pool.failed_id);
+    if (failed) {
+        /* Tasks write their own outputs only, so redoing a share is safe. */
+        fn(arg, failed, n);
+        pool.n_threads = 1;
+        static const char msg[] = "a compute thread failed; continuing on one thread";
+        js_log(1, msg, sizeof msg - 1);
     }
 }
 
