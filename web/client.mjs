@@ -102,6 +102,7 @@ const randomId = () => Math.random().toString(36).slice(2, 14);
 
 class Engine {
   #port; #pending = new Map(); #next = 1; #dead = null; #info;
+  #terminated = false;
   #streams = new Set(); // ids of streams not finished: unload() aborts them
 
   constructor(port, info) { this.#port = port; this.#info = info; }
@@ -240,13 +241,19 @@ class Engine {
 
   // Frees the model and ends the worker; the engine cannot be used afterwards.
   async unload() {
-    if (this.#dead) return;
-    // A stream nobody reads waits for its consumer (flow control): stop those first.
-    for (const id of this.#streams) this.#port.post({ op: 'abort', target: id });
-    try { await this.#call('unload'); } finally {
+    if (this.#terminated) return;
+    if (!this.#dead) {
+      // A stream nobody reads waits for its consumer (flow control): stop those first.
+      for (const id of this.#streams) this.#port.post({ op: 'abort', target: id });
+      // A worker stuck inside wasm never answers: give it a few seconds, then end it anyway.
+      let timer;
+      const late = new Promise((resolve) => { timer = setTimeout(resolve, 5000); });
+      try { await Promise.race([this.#call('unload').catch(() => {}), late]); } finally { clearTimeout(timer); }
       this.#dead = new EngineError('the engine was unloaded');
-      await this.#port.terminate();
     }
+    // A worker that failed (dead already) still holds its memory until terminated.
+    this.#terminated = true;
+    await this.#port.terminate();
   }
 }
 

@@ -76,13 +76,18 @@ export function startServer({ host = '127.0.0.1', port = 0, mounts = DEFAULT_MOU
   const cuts = new Map(); // path -> 503s to answer after the cut
   const failures = new Map(); // path -> requests still to answer 503
   const server = http.createServer((req, res) => {
-    const url = new URL(req.url, 'http://localhost');
+    let url;
+    try { url = new URL(req.url, 'http://localhost'); } catch { url = null; }
     const send = (status, body, headers = {}) => {
-      seen.push({ method: req.method, path: url.pathname, range: req.headers.range || null, status });
+      seen.push({ method: req.method, path: url?.pathname ?? req.url, range: req.headers.range || null, status });
       res.writeHead(status, { ...ISOLATION_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', ...headers });
       res.end(req.method === 'HEAD' ? undefined : body);
-      if (!quiet) console.log(`${req.method} ${url.pathname} ${status}`);
+      if (!quiet) console.log(`${req.method} ${url?.pathname ?? req.url} ${status}`);
     };
+    if (!url || !req.url.startsWith('/')) return send(400, 'bad request target\n');
+    // Only loopback names: a DNS-rebound page on another name must not read the tree.
+    const hostName = (req.headers.host || '').replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+    if (!['127.0.0.1', 'localhost', '::1'].includes(hostName)) return send(421, 'this server answers for 127.0.0.1 and localhost only\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'GET or HEAD only\n', { Allow: 'GET, HEAD' });
     if (url.pathname === '/') return send(302, '', { Location: `${fs.existsSync(path.join(ROOT, 'web/app/index.html')) ? '/web/app/' : '/web/'}${url.search}` });
     const failing = failures.get(url.pathname);

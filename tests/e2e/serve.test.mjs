@@ -4,6 +4,7 @@
 // unknown prefixes), and the test hooks (cut once, then 503; request log).
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { startServer } from '../../web/serve.mjs';
 import { check, done } from '../lib.mjs';
@@ -16,8 +17,20 @@ const bytes = async (r) => Buffer.from(await r.arrayBuffer());
 const rawStatus = (p) => new Promise((resolve, reject) => {
   http.get({ host: '127.0.0.1', port: server.port, path: p }, (res) => { res.resume(); resolve(res.statusCode); }).on('error', reject);
 });
+// A raw request line and Host header, as a hostile client sends them: the status code.
+const rawRequest = (target, host) => new Promise((resolve, reject) => {
+  const sock = net.connect(server.port, '127.0.0.1', () => sock.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+  let out = '';
+  sock.on('data', (d) => { out += d; });
+  sock.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(out)?.[1] ?? 0)));
+  sock.on('error', reject);
+});
 try {
   check(`bound to 127.0.0.1 (${server.url})`, new URL(server.url).hostname === '127.0.0.1');
+  check('an absolute-form target that is no URL: 400, and the server lives on',
+    await rawRequest('http://[', `127.0.0.1:${server.port}`) === 400 && (await get('/web/client.mjs', {}, 'HEAD')).status === 200);
+  check('a Host other than 127.0.0.1/localhost (DNS rebinding): 421',
+    await rawRequest('/web/client.mjs', `evil.example:${server.port}`) === 421 && await rawRequest('/web/client.mjs', `localhost:${server.port}`) === 200);
   for (const [p, type] of [['/web/client.mjs', 'text/javascript'], ['/web/dist/hearth.wasm', 'application/wasm'],
     ['/shared/models/stories260K.gguf', 'application/octet-stream'], ['/tests/browser/engine.html', 'text/html'],
     ['/web/client.d.ts', 'application/octet-stream']]) {

@@ -36,10 +36,15 @@ self.addEventListener('activate', (ev) => {
   })());
 });
 
+// Only the app's own files (this worker's scope: the page, its modules, vendor/, engine/) of the
+// kinds an app is made of: a model served from the same origin under another name must stream
+// straight to the engine, not be buffered and copied into the app cache.
+const APP_KINDS = /(\/|\.(html|css|mjs|js|json|wasm|txt|svg|png|ico))$/i;
 function handled(req) {
   if (req.method !== 'GET' || req.headers.has('range')) return false;
   const url = new URL(req.url);
-  return url.origin === self.location.origin && !/\.gguf$/i.test(url.pathname);
+  return url.origin === self.location.origin && url.pathname.startsWith(new URL(self.registration.scope).pathname) &&
+    APP_KINDS.test(url.pathname);
 }
 
 self.addEventListener('fetch', (ev) => {
