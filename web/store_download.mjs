@@ -142,6 +142,17 @@ export async function pumpPart(part, req, sink, { signal, onBytes, onRestart }) 
 
 // Progress of several parts as one stream of events, at most every 100 ms
 // (and always the last): {phase, file, loaded, total, bytes, totalBytes, rate, files}.
+// For parts of unknown size (no Content-Length): checkSize(bytes so far) after every chunk, so a
+// server that streams without end is refused once the model could not run anyway, not when the
+// disk is full.
+export function sizeGuard(parts, checkSize) {
+  const at = parts.map((p) => p.have || 0);
+  return (i, pos) => {
+    at[i] = pos;
+    if (parts[i].total == null) checkSize(at.reduce((a, b) => a + b, 0));
+  };
+}
+
 export function progressReporter(parts, onProgress, phase = 'download') {
   const loaded = parts.map((p) => p.have || 0);
   const startBytes = loaded.reduce((a, b) => a + b, 0);
