@@ -19,6 +19,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let tt = tid / 16u;
   var acc: array<vec4<f32>, 4>;
   var acc2: array<vec4<f32>, 4>;
+  var accm: array<vec4<f32>, 4>;   // Q4_1/Q5_1 offset terms, added last as ggml does
+  var accm2: array<vec4<f32>, 4>;
   let wrow = tid / 4u;
   let wj = tid % 4u;
   let wr = min(row_tile + wrow, OUT_ROWS - 1u);
@@ -98,13 +100,15 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     if (ACT == 3u) {
       for (var i = 0u; i < 4u; i++) {
         let st = ts[tt * 4u + i];
-        acc[i] += vec4<f32>(wm[tr * 4u], wm[tr * 4u + 1u], wm[tr * 4u + 2u], wm[tr * 4u + 3u]) * st;
-        if (MODE == 2u) { acc2[i] += vec4<f32>(wm2[tr * 4u], wm2[tr * 4u + 1u], wm2[tr * 4u + 2u], wm2[tr * 4u + 3u]) * st; }
+        accm[i] += vec4<f32>(wm[tr * 4u], wm[tr * 4u + 1u], wm[tr * 4u + 2u], wm[tr * 4u + 3u]) * st;
+        if (MODE == 2u) { accm2[i] += vec4<f32>(wm2[tr * 4u], wm2[tr * 4u + 1u], wm2[tr * 4u + 2u], wm2[tr * 4u + 3u]) * st; }
       }
     }
     workgroupBarrier();
   }
   for (var i = 0u; i < 4u; i++) {
+    acc[i] += accm[i];
+    acc2[i] += accm2[i];
     let t = tok_tile + tt * 4u + i;
     if (t >= u.n_tok) { continue; }
     for (var r = 0u; r < 4u; r++) {

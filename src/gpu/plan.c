@@ -206,6 +206,7 @@ static hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, bool wit
             bounds[n++] = rows;
         }
     }
+    kb_file(k, "quants.wgsl");
     kb_u(k, "BPR", (uint64_t)ws[0]->cols / 32);
     kb_u(k, "ACT", (uint64_t)gpu_type_act(ws[0]->type));
     kb_file(k, "act.wgsl");
@@ -226,7 +227,7 @@ static hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, bool wit
         }
     }
     if (with_rows) {
-        sb_add(&k->src, "fn rows_at(row: u32, tid: u32, xs: f32) -> array<f32, R> {\n");
+        sb_add(&k->src, "fn rows_at(row: u32, tid: u32, xs: f32) -> array<vec2<f32>, R> {\n");
         for (int s = 0; s < n; s++) {
             uint32_t from = s ? bounds[s - 1] : 0;
             if (s < n - 1) sb_printf(&k->src, "  if (row < %uu) { return w%d_rows(row - %uu, tid, xs); }\n", bounds[s], s, from);

@@ -1,10 +1,10 @@
 // Partial dot products of R consecutive rows of weight binding WBUF (from r0,
 // clamped to its WBUF_NROWS rows) with xs * the input vector xin (COLS floats
 // as vec4, rounded as the CPU does: act.wgsl), over this lane's share (of
-// TPR lanes) of the row: units of 8 values, or whole blocks of 32 when the
+// TPR lanes) of the row, as (products, Q4_1/Q5_1 offset terms): units of 8 values, or whole blocks of 32 when the
 // input is quantized to Q8 blocks (which need the block's largest value).
-fn WBUF_rows(r0: u32, lane: u32, xs: f32) -> array<f32, R> {
-  var acc: array<f32, R>;
+fn WBUF_rows(r0: u32, lane: u32, xs: f32) -> array<vec2<f32>, R> {
+  var acc: array<vec2<f32>, R>;
   if (ACT == 3u) {
     for (var b = lane; b < BPR; b += TPR) {
       var xv: array<vec4<f32>, 8>;
@@ -24,13 +24,15 @@ fn WBUF_rows(r0: u32, lane: u32, xs: f32) -> array<f32, R> {
       let sum16 = q8_sum(qsum, amax);
       for (var r = 0u; r < R; r++) {
         let g = min(r0 + r, WBUF_NROWS - 1u) * BPR + b;
-        var a = WBUF_m(g) * sum16;
+        var a = 0.0;
         for (var j = 0u; j < 4u; j++) {
           let p = WBUF_pos(j);
           let w = WBUF_deqd(g, j);
           a += dot(w[0], xv[p.x >> 2u]) + dot(w[1], xv[p.y >> 2u]);
         }
-        acc[r] += a;
+        // Q4_1/Q5_1's offsets are summed apart, as ggml adds them at the end
+        // (they are large and cancel: mixing them in would change roundings).
+        acc[r] += vec2<f32>(a, WBUF_m(g) * sum16);
       }
     }
     return acc;
@@ -43,7 +45,7 @@ fn WBUF_rows(r0: u32, lane: u32, xs: f32) -> array<f32, R> {
     let x1 = act_round(xin[(b * 32u + p.y) >> 2u] * xs);
     for (var r = 0u; r < R; r++) {
       let w = WBUF_deq(min(r0 + r, WBUF_NROWS - 1u) * BPR + b, j);
-      acc[r] += dot(w[0], x0) + dot(w[1], x1);
+      acc[r].x += dot(w[0], x0) + dot(w[1], x1);
     }
   }
   return acc;

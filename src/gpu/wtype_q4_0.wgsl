@@ -6,9 +6,8 @@ fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> {
   let h = g & 1u;
   let d = unpack2x16float(WBUF[p])[h];
   let w = WBUF[p + 1u + h * 4u + j];
-  let lo = vec4<f32>(vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) & vec4<u32>(15u)) - 8.0;
-  let hi = vec4<f32>(vec4<u32>(w >> 4u, w >> 12u, w >> 20u, w >> 28u) & vec4<u32>(15u)) - 8.0;
-  return mat2x4<f32>(lo * d, hi * d);
+  let q = nibbles(w);
+  return mat2x4<f32>((vec4<f32>(q[0]) - 8.0) * d, (vec4<f32>(q[1]) - 8.0) * d);
 }
 
 // No separate offset term: the whole weight is d * q.

@@ -9,7 +9,6 @@ fn WBUF_deqd(g: u32, j: u32) -> mat2x4<f32> {
   let h = g & 1u;
   let d = unpack2x16float(WBUF[p])[h];
   let w = WBUF[p + 2u + h * 4u + j];
-  let lo = vec4<f32>(vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) & vec4<u32>(15u));
-  let hi = vec4<f32>(vec4<u32>(w >> 4u, w >> 12u, w >> 20u, w >> 28u) & vec4<u32>(15u));
-  return mat2x4<f32>(lo * d, hi * d);
+  let q = nibbles(w);
+  return mat2x4<f32>(vec4<f32>(q[0]) * d, vec4<f32>(q[1]) * d);
 }

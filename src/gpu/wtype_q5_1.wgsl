@@ -9,9 +9,6 @@ fn WBUF_deqd(g: u32, j: u32) -> mat2x4<f32> {
   let d = unpack2x16float(WBUF[p])[h];
   let qh = WBUF[p + 2u + h];
   let w = WBUF[p + 4u + h * 4u + j];
-  let e = vec4<u32>(0u, 1u, 2u, 3u) + 4u * j;
-  let lo = (vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) & vec4<u32>(15u)) | (((vec4<u32>(qh) >> e) & vec4<u32>(1u)) << vec4<u32>(4u));
-  let hi = (vec4<u32>(w >> 4u, w >> 12u, w >> 20u, w >> 28u) & vec4<u32>(15u)) |
-           (((vec4<u32>(qh) >> (e + 16u)) & vec4<u32>(1u)) << vec4<u32>(4u));
-  return mat2x4<f32>(vec4<f32>(lo) * d, vec4<f32>(hi) * d);
+  let q = q5_quants(w, qh, j);
+  return mat2x4<f32>(vec4<f32>(q[0]) * d, vec4<f32>(q[1]) * d);
 }

@@ -1,0 +1,13 @@
+// Quant unpacking shared by the weight types (wtype_*.wgsl).
+// The 4-bit quants of qs word w: [low nibbles, high nibbles], as vectors.
+fn nibbles(w: u32) -> array<vec4<u32>, 2> {
+  return array<vec4<u32>, 2>(vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) & vec4<u32>(15u),
+                             vec4<u32>(w >> 4u, w >> 12u, w >> 20u, w >> 28u) & vec4<u32>(15u));
+}
+// Q5: the nibbles of unit j with their fifth bits from qh (bit e for element e).
+fn q5_quants(w: u32, qh: u32, j: u32) -> array<vec4<u32>, 2> {
+  let n = nibbles(w);
+  let e = vec4<u32>(0u, 1u, 2u, 3u) + 4u * j;
+  return array<vec4<u32>, 2>(n[0] | (((vec4<u32>(qh) >> e) & vec4<u32>(1u)) << vec4<u32>(4u)),
+                             n[1] | (((vec4<u32>(qh) >> (e + 16u)) & vec4<u32>(1u)) << vec4<u32>(4u)));
+}
