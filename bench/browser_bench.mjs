@@ -137,10 +137,10 @@ async function benchModel(page, name, file, urlPath, o) {
     }
     if (o.engines.includes('wllama')) {
       const info = await page.evaluate((a) => window.bench.wllamaLoad(a), load);
-      if (!info.multithread || info.threads !== o.threads)
-        console.error(`warning: wllama runs ${info.multithread ? info.threads : 1} thread(s), not ${o.threads}`);
+      const used = info.multithread ? info.threads : 1;
+      if (used !== o.threads) console.error(`warning: wllama runs ${used} thread(s), not ${o.threads}`);
       engines.wllama = { run: (t) => wllamaRun(page, t, o), nVocab: info.nVocab,
-        extra: { load_ms: +info.load_ms.toFixed(2), engine_threads: info.multithread ? info.threads : 1, multithread: info.multithread,
+        extra: { load_ms: +info.load_ms.toFixed(2), engine_threads: used, multithread: info.multithread,
           llama_cpp: info.version, fetch_ms: +info.fetch_ms.toFixed(2) } };
     }
     if (o.engines.includes('native')) engines.native = { run: () => nativeBench(file, o), extra: {} };
