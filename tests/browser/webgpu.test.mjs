@@ -25,9 +25,9 @@ try {
   page.on('pageerror', (e) => errors.push(e.message));
   await page.route(`${ORIGIN}/**`, (route) => {
     const rel = decodeURIComponent(new URL(route.request().url()).pathname).replace(/^\/+/, '');
-    const file = path.resolve(ROOT, rel || 'index.html');
-    if (!file.startsWith(ROOT) || !fs.existsSync(file) || !fs.statSync(file).isFile()) return route.fulfill({ status: 404 });
     if (rel === 'index.html') return route.fulfill({ body: '<!doctype html><title>webgpu test</title>', contentType: 'text/html' });
+    const file = path.resolve(ROOT, rel);
+    if (!file.startsWith(ROOT) || !fs.existsSync(file) || !fs.statSync(file).isFile()) return route.fulfill({ status: 404 });
     return route.fulfill({ body: fs.readFileSync(file), contentType: TYPES[path.extname(file)] || 'application/octet-stream' });
   });
   await page.goto(`${ORIGIN}/index.html`);
