@@ -532,7 +532,7 @@ static hearth_status build_decode(gpu_model *g, hearth_error *err) {
     hearth_status st = k_embed(g, L, true, err);
     for (int il = 0; !st && il < hp->n_layer; il++) {
         gpu_layer *ly = &g->layers[il];
-        gpu_weight *qkv[3], *ffn[2];
+        gpu_weight *qkv[3] = {0}, *ffn[2] = {0};
         int n_qkv, n_ffn;
         layer_weights(ly, hp->arch == ARCH_PHI3, qkv, &n_qkv, ffn, &n_ffn);
         mv_job j = {"mv_qkv.wgsl", {qkv[0], qkv[1], qkv[2]}, n_qkv, g->b_xn, g->b_qkv, ly->bias, g->qkv_dim, 0};
@@ -561,7 +561,7 @@ static hearth_status build_prefill(gpu_model *g, int L, hearth_error *err) {
     hearth_status st = k_embed(g, L, false, err);
     for (int il = 0; !st && il < hp->n_layer; il++) {
         gpu_layer *ly = &g->layers[il];
-        gpu_weight *qkv[3], *ffn[2];
+        gpu_weight *qkv[3] = {0}, *ffn[2] = {0};
         int n_qkv, n_ffn;
         layer_weights(ly, hp->arch == ARCH_PHI3, qkv, &n_qkv, ffn, &n_ffn);
         st = k_rmsnorm(g, L, ly->attn_norm, err);
