@@ -11,7 +11,7 @@ import { Hearth, HearthError, nodeFileSource } from './hearth.mjs';
 const ENGINE_OPTS = {
   '--threads': ['int', 'CPU threads (default: all cores)'],
   '--ctx': ['int', 'context size in tokens (default: min(model, 4096))'],
-  '--backend': ['string', 'cpu (WebAssembly, default) or webgpu'],
+  '--backend': ['string', 'cpu (WebAssembly, default), webgpu, or auto (webgpu, else cpu)'],
 };
 const SAMPLING_OPTS = {
   '--temperature': ['float', '0 = greedy (default 0.8)'],
@@ -121,15 +121,17 @@ async function open(o, opts = {}) {
   let h;
   if (backend === 'cpu') {
     h = await Hearth.create({ threads });
-  } else if (backend === 'webgpu') {
+  } else if (backend === 'webgpu' || backend === 'auto') {
     let mod;
     try { mod = await import('./gpu/backend.mjs'); } catch (e) {
       if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
       throw new HearthError('the WebGPU backend is not part of this build');
     }
+    // auto: the GPU when it loads the model, else the CPU path (web/gpu/backend.mjs).
+    if (backend === 'auto') return mod.openAuto(o['--model'], { contextSize: o['--ctx'] || 0, ...opts }, { threads });
     h = (await mod.createBackend({ threads })).engine;
   } else {
-    throw new UsageError(`--backend: ${backend}: use cpu or webgpu`);
+    throw new UsageError(`--backend: ${backend}: use cpu, webgpu or auto`);
   }
   if (h.threadsNote && !opts.vocabOnly) console.error(`warning: ${h.threadsNote}`);
   try {
@@ -168,8 +170,8 @@ async function run(o) {
   if (logitSteps < 0) throw new UsageError('--logits must not be negative');
   try {
     const ptoks = h.promptTokens(prompt);
-    const r = h.generate(ptoks, {
-      maxTokens, ...samplingOf(o), seed: o['--seed'] ?? 0x9e3779b97f4a7c15n,
+    const r = await h.generate(ptoks, {
+      maxTokens, ...samplingOf(o), seed: o['--seed'] ?? 0x9e3779b97f4a7c15n, logitSteps: json ? logitSteps : 0,
       onToken: (id, t, logits) => {
         if (json && topLogits.length < logitSteps) topLogits.push(top64(logits()));
         if (!json && t) { process.stdout.write(t); written += t.length; }
