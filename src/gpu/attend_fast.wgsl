@@ -11,15 +11,29 @@ var<workgroup> sc: array<f32, WG>;
 var<workgroup> pv: array<vec2<f32>, WG>;
 const NG: u32 = max(1u, WG / (HD / 2u)); // position groups of the value loop
 
+// A share of the positions, [p0, p1): the unnormalized sums, the maximum and
+// the softmax denominator, for attn_combine.wgsl (or attend below).
+struct Part {
+  acc: array<f32, DPT>,
+  m: f32,
+  l: f32,
+}
+
 fn attend(kvh: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT> {
+  var r = attend_part(kvh, 0u, n_pos, fresh, tid);
+  for (var k = 0u; k < DPT; k++) { r.acc[k] /= r.l; }
+  return r.acc;
+}
+
+fn attend_part(kvh: u32, p0: u32, p1: u32, fresh: u32, tid: u32) -> Part {
   var acc2 = vec2<f32>(0.0);  // this thread's two dims, its positions only
   var m = -3.0e38;
   var l = 0.0;
   let base = kvh * NCTX;
-  for (var t0 = 0u; t0 < n_pos; t0 += WG) {
+  for (var t0 = p0; t0 < p1; t0 += WG) {
     let p = t0 + tid;
     var s = -3.0e38;
-    if (p < n_pos) {
+    if (p < p1) {
       var d = 0.0;
       if (p == fresh) {
         for (var i = 0u; i < HD; i++) { d += qs[i] * kn[i]; }
@@ -35,10 +49,10 @@ fn attend(kvh: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT> {
     let m_new = max(m, wg_max(s, tid));
     let corr = exp(m - m_new);
     var e = 0.0;
-    if (p < n_pos) { e = exp(s - m_new); }
+    if (p < p1) { e = exp(s - m_new); }
     sc[tid] = e;
     workgroupBarrier();
-    let n_here = min(WG, n_pos - t0);
+    let n_here = min(WG, p1 - t0);
     let tile_sum = wg_sum(e, tid);
     // Values: thread = (position group, word of two dims); each group takes
     // every NG-th position of the tile, so NG loads are in flight at once.
@@ -66,9 +80,9 @@ fn attend(kvh: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT> {
     if (dim < HD) {
       var a = 0.0;
       for (var g = 0u; g < NG; g++) { a += pv[g * (HD / 2u) + dim / 2u][dim & 1u]; }
-      acc[k] = a / l;
+      acc[k] = a;
     }
   }
   workgroupBarrier();
-  return acc;
+  return Part(acc, m, l);
 }

@@ -21,6 +21,7 @@
 #define ATTN_WG 128
 #define SAMPLE_PER_T 16
 #define CAND_STRIDE 64
+#define ATTN_SPLIT 8 /* decode attention: workgroups per head (fast attention) */
 
 typedef struct {
     const gguf_tensor *t;
@@ -53,7 +54,7 @@ struct gpu_model {
     uint64_t bytes;
     gpu_weight tok_embd, output;
     gpu_layer *layers;
-    uint32_t b_out_norm, b_rope, b_x, b_xn, b_xb, b_qkv, b_attn, b_act, b_cands, b_zero;
+    uint32_t b_out_norm, b_rope, b_x, b_xn, b_xb, b_qkv, b_attn, b_act, b_cands, b_zero, b_part;
     pipe_entry *pipes;
     int n_pipes, cap_pipes;
     int n_dispatch[GPU_LIST_COUNT];
@@ -404,6 +405,7 @@ static void attn_consts(kb *k, const gpu_model *g) {
     kb_u(k, "ROPE_DIM", (uint64_t)hp->rope_dim);
     kb_b(k, "NEOX", hp->rope_neox);
     kb_f(k, "SCALE", 1.0f / sqrtf((float)hp->head_dim));
+    kb_u(k, "SPLIT", ATTN_SPLIT);
 }
 
 /* Attention (decode: one head a workgroup; prefill: a (token, head) a
@@ -421,13 +423,29 @@ static hearth_status k_attention(gpu_model *g, int list, const char *file, int i
     kb_bind(&k, "kc", "array<u32>", GPU_BIND_RW, g->layers[il].k);
     kb_bind(&k, "vc", "array<u32>", GPU_BIND_RW, g->layers[il].v);
     kb_bind(&k, "rope", "array<f32>", GPU_BIND_READ, g->b_rope);
-    if (!rope_kv) kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, g->b_attn);
+    bool split = strcmp(file, "attn_split.wgsl") == 0;
+    if (!rope_kv) kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, split ? g->b_part : g->b_attn);
     kb_file(&k, "rope.wgsl");
     if (!rope_kv) kb_file(&k, g->opt.exact_attention ? "attend.wgsl" : "attend_fast.wgsl");
+    if (split || strcmp(file, "attn_decode.wgsl") == 0) kb_file(&k, "decode_head.wgsl");
     kb_file(&k, file);
+    if (split) return kb_dispatch(&k, list, (uint32_t)hp->n_head, ATTN_SPLIT, err);
     if (strcmp(file, "attn_decode.wgsl") == 0) return kb_dispatch(&k, list, (uint32_t)hp->n_head, 1, err);
     uint32_t heads = (uint32_t)(rope_kv ? hp->n_head + hp->n_head_kv : hp->n_head);
     return kb_dispatch(&k, list, heads, (uint32_t)g->batch, err);
+}
+
+/* Joins the split decode attention's shares (attn_combine.wgsl). */
+static hearth_status k_combine(gpu_model *g, int list, hearth_error *err) {
+    kb k;
+    kb_begin(&k, g, ATTN_WG, "attn_combine.wgsl");
+    kb_u(&k, "HD", (uint64_t)g->m->hp.head_dim);
+    kb_u(&k, "SPLIT", ATTN_SPLIT);
+    kb_file(&k, "common.wgsl");
+    kb_bind(&k, "part", "array<f32>", GPU_BIND_READ, g->b_part);
+    kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, g->b_attn);
+    kb_file(&k, "attn_combine.wgsl");
+    return kb_dispatch(&k, list, (uint32_t)g->m->hp.n_head, 1, err);
 }
 
 static hearth_status k_rmsnorm(gpu_model *g, int list, uint32_t nw, hearth_error *err) {
@@ -537,7 +555,9 @@ static hearth_status build_decode(gpu_model *g, hearth_error *err) {
         layer_weights(ly, hp->arch == ARCH_PHI3, qkv, &n_qkv, ffn, &n_ffn);
         mv_job j = {"mv_qkv.wgsl", {qkv[0], qkv[1], qkv[2]}, n_qkv, g->b_xn, g->b_qkv, ly->bias, g->qkv_dim, 0};
         st = k_matvec(g, L, &j, err);
-        if (!st) st = k_attention(g, L, "attn_decode.wgsl", il, err);
+        if (!st && g->opt.exact_attention) st = k_attention(g, L, "attn_decode.wgsl", il, err);
+        if (!st && !g->opt.exact_attention) st = k_attention(g, L, "attn_split.wgsl", il, err);
+        if (!st && !g->opt.exact_attention) st = k_combine(g, L, err);
         if (!st) {
             mv_job o = {"mv_res.wgsl", {&ly->wo}, 1, g->b_attn, 0, ly->ffn_norm, hp->n_embd, 0};
             st = k_matvec(g, L, &o, err);
@@ -638,6 +658,7 @@ static hearth_status create_buffers(gpu_model *g, hearth_error *err) {
     if (!st) st = new_buffer(g, B * g->q_dim * 4, "activations", &g->b_attn, err);
     if (!st) st = new_buffer(g, B * hp->n_ff * 4, "activations", &g->b_act, err);
     if (!st) st = new_buffer(g, (uint64_t)g->n_chunks * CAND_STRIDE * 8, "sampling", &g->b_cands, err);
+    if (!st) st = new_buffer(g, (uint64_t)hp->n_head * ATTN_SPLIT * (hp->head_dim + 2) * 4, "attention", &g->b_part, err);
     if (!st) st = vector_buffer(g, NULL, widest, "zeros", &g->b_zero, err);
     if (!st) st = vector_buffer(g, m->output_norm, hp->n_embd, "a norm", &g->b_out_norm, err);
     if (!st) st = rope_table(g, err);
