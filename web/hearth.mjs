@@ -410,6 +410,13 @@ export class Hearth {
   // A warning about chats with this model ('' when none), e.g. no chat template.
   get chatWarning() { return this.#cstrAt(this.#x.hearth_wasm_session_warning(this.#sessionPtr())); }
 
+  // The prompt tokens of messages through the chat template, with the generation prompt
+  // (for backends that generate themselves; beginChat does this internally).
+  chatPromptTokens(messages) {
+    const s = this.#sessionPtr();
+    return this.#withText(JSON.stringify({ messages }), (p, n) => this.#ints((out) => this.#x.hearth_wasm_chat_tokens(s, p, n, out)));
+  }
+
   // Step-wise generation for hosts that yield between tokens (see Generation).
   // messages: [{role, content}] rendered through the model's chat template
   // (ChatML when it has none); the KV cache serves the common token prefix

@@ -4,6 +4,7 @@
 // generate() samples on the GPU and resolves with the CPU path's result
 // shape. Tokenizing and model information come from the same core.
 import { Hearth } from '../hearth.mjs';
+import { GpuAnswers } from './answers.mjs';
 import { createGpu, nodeGpu } from './host.mjs';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
@@ -44,6 +45,12 @@ class GpuEngine {
   get gpu() { return this.#gpu; }
   get wasmMemoryBytes() { return this.#gpu.wasmMemoryBytes; }
   promptTokens(text) { return this.#h.promptTokens(text); }
+  chatPromptTokens(messages) { return this.#h.chatPromptTokens(messages); }
+
+  // Step-wise answers for the engine worker (web/gpu/answers.mjs).
+  #answers = new GpuAnswers(this);
+  beginChat(messages, opts) { return this.#answers.beginChat(messages, opts); }
+  beginCompletion(prompt, opts) { return this.#answers.beginCompletion(prompt, opts); }
   tokenize(text, opts) { return this.#h.tokenize(text, opts); }
 
   // As Hearth.generate, asynchronous; onToken's logits() gives the step's

@@ -233,3 +233,20 @@ int hearth_wasm_bench(hearth_engine *e, int prompt_tokens, int gen_tokens, int r
     out[1] = r.decode_ms;
     return 0;
 }
+
+/* The prompt tokens an OpenAI-shaped request's "messages" make through the
+ * chat template (with the generation prompt), for backends that generate
+ * on their own (WebGPU). *out is malloc'ed; returns the count or -1. */
+EXPORT("hearth_wasm_chat_tokens")
+int hearth_wasm_chat_tokens(hearth_chat *c, const char *json, size_t len, int32_t **out) {
+    chat_request r;
+    int n = -1;
+    *out = NULL;
+    memset(&g_err, 0, sizeof g_err);
+    hearth_status st = chat_request_parse(&r, json, len, &g_err);
+    if (!st && !r.messages) st = hearth_fail(&g_err, HEARTH_E_ARG, "request: needs \"messages\"");
+    if (!st) st = hearth_chat_set_messages(c, r.messages, r.n_messages, &g_err);
+    if (!st) st = hearth_chat_prompt_tokens(c, out, &n, &g_err);
+    chat_request_free(&r);
+    return st ? -1 : n;
+}
