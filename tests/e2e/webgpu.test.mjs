@@ -75,13 +75,13 @@ for (const name of names.filter((n) => VIA_CLI.includes(n))) {
 
 // One device for the rest: pipelines compiled for one model serve the next.
 const gpu = await createGpu({ gpu: await nodeGpu(), exactAttention: true });
-async function generate(file, tokensOf, opts, loadOpts = {}) {
-  const h = await Hearth.create({ gpu, log: () => {} });
+async function generate(file, tokensOf, opts, loadOpts = {}, device = gpu) {
+  const h = await Hearth.create({ gpu: device, log: () => {} });
   try {
     h.load(await nodeFileSource(file), { backend: 'webgpu', contextSize: 512, maxBatch: 64, ...loadOpts });
-    const stats = await gpu.ready();
+    const stats = await device.ready();
     const logits = [];
-    const r = await gpu.generate(tokensOf(h), { ...opts, onToken: (id, t, l) => { if (l) logits.push(l); } });
+    const r = await device.generate(tokensOf(h), { ...opts, onToken: (id, t, l) => { if (l) logits.push(l); } });
     return { ...r, logitsFull: logits, stats };
   } finally { h.unload(); }
 }
@@ -115,4 +115,23 @@ for (const name of names.filter((n) => !VIA_CLI.includes(n))) {
     d.stats.dispatches.decode === 14 && d.stats.pipelines > 0, JSON.stringify(d.stats));
 }
 gpu.destroy();
+
+// The default attention (split over positions, f32 sums; what the CLI and the
+// app run) on an f32 model, where nothing amplifies its last-bit differences.
+{
+  const fast = await createGpu({ gpu: await nodeGpu() });
+  const fx = fixtures.get('llama-llama2-f32');
+  try {
+    const r = await generate(ensureModel(fx), (h) => h.promptTokens(fx.prompt),
+      { temperature: 0, maxTokens: fx.generated.length, logitSteps: 1 }, { maxBatch: 1 }, fast);
+    const g = compareGreedy(fx, r.tokens);
+    check(`${fx.name} (fast attention, decode only): greedy tokens equal llama.cpp's (${g.compared})`, g.ok, g.why);
+    const l = logitError(fx, { tokens: r.tokens, logits: r.logitsFull.map(top64) }, 1);
+    check(`${fx.name} (fast attention): first-step logits within 5e-3 of llama.cpp's (${l.maxRel.toExponential(1)})`,
+      l.maxRel <= 5e-3 && l.missing === 0, `max ${l.maxRel}`);
+    check('fast attention: 6 dispatches per layer (split attention and its combine)',
+      r.stats.dispatches.decode === 16, JSON.stringify(r.stats.dispatches));
+  } catch (e) { check('fast attention: runs', false, e.message); }
+  fast.destroy();
+}
 done();
