@@ -100,6 +100,8 @@ hearth_status hearth_engine_prompt_tokens(const hearth_engine *e, const char *te
 
 hearth_status hearth_engine_eval(hearth_engine *e, const int32_t *tokens, int n, int pos, float *logits,
                                  hearth_error *err) {
-    if (!e->fwd) return hearth_fail(err, HEARTH_E_ARG, "the model was loaded for its vocabulary only");
+    if (!e->fwd)
+        return hearth_fail(err, HEARTH_E_ARG, e->model ? "the model's weights were loaded for the GPU, not the CPU"
+                                                       : "the model was loaded for its vocabulary only");
     return forward_eval(e->fwd, tokens, n, pos, logits, err);
 }
