@@ -33,6 +33,9 @@ export interface CreateEngineOptions {
   signal?: AbortSignal;
   /** Where downloads are kept: 'auto' (OPFS, else Cache API). */
   storage?: 'auto' | 'opfs' | 'cache';
+  /** WebGPU: attention reproduces the CPU path's arithmetic bit for bit (slower); for tests that
+   *  compare tokens with the CPU path or llama.cpp. Default false. */
+  exactNumerics?: boolean;
   /** The core's log lines (level 0 info, 1 warning). */
   onLog?: (level: number, message: string) => void;
 }

@@ -165,9 +165,9 @@ class Engine {
   }
 
   async load(opts) {
-    const { model, backend = 'auto', threads, contextSize, onProgress, onLog, signal, storage } = opts;
+    const { model, backend = 'auto', threads, contextSize, onProgress, onLog, signal, storage, exactNumerics } = opts;
     const spec = await modelSpec(model);
-    this.#info = await this.#call('load', { model: spec, backend, threads, contextSize, storage }, { onProgress, signal, onLog });
+    this.#info = await this.#call('load', { model: spec, backend, threads, contextSize, storage, exactNumerics: !!exactNumerics }, { onProgress, signal, onLog });
     return this;
   }
 

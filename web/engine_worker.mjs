@@ -134,11 +134,12 @@ function loadError(e) {
   return new UnsupportedModelError(msg);
 }
 
-async function load({ model, backend: name = 'auto', threads, contextSize, storage }, { post, signal }) {
+async function load({ model, backend: name = 'auto', threads, contextSize, storage, exactNumerics }, { post, signal }) {
   if (loaded) throw new EngineError('a model is loaded in this engine already: unload() first, or create another engine');
   const log = (level, msg) => post({ type: 'log', level, message: msg });
   const onProgress = (p) => post({ type: 'progress', progress: p });
-  backend ??= await createBackend(name, { threads, log });
+  // exactNumerics: the GPU's attention reproduces the CPU path's arithmetic (slower; tests compare tokens).
+  backend ??= await createBackend(name, { threads, log, exactAttention: !!exactNumerics });
   const args = { model, contextSize, storage, onProgress, signal };
   try {
     return await loadOn(args);

@@ -99,7 +99,8 @@ export async function appFlow({ backend, screenshots = false, name = backend }) 
     await context.addInitScript(instrument);
     const page = await context.newPage();
     const errors = collectErrors(page);
-    await page.goto(`${server.url}/`);
+    // WebGPU answers are compared with the CPU CLI's: the exact attention arithmetic (?gpu=exact).
+    await page.goto(`${server.url}/${backend === 'webgpu' ? '?gpu=exact' : ''}`);
     await page.waitForSelector('html[data-app-ready="1"]');
     check(`${name}: the page is cross-origin isolated (threads possible)`, await page.evaluate(() => crossOriginIsolated));
     if (screenshots) await shot(page, 'empty');
@@ -255,7 +256,7 @@ export async function appFlow({ backend, screenshots = false, name = backend }) 
 
     // A local file through the file input, read in place.
     const local = await context.newPage();
-    await local.goto(`${server.url}/`);
+    await local.goto(`${server.url}/${backend === 'webgpu' ? '?gpu=exact' : ''}`);
     await local.waitForSelector('html[data-app-ready="1"]');
     await waitStatus(local, 'ready'); // the remembered model first
     const before2 = host.requests();

@@ -44,6 +44,8 @@ export async function startEngine({ model, backend, threads, contextSize, onProg
   const opts = { model, backend, onProgress: (ev) => onProgress?.(normalizeProgress(ev || {}, meter)) };
   if (threads) opts.threads = threads;
   if (contextSize) opts.contextSize = contextSize;
+  // ?gpu=exact: WebGPU with the CPU path's exact attention arithmetic (tests compare answers with the CLI).
+  if (new URLSearchParams(globalThis.location?.search || '').get('gpu') === 'exact') opts.exactNumerics = true;
   return createEngine(opts);
 }
 
