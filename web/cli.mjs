@@ -212,7 +212,7 @@ async function answer(h, messages, opts, onText, stopRequested) {
   const g = h.beginChat(messages, opts);
   while (!g.done) {
     if (stopRequested()) { g.abort(); break; }
-    const { text } = g.next();
+    const { text } = await g.next(); // a GPU step is asynchronous
     if (text) onText(text);
     await new Promise((r) => setImmediate(r));
   }
