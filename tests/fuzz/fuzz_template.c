@@ -1,12 +1,14 @@
 /* libFuzzer target for chat templates: the input is a template, optionally
- * followed by a NUL and a messages JSON document. Any result is fine except a
- * crash, a leak, undefined behaviour or a runaway.
+ * followed by a NUL and a messages JSON document, which is also parsed as an
+ * OpenAI-shaped request (chat_request.c, what a page sends the worker). Any
+ * result is fine except a crash, a leak, undefined behaviour or a runaway.
  *   make fuzz && build/fuzz_template -max_total_time=60 */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat_request.h"
 #include "template.h"
 
 static const char DEFAULT_MESSAGES[] =
@@ -31,6 +33,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (nul) {
         in.messages_json = (const char *)nul + 1;
         in.messages_json_len = size - tlen - 1;
+        chat_request r;
+        hearth_error rerr;
+        if (chat_request_parse(&r, in.messages_json, in.messages_json_len, &rerr) == HEARTH_OK) {
+            for (size_t i = 0; i < r.n_messages; i++)
+                if (!r.messages[i].role || !r.messages[i].content) abort();
+            for (int i = 0; i < r.options.n_stop; i++) (void)strlen(r.options.stop[i]);
+        }
+        chat_request_free(&r);
     } else {
         in.messages_json = DEFAULT_MESSAGES;
         in.messages_json_len = sizeof DEFAULT_MESSAGES - 1;
