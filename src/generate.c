@@ -16,22 +16,28 @@ struct hearth_gen {
     hearth_gen_stats stats;
 };
 
+hearth_status hearth_gen_check(int n_prompt, int n_ctx, int *n_past, int *max_tokens, hearth_error *err) {
+    if (n_prompt <= 0) return hearth_fail(err, HEARTH_E_ARG, "the prompt is empty");
+    if (n_prompt > n_ctx)
+        return hearth_fail(err, HEARTH_E_CONTEXT,
+                           "the prompt has %d tokens but the context holds %d; shorten it or raise --ctx", n_prompt,
+                           n_ctx);
+    if (*max_tokens < 0) return hearth_fail(err, HEARTH_E_ARG, "max tokens must not be negative");
+    if (*max_tokens > n_ctx) *max_tokens = n_ctx; /* the context ends generation first anyway */
+    /* At least the last prompt token is evaluated: its logits start the answer. */
+    if (*n_past < 0) *n_past = 0;
+    if (*n_past > n_prompt - 1) *n_past = n_prompt - 1;
+    return HEARTH_OK;
+}
+
 hearth_status hearth_gen_begin(hearth_gen **out, hearth_engine *e, const int32_t *prompt, int n_prompt, int n_past,
                                int max_tokens, const sampler_params *sp, hearth_error *err) {
     *out = NULL;
     const model *m = hearth_engine_model(e);
     if (!m) return hearth_fail(err, HEARTH_E_ARG, "the model was loaded for its vocabulary only");
     int n_ctx = hearth_engine_ctx(e);
-    if (n_prompt <= 0) return hearth_fail(err, HEARTH_E_ARG, "the prompt is empty");
-    if (n_prompt > n_ctx)
-        return hearth_fail(err, HEARTH_E_CONTEXT,
-                           "the prompt has %d tokens but the context holds %d; shorten it or raise --ctx", n_prompt,
-                           n_ctx);
-    if (max_tokens < 0) return hearth_fail(err, HEARTH_E_ARG, "max tokens must not be negative");
-    if (max_tokens > n_ctx) max_tokens = n_ctx; /* the context ends generation first anyway */
-    /* At least the last prompt token is evaluated: its logits start the answer. */
-    if (n_past < 0) n_past = 0;
-    if (n_past > n_prompt - 1) n_past = n_prompt - 1;
+    hearth_status st = hearth_gen_check(n_prompt, n_ctx, &n_past, &max_tokens, err);
+    if (st) return st;
     hearth_gen *g = calloc(1, sizeof *g);
     if (!g) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     g->e = e;
@@ -43,7 +49,7 @@ hearth_status hearth_gen_begin(hearth_gen **out, hearth_engine *e, const int32_t
     g->pos = n_past;
     g->logits = malloc((size_t)g->n_vocab * sizeof *g->logits);
     g->history = malloc(((size_t)n_prompt + (size_t)max_tokens + 1) * sizeof *g->history);
-    hearth_status st = g->logits && g->history ? sampler_create(&g->smp, sp, g->n_vocab, err)
+    st = g->logits && g->history ? sampler_create(&g->smp, sp, g->n_vocab, err)
                                                : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     if (st) {
         hearth_gen_free(g);

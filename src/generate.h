@@ -22,6 +22,11 @@ typedef struct {
 
 typedef struct hearth_gen hearth_gen;
 
+/* The checks every backend's generation starts with: a prompt that fits the
+ * context, max_tokens not negative (capped at the context), n_past clamped
+ * so that at least the last prompt token is evaluated. */
+hearth_status hearth_gen_check(int n_prompt, int n_ctx, int *n_past, int *max_tokens, hearth_error *err);
+
 /* Prepares generating up to max_tokens after the prompt (copied). The first
  * n_past prompt tokens must already be in the KV cache (from an earlier call
  * with the same tokens there); only the rest is evaluated. 0 starts afresh.

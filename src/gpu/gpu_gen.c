@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "generate.h"
 #include "tokenizer.h"
 #include "unicode.h"
 
@@ -32,20 +33,12 @@ hearth_status gpu_gen_begin(gpu_gen **out, hearth_engine *e, gpu_model *g, const
     if (sp->repeat_penalty != 1.0f && sp->repeat_last_n > GPU_MAX_CANDIDATES)
         return hearth_fail(err, HEARTH_E_UNSUPPORTED, "the GPU sampler's repetition window is at most %d tokens",
                            GPU_MAX_CANDIDATES);
-    if (n_prompt <= 0) return hearth_fail(err, HEARTH_E_ARG, "the prompt is empty");
-    if (n_prompt > n_ctx)
-        return hearth_fail(err, HEARTH_E_CONTEXT,
-                           "the prompt has %d tokens but the context holds %d; shorten it or raise --ctx", n_prompt,
-                           n_ctx);
-    if (max_tokens < 0) return hearth_fail(err, HEARTH_E_ARG, "max tokens must not be negative");
-    if (max_tokens > n_ctx) max_tokens = n_ctx;
+    if ((st = hearth_gen_check(n_prompt, n_ctx, &n_past, &max_tokens, err))) return st;
     int n_vocab = gpu_model_vocab(g);
     for (int i = 0; i < n_prompt; i++)
         if (prompt[i] < 0 || prompt[i] >= n_vocab)
             return hearth_fail(err, HEARTH_E_ARG, "token id %d is outside the vocabulary (0 to %d)", prompt[i],
                                n_vocab - 1);
-    if (n_past < 0) n_past = 0;
-    if (n_past > n_prompt - 1) n_past = n_prompt - 1;
     gpu_gen *s = calloc(1, sizeof *s);
     if (!s) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     s->g = g;
