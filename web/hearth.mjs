@@ -261,13 +261,7 @@ export class Hearth {
     u[p + b.length] = 0;
     return [p, b.length];
   }
-  #error() {
-    const p = this.#x.hearth_wasm_error() >>> 0;
-    const u = new Uint8Array(this.#mem.buffer);
-    let e = p;
-    while (u[e]) e++;
-    return new HearthError(dec.decode(u.slice(p, e)));
-  }
+  #error() { return new HearthError(this.#cstrAt(this.#x.hearth_wasm_error())); }
   #ints(fn) {
     const out = this.#x.hearth_wasm_malloc(4) >>> 0;
     try {
@@ -299,13 +293,7 @@ export class Hearth {
     return this;
   }
 
-  get kernels() {
-    const p = this.#x.hearth_wasm_kernels(this.#engine) >>> 0;
-    const u = new Uint8Array(this.#mem.buffer);
-    let e = p;
-    while (u[e]) e++;
-    return dec.decode(u.slice(p, e));
-  }
+  get kernels() { return this.#cstrAt(this.#x.hearth_wasm_kernels(this.#engine)); }
   get contextSize() { return this.#x.hearth_wasm_ctx(this.#engine); }
   get threads() { return this.#threads; }
 
@@ -375,6 +363,7 @@ export class Hearth {
     } finally { x.hearth_wasm_free(out); }
   }
 
+  // The NUL-terminated string at p (slice: TextDecoder refuses views of shared memory).
   #cstrAt(p) {
     const u = new Uint8Array(this.#mem.buffer);
     let e = p >>> 0;
