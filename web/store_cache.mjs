@@ -6,7 +6,7 @@
 // (the Cache API cannot append to an entry).
 import { AbortError } from './errors.mjs';
 import { blobSource } from './store_file.mjs';
-import { eachPart, openParts, progressReporter, pumpPart, sizeGuard } from './store_download.mjs';
+import { eachPart, openParts, progressReporter, pumpPart } from './store_download.mjs';
 import { checkParts } from './store_gguf.mjs';
 
 export const CACHE_NAME = 'hearth-models';
@@ -43,8 +43,7 @@ export async function openCacheModel(model, { onProgress, signal, checkSize }) {
     const parts = model.urls.map((url, i) => ({ url, name: model.names[i], total: null, etag: null, have: 0 }));
     const reqs = await openParts(parts, ctl.signal);
     await checkParts(parts, checkSize);
-    const report = progressReporter(parts, onProgress);
-    const guard = sizeGuard(parts, checkSize);
+    const report = progressReporter(parts, onProgress, 'download', checkSize);
     await eachPart(parts.length, async (i) => {
       const p = parts[i];
       let controller;
@@ -53,7 +52,7 @@ export async function openCacheModel(model, { onProgress, signal, checkSize }) {
       const sink = { write: (chunk) => controller.enqueue(chunk.slice()) };
       const onRestart = () => { throw new Error('the server restarted the file from its first byte'); };
       try {
-        await pumpPart(p, reqs[i], sink, { signal: ctl.signal, onBytes: (pos) => { report(i, pos); guard(i, pos); }, onRestart });
+        await pumpPart(p, reqs[i], sink, { signal: ctl.signal, onBytes: (pos) => report(i, pos), onRestart });
         controller.close();
       } catch (e) {
         controller.error(e);

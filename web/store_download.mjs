@@ -142,24 +142,17 @@ export async function pumpPart(part, req, sink, { signal, onBytes, onRestart }) 
 
 // Progress of several parts as one stream of events, at most every 100 ms
 // (and always the last): {phase, file, loaded, total, bytes, totalBytes, rate, files}.
-// For parts of unknown size (no Content-Length): checkSize(bytes so far) after every chunk, so a
-// server that streams without end is refused once the model could not run anyway, not when the
-// disk is full.
-export function sizeGuard(parts, checkSize) {
-  const at = parts.map((p) => p.have || 0);
-  return (i, pos) => {
-    at[i] = pos;
-    if (parts[i].total == null) checkSize(at.reduce((a, b) => a + b, 0));
-  };
-}
-
-export function progressReporter(parts, onProgress, phase = 'download') {
+// checkSize: for parts of unknown size (no Content-Length), checkSize(bytes so far) runs after
+// every chunk, so a server that streams without end is refused once the model could not run
+// anyway, not when the disk is full.
+export function progressReporter(parts, onProgress, phase = 'download', checkSize = null) {
   const loaded = parts.map((p) => p.have || 0);
   const startBytes = loaded.reduce((a, b) => a + b, 0);
   const t0 = performance.now();
   let last = 0;
   return (i, pos, force = false) => {
     loaded[i] = pos;
+    if (checkSize && parts[i].total == null) checkSize(loaded.reduce((a, b) => a + b, 0));
     const now = performance.now();
     if (!onProgress || (!force && now - last < 100)) return;
     last = now;

@@ -7,7 +7,7 @@
 // Range/If-Range from the bytes it has.
 import { AbortError, QuotaExceededError } from './errors.mjs';
 import { partsSource } from './store_file.mjs';
-import { eachPart, openParts, progressReporter, pumpPart, sizeGuard } from './store_download.mjs';
+import { eachPart, openParts, progressReporter, pumpPart } from './store_download.mjs';
 import { checkGgufHeader, checkParts, GGUF_HEADER_BYTES } from './store_gguf.mjs';
 
 export const OPFS_DIR = 'hearth-models';
@@ -139,10 +139,9 @@ async function download(dir, meta, handles, { onProgress, signal, checkSize }) {
     await checkParts(parts, checkSize);
     meta.files.forEach((f, i) => { f.size = parts[i].total; f.etag = parts[i].etag; });
     await writeMeta(dir, meta); // from here a reload resumes
-    const report = progressReporter(parts, onProgress);
-    const guard = sizeGuard(parts, checkSize);
+    const report = progressReporter(parts, onProgress, 'download', checkSize);
     await eachPart(parts.length, (i) => pumpPart(parts[i], reqs[i], { write: (chunk, at) => writeHandle(handles[i], chunk, at) }, {
-      signal: ctl.signal, onBytes: (pos) => { report(i, pos); guard(i, pos); }, onRestart: () => handles[i].truncate(0),
+      signal: ctl.signal, onBytes: (pos) => report(i, pos), onRestart: () => handles[i].truncate(0),
     }));
     parts.forEach((p, i) => {
       handles[i].flush();
