@@ -26,6 +26,7 @@ hearth_status hearth_engine_load(hearth_engine **out, const hearth_host *host, c
     if (!e) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     e->host = host;
     kernels_init(&e->kernels, !opt->no_simd);
+    if (opt->fast_numerics && !opt->no_simd) kernels_prefer_speed(&e->kernels);
     hearth_status st = gguf_open(&e->gguf, host, err);
     if (!st) st = tokenizer_load(&e->tok, e->gguf, err);
     if (!st && opt->vocab_only) {

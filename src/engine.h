@@ -19,6 +19,8 @@ typedef struct {
     int n_ctx;      /* 0: the smaller of the model's context and 4096 */
     int max_batch;  /* tokens per forward pass during prefill; 0: 512 */
     bool no_simd;   /* force the scalar kernels (tests) */
+    bool fast_numerics; /* kernels that are faster but not bit-identical with llama.cpp's
+                         * order, where the platform has such (wasm; kernels_prefer_speed) */
     bool vocab_only;/* read the tokenizer only: no weights, no KV cache (tokenizing) */
     bool no_cpu_weights; /* matrices stay in the file and no CPU KV cache is made: the GPU
                           * backend (src/gpu) streams them to the GPU itself; eval fails */

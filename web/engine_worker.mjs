@@ -138,9 +138,10 @@ async function load({ model, backend: name = 'auto', threads, contextSize, stora
   if (loaded) throw new EngineError('a model is loaded in this engine already: unload() first, or create another engine');
   const log = (level, msg) => post({ type: 'log', level, message: msg });
   const onProgress = (p) => post({ type: 'progress', progress: p });
-  // exactNumerics: the GPU's attention reproduces the CPU path's arithmetic (slower; tests compare tokens).
+  // exactNumerics: the CPU path's products keep llama.cpp's accumulation order and the GPU's
+  // attention reproduces the CPU path's arithmetic (slower; tests compare tokens bit for bit).
   backend ??= await createBackend(name, { threads, log, exactAttention: !!exactNumerics });
-  const args = { model, contextSize, storage, onProgress, signal };
+  const args = { model, contextSize, storage, onProgress, signal, exactNumerics: !!exactNumerics };
   try {
     return await loadOn(args);
   } catch (e) {
@@ -153,13 +154,13 @@ async function load({ model, backend: name = 'auto', threads, contextSize, stora
   }
 }
 
-async function loadOn({ model, contextSize, storage, onProgress, signal }) {
+async function loadOn({ model, contextSize, storage, onProgress, signal, exactNumerics }) {
   const opened = await openSource(model, { checkSize: backend.checkSize, onProgress, signal, storage });
   onProgress({ phase: 'load', bytes: 0, totalBytes: opened.bytes });
   const t0 = performance.now();
   try {
     // A backend may finish loading asynchronously (WebGPU uploads and compiles).
-    await backend.engine.load(countingReads(opened.source, opened.bytes, onProgress), { contextSize: contextSize || 0 });
+    await backend.engine.load(countingReads(opened.source, opened.bytes, onProgress), { contextSize: contextSize || 0, exactNumerics });
   } catch (e) {
     opened.source.close?.();
     throw loadError(e);

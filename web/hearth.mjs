@@ -274,9 +274,12 @@ export class Hearth {
     } finally { this.#x.hearth_wasm_free(out); }
   }
 
-  // Loads a model from a source; options: contextSize, maxBatch, noSimd, vocabOnly.
+  // Loads a model from a source; options: contextSize, maxBatch, noSimd, vocabOnly, exactNumerics
+  // (the CPU path's products keep llama.cpp's exact accumulation order, slower in wasm; default
+  // false, or HEARTH_EXACT=1 in Node's environment; docs/numerics.md).
   // backend 'webgpu': the weights go to the GPU given to create(); then await gpu.ready().
-  load(source, { contextSize = 0, maxBatch = 0, noSimd = false, vocabOnly = false, backend = 'cpu' } = {}) {
+  load(source, { contextSize = 0, maxBatch = 0, noSimd = false, vocabOnly = false, backend = 'cpu',
+    exactNumerics = globalThis.process?.env?.HEARTH_EXACT === '1' } = {}) {
     if (this.#engine) throw new HearthError('a model is loaded already');
     this.#source = source;
     const t0 = performance.now();
@@ -286,7 +289,8 @@ export class Hearth {
       this.loadMs = performance.now() - t0;
       return this;
     }
-    const e = this.#x.hearth_wasm_load(contextSize, maxBatch, noSimd ? 1 : 0, vocabOnly ? 1 : 0) >>> 0;
+    const flags = (noSimd ? 1 : 0) | (vocabOnly ? 2 : 0) | (exactNumerics ? 0 : 4);
+    const e = this.#x.hearth_wasm_load(contextSize, maxBatch, flags) >>> 0;
     if (!e) { const err = this.#error(); source.close?.(); throw err; }
     this.#engine = e;
     this.loadMs = performance.now() - t0;

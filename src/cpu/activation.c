@@ -22,7 +22,8 @@ void swiglu_scalar(const float *gate, const float *up, float *out, int n) {
     for (int i = vec; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 
-swiglu_fn swiglu_select(bool allow_simd) {
+swiglu_fn swiglu_select(bool allow_simd, bool inexact) {
+    if (allow_simd && inexact && swiglu_simd128_fast()) return swiglu_simd128_fast();
     if (allow_simd && (kernels_cpu_features() & KERNELS_CPU_AVX2)) {
         swiglu_fn f = swiglu_avx2();
         if (f) return f;

@@ -9,10 +9,14 @@
 
 typedef void (*swiglu_fn)(const float *gate, const float *up, float *out, int n);
 
-swiglu_fn swiglu_select(bool allow_simd);
+/* inexact: the fast numerics (kernels_prefer_speed) allow a SwiGLU that
+ * differs in the last bits where that is faster (wasm SIMD128). */
+swiglu_fn swiglu_select(bool allow_simd, bool inexact);
 void swiglu_scalar(const float *gate, const float *up, float *out, int n);
 /* NULL when compiled without AVX2/FMA. */
 swiglu_fn swiglu_avx2(void);
+/* NULL when compiled without SIMD128; not bit-identical (activation_simd128.c). */
+swiglu_fn swiglu_simd128_fast(void);
 
 /* ggml's v_expf for one element (portable, with fmaf). */
 float ggml_poly_expf(float x);

@@ -71,6 +71,14 @@ void kernels_init(hearth_kernels *k, bool allow_simd) {
     if (f & KERNELS_CPU_AVX512VNNI) kernels_avx512_fill(k);
 }
 
+bool kernels_prefer_speed(hearth_kernels *k) {
+#ifdef __wasm_simd128__
+    if (k->matmul[KW_Q4_0] == kernels_simd128_matmul_q4_0) return k->inexact = kernels_simd128_fast_fill(k);
+#endif
+    (void)k;
+    return false;
+}
+
 const char *kernels_name(const hearth_kernels *k) {
     return k->name ? k->name : "none";
 }

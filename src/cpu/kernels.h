@@ -71,6 +71,7 @@ typedef void (*kernels_quant_fn)(const float *x, void *dst, int n);
 
 typedef struct hearth_kernels {
     const char *name;
+    bool inexact; /* kernels_prefer_speed swapped in kernels that are not bit-identical */
     kernels_quant_fn quant[KW_COUNT];
     kernels_matmul_fn matmul[KW_COUNT];
 } hearth_kernels;
@@ -79,6 +80,11 @@ typedef struct hearth_kernels {
  * false forces the portable scalar reference. */
 void kernels_init(hearth_kernels *k, bool allow_simd);
 const char *kernels_name(const hearth_kernels *k);
+/* Swaps in kernels that are faster but not bit-identical with llama.cpp's
+ * accumulation order, where the platform has such (wasm SIMD128: one-token
+ * Q4_0 and Q8_0 products, quant_simd128_fast.c); returns whether it did.
+ * Call after kernels_init(k, true). */
+bool kernels_prefer_speed(hearth_kernels *k);
 
 /* The ggml type of the quantized activations for a weight type, or
  * GGML_TYPE_COUNT for a type without kernels. */

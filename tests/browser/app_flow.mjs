@@ -99,8 +99,9 @@ export async function appFlow({ backend, screenshots = false, name = backend }) 
     await context.addInitScript(instrument);
     const page = await context.newPage();
     const errors = collectErrors(page);
-    // WebGPU answers are compared with the CPU CLI's: the exact attention arithmetic (?gpu=exact).
-    await page.goto(`${server.url}/${backend === 'webgpu' ? '?gpu=exact' : ''}`);
+    // Answers are compared with the native CLI's: exact numerics (?exact; on WebGPU the CPU path's
+    // attention arithmetic).
+    await page.goto(`${server.url}/?exact`);
     await page.waitForSelector('html[data-app-ready="1"]');
     check(`${name}: the page is cross-origin isolated (threads possible)`, await page.evaluate(() => crossOriginIsolated));
     if (screenshots) await shot(page, 'empty');
@@ -256,7 +257,7 @@ export async function appFlow({ backend, screenshots = false, name = backend }) 
 
     // A local file through the file input, read in place.
     const local = await context.newPage();
-    await local.goto(`${server.url}/${backend === 'webgpu' ? '?gpu=exact' : ''}`);
+    await local.goto(`${server.url}/?exact`);
     await local.waitForSelector('html[data-app-ready="1"]');
     await waitStatus(local, 'ready'); // the remembered model first
     const before2 = host.requests();
@@ -270,7 +271,7 @@ export async function appFlow({ backend, screenshots = false, name = backend }) 
     await setSettings(local, { temperature: 0, maxTokens: MAX_TOKENS });
     const a6 = await ask(local, 'Hello there');
     // On WebGPU the reloaded and local-file engines were seen running the fast attention despite
-    // ?gpu=exact (a known gap, docs/app.md): there, a complete greedy answer on the GPU is checked.
+    // ?exact (a known gap, docs/app.md): there, a complete greedy answer on the GPU is checked.
     const sameAnswer = (m) => (backend === 'webgpu' ? m.stats?.tokens === MAX_TOKENS && m.content.length > 0 : m.content === expected[0]);
     check(`${name}: the local file chats with ${backend === 'webgpu' ? 'a complete greedy answer' : 'the same greedy answer'}`, sameAnswer(a6.msg), JSON.stringify(a6.msg.content));
     check(`${name}: a local file is not downloaded`, host.requests() === before2, `${host.requests() - before2} requests`);

@@ -102,6 +102,17 @@ try {
   }
   await unload();
 
+  // 3a. The default numerics (no exactNumerics): the faster kernels, whose greedy answer on this
+  // model equals the exact one (wasm.test.mjs compares them with llama.cpp's on every Q4_0/Q8_0 model).
+  r = await load({ model: qwenUrl, backend: 'cpu', threads: 2, exactNumerics: false });
+  if (check('default numerics: the fast kernels (simd128-fast)', !r.error && r.info.kernels === 'simd128-fast', JSON.stringify(r.error || r.info))) {
+    const qfx = fixture('qwen2-qwen3-q4_0');
+    const fref = nativeRun(qwen, qfx.prompt, 32);
+    const f = await generate('complete', { prompt: qfx.prompt, max_tokens: 32, temperature: 0 });
+    check('default numerics: greedy text equals the native CLI\'s', f.text === fref.text, `${JSON.stringify(f.text)} vs ${JSON.stringify(fref.text)}`);
+  }
+  await unload();
+
   // 3b. A download that fails for good (cut off, then 503 on every retry) stops with NetworkError;
   // after a reload, loading again asks only for the missing bytes.
   const l3Url = urlPath(llama3);

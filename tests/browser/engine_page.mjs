@@ -18,7 +18,8 @@ window.T = {
   ready: true,
   isolated: crossOriginIsolated,
   // opts: createEngine's, with file: true for the File(s) picked in #file, and
-  // abortOnProgress: true to abort the load at its first download progress event.
+  // abortOnProgress: true to abort the load at its first download progress event. exactNumerics
+  // is on unless given: the tests compare answers with the native CLI's bit-exact ones.
   async load(opts) {
     const events = [];
     const t0 = performance.now();
@@ -29,7 +30,7 @@ window.T = {
     };
     try {
       const model = opts.file ? [...document.getElementById('file').files] : opts.model;
-      engine = await client.createEngine({ ...opts, model: model.length === 1 ? model[0] : model, onProgress, signal: ac.signal });
+      engine = await client.createEngine({ exactNumerics: true, ...opts, model: model.length === 1 ? model[0] : model, onProgress, signal: ac.signal });
       return { info: engine.info, events, t0, t1: performance.now() };
     } catch (e) { return { error: errorOf(e), events }; }
   },

@@ -39,11 +39,12 @@ if (process.argv[2] === '--wasi') {
     check(`wasm ${name}: exits 0 after ${min}+ checks (${count})`, r.status === 0 && count >= min, `status ${r.status} ${r.stderr}`);
   }
 
-  // The engine: SIMD128 against its own scalar kernels, one model per weight type.
+  // The engine: SIMD128 against its own scalar kernels, one model per weight type (exact numerics;
+  // the fast ones are compared with llama.cpp in wasm.test.mjs).
   const CLI = path.join(ROOT, 'web/cli.mjs');
   const run = (file, fx, env, prompt = fx.prompt) => spawnSync('node', [CLI, 'run', '--model', file, '--prompt', prompt,
     '--temperature', '0', '--max-tokens', '12', '--json', '--ctx', '512', '--logits', '3', '--threads', '1'],
-  { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, ...env } });
+  { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, HEARTH_EXACT: '1', ...env } });
   const types = ['f32', 'f16', 'bf16', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q8_0'];
   const fixtures = goldenFixtures('qwen2-qwen3').concat(goldenFixtures('phi3-llama2-q'));
   for (const type of types) {

@@ -414,6 +414,28 @@ static unsigned char *make_act(const hearth_kernels *k, uint32_t type, int n, in
     return act;
 }
 
+/* Random weights and n_tok activation rows (from the floats x) for one
+ * product test. */
+typedef struct {
+    uint64_t rb; /* bytes per weight row */
+    unsigned char *w, *act;
+    float *x;
+} mm_case;
+static mm_case mm_case_make(const hearth_kernels *ref, uint32_t type, int n, int rows, int n_tok) {
+    mm_case c = {0};
+    ggml_row_bytes(type, (uint64_t)n, &c.rb);
+    c.w = malloc((size_t)c.rb * (size_t)rows);
+    fill_weights(type, c.w, rows, n);
+    c.x = malloc((size_t)n * (size_t)n_tok * sizeof *c.x);
+    c.act = make_act(ref, type, n, n_tok, c.x);
+    return c;
+}
+static void mm_case_free(mm_case *c) {
+    free(c->w);
+    free(c->act);
+    free(c->x);
+}
+
 static void test_matmul(const char *name, const hearth_kernels *k, const hearth_kernels *ref, int vs_double) {
     static const int ns[] = {32, 64, 96, 128, 160, 224, 256, 352, 480, 896, 1024};
     static const int big_tok[] = {64, 70, 33, 48, 31};
@@ -524,12 +546,8 @@ static void test_matmul_big(const char *name, const hearth_kernels *k, const hea
         int ok = 1;
         for (size_t si = 0; si < sizeof sh / sizeof sh[0] && ok; si++) {
             const int n = sh[si].n, rows = sh[si].rows, n_tok = sh[si].n_tok;
-            uint64_t rb = 0;
-            ggml_row_bytes(type, (uint64_t)n, &rb);
-            unsigned char *w = malloc((size_t)rb * (size_t)rows);
-            fill_weights(type, w, rows, n);
-            float *x = malloc((size_t)n * (size_t)n_tok * sizeof *x);
-            unsigned char *act = make_act(ref, type, n, n_tok, x);
+            mm_case c = mm_case_make(ref, type, n, rows, n_tok);
+            unsigned char *w = c.w, *act = c.act;
             const size_t on = (size_t)rows * (size_t)n_tok;
             float *o1 = malloc(on * sizeof *o1), *o2 = malloc(on * sizeof *o2);
             for (size_t i = 0; i < on; i++) o1[i] = o2[i] = -12345.0f;
@@ -544,9 +562,7 @@ static void test_matmul_big(const char *name, const hearth_kernels *k, const hea
                         break;
                     }
             }
-            free(w);
-            free(act);
-            free(x);
+            mm_case_free(&c);
             free(o1);
             free(o2);
         }
@@ -712,6 +728,75 @@ static void test_pinned(const char *name, const hearth_kernels *k) {
     }
 }
 
+/* kernels_prefer_speed's one-token Q4_0/Q8_0 products (wasm): each output
+ * within 1e-5 of the sum of its terms' magnitudes from the exact value (f32
+ * rounding of about nb products and sums; one wrong block would be off by
+ * about 1/nb of it), nothing written outside [r0, r1), and several tokens
+ * or rows longer than 256 blocks still bit-exact (the exact kernels). */
+static void test_matmul_fast(const char *name, const hearth_kernels *fast, const hearth_kernels *ref) {
+    static const uint32_t types[] = {GGML_TYPE_Q4_0, GGML_TYPE_Q8_0};
+    static const int ns[] = {32, 64, 96, 128, 160, 224, 896, 4864, 8192, 8224};
+    for (size_t ti = 0; ti < 2; ti++) {
+        const uint32_t type = types[ti];
+        int ok = 1, cases = 0;
+        double worst = 0;
+        for (int rep = 0; rep < 40 && ok; rep++, cases++) {
+            const int n = ns[rep < 10 ? rep : (int)(rnd() % (sizeof ns / sizeof ns[0]))];
+            const int rows = 1 + (int)(rnd() % 24);
+            int r0 = (int)(rnd() % (unsigned)rows), r1 = r0 + 1 + (int)(rnd() % (unsigned)(rows - r0));
+            if (rep < 10) { r0 = 0; r1 = rows; }
+            const int n_tok = rep % 5 == 4 ? 2 + (int)(rnd() % 5) : 1;
+            mm_case c = mm_case_make(ref, type, n, rows, n_tok);
+            const uint64_t rb = c.rb;
+            unsigned char *w = c.w, *act = c.act;
+            const float *x = c.x;
+            const size_t os = (size_t)rows, on = os * (size_t)n_tok;
+            float *o1 = malloc(on * sizeof *o1), *o2 = malloc(on * sizeof *o2), *wrow = malloc((size_t)n * sizeof *wrow);
+            double *a = malloc((size_t)n * sizeof *a);
+            for (size_t i = 0; i < on; i++) o1[i] = o2[i] = -12345.0f;
+            kernels_matmul(fast, type, w, n, r0, r1, act, n_tok, o1, os);
+            kernels_matmul(ref, type, w, n, r0, r1, act, n_tok, o2, os);
+            if (n_tok > 1 || n / 32 > 256) {
+                if (memcmp(o1, o2, on * sizeof *o1)) {
+                    ok = 0;
+                    printf("# %s %s n %d n_tok %d: not bit-exact with scalar (the exact kernels should run)\n", name,
+                           ggml_type_name(type), n, n_tok);
+                }
+            } else {
+                deq_act(type, act, x, n, a);
+                for (int r = 0; r < rows && ok; r++) {
+                    if (r < r0 || r >= r1) {
+                        if (o1[r] != -12345.0f) { ok = 0; printf("# %s: wrote outside rows (r %d)\n", ggml_type_name(type), r); }
+                        continue;
+                    }
+                    kernels_dequantize_row(type, w + (size_t)r * rb, wrow, n);
+                    double dot = 0, mag = 0;
+                    for (int i = 0; i < n; i++) {
+                        dot += (double)wrow[i] * a[i];
+                        mag += fabs((double)wrow[i] * a[i]);
+                    }
+                    const double err = fabs((double)o1[r] - dot) / (mag > 0 ? mag : 1);
+                    if (err > worst) worst = err;
+                    if (err > 1e-5) {
+                        ok = 0;
+                        printf("# %s %s n %d row %d: %a vs exact %.9g (error %.2g of the terms' magnitude)\n", name,
+                               ggml_type_name(type), n, r, o1[r], dot, err);
+                    }
+                }
+            }
+            mm_case_free(&c);
+            free(o1);
+            free(o2);
+            free(wrow);
+            free(a);
+        }
+        char label[200];
+        snprintf(label, sizeof label, "%s matmul %s: one token within 1e-5 of exact (worst %.1e), more tokens bit-exact (%d cases)",
+                 name, ggml_type_name(type), worst, cases);
+        CHECK(label, ok, "see above");
+    }
+}
+
 int main(void) {
     test_types();
     test_fp16();
@@ -764,6 +849,14 @@ int main(void) {
         test_matmul(kernels_name(&best), &best, &ref, 0);
         test_matmul_big(kernels_name(&best), &best, &ref);
         test_pinned(kernels_name(&best), &best);
+    }
+    hearth_kernels fast;
+    kernels_init(&fast, true);
+    if (kernels_prefer_speed(&fast)) {
+        CHECK("fast kernels name", strcmp(kernels_name(&fast), "simd128-fast") == 0, "%s", kernels_name(&fast));
+        test_matmul_fast(kernels_name(&fast), &fast, &ref);
+    } else {
+        printf("# no faster inexact kernels on this platform (kernels_prefer_speed)\n");
     }
     CHECK_DONE();
 }

@@ -44,8 +44,10 @@ export async function startEngine({ model, backend, threads, contextSize, onProg
   const opts = { model, backend, onProgress: (ev) => onProgress?.(normalizeProgress(ev || {}, meter)) };
   if (threads) opts.threads = threads;
   if (contextSize) opts.contextSize = contextSize;
-  // ?gpu=exact: WebGPU with the CPU path's exact attention arithmetic (tests compare answers with the CLI).
-  if (new URLSearchParams(globalThis.location?.search || '').get('gpu') === 'exact') opts.exactNumerics = true;
+  // ?exact (or the older ?gpu=exact): createEngine's exactNumerics, llama.cpp's accumulation order on
+  // the CPU path and the CPU path's attention arithmetic on WebGPU (tests compare answers with the CLI).
+  const q = new URLSearchParams(globalThis.location?.search || '');
+  if (q.has('exact') || q.get('gpu') === 'exact') opts.exactNumerics = true;
   return createEngine(opts);
 }
 

@@ -27,12 +27,13 @@ EXPORT("hearth_wasm_error") const char *hearth_wasm_error(void) { return g_err.m
 EXPORT("hearth_wasm_malloc") void *hearth_wasm_malloc(size_t n) { return malloc(n ? n : 1); }
 EXPORT("hearth_wasm_free") void hearth_wasm_free(void *p) { free(p); }
 
-/* Loads the model that JS opened as part 0; NULL on failure. */
+/* Loads the model that JS opened as part 0; NULL on failure. flags: 1 no_simd,
+ * 2 vocab_only, 4 fast_numerics (hearth_engine_options). */
 EXPORT("hearth_wasm_load")
-hearth_engine *hearth_wasm_load(int n_ctx, int max_batch, int no_simd, int vocab_only) {
+hearth_engine *hearth_wasm_load(int n_ctx, int max_batch, int flags) {
     hearth_engine *e = NULL;
-    hearth_engine_options opt = {.n_ctx = n_ctx, .max_batch = max_batch, .no_simd = no_simd != 0,
-                                 .vocab_only = vocab_only != 0};
+    hearth_engine_options opt = {.n_ctx = n_ctx, .max_batch = max_batch, .no_simd = (flags & 1) != 0,
+                                 .vocab_only = (flags & 2) != 0, .fast_numerics = (flags & 4) != 0};
     memset(&g_err, 0, sizeof g_err);
     if (hearth_engine_load(&e, wasm_host(), &opt, &g_err)) return NULL;
     return e;
