@@ -101,7 +101,7 @@ wasm: web/dist/hearth.wasm web/dist/hearth-mt.wasm
 WASM_TEST_SRC := $(filter src/cpu/% src/ggml_types.c,$(CORE_SRC))
 $(BUILD)/wasm-tests/%.wasm: tests/unit/%.c $(WASM_TEST_SRC) $(wildcard src/*.h src/cpu/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(WASM_CFLAGS) -Itests/unit -o $@ $< $(WASM_TEST_SRC)
+	$(CLANG) $(WASM_CFLAGS) -Wl,-z,stack-size=1048576 -Itests/unit -o $@ $< $(WASM_TEST_SRC)
 wasm: $(BUILD)/wasm-tests/test_kernels.wasm $(BUILD)/wasm-tests/wasm_simd128_exact.wasm
 
 bench: all

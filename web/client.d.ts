@@ -33,8 +33,10 @@ export interface CreateEngineOptions {
   signal?: AbortSignal;
   /** Where downloads are kept: 'auto' (OPFS, else Cache API). */
   storage?: 'auto' | 'opfs' | 'cache';
-  /** WebGPU: attention reproduces the CPU path's arithmetic bit for bit (slower); for tests that
-   *  compare tokens with the CPU path or llama.cpp. Default false. */
+  /** Reproduce llama.cpp's arithmetic bit for bit (slower): on the CPU path the matrix products
+   *  keep ggml's accumulation order (the default sums one-token Q4_0/Q8_0 products in plain f32,
+   *  about 1.5x-4x faster in wasm), on WebGPU attention follows the CPU path's arithmetic. For
+   *  tests that compare tokens with llama.cpp or the native CLI. Default false. */
   exactNumerics?: boolean;
   /** The core's log lines (level 0 info, 1 warning). */
   onLog?: (level: number, message: string) => void;

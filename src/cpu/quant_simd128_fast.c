@@ -1,17 +1,19 @@
-/* WebAssembly SIMD128 one-token products (decode) for Q4_0 and Q8_0 weights
- * with plain f32 accumulation: the integer block sums are exact, as
- * everywhere, but each output adds float(block sum) * dw * da in f32
- * (a multiply and an add, two roundings) where ggml's order is one FMA per
- * block. SIMD128 has no FMA, and emulating one exactly (simd128_exact.h)
- * costs as much as the integer work, so these kernels run about twice as
- * fast as quant_simd128.c's, at results that differ from llama.cpp's in the
- * last bits (measured by test_kernels; docs/numerics.md). The engine option
- * fast_numerics installs them; tests that compare bits leave it off.
+/* WebAssembly SIMD128 products for Q4_0 and Q8_0 weights with plain f32
+ * accumulation (the fast numerics, kernels_prefer_speed): the integer block
+ * sums are exact, as everywhere, but each output adds
+ * float(block sum) * dw * da in f32, a multiply and an add, where ggml's
+ * order is one FMA per block (per 4-element group for Q8_0). SIMD128 has no
+ * FMA, and emulating one exactly (simd128_exact.h) costs as much as the
+ * integer work, so these run 1.5-4x as fast as quant_simd128.c's, at results
+ * that differ from llama.cpp's in the last bits (test_kernels bounds them;
+ * docs/numerics.md).
  *
- * Layout: a group of 4 rows is read one row after the other (one
- * sequential stream, which the hardware prefetcher follows), each row's
- * per-block integer sums going to a small buffer; then the 4 rows take
- * their blocks' scales together, one row per lane.
+ * One token (decode): each row is read once, in order (one sequential
+ * stream, which the hardware prefetcher follows), 4 blocks a step: their
+ * integer sums (lane = block) times their scales into 4 f32 lanes, added
+ * up at the end of the row. Several tokens (prefill): tiles of 8 tokens;
+ * each weight block is decoded once per tile and multiplied with 4 tokens
+ * at a time, lane = token.
  *
  * Q4_0 nibbles come out of 16-bit lanes without widening: lane j of the
  * 16 code bytes holds elements 2j (bits 0-3), 2j+16 (4-7), 2j+1 (8-11) and
@@ -25,11 +27,6 @@
 #include "simd128_exact.h"
 
 #define FAST_MAX_NB 256 /* blocks per row (n <= 8192); longer rows use the exact kernels */
-#ifdef __wasm_relaxed_simd__
-#define RELAXED 1
-#else
-#define RELAXED 0
-#endif
 
 /* The token's 32 codes of each block as i16, 4 vectors per block: Q4_0's
  * nibble order {even 0-14, even 16-30, odd 1-15, odd 17-31} (q4 true) or
@@ -38,10 +35,7 @@ static void widen_act(const uint8_t *act, int nb, bool q4, v128_t *y) {
     for (int b = 0; b < nb; b++, y += 4) {
         const uint8_t *qs = act + (size_t)b * sizeof(block_q8_0) + 2;
         const v128_t a = wasm_v128_load(qs), c = wasm_v128_load(qs + 16);
-        if (q4 && RELAXED) { /* the codes as they are (block_sums reads 32 bytes) */
-            y[0] = a;
-            y[1] = c;
-        } else if (q4) {
+        if (q4) {
             y[0] = wasm_i16x8_shr(wasm_i16x8_shl(a, 8), 8);
             y[1] = wasm_i16x8_shr(wasm_i16x8_shl(c, 8), 8);
             y[2] = wasm_i16x8_shr(a, 8);
@@ -64,20 +58,10 @@ AI v128_t half4_to_f32_finite(v128_t h) {
     return wasm_v128_or(wasm_f32x4_mul(m13, wasm_f32x4_const_splat(0x1p112f)), sign);
 }
 
-/* Partial integer sums (4 lanes, to be added) of one weight block with the
- * widened codes y. Q4_0's unsigned nibbles are corrected later with the
- * activation row's -8 * sum entry. */
-AI v128_t block_sums(const bool q4, const uint8_t *blk, const v128_t *y) {
-    v128_t w[4];
-#ifdef __wasm_relaxed_simd__
-    if (q4) { /* nibbles (0..15) are valid 7-bit operands, so the result is exact */
-        const v128_t q = wasm_v128_load(blk + 2), m = wasm_i8x16_const_splat(0x0f);
-        const uint8_t *a = (const uint8_t *)y;
-        const v128_t lo = wasm_v128_and(q, m), hi = wasm_v128_and(wasm_u16x8_shr(q, 4), m);
-        return wasm_i32x4_relaxed_dot_i8x16_i7x16_add(wasm_v128_load(a), lo,
-                                                      wasm_i32x4_relaxed_dot_i8x16_i7x16_add(wasm_v128_load(a + 16), hi, wasm_i32x4_splat(0)));
-    }
-#endif
+/* One weight block's 32 codes as 4 i16 vectors in the order of widen_act:
+ * Q4_0's nibbles unsigned (0..15; the activation row's -8 * sum entry
+ * corrects the offset), Q8_0's signed. */
+AI void decode_block(const bool q4, const uint8_t *blk, v128_t *w) {
     if (q4) {
         const v128_t q = wasm_v128_load(blk + 2), m = wasm_i16x8_const_splat(0x0f);
         w[0] = wasm_v128_and(q, m);
@@ -91,8 +75,19 @@ AI v128_t block_sums(const bool q4, const uint8_t *blk, const v128_t *y) {
         w[2] = wasm_i16x8_extend_low_i8x16(c);
         w[3] = wasm_i16x8_extend_high_i8x16(c);
     }
+}
+
+/* Partial integer sums (4 lanes, to be added) of decoded codes w with y. */
+AI v128_t dot4(const v128_t *w, const v128_t *y) {
     return wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_dot_i16x8(w[0], y[0]), wasm_i32x4_dot_i16x8(w[1], y[1])),
                           wasm_i32x4_add(wasm_i32x4_dot_i16x8(w[2], y[2]), wasm_i32x4_dot_i16x8(w[3], y[3])));
+}
+
+/* dot4 of one weight block with y. */
+AI v128_t block_sums(const bool q4, const uint8_t *blk, const v128_t *y) {
+    v128_t w[4];
+    decode_block(q4, blk, w);
+    return dot4(w, y);
 }
 
 /* Sums of each vector's 4 lanes: {sum a, sum b, sum c, sum d}. */
@@ -146,15 +141,78 @@ AI void matvec_fast(const bool q4, const uint8_t *w, int nb, int r0, int r1, con
     }
 }
 
-/* One token through the fast path; more tokens (prefill) or very long rows
- * through the exact kernels. */
-#define FAST_ENTRY(name, q4, exact)                                                                      \
-    static void name(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) { \
-        if (nt == 1 && n / 32 <= FAST_MAX_NB) matvec_fast(q4, w, n / 32, r0, r1, a, o);                 \
-        else exact(w, n, r0, r1, a, nt, o, os);                                                          \
+#define TILE 8 /* tokens per pass over the rows (prefill) */
+
+/* Several tokens (prefill): out[t*os + r] for r in [r0, r1), t < n_tok.
+ * Tokens go in tiles of 8 whose codes are widened once; each row's block is
+ * decoded once per tile and multiplied with the tile's tokens 4 at a time,
+ * lane = token. arow: bytes per activation row. */
+AI void matmul_fast(const bool q4, const uint8_t *w, int nb, int r0, int r1, const uint8_t *act, size_t arow,
+                    int n_tok, float *out, size_t os) {
+    const size_t bs = q4 ? sizeof(block_q4_0) : sizeof(block_q8_0), wrow = (size_t)nb * bs;
+    const size_t aux_off = kernels_act_aux_offset(nb * 32, false);
+    v128_t y[TILE * 4 * FAST_MAX_NB]; /* [token][block][4] */
+    float da[FAST_MAX_NB * TILE];     /* [block][token] */
+    int32_t bias[FAST_MAX_NB * TILE];
+    for (int t0 = 0; t0 < n_tok; t0 += TILE) {
+        const int nt = n_tok - t0 < TILE ? n_tok - t0 : TILE;
+        for (int t = 0; t < TILE; t++) {
+            v128_t *yt = y + (size_t)t * 4 * nb;
+            if (t < nt) {
+                const uint8_t *a = act + (size_t)(t0 + t) * arow;
+                const act_aux_q8_0 *aux = (const act_aux_q8_0 *)(a + aux_off);
+                widen_act(a, nb, q4, yt);
+                for (int b = 0; b < nb; b++) {
+                    da[b * TILE + t] = aux[b].d;
+                    bias[b * TILE + t] = q4 ? aux[b].bias8 : 0;
+                }
+            } else { /* padding tokens: zero codes and scales, outputs not stored */
+                for (int i = 0; i < 4 * nb; i++) yt[i] = wasm_i32x4_splat(0);
+                for (int b = 0; b < nb; b++) {
+                    da[b * TILE + t] = 0.0f;
+                    bias[b * TILE + t] = 0;
+                }
+            }
+        }
+        const int quads = (nt + 3) / 4;
+        for (int r = r0; r < r1; r++) {
+            const uint8_t *blk = w + (size_t)r * wrow;
+            v128_t acc[TILE / 4];
+            for (int q = 0; q < TILE / 4; q++) acc[q] = wasm_f32x4_splat(0.0f);
+            for (int b = 0; b < nb; b++, blk += bs) {
+                v128_t wv[4];
+                decode_block(q4, blk, wv);
+                uint16_t h;
+                memcpy(&h, blk, 2);
+                const v128_t dw = wasm_f32x4_splat(ggml_fp16_to_fp32(h));
+                for (int q = 0; q < quads; q++) {
+                    const v128_t *yq = y + (size_t)(4 * q) * 4 * nb + 4 * (size_t)b;
+                    const size_t step = 4 * (size_t)nb;
+                    v128_t sum = transpose_add(dot4(wv, yq), dot4(wv, yq + step), dot4(wv, yq + 2 * step), dot4(wv, yq + 3 * step));
+                    sum = wasm_i32x4_add(sum, wasm_v128_load(bias + b * TILE + 4 * q));
+                    const v128_t dd = wasm_f32x4_mul(dw, wasm_v128_load(da + b * TILE + 4 * q));
+                    acc[q] = wasm_f32x4_add(acc[q], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(sum), dd));
+                }
+            }
+            for (int q = 0; q < quads; q++) {
+                float v[4];
+                wasm_v128_store(v, acc[q]);
+                for (int i = 0; i < 4 && 4 * q + i < nt; i++) out[(size_t)(t0 + 4 * q + i) * os + r] = v[i];
+            }
+        }
     }
-FAST_ENTRY(mm_q4_0_fast, true, kernels_simd128_matmul_q4_0)
-FAST_ENTRY(mm_q8_0_fast, false, kernels_simd128_matmul_q8_0)
+}
+
+/* Rows of at most FAST_MAX_NB blocks through the fast kernels; longer ones
+ * through the exact kernels. */
+#define FAST_ENTRY(name, q4, wtype, exact)                                                                   \
+    static void name(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {     \
+        if (n / 32 > FAST_MAX_NB) exact(w, n, r0, r1, a, nt, o, os);                                         \
+        else if (nt == 1) matvec_fast(q4, w, n / 32, r0, r1, a, o);                                          \
+        else matmul_fast(q4, w, n / 32, r0, r1, a, kernels_act_row_bytes(wtype, n), nt, o, os);              \
+    }
+FAST_ENTRY(mm_q4_0_fast, true, GGML_TYPE_Q4_0, kernels_simd128_matmul_q4_0)
+FAST_ENTRY(mm_q8_0_fast, false, GGML_TYPE_Q8_0, kernels_simd128_matmul_q8_0)
 
 bool kernels_simd128_fast_fill(hearth_kernels *k) {
     k->matmul[KW_Q4_0] = mm_q4_0_fast;
