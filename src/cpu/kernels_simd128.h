@@ -13,14 +13,15 @@
  * set "simd128"; returns false and touches nothing when compiled without
  * SIMD128. */
 bool kernels_simd128_fill(hearth_kernels *k);
-/* Replaces the one-token Q4_0 and Q8_0 products with the f32-accumulating
- * ones of quant_simd128_fast.c (not bit-identical with llama.cpp) and names
- * the set "simd128-fast"; call after kernels_simd128_fill. Returns false
- * and touches nothing when compiled without SIMD128. */
+/* Replaces the Q4_0, Q5_0 and Q8_0 products with the f32-accumulating ones of
+ * quant_simd128_fast.c (not bit-identical with llama.cpp) and names the set
+ * "simd128-fast"; call after kernels_simd128_fill. Returns false and
+ * touches nothing when compiled without SIMD128. */
 bool kernels_simd128_fast_fill(hearth_kernels *k);
-/* The exact Q4_0 and Q8_0 products, which the fast ones fall back to for
- * several tokens. */
+/* The exact products of quant_simd128.c, which the fast ones fall back to
+ * for rows longer than they take. */
 void kernels_simd128_matmul_q4_0(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os);
+void kernels_simd128_matmul_q5_0(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os);
 void kernels_simd128_matmul_q8_0(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os);
 /* The F32/F16/BF16 matmuls; used by kernels_simd128_fill. */
 void kernels_simd128_float_fill(hearth_kernels *k);

@@ -404,12 +404,13 @@ MATMUL_ENTRY(mm_q4_1, matmul_q, TY_Q4_1)
 MATMUL_ENTRY(mm_q5_0, matmul_q, TY_Q5_0)
 MATMUL_ENTRY(mm_q5_1, matmul_q, TY_Q5_1)
 MATMUL_ENTRY(mm_q8_0, matmul_q, TY_Q8_0)
-void kernels_simd128_matmul_q4_0(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
-    mm_q4_0(w, n, r0, r1, a, nt, o, os);
-}
-void kernels_simd128_matmul_q8_0(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
-    mm_q8_0(w, n, r0, r1, a, nt, o, os);
-}
+#define EXPORTED(type)                                                                                                 \
+    void kernels_simd128_matmul_##type(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) { \
+        mm_##type(w, n, r0, r1, a, nt, o, os);                                                                          \
+    }
+EXPORTED(q4_0)
+EXPORTED(q5_0)
+EXPORTED(q8_0)
 
 bool kernels_simd128_fill(hearth_kernels *k) {
     k->quant[KW_Q4_0] = quant_q8_0;
@@ -419,7 +420,7 @@ bool kernels_simd128_fill(hearth_kernels *k) {
     k->quant[KW_Q5_1] = quant_q8_1;
     k->matmul[KW_Q4_0] = kernels_simd128_matmul_q4_0;
     k->matmul[KW_Q4_1] = mm_q4_1;
-    k->matmul[KW_Q5_0] = mm_q5_0;
+    k->matmul[KW_Q5_0] = kernels_simd128_matmul_q5_0;
     k->matmul[KW_Q5_1] = mm_q5_1;
     k->matmul[KW_Q8_0] = kernels_simd128_matmul_q8_0;
     kernels_simd128_float_fill(k);

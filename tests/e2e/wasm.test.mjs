@@ -96,11 +96,11 @@ for (const fx of fixtures) {
 
 console.log(`# worst relative logit difference: wasm vs native scalar ${worstNative}, wasm vs llama.cpp ${worstRef}`);
 
-// The default numerics (fast): Q4_0/Q8_0 products accumulate in plain f32 (kernels_prefer_speed),
-// so tokens follow llama.cpp's until its first near-tie and logits are close, not bit-equal.
-// Every golden model with such weights, greedy.
+// The default numerics (fast): Q4_0, Q5_0 and Q8_0 products accumulate in plain f32
+// (kernels_prefer_speed), so tokens follow llama.cpp's until its first near-tie and logits are
+// close, not bit-equal. Every golden model with such weights, greedy.
 let worstFast = 0;
-for (const fx of fixtures.filter((f) => /-q(4|8)_0(-|$)/.test(f.name))) {
+for (const fx of fixtures.filter((f) => /-q[458]_0(-|$)/.test(f.name))) {
   const args = ['run', '--model', ensureModel(fx), '--prompt', fx.prompt, '--temperature', '0', '--max-tokens',
     String(fx.generated.length), '--json', '--ctx', '512', '--logits', String(LOGIT_STEPS)];
   const r = wasm(args, { env: { HEARTH_EXACT: '0' } });

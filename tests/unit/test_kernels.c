@@ -728,16 +728,16 @@ static void test_pinned(const char *name, const hearth_kernels *k) {
     }
 }
 
-/* kernels_prefer_speed's Q4_0/Q8_0 products (wasm): each output within
- * 1e-5 of the sum of its terms' magnitudes from the exact value (f32
+/* kernels_prefer_speed's Q4_0, Q5_0 and Q8_0 products (wasm): each output within
+ * 1e-5 of the sum of its terms' magnitudes from the exact kernel's (f32
  * rounding of about nb products and sums; one wrong block would be off by
  * about 1/nb of it), for one token and several (tiles of 8 and their
  * remainders), nothing written outside [r0, r1) or the token rows, and rows
  * longer than 256 blocks still bit-exact (the exact kernels). */
 static void test_matmul_fast(const char *name, const hearth_kernels *fast, const hearth_kernels *ref) {
-    static const uint32_t types[] = {GGML_TYPE_Q4_0, GGML_TYPE_Q8_0};
+    static const uint32_t types[] = {GGML_TYPE_Q4_0, GGML_TYPE_Q5_0, GGML_TYPE_Q8_0};
     static const int ns[] = {32, 64, 96, 128, 160, 224, 896, 4864, 8192, 8224};
-    for (size_t ti = 0; ti < 2; ti++) {
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         const uint32_t type = types[ti];
         int ok = 1, cases = 0;
         double worst = 0;
@@ -779,12 +779,13 @@ static void test_matmul_fast(const char *name, const hearth_kernels *fast, const
                             dot += (double)wrow[i] * a[i];
                             mag += fabs((double)wrow[i] * a[i]);
                         }
-                        const double err = fabs((double)got - dot) / (mag > 0 ? mag : 1);
+                        /* against the exact kernel, scaled by the terms' magnitude in double */
+                        const double want = o2[(size_t)t * os + r], err = fabs((double)got - want) / (mag > 0 ? mag : 1);
                         if (err > worst) worst = err;
-                        if (err > 1e-5) {
+                        if (err > 1e-5 || fabs(want - dot) > 1e-2 * (mag > 0 ? mag : 1)) {
                             ok = 0;
-                            printf("# %s %s n %d n_tok %d t %d row %zu: %a vs exact %.9g (error %.2g of the terms' magnitude)\n",
-                                   name, ggml_type_name(type), n, n_tok, t, r, got, dot, err);
+                            printf("# %s %s n %d n_tok %d t %d row %zu: %a vs exact kernel %a, double %.9g (error %.2g of the terms' magnitude)\n",
+                                   name, ggml_type_name(type), n, n_tok, t, r, got, want, dot, err);
                         }
                     }
                 }
