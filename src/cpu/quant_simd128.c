@@ -116,11 +116,7 @@ AI void decode_block(const int ty, const uint8_t *blk, v128_t *w) {
         const v128_t hl = wasm_i16x8_splat((int16_t)(qh & 0xffffu)), hh = wasm_i16x8_splat((int16_t)(qh >> 16));
         const v128_t b0 = wasm_i16x8_const(1, 2, 4, 8, 16, 32, 64, 128);
         const v128_t b1 = wasm_i16x8_const(256, 512, 1024, 2048, 4096, 8192, 16384, -32768);
-        const v128_t x10 = wasm_i16x8_const_splat(0x10);
-        w[0] = wasm_v128_or(w[0], wasm_v128_and(wasm_i16x8_eq(wasm_v128_and(hl, b0), b0), x10));
-        w[1] = wasm_v128_or(w[1], wasm_v128_and(wasm_i16x8_eq(wasm_v128_and(hl, b1), b1), x10));
-        w[2] = wasm_v128_or(w[2], wasm_v128_and(wasm_i16x8_eq(wasm_v128_and(hh, b0), b0), x10));
-        w[3] = wasm_v128_or(w[3], wasm_v128_and(wasm_i16x8_eq(wasm_v128_and(hh, b1), b1), x10));
+        or_fifth_bits(w, (const v128_t[4]){hl, hl, hh, hh}, (const v128_t[4]){b0, b1, b0, b1});
     }
 }
 

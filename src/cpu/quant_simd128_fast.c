@@ -100,11 +100,7 @@ AI void decode_block(const int ty, const uint8_t *blk, v128_t *w) {
         const v128_t lo = wasm_i16x8_splat((int16_t)(qh & 0xffffu)), hi = wasm_i16x8_splat((int16_t)(qh >> 16));
         const v128_t even = wasm_i16x8_const(1, 4, 16, 64, 256, 1024, 4096, 16384);
         const v128_t odd = wasm_i16x8_const(2, 8, 32, 128, 512, 2048, 8192, -32768);
-        const v128_t x10 = wasm_i16x8_const_splat(0x10);
-        w[0] = wasm_v128_or(w[0], wasm_v128_and(wasm_i16x8_eq(wasm_v128_and(lo, even), even), x10));
-        w[1] = wasm_v128_or(w[1], wasm_v128_and(wasm_i16x8_eq(wasm_v128_and(hi, even), even), x10));
-        w[2] = wasm_v128_or(w[2], wasm_v128_and(wasm_i16x8_eq(wasm_v128_and(lo, odd), odd), x10));
-        w[3] = wasm_v128_or(w[3], wasm_v128_and(wasm_i16x8_eq(wasm_v128_and(hi, odd), odd), x10));
+        or_fifth_bits(w, (const v128_t[4]){lo, hi, lo, hi}, (const v128_t[4]){even, even, odd, odd});
     }
 }
 

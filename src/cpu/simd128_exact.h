@@ -126,6 +126,14 @@ AI v128_t round_f16(v128_t x) {
     return wasm_v128_or(r, wasm_v128_and(x, wasm_i32x4_const_splat((int32_t)0x80000000u)));
 }
 
+/* Q5 codes: w[i] |= 0x10 in the lanes whose bit mask[i] is set in the
+ * splatted half of qh bits[i]. */
+AI void or_fifth_bits(v128_t *w, const v128_t *bits, const v128_t *mask) {
+    const v128_t x10 = wasm_i16x8_const_splat(0x10);
+    for (int i = 0; i < 4; i++)
+        w[i] = wasm_v128_or(w[i], wasm_v128_and(wasm_i16x8_eq(wasm_v128_and(bits[i], mask[i]), mask[i]), x10));
+}
+
 /* A kernel table entry point: one constant-folded instance of body (a
  * matmul taking the type first) per weight type. */
 #define MATMUL_ENTRY(name, body, ty)                                                                         \
