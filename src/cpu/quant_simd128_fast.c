@@ -31,7 +31,9 @@
 #include "ggml_types.h"
 #include "simd128_exact.h"
 
-#define FAST_MAX_NB 256 /* blocks per row (n <= 8192); longer rows use the exact kernels */
+#define FAST_MAX_NB 512 /* blocks per row (n <= 16384: Qwen2.5-3B's 11008 wide FFN); longer rows
+                        * use the exact kernels. matmul_fast then keeps 288 KB on the stack
+                        * (compute workers have 1 MB). */
 
 enum { FT_Q4_0, FT_Q5_0, FT_Q8_0 };
 
