@@ -73,7 +73,11 @@ void kernels_init(hearth_kernels *k, bool allow_simd) {
 
 bool kernels_prefer_speed(hearth_kernels *k) {
 #ifdef __wasm_simd128__
-    if (k->matmul[KW_Q4_0] == kernels_simd128_matmul_q4_0) return k->inexact = kernels_simd128_fast_fill(k);
+    /* only over the exact SIMD128 set, never over the scalar reference */
+    if (k->matmul[KW_Q4_0] == kernels_simd128_matmul_q4_0 && kernels_simd128_fast_fill(k)) {
+        k->inexact = true;
+        return true;
+    }
 #endif
     (void)k;
     return false;
