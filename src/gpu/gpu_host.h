@@ -34,6 +34,7 @@ typedef struct {
     double max_workgroup_storage;/* maxComputeWorkgroupStorageSize */
     double max_storage_buffers;  /* maxStorageBuffersPerShaderStage */
     int subgroups, shader_f16;   /* features the device was created with */
+    int dot4;                    /* WGSL's packed_4x8_integer_dot_product (dot4I8Packed) */
 } gpu_limits;
 
 typedef struct gpu_host {

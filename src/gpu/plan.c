@@ -55,6 +55,7 @@ struct gpu_model {
     gpu_weight tok_embd, output;
     gpu_layer *layers;
     uint32_t b_out_norm, b_rope, b_x, b_xn, b_xb, b_qkv, b_attn, b_act, b_cands, b_zero, b_part;
+    uint32_t b_xq, b_xd; /* prefill: a quantized product's input as Q8 blocks (q8_act.wgsl) */
     pipe_entry *pipes;
     int n_pipes, cap_pipes;
     int n_dispatch[GPU_LIST_COUNT];
@@ -218,13 +219,21 @@ static hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, bool wit
     } sel[] = {{"deq", "b: u32, j: u32", "mat2x4<f32>", "(row - %uu) * BPR + b, j"},
                {"deqd", "b: u32, j: u32", "mat2x4<f32>", "(row - %uu) * BPR + b, j"},
                {"m", "b: u32", "f32", "(row - %uu) * BPR + b"}};
-    for (size_t f = 0; f < sizeof sel / sizeof *sel; f++) {
-        sb_printf(&k->src, "fn wsel_%s(row: u32, %s) -> %s {\n", sel[f].name, sel[f].params, sel[f].ret);
+    /* and, for the integer products (mmq.wgsl), wsel_q8 / wsel_d */
+    static const struct {
+        const char *name, *params, *ret, *call;
+    } qsel[] = {{"q8", "b: u32", "array<vec4<u32>, 2>", "(row - %uu) * BPR + b"}, {"d", "b: u32", "f32", "(row - %uu) * BPR + b"}};
+    size_t n_sel = sizeof sel / sizeof *sel + (gpu_type_act(ws[0]->type) == 3 ? 2 : 0);
+    for (size_t f = 0; f < n_sel; f++) {
+        bool q = f >= sizeof sel / sizeof *sel;
+        const char *fname = q ? qsel[f - 3].name : sel[f].name, *params = q ? qsel[f - 3].params : sel[f].params;
+        const char *ret = q ? qsel[f - 3].ret : sel[f].ret, *fcall = q ? qsel[f - 3].call : sel[f].call;
+        sb_printf(&k->src, "fn wsel_%s(row: u32, %s) -> %s {\n", fname, params, ret);
         for (int s = 0; s < n; s++) {
             char call[64];
-            snprintf(call, sizeof call, sel[f].call, s ? bounds[s - 1] : 0);
-            if (s < n - 1) sb_printf(&k->src, "  if (row < %uu) { return w%d_%s(%s); }\n", bounds[s], s, sel[f].name, call);
-            else sb_printf(&k->src, "  return w%d_%s(%s);\n}\n", s, sel[f].name, call);
+            snprintf(call, sizeof call, fcall, s ? bounds[s - 1] : 0);
+            if (s < n - 1) sb_printf(&k->src, "  if (row < %uu) { return w%d_%s(%s); }\n", bounds[s], s, fname, call);
+            else sb_printf(&k->src, "  return w%d_%s(%s);\n}\n", s, fname, call);
         }
     }
     if (with_rows) {
@@ -461,9 +470,73 @@ static hearth_status k_rmsnorm(gpu_model *g, int list, uint32_t nw, hearth_error
     return kb_dispatch(&k, list, (uint32_t)g->batch, 1, err);
 }
 
+/* Prefill: the input of a quantized product (cols floats a token) to Q8
+ * blocks in b_xq / b_xd, for mmq.wgsl. */
+static hearth_status k_quant(gpu_model *g, int list, uint32_t xin, int cols, hearth_error *err) {
+    kb k;
+    kb_begin(&k, g, 256, "q8_act.wgsl");
+    kb_u(&k, "BPR", (uint64_t)cols / 32);
+    kb_u(&k, "ACT", 3);
+    kb_file(&k, "common.wgsl");
+    kb_file(&k, "act.wgsl");
+    kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
+    kb_bind(&k, "xin", "array<vec4<f32>>", GPU_BIND_READ, xin);
+    kb_bind(&k, "xq", "array<u32>", GPU_BIND_RW, g->b_xq);
+    kb_bind(&k, "xd", "array<vec2<f32>>", GPU_BIND_RW, g->b_xd);
+    kb_file(&k, "q8_act.wgsl");
+    uint32_t x, y;
+    grid(((uint64_t)g->batch * (cols / 32) + 255) / 256, &x, &y);
+    return kb_dispatch(&k, list, x, y, err);
+}
+
+/* dot4(a, b): the dot product of two words of four int8 each. */
+static void kb_dot4(kb *k) {
+    if (k->g->lim.dot4)
+        sb_add(&k->src, "fn dot4(a: u32, b: u32) -> i32 { return dot4I8Packed(a, b); }\n");
+    else
+        sb_add(&k->src, "fn dot4(a: u32, b: u32) -> i32 {\n"
+                        "  let x = bitcast<i32>(a);\n  let y = bitcast<i32>(b);\n"
+                        "  return extractBits(x, 0u, 8u) * extractBits(y, 0u, 8u) + extractBits(x, 8u, 8u) * extractBits(y, 8u, 8u) +\n"
+                        "         extractBits(x, 16u, 8u) * extractBits(y, 16u, 8u) + extractBits(x, 24u, 8u) * extractBits(y, 24u, 8u);\n}\n");
+}
+
+/* Prefill product of quantized weights in integers (mmq.wgsl), on the
+ * input quantized by k_quant. */
+static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, int n_ws, int mode, uint32_t xin,
+                                uint32_t out, int out_rows, uint32_t bias, hearth_error *err) {
+    hearth_status st = k_quant(g, list, xin, ws[0]->cols, err);
+    if (st) return st;
+    kb k;
+    kb_begin(&k, g, 256, "mmq.wgsl");
+    int bpr = ws[0]->cols / 32;
+    kb_u(&k, "MODE", (uint64_t)mode);
+    kb_u(&k, "NB", bpr % 2 ? 1 : 2);
+    kb_u(&k, "OUT_ROWS", (uint64_t)out_rows);
+    kb_u(&k, "OUTS", (uint64_t)out_rows);
+    kb_u(&k, "FF", (uint64_t)g->m->hp.n_ff);
+    kb_b(&k, "ACT_M", ws[0]->type == GGML_TYPE_Q4_1 || ws[0]->type == GGML_TYPE_Q5_1);
+    kb_dot4(&k);
+    kb_file(&k, "common.wgsl");
+    kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
+    kb_bind(&k, "xq", "array<vec4<u32>>", GPU_BIND_READ, g->b_xq);
+    kb_bind(&k, "xd", "array<vec2<f32>>", GPU_BIND_READ, g->b_xd);
+    kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, out);
+    kb_bind(&k, "bias", "array<f32>", GPU_BIND_READ, bias);
+    st = kb_weights(&k, ws, n_ws, false, err);
+    kb_file(&k, "mmq.wgsl");
+    if (st) {
+        sb_free(&k.src);
+        return st;
+    }
+    uint32_t tile = mode == 2 ? 64 : 128;
+    return kb_dispatch(&k, list, (uint32_t)(out_rows + tile - 1) / tile, (uint32_t)(g->batch + 63) / 64, err);
+}
+
 /* Prefill product: mode 0 out = acc + bias, 1 out += acc, 2 SwiGLU. */
 static hearth_status k_matmul(gpu_model *g, int list, gpu_weight *const *ws, int n_ws, int mode, uint32_t xin,
                               uint32_t out, int out_rows, uint32_t bias, hearth_error *err) {
+    if (gpu_type_act(ws[0]->type) == 3 && !g->opt.no_mmq)
+        return k_matmul_q(g, list, ws, n_ws, mode, xin, out, out_rows, bias, err);
     kb k;
     kb_begin(&k, g, 256, "mm.wgsl");
     kb_u(&k, "MODE", (uint64_t)mode);
@@ -658,6 +731,10 @@ static hearth_status create_buffers(gpu_model *g, hearth_error *err) {
     if (!st) st = new_buffer(g, B * g->q_dim * 4, "activations", &g->b_attn, err);
     if (!st) st = new_buffer(g, B * hp->n_ff * 4, "activations", &g->b_act, err);
     if (!st) st = new_buffer(g, (uint64_t)g->n_chunks * CAND_STRIDE * 8, "sampling", &g->b_cands, err);
+    int widest_in = hp->n_ff > g->q_dim ? hp->n_ff : g->q_dim;
+    if (hp->n_embd > widest_in) widest_in = hp->n_embd;
+    if (!st) st = new_buffer(g, B * widest_in, "activations", &g->b_xq, err);
+    if (!st) st = new_buffer(g, B * (widest_in / 32) * 8, "activations", &g->b_xd, err);
     if (!st) st = new_buffer(g, (uint64_t)hp->n_head * ATTN_SPLIT * (hp->head_dim + 2) * 4, "attention", &g->b_part, err);
     if (!st) st = vector_buffer(g, NULL, widest, "zeros", &g->b_zero, err);
     if (!st) st = vector_buffer(g, m->output_norm, hp->n_embd, "a norm", &g->b_out_norm, err);

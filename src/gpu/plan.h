@@ -18,6 +18,7 @@ typedef struct {
     int n_ctx, max_batch;
     bool no_subgroups; /* use the workgroup-memory reductions even where subgroups exist (tests) */
     bool exact_attention; /* attention with the CPU path's f16 accumulation, bit for bit (tests); slower */
+    bool no_mmq;          /* prefill products of quantized weights in f32 (mm.wgsl) instead of integers */
 } gpu_options;
 
 /* The uniform block of a step (common.wgsl's Step). */

@@ -11,3 +11,5 @@ fn q5_quants(w: u32, qh: u32, j: u32) -> array<vec4<u32>, 2> {
   return array<vec4<u32>, 2>(n[0] | (((vec4<u32>(qh) >> e) & vec4<u32>(1u)) << vec4<u32>(4u)),
                              n[1] | (((vec4<u32>(qh) >> (e + 16u)) & vec4<u32>(1u)) << vec4<u32>(4u)));
 }
+// Q5's fifth bits of four elements (bits 0..3 of h) at bit 4 of each byte.
+fn q5_spread(h: u32) -> u32 { return ((h & 1u) << 4u) | ((h & 2u) << 11u) | ((h & 4u) << 18u) | ((h & 8u) << 25u); }

@@ -12,3 +12,13 @@ fn WBUF_deqd(g: u32, j: u32) -> mat2x4<f32> {
   let q = nibbles(w);
   return mat2x4<f32>(vec4<f32>(q[0]) * d, vec4<f32>(q[1]) * d);
 }
+
+// Integer products (mmq.wgsl): the block's scale, and its quants 0..15 as
+// int8 four to a word: elements 0..15, then 16..31 (m is added apart).
+fn WBUF_d(g: u32) -> f32 { return unpack2x16float(WBUF[(g >> 1u) * 10u])[g & 1u]; }
+fn WBUF_q8(g: u32) -> array<vec4<u32>, 2> {
+  let p = (g >> 1u) * 10u + 2u + (g & 1u) * 4u;
+  let w = vec4<u32>(WBUF[p], WBUF[p + 1u], WBUF[p + 2u], WBUF[p + 3u]);
+  let m = vec4<u32>(0x0f0f0f0fu);
+  return array<vec4<u32>, 2>(w & m, (w >> vec4<u32>(4u)) & m);
+}

@@ -14,3 +14,21 @@ fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> {
 // No separate offset term: the whole weight is d * q.
 fn WBUF_deqd(g: u32, j: u32) -> mat2x4<f32> { return WBUF_deq(g, j); }
 fn WBUF_m(g: u32) -> f32 { return 0.0; }
+
+// Integer products (mmq.wgsl): the block's scale, and its quants as signed
+// int8 four to a word: elements 0..15, then 16..31.
+fn WBUF_d(g: u32) -> f32 { return unpack2x16float(WBUF[(g >> 1u) * 11u])[g & 1u]; }
+fn WBUF_q8(g: u32) -> array<vec4<u32>, 2> {
+  let p = (g >> 1u) * 11u;
+  let h = g & 1u;
+  let qh = WBUF[p + 1u + h];
+  let o = p + 3u + h * 4u;
+  let w = vec4<u32>(WBUF[o], WBUF[o + 1u], WBUF[o + 2u], WBUF[o + 3u]);
+  let m = vec4<u32>(0x0f0f0f0fu);
+  let lo = (w & m) | vec4<u32>(q5_spread(qh & 15u), q5_spread((qh >> 4u) & 15u), q5_spread((qh >> 8u) & 15u), q5_spread((qh >> 12u) & 15u));
+  let hi = ((w >> vec4<u32>(4u)) & m) | vec4<u32>(q5_spread((qh >> 16u) & 15u), q5_spread((qh >> 20u) & 15u),
+                                                  q5_spread((qh >> 24u) & 15u), q5_spread(qh >> 28u));
+  let k = vec4<u32>(0x10101010u);
+  let s = vec4<u32>(0x80808080u);
+  return array<vec4<u32>, 2>(((lo | s) - k) ^ s, ((hi | s) - k) ^ s);
+}

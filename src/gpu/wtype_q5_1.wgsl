@@ -12,3 +12,19 @@ fn WBUF_deqd(g: u32, j: u32) -> mat2x4<f32> {
   let q = q5_quants(w, qh, j);
   return mat2x4<f32>(vec4<f32>(q[0]) * d, vec4<f32>(q[1]) * d);
 }
+
+// Integer products (mmq.wgsl): the block's scale, and its quants 0..31 as
+// int8 four to a word: elements 0..15, then 16..31 (m is added apart).
+fn WBUF_d(g: u32) -> f32 { return unpack2x16float(WBUF[(g >> 1u) * 12u])[g & 1u]; }
+fn WBUF_q8(g: u32) -> array<vec4<u32>, 2> {
+  let p = (g >> 1u) * 12u;
+  let h = g & 1u;
+  let qh = WBUF[p + 2u + h];
+  let o = p + 4u + h * 4u;
+  let w = vec4<u32>(WBUF[o], WBUF[o + 1u], WBUF[o + 2u], WBUF[o + 3u]);
+  let m = vec4<u32>(0x0f0f0f0fu);
+  return array<vec4<u32>, 2>(
+    (w & m) | vec4<u32>(q5_spread(qh & 15u), q5_spread((qh >> 4u) & 15u), q5_spread((qh >> 8u) & 15u), q5_spread((qh >> 12u) & 15u)),
+    ((w >> vec4<u32>(4u)) & m) | vec4<u32>(q5_spread((qh >> 16u) & 15u), q5_spread((qh >> 20u) & 15u),
+                                          q5_spread((qh >> 24u) & 15u), q5_spread(qh >> 28u)));
+}

@@ -10,9 +10,13 @@ import { createGpu, nodeGpu } from './host.mjs';
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
 // exactAttention (default: HEARTH_GPU_EXACT=1 in Node's environment): see createGpu.
-export async function createBackend({ gpu, noSubgroups = false, exactAttention, log, wasmUrl } = {}) {
+// noDot4 (HEARTH_GPU_NODOT4=1): the integer products' fallback without dot4I8Packed.
+export async function createBackend({ gpu, noSubgroups, noDot4, noMmq, exactAttention, log, wasmUrl } = {}) {
   exactAttention ??= isNode && process.env.HEARTH_GPU_EXACT === '1';
-  const g = await createGpu({ gpu: gpu ?? (isNode ? await nodeGpu() : undefined), noSubgroups, exactAttention, log });
+  noSubgroups ??= isNode && process.env.HEARTH_GPU_NOSUBGROUPS === '1';
+  noDot4 ??= isNode && process.env.HEARTH_GPU_NODOT4 === '1';
+  noMmq ??= isNode && process.env.HEARTH_GPU_NOMMQ === '1';
+  const g = await createGpu({ gpu: gpu ?? (isNode ? await nodeGpu() : undefined), noSubgroups, noDot4, noMmq, exactAttention, log });
   let h;
   try { h = await Hearth.create({ gpu: g, log, wasmUrl }); } catch (e) { g.destroy(); throw e; }
   return { engine: new GpuEngine(h, g) };

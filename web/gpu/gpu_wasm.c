@@ -32,9 +32,9 @@ static hearth_status failed(hearth_error *err, const char *msg, const char *what
 
 static hearth_status limits(void *ctx, gpu_limits *out, hearth_error *err) {
     char msg[400] = {0};
-    double v[6] = {0};
+    double v[7] = {0};
     if (js_limits(v, msg, (int)sizeof msg)) return failed(err, msg, "no GPU device");
-    *out = (gpu_limits){v[0], v[1], v[2], v[3], v[4] != 0, v[5] != 0};
+    *out = (gpu_limits){v[0], v[1], v[2], v[3], v[4] != 0, v[5] != 0, v[6] != 0};
     return HEARTH_OK;
 }
 
@@ -80,7 +80,8 @@ EXPORT("hearth_wasm_gpu_error") const char *hearth_wasm_gpu_error(gpu_session *s
 /* Loads the model JS opened as part 0 for the GPU: the tokenizer and
  * hyper-parameters into wasm memory, the plan to the host; the weights
  * follow through hearth_wasm_gpu_upload. flags: 1 no subgroups, 2 exact
- * attention (plan.h). Always returns a session (NULL only without memory);
+ * attention, 4 prefill products of quantized weights in f32 (comparisons)
+ * (plan.h). Always returns a session (NULL only without memory);
  * its engine is NULL on failure, with the error. */
 EXPORT("hearth_wasm_gpu_load") gpu_session *hearth_wasm_gpu_load(int n_ctx, int max_batch, int flags) {
     gpu_session *s = calloc(1, sizeof *s);
@@ -89,7 +90,8 @@ EXPORT("hearth_wasm_gpu_load") gpu_session *hearth_wasm_gpu_load(int n_ctx, int 
     const hearth_host *host = wasm_host(); /* once: it forgets the open parts */
     if (hearth_engine_load(&s->engine, host, &opt, &s->err)) return s;
     gpu_options go = {.n_ctx = hearth_engine_ctx(s->engine), .max_batch = max_batch > 0 ? max_batch : 512,
-                      .no_subgroups = (flags & 1) != 0, .exact_attention = (flags & 2) != 0};
+                      .no_subgroups = (flags & 1) != 0, .exact_attention = (flags & 2) != 0,
+                      .no_mmq = (flags & 4) != 0};
     if (gpu_model_create(&s->gpu, hearth_engine_model(s->engine), host, &js_gpu, &go, &s->err)) {
         hearth_engine_free(s->engine);
         s->engine = NULL;

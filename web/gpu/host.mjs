@@ -48,7 +48,9 @@ export async function nodeGpu() {
 
 // exactAttention: attention reproduces the CPU path bit for bit (its f16
 // accumulation, position by position; slower): for tests against llama.cpp.
-export async function createGpu({ gpu, noSubgroups = false, exactAttention = false, log } = {}) {
+// noDot4: the integer products without WGSL's dot4I8Packed (tests the fallback).
+// noMmq: prefill products of quantized weights in f32 as before the integer ones (comparisons).
+export async function createGpu({ gpu, noSubgroups = false, noDot4 = false, noMmq = false, exactAttention = false, log } = {}) {
   gpu ??= globalThis.navigator?.gpu;
   if (!gpu) throw new GpuError('WebGPU is not available here (no navigator.gpu)');
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -67,6 +69,9 @@ export async function createGpu({ gpu, noSubgroups = false, exactAttention = fal
   const info = adapter.info || {};
   const b = new WebGpuBackend(device, features, `${info.vendor || ''} ${info.architecture || ''} ${info.description || ''}`.trim(), log);
   b.exactAttention = exactAttention;
+  b.noMmq = noMmq;
+  b.dot4 = !noDot4 && !!gpu.wgslLanguageFeatures?.has('packed_4x8_integer_dot_product');
+  if (b.dot4) b.languageFeatures = ['packed_4x8_integer_dot_product'];
   b.keepAlive = [gpu, adapter]; // Dawn in Node tears the device down when its GPU object is collected
   return b;
 }
@@ -110,9 +115,10 @@ class WebGpuBackend {
     return {
       limits: (out, msg, cap) => guard(msg, cap, () => {
         const l = self.#dev.limits;
-        new Float64Array(getMemory().buffer, out >>> 0, 6).set([l.maxStorageBufferBindingSize, l.maxBufferSize,
+        new Float64Array(getMemory().buffer, out >>> 0, 7).set([l.maxStorageBufferBindingSize, l.maxBufferSize,
           l.maxComputeWorkgroupStorageSize, l.maxStorageBuffersPerShaderStage,
-          self.#features.includes('subgroups') ? 1 : 0, self.#features.includes('shader-f16') ? 1 : 0]);
+          self.#features.includes('subgroups') ? 1 : 0, self.#features.includes('shader-f16') ? 1 : 0,
+          self.dot4 ? 1 : 0]);
       }),
       create_buffer: (id, size, usage, msg, cap) => guard(msg, cap, () => {
         const U = GPUBufferUsage;
@@ -181,7 +187,7 @@ class WebGpuBackend {
   // Hearth.load(source, { backend: 'webgpu' }) calls this (the source is open):
   // the engine pointer for Hearth, the plan recorded here. Throws on failure.
   loadEngine({ contextSize = 0, maxBatch = 0, noSubgroups = false } = {}) {
-    const flags = (noSubgroups ? 1 : 0) | (this.exactAttention ? 2 : 0);
+    const flags = (noSubgroups ? 1 : 0) | (this.exactAttention ? 2 : 0) | (this.noMmq ? 4 : 0);
     if (!this.#x) throw new GpuError('the GPU backend is not attached to a module (Hearth.create({ gpu }))');
     this.#dev.pushErrorScope('out-of-memory');
     this.#dev.pushErrorScope('validation');
@@ -199,7 +205,7 @@ class WebGpuBackend {
     this.#vocab = info[5];
     this.stats = {
       adapter: this.adapter, features: this.features, plan_ms: performance.now() - t0,
-      exact_attention: this.exactAttention,
+      exact_attention: this.exactAttention, dot4: this.dot4,
       dispatches: { decode: info[0], prefill_chunk: info[1], prefill_last: info[2] }, pipelines: info[3],
       gpu_bytes: info[4], batch: info[6], context: info[7],
     };
