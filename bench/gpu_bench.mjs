@@ -10,7 +10,9 @@
 // reference, node-llama-cpp with @node-llama-cpp/linux-x64-vulkan (found as
 // bench/llama_cpp_bench.mjs finds it, or under --ref DIR).
 //   node bench/gpu_bench.mjs [--models qwen,llama,phi3] [--dir build/gpu-models] [--prompt-tokens 512]
-//        [--gen-tokens 128] [--engines hearth,llama.cpp] [--big] [--profile] [--ref DIR]
+//        [--gen-tokens 128] [--engines hearth,llama.cpp] [--big] [--profile] [--ref DIR] [--tag NAME]
+// --profile adds GPU time per kernel (timestamp queries: a prompt chunk and a decode step);
+// --tag names a variant (e.g. with HEARTH_GPU_NOMMQ=1) in the engine field.
 // --big also loads a Llama-3.1-8B-shaped Q4_0 file (about 4.7 GB) through the
 // streaming upload and decodes from it, reporting the wasm memory it needed.
 import fs from 'node:fs';
@@ -69,9 +71,11 @@ async function benchHearth(m, file) {
     await engine.generate(prompt.slice(0, 64), { ...opts, maxTokens: 16 }); // warm-up beyond load's own step
     const r = await engine.generate(prompt, opts);
     const decoded = r.stats.gen_tokens - 1;
-    const profile = flag('--profile') ? await gpu.profile(0, 3) : undefined;
+    // GPU time per kernel (timestamp queries) over one more prompt and 8 decode steps, else submit-timed decode kernels.
+    const profile = !flag('--profile') ? undefined : gpu.features.includes('timestamp-query')
+      ? await gpu.profileGenerate(prompt, { ...opts, maxTokens: 9 }) : await gpu.profile(0, 3);
     return {
-      engine: 'hearth-webgpu', model: m.label, file: path.basename(file), adapter: gpu.adapter, features: gpu.features,
+      engine: `hearth-webgpu${arg('--tag') ? `-${arg('--tag')}` : ''}`, model: m.label, dot4: gpu.stats.dot4, file: path.basename(file), adapter: gpu.adapter, features: gpu.features,
       load_ms: r2(loadMs), upload_ms: r2(gpu.stats.upload_ms), compile_ms: r2(gpu.stats.compile_ms),
       warmup_ms: r2(gpu.stats.warmup_ms), prompt_tokens: PROMPT, prefill_ms: r2(r.stats.prefill_ms),
       prefill_tok_s: r2(PROMPT * 1e3 / r.stats.prefill_ms), ttft_ms: r2(r.stats.ttft_ms), gen_tokens: decoded,
@@ -135,7 +139,7 @@ async function bigLoad() {
     const loadMs = performance.now() - t0;
     const r = await engine.generate(promptOf(128256, 32), { temperature: 0, maxTokens: 33, ignoreEog: true });
     return {
-      engine: 'hearth-webgpu', model: m.label, check: 'streaming load', file_gb: r2(fs.statSync(file).size / 1e9),
+      engine: `hearth-webgpu${arg('--tag') ? `-${arg('--tag')}` : ''}`, model: m.label, dot4: gpu.stats.dot4, check: 'streaming load', file_gb: r2(fs.statSync(file).size / 1e9),
       load_ms: r2(loadMs), gpu_mb: r2(engine.gpu.stats.gpu_bytes / 1e6), decode_tok_s: r2((r.stats.gen_tokens - 1) * 1e3 / r.stats.decode_ms),
       tokens: r.tokens.length, peak_rss_mb: r2(process.resourceUsage().maxRSS / 1024),
       wasm_memory_mb: r2(engine.wasmMemoryBytes / 1e6),

@@ -435,11 +435,15 @@ static hearth_status k_attention(gpu_model *g, int list, const char *file, int i
     bool split = strcmp(file, "attn_split.wgsl") == 0;
     if (!rope_kv) kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, split ? g->b_part : g->b_attn);
     kb_file(&k, "rope.wgsl");
-    if (!rope_kv) kb_file(&k, g->opt.exact_attention ? "attend.wgsl" : "attend_fast.wgsl");
+    if (!rope_kv && strcmp(file, "attn_tile.wgsl")) kb_file(&k, g->opt.exact_attention ? "attend.wgsl" : "attend_fast.wgsl");
     if (split || strcmp(file, "attn_decode.wgsl") == 0) kb_file(&k, "decode_head.wgsl");
     kb_file(&k, file);
     if (split) return kb_dispatch(&k, list, (uint32_t)hp->n_head, ATTN_SPLIT, err);
     if (strcmp(file, "attn_decode.wgsl") == 0) return kb_dispatch(&k, list, (uint32_t)hp->n_head, 1, err);
+    if (strcmp(file, "attn_tile.wgsl") == 0) {
+        uint64_t rows = (uint64_t)g->batch * (hp->n_head / hp->n_head_kv);
+        return kb_dispatch(&k, list, (uint32_t)hp->n_head_kv, (uint32_t)((rows + 31) / 32), err);
+    }
     uint32_t heads = (uint32_t)(rope_kv ? hp->n_head + hp->n_head_kv : hp->n_head);
     return kb_dispatch(&k, list, heads, (uint32_t)g->batch, err);
 }
@@ -649,6 +653,13 @@ static hearth_status build_decode(gpu_model *g, hearth_error *err) {
     return st;
 }
 
+/* Prefill attention tiled (attn_tile.wgsl): the default attention, where
+ * subgroups are there and heads are of at most 128 dims, a multiple of 16. */
+static bool tiled_attention(const gpu_model *g) {
+    int hd = g->m->hp.head_dim;
+    return !g->opt.exact_attention && g->lim.subgroups && !g->opt.no_subgroups && hd <= 128 && hd % 16 == 0;
+}
+
 static hearth_status build_prefill(gpu_model *g, int L, hearth_error *err) {
     const model_hparams *hp = &g->m->hp;
     hearth_status st = k_embed(g, L, false, err);
@@ -660,7 +671,7 @@ static hearth_status build_prefill(gpu_model *g, int L, hearth_error *err) {
         st = k_rmsnorm(g, L, ly->attn_norm, err);
         if (!st) st = k_matmul(g, L, qkv, n_qkv, 0, g->b_xb, g->b_qkv, g->qkv_dim, ly->bias, err);
         if (!st) st = k_attention(g, L, "rope_kv.wgsl", il, err);
-        if (!st) st = k_attention(g, L, "attn_prefill.wgsl", il, err);
+        if (!st) st = k_attention(g, L, tiled_attention(g) ? "attn_tile.wgsl" : "attn_prefill.wgsl", il, err);
         gpu_weight *wo = &ly->wo, *down = &ly->down;
         if (!st) st = k_matmul(g, L, &wo, 1, 1, g->b_attn, g->b_x, hp->n_embd, g->b_zero, err);
         if (!st) st = k_rmsnorm(g, L, ly->ffn_norm, err);

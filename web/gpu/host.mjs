@@ -58,6 +58,7 @@ export async function createGpu({ gpu, noSubgroups = false, noDot4 = false, noMm
   const features = [];
   if (adapter.features.has('subgroups') && !noSubgroups) features.push('subgroups');
   if (adapter.features.has('shader-f16')) features.push('shader-f16');
+  if (adapter.features.has('timestamp-query')) features.push('timestamp-query'); // profileGenerate()
   const want = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize',
     'maxStorageBuffersPerShaderStage', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX'];
   const requiredLimits = {};
@@ -79,7 +80,7 @@ export async function createGpu({ gpu, noSubgroups = false, noDot4 = false, noMm
 class WebGpuBackend {
   #dev; #features; #mem = null; #x = null; #session = 0; #err = null;
   #buffers = []; #pipes = []; #lists = [[], [], []]; #lost = null; #errors = [];
-  #resultRead = null; #logitsRead = null; #vocab = 0; #cache = new Map();
+  #resultRead = null; #logitsRead = null; #vocab = 0; #cache = new Map(); #prof = null;
   stats = {};
 
   constructor(device, features, adapterName, log) {
@@ -255,13 +256,35 @@ class WebGpuBackend {
 
   #run(list, samples, wantLogits) {
     const enc = this.#dev.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    for (const d of this.#lists[list]) {
-      pass.setPipeline(d.p.pipeline);
-      pass.setBindGroup(0, d.group);
-      pass.dispatchWorkgroups(d.x, d.y, d.z);
+    const prof = this.#prof;
+    if (prof) {
+      // One pass a dispatch with timestamps at its start and end (GPU time per kernel).
+      const ds = this.#lists[list];
+      prof.set ??= this.#dev.createQuerySet({ type: 'timestamp', count: 4096 });
+      if (2 * ds.length > 4096) throw new GpuError('profile: too many dispatches in one list');
+      const n = 2 * ds.length;
+      ds.forEach((d, i) => {
+        const pass = enc.beginComputePass({ timestampWrites: { querySet: prof.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+        pass.setPipeline(d.p.pipeline);
+        pass.setBindGroup(0, d.group);
+        pass.dispatchWorkgroups(d.x, d.y, d.z);
+        pass.end();
+      });
+      const U = GPUBufferUsage;
+      const res = this.#dev.createBuffer({ size: 8 * n, usage: U.QUERY_RESOLVE | U.COPY_SRC });
+      const rd = this.#dev.createBuffer({ size: 8 * n, usage: U.MAP_READ | U.COPY_DST });
+      enc.resolveQuerySet(prof.set, 0, n, res, 0);
+      enc.copyBufferToBuffer(res, 0, rd, 0, 8 * n);
+      prof.pending = { list, rd, res, ds };
+    } else {
+      const pass = enc.beginComputePass();
+      for (const d of this.#lists[list]) {
+        pass.setPipeline(d.p.pipeline);
+        pass.setBindGroup(0, d.group);
+        pass.dispatchWorkgroups(d.x, d.y, d.z);
+      }
+      pass.end();
     }
-    pass.end();
     if (samples) {
       enc.copyBufferToBuffer(this.#buffers[2], 0, this.#resultRead, 0, 16);
       if (wantLogits) {
@@ -309,6 +332,7 @@ class WebGpuBackend {
         const list = step & 15, samples = (step & 16) !== 0;
         const wantLogits = samples && tokens.length < logitSteps;
         this.#run(list, samples, wantLogits);
+        if (this.#prof?.pending) await this.#profCollect();
         if (!samples) continue;
         const [id] = await this.#read(this.#resultRead, Uint32Array);
         const logits = wantLogits ? await this.#read(this.#logitsRead, Float32Array) : undefined;
@@ -331,6 +355,40 @@ class WebGpuBackend {
       stats: { prompt_tokens: st[0], reused_tokens: st[1], gen_tokens: st[2], cache_tokens: st[3], prefill_ms: prefillMs,
         decode_ms: decodeMs, ttft_ms: ttftMs },
     };
+  }
+
+  // GPU time of each kernel over the steps of one generate() call, from
+  // timestamp queries (feature 'timestamp-query'): { decode: [{ name, ms,
+  // n }] per step, prefill: [...] per chunk }. For tuning.
+  async profileGenerate(prompt, opts = {}) {
+    if (!this.#features.includes('timestamp-query')) throw new GpuError('profile: the device has no timestamp-query');
+    this.#prof = { lists: [new Map(), new Map(), new Map()], steps: [0, 0, 0] };
+    try { await this.generate(prompt, opts); } finally { this.#prof.set?.destroy(); }
+    const p = this.#prof;
+    this.#prof = null;
+    const table = (maps, steps) => {
+      const m = new Map();
+      for (const mp of maps) for (const [k, v] of mp) { const o = m.get(k) || { ms: 0, n: 0 }; o.ms += v.ms; o.n += v.n; m.set(k, o); }
+      return [...m].map(([name, v]) => ({ name, ms: Math.round(v.ms / steps * 1e4) / 1e4, n: v.n / steps }))
+        .sort((a, b) => b.ms - a.ms);
+    };
+    return { decode: table([p.lists[0]], Math.max(1, p.steps[0])), prefill: table([p.lists[1], p.lists[2]], Math.max(1, p.steps[1] + p.steps[2])) };
+  }
+
+  async #profCollect() {
+    const { list, rd, res, ds } = this.#prof.pending;
+    this.#prof.pending = null;
+    try { await held(rd.mapAsync(GPUMapMode.READ)); } catch (e) { throw new GpuError(this.#lost || `GPU readback failed: ${e.message}`); }
+    const t = new BigInt64Array(rd.getMappedRange().slice(0));
+    rd.unmap(); rd.destroy(); res.destroy();
+    const m = this.#prof.lists[list];
+    ds.forEach((d, i) => {
+      const o = m.get(d.p.name) || { ms: 0, n: 0 };
+      o.ms += Number(t[2 * i + 1] - t[2 * i]) / 1e6;
+      o.n += 1;
+      m.set(d.p.name, o);
+    });
+    this.#prof.steps[list]++;
   }
 
   // Time of each kernel of a list (submitted one at a time, so it includes a
