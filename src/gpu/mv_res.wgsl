@@ -6,6 +6,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let lane = tid % TPR;
   let row0 = wg_index(wid, nwg) * (WG / TPR) * R + (tid / TPR) * R;
   if (wg_index(wid, nwg) * (WG / TPR) * R >= OUT_ROWS) { return; }
+  prep_input(1.0, tid);
   let sums = reduce_rows(rows_at(row0, lane, 1.0), tid);
   for (var i = 0u; i < R; i++) {
     if (lane != 0u || row0 + i >= OUT_ROWS) { continue; }

@@ -18,6 +18,7 @@
 #define MAX_BINDS 16
 #define MAX_SEGS 8
 #define MV_WG 64
+#define MVQ_WG 256 /* decode products in integers (rows_q.wgsl) */
 #define ATTN_WG 128
 #define SAMPLE_PER_T 16
 #define CAND_STRIDE 64
@@ -183,10 +184,25 @@ static void kb_file(kb *k, const char *name) {
     sb_add(&k->src, text);
 }
 
+/* dot4(a, b): the dot product of two words of four int8 each. */
+static void kb_dot4(kb *k) {
+    if (k->g->lim.dot4)
+        sb_add(&k->src, "fn dot4(a: u32, b: u32) -> i32 { return dot4I8Packed(a, b); }\n");
+    else
+        sb_add(&k->src, "fn dot4(a: u32, b: u32) -> i32 {\n"
+                        "  let x = bitcast<i32>(a);\n  let y = bitcast<i32>(b);\n"
+                        "  return extractBits(x, 0u, 8u) * extractBits(y, 0u, 8u) + extractBits(x, 8u, 8u) * extractBits(y, 8u, 8u) +\n"
+                        "         extractBits(x, 16u, 8u) * extractBits(y, 16u, 8u) + extractBits(x, 24u, 8u) * extractBits(y, 24u, 8u);\n}\n");
+}
+
+enum { ROWS_NONE = 0, ROWS_FLOAT = 1, ROWS_Q8 = 2 };
+
 /* The weight bindings of a kernel: the slices of the given matrices in
  * order, as one logical matrix (e.g. [Wq; Wk; Wv]), with wsel_deq(row, b, j)
- * and, for the decode products (with_rows), rows_at(row, tid). */
-static hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, bool with_rows, hearth_error *err) {
+ * and, for the decode products (rows), rows_at(row, tid) and prep_input:
+ * ROWS_FLOAT rows.wgsl, ROWS_Q8 the integer products of rows_q.wgsl. */
+static hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, int rows_kind, hearth_error *err) {
+    bool with_rows = rows_kind != ROWS_NONE;
     uint32_t bounds[MAX_SEGS];
     int n = 0;
     uint32_t rows = 0;
@@ -203,7 +219,8 @@ static hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, bool wit
             kb_bind(k, name, "array<u32>", GPU_BIND_READ, ws[i]->buf[s]);
             sb_printf(&k->src, "const w%d_NROWS: u32 = %du;\n", n, ws[i]->slice_rows[s]);
             sb_add_replacing(&k->src, gpu_wgsl(gpu_type_wgsl(ws[i]->type)), "WBUF", name);
-            if (with_rows) sb_add_replacing(&k->src, gpu_wgsl("rows.wgsl"), "WBUF", name);
+            if (with_rows)
+                sb_add_replacing(&k->src, gpu_wgsl(rows_kind == ROWS_Q8 ? "rows_q.wgsl" : "rows.wgsl"), "WBUF", name);
             rows += (uint32_t)ws[i]->slice_rows[s];
             bounds[n++] = rows;
         }
@@ -244,6 +261,12 @@ static hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, bool wit
             else sb_printf(&k->src, "  return w%d_rows(row - %uu, tid, xs);\n}\n", s, from);
         }
         kb_file(k, "reduce_tree.wgsl");
+        if (rows_kind == ROWS_Q8) {
+            kb_file(k, "prep_q.wgsl");
+            kb_dot4(k);
+        } else {
+            sb_add(&k->src, "fn prep_input(xs: f32, tid: u32) {}\n");
+        }
     }
     return HEARTH_OK;
 }
@@ -329,7 +352,7 @@ static hearth_status k_embed(gpu_model *g, int list, bool decode, hearth_error *
     kb_bind(&k, "xn", "array<vec4<f32>>", GPU_BIND_RW, g->b_xn);
     kb_bind(&k, "nw", "array<vec4<f32>>", GPU_BIND_READ, g->layers[0].attn_norm);
     gpu_weight *w = &g->tok_embd;
-    hearth_status st = kb_weights(&k, &w, 1, false, err);
+    hearth_status st = kb_weights(&k, &w, 1, ROWS_NONE, err);
     kb_file(&k, "embed.wgsl");
     uint32_t x, y;
     grid(((uint64_t)(decode ? 1 : g->batch) * (E / 8) + 255) / 256, &x, &y);
@@ -352,7 +375,13 @@ typedef struct {
 
 static hearth_status k_matvec(gpu_model *g, int list, const mv_job *j, hearth_error *err) {
     kb k;
-    kb_begin(&k, g, MV_WG, j->file);
+    /* Quantized weights: integer products on the input quantized once per
+     * workgroup (rows_q.wgsl), 256 threads, up to 32 lanes a row, where the
+     * input's blocks fit in workgroup memory; else rows.wgsl. */
+    int bpr = j->ws[0]->cols / 32;
+    bool q8 = gpu_type_act(j->ws[0]->type) == 3 && !g->opt.no_mmq && bpr * 40 <= 20480;
+    int wg = q8 ? MVQ_WG : MV_WG;
+    kb_begin(&k, g, wg, j->file);
     int bounds[MAX_SEGS], nb = 0, acc = 0;
     for (int i = 0; i < j->n_ws; i++)
         for (int s = 0; s < j->ws[i]->n_slices && nb < MAX_SEGS; s++) bounds[nb++] = acc += j->ws[i]->slice_rows[s];
@@ -361,9 +390,9 @@ static hearth_status k_matvec(gpu_model *g, int list, const mv_job *j, hearth_er
      * (WG / TPR) * R rows a workgroup, R lowered until there are workgroups
      * enough to fill a large GPU. */
     int units = j->ws[0]->cols / (gpu_type_act(j->ws[0]->type) == 3 ? 32 : 8), tpr = 1;
-    while (tpr * 2 <= units && tpr * 2 <= MV_WG) tpr *= 2;
+    while (tpr * 2 <= units && tpr * 2 <= (q8 ? 32 : wg)) tpr *= 2;
     int R = rows_per_wg(bounds, nb);
-    while (R > 1 && (uint64_t)j->out_rows / ((uint64_t)(MV_WG / tpr) * R) < 512) R /= 2;
+    while (R > 1 && (uint64_t)j->out_rows / ((uint64_t)(wg / tpr) * R) < (q8 ? 256 : 512)) R /= 2;
     kb_u(&k, "R", (uint64_t)R);
     kb_u(&k, "TPR", (uint64_t)tpr);
     kb_u(&k, "OUT_ROWS", (uint64_t)j->out_rows);
@@ -390,14 +419,14 @@ static hearth_status k_matvec(gpu_model *g, int list, const mv_job *j, hearth_er
         kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
         kb_bind(&k, "logits", "array<f32>", GPU_BIND_RW, GPU_BUF_LOGITS);
     }
-    hearth_status st = kb_weights(&k, j->ws, j->n_ws, true, err);
+    hearth_status st = kb_weights(&k, j->ws, j->n_ws, q8 ? ROWS_Q8 : ROWS_FLOAT, err);
     kb_file(&k, j->file);
     if (st) {
         sb_free(&k.src);
         return st;
     }
     uint32_t x, y;
-    uint64_t per_wg = (uint64_t)(MV_WG / tpr) * R;
+    uint64_t per_wg = (uint64_t)(wg / tpr) * R;
     grid(((uint64_t)j->out_rows + per_wg - 1) / per_wg, &x, &y);
     return kb_dispatch(&k, list, x, y, err);
 }
@@ -493,17 +522,6 @@ static hearth_status k_quant(gpu_model *g, int list, uint32_t xin, int cols, hea
     return kb_dispatch(&k, list, x, y, err);
 }
 
-/* dot4(a, b): the dot product of two words of four int8 each. */
-static void kb_dot4(kb *k) {
-    if (k->g->lim.dot4)
-        sb_add(&k->src, "fn dot4(a: u32, b: u32) -> i32 { return dot4I8Packed(a, b); }\n");
-    else
-        sb_add(&k->src, "fn dot4(a: u32, b: u32) -> i32 {\n"
-                        "  let x = bitcast<i32>(a);\n  let y = bitcast<i32>(b);\n"
-                        "  return extractBits(x, 0u, 8u) * extractBits(y, 0u, 8u) + extractBits(x, 8u, 8u) * extractBits(y, 8u, 8u) +\n"
-                        "         extractBits(x, 16u, 8u) * extractBits(y, 16u, 8u) + extractBits(x, 24u, 8u) * extractBits(y, 24u, 8u);\n}\n");
-}
-
 /* Prefill product of quantized weights in integers (mmq.wgsl), on the
  * input quantized by k_quant. */
 static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, int n_ws, int mode, uint32_t xin,
@@ -526,7 +544,7 @@ static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, i
     kb_bind(&k, "xd", "array<vec2<f32>>", GPU_BIND_READ, g->b_xd);
     kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, out);
     kb_bind(&k, "bias", "array<f32>", GPU_BIND_READ, bias);
-    st = kb_weights(&k, ws, n_ws, false, err);
+    st = kb_weights(&k, ws, n_ws, ROWS_NONE, err);
     kb_file(&k, "mmq.wgsl");
     if (st) {
         sb_free(&k.src);
@@ -552,7 +570,7 @@ static hearth_status k_matmul(gpu_model *g, int list, gpu_weight *const *ws, int
     kb_bind(&k, "xin", "array<vec4<f32>>", GPU_BIND_READ, xin);
     kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, out);
     kb_bind(&k, "bias", "array<f32>", GPU_BIND_READ, bias);
-    hearth_status st = kb_weights(&k, ws, n_ws, false, err);
+    hearth_status st = kb_weights(&k, ws, n_ws, ROWS_NONE, err);
     kb_file(&k, "mm.wgsl");
     if (st) {
         sb_free(&k.src);
