@@ -8,8 +8,11 @@ var<workgroup> qs: array<f32, HD>;
 var<workgroup> kn: array<f32, HD>;
 var<workgroup> vn: array<f32, HD>;
 var<workgroup> sc: array<f32, WG>;
-var<workgroup> pv: array<vec2<f32>, WG>;
-const NG: u32 = max(1u, WG / (HD / 2u)); // position groups of the value loop
+var<workgroup> pv: array<vec4<f32>, WG>;
+// The value loop: thread = (position group, unit of DU dims); NG groups.
+const DU: u32 = select(2u, 4u, HD % 4u == 0u);
+const NU: u32 = HD / DU;
+const NG: u32 = max(1u, WG / NU);
 
 // A share of the positions, [p0, p1): the unnormalized sums, the maximum and
 // the softmax denominator, for attn_combine.wgsl (or attend below).
@@ -26,7 +29,7 @@ fn attend(kvh: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT> {
 }
 
 fn attend_part(kvh: u32, p0: u32, p1: u32, fresh: u32, tid: u32) -> Part {
-  var acc2 = vec2<f32>(0.0);  // this thread's two dims, its positions only
+  var acc4 = vec4<f32>(0.0);  // this thread's DU dims, its positions only
   var m = -3.0e38;
   var l = 0.0;
   let base = kvh * NCTX;
@@ -54,17 +57,24 @@ fn attend_part(kvh: u32, p0: u32, p1: u32, fresh: u32, tid: u32) -> Part {
     workgroupBarrier();
     let n_here = min(WG, p1 - t0);
     let tile_sum = wg_sum(e, tid);
-    // Values: thread = (position group, word of two dims); each group takes
+    // Values: thread = (position group, unit of DU dims); each group takes
     // every NG-th position of the tile, so NG loads are in flight at once.
-    acc2 *= corr;
-    if (tid < NG * (HD / 2u)) {
-      let w = tid % (HD / 2u);
-      let pg = tid / (HD / 2u);
+    acc4 *= corr;
+    if (tid < NG * NU) {
+      let w = tid % NU;
+      let pg = tid / NU;
       for (var q = pg; q < n_here; q += NG) {
         let pq = t0 + q;
-        var v: vec2<f32>;
-        if (pq == fresh) { v = vec2<f32>(vn[2u * w], vn[2u * w + 1u]); } else { v = unpack2x16float(vc[(base + pq) * (HD / 2u) + w]); }
-        acc2 += sc[q] * v;
+        var v = vec4<f32>(0.0);
+        if (pq == fresh) {
+          v = vec4<f32>(vn[DU * w], vn[DU * w + 1u], 0.0, 0.0);
+          if (DU == 4u) { v = vec4<f32>(v.xy, vn[DU * w + 2u], vn[DU * w + 3u]); }
+        } else {
+          let o = (base + pq) * (HD / 2u) + w * (DU / 2u);
+          v = vec4<f32>(unpack2x16float(vc[o]), 0.0, 0.0);
+          if (DU == 4u) { v = vec4<f32>(v.xy, unpack2x16float(vc[o + 1u])); }
+        }
+        acc4 += sc[q] * v;
       }
     }
     l = l * corr + tile_sum;
@@ -72,14 +82,14 @@ fn attend_part(kvh: u32, p0: u32, p1: u32, fresh: u32, tid: u32) -> Part {
     workgroupBarrier();
   }
   // The groups' partial sums, added per dim.
-  pv[tid] = acc2;
+  pv[tid] = acc4;
   workgroupBarrier();
   var acc: array<f32, DPT>;
   for (var k = 0u; k < DPT; k++) {
     let dim = tid + k * WG;
     if (dim < HD) {
       var a = 0.0;
-      for (var g = 0u; g < NG; g++) { a += pv[g * (HD / 2u) + dim / 2u][dim & 1u]; }
+      for (var g = 0u; g < NG; g++) { a += pv[g * NU + dim / DU][dim % DU]; }
       acc[k] = a;
     }
   }

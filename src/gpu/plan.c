@@ -22,7 +22,7 @@
 #define ATTN_WG 128
 #define SAMPLE_PER_T 16
 #define CAND_STRIDE 64
-#define ATTN_SPLIT 8 /* decode attention: workgroups per head (fast attention) */
+#define ATTN_SPLIT 16 /* decode attention: workgroups per head (fast attention), unless gpu_options says */
 
 typedef struct {
     const gguf_tensor *t;
@@ -51,6 +51,7 @@ struct gpu_model {
     gpu_limits lim;
     gpu_options opt;
     int q_dim, kv_dim, qkv_dim, n_ctx, batch, n_chunks;
+    int split; /* decode attention: workgroups per head */
     uint32_t next_buf;
     uint64_t bytes;
     gpu_weight tok_embd, output;
@@ -443,7 +444,7 @@ static void attn_consts(kb *k, const gpu_model *g) {
     kb_u(k, "ROPE_DIM", (uint64_t)hp->rope_dim);
     kb_b(k, "NEOX", hp->rope_neox);
     kb_f(k, "SCALE", 1.0f / sqrtf((float)hp->head_dim));
-    kb_u(k, "SPLIT", ATTN_SPLIT);
+    kb_u(k, "SPLIT", (uint64_t)g->split);
 }
 
 /* Attention (decode: one head a workgroup; prefill: a (token, head) a
@@ -467,7 +468,7 @@ static hearth_status k_attention(gpu_model *g, int list, const char *file, int i
     if (!rope_kv && strcmp(file, "attn_tile.wgsl")) kb_file(&k, g->opt.exact_attention ? "attend.wgsl" : "attend_fast.wgsl");
     if (split || strcmp(file, "attn_decode.wgsl") == 0) kb_file(&k, "decode_head.wgsl");
     kb_file(&k, file);
-    if (split) return kb_dispatch(&k, list, (uint32_t)hp->n_head, ATTN_SPLIT, err);
+    if (split) return kb_dispatch(&k, list, (uint32_t)hp->n_head, (uint32_t)g->split, err);
     if (strcmp(file, "attn_decode.wgsl") == 0) return kb_dispatch(&k, list, (uint32_t)hp->n_head, 1, err);
     if (strcmp(file, "attn_tile.wgsl") == 0) {
         uint64_t rows = (uint64_t)g->batch * (hp->n_head / hp->n_head_kv);
@@ -482,7 +483,7 @@ static hearth_status k_combine(gpu_model *g, int list, hearth_error *err) {
     kb k;
     kb_begin(&k, g, ATTN_WG, "attn_combine.wgsl");
     kb_u(&k, "HD", (uint64_t)g->m->hp.head_dim);
-    kb_u(&k, "SPLIT", ATTN_SPLIT);
+    kb_u(&k, "SPLIT", (uint64_t)g->split);
     kb_file(&k, "common.wgsl");
     kb_bind(&k, "part", "array<f32>", GPU_BIND_READ, g->b_part);
     kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, g->b_attn);
@@ -530,9 +531,16 @@ static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, i
     if (st) return st;
     kb k;
     kb_begin(&k, g, 256, "mmq.wgsl");
+    /* 8 rows a thread (128-row tiles), or 4 (64) where 128 would give
+     * fewer than two workgroups per SM of a large GPU; as many blocks a
+     * stage as 256 loading threads take (NB * BM <= 256), dividing the row. */
     int bpr = ws[0]->cols / 32;
+    uint64_t tiles = (uint64_t)(out_rows + (mode == 2 ? 63 : 127)) / (mode == 2 ? 64 : 128) * ((g->batch + 63) / 64);
+    int tm = tiles < 264 ? 4 : 8, nb = 256 / (16 * tm);
+    while (nb > 1 && bpr % nb) nb /= 2;
     kb_u(&k, "MODE", (uint64_t)mode);
-    kb_u(&k, "NB", bpr % 2 ? 1 : 2);
+    kb_u(&k, "TM", (uint64_t)tm);
+    kb_u(&k, "NB", (uint64_t)nb);
     kb_u(&k, "OUT_ROWS", (uint64_t)out_rows);
     kb_u(&k, "OUTS", (uint64_t)out_rows);
     kb_u(&k, "FF", (uint64_t)g->m->hp.n_ff);
@@ -550,7 +558,7 @@ static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, i
         sb_free(&k.src);
         return st;
     }
-    uint32_t tile = mode == 2 ? 64 : 128;
+    uint32_t tile = (uint32_t)(mode == 2 ? 8 * tm : 16 * tm);
     return kb_dispatch(&k, list, (uint32_t)(out_rows + tile - 1) / tile, (uint32_t)(g->batch + 63) / 64, err);
 }
 
@@ -764,7 +772,7 @@ static hearth_status create_buffers(gpu_model *g, hearth_error *err) {
     if (hp->n_embd > widest_in) widest_in = hp->n_embd;
     if (!st) st = new_buffer(g, B * widest_in, "activations", &g->b_xq, err);
     if (!st) st = new_buffer(g, B * (widest_in / 32) * 8, "activations", &g->b_xd, err);
-    if (!st) st = new_buffer(g, (uint64_t)hp->n_head * ATTN_SPLIT * (hp->head_dim + 2) * 4, "attention", &g->b_part, err);
+    if (!st) st = new_buffer(g, (uint64_t)hp->n_head * g->split * (hp->head_dim + 2) * 4, "attention", &g->b_part, err);
     if (!st) st = vector_buffer(g, NULL, widest, "zeros", &g->b_zero, err);
     if (!st) st = vector_buffer(g, m->output_norm, hp->n_embd, "a norm", &g->b_out_norm, err);
     if (!st) st = rope_table(g, err);
@@ -817,6 +825,7 @@ hearth_status gpu_model_create(gpu_model **out, const model *m, const hearth_hos
     g->opt = *opt;
     g->n_ctx = opt->n_ctx;
     g->batch = opt->max_batch < opt->n_ctx ? opt->max_batch : opt->n_ctx;
+    g->split = opt->attn_split > 0 && opt->attn_split <= 64 ? opt->attn_split : ATTN_SPLIT;
     g->q_dim = hp->n_head * hp->head_dim;
     g->kv_dim = hp->n_head_kv * hp->head_dim;
     g->qkv_dim = g->q_dim + 2 * g->kv_dim;

@@ -18,7 +18,8 @@ typedef struct {
     int n_ctx, max_batch;
     bool no_subgroups; /* use the workgroup-memory reductions even where subgroups exist (tests) */
     bool exact_attention; /* attention with the CPU path's f16 accumulation, bit for bit (tests); slower */
-    bool no_mmq;          /* prefill products of quantized weights in f32 (mm.wgsl) instead of integers */
+    bool no_mmq;          /* products of quantized weights in f32 (mm.wgsl, rows.wgsl) instead of integers */
+    int attn_split;       /* decode attention: workgroups per head (0: the default) */
 } gpu_options;
 
 /* The uniform block of a step (common.wgsl's Step). */

@@ -49,8 +49,9 @@ export async function nodeGpu() {
 // exactAttention: attention reproduces the CPU path bit for bit (its f16
 // accumulation, position by position; slower): for tests against llama.cpp.
 // noDot4: the integer products without WGSL's dot4I8Packed (tests the fallback).
-// noMmq: prefill products of quantized weights in f32 as before the integer ones (comparisons).
-export async function createGpu({ gpu, noSubgroups = false, noDot4 = false, noMmq = false, exactAttention = false, log } = {}) {
+// noMmq: products of quantized weights in f32 as before the integer ones (comparisons);
+// attnSplit: workgroups per head of decode attention (0: the plan's default; tuning).
+export async function createGpu({ gpu, noSubgroups = false, noDot4 = false, noMmq = false, attnSplit = 0, exactAttention = false, log } = {}) {
   gpu ??= globalThis.navigator?.gpu;
   if (!gpu) throw new GpuError('WebGPU is not available here (no navigator.gpu)');
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -71,6 +72,7 @@ export async function createGpu({ gpu, noSubgroups = false, noDot4 = false, noMm
   const b = new WebGpuBackend(device, features, `${info.vendor || ''} ${info.architecture || ''} ${info.description || ''}`.trim(), log);
   b.exactAttention = exactAttention;
   b.noMmq = noMmq;
+  b.attnSplit = attnSplit;
   b.dot4 = !noDot4 && !!gpu.wgslLanguageFeatures?.has('packed_4x8_integer_dot_product');
   if (b.dot4) b.languageFeatures = ['packed_4x8_integer_dot_product'];
   b.keepAlive = [gpu, adapter]; // Dawn in Node tears the device down when its GPU object is collected
@@ -188,7 +190,7 @@ class WebGpuBackend {
   // Hearth.load(source, { backend: 'webgpu' }) calls this (the source is open):
   // the engine pointer for Hearth, the plan recorded here. Throws on failure.
   loadEngine({ contextSize = 0, maxBatch = 0, noSubgroups = false } = {}) {
-    const flags = (noSubgroups ? 1 : 0) | (this.exactAttention ? 2 : 0) | (this.noMmq ? 4 : 0);
+    const flags = (noSubgroups ? 1 : 0) | (this.exactAttention ? 2 : 0) | (this.noMmq ? 4 : 0) | ((this.attnSplit & 255) << 8);
     if (!this.#x) throw new GpuError('the GPU backend is not attached to a module (Hearth.create({ gpu }))');
     this.#dev.pushErrorScope('out-of-memory');
     this.#dev.pushErrorScope('validation');
