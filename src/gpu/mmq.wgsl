@@ -30,32 +30,65 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   // (initializers: some compilers hoist a loop's var and zero it once)
   var acc = array<vec4<f32>, TM>();
   var accm = array<vec4<f32>, TM>();
-  // This thread's weight loads (NB * BM <= 256): row lr of the tile, block lb of the stage.
-  let lr = tid % BM;
-  let lb = tid / BM;
-  var wrow: u32;
-  if (MODE == 2u) {
-    let r = min(out0 + lr % (BM / 2u), FF - 1u);
-    wrow = select(r, FF + r, lr >= BM / 2u);
-  } else {
-    wrow = min(out0 + lr, OUT_ROWS - 1u);
+  // This thread's loads of a stage, WI weight (row, block) items (row lr
+  // of the tile, block lb) and XI input words, fetched into registers one
+  // stage ahead so that their latency hides behind the products.
+  var wrow: array<u32, WI>;
+  for (var k = 0u; k < WI; k++) {
+    let lr = (tid + 256u * k) % BM;
+    if (MODE == 2u) {
+      let r = min(out0 + lr % (BM / 2u), FF - 1u);
+      wrow[k] = select(r, FF + r, lr >= BM / 2u);
+    } else {
+      wrow[k] = min(out0 + lr, OUT_ROWS - 1u);
+    }
   }
-  for (var b0 = 0u; b0 < BPR; b0 += NB) {
-    if (lb < NB) {
-      let q = wsel_q8(wrow, b0 + lb);
-      sw[lb * 2u * BM + lr] = q[0];
-      sw[lb * 2u * BM + BM + lr] = q[1];
-      var m = 0.0;
-      if (OFFS) { m = wsel_m(wrow, b0 + lb); }
-      sd[tid] = vec2<f32>(wsel_d(wrow, b0 + lb), m);
+  var pw: array<array<vec4<u32>, 2>, WI>;
+  var pd: array<vec2<f32>, WI>;
+  var px: array<vec4<u32>, XI>;
+  var pxd = vec2<f32>(0.0);
+  for (var b0 = 0u; b0 < BPR + NB; b0 += NB) {
+    if (b0 > 0u) {
+      // the stage fetched last time round into workgroup memory
+      for (var k = 0u; k < WI; k++) {
+        let i = tid + 256u * k;
+        if (i < NB * BM) {
+          let lr = i % BM;
+          let lb = i / BM;
+          sw[lb * 2u * BM + lr] = pw[k][0];
+          sw[lb * 2u * BM + BM + lr] = pw[k][1];
+          sd[i] = pd[k];
+        }
+      }
+      for (var k = 0u; k < XI; k++) {
+        let i = tid + 256u * k;
+        if (i < NB * 128u) { sx[i] = px[k]; }
+      }
+      if (tid < NB * 64u) { sxd[tid] = pxd; }
+      workgroupBarrier();
     }
-    for (var i = tid; i < NB * 128u; i += 256u) {
-      let bh = i / 64u;
-      let xt = min(tok0 + i % 64u, u.n_tok - 1u);
-      sx[i] = xq[(xt * BPR + b0 + bh / 2u) * 2u + bh % 2u];
-      if (i < NB * 64u) { sxd[i] = xd[xt * BPR + b0 + i / 64u]; }
+    if (b0 < BPR) {
+      for (var k = 0u; k < WI; k++) {
+        let i = tid + 256u * k;
+        if (i < NB * BM) {
+          let b = b0 + i / BM;
+          pw[k] = wsel_q8(wrow[k], b);
+          var m = 0.0;
+          if (OFFS) { m = wsel_m(wrow[k], b); }
+          pd[k] = vec2<f32>(wsel_d(wrow[k], b), m);
+        }
+      }
+      for (var k = 0u; k < XI; k++) {
+        let i = tid + 256u * k;
+        if (i < NB * 128u) {
+          let bh = i / 64u;
+          let xt = min(tok0 + i % 64u, u.n_tok - 1u);
+          px[k] = xq[(xt * BPR + b0 + bh / 2u) * 2u + bh % 2u];
+        }
+      }
+      if (tid < NB * 64u) { pxd = xd[min(tok0 + tid % 64u, u.n_tok - 1u) * BPR + b0 + tid / 64u]; }
     }
-    workgroupBarrier();
+    if (b0 == 0u) { continue; }
     for (var blk = 0u; blk < NB; blk++) {
       var isum = array<vec4<i32>, TM>();
       for (var h = 0u; h < 2u; h++) {

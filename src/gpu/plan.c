@@ -532,15 +532,18 @@ static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, i
     kb k;
     kb_begin(&k, g, 256, "mmq.wgsl");
     /* 8 rows a thread (128-row tiles), or 4 (64) where 128 would give
-     * fewer than two workgroups per SM of a large GPU; as many blocks a
-     * stage as 256 loading threads take (NB * BM <= 256), dividing the row. */
+     * fewer than two workgroups per SM of a large GPU; up to 4 blocks a
+     * stage (dividing the row; 30 KB of workgroup memory at most), WI / XI
+     * weight / input loads a thread a stage. */
     int bpr = ws[0]->cols / 32;
     uint64_t tiles = (uint64_t)(out_rows + (mode == 2 ? 63 : 127)) / (mode == 2 ? 64 : 128) * ((g->batch + 63) / 64);
-    int tm = tiles < 264 ? 4 : 8, nb = 256 / (16 * tm);
-    while (nb > 1 && bpr % nb) nb /= 2;
+    int tm = tiles < 264 ? 4 : 8, bm = 16 * tm, nb = 4;
+    while (nb > 1 && (bpr % nb || nb * (bm * 40 + 128 * 16 + 64 * 8) > 30720)) nb /= 2;
     kb_u(&k, "MODE", (uint64_t)mode);
     kb_u(&k, "TM", (uint64_t)tm);
     kb_u(&k, "NB", (uint64_t)nb);
+    kb_u(&k, "WI", (uint64_t)(nb * bm + 255) / 256);
+    kb_u(&k, "XI", (uint64_t)(nb * 128 + 255) / 256);
     kb_u(&k, "OUT_ROWS", (uint64_t)out_rows);
     kb_u(&k, "OUTS", (uint64_t)out_rows);
     kb_u(&k, "FF", (uint64_t)g->m->hp.n_ff);
