@@ -23,6 +23,7 @@
 #define SAMPLE_PER_T 16
 #define CAND_STRIDE 64
 #define ATTN_SPLIT 16 /* decode attention: workgroups per head (fast attention), unless gpu_options says */
+#define ONE_CTX 2048   /* contexts up to this many positions: decode attention in one dispatch */
 
 typedef struct {
     const gguf_tensor *t;
@@ -51,7 +52,7 @@ struct gpu_model {
     gpu_limits lim;
     gpu_options opt;
     int q_dim, kv_dim, qkv_dim, n_ctx, batch, n_chunks;
-    int split; /* decode attention: workgroups per head */
+    int split; /* decode attention: workgroups per head (0: one dispatch, attn_one.wgsl) */
     uint32_t next_buf;
     uint64_t bytes;
     gpu_weight tok_embd, output;
@@ -391,9 +392,10 @@ static hearth_status k_matvec(gpu_model *g, int list, const mv_job *j, hearth_er
      * (WG / TPR) * R rows a workgroup, R lowered until there are workgroups
      * enough to fill a large GPU. */
     int units = j->ws[0]->cols / (gpu_type_act(j->ws[0]->type) == 3 ? 32 : 8), tpr = 1;
-    while (tpr * 2 <= units && tpr * 2 <= (q8 ? 32 : wg)) tpr *= 2;
+    int max_tpr = q8 ? (g->opt.mvq_tpr ? g->opt.mvq_tpr : 32) : wg, min_wgs = q8 ? (g->opt.mvq_wgs ? g->opt.mvq_wgs : 256) : 512;
+    while (tpr * 2 <= units && tpr * 2 <= max_tpr) tpr *= 2;
     int R = rows_per_wg(bounds, nb);
-    while (R > 1 && (uint64_t)j->out_rows / ((uint64_t)(wg / tpr) * R) < (q8 ? 256 : 512)) R /= 2;
+    while (R > 1 && (uint64_t)j->out_rows / ((uint64_t)(wg / tpr) * R) < (uint64_t)min_wgs) R /= 2;
     kb_u(&k, "R", (uint64_t)R);
     kb_u(&k, "TPR", (uint64_t)tpr);
     kb_u(&k, "OUT_ROWS", (uint64_t)j->out_rows);
@@ -451,11 +453,12 @@ static void attn_consts(kb *k, const gpu_model *g) {
  * workgroup) or, for prefill, RoPE and the cache stores before it. */
 static hearth_status k_attention(gpu_model *g, int list, const char *file, int il, hearth_error *err) {
     const model_hparams *hp = &g->m->hp;
-    bool rope_kv = strcmp(file, "rope_kv.wgsl") == 0;
+    bool rope_kv = strcmp(file, "rope_kv.wgsl") == 0, one = strcmp(file, "attn_one.wgsl") == 0;
+    int wg = one ? 256 : ATTN_WG;
     kb k;
-    kb_begin(&k, g, ATTN_WG, file);
+    kb_begin(&k, g, wg, file);
     attn_consts(&k, g);
-    kb_u(&k, "DPT", (uint64_t)(hp->head_dim + ATTN_WG - 1) / ATTN_WG);
+    kb_u(&k, "DPT", (uint64_t)(hp->head_dim + wg - 1) / wg);
     kb_file(&k, "common.wgsl");
     kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
     kb_bind(&k, "src", "array<f32>", rope_kv ? GPU_BIND_RW : GPU_BIND_READ, g->b_qkv);
@@ -466,10 +469,10 @@ static hearth_status k_attention(gpu_model *g, int list, const char *file, int i
     if (!rope_kv) kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, split ? g->b_part : g->b_attn);
     kb_file(&k, "rope.wgsl");
     if (!rope_kv && strcmp(file, "attn_tile.wgsl")) kb_file(&k, g->opt.exact_attention ? "attend.wgsl" : "attend_fast.wgsl");
-    if (split || strcmp(file, "attn_decode.wgsl") == 0) kb_file(&k, "decode_head.wgsl");
+    if (split || one || strcmp(file, "attn_decode.wgsl") == 0) kb_file(&k, "decode_head.wgsl");
     kb_file(&k, file);
     if (split) return kb_dispatch(&k, list, (uint32_t)hp->n_head, (uint32_t)g->split, err);
-    if (strcmp(file, "attn_decode.wgsl") == 0) return kb_dispatch(&k, list, (uint32_t)hp->n_head, 1, err);
+    if (one || strcmp(file, "attn_decode.wgsl") == 0) return kb_dispatch(&k, list, (uint32_t)hp->n_head, 1, err);
     if (strcmp(file, "attn_tile.wgsl") == 0) {
         uint64_t rows = (uint64_t)g->batch * (hp->n_head / hp->n_head_kv);
         return kb_dispatch(&k, list, (uint32_t)hp->n_head_kv, (uint32_t)((rows + 31) / 32), err);
@@ -662,8 +665,11 @@ static hearth_status build_decode(gpu_model *g, hearth_error *err) {
         mv_job j = {"mv_qkv.wgsl", {qkv[0], qkv[1], qkv[2]}, n_qkv, g->b_xn, g->b_qkv, ly->bias, g->qkv_dim, 0};
         st = k_matvec(g, L, &j, err);
         if (!st && g->opt.exact_attention) st = k_attention(g, L, "attn_decode.wgsl", il, err);
-        if (!st && !g->opt.exact_attention) st = k_attention(g, L, "attn_split.wgsl", il, err);
-        if (!st && !g->opt.exact_attention) st = k_combine(g, L, err);
+        else if (!st && !g->split) st = k_attention(g, L, "attn_one.wgsl", il, err);
+        else if (!st) {
+            st = k_attention(g, L, "attn_split.wgsl", il, err);
+            if (!st) st = k_combine(g, L, err);
+        }
         if (!st) {
             mv_job o = {"mv_res.wgsl", {&ly->wo}, 1, g->b_attn, 0, ly->ffn_norm, hp->n_embd, 0};
             st = k_matvec(g, L, &o, err);
@@ -775,7 +781,7 @@ static hearth_status create_buffers(gpu_model *g, hearth_error *err) {
     if (hp->n_embd > widest_in) widest_in = hp->n_embd;
     if (!st) st = new_buffer(g, B * widest_in, "activations", &g->b_xq, err);
     if (!st) st = new_buffer(g, B * (widest_in / 32) * 8, "activations", &g->b_xd, err);
-    if (!st) st = new_buffer(g, (uint64_t)hp->n_head * g->split * (hp->head_dim + 2) * 4, "attention", &g->b_part, err);
+    if (!st) st = new_buffer(g, (uint64_t)hp->n_head * (g->split ? g->split : 1) * (hp->head_dim + 2) * 4, "attention", &g->b_part, err);
     if (!st) st = vector_buffer(g, NULL, widest, "zeros", &g->b_zero, err);
     if (!st) st = vector_buffer(g, m->output_norm, hp->n_embd, "a norm", &g->b_out_norm, err);
     if (!st) st = rope_table(g, err);
@@ -828,7 +834,9 @@ hearth_status gpu_model_create(gpu_model **out, const model *m, const hearth_hos
     g->opt = *opt;
     g->n_ctx = opt->n_ctx;
     g->batch = opt->max_batch < opt->n_ctx ? opt->max_batch : opt->n_ctx;
-    g->split = opt->attn_split > 0 && opt->attn_split <= 64 ? opt->attn_split : ATTN_SPLIT;
+    /* decode attention in one dispatch where the context's scores fit in
+     * workgroup memory (attn_one.wgsl), else split over positions */
+    g->split = opt->attn_split > 0 && opt->attn_split <= 64 ? opt->attn_split : g->n_ctx <= ONE_CTX ? 0 : ATTN_SPLIT;
     g->q_dim = hp->n_head * hp->head_dim;
     g->kv_dim = hp->n_head_kv * hp->head_dim;
     g->qkv_dim = g->q_dim + 2 * g->kv_dim;

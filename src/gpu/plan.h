@@ -20,6 +20,7 @@ typedef struct {
     bool exact_attention; /* attention with the CPU path's f16 accumulation, bit for bit (tests); slower */
     bool no_mmq;          /* products of quantized weights in f32 (mm.wgsl, rows.wgsl) instead of integers */
     int attn_split;       /* decode attention: workgroups per head (0: the default) */
+    int mvq_tpr, mvq_wgs; /* integer decode products: lanes a row (at most), workgroups (at least); 0: defaults */
 } gpu_options;
 
 /* The uniform block of a step (common.wgsl's Step). */

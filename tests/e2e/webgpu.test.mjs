@@ -116,22 +116,28 @@ for (const name of names.filter((n) => !VIA_CLI.includes(n))) {
 }
 gpu.destroy();
 
-// The default attention (split over positions, f32 sums; what the CLI and the
-// app run) on an f32 model, where nothing amplifies its last-bit differences.
+// The default attention (f32 sums; what the CLI and the app run) on an f32
+// model, where nothing amplifies its last-bit differences: decode attention
+// in one dispatch (contexts up to 2048) or split over positions and joined
+// (longer ones), and prefill attention tiled (attn_tile.wgsl, chunks of 64).
 {
   const fast = await createGpu({ gpu: await nodeGpu() });
   const fx = fixtures.get('llama-llama2-f32');
-  try {
-    const r = await generate(ensureModel(fx), (h) => h.promptTokens(fx.prompt),
-      { temperature: 0, maxTokens: fx.generated.length, logitSteps: 1 }, { maxBatch: 1 }, fast);
-    const g = compareGreedy(fx, r.tokens);
-    check(`${fx.name} (fast attention, decode only): greedy tokens equal llama.cpp's (${g.compared})`, g.ok, g.why);
-    const l = logitError(fx, { tokens: r.tokens, logits: r.logitsFull.map(top64) }, 1);
-    check(`${fx.name} (fast attention): first-step logits within 5e-3 of llama.cpp's (${l.maxRel.toExponential(1)})`,
-      l.maxRel <= 5e-3 && l.missing === 0, `max ${l.maxRel}`);
-    check('fast attention: 6 dispatches per layer (split attention and its combine)',
-      r.stats.dispatches.decode === 16, JSON.stringify(r.stats.dispatches));
-  } catch (e) { check('fast attention: runs', false, e.message); }
+  const runs = [['decode only', { maxBatch: 1 }, 14, '5 dispatches per layer (one attention dispatch)'],
+    ['decode only, split', { maxBatch: 1, contextSize: 4096 }, 16, '6 dispatches per layer (split attention and its combine)'],
+    ['tiled prefill', { maxBatch: 64 }, 14, '5 dispatches per layer']];
+  for (const [label, loadOpts, dispatches, what] of runs) {
+    try {
+      const r = await generate(ensureModel(fx), (h) => h.promptTokens(fx.prompt),
+        { temperature: 0, maxTokens: fx.generated.length, logitSteps: 1 }, loadOpts, fast);
+      const g = compareGreedy(fx, r.tokens);
+      check(`${fx.name} (fast attention, ${label}): greedy tokens equal llama.cpp's (${g.compared})`, g.ok, g.why);
+      const l = logitError(fx, { tokens: r.tokens, logits: r.logitsFull.map(top64) }, 1);
+      check(`${fx.name} (fast attention, ${label}): first-step logits within 5e-3 of llama.cpp's (${l.maxRel.toExponential(1)})`,
+        l.maxRel <= 5e-3 && l.missing === 0, `max ${l.maxRel}`);
+      check(`fast attention (${label}): ${what}`, r.stats.dispatches.decode === dispatches, JSON.stringify(r.stats.dispatches));
+    } catch (e) { check(`fast attention (${label}): runs`, false, e.message); }
+  }
   fast.destroy();
 }
 done();

@@ -1,0 +1,67 @@
+// Decode attention in one dispatch, the default where the context fits in
+// workgroup memory (attn_split.wgsl and attn_combine.wgsl otherwise): one
+// workgroup per query head; RoPE and the cache store (decode_head), every
+// position's score into workgroup memory, their maximum and the softmax
+// sum (f32, as attend_fast.wgsl), then the values, each thread DU dims of
+// every NG-th position (attend_fast.wgsl's constants), joined per dim.
+var<workgroup> scores: array<f32, NCTX>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let h = wid.x;
+  decode_head(h, u.pos, tid, true);
+  let n = u.pos + 1u;
+  let fresh = u.pos;
+  let base = (h / GROUP) * NCTX;
+  var mx = -3.0e38;
+  for (var p = tid; p < n; p += WG) {
+    var d = 0.0;
+    if (p == fresh) {
+      for (var i = 0u; i < HD; i++) { d += qs[i] * kn[i]; }
+    } else {
+      let row = (base + p) * (HD / 2u);
+      for (var w = 0u; w < HD / 2u; w++) {
+        let k = unpack2x16float(kc[row + w]);
+        d += qs[2u * w] * k.x + qs[2u * w + 1u] * k.y;
+      }
+    }
+    let s = d * SCALE;
+    scores[p] = s;
+    mx = max(mx, s);
+  }
+  let m = wg_max(mx, tid);
+  var l = 0.0;
+  for (var p = tid; p < n; p += WG) {
+    let e = exp(scores[p] - m);
+    scores[p] = e;
+    l += e;
+  }
+  let tot = wg_sum(l, tid);
+  var acc4 = vec4<f32>(0.0);
+  if (tid < NG * NU) {
+    let w = tid % NU;
+    let pg = tid / NU;
+    for (var q = pg; q < n; q += NG) {
+      var v = vec4<f32>(0.0);
+      if (q == fresh) {
+        v = vec4<f32>(vn[DU * w], vn[DU * w + 1u], 0.0, 0.0);
+        if (DU == 4u) { v = vec4<f32>(v.xy, vn[DU * w + 2u], vn[DU * w + 3u]); }
+      } else {
+        let o = (base + q) * (HD / 2u) + w * (DU / 2u);
+        v = vec4<f32>(unpack2x16float(vc[o]), 0.0, 0.0);
+        if (DU == 4u) { v = vec4<f32>(v.xy, unpack2x16float(vc[o + 1u])); }
+      }
+      acc4 += scores[q] * v;
+    }
+  }
+  pv[tid] = acc4;
+  workgroupBarrier();
+  for (var k = 0u; k < DPT; k++) {
+    let dim = tid + k * WG;
+    if (dim < HD) {
+      var a = 0.0;
+      for (var g = 0u; g < NG; g++) { a += pv[g * NU + dim / DU][dim % DU]; }
+      outv[h * HD + dim] = a / tot;
+    }
+  }
+}
