@@ -23,7 +23,8 @@
 #define SAMPLE_PER_T 16
 #define CAND_STRIDE 64
 #define ATTN_SPLIT 16 /* decode attention: workgroups per head (fast attention), unless gpu_options says */
-#define ONE_CTX 2048   /* contexts up to this many positions: decode attention in one dispatch */
+#define ONE_CTX 2048   /* contexts up to this many positions ... */
+#define ONE_DIMS 2048  /* ... and up to this many dims of all heads: decode attention in one dispatch */
 
 typedef struct {
     const gguf_tensor *t;
@@ -539,14 +540,17 @@ static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, i
      * stage (dividing the row; 30 KB of workgroup memory at most), WI / XI
      * weight / input loads a thread a stage. */
     int bpr = ws[0]->cols / 32;
-    uint64_t tiles = (uint64_t)(out_rows + (mode == 2 ? 63 : 127)) / (mode == 2 ? 64 : 128) * ((g->batch + 63) / 64);
+    int tn = g->opt.mmq_tn == 8 ? 8 : 4, bn = 16 * tn;
+    uint64_t tiles = (uint64_t)(out_rows + (mode == 2 ? 63 : 127)) / (mode == 2 ? 64 : 128) * ((g->batch + bn - 1) / bn);
     int tm = tiles < 264 ? 4 : 8, bm = 16 * tm, nb = 4;
-    while (nb > 1 && (bpr % nb || nb * (bm * 40 + 128 * 16 + 64 * 8) > 30720)) nb /= 2;
+    while (nb > 1 && (bpr % nb || nb * (bm * 40 + bn * 40) > 30720)) nb /= 2;
     kb_u(&k, "MODE", (uint64_t)mode);
     kb_u(&k, "TM", (uint64_t)tm);
+    kb_u(&k, "TN", (uint64_t)tn);
     kb_u(&k, "NB", (uint64_t)nb);
     kb_u(&k, "WI", (uint64_t)(nb * bm + 255) / 256);
-    kb_u(&k, "XI", (uint64_t)(nb * 128 + 255) / 256);
+    kb_u(&k, "XI", (uint64_t)(nb * 2 * bn + 255) / 256);
+    kb_u(&k, "XDI", (uint64_t)(nb * bn + 255) / 256);
     kb_u(&k, "OUT_ROWS", (uint64_t)out_rows);
     kb_u(&k, "OUTS", (uint64_t)out_rows);
     kb_u(&k, "FF", (uint64_t)g->m->hp.n_ff);
@@ -565,7 +569,7 @@ static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, i
         return st;
     }
     uint32_t tile = (uint32_t)(mode == 2 ? 8 * tm : 16 * tm);
-    return kb_dispatch(&k, list, (uint32_t)(out_rows + tile - 1) / tile, (uint32_t)(g->batch + 63) / 64, err);
+    return kb_dispatch(&k, list, (uint32_t)(out_rows + tile - 1) / tile, (uint32_t)(g->batch + bn - 1) / bn, err);
 }
 
 /* Prefill product: mode 0 out = acc + bias, 1 out += acc, 2 SwiGLU. */
@@ -834,9 +838,12 @@ hearth_status gpu_model_create(gpu_model **out, const model *m, const hearth_hos
     g->opt = *opt;
     g->n_ctx = opt->n_ctx;
     g->batch = opt->max_batch < opt->n_ctx ? opt->max_batch : opt->n_ctx;
-    /* decode attention in one dispatch where the context's scores fit in
-     * workgroup memory (attn_one.wgsl), else split over positions */
-    g->split = opt->attn_split > 0 && opt->attn_split <= 64 ? opt->attn_split : g->n_ctx <= ONE_CTX ? 0 : ATTN_SPLIT;
+    /* decode attention in one dispatch (attn_one.wgsl) where the context's
+     * scores fit in workgroup memory and a layer's attention is small
+     * (heads x dims up to ONE_DIMS: the dispatch saved counts more than the
+     * parallelism lost), else split over positions */
+    bool one = g->n_ctx <= ONE_CTX && (int64_t)hp->n_head * hp->head_dim <= ONE_DIMS;
+    g->split = opt->attn_split > 0 && opt->attn_split <= 64 ? opt->attn_split : one ? 0 : ATTN_SPLIT;
     g->q_dim = hp->n_head * hp->head_dim;
     g->kv_dim = hp->n_head_kv * hp->head_dim;
     g->qkv_dim = g->q_dim + 2 * g->kv_dim;

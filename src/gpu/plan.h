@@ -21,6 +21,7 @@ typedef struct {
     bool no_mmq;          /* products of quantized weights in f32 (mm.wgsl, rows.wgsl) instead of integers */
     int attn_split;       /* decode attention: workgroups per head (0: the default) */
     int mvq_tpr, mvq_wgs; /* integer decode products: lanes a row (at most), workgroups (at least); 0: defaults */
+    int mmq_tn;           /* integer prefill products: tokens a thread (4, or 8); 0: default */
 } gpu_options;
 
 /* The uniform block of a step (common.wgsl's Step). */

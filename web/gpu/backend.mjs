@@ -18,7 +18,8 @@ export async function createBackend({ gpu, noSubgroups, noDot4, noMmq, exactAtte
   noMmq ??= isNode && process.env.HEARTH_GPU_NOMMQ === '1';
   const attnSplit = isNode ? Number(process.env.HEARTH_GPU_SPLIT || 0) : 0;
   const [tprLog2, wgs] = (isNode && process.env.HEARTH_GPU_MVQ || '0,0').split(',').map(Number); // tuning
-  const g = await createGpu({ gpu: gpu ?? (isNode ? await nodeGpu() : undefined), noSubgroups, noDot4, noMmq, attnSplit, tune: { tprLog2, wgs }, exactAttention, log });
+  const tn = isNode ? Number(process.env.HEARTH_GPU_MMQ_TN || 0) : 0;
+  const g = await createGpu({ gpu: gpu ?? (isNode ? await nodeGpu() : undefined), noSubgroups, noDot4, noMmq, attnSplit, tune: { tprLog2, wgs, tn }, exactAttention, log });
   let h;
   try { h = await Hearth.create({ gpu: g, log, wasmUrl }); } catch (e) { g.destroy(); throw e; }
   return { engine: new GpuEngine(h, g) };
