@@ -495,17 +495,34 @@ static hearth_status k_combine(gpu_model *g, int list, hearth_error *err) {
     return kb_dispatch(&k, list, (uint32_t)g->m->hp.n_head, 1, err);
 }
 
-static hearth_status k_rmsnorm(gpu_model *g, int list, uint32_t nw, hearth_error *err) {
+/* Prefill RMSNorm into b_xb, or (q8: for an integer product) straight to
+ * its Q8 input in b_xq / b_xd. */
+static hearth_status k_rmsnorm(gpu_model *g, int list, uint32_t nw, bool q8, hearth_error *err) {
     kb k;
-    kb_begin(&k, g, 256, "rmsnorm.wgsl");
+    const char *file = q8 ? "rmsnorm_q8.wgsl" : "rmsnorm.wgsl";
+    kb_begin(&k, g, 256, file);
     norm_consts(&k, g);
     kb_file(&k, "common.wgsl");
     kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
     kb_bind(&k, "x", "array<f32>", GPU_BIND_READ, g->b_x);
-    kb_bind(&k, "xb", "array<f32>", GPU_BIND_RW, g->b_xb);
+    if (q8) {
+        kb_u(&k, "BPR", (uint64_t)g->m->hp.n_embd / 32);
+        kb_u(&k, "ACT", 3);
+        kb_file(&k, "act.wgsl");
+        kb_bind(&k, "xq", "array<u32>", GPU_BIND_RW, g->b_xq);
+        kb_bind(&k, "xd", "array<vec2<f32>>", GPU_BIND_RW, g->b_xd);
+        kb_file(&k, "q8_store.wgsl");
+    } else {
+        kb_bind(&k, "xb", "array<f32>", GPU_BIND_RW, g->b_xb);
+    }
     kb_bind(&k, "nw", "array<f32>", GPU_BIND_READ, nw);
-    kb_file(&k, "rmsnorm.wgsl");
+    kb_file(&k, file);
     return kb_dispatch(&k, list, (uint32_t)g->batch, 1, err);
+}
+
+/* Whether the prefill product of these weights runs in integers (mmq.wgsl). */
+static bool integer_product(const gpu_model *g, const gpu_weight *w) {
+    return gpu_type_act(w->type) == 3 && !g->opt.no_mmq;
 }
 
 /* Prefill: the input of a quantized product (cols floats a token) to Q8
@@ -521,6 +538,7 @@ static hearth_status k_quant(gpu_model *g, int list, uint32_t xin, int cols, hea
     kb_bind(&k, "xin", "array<vec4<f32>>", GPU_BIND_READ, xin);
     kb_bind(&k, "xq", "array<u32>", GPU_BIND_RW, g->b_xq);
     kb_bind(&k, "xd", "array<vec2<f32>>", GPU_BIND_RW, g->b_xd);
+    kb_file(&k, "q8_store.wgsl");
     kb_file(&k, "q8_act.wgsl");
     uint32_t x, y;
     grid(((uint64_t)g->batch * (cols / 32) + 255) / 256, &x, &y);
@@ -531,7 +549,7 @@ static hearth_status k_quant(gpu_model *g, int list, uint32_t xin, int cols, hea
  * input quantized by k_quant. */
 static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, int n_ws, int mode, uint32_t xin,
                                 uint32_t out, int out_rows, uint32_t bias, hearth_error *err) {
-    hearth_status st = k_quant(g, list, xin, ws[0]->cols, err);
+    hearth_status st = xin == g->b_xq ? HEARTH_OK : k_quant(g, list, xin, ws[0]->cols, err);
     if (st) return st;
     kb k;
     kb_begin(&k, g, 256, "mmq.wgsl");
@@ -575,8 +593,7 @@ static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, i
 /* Prefill product: mode 0 out = acc + bias, 1 out += acc, 2 SwiGLU. */
 static hearth_status k_matmul(gpu_model *g, int list, gpu_weight *const *ws, int n_ws, int mode, uint32_t xin,
                               uint32_t out, int out_rows, uint32_t bias, hearth_error *err) {
-    if (gpu_type_act(ws[0]->type) == 3 && !g->opt.no_mmq)
-        return k_matmul_q(g, list, ws, n_ws, mode, xin, out, out_rows, bias, err);
+    if (integer_product(g, ws[0])) return k_matmul_q(g, list, ws, n_ws, mode, xin, out, out_rows, bias, err);
     kb k;
     kb_begin(&k, g, 256, "mm.wgsl");
     kb_u(&k, "MODE", (uint64_t)mode);
@@ -707,14 +724,17 @@ static hearth_status build_prefill(gpu_model *g, int L, hearth_error *err) {
         gpu_weight *qkv[3] = {0}, *ffn[2] = {0};
         int n_qkv, n_ffn;
         layer_weights(ly, hp->arch == ARCH_PHI3, qkv, &n_qkv, ffn, &n_ffn);
-        st = k_rmsnorm(g, L, ly->attn_norm, err);
-        if (!st) st = k_matmul(g, L, qkv, n_qkv, 0, g->b_xb, g->b_qkv, g->qkv_dim, ly->bias, err);
+        /* xin b_xq: the norm wrote the integer product's Q8 input itself */
+        bool q8 = integer_product(g, qkv[0]);
+        st = k_rmsnorm(g, L, ly->attn_norm, q8, err);
+        if (!st) st = k_matmul(g, L, qkv, n_qkv, 0, q8 ? g->b_xq : g->b_xb, g->b_qkv, g->qkv_dim, ly->bias, err);
         if (!st) st = k_attention(g, L, "rope_kv.wgsl", il, err);
         if (!st) st = k_attention(g, L, tiled_attention(g) ? "attn_tile.wgsl" : "attn_prefill.wgsl", il, err);
         gpu_weight *wo = &ly->wo, *down = &ly->down;
         if (!st) st = k_matmul(g, L, &wo, 1, 1, g->b_attn, g->b_x, hp->n_embd, g->b_zero, err);
-        if (!st) st = k_rmsnorm(g, L, ly->ffn_norm, err);
-        if (!st) st = k_matmul(g, L, ffn, n_ffn, 2, g->b_xb, g->b_act, hp->n_ff, g->b_zero, err);
+        q8 = integer_product(g, ffn[0]);
+        if (!st) st = k_rmsnorm(g, L, ly->ffn_norm, q8, err);
+        if (!st) st = k_matmul(g, L, ffn, n_ffn, 2, q8 ? g->b_xq : g->b_xb, g->b_act, hp->n_ff, g->b_zero, err);
         if (!st) st = k_matmul(g, L, &down, 1, 1, g->b_act, g->b_x, hp->n_embd, g->b_zero, err);
     }
     if (!st && L == GPU_LIST_PREFILL_LAST) {
