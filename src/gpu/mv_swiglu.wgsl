@@ -1,5 +1,6 @@
 // Decode: act = silu(Wgate * rmsnorm(x)) * (Wup * rmsnorm(x)); the up rows
 // follow the gate rows in the (logical) matrix: row r and row FF + r.
+// q8_out (q8_out.wgsl, or nothing) may also store act as Q8 blocks.
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -10,8 +11,12 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   prep_input(scale, tid);
   let g = reduce_rows(rows_at(row0, lane, scale), tid);
   let up = reduce_rows(rows_at(FF + row0, lane, scale), tid);
+  var v: array<f32, R>;
   for (var i = 0u; i < R; i++) {
+    v[i] = silu(g[i]) * up[i];
     if (lane != 0u || row0 + i >= FF) { continue; }
-    act[row0 + i] = silu(g[i]) * up[i];
+    act[row0 + i] = v[i];
   }
+  // (where the down product reads it so) the outputs as its Q8 input too
+  q8_out(tid, lane, wg_index(wid, nwg) * (WG / TPR) * R, v);
 }

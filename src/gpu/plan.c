@@ -198,12 +198,13 @@ static void kb_dot4(kb *k) {
                         "         extractBits(x, 16u, 8u) * extractBits(y, 16u, 8u) + extractBits(x, 24u, 8u) * extractBits(y, 24u, 8u);\n}\n");
 }
 
-enum { ROWS_NONE = 0, ROWS_FLOAT = 1, ROWS_Q8 = 2 };
+enum { ROWS_NONE = 0, ROWS_FLOAT = 1, ROWS_Q8 = 2, ROWS_Q8_IN = 3 };
 
 /* The weight bindings of a kernel: the slices of the given matrices in
  * order, as one logical matrix (e.g. [Wq; Wk; Wv]), with wsel_deq(row, b, j)
  * and, for the decode products (rows), rows_at(row, tid) and prep_input:
- * ROWS_FLOAT rows.wgsl, ROWS_Q8 the integer products of rows_q.wgsl. */
+ * ROWS_FLOAT rows.wgsl, ROWS_Q8 the integer products of rows_q.wgsl (on
+ * the input quantized by prep_q.wgsl, or ROWS_Q8_IN read by prep_q_in.wgsl). */
 static hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, int rows_kind, hearth_error *err) {
     bool with_rows = rows_kind != ROWS_NONE;
     uint32_t bounds[MAX_SEGS];
@@ -223,7 +224,7 @@ static hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, int rows
             sb_printf(&k->src, "const w%d_NROWS: u32 = %du;\n", n, ws[i]->slice_rows[s]);
             sb_add_replacing(&k->src, gpu_wgsl(gpu_type_wgsl(ws[i]->type)), "WBUF", name);
             if (with_rows)
-                sb_add_replacing(&k->src, gpu_wgsl(rows_kind == ROWS_Q8 ? "rows_q.wgsl" : "rows.wgsl"), "WBUF", name);
+                sb_add_replacing(&k->src, gpu_wgsl(rows_kind >= ROWS_Q8 ? "rows_q.wgsl" : "rows.wgsl"), "WBUF", name);
             rows += (uint32_t)ws[i]->slice_rows[s];
             bounds[n++] = rows;
         }
@@ -264,8 +265,8 @@ static hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, int rows
             else sb_printf(&k->src, "  return w%d_rows(row - %uu, tid, xs);\n}\n", s, from);
         }
         kb_file(k, "reduce_tree.wgsl");
-        if (rows_kind == ROWS_Q8) {
-            kb_file(k, "prep_q.wgsl");
+        if (rows_kind >= ROWS_Q8) {
+            kb_file(k, rows_kind == ROWS_Q8_IN ? "prep_q_in.wgsl" : "prep_q.wgsl");
             kb_dot4(k);
         } else {
             sb_add(&k->src, "fn prep_input(xs: f32, tid: u32) {}\n");
@@ -374,29 +375,39 @@ typedef struct {
     uint32_t xin, out, aux; /* aux: bias (qkv), the next norm (res) */
     int out_rows;           /* rows computed (per slice for mv_out) */
     int row_base;           /* mv_out: first row of the slice */
+    bool q8_out;            /* mv_swiglu: also writes its output as Q8 blocks (b_xq / b_xd) */
+    bool q8_in;             /* mv_res: its input is those blocks (written by mv_swiglu) */
 } mv_job;
 
-static hearth_status k_matvec(gpu_model *g, int list, const mv_job *j, hearth_error *err) {
-    kb k;
-    /* Quantized weights: integer products on the input quantized once per
-     * workgroup (rows_q.wgsl), 256 threads, up to 32 lanes a row, where the
-     * input's blocks fit in workgroup memory; else rows.wgsl. */
+/* The shape of a decode product: integer (q8) or float, threads a
+ * workgroup, lanes a row, rows a lane. Quantized weights: integer products
+ * on the input quantized once per workgroup (rows_q.wgsl), 256 threads, up
+ * to 32 lanes a row, where the input's blocks fit in workgroup memory;
+ * else rows.wgsl. Lanes per row: a power of two up to the row's units of
+ * work (8 values, or 32-value blocks for Q8 input), so narrow matrices keep
+ * threads busy; (WG / TPR) * R rows a workgroup, R lowered until there are
+ * workgroups enough to fill a large GPU. */
+static void mv_shape(const gpu_model *g, const mv_job *j, bool *q8, int *wg, int *tpr, int *R) {
     int bpr = j->ws[0]->cols / 32;
-    bool q8 = gpu_type_act(j->ws[0]->type) == 3 && !g->opt.no_mmq && bpr * 40 <= 20480;
-    int wg = q8 ? MVQ_WG : MV_WG;
-    kb_begin(&k, g, wg, j->file);
+    *q8 = gpu_type_act(j->ws[0]->type) == 3 && !g->opt.no_mmq && bpr * 40 <= 20480;
+    *wg = *q8 ? MVQ_WG : MV_WG;
     int bounds[MAX_SEGS], nb = 0, acc = 0;
     for (int i = 0; i < j->n_ws; i++)
         for (int s = 0; s < j->ws[i]->n_slices && nb < MAX_SEGS; s++) bounds[nb++] = acc += j->ws[i]->slice_rows[s];
-    /* Lanes per row: a power of two up to the row's units of work (8 values,
-     * or 32-value blocks for Q8 input), so narrow matrices keep threads busy;
-     * (WG / TPR) * R rows a workgroup, R lowered until there are workgroups
-     * enough to fill a large GPU. */
-    int units = j->ws[0]->cols / (gpu_type_act(j->ws[0]->type) == 3 ? 32 : 8), tpr = 1;
-    int max_tpr = q8 ? (g->opt.mvq_tpr ? g->opt.mvq_tpr : 32) : wg, min_wgs = q8 ? (g->opt.mvq_wgs ? g->opt.mvq_wgs : 256) : 512;
-    while (tpr * 2 <= units && tpr * 2 <= max_tpr) tpr *= 2;
-    int R = rows_per_wg(bounds, nb);
-    while (R > 1 && (uint64_t)j->out_rows / ((uint64_t)(wg / tpr) * R) < (uint64_t)min_wgs) R /= 2;
+    int units = j->ws[0]->cols / (gpu_type_act(j->ws[0]->type) == 3 ? 32 : 8);
+    int max_tpr = *q8 ? (g->opt.mvq_tpr ? g->opt.mvq_tpr : 32) : *wg, min_wgs = *q8 ? (g->opt.mvq_wgs ? g->opt.mvq_wgs : 256) : 512;
+    *tpr = 1;
+    while (*tpr * 2 <= units && *tpr * 2 <= max_tpr) *tpr *= 2;
+    *R = rows_per_wg(bounds, nb);
+    while (*R > 1 && (uint64_t)j->out_rows / ((uint64_t)(*wg / *tpr) * *R) < (uint64_t)min_wgs) *R /= 2;
+}
+
+static hearth_status k_matvec(gpu_model *g, int list, const mv_job *j, hearth_error *err) {
+    kb k;
+    bool q8;
+    int wg, tpr, R;
+    mv_shape(g, j, &q8, &wg, &tpr, &R);
+    kb_begin(&k, g, wg, j->file);
     kb_u(&k, "R", (uint64_t)R);
     kb_u(&k, "TPR", (uint64_t)tpr);
     kb_u(&k, "OUT_ROWS", (uint64_t)j->out_rows);
@@ -419,11 +430,24 @@ static hearth_status k_matvec(gpu_model *g, int list, const mv_job *j, hearth_er
         kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, j->out);
     } else if (strcmp(j->file, "mv_swiglu.wgsl") == 0) {
         kb_bind(&k, "act", "array<f32>", GPU_BIND_RW, j->out);
+    }
+    if (j->q8_out) {
+        kb_bind(&k, "xq", "array<u32>", GPU_BIND_RW, g->b_xq);
+        kb_bind(&k, "xd", "array<vec2<f32>>", GPU_BIND_RW, g->b_xd);
+        kb_u(&k, "RPW", (uint64_t)(wg / tpr) * R);
+        kb_file(&k, "q8_store.wgsl");
+        kb_file(&k, "q8_out.wgsl");
+    } else if (strcmp(j->file, "mv_swiglu.wgsl") == 0) {
+        sb_add(&k.src, "fn q8_out(tid: u32, lane: u32, first: u32, v: array<f32, R>) {}\n");
+    }
+    if (j->q8_in) {
+        kb_bind(&k, "xqin", "array<vec4<u32>>", GPU_BIND_READ, g->b_xq);
+        kb_bind(&k, "xdin", "array<vec2<f32>>", GPU_BIND_READ, g->b_xd);
     } else if (strcmp(j->file, "mv_out.wgsl") == 0) {
         kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
         kb_bind(&k, "logits", "array<f32>", GPU_BIND_RW, GPU_BUF_LOGITS);
     }
-    hearth_status st = kb_weights(&k, j->ws, j->n_ws, q8 ? ROWS_Q8 : ROWS_FLOAT, err);
+    hearth_status st = kb_weights(&k, j->ws, j->n_ws, j->q8_in ? ROWS_Q8_IN : q8 ? ROWS_Q8 : ROWS_FLOAT, err);
     kb_file(&k, j->file);
     if (st) {
         sb_free(&k.src);
@@ -648,7 +672,7 @@ static hearth_status build_head(gpu_model *g, int list, hearth_error *err) {
         slice.n_slices = 1;
         slice.buf[0] = g->output.buf[s];
         slice.slice_rows[0] = g->output.slice_rows[s];
-        mv_job j = {"mv_out.wgsl", {&slice}, 1, g->b_xn, GPU_BUF_LOGITS, 0, slice.slice_rows[0], base};
+        mv_job j = {"mv_out.wgsl", {&slice}, 1, g->b_xn, GPU_BUF_LOGITS, 0, slice.slice_rows[0], base, false, false};
         st = k_matvec(g, list, &j, err);
         base += slice.slice_rows[0];
     }
@@ -674,6 +698,22 @@ static void layer_weights(gpu_layer *ly, bool fused, gpu_weight **qkv, int *n_qk
     }
 }
 
+/* SwiGLU's product writes the down product's Q8 input itself where both
+ * run in integers and each of its workgroups makes whole blocks of 32
+ * outputs (and the bindings fit): the down product then only loads it. */
+static void fuse_q8(const gpu_model *g, mv_job *f, mv_job *d) {
+    bool fq, dq;
+    int wg, tpr, R, dwg, dtpr, dR;
+    mv_shape(g, f, &fq, &wg, &tpr, &R);
+    mv_shape(g, d, &dq, &dwg, &dtpr, &dR);
+    int rpw = wg / tpr * R, slices = 0;
+    for (int i = 0; i < f->n_ws; i++) slices += f->ws[i]->n_slices;
+    if (g->opt.no_fuse || !fq || !dq || rpw % 32 || f->out_rows % rpw || 5 + slices > g->lim.max_storage_buffers ||
+        6 + d->ws[0]->n_slices > g->lim.max_storage_buffers)
+        return;
+    f->q8_out = d->q8_in = true;
+}
+
 static hearth_status build_decode(gpu_model *g, hearth_error *err) {
     const model_hparams *hp = &g->m->hp;
     const int L = GPU_LIST_DECODE;
@@ -683,7 +723,7 @@ static hearth_status build_decode(gpu_model *g, hearth_error *err) {
         gpu_weight *qkv[3] = {0}, *ffn[2] = {0};
         int n_qkv, n_ffn;
         layer_weights(ly, hp->arch == ARCH_PHI3, qkv, &n_qkv, ffn, &n_ffn);
-        mv_job j = {"mv_qkv.wgsl", {qkv[0], qkv[1], qkv[2]}, n_qkv, g->b_xn, g->b_qkv, ly->bias, g->qkv_dim, 0};
+        mv_job j = {"mv_qkv.wgsl", {qkv[0], qkv[1], qkv[2]}, n_qkv, g->b_xn, g->b_qkv, ly->bias, g->qkv_dim, 0, false, false};
         st = k_matvec(g, L, &j, err);
         if (!st && g->opt.exact_attention) st = k_attention(g, L, "attn_decode.wgsl", il, err);
         else if (!st && !g->split) st = k_attention(g, L, "attn_one.wgsl", il, err);
@@ -692,18 +732,15 @@ static hearth_status build_decode(gpu_model *g, hearth_error *err) {
             if (!st) st = k_combine(g, L, err);
         }
         if (!st) {
-            mv_job o = {"mv_res.wgsl", {&ly->wo}, 1, g->b_attn, 0, ly->ffn_norm, hp->n_embd, 0};
+            mv_job o = {"mv_res.wgsl", {&ly->wo}, 1, g->b_attn, 0, ly->ffn_norm, hp->n_embd, 0, false, false};
             st = k_matvec(g, L, &o, err);
         }
-        if (!st) {
-            mv_job f = {"mv_swiglu.wgsl", {ffn[0], ffn[1]}, n_ffn, g->b_xn, g->b_act, 0, hp->n_ff, 0};
-            st = k_matvec(g, L, &f, err);
-        }
-        if (!st) {
-            uint32_t next = il + 1 < hp->n_layer ? g->layers[il + 1].attn_norm : g->b_out_norm;
-            mv_job d = {"mv_res.wgsl", {&ly->down}, 1, g->b_act, 0, next, hp->n_embd, 0};
-            st = k_matvec(g, L, &d, err);
-        }
+        uint32_t next = il + 1 < hp->n_layer ? g->layers[il + 1].attn_norm : g->b_out_norm;
+        mv_job f = {"mv_swiglu.wgsl", {ffn[0], ffn[1]}, n_ffn, g->b_xn, g->b_act, 0, hp->n_ff, 0, false, false};
+        mv_job d = {"mv_res.wgsl", {&ly->down}, 1, g->b_act, 0, next, hp->n_embd, 0, false, false};
+        fuse_q8(g, &f, &d);
+        if (!st) st = k_matvec(g, L, &f, err);
+        if (!st) st = k_matvec(g, L, &d, err);
     }
     if (!st) st = build_head(g, L, err);
     return st;

@@ -22,6 +22,7 @@ typedef struct {
     int attn_split;       /* decode attention: workgroups per head (0: the default) */
     int mvq_tpr, mvq_wgs; /* integer decode products: lanes a row (at most), workgroups (at least); 0: defaults */
     int mmq_tn;           /* integer prefill products: tokens a thread (4, or 8); 0: default */
+    bool no_fuse;         /* decode: SwiGLU's product does not quantize the down product's input (comparisons) */
 } gpu_options;
 
 /* The uniform block of a step (common.wgsl's Step). */

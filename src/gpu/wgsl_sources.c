@@ -948,6 +948,7 @@ static const struct {
     {"mv_swiglu.wgsl",
     "// Decode: act = silu(Wgate * rmsnorm(x)) * (Wup * rmsnorm(x)); the up rows\n"
     "// follow the gate rows in the (logical) matrix: row r and row FF + r.\n"
+    "// q8_out (q8_out.wgsl, or nothing) may also store act as Q8 blocks.\n"
     "@compute @workgroup_size(WG)\n"
     "fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>,\n"
     "        @builtin(num_workgroups) nwg: vec3<u32>) {\n"
@@ -958,10 +959,14 @@ static const struct {
     "  prep_input(scale, tid);\n"
     "  let g = reduce_rows(rows_at(row0, lane, scale), tid);\n"
     "  let up = reduce_rows(rows_at(FF + row0, lane, scale), tid);\n"
+    "  var v: array<f32, R>;\n"
     "  for (var i = 0u; i < R; i++) {\n"
+    "    v[i] = silu(g[i]) * up[i];\n"
     "    if (lane != 0u || row0 + i >= FF) { continue; }\n"
-    "    act[row0 + i] = silu(g[i]) * up[i];\n"
+    "    act[row0 + i] = v[i];\n"
     "  }\n"
+    "  // (where the down product reads it so) the outputs as its Q8 input too\n"
+    "  q8_out(tid, lane, wg_index(wid, nwg) * (WG / TPR) * R, v);\n"
     "}\n"
     ""},
     {"norm_scale.wgsl",
@@ -1008,6 +1013,20 @@ static const struct {
     "  workgroupBarrier();\n"
     "}\n"
     ""},
+    {"prep_q_in.wgsl",
+    "// The input of a decode product already as Q8 blocks (written by the\n"
+    "// producer, q8_out.wgsl), loaded into workgroup memory for rows_q.wgsl.\n"
+    "var<workgroup> sxq: array<vec4<u32>, BPR * 2u>;\n"
+    "var<workgroup> sxd: array<vec2<f32>, BPR>;\n"
+    "fn prep_input(xs: f32, tid: u32) {\n"
+    "  for (var b = tid; b < BPR; b += WG) {\n"
+    "    sxq[2u * b] = xqin[2u * b];\n"
+    "    sxq[2u * b + 1u] = xqin[2u * b + 1u];\n"
+    "    sxd[b] = xdin[b];\n"
+    "  }\n"
+    "  workgroupBarrier();\n"
+    "}\n"
+    ""},
     {"q8_act.wgsl",
     "// Prefill: the input of a quantized product (xin, COLS floats a token) to\n"
     "// Q8 blocks (q8_store.wgsl), once for all of the product's workgroups\n"
@@ -1020,6 +1039,27 @@ static const struct {
     "  var v: array<vec4<f32>, 8>;\n"
     "  for (var c = 0u; c < 8u; c++) { v[c] = xin[i * 8u + c]; }\n"
     "  q8_store(i, v);\n"
+    "}\n"
+    ""},
+    {"q8_out.wgsl",
+    "// Decode SwiGLU: its outputs (each row group's lane 0 holds R of them) as\n"
+    "// the down product's Q8 input too (q8_store.wgsl): a workgroup's RPW rows\n"
+    "// (a multiple of 32, from row `first`) gathered in workgroup memory, then a\n"
+    "// thread a block. The down product loads them (prep_q_in.wgsl).\n"
+    "var<workgroup> sact: array<f32, RPW>;\n"
+    "fn q8_out(tid: u32, lane: u32, first: u32, v: array<f32, R>) {\n"
+    "  if (lane == 0u) {\n"
+    "    for (var i = 0u; i < R; i++) { sact[(tid / TPR) * R + i] = v[i]; }\n"
+    "  }\n"
+    "  workgroupBarrier();\n"
+    "  for (var k = tid; k < RPW / 32u; k += WG) {\n"
+    "    var b: array<vec4<f32>, 8>;\n"
+    "    for (var c = 0u; c < 8u; c++) {\n"
+    "      let o = k * 32u + 4u * c;\n"
+    "      b[c] = vec4<f32>(sact[o], sact[o + 1u], sact[o + 2u], sact[o + 3u]);\n"
+    "    }\n"
+    "    q8_store(first / 32u + k, b);\n"
+    "  }\n"
     "}\n"
     ""},
     {"q8_store.wgsl",
