@@ -23,8 +23,7 @@
 #define SAMPLE_PER_T 16
 #define CAND_STRIDE 64
 #define ATTN_SPLIT 16 /* decode attention: workgroups per head (fast attention), unless gpu_options says */
-#define ONE_CTX 2048   /* contexts up to this many positions ... */
-#define ONE_DIMS 2048  /* ... and up to this many dims of all heads: decode attention in one dispatch */
+#define ONE_CTX 2048   /* contexts up to this many positions: attention in one dispatch possible (attn_one.wgsl) */
 
 typedef struct {
     const gguf_tensor *t;
@@ -582,7 +581,9 @@ static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, i
      * stage (dividing the row; 30 KB of workgroup memory at most), WI / XI
      * weight / input loads a thread a stage. */
     int bpr = ws[0]->cols / 32;
-    int tn = g->opt.mmq_tn == 8 ? 8 : 4, bn = 16 * tn;
+    /* 8 tokens a thread for Q8_0 weights (their loads amortized over more
+     * tokens: faster on the H100), 4 for the others (8 was slower there) */
+    int tn = g->opt.mmq_tn == 8 || g->opt.mmq_tn == 4 ? g->opt.mmq_tn : ws[0]->type == GGML_TYPE_Q8_0 ? 8 : 4, bn = 16 * tn;
     uint64_t tiles = (uint64_t)(out_rows + (mode == 2 ? 63 : 127)) / (mode == 2 ? 64 : 128) * ((g->batch + bn - 1) / bn);
     int tm = tiles < 264 ? 4 : 8, bm = 16 * tm, nb = 4;
     while (nb > 1 && (bpr % nb || nb * (bm * 40 + bn * 40) > 30720)) nb /= 2;
@@ -895,12 +896,12 @@ hearth_status gpu_model_create(gpu_model **out, const model *m, const hearth_hos
     g->opt = *opt;
     g->n_ctx = opt->n_ctx;
     g->batch = opt->max_batch < opt->n_ctx ? opt->max_batch : opt->n_ctx;
-    /* decode attention in one dispatch (attn_one.wgsl) where the context's
-     * scores fit in workgroup memory and a layer's attention is small
-     * (heads x dims up to ONE_DIMS: the dispatch saved counts more than the
-     * parallelism lost), else split over positions */
-    bool one = g->n_ctx <= ONE_CTX && (int64_t)hp->n_head * hp->head_dim <= ONE_DIMS;
-    g->split = opt->attn_split > 0 && opt->attn_split <= 64 ? opt->attn_split : one ? 0 : ATTN_SPLIT;
+    /* decode attention split over positions (16 workgroups a head, then
+     * joined); one workgroup a head asked for (attn_split 1) runs in one
+     * dispatch (attn_one.wgsl) where the context's scores fit in workgroup
+     * memory: a dispatch fewer, but on the H100 slower (docs/benchmarks.md) */
+    if (opt->attn_split == 1) g->split = g->n_ctx <= ONE_CTX ? 0 : ATTN_SPLIT;
+    else g->split = opt->attn_split > 1 && opt->attn_split <= 64 ? opt->attn_split : ATTN_SPLIT;
     g->q_dim = hp->n_head * hp->head_dim;
     g->kv_dim = hp->n_head_kv * hp->head_dim;
     g->qkv_dim = g->q_dim + 2 * g->kv_dim;

@@ -19,9 +19,9 @@ typedef struct {
     bool no_subgroups; /* use the workgroup-memory reductions even where subgroups exist (tests) */
     bool exact_attention; /* attention with the CPU path's f16 accumulation, bit for bit (tests); slower */
     bool no_mmq;          /* products of quantized weights in f32 (mm.wgsl, rows.wgsl) instead of integers */
-    int attn_split;       /* decode attention: workgroups per head (0: the default) */
+    int attn_split;       /* decode attention: workgroups per head (0: the default; 1: attn_one.wgsl) */
     int mvq_tpr, mvq_wgs; /* integer decode products: lanes a row (at most), workgroups (at least); 0: defaults */
-    int mmq_tn;           /* integer prefill products: tokens a thread (4, or 8); 0: default */
+    int mmq_tn;           /* integer prefill products: tokens a thread (4 or 8); 0: by weight type */
     bool no_fuse;         /* decode: SwiGLU's product does not quantize the down product's input (comparisons) */
 } gpu_options;
 

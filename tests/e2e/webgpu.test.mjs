@@ -118,18 +118,19 @@ gpu.destroy();
 
 // The default attention (f32 sums; what the CLI and the app run) on an f32
 // model, where nothing amplifies its last-bit differences: decode attention
-// in one dispatch (contexts up to 2048) or split over positions and joined
-// (longer ones), and prefill attention tiled (attn_tile.wgsl, chunks of 64).
+// split over positions and joined, or in one dispatch (attnSplit 1,
+// attn_one.wgsl), and prefill attention tiled (attn_tile.wgsl, chunks of 64).
 {
   const fast = await createGpu({ gpu: await nodeGpu() });
+  const one = await createGpu({ gpu: await nodeGpu(), attnSplit: 1 });
   const fx = fixtures.get('llama-llama2-f32');
-  const runs = [['decode only', { maxBatch: 1 }, 14, '5 dispatches per layer (one attention dispatch)'],
-    ['decode only, split', { maxBatch: 1, contextSize: 4096 }, 16, '6 dispatches per layer (split attention and its combine)'],
-    ['tiled prefill', { maxBatch: 64 }, 14, '5 dispatches per layer']];
-  for (const [label, loadOpts, dispatches, what] of runs) {
+  const runs = [['decode only', fast, { maxBatch: 1 }, 16, '6 dispatches per layer (split attention and its combine)'],
+    ['decode only, one dispatch', one, { maxBatch: 1 }, 14, '5 dispatches per layer (attn_one)'],
+    ['tiled prefill', fast, { maxBatch: 64 }, 16, '6 dispatches per layer']];
+  for (const [label, device, loadOpts, dispatches, what] of runs) {
     try {
       const r = await generate(ensureModel(fx), (h) => h.promptTokens(fx.prompt),
-        { temperature: 0, maxTokens: fx.generated.length, logitSteps: 1 }, loadOpts, fast);
+        { temperature: 0, maxTokens: fx.generated.length, logitSteps: 1 }, loadOpts, device);
       const g = compareGreedy(fx, r.tokens);
       check(`${fx.name} (fast attention, ${label}): greedy tokens equal llama.cpp's (${g.compared})`, g.ok, g.why);
       const l = logitError(fx, { tokens: r.tokens, logits: r.logitsFull.map(top64) }, 1);
@@ -139,5 +140,19 @@ gpu.destroy();
     } catch (e) { check(`fast attention (${label}): runs`, false, e.message); }
   }
   fast.destroy();
+  one.destroy();
+}
+
+// The integer products' fallback without dot4I8Packed (four extractBits
+// products), decode and prefill, on a quantized model with exact attention.
+{
+  const nd = await createGpu({ gpu: await nodeGpu(), exactAttention: true, noDot4: true });
+  const fx = fixtures.get('llama-llama2-q8_0');
+  try {
+    const r = await generate(ensureModel(fx), (h) => h.promptTokens(fx.prompt),
+      { temperature: 0, maxTokens: fx.generated.length, logitSteps: 1 }, {}, nd);
+    judge(fx, 'webgpu, no dot4I8Packed', { tokens: r.tokens, logits: r.logitsFull.map(top64) });
+  } catch (e) { check('no dot4I8Packed: runs', false, e.message); }
+  nd.destroy();
 }
 done();

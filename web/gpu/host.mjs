@@ -50,9 +50,10 @@ export async function nodeGpu() {
 // accumulation, position by position; slower): for tests against llama.cpp.
 // noDot4: the integer products without WGSL's dot4I8Packed (tests the fallback).
 // noMmq: products of quantized weights in f32 as before the integer ones (comparisons);
-// attnSplit: workgroups per head of decode attention (0: the plan's default);
-// tune: { tprLog2, wgs } of the integer decode products, { tn } (8) of the
-// prefill ones, noFuse (SwiGLU does not quantize down's input) (0: defaults). For tuning.
+// attnSplit: workgroups per head of decode attention (0: the plan's default;
+// 1: one dispatch, attn_one.wgsl);
+// tune: { tprLog2, wgs } of the integer decode products, { tn } (4 or 8) of
+// the prefill ones, noFuse (SwiGLU does not quantize down's input) (0: defaults). For tuning.
 export async function createGpu({ gpu, noSubgroups = false, noDot4 = false, noMmq = false, attnSplit = 0, tune = {}, exactAttention = false, log } = {}) {
   gpu ??= globalThis.navigator?.gpu;
   if (!gpu) throw new GpuError('WebGPU is not available here (no navigator.gpu)');
@@ -195,7 +196,7 @@ class WebGpuBackend {
   loadEngine({ contextSize = 0, maxBatch = 0, noSubgroups = false } = {}) {
     const t = this.tune;
     const flags = (noSubgroups ? 1 : 0) | (this.exactAttention ? 2 : 0) | (this.noMmq ? 4 : 0) | ((this.attnSplit & 255) << 8) |
-      ((t.tprLog2 & 15) << 16) | (((t.wgs / 32) & 255) << 20) | (t.tn === 8 ? 1 << 28 : 0) | (t.noFuse ? 1 << 29 : 0);
+      ((t.tprLog2 & 15) << 16) | (((t.wgs / 32) & 255) << 20) | (t.tn === 8 ? 1 << 28 : t.tn === 4 ? 1 << 30 : 0) | (t.noFuse ? 1 << 29 : 0);
     if (!this.#x) throw new GpuError('the GPU backend is not attached to a module (Hearth.create({ gpu }))');
     this.#dev.pushErrorScope('out-of-memory');
     this.#dev.pushErrorScope('validation');
