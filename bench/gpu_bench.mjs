@@ -152,7 +152,7 @@ async function bigLoad() {
     const loadMs = performance.now() - t0;
     const r = await engine.generate(promptOf(128256, 32), { temperature: 0, maxTokens: 33, ignoreEog: true });
     return {
-      engine: `hearth-webgpu${arg('--tag') ? `-${arg('--tag')}` : ''}`, model: m.label, dot4: gpu.stats.dot4, check: 'streaming load', file_gb: r2(fs.statSync(file).size / 1e9),
+      engine: `hearth-webgpu${arg('--tag') ? `-${arg('--tag')}` : ''}`, model: m.label, dot4: engine.gpu.stats.dot4, check: 'streaming load', file_gb: r2(fs.statSync(file).size / 1e9),
       load_ms: r2(loadMs), gpu_mb: r2(engine.gpu.stats.gpu_bytes / 1e6), decode_tok_s: r2((r.stats.gen_tokens - 1) * 1e3 / r.stats.decode_ms),
       tokens: r.tokens.length, peak_rss_mb: r2(process.resourceUsage().maxRSS / 1024),
       wasm_memory_mb: r2(engine.wasmMemoryBytes / 1e6),
