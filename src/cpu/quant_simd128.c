@@ -92,11 +92,7 @@ static void quant_q8_1(const float *x, void *dst, int n) {
  * codes stay unsigned (0..15, 0..31), Q8_0 codes signed. */
 AI void decode_block(const int ty, const uint8_t *blk, v128_t *w) {
     if (ty == TY_Q8_0) {
-        const v128_t a = wasm_v128_load(blk + 2), b = wasm_v128_load(blk + 18);
-        w[0] = wasm_i16x8_extend_low_i8x16(a);
-        w[1] = wasm_i16x8_extend_high_i8x16(a);
-        w[2] = wasm_i16x8_extend_low_i8x16(b);
-        w[3] = wasm_i16x8_extend_high_i8x16(b);
+        widen_i8x32(blk + 2, w);
         return;
     }
     /* byte j holds element j (low nibble) and element j + 16 (high nibble):
@@ -118,15 +114,6 @@ AI void decode_block(const int ty, const uint8_t *blk, v128_t *w) {
         const v128_t b1 = wasm_i16x8_const(256, 512, 1024, 2048, 4096, 8192, 16384, -32768);
         or_fifth_bits(w, (const v128_t[4]){hl, hl, hh, hh}, (const v128_t[4]){b0, b1, b0, b1});
     }
-}
-
-/* An activation block's 32 signed codes as i16, like decode_block. */
-AI void load_act(const uint8_t *qs, v128_t *y) {
-    const v128_t a = wasm_v128_load(qs), b = wasm_v128_load(qs + 16);
-    y[0] = wasm_i16x8_extend_low_i8x16(a);
-    y[1] = wasm_i16x8_extend_high_i8x16(a);
-    y[2] = wasm_i16x8_extend_low_i8x16(b);
-    y[3] = wasm_i16x8_extend_high_i8x16(b);
 }
 
 /* Sums of adjacent lanes of a and b: {a0+a1, a2+a3, b0+b1, b2+b3}. */
@@ -222,7 +209,7 @@ AI void group(const int ty, const int NT, const group_args *g, int nt, v128_t *a
         for (int k = 0; k < nt; k++, a += g->arow, aux += g->arow, gb += g->arow) {
             v128_t *ac = acc + (size_t)k * NACC;
             v128_t y[4];
-            load_act(a + qoff, y);
+            widen_i8x32(a + qoff, y);
             float da;
             memcpy(&da, aux, 4);
             const v128_t dd = wasm_f32x4_mul(dw, wasm_f32x4_splat(da)); /* exact: fp16 x fp16 */
@@ -359,7 +346,7 @@ AI void matmul_q(const int ty, const void *w, int n, int r0, int r1, const void 
     if (ty_lanes(ty) && n_tok == 1 && nb <= SEQ_MAX_NB && nb % 4 == 0) {
         v128_t y16[4 * SEQ_MAX_NB], dsa[SEQ_MAX_NB / 2];
         const uint8_t *a = act;
-        for (int b = 0; b < nb; b++) load_act(a + (size_t)b * (ty_q81(ty) ? sizeof(block_q8_1) : sizeof(block_q8_0)) + (ty_q81(ty) ? 4 : 2), y16 + 4 * b);
+        for (int b = 0; b < nb; b++) widen_i8x32(a + (size_t)b * (ty_q81(ty) ? sizeof(block_q8_1) : sizeof(block_q8_0)) + (ty_q81(ty) ? 4 : 2), y16 + 4 * b);
         for (int b = 0; b < nb; b += 4) { /* aux {d, s/bias} x 4 -> d x 4, s x 4 */
             const v128_t e0 = wasm_v128_load(a + g.aux_off + 8 * (size_t)b), e1 = wasm_v128_load(a + g.aux_off + 8 * (size_t)b + 16);
             dsa[b / 2] = wasm_i32x4_shuffle(e0, e1, 0, 2, 4, 6);
@@ -371,7 +358,7 @@ AI void matmul_q(const int ty, const void *w, int n, int r0, int r1, const void 
     }
     if (ty == TY_Q4_0 && n_tok == 1 && nb <= SEQ_MAX_NB) {
         v128_t y16[4 * SEQ_MAX_NB], sbuf[ROWS * SEQ_MAX_NB];
-        for (int b = 0; b < nb; b++) load_act((const uint8_t *)act + (size_t)b * sizeof(block_q8_0) + 2, y16 + 4 * b);
+        for (int b = 0; b < nb; b++) widen_i8x32((const uint8_t *)act + (size_t)b * sizeof(block_q8_0) + 2, y16 + 4 * b);
         g.act = act;
         for (int r = r0; r < r1; r += ROWS) {
             g.w = (const uint8_t *)w + (size_t)r * g.wrow;

@@ -53,18 +53,15 @@ AI int32_t ft_bias(int ty, int32_t bias8) {
 AI void widen_act(const int ty, const uint8_t *act, int nb, v128_t *y) {
     for (int b = 0; b < nb; b++, y += 4) {
         const uint8_t *qs = act + (size_t)b * sizeof(block_q8_0) + 2;
-        const v128_t a = wasm_v128_load(qs), c = wasm_v128_load(qs + 16);
-        if (ty != FT_Q8_0) {
-            y[0] = wasm_i16x8_shr(wasm_i16x8_shl(a, 8), 8);
-            y[1] = wasm_i16x8_shr(wasm_i16x8_shl(c, 8), 8);
-            y[2] = wasm_i16x8_shr(a, 8);
-            y[3] = wasm_i16x8_shr(c, 8);
-        } else {
-            y[0] = wasm_i16x8_extend_low_i8x16(a);
-            y[1] = wasm_i16x8_extend_high_i8x16(a);
-            y[2] = wasm_i16x8_extend_low_i8x16(c);
-            y[3] = wasm_i16x8_extend_high_i8x16(c);
+        if (ty == FT_Q8_0) {
+            widen_i8x32(qs, y);
+            continue;
         }
+        const v128_t a = wasm_v128_load(qs), c = wasm_v128_load(qs + 16);
+        y[0] = wasm_i16x8_shr(wasm_i16x8_shl(a, 8), 8);
+        y[1] = wasm_i16x8_shr(wasm_i16x8_shl(c, 8), 8);
+        y[2] = wasm_i16x8_shr(a, 8);
+        y[3] = wasm_i16x8_shr(c, 8);
     }
 }
 
@@ -82,11 +79,7 @@ AI v128_t half4_to_f32_finite(v128_t h) {
  * Q8_0's signed. */
 AI void decode_block(const int ty, const uint8_t *blk, v128_t *w) {
     if (ty == FT_Q8_0) {
-        const v128_t a = wasm_v128_load(blk + 2), c = wasm_v128_load(blk + 18);
-        w[0] = wasm_i16x8_extend_low_i8x16(a);
-        w[1] = wasm_i16x8_extend_high_i8x16(a);
-        w[2] = wasm_i16x8_extend_low_i8x16(c);
-        w[3] = wasm_i16x8_extend_high_i8x16(c);
+        widen_i8x32(blk + 2, w);
         return;
     }
     const v128_t q = wasm_v128_load(blk + (ty == FT_Q4_0 ? 2 : 6)), m = wasm_i16x8_const_splat(0x0f);

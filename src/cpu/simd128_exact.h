@@ -126,6 +126,16 @@ AI v128_t round_f16(v128_t x) {
     return wasm_v128_or(r, wasm_v128_and(x, wasm_i32x4_const_splat((int32_t)0x80000000u)));
 }
 
+/* 32 signed 8-bit codes at p as i16: w[k] = elements 8k..8k+7 (Q8_0 weight
+ * blocks, Q8_0/Q8_1 activation blocks). */
+AI void widen_i8x32(const uint8_t *p, v128_t *w) {
+    const v128_t a = wasm_v128_load(p), b = wasm_v128_load(p + 16);
+    w[0] = wasm_i16x8_extend_low_i8x16(a);
+    w[1] = wasm_i16x8_extend_high_i8x16(a);
+    w[2] = wasm_i16x8_extend_low_i8x16(b);
+    w[3] = wasm_i16x8_extend_high_i8x16(b);
+}
+
 /* Q5 codes: w[i] |= 0x10 in the lanes whose bit mask[i] is set in the
  * splatted half of qh bits[i]. */
 AI void or_fifth_bits(v128_t *w, const v128_t *bits, const v128_t *mask) {
