@@ -22,6 +22,20 @@ struct Part {
   l: f32,
 }
 
+// Value dims DU*w .. DU*w+DU-1 of position p (zeros past DU): the position
+// `fresh` from vn, the others from the f16 cache rows from `base` on.
+fn v_at(p: u32, fresh: u32, base: u32, w: u32) -> vec4<f32> {
+  if (p == fresh) {
+    let v = vec4<f32>(vn[DU * w], vn[DU * w + 1u], 0.0, 0.0);
+    if (DU == 4u) { return vec4<f32>(v.xy, vn[DU * w + 2u], vn[DU * w + 3u]); }
+    return v;
+  }
+  let o = (base + p) * (HD / 2u) + w * (DU / 2u);
+  let v = vec4<f32>(unpack2x16float(vc[o]), 0.0, 0.0);
+  if (DU == 4u) { return vec4<f32>(v.xy, unpack2x16float(vc[o + 1u])); }
+  return v;
+}
+
 fn attend(kvh: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT> {
   var r = attend_part(kvh, 0u, n_pos, fresh, tid);
   for (var k = 0u; k < DPT; k++) { r.acc[k] /= r.l; }
@@ -63,19 +77,7 @@ fn attend_part(kvh: u32, p0: u32, p1: u32, fresh: u32, tid: u32) -> Part {
     if (tid < NG * NU) {
       let w = tid % NU;
       let pg = tid / NU;
-      for (var q = pg; q < n_here; q += NG) {
-        let pq = t0 + q;
-        var v = vec4<f32>(0.0);
-        if (pq == fresh) {
-          v = vec4<f32>(vn[DU * w], vn[DU * w + 1u], 0.0, 0.0);
-          if (DU == 4u) { v = vec4<f32>(v.xy, vn[DU * w + 2u], vn[DU * w + 3u]); }
-        } else {
-          let o = (base + pq) * (HD / 2u) + w * (DU / 2u);
-          v = vec4<f32>(unpack2x16float(vc[o]), 0.0, 0.0);
-          if (DU == 4u) { v = vec4<f32>(v.xy, unpack2x16float(vc[o + 1u])); }
-        }
-        acc4 += sc[q] * v;
-      }
+      for (var q = pg; q < n_here; q += NG) { acc4 += sc[q] * v_at(t0 + q, fresh, base, w); }
     }
     l = l * corr + tile_sum;
     m = m_new;

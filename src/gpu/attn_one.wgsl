@@ -41,18 +41,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   if (tid < NG * NU) {
     let w = tid % NU;
     let pg = tid / NU;
-    for (var q = pg; q < n; q += NG) {
-      var v = vec4<f32>(0.0);
-      if (q == fresh) {
-        v = vec4<f32>(vn[DU * w], vn[DU * w + 1u], 0.0, 0.0);
-        if (DU == 4u) { v = vec4<f32>(v.xy, vn[DU * w + 2u], vn[DU * w + 3u]); }
-      } else {
-        let o = (base + q) * (HD / 2u) + w * (DU / 2u);
-        v = vec4<f32>(unpack2x16float(vc[o]), 0.0, 0.0);
-        if (DU == 4u) { v = vec4<f32>(v.xy, unpack2x16float(vc[o + 1u])); }
-      }
-      acc4 += scores[q] * v;
-    }
+    for (var q = pg; q < n; q += NG) { acc4 += scores[q] * v_at(q, fresh, base, w); }
   }
   pv[tid] = acc4;
   workgroupBarrier();

@@ -528,6 +528,7 @@ static hearth_status k_rmsnorm(gpu_model *g, int list, uint32_t nw, bool q8, hea
     kb_file(&k, "common.wgsl");
     kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
     kb_bind(&k, "x", "array<f32>", GPU_BIND_READ, g->b_x);
+    kb_file(&k, "rms_scale.wgsl");
     if (q8) {
         kb_u(&k, "BPR", (uint64_t)g->m->hp.n_embd / 32);
         kb_u(&k, "ACT", 3);

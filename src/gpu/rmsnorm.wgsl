@@ -3,8 +3,6 @@
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let t = wid.x;
   if (t >= u.n_tok) { return; }
-  var s = 0.0;
-  for (var i = tid; i < E; i += WG) { let v = x[t * E + i]; s += v * v; }
-  let scale = 1.0 / sqrt(wg_sum(s, tid) / f32(E) + EPS);
+  let scale = rms_scale(t, tid);
   for (var i = tid; i < E; i += WG) { xb[t * E + i] = x[t * E + i] * scale * nw[i]; }
 }

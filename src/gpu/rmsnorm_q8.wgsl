@@ -5,9 +5,7 @@
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let t = wid.x;
   if (t >= u.n_tok) { return; }
-  var s = 0.0;
-  for (var i = tid; i < E; i += WG) { let v = x[t * E + i]; s += v * v; }
-  let scale = 1.0 / sqrt(wg_sum(s, tid) / f32(E) + EPS);
+  let scale = rms_scale(t, tid);
   for (var b = tid; b < BPR; b += WG) {
     var v: array<vec4<f32>, 8>;
     for (var c = 0u; c < 8u; c++) {
