@@ -19,3 +19,33 @@ fn q8_round(v: vec4<f32>, s: vec2<f32>) -> vec4<f32> { return round(v * s.y) * s
 // Q8_1's s: f16(d * the sum of the block's quants), with d unrounded; the
 // products with Q4_1/Q5_1 weights add m * s per block.
 fn q8_sum(qsum: f32, amax: f32) -> f32 { return round_f16(vec2<f32>(amax / 127.0 * qsum, 0.0)).x; }
+// A block of 32 inputs quantized to Q8 (ACT 3): the quants (as floats),
+// f16(d) and Q8_1's s, as ggml's CPU quantizes it (rows.wgsl, prep_q.wgsl,
+// q8_store.wgsl).
+struct Q8Block {
+  q: array<vec4<f32>, 8>,
+  d: f32,
+  s: f32,
+}
+fn q8_block(v: array<vec4<f32>, 8>) -> Q8Block {
+  var amax = 0.0;
+  for (var c = 0u; c < 8u; c++) {
+    let a = abs(v[c]);
+    amax = max(amax, max(max(a.x, a.y), max(a.z, a.w)));
+  }
+  let sc = q8_scale(amax);
+  var r = Q8Block();
+  var qsum = 0.0;
+  for (var c = 0u; c < 8u; c++) {
+    r.q[c] = round(v[c] * sc.y);
+    qsum += r.q[c].x + r.q[c].y + r.q[c].z + r.q[c].w;
+  }
+  r.d = sc.x;
+  r.s = q8_sum(qsum, amax);
+  return r;
+}
+// Four quants packed into a word, as ggml stores int8 (low byte first).
+fn pack_q8(q: vec4<f32>) -> u32 {
+  let b = bitcast<vec4<u32>>(vec4<i32>(q)) & vec4<u32>(255u);
+  return b.x | (b.y << 8u) | (b.z << 16u) | (b.w << 24u);
+}

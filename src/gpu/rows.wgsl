@@ -7,21 +7,11 @@ fn WBUF_rows(r0: u32, lane: u32, xs: f32) -> array<vec2<f32>, R> {
   var acc: array<vec2<f32>, R>;
   if (ACT == 3u) {
     for (var b = lane; b < BPR; b += TPR) {
-      var xv: array<vec4<f32>, 8>;
-      var amax = 0.0;
-      for (var c = 0u; c < 8u; c++) {
-        xv[c] = xin[b * 8u + c] * xs;
-        let a = abs(xv[c]);
-        amax = max(amax, max(max(a.x, a.y), max(a.z, a.w)));
-      }
-      let s = q8_scale(amax);
-      var qsum = 0.0;
-      for (var c = 0u; c < 8u; c++) {
-        let q = round(xv[c] * s.y);
-        qsum += q.x + q.y + q.z + q.w;
-        xv[c] = q * s.x;
-      }
-      let sum16 = q8_sum(qsum, amax);
+      var xv = array<vec4<f32>, 8>();
+      for (var c = 0u; c < 8u; c++) { xv[c] = xin[b * 8u + c] * xs; }
+      let blk = q8_block(xv);
+      for (var c = 0u; c < 8u; c++) { xv[c] = blk.q[c] * blk.d; }
+      let sum16 = blk.s;
       for (var r = 0u; r < R; r++) {
         let g = min(r0 + r, WBUF_NROWS - 1u) * BPR + b;
         var a = 0.0;
