@@ -95,14 +95,33 @@ web/dist/hearth.wasm: $(WASM_OBJ)
 web/dist/hearth-mt.wasm: $(WASM_OBJ)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(WASM_CFLAGS) $(WASM_MT_LDFLAGS) -o $@ $^
-wasm: web/dist/hearth.wasm web/dist/hearth-mt.wasm
+# The relaxed-SIMD builds (hearth-relaxed*.wasm; web/hearth.mjs picks them where WebAssembly.validate
+# accepts relaxed SIMD): the same objects but quant_simd128_relaxed.c, compiled by a clang that has the
+# relaxed builtins (Debian 12's clang-19; clang 14 has not) and linked by its wasm-ld.
+CLANG_RELAXED ?= clang-19
+WASM_RELAXED_OBJ := $(filter-out $(BUILD)/wasm/src/cpu/quant_simd128_relaxed.o,$(WASM_OBJ)) \
+                    $(BUILD)/wasm-relaxed/src/cpu/quant_simd128_relaxed.o
+$(BUILD)/wasm-relaxed/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CLANG_RELAXED) $(WASM_CFLAGS) -mrelaxed-simd -MMD -MP -c $< -o $@
+web/dist/hearth-relaxed.wasm: $(WASM_RELAXED_OBJ)
+	$(CLANG_RELAXED) $(WASM_CFLAGS) $(WASM_LDFLAGS) -o $@ $^
+web/dist/hearth-relaxed-mt.wasm: $(WASM_RELAXED_OBJ)
+	$(CLANG_RELAXED) $(WASM_CFLAGS) $(WASM_MT_LDFLAGS) -o $@ $^
+wasm: web/dist/hearth.wasm web/dist/hearth-mt.wasm web/dist/hearth-relaxed.wasm web/dist/hearth-relaxed-mt.wasm
 # Kernel unit tests for wasm32-wasi (the SIMD128 kernels against the scalar reference and llama.cpp's
 # pinned bits; their exact arithmetic), run under Node's WASI by tests/e2e/wasm_kernels.test.mjs.
 WASM_TEST_SRC := $(filter src/cpu/% src/ggml_types.c,$(CORE_SRC))
 $(BUILD)/wasm-tests/%.wasm: tests/unit/%.c $(WASM_TEST_SRC) $(wildcard src/*.h src/cpu/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(WASM_CFLAGS) -Wl,-z,stack-size=1048576 -Itests/unit -o $@ $< $(WASM_TEST_SRC)
-wasm: $(BUILD)/wasm-tests/test_kernels.wasm $(BUILD)/wasm-tests/wasm_simd128_exact.wasm
+# The same with the relaxed build's objects (run with Node's --experimental-wasm-relaxed-simd).
+WASM_TEST_RELAXED_OBJ := $(filter $(patsubst %.c,$(BUILD)/wasm/%.o,$(WASM_TEST_SRC)),$(WASM_RELAXED_OBJ)) \
+                         $(BUILD)/wasm-relaxed/src/cpu/quant_simd128_relaxed.o
+$(BUILD)/wasm-tests/test_kernels_relaxed.wasm: tests/unit/test_kernels.c $(WASM_TEST_RELAXED_OBJ) $(wildcard src/*.h src/cpu/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG_RELAXED) $(WASM_CFLAGS) -Wl,-z,stack-size=1048576 -Itests/unit -o $@ $< $(WASM_TEST_RELAXED_OBJ)
+wasm: $(BUILD)/wasm-tests/test_kernels.wasm $(BUILD)/wasm-tests/wasm_simd128_exact.wasm $(BUILD)/wasm-tests/test_kernels_relaxed.wasm
 
 bench: all
 	node bench/bench.mjs
@@ -110,7 +129,7 @@ bench: all
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD)/obj $(BUILD)/wasm -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/wasm $(BUILD)/wasm-relaxed -name '*.d' 2>/dev/null)
 
 # The chat app (web/app, docs/app.md): `make serve` builds everything, copies the browser builds of its
 # Markdown renderer and sanitizer (web/package.json, npm ci --prefix web) into web/app/vendor/ and the

@@ -34,6 +34,7 @@ hearth_status hearth_engine_load(hearth_engine **out, const hearth_host *host, c
         return HEARTH_OK;
     }
     if (!st) st = (opt->no_cpu_weights ? model_load_shapes : model_load)(&e->model, e->gguf, host, err);
+    if (!st && !opt->no_cpu_weights) model_pack_weights(e->model, &e->kernels);
     if (!st && tokenizer_vocab_size(e->tok) > e->model->hp.n_vocab)
         st = hearth_fail(err, HEARTH_E_FORMAT, "%s: the tokenizer has %d tokens but the embedding only %d rows",
                          gguf_name(e->gguf), tokenizer_vocab_size(e->tok), e->model->hp.n_vocab);

@@ -70,8 +70,9 @@ static float key_f32(loader *L, const char *suffix, float def) {
 
 /* Pointer to a tensor's bytes: straight into the mapped file, or read
  * through the host into memory the model owns. */
-static hearth_status tensor_data(loader *L, const gguf_tensor *t, const void **out) {
+static hearth_status tensor_data(loader *L, const gguf_tensor *t, const void **out, bool *own_copy) {
     const uint8_t *base = L->host->map ? L->host->map(L->host->ctx, t->part) : NULL;
+    *own_copy = !base;
     if (base) {
         *out = base + t->offset;
         return HEARTH_OK;
@@ -118,7 +119,7 @@ static hearth_status bind_matrix(loader *L, const char *name, bool required, int
     w->src = t;
     L->m->weight_bytes += t->size;
     if (L->shapes_only) return HEARTH_OK;
-    return tensor_data(L, t, &w->data);
+    return tensor_data(L, t, &w->data, &w->own_copy);
 }
 
 /* Vectors (norms, biases, rope factors) are converted to f32 once. */
@@ -131,7 +132,8 @@ static hearth_status bind_vector(loader *L, const char *name, bool required, int
         return hearth_fail(L->err, HEARTH_E_FORMAT, "%s: tensor %s has %llu elements in %u dimensions, expected %d",
                            L->file, name, (unsigned long long)t->ne[0], t->n_dims, n);
     const void *src;
-    st = tensor_data(L, t, &src);
+    bool own_copy;
+    st = tensor_data(L, t, &src, &own_copy);
     if (st) return st;
     float *v = own(L, (size_t)n * sizeof *v);
     if (!v) return hearth_fail(L->err, HEARTH_E_NOMEM, "%s: out of memory", L->file);
@@ -272,6 +274,22 @@ hearth_status model_load(model **out, const gguf_file *g, const hearth_host *hos
 
 hearth_status model_load_shapes(model **out, const gguf_file *g, const hearth_host *host, hearth_error *err) {
     return load(out, g, host, true, err);
+}
+
+static void pack(weight *w, const hearth_kernels *k) {
+    if (w->data && w->own_copy) kernels_pack_weight(k, &w->type, (void *)w->data, w->rows, w->cols);
+}
+
+void model_pack_weights(model *m, const hearth_kernels *k) {
+    pack(&m->tok_embd, k);
+    if (m->output.data == m->tok_embd.data) m->output = m->tok_embd; /* tied: the same bytes */
+    else pack(&m->output, k);
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        weight *all[] = {&m->layers[il].wq,  &m->layers[il].wk,   &m->layers[il].wv,      &m->layers[il].wqkv,
+                         &m->layers[il].wo,  &m->layers[il].gate, &m->layers[il].up,      &m->layers[il].gate_up,
+                         &m->layers[il].down};
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) pack(all[i], k);
+    }
 }
 
 void model_free(model *m) {

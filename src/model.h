@@ -33,6 +33,7 @@ typedef struct {
     int rows, cols;
     uint64_t row_bytes;
     const gguf_tensor *src; /* where the bytes are in the file (a GPU backend uploads them itself) */
+    bool own_copy;          /* data was read into the model's memory, not mapped: it may be repacked */
 } weight;
 
 typedef struct {
@@ -61,6 +62,11 @@ hearth_status model_load(model **out, const gguf_file *g, const hearth_host *hos
 /* As model_load, but matrices are only checked, not read (data stays NULL):
  * for a backend that streams them from the file to its own memory. */
 hearth_status model_load_shapes(model **out, const gguf_file *g, const hearth_host *host, hearth_error *err);
+/* Lets the kernels repack the matrices held in the model's own memory into
+ * layouts they multiply faster (kernels_pack_weight); type then names the
+ * layout. Call once, before the first forward pass. */
+struct hearth_kernels;
+void model_pack_weights(model *m, const struct hearth_kernels *k);
 void model_free(model *m);
 const char *model_arch_name(model_arch a);
 

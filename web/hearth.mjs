@@ -12,9 +12,15 @@
 // cross-origin-isolated page), the shared-memory build hearth-mt.wasm runs
 // and threads - 1 workers (thread_worker.mjs) take the core's parallel
 // regions; otherwise hearth.wasm on one thread, and threadsNote says why.
+// Where the engine validates relaxed SIMD (Chromium since 114;
+// Node 20 only with --experimental-wasm-relaxed-simd), the same builds with
+// relaxed-SIMD Q4_0 kernels (hearth-relaxed*.wasm) run instead, unless
+// relaxedSimd is false or HEARTH_NO_RELAXED=1 in Node's environment.
 
 const WASM_URL = new URL('./dist/hearth.wasm', import.meta.url);
 const WASM_MT_URL = new URL('./dist/hearth-mt.wasm', import.meta.url);
+const WASM_RELAXED_URL = new URL('./dist/hearth-relaxed.wasm', import.meta.url);
+const WASM_RELAXED_MT_URL = new URL('./dist/hearth-relaxed-mt.wasm', import.meta.url);
 const THREAD_WORKER_URL = new URL('./thread_worker.mjs', import.meta.url);
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 // Pages of 64 KiB; the shared build is linked with --initial-memory=32 MiB.
@@ -94,6 +100,19 @@ function compiled(url) {
   return modules.get(key);
 }
 
+// A module whose one function uses i16x8.relaxed_dot_i8x16_i7x16_s (0xfd 0x112).
+const RELAXED_PROBE = new Uint8Array([
+  0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, // magic, version
+  1, 5, 1, 0x60, 0, 1, 0x7b, // type: () -> v128
+  3, 2, 1, 0, // function 0 has type 0
+  10, 43, 1, 41, 0, // code: one body of 41 bytes, no locals
+  0xfd, 0x0c, ...new Array(16).fill(0), 0xfd, 0x0c, ...new Array(16).fill(0), // two v128.const 0
+  0xfd, 0x92, 0x02, 0x0b, // i16x8.relaxed_dot_i8x16_i7x16_s, end
+]);
+export function relaxedSimdAvailable() {
+  try { return WebAssembly.validate(RELAXED_PROBE); } catch { return false; }
+}
+
 // Why threads cannot run here, or '' when they can.
 export function threadsUnavailable() {
   if (typeof SharedArrayBuffer === 'undefined') return 'SharedArrayBuffer is not available';
@@ -132,13 +151,16 @@ async function startWorker(data, onFailed) {
 export class Hearth {
   // threads: CPU threads wanted (default 1); gpu: the WebGPU host's import
   // provider ({ imports(getMemory) -> { name: fn } } for module "hearth_gpu").
-  static async create({ wasmUrl, log, threads = 1, gpu } = {}) {
+  static async create({ wasmUrl, log, threads = 1, gpu,
+    relaxedSimd = globalThis.process?.env?.HEARTH_NO_RELAXED !== '1' } = {}) {
     const h = new Hearth();
     const n = Math.max(1, Math.min(64, Math.floor(threads) || 1));
     const why = n > 1 ? threadsUnavailable() : '';
     const mt = n > 1 && !why;
     h.threadsNote = why ? `running on one thread: ${why}` : '';
-    await h.#init(await compiled(wasmUrl ?? (mt ? WASM_MT_URL : WASM_URL)), log, mt, gpu);
+    const relaxed = relaxedSimd && relaxedSimdAvailable();
+    wasmUrl ??= relaxed ? (mt ? WASM_RELAXED_MT_URL : WASM_RELAXED_URL) : (mt ? WASM_MT_URL : WASM_URL);
+    await h.#init(await compiled(wasmUrl), log, mt, gpu);
     if (mt) await h.#startThreads(n);
     return h;
   }

@@ -20,6 +20,7 @@ int kernels_wtype_index(uint32_t t) {
     case GGML_TYPE_Q5_0: return KW_Q5_0;
     case GGML_TYPE_Q5_1: return KW_Q5_1;
     case GGML_TYPE_Q8_0: return KW_Q8_0;
+    case KERNELS_TYPE_Q4_0_X4: return KW_Q4_0_X4;
     default: return -1;
     }
 }
@@ -75,6 +76,7 @@ bool kernels_prefer_speed(hearth_kernels *k) {
 #ifdef __wasm_simd128__
     /* only over the exact SIMD128 set, never over the scalar reference */
     if (k->matmul[KW_Q4_0] == kernels_simd128_matmul_q4_0 && kernels_simd128_fast_fill(k)) {
+        kernels_simd128_relaxed_fill(k);
         k->inexact = true;
         return true;
     }
@@ -87,8 +89,13 @@ const char *kernels_name(const hearth_kernels *k) {
     return k->name ? k->name : "none";
 }
 
+/* The ggml type whose activations and numbers a layout of hearth's has. */
+static uint32_t base_type(uint32_t weight_type) {
+    return weight_type == KERNELS_TYPE_Q4_0_X4 ? GGML_TYPE_Q4_0 : weight_type;
+}
+
 uint32_t kernels_act_type(uint32_t weight_type) {
-    switch (weight_type) {
+    switch (base_type(weight_type)) {
     case GGML_TYPE_F32: return GGML_TYPE_F32;
     case GGML_TYPE_F16: return GGML_TYPE_F16;
     case GGML_TYPE_BF16: return GGML_TYPE_BF16;
@@ -109,7 +116,7 @@ size_t kernels_act_row_bytes(uint32_t weight_type, int n) {
     case GGML_TYPE_BF16: return (size_t)n * sizeof(float);
     case GGML_TYPE_Q8_0:
         if (n % QK8_0) return 0;
-        if (weight_type != GGML_TYPE_Q4_0) return kernels_act_gbias_offset(n) + 32 * (size_t)(n / QK8_0);
+        if (base_type(weight_type) != GGML_TYPE_Q4_0) return kernels_act_gbias_offset(n) + 32 * (size_t)(n / QK8_0);
         return kernels_act_aux_offset(n, false) + sizeof(act_aux_q8_0) * (size_t)(n / QK8_0);
     case GGML_TYPE_Q8_1:
         if (n % QK8_1) return 0;
@@ -120,14 +127,14 @@ size_t kernels_act_row_bytes(uint32_t weight_type, int n) {
 
 void kernels_quantize_act(const hearth_kernels *k, uint32_t weight_type, const float *x, void *dst,
                           int n) {
-    int i = kernels_wtype_index(weight_type);
+    int i = kernels_wtype_index(base_type(weight_type));
     if (i >= 0) k->quant[i](x, dst, n);
 }
 
 void kernels_matmul(const hearth_kernels *k, uint32_t weight_type, const void *w, int n, int r0,
                     int r1, const void *act, int n_tok, float *out, size_t out_stride) {
     int i = kernels_wtype_index(weight_type);
-    if (i >= 0 && r1 > r0 && n_tok > 0) k->matmul[i](w, n, r0, r1, act, n_tok, out, out_stride);
+    if (i >= 0 && k->matmul[i] && r1 > r0 && n_tok > 0) k->matmul[i](w, n, r0, r1, act, n_tok, out, out_stride);
 }
 
 /* ---- dequantization, as ggml's dequantize_row_* ---- */
@@ -192,6 +199,38 @@ static void deq_q8_1(const block_q8_1 *x, float *y, int nb) {
     }
 }
 
+/* Copies between 4 Q4_0 blocks b and one Q4_0_X4 group g (kernels.h). */
+static void x4_copy(uint8_t *g, block_q4_0 *b, bool to_group) {
+    for (int j = 0; j < 4; j++) {
+        if (to_group) memcpy(g + 2 * j, &b[j].d, 2);
+        else memcpy(&b[j].d, g + 2 * j, 2);
+        for (int v = 0; v < 4; v++) {
+            uint8_t *gv = g + 8 + 16 * v + 4 * j, *bv = b[j].qs + 4 * v;
+            memcpy(to_group ? gv : bv, to_group ? bv : gv, 4);
+        }
+    }
+}
+
+static void deq_q4_0_x4(const uint8_t *x, float *y, int nb) {
+    for (int i = 0; i + 4 <= nb; i += 4, x += 4 * sizeof(block_q4_0), y += 128) {
+        block_q4_0 b[4];
+        x4_copy((uint8_t *)x, b, false);
+        deq_q4_0(b, y, 4);
+    }
+}
+
+bool kernels_pack_weight(const hearth_kernels *k, uint32_t *type, void *data, int rows, int cols) {
+    if (*type != GGML_TYPE_Q4_0 || !k->matmul[KW_Q4_0_X4] || cols % 128 || cols > KERNELS_X4_MAX_COLS) return false;
+    uint8_t *g = data;
+    for (size_t i = 0, groups = (size_t)rows * (size_t)(cols / 128); i < groups; i++, g += 4 * sizeof(block_q4_0)) {
+        block_q4_0 b[4];
+        memcpy(b, g, sizeof b);
+        x4_copy(g, b, true);
+    }
+    *type = KERNELS_TYPE_Q4_0_X4;
+    return true;
+}
+
 void kernels_dequantize_row(uint32_t weight_type, const void *src, float *dst, int n) {
     const int nb = n / 32;
     switch (weight_type) {
@@ -215,6 +254,7 @@ void kernels_dequantize_row(uint32_t weight_type, const void *src, float *dst, i
         break;
     }
     case GGML_TYPE_Q4_0: deq_q4_0(src, dst, nb); break;
+    case KERNELS_TYPE_Q4_0_X4: deq_q4_0_x4(src, dst, nb); break;
     case GGML_TYPE_Q4_1: deq_q4_1(src, dst, nb); break;
     case GGML_TYPE_Q5_0: deq_q5_0(src, dst, nb); break;
     case GGML_TYPE_Q5_1: deq_q5_1(src, dst, nb); break;

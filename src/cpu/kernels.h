@@ -59,8 +59,20 @@ enum kernels_wtype {
     KW_Q5_0,
     KW_Q5_1,
     KW_Q8_0,
+    KW_Q4_0_X4, /* KERNELS_TYPE_Q4_0_X4, where a kernel set has it */
     KW_COUNT
 };
+
+/* A weight layout of hearth's own (a type id past ggml's), which kernels
+ * that want it get by repacking Q4_0 matrices at load (kernels_pack_weight):
+ * each row's blocks in groups of 4 (72 bytes, the size of 4 Q4_0 blocks):
+ * the 4 fp16 scales, then 4 vectors of 16 bytes, vector v holding nibble
+ * bytes 4v..4v+3 of block 0, 1, 2, 3 in turn. An 8-bit dot product of a
+ * vector then leaves block j's partial sum in 32-bit lane j, so 4 blocks
+ * are scaled together with no transposition. Activations as Q4_0's. */
+#define KERNELS_TYPE_Q4_0_X4 0x10000u
+/* Rows repacked: a multiple of 4 blocks, at most this many elements. */
+#define KERNELS_X4_MAX_COLS 16384
 
 /* out[t*out_stride + r] = dot(row r of w, activation row t), r in [r0, r1). */
 typedef void (*kernels_matmul_fn)(const void *w, int n, int r0, int r1, const void *act, int n_tok,
@@ -101,6 +113,10 @@ void kernels_quantize_act(const hearth_kernels *k, uint32_t weight_type, const f
  * callers split [r0, r1) across threads. */
 void kernels_matmul(const hearth_kernels *k, uint32_t weight_type, const void *w, int n, int r0,
                     int r1, const void *act, int n_tok, float *out, size_t out_stride);
+/* Repacks a matrix in place into a layout the kernel set multiplies faster,
+ * if it has one for this type and shape, and updates *type; returns whether
+ * it did. (Only for memory the caller may write: not a mapped file.) */
+bool kernels_pack_weight(const hearth_kernels *k, uint32_t *type, void *data, int rows, int cols);
 /* Any supported weight type to f32 (embedding lookup, tests). */
 void kernels_dequantize_row(uint32_t weight_type, const void *src, float *dst, int n);
 

@@ -18,6 +18,11 @@ bool kernels_simd128_fill(hearth_kernels *k);
  * "simd128-fast"; call after kernels_simd128_fill. Returns false and
  * touches nothing when compiled without SIMD128. */
 bool kernels_simd128_fast_fill(hearth_kernels *k);
+/* Adds the relaxed-SIMD product of Q4_0_X4 weights (quant_simd128_relaxed.c;
+ * kernels_pack_weight then repacks Q4_0 matrices) and names the set
+ * "simd128-relaxed"; call after kernels_simd128_fast_fill. Returns false and
+ * touches nothing when compiled without relaxed SIMD. */
+bool kernels_simd128_relaxed_fill(hearth_kernels *k);
 /* The exact products of quant_simd128.c, which the fast ones fall back to
  * for rows longer than they take. */
 void kernels_simd128_matmul_q4_0(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os);

@@ -2,7 +2,10 @@
 // - the kernel unit tests compiled for wasm32-wasi (make wasm builds them into
 //   build/wasm-tests/) run under Node's WASI: every SIMD128 matmul and
 //   activation quantization bit-identical with the scalar reference, the
-//   outputs pinned to llama.cpp's bits, and the exact-FMA arithmetic;
+//   outputs pinned to llama.cpp's bits, and the exact-FMA arithmetic; the
+//   same program linked with the relaxed build's objects
+//   (test_kernels_relaxed.wasm, under --experimental-wasm-relaxed-simd) also
+//   checks the relaxed-SIMD Q4_0_X4 products;
 // - the engine in web/dist/hearth.wasm picks them ("kernels":"simd128") and
 //   gives the same greedy tokens and logits as its scalar kernels
 //   (HEARTH_NO_SIMD=1) on a golden model of every weight type, and over a
@@ -23,18 +26,24 @@ if (process.argv[2] === '--wasi') {
   process.exitCode = wasi.start(await WebAssembly.instantiate(mod, wasi.getImportObject()));
 } else {
   // Unit tests: their "ok - " lines, prefixed, plus the exit status and count.
-  for (const [name, min] of [['test_kernels', 90], ['wasm_simd128_exact', 5]]) {
+  const relaxedFlag = '--experimental-wasm-relaxed-simd';
+  for (const [name, min, flags = []] of [['test_kernels', 90], ['test_kernels_relaxed', 95, [relaxedFlag]],
+    ['wasm_simd128_exact', 5]]) {
     const file = path.join(BUILD, 'wasm-tests', `${name}.wasm`);
     if (!check(`wasm ${name}: built (make wasm)`, fs.existsSync(file), `missing ${file}`)) continue;
-    const r = spawnSync('node', ['--no-warnings', fileURLToPath(import.meta.url), '--wasi', file],
+    const r = spawnSync('node', ['--no-warnings', ...flags, fileURLToPath(import.meta.url), '--wasi', file],
       { encoding: 'utf8', maxBuffer: 1 << 26 });
     let count = 0;
     for (const line of r.stdout.split('\n')) {
       const m = /^(not ok|ok) - (.*)$/.exec(line);
       if (m) { count++; console.log(`${m[1]} - wasm ${name}: ${m[2]}`); } else if (line.startsWith('#')) console.log(line);
     }
-    if (name === 'test_kernels') {
-      check('wasm test_kernels: the best kernels are simd128', /^# kernels: simd128$/m.test(r.stdout), r.stdout.slice(0, 200));
+    if (name === 'test_kernels_relaxed') {
+      check('wasm test_kernels_relaxed: the fast set is simd128-relaxed and its Q4_0_X4 products were checked',
+        /^ok - simd128-relaxed matmul q4_0_x4/m.test(r.stdout), r.stdout.slice(-400));
+    }
+    if (name.startsWith('test_kernels')) {
+      check(`wasm ${name}: the best kernels are simd128`, /^# kernels: simd128$/m.test(r.stdout), r.stdout.slice(0, 200));
     }
     check(`wasm ${name}: exits 0 after ${min}+ checks (${count})`, r.status === 0 && count >= min, `status ${r.status} ${r.stderr}`);
   }

@@ -803,6 +803,82 @@ static void test_matmul_fast(const char *name, const hearth_kernels *fast, const
     }
 }
 
+/* The relaxed build's Q4_0_X4 products (kernels_pack_weight, then
+ * quant_simd128_relaxed.c): a matrix is repacked exactly where its rows are
+ * a multiple of 128 and at most KERNELS_X4_MAX_COLS long, dequantizes to the
+ * same floats as before, and multiplies to simd128-fast's Q4_0 outputs: the
+ * same bits for one token (the same order of f32 steps), within 1e-5 of the
+ * terms' magnitude for several; nothing written outside [r0, r1). */
+static void test_matmul_x4(const char *name, const hearth_kernels *fast) {
+    static const int ns[] = {128, 256, 896, 4864, 8192, 11008, 16384, 160, 16512};
+    int ok = 1, cases = 0, packed_cases = 0;
+    double worst = 0;
+    for (int rep = 0; rep < 40 && ok; rep++, cases++) {
+        const int n_ns = (int)(sizeof ns / sizeof ns[0]), n = ns[rep < n_ns ? rep : (int)(rnd() % 7u)];
+        const int rows = 1 + (int)(rnd() % 24);
+        int r0 = (int)(rnd() % (unsigned)rows), r1 = r0 + 1 + (int)(rnd() % (unsigned)(rows - r0));
+        if (rep < 10) { r0 = 0; r1 = rows; }
+        const int n_tok = rep % 3 == 2 ? 2 + (int)(rnd() % 19) : 1;
+        mm_case c = mm_case_make(fast, GGML_TYPE_Q4_0, n, rows, n_tok);
+        const size_t bytes = (size_t)c.rb * (size_t)rows;
+        unsigned char *wp = malloc(bytes);
+        memcpy(wp, c.w, bytes);
+        uint32_t type = GGML_TYPE_Q4_0;
+        const bool packed = kernels_pack_weight(fast, &type, wp, rows, n), want = n % 128 == 0 && n <= KERNELS_X4_MAX_COLS;
+        if (packed != want || (type == KERNELS_TYPE_Q4_0_X4) != packed || (!packed && memcmp(wp, c.w, bytes))) {
+            ok = 0;
+            printf("# n %d: packed %d, expected %d (type %u)\n", n, packed, want, type);
+        }
+        packed_cases += packed;
+        float *d1 = malloc((size_t)n * sizeof *d1), *d2 = malloc((size_t)n * sizeof *d2);
+        for (int r = 0; r < rows && ok && packed; r++) {
+            kernels_dequantize_row(type, wp + (size_t)r * c.rb, d1, n);
+            kernels_dequantize_row(GGML_TYPE_Q4_0, c.w + (size_t)r * c.rb, d2, n);
+            if (memcmp(d1, d2, (size_t)n * sizeof *d1)) { ok = 0; printf("# n %d row %d: dequantized X4 differs\n", n, r); }
+        }
+        const size_t os = (size_t)rows + rnd() % 3, on = os * (size_t)n_tok;
+        float *o1 = malloc(on * sizeof *o1), *o2 = malloc(on * sizeof *o2);
+        for (size_t i = 0; i < on; i++) o1[i] = o2[i] = -12345.0f;
+        kernels_matmul(fast, type, wp, n, r0, r1, c.act, n_tok, o1, os);
+        kernels_matmul(fast, GGML_TYPE_Q4_0, c.w, n, r0, r1, c.act, n_tok, o2, os);
+        const size_t ab = kernels_act_row_bytes(type, n);
+        double *a = malloc((size_t)n * sizeof *a);
+        for (int t = 0; t < n_tok && ok; t++) {
+            deq_act(GGML_TYPE_Q4_0, c.act + (size_t)t * ab, c.x + (size_t)t * n, n, a);
+            for (size_t r = 0; r < os && ok; r++) {
+                const float got = o1[(size_t)t * os + r], want_o = o2[(size_t)t * os + r];
+                if ((int)r < r0 || (int)r >= r1) {
+                    if (got != -12345.0f) { ok = 0; printf("# X4: wrote outside rows (t %d r %zu)\n", t, r); }
+                    continue;
+                }
+                kernels_dequantize_row(GGML_TYPE_Q4_0, c.w + r * c.rb, d2, n);
+                double mag = 0;
+                for (int i = 0; i < n; i++) mag += fabs((double)d2[i] * a[i]);
+                const double err = fabs((double)got - want_o) / (mag > 0 ? mag : 1);
+                if (err > worst) worst = err;
+                if ((n_tok == 1 && got != want_o) || err > 1e-5) {
+                    ok = 0;
+                    printf("# %s X4 n %d n_tok %d t %d row %zu: %a vs Q4_0 %a (error %.2g of the terms' magnitude)\n",
+                           name, n, n_tok, t, r, got, want_o, err);
+                }
+            }
+        }
+        mm_case_free(&c);
+        free(wp);
+        free(d1);
+        free(d2);
+        free(o1);
+        free(o2);
+        free(a);
+    }
+    char label[200];
+    snprintf(label, sizeof label,
+             "%s matmul q4_0_x4: repacked where it should be, same floats, one token bit-equal to simd128-fast, "
+             "1 to 20 tokens within 1e-5 (worst %.1e; %d cases, %d packed)",
+             name, worst, cases, packed_cases);
+    CHECK(label, ok, "see above");
+}
+
 int main(void) {
     test_types();
     test_fp16();
@@ -817,7 +893,9 @@ int main(void) {
     CHECK("act types", kernels_act_type(GGML_TYPE_Q4_0) == GGML_TYPE_Q8_0 &&
                            kernels_act_type(GGML_TYPE_Q5_1) == GGML_TYPE_Q8_1 &&
                            kernels_act_type(GGML_TYPE_BF16) == GGML_TYPE_BF16 &&
-                           kernels_act_type(GGML_TYPE_Q4_K) == GGML_TYPE_COUNT,
+                           kernels_act_type(GGML_TYPE_Q4_K) == GGML_TYPE_COUNT &&
+                           kernels_act_type(KERNELS_TYPE_Q4_0_X4) == GGML_TYPE_Q8_0 &&
+                           kernels_act_row_bytes(KERNELS_TYPE_Q4_0_X4, 256) == kernels_act_row_bytes(GGML_TYPE_Q4_0, 256),
           "bad");
     /* Q8_0 rows: blocks, 8-aligned, 8-byte aux per block, and for Q5_0 /
      * Q8_0 weights 8 int32 group biases per block. */
@@ -859,8 +937,12 @@ int main(void) {
     hearth_kernels fast;
     kernels_init(&fast, true);
     if (kernels_prefer_speed(&fast)) {
-        CHECK("fast kernels name", strcmp(kernels_name(&fast), "simd128-fast") == 0, "%s", kernels_name(&fast));
+        const bool relaxed = fast.matmul[KW_Q4_0_X4] != NULL;
+        CHECK("fast kernels name", strcmp(kernels_name(&fast), relaxed ? "simd128-relaxed" : "simd128-fast") == 0, "%s",
+              kernels_name(&fast));
         test_matmul_fast(kernels_name(&fast), &fast, &ref);
+        if (relaxed) test_matmul_x4(kernels_name(&fast), &fast);
+        else printf("# no relaxed-SIMD kernels in this build\n");
     } else {
         printf("# no faster inexact kernels on this platform (kernels_prefer_speed)\n");
     }
