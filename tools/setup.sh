@@ -14,6 +14,10 @@ dpkg -s libclang-rt-14-dev >/dev/null 2>&1 || need+=(libclang-rt-14-dev)
 dpkg -s wasi-libc >/dev/null 2>&1 || need+=(wasi-libc)
 dpkg -s libclang-rt-14-dev-wasm32 >/dev/null 2>&1 || need+=(libclang-rt-14-dev-wasm32)
 command -v wasm-ld >/dev/null || command -v wasm-ld-14 >/dev/null || need+=(lld)
+# the relaxed-SIMD WebAssembly build (hearth-relaxed*.wasm): clang 14 lacks the relaxed builtins
+command -v clang-19 >/dev/null || need+=(clang-19)
+command -v wasm-ld-19 >/dev/null || need+=(lld-19)
+dpkg -s libclang-rt-19-dev-wasm32 >/dev/null 2>&1 || need+=(libclang-rt-19-dev-wasm32)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 # a real terminal for the interactive chat test
