@@ -7,8 +7,9 @@
 // turns so that drift in machine load hits them alike; best of N.
 //
 // usage: node bench/browser_bench.mjs [--models q4_0,q8_0|FILE.gguf,...] [--threads 2]
-//          [--prompt-tokens 128] [--gen-tokens 64] [--repetitions 2] [--engines hearth,wllama,native] [--exact] [--verbose]
-// (--exact: hearth wasm with exactNumerics, llama.cpp's accumulation order; default: the fast kernels)
+//          [--prompt-tokens 128] [--gen-tokens 64] [--repetitions 2] [--engines hearth,wllama,native] [--exact] [--no-relaxed] [--verbose]
+// (--exact: hearth wasm with exactNumerics, llama.cpp's accumulation order; default: the fast kernels.
+// --no-relaxed: the baseline SIMD128 build even where the browser has relaxed SIMD)
 // (--verbose: llama.cpp's own log from wllama and all page console lines, on stderr)
 //
 // Prints one JSON line per engine x model and a closing {"summary": ...}
@@ -38,13 +39,14 @@ function parseArgs(argv) {
   const o = { models: 'q4_0,q8_0', threads: 2, promptTokens: 128, genTokens: 64, repetitions: 2, engines: 'hearth,wllama,native' };
   o.verbose = argv.includes('--verbose');
   o.exact = argv.includes('--exact');
-  argv = argv.filter((a) => a !== '--verbose' && a !== '--exact');
+  o.relaxed = !argv.includes('--no-relaxed');
+  argv = argv.filter((a) => a !== '--verbose' && a !== '--exact' && a !== '--no-relaxed');
   const names = { '--models': 'models', '--threads': 'threads', '--prompt-tokens': 'promptTokens', '--gen-tokens': 'genTokens',
     '--repetitions': 'repetitions', '--engines': 'engines' };
   for (let i = 0; i < argv.length; i += 2) {
     const key = names[argv[i]];
     if (!key || argv[i + 1] === undefined) {
-      console.error(`usage: node bench/browser_bench.mjs [${Object.keys(names).map((n) => `${n} V`).join('] [')}] [--exact] [--verbose]`);
+      console.error(`usage: node bench/browser_bench.mjs [${Object.keys(names).map((n) => `${n} V`).join('] [')}] [--exact] [--no-relaxed] [--verbose]`);
       process.exit(2);
     }
     o[key] = typeof o[key] === 'number' ? Number(argv[i + 1]) : argv[i + 1];
@@ -127,7 +129,7 @@ function best(runs) {
 
 async function benchModel(page, name, file, urlPath, o) {
   const common = { model: path.basename(file), threads: o.threads, prompt_tokens: o.promptTokens, gen_tokens: o.genTokens };
-  const load = { threads: o.threads, contextSize: o.promptTokens + o.genTokens + 16, url: urlPath, exactNumerics: o.exact };
+  const load = { threads: o.threads, contextSize: o.promptTokens + o.genTokens + 16, url: urlPath, exactNumerics: o.exact, relaxedSimd: o.relaxed };
   const engines = {};
   try {
     if (o.engines.includes('hearth')) {

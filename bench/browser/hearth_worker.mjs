@@ -1,7 +1,7 @@
 // hearth in a dedicated module worker: the C engine thread spins while its
 // compute threads work, and the compute threads block on Atomics.wait, which
 // a page's main thread may not do. One model per worker.
-//   {op:'load', url, threads, contextSize, exactNumerics} -> {fetch_ms, create_ms, load_ms, threads, threadsNote, kernels, nVocab}
+//   {op:'load', url, threads, contextSize, exactNumerics, relaxedSimd} -> {fetch_ms, create_ms, load_ms, threads, threadsNote, kernels, nVocab}
 //   {op:'promptTokens', text}               -> token ids of a raw prompt (BOS as the file says)
 //   {op:'run', tokens, genTokens}          -> {stats, gen_tokens, ttft_wall_ms, wall_ms, stop}
 //   {op:'destroy'}                          -> {}
@@ -9,13 +9,13 @@ import { Hearth, bufferSource } from '/web/hearth.mjs';
 
 let h = null;
 
-async function load({ url, threads, contextSize, exactNumerics }) {
+async function load({ url, threads, contextSize, exactNumerics, relaxedSimd = true }) {
   const t0 = performance.now();
   const r = await fetch(url);
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
   const buf = await r.arrayBuffer();
   const t1 = performance.now();
-  h = await Hearth.create({ threads, log: () => {} });
+  h = await Hearth.create({ threads, log: () => {}, relaxedSimd });
   const t2 = performance.now();
   h.load(bufferSource(buf), { contextSize, exactNumerics: !!exactNumerics });
   const t3 = performance.now();

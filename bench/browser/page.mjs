@@ -39,9 +39,9 @@ window.bench = {
   isolated: () => ({ crossOriginIsolated: self.crossOriginIsolated, sharedArrayBuffer: typeof SharedArrayBuffer !== 'undefined',
     hardwareConcurrency: navigator.hardwareConcurrency, userAgent: navigator.userAgent }),
 
-  async hearthLoad({ url, threads, contextSize, exactNumerics }) {
+  async hearthLoad({ url, threads, contextSize, exactNumerics, relaxedSimd }) {
     startHearthWorker();
-    return hearthCall({ op: 'load', url, threads, contextSize, exactNumerics });
+    return hearthCall({ op: 'load', url, threads, contextSize, exactNumerics, relaxedSimd });
   },
   hearthPromptTokens: (text) => hearthCall({ op: 'promptTokens', text }),
   hearthRun: ({ tokens, genTokens }) => hearthCall({ op: 'run', tokens, genTokens }),

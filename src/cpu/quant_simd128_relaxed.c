@@ -63,9 +63,22 @@ AI void group_codes(const uint8_t *g, v128_t *c) {
 
 /* The group's 4 integer block sums (lane = block), offsets corrected. */
 AI v128_t group_sums(const v128_t *c, const int8_t *a, const int32_t *bias) {
-    v128_t p = wasm_i16x8_relaxed_dot_i8x16_i7x16(wasm_v128_load(a), c[0]);
-    for (int v = 1; v < 8; v++) p = wasm_i16x8_add(p, wasm_i16x8_relaxed_dot_i8x16_i7x16(wasm_v128_load(a + 16 * v), c[v]));
-    return wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(p), wasm_v128_load(bias));
+    v128_t p[4];
+    for (int v = 0; v < 4; v++)
+        p[v] = wasm_i16x8_add(wasm_i16x8_relaxed_dot_i8x16_i7x16(wasm_v128_load(a + 16 * v), c[v]),
+                              wasm_i16x8_relaxed_dot_i8x16_i7x16(wasm_v128_load(a + 64 + 16 * v), c[4 + v]));
+    const v128_t s = wasm_i16x8_add(wasm_i16x8_add(p[0], p[1]), wasm_i16x8_add(p[2], p[3]));
+    return wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(s), wasm_v128_load(bias));
+}
+
+/* A group's 4 fp16 scales as f32, as quant_simd128_fast.c's
+ * half4_to_f32_finite (inf/NaN read as finite), but from lanes loaded
+ * sign-extended, whose bit 31 is already the sign: one op fewer. */
+AI v128_t group_scales(const uint8_t *g) {
+    const v128_t h = wasm_i32x4_load16x4(g);
+    const v128_t m13 = wasm_u32x4_shr(wasm_i32x4_shl(h, 17), 4);
+    return wasm_v128_or(wasm_f32x4_mul(m13, wasm_f32x4_const_splat(0x1p112f)),
+                        wasm_v128_and(h, wasm_i32x4_const_splat((int32_t)0x80000000u)));
 }
 
 /* acc += float(sums) * dw * da, lane by lane. */
@@ -91,7 +104,7 @@ AI void rows_x4(const int NT, const uint8_t *w, int ng, int r0, int r1, const x4
         for (int i = 0; i < ng; i++, g += GROUP_BYTES) {
             v128_t c[8];
             group_codes(g, c);
-            const v128_t dw = half4_to_f32_finite(wasm_u32x4_load16x4(g));
+            const v128_t dw = group_scales(g);
             for (int t = 0; t < NT; t++)
                 acc[t] = scale_add(acc[t], group_sums(c, a[t].codes + 128 * i, a[t].bias + 4 * i), dw, a[t].d + 4 * i);
         }
