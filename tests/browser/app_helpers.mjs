@@ -16,7 +16,7 @@ export const SHOTS = path.join(BUILD, 'screenshots');
 export async function serveApp() {
   const r = spawnSync('make', ['-s', 'app'], { cwd: ROOT, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`make app failed:\n${r.stdout}${r.stderr}`);
-  for (const f of ['web/dist/hearth.wasm', 'web/dist/hearth-mt.wasm']) {
+  for (const f of ['web/dist/hearth.wasm', 'web/dist/hearth-mt.wasm', 'web/dist/hearth-relaxed.wasm', 'web/dist/hearth-relaxed-mt.wasm']) {
     if (!fs.existsSync(path.join(ROOT, f))) throw new Error(`${f} is missing: run make wasm first`);
   }
   return startServer({ port: 0 });
