@@ -357,7 +357,7 @@ hearth_status forward_create(forward_ctx **out, const model *m, const hearth_hos
     f->act = zalloc(B * hp->n_ff * sizeof(float), &ok);
     f->rope_cs = zalloc(B * hp->rope_dim * sizeof(float), &ok);
     f->attn_acc = zalloc((size_t)f->n_threads * hp->head_dim * sizeof(uint16_t), &ok);
-    f->attn_row = attention_row_select(allow_simd);
+    f->attn_row = attention_row_select(allow_simd, kernels->inexact);
     f->swiglu = swiglu_select(allow_simd, kernels->inexact);
     f->last = zalloc((size_t)hp->n_embd * sizeof(float), &ok);
     int widest = hp->n_embd;

@@ -36,9 +36,10 @@ void attention_row_scalar(const float *q, const uint16_t *K, const uint16_t *V, 
     for (int d = 0; d < head_dim; d++) out[d] = ggml_fp16_to_fp32(acc[d]) * inv;
 }
 
-attention_row_fn attention_row_select(bool allow_simd) {
+attention_row_fn attention_row_select(bool allow_simd, bool inexact) {
 #ifdef __wasm_simd128__
-    if (allow_simd) return attention_row_simd128(); /* compiled in: the engine runs SIMD128 */
+    /* compiled in: the engine runs SIMD128 */
+    if (allow_simd) return inexact ? attention_row_simd128_fast() : attention_row_simd128();
 #endif
     if (allow_simd && (kernels_cpu_features() & KERNELS_CPU_AVX2)) {
         attention_row_fn f = attention_row_avx2();

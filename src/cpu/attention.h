@@ -14,7 +14,9 @@
 typedef void (*attention_row_fn)(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int head_dim,
                                  int stride, float scale, uint16_t *acc, float *out);
 
-attention_row_fn attention_row_select(bool allow_simd);
+/* inexact: the fast numerics (kernels_prefer_speed) allow a row that
+ * differs in the last bits where that is faster (wasm SIMD128). */
+attention_row_fn attention_row_select(bool allow_simd, bool inexact);
 
 void attention_row_scalar(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int head_dim, int stride,
                           float scale, uint16_t *acc, float *out);

@@ -33,5 +33,8 @@ void kernels_simd128_float_fill(hearth_kernels *k);
 /* The attention row (attention_simd128.c), bit-identical with
  * attention_row_scalar; NULL when compiled without SIMD128. */
 attention_row_fn attention_row_simd128(void);
+/* The fast numerics' row (attention_simd128_fast.c: f32 sums and
+ * accumulator, SIMD128 exp); NULL when compiled without SIMD128. */
+attention_row_fn attention_row_simd128_fast(void);
 
 #endif

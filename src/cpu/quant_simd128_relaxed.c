@@ -3,7 +3,7 @@
  * numerics (hearth-relaxed*.wasm, chosen where WebAssembly.validate accepts
  * relaxed SIMD). Baseline SIMD128 multiplies 8 pairs of 16-bit lanes an
  * instruction (i32x4.dot_i16x8_s); i16x8.relaxed_dot_i8x16_i7x16_s does 16
- * byte pairs (x86 pmaddubsw, ARM sdot), and the X4 layout leaves block j of
+ * byte pairs (pmaddubsw on x86), and the X4 layout leaves block j of
  * a group of 4 in 32-bit lane j, so the 4 blocks are scaled together with
  * no transposition: about 1.9x the Q4_0 throughput of quant_simd128_fast.c
  * (docs/wasm.md).
