@@ -25,6 +25,7 @@ struct forward_ctx {
     float *x, *xb, *qkv, *attn, *ffn, *act, *rope_cs, *last;
     uint16_t *attn_acc; /* per thread: head_dim f16 accumulator */
     attention_row_fn attn_row;
+    attention_group_fn attn_group; /* or NULL: rows head by head */
     swiglu_fn swiglu;
     uint8_t *act_q[MAX_GROUP];
     size_t act_q_bytes;
@@ -167,6 +168,24 @@ static void attention_task(void *arg, int thread, int n_threads) {
     int hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
     float scale = 1.0f / sqrtf((float)hd);
     uint16_t *acc = f->attn_acc + (size_t)thread * hd;
+    if (f->attn_group) {
+        /* the query heads of a KV head together, in as many parts as keep
+         * every thread busy */
+        int parts = 1;
+        while (parts < group && a->n_tok * hp->n_head_kv * parts < n_threads) parts *= 2;
+        if (parts > group) parts = group;
+        const int per = (group + parts - 1) / parts, items = a->n_tok * hp->n_head_kv * parts;
+        for (int item = thread; item < items; item += n_threads) {
+            const int t = item / (hp->n_head_kv * parts), kvh = item / parts % hp->n_head_kv, part = item % parts;
+            const int h0 = kvh * group + part * per, n = per < group - part * per ? per : group - part * per;
+            if (n <= 0) continue;
+            const size_t base = (size_t)kvh * f->n_ctx * hd;
+            f->attn_group(f->qkv + (size_t)t * f->qkv_dim + (size_t)h0 * hd, n, f->k_cache[a->layer] + base,
+                          f->v_cache[a->layer] + base, a->pos + t + 1, hd, hd, scale,
+                          f->attn + (size_t)t * f->q_dim + (size_t)h0 * hd);
+        }
+        return;
+    }
     int items = a->n_tok * hp->n_head;
     for (int item = thread; item < items; item += n_threads) {
         int t = item / hp->n_head, h = item % hp->n_head, kvh = h / group;
@@ -358,6 +377,7 @@ hearth_status forward_create(forward_ctx **out, const model *m, const hearth_hos
     f->rope_cs = zalloc(B * hp->rope_dim * sizeof(float), &ok);
     f->attn_acc = zalloc((size_t)f->n_threads * hp->head_dim * sizeof(uint16_t), &ok);
     f->attn_row = attention_row_select(allow_simd, kernels->inexact);
+    f->attn_group = attention_group_select(allow_simd, kernels->inexact);
     f->swiglu = swiglu_select(allow_simd, kernels->inexact);
     f->last = zalloc((size_t)hp->n_embd * sizeof(float), &ok);
     int widest = hp->n_embd;

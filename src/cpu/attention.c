@@ -36,6 +36,10 @@ void attention_row_scalar(const float *q, const uint16_t *K, const uint16_t *V, 
     for (int d = 0; d < head_dim; d++) out[d] = ggml_fp16_to_fp32(acc[d]) * inv;
 }
 
+attention_group_fn attention_group_select(bool allow_simd, bool inexact) {
+    return allow_simd && inexact ? attention_group_simd128_fast() : 0;
+}
+
 attention_row_fn attention_row_select(bool allow_simd, bool inexact) {
 #ifdef __wasm_simd128__
     /* compiled in: the engine runs SIMD128 */

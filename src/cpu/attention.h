@@ -17,6 +17,12 @@ typedef void (*attention_row_fn)(const float *q, const uint16_t *K, const uint16
 /* inexact: the fast numerics (kernels_prefer_speed) allow a row that
  * differs in the last bits where that is faster (wasm SIMD128). */
 attention_row_fn attention_row_select(bool allow_simd, bool inexact);
+/* All n_rep query heads that share one KV head (q, out: n_rep rows of
+ * head_dim), reading each cache row once: only the fast numerics have one
+ * (wasm SIMD128); NULL elsewhere, and callers then run rows head by head. */
+typedef void (*attention_group_fn)(const float *q, int n_rep, const uint16_t *K, const uint16_t *V, int n_pos,
+                                   int head_dim, int stride, float scale, float *out);
+attention_group_fn attention_group_select(bool allow_simd, bool inexact);
 
 void attention_row_scalar(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int head_dim, int stride,
                           float scale, uint16_t *acc, float *out);

@@ -36,5 +36,6 @@ attention_row_fn attention_row_simd128(void);
 /* The fast numerics' row (attention_simd128_fast.c: f32 sums and
  * accumulator, SIMD128 exp); NULL when compiled without SIMD128. */
 attention_row_fn attention_row_simd128_fast(void);
+attention_group_fn attention_group_simd128_fast(void);
 
 #endif

@@ -881,49 +881,62 @@ static void test_matmul_x4(const char *name, const hearth_kernels *fast) {
     CHECK(label, ok, "see above");
 }
 
-/* The fast numerics' attention row (wasm: attention_simd128_fast.c) against
- * the exact one, on random f16 caches: the same f16-accumulator steps, so
- * outputs stay within two f16 roundings of the exact row's (1e-3 of the
- * largest |v|, where an f32 accumulator or one missed rescale would be
- * further off on long rows), and head sizes that are not a multiple of 4
- * take the exact row, bit for bit. */
+/* The fast numerics' attention (wasm: attention_simd128_fast.c), one head
+ * and a KV head's group of query heads, against the exact row head by head
+ * on random f16 caches: the same f16-accumulator steps, so outputs stay
+ * within two f16 roundings of the exact row's (1e-3 of the largest |v|,
+ * where an f32 accumulator or one missed rescale would be further off on
+ * long rows); head sizes that are not a multiple of 4 take the exact row,
+ * bit for bit. */
 static void test_attention_fast(void) {
     const attention_row_fn fast = attention_row_simd128_fast(), exact = attention_row_select(true, false);
-    if (!fast) {
-        printf("# no fast attention row on this platform\n");
+    const attention_group_fn group = attention_group_select(true, true);
+    if (!fast || !group) {
+        printf("# no fast attention on this platform\n");
         return;
     }
     CHECK("attention_row_select picks the fast row for the fast numerics", attention_row_select(true, true) == fast, "no");
-    static const int hds[] = {16, 64, 96, 128, 6, 80};
+    static const int hds[] = {16, 64, 96, 128, 6, 80}, reps[] = {1, 2, 7, 4};
     int ok = 1, cases = 0;
     double worst = 0;
     for (int rep = 0; rep < 36 && ok; rep++, cases++) {
-        const int hd = hds[rep % 6], n_pos = 1 + (int)(rnd() % 300), stride = hd + (int)(rnd() % 3) * 2;
+        const int hd = hds[rep % 6], n_rep = reps[rep % 4], n_pos = 1 + (int)(rnd() % 300), stride = hd + (int)(rnd() % 3) * 2;
         const float spread = 0.5f + 3.0f * (rndf() + 1.0f); /* sharper or flatter softmax */
         uint16_t *K = malloc((size_t)n_pos * stride * 2), *V = malloc((size_t)n_pos * stride * 2), acc[512];
-        float q[512], o1[512], o2[512], vmax = 0;
+        float *q = malloc((size_t)n_rep * hd * sizeof *q), *o1 = malloc((size_t)n_rep * hd * sizeof *o1),
+              *o2 = malloc((size_t)n_rep * hd * sizeof *o2), *o3 = malloc((size_t)hd * sizeof *o3), vmax = 0;
         for (int i = 0; i < n_pos * stride; i++) {
             K[i] = ggml_fp32_to_fp16(rndf() * spread);
             V[i] = ggml_fp32_to_fp16(rndf());
             if (fabsf(ggml_fp16_to_fp32(V[i])) > vmax) vmax = fabsf(ggml_fp16_to_fp32(V[i]));
         }
-        for (int d = 0; d < hd; d++) q[d] = rndf() * spread;
+        for (int i = 0; i < n_rep * hd; i++) q[i] = rndf() * spread;
         const float scale = 1.0f / sqrtf((float)hd);
-        exact(q, K, V, n_pos, hd, stride, scale, acc, o1);
-        fast(q, K, V, n_pos, hd, stride, scale, acc, o2);
-        for (int d = 0; d < hd && ok; d++) {
-            const double err = fabs((double)o1[d] - o2[d]) / vmax;
+        for (int r = 0; r < n_rep; r++) exact(q + r * hd, K, V, n_pos, hd, stride, scale, acc, o1 + r * hd);
+        group(q, n_rep, K, V, n_pos, hd, stride, scale, o2);
+        fast(q, K, V, n_pos, hd, stride, scale, acc, o3);
+        if (memcmp(o3, o2, (size_t)hd * sizeof *o3)) {
+            ok = 0;
+            printf("# attention hd %d: the one-head row differs from the group's first head\n", hd);
+        }
+        for (int i = 0; i < n_rep * hd && ok; i++) {
+            const double err = fabs((double)o1[i] - o2[i]) / vmax;
             if (err > worst) worst = err;
-            if (hd % 4 ? memcmp(&o1[d], &o2[d], 4) != 0 : !(err <= 1e-3)) {
+            if (hd % 4 ? memcmp(&o1[i], &o2[i], 4) != 0 : !(err <= 1e-3)) {
                 ok = 0;
-                printf("# attention hd %d n_pos %d d %d: fast %a exact %a\n", hd, n_pos, d, o2[d], o1[d]);
+                printf("# attention hd %d n_rep %d n_pos %d i %d: fast %a exact %a\n", hd, n_rep, n_pos, i, o2[i], o1[i]);
             }
         }
         free(K);
         free(V);
+        free(q);
+        free(o1);
+        free(o2);
+        free(o3);
     }
     char label[160];
-    snprintf(label, sizeof label, "fast attention row within 1e-3 of max|v| of the exact row (worst %.1e; %d cases)", worst, cases);
+    snprintf(label, sizeof label, "fast attention (one head, groups of 2-7) within 1e-3 of max|v| of the exact row (worst %.1e; %d cases)",
+             worst, cases);
     CHECK(label, ok, "see above");
 }
 
