@@ -276,19 +276,35 @@ hearth_status model_load_shapes(model **out, const gguf_file *g, const hearth_ho
     return load(out, g, host, true, err);
 }
 
-static void pack(weight *w, const hearth_kernels *k) {
-    if (w->data && w->own_copy) kernels_pack_weight(k, &w->type, (void *)w->data, w->rows, w->cols);
+/* Replaces a matrix read into the model's memory by the kernels' packed
+ * copy, if they make one (the original is freed: peak memory is one
+ * matrix more than either). */
+static void pack(model *m, weight *w, const hearth_kernels *k) {
+    if (!w->data || !w->own_copy) return;
+    int slot = -1;
+    for (int i = 0; i < m->n_owned; i++)
+        if (m->owned[i] == w->data) slot = i;
+    void *packed;
+    uint64_t row_bytes;
+    uint32_t type = w->type;
+    if (slot < 0 || !kernels_pack_weight(k, &type, w->data, w->rows, w->cols, &packed, &row_bytes)) return;
+    free(m->owned[slot]);
+    m->owned[slot] = packed;
+    w->data = packed;
+    w->type = type;
+    w->row_bytes = row_bytes;
 }
 
 void model_pack_weights(model *m, const hearth_kernels *k) {
-    pack(&m->tok_embd, k);
-    if (m->output.data == m->tok_embd.data) m->output = m->tok_embd; /* tied: the same bytes */
-    else pack(&m->output, k);
+    const void *embd = m->tok_embd.data;
+    pack(m, &m->tok_embd, k);
+    if (m->output.data == embd) m->output = m->tok_embd; /* tied: the same bytes */
+    else pack(m, &m->output, k);
     for (int il = 0; il < m->hp.n_layer; il++) {
         weight *all[] = {&m->layers[il].wq,  &m->layers[il].wk,   &m->layers[il].wv,      &m->layers[il].wqkv,
                          &m->layers[il].wo,  &m->layers[il].gate, &m->layers[il].up,      &m->layers[il].gate_up,
                          &m->layers[il].down};
-        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) pack(all[i], k);
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) pack(m, all[i], k);
     }
 }
 

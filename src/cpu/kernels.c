@@ -4,6 +4,7 @@
  * CPU has been checked. */
 #include "kernels.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels_simd128.h"
@@ -199,35 +200,37 @@ static void deq_q8_1(const block_q8_1 *x, float *y, int nb) {
     }
 }
 
-/* Copies between 4 Q4_0 blocks b and one Q4_0_X4 group g (kernels.h). */
-static void x4_copy(uint8_t *g, block_q4_0 *b, bool to_group) {
-    for (int j = 0; j < 4; j++) {
-        if (to_group) memcpy(g + 2 * j, &b[j].d, 2);
-        else memcpy(&b[j].d, g + 2 * j, 2);
-        for (int v = 0; v < 4; v++) {
-            uint8_t *gv = g + 8 + 16 * v + 4 * j, *bv = b[j].qs + 4 * v;
-            memcpy(to_group ? gv : bv, to_group ? bv : gv, 4);
+static void deq_q4_0_x4(const uint8_t *g, float *y, int nb) {
+    for (int i = 0; i + 4 <= nb; i += 4, g += KERNELS_X4_GROUP_BYTES, y += 128)
+        for (int j = 0; j < 4; j++) {
+            float d;
+            memcpy(&d, g + 4 * j, 4);
+            for (int v = 0; v < 4; v++)
+                for (int e = 0; e < 4; e++) {
+                    const uint8_t q = g[16 + 16 * v + 4 * j + e];
+                    y[32 * j + 4 * v + e] = (float)((q & 0x0f) - 8) * d;
+                    y[32 * j + 16 + 4 * v + e] = (float)((q >> 4) - 8) * d;
+                }
         }
-    }
 }
 
-static void deq_q4_0_x4(const uint8_t *x, float *y, int nb) {
-    for (int i = 0; i + 4 <= nb; i += 4, x += 4 * sizeof(block_q4_0), y += 128) {
-        block_q4_0 b[4];
-        x4_copy((uint8_t *)x, b, false);
-        deq_q4_0(b, y, 4);
-    }
-}
-
-bool kernels_pack_weight(const hearth_kernels *k, uint32_t *type, void *data, int rows, int cols) {
+bool kernels_pack_weight(const hearth_kernels *k, uint32_t *type, const void *data, int rows, int cols, void **packed,
+                         uint64_t *row_bytes) {
     if (*type != GGML_TYPE_Q4_0 || !k->matmul[KW_Q4_0_X4] || cols % 128 || cols > KERNELS_X4_MAX_COLS) return false;
-    uint8_t *g = data;
-    for (size_t i = 0, groups = (size_t)rows * (size_t)(cols / 128); i < groups; i++, g += 4 * sizeof(block_q4_0)) {
-        block_q4_0 b[4];
-        memcpy(b, g, sizeof b);
-        x4_copy(g, b, true);
-    }
+    const size_t groups = (size_t)rows * (size_t)(cols / 128);
+    uint8_t *out = malloc(groups * KERNELS_X4_GROUP_BYTES);
+    if (!out) return false; /* the original layout still works */
+    const block_q4_0 *b = data;
+    uint8_t *g = out;
+    for (size_t i = 0; i < groups; i++, b += 4, g += KERNELS_X4_GROUP_BYTES)
+        for (int j = 0; j < 4; j++) {
+            const float d = ggml_fp16_to_fp32(b[j].d);
+            memcpy(g + 4 * j, &d, 4);
+            for (int v = 0; v < 4; v++) memcpy(g + 16 + 16 * v + 4 * j, b[j].qs + 4 * v, 4);
+        }
+    *packed = out;
     *type = KERNELS_TYPE_Q4_0_X4;
+    *row_bytes = (uint64_t)(cols / 128) * KERNELS_X4_GROUP_BYTES;
     return true;
 }
 

@@ -23,7 +23,7 @@
 #include "ggml_types.h"
 #include "simd128_exact.h"
 
-#define GROUP_BYTES (4 * sizeof(block_q4_0))
+#define GROUP_BYTES KERNELS_X4_GROUP_BYTES
 #define MAX_GROUPS (KERNELS_X4_MAX_COLS / 128)
 #define TILE 4 /* tokens per pass over the rows (prefill) */
 
@@ -55,7 +55,7 @@ AI void interleave_act(const uint8_t *act, int ng, x4_act *a) {
 AI void group_codes(const uint8_t *g, v128_t *c) {
     const v128_t m = wasm_i8x16_const_splat(0x0f);
     for (int v = 0; v < 4; v++) {
-        const v128_t q = wasm_v128_load(g + 8 + 16 * v);
+        const v128_t q = wasm_v128_load(g + 16 + 16 * v);
         c[v] = wasm_v128_and(q, m);
         c[4 + v] = wasm_v128_and(wasm_u16x8_shr(q, 4), m); /* (V8 has no byte shift on x86: one op fewer) */
     }
@@ -69,16 +69,6 @@ AI v128_t group_sums(const v128_t *c, const int8_t *a, const int32_t *bias) {
                               wasm_i16x8_relaxed_dot_i8x16_i7x16(wasm_v128_load(a + 64 + 16 * v), c[4 + v]));
     const v128_t s = wasm_i16x8_add(wasm_i16x8_add(p[0], p[1]), wasm_i16x8_add(p[2], p[3]));
     return wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(s), wasm_v128_load(bias));
-}
-
-/* A group's 4 fp16 scales as f32, as quant_simd128_fast.c's
- * half4_to_f32_finite (inf/NaN read as finite), but from lanes loaded
- * sign-extended, whose bit 31 is already the sign: one op fewer. */
-AI v128_t group_scales(const uint8_t *g) {
-    const v128_t h = wasm_i32x4_load16x4(g);
-    const v128_t m13 = wasm_u32x4_shr(wasm_i32x4_shl(h, 17), 4);
-    return wasm_v128_or(wasm_f32x4_mul(m13, wasm_f32x4_const_splat(0x1p112f)),
-                        wasm_v128_and(h, wasm_i32x4_const_splat((int32_t)0x80000000u)));
 }
 
 /* acc += float(sums) * dw * da, lane by lane. */
@@ -104,7 +94,7 @@ AI void rows_x4(const int NT, const uint8_t *w, int ng, int r0, int r1, const x4
         for (int i = 0; i < ng; i++, g += GROUP_BYTES) {
             v128_t c[8];
             group_codes(g, c);
-            const v128_t dw = group_scales(g);
+            const v128_t dw = wasm_v128_load(g); /* the 4 scales, as f32 */
             for (int t = 0; t < NT; t++)
                 acc[t] = scale_add(acc[t], group_sums(c, a[t].codes + 128 * i, a[t].bias + 4 * i), dw, a[t].d + 4 * i);
         }

@@ -807,7 +807,8 @@ static void test_matmul_fast(const char *name, const hearth_kernels *fast, const
 
 /* The relaxed build's Q4_0_X4 products (kernels_pack_weight, then
  * quant_simd128_relaxed.c): a matrix is repacked exactly where its rows are
- * a multiple of 128 and at most KERNELS_X4_MAX_COLS long, dequantizes to the
+ * a multiple of 128 and at most KERNELS_X4_MAX_COLS long (its copy's row
+ * size is what the layout says; otherwise nothing is allocated), dequantizes to the
  * same floats as before, and multiplies to simd128-fast's Q4_0 outputs: the
  * same bits for one token (the same order of f32 steps), within 1e-5 of the
  * terms' magnitude for several; nothing written outside [r0, r1). */
@@ -822,19 +823,22 @@ static void test_matmul_x4(const char *name, const hearth_kernels *fast) {
         if (rep < 10) { r0 = 0; r1 = rows; }
         const int n_tok = rep % 3 == 2 ? 2 + (int)(rnd() % 19) : 1;
         mm_case c = mm_case_make(fast, GGML_TYPE_Q4_0, n, rows, n_tok);
-        const size_t bytes = (size_t)c.rb * (size_t)rows;
-        unsigned char *wp = malloc(bytes);
-        memcpy(wp, c.w, bytes);
         uint32_t type = GGML_TYPE_Q4_0;
-        const bool packed = kernels_pack_weight(fast, &type, wp, rows, n), want = n % 128 == 0 && n <= KERNELS_X4_MAX_COLS;
-        if (packed != want || (type == KERNELS_TYPE_Q4_0_X4) != packed || (!packed && memcmp(wp, c.w, bytes))) {
+        void *copy = NULL;
+        uint64_t prb = c.rb;
+        const bool packed = kernels_pack_weight(fast, &type, c.w, rows, n, &copy, &prb),
+                   want = n % 128 == 0 && n <= KERNELS_X4_MAX_COLS;
+        if (packed != want || (type == KERNELS_TYPE_Q4_0_X4) != packed ||
+            (packed && prb != (uint64_t)(n / 128) * KERNELS_X4_GROUP_BYTES) || (!packed && (copy || prb != c.rb))) {
             ok = 0;
-            printf("# n %d: packed %d, expected %d (type %u)\n", n, packed, want, type);
+            printf("# n %d: packed %d, expected %d (type %u, row bytes %llu)\n", n, packed, want, type,
+                   (unsigned long long)prb);
         }
         packed_cases += packed;
+        const unsigned char *wp = packed ? copy : c.w;
         float *d1 = malloc((size_t)n * sizeof *d1), *d2 = malloc((size_t)n * sizeof *d2);
         for (int r = 0; r < rows && ok && packed; r++) {
-            kernels_dequantize_row(type, wp + (size_t)r * c.rb, d1, n);
+            kernels_dequantize_row(type, wp + (size_t)r * prb, d1, n);
             kernels_dequantize_row(GGML_TYPE_Q4_0, c.w + (size_t)r * c.rb, d2, n);
             if (memcmp(d1, d2, (size_t)n * sizeof *d1)) { ok = 0; printf("# n %d row %d: dequantized X4 differs\n", n, r); }
         }
@@ -866,7 +870,7 @@ static void test_matmul_x4(const char *name, const hearth_kernels *fast) {
             }
         }
         mm_case_free(&c);
-        free(wp);
+        free(copy);
         free(d1);
         free(d2);
         free(o1);
