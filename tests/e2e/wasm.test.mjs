@@ -109,7 +109,8 @@ for (const [label, kernels, node, types] of [['fast numerics', 'simd128-fast', [
   for (const fx of fixtures.filter((f) => types.test(f.name))) {
     const args = [...node, CLI, 'run', '--model', ensureModel(fx), '--prompt', fx.prompt, '--temperature', '0',
       '--max-tokens', String(fx.generated.length), '--json', '--ctx', '512', '--logits', String(LOGIT_STEPS)];
-    const r = wasm(args, { env: { HEARTH_EXACT: '0' }, noCli: true });
+    // (the baseline build even on a Node whose V8 has relaxed SIMD without the flag)
+    const r = wasm(args, { env: { HEARTH_EXACT: '0', HEARTH_NO_RELAXED: node.length ? '0' : '1' }, noCli: true });
     if (!check(`${fx.name} (wasm, ${label}): runs`, r.status === 0, r.stderr)) continue;
     const out = JSON.parse(r.stdout);
     check(`${fx.name} (wasm, ${label}): kernels ${kernels}`, out.stats.kernels === kernels, out.stats.kernels);
