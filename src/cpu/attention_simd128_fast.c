@@ -15,17 +15,15 @@
 #ifdef __wasm_simd128__
 #include "../ggml_types.h"
 #include "expf_simd128.h"
+#include "simd128_exact.h"
 
 #define MAX_DIM 256 /* head size; larger heads take the exact row */
 #define MAX_REP 16  /* query heads a KV head */
 
-/* Four f16 at p as f32 (inf and NaN read as finite values, 2^16 and up:
- * the cache holds what the model computed, rounded to f16). */
+/* Four f16 of the cache at p as f32 (inf and NaN read as finite values,
+ * 2^16 and up: the cache holds what the model computed, rounded to f16). */
 static inline v128_t load_half4_finite(const uint16_t *p) {
-    const v128_t h = wasm_u32x4_load16x4(p);
-    const v128_t m13 = wasm_u32x4_shr(wasm_i32x4_shl(h, 17), 4);
-    const v128_t sign = wasm_v128_and(wasm_i32x4_shl(h, 16), wasm_i32x4_const_splat((int32_t)0x80000000u));
-    return wasm_v128_or(wasm_f32x4_mul(m13, SPLATF(0x1p112f)), sign);
+    return half4_to_f32_finite(wasm_u32x4_load16x4(p));
 }
 
 /* q . k over hd (a multiple of 4) dimensions, k already as f32: each

@@ -65,15 +65,6 @@ AI void widen_act(const int ty, const uint8_t *act, int nb, v128_t *y) {
     }
 }
 
-/* half4_to_f32 for the scales of these products, without its inf/NaN step:
- * exponent 31 (inf, NaN) reads as a finite 2^16 .. 2^17 instead. Normal and
- * subnormal values and zero convert exactly. */
-AI v128_t half4_to_f32_finite(v128_t h) {
-    const v128_t m13 = wasm_u32x4_shr(wasm_i32x4_shl(h, 17), 4); /* (h & 0x7fff) << 13 */
-    const v128_t sign = wasm_v128_and(wasm_i32x4_shl(h, 16), wasm_i32x4_const_splat((int32_t)0x80000000u));
-    return wasm_v128_or(wasm_f32x4_mul(m13, wasm_f32x4_const_splat(0x1p112f)), sign);
-}
-
 /* One weight block's 32 codes as 4 i16 vectors in the order of widen_act:
  * 4/5-bit codes unsigned (0..15 / 0..31; ft_bias corrects their offsets),
  * Q8_0's signed. */

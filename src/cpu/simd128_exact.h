@@ -111,6 +111,16 @@ AI v128_t half4_to_f32(v128_t h) {
     return wasm_v128_or(f, wasm_i32x4_shl(wasm_u32x4_shr(h, 15), 31));     /* sign */
 }
 
+/* half4_to_f32 for the fast numerics' scales and f16 cache rows
+ * (quant_simd128_fast.c, attention_simd128_fast.c), without its inf/NaN step:
+ * exponent 31 (inf, NaN) reads as a finite 2^16 .. 2^17 instead. Normal and
+ * subnormal values and zero convert exactly. */
+AI v128_t half4_to_f32_finite(v128_t h) {
+    const v128_t m13 = wasm_u32x4_shr(wasm_i32x4_shl(h, 17), 4); /* (h & 0x7fff) << 13 */
+    const v128_t sign = wasm_v128_and(wasm_i32x4_shl(h, 16), wasm_i32x4_const_splat((int32_t)0x80000000u));
+    return wasm_v128_or(wasm_f32x4_mul(m13, wasm_f32x4_const_splat(0x1p112f)), sign);
+}
+
 /* x rounded to the nearest f16 value (ties to even), as f32: exactly
  * ggml_fp16_to_fp32(ggml_fp32_to_fp16(x)). Adding and subtracting
  * 1.5 * 2^(e+13) rounds at f16's last mantissa bit for x's exponent e (at
