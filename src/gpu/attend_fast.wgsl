@@ -42,6 +42,22 @@ fn attend(kvh: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT> {
   return r.acc;
 }
 
+// q . k of position p (the fresh one from kn, the others from the f16
+// cache rows from `base` on), in plain f32 (attend.wgsl's qk sums exactly).
+fn qk(p: u32, fresh: u32, base: u32) -> f32 {
+  var d = 0.0;
+  if (p == fresh) {
+    for (var i = 0u; i < HD; i++) { d += qs[i] * kn[i]; }
+  } else {
+    let row = (base + p) * (HD / 2u);
+    for (var w = 0u; w < HD / 2u; w++) {
+      let k = unpack2x16float(kc[row + w]);
+      d += qs[2u * w] * k.x + qs[2u * w + 1u] * k.y;
+    }
+  }
+  return d;
+}
+
 fn attend_part(kvh: u32, p0: u32, p1: u32, fresh: u32, tid: u32) -> Part {
   var acc4 = vec4<f32>(0.0);  // this thread's DU dims, its positions only
   var m = -3.0e38;
@@ -51,17 +67,7 @@ fn attend_part(kvh: u32, p0: u32, p1: u32, fresh: u32, tid: u32) -> Part {
     let p = t0 + tid;
     var s = -3.0e38;
     if (p < p1) {
-      var d = 0.0;
-      if (p == fresh) {
-        for (var i = 0u; i < HD; i++) { d += qs[i] * kn[i]; }
-      } else {
-        let row = (base + p) * (HD / 2u);
-        for (var w = 0u; w < HD / 2u; w++) {
-          let k = unpack2x16float(kc[row + w]);
-          d += qs[2u * w] * k.x + qs[2u * w + 1u] * k.y;
-        }
-      }
-      s = d * SCALE;
+      s = qk(p, fresh, base) * SCALE;
     }
     let m_new = max(m, wg_max(s, tid));
     let corr = exp(m - m_new);

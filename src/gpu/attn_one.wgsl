@@ -15,17 +15,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let base = (h / GROUP) * NCTX;
   var mx = -3.0e38;
   for (var p = tid; p < n; p += WG) {
-    var d = 0.0;
-    if (p == fresh) {
-      for (var i = 0u; i < HD; i++) { d += qs[i] * kn[i]; }
-    } else {
-      let row = (base + p) * (HD / 2u);
-      for (var w = 0u; w < HD / 2u; w++) {
-        let k = unpack2x16float(kc[row + w]);
-        d += qs[2u * w] * k.x + qs[2u * w + 1u] * k.y;
-      }
-    }
-    let s = d * SCALE;
+    let s = qk(p, fresh, base) * SCALE;
     scores[p] = s;
     mx = max(mx, s);
   }

@@ -23,12 +23,9 @@ fn WBUF_q8(g: u32) -> array<vec4<u32>, 2> {
   let h = g & 1u;
   let qh = WBUF[p + 1u + h];
   let o = p + 3u + h * 4u;
-  let w = vec4<u32>(WBUF[o], WBUF[o + 1u], WBUF[o + 2u], WBUF[o + 3u]);
-  let m = vec4<u32>(0x0f0f0f0fu);
-  let lo = (w & m) | vec4<u32>(q5_spread(qh & 15u), q5_spread((qh >> 4u) & 15u), q5_spread((qh >> 8u) & 15u), q5_spread((qh >> 12u) & 15u));
-  let hi = ((w >> vec4<u32>(4u)) & m) | vec4<u32>(q5_spread((qh >> 16u) & 15u), q5_spread((qh >> 20u) & 15u),
-                                                  q5_spread((qh >> 24u) & 15u), q5_spread(qh >> 28u));
+  let c = q5_codes(vec4<u32>(WBUF[o], WBUF[o + 1u], WBUF[o + 2u], WBUF[o + 3u]), qh);
+  // q - 16 in each byte, without borrows between bytes
   let k = vec4<u32>(0x10101010u);
   let s = vec4<u32>(0x80808080u);
-  return array<vec4<u32>, 2>(((lo | s) - k) ^ s, ((hi | s) - k) ^ s);
+  return array<vec4<u32>, 2>(((c[0] | s) - k) ^ s, ((c[1] | s) - k) ^ s);
 }

@@ -21,10 +21,5 @@ fn WBUF_q8(g: u32) -> array<vec4<u32>, 2> {
   let h = g & 1u;
   let qh = WBUF[p + 2u + h];
   let o = p + 4u + h * 4u;
-  let w = vec4<u32>(WBUF[o], WBUF[o + 1u], WBUF[o + 2u], WBUF[o + 3u]);
-  let m = vec4<u32>(0x0f0f0f0fu);
-  return array<vec4<u32>, 2>(
-    (w & m) | vec4<u32>(q5_spread(qh & 15u), q5_spread((qh >> 4u) & 15u), q5_spread((qh >> 8u) & 15u), q5_spread((qh >> 12u) & 15u)),
-    ((w >> vec4<u32>(4u)) & m) | vec4<u32>(q5_spread((qh >> 16u) & 15u), q5_spread((qh >> 20u) & 15u),
-                                          q5_spread((qh >> 24u) & 15u), q5_spread(qh >> 28u)));
+  return q5_codes(vec4<u32>(WBUF[o], WBUF[o + 1u], WBUF[o + 2u], WBUF[o + 3u]), qh);
 }
