@@ -4,6 +4,7 @@
 #include "forward.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,23 +41,52 @@ typedef struct {
     const void *act;  /* quantized activations for this weight's type */
 } matmul_job;
 
+/* The rows of a group's products go out in chunks that threads take in
+ * turn from a shared counter, so that a thread that runs late (another
+ * process on its core, a slow wake-up) is made up for by the others instead
+ * of the whole region waiting for it. */
+#define CHUNKS_PER_THREAD 32
+
 typedef struct {
     const hearth_kernels *k;
     matmul_job jobs[MAX_GROUP];
     int n_jobs, n_tok;
+    int chunk_rows[MAX_GROUP];
+    int first_chunk[MAX_GROUP + 1]; /* job j has chunks [first_chunk[j], first_chunk[j+1]) */
+    _Atomic int next_chunk;
 } matmul_group;
 
-static void matmul_task(void *arg, int thread, int n_threads) {
-    const matmul_group *g = arg;
+/* Chunks of whole 16-row tiles (every kernel's SIMD row groups), about
+ * CHUNKS_PER_THREAD per thread and job. */
+static void plan_chunks(matmul_group *g, int n_threads) {
+    g->first_chunk[0] = 0;
     for (int j = 0; j < g->n_jobs; j++) {
+        const int rows = g->jobs[j].w->rows, tiles = (rows + 15) / 16;
+        int per = (tiles + n_threads * CHUNKS_PER_THREAD - 1) / (n_threads * CHUNKS_PER_THREAD);
+        if (per < 1) per = 1;
+        g->chunk_rows[j] = 16 * per;
+        g->first_chunk[j + 1] = g->first_chunk[j] + (tiles + per - 1) / per;
+    }
+    atomic_init(&g->next_chunk, 0);
+}
+
+static void matmul_task(void *arg, int thread, int n_threads) {
+    (void)thread;
+    matmul_group *g = arg;
+    if (n_threads == 1) { /* alone (or redoing a region a thread failed in: hosts then call fn(arg, 0, 1)) */
+        for (int j = 0; j < g->n_jobs; j++)
+            kernels_matmul(g->k, g->jobs[j].w->type, g->jobs[j].w->data, g->jobs[j].w->cols, 0, g->jobs[j].w->rows,
+                           g->jobs[j].act, g->n_tok, g->jobs[j].out, g->jobs[j].out_stride);
+        return;
+    }
+    int j = 0;
+    for (;;) {
+        const int c = atomic_fetch_add_explicit(&g->next_chunk, 1, memory_order_relaxed);
+        if (c >= g->first_chunk[g->n_jobs]) return;
+        while (c >= g->first_chunk[j + 1]) j++;
         const matmul_job *job = &g->jobs[j];
-        int rows = job->w->rows;
-        /* Row ranges in multiples of 16 keep every thread on whole SIMD tiles. */
-        int chunks = (rows + 15) / 16;
-        int r0 = (int)((long long)chunks * thread / n_threads) * 16;
-        int r1 = (int)((long long)chunks * (thread + 1) / n_threads) * 16;
-        if (r1 > rows) r1 = rows;
-        if (r0 >= r1) continue;
+        const int r0 = (c - g->first_chunk[j]) * g->chunk_rows[j];
+        const int r1 = r0 + g->chunk_rows[j] < job->w->rows ? r0 + g->chunk_rows[j] : job->w->rows;
         kernels_matmul(g->k, job->w->type, job->w->data, job->w->cols, r0, r1, job->act, g->n_tok, job->out,
                        job->out_stride);
     }
@@ -99,6 +129,7 @@ static void matmul_multi(forward_ctx *f, const float *x, size_t x_stride, int n_
         }
         g->jobs[j].act = f->act_q[slot];
     }
+    plan_chunks(g, f->host->thread_count(f->host->ctx));
     f->host->parallel(f->host->ctx, matmul_task, g);
 }
 
@@ -383,10 +414,11 @@ hearth_status forward_create(forward_ctx **out, const model *m, const hearth_hos
     int widest = hp->n_embd;
     if (f->q_dim > widest) widest = f->q_dim;
     if (hp->n_ff > widest) widest = hp->n_ff;
-    static const uint32_t types[] = {GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_BF16, GGML_TYPE_Q4_0,
-                                     GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_Q8_0};
+    static const uint32_t types[] = {GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_BF16,       GGML_TYPE_Q4_0,
+                                     GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1,       GGML_TYPE_Q8_0,
+                                     KERNELS_TYPE_Q4_0_X4, KERNELS_TYPE_Q8_0_X4};
     size_t row = 0;
-    int widest_blocks = (widest + 31) / 32 * 32;
+    int widest_blocks = (widest + 127) / 128 * 128;
     for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
         size_t r = kernels_act_row_bytes(types[i], widest_blocks);
         if (r > row) row = r;

@@ -11,7 +11,10 @@
 #include "error.h"
 
 /* One unit of parallel work: called once on each of nthreads threads with
- * thread = 0..nthreads-1; returns when all calls have returned. */
+ * thread = 0..nthreads-1; returns when all calls have returned. Tasks write
+ * only their own outputs, so a host whose thread failed inside a region may
+ * redo the whole region as fn(arg, 0, 1); fn(arg, 0, 1) must then do all
+ * the work even where threads share it out at run time. */
 typedef void (*hearth_task_fn)(void *arg, int thread, int nthreads);
 
 typedef struct hearth_host {

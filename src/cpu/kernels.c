@@ -22,6 +22,7 @@ int kernels_wtype_index(uint32_t t) {
     case GGML_TYPE_Q5_1: return KW_Q5_1;
     case GGML_TYPE_Q8_0: return KW_Q8_0;
     case KERNELS_TYPE_Q4_0_X4: return KW_Q4_0_X4;
+    case KERNELS_TYPE_Q8_0_X4: return KW_Q8_0_X4;
     default: return -1;
     }
 }
@@ -92,7 +93,9 @@ const char *kernels_name(const hearth_kernels *k) {
 
 /* The ggml type whose activations and numbers a layout of hearth's has. */
 static uint32_t base_type(uint32_t weight_type) {
-    return weight_type == KERNELS_TYPE_Q4_0_X4 ? GGML_TYPE_Q4_0 : weight_type;
+    return weight_type == KERNELS_TYPE_Q4_0_X4   ? GGML_TYPE_Q4_0
+           : weight_type == KERNELS_TYPE_Q8_0_X4 ? GGML_TYPE_Q8_0
+                                                 : weight_type;
 }
 
 uint32_t kernels_act_type(uint32_t weight_type) {
@@ -116,6 +119,11 @@ size_t kernels_act_row_bytes(uint32_t weight_type, int n) {
     case GGML_TYPE_F16:
     case GGML_TYPE_BF16: return (size_t)n * sizeof(float);
     case GGML_TYPE_Q8_0:
+        if (weight_type == KERNELS_TYPE_Q4_0_X4 || weight_type == KERNELS_TYPE_Q8_0_X4) {
+            if (n % 128) return 0;
+            return (weight_type == KERNELS_TYPE_Q8_0_X4 ? 2 * (size_t)n + 4 * (size_t)(n / 32)
+                                                         : (size_t)n + 8 * (size_t)(n / 32));
+        }
         if (n % QK8_0) return 0;
         if (base_type(weight_type) != GGML_TYPE_Q4_0) return kernels_act_gbias_offset(n) + 32 * (size_t)(n / QK8_0);
         return kernels_act_aux_offset(n, false) + sizeof(act_aux_q8_0) * (size_t)(n / QK8_0);
@@ -128,8 +136,8 @@ size_t kernels_act_row_bytes(uint32_t weight_type, int n) {
 
 void kernels_quantize_act(const hearth_kernels *k, uint32_t weight_type, const float *x, void *dst,
                           int n) {
-    int i = kernels_wtype_index(base_type(weight_type));
-    if (i >= 0) k->quant[i](x, dst, n);
+    int i = kernels_wtype_index(weight_type);
+    if (i >= 0 && k->quant[i]) k->quant[i](x, dst, n);
 }
 
 void kernels_matmul(const hearth_kernels *k, uint32_t weight_type, const void *w, int n, int r0,
@@ -214,23 +222,52 @@ static void deq_q4_0_x4(const uint8_t *g, float *y, int nb) {
         }
 }
 
+static void deq_q8_0_x4(const uint8_t *g, float *y, int nb) {
+    for (int i = 0; i + 4 <= nb; i += 4, g += KERNELS_X4_Q8_GROUP_BYTES, y += 128)
+        for (int j = 0; j < 4; j++) {
+            float d;
+            memcpy(&d, g + 4 * j, 4);
+            for (int v = 0; v < 8; v++)
+                for (int e = 0; e < 4; e++) y[32 * j + 4 * v + e] = (float)(int8_t)g[24 + 16 * v + 4 * j + e] * d;
+        }
+}
+
+/* One group of 4 blocks (4 * bsize bytes at b) in the X4 layout at g. */
+static void pack_group_q4_0(const block_q4_0 *b, uint8_t *g) {
+    for (int j = 0; j < 4; j++) {
+        const float d = ggml_fp16_to_fp32(b[j].d);
+        memcpy(g + 4 * j, &d, 4);
+        for (int v = 0; v < 4; v++) memcpy(g + 16 + 16 * v + 4 * j, b[j].qs + 4 * v, 4);
+    }
+}
+static void pack_group_q8_0(const block_q8_0 *b, uint8_t *g) {
+    for (int j = 0; j < 4; j++) {
+        const float d = ggml_fp16_to_fp32(b[j].d);
+        memcpy(g + 4 * j, &d, 4);
+        int16_t sum = 0;
+        for (int e = 0; e < 32; e++) sum = (int16_t)(sum + b[j].qs[e]);
+        memcpy(g + 16 + 2 * j, &sum, 2);
+        for (int v = 0; v < 8; v++) memcpy(g + 24 + 16 * v + 4 * j, b[j].qs + 4 * v, 4);
+    }
+}
+
 bool kernels_pack_weight(const hearth_kernels *k, uint32_t *type, const void *data, int rows, int cols, void **packed,
                          uint64_t *row_bytes) {
-    if (*type != GGML_TYPE_Q4_0 || !k->matmul[KW_Q4_0_X4] || cols % 128 || cols > KERNELS_X4_MAX_COLS) return false;
-    const size_t groups = (size_t)rows * (size_t)(cols / 128);
-    uint8_t *out = malloc(groups * KERNELS_X4_GROUP_BYTES);
+    const bool q4 = *type == GGML_TYPE_Q4_0 && k->matmul[KW_Q4_0_X4],
+               q8 = *type == GGML_TYPE_Q8_0 && k->matmul[KW_Q8_0_X4];
+    if ((!q4 && !q8) || rows < 0 || cols <= 0 || cols % 128 || cols > KERNELS_X4_MAX_COLS) return false;
+    const size_t gbytes = q4 ? KERNELS_X4_GROUP_BYTES : KERNELS_X4_Q8_GROUP_BYTES,
+                 bsize = q4 ? sizeof(block_q4_0) : sizeof(block_q8_0), groups = (size_t)rows * (size_t)(cols / 128);
+    uint8_t *out = malloc(groups * gbytes);
     if (!out) return false; /* the original layout still works */
-    const block_q4_0 *b = data;
-    uint8_t *g = out;
-    for (size_t i = 0; i < groups; i++, b += 4, g += KERNELS_X4_GROUP_BYTES)
-        for (int j = 0; j < 4; j++) {
-            const float d = ggml_fp16_to_fp32(b[j].d);
-            memcpy(g + 4 * j, &d, 4);
-            for (int v = 0; v < 4; v++) memcpy(g + 16 + 16 * v + 4 * j, b[j].qs + 4 * v, 4);
-        }
+    const uint8_t *b = data;
+    for (size_t i = 0; i < groups; i++, b += 4 * bsize) {
+        if (q4) pack_group_q4_0((const block_q4_0 *)b, out + i * gbytes);
+        else pack_group_q8_0((const block_q8_0 *)b, out + i * gbytes);
+    }
     *packed = out;
-    *type = KERNELS_TYPE_Q4_0_X4;
-    *row_bytes = (uint64_t)(cols / 128) * KERNELS_X4_GROUP_BYTES;
+    *type = q4 ? KERNELS_TYPE_Q4_0_X4 : KERNELS_TYPE_Q8_0_X4;
+    *row_bytes = (uint64_t)(cols / 128) * gbytes;
     return true;
 }
 
@@ -258,6 +295,7 @@ void kernels_dequantize_row(uint32_t weight_type, const void *src, float *dst, i
     }
     case GGML_TYPE_Q4_0: deq_q4_0(src, dst, nb); break;
     case KERNELS_TYPE_Q4_0_X4: deq_q4_0_x4(src, dst, nb); break;
+    case KERNELS_TYPE_Q8_0_X4: deq_q8_0_x4(src, dst, nb); break;
     case GGML_TYPE_Q4_1: deq_q4_1(src, dst, nb); break;
     case GGML_TYPE_Q5_0: deq_q5_0(src, dst, nb); break;
     case GGML_TYPE_Q5_1: deq_q5_1(src, dst, nb); break;
@@ -307,3 +345,27 @@ void kernels_fill_q8_1_row(const float *x, void *dst, int n, kernels_q8_block_fn
     }
 }
 
+void kernels_fill_x4_row(const float *x, void *dst, int n, bool q8, kernels_q8_block_fn quant_block) {
+    const int nb = n / 32;
+    uint8_t *lo = dst, *hi = lo + n;
+    float *d = (float *)(lo + (q8 ? 2 : 1) * (size_t)n);
+    int32_t *bias = (int32_t *)(d + nb);
+    for (int b = 0; b < nb; b++) {
+        int8_t qs[32];
+        int sum;
+        d[b] = ggml_fp16_to_fp32(ggml_fp32_to_fp16(quant_block(x + 32 * b, qs, &sum)));
+        if (!q8) bias[b] = -8 * sum;
+        for (int u = 0; u < 8; u++)
+            for (int e = 0; e < 4; e++) {
+                const size_t at = 128 * (size_t)(b / 4) + 16 * (size_t)u + 4 * (size_t)(b % 4) + (size_t)e;
+                const uint8_t c = (uint8_t)qs[4 * u + e];
+                if (!q8) {
+                    lo[at] = c;
+                    continue;
+                }
+                const uint8_t o = c ^ 0x80; /* a + 128 */
+                lo[at] = o & 15;
+                hi[at] = o >> 4;
+            }
+    }
+}

@@ -18,6 +18,14 @@
  *         f32. Kernels then never convert activation scales in inner loops;
  *         Q8_0 rows for Q5_0 / Q8_0 weights then have 8 group biases
  *         per block (kernels_act_gbias_offset);
+ *   Q4_0_X4, Q8_0_X4 (n a multiple of 128): the same Q8_0 quantization in
+ *         the order of the weights' groups (kernels_fill_x4_row): per group
+ *         of 4 blocks 128 bytes, vector u holding codes 4u..4u+3 of blocks
+ *         0..3 in turn (for Q8_0_X4 two such arrays, lo then hi: the
+ *         unsigned halves of a + 128 = 16 hi + lo); then the n/32 block
+ *         scales as f32; then for Q4_0_X4 the n/32 offset corrections (-8 x
+ *         the block's code sum) as int32. Kernels then multiply with no
+ *         shuffling of the token's codes;
  *   F16: n floats already rounded to f16, F32: n floats;
  *   BF16: n floats rounded to bf16, each whole chunk of 32 stored as its 16
  *         even-indexed elements then its 16 odd ones (the two operands of
@@ -60,6 +68,7 @@ enum kernels_wtype {
     KW_Q5_1,
     KW_Q8_0,
     KW_Q4_0_X4, /* KERNELS_TYPE_Q4_0_X4, where a kernel set has it */
+    KW_Q8_0_X4, /* KERNELS_TYPE_Q8_0_X4, likewise */
     KW_COUNT
 };
 
@@ -71,10 +80,18 @@ enum kernels_wtype {
  * in turn. An 8-bit dot product of a vector then leaves block j's partial
  * sum in 32-bit lane j, so 4 blocks are scaled together with no
  * transposition, and the scales need no conversion in the inner loop (11%
- * more bytes than Q4_0, faster in V8 than converting fp16 there).
- * Activations as Q4_0's. */
+ * more bytes than Q4_0, faster in V8 than converting fp16 there). */
 #define KERNELS_TYPE_Q4_0_X4 0x10000u
 #define KERNELS_X4_GROUP_BYTES 80
+/* The same for Q8_0 matrices: groups of KERNELS_X4_Q8_GROUP_BYTES, the 4
+ * scales as f32, then the 4 blocks' code sums as int16 (each within
+ * +-4096), then 8 vectors, vector v holding codes 4v..4v+3 of block 0, 1,
+ * 2, 3 in turn. The code sums let a kernel multiply the token's codes with
+ * an offset of 128 (as two unsigned 4-bit halves, which relaxed SIMD's
+ * 8-bit dot takes as its 7-bit operand) and correct it exactly. 12% more
+ * bytes than Q8_0. */
+#define KERNELS_TYPE_Q8_0_X4 0x10001u
+#define KERNELS_X4_Q8_GROUP_BYTES 152
 /* Rows repacked: a multiple of 4 blocks, at most this many elements. */
 #define KERNELS_X4_MAX_COLS 16384
 
@@ -168,6 +185,9 @@ typedef float (*kernels_q8_block_fn)(const float *x, int8_t *qs, int *sum);
  * the group biases: -16 for Q5_0's rows, -128 for Q8_0's) or Q8_1 row. */
 void kernels_fill_q8_0_row(const float *x, void *dst, int n, int gmul, kernels_q8_block_fn quant_block);
 void kernels_fill_q8_1_row(const float *x, void *dst, int n, kernels_q8_block_fn quant_block);
+/* An X4 activation row (q8: Q8_0_X4's, else Q4_0_X4's) of n elements, n a
+ * multiple of 128. */
+void kernels_fill_x4_row(const float *x, void *dst, int n, bool q8, kernels_q8_block_fn quant_block);
 /* SIMD implementations overwrite the entries they accelerate; each returns
  * false (and touches nothing) when compiled without its instruction set. The
  * caller has already checked that the CPU supports it. */

@@ -18,8 +18,9 @@ bool kernels_simd128_fill(hearth_kernels *k);
  * "simd128-fast"; call after kernels_simd128_fill. Returns false and
  * touches nothing when compiled without SIMD128. */
 bool kernels_simd128_fast_fill(hearth_kernels *k);
-/* Adds the relaxed-SIMD product of Q4_0_X4 weights (quant_simd128_relaxed.c;
- * kernels_pack_weight then repacks Q4_0 matrices) and names the set
+/* Adds the relaxed-SIMD products of Q4_0_X4 and Q8_0_X4 weights and their
+ * activation rows (quant_simd128_relaxed.c; kernels_pack_weight then
+ * repacks Q4_0 and Q8_0 matrices) and names the set
  * "simd128-relaxed"; call after kernels_simd128_fast_fill. Returns false and
  * touches nothing when compiled without relaxed SIMD. */
 bool kernels_simd128_relaxed_fill(hearth_kernels *k);
@@ -28,6 +29,9 @@ bool kernels_simd128_relaxed_fill(hearth_kernels *k);
 void kernels_simd128_matmul_q4_0(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os);
 void kernels_simd128_matmul_q5_0(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os);
 void kernels_simd128_matmul_q8_0(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os);
+/* One block of Q8_0 activations (kernels_q8_block_fn), bit-identical with
+ * the scalar reference. */
+float kernels_simd128_quant_block(const float *x, int8_t *qs, int *sum);
 /* The F32/F16/BF16 matmuls; used by kernels_simd128_fill. */
 void kernels_simd128_float_fill(hearth_kernels *k);
 /* The attention row (attention_simd128.c), bit-identical with

@@ -47,7 +47,7 @@ AI bool ty_lanes(int ty) {
 
 /* One block as quant_scalar.c's quant_block_8 (ggml's x86 rounding): the
  * product x * (127/amax) rounded to f32, then to nearest even. */
-static float quant_block_simd(const float *x, int8_t *qs, int *sum) {
+float kernels_simd128_quant_block(const float *x, int8_t *qs, int *sum) {
     v128_t v[8];
     v128_t amax = wasm_f32x4_splat(0.0f);
     for (int i = 0; i < 8; i++) {
@@ -78,12 +78,12 @@ static float quant_block_simd(const float *x, int8_t *qs, int *sum) {
 /* Activation rows: Q8_0 with the group biases of the weight type (0: none,
  * for Q4_0; -16: Q5_0; -128: Q8_0), and Q8_1. */
 #define QUANT_Q8_0_ENTRY(name, gmul) \
-    static void name(const float *x, void *dst, int n) { kernels_fill_q8_0_row(x, dst, n, gmul, quant_block_simd); }
+    static void name(const float *x, void *dst, int n) { kernels_fill_q8_0_row(x, dst, n, gmul, kernels_simd128_quant_block); }
 QUANT_Q8_0_ENTRY(quant_q8_0, 0)
 QUANT_Q8_0_ENTRY(quant_q8_0_g16, -16)
 QUANT_Q8_0_ENTRY(quant_q8_0_g128, -128)
 static void quant_q8_1(const float *x, void *dst, int n) {
-    kernels_fill_q8_1_row(x, dst, n, quant_block_simd);
+    kernels_fill_q8_1_row(x, dst, n, kernels_simd128_quant_block);
 }
 
 /* ---------------- integer block dot products ---------------- */

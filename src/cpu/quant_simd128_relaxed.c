@@ -23,36 +23,38 @@
 #include "ggml_types.h"
 #include "simd128_exact.h"
 
-#define GROUP_BYTES KERNELS_X4_GROUP_BYTES
-#define MAX_GROUPS (KERNELS_X4_MAX_COLS / 128)
 #define TILE 4 /* tokens per pass over the rows (prefill) */
 
-/* A token's Q8_0 activation row in the order of the groups' vectors, 128
- * bytes a group: vector v < 4 holds codes 4v..4v+3 of blocks 0..3 in turn
- * (the low nibbles' elements), vector 4 + v codes 16 + 4v.. of the same;
- * and per block its scale and offset correction (-8 x its code sum). */
-typedef struct {
-    int8_t codes[MAX_GROUPS * 128];
-    float d[4 * MAX_GROUPS];
-    int32_t bias[4 * MAX_GROUPS];
-} x4_act;
+enum { X4_Q4_0, X4_Q8_0 };
 
-AI void interleave_act(const uint8_t *act, int ng, x4_act *a) {
-    const act_aux_q8_0 *aux = (const act_aux_q8_0 *)(act + kernels_act_aux_offset(ng * 128, false));
-    for (int b = 0; b < 4 * ng; b++) {
-        const uint8_t *qs = act + (size_t)b * sizeof(block_q8_0) + 2;
-        int8_t *g = a->codes + 128 * (b / 4) + 4 * (b % 4);
-        for (int v = 0; v < 4; v++) {
-            memcpy(g + 16 * v, qs + 4 * v, 4);
-            memcpy(g + 64 + 16 * v, qs + 16 + 4 * v, 4);
-        }
-        a->d[b] = aux[b].d;
-        a->bias[b] = aux[b].bias8;
-    }
+AI size_t group_bytes(int ty) {
+    return ty == X4_Q4_0 ? KERNELS_X4_GROUP_BYTES : KERNELS_X4_Q8_GROUP_BYTES;
 }
 
-/* A group's 128 weight codes as 8 vectors, in the order of interleave_act. */
-AI void group_codes(const uint8_t *g, v128_t *c) {
+/* A token's X4 activation row (kernels.h): its codes in the groups' order
+ * (Q8_0_X4: the lo halves), the hi halves (Q8_0_X4), the block scales and
+ * the offset corrections (Q4_0_X4). */
+typedef struct {
+    const uint8_t *codes, *hi;
+    const float *d;
+    const int32_t *bias;
+} x4_act;
+
+AI x4_act act_row(const int ty, const uint8_t *row, int n) {
+    x4_act a = {.codes = row, .hi = row + n};
+    a.d = (const float *)(row + (ty == X4_Q8_0 ? 2 : 1) * (size_t)n);
+    a.bias = (const int32_t *)(a.d + n / 32);
+    return a;
+}
+
+/* A group's 128 weight codes as 8 vectors, vector u holding codes 4u..4u+3
+ * of its 4 blocks: Q4_0's nibbles unsigned (0..15), Q8_0's bytes as they
+ * are. */
+AI void group_codes(const int ty, const uint8_t *g, v128_t *c) {
+    if (ty == X4_Q8_0) {
+        for (int v = 0; v < 8; v++) c[v] = wasm_v128_load(g + 24 + 16 * v);
+        return;
+    }
     const v128_t m = wasm_i8x16_const_splat(0x0f);
     for (int v = 0; v < 4; v++) {
         const v128_t q = wasm_v128_load(g + 16 + 16 * v);
@@ -61,14 +63,34 @@ AI void group_codes(const uint8_t *g, v128_t *c) {
     }
 }
 
-/* The group's 4 integer block sums (lane = block), offsets corrected. */
-AI v128_t group_sums(const v128_t *c, const int8_t *a, const int32_t *bias) {
-    v128_t p[4];
-    for (int v = 0; v < 4; v++)
-        p[v] = wasm_i16x8_add(wasm_i16x8_relaxed_dot_i8x16_i7x16(wasm_v128_load(a + 16 * v), c[v]),
-                              wasm_i16x8_relaxed_dot_i8x16_i7x16(wasm_v128_load(a + 64 + 16 * v), c[4 + v]));
-    const v128_t s = wasm_i16x8_add(wasm_i16x8_add(p[0], p[1]), wasm_i16x8_add(p[2], p[3]));
-    return wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(s), wasm_v128_load(bias));
+/* Sum of the 16-bit lanes of the relaxed dots of the weight vectors c[0..7]
+ * with the token's 8 vectors at a; c_signed: whether c is the 8-bit
+ * operand (then a's vectors are the 7-bit one) or the 7-bit one. */
+AI v128_t dot8(const bool c_signed, const v128_t *c, const uint8_t *a) {
+    v128_t p[8];
+    for (int v = 0; v < 8; v++) {
+        const v128_t y = wasm_v128_load(a + 16 * v);
+        p[v] = c_signed ? wasm_i16x8_relaxed_dot_i8x16_i7x16(c[v], y) : wasm_i16x8_relaxed_dot_i8x16_i7x16(y, c[v]);
+    }
+    return wasm_i16x8_add(wasm_i16x8_add(wasm_i16x8_add(p[0], p[4]), wasm_i16x8_add(p[1], p[5])),
+                          wasm_i16x8_add(wasm_i16x8_add(p[2], p[6]), wasm_i16x8_add(p[3], p[7])));
+}
+
+/* Group i's 4 exact integer block sums (lane = block).
+ * Q4_0: the weight codes (0..15) are the 7-bit operand and the token's
+ * codes (-127..127) the 8-bit one; a 16-bit lane sums 16 products of at
+ * most 15 * 128. bias (-8 x the token's code sum) corrects the offset.
+ * Q8_0: the weight codes (-128..127) are the 8-bit operand and the token's
+ * halves lo and hi (0..15) the 7-bit one, again at most 16 x 128 x 15 a
+ * lane; sum w a = 16 sum w hi + sum w lo - 128 sum w, with wsum128 the
+ * group's stored code sums times 128. */
+AI v128_t group_sums(const int ty, const v128_t *c, const x4_act *a, size_t i, v128_t wsum128) {
+    if (ty == X4_Q4_0)
+        return wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(dot8(false, c, a->codes + 128 * i)),
+                              wasm_v128_load(a->bias + 4 * i));
+    const v128_t lo = wasm_i32x4_extadd_pairwise_i16x8(dot8(true, c, a->codes + 128 * i));
+    const v128_t hi16 = wasm_i32x4_dot_i16x8(dot8(true, c, a->hi + 128 * i), wasm_i16x8_splat(16));
+    return wasm_i32x4_sub(wasm_i32x4_add(lo, hi16), wsum128);
 }
 
 /* acc += float(sums) * dw * da, lane by lane. */
@@ -85,44 +107,63 @@ AI float lanes_sum(v128_t acc) {
 /* out[t*os + r] for r in [r0, r1) and NT tokens (a constant, so that each
  * count gets its own code with the accumulators in registers): each row
  * read once, in order, each group's codes decoded once for the NT tokens. */
-AI void rows_x4(const int NT, const uint8_t *w, int ng, int r0, int r1, const x4_act *a, float *out, size_t os) {
-    const size_t wrow = (size_t)ng * GROUP_BYTES;
+AI void rows_x4(const int ty, const int NT, const uint8_t *w, int ng, int r0, int r1, const x4_act *a, float *out,
+                size_t os) {
+    const size_t gb = group_bytes(ty), wrow = (size_t)ng * gb;
     for (int r = r0; r < r1; r++) {
         const uint8_t *g = w + (size_t)r * wrow;
         v128_t acc[TILE];
         for (int t = 0; t < NT; t++) acc[t] = wasm_f32x4_splat(0.0f);
-        for (int i = 0; i < ng; i++, g += GROUP_BYTES) {
+        for (int i = 0; i < ng; i++, g += gb) {
             v128_t c[8];
-            group_codes(g, c);
+            group_codes(ty, g, c);
             const v128_t dw = wasm_v128_load(g); /* the 4 scales, as f32 */
+            const v128_t wsum128 =
+                ty == X4_Q8_0 ? wasm_i32x4_shl(wasm_i32x4_extend_low_i16x8(wasm_v128_load64_zero(g + 16)), 7) : dw;
             for (int t = 0; t < NT; t++)
-                acc[t] = scale_add(acc[t], group_sums(c, a[t].codes + 128 * i, a[t].bias + 4 * i), dw, a[t].d + 4 * i);
+                acc[t] = scale_add(acc[t], group_sums(ty, c, &a[t], (size_t)i, wsum128), dw, a[t].d + 4 * i);
         }
         for (int t = 0; t < NT; t++) out[(size_t)t * os + r] = lanes_sum(acc[t]);
     }
 }
 
 /* Tokens in tiles of TILE. */
-static void matmul_q4_0_x4(const void *w, int n, int r0, int r1, const void *act, int n_tok, float *out,
-                           size_t os) {
+AI void matmul_x4(const int ty, const void *w, int n, int r0, int r1, const void *act, int n_tok, float *out,
+                  size_t os) {
     const int ng = n / 128;
-    const size_t arow = kernels_act_row_bytes(KERNELS_TYPE_Q4_0_X4, n);
-    x4_act a[TILE];
+    const size_t arow = kernels_act_row_bytes(ty == X4_Q4_0 ? KERNELS_TYPE_Q4_0_X4 : KERNELS_TYPE_Q8_0_X4, n);
     for (int t0 = 0; t0 < n_tok; t0 += TILE) {
         const int nt = n_tok - t0 < TILE ? n_tok - t0 : TILE;
-        for (int t = 0; t < nt; t++) interleave_act((const uint8_t *)act + (size_t)(t0 + t) * arow, ng, &a[t]);
+        x4_act a[TILE];
+        for (int t = 0; t < nt; t++) a[t] = act_row(ty, (const uint8_t *)act + (size_t)(t0 + t) * arow, n);
         float *o = out + (size_t)t0 * os;
         switch (nt) {
-        case 1: rows_x4(1, w, ng, r0, r1, a, o, os); break;
-        case 2: rows_x4(2, w, ng, r0, r1, a, o, os); break;
-        case 3: rows_x4(3, w, ng, r0, r1, a, o, os); break;
-        default: rows_x4(TILE, w, ng, r0, r1, a, o, os); break;
+        case 1: rows_x4(ty, 1, w, ng, r0, r1, a, o, os); break;
+        case 2: rows_x4(ty, 2, w, ng, r0, r1, a, o, os); break;
+        case 3: rows_x4(ty, 3, w, ng, r0, r1, a, o, os); break;
+        default: rows_x4(ty, TILE, w, ng, r0, r1, a, o, os); break;
         }
     }
 }
 
+static void matmul_q4_0_x4(const void *w, int n, int r0, int r1, const void *act, int n_tok, float *out, size_t os) {
+    matmul_x4(X4_Q4_0, w, n, r0, r1, act, n_tok, out, os);
+}
+static void matmul_q8_0_x4(const void *w, int n, int r0, int r1, const void *act, int n_tok, float *out, size_t os) {
+    matmul_x4(X4_Q8_0, w, n, r0, r1, act, n_tok, out, os);
+}
+static void quant_q4_0_x4(const float *x, void *dst, int n) {
+    kernels_fill_x4_row(x, dst, n, false, kernels_simd128_quant_block);
+}
+static void quant_q8_0_x4(const float *x, void *dst, int n) {
+    kernels_fill_x4_row(x, dst, n, true, kernels_simd128_quant_block);
+}
+
 bool kernels_simd128_relaxed_fill(hearth_kernels *k) {
     k->matmul[KW_Q4_0_X4] = matmul_q4_0_x4;
+    k->matmul[KW_Q8_0_X4] = matmul_q8_0_x4;
+    k->quant[KW_Q4_0_X4] = quant_q4_0_x4;
+    k->quant[KW_Q8_0_X4] = quant_q8_0_x4;
     k->name = "simd128-relaxed";
     return true;
 }

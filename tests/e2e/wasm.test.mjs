@@ -100,12 +100,12 @@ console.log(`# worst relative logit difference: wasm vs native scalar ${worstNat
 // (kernels_prefer_speed), so tokens follow llama.cpp's until its first near-tie and logits are
 // close, not bit-equal. Every golden model with such weights, greedy.
 // The same for the relaxed-SIMD build (hearth-relaxed.wasm, which Node 20 runs with
-// --experimental-wasm-relaxed-simd) on the Q4_0 models: its Q4_0 matrices with rows of a multiple
-// of 128 (here the FFN down products) are repacked as Q4_0_X4 and multiplied with relaxed SIMD;
-// Q5_0 and Q8_0 run the same kernels as in hearth.wasm.
+// --experimental-wasm-relaxed-simd) on the Q4_0 and Q8_0 models: their matrices with rows of a
+// multiple of 128 (here the FFN down products) are repacked as Q4_0_X4 / Q8_0_X4 and multiplied
+// with relaxed SIMD; Q5_0 runs the same kernels as in hearth.wasm.
 let worstFast = 0;
 for (const [label, kernels, node, types] of [['fast numerics', 'simd128-fast', [], /-q[458]_0(-|$)/],
-  ['relaxed SIMD', 'simd128-relaxed', ['--experimental-wasm-relaxed-simd'], /-q4_0(-|$)/]]) {
+  ['relaxed SIMD', 'simd128-relaxed', ['--experimental-wasm-relaxed-simd'], /-q[48]_0(-|$)/]]) {
   for (const fx of fixtures.filter((f) => types.test(f.name))) {
     const args = [...node, CLI, 'run', '--model', ensureModel(fx), '--prompt', fx.prompt, '--temperature', '0',
       '--max-tokens', String(fx.generated.length), '--json', '--ctx', '512', '--logits', String(LOGIT_STEPS)];

@@ -805,15 +805,42 @@ static void test_matmul_fast(const char *name, const hearth_kernels *fast, const
     }
 }
 
-/* The relaxed build's Q4_0_X4 products (kernels_pack_weight, then
- * quant_simd128_relaxed.c): a matrix is repacked exactly where its rows are
- * a multiple of 128 and at most KERNELS_X4_MAX_COLS long (its copy's row
- * size is what the layout says; otherwise nothing is allocated), dequantizes to the
- * same floats as before, and multiplies to simd128-fast's Q4_0 outputs: the
- * same bits for one token (the same order of f32 steps), within 1e-5 of the
- * terms' magnitude for several; nothing written outside [r0, r1). */
-static void test_matmul_x4(const char *name, const hearth_kernels *fast) {
+/* The relaxed build's X4 products (kernels_pack_weight, then
+ * quant_simd128_relaxed.c), for Q4_0 and Q8_0 (base): a matrix is repacked
+ * exactly where its rows are a multiple of 128 and at most
+ * KERNELS_X4_MAX_COLS long (its copy's row size is what the layout says;
+ * otherwise nothing is allocated), dequantizes to the same floats as
+ * before, and multiplies to simd128-fast's outputs for base: the same bits
+ * for one token (the same integer sums and order of f32 steps), within 1e-5
+ * of the terms' magnitude for several; nothing written outside [r0, r1).
+ * Q8_0 weights include -128 codes (not made by ggml's rounding, but valid
+ * in a file) at the extremes of the dot's exact range. */
+/* Whether an X4 activation row (kernels.h) holds the codes, scales and
+ * (Q4_0_X4) offset corrections of the Q8_0 row q of the same n floats. */
+static bool x4_act_matches(bool q8, const unsigned char *q, const unsigned char *x4, int n) {
+    const act_aux_q8_0 *aux = (const act_aux_q8_0 *)(q + kernels_act_aux_offset(n, false));
+    const unsigned char *lo = x4, *hi = x4 + n, *dp = x4 + (q8 ? 2 : 1) * (size_t)n;
+    for (int b = 0; b < n / 32; b++) {
+        const block_q8_0 *blk = (const block_q8_0 *)(q + (size_t)b * sizeof(block_q8_0));
+        float d;
+        int32_t bias;
+        memcpy(&d, dp + 4 * (size_t)b, 4);
+        memcpy(&bias, dp + 4 * (size_t)(n / 32) + 4 * (size_t)b, 4);
+        if (memcmp(&d, &aux[b].d, 4) || (!q8 && bias != aux[b].bias8)) return false;
+        for (int e = 0; e < 32; e++) {
+            const size_t at = 128 * (size_t)(b / 4) + 16 * (size_t)(e / 4) + 4 * (size_t)(b % 4) + (size_t)(e % 4);
+            const int a = q8 ? 16 * hi[at] + lo[at] - 128 : (int8_t)lo[at];
+            if (a != blk->qs[e] || (q8 && (lo[at] > 15 || hi[at] > 15))) return false;
+        }
+    }
+    return true;
+}
+
+static void test_matmul_x4(const char *name, const hearth_kernels *fast, uint32_t base) {
     static const int ns[] = {128, 256, 896, 4864, 8192, 11008, 16384, 160, 16512};
+    const bool q8 = base == GGML_TYPE_Q8_0;
+    const uint32_t x4type = q8 ? KERNELS_TYPE_Q8_0_X4 : KERNELS_TYPE_Q4_0_X4;
+    const size_t gbytes = q8 ? KERNELS_X4_Q8_GROUP_BYTES : KERNELS_X4_GROUP_BYTES;
     int ok = 1, cases = 0, packed_cases = 0;
     double worst = 0;
     for (int rep = 0; rep < 40 && ok; rep++, cases++) {
@@ -822,14 +849,23 @@ static void test_matmul_x4(const char *name, const hearth_kernels *fast) {
         int r0 = (int)(rnd() % (unsigned)rows), r1 = r0 + 1 + (int)(rnd() % (unsigned)(rows - r0));
         if (rep < 10) { r0 = 0; r1 = rows; }
         const int n_tok = rep % 3 == 2 ? 2 + (int)(rnd() % 19) : 1;
-        mm_case c = mm_case_make(fast, GGML_TYPE_Q4_0, n, rows, n_tok);
-        uint32_t type = GGML_TYPE_Q4_0;
+        mm_case c = mm_case_make(fast, base, n, rows, n_tok);
+        if (q8 && rep % 2)
+            for (int r = 0; r < rows; r++) { /* a block of -128s and one of alternating +-127 / -128 */
+                block_q8_0 *b = (block_q8_0 *)(c.w + (size_t)r * c.rb);
+                const int nb = n / 32, k = (int)(rnd() % (unsigned)nb);
+                for (int e = 0; e < 32; e++) {
+                    b[k].qs[e] = -128;
+                    b[(k + 1) % nb].qs[e] = (int8_t)(e % 2 ? 127 : -128);
+                }
+            }
+        uint32_t type = base;
         void *copy = NULL;
         uint64_t prb = c.rb;
         const bool packed = kernels_pack_weight(fast, &type, c.w, rows, n, &copy, &prb),
                    want = n % 128 == 0 && n <= KERNELS_X4_MAX_COLS;
-        if (packed != want || (type == KERNELS_TYPE_Q4_0_X4) != packed ||
-            (packed && prb != (uint64_t)(n / 128) * KERNELS_X4_GROUP_BYTES) || (!packed && (copy || prb != c.rb))) {
+        if (packed != want || (type == x4type) != packed || (packed && prb != (uint64_t)(n / 128) * gbytes) ||
+            (!packed && (copy || prb != c.rb))) {
             ok = 0;
             printf("# n %d: packed %d, expected %d (type %u, row bytes %llu)\n", n, packed, want, type,
                    (unsigned long long)prb);
@@ -839,36 +875,48 @@ static void test_matmul_x4(const char *name, const hearth_kernels *fast) {
         float *d1 = malloc((size_t)n * sizeof *d1), *d2 = malloc((size_t)n * sizeof *d2);
         for (int r = 0; r < rows && ok && packed; r++) {
             kernels_dequantize_row(type, wp + (size_t)r * prb, d1, n);
-            kernels_dequantize_row(GGML_TYPE_Q4_0, c.w + (size_t)r * c.rb, d2, n);
+            kernels_dequantize_row(base, c.w + (size_t)r * c.rb, d2, n);
             if (memcmp(d1, d2, (size_t)n * sizeof *d1)) { ok = 0; printf("# n %d row %d: dequantized X4 differs\n", n, r); }
         }
         const size_t os = (size_t)rows + rnd() % 3, on = os * (size_t)n_tok;
         float *o1 = malloc(on * sizeof *o1), *o2 = malloc(on * sizeof *o2);
         for (size_t i = 0; i < on; i++) o1[i] = o2[i] = -12345.0f;
-        kernels_matmul(fast, type, wp, n, r0, r1, c.act, n_tok, o1, os);
-        kernels_matmul(fast, GGML_TYPE_Q4_0, c.w, n, r0, r1, c.act, n_tok, o2, os);
-        const size_t ab = kernels_act_row_bytes(type, n);
+        /* the X4 activation rows: the same codes and scales as base's */
+        const size_t ab = kernels_act_row_bytes(base, n), abx = kernels_act_row_bytes(type, n);
+        unsigned char *ax = c.act;
+        if (packed) {
+            ax = malloc(abx * (size_t)n_tok);
+            for (int t = 0; t < n_tok; t++) kernels_quantize_act(fast, type, c.x + (size_t)t * n, ax + t * abx, n);
+            for (int t = 0; t < n_tok && ok; t++)
+                if (!x4_act_matches(q8, c.act + t * ab, ax + t * abx, n)) {
+                    ok = 0;
+                    printf("# %s_x4 n %d token %d: activation row differs from Q8_0's\n", ggml_type_name(base), n, t);
+                }
+        }
+        kernels_matmul(fast, type, wp, n, r0, r1, ax, n_tok, o1, os);
+        kernels_matmul(fast, base, c.w, n, r0, r1, c.act, n_tok, o2, os);
         double *a = malloc((size_t)n * sizeof *a);
         for (int t = 0; t < n_tok && ok; t++) {
-            deq_act(GGML_TYPE_Q4_0, c.act + (size_t)t * ab, c.x + (size_t)t * n, n, a);
+            deq_act(base, c.act + (size_t)t * ab, c.x + (size_t)t * n, n, a);
             for (size_t r = 0; r < os && ok; r++) {
                 const float got = o1[(size_t)t * os + r], want_o = o2[(size_t)t * os + r];
                 if ((int)r < r0 || (int)r >= r1) {
                     if (got != -12345.0f) { ok = 0; printf("# X4: wrote outside rows (t %d r %zu)\n", t, r); }
                     continue;
                 }
-                kernels_dequantize_row(GGML_TYPE_Q4_0, c.w + r * c.rb, d2, n);
+                kernels_dequantize_row(base, c.w + r * c.rb, d2, n);
                 double mag = 0;
                 for (int i = 0; i < n; i++) mag += fabs((double)d2[i] * a[i]);
                 const double err = fabs((double)got - want_o) / (mag > 0 ? mag : 1);
                 if (err > worst) worst = err;
                 if ((n_tok == 1 && got != want_o) || err > 1e-5) {
                     ok = 0;
-                    printf("# %s X4 n %d n_tok %d t %d row %zu: %a vs Q4_0 %a (error %.2g of the terms' magnitude)\n",
-                           name, n, n_tok, t, r, got, want_o, err);
+                    printf("# %s %s_x4 n %d n_tok %d t %d row %zu: %a vs %a (error %.2g of the terms' magnitude)\n",
+                           name, ggml_type_name(base), n, n_tok, t, r, got, want_o, err);
                 }
             }
         }
+        if (ax != c.act) free(ax);
         mm_case_free(&c);
         free(copy);
         free(d1);
@@ -879,9 +927,9 @@ static void test_matmul_x4(const char *name, const hearth_kernels *fast) {
     }
     char label[200];
     snprintf(label, sizeof label,
-             "%s matmul q4_0_x4: repacked where it should be, same floats, one token bit-equal to simd128-fast, "
+             "%s matmul %s_x4: repacked where it should be, same floats, one token bit-equal to simd128-fast, "
              "1 to 20 tokens within 1e-5 (worst %.1e; %d cases, %d packed)",
-             name, worst, cases, packed_cases);
+             name, ggml_type_name(base), worst, cases, packed_cases);
     CHECK(label, ok, "see above");
 }
 
@@ -960,7 +1008,10 @@ int main(void) {
                            kernels_act_type(GGML_TYPE_BF16) == GGML_TYPE_BF16 &&
                            kernels_act_type(GGML_TYPE_Q4_K) == GGML_TYPE_COUNT &&
                            kernels_act_type(KERNELS_TYPE_Q4_0_X4) == GGML_TYPE_Q8_0 &&
-                           kernels_act_row_bytes(KERNELS_TYPE_Q4_0_X4, 256) == kernels_act_row_bytes(GGML_TYPE_Q4_0, 256),
+                           kernels_act_row_bytes(KERNELS_TYPE_Q4_0_X4, 256) == 256 + 64 &&
+                           kernels_act_type(KERNELS_TYPE_Q8_0_X4) == GGML_TYPE_Q8_0 &&
+                           kernels_act_row_bytes(KERNELS_TYPE_Q8_0_X4, 256) == 512 + 32 &&
+                           kernels_act_row_bytes(KERNELS_TYPE_Q8_0_X4, 160) == 0,
           "bad");
     /* Q8_0 rows: blocks, 8-aligned, 8-byte aux per block, and for Q5_0 /
      * Q8_0 weights 8 int32 group biases per block. */
@@ -1006,7 +1057,10 @@ int main(void) {
         CHECK("fast kernels name", strcmp(kernels_name(&fast), relaxed ? "simd128-relaxed" : "simd128-fast") == 0, "%s",
               kernels_name(&fast));
         test_matmul_fast(kernels_name(&fast), &fast, &ref);
-        if (relaxed) test_matmul_x4(kernels_name(&fast), &fast);
+        if (relaxed) {
+            test_matmul_x4(kernels_name(&fast), &fast, GGML_TYPE_Q4_0);
+            test_matmul_x4(kernels_name(&fast), &fast, GGML_TYPE_Q8_0);
+        }
         else printf("# no relaxed-SIMD kernels in this build\n");
         test_attention_fast();
     } else {
