@@ -44,29 +44,39 @@ typedef struct {
 /* The rows of a group's products go out in chunks that threads take in
  * turn from a shared counter, so that a thread that runs late (another
  * process on its core, a slow wake-up) is made up for by the others instead
- * of the whole region waiting for it. */
-#define CHUNKS_PER_THREAD 32
+ * of the whole region waiting for it. Chunks shrink as a product goes on
+ * (each a 1/(2 x threads) share of what is left, as OpenMP's guided
+ * schedule): few and long at first, where each new one restarts the
+ * hardware's streaming of the weights, short at the end, where they even
+ * out the threads. */
+#define MAX_CHUNKS 64 /* per job */
 
 typedef struct {
     const hearth_kernels *k;
     matmul_job jobs[MAX_GROUP];
-    int n_jobs, n_tok;
-    int chunk_rows[MAX_GROUP];
-    int first_chunk[MAX_GROUP + 1]; /* job j has chunks [first_chunk[j], first_chunk[j+1]) */
+    int n_jobs, n_tok, n_chunks;
+    /* chunk c: rows [chunk_r0[c], chunk_r0[c + 1]) of job chunk_job[c]
+     * (chunk_r0[c + 1] read as the job's row count at its last chunk) */
+    int chunk_r0[MAX_GROUP * MAX_CHUNKS + 1];
+    uint8_t chunk_job[MAX_GROUP * MAX_CHUNKS];
     _Atomic int next_chunk;
 } matmul_group;
 
-/* Chunks of whole 16-row tiles (every kernel's SIMD row groups), about
- * CHUNKS_PER_THREAD per thread and job. */
+/* Chunks of whole 16-row tiles (every kernel's SIMD row groups). */
 static void plan_chunks(matmul_group *g, int n_threads) {
-    g->first_chunk[0] = 0;
+    int c = 0;
     for (int j = 0; j < g->n_jobs; j++) {
-        const int rows = g->jobs[j].w->rows, tiles = (rows + 15) / 16;
-        int per = (tiles + n_threads * CHUNKS_PER_THREAD - 1) / (n_threads * CHUNKS_PER_THREAD);
-        if (per < 1) per = 1;
-        g->chunk_rows[j] = 16 * per;
-        g->first_chunk[j + 1] = g->first_chunk[j] + (tiles + per - 1) / per;
+        const int tiles = (g->jobs[j].w->rows + 15) / 16;
+        for (int done = 0, k = 0; done < tiles; k++, c++) {
+            int take = (tiles - done) / (2 * n_threads);
+            if (take < 1) take = 1;
+            if (k == MAX_CHUNKS - 1) take = tiles - done;
+            g->chunk_r0[c] = 16 * done;
+            g->chunk_job[c] = (uint8_t)j;
+            done += take;
+        }
     }
+    g->n_chunks = c;
     atomic_init(&g->next_chunk, 0);
 }
 
@@ -79,14 +89,12 @@ static void matmul_task(void *arg, int thread, int n_threads) {
                            g->jobs[j].act, g->n_tok, g->jobs[j].out, g->jobs[j].out_stride);
         return;
     }
-    int j = 0;
     for (;;) {
         const int c = atomic_fetch_add_explicit(&g->next_chunk, 1, memory_order_relaxed);
-        if (c >= g->first_chunk[g->n_jobs]) return;
-        while (c >= g->first_chunk[j + 1]) j++;
-        const matmul_job *job = &g->jobs[j];
-        const int r0 = (c - g->first_chunk[j]) * g->chunk_rows[j];
-        const int r1 = r0 + g->chunk_rows[j] < job->w->rows ? r0 + g->chunk_rows[j] : job->w->rows;
+        if (c >= g->n_chunks) return;
+        const matmul_job *job = &g->jobs[g->chunk_job[c]];
+        const int r0 = g->chunk_r0[c];
+        const int r1 = c + 1 < g->n_chunks && g->chunk_job[c + 1] == g->chunk_job[c] ? g->chunk_r0[c + 1] : job->w->rows;
         kernels_matmul(g->k, job->w->type, job->w->data, job->w->cols, r0, r1, job->act, g->n_tok, job->out,
                        job->out_stride);
     }

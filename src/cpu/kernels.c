@@ -208,14 +208,27 @@ static void deq_q8_1(const block_q8_1 *x, float *y, int nb) {
     }
 }
 
+/* An X4 group's scale j (kernels.h: bytes 1..3 of the f32). */
+static float x4_scale(const uint8_t *g, int j) {
+    const uint32_t u = (uint32_t)g[3 * j] << 8 | (uint32_t)g[3 * j + 1] << 16 | (uint32_t)g[3 * j + 2] << 24;
+    float d;
+    memcpy(&d, &u, 4);
+    return d;
+}
+static void put_x4_scale(uint8_t *g, int j, ggml_half h) {
+    const float d = ggml_fp16_to_fp32(h);
+    uint32_t u;
+    memcpy(&u, &d, 4);
+    for (int i = 0; i < 3; i++) g[3 * j + i] = (uint8_t)(u >> (8 + 8 * i));
+}
+
 static void deq_q4_0_x4(const uint8_t *g, float *y, int nb) {
     for (int i = 0; i + 4 <= nb; i += 4, g += KERNELS_X4_GROUP_BYTES, y += 128)
         for (int j = 0; j < 4; j++) {
-            float d;
-            memcpy(&d, g + 4 * j, 4);
+            const float d = x4_scale(g, j);
             for (int v = 0; v < 4; v++)
                 for (int e = 0; e < 4; e++) {
-                    const uint8_t q = g[16 + 16 * v + 4 * j + e];
+                    const uint8_t q = g[KERNELS_X4_SCALE_BYTES + 16 * v + 4 * j + e];
                     y[32 * j + 4 * v + e] = (float)((q & 0x0f) - 8) * d;
                     y[32 * j + 16 + 4 * v + e] = (float)((q >> 4) - 8) * d;
                 }
@@ -225,29 +238,24 @@ static void deq_q4_0_x4(const uint8_t *g, float *y, int nb) {
 static void deq_q8_0_x4(const uint8_t *g, float *y, int nb) {
     for (int i = 0; i + 4 <= nb; i += 4, g += KERNELS_X4_Q8_GROUP_BYTES, y += 128)
         for (int j = 0; j < 4; j++) {
-            float d;
-            memcpy(&d, g + 4 * j, 4);
+            const float d = x4_scale(g, j);
             for (int v = 0; v < 8; v++)
-                for (int e = 0; e < 4; e++) y[32 * j + 4 * v + e] = (float)(int8_t)g[24 + 16 * v + 4 * j + e] * d;
+                for (int e = 0; e < 4; e++)
+                    y[32 * j + 4 * v + e] = (float)(int8_t)g[KERNELS_X4_SCALE_BYTES + 16 * v + 4 * j + e] * d;
         }
 }
 
-/* One group of 4 blocks (4 * bsize bytes at b) in the X4 layout at g. */
+/* One group of 4 blocks at b in the X4 layout at g. */
 static void pack_group_q4_0(const block_q4_0 *b, uint8_t *g) {
     for (int j = 0; j < 4; j++) {
-        const float d = ggml_fp16_to_fp32(b[j].d);
-        memcpy(g + 4 * j, &d, 4);
-        for (int v = 0; v < 4; v++) memcpy(g + 16 + 16 * v + 4 * j, b[j].qs + 4 * v, 4);
+        put_x4_scale(g, j, b[j].d);
+        for (int v = 0; v < 4; v++) memcpy(g + KERNELS_X4_SCALE_BYTES + 16 * v + 4 * j, b[j].qs + 4 * v, 4);
     }
 }
 static void pack_group_q8_0(const block_q8_0 *b, uint8_t *g) {
     for (int j = 0; j < 4; j++) {
-        const float d = ggml_fp16_to_fp32(b[j].d);
-        memcpy(g + 4 * j, &d, 4);
-        int16_t sum = 0;
-        for (int e = 0; e < 32; e++) sum = (int16_t)(sum + b[j].qs[e]);
-        memcpy(g + 16 + 2 * j, &sum, 2);
-        for (int v = 0; v < 8; v++) memcpy(g + 24 + 16 * v + 4 * j, b[j].qs + 4 * v, 4);
+        put_x4_scale(g, j, b[j].d);
+        for (int v = 0; v < 8; v++) memcpy(g + KERNELS_X4_SCALE_BYTES + 16 * v + 4 * j, b[j].qs + 4 * v, 4);
     }
 }
 
@@ -347,25 +355,24 @@ void kernels_fill_q8_1_row(const float *x, void *dst, int n, kernels_q8_block_fn
 
 void kernels_fill_x4_row(const float *x, void *dst, int n, bool q8, kernels_q8_block_fn quant_block) {
     const int nb = n / 32;
-    uint8_t *lo = dst, *hi = lo + n;
-    float *d = (float *)(lo + (q8 ? 2 : 1) * (size_t)n);
+    uint8_t *codes = dst, *neg = codes + n;
+    float *d = (float *)(codes + (q8 ? 2 : 1) * (size_t)n);
     int32_t *bias = (int32_t *)(d + nb);
     for (int b = 0; b < nb; b++) {
         int8_t qs[32];
+        uint8_t pos[32], ng[32];
         int sum;
         d[b] = ggml_fp16_to_fp32(ggml_fp32_to_fp16(quant_block(x + 32 * b, qs, &sum)));
         if (!q8) bias[b] = -8 * sum;
-        for (int u = 0; u < 8; u++)
-            for (int e = 0; e < 4; e++) {
-                const size_t at = 128 * (size_t)(b / 4) + 16 * (size_t)u + 4 * (size_t)(b % 4) + (size_t)e;
-                const uint8_t c = (uint8_t)qs[4 * u + e];
-                if (!q8) {
-                    lo[at] = c;
-                    continue;
-                }
-                const uint8_t o = c ^ 0x80; /* a + 128 */
-                lo[at] = o & 15;
-                hi[at] = o >> 4;
-            }
+        /* -127..127 (scale amax/127); 127 bounds the 7-bit operand anyway */
+        for (int e = 0; e < 32; e++) {
+            pos[e] = (uint8_t)(q8 ? (qs[e] > 0 ? qs[e] : 0) : qs[e]);
+            ng[e] = (uint8_t)(qs[e] < 0 ? (qs[e] < -127 ? 127 : -qs[e]) : 0);
+        }
+        const size_t at = 128 * (size_t)(b / 4) + 4 * (size_t)(b % 4);
+        for (int u = 0; u < 8; u++) {
+            memcpy(codes + at + 16 * u, pos + 4 * u, 4);
+            if (q8) memcpy(neg + at + 16 * u, ng + 4 * u, 4);
+        }
     }
 }

@@ -21,11 +21,11 @@
  *   Q4_0_X4, Q8_0_X4 (n a multiple of 128): the same Q8_0 quantization in
  *         the order of the weights' groups (kernels_fill_x4_row): per group
  *         of 4 blocks 128 bytes, vector u holding codes 4u..4u+3 of blocks
- *         0..3 in turn (for Q8_0_X4 two such arrays, lo then hi: the
- *         unsigned halves of a + 128 = 16 hi + lo); then the n/32 block
- *         scales as f32; then for Q4_0_X4 the n/32 offset corrections (-8 x
- *         the block's code sum) as int32. Kernels then multiply with no
- *         shuffling of the token's codes;
+ *         0..3 in turn (for Q8_0_X4 two such arrays, of max(a, 0) then of
+ *         max(-a, 0), which relaxed SIMD's 8-bit dot takes as its 7-bit
+ *         operand); then the n/32 block scales as f32; then for Q4_0_X4 the
+ *         n/32 offset corrections (-8 x the block's code sum) as int32.
+ *         Kernels then multiply with no shuffling of the token's codes;
  *   F16: n floats already rounded to f16, F32: n floats;
  *   BF16: n floats rounded to bf16, each whole chunk of 32 stored as its 16
  *         even-indexed elements then its 16 odd ones (the two operands of
@@ -72,26 +72,25 @@ enum kernels_wtype {
     KW_COUNT
 };
 
-/* A weight layout of hearth's own (a type id past ggml's), which kernels
- * that want it get from Q4_0 matrices at load (kernels_pack_weight): each
- * row's blocks in groups of 4, KERNELS_X4_GROUP_BYTES each: the 4 block
- * scales as f32 (converted from fp16, so the same values), then 4 vectors
- * of 16 bytes, vector v holding nibble bytes 4v..4v+3 of block 0, 1, 2, 3
- * in turn. An 8-bit dot product of a vector then leaves block j's partial
- * sum in 32-bit lane j, so 4 blocks are scaled together with no
- * transposition, and the scales need no conversion in the inner loop (11%
- * more bytes than Q4_0, faster in V8 than converting fp16 there). */
+/* Weight layouts of hearth's own (type ids past ggml's), which kernels that
+ * want them get from Q4_0 and Q8_0 matrices at load (kernels_pack_weight):
+ * each row's blocks in groups of 4, each group the 4 block scales, then
+ * the 4 blocks' codes as vectors of 16 bytes, vector v holding bytes
+ * 4v..4v+3 of block 0, 1, 2, 3 in turn. An 8-bit dot product of a vector
+ * then leaves block j's partial sum in 32-bit lane j, so 4 blocks are
+ * scaled together with no transposition. A scale is stored as bytes 1..3
+ * (bits 8..31) of the f32 its fp16 converts to, whose byte 0 is always
+ * zero: one byte shuffle makes the 4 f32 scales, where converting fp16
+ * took several operations in V8's inner loop.
+ *   Q4_0_X4: KERNELS_X4_GROUP_BYTES, the nibble bytes in 4 vectors (6%
+ *            more bytes than Q4_0);
+ *   Q8_0_X4: KERNELS_X4_Q8_GROUP_BYTES, the codes in 8 vectors (3% more
+ *            bytes than Q8_0). */
 #define KERNELS_TYPE_Q4_0_X4 0x10000u
-#define KERNELS_X4_GROUP_BYTES 80
-/* The same for Q8_0 matrices: groups of KERNELS_X4_Q8_GROUP_BYTES, the 4
- * scales as f32, then the 4 blocks' code sums as int16 (each within
- * +-4096), then 8 vectors, vector v holding codes 4v..4v+3 of block 0, 1,
- * 2, 3 in turn. The code sums let a kernel multiply the token's codes with
- * an offset of 128 (as two unsigned 4-bit halves, which relaxed SIMD's
- * 8-bit dot takes as its 7-bit operand) and correct it exactly. 12% more
- * bytes than Q8_0. */
 #define KERNELS_TYPE_Q8_0_X4 0x10001u
-#define KERNELS_X4_Q8_GROUP_BYTES 152
+#define KERNELS_X4_SCALE_BYTES 12
+#define KERNELS_X4_GROUP_BYTES (KERNELS_X4_SCALE_BYTES + 64)
+#define KERNELS_X4_Q8_GROUP_BYTES (KERNELS_X4_SCALE_BYTES + 128)
 /* Rows repacked: a multiple of 4 blocks, at most this many elements. */
 #define KERNELS_X4_MAX_COLS 16384
 

@@ -1,17 +1,17 @@
-/* Q4_0 products with WebAssembly relaxed SIMD's 8-bit dot product, on
- * weights repacked at load as Q4_0_X4 (kernels.h): the relaxed build's fast
- * numerics (hearth-relaxed*.wasm, chosen where WebAssembly.validate accepts
- * relaxed SIMD). Baseline SIMD128 multiplies 8 pairs of 16-bit lanes an
- * instruction (i32x4.dot_i16x8_s); i16x8.relaxed_dot_i8x16_i7x16_s does 16
- * byte pairs (pmaddubsw on x86), and the X4 layout leaves block j of
- * a group of 4 in 32-bit lane j, so the 4 blocks are scaled together with
- * no transposition, by scales stored as f32: 2.1x the Q4_0 throughput of
- * quant_simd128_fast.c in Chromium (docs/wasm.md).
+/* Q4_0 and Q8_0 products with WebAssembly relaxed SIMD's 8-bit dot
+ * product, on weights repacked at load as Q4_0_X4 / Q8_0_X4 (kernels.h):
+ * the relaxed build's fast numerics (hearth-relaxed*.wasm, chosen where
+ * WebAssembly.validate accepts relaxed SIMD). Baseline SIMD128 multiplies 8
+ * pairs of 16-bit lanes an instruction (i32x4.dot_i16x8_s);
+ * i16x8.relaxed_dot_i8x16_i7x16_s does 16 byte pairs (pmaddubsw on x86),
+ * and the X4 layout leaves block j of a group of 4 in 32-bit lane j, so
+ * the 4 blocks are scaled together with no transposition. The token's
+ * codes come in the same order (kernels_fill_x4_row, once per product).
+ * One thread in Chromium: Q4_0 2.1x and Q8_0 1.4x the throughput of
+ * quant_simd128_fast.c (docs/wasm.md).
  *
- * The relaxed dot is exact here on every platform: the weight codes (0..15)
- * are the operand that must fit in 7 bits, and the activation codes are
- * -127..127, so each 16-bit lane, a sum of 16 products of at most
- * 15 * 127, stays below 2^15 whatever the order of the additions. The f32
+ * The relaxed dot is exact here on every platform: its second operand must
+ * fit in 7 bits, and no 16-bit lane can overflow (group_sums). The f32
  * steps are those of quant_simd128_fast.c's one-token product (per 4
  * blocks, float(block sum) * (dw * da) added lane by lane, the 4 lanes
  * summed at the end of the row), so both give the same bits; prefill uses
@@ -32,65 +32,70 @@ AI size_t group_bytes(int ty) {
 }
 
 /* A token's X4 activation row (kernels.h): its codes in the groups' order
- * (Q8_0_X4: the lo halves), the hi halves (Q8_0_X4), the block scales and
- * the offset corrections (Q4_0_X4). */
+ * (Q8_0_X4: max(a, 0), then max(-a, 0) in neg), the block scales and the
+ * offset corrections (Q4_0_X4). */
 typedef struct {
-    const uint8_t *codes, *hi;
+    const uint8_t *codes, *neg;
     const float *d;
     const int32_t *bias;
 } x4_act;
 
 AI x4_act act_row(const int ty, const uint8_t *row, int n) {
-    x4_act a = {.codes = row, .hi = row + n};
+    x4_act a = {.codes = row, .neg = row + n};
     a.d = (const float *)(row + (ty == X4_Q8_0 ? 2 : 1) * (size_t)n);
     a.bias = (const int32_t *)(a.d + n / 32);
     return a;
+}
+
+/* A group's 4 scales as f32: bytes 1..3 of each (kernels.h), byte 0 zero. */
+AI v128_t group_scales(const uint8_t *g) {
+    return wasm_i8x16_swizzle(wasm_v128_load(g), wasm_i8x16_const(-1, 0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11));
 }
 
 /* A group's 128 weight codes as 8 vectors, vector u holding codes 4u..4u+3
  * of its 4 blocks: Q4_0's nibbles unsigned (0..15), Q8_0's bytes as they
  * are. */
 AI void group_codes(const int ty, const uint8_t *g, v128_t *c) {
+    g += KERNELS_X4_SCALE_BYTES;
     if (ty == X4_Q8_0) {
-        for (int v = 0; v < 8; v++) c[v] = wasm_v128_load(g + 24 + 16 * v);
+        for (int v = 0; v < 8; v++) c[v] = wasm_v128_load(g + 16 * v);
         return;
     }
     const v128_t m = wasm_i8x16_const_splat(0x0f);
     for (int v = 0; v < 4; v++) {
-        const v128_t q = wasm_v128_load(g + 16 + 16 * v);
+        const v128_t q = wasm_v128_load(g + 16 * v);
         c[v] = wasm_v128_and(q, m);
         c[4 + v] = wasm_v128_and(wasm_u16x8_shr(q, 4), m); /* (V8 has no byte shift on x86: one op fewer) */
     }
 }
 
-/* Sum of the 16-bit lanes of the relaxed dots of the weight vectors c[0..7]
- * with the token's 8 vectors at a; c_signed: whether c is the 8-bit
- * operand (then a's vectors are the 7-bit one) or the 7-bit one. */
-AI v128_t dot8(const bool c_signed, const v128_t *c, const uint8_t *a) {
-    v128_t p[8];
-    for (int v = 0; v < 8; v++) {
-        const v128_t y = wasm_v128_load(a + 16 * v);
-        p[v] = c_signed ? wasm_i16x8_relaxed_dot_i8x16_i7x16(c[v], y) : wasm_i16x8_relaxed_dot_i8x16_i7x16(y, c[v]);
-    }
-    return wasm_i16x8_add(wasm_i16x8_add(wasm_i16x8_add(p[0], p[4]), wasm_i16x8_add(p[1], p[5])),
-                          wasm_i16x8_add(wasm_i16x8_add(p[2], p[6]), wasm_i16x8_add(p[3], p[7])));
-}
-
 /* Group i's 4 exact integer block sums (lane = block).
- * Q4_0: the weight codes (0..15) are the 7-bit operand and the token's
- * codes (-127..127) the 8-bit one; a 16-bit lane sums 16 products of at
- * most 15 * 128. bias (-8 x the token's code sum) corrects the offset.
+ * Q4_0: the weight codes (0..15) are the 7-bit operand of the relaxed dot
+ * and the token's codes (-127..127) the 8-bit one; a 16-bit lane sums 16
+ * products of at most 15 * 128. bias (-8 x the token's code sum) corrects
+ * the offset.
  * Q8_0: the weight codes (-128..127) are the 8-bit operand and the token's
- * halves lo and hi (0..15) the 7-bit one, again at most 16 x 128 x 15 a
- * lane; sum w a = 16 sum w hi + sum w lo - 128 sum w, with wsum128 the
- * group's stored code sums times 128. */
-AI v128_t group_sums(const int ty, const v128_t *c, const x4_act *a, size_t i, v128_t wsum128) {
-    if (ty == X4_Q4_0)
-        return wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(dot8(false, c, a->codes + 128 * i)),
-                              wasm_v128_load(a->bias + 4 * i));
-    const v128_t lo = wasm_i32x4_extadd_pairwise_i16x8(dot8(true, c, a->codes + 128 * i));
-    const v128_t hi16 = wasm_i32x4_dot_i16x8(dot8(true, c, a->hi + 128 * i), wasm_i16x8_splat(16));
-    return wasm_i32x4_sub(wasm_i32x4_add(lo, hi16), wsum128);
+ * max(a, 0) and max(-a, 0) (0..127) the 7-bit one; a 16-bit lane of either
+ * dot sums 2 products (at most 2 x 128 x 127 < 2^15), and so does their
+ * difference, the lane's share of sum w a: exact in 16 bits, then widened
+ * vector by vector. */
+AI v128_t group_sums(const int ty, const v128_t *c, const x4_act *a, size_t i) {
+    if (ty == X4_Q4_0) {
+        const uint8_t *y = a->codes + 128 * i;
+        v128_t p[8];
+        for (int v = 0; v < 8; v++) p[v] = wasm_i16x8_relaxed_dot_i8x16_i7x16(wasm_v128_load(y + 16 * v), c[v]);
+        const v128_t s = wasm_i16x8_add(wasm_i16x8_add(wasm_i16x8_add(p[0], p[4]), wasm_i16x8_add(p[1], p[5])),
+                                        wasm_i16x8_add(wasm_i16x8_add(p[2], p[6]), wasm_i16x8_add(p[3], p[7])));
+        return wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(s), wasm_v128_load(a->bias + 4 * i));
+    }
+    const uint8_t *pos = a->codes + 128 * i, *neg = a->neg + 128 * i;
+    v128_t s[8];
+    for (int v = 0; v < 8; v++)
+        s[v] = wasm_i32x4_extadd_pairwise_i16x8(
+            wasm_i16x8_sub(wasm_i16x8_relaxed_dot_i8x16_i7x16(c[v], wasm_v128_load(pos + 16 * v)),
+                           wasm_i16x8_relaxed_dot_i8x16_i7x16(c[v], wasm_v128_load(neg + 16 * v))));
+    return wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_add(s[0], s[4]), wasm_i32x4_add(s[1], s[5])),
+                          wasm_i32x4_add(wasm_i32x4_add(s[2], s[6]), wasm_i32x4_add(s[3], s[7])));
 }
 
 /* acc += float(sums) * dw * da, lane by lane. */
@@ -117,11 +122,9 @@ AI void rows_x4(const int ty, const int NT, const uint8_t *w, int ng, int r0, in
         for (int i = 0; i < ng; i++, g += gb) {
             v128_t c[8];
             group_codes(ty, g, c);
-            const v128_t dw = wasm_v128_load(g); /* the 4 scales, as f32 */
-            const v128_t wsum128 =
-                ty == X4_Q8_0 ? wasm_i32x4_shl(wasm_i32x4_extend_low_i16x8(wasm_v128_load64_zero(g + 16)), 7) : dw;
+            const v128_t dw = group_scales(g);
             for (int t = 0; t < NT; t++)
-                acc[t] = scale_add(acc[t], group_sums(ty, c, &a[t], (size_t)i, wsum128), dw, a[t].d + 4 * i);
+                acc[t] = scale_add(acc[t], group_sums(ty, c, &a[t], (size_t)i), dw, a[t].d + 4 * i);
         }
         for (int t = 0; t < NT; t++) out[(size_t)t * os + r] = lanes_sum(acc[t]);
     }

@@ -819,7 +819,7 @@ static void test_matmul_fast(const char *name, const hearth_kernels *fast, const
  * (Q4_0_X4) offset corrections of the Q8_0 row q of the same n floats. */
 static bool x4_act_matches(bool q8, const unsigned char *q, const unsigned char *x4, int n) {
     const act_aux_q8_0 *aux = (const act_aux_q8_0 *)(q + kernels_act_aux_offset(n, false));
-    const unsigned char *lo = x4, *hi = x4 + n, *dp = x4 + (q8 ? 2 : 1) * (size_t)n;
+    const unsigned char *pos = x4, *neg = x4 + n, *dp = x4 + (q8 ? 2 : 1) * (size_t)n;
     for (int b = 0; b < n / 32; b++) {
         const block_q8_0 *blk = (const block_q8_0 *)(q + (size_t)b * sizeof(block_q8_0));
         float d;
@@ -829,8 +829,8 @@ static bool x4_act_matches(bool q8, const unsigned char *q, const unsigned char 
         if (memcmp(&d, &aux[b].d, 4) || (!q8 && bias != aux[b].bias8)) return false;
         for (int e = 0; e < 32; e++) {
             const size_t at = 128 * (size_t)(b / 4) + 16 * (size_t)(e / 4) + 4 * (size_t)(b % 4) + (size_t)(e % 4);
-            const int a = q8 ? 16 * hi[at] + lo[at] - 128 : (int8_t)lo[at];
-            if (a != blk->qs[e] || (q8 && (lo[at] > 15 || hi[at] > 15))) return false;
+            const int a = q8 ? pos[at] - neg[at] : (int8_t)pos[at];
+            if (a != blk->qs[e] || (q8 && ((pos[at] && neg[at]) || pos[at] > 127 || neg[at] > 127))) return false;
         }
     }
     return true;
@@ -1009,6 +1009,7 @@ int main(void) {
                            kernels_act_type(GGML_TYPE_Q4_K) == GGML_TYPE_COUNT &&
                            kernels_act_type(KERNELS_TYPE_Q4_0_X4) == GGML_TYPE_Q8_0 &&
                            kernels_act_row_bytes(KERNELS_TYPE_Q4_0_X4, 256) == 256 + 64 &&
+                           KERNELS_X4_GROUP_BYTES == 76 && KERNELS_X4_Q8_GROUP_BYTES == 140 &&
                            kernels_act_type(KERNELS_TYPE_Q8_0_X4) == GGML_TYPE_Q8_0 &&
                            kernels_act_row_bytes(KERNELS_TYPE_Q8_0_X4, 256) == 512 + 32 &&
                            kernels_act_row_bytes(KERNELS_TYPE_Q8_0_X4, 160) == 0,

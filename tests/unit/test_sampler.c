@@ -28,7 +28,31 @@ static int32_t draw(sampler_params p, const float *src, const int32_t *recent, i
     return 0;
 }
 
+/* argmax against the plain loop (first strictly greater value) on rows
+ * with ties, NaNs, signed zeros and infinities, of every length to 40. */
+static void test_argmax(void) {
+    uint64_t seed = 99;
+    int bad = 0, cases = 0;
+    static const float specials[] = {0.0f, -0.0f, 1.0f, -1.0f, INFINITY, -INFINITY, NAN, 2.0f};
+    for (int n = 0; n <= 40; n++)
+        for (int rep = 0; rep < 200; rep++, cases++) {
+            float v[40];
+            for (int i = 0; i < n; i++) {
+                seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+                v[i] = specials[(seed >> 33) % 8];
+            }
+            int32_t want = 0;
+            for (int i = 1; i < n; i++)
+                if (v[i] > v[want]) want = i;
+            const int32_t got = argmax(v, n);
+            if (got != want && bad++ < 5) printf("# argmax n %d: %d, the loop %d\n", n, got, want);
+        }
+    CHECK("argmax: the plain loop's index on ties, NaNs, signed zeros, infinities", bad == 0, "%d of %d cases",
+          bad, cases);
+}
+
 int main(void) {
+    test_argmax();
     float logits[V];
     fill(logits, 7);
     int32_t best = argmax(logits, V);
