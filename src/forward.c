@@ -68,9 +68,11 @@ static void plan_chunks(matmul_group *g, int n_threads) {
     for (int j = 0; j < g->n_jobs; j++) {
         const int tiles = (g->jobs[j].w->rows + 15) / 16;
         for (int done = 0, k = 0; done < tiles; k++, c++) {
-            int take = (tiles - done) / (2 * n_threads);
-            if (take < 1) take = 1;
-            if (k == MAX_CHUNKS - 1) take = tiles - done;
+            /* at least an even share of what is left over the chunks left,
+             * so that many threads never leave one big last chunk */
+            const int rest = tiles - done, even = (rest + MAX_CHUNKS - k - 1) / (MAX_CHUNKS - k);
+            int take = rest / (2 * n_threads);
+            if (take < even) take = even;
             g->chunk_r0[c] = 16 * done;
             g->chunk_job[c] = (uint8_t)j;
             done += take;

@@ -24,7 +24,7 @@ async function run({ module, memory, id, stackTop }) {
   try {
     inst.exports.hearth_wasm_thread_loop(id); // returns when the engine stops its threads
   } catch (e) {
-    // A trap inside a region: the engine thread redoes this share and goes on alone.
+    // A trap inside a region: the engine thread redoes the whole region and goes on alone.
     inst.exports.__stack_pointer.value = stackTop;
     inst.exports.hearth_wasm_thread_failed(id);
     post({ failed: id, error: String(e?.stack || e) });

@@ -261,8 +261,8 @@ static void pack_group_q8_0(const block_q8_0 *b, uint8_t *g) {
 
 bool kernels_pack_weight(const hearth_kernels *k, uint32_t *type, const void *data, int rows, int cols, void **packed,
                          uint64_t *row_bytes) {
-    const bool q4 = *type == GGML_TYPE_Q4_0 && k->matmul[KW_Q4_0_X4],
-               q8 = *type == GGML_TYPE_Q8_0 && k->matmul[KW_Q8_0_X4];
+    const bool q4 = *type == GGML_TYPE_Q4_0 && k->matmul[KW_Q4_0_X4] && k->quant[KW_Q4_0_X4],
+               q8 = *type == GGML_TYPE_Q8_0 && k->matmul[KW_Q8_0_X4] && k->quant[KW_Q8_0_X4];
     if ((!q4 && !q8) || rows < 0 || cols <= 0 || cols % 128 || cols > KERNELS_X4_MAX_COLS) return false;
     const size_t gbytes = q4 ? KERNELS_X4_GROUP_BYTES : KERNELS_X4_Q8_GROUP_BYTES,
                  bsize = q4 ? sizeof(block_q4_0) : sizeof(block_q8_0), groups = (size_t)rows * (size_t)(cols / 128);
@@ -354,6 +354,7 @@ void kernels_fill_q8_1_row(const float *x, void *dst, int n, kernels_q8_block_fn
 }
 
 void kernels_fill_x4_row(const float *x, void *dst, int n, bool q8, kernels_q8_block_fn quant_block) {
+    if (n <= 0 || n % 128) return; /* no such rows (kernels_act_row_bytes is 0) */
     const int nb = n / 32;
     uint8_t *codes = dst, *neg = codes + n;
     float *d = (float *)(codes + (q8 ? 2 : 1) * (size_t)n);

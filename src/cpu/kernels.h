@@ -91,14 +91,17 @@ enum kernels_wtype {
 #define KERNELS_X4_SCALE_BYTES 12
 #define KERNELS_X4_GROUP_BYTES (KERNELS_X4_SCALE_BYTES + 64)
 #define KERNELS_X4_Q8_GROUP_BYTES (KERNELS_X4_SCALE_BYTES + 128)
-/* Rows repacked: a multiple of 4 blocks, at most this many elements. */
+/* Rows repacked: a multiple of 4 blocks, at most this many elements (as
+ * the fast kernels that take the unpacked rows, so that both layouts run
+ * the same set of shapes). */
 #define KERNELS_X4_MAX_COLS 16384
 
 /* out[t*out_stride + r] = dot(row r of w, activation row t), r in [r0, r1). */
 typedef void (*kernels_matmul_fn)(const void *w, int n, int r0, int r1, const void *act, int n_tok,
                                   float *out, size_t out_stride);
 /* Quantizes one activation row of n elements (n a multiple of 32 for the
- * quantized types) into dst, kernels_act_row_bytes long. */
+ * quantized types, of 128 for the X4 ones) into dst, kernels_act_row_bytes
+ * long. */
 typedef void (*kernels_quant_fn)(const float *x, void *dst, int n);
 
 typedef struct hearth_kernels {

@@ -121,8 +121,8 @@ __attribute__((export_name("hearth_wasm_threads_stop"))) void hearth_wasm_thread
     pool.n_threads = 1;
 }
 
-/* A worker trapped inside a region (JS caught it): the caller redoes its
- * share and the pool runs on one thread from then on. */
+/* A worker trapped inside a region (JS caught it): the caller redoes the
+ * whole region alone and the pool runs on one thread from then on. */
 __attribute__((export_name("hearth_wasm_thread_failed"))) void hearth_wasm_thread_failed(int id) {
     atomic_store(&pool.failed_id, id);
     atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_release);
