@@ -56,8 +56,8 @@ typedef struct {
     matmul_job jobs[MAX_GROUP];
     int n_jobs, n_tok, n_chunks;
     /* chunk c: rows [chunk_r0[c], chunk_r0[c + 1]) of job chunk_job[c]
-     * (chunk_r0[c + 1] read as the job's row count at its last chunk) */
-    int chunk_r0[MAX_GROUP * MAX_CHUNKS + 1];
+     * (the job's row count in place of chunk_r0[c + 1] at its last chunk) */
+    int chunk_r0[MAX_GROUP * MAX_CHUNKS];
     uint8_t chunk_job[MAX_GROUP * MAX_CHUNKS];
     _Atomic int next_chunk;
 } matmul_group;

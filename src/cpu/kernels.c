@@ -245,17 +245,14 @@ static void deq_q8_0_x4(const uint8_t *g, float *y, int nb) {
         }
 }
 
-/* One group of 4 blocks at b in the X4 layout at g. */
-static void pack_group_q4_0(const block_q4_0 *b, uint8_t *g) {
-    for (int j = 0; j < 4; j++) {
-        put_x4_scale(g, j, b[j].d);
-        for (int v = 0; v < 4; v++) memcpy(g + KERNELS_X4_SCALE_BYTES + 16 * v + 4 * j, b[j].qs + 4 * v, 4);
-    }
-}
-static void pack_group_q8_0(const block_q8_0 *b, uint8_t *g) {
-    for (int j = 0; j < 4; j++) {
-        put_x4_scale(g, j, b[j].d);
-        for (int v = 0; v < 8; v++) memcpy(g + KERNELS_X4_SCALE_BYTES + 16 * v + 4 * j, b[j].qs + 4 * v, 4);
+/* One group of 4 blocks at b (bsize bytes each: the fp16 scale, then
+ * 4 * vectors code bytes, as block_q4_0 and block_q8_0) in the X4 layout at g. */
+static void pack_group(const uint8_t *b, size_t bsize, int vectors, uint8_t *g) {
+    for (int j = 0; j < 4; j++, b += bsize) {
+        ggml_half d;
+        memcpy(&d, b, sizeof d);
+        put_x4_scale(g, j, d);
+        for (int v = 0; v < vectors; v++) memcpy(g + KERNELS_X4_SCALE_BYTES + 16 * v + 4 * j, b + sizeof d + 4 * v, 4);
     }
 }
 
@@ -269,10 +266,7 @@ bool kernels_pack_weight(const hearth_kernels *k, uint32_t *type, const void *da
     uint8_t *out = malloc(groups * gbytes);
     if (!out) return false; /* the original layout still works */
     const uint8_t *b = data;
-    for (size_t i = 0; i < groups; i++, b += 4 * bsize) {
-        if (q4) pack_group_q4_0((const block_q4_0 *)b, out + i * gbytes);
-        else pack_group_q8_0((const block_q8_0 *)b, out + i * gbytes);
-    }
+    for (size_t i = 0; i < groups; i++, b += 4 * bsize) pack_group(b, bsize, q4 ? 4 : 8, out + i * gbytes);
     *packed = out;
     *type = q4 ? KERNELS_TYPE_Q4_0_X4 : KERNELS_TYPE_Q8_0_X4;
     *row_bytes = (uint64_t)(cols / 128) * gbytes;
@@ -364,15 +358,20 @@ void kernels_fill_x4_row(const float *x, void *dst, int n, bool q8, kernels_q8_b
         uint8_t pos[32], ng[32];
         int sum;
         d[b] = ggml_fp16_to_fp32(ggml_fp32_to_fp16(quant_block(x + 32 * b, qs, &sum)));
-        if (!q8) bias[b] = -8 * sum;
-        /* -127..127 (scale amax/127); 127 bounds the 7-bit operand anyway */
-        for (int e = 0; e < 32; e++) {
-            pos[e] = (uint8_t)(q8 ? (qs[e] > 0 ? qs[e] : 0) : qs[e]);
-            ng[e] = (uint8_t)(qs[e] < 0 ? (qs[e] < -127 ? 127 : -qs[e]) : 0);
+        const uint8_t *src = (const uint8_t *)qs; /* Q4_0_X4: the codes as they are */
+        if (q8) {
+            /* -127..127 (scale amax/127); 127 bounds the 7-bit operand anyway */
+            for (int e = 0; e < 32; e++) {
+                pos[e] = (uint8_t)(qs[e] > 0 ? qs[e] : 0);
+                ng[e] = (uint8_t)(qs[e] < 0 ? (qs[e] < -127 ? 127 : -qs[e]) : 0);
+            }
+            src = pos;
+        } else {
+            bias[b] = -8 * sum;
         }
         const size_t at = 128 * (size_t)(b / 4) + 4 * (size_t)(b % 4);
         for (int u = 0; u < 8; u++) {
-            memcpy(codes + at + 16 * u, pos + 4 * u, 4);
+            memcpy(codes + at + 16 * u, src + 4 * u, 4);
             if (q8) memcpy(neg + at + 16 * u, ng + 4 * u, 4);
         }
     }

@@ -805,16 +805,6 @@ static void test_matmul_fast(const char *name, const hearth_kernels *fast, const
     }
 }
 
-/* The relaxed build's X4 products (kernels_pack_weight, then
- * quant_simd128_relaxed.c), for Q4_0 and Q8_0 (base): a matrix is repacked
- * exactly where its rows are a multiple of 128 and at most
- * KERNELS_X4_MAX_COLS long (its copy's row size is what the layout says;
- * otherwise nothing is allocated), dequantizes to the same floats as
- * before, and multiplies to simd128-fast's outputs for base: the same bits
- * for one token (the same integer sums and order of f32 steps), within 1e-5
- * of the terms' magnitude for several; nothing written outside [r0, r1).
- * Q8_0 weights include -128 codes (not made by ggml's rounding, but valid
- * in a file) at the extremes of the dot's exact range. */
 /* Whether an X4 activation row (kernels.h) holds the codes, scales and
  * (Q4_0_X4) offset corrections of the Q8_0 row q of the same n floats. */
 static bool x4_act_matches(bool q8, const unsigned char *q, const unsigned char *x4, int n) {
@@ -836,6 +826,16 @@ static bool x4_act_matches(bool q8, const unsigned char *q, const unsigned char 
     return true;
 }
 
+/* The relaxed build's X4 products (kernels_pack_weight, then
+ * quant_simd128_relaxed.c), for Q4_0 and Q8_0 (base): a matrix is repacked
+ * exactly where its rows are a multiple of 128 and at most
+ * KERNELS_X4_MAX_COLS long (its copy's row size is what the layout says;
+ * otherwise nothing is allocated), dequantizes to the same floats as
+ * before, and multiplies to simd128-fast's outputs for base: the same bits
+ * for one token (the same integer sums and order of f32 steps), within 1e-5
+ * of the terms' magnitude for several; nothing written outside [r0, r1).
+ * Q8_0 weights include -128 codes (not made by ggml's rounding, but valid
+ * in a file) at the extremes of the dot's exact range. */
 static void test_matmul_x4(const char *name, const hearth_kernels *fast, uint32_t base) {
     static const int ns[] = {128, 256, 896, 4864, 8192, 11008, 16384, 160, 16512};
     const bool q8 = base == GGML_TYPE_Q8_0;
