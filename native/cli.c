@@ -76,6 +76,16 @@ int cli_parse(const cli_command *cmd, int argc, char **argv) {
     return -1;
 }
 
+void cli_sampling_help(cli_sampling *cs, const sampler_params *d) {
+    snprintf(cs->help[0], sizeof cs->help[0], "0 = greedy (default %g)", (double)d->temperature);
+    snprintf(cs->help[1], sizeof cs->help[1], "keep the K most likely tokens, 0 = off (default %d)", d->top_k);
+    snprintf(cs->help[2], sizeof cs->help[2], "nucleus sampling, 1 = off (default %g)", (double)d->top_p);
+    snprintf(cs->help[3], sizeof cs->help[3], "drop tokens below P x the best one, 0 = off (default %g)",
+             (double)d->min_p);
+    snprintf(cs->help[4], sizeof cs->help[4], "penalise the last %d tokens, 1 = off (default %g)", d->repeat_last_n,
+             (double)d->repeat_penalty);
+}
+
 char *cli_read_file(const char *path, size_t *len, hearth_error *err) {
     FILE *f = fopen(path, "rb");
     if (!f) {

@@ -47,6 +47,20 @@ int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
 #endif
     ;
 
+/* The sampling flags of run and chat, their help built from
+ * sampler_defaults (the one place the defaults are written). */
+typedef struct {
+    char help[5][96];
+} cli_sampling;
+void cli_sampling_help(cli_sampling *cs, const sampler_params *defaults);
+#define CLI_SAMPLING_OPTS(sp, cs)                                                             \
+    {"--temperature", OPT_FLOAT, &(sp).temperature, "T", (cs).help[0]},                       \
+        {"--top-k", OPT_INT, &(sp).top_k, "K", (cs).help[1]},                                 \
+        {"--top-p", OPT_FLOAT, &(sp).top_p, "P", (cs).help[2]},                               \
+        {"--min-p", OPT_FLOAT, &(sp).min_p, "P", (cs).help[3]},                               \
+        {"--repeat-penalty", OPT_FLOAT, &(sp).repeat_penalty, "R", (cs).help[4]},             \
+        {"--seed", OPT_U64, &(sp).seed, "S", "random seed for sampling (same seed, same text)"}
+
 /* Reads a whole text file (prompts); NULL and a message on failure. */
 char *cli_read_file(const char *path, size_t *len, hearth_error *err);
 

@@ -112,7 +112,8 @@ int cmd_chat(int argc, char **argv) {
     cli_list messages = {.n = 0}, stops = {.n = 0};
     hearth_chat_options o = {0};
     sampler_defaults(&o.sampling);
-    uint64_t seed = o.sampling.seed;
+    cli_sampling cs;
+    cli_sampling_help(&cs, &o.sampling);
     cli_opt opts[] = {
         {"--model", OPT_STRING, &model_path, "F", "GGUF model file"},
         {"--system", OPT_STRING, &system, "S", "system message"},
@@ -122,12 +123,7 @@ int cmd_chat(int argc, char **argv) {
          "with --json: each turn also lists the tokens of the conversation so far"},
         {"--max-tokens", OPT_INT, &max_tokens, "N", "answer length limit (default 512)"},
         {"--stop", OPT_LIST, &stops, "S", "also stop an answer at this text (repeatable)"},
-        {"--temperature", OPT_FLOAT, &o.sampling.temperature, "T", "0 = greedy (default 0.8)"},
-        {"--top-k", OPT_INT, &o.sampling.top_k, "K", "default 40, 0 = off"},
-        {"--top-p", OPT_FLOAT, &o.sampling.top_p, "P", "default 0.95, 1 = off"},
-        {"--min-p", OPT_FLOAT, &o.sampling.min_p, "P", "default 0.05, 0 = off"},
-        {"--repeat-penalty", OPT_FLOAT, &o.sampling.repeat_penalty, "R", "default 1 (off)"},
-        {"--seed", OPT_U64, &seed, "S", "random seed for sampling"},
+        CLI_SAMPLING_OPTS(o.sampling, cs),
         {"--threads", OPT_INT, &threads, "N", "CPU threads (default: all cores)"},
         {"--ctx", OPT_INT, &n_ctx, "N", "context size in tokens (default: min(model, 4096))"},
         {0},
@@ -138,7 +134,6 @@ int cmd_chat(int argc, char **argv) {
                        "--model F [--system S] [--message TEXT ...] [--json] [options]", opts};
     int rc = cli_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;
-    o.sampling.seed = seed;
     o.max_tokens = max_tokens;
     o.stop = stops.items;
     o.n_stop = stops.n;

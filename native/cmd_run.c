@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "unicode.h"
 
 #define TOP_LOGITS 64
 
@@ -16,9 +15,6 @@ typedef struct {
     int n_tokens, cap_tokens;
     char *text;
     size_t text_len, text_cap;
-    utf8_stream utf8; /* holds a character split across tokens */
-    char *piece, *out;
-    size_t piece_cap, out_cap;
     FILE *logits_out;
 } run_state;
 
@@ -37,10 +33,10 @@ static bool append(run_state *s, const char *piece, size_t n) {
 }
 
 /* Text that is complete UTF-8 goes to the result and, when streaming, to stdout. */
-static bool emit(run_state *s, size_t n) {
-    if (!append(s, s->out, n)) return false;
+static bool emit(run_state *s, const char *text, size_t n) {
+    if (!append(s, text, n)) return false;
     if (!s->json && n) {
-        fwrite(s->out, 1, n, stdout);
+        fwrite(text, 1, n, stdout);
         fflush(stdout);
     }
     return true;
@@ -63,8 +59,9 @@ static void write_top_logits(run_state *s, const float *logits, int n_vocab) {
     fputc(']', s->logits_out);
 }
 
-static bool on_token(void *user, int32_t token, const float *logits, int n_vocab) {
+static bool on_token(void *user, int32_t token, const char *text, size_t len, const float *logits, int n_vocab) {
     run_state *s = user;
+    if (token < 0) return emit(s, text, len); /* the end: what the decoder held back */
     if (s->n_tokens == s->cap_tokens) {
         int cap = s->cap_tokens ? s->cap_tokens * 2 : 256;
         int32_t *p = realloc(s->tokens, (size_t)cap * sizeof *p);
@@ -73,9 +70,8 @@ static bool on_token(void *user, int32_t token, const float *logits, int n_vocab
         s->cap_tokens = cap;
     }
     s->tokens[s->n_tokens++] = token;
-    if (s->logits_out && s->n_tokens <= s->logit_steps) write_top_logits(s, logits, n_vocab);
-    size_t n = tokenizer_piece(s->tok, token, false, s->piece, s->piece_cap);
-    return emit(s, utf8_stream_push(&s->utf8, s->piece, n, s->out, s->out_cap));
+    if (s->logits_out && logits && s->n_tokens <= s->logit_steps) write_top_logits(s, logits, n_vocab);
+    return emit(s, text, len);
 }
 
 int cmd_run(int argc, char **argv) {
@@ -84,18 +80,14 @@ int cmd_run(int argc, char **argv) {
     bool json = false;
     sampler_params sp;
     sampler_defaults(&sp);
-    uint64_t seed = sp.seed;
+    cli_sampling cs;
+    cli_sampling_help(&cs, &sp);
     cli_opt opts[] = {
         {"--model", OPT_STRING, &model_path, "F", "GGUF model file (first part of a split model)"},
         {"--prompt", OPT_STRING, &prompt, "TEXT", "text to complete"},
         {"--prompt-file", OPT_STRING, &prompt_file, "F", "read the prompt from a file"},
         {"--max-tokens", OPT_INT, &max_tokens, "N", "tokens to generate at most (default 128)"},
-        {"--temperature", OPT_FLOAT, &sp.temperature, "T", "0 = greedy (default 0.8)"},
-        {"--top-k", OPT_INT, &sp.top_k, "K", "keep the K most likely tokens, 0 = off (default 40)"},
-        {"--top-p", OPT_FLOAT, &sp.top_p, "P", "nucleus sampling, 1 = off (default 0.95)"},
-        {"--min-p", OPT_FLOAT, &sp.min_p, "P", "drop tokens below P x the best one, 0 = off (default 0.05)"},
-        {"--repeat-penalty", OPT_FLOAT, &sp.repeat_penalty, "R", "penalise the last 64 tokens, 1 = off (default 1)"},
-        {"--seed", OPT_U64, &seed, "S", "random seed for sampling"},
+        CLI_SAMPLING_OPTS(sp, cs),
         {"--threads", OPT_INT, &threads, "N", "CPU threads (default: all cores)"},
         {"--ctx", OPT_INT, &n_ctx, "N", "context size in tokens (default: min(model, 4096))"},
         {"--json", OPT_FLAG, &json, NULL, "print one JSON object with tokens, text and timings"},
@@ -106,7 +98,6 @@ int cmd_run(int argc, char **argv) {
                        "--model F (--prompt TEXT | --prompt-file F) [options]", opts};
     int rc = cli_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;
-    sp.seed = seed;
     if (!prompt == !prompt_file) return cli_usage_error(&cmd, "give exactly one of --prompt and --prompt-file");
     if (max_tokens < 0) return cli_usage_error(&cmd, "--max-tokens must not be negative");
     if (logit_steps < 0) return cli_usage_error(&cmd, "--logits must not be negative");
@@ -131,20 +122,13 @@ int cmd_run(int argc, char **argv) {
     int32_t *ptoks = NULL;
     int n_ptoks = 0;
     run_state s = {.tok = hearth_engine_tokenizer(m.engine), .json = json, .logit_steps = logit_steps};
-    utf8_stream_init(&s.utf8);
-    s.piece_cap = tokenizer_max_piece_len(s.tok) + 1;
-    s.out_cap = UTF8_STREAM_OUT_MAX(s.piece_cap);
-    s.piece = malloc(s.piece_cap);
-    s.out = malloc(s.out_cap);
     char *logits_buf = NULL;
     size_t logits_len = 0;
     if (json && logit_steps) s.logits_out = open_memstream(&logits_buf, &logits_len);
     hearth_gen_stats stats;
-    hearth_status st = (!s.piece || !s.out) ? hearth_fail(&err, HEARTH_E_NOMEM, "out of memory") : HEARTH_OK;
-    if (!st) st = hearth_engine_prompt_tokens(m.engine, prompt, prompt_len, &ptoks, &n_ptoks, &err);
+    hearth_status st = hearth_engine_prompt_tokens(m.engine, prompt, prompt_len, &ptoks, &n_ptoks, &err);
     if (!st) st = hearth_generate(m.engine, ptoks, n_ptoks, 0, max_tokens, &sp, on_token, &s, &stats, &err);
-    if (!st && !emit(&s, utf8_stream_flush(&s.utf8, s.out, s.out_cap)))
-        st = hearth_fail(&err, HEARTH_E_NOMEM, "out of memory");
+    if (!st && !s.text && !append(&s, "", 0)) st = hearth_fail(&err, HEARTH_E_NOMEM, "out of memory");
     if (s.logits_out) fclose(s.logits_out);
     if (st) {
         if (!json && s.text_len) fputc('\n', stdout);
@@ -177,8 +161,6 @@ int cmd_run(int argc, char **argv) {
     free(ptoks);
     free(s.tokens);
     free(s.text);
-    free(s.piece);
-    free(s.out);
     free(file_text);
     cli_unload(&m);
     return rc;

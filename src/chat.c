@@ -209,9 +209,6 @@ typedef struct answer {
     hearth_gen *gen;
     char **stop;        /* copies of the options' stop strings */
     int n_stop;
-    tokenizer_decoder dec;
-    char *buf;          /* decoder output scratch */
-    size_t buf_cap;
     char *text;         /* decoded text so far */
     size_t len, cap, emitted;
     int32_t *tokens;    /* the prompt, then the generated tokens */
@@ -219,6 +216,7 @@ typedef struct answer {
     int dropped_messages;
     bool raw;           /* a raw completion: not part of the conversation */
     bool stopped, interrupted, finished;
+    bool waiting;       /* the last next() left the backend's step in flight */
     hearth_status failed; /* a failure inside next(), reported again by end() */
 } answer;
 
@@ -227,7 +225,6 @@ static void answer_free(struct answer *a) {
     hearth_gen_free(a->gen);
     for (int i = 0; i < a->n_stop; i++) free(a->stop[i]);
     free(a->stop);
-    free(a->buf);
     free(a->text);
     free(a->tokens);
     free(a);
@@ -336,12 +333,10 @@ static hearth_status start_answer(hearth_chat *c, answer *a, int32_t *tokens, in
         free(tokens);
         return st;
     }
-    tokenizer_decoder_init(&a->dec, c->tok, false);
-    a->buf_cap = UTF8_STREAM_OUT_MAX(tokenizer_max_piece_len(c->tok) + 1);
-    a->buf = malloc(a->buf_cap);
+    if (!a->raw) hearth_gen_answer_text(a->gen);
     a->tokens = tokens;
     a->cap_tokens = a->n_prompt = a->n_tokens = n;
-    if (!a->buf || !append(a, "", 0)) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    if (!append(a, "", 0)) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     /* The cache is rewritten from token `common` on: only that prefix stays valid. */
     c->n_cached = common;
     c->answer = a;
@@ -417,8 +412,7 @@ static hearth_status push_token(answer *a, int32_t token, hearth_error *err) {
         a->cap_tokens = cap;
     }
     a->tokens[a->n_tokens++] = token;
-    size_t n = tokenizer_decoder_push(&a->dec, token, a->buf, a->buf_cap);
-    return append_text(a, a->buf, n) ? HEARTH_OK : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    return HEARTH_OK;
 }
 
 hearth_status hearth_chat_next(hearth_chat *c, const char **text, size_t *len, bool *done, hearth_error *err) {
@@ -430,21 +424,25 @@ hearth_status hearth_chat_next(hearth_chat *c, const char **text, size_t *len, b
     if (a->failed) return hearth_fail(err, a->failed, "the answer failed already");
     if (a->finished) return HEARTH_OK;
     int32_t token = -1;
-    hearth_status st = (a->stopped || a->interrupted) ? HEARTH_OK : hearth_gen_next(a->gen, &token, err);
+    const bool run = !a->stopped && !a->interrupted;
+    hearth_status st = run ? hearth_gen_next(a->gen, &token, err) : HEARTH_OK;
+    a->waiting = !st && token == HEARTH_STEP_PENDING;
+    if (a->waiting) {
+        *done = false;
+        return HEARTH_OK;
+    }
     if (!st && token >= 0) st = push_token(a, token, err);
+    /* the token's text, or at the end what the decoder held back */
+    size_t n = 0;
+    const char *piece = hearth_gen_text(a->gen, &n);
+    if (!st && run && !append_text(a, piece, n))
+        st = hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     if (st) {
         a->failed = st;
         a->finished = true;
         return st;
     }
     bool final = token < 0 || a->stopped || a->interrupted;
-    if (token < 0 && !a->interrupted) {
-        size_t tail = tokenizer_decoder_flush(&a->dec, a->buf, a->buf_cap);
-        if (!append_text(a, a->buf, tail)) {
-            a->failed = hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
-            return a->failed;
-        }
-    }
     size_t safe = releasable(a, final);
     if (a->stopped) final = true;
     if (final) safe = a->len;
@@ -455,6 +453,8 @@ hearth_status hearth_chat_next(hearth_chat *c, const char **text, size_t *len, b
     *done = final;
     return HEARTH_OK;
 }
+
+bool hearth_chat_waiting(const hearth_chat *c) { return c->answer && c->answer->waiting && !c->answer->finished; }
 
 void hearth_chat_interrupt(hearth_chat *c) {
     if (!c->answer || c->answer->finished) return;

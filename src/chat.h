@@ -69,6 +69,10 @@ hearth_status hearth_chat_begin(hearth_chat *c, const char *user_text, const hea
 hearth_status hearth_chat_begin_raw(hearth_chat *c, const char *prompt, size_t len, const hearth_chat_options *o,
                                     hearth_error *err);
 hearth_status hearth_chat_next(hearth_chat *c, const char **text, size_t *len, bool *done, hearth_error *err);
+/* After a next() that was not done and gave no text: whether the backend's
+ * step is in flight (an asynchronous backend, the GPU: its host completes
+ * the step, then calls next again). Never true on the CPU. */
+bool hearth_chat_waiting(const hearth_chat *c);
 void hearth_chat_interrupt(hearth_chat *c);
 hearth_status hearth_chat_end(hearth_chat *c, char **answer, hearth_chat_stats *stats, hearth_error *err);
 

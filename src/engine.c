@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "cpu/kernels.h"
 #include "forward.h"
 
@@ -15,7 +16,27 @@ struct hearth_engine {
     forward_ctx *fwd;
     float *logits;
     int n_ctx;
+    hearth_backend cpu;            /* the forward pass as a backend (below) */
+    const hearth_backend *backend; /* what generation runs on: &cpu, another one set by its owner, or NULL */
 };
+
+/* ---- the CPU backend: the forward pass, then the sampler on its logits ---- */
+
+static hearth_status cpu_step(void *ctx, const int32_t *tokens, int n, int pos, const sample_request *s,
+                              int32_t *token, hearth_error *err) {
+    hearth_engine *e = ctx;
+    *token = -1;
+    hearth_status st = forward_eval(e->fwd, tokens, n, pos, s ? e->logits : NULL, err);
+    if (!st && s) *token = sampler_pick(s->smp, e->logits, s->recent, s->n_recent, s->draw);
+    return st;
+}
+
+static int32_t cpu_collect(void *ctx) {
+    (void)ctx;
+    return -1; /* never pending */
+}
+
+static const float *cpu_logits(void *ctx) { return ((hearth_engine *)ctx)->logits; }
 
 hearth_status hearth_engine_load(hearth_engine **out, const hearth_host *host, const hearth_engine_options *opt,
                                  hearth_error *err) {
@@ -48,6 +69,11 @@ hearth_status hearth_engine_load(hearth_engine **out, const hearth_host *host, c
         e->logits = malloc((size_t)e->model->hp.n_vocab * sizeof *e->logits);
         if (!e->logits) st = hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     }
+    if (!st && e->fwd) {
+        e->cpu = (hearth_backend){.ctx = e, .name = "cpu", .n_ctx = e->n_ctx, .n_vocab = e->model->hp.n_vocab,
+                                  .step = cpu_step, .collect = cpu_collect, .logits = cpu_logits};
+        e->backend = &e->cpu;
+    }
     if (st) {
         hearth_engine_free(e);
         return st;
@@ -72,6 +98,8 @@ const hearth_tokenizer *hearth_engine_tokenizer(const hearth_engine *e) { return
 const char *hearth_engine_kernels(const hearth_engine *e) { return kernels_name(&e->kernels); }
 const hearth_host *hearth_engine_host(const hearth_engine *e) { return e->host; }
 int hearth_engine_ctx(const hearth_engine *e) { return e->model ? e->n_ctx : 0; }
+const hearth_backend *hearth_engine_backend(const hearth_engine *e) { return e->backend; }
+void hearth_engine_set_backend(hearth_engine *e, const hearth_backend *b) { e->backend = b ? b : e->fwd ? &e->cpu : NULL; }
 
 hearth_status hearth_engine_prompt_tokens(const hearth_engine *e, const char *text, size_t len, int32_t **out,
                                           int *n, hearth_error *err) {

@@ -37,6 +37,14 @@ const char *hearth_engine_kernels(const hearth_engine *e);
 const hearth_host *hearth_engine_host(const hearth_engine *e);
 int hearth_engine_ctx(const hearth_engine *e);
 
+/* The backend generation runs on (backend.h): the CPU's forward pass, or
+ * one its owner set (the GPU backend, which outlives neither the engine nor
+ * its own setting: it sets NULL, restoring the CPU, before it goes); NULL
+ * when there is none (vocabulary only, or weights kept for a GPU not yet set). */
+struct hearth_backend;
+const struct hearth_backend *hearth_engine_backend(const hearth_engine *e);
+void hearth_engine_set_backend(hearth_engine *e, const struct hearth_backend *b);
+
 /* Tokens of a raw-completion prompt: BOS as the file says, then the text
  * (special-token text is not parsed). *out is malloc'ed. */
 hearth_status hearth_engine_prompt_tokens(const hearth_engine *e, const char *text, size_t len, int32_t **out,

@@ -3,60 +3,75 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tokenizer.h"
+#include "unicode.h"
+
 struct hearth_gen {
-    hearth_engine *e;
+    const hearth_backend *b;
     const hearth_host *host;
+    const hearth_tokenizer *tok;
     sampler *smp;
-    float *logits;
     int n_vocab, n_ctx, max_tokens;
     int32_t *history; /* the prompt, then the generated tokens */
     int n_hist, n_prompt;
     int pos;          /* next KV position to evaluate */
-    bool started, done;
+    bool done, flushed, ignore_eog;
+    bool waiting, waiting_sample; /* a step is in flight (and ends with a token) */
+    double t_step;    /* when the step that gives the next token started */
+    tokenizer_decoder dec;
+    char *text;       /* what the last call made final */
+    size_t text_len, text_cap;
     hearth_gen_stats stats;
 };
-
-hearth_status hearth_gen_check(int n_prompt, int n_ctx, int *n_past, int *max_tokens, hearth_error *err) {
-    if (n_prompt <= 0) return hearth_fail(err, HEARTH_E_ARG, "the prompt is empty");
-    if (n_prompt > n_ctx)
-        return hearth_fail(err, HEARTH_E_CONTEXT,
-                           "the prompt has %d tokens but the context holds %d; shorten it or raise --ctx", n_prompt,
-                           n_ctx);
-    if (*max_tokens < 0) return hearth_fail(err, HEARTH_E_ARG, "max tokens must not be negative");
-    if (*max_tokens > n_ctx) *max_tokens = n_ctx; /* the context ends generation first anyway */
-    /* At least the last prompt token is evaluated: its logits start the answer. */
-    if (*n_past < 0) *n_past = 0;
-    if (*n_past > n_prompt - 1) *n_past = n_prompt - 1;
-    return HEARTH_OK;
-}
 
 hearth_status hearth_gen_begin(hearth_gen **out, hearth_engine *e, const int32_t *prompt, int n_prompt, int n_past,
                                int max_tokens, const sampler_params *sp, hearth_error *err) {
     *out = NULL;
-    const model *m = hearth_engine_model(e);
-    if (!m) return hearth_fail(err, HEARTH_E_ARG, "the model was loaded for its vocabulary only");
-    int n_ctx = hearth_engine_ctx(e);
-    hearth_status st = hearth_gen_check(n_prompt, n_ctx, &n_past, &max_tokens, err);
+    const hearth_backend *b = hearth_engine_backend(e);
+    if (!b)
+        return hearth_fail(err, HEARTH_E_ARG, hearth_engine_model(e) ? "the model's weights are on no backend yet"
+                                                                      : "the model was loaded for its vocabulary only");
+    if (n_prompt <= 0) return hearth_fail(err, HEARTH_E_ARG, "the prompt is empty");
+    if (n_prompt > b->n_ctx)
+        return hearth_fail(err, HEARTH_E_CONTEXT,
+                           "the prompt has %d tokens but the context holds %d; shorten it or raise --ctx", n_prompt,
+                           b->n_ctx);
+    for (int i = 0; i < n_prompt; i++)
+        if (prompt[i] < 0 || prompt[i] >= b->n_vocab)
+            return hearth_fail(err, HEARTH_E_ARG, "token id %d is outside the vocabulary (0 to %d)", prompt[i],
+                               b->n_vocab - 1);
+    if (max_tokens < 0) return hearth_fail(err, HEARTH_E_ARG, "max tokens must not be negative");
+    if (max_tokens > b->n_ctx) max_tokens = b->n_ctx; /* the context ends generation first anyway */
+    /* At least the last prompt token is evaluated: its logits start the answer. */
+    if (n_past < 0) n_past = 0;
+    if (n_past > n_prompt - 1) n_past = n_prompt - 1;
+    hearth_status st = sampler_validate(sp, err);
+    if (!st && b->check) st = b->check(b->ctx, sp, err);
     if (st) return st;
+
     hearth_gen *g = calloc(1, sizeof *g);
     if (!g) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
-    g->e = e;
+    g->b = b;
     g->host = hearth_engine_host(e);
-    g->n_vocab = m->hp.n_vocab;
-    g->n_ctx = n_ctx;
+    g->tok = hearth_engine_tokenizer(e);
+    g->n_vocab = b->n_vocab;
+    g->n_ctx = b->n_ctx;
     g->max_tokens = max_tokens;
     g->n_prompt = n_prompt;
     g->pos = n_past;
-    g->logits = malloc((size_t)g->n_vocab * sizeof *g->logits);
     g->history = malloc(((size_t)n_prompt + (size_t)max_tokens + 1) * sizeof *g->history);
-    st = g->logits && g->history ? sampler_create(&g->smp, sp, g->n_vocab, err)
-                                               : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    g->text_cap = UTF8_STREAM_OUT_MAX(tokenizer_max_piece_len(g->tok) + 1);
+    g->text = malloc(g->text_cap);
+    st = g->history && g->text ? sampler_create(&g->smp, sp, g->n_vocab, err)
+                               : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     if (st) {
         hearth_gen_free(g);
         return st;
     }
     memcpy(g->history, prompt, (size_t)n_prompt * sizeof *prompt);
     g->n_hist = n_prompt;
+    tokenizer_decoder_init(&g->dec, g->tok, false);
+    tokenizer_decoder_continue(&g->dec);
     g->stats.prompt_tokens = n_prompt;
     g->stats.reused_tokens = n_past;
     g->stats.cache_tokens = n_past;
@@ -64,52 +79,104 @@ hearth_status hearth_gen_begin(hearth_gen **out, hearth_engine *e, const int32_t
     return HEARTH_OK;
 }
 
+void hearth_gen_ignore_eog(hearth_gen *g) { g->ignore_eog = true; }
+
+void hearth_gen_answer_text(hearth_gen *g) {
+    if (g->n_hist == g->n_prompt) tokenizer_decoder_init(&g->dec, g->tok, false);
+}
+
+/* Ends generation; the text is what the decoder held back. */
 static int32_t finish(hearth_gen *g) {
-    g->done = true;
+    g->done = g->flushed = true;
+    g->text_len = tokenizer_decoder_flush(&g->dec, g->text, g->text_cap);
     return -1;
 }
 
-hearth_status hearth_gen_next(hearth_gen *g, int32_t *token, hearth_error *err) {
-    *token = -1;
-    if (g->done) return HEARTH_OK;
-    double t0 = g->host->now_ms(g->host->ctx);
-    hearth_status st;
-    if (!g->started) {
-        g->started = true;
-        st = hearth_engine_eval(g->e, g->history + g->pos, g->n_prompt - g->pos, g->pos, g->logits, err);
-        g->pos = g->n_prompt;
-        g->stats.prefill_ms = g->host->now_ms(g->host->ctx) - t0;
-    } else {
-        if (g->stats.gen_tokens >= g->max_tokens) return *token = finish(g), HEARTH_OK;
-        if (g->pos >= g->n_ctx) {
-            g->stats.stopped_by_ctx = true;
-            return *token = finish(g), HEARTH_OK;
-        }
-        st = hearth_engine_eval(g->e, &g->history[g->n_hist - 1], 1, g->pos, g->logits, err);
-        g->pos++;
-    }
+static double now(const hearth_gen *g) { return g->host->now_ms(g->host->ctx); }
+
+/* Starts the step of positions pos.. (a prompt chunk, or the last token). */
+static hearth_status run_step(hearth_gen *g, const int32_t *tokens, int n, bool sample, int32_t *token,
+                              hearth_error *err) {
+    sample_request sr = {g->smp, 0, g->history, g->n_hist};
+    if (sample) sr.draw = sampler_draw(g->smp);
+    hearth_status st = g->b->step(g->b->ctx, tokens, n, g->pos, sample ? &sr : NULL, token, err);
+    g->pos += n;
     if (st) {
         g->stats.cache_tokens = 0; /* what the cache holds is unknown now */
         finish(g);
         return st;
     }
+    g->waiting = *token == HEARTH_STEP_PENDING;
+    g->waiting_sample = sample;
+    return HEARTH_OK;
+}
+
+/* A token sampled at the end of the step that started at t_step. */
+static hearth_status take(hearth_gen *g, int32_t next, int32_t *token, hearth_error *err) {
     g->stats.cache_tokens = g->pos;
-    if (g->stats.gen_tokens >= g->max_tokens) return *token = finish(g), HEARTH_OK;
-    int32_t next = sampler_sample(g->smp, g->logits, g->history, g->n_hist);
-    double spent = g->host->now_ms(g->host->ctx) - t0;
-    if (g->stats.gen_tokens == 0 && g->pos == g->n_prompt) g->stats.ttft_ms = spent;
+    double spent = now(g) - g->t_step;
+    if (g->stats.gen_tokens == 0 && g->pos == g->n_prompt) g->stats.ttft_ms = g->stats.prefill_ms = spent;
     else g->stats.decode_ms += spent;
-    if (tokenizer_is_eog(hearth_engine_tokenizer(g->e), next)) {
+    if (g->stats.gen_tokens >= g->max_tokens) return *token = finish(g), HEARTH_OK;
+    if (next < 0 || next >= g->n_vocab) {
+        finish(g);
+        return hearth_fail(err, HEARTH_E_IO, "the %s backend sampled token id %d, outside the vocabulary", g->b->name,
+                           next);
+    }
+    if (!g->ignore_eog && tokenizer_is_eog(g->tok, next)) {
         g->stats.stopped_by_eog = true;
         return *token = finish(g), HEARTH_OK;
     }
     g->history[g->n_hist++] = next;
     g->stats.gen_tokens++;
+    g->text_len = tokenizer_decoder_push(&g->dec, next, g->text, g->text_cap);
     *token = next;
     return HEARTH_OK;
 }
 
-const float *hearth_gen_logits(const hearth_gen *g) { return g->logits; }
+hearth_status hearth_gen_next(hearth_gen *g, int32_t *token, hearth_error *err) {
+    *token = -1;
+    g->text_len = 0;
+    if (g->done) {
+        if (!g->flushed) finish(g); /* stopped by the host: what the decoder held back */
+        return HEARTH_OK;
+    }
+    int32_t next = -1;
+    if (g->waiting) {
+        next = g->b->collect(g->b->ctx);
+        if (next == HEARTH_STEP_PENDING) return *token = HEARTH_STEP_PENDING, HEARTH_OK;
+        g->waiting = false;
+        if (g->waiting_sample) return take(g, next, token, err);
+    }
+    hearth_status st;
+    if (g->pos < g->n_prompt) {
+        if (g->pos == g->stats.reused_tokens) g->t_step = now(g);
+        /* The prompt in chunks the backend takes; the last one samples. */
+        while (g->pos < g->n_prompt) {
+            int left = g->n_prompt - g->pos;
+            int n = g->b->max_step > 0 && left > g->b->max_step ? g->b->max_step : left;
+            if ((st = run_step(g, g->history + g->pos, n, n == left, &next, err))) return st;
+            if (g->waiting) return *token = HEARTH_STEP_PENDING, HEARTH_OK;
+        }
+        return take(g, next, token, err);
+    }
+    if (g->stats.gen_tokens >= g->max_tokens) return *token = finish(g), HEARTH_OK;
+    if (g->pos >= g->n_ctx) {
+        g->stats.stopped_by_ctx = true;
+        return *token = finish(g), HEARTH_OK;
+    }
+    g->t_step = now(g);
+    if ((st = run_step(g, &g->history[g->n_hist - 1], 1, true, &next, err))) return st;
+    if (g->waiting) return *token = HEARTH_STEP_PENDING, HEARTH_OK;
+    return take(g, next, token, err);
+}
+
+const char *hearth_gen_text(const hearth_gen *g, size_t *len) {
+    *len = g->text_len;
+    return g->text;
+}
+
+const float *hearth_gen_logits(const hearth_gen *g) { return g->b->logits ? g->b->logits(g->b->ctx) : NULL; }
 int hearth_gen_vocab_size(const hearth_gen *g) { return g->n_vocab; }
 const hearth_gen_stats *hearth_gen_stats_of(const hearth_gen *g) { return &g->stats; }
 
@@ -122,8 +189,8 @@ void hearth_gen_stop(hearth_gen *g) {
 void hearth_gen_free(hearth_gen *g) {
     if (!g) return;
     sampler_free(g->smp);
-    free(g->logits);
     free(g->history);
+    free(g->text);
     free(g);
 }
 
@@ -137,8 +204,17 @@ hearth_status hearth_generate(hearth_engine *e, const int32_t *prompt, int n_pro
     for (;;) {
         int32_t token;
         st = hearth_gen_next(g, &token, err);
-        if (st || token < 0) break;
-        if (on_token && !on_token(user, token, g->logits, g->n_vocab)) hearth_gen_stop(g);
+        if (!st && token == HEARTH_STEP_PENDING)
+            st = hearth_fail(err, HEARTH_E_ARG, "the %s backend is asynchronous: drive it with hearth_gen_next",
+                             g->b->name);
+        if (st) break;
+        size_t len;
+        const char *text = hearth_gen_text(g, &len);
+        if (token < 0) {
+            if (on_token && len) on_token(user, -1, text, len, NULL, 0);
+            break;
+        }
+        if (on_token && !on_token(user, token, text, len, hearth_gen_logits(g), g->n_vocab)) hearth_gen_stop(g);
     }
     *stats = g->stats;
     hearth_gen_free(g);

@@ -135,7 +135,15 @@ static void apply_penalty(const sampler_params *p, float *logits, int n_vocab, c
     }
 }
 
+const sampler_params *sampler_params_of(const sampler *s) { return &s->p; }
+
+double sampler_draw(sampler *s) { return s->p.temperature > 0 ? next_unit(&s->rng) : 0; }
+
 int32_t sampler_sample(sampler *s, float *logits, const int32_t *recent, int n_recent) {
+    return sampler_pick(s, logits, recent, n_recent, sampler_draw(s));
+}
+
+int32_t sampler_pick(sampler *s, float *logits, const int32_t *recent, int n_recent, double draw) {
     const sampler_params *p = &s->p;
     apply_penalty(p, logits, s->n_vocab, recent, n_recent);
     if (p->temperature == 0) return argmax(logits, s->n_vocab);
@@ -166,7 +174,7 @@ int32_t sampler_sample(sampler *s, float *logits, const int32_t *recent, int n_r
     }
     sum = 0;
     for (int i = 0; i < n; i++) sum += prob[i] = exp((s->cand[i].logit - max) / p->temperature);
-    double r = next_unit(&s->rng) * sum, acc = 0;
+    double r = draw * sum, acc = 0;
     int32_t pick = s->cand[n - 1].id;
     for (int i = 0; i < n; i++) {
         acc += prob[i];

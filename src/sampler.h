@@ -18,6 +18,8 @@ typedef struct {
     uint64_t seed;
 } sampler_params;
 
+/* The defaults, the one place they are written: native flags, the request
+ * parser and (through hearth_wasm_sampler_defaults) the JS API read them. */
 void sampler_defaults(sampler_params *p);
 hearth_status sampler_validate(const sampler_params *p, hearth_error *err);
 
@@ -31,8 +33,16 @@ typedef struct sampler sampler;
 hearth_status sampler_create(sampler **out, const sampler_params *p, int n_vocab, hearth_error *err);
 void sampler_free(sampler *s);
 /* Picks the next token. recent: tokens generated or read so far (the penalty
- * window is taken from its end). logits may be modified. */
+ * window is taken from its end). logits may be modified.
+ * Equal to sampler_pick(s, logits, recent, n_recent, sampler_draw(s)). */
 int32_t sampler_sample(sampler *s, float *logits, const int32_t *recent, int n_recent);
+const sampler_params *sampler_params_of(const sampler *s);
+/* The step's uniform draw in [0, 1), advancing the seeded state; 0 without
+ * a draw (greedy), so a backend that samples elsewhere (the GPU) consumes
+ * the same random sequence as the CPU. */
+double sampler_draw(sampler *s);
+/* The chain on logits with the step's draw r. */
+int32_t sampler_pick(sampler *s, float *logits, const int32_t *recent, int n_recent, double r);
 
 /* Index of the largest value (the first on ties). */
 int32_t argmax(const float *v, int n);

@@ -76,6 +76,9 @@ void tokenizer_decoder_init(tokenizer_decoder *d, const hearth_tokenizer *t, boo
  * drops output. */
 size_t tokenizer_decoder_push(tokenizer_decoder *d, int32_t id, char *out, size_t cap);
 size_t tokenizer_decoder_flush(tokenizer_decoder *d, char *out, size_t cap);
+/* The text continues earlier text (a raw completion of a prompt): its
+ * leading space is kept. */
+void tokenizer_decoder_continue(tokenizer_decoder *d);
 /* Whole-sequence decode into a malloc'ed buffer (raw bytes, not made valid
  * UTF-8; NUL-terminated, the NUL not counted in *len). */
 hearth_status tokenizer_decode(const hearth_tokenizer *t, const int32_t *ids, size_t n, bool show_special,

@@ -107,6 +107,8 @@ void tokenizer_decoder_init(tokenizer_decoder *d, const hearth_tokenizer *t, boo
     d->started = false;
 }
 
+void tokenizer_decoder_continue(tokenizer_decoder *d) { d->started = true; }
+
 size_t tokenizer_decoder_push(tokenizer_decoder *d, int32_t id, char *out, size_t cap) {
     char buf[512];
     char *p = buf;

@@ -13,13 +13,15 @@ const ENGINE_OPTS = {
   '--ctx': ['int', 'context size in tokens (default: min(model, 4096))'],
   '--backend': ['string', 'cpu (WebAssembly, default), webgpu, or auto (webgpu, else cpu)'],
 };
+// Help texts with the core's defaults (src/sampler.c, the one place they are
+// written), filled in by usage().
 const SAMPLING_OPTS = {
-  '--temperature': ['float', '0 = greedy (default 0.8)'],
-  '--top-k': ['int', 'keep the K most likely tokens, 0 = off (default 40)'],
-  '--top-p': ['float', 'nucleus sampling, 1 = off (default 0.95)'],
-  '--min-p': ['float', 'drop tokens below P x the best one, 0 = off (default 0.05)'],
-  '--repeat-penalty': ['float', 'penalise the last 64 tokens, 1 = off (default 1)'],
-  '--seed': ['u64', 'random seed for sampling'],
+  '--temperature': ['float', (d) => `0 = greedy (default ${d.temperature})`],
+  '--top-k': ['int', (d) => `keep the K most likely tokens, 0 = off (default ${d.topK})`],
+  '--top-p': ['float', (d) => `nucleus sampling, 1 = off (default ${d.topP})`],
+  '--min-p': ['float', (d) => `drop tokens below P x the best one, 0 = off (default ${d.minP})`],
+  '--repeat-penalty': ['float', (d) => `penalise the last ${d.repeatLastN} tokens, 1 = off (default ${d.repeatPenalty})`],
+  '--seed': ['u64', () => 'random seed for sampling (same seed, same text)'],
 };
 
 const COMMANDS = {
@@ -73,10 +75,18 @@ const COMMANDS = {
 
 class UsageError extends Error {}
 
-function usage(name) {
+async function usage(name) {
   const c = COMMANDS[name];
+  let d = null;
+  if (Object.values(c.opts).some(([, help]) => typeof help === 'function')) {
+    const h = await Hearth.create();
+    d = h.samplerDefaults;
+    h.destroy();
+  }
   let s = `usage: node web/cli.mjs ${name} ${c.usage}\n`;
-  for (const [k, [t, help]] of Object.entries(c.opts)) s += `  ${(t === 'flag' ? k : `${k} ${t === 'list' ? 'TEXT' : t.toUpperCase()}`).padEnd(26)}${help}\n`;
+  for (const [k, [t, help]] of Object.entries(c.opts)) {
+    s += `  ${(t === 'flag' ? k : `${k} ${t === 'list' ? 'TEXT' : t.toUpperCase()}`).padEnd(26)}${typeof help === 'function' ? help(d) : help}\n`;
+  }
   return s;
 }
 
@@ -84,7 +94,7 @@ function parse(name, argv) {
   const spec = COMMANDS[name].opts, out = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--help' || a === '-h') { process.stdout.write(usage(name)); process.exit(0); }
+    if (a === '--help' || a === '-h') return { help: true };
     const eq = a.indexOf('=');
     const key = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
     const s = spec[key];
@@ -139,10 +149,12 @@ async function open(o, opts = {}) {
   } catch (e) { h.destroy?.(); throw e; }
 }
 
-function samplingOf(o) {
+// The sampling flags given; the core's defaults fill in the rest (the seed too,
+// so that a seed left out is the native CLI's).
+function samplingOf(o, h) {
   return {
-    temperature: o['--temperature'] ?? 0.8, topK: o['--top-k'] ?? 40, topP: o['--top-p'] ?? 0.95,
-    minP: o['--min-p'] ?? 0.05, repeatPenalty: o['--repeat-penalty'] ?? 1,
+    temperature: o['--temperature'], topK: o['--top-k'], topP: o['--top-p'], minP: o['--min-p'],
+    repeatPenalty: o['--repeat-penalty'], seed: o['--seed'] ?? h.samplerDefaults.seed,
   };
 }
 const round = (x) => Math.round(x * 100) / 100;
@@ -171,7 +183,7 @@ async function run(o) {
   try {
     const ptoks = h.promptTokens(prompt);
     const r = await h.generate(ptoks, {
-      maxTokens, ...samplingOf(o), seed: o['--seed'] ?? 0x9e3779b97f4a7c15n, logitSteps: json ? logitSteps : 0,
+      maxTokens, ...samplingOf(o, h), logitSteps: json ? logitSteps : 0,
       onToken: (id, t, logits) => {
         if (json && topLogits.length < logitSteps) topLogits.push(top64(logits()));
         if (!json && t) { process.stdout.write(t); written += t.length; }
@@ -234,8 +246,8 @@ async function chat(o) {
   if (maxTokens < 1) throw new UsageError('--max-tokens must be positive');
   const turns = o['--message'] ?? [];
   if (o['--json'] && !turns.length) throw new UsageError('--json needs at least one --message');
-  const opts = { maxTokens, ...samplingOf(o), seed: o['--seed'] ?? 0x9e3779b97f4a7c15n, stop: o['--stop'] ?? [] };
   const h = await open(o);
+  const opts = { maxTokens, ...samplingOf(o, h), stop: o['--stop'] ?? [] };
   // The conversation as the OpenAI API keeps it: the whole list each turn (the KV cache reuses the prefix).
   const messages = o['--system'] ? [{ role: 'system', content: o['--system'] }] : [];
   let interrupted = false;
@@ -313,10 +325,12 @@ if (!COMMANDS[cmd]) {
   process.stderr.write(`usage: node web/cli.mjs (run | chat | tokenize | bench) [options]; --help after a command lists its options\n`);
   process.exit(2);
 }
+// Every error ends as one line and exit status 1 (2 for usage errors), never a stack trace.
 try {
-  process.exitCode = await ({ run, chat, tokenize, bench })[cmd](parse(cmd, rest));
+  const o = parse(cmd, rest);
+  if (o.help) process.stdout.write(await usage(cmd));
+  else process.exitCode = await ({ run, chat, tokenize, bench })[cmd](o);
 } catch (e) {
-  if (e instanceof UsageError) { process.stderr.write(`hearth ${cmd}: ${e.message}\n${usage(cmd)}`); process.exitCode = 2; }
-  else if (e instanceof HearthError) { process.stderr.write(`hearth: ${e.message}\n`); process.exitCode = 1; }
-  else throw e;
+  if (e instanceof UsageError) { process.stderr.write(`hearth ${cmd}: ${e.message}\n${await usage(cmd)}`); process.exitCode = 2; }
+  else { process.stderr.write(`hearth: ${e?.message ?? e}\n`); process.exitCode = 1; }
 }

@@ -166,7 +166,7 @@ export class Hearth {
   }
 
   #gpu = null; #onGpu = false; // the WebGPU backend (web/gpu/host.mjs), when given
-  #x; #mem; #tokenError = null; #parts = []; #source = null; #onToken = null; #engine = 0; #log; #module; #workers = []; #threads = 1;
+  #x; #mem; #parts = []; #source = null; #engine = 0; #log; #module; #workers = []; #threads = 1;
   threadsNote = '';
 
   async #startThreads(n) {
@@ -229,13 +229,6 @@ export class Hearth {
         part_name(part, buf, cap) { putStr(buf, cap, self.#parts[part]?.name || 'model'); },
         now_ms: () => performance.now(),
         log: (level, p, n) => self.#log(level, str(p, n)),
-        token(id, p, n, logits, nVocab) {
-          if (!self.#onToken) return 1;
-          // A view, valid during the call only.
-          const lv = () => new Float32Array(self.#mem.buffer, logits >>> 0, nVocab);
-          // An exception must not unwind through C (it would leak the generator): stop, rethrow after.
-          try { return self.#onToken(id, str(p, n), lv) === false ? 0 : 1; } catch (e) { self.#tokenError ??= e; return 0; }
-        },
       },
       // libc's stdio is linked in but the core writes nothing; enough WASI for it.
       wasi_snapshot_preview1: {
@@ -334,9 +327,6 @@ export class Hearth {
     return this.#withText(text, (p, n) => this.#ints((out) => this.#x.hearth_wasm_tokenize(this.#engine, p, n, special ? 1 : 0, out)));
   }
 
-  // Generates after the prompt tokens; onToken(id, text, logits) may return false to stop
-  // (logits() gives a Float32Array view of the step's logits, valid during the call only).
-  // Returns { tokens, text, stop, stats }.
   // The chat session's idea of the KV cache is void once generate/bench rewrite it.
   #forgetSession() {
     if (this.#active && !this.#active.done) throw new HearthError('a generation is running; finish or abort it first');
@@ -344,37 +334,24 @@ export class Hearth {
     this.#session = 0;
   }
 
-  generate(prompt, { maxTokens = 128, temperature = 0.8, topK = 40, topP = 0.95, minP = 0.05, repeatPenalty = 1,
-    seed = 0x9e3779b97f4a7c15n, nPast = 0, onToken } = {}) {
-    const x = this.#x;
+  // The sampler's defaults, as the core defines them (src/sampler.c).
+  get samplerDefaults() { return samplerDefaults(this.#x, () => this.#mem); }
+
+  // Generates after the prompt tokens (nPast of them already in the KV cache);
+  // options: maxTokens (128), the sampling ones (samplerDefaults), seed,
+  // onToken(id, text, logits) (may return false to stop; logits() gives a
+  // Float32Array view of the step's logits, valid during the call only).
+  // Returns { tokens, text, stop, stats }. On the CPU this is synchronous;
+  // a model on the GPU generates through its backend (web/gpu/backend.mjs).
+  generate(prompt, opts = {}) {
     this.#forgetSession();
-    const tokens = [];
-    let text = '';
-    this.#onToken = (id, t, logits) => {
-      text += t;
-      if (id < 0) return true;
-      tokens.push(id);
-      return onToken ? onToken(id, t, logits) : true;
-    };
-    const pp = x.hearth_wasm_malloc(4 * Math.max(1, prompt.length)) >>> 0;
-    const sp = x.hearth_wasm_malloc(8 * 8) >>> 0;
-    try {
-      new Int32Array(this.#mem.buffer, pp, prompt.length).set(prompt);
-      const rc = x.hearth_wasm_generate(this.#engine, pp, prompt.length, nPast, maxTokens, temperature, topK, topP, minP,
-        repeatPenalty, BigInt.asUintN(64, BigInt(seed)), sp);
-      if (this.#tokenError) throw this.#tokenError;
-      if (rc < 0) throw this.#error();
-      const s = Array.from(new Float64Array(this.#mem.buffer, sp, 8));
-      return {
-        tokens, text, stop: ['length', 'eog', 'context', 'callback'][s[7]],
-        stats: { prompt_tokens: s[0], reused_tokens: s[1], gen_tokens: s[2], cache_tokens: s[3], prefill_ms: s[4], decode_ms: s[5], ttft_ms: s[6] },
-      };
-    } finally {
-      this.#onToken = null;
-      this.#tokenError = null;
-      x.hearth_wasm_free(pp);
-      x.hearth_wasm_free(sp);
+    const it = generationSteps(this.#x, () => this.#mem, this.#engine, prompt, opts);
+    const r = it.next();
+    if (!r.done) {
+      it.return();
+      throw new HearthError('the model is on an asynchronous backend (WebGPU): generate through it');
     }
+    return r.value;
   }
 
   // Prefill and decode speed (src/bench.h): { prefill_ms, decode_ms }, best of repetitions.
@@ -425,13 +402,6 @@ export class Hearth {
   // A warning about chats with this model ('' when none), e.g. no chat template.
   get chatWarning() { return this.#cstrAt(this.#x.hearth_wasm_session_warning(this.#sessionPtr())); }
 
-  // The prompt tokens of messages through the chat template, with the generation prompt
-  // (for backends that generate themselves; beginChat does this internally).
-  chatPromptTokens(messages) {
-    const s = this.#sessionPtr();
-    return this.#withText(JSON.stringify({ messages }), (p, n) => this.#ints((out) => this.#x.hearth_wasm_chat_tokens(s, p, n, out)));
-  }
-
   // Step-wise generation for hosts that yield between tokens (see Generation).
   // messages: [{role, content}] rendered through the model's chat template
   // (ChatML when it has none); the KV cache serves the common token prefix
@@ -468,10 +438,13 @@ export class Hearth {
       const dv = new DataView(this.#mem.buffer);
       const p = dv.getUint32(out, true), n = dv.getUint32(out + 4, true);
       if (rc < 0) return { error: this.#error() };
+      if (rc === 2) return { pending: true };
       return { text: dec.decode(new Uint8Array(this.#mem.buffer).slice(p, p + n)), done: rc === 1 };
     } finally { x.hearth_wasm_free(out); }
   }
   _interrupt(s) { this.#x.hearth_wasm_interrupt(s); }
+  // Completes the GPU step the chat left in flight.
+  _runPending() { return this.#gpu.runPending(); }
   _end(s) {
     const x = this.#x;
     const sp = x.hearth_wasm_malloc(9 * 8) >>> 0;
@@ -506,9 +479,16 @@ export class Generation {
   done = false;
   constructor(h, s) { this.#h = h; this.#s = s; }
 
+  // Synchronous on the CPU; a Promise where the step runs on the GPU.
   next() {
     if (this.done) return { text: '', done: true };
     const r = this.#h._next(this.#s);
+    if (r.pending) {
+      return this.#h._runPending().then(() => this.next(), (e) => {
+        try { this.abort(); } catch { /* the answer is gone either way; e says why */ }
+        throw e;
+      });
+    }
     if (r.error) {
       try { this.#finish(); } catch { /* the answer is gone either way; r.error says why */ }
       throw r.error;
@@ -539,4 +519,73 @@ export class Generation {
   }
 
   get result() { return this.#result; }
+}
+
+// The sampler's defaults from the core (src/sampler.c: the one place they are written).
+export function samplerDefaults(x, memory) {
+  const p = x.hearth_wasm_malloc(8 * 8) >>> 0;
+  try {
+    x.hearth_wasm_sampler_defaults(p);
+    const v = new Float64Array(memory().buffer, p, 8);
+    const f32 = (x) => Number(x.toPrecision(7)); // the shortest text of a float's value (0.95, not 0.949999988)
+    return {
+      temperature: f32(v[0]), topK: v[1], topP: f32(v[2]), minP: f32(v[3]), repeatPenalty: f32(v[4]), repeatLastN: v[5],
+      seed: (BigInt(v[7]) << 32n) | BigInt(v[6]),
+    };
+  } finally { x.hearth_wasm_free(p); }
+}
+
+const GEN_STOPS = ['length', 'eog', 'context', 'callback'];
+
+// The JS side of the one generation loop (src/generate.h), for every
+// backend: generates after the prompt tokens on the engine's backend, a step
+// at a time. A generator: where the backend's step is in flight (the GPU) it
+// yields the number of tokens so far, and its driver completes the step
+// (web/gpu/host.mjs runPending) before resuming it; on the CPU it never
+// yields. Returns { tokens, text, stop, stats }.
+export function* generationSteps(x, memory, engine, prompt, opts = {}) {
+  const d = samplerDefaults(x, memory);
+  const { maxTokens = 128, temperature = d.temperature, topK = d.topK, topP = d.topP, minP = d.minP,
+    repeatPenalty = d.repeatPenalty, seed = d.seed, nPast = 0, onToken, ignoreEog = false } = opts;
+  const err = () => {
+    const p = x.hearth_wasm_error() >>> 0, u = new Uint8Array(memory().buffer);
+    let e = p;
+    while (u[e]) e++;
+    return new HearthError(dec.decode(u.slice(p, e)));
+  };
+  const pp = x.hearth_wasm_malloc(4 * Math.max(1, prompt.length)) >>> 0;
+  new Int32Array(memory().buffer, pp, prompt.length).set(prompt);
+  const g = x.hearth_wasm_gen_begin(engine, pp, prompt.length, nPast, maxTokens, temperature, topK, topP, minP,
+    repeatPenalty, BigInt.asUintN(64, BigInt(seed)), ignoreEog ? 1 : 0) >>> 0;
+  x.hearth_wasm_free(pp);
+  if (!g) throw err();
+  const out = x.hearth_wasm_malloc(8 * 8) >>> 0;
+  const tokens = [];
+  let text = '';
+  try {
+    for (;;) {
+      const id = x.hearth_wasm_gen_next(g, out);
+      if (id === -3) throw err();
+      if (id === -2) { yield tokens.length; continue; }
+      const [p, n] = new Uint32Array(memory().buffer, out, 2);
+      const t = dec.decode(new Uint8Array(memory().buffer).slice(p, p + n));
+      text += t;
+      if (id < 0) break;
+      tokens.push(id);
+      const logits = () => {
+        const l = x.hearth_wasm_gen_logits(g) >>> 0;
+        return l ? new Float32Array(memory().buffer, l, x.hearth_wasm_info_num(engine, 2)) : null;
+      };
+      if (onToken && onToken(id, t, logits) === false) x.hearth_wasm_gen_stop(g);
+    }
+    x.hearth_wasm_gen_stats(g, out);
+    const s = Array.from(new Float64Array(memory().buffer, out, 8));
+    return {
+      tokens, text, stop: GEN_STOPS[s[7]],
+      stats: { prompt_tokens: s[0], reused_tokens: s[1], gen_tokens: s[2], cache_tokens: s[3], prefill_ms: s[4], decode_ms: s[5], ttft_ms: s[6] },
+    };
+  } finally {
+    x.hearth_wasm_free(out);
+    x.hearth_wasm_gen_free(g);
+  }
 }

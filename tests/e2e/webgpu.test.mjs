@@ -83,7 +83,7 @@ async function generate(file, tokensOf, opts, loadOpts = {}, device = gpu) {
     h.load(await nodeFileSource(file), { backend: 'webgpu', contextSize: 512, maxBatch: 64, ...loadOpts });
     const stats = await device.ready();
     const logits = [];
-    const r = await device.generate(tokensOf(h), { ...opts, onToken: (id, t, l) => { if (l) logits.push(l); } });
+    const r = await device.generate(tokensOf(h), { ...opts, onToken: (id, t, l) => { const v = l(); if (v) logits.push(Float32Array.from(v)); } });
     return { ...r, logitsFull: logits, stats };
   } finally { h.unload(); }
 }

@@ -4,7 +4,6 @@
 // generate() samples on the GPU and resolves with the CPU path's result
 // shape. Tokenizing and model information come from the same core.
 import { Hearth } from '../hearth.mjs';
-import { GpuAnswers } from './answers.mjs';
 import { createGpu, nodeGpu } from './host.mjs';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
@@ -50,25 +49,21 @@ class GpuEngine {
   get threads() { return 1; }
   get contextSize() { return this.#h.contextSize; }
   get info() { return this.#h.info; }
+  get samplerDefaults() { return this.#h.samplerDefaults; }
+  get chatWarning() { return this.#h.chatWarning; }
   get gpu() { return this.#gpu; }
   get wasmMemoryBytes() { return this.#gpu.wasmMemoryBytes; }
   promptTokens(text) { return this.#h.promptTokens(text); }
-  chatPromptTokens(messages) { return this.#h.chatPromptTokens(messages); }
 
-  // Step-wise answers for the engine worker (web/gpu/answers.mjs).
-  #answers = new GpuAnswers(this);
-  beginChat(messages, opts) { return this.#answers.beginChat(messages, opts); }
-  beginCompletion(prompt, opts) { return this.#answers.beginCompletion(prompt, opts); }
+  // Step-wise answers for the engine worker: the core's chat loop, whose
+  // next() awaits each GPU step (web/hearth.mjs Generation).
+  beginChat(messages, opts) { return this.#h.beginChat(messages, opts); }
+  beginCompletion(prompt, opts) { return this.#h.beginCompletion(prompt, opts); }
   tokenize(text, opts) { return this.#h.tokenize(text, opts); }
 
   // As Hearth.generate, asynchronous; onToken's logits() gives the step's
-  // logits for the first logitSteps tokens (read back only for those).
-  generate(prompt, opts = {}) {
-    const { onToken, logitSteps = 0, ...rest } = opts;
-    return this.#gpu.generate(prompt, {
-      ...rest, logitSteps, onToken: onToken && ((id, t, l) => onToken(id, t, () => l ?? null)),
-    });
-  }
+  // logits for the first logitSteps tokens (read back only for those), else null.
+  generate(prompt, opts = {}) { return this.#gpu.generate(prompt, opts); }
 
   unload() { this.#h.unload(); }
   destroy() {

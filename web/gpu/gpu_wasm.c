@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "engine.h"
-#include "gpu/gpu_gen.h"
+#include "gpu/gpu_backend.h"
 #include "gpu/gpu_host.h"
 #include "gpu/plan.h"
 #include "host_wasm.h"
@@ -71,7 +71,7 @@ static const gpu_host js_gpu = {NULL, limits, create_buffer, write_buffer, creat
 typedef struct {
     hearth_engine *engine;
     gpu_model *gpu;
-    gpu_gen *gen;
+    gpu_backend *backend; /* the engine's backend while the session lives */
     hearth_error err;
 } gpu_session;
 
@@ -99,10 +99,15 @@ EXPORT("hearth_wasm_gpu_load") gpu_session *hearth_wasm_gpu_load(int n_ctx, int 
                       .mvq_tpr = (flags >> 16) & 15 ? 1 << ((flags >> 16) & 15) : 0, .mvq_wgs = 32 * ((flags >> 20) & 255),
                       .mmq_tn = (flags >> 28) & 1 ? 8 : (flags >> 30) & 1 ? 4 : 0,
                       .no_fuse = (flags >> 29) & 1};
-    if (gpu_model_create(&s->gpu, hearth_engine_model(s->engine), host, &js_gpu, &go, &s->err)) {
+    if (gpu_model_create(&s->gpu, hearth_engine_model(s->engine), host, &js_gpu, &go, &s->err) ||
+        gpu_backend_create(&s->backend, s->gpu, &s->err)) {
+        gpu_model_free(s->gpu);
+        s->gpu = NULL;
         hearth_engine_free(s->engine);
         s->engine = NULL;
+        return s;
     }
+    hearth_engine_set_backend(s->engine, gpu_backend_of(s->backend));
     return s;
 }
 
@@ -111,7 +116,8 @@ EXPORT("hearth_wasm_gpu_engine") hearth_engine *hearth_wasm_gpu_engine(gpu_sessi
 /* Frees the session's GPU side (not the engine, which hearth.mjs unloads). */
 EXPORT("hearth_wasm_gpu_free") void hearth_wasm_gpu_free(gpu_session *s) {
     if (!s) return;
-    gpu_gen_free(s->gen);
+    if (s->engine) hearth_engine_set_backend(s->engine, NULL);
+    gpu_backend_free(s->backend);
     gpu_model_free(s->gpu);
     free(s);
 }
@@ -134,49 +140,22 @@ EXPORT("hearth_wasm_gpu_info") void hearth_wasm_gpu_info(gpu_session *s, double 
     out[7] = gpu_model_ctx(s->gpu);
 }
 
-EXPORT("hearth_wasm_gpu_begin")
-int hearth_wasm_gpu_begin(gpu_session *s, const int32_t *prompt, int n_prompt, int n_past, int max_tokens,
-                          float temperature, int top_k, float top_p, float min_p, float repeat_penalty, uint64_t seed,
-                          int ignore_eog) {
-    gpu_gen_free(s->gen);
-    s->gen = NULL;
-    sampler_params sp;
-    sampler_defaults(&sp);
-    sp.temperature = temperature;
-    sp.top_k = top_k;
-    sp.top_p = top_p;
-    sp.min_p = min_p;
-    sp.repeat_penalty = repeat_penalty;
-    sp.seed = seed;
-    return gpu_gen_begin(&s->gen, s->engine, s->gpu, prompt, n_prompt, n_past, max_tokens, &sp, ignore_eog != 0,
-                         &s->err) ? -1 : 0;
-}
-
-/* The next step: list | 16 when it samples a token; -1 when done; -2 on error. */
-EXPORT("hearth_wasm_gpu_prepare") int hearth_wasm_gpu_prepare(gpu_session *s) {
-    int list;
+/* The step the generation loop left in flight (it returned "pending"): its
+ * dispatch list | 16 when it ends with a sampled token; -1 when none.
+ * *id: the step's number for hearth_wasm_gpu_complete. */
+EXPORT("hearth_wasm_gpu_pending") int hearth_wasm_gpu_pending(gpu_session *s, uint32_t *id) {
     bool samples;
-    if (gpu_gen_prepare(s->gen, &list, &samples, &s->err)) return -2;
+    int list = gpu_backend_pending(s->backend, &samples, id);
     return list < 0 ? -1 : list | (samples ? 16 : 0);
 }
 
-EXPORT("hearth_wasm_gpu_complete") int hearth_wasm_gpu_complete(gpu_session *s, int token) {
-    return gpu_gen_complete(s->gen, token);
+/* n_vocab floats JS may fill with the step's logits before completing it. */
+EXPORT("hearth_wasm_gpu_logits_slot") float *hearth_wasm_gpu_logits_slot(gpu_session *s) {
+    return gpu_backend_logits_slot(s->backend);
 }
 
-/* The text of the last completed token (or, flush, what the end releases); *len its bytes. */
-EXPORT("hearth_wasm_gpu_text") const char *hearth_wasm_gpu_text(gpu_session *s, int flush, size_t *len) {
-    return flush ? gpu_gen_flush(s->gen, len) : gpu_gen_text(s->gen, len);
-}
-
-EXPORT("hearth_wasm_gpu_stop") void hearth_wasm_gpu_stop(gpu_session *s) { gpu_gen_stop(s->gen); }
-
-/* out: prompt, reused, generated, cache tokens; stop (0 length, 1 eog, 2 context, 3 stopped). */
-EXPORT("hearth_wasm_gpu_stats") void hearth_wasm_gpu_stats(gpu_session *s, double *out) {
-    const gpu_gen_stats *st = gpu_gen_stats_of(s->gen);
-    out[0] = st->prompt_tokens;
-    out[1] = st->reused_tokens;
-    out[2] = st->gen_tokens;
-    out[3] = st->cache_tokens;
-    out[4] = st->stopped_by_eog ? 1 : st->stopped_by_ctx ? 2 : st->stopped_by_callback ? 3 : 0;
+/* Completes step id (if still in flight) with the token the GPU sampled. */
+EXPORT("hearth_wasm_gpu_complete")
+void hearth_wasm_gpu_complete(gpu_session *s, uint32_t id, int token, int with_logits) {
+    gpu_backend_complete(s->backend, id, token, with_logits != 0);
 }

@@ -9,12 +9,15 @@
 // pipelines start compiling at once); ready() then uploads the weights in
 // slices (the core reads each slice from the model source into a bounded
 // buffer), awaits the pipelines and runs one warm-up step; each generation
-// step the core writes the uniform block, JS encodes the step's list, submits
-// once and awaits the 4-byte readback of the sampled token.
+// step the core's generation loop writes the uniform block and returns
+// "pending"; runPending() encodes the step's list, submits once, awaits the
+// 4-byte readback of the sampled token and completes the step.
 //
 // Use: const gpu = await createGpu({ gpu: navigator.gpu });
 //      const h = await Hearth.create({ gpu }); h.load(source, { backend: 'webgpu' });
 //      await gpu.ready(); const r = await gpu.generate(h.promptTokens(text), opts);
+//      (or h.beginChat(messages, opts), whose next() awaits the GPU's steps)
+import { generationSteps } from '../hearth.mjs';
 
 export class GpuError extends Error {}
 
@@ -28,7 +31,6 @@ async function held(p) {
 const dec = new TextDecoder();
 const UPLOAD_SLICE = 32 << 20;      // bytes per upload call
 const UPLOAD_DRAIN = 256 << 20;     // wait for the queue after this many bytes
-const STOPS = ['length', 'eog', 'context', 'callback'];
 
 // navigator.gpu in Node: the `webgpu` package (Dawn), from the caller's
 // node_modules or the repository's tests/node_modules.
@@ -84,7 +86,7 @@ export async function createGpu({ gpu, noSubgroups = false, noDot4 = false, noMm
 }
 
 class WebGpuBackend {
-  #dev; #features; #mem = null; #x = null; #session = 0; #err = null;
+  #dev; #features; #mem = null; #x = null; #session = 0; #engine = 0; #err = null;
   #buffers = []; #pipes = []; #lists = [[], [], []]; #lost = null; #errors = [];
   #resultRead = null; #logitsRead = null; #vocab = 0; #cache = new Map(); #prof = null;
   stats = {};
@@ -210,6 +212,7 @@ class WebGpuBackend {
       this.unloadEngine();
       throw err;
     }
+    this.#engine = e;
     const info = this.#f64((p) => this.#x.hearth_wasm_gpu_info(s, p), 8);
     this.#vocab = info[5];
     this.stats = {
@@ -310,59 +313,44 @@ class WebGpuBackend {
     return v;
   }
 
-  // Generates after the prompt tokens (nPast of them already in the KV cache);
-  // ignoreEog: end-of-generation tokens do not stop it (benchmarks).
-  // onToken(id, text, logits) may return false to stop; logits is a
-  // Float32Array for the first `logitSteps` tokens, else undefined.
-  async generate(prompt, { maxTokens = 128, temperature = 0.8, topK = 40, topP = 0.95, minP = 0.05, repeatPenalty = 1,
-    seed = 0x9e3779b97f4a7c15n, nPast = 0, onToken, logitSteps = 0, ignoreEog = false } = {}) {
+  // Runs the step the core's generation loop left in flight (src/gpu/gpu_backend.h):
+  // encodes its list, submits it, reads back the sampled token (and the
+  // logits when wantLogits) and completes the step.
+  async runPending({ wantLogits = false } = {}) {
     const x = this.#x, s = this.#session;
     if (this.#lost) throw new GpuError(this.#lost);
-    const pp = x.hearth_wasm_malloc(4 * Math.max(1, prompt.length)) >>> 0;
-    new Int32Array(this.#mem().buffer, pp, prompt.length).set(prompt);
-    const rc = x.hearth_wasm_gpu_begin(s, pp, prompt.length, nPast, maxTokens, temperature, topK, topP, minP,
-      repeatPenalty, BigInt.asUintN(64, BigInt(seed)), ignoreEog ? 1 : 0);
-    x.hearth_wasm_free(pp);
-    if (rc < 0) throw this.#error();
-    const tokens = [], lenp = x.hearth_wasm_malloc(4) >>> 0;
-    const textOf = (flush) => {
-      const p = x.hearth_wasm_gpu_text(s, flush, lenp) >>> 0;
-      return this.#cstr(p, new Uint32Array(this.#mem().buffer, lenp, 1)[0]);
-    };
-    let text = '', prefillMs = 0, ttftMs = 0, decodeMs = 0, first = true;
-    const t0 = performance.now();
-    let tStep = t0;
-    try {
-      for (;;) {
-        const step = x.hearth_wasm_gpu_prepare(s);
-        if (step === -2) throw this.#error();
-        if (step === -1) break;
-        const list = step & 15, samples = (step & 16) !== 0;
-        const wantLogits = samples && tokens.length < logitSteps;
-        this.#run(list, samples, wantLogits);
-        if (this.#prof?.pending) await this.#profCollect();
-        if (!samples) continue;
-        const [id] = await this.#read(this.#resultRead, Uint32Array);
-        const logits = wantLogits ? await this.#read(this.#logitsRead, Float32Array) : undefined;
-        const now = performance.now();
-        if (first) { ttftMs = prefillMs = now - t0; first = false; } else decodeMs += now - tStep;
-        tStep = now;
-        const tok = x.hearth_wasm_gpu_complete(s, id);
-        if (tok < 0) break;
-        tokens.push(tok);
-        const t = textOf(0);
-        text += t;
-        if (onToken && onToken(tok, t, logits) === false) x.hearth_wasm_gpu_stop(s);
+    const idp = x.hearth_wasm_malloc(4) >>> 0;
+    const step = x.hearth_wasm_gpu_pending(s, idp), id = new Uint32Array(this.#mem().buffer, idp, 1)[0];
+    x.hearth_wasm_free(idp);
+    if (step < 0) return;
+    const list = step & 15, samples = (step & 16) !== 0;
+    const withLogits = samples && wantLogits;
+    this.#run(list, samples, withLogits);
+    if (this.#prof?.pending) await this.#profCollect();
+    let token = -1;
+    if (samples) {
+      [token] = await this.#read(this.#resultRead, Uint32Array);
+      if (withLogits) {
+        const l = await this.#read(this.#logitsRead, Float32Array);
+        new Float32Array(this.#mem().buffer, x.hearth_wasm_gpu_logits_slot(s) >>> 0, this.#vocab).set(l);
       }
-      text += textOf(1);
-    } finally { x.hearth_wasm_free(lenp); }
+    }
     if (this.#errors.length) throw new GpuError(`WebGPU error: ${this.#errors.join('; ')}`);
-    const st = this.#f64((p) => x.hearth_wasm_gpu_stats(s, p), 5);
-    return {
-      tokens, text, stop: STOPS[st[4]],
-      stats: { prompt_tokens: st[0], reused_tokens: st[1], gen_tokens: st[2], cache_tokens: st[3], prefill_ms: prefillMs,
-        decode_ms: decodeMs, ttft_ms: ttftMs },
-    };
+    x.hearth_wasm_gpu_complete(s, id, token | 0, withLogits ? 1 : 0);
+  }
+
+  // Generates after the prompt tokens through the core's generation loop
+  // (web/hearth.mjs generationSteps, options as Hearth.generate), awaiting
+  // each GPU step; ignoreEog: end-of-generation tokens do not stop it
+  // (benchmarks); logits() in onToken gives a Float32Array for the first
+  // `logitSteps` tokens (read back only for those), else null.
+  async generate(prompt, { logitSteps = 0, ...opts } = {}) {
+    if (this.#lost) throw new GpuError(this.#lost);
+    const it = generationSteps(this.#x, this.#mem, this.#engine, prompt, opts);
+    for (let r = it.next(); ; r = it.next()) {
+      if (r.done) return r.value;
+      try { await this.runPending({ wantLogits: r.value < logitSteps }); } catch (e) { it.return(); throw e; }
+    }
   }
 
   // GPU time of each kernel over the steps of one generate() call, from
@@ -423,7 +411,7 @@ class WebGpuBackend {
   // Frees the plan's GPU memory (Hearth.unload calls this before freeing the engine).
   unloadEngine() {
     if (this.#session) this.#x.hearth_wasm_gpu_free(this.#session);
-    this.#session = 0;
+    this.#session = this.#engine = 0;
     for (const b of this.#buffers.splice(0)) b?.destroy();
     this.#resultRead?.destroy();
     this.#logitsRead?.destroy();

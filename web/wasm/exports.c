@@ -13,13 +13,6 @@
 
 #define EXPORT(name) __attribute__((export_name(name), visibility("default")))
 
-/* Streams generated text: token >= 0 with the complete UTF-8 text it adds
- * (possibly empty) and the logits it was sampled from (n_vocab floats, valid
- * during the call only); token -1 with the text left at the end (no logits).
- * Returns 0 to stop. */
-__attribute__((import_module("hearth"), import_name("token")))
-int js_token(int token, const char *text, size_t len, const float *logits, int n_vocab);
-
 static hearth_error g_err;
 
 EXPORT("hearth_wasm_error") const char *hearth_wasm_error(void) { return g_err.message; }
@@ -61,29 +54,26 @@ int hearth_wasm_tokenize(hearth_engine *e, const char *text, size_t len, int spe
     return (int)n;
 }
 
-typedef struct {
-    const hearth_tokenizer *tok;
-    utf8_stream utf8;
-    char *piece, *out;
-    size_t piece_cap, out_cap;
-} gen_state;
+/* ---- generation after prompt tokens, a step at a time (src/generate.h) ---- */
 
-static bool on_token(void *user, int32_t token, const float *logits, int n_vocab) {
-    gen_state *s = user;
-    size_t n = tokenizer_piece(s->tok, token, false, s->piece, s->piece_cap);
-    size_t m = utf8_stream_push(&s->utf8, s->piece, n, s->out, s->out_cap);
-    return js_token(token, s->out, m, logits, n_vocab) != 0;
+/* The sampler's defaults (src/sampler.c, the one place they are written):
+ * temperature, top_k, top_p, min_p, repeat_penalty, repeat_last_n, and the
+ * seed as two 32-bit halves (low, high). */
+EXPORT("hearth_wasm_sampler_defaults") void hearth_wasm_sampler_defaults(double *out) {
+    sampler_params p;
+    sampler_defaults(&p);
+    double v[8] = {p.temperature, p.top_k, p.top_p, p.min_p, p.repeat_penalty, p.repeat_last_n,
+                   (double)(uint32_t)p.seed, (double)(uint32_t)(p.seed >> 32)};
+    memcpy(out, v, sizeof v);
 }
 
-/* Generates after the prompt (n_past tokens of which are in the KV cache
- * already), streaming through the "token" import. stats (8 doubles):
- * prompt_tokens, reused_tokens, gen_tokens, cache_tokens, prefill_ms,
- * decode_ms, ttft_ms, stop (0 length, 1 end of generation, 2 context full,
- * 3 stopped by the callback). Returns 0 or -1. */
-EXPORT("hearth_wasm_generate")
-int hearth_wasm_generate(hearth_engine *e, const int32_t *prompt, int n_prompt, int n_past, int max_tokens,
-                         float temperature, int top_k, float top_p, float min_p, float repeat_penalty,
-                         uint64_t seed, double *stats) {
+/* Begins generating after the prompt (n_past tokens of which are in the KV
+ * cache already) on the engine's backend. flags: 1 end-of-generation
+ * tokens do not stop it (benchmarks). NULL on failure. */
+EXPORT("hearth_wasm_gen_begin")
+hearth_gen *hearth_wasm_gen_begin(hearth_engine *e, const int32_t *prompt, int n_prompt, int n_past, int max_tokens,
+                                  float temperature, int top_k, float top_p, float min_p, float repeat_penalty,
+                                  uint64_t seed, int flags) {
     sampler_params sp;
     sampler_defaults(&sp);
     sp.temperature = temperature;
@@ -92,31 +82,42 @@ int hearth_wasm_generate(hearth_engine *e, const int32_t *prompt, int n_prompt, 
     sp.min_p = min_p;
     sp.repeat_penalty = repeat_penalty;
     sp.seed = seed;
+    hearth_gen *g = NULL;
     memset(&g_err, 0, sizeof g_err);
-    if (sampler_validate(&sp, &g_err)) return -1;
-    gen_state s = {.tok = hearth_engine_tokenizer(e)};
-    utf8_stream_init(&s.utf8);
-    s.piece_cap = tokenizer_max_piece_len(s.tok) + 1;
-    s.out_cap = UTF8_STREAM_OUT_MAX(s.piece_cap);
-    s.piece = malloc(s.piece_cap);
-    s.out = malloc(s.out_cap);
-    hearth_gen_stats st = {0};
-    hearth_status rc = (!s.piece || !s.out) ? hearth_fail(&g_err, HEARTH_E_NOMEM, "out of memory") : HEARTH_OK;
-    if (!rc) rc = hearth_generate(e, prompt, n_prompt, n_past, max_tokens, &sp, on_token, &s, &st, &g_err);
-    if (!rc) js_token(-1, s.out, utf8_stream_flush(&s.utf8, s.out, s.out_cap), NULL, 0);
-    free(s.piece);
-    free(s.out);
-    if (stats) {
-        stats[0] = st.prompt_tokens;
-        stats[1] = st.reused_tokens;
-        stats[2] = st.gen_tokens;
-        stats[3] = st.cache_tokens;
-        stats[4] = st.prefill_ms;
-        stats[5] = st.decode_ms;
-        stats[6] = st.ttft_ms;
-        stats[7] = st.stopped_by_eog ? 1 : st.stopped_by_ctx ? 2 : st.stopped_by_callback ? 3 : 0;
-    }
-    return rc ? -1 : 0;
+    if (hearth_gen_begin(&g, e, prompt, n_prompt, n_past, max_tokens, &sp, &g_err)) return NULL;
+    if (flags & 1) hearth_gen_ignore_eog(g);
+    return g;
+}
+
+/* The next token (>= 0), -1 at the end, -2 when the backend's step is in
+ * flight (the GPU host completes it, then call again), -3 on failure.
+ * out[0], out[1]: the text it made final (address, bytes; valid until the
+ * next call); at the end, what the decoder held back. */
+EXPORT("hearth_wasm_gen_next") int hearth_wasm_gen_next(hearth_gen *g, uint32_t *out) {
+    int32_t token;
+    memset(&g_err, 0, sizeof g_err);
+    if (hearth_gen_next(g, &token, &g_err)) return -3;
+    size_t len;
+    const char *text = hearth_gen_text(g, &len);
+    out[0] = (uint32_t)(uintptr_t)text;
+    out[1] = (uint32_t)len;
+    return token;
+}
+
+/* The logits of the last token (n_vocab floats), or NULL where the backend kept none. */
+EXPORT("hearth_wasm_gen_logits") const float *hearth_wasm_gen_logits(hearth_gen *g) { return hearth_gen_logits(g); }
+EXPORT("hearth_wasm_gen_stop") void hearth_wasm_gen_stop(hearth_gen *g) { hearth_gen_stop(g); }
+EXPORT("hearth_wasm_gen_free") void hearth_wasm_gen_free(hearth_gen *g) { hearth_gen_free(g); }
+
+/* stats (8 doubles): prompt_tokens, reused_tokens, gen_tokens, cache_tokens,
+ * prefill_ms, decode_ms, ttft_ms, stop (0 length, 1 end of generation, 2
+ * context full, 3 stopped). */
+EXPORT("hearth_wasm_gen_stats") void hearth_wasm_gen_stats(hearth_gen *g, double *stats) {
+    const hearth_gen_stats *st = hearth_gen_stats_of(g);
+    double v[8] = {st->prompt_tokens, st->reused_tokens, st->gen_tokens, st->cache_tokens, st->prefill_ms,
+                   st->decode_ms, st->ttft_ms,
+                   st->stopped_by_eog ? 1 : st->stopped_by_ctx ? 2 : st->stopped_by_callback ? 3 : 0};
+    memcpy(stats, v, sizeof v);
 }
 
 /* ---- model facts ---- */
@@ -190,7 +191,9 @@ int hearth_wasm_begin(hearth_chat *c, const char *json, size_t len) {
 
 /* One token: out[0] = address of the new text, out[1] = its length (valid
  * until the next call). Returns 1 when the answer is complete, 0 when more
- * follows, -1 on failure (then call hearth_wasm_end to free the answer). */
+ * follows, 2 when the backend's step is in flight (the GPU host completes it,
+ * then call again), -1 on failure (then call hearth_wasm_end to free the
+ * answer). */
 EXPORT("hearth_wasm_next")
 int hearth_wasm_next(hearth_chat *c, uint32_t *out) {
     const char *text;
@@ -200,7 +203,7 @@ int hearth_wasm_next(hearth_chat *c, uint32_t *out) {
     hearth_status st = hearth_chat_next(c, &text, &len, &done, &g_err);
     out[0] = (uint32_t)(uintptr_t)text;
     out[1] = (uint32_t)len;
-    return st ? -1 : done ? 1 : 0;
+    return st ? -1 : done ? 1 : hearth_chat_waiting(c) ? 2 : 0;
 }
 
 EXPORT("hearth_wasm_interrupt") void hearth_wasm_interrupt(hearth_chat *c) { hearth_chat_interrupt(c); }
@@ -233,21 +236,4 @@ int hearth_wasm_bench(hearth_engine *e, int prompt_tokens, int gen_tokens, int r
     out[0] = r.prefill_ms;
     out[1] = r.decode_ms;
     return 0;
-}
-
-/* The prompt tokens an OpenAI-shaped request's "messages" make through the
- * chat template (with the generation prompt), for backends that generate
- * on their own (WebGPU). *out is malloc'ed; returns the count or -1. */
-EXPORT("hearth_wasm_chat_tokens")
-int hearth_wasm_chat_tokens(hearth_chat *c, const char *json, size_t len, int32_t **out) {
-    chat_request r;
-    int n = -1;
-    *out = NULL;
-    memset(&g_err, 0, sizeof g_err);
-    hearth_status st = chat_request_parse(&r, json, len, &g_err);
-    if (!st && !r.messages) st = hearth_fail(&g_err, HEARTH_E_ARG, "request: needs \"messages\"");
-    if (!st) st = hearth_chat_set_messages(c, r.messages, r.n_messages, &g_err);
-    if (!st) st = hearth_chat_prompt_tokens(c, out, &n, &g_err);
-    chat_request_free(&r);
-    return st ? -1 : n;
 }
