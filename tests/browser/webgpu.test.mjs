@@ -47,7 +47,7 @@ try {
         await gpu.ready();
         const logits = [];
         const r = await gpu.generate(h.promptTokens(prompt), { temperature: 0, maxTokens: n, logitSteps: 1,
-          onToken: (id, t, l) => { if (l) logits.push(Array.from(l.keys()).sort((a, b) => l[b] - l[a] || a - b).slice(0, 64).map((i) => [i, l[i]])); } });
+          onToken: (id, t, lv) => { const l = lv(); if (l) logits.push(Array.from(l.keys()).sort((a, b) => l[b] - l[a] || a - b).slice(0, 64).map((i) => [i, l[i]])); } });
         h.unload();
         gpu.destroy();
         return { tokens: r.tokens, logits, adapter: gpu.adapter };

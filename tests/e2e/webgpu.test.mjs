@@ -116,7 +116,61 @@ for (const name of names.filter((n) => !VIA_CLI.includes(n))) {
   check('load stats: dispatches per decode step and pipelines reported',
     d.stats.dispatches.decode === 14 && d.stats.pipelines > 0, JSON.stringify(d.stats));
 }
+// Chat through the core's one chat loop on both backends (issue 14): the
+// GPU's answers equal the CPU path's (exact numerics) turn by turn, when the
+// conversation outgrows a context of 64 the oldest turns are dropped (and
+// reported) on both, and the SentencePiece answer has no leading space.
+const TURNS = ['Hi', 'Tell me more about the lighthouse', 'Why is that'];
+async function converse(h) {
+  const messages = [], out = [];
+  for (const user of TURNS) {
+    messages.push({ role: 'user', content: user });
+    const g = h.beginChat(messages, { temperature: 0, maxTokens: 8 });
+    while (!g.done) await g.next();
+    const r = g.result;
+    out.push({ text: r.text, stop: r.stop, dropped: r.timings.dropped_messages, prompt: r.usage.prompt_tokens, reused: r.timings.reused_tokens });
+    messages.push({ role: 'assistant', content: r.text });
+    if (r.timings.dropped_messages) messages.splice(0, r.timings.dropped_messages);
+  }
+  return out;
+}
+{
+  const fx = fixtures.get('llama-llama2-q8_0'), file = ensureModel(fx);
+  const cpu = await Hearth.create({ log: () => {} });
+  const gh = await Hearth.create({ gpu, log: () => {} });
+  try {
+    cpu.load(await nodeFileSource(file), { contextSize: 64, exactNumerics: true });
+    gh.load(await nodeFileSource(file), { backend: 'webgpu', contextSize: 64, maxBatch: 16 });
+    await gpu.ready();
+    const a = await converse(cpu), b = await converse(gh);
+    check('chat, context 64: the oldest turns are dropped and reported on the CPU path', a.some((t) => t.dropped > 0), JSON.stringify(a));
+    a.forEach((t, i) => {
+      check(`chat turn ${i + 1}: the GPU's answer, stop, dropped turns and tokens equal the CPU path's`,
+        JSON.stringify(t) === JSON.stringify(b[i]), `${JSON.stringify(t)} vs ${JSON.stringify(b[i])}`);
+    });
+    check('chat: no SentencePiece leading space on either backend', [...a, ...b].every((t) => !t.text.startsWith(' ')),
+      JSON.stringify(b.map((t) => t.text)));
+  } catch (e) { check('chat on both backends: runs', false, e.stack); }
+  finally { cpu.destroy(); gh.unload(); }
+}
 gpu.destroy();
+
+// The same through the Node CLI (the issue's report: a stack trace at the third message).
+{
+  const fx = fixtures.get('llama-llama2-q4_0');
+  const args = ['chat', '--model', ensureModel(fx), '--ctx', '64', '--temperature', '0', '--max-tokens', '8', '--json',
+    ...TURNS.flatMap((t) => ['--message', t])];
+  const g = cli([...args, '--backend', 'webgpu']), c = cli([...args, '--backend', 'cpu'], { HEARTH_EXACT: '1' });
+  const turns = (r) => { try { return JSON.parse(r.stdout).turns.map((t) => [t.assistant, t.stop, t.stats.dropped_messages]); } catch { return null; } };
+  check('cli chat --backend webgpu --ctx 64, three messages: answers all of them', g.status === 0 && turns(g)?.length === 3,
+    `status ${g.status}: ${g.stderr.slice(-600)}`);
+  check('cli chat: the webgpu turns equal the cpu turns', JSON.stringify(turns(g)) === JSON.stringify(turns(c)),
+    `${JSON.stringify(turns(g))} vs ${JSON.stringify(turns(c))}`);
+  const bad = cli(['chat', '--model', ensureModel(fx), '--backend', 'webgpu', '--ctx', '8', '--message', TURNS[1]]);
+  check('cli: an error is one line and status 1, no stack trace',
+    bad.status === 1 && bad.stderr.trim().split('\n').filter((l) => l.startsWith('hearth:')).length === 1 && !/\n\s+at .*\.mjs:\d+/.test(bad.stderr),
+    `status ${bad.status}: ${bad.stderr.slice(-600)}`);
+}
 
 // The default attention (f32 sums; what the CLI and the app run) on an f32
 // model, where nothing amplifies its last-bit differences: decode attention
