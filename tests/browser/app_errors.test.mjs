@@ -6,6 +6,7 @@
 // right after the first visit.
 import fs from 'node:fs';
 import path from 'node:path';
+import { WAIT_MS } from './browser_util.mjs';
 import { check, done } from '../lib.mjs';
 import { testModel } from '../e2e/util.mjs';
 import { serveApp, launch, collectErrors } from './app_helpers.mjs';
@@ -16,7 +17,7 @@ const model = testModel(['--arch', 'qwen2', '--type', 'q8_0', '--tokenizer', 'qw
 const size = fs.statSync(model).size;
 
 async function settled(page) {
-  await page.waitForFunction((sel) => ['ready', 'error'].includes(document.querySelector(sel).textContent), TID('model-status'), { timeout: 120000 });
+  await page.waitForFunction((sel) => ['ready', 'error'].includes(document.querySelector(sel).textContent), TID('model-status'), { timeout: WAIT_MS });
   return page.textContent(TID('model-status'));
 }
 async function chooseBackend(page, backend) {
@@ -58,7 +59,7 @@ try {
   await page.fill(TID('model-url'), url);
   await page.click(TID('load-model'));
   await page.waitForFunction((sel) => { const p = document.querySelector(sel); return p.value > p.max * 0.25 && p.value < p.max * 0.9; },
-    TID('load-progress'), { timeout: 60000 });
+    TID('load-progress'), { timeout: WAIT_MS });
   const port = host.port;
   await host.close(); // the connection drops and the host is gone
   s = await settled(page);

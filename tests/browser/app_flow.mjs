@@ -6,6 +6,7 @@
 // input. Run by app.test.mjs (CPU) and app_webgpu.test.mjs (WebGPU).
 import fs from 'node:fs';
 import path from 'node:path';
+import { WAIT_MS } from './browser_util.mjs';
 import { check } from '../lib.mjs';
 import { hearth, testModel } from '../e2e/util.mjs';
 import { serveApp, launch, shot, collectErrors } from './app_helpers.mjs';
@@ -31,7 +32,7 @@ function instrument() {
 }
 
 const status = (page) => page.textContent(TID('model-status'));
-async function waitStatus(page, want, timeout = 120000) {
+async function waitStatus(page, want, timeout = WAIT_MS) {
   await page.waitForFunction(([sel, w]) => {
     const s = document.querySelector(sel)?.textContent;
     return s === w || s === 'error';
@@ -60,7 +61,7 @@ async function ask(page, text) {
   });
   await page.press(TID('prompt'), 'Enter');
   await page.waitForFunction(() => !window.hearthApp.state.gen && !document.querySelector('[aria-busy="true"]') &&
-    window.hearthApp.state.conv.messages.at(-1)?.role === 'assistant', null, { timeout: 120000 });
+    window.hearthApp.state.conv.messages.at(-1)?.role === 'assistant', null, { timeout: WAIT_MS });
   return page.evaluate(() => {
     const end = performance.now();
     const long = window.__longTasks.filter(([s, d]) => s + d > window.__genStart && s < end);
@@ -176,9 +177,9 @@ export async function appFlow({ backend, screenshots = false, name = backend }) 
       await page.fill(TID('prompt'), `Tell me a long story (${how})`);
       await page.evaluate(() => { window.__genStart = performance.now(); });
       await page.press(TID('prompt'), 'Enter');
-      await page.waitForFunction(() => (document.querySelector('[aria-busy="true"] .bubble')?.textContent.length || 0) > 40, null, { timeout: 60000 });
+      await page.waitForFunction(() => (document.querySelector('[aria-busy="true"] .bubble')?.textContent.length || 0) > 40, null, { timeout: WAIT_MS });
       if (how === 'Escape') await page.keyboard.press('Escape'); else await page.click(TID('stop'));
-      await page.waitForFunction(() => !window.hearthApp.state.gen, null, { timeout: 30000 });
+      await page.waitForFunction(() => !window.hearthApp.state.gen, null, { timeout: WAIT_MS });
       const last = await page.evaluate(() => window.hearthApp.state.conv.messages.at(-1));
       check(`${name}: ${how} stops the answer`, last.role === 'assistant' && last.stats.stopped && last.stats.tokens < 4000,
         JSON.stringify(last.stats));
@@ -204,21 +205,21 @@ export async function appFlow({ backend, screenshots = false, name = backend }) 
     // Regenerate (greedy: the same answer again) and edit the last message.
     await page.click(TID('regenerate'));
     await page.waitForFunction(() => !window.hearthApp.state.gen && window.hearthApp.state.conv.messages.length === 2 &&
-      !document.querySelector('[aria-busy="true"]'), null, { timeout: 60000 });
+      !document.querySelector('[aria-busy="true"]'), null, { timeout: WAIT_MS });
     const regen = await page.evaluate(() => window.hearthApp.state.conv.messages.map((m) => m.content));
     check(`${name}: Regenerate replaces the last answer`, regen.length === 2 && regen[1] === expected[0], JSON.stringify(regen));
     await page.click(TID('edit'));
     await page.fill('.edit-box textarea', 'Hi, edited');
     await page.click(TID('edit-save'));
     await page.waitForFunction(() => !window.hearthApp.state.gen && window.hearthApp.state.conv.messages.at(-1)?.role === 'assistant' &&
-      window.hearthApp.state.conv.messages[0].content === 'Hi, edited' && !document.querySelector('[aria-busy="true"]'), null, { timeout: 60000 });
+      window.hearthApp.state.conv.messages[0].content === 'Hi, edited' && !document.querySelector('[aria-busy="true"]'), null, { timeout: WAIT_MS });
     const ed = await page.evaluate(() => window.hearthApp.state.conv.messages.map((m) => m.content));
     check(`${name}: editing the last message answers it anew (the CLI's greedy answer)`, ed.length === 2 && ed[1] === edited, JSON.stringify(ed));
     await page.click(TID('edit'));
     await page.fill('.edit-box textarea', 'Hello there');
     await page.click(TID('edit-save'));
     await page.waitForFunction(() => !window.hearthApp.state.gen && window.hearthApp.state.conv.messages[0].content === 'Hello there' &&
-      window.hearthApp.state.conv.messages.length === 2 && !document.querySelector('[aria-busy="true"]'), null, { timeout: 60000 });
+      window.hearthApp.state.conv.messages.length === 2 && !document.querySelector('[aria-busy="true"]'), null, { timeout: WAIT_MS });
     const convAfter = await page.$$eval('[data-testid="conversation"]', (els) => els.length);
     check(`${name}: the sidebar lists both conversations`, convAfter === convCount + 1 && convAfter === 2, `${convCount} -> ${convAfter}`);
 
@@ -233,7 +234,7 @@ export async function appFlow({ backend, screenshots = false, name = backend }) 
     const titles = await page.$$eval('[data-testid="conversation"]', (els) => els.map((e) => e.textContent));
     check(`${name}: the conversations are still listed`, titles.length === 2 && titles.every((t) => t === 'Hello there'), JSON.stringify(titles));
     await page.click(`${TID('conversation')} >> nth=1`);
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="message"]').length === 10, null, { timeout: 5000 }).catch(() => {});
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="message"]').length === 10, null, { timeout: WAIT_MS }).catch(() => {});
     const older = await page.$$eval('[data-testid="message"]', (els) => els.length);
     check(`${name}: an older conversation opens with its messages`, older === 10, `${older} messages; ` +
       JSON.stringify(await page.evaluate(async () => [window.hearthApp.state.conv.id, (await window.hearthApp.convs.listConversations()).map((c) => [c.id, c.updated, c.messages.length, c.settings])])));
@@ -263,7 +264,7 @@ export async function appFlow({ backend, screenshots = false, name = backend }) 
     const before2 = host.requests();
     await local.setInputFiles(TID('model-file'), model);
     await local.waitForFunction((sel) => (window.hearthApp.state.model?.file && document.querySelector(sel).textContent === 'ready') ||
-      document.querySelector(sel).textContent === 'error', TID('model-status'), { timeout: 60000 });
+      document.querySelector(sel).textContent === 'error', TID('model-status'), { timeout: WAIT_MS });
     const fileReady = await waitStatus(local, 'ready');
     const label = await local.textContent('#model-name');
     check(`${name}: a local GGUF opens through the file input`, fileReady === true && label.includes(path.basename(model)), `${fileReady} ${label}`);

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { WAIT_MS } from './browser_util.mjs';
 import { ROOT, BUILD } from '../e2e/util.mjs';
 import { startServer } from '../../web/serve.mjs';
 
@@ -26,7 +27,12 @@ export async function serveApp() {
 export async function launch({ webgpu = false } = {}) {
   const args = ['--no-sandbox'];
   if (webgpu) args.push('--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader');
-  return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args });
+  const b = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args });
+  // Every page's and context's waits (clicks, selectors) as long as the tests' own (WAIT_MS).
+  const newContext = b.newContext.bind(b), newPage = b.newPage.bind(b);
+  b.newContext = async (o) => { const c = await newContext(o); c.setDefaultTimeout(WAIT_MS); return c; };
+  b.newPage = async (o) => { const p = await newPage(o); p.setDefaultTimeout(WAIT_MS); return p; };
+  return b;
 }
 
 export async function shot(page, name) {

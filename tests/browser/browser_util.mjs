@@ -8,6 +8,10 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+// How long a test waits for something that must happen (a model loaded, an
+// answer finished): long enough that only a hang misses it, on any machine
+// (an AVX2-only VM running SwiftShader took several times this one's).
+export const WAIT_MS = Number(process.env.HEARTH_TEST_WAIT_MS) || 600000;
 
 // Returns {context, page, close()}; the profile is deleted on close.
 export async function launchBrowser() {
@@ -18,6 +22,7 @@ export async function launchBrowser() {
     args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader',
       '--use-webgpu-adapter=swiftshader'],
   });
+  context.setDefaultTimeout(WAIT_MS);
   const page = context.pages()[0] || await context.newPage();
   return {
     context, page,
