@@ -21,9 +21,18 @@ static hearth_status build_head(gpu_model *g, int list, hearth_error *err) {
     return st;
 }
 
-/* Pointers to a group's matrices (a layer's QKV or gate/up), in output order. */
-static void group(gpu_weight *ws, int n, gpu_weight **out) {
-    for (int i = 0; i < n; i++) out[i] = &ws[i];
+/* A layer's product groups as the kernels take them: its QKV and gate/up
+ * matrices (fused or not), in output order. */
+typedef struct {
+    gpu_weight *qkv[3], *ffn[2];
+    int n_qkv, n_ffn;
+} layer_groups;
+
+static layer_groups groups_of(gpu_layer *ly) {
+    layer_groups lg = {.n_qkv = ly->n_qkv, .n_ffn = ly->n_gate_up};
+    for (int i = 0; i < ly->n_qkv; i++) lg.qkv[i] = &ly->qkv[i];
+    for (int i = 0; i < ly->n_gate_up; i++) lg.ffn[i] = &ly->gate_up[i];
+    return lg;
 }
 
 hearth_status build_decode(gpu_model *g, hearth_error *err) {
@@ -32,11 +41,8 @@ hearth_status build_decode(gpu_model *g, hearth_error *err) {
     hearth_status st = k_embed(g, L, true, err);
     for (int il = 0; !st && il < hp->n_layer; il++) {
         gpu_layer *ly = &g->layers[il];
-        gpu_weight *qkv[3] = {0}, *ffn[2] = {0};
-        int n_qkv = ly->n_qkv, n_ffn = ly->n_gate_up;
-        group(ly->qkv, n_qkv, qkv);
-        group(ly->gate_up, n_ffn, ffn);
-        mv_job j = {"mv_qkv.wgsl", {qkv[0], qkv[1], qkv[2]}, n_qkv, g->b_xn, g->b_qkv, ly->bias, g->qkv_dim, 0, false, false};
+        layer_groups lg = groups_of(ly);
+        mv_job j = {"mv_qkv.wgsl", {lg.qkv[0], lg.qkv[1], lg.qkv[2]}, lg.n_qkv, g->b_xn, g->b_qkv, ly->bias, g->qkv_dim, 0, false, false};
         st = k_matvec(g, L, &j, err);
         if (!st && g->opt.exact_attention) st = k_attention(g, L, "attn_decode.wgsl", il, err);
         else if (!st && !g->split) st = k_attention(g, L, "attn_one.wgsl", il, err);
@@ -49,7 +55,7 @@ hearth_status build_decode(gpu_model *g, hearth_error *err) {
             st = k_matvec(g, L, &o, err);
         }
         uint32_t next = il + 1 < hp->n_layer ? g->layers[il + 1].attn_norm : g->b_out_norm;
-        mv_job f = {"mv_swiglu.wgsl", {ffn[0], ffn[1]}, n_ffn, g->b_xn, g->b_act, 0, hp->n_ff, 0, false, false};
+        mv_job f = {"mv_swiglu.wgsl", {lg.ffn[0], lg.ffn[1]}, lg.n_ffn, g->b_xn, g->b_act, 0, hp->n_ff, 0, false, false};
         mv_job d = {"mv_res.wgsl", {&ly->down}, 1, g->b_act, 0, next, hp->n_embd, 0, false, false};
         fuse_q8(g, &f, &d);
         if (!st) st = k_matvec(g, L, &f, err);
@@ -64,21 +70,18 @@ hearth_status build_prefill(gpu_model *g, int L, hearth_error *err) {
     hearth_status st = k_embed(g, L, false, err);
     for (int il = 0; !st && il < hp->n_layer; il++) {
         gpu_layer *ly = &g->layers[il];
-        gpu_weight *qkv[3] = {0}, *ffn[2] = {0};
-        int n_qkv = ly->n_qkv, n_ffn = ly->n_gate_up;
-        group(ly->qkv, n_qkv, qkv);
-        group(ly->gate_up, n_ffn, ffn);
+        layer_groups lg = groups_of(ly);
         /* xin b_xq: the norm wrote the integer product's Q8 input itself */
-        bool q8 = integer_product(g, qkv[0]);
+        bool q8 = integer_product(g, lg.qkv[0]);
         st = k_rmsnorm(g, L, ly->attn_norm, q8, err);
-        if (!st) st = k_matmul(g, L, qkv, n_qkv, 0, q8 ? g->b_xq : g->b_xb, g->b_qkv, g->qkv_dim, ly->bias, err);
+        if (!st) st = k_matmul(g, L, lg.qkv, lg.n_qkv, 0, q8 ? g->b_xq : g->b_xb, g->b_qkv, g->qkv_dim, ly->bias, err);
         if (!st) st = k_attention(g, L, "rope_kv.wgsl", il, err);
         if (!st) st = k_attention(g, L, tiled_attention(g) ? "attn_tile.wgsl" : "attn_prefill.wgsl", il, err);
         gpu_weight *wo = &ly->wo, *down = &ly->down;
         if (!st) st = k_matmul(g, L, &wo, 1, 1, g->b_attn, g->b_x, hp->n_embd, g->b_zero, err);
-        q8 = integer_product(g, ffn[0]);
+        q8 = integer_product(g, lg.ffn[0]);
         if (!st) st = k_rmsnorm(g, L, ly->ffn_norm, q8, err);
-        if (!st) st = k_matmul(g, L, ffn, n_ffn, 2, q8 ? g->b_xq : g->b_xb, g->b_act, hp->n_ff, g->b_zero, err);
+        if (!st) st = k_matmul(g, L, lg.ffn, lg.n_ffn, 2, q8 ? g->b_xq : g->b_xb, g->b_act, hp->n_ff, g->b_zero, err);
         if (!st) st = k_matmul(g, L, &down, 1, 1, g->b_act, g->b_x, hp->n_embd, g->b_zero, err);
     }
     if (!st && L == GPU_LIST_PREFILL_LAST) {
