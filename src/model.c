@@ -203,11 +203,8 @@ static hearth_status read_hparams(loader *L) {
     hp->rope_neox = d->rope == ROPE_NEOX;
     snprintf(hp->arch_name, sizeof hp->arch_name, "%s", d->name);
 
-    hearth_status st = read_keys(L);
+    hearth_status st = read_keys(L); /* (it checks n_embd % n_head where the head size's default needs it) */
     if (st) return st;
-    if (hp->n_embd % hp->n_head)
-        return hearth_fail(L->err, HEARTH_E_FORMAT, "%s: embedding length %d is not a multiple of %d heads",
-                           L->file, hp->n_embd, hp->n_head);
     if (hp->n_head % hp->n_head_kv)
         return hearth_fail(L->err, HEARTH_E_FORMAT, "%s: %d attention heads are not a multiple of %d kv heads",
                            L->file, hp->n_head, hp->n_head_kv);

@@ -47,15 +47,15 @@ hearth_status gpu_model_create(gpu_model **out, const model *m, const hearth_hos
         g->layers = calloc((size_t)hp->n_layer, sizeof *g->layers);
         if (!g->layers) st = hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     }
-    if (!st) st = create_buffers(g, err);
+    if (!st) st = plan_create_buffers(g, err);
     if (!st) {
         g->scratch = malloc(g->scratch_bytes);
         g->packed = malloc(g->scratch_bytes + 256);
         if (!g->scratch || !g->packed) st = hearth_fail(err, HEARTH_E_NOMEM, "out of memory for the upload buffer");
     }
-    if (!st) st = build_decode(g, err);
-    if (!st) st = build_prefill(g, GPU_LIST_PREFILL, err);
-    if (!st) st = build_prefill(g, GPU_LIST_PREFILL_LAST, err);
+    if (!st) st = plan_build_decode(g, err);
+    if (!st) st = plan_build_prefill(g, GPU_LIST_PREFILL, err);
+    if (!st) st = plan_build_prefill(g, GPU_LIST_PREFILL_LAST, err);
     if (st) {
         gpu_model_free(g);
         return st;

@@ -92,7 +92,7 @@ typedef struct {
 
 /* ---- buffers and uploads (plan_upload.c) ---- */
 
-hearth_status create_buffers(gpu_model *g, hearth_error *err);
+hearth_status plan_create_buffers(gpu_model *g, hearth_error *err);
 
 /* ---- the kernel builder (plan_kernel.c) ---- */
 
@@ -104,16 +104,16 @@ void kb_bind(kb *k, const char *name, const char *type, gpu_bind_kind kind, uint
 void kb_file(kb *k, const char *name);
 void kb_dot4(kb *k);
 hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, int rows_kind, hearth_error *err);
-void grid(uint64_t n, uint32_t *x, uint32_t *y);
+void plan_grid(uint64_t n, uint32_t *x, uint32_t *y);
 hearth_status kb_dispatch(kb *k, int list, uint32_t x, uint32_t y, hearth_error *err);
 
 /* ---- shapes (plan_shapes.c) ---- */
 
-int rows_per_wg(const int *bounds, int n);
-void mv_shape(const gpu_model *g, const mv_job *j, bool *q8, int *wg, int *tpr, int *R);
-bool integer_product(const gpu_model *g, const gpu_weight *w);
-void fuse_q8(const gpu_model *g, mv_job *f, mv_job *d);
-bool tiled_attention(const gpu_model *g);
+int plan_rows_per_wg(const int *bounds, int n);
+void plan_mv_shape(const gpu_model *g, const mv_job *j, bool *q8, int *wg, int *tpr, int *R);
+bool plan_integer_product(const gpu_model *g, const gpu_weight *w);
+void plan_fuse_q8(const gpu_model *g, mv_job *f, mv_job *d);
+bool plan_tiled_attention(const gpu_model *g);
 
 /* ---- kernels of the forward pass (plan_ops.c) ---- */
 
@@ -128,7 +128,7 @@ hearth_status k_simple(gpu_model *g, int list, const char *file, uint32_t x, hea
 
 /* ---- dispatch lists (plan_layers.c) ---- */
 
-hearth_status build_decode(gpu_model *g, hearth_error *err);
-hearth_status build_prefill(gpu_model *g, int list, hearth_error *err);
+hearth_status plan_build_decode(gpu_model *g, hearth_error *err);
+hearth_status plan_build_prefill(gpu_model *g, int list, hearth_error *err);
 
 #endif

@@ -138,7 +138,7 @@ bool same_pipe(const pipe_entry *p, const kb *k) {
 }
 
 /* A 1D count of workgroups as a 2D grid within the per-dimension limit. */
-void grid(uint64_t n, uint32_t *x, uint32_t *y) {
+void plan_grid(uint64_t n, uint32_t *x, uint32_t *y) {
     *x = n <= 65535 ? (uint32_t)(n ? n : 1) : 32768;
     *y = (uint32_t)((n + *x - 1) / *x);
     if (!*y) *y = 1;

@@ -35,7 +35,7 @@ static layer_groups groups_of(gpu_layer *ly) {
     return lg;
 }
 
-hearth_status build_decode(gpu_model *g, hearth_error *err) {
+hearth_status plan_build_decode(gpu_model *g, hearth_error *err) {
     const model_hparams *hp = &g->m->hp;
     const int L = GPU_LIST_DECODE;
     hearth_status st = k_embed(g, L, true, err);
@@ -57,7 +57,7 @@ hearth_status build_decode(gpu_model *g, hearth_error *err) {
         uint32_t next = il + 1 < hp->n_layer ? g->layers[il + 1].attn_norm : g->b_out_norm;
         mv_job f = {"mv_swiglu.wgsl", {lg.ffn[0], lg.ffn[1]}, lg.n_ffn, g->b_xn, g->b_act, 0, hp->n_ff, 0, false, false};
         mv_job d = {"mv_res.wgsl", {&ly->down}, 1, g->b_act, 0, next, hp->n_embd, 0, false, false};
-        fuse_q8(g, &f, &d);
+        plan_fuse_q8(g, &f, &d);
         if (!st) st = k_matvec(g, L, &f, err);
         if (!st) st = k_matvec(g, L, &d, err);
     }
@@ -65,21 +65,21 @@ hearth_status build_decode(gpu_model *g, hearth_error *err) {
     return st;
 }
 
-hearth_status build_prefill(gpu_model *g, int L, hearth_error *err) {
+hearth_status plan_build_prefill(gpu_model *g, int L, hearth_error *err) {
     const model_hparams *hp = &g->m->hp;
     hearth_status st = k_embed(g, L, false, err);
     for (int il = 0; !st && il < hp->n_layer; il++) {
         gpu_layer *ly = &g->layers[il];
         layer_groups lg = groups_of(ly);
         /* xin b_xq: the norm wrote the integer product's Q8 input itself */
-        bool q8 = integer_product(g, lg.qkv[0]);
+        bool q8 = plan_integer_product(g, lg.qkv[0]);
         st = k_rmsnorm(g, L, ly->attn_norm, q8, err);
         if (!st) st = k_matmul(g, L, lg.qkv, lg.n_qkv, 0, q8 ? g->b_xq : g->b_xb, g->b_qkv, g->qkv_dim, ly->bias, err);
         if (!st) st = k_attention(g, L, "rope_kv.wgsl", il, err);
-        if (!st) st = k_attention(g, L, tiled_attention(g) ? "attn_tile.wgsl" : "attn_prefill.wgsl", il, err);
+        if (!st) st = k_attention(g, L, plan_tiled_attention(g) ? "attn_tile.wgsl" : "attn_prefill.wgsl", il, err);
         gpu_weight *wo = &ly->wo, *down = &ly->down;
         if (!st) st = k_matmul(g, L, &wo, 1, 1, g->b_attn, g->b_x, hp->n_embd, g->b_zero, err);
-        q8 = integer_product(g, lg.ffn[0]);
+        q8 = plan_integer_product(g, lg.ffn[0]);
         if (!st) st = k_rmsnorm(g, L, ly->ffn_norm, q8, err);
         if (!st) st = k_matmul(g, L, lg.ffn, lg.n_ffn, 2, q8 ? g->b_xq : g->b_xb, g->b_act, hp->n_ff, g->b_zero, err);
         if (!st) st = k_matmul(g, L, &down, 1, 1, g->b_act, g->b_x, hp->n_embd, g->b_zero, err);

@@ -31,7 +31,7 @@ hearth_status k_embed(gpu_model *g, int list, bool decode, hearth_error *err) {
     hearth_status st = kb_weights(&k, &w, 1, ROWS_NONE, err);
     kb_file(&k, "embed.wgsl");
     uint32_t x, y;
-    grid(((uint64_t)(decode ? 1 : g->batch) * (E / 8) + 255) / 256, &x, &y);
+    plan_grid(((uint64_t)(decode ? 1 : g->batch) * (E / 8) + 255) / 256, &x, &y);
     if (st) {
         sb_free(&k.src);
         return st;
@@ -43,7 +43,7 @@ hearth_status k_matvec(gpu_model *g, int list, const mv_job *j, hearth_error *er
     kb k;
     bool q8;
     int wg, tpr, R;
-    mv_shape(g, j, &q8, &wg, &tpr, &R);
+    plan_mv_shape(g, j, &q8, &wg, &tpr, &R);
     kb_begin(&k, g, wg, j->file);
     kb_u(&k, "R", (uint64_t)R);
     kb_u(&k, "TPR", (uint64_t)tpr);
@@ -92,7 +92,7 @@ hearth_status k_matvec(gpu_model *g, int list, const mv_job *j, hearth_error *er
     }
     uint32_t x, y;
     uint64_t per_wg = (uint64_t)(wg / tpr) * R;
-    grid(((uint64_t)j->out_rows + per_wg - 1) / per_wg, &x, &y);
+    plan_grid(((uint64_t)j->out_rows + per_wg - 1) / per_wg, &x, &y);
     return kb_dispatch(&k, list, x, y, err);
 }
 
@@ -198,7 +198,7 @@ static hearth_status k_quant(gpu_model *g, int list, uint32_t xin, int cols, hea
     kb_file(&k, "q8_store.wgsl");
     kb_file(&k, "q8_act.wgsl");
     uint32_t x, y;
-    grid(((uint64_t)g->batch * (cols / GPU_Q8_BLOCK) + 255) / 256, &x, &y);
+    plan_grid(((uint64_t)g->batch * (cols / GPU_Q8_BLOCK) + 255) / 256, &x, &y);
     return kb_dispatch(&k, list, x, y, err);
 }
 
@@ -256,7 +256,7 @@ static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, i
 /* Prefill product: mode 0 out = acc + bias, 1 out += acc, 2 SwiGLU. */
 hearth_status k_matmul(gpu_model *g, int list, gpu_weight *const *ws, int n_ws, int mode, uint32_t xin,
                               uint32_t out, int out_rows, uint32_t bias, hearth_error *err) {
-    if (integer_product(g, ws[0])) return k_matmul_q(g, list, ws, n_ws, mode, xin, out, out_rows, bias, err);
+    if (plan_integer_product(g, ws[0])) return k_matmul_q(g, list, ws, n_ws, mode, xin, out, out_rows, bias, err);
     kb k;
     kb_begin(&k, g, 256, "mm.wgsl");
     kb_u(&k, "MODE", (uint64_t)mode);

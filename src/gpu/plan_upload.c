@@ -113,7 +113,7 @@ static hearth_status qkv_bias(gpu_model *g, const model_layer *ml, gpu_layer *ly
     return st;
 }
 
-hearth_status create_buffers(gpu_model *g, hearth_error *err) {
+hearth_status plan_create_buffers(gpu_model *g, hearth_error *err) {
     const model *m = g->m;
     const model_hparams *hp = &m->hp;
     uint64_t B = (uint64_t)g->batch;
