@@ -79,6 +79,33 @@ const arch_desc *arch_find(const char *name) {
 
 const arch_desc *arch_row(size_t i) { return i < sizeof rows / sizeof *rows ? &rows[i] : NULL; }
 
+void arch_missing(const arch_desc *d, char *buf, size_t size) {
+    static const struct {
+        unsigned flag;
+        const char *name;
+    } ops[] = {{ARCH_QK_NORM, "QK-norm"},
+               {ARCH_POST_NORMS, "post-attention/FFN norms"},
+               {ARCH_EMBD_SCALE, "embedding scale"},
+               {ARCH_SLIDING_WINDOW, "sliding-window attention"},
+               {ARCH_SOFTCAP, "logit soft-capping"},
+               {ARCH_ROPE_SKIP, "layers without RoPE"}};
+    size_t at = 0;
+    unsigned unnamed = d->flags & ~(unsigned)ARCH_RUNS;
+    if (!size) return;
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) unnamed &= ~ops[i].flag;
+    for (size_t i = 0; i < sizeof ops / sizeof *ops + 2; i++) {
+        const size_t n_ops = sizeof ops / sizeof *ops;
+        const char *name = i < n_ops        ? ((d->flags & ops[i].flag) ? ops[i].name : NULL)
+                           : i == n_ops     ? (d->ffn != FFN_SWIGLU ? "a GELU feed-forward" : NULL)
+                                            : (unnamed ? "other operations" : NULL);
+        if (!name) continue;
+        int n = snprintf(buf + at, size - at, "%s%s", at ? ", " : "", name);
+        if (n < 0 || (size_t)n >= size - at) return;
+        at += (size_t)n;
+    }
+}
+
 void arch_names(char *buf, size_t size) {
     size_t at = 0;
     if (!size) return;

@@ -114,6 +114,9 @@ const arch_desc *arch_find(const char *name);
 /* Row i, NULL past the end; arch_names lists them ("llama, phi3, qwen2"). */
 const arch_desc *arch_row(size_t i);
 void arch_names(char *buf, size_t size);
+/* What of a row hearth does not run yet ("QK-norm, soft-capping"), empty
+ * when it runs all of it. */
+void arch_missing(const arch_desc *d, char *buf, size_t size);
 
 /* The catalogues the loader walks for every row, reading the entries the
  * row's flags select: hyper-parameters in order (later defaults use

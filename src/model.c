@@ -193,10 +193,11 @@ static hearth_status read_hparams(loader *L) {
         return hearth_fail(L->err, HEARTH_E_UNSUPPORTED, "%s: architecture \"%.40s\" is not supported (hearth runs %s)",
                            L->file, arch.data, names);
     }
-    if ((d->flags & ~(unsigned)ARCH_RUNS) || d->ffn != FFN_SWIGLU)
-        return hearth_fail(L->err, HEARTH_E_UNSUPPORTED,
-                           "%s: architecture %s needs operations hearth does not run yet (flags 0x%x)", L->file,
-                           d->name, d->flags & ~(unsigned)ARCH_RUNS);
+    char missing[160];
+    arch_missing(d, missing, sizeof missing);
+    if (missing[0])
+        return hearth_fail(L->err, HEARTH_E_UNSUPPORTED, "%s: architecture %s needs %s, which hearth does not run yet",
+                           L->file, d->name, missing);
     hp->arch = d->id;
     hp->desc = d;
     hp->flags = d->flags;

@@ -154,7 +154,9 @@ static void test_rows(const char *path) {
         const arch_desc *d = arch_find(want[i].arch);
         char name[64];
         snprintf(name, sizeof name, "%s: a row that hearth runs", want[i].arch);
-        CHECK(name, d && !(d->flags & ~(unsigned)ARCH_RUNS), "no row or flags 0x%x", d ? d->flags : 0);
+        char missing[160] = "";
+        if (d) arch_missing(d, missing, sizeof missing);
+        CHECK(name, d && !(d->flags & ~(unsigned)ARCH_RUNS) && !missing[0], "no row or it needs %s", missing);
         if (!d) continue;
         write_model(path, want[i].arch, d->flags, NULL, NULL);
         loaded l;
@@ -200,6 +202,11 @@ int main(void) {
                    NULL, "blk.0.attn_qkv.weight", "blk.0.attn_qkv.weight has shape");
     expect_refused(path, "an unknown architecture lists the known ones", "gemma9", 0, NULL, NULL,
                    "hearth runs llama, phi3, qwen2");
+    const arch_desc future = {ARCH_LLAMA, "future", ARCH_QK_NORM | ARCH_SOFTCAP, ROPE_NEOX, FFN_GEGLU};
+    char missing[160];
+    arch_missing(&future, missing, sizeof missing);
+    CHECK("what a row needs is named", strcmp(missing, "QK-norm, logit soft-capping, a GELU feed-forward") == 0, "%s",
+          missing);
     char list[160];
     ggml_type_list(true, list, sizeof list);
     CHECK("GPU type list", strcmp(list, "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1") == 0, "%s", list);
