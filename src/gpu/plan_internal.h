@@ -16,6 +16,8 @@
 #define ATTN_SPLIT 16 /* decode attention: workgroups per head (fast attention), unless gpu_options says */
 #define ONE_CTX 2048   /* contexts up to this many positions: attention in one dispatch possible (attn_one.wgsl) */
 
+/* A weight matrix on the GPU: row slices, each its own buffer, no larger
+ * than the adapter lets one binding be. */
 typedef struct {
     const gguf_tensor *t;
     uint32_t type;
