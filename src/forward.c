@@ -1,4 +1,5 @@
-/* CPU forward pass for llama, phi3 and qwen2. The numerics are ggml's CPU
+/* CPU forward pass of the layer recipe model.h describes (every
+ * architecture arch.c lists). The numerics are ggml's CPU
  * backend's, so that outputs agree with llama.cpp bit for bit: see
  * docs/numerics.md. */
 #include "forward.h"
@@ -158,28 +159,6 @@ static void rmsnorm(float *out, const float *x, const float *w, int n, float eps
     for (int i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
 }
 
-/* cos/sin per token and rotated pair, built as ggml builds them. */
-static void rope_tables(forward_ctx *f, int pos, int n_tok) {
-    const model_hparams *hp = &f->m->hp;
-    const float *factors = f->m->rope_freqs;
-    if (f->m->rope_long && f->n_ctx > hp->n_ctx_orig) factors = f->m->rope_long;
-    else if (f->m->rope_short) factors = f->m->rope_short;
-    int half = hp->rope_dim / 2;
-    float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->rope_dim);
-    /* rope.scaling.attn_factor (Phi-3.5 long-rope) scales cos and sin. */
-    float mscale = hp->rope_attn_factor;
-    for (int t = 0; t < n_tok; t++) {
-        float *cs = f->rope_cs + (size_t)t * hp->rope_dim;
-        float theta = (float)(pos + t);
-        for (int i = 0; i < half; i++) {
-            float th = factors ? theta / factors[i] : theta;
-            cs[2 * i] = cosf(th) * mscale;
-            cs[2 * i + 1] = sinf(th) * mscale;
-            theta *= theta_scale;
-        }
-    }
-}
-
 static void rope_apply(const model_hparams *hp, float *v, const float *cs) {
     int half = hp->rope_dim / 2;
     for (int i = 0; i < half; i++) {
@@ -261,6 +240,17 @@ static void add_bias(float *x, size_t stride, const float *b, int n, int n_tok) 
         for (int i = 0; i < n; i++) x[(size_t)t * stride + i] += b[i];
 }
 
+/* The products of a group (model_layer's qkv or gate_up) into one output
+ * row per token, each product's rows after the previous one's. */
+static void group_jobs(matmul_group *g, const weight *ws, int n, float *out, size_t out_stride) {
+    int row = 0;
+    g->n_jobs = n;
+    for (int j = 0; j < n; j++) {
+        g->jobs[j] = (matmul_job){&ws[j], out + row, out_stride, NULL};
+        row += ws[j].rows;
+    }
+}
+
 static void eval_batch(forward_ctx *f, const int32_t *tokens, int n_tok, int pos, float *logits) {
     const model *m = f->m;
     const model_hparams *hp = &m->hp;
@@ -268,27 +258,20 @@ static void eval_batch(forward_ctx *f, const int32_t *tokens, int n_tok, int pos
     for (int t = 0; t < n_tok; t++)
         kernels_dequantize_row(m->tok_embd.type, (const uint8_t *)m->tok_embd.data + m->tok_embd.row_bytes * tokens[t],
                                f->x + (size_t)t * E, E);
-    rope_tables(f, pos, n_tok);
+    model_rope_table(m, f->n_ctx, pos, n_tok, f->rope_cs);
 
     for (int il = 0; il < hp->n_layer; il++) {
         const model_layer *ly = &m->layers[il];
         for (int t = 0; t < n_tok; t++)
             rmsnorm(f->xb + (size_t)t * E, f->x + (size_t)t * E, ly->attn_norm, E, hp->rms_eps);
 
+        /* [q | k | v] per token, as a fused matrix writes them */
         matmul_group g = {0};
-        if (ly->wqkv.data) {
-            g.n_jobs = 1;
-            g.jobs[0] = (matmul_job){&ly->wqkv, f->qkv, (size_t)f->qkv_dim, NULL};
-        } else {
-            g.n_jobs = 3;
-            g.jobs[0] = (matmul_job){&ly->wq, f->qkv, (size_t)f->qkv_dim, NULL};
-            g.jobs[1] = (matmul_job){&ly->wk, f->qkv + f->q_dim, (size_t)f->qkv_dim, NULL};
-            g.jobs[2] = (matmul_job){&ly->wv, f->qkv + f->q_dim + f->kv_dim, (size_t)f->qkv_dim, NULL};
-        }
+        group_jobs(&g, ly->qkv, ly->n_qkv, f->qkv, (size_t)f->qkv_dim);
         matmul_multi(f, f->xb, (size_t)E, n_tok, &g);
-        add_bias(f->qkv, (size_t)f->qkv_dim, ly->bq, f->q_dim, n_tok);
-        add_bias(f->qkv + f->q_dim, (size_t)f->qkv_dim, ly->bk, f->kv_dim, n_tok);
-        add_bias(f->qkv + f->q_dim + f->kv_dim, (size_t)f->qkv_dim, ly->bv, f->kv_dim, n_tok);
+        add_bias(f->qkv, (size_t)f->qkv_dim, ly->qkv_bias[0], f->q_dim, n_tok);
+        add_bias(f->qkv + f->q_dim, (size_t)f->qkv_dim, ly->qkv_bias[1], f->kv_dim, n_tok);
+        add_bias(f->qkv + f->q_dim + f->kv_dim, (size_t)f->qkv_dim, ly->qkv_bias[2], f->kv_dim, n_tok);
 
         for (int t = 0; t < n_tok; t++) {
             float *row = f->qkv + (size_t)t * f->qkv_dim;
@@ -324,16 +307,9 @@ static void eval_batch(forward_ctx *f, const int32_t *tokens, int n_tok, int pos
         }
         for (int t = 0; t < n_tok; t++)
             rmsnorm(f->xb + (size_t)t * E, f->x + (size_t)t * E, ly->ffn_norm, E, hp->rms_eps);
-        /* ffn holds [gate | up] per token, as phi3's fused tensor produces it. */
+        /* ffn holds [gate | up] per token, as a fused matrix writes them. */
         g = (matmul_group){0};
-        if (ly->gate_up.data) {
-            g.n_jobs = 1;
-            g.jobs[0] = (matmul_job){&ly->gate_up, f->ffn, (size_t)2 * F, NULL};
-        } else {
-            g.n_jobs = 2;
-            g.jobs[0] = (matmul_job){&ly->gate, f->ffn, (size_t)2 * F, NULL};
-            g.jobs[1] = (matmul_job){&ly->up, f->ffn + F, (size_t)2 * F, NULL};
-        }
+        group_jobs(&g, ly->gate_up, ly->n_gate_up, f->ffn, (size_t)2 * F);
         matmul_multi(f, f->xb, (size_t)E, n_tok, &g);
         swiglu_job sj = {f, n_tok};
         if (n_tok == 1) swiglu_task(&sj, 0, 1);
@@ -374,6 +350,28 @@ static void *zalloc(size_t n, bool *ok) {
     return p;
 }
 
+/* model.c takes the types some backend runs (ggml_types.c's table); the
+ * CPU needs a product for each of its matrices. */
+static hearth_status check_kernels(const model *m, const hearth_kernels *k, hearth_error *err) {
+    int n = model_matrices(m, NULL, 0);
+    const weight **ws = malloc((size_t)n * sizeof *ws);
+    if (!ws) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    model_matrices(m, ws, n);
+    hearth_status st = HEARTH_OK;
+    for (int i = 0; i < n && !st; i++) {
+        int slot = kernels_wtype_index(ws[i]->type);
+        if (slot < 0 || !k->matmul[slot] || !k->quant[slot]) {
+            char list[160];
+            ggml_type_list(false, list, sizeof list);
+            st = hearth_fail(err, HEARTH_E_UNSUPPORTED,
+                             "tensor %s has type %s, which the CPU backend cannot run (it runs %s)",
+                             ws[i]->src ? ws[i]->src->name.data : "?", ggml_type_name(ws[i]->type) ? ggml_type_name(ws[i]->type) : "?", list);
+        }
+    }
+    free(ws);
+    return st;
+}
+
 hearth_status forward_create(forward_ctx **out, const model *m, const hearth_host *host,
                              const hearth_kernels *kernels, bool allow_simd, int n_ctx, int max_batch,
                              hearth_error *err) {
@@ -381,6 +379,8 @@ hearth_status forward_create(forward_ctx **out, const model *m, const hearth_hos
     const model_hparams *hp = &m->hp;
     if (n_ctx < 1 || max_batch < 1) return hearth_fail(err, HEARTH_E_ARG, "context and batch must be positive");
     if (hp->head_dim > 512) return hearth_fail(err, HEARTH_E_UNSUPPORTED, "head size %d is larger than 512", hp->head_dim);
+    hearth_status st = check_kernels(m, kernels, err);
+    if (st) return st;
     forward_ctx *f = calloc(1, sizeof *f);
     if (!f) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     f->m = m;
@@ -424,15 +424,8 @@ hearth_status forward_create(forward_ctx **out, const model *m, const hearth_hos
     int widest = hp->n_embd;
     if (f->q_dim > widest) widest = f->q_dim;
     if (hp->n_ff > widest) widest = hp->n_ff;
-    static const uint32_t types[] = {GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_BF16,       GGML_TYPE_Q4_0,
-                                     GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1,       GGML_TYPE_Q8_0,
-                                     KERNELS_TYPE_Q4_0_X4, KERNELS_TYPE_Q8_0_X4};
-    size_t row = 0;
-    int widest_blocks = (widest + 127) / 128 * 128;
-    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
-        size_t r = kernels_act_row_bytes(types[i], widest_blocks);
-        if (r > row) row = r;
-    }
+    /* a row of the widest input, quantized for any weight layout */
+    size_t row = kernels_act_row_bytes_max((widest + 127) / 128 * 128);
     f->act_q_bytes = B * row + 64;
     for (int s = 0; s < MAX_GROUP; s++) f->act_q[s] = zalloc(f->act_q_bytes, &ok);
     if (!ok) {

@@ -4,6 +4,7 @@
  * every non-NaN input. */
 #include "ggml_types.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Every id ggml ever assigned, so an error can say "needs iq2_xs" instead of
@@ -27,43 +28,64 @@ const char *ggml_type_name(uint32_t type) {
     return type < GGML_TYPE_COUNT ? type_names[type] : NULL;
 }
 
-/* Block geometry of the types hearth computes with; Q8_1 is listed because
- * it is an activation format, even though no model stores weights in it. */
-static bool type_geometry(uint32_t type, size_t *elems, size_t *bytes) {
-    switch (type) {
-    case GGML_TYPE_F32: *elems = 1; *bytes = 4; return true;
-    case GGML_TYPE_F16: *elems = 1; *bytes = 2; return true;
-    case GGML_TYPE_BF16: *elems = 1; *bytes = 2; return true;
-    case GGML_TYPE_Q4_0: *elems = QK4_0; *bytes = sizeof(block_q4_0); return true;
-    case GGML_TYPE_Q4_1: *elems = QK4_1; *bytes = sizeof(block_q4_1); return true;
-    case GGML_TYPE_Q5_0: *elems = QK5_0; *bytes = sizeof(block_q5_0); return true;
-    case GGML_TYPE_Q5_1: *elems = QK5_1; *bytes = sizeof(block_q5_1); return true;
-    case GGML_TYPE_Q8_0: *elems = QK8_0; *bytes = sizeof(block_q8_0); return true;
-    case GGML_TYPE_Q8_1: *elems = QK8_1; *bytes = sizeof(block_q8_1); return true;
-    default: *elems = 0; *bytes = 0; return false;
+/* The types hearth computes with, in the order lists name them. Q8_1 is
+ * listed because it is an activation format, though no model stores weights
+ * in it. */
+#define GPU32(file, pairs) file, 32, pairs
+static const ggml_type_info types[] = {
+    {GGML_TYPE_F32, 1, 4, GGML_TYPE_F32, TYPE_CPU_ALL, GPU32("wtype_f32.wgsl", false)},
+    {GGML_TYPE_F16, 1, 2, GGML_TYPE_F16, TYPE_CPU_ALL, GPU32("wtype_f16.wgsl", false)},
+    {GGML_TYPE_BF16, 1, 2, GGML_TYPE_BF16, TYPE_CPU_ALL, GPU32("wtype_bf16.wgsl", false)},
+    {GGML_TYPE_Q8_0, QK8_0, sizeof(block_q8_0), GGML_TYPE_Q8_0, TYPE_CPU_ALL, GPU32("wtype_q8_0.wgsl", true)},
+    {GGML_TYPE_Q4_0, QK4_0, sizeof(block_q4_0), GGML_TYPE_Q8_0, TYPE_CPU_ALL, GPU32("wtype_q4_0.wgsl", true)},
+    {GGML_TYPE_Q4_1, QK4_1, sizeof(block_q4_1), GGML_TYPE_Q8_1, TYPE_CPU_ALL, GPU32("wtype_q4_1.wgsl", true)},
+    {GGML_TYPE_Q5_0, QK5_0, sizeof(block_q5_0), GGML_TYPE_Q8_0, TYPE_CPU_ALL, GPU32("wtype_q5_0.wgsl", true)},
+    {GGML_TYPE_Q5_1, QK5_1, sizeof(block_q5_1), GGML_TYPE_Q8_1, TYPE_CPU_ALL, GPU32("wtype_q5_1.wgsl", true)},
+    {GGML_TYPE_Q8_1, QK8_1, sizeof(block_q8_1), GGML_TYPE_COUNT, 0, NULL, 0, false},
+};
+#undef GPU32
+
+const ggml_type_info *ggml_type_info_of(uint32_t type) {
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++)
+        if (types[i].id == type) return &types[i];
+    return NULL;
+}
+
+const ggml_type_info *ggml_type_row(size_t i) { return i < sizeof types / sizeof *types ? &types[i] : NULL; }
+
+bool ggml_type_runs(uint32_t type) {
+    const ggml_type_info *t = ggml_type_info_of(type);
+    return t && t->act != GGML_TYPE_COUNT && (t->cpu || t->gpu_wgsl);
+}
+
+void ggml_type_list(bool gpu, char *buf, size_t size) {
+    size_t at = 0;
+    if (!size) return;
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+        if (types[i].act == GGML_TYPE_COUNT || !(gpu ? types[i].gpu_wgsl != NULL : types[i].cpu != 0)) continue;
+        int n = snprintf(buf + at, size - at, "%s%s", at ? ", " : "", ggml_type_name(types[i].id));
+        if (n < 0 || (size_t)n >= size - at) return; /* cut short, still terminated */
+        at += (size_t)n;
     }
 }
 
-bool ggml_type_supported(uint32_t type) {
-    size_t e, b;
-    return type_geometry(type, &e, &b);
-}
+bool ggml_type_supported(uint32_t type) { return ggml_type_info_of(type) != NULL; }
 
 size_t ggml_block_elems(uint32_t type) {
-    size_t e, b;
-    type_geometry(type, &e, &b);
-    return e;
+    const ggml_type_info *t = ggml_type_info_of(type);
+    return t ? t->block_elems : 0;
 }
 
 size_t ggml_block_bytes(uint32_t type) {
-    size_t e, b;
-    type_geometry(type, &e, &b);
-    return b;
+    const ggml_type_info *t = ggml_type_info_of(type);
+    return t ? t->block_bytes : 0;
 }
 
 bool ggml_row_bytes(uint32_t type, uint64_t n, uint64_t *bytes) {
-    size_t e, b;
-    if (!type_geometry(type, &e, &b) || n % e != 0) return false;
+    const ggml_type_info *t = ggml_type_info_of(type);
+    if (!t || n % t->block_elems != 0) return false;
+    const uint64_t e = t->block_elems, b = t->block_bytes;
     uint64_t blocks = n / e;
     /* A hostile file can claim any row length: refuse products that wrap. */
     if (blocks > UINT64_MAX / b) return false;

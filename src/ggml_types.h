@@ -51,6 +51,45 @@ _Static_assert(sizeof(block_q5_1) == 24, "q5_1 layout");
 _Static_assert(sizeof(block_q8_0) == 34, "q8_0 layout");
 _Static_assert(sizeof(block_q8_1) == 36, "q8_1 layout");
 
+/* The type table (ggml_types.c): one row per type hearth computes with.
+ * Everything else about a type is derived from its row: gguf.c's block
+ * checks, model.c's list of runnable types, the CPU's activation rows
+ * (cpu/kernels.c), the GPU's buffer layout and kernels (gpu/weights.c).
+ * A new type is a row here plus its kernels per backend (docs/numerics.md). */
+
+/* CPU kernel sets with a product for a type (ggml_type_info.cpu). */
+#define TYPE_CPU_SCALAR 1u  /* quant_scalar.c: the reference, every platform */
+#define TYPE_CPU_AVX2 2u    /* quant_avx2.c */
+#define TYPE_CPU_AVX512 4u  /* quant_avx512.c (AVX-512 VNNI) */
+#define TYPE_CPU_SIMD128 8u /* quant_simd128.c, float_simd128.c (wasm) */
+#define TYPE_CPU_ALL 15u
+
+typedef struct {
+    uint32_t id;
+    uint16_t block_elems, block_bytes; /* GGUF's block */
+    /* The type ggml rounds a product's input to for weights of this type:
+     * GGML_TYPE_F32 (not rounded), F16, BF16, Q8_0 or Q8_1 (Q8_K for
+     * K-quants); GGML_TYPE_COUNT for a type that is not a weight type. */
+    uint32_t act;
+    uint8_t cpu;          /* TYPE_CPU_* sets that have its product; 0: none */
+    const char *gpu_wgsl; /* its GPU weight accessors (src/gpu/wtype_*.wgsl), or NULL: no GPU kernels */
+    /* Elements of a block in the GPU's layout (floats go in runs of it) and
+     * whether blocks go there in pairs (blocks of 32 whose pair is a whole
+     * number of 32-bit words; gpu/weights.h). */
+    uint16_t gpu_block_elems;
+    bool gpu_pairs;
+} ggml_type_info;
+
+/* The row of a type, or NULL when hearth cannot compute with it. */
+const ggml_type_info *ggml_type_info_of(uint32_t type);
+/* Row i of the table (in the order lists name types), NULL past the end. */
+const ggml_type_info *ggml_type_row(size_t i);
+/* True when some backend multiplies weights of this type. */
+bool ggml_type_runs(uint32_t type);
+/* "f32, f16, ..." of the weight types with CPU kernels (gpu false) or GPU
+ * kernels (gpu true), into buf (always terminated). */
+void ggml_type_list(bool gpu, char *buf, size_t size);
+
 /* Name of any ggml type id ("q4_K"), or NULL for ids ggml never defined. */
 const char *ggml_type_name(uint32_t type);
 /* True when hearth can compute with this type. */

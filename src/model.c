@@ -1,6 +1,6 @@
-/* Reads hyper-parameters and binds weights for llama, phi3 and qwen2.
- * Every tensor's shape is checked against the hyper-parameters, so the
- * forward pass can trust them. */
+/* Reads hyper-parameters and binds weights by walking the architecture's
+ * description (arch.h). Every tensor's shape is checked against the
+ * hyper-parameters, so the backends can trust them. */
 #include "model.h"
 
 #include <stdio.h>
@@ -11,11 +11,8 @@
 #include "ggml_types.h"
 
 const char *model_arch_name(model_arch a) {
-    switch (a) {
-    case ARCH_LLAMA: return "llama";
-    case ARCH_PHI3: return "phi3";
-    case ARCH_QWEN2: return "qwen2";
-    }
+    for (size_t i = 0; arch_row(i); i++)
+        if (arch_row(i)->id == a) return arch_row(i)->name;
     return "?";
 }
 
@@ -61,11 +58,16 @@ static hearth_status key_u32(loader *L, const char *suffix, bool required, uint3
     return HEARTH_OK;
 }
 
-static float key_f32(loader *L, const char *suffix, float def) {
+static hearth_status key_f32(loader *L, const arch_f32_key *k, float *out) {
     char key[128];
-    snprintf(key, sizeof key, "%s.%s", L->m->hp.arch_name, suffix);
+    snprintf(key, sizeof key, "%s.%s", L->m->hp.arch_name, k->key);
     float v;
-    return gguf_get_f32(L->g, key, &v) ? v : def;
+    if (!gguf_get_f32(L->g, key, &v)) v = k->def;
+    if (!(v > k->lo && v < k->hi))
+        return hearth_fail(L->err, HEARTH_E_FORMAT, "%s: %s = %g is out of range (%g to %g)", L->file, key, v, k->lo,
+                           k->hi);
+    *out = v;
+    return HEARTH_OK;
 }
 
 /* Pointer to a tensor's bytes: straight into the mapped file, or read
@@ -87,8 +89,6 @@ static hearth_status tensor_data(loader *L, const gguf_tensor *t, const void **o
     return HEARTH_OK;
 }
 
-static const char *supported_list(void) { return "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1"; }
-
 static hearth_status find(loader *L, const char *name, bool required, const gguf_tensor **out) {
     *out = gguf_find_tensor(L->g, name);
     if (!*out) {
@@ -96,10 +96,13 @@ static hearth_status find(loader *L, const char *name, bool required, const gguf
         return hearth_fail(L->err, HEARTH_E_FORMAT, "%s: tensor %s is missing (architecture %s)", L->file, name,
                            L->m->hp.arch_name);
     }
-    if (!ggml_type_supported((*out)->type))
+    if (!ggml_type_runs((*out)->type)) {
+        char list[160];
+        ggml_type_list(false, list, sizeof list);
         return hearth_fail(L->err, HEARTH_E_UNSUPPORTED,
                            "%s: tensor %s has type %s, which hearth cannot run yet (supported: %s)", L->file,
-                           name, ggml_type_name((*out)->type), supported_list());
+                           name, ggml_type_name((*out)->type), list);
+    }
     return HEARTH_OK;
 }
 
@@ -143,89 +146,110 @@ static hearth_status bind_vector(loader *L, const char *name, bool required, int
     return HEARTH_OK;
 }
 
+/* The default or bound of a key, from the values read before it. */
+static uint32_t key_value(const model_hparams *hp, arch_key_value kind, uint32_t value) {
+    switch (kind) {
+    case KEY_N_HEAD: return (uint32_t)hp->n_head;
+    case KEY_EMBD_PER_HEAD: return (uint32_t)(hp->n_embd / hp->n_head);
+    case KEY_HEAD_DIM: return (uint32_t)hp->head_dim;
+    case KEY_CTX_TRAIN: return (uint32_t)hp->n_ctx_train;
+    case KEY_REQUIRED:
+    case KEY_CONST: break;
+    }
+    return value;
+}
+
+static hearth_status read_keys(loader *L) {
+    model_hparams *hp = &L->m->hp;
+    hearth_status st;
+    for (size_t i = 0; i < arch_n_u32_keys; i++) {
+        const arch_u32_key *k = &arch_u32_keys[i];
+        int *field = (int *)((char *)hp + k->field);
+        if (k->def == KEY_EMBD_PER_HEAD && hp->n_embd % hp->n_head)
+            return hearth_fail(L->err, HEARTH_E_FORMAT, "%s: embedding length %d is not a multiple of %d heads",
+                               L->file, hp->n_embd, hp->n_head);
+        uint32_t def = key_value(hp, k->def, k->value);
+        if ((k->only_if & hp->flags) != k->only_if) {
+            *field = (int)def; /* the row has no such key */
+            continue;
+        }
+        if ((st = key_u32(L, k->key, k->def == KEY_REQUIRED, def, key_value(hp, k->max_kind, k->max), field)))
+            return st;
+    }
+    for (size_t i = 0; i < arch_n_f32_keys; i++)
+        if ((st = key_f32(L, &arch_f32_keys[i], (float *)((char *)hp + arch_f32_keys[i].field)))) return st;
+    return HEARTH_OK;
+}
+
 static hearth_status read_hparams(loader *L) {
     model_hparams *hp = &L->m->hp;
     gguf_str arch;
     if (!gguf_get_str(L->g, "general.architecture", &arch))
         return hearth_fail(L->err, HEARTH_E_FORMAT, "%s: metadata general.architecture is missing", L->file);
-    if (strcmp(arch.data, "llama") == 0) hp->arch = ARCH_LLAMA;
-    else if (strcmp(arch.data, "phi3") == 0) hp->arch = ARCH_PHI3;
-    else if (strcmp(arch.data, "qwen2") == 0) hp->arch = ARCH_QWEN2;
-    else
-        return hearth_fail(L->err, HEARTH_E_UNSUPPORTED,
-                           "%s: architecture \"%.40s\" is not supported (hearth runs llama, phi3, qwen2)", L->file,
-                           arch.data);
-    snprintf(hp->arch_name, sizeof hp->arch_name, "%s", arch.data);
+    const arch_desc *d = arch_find(arch.data);
+    if (!d) {
+        char names[128];
+        arch_names(names, sizeof names);
+        return hearth_fail(L->err, HEARTH_E_UNSUPPORTED, "%s: architecture \"%.40s\" is not supported (hearth runs %s)",
+                           L->file, arch.data, names);
+    }
+    char missing[160];
+    arch_missing(d, missing, sizeof missing);
+    if (missing[0])
+        return hearth_fail(L->err, HEARTH_E_UNSUPPORTED, "%s: architecture %s needs %s, which hearth does not run yet",
+                           L->file, d->name, missing);
+    hp->arch = d->id;
+    hp->desc = d;
+    hp->flags = d->flags;
+    hp->rope_neox = d->rope == ROPE_NEOX;
+    snprintf(hp->arch_name, sizeof hp->arch_name, "%s", d->name);
 
-    hearth_status st;
-    if ((st = key_u32(L, "embedding_length", true, 0, 65536, &hp->n_embd))) return st;
-    if ((st = key_u32(L, "block_count", true, 0, 1024, &hp->n_layer))) return st;
-    if ((st = key_u32(L, "feed_forward_length", true, 0, 1 << 20, &hp->n_ff))) return st;
-    if ((st = key_u32(L, "attention.head_count", true, 0, 4096, &hp->n_head))) return st;
-    if ((st = key_u32(L, "attention.head_count_kv", false, (uint32_t)hp->n_head, 4096, &hp->n_head_kv))) return st;
-    if ((st = key_u32(L, "context_length", false, 2048, 1 << 24, &hp->n_ctx_train))) return st;
-    if (hp->n_embd % hp->n_head)
-        return hearth_fail(L->err, HEARTH_E_FORMAT, "%s: embedding length %d is not a multiple of %d heads",
-                           L->file, hp->n_embd, hp->n_head);
-    if ((st = key_u32(L, "attention.key_length", false, (uint32_t)(hp->n_embd / hp->n_head), 4096, &hp->head_dim)))
-        return st;
+    hearth_status st = read_keys(L); /* (it checks n_embd % n_head where the head size's default needs it) */
+    if (st) return st;
     if (hp->n_head % hp->n_head_kv)
         return hearth_fail(L->err, HEARTH_E_FORMAT, "%s: %d attention heads are not a multiple of %d kv heads",
                            L->file, hp->n_head, hp->n_head_kv);
-    if ((st = key_u32(L, "rope.dimension_count", false, (uint32_t)hp->head_dim, (uint32_t)hp->head_dim,
-                      &hp->rope_dim)))
-        return st;
     if (hp->rope_dim % 2 || hp->head_dim % 2)
         return hearth_fail(L->err, HEARTH_E_FORMAT, "%s: rope dimension %d / head size %d must be even", L->file,
                            hp->rope_dim, hp->head_dim);
-    hp->rms_eps = key_f32(L, "attention.layer_norm_rms_epsilon", 1e-5f);
-    hp->rope_base = key_f32(L, "rope.freq_base", 10000.0f);
-    if (!(hp->rms_eps > 0 && hp->rms_eps < 1) || !(hp->rope_base > 1))
-        return hearth_fail(L->err, HEARTH_E_FORMAT, "%s: rms epsilon %g or rope base %g is out of range", L->file,
-                           hp->rms_eps, hp->rope_base);
-    /* llama's GGUF weights are permuted for interleaved rope; the others keep NeoX halves. */
-    hp->rope_neox = hp->arch != ARCH_LLAMA;
-    hp->n_ctx_orig = hp->n_ctx_train;
-    if (hp->arch == ARCH_PHI3) {
-        int orig = 0;
-        if (!key_u32(L, "rope.scaling.original_context_length", false, (uint32_t)hp->n_ctx_train, 1 << 24, &orig))
-            hp->n_ctx_orig = orig;
-    }
-    hp->rope_attn_factor = key_f32(L, "rope.scaling.attn_factor", 1.0f);
     uint32_t ft = 0;
     gguf_get_u32(L->g, "general.file_type", &ft);
     hp->file_type = ft;
     return HEARTH_OK;
 }
 
-static hearth_status bind_layer(loader *L, int il) {
-    model *m = L->m;
-    model_hparams *hp = &m->hp;
-    model_layer *ly = &m->layers[il];
-    int q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim;
-    char name[96];
-    hearth_status st;
-#define NAME(s) (snprintf(name, sizeof name, "blk.%d.%s", il, s), name)
-    if ((st = bind_vector(L, NAME("attn_norm.weight"), true, hp->n_embd, &ly->attn_norm))) return st;
-    if ((st = bind_vector(L, NAME("ffn_norm.weight"), true, hp->n_embd, &ly->ffn_norm))) return st;
-    if ((st = bind_matrix(L, NAME("attn_output.weight"), true, q_dim, hp->n_embd, &ly->wo))) return st;
-    if ((st = bind_matrix(L, NAME("ffn_down.weight"), true, hp->n_ff, hp->n_embd, &ly->down))) return st;
-    if (hp->arch == ARCH_PHI3) {
-        if ((st = bind_matrix(L, NAME("attn_qkv.weight"), true, hp->n_embd, q_dim + 2 * kv_dim, &ly->wqkv)))
-            return st;
-        if ((st = bind_matrix(L, NAME("ffn_up.weight"), true, hp->n_embd, 2 * hp->n_ff, &ly->gate_up))) return st;
-        return HEARTH_OK;
+static int dim(const model_hparams *hp, arch_dim d) {
+    int q = hp->n_head * hp->head_dim, kv = hp->n_head_kv * hp->head_dim;
+    switch (d) {
+    case DIM_EMBD: return hp->n_embd;
+    case DIM_Q: return q;
+    case DIM_KV: return kv;
+    case DIM_QKV: return q + 2 * kv;
+    case DIM_FF: return hp->n_ff;
+    case DIM_FF2: return 2 * hp->n_ff;
+    case DIM_HEAD: return hp->head_dim;
+    case DIM_VOCAB: return hp->n_vocab;
+    case DIM_ROPE_HALF: return hp->rope_dim / 2;
     }
-    if ((st = bind_matrix(L, NAME("attn_q.weight"), true, hp->n_embd, q_dim, &ly->wq))) return st;
-    if ((st = bind_matrix(L, NAME("attn_k.weight"), true, hp->n_embd, kv_dim, &ly->wk))) return st;
-    if ((st = bind_matrix(L, NAME("attn_v.weight"), true, hp->n_embd, kv_dim, &ly->wv))) return st;
-    if ((st = bind_matrix(L, NAME("ffn_gate.weight"), true, hp->n_embd, hp->n_ff, &ly->gate))) return st;
-    if ((st = bind_matrix(L, NAME("ffn_up.weight"), true, hp->n_embd, hp->n_ff, &ly->up))) return st;
-    bool biases = hp->arch == ARCH_QWEN2;
-    if ((st = bind_vector(L, NAME("attn_q.bias"), biases, q_dim, &ly->bq))) return st;
-    if ((st = bind_vector(L, NAME("attn_k.bias"), biases, kv_dim, &ly->bk))) return st;
-    if ((st = bind_vector(L, NAME("attn_v.bias"), biases, kv_dim, &ly->bv))) return st;
-#undef NAME
+    return 0;
+}
+
+/* Binds the catalogue's tensors that the row selects into the struct at
+ * base (the model, or a layer), names prefixed with prefix ("blk.3."). */
+static hearth_status bind_tensors(loader *L, const arch_tensor *ts, size_t n, const char *prefix, void *base) {
+    const model_hparams *hp = &L->m->hp;
+    for (size_t i = 0; i < n; i++) {
+        const arch_tensor *t = &ts[i];
+        if ((t->only_if & hp->flags) != t->only_if || (t->not_if & hp->flags)) continue;
+        bool required = t->need == NEED_REQUIRED || (t->need == NEED_IF_FLAG && (hp->flags & t->flag)) ||
+                        (t->need == NEED_UNLESS_FLAG && !(hp->flags & t->flag));
+        char name[96];
+        snprintf(name, sizeof name, "%s%s", prefix, t->name);
+        void *field = (char *)base + t->field;
+        hearth_status st = t->matrix ? bind_matrix(L, name, required, dim(hp, t->cols), dim(hp, t->rows), field)
+                                     : bind_vector(L, name, required, dim(hp, t->cols), field);
+        if (st) return st;
+    }
     return HEARTH_OK;
 }
 
@@ -246,21 +270,21 @@ static hearth_status load(model **out, const gguf_file *g, const hearth_host *ho
         goto fail;
     }
     hp->n_vocab = (int)emb->ne[1];
-    if ((st = bind_matrix(&L, "token_embd.weight", true, hp->n_embd, hp->n_vocab, &m->tok_embd))) goto fail;
-    if ((st = bind_vector(&L, "output_norm.weight", true, hp->n_embd, &m->output_norm))) goto fail;
-    if ((st = bind_matrix(&L, "output.weight", false, hp->n_embd, hp->n_vocab, &m->output))) goto fail;
+    if ((st = bind_tensors(&L, arch_global_tensors, arch_n_global_tensors, "", m))) goto fail;
     if (!m->output.src) m->output = m->tok_embd; /* tied embeddings */
-    if ((st = bind_vector(&L, "rope_freqs.weight", false, hp->rope_dim / 2, &m->rope_freqs))) goto fail;
-    if ((st = bind_vector(&L, "rope_factors_long.weight", false, hp->rope_dim / 2, &m->rope_long))) goto fail;
-    if ((st = bind_vector(&L, "rope_factors_short.weight", false, hp->rope_dim / 2, &m->rope_short))) goto fail;
 
     m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers);
     if (!m->layers) {
         st = hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
         goto fail;
     }
-    for (int il = 0; il < hp->n_layer; il++)
-        if ((st = bind_layer(&L, il))) goto fail;
+    for (int il = 0; il < hp->n_layer; il++) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "blk.%d.", il);
+        if ((st = bind_tensors(&L, arch_layer_tensors, arch_n_layer_tensors, prefix, &m->layers[il]))) goto fail;
+        m->layers[il].n_qkv = hp->flags & ARCH_FUSED_QKV ? 1 : 3;
+        m->layers[il].n_gate_up = hp->flags & ARCH_FUSED_GATE_UP ? 1 : 2;
+    }
     *out = m;
     return HEARTH_OK;
 fail:
@@ -301,11 +325,28 @@ void model_pack_weights(model *m, const hearth_kernels *k) {
     if (m->output.data == embd) m->output = m->tok_embd; /* tied: the same bytes */
     else pack(m, &m->output, k);
     for (int il = 0; il < m->hp.n_layer; il++) {
-        weight *all[] = {&m->layers[il].wq,  &m->layers[il].wk,   &m->layers[il].wv,      &m->layers[il].wqkv,
-                         &m->layers[il].wo,  &m->layers[il].gate, &m->layers[il].up,      &m->layers[il].gate_up,
-                         &m->layers[il].down};
-        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) pack(m, all[i], k);
+        model_layer *ly = &m->layers[il];
+        for (int i = 0; i < ly->n_qkv; i++) pack(m, &ly->qkv[i], k);
+        for (int i = 0; i < ly->n_gate_up; i++) pack(m, &ly->gate_up[i], k);
+        pack(m, &ly->wo, k);
+        pack(m, &ly->down, k);
     }
+}
+
+int model_matrices(const model *m, const weight **out, int max) {
+    int n = 0;
+#define PUT(w) (n < max ? (void)(out[n] = (w)) : (void)0, n++)
+    PUT(&m->tok_embd);
+    if (m->output.src != m->tok_embd.src) PUT(&m->output);
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        const model_layer *ly = &m->layers[il];
+        for (int i = 0; i < ly->n_qkv; i++) PUT(&ly->qkv[i]);
+        PUT(&ly->wo);
+        for (int i = 0; i < ly->n_gate_up; i++) PUT(&ly->gate_up[i]);
+        PUT(&ly->down);
+    }
+#undef PUT
+    return n;
 }
 
 void model_free(model *m) {

@@ -1,28 +1,30 @@
 /* Model definitions: hyper-parameters and weights of the supported
- * architectures, read from GGUF metadata (never from file names). */
+ * architectures (arch.h describes them), read from GGUF metadata (never
+ * from file names). */
 #ifndef HEARTH_MODEL_H
 #define HEARTH_MODEL_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "arch.h"
 #include "error.h"
 #include "gguf.h"
 #include "host.h"
 
-typedef enum { ARCH_LLAMA, ARCH_PHI3, ARCH_QWEN2 } model_arch;
-
 typedef struct {
     model_arch arch;
     char arch_name[32];
+    const arch_desc *desc;
+    unsigned flags;        /* the row's arch_flag: what the layer recipe does */
     int n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_vocab;
     int n_ctx_train;
     float rms_eps;
     float rope_base;
     int rope_dim;          /* rotated dimensions per head (<= head_dim) */
     bool rope_neox;        /* rotate (i, i+d/2) pairs instead of (2i, 2i+1) */
-    int n_ctx_orig;        /* phi3 long-rope: original context length */
-    float rope_attn_factor;/* phi3 long-rope: scale of cos/sin */
+    int n_ctx_orig;        /* long-rope: original context length (else n_ctx_train) */
+    float rope_attn_factor;/* long-rope: scale of cos/sin */
     uint32_t file_type;
 } model_hparams;
 
@@ -36,11 +38,19 @@ typedef struct {
     bool own_copy;          /* data was read into the model's memory, not mapped: it may be repacked */
 } weight;
 
+/* One layer, the same for every architecture: norm, the QKV products
+ * (+ bias), RoPE, attention, Wo + residual, norm, the gate/up products,
+ * SwiGLU, down + residual. The products that share an input form a group
+ * whose outputs go side by side, as a fused matrix writes them. */
 typedef struct {
     const float *attn_norm, *ffn_norm;
-    weight wq, wk, wv, wqkv, wo;
-    const float *bq, *bk, *bv;
-    weight gate, up, gate_up, down;
+    weight qkv[3];            /* [q | k | v] rows: one fused matrix (n_qkv 1) or q, k, v */
+    int n_qkv;
+    const float *qkv_bias[3]; /* q, k, v biases, each or NULL */
+    weight wo;
+    weight gate_up[2];        /* [gate | up] rows: one fused matrix (n_gate_up 1) or gate, up */
+    int n_gate_up;
+    weight down;
 } model_layer;
 
 typedef struct model {
@@ -48,7 +58,7 @@ typedef struct model {
     weight tok_embd, output;
     const float *output_norm;
     const float *rope_freqs;       /* llama-3 frequency factors, head_dim/2, or NULL */
-    const float *rope_long, *rope_short; /* phi3 long-rope factors, or NULL */
+    const float *rope_long, *rope_short; /* long-rope factors (ARCH_LONG_ROPE), or NULL */
     model_layer *layers;
     uint64_t weight_bytes;
 
@@ -68,6 +78,14 @@ hearth_status model_load_shapes(model **out, const gguf_file *g, const hearth_ho
 struct hearth_kernels;
 void model_pack_weights(model *m, const struct hearth_kernels *k);
 void model_free(model *m);
+/* Every matrix of the model (token_embd and output once each, even tied),
+ * up to max; returns how many there are. */
+int model_matrices(const model *m, const weight **out, int max);
+/* The RoPE table for a context of n_ctx positions, as ggml builds it:
+ * cos and sin of rotated pair i at position pos0 + t go to
+ * out[t * rope_dim + 2i] and [.. + 1], for t in [0, n_pos). n_ctx picks the
+ * long-rope factors (above the original context) or the short ones. */
+void model_rope_table(const model *m, int n_ctx, int pos0, int n_pos, float *out);
 const char *model_arch_name(model_arch a);
 
 #endif

@@ -11,21 +11,22 @@
 
 #include "ggml_types.h"
 
+/* The layout each kernel slot multiplies; a ggml type's row in the type
+ * table (ggml_types.c) says which kernel sets fill its slot. */
+static const uint32_t slot_type[KW_COUNT] = {
+    [KW_F32] = GGML_TYPE_F32,   [KW_F16] = GGML_TYPE_F16,   [KW_BF16] = GGML_TYPE_BF16,
+    [KW_Q4_0] = GGML_TYPE_Q4_0, [KW_Q4_1] = GGML_TYPE_Q4_1, [KW_Q5_0] = GGML_TYPE_Q5_0,
+    [KW_Q5_1] = GGML_TYPE_Q5_1, [KW_Q8_0] = GGML_TYPE_Q8_0, [KW_Q4_0_X4] = KERNELS_TYPE_Q4_0_X4,
+    [KW_Q8_0_X4] = KERNELS_TYPE_Q8_0_X4,
+};
+
 int kernels_wtype_index(uint32_t t) {
-    switch (t) {
-    case GGML_TYPE_F32: return KW_F32;
-    case GGML_TYPE_F16: return KW_F16;
-    case GGML_TYPE_BF16: return KW_BF16;
-    case GGML_TYPE_Q4_0: return KW_Q4_0;
-    case GGML_TYPE_Q4_1: return KW_Q4_1;
-    case GGML_TYPE_Q5_0: return KW_Q5_0;
-    case GGML_TYPE_Q5_1: return KW_Q5_1;
-    case GGML_TYPE_Q8_0: return KW_Q8_0;
-    case KERNELS_TYPE_Q4_0_X4: return KW_Q4_0_X4;
-    case KERNELS_TYPE_Q8_0_X4: return KW_Q8_0_X4;
-    default: return -1;
-    }
+    for (int i = 0; i < KW_COUNT; i++)
+        if (slot_type[i] == t) return i;
+    return -1;
 }
+
+uint32_t kernels_slot_type(int slot) { return slot >= 0 && slot < KW_COUNT ? slot_type[slot] : GGML_TYPE_COUNT; }
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #include <cpuid.h>
@@ -99,17 +100,8 @@ static uint32_t base_type(uint32_t weight_type) {
 }
 
 uint32_t kernels_act_type(uint32_t weight_type) {
-    switch (base_type(weight_type)) {
-    case GGML_TYPE_F32: return GGML_TYPE_F32;
-    case GGML_TYPE_F16: return GGML_TYPE_F16;
-    case GGML_TYPE_BF16: return GGML_TYPE_BF16;
-    case GGML_TYPE_Q4_0:
-    case GGML_TYPE_Q5_0:
-    case GGML_TYPE_Q8_0: return GGML_TYPE_Q8_0;
-    case GGML_TYPE_Q4_1:
-    case GGML_TYPE_Q5_1: return GGML_TYPE_Q8_1;
-    default: return GGML_TYPE_COUNT;
-    }
+    const ggml_type_info *t = ggml_type_info_of(base_type(weight_type));
+    return t && t->cpu ? t->act : GGML_TYPE_COUNT;
 }
 
 size_t kernels_act_row_bytes(uint32_t weight_type, int n) {
@@ -132,6 +124,15 @@ size_t kernels_act_row_bytes(uint32_t weight_type, int n) {
         return kernels_act_aux_offset(n, true) + sizeof(act_aux_q8_1) * (size_t)(n / QK8_1);
     default: return 0;
     }
+}
+
+size_t kernels_act_row_bytes_max(int n) {
+    size_t most = 0;
+    for (int i = 0; i < KW_COUNT; i++) {
+        size_t r = kernels_act_row_bytes(slot_type[i], n);
+        if (r > most) most = r;
+    }
+    return most;
 }
 
 void kernels_quantize_act(const hearth_kernels *k, uint32_t weight_type, const float *x, void *dst,

@@ -57,7 +57,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Weight types with kernels, as indices into the tables below. */
+/* Weight layouts with kernels, as indices into the tables below
+ * (kernels.c's slot_type says which layout a slot is; ggml_types.c's type
+ * table says which kernel sets fill the slot of a ggml type). */
 enum kernels_wtype {
     KW_F32,
     KW_F16,
@@ -128,6 +130,9 @@ uint32_t kernels_act_type(uint32_t weight_type);
 /* Bytes of one activation row of n elements; 0 for an unsupported type or
  * an n that is not a multiple of the block size. */
 size_t kernels_act_row_bytes(uint32_t weight_type, int n);
+/* The largest kernels_act_row_bytes(type, n) over every layout with kernels
+ * (n a multiple of 128): the size of a buffer that holds any of them. */
+size_t kernels_act_row_bytes_max(int n);
 void kernels_quantize_act(const hearth_kernels *k, uint32_t weight_type, const float *x, void *dst,
                           int n);
 /* out[t*out_stride + r] = dot(W row r, activation row t) for r in [r0,r1),
@@ -150,6 +155,8 @@ void kernels_dequantize_row(uint32_t weight_type, const void *src, float *dst, i
 
 /* Index into the tables for a ggml type, or -1. */
 int kernels_wtype_index(uint32_t weight_type);
+/* The layout of a slot (GGML_TYPE_COUNT past the last). */
+uint32_t kernels_slot_type(int slot);
 /* Auxiliary per-block entries of Q8_0 / Q8_1 activation rows. */
 typedef struct {
     float d;      /* the fp16 block scale, as f32 */

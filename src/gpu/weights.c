@@ -4,60 +4,76 @@
 
 #include "ggml_types.h"
 
-/* Bytes of one GGUF block of 32: the d (and m) halves, the fifth bits, the quants. */
+/* A GPU block's bytes (gpu_block_elems values of the GGUF type). */
+static uint64_t gpu_block_bytes(const ggml_type_info *t) {
+    return (uint64_t)t->block_bytes * t->gpu_block_elems / t->block_elems;
+}
+
+/* How the parts of a paired type's GGUF block are split over the pair: the
+ * d (and m) halves, the fifth bits, the quants. */
 typedef struct {
     uint32_t type;
-    const char *wgsl;
-    int block_bytes; /* GGUF */
-    int dm_halves;   /* 1: d; 2: d, m */
-    int qh_bytes;    /* 4 for Q5 */
+    int dm_halves; /* 1: d; 2: d, m */
+    int qh_bytes;  /* 4 for Q5 */
     int qs_bytes;
-} type_layout;
+} pair_layout;
 
-static const type_layout layouts[] = {
-    {GGML_TYPE_F32, "wtype_f32.wgsl", 128, 0, 0, 0},    {GGML_TYPE_F16, "wtype_f16.wgsl", 64, 0, 0, 0},
-    {GGML_TYPE_BF16, "wtype_bf16.wgsl", 64, 0, 0, 0},   {GGML_TYPE_Q8_0, "wtype_q8_0.wgsl", 34, 1, 0, 32},
-    {GGML_TYPE_Q4_0, "wtype_q4_0.wgsl", 18, 1, 0, 16},  {GGML_TYPE_Q4_1, "wtype_q4_1.wgsl", 20, 2, 0, 16},
-    {GGML_TYPE_Q5_0, "wtype_q5_0.wgsl", 22, 1, 4, 16},  {GGML_TYPE_Q5_1, "wtype_q5_1.wgsl", 24, 2, 4, 16},
+static const pair_layout pairs[] = {
+    {GGML_TYPE_Q8_0, 1, 0, 32}, {GGML_TYPE_Q4_0, 1, 0, 16}, {GGML_TYPE_Q4_1, 2, 0, 16},
+    {GGML_TYPE_Q5_0, 1, 4, 16}, {GGML_TYPE_Q5_1, 2, 4, 16},
 };
 
-static const type_layout *layout_of(uint32_t type) {
-    for (size_t i = 0; i < sizeof layouts / sizeof *layouts; i++)
-        if (layouts[i].type == type) return &layouts[i];
+static const ggml_type_info *gpu_info(uint32_t type) {
+    const ggml_type_info *t = ggml_type_info_of(type);
+    return t && t->gpu_wgsl && t->gpu_block_elems ? t : NULL;
+}
+
+static const pair_layout *pair_of(uint32_t type) {
+    for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++)
+        if (pairs[i].type == type) return &pairs[i];
     return NULL;
 }
 
-bool gpu_type_supported(uint32_t type) { return layout_of(type) != NULL; }
-
-const char *gpu_type_wgsl(uint32_t type) {
-    const type_layout *l = layout_of(type);
-    return l ? l->wgsl : NULL;
+bool gpu_type_supported(uint32_t type) {
+    const ggml_type_info *t = gpu_info(type);
+    /* a paired type also needs its split described here */
+    return t && (!t->gpu_pairs || pair_of(type));
 }
 
-static bool quantized(const type_layout *l) { return l->qs_bytes > 0; }
+const char *gpu_type_wgsl(uint32_t type) { return gpu_type_supported(type) ? gpu_info(type)->gpu_wgsl : NULL; }
+
+int gpu_type_block(uint32_t type) { return gpu_type_supported(type) ? gpu_info(type)->gpu_block_elems : 0; }
+
+bool gpu_type_pairs(uint32_t type) { return gpu_type_supported(type) && gpu_info(type)->gpu_pairs; }
 
 int gpu_type_act(uint32_t type) {
-    const type_layout *l = layout_of(type);
-    if (!l || type == GGML_TYPE_F32) return 0;
-    return type == GGML_TYPE_F16 ? 1 : type == GGML_TYPE_BF16 ? 2 : 3;
+    if (!gpu_type_supported(type)) return 0;
+    switch (gpu_info(type)->act) {
+    case GGML_TYPE_F16: return 1;
+    case GGML_TYPE_BF16: return 2;
+    case GGML_TYPE_Q8_0:
+    case GGML_TYPE_Q8_1: return 3;
+    default: return 0;
+    }
 }
 
 uint64_t gpu_blocks_bytes(uint32_t type, uint64_t n_blocks) {
-    const type_layout *l = layout_of(type);
-    if (!l) return 0;
-    if (!quantized(l)) return n_blocks * (uint64_t)l->block_bytes;
-    return (n_blocks + 1) / 2 * 2 * (uint64_t)l->block_bytes;
+    if (!gpu_type_supported(type)) return 0;
+    const ggml_type_info *t = gpu_info(type);
+    if (!t->gpu_pairs) return n_blocks * gpu_block_bytes(t);
+    return (n_blocks + 1) / 2 * 2 * gpu_block_bytes(t);
 }
 
 /* A pair: [d0 d1] ([m0 m1]) (qh0 qh1) qs0 qs1, from GGUF's d (m) (qh) qs per block. */
 size_t gpu_repack(uint32_t type, const uint8_t *src, size_t n_blocks, uint8_t *dst) {
-    const type_layout *l = layout_of(type);
-    if (!l) return 0;
-    if (!quantized(l)) {
-        memcpy(dst, src, n_blocks * (size_t)l->block_bytes);
-        return n_blocks * (size_t)l->block_bytes;
+    if (!gpu_type_supported(type)) return 0;
+    const ggml_type_info *t = gpu_info(type);
+    size_t bb = (size_t)gpu_block_bytes(t), out = 0;
+    if (!t->gpu_pairs) {
+        memcpy(dst, src, n_blocks * bb);
+        return n_blocks * bb;
     }
-    size_t bb = (size_t)l->block_bytes, out = 0;
+    const pair_layout *l = pair_of(type);
     for (size_t b = 0; b < n_blocks; b += 2) {
         const uint8_t *blk[2] = {src + b * bb, b + 1 < n_blocks ? src + (b + 1) * bb : NULL};
         uint8_t *p = dst + out;

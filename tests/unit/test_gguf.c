@@ -8,42 +8,8 @@
 #include "check.h"
 #include "ggml_types.h"
 #include "gguf.h"
+#include "gguf_build.h"
 #include "host_native.h"
-
-/* ---- a small GGUF image builder ---- */
-
-typedef struct {
-    uint8_t *p;
-    size_t n, cap;
-} buf;
-
-static void put(buf *b, const void *d, size_t n) {
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 64;
-        b->p = realloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-static void u32(buf *b, uint32_t v) { put(b, &v, 4); }
-static void u64(buf *b, uint64_t v) { put(b, &v, 8); }
-static void str(buf *b, const char *s) {
-    u64(b, strlen(s));
-    put(b, s, strlen(s));
-}
-static void kv_u32(buf *b, const char *k, uint32_t v) {
-    str(b, k);
-    u32(b, GGUF_TYPE_UINT32);
-    u32(b, v);
-}
-static void kv_str(buf *b, const char *k, const char *v) {
-    str(b, k);
-    u32(b, GGUF_TYPE_STRING);
-    str(b, v);
-}
-static void pad(buf *b, size_t align) {
-    while (b->n % align) put(b, "", 1);
-}
 
 /* A file with one metadata entry of each type and two tensors. */
 static buf make_valid(uint32_t version) {

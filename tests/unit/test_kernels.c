@@ -84,6 +84,37 @@ static void test_types(void) {
     CHECK("row bytes unsupported", !ggml_row_bytes(GGML_TYPE_Q4_K, 256, &b), "accepted");
 }
 
+/* The type table (ggml_types.c) and the kernel slots say the same thing:
+ * every weight type with CPU kernels has a slot the scalar set fills, every
+ * slot of a ggml type has its row, and activation rows follow the row's act. */
+static void test_type_table(void) {
+    hearth_kernels k;
+    kernels_init(&k, false);
+    int bad = 0;
+    for (size_t i = 0; ggml_type_row(i); i++) {
+        const ggml_type_info *t = ggml_type_row(i);
+        if (!t->cpu) continue;
+        int slot = kernels_wtype_index(t->id);
+        if (slot < 0 || !(t->cpu & TYPE_CPU_SCALAR) || !k.matmul[slot] || !k.quant[slot] ||
+            kernels_act_type(t->id) != t->act || kernels_slot_type(slot) != t->id)
+            bad++;
+    }
+    CHECK("every CPU type has its kernel slot", bad == 0, "%d rows disagree", bad);
+    bad = 0;
+    for (int slot = 0; slot < KW_COUNT; slot++) {
+        uint32_t type = kernels_slot_type(slot);
+        if (type < GGML_TYPE_COUNT && (!ggml_type_info_of(type) || !ggml_type_info_of(type)->cpu)) bad++;
+    }
+    CHECK("every slot has its row", bad == 0, "%d slots without a row", bad);
+    char list[160];
+    ggml_type_list(false, list, sizeof list);
+    CHECK("CPU type list", strcmp(list, "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1") == 0, "%s", list);
+    CHECK("q8_1 is no weight type", !ggml_type_runs(GGML_TYPE_Q8_1) && ggml_type_runs(GGML_TYPE_Q4_1), "bad");
+    CHECK("act row bytes max", kernels_act_row_bytes_max(256) >= kernels_act_row_bytes(KERNELS_TYPE_Q8_0_X4, 256) &&
+                                   kernels_act_row_bytes_max(256) >= kernels_act_row_bytes(GGML_TYPE_F32, 256),
+          "%zu", kernels_act_row_bytes_max(256));
+}
+
 static void test_fp16(void) {
     struct { uint16_t h; uint32_t f; } known[] = {
         {0x0000, 0x00000000}, {0x8000, 0x80000000}, {0x3c00, 0x3f800000}, {0xc000, 0xc0000000},
@@ -994,6 +1025,7 @@ static void test_attention_fast(void) {
 
 int main(void) {
     test_types();
+    test_type_table();
     test_fp16();
     test_bf16();
     test_dequant();

@@ -1,0 +1,118 @@
+/* The architectures hearth runs, and the catalogues of hyper-parameters and
+ * tensors their rows select from (arch.h). */
+#include "arch.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model.h"
+
+/* One row per architecture. */
+static const arch_desc rows[] = {
+    {ARCH_LLAMA, "llama", ARCH_TIED_EMBD, ROPE_INTERLEAVED, FFN_SWIGLU},
+    {ARCH_PHI3, "phi3", ARCH_FUSED_QKV | ARCH_FUSED_GATE_UP | ARCH_LONG_ROPE | ARCH_TIED_EMBD, ROPE_NEOX, FFN_SWIGLU},
+    {ARCH_QWEN2, "qwen2", ARCH_QKV_BIAS | ARCH_TIED_EMBD, ROPE_NEOX, FFN_SWIGLU},
+};
+
+#define HP(f) offsetof(model_hparams, f)
+const arch_u32_key arch_u32_keys[] = {
+    {"embedding_length", HP(n_embd), KEY_REQUIRED, 0, KEY_CONST, 65536, 0},
+    {"block_count", HP(n_layer), KEY_REQUIRED, 0, KEY_CONST, 1024, 0},
+    {"feed_forward_length", HP(n_ff), KEY_REQUIRED, 0, KEY_CONST, 1 << 20, 0},
+    {"attention.head_count", HP(n_head), KEY_REQUIRED, 0, KEY_CONST, 4096, 0},
+    {"attention.head_count_kv", HP(n_head_kv), KEY_N_HEAD, 0, KEY_CONST, 4096, 0},
+    {"context_length", HP(n_ctx_train), KEY_CONST, 2048, KEY_CONST, 1 << 24, 0},
+    {"attention.key_length", HP(head_dim), KEY_EMBD_PER_HEAD, 0, KEY_CONST, 4096, 0},
+    {"rope.dimension_count", HP(rope_dim), KEY_HEAD_DIM, 0, KEY_HEAD_DIM, 0, 0},
+    {"rope.scaling.original_context_length", HP(n_ctx_orig), KEY_CTX_TRAIN, 0, KEY_CONST, 1 << 24, ARCH_LONG_ROPE},
+};
+const size_t arch_n_u32_keys = sizeof arch_u32_keys / sizeof *arch_u32_keys;
+
+const arch_f32_key arch_f32_keys[] = {
+    {"attention.layer_norm_rms_epsilon", HP(rms_eps), 1e-5f, 0.0f, 1.0f},
+    {"rope.freq_base", HP(rope_base), 10000.0f, 1.0f, INFINITY},
+    /* Phi-3.5's long-rope scales cos and sin by it */
+    {"rope.scaling.attn_factor", HP(rope_attn_factor), 1.0f, 0.0f, INFINITY},
+};
+const size_t arch_n_f32_keys = sizeof arch_f32_keys / sizeof *arch_f32_keys;
+#undef HP
+
+#define M(f) offsetof(model, f)
+const arch_tensor arch_global_tensors[] = {
+    {"token_embd.weight", true, DIM_EMBD, DIM_VOCAB, M(tok_embd), 0, 0, NEED_REQUIRED, 0},
+    {"output_norm.weight", false, DIM_EMBD, 0, M(output_norm), 0, 0, NEED_REQUIRED, 0},
+    {"output.weight", true, DIM_EMBD, DIM_VOCAB, M(output), 0, 0, NEED_UNLESS_FLAG, ARCH_TIED_EMBD},
+    /* llama-3's frequency factors */
+    {"rope_freqs.weight", false, DIM_ROPE_HALF, 0, M(rope_freqs), 0, 0, NEED_OPTIONAL, 0},
+    {"rope_factors_long.weight", false, DIM_ROPE_HALF, 0, M(rope_long), ARCH_LONG_ROPE, 0, NEED_OPTIONAL, 0},
+    {"rope_factors_short.weight", false, DIM_ROPE_HALF, 0, M(rope_short), ARCH_LONG_ROPE, 0, NEED_OPTIONAL, 0},
+};
+const size_t arch_n_global_tensors = sizeof arch_global_tensors / sizeof *arch_global_tensors;
+#undef M
+
+#define L(f) offsetof(model_layer, f)
+const arch_tensor arch_layer_tensors[] = {
+    {"attn_norm.weight", false, DIM_EMBD, 0, L(attn_norm), 0, 0, NEED_REQUIRED, 0},
+    {"ffn_norm.weight", false, DIM_EMBD, 0, L(ffn_norm), 0, 0, NEED_REQUIRED, 0},
+    {"attn_output.weight", true, DIM_Q, DIM_EMBD, L(wo), 0, 0, NEED_REQUIRED, 0},
+    {"ffn_down.weight", true, DIM_FF, DIM_EMBD, L(down), 0, 0, NEED_REQUIRED, 0},
+    {"attn_qkv.weight", true, DIM_EMBD, DIM_QKV, L(qkv[0]), ARCH_FUSED_QKV, 0, NEED_REQUIRED, 0},
+    {"ffn_up.weight", true, DIM_EMBD, DIM_FF2, L(gate_up[0]), ARCH_FUSED_GATE_UP, 0, NEED_REQUIRED, 0},
+    {"attn_q.weight", true, DIM_EMBD, DIM_Q, L(qkv[0]), 0, ARCH_FUSED_QKV, NEED_REQUIRED, 0},
+    {"attn_k.weight", true, DIM_EMBD, DIM_KV, L(qkv[1]), 0, ARCH_FUSED_QKV, NEED_REQUIRED, 0},
+    {"attn_v.weight", true, DIM_EMBD, DIM_KV, L(qkv[2]), 0, ARCH_FUSED_QKV, NEED_REQUIRED, 0},
+    {"ffn_gate.weight", true, DIM_EMBD, DIM_FF, L(gate_up[0]), 0, ARCH_FUSED_GATE_UP, NEED_REQUIRED, 0},
+    {"ffn_up.weight", true, DIM_EMBD, DIM_FF, L(gate_up[1]), 0, ARCH_FUSED_GATE_UP, NEED_REQUIRED, 0},
+    {"attn_q.bias", false, DIM_Q, 0, L(qkv_bias[0]), 0, ARCH_FUSED_QKV, NEED_IF_FLAG, ARCH_QKV_BIAS},
+    {"attn_k.bias", false, DIM_KV, 0, L(qkv_bias[1]), 0, ARCH_FUSED_QKV, NEED_IF_FLAG, ARCH_QKV_BIAS},
+    {"attn_v.bias", false, DIM_KV, 0, L(qkv_bias[2]), 0, ARCH_FUSED_QKV, NEED_IF_FLAG, ARCH_QKV_BIAS},
+};
+const size_t arch_n_layer_tensors = sizeof arch_layer_tensors / sizeof *arch_layer_tensors;
+#undef L
+
+const arch_desc *arch_find(const char *name) {
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+        if (strcmp(rows[i].name, name) == 0) return &rows[i];
+    return NULL;
+}
+
+const arch_desc *arch_row(size_t i) { return i < sizeof rows / sizeof *rows ? &rows[i] : NULL; }
+
+void arch_missing(const arch_desc *d, char *buf, size_t size) {
+    static const struct {
+        unsigned flag;
+        const char *name;
+    } ops[] = {{ARCH_QK_NORM, "QK-norm"},
+               {ARCH_POST_NORMS, "post-attention/FFN norms"},
+               {ARCH_EMBD_SCALE, "embedding scale"},
+               {ARCH_SLIDING_WINDOW, "sliding-window attention"},
+               {ARCH_SOFTCAP, "logit soft-capping"},
+               {ARCH_ROPE_SKIP, "layers without RoPE"}};
+    size_t at = 0;
+    unsigned unnamed = d->flags & ~(unsigned)ARCH_RUNS;
+    if (!size) return;
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) unnamed &= ~ops[i].flag;
+    for (size_t i = 0; i < sizeof ops / sizeof *ops + 2; i++) {
+        const size_t n_ops = sizeof ops / sizeof *ops;
+        const char *name = i < n_ops        ? ((d->flags & ops[i].flag) ? ops[i].name : NULL)
+                           : i == n_ops     ? (d->ffn != FFN_SWIGLU ? "a GELU feed-forward" : NULL)
+                                            : (unnamed ? "other operations" : NULL);
+        if (!name) continue;
+        int n = snprintf(buf + at, size - at, "%s%s", at ? ", " : "", name);
+        if (n < 0 || (size_t)n >= size - at) return;
+        at += (size_t)n;
+    }
+}
+
+void arch_names(char *buf, size_t size) {
+    size_t at = 0;
+    if (!size) return;
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        int n = snprintf(buf + at, size - at, "%s%s", at ? ", " : "", rows[i].name);
+        if (n < 0 || (size_t)n >= size - at) return;
+        at += (size_t)n;
+    }
+}

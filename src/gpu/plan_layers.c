@@ -1,0 +1,92 @@
+/* The forward pass as dispatch lists: decode (one token), prefill, and
+ * the head that turns the last row into a sampled token. Every layer runs
+ * the same recipe (model.h's model_layer) for every architecture. */
+#include "gpu/plan_internal.h"
+
+/* Logits of the token in row 0 (x, xn) and the sampled token. */
+static hearth_status build_head(gpu_model *g, int list, hearth_error *err) {
+    hearth_status st = HEARTH_OK;
+    int base = 0;
+    for (int s = 0; !st && s < g->output.n_slices; s++) {
+        gpu_weight slice = g->output;
+        slice.n_slices = 1;
+        slice.buf[0] = g->output.buf[s];
+        slice.slice_rows[0] = g->output.slice_rows[s];
+        mv_job j = {"mv_out.wgsl", {&slice}, 1, g->b_xn, GPU_BUF_LOGITS, 0, slice.slice_rows[0], base, false, false};
+        st = k_matvec(g, list, &j, err);
+        base += slice.slice_rows[0];
+    }
+    if (!st) st = k_simple(g, list, "sample_a.wgsl", (uint32_t)g->n_chunks, err);
+    if (!st) st = k_simple(g, list, "sample_b.wgsl", 1, err);
+    return st;
+}
+
+/* A layer's product groups as the kernels take them: its QKV and gate/up
+ * matrices (fused or not), in output order. */
+typedef struct {
+    gpu_weight *qkv[3], *ffn[2];
+    int n_qkv, n_ffn;
+} layer_groups;
+
+static layer_groups groups_of(gpu_layer *ly) {
+    layer_groups lg = {.n_qkv = ly->n_qkv, .n_ffn = ly->n_gate_up};
+    for (int i = 0; i < ly->n_qkv; i++) lg.qkv[i] = &ly->qkv[i];
+    for (int i = 0; i < ly->n_gate_up; i++) lg.ffn[i] = &ly->gate_up[i];
+    return lg;
+}
+
+hearth_status plan_build_decode(gpu_model *g, hearth_error *err) {
+    const model_hparams *hp = &g->m->hp;
+    const int L = GPU_LIST_DECODE;
+    hearth_status st = k_embed(g, L, true, err);
+    for (int il = 0; !st && il < hp->n_layer; il++) {
+        gpu_layer *ly = &g->layers[il];
+        layer_groups lg = groups_of(ly);
+        mv_job j = {"mv_qkv.wgsl", {lg.qkv[0], lg.qkv[1], lg.qkv[2]}, lg.n_qkv, g->b_xn, g->b_qkv, ly->bias, g->qkv_dim, 0, false, false};
+        st = k_matvec(g, L, &j, err);
+        if (!st && g->opt.exact_attention) st = k_attention(g, L, "attn_decode.wgsl", il, err);
+        else if (!st && !g->split) st = k_attention(g, L, "attn_one.wgsl", il, err);
+        else if (!st) {
+            st = k_attention(g, L, "attn_split.wgsl", il, err);
+            if (!st) st = k_combine(g, L, err);
+        }
+        if (!st) {
+            mv_job o = {"mv_res.wgsl", {&ly->wo}, 1, g->b_attn, 0, ly->ffn_norm, hp->n_embd, 0, false, false};
+            st = k_matvec(g, L, &o, err);
+        }
+        uint32_t next = il + 1 < hp->n_layer ? g->layers[il + 1].attn_norm : g->b_out_norm;
+        mv_job f = {"mv_swiglu.wgsl", {lg.ffn[0], lg.ffn[1]}, lg.n_ffn, g->b_xn, g->b_act, 0, hp->n_ff, 0, false, false};
+        mv_job d = {"mv_res.wgsl", {&ly->down}, 1, g->b_act, 0, next, hp->n_embd, 0, false, false};
+        plan_fuse_q8(g, &f, &d);
+        if (!st) st = k_matvec(g, L, &f, err);
+        if (!st) st = k_matvec(g, L, &d, err);
+    }
+    if (!st) st = build_head(g, L, err);
+    return st;
+}
+
+hearth_status plan_build_prefill(gpu_model *g, int L, hearth_error *err) {
+    const model_hparams *hp = &g->m->hp;
+    hearth_status st = k_embed(g, L, false, err);
+    for (int il = 0; !st && il < hp->n_layer; il++) {
+        gpu_layer *ly = &g->layers[il];
+        layer_groups lg = groups_of(ly);
+        /* xin b_xq: the norm wrote the integer product's Q8 input itself */
+        bool q8 = plan_integer_product(g, lg.qkv[0]);
+        st = k_rmsnorm(g, L, ly->attn_norm, q8, err);
+        if (!st) st = k_matmul(g, L, lg.qkv, lg.n_qkv, 0, q8 ? g->b_xq : g->b_xb, g->b_qkv, g->qkv_dim, ly->bias, err);
+        if (!st) st = k_attention(g, L, "rope_kv.wgsl", il, err);
+        if (!st) st = k_attention(g, L, plan_tiled_attention(g) ? "attn_tile.wgsl" : "attn_prefill.wgsl", il, err);
+        gpu_weight *wo = &ly->wo, *down = &ly->down;
+        if (!st) st = k_matmul(g, L, &wo, 1, 1, g->b_attn, g->b_x, hp->n_embd, g->b_zero, err);
+        q8 = plan_integer_product(g, lg.ffn[0]);
+        if (!st) st = k_rmsnorm(g, L, ly->ffn_norm, q8, err);
+        if (!st) st = k_matmul(g, L, lg.ffn, lg.n_ffn, 2, q8 ? g->b_xq : g->b_xb, g->b_act, hp->n_ff, g->b_zero, err);
+        if (!st) st = k_matmul(g, L, &down, 1, 1, g->b_act, g->b_x, hp->n_embd, g->b_zero, err);
+    }
+    if (!st && L == GPU_LIST_PREFILL_LAST) {
+        st = k_simple(g, L, "head_prep.wgsl", 1, err);
+        if (!st) st = build_head(g, L, err);
+    }
+    return st;
+}

@@ -1,0 +1,303 @@
+/* One dispatch each: the kernels of the forward pass (embedding, norms,
+ * products, attention, sampling) with their constants and bindings. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ggml_types.h"
+#include "gpu/plan_internal.h"
+#include "gpu/weights.h"
+#include "gpu/wgsl.h"
+
+static void norm_consts(kb *k, const gpu_model *g) {
+    kb_u(k, "E", (uint64_t)g->m->hp.n_embd);
+    kb_f(k, "EPS", g->m->hp.rms_eps);
+}
+
+hearth_status k_embed(gpu_model *g, int list, bool decode, hearth_error *err) {
+    kb k;
+    kb_begin(&k, g, 256, "embed.wgsl");
+    int E = g->m->hp.n_embd;
+    kb_u(&k, "E", (uint64_t)E);
+    kb_u(&k, "NVOCAB", (uint64_t)g->m->hp.n_vocab);
+    kb_b(&k, "DECODE", decode);
+    kb_file(&k, "common.wgsl");
+    kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
+    kb_bind(&k, "tokens", "array<u32>", GPU_BIND_READ, GPU_BUF_TOKENS);
+    kb_bind(&k, "x", "array<vec4<f32>>", GPU_BIND_RW, g->b_x);
+    kb_bind(&k, "xn", "array<vec4<f32>>", GPU_BIND_RW, g->b_xn);
+    kb_bind(&k, "nw", "array<vec4<f32>>", GPU_BIND_READ, g->layers[0].attn_norm);
+    gpu_weight *w = &g->tok_embd;
+    hearth_status st = kb_weights(&k, &w, 1, ROWS_NONE, err);
+    kb_file(&k, "embed.wgsl");
+    uint32_t x, y;
+    plan_grid(((uint64_t)(decode ? 1 : g->batch) * (E / 8) + 255) / 256, &x, &y);
+    if (st) {
+        sb_free(&k.src);
+        return st;
+    }
+    return kb_dispatch(&k, list, x, y, err);
+}
+
+hearth_status k_matvec(gpu_model *g, int list, const mv_job *j, hearth_error *err) {
+    kb k;
+    bool q8;
+    int wg, tpr, R;
+    plan_mv_shape(g, j, &q8, &wg, &tpr, &R);
+    kb_begin(&k, g, wg, j->file);
+    kb_u(&k, "R", (uint64_t)R);
+    kb_u(&k, "TPR", (uint64_t)tpr);
+    kb_u(&k, "OUT_ROWS", (uint64_t)j->out_rows);
+    kb_u(&k, "ROW_BASE", (uint64_t)j->row_base);
+    kb_u(&k, "FF", (uint64_t)g->m->hp.n_ff);
+    norm_consts(&k, g);
+    kb_file(&k, "common.wgsl");
+    bool res = strcmp(j->file, "mv_res.wgsl") == 0;
+    if (!res) {
+        kb_bind(&k, "x", "array<vec4<f32>>", GPU_BIND_READ, g->b_x);
+        kb_file(&k, "norm_scale.wgsl");
+    } else {
+        kb_bind(&k, "x", "array<f32>", GPU_BIND_RW, g->b_x);
+        kb_bind(&k, "xn", "array<f32>", GPU_BIND_RW, g->b_xn);
+        kb_bind(&k, "nw", "array<f32>", GPU_BIND_READ, j->aux);
+    }
+    kb_bind(&k, "xin", "array<vec4<f32>>", GPU_BIND_READ, j->xin);
+    if (strcmp(j->file, "mv_qkv.wgsl") == 0) {
+        kb_bind(&k, "bias", "array<f32>", GPU_BIND_READ, j->aux);
+        kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, j->out);
+    } else if (strcmp(j->file, "mv_swiglu.wgsl") == 0) {
+        kb_bind(&k, "act", "array<f32>", GPU_BIND_RW, j->out);
+    }
+    if (j->q8_out) {
+        kb_bind(&k, "xq", "array<u32>", GPU_BIND_RW, g->b_xq);
+        kb_bind(&k, "xd", "array<vec2<f32>>", GPU_BIND_RW, g->b_xd);
+        kb_u(&k, "RPW", (uint64_t)(wg / tpr) * R);
+        kb_file(&k, "q8_store.wgsl");
+        kb_file(&k, "q8_out.wgsl");
+    } else if (strcmp(j->file, "mv_swiglu.wgsl") == 0) {
+        sb_add(&k.src, "fn q8_out(tid: u32, lane: u32, first: u32, v: array<f32, R>) {}\n");
+    }
+    if (j->q8_in) {
+        kb_bind(&k, "xqin", "array<vec4<u32>>", GPU_BIND_READ, g->b_xq);
+        kb_bind(&k, "xdin", "array<vec2<f32>>", GPU_BIND_READ, g->b_xd);
+    } else if (strcmp(j->file, "mv_out.wgsl") == 0) {
+        kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
+        kb_bind(&k, "logits", "array<f32>", GPU_BIND_RW, GPU_BUF_LOGITS);
+    }
+    hearth_status st = kb_weights(&k, j->ws, j->n_ws, j->q8_in ? ROWS_Q8_IN : q8 ? ROWS_Q8 : ROWS_FLOAT, err);
+    kb_file(&k, j->file);
+    if (st) {
+        sb_free(&k.src);
+        return st;
+    }
+    uint32_t x, y;
+    uint64_t per_wg = (uint64_t)(wg / tpr) * R;
+    plan_grid(((uint64_t)j->out_rows + per_wg - 1) / per_wg, &x, &y);
+    return kb_dispatch(&k, list, x, y, err);
+}
+
+static void attn_consts(kb *k, const gpu_model *g) {
+    const model_hparams *hp = &g->m->hp;
+    kb_u(k, "HD", (uint64_t)hp->head_dim);
+    kb_u(k, "NH", (uint64_t)hp->n_head);
+    kb_u(k, "GROUP", (uint64_t)(hp->n_head / hp->n_head_kv));
+    kb_u(k, "QD", (uint64_t)g->q_dim);
+    kb_u(k, "KVD", (uint64_t)g->kv_dim);
+    kb_u(k, "QKVD", (uint64_t)g->qkv_dim);
+    kb_u(k, "NCTX", (uint64_t)g->n_ctx);
+    kb_u(k, "ROPE_DIM", (uint64_t)hp->rope_dim);
+    kb_b(k, "NEOX", hp->rope_neox);
+    kb_f(k, "SCALE", 1.0f / sqrtf((float)hp->head_dim));
+    kb_u(k, "SPLIT", (uint64_t)g->split);
+}
+
+/* Attention (decode: one head a workgroup; prefill: a (token, head) a
+ * workgroup) or, for prefill, RoPE and the cache stores before it. */
+hearth_status k_attention(gpu_model *g, int list, const char *file, int il, hearth_error *err) {
+    const model_hparams *hp = &g->m->hp;
+    bool rope_kv = strcmp(file, "rope_kv.wgsl") == 0, one = strcmp(file, "attn_one.wgsl") == 0;
+    int wg = one ? 256 : ATTN_WG;
+    kb k;
+    kb_begin(&k, g, wg, file);
+    attn_consts(&k, g);
+    kb_u(&k, "DPT", (uint64_t)(hp->head_dim + wg - 1) / wg);
+    kb_file(&k, "common.wgsl");
+    kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
+    kb_bind(&k, "src", "array<f32>", rope_kv ? GPU_BIND_RW : GPU_BIND_READ, g->b_qkv);
+    kb_bind(&k, "kc", "array<u32>", GPU_BIND_RW, g->layers[il].k);
+    kb_bind(&k, "vc", "array<u32>", GPU_BIND_RW, g->layers[il].v);
+    kb_bind(&k, "rope", "array<f32>", GPU_BIND_READ, g->b_rope);
+    bool split = strcmp(file, "attn_split.wgsl") == 0;
+    if (!rope_kv) kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, split ? g->b_part : g->b_attn);
+    kb_file(&k, "rope.wgsl");
+    if (!rope_kv && strcmp(file, "attn_tile.wgsl")) kb_file(&k, g->opt.exact_attention ? "attend.wgsl" : "attend_fast.wgsl");
+    if (split || one || strcmp(file, "attn_decode.wgsl") == 0) kb_file(&k, "decode_head.wgsl");
+    kb_file(&k, file);
+    if (split) return kb_dispatch(&k, list, (uint32_t)hp->n_head, (uint32_t)g->split, err);
+    if (one || strcmp(file, "attn_decode.wgsl") == 0) return kb_dispatch(&k, list, (uint32_t)hp->n_head, 1, err);
+    if (strcmp(file, "attn_tile.wgsl") == 0) {
+        uint64_t rows = (uint64_t)g->batch * (hp->n_head / hp->n_head_kv);
+        return kb_dispatch(&k, list, (uint32_t)hp->n_head_kv, (uint32_t)((rows + 31) / 32), err);
+    }
+    uint32_t heads = (uint32_t)(rope_kv ? hp->n_head + hp->n_head_kv : hp->n_head);
+    return kb_dispatch(&k, list, heads, (uint32_t)g->batch, err);
+}
+
+/* Joins the split decode attention's shares (attn_combine.wgsl). */
+hearth_status k_combine(gpu_model *g, int list, hearth_error *err) {
+    kb k;
+    kb_begin(&k, g, ATTN_WG, "attn_combine.wgsl");
+    kb_u(&k, "HD", (uint64_t)g->m->hp.head_dim);
+    kb_u(&k, "SPLIT", (uint64_t)g->split);
+    kb_file(&k, "common.wgsl");
+    kb_bind(&k, "part", "array<f32>", GPU_BIND_READ, g->b_part);
+    kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, g->b_attn);
+    kb_file(&k, "attn_combine.wgsl");
+    return kb_dispatch(&k, list, (uint32_t)g->m->hp.n_head, 1, err);
+}
+
+/* Prefill RMSNorm into b_xb, or (q8: for an integer product) straight to
+ * its Q8 input in b_xq / b_xd. */
+hearth_status k_rmsnorm(gpu_model *g, int list, uint32_t nw, bool q8, hearth_error *err) {
+    kb k;
+    const char *file = q8 ? "rmsnorm_q8.wgsl" : "rmsnorm.wgsl";
+    kb_begin(&k, g, 256, file);
+    norm_consts(&k, g);
+    kb_file(&k, "common.wgsl");
+    kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
+    kb_bind(&k, "x", "array<f32>", GPU_BIND_READ, g->b_x);
+    kb_file(&k, "rms_scale.wgsl");
+    if (q8) {
+        kb_u(&k, "BPR", (uint64_t)g->m->hp.n_embd / GPU_Q8_BLOCK);
+        kb_u(&k, "ACT", 3);
+        kb_file(&k, "act.wgsl");
+        kb_bind(&k, "xq", "array<u32>", GPU_BIND_RW, g->b_xq);
+        kb_bind(&k, "xd", "array<vec2<f32>>", GPU_BIND_RW, g->b_xd);
+        kb_file(&k, "q8_store.wgsl");
+    } else {
+        kb_bind(&k, "xb", "array<f32>", GPU_BIND_RW, g->b_xb);
+    }
+    kb_bind(&k, "nw", "array<f32>", GPU_BIND_READ, nw);
+    kb_file(&k, file);
+    return kb_dispatch(&k, list, (uint32_t)g->batch, 1, err);
+}
+
+/* Prefill: the input of a quantized product (cols floats a token) to Q8
+ * blocks in b_xq / b_xd, for mmq.wgsl. */
+static hearth_status k_quant(gpu_model *g, int list, uint32_t xin, int cols, hearth_error *err) {
+    kb k;
+    kb_begin(&k, g, 256, "q8_act.wgsl");
+    kb_u(&k, "BPR", (uint64_t)cols / GPU_Q8_BLOCK);
+    kb_u(&k, "ACT", 3);
+    kb_file(&k, "common.wgsl");
+    kb_file(&k, "act.wgsl");
+    kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
+    kb_bind(&k, "xin", "array<vec4<f32>>", GPU_BIND_READ, xin);
+    kb_bind(&k, "xq", "array<u32>", GPU_BIND_RW, g->b_xq);
+    kb_bind(&k, "xd", "array<vec2<f32>>", GPU_BIND_RW, g->b_xd);
+    kb_file(&k, "q8_store.wgsl");
+    kb_file(&k, "q8_act.wgsl");
+    uint32_t x, y;
+    plan_grid(((uint64_t)g->batch * (cols / GPU_Q8_BLOCK) + 255) / 256, &x, &y);
+    return kb_dispatch(&k, list, x, y, err);
+}
+
+/* Prefill product of quantized weights in integers (mmq.wgsl), on the
+ * input quantized by k_quant. */
+static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, int n_ws, int mode, uint32_t xin,
+                                uint32_t out, int out_rows, uint32_t bias, hearth_error *err) {
+    hearth_status st = xin == g->b_xq ? HEARTH_OK : k_quant(g, list, xin, ws[0]->cols, err);
+    if (st) return st;
+    kb k;
+    kb_begin(&k, g, 256, "mmq.wgsl");
+    /* 8 rows a thread (128-row tiles), or 4 (64) where 128 would give
+     * fewer than 600 workgroups: about 4.5 per SM of an H100, whose last
+     * wave of workgroups is then full enough (Phi-3's QKV product, 576
+     * 128-row tiles, is 8-9% faster with 4 rows there). Up to 4 blocks a
+     * stage with 4 rows a thread, 2 with 8 (fewer registers holding the
+     * next stage: Phi-3's gate/up product 6-7% faster on the H100), each
+     * dividing the row and 30 KB of workgroup memory at most; WI / XI
+     * weight / input loads a thread a stage. */
+    int bpr = ws[0]->cols / gpu_type_block(ws[0]->type);
+    /* 8 tokens a thread for Q8_0 weights (their loads amortized over more
+     * tokens: faster on the H100), 4 for the others (8 was slower there) */
+    int tn = g->opt.mmq_tn == 8 || g->opt.mmq_tn == 4 ? g->opt.mmq_tn : ws[0]->type == GGML_TYPE_Q8_0 ? 8 : 4, bn = 16 * tn;
+    uint64_t tiles = (uint64_t)(out_rows + (mode == 2 ? 63 : 127)) / (mode == 2 ? 64 : 128) * ((g->batch + bn - 1) / bn);
+    int tm = tiles < 600 ? 4 : 8, bm = 16 * tm, nb = tm == 8 ? 2 : 4;
+    while (nb > 1 && (bpr % nb || nb * (bm * 40 + bn * 40) > 30720)) nb /= 2;
+    kb_u(&k, "MODE", (uint64_t)mode);
+    kb_u(&k, "TM", (uint64_t)tm);
+    kb_u(&k, "TN", (uint64_t)tn);
+    kb_u(&k, "NB", (uint64_t)nb);
+    kb_u(&k, "WI", (uint64_t)(nb * bm + 255) / 256);
+    kb_u(&k, "XI", (uint64_t)(nb * 2 * bn + 255) / 256);
+    kb_u(&k, "XDI", (uint64_t)(nb * bn + 255) / 256);
+    kb_u(&k, "OUT_ROWS", (uint64_t)out_rows);
+    kb_u(&k, "OUTS", (uint64_t)out_rows);
+    kb_u(&k, "FF", (uint64_t)g->m->hp.n_ff);
+    kb_b(&k, "ACT_M", ggml_type_info_of(ws[0]->type)->act == GGML_TYPE_Q8_1); /* offset m: Q8_1 input's s */
+    kb_dot4(&k);
+    kb_file(&k, "common.wgsl");
+    kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
+    kb_bind(&k, "xq", "array<vec4<u32>>", GPU_BIND_READ, g->b_xq);
+    kb_bind(&k, "xd", "array<vec2<f32>>", GPU_BIND_READ, g->b_xd);
+    kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, out);
+    kb_bind(&k, "bias", "array<f32>", GPU_BIND_READ, bias);
+    st = kb_weights(&k, ws, n_ws, ROWS_NONE, err);
+    kb_file(&k, "mmq.wgsl");
+    if (st) {
+        sb_free(&k.src);
+        return st;
+    }
+    uint32_t tile = (uint32_t)(mode == 2 ? 8 * tm : 16 * tm);
+    return kb_dispatch(&k, list, (uint32_t)(out_rows + tile - 1) / tile, (uint32_t)(g->batch + bn - 1) / bn, err);
+}
+
+/* Prefill product: mode 0 out = acc + bias, 1 out += acc, 2 SwiGLU. */
+hearth_status k_matmul(gpu_model *g, int list, gpu_weight *const *ws, int n_ws, int mode, uint32_t xin,
+                              uint32_t out, int out_rows, uint32_t bias, hearth_error *err) {
+    if (plan_integer_product(g, ws[0])) return k_matmul_q(g, list, ws, n_ws, mode, xin, out, out_rows, bias, err);
+    kb k;
+    kb_begin(&k, g, 256, "mm.wgsl");
+    kb_u(&k, "MODE", (uint64_t)mode);
+    kb_u(&k, "OUT_ROWS", (uint64_t)out_rows);
+    kb_u(&k, "OUTS", (uint64_t)out_rows);
+    kb_u(&k, "FF", (uint64_t)g->m->hp.n_ff);
+    kb_file(&k, "common.wgsl");
+    kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
+    kb_bind(&k, "xin", "array<vec4<f32>>", GPU_BIND_READ, xin);
+    kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, out);
+    kb_bind(&k, "bias", "array<f32>", GPU_BIND_READ, bias);
+    hearth_status st = kb_weights(&k, ws, n_ws, ROWS_NONE, err);
+    kb_file(&k, "mm.wgsl");
+    if (st) {
+        sb_free(&k.src);
+        return st;
+    }
+    return kb_dispatch(&k, list, (uint32_t)(out_rows + 63) / 64, (uint32_t)(g->batch + 63) / 64, err);
+}
+
+hearth_status k_simple(gpu_model *g, int list, const char *file, uint32_t x, hearth_error *err) {
+    kb k;
+    int per_b = (g->n_chunks * CAND_STRIDE + 255) / 256;
+    kb_begin(&k, g, 256, file);
+    norm_consts(&k, g);
+    kb_u(&k, "NVOCAB", (uint64_t)g->m->hp.n_vocab);
+    kb_u(&k, "PER_T", SAMPLE_PER_T);
+    kb_u(&k, "PER_B", (uint64_t)per_b);
+    kb_u(&k, "NCHUNK", (uint64_t)g->n_chunks);
+    kb_file(&k, "common.wgsl");
+    kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
+    if (strcmp(file, "head_prep.wgsl") == 0) {
+        kb_bind(&k, "x", "array<f32>", GPU_BIND_RW, g->b_x);
+        kb_bind(&k, "xn", "array<f32>", GPU_BIND_RW, g->b_xn);
+        kb_bind(&k, "nw", "array<f32>", GPU_BIND_READ, g->b_out_norm);
+    } else {
+        kb_bind(&k, "cands", "array<vec2<u32>>", GPU_BIND_RW, g->b_cands);
+        if (strcmp(file, "sample_a.wgsl") == 0) kb_bind(&k, "logits", "array<f32>", GPU_BIND_READ, GPU_BUF_LOGITS);
+        else kb_bind(&k, "result", "array<u32>", GPU_BIND_RW, GPU_BUF_RESULT);
+        kb_file(&k, "argmax.wgsl");
+    }
+    kb_file(&k, file);
+    return kb_dispatch(&k, list, x, 1, err);
+}

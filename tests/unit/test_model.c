@@ -1,0 +1,215 @@
+/* Loading models by their architecture's description (arch.c, model.c):
+ * tiny f32 llama / phi3 / qwen2 files bind to the uniform layer, missing or
+ * misshapen tensors and unknown architectures fail with messages that name
+ * them, and the CPU forward pass runs each. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "cpu/kernels.h"
+#include "forward.h"
+#include "ggml_types.h"
+#include "gguf_build.h"
+#include "host_native.h"
+#include "model.h"
+
+enum { E = 32, FF = 64, HEADS = 2, KV_HEADS = 1, HD = E / HEADS, VOCAB = 8 };
+
+typedef struct {
+    char name[48];
+    uint64_t ne[2];
+    int n_dims;
+} tensor;
+
+/* The tensors of one layer and the globals, for an architecture's flags;
+ * `omit` leaves one out, `wrong` gives one a row too many. */
+static int model_tensors(unsigned flags, const char *omit, const char *wrong, tensor *t) {
+    static const struct {
+        const char *name;
+        int cols, rows; /* rows 0: a vector */
+        unsigned only_if, not_if;
+    } all[] = {
+        {"token_embd.weight", E, VOCAB, 0, 0},
+        {"output_norm.weight", E, 0, 0, 0},
+        {"blk.0.attn_norm.weight", E, 0, 0, 0},
+        {"blk.0.ffn_norm.weight", E, 0, 0, 0},
+        {"blk.0.attn_output.weight", E, E, 0, 0},
+        {"blk.0.ffn_down.weight", FF, E, 0, 0},
+        {"blk.0.attn_qkv.weight", E, E + 2 * KV_HEADS * HD, ARCH_FUSED_QKV, 0},
+        {"blk.0.ffn_up.weight", E, 2 * FF, ARCH_FUSED_GATE_UP, 0},
+        {"blk.0.attn_q.weight", E, E, 0, ARCH_FUSED_QKV},
+        {"blk.0.attn_k.weight", E, KV_HEADS * HD, 0, ARCH_FUSED_QKV},
+        {"blk.0.attn_v.weight", E, KV_HEADS * HD, 0, ARCH_FUSED_QKV},
+        {"blk.0.ffn_gate.weight", E, FF, 0, ARCH_FUSED_GATE_UP},
+        {"blk.0.ffn_up.weight", E, FF, 0, ARCH_FUSED_GATE_UP},
+        {"blk.0.attn_q.bias", E, 0, ARCH_QKV_BIAS, 0},
+        {"blk.0.attn_k.bias", KV_HEADS * HD, 0, ARCH_QKV_BIAS, 0},
+        {"blk.0.attn_v.bias", KV_HEADS * HD, 0, ARCH_QKV_BIAS, 0},
+    };
+    int n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        if ((all[i].only_if & flags) != all[i].only_if || (all[i].not_if & flags)) continue;
+        if (omit && strcmp(omit, all[i].name) == 0) continue;
+        snprintf(t[n].name, sizeof t[n].name, "%s", all[i].name);
+        t[n].n_dims = all[i].rows ? 2 : 1;
+        t[n].ne[0] = (uint64_t)all[i].cols;
+        t[n].ne[1] = (uint64_t)all[i].rows + (wrong && strcmp(wrong, all[i].name) == 0);
+        n++;
+    }
+    return n;
+}
+
+/* A GGUF file of that architecture, f32 weights of small deterministic values. */
+static void write_model(const char *path, const char *arch, unsigned flags, const char *omit, const char *wrong) {
+    tensor t[32];
+    int n = model_tensors(flags, omit, wrong, t);
+    buf b = {0};
+    put(&b, "GGUF", 4);
+    u32(&b, 3);
+    u64(&b, (uint64_t)n);
+    u64(&b, 7);
+    kv_str(&b, "general.architecture", arch);
+    char key[96];
+#define KEY(k, v) (snprintf(key, sizeof key, "%s.%s", arch, k), kv_u32(&b, key, v))
+    KEY("embedding_length", E);
+    KEY("block_count", 1);
+    KEY("feed_forward_length", FF);
+    KEY("attention.head_count", HEADS);
+    KEY("attention.head_count_kv", KV_HEADS);
+    KEY("context_length", 64);
+#undef KEY
+    uint64_t offset = 0;
+    for (int i = 0; i < n; i++) {
+        str(&b, t[i].name);
+        u32(&b, (uint32_t)t[i].n_dims);
+        for (int d = 0; d < t[i].n_dims; d++) u64(&b, t[i].ne[d]);
+        u32(&b, GGML_TYPE_F32);
+        u64(&b, offset);
+        offset += (t[i].ne[0] * (t[i].n_dims == 2 ? t[i].ne[1] : 1) * 4 + 31) / 32 * 32;
+    }
+    pad(&b, 32);
+    for (int i = 0; i < n; i++) {
+        uint64_t count = t[i].ne[0] * (t[i].n_dims == 2 ? t[i].ne[1] : 1);
+        for (uint64_t j = 0; j < count; j++) {
+            float v = t[i].n_dims == 1 ? 1.0f : (float)((j * 7 + (uint64_t)i) % 13) / 13.0f - 0.5f;
+            put(&b, &v, 4);
+        }
+        pad(&b, 32);
+    }
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(b.p, 1, b.n, f);
+        fclose(f);
+    }
+    free(b.p);
+}
+
+typedef struct {
+    native_host *h;
+    gguf_file *g;
+    model *m;
+    hearth_error err;
+} loaded;
+
+static hearth_status load(loaded *l, const char *path) {
+    *l = (loaded){0};
+    hearth_status st = native_host_create(&l->h, path, 1, &l->err);
+    if (!st) st = gguf_open(&l->g, native_host_iface(l->h), &l->err);
+    if (!st) st = model_load(&l->m, l->g, native_host_iface(l->h), &l->err);
+    return st;
+}
+
+static void unload(loaded *l) {
+    model_free(l->m);
+    gguf_free(l->g);
+    native_host_free(l->h);
+}
+
+/* Logits of two tokens, all finite. */
+static bool runs(loaded *l) {
+    hearth_kernels k;
+    kernels_init(&k, true);
+    forward_ctx *f = NULL;
+    float logits[VOCAB];
+    const int32_t tokens[2] = {1, 2};
+    bool ok = !forward_create(&f, l->m, native_host_iface(l->h), &k, true, 16, 4, &l->err) &&
+              !forward_eval(f, tokens, 2, 0, logits, &l->err);
+    for (int i = 0; ok && i < VOCAB; i++) ok = isfinite(logits[i]);
+    forward_free(f);
+    return ok;
+}
+
+static void test_rows(const char *path) {
+    static const struct {
+        const char *arch;
+        int n_qkv, n_gate_up;
+        bool neox, biases;
+    } want[] = {{"llama", 3, 2, false, false}, {"phi3", 1, 1, true, false}, {"qwen2", 3, 2, true, true}};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        const arch_desc *d = arch_find(want[i].arch);
+        char name[64];
+        snprintf(name, sizeof name, "%s: a row that hearth runs", want[i].arch);
+        char missing[160] = "";
+        if (d) arch_missing(d, missing, sizeof missing);
+        CHECK(name, d && !(d->flags & ~(unsigned)ARCH_RUNS) && !missing[0], "no row or it needs %s", missing);
+        if (!d) continue;
+        write_model(path, want[i].arch, d->flags, NULL, NULL);
+        loaded l;
+        hearth_status st = load(&l, path);
+        snprintf(name, sizeof name, "%s: loads", want[i].arch);
+        CHECK(name, st == HEARTH_OK, "%s", l.err.message);
+        if (!st) {
+            const model_layer *ly = &l.m->layers[0];
+            snprintf(name, sizeof name, "%s: the uniform layer", want[i].arch);
+            CHECK(name,
+                  ly->n_qkv == want[i].n_qkv && ly->n_gate_up == want[i].n_gate_up &&
+                      l.m->hp.rope_neox == want[i].neox && (ly->qkv_bias[0] != NULL) == want[i].biases &&
+                      ly->gate_up[0].rows * ly->n_gate_up == 2 * FF && l.m->output.data == l.m->tok_embd.data &&
+                      model_matrices(l.m, NULL, 0) == 1 + ly->n_qkv + ly->n_gate_up + 2,
+                  "n_qkv %d n_gate_up %d neox %d", ly->n_qkv, ly->n_gate_up, l.m->hp.rope_neox);
+            snprintf(name, sizeof name, "%s: the CPU forward pass runs", want[i].arch);
+            CHECK(name, runs(&l), "%s", l.err.message);
+        }
+        unload(&l);
+    }
+}
+
+static void expect_refused(const char *path, const char *name, const char *arch, unsigned flags, const char *omit,
+                           const char *wrong, const char *message) {
+    write_model(path, arch, flags, omit, wrong);
+    loaded l;
+    hearth_status st = load(&l, path);
+    CHECK(name, st != HEARTH_OK && strstr(l.err.message, message), "%s", st ? l.err.message : "loaded");
+    unload(&l);
+}
+
+int main(void) {
+    char path[] = "/tmp/hearth-test-model-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return 1;
+    close(fd);
+    test_rows(path);
+    expect_refused(path, "a missing tensor is named with the architecture", "llama", ARCH_TIED_EMBD,
+                   "blk.0.attn_k.weight", NULL, "tensor blk.0.attn_k.weight is missing (architecture llama)");
+    expect_refused(path, "qwen2 needs its biases", "qwen2", 0, NULL, NULL,
+                   "tensor blk.0.attn_q.bias is missing (architecture qwen2)");
+    expect_refused(path, "a misshapen tensor is refused", "phi3", ARCH_FUSED_QKV | ARCH_FUSED_GATE_UP,
+                   NULL, "blk.0.attn_qkv.weight", "blk.0.attn_qkv.weight has shape");
+    expect_refused(path, "an unknown architecture lists the known ones", "gemma9", 0, NULL, NULL,
+                   "hearth runs llama, phi3, qwen2");
+    const arch_desc future = {ARCH_LLAMA, "future", ARCH_QK_NORM | ARCH_SOFTCAP, ROPE_NEOX, FFN_GEGLU};
+    char missing[160];
+    arch_missing(&future, missing, sizeof missing);
+    CHECK("what a row needs is named", strcmp(missing, "QK-norm, logit soft-capping, a GELU feed-forward") == 0, "%s",
+          missing);
+    char list[160];
+    ggml_type_list(true, list, sizeof list);
+    CHECK("GPU type list", strcmp(list, "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1") == 0, "%s", list);
+    unlink(path);
+    CHECK_DONE();
+}
