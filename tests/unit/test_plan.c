@@ -605,11 +605,13 @@ typedef struct {
 static const shape SHAPES[] = {
     {"tiny-llama", ARCH_LLAMA, 64, 2, 4, 2, 16, 128, 32000, false},
     {"tiny-phi3", ARCH_PHI3, 64, 2, 4, 4, 16, 128, 32064, false},
-    {"tiny-qwen2", ARCH_QWEN2, 64, 2, 4, 2, 16, 128, 1000, true},
+    {"tiny-qwen2", ARCH_QWEN2, 64, 2, 4, 2, 16, 128, 1003, true}, /* an odd vocabulary */
     {"qwen2.5-0.5b", ARCH_QWEN2, 896, 24, 14, 2, 64, 4864, 151936, true},
     {"llama3.2-1b", ARCH_LLAMA, 2048, 16, 32, 8, 64, 8192, 128256, true},
     {"phi3-mini", ARCH_PHI3, 3072, 32, 32, 32, 96, 8192, 32064, false},
     {"llama3-8b", ARCH_LLAMA, 4096, 32, 32, 8, 128, 14336, 128256, false},
+    /* Gemma-3-1B's sizes as a Llama (heads of 256, one KV head, 262144 tokens: grids over 65535 workgroups) */
+    {"gemma3-1b-like", ARCH_LLAMA, 1152, 4, 4, 1, 256, 6912, 262144, true},
 };
 enum { N_TINY = 3 };
 
@@ -778,6 +780,9 @@ static const wgsl_binding *binding_named(const pipe_info *pi, int i) {
     return NULL;
 }
 
+static uint64_t largest_wg_mem;
+static char largest_wg_where[400];
+
 /* Reads one pipeline's WGSL: prefix, entry point, features, bindings vs
  * layout, workgroup size and memory. */
 static void check_pipeline(const plan_case *pc, const rec_pipe *rp, pipe_info *pi, probs *p) {
@@ -853,6 +858,10 @@ static void check_pipeline(const plan_case *pc, const rec_pipe *rp, pipe_info *p
             continue;
         }
         if (count_ident(code, name) > 1) pi->wg_mem += (size + 15) / 16 * 16; /* counted where used */
+    }
+    if (pi->wg_mem > largest_wg_mem) {
+        largest_wg_mem = pi->wg_mem;
+        snprintf(largest_wg_where, sizeof largest_wg_where, "%s in %s", label, pc->name);
     }
     if ((double)pi->wg_mem > pc->lim->max_workgroup_storage)
         bad(p, "%s: %llu bytes of workgroup memory, the limit is %.0f", label, (unsigned long long)pi->wg_mem,
@@ -1624,6 +1633,18 @@ static void test_synthetic(void) {
                              pi == P_DEFAULT && oi == 0 ? 300000 : 0, true);
             synth_free(s);
         }
+    /* matrices larger than the upload's 8 MiB chunk: uploaded in several chunks a slice, sliced or not */
+    {
+        shape mid = {"mid-llama", ARCH_LLAMA, 256, 1, 4, 4, 64, 512, 40000, false};
+        for (int ti = 0; ti < N_TYPES; ti += 3) { /* f32 (41 MB), q8_0 (11 MB), q5_0 */
+            synth *s = synth_make(&mid, TYPES[ti], 1);
+            run_case(mid.name, &s->m, &s->host, &PROFILES[P_DEFAULT], &OPTIONS[0], 512, 512, 1 << 20, true);
+            profile pr = {"binding 16 MB", PROFILES[P_DESKTOP].lim};
+            pr.lim.max_storage_binding = 16e6;
+            run_case(mid.name, &s->m, &s->host, &pr, &OPTIONS[0], 512, 512, 5 << 20, true);
+            synth_free(s);
+        }
+    }
     /* pipelines are shared by the layers: twice the layers, the same pipelines */
     for (int si = 0; si < N_TINY; si++) {
         int same = 0, n = 0, p1 = 0, p2 = 0;
@@ -1717,6 +1738,7 @@ int main(int argc, char **argv) {
         for (char *p = strtok_r(list, ":", &save); p; p = strtok_r(NULL, ":", &save), n_files++) test_file(p);
         free(list);
     }
+    printf("# largest workgroup memory of a pipeline: %llu bytes (%s)\n", (unsigned long long)largest_wg_mem, largest_wg_where);
     if (!n_files) printf("# no GGUF files given: real models are checked by tests/e2e/plan.test.mjs\n");
     CHECK_DONE();
 }
