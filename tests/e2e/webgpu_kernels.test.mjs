@@ -8,7 +8,8 @@
 // Here each case's pipelines are compiled and run alone on the GPU, and the
 // outputs compared: so a wrong kernel shows as one failing case (rmsnorm,
 // the prefill products mm.wgsl / q8_act.wgsl + mmq.wgsl, the decode product
-// mv_qkv.wgsl with rows.wgsl / rows_q.wgsl), for every weight type.
+// mv_qkv.wgsl with rows.wgsl / rows_q.wgsl, decode attention with RoPE and
+// the KV cache store), for every weight type.
 // `node tests/e2e/webgpu_kernels.test.mjs NAME...` picks golden fixtures.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,8 +29,11 @@ const DEFAULT_RUNS = [
   ...TYPES.map((t) => [`llama-llama2-${t}`, []]),
   ...TYPES.filter((t) => t.startsWith('q')).map((t) => [`llama-llama2-${t}`, ['--no-mmq']]),
   ['phi3-llama2-q4_0', []], ['qwen2-qwen3-q8_0', []], ['qwen2-qwen3-f16', []],
+  // the other decode attentions: the CPU's f16 numerics (attn_decode.wgsl), one dispatch (attn_one.wgsl)
+  ['llama-llama2-f16', ['--exact']], ['qwen2-qwen3-q4_0', ['--attn-one']], ['phi3-llama2-ropefactors-f32', ['--exact']],
 ];
-const runs = process.argv.length > 2 ? process.argv.slice(2).map((n) => [n, []]) : DEFAULT_RUNS;
+// names on the command line, each optionally with plan_dump flags after a colon ("llama-llama2-f16:--exact")
+const runs = process.argv.length > 2 ? process.argv.slice(2).map((a) => [a.split(':')[0], a.split(':').slice(1)]) : DEFAULT_RUNS;
 const fixtures = new Map(goldenFixtures().map((fx) => [fx.name, fx]));
 
 // ---- the dump tool ----
@@ -126,23 +130,35 @@ async function runCase(plan, bin, c, buffers) {
   device.queue.submit([enc.finish()]);
   const err = await held(device.popErrorScope());
   if (err) throw new Error(`WebGPU validation: ${err.message}`);
-  let worst = 0, at = -1, scale = 0;
+  // per output region: the largest error over the largest expected magnitude
+  let res = { rel: 0 };
   for (let k = 0; k < reads.length; k++) {
     await held(reads[k].mapAsync(GPUMapMode.READ));
-    const got = new Float32Array(reads[k].getMappedRange().slice(0));
+    const raw = reads[k].getMappedRange().slice(0);
     reads[k].unmap();
     reads[k].destroy();
     const r = c.outputs[k];
-    const want = new Float32Array(bin.buffer, bin.byteOffset + r.at, r.len / 4);
+    const got = r.half ? Array.from(new Uint16Array(raw), f16) : new Float32Array(raw);
+    const want = r.half ? Array.from(new Uint16Array(bin.buffer.slice(bin.byteOffset + r.at, bin.byteOffset + r.at + r.len)), f16)
+      : new Float32Array(bin.buffer.slice(bin.byteOffset + r.at, bin.byteOffset + r.at + r.len));
+    let scale = 0, worst = 0, at = 0;
     for (const v of want) scale = Math.max(scale, Math.abs(v));
     for (let i = 0; i < want.length; i++) {
       const e = Math.abs(got[i] - want[i]);
       if (!(e <= worst)) { worst = Number.isNaN(e) ? Infinity : e; at = i; }
     }
-    if (worst === Infinity) return { rel: Infinity, at, got: got[at], want: want[at] };
-    if (at >= 0) Object.assign(c, { gotAt: got[at], wantAt: want[at] });
+    const rel = worst / Math.max(scale, 1e-30);
+    if (!(rel <= res.rel)) res = { rel, at, got: got[at], want: want[at], region: k };
   }
-  return { rel: worst / Math.max(scale, 1e-30), at, got: c.gotAt, want: c.wantAt };
+  return res;
+}
+
+// IEEE half to a number.
+function f16(h) {
+  const e = (h >> 10) & 31, f = h & 1023, s = h >> 15 ? -1 : 1;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
 for (const [name, flags] of runs) {
@@ -166,7 +182,7 @@ for (const [name, flags] of runs) {
     let res;
     try { res = await runCase(plan, bin, c, buffers); } catch (e) { res = { rel: Infinity, error: e.message }; }
     check(`${label}: ${c.name} = the CPU kernels (max error ${res.rel.toExponential(1)} of the largest output, tolerance ${c.tol}; ${((performance.now() - t0) / 1000).toFixed(1)}s)`,
-      res.rel <= c.tol, res.error || `output ${res.at}: ${res.got} vs ${res.want}`);
+      res.rel <= c.tol, res.error || `output region ${res.region}, value ${res.at}: ${res.got} vs ${res.want}`);
   }
   for (const b of buffers) b?.destroy();
   fs.rmSync(`${out}.json`);

@@ -10,6 +10,9 @@
  *              mmq.wgsl): x += Wo * act(attn)
  *   qkv        decode mv_qkv.wgsl of layer 0 (rows.wgsl or rows_q.wgsl):
  *              qkv = Wqkv * act(xn / rms(x)) + bias
+ *   attention  decode attention of layer 0 (attn_split.wgsl + attn_combine.wgsl,
+ *              attn_one.wgsl or attn_decode.wgsl): RoPE, the new K/V row
+ *              stored in the f16 cache, softmax(q K) V (attention_row_scalar)
  * Usage: plan_dump MODEL.gguf OUT [--limits B,MAXBUF,WGMEM,NSTORAGE,SUBGROUPS,F16,DOT4]
  *        [--no-mmq] [--exact] [--tokens N]; writes OUT.json and OUT.bin. */
 #define _POSIX_C_SOURCE 200809L
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/attention.h"
 #include "cpu/kernels.h"
 #include "engine.h"
 #include "ggml_types.h"
@@ -171,14 +175,15 @@ static int list_pos(const dump *d, int i) {
 typedef struct {
     uint32_t id;
     uint64_t off, at, len;
+    int half; /* outputs: f16 values (the KV cache), else f32 */
 } region;
 
 typedef struct {
-    char name[64];
+    char name[160];
     int list, first, count;
     region in[6];
     int n_in;
-    region out[2]; /* expected f32 values at `at` in the blob, len bytes */
+    region out[12]; /* expected values at `at` in the blob, len bytes */
     int n_out;
     double tol;
 } kcase;
@@ -223,13 +228,114 @@ static uint8_t *read_weight(const hearth_host *h, const weight *w) {
 }
 
 static void add_in(dump *d, kcase *c, uint32_t id, uint64_t off, const void *src, uint64_t len) {
-    c->in[c->n_in++] = (region){id, off, blob_add(d, src, len), len};
+    c->in[c->n_in++] = (region){id, off, blob_add(d, src, len), len, 0};
 }
 static void add_out(dump *d, kcase *c, uint32_t id, const float *v, size_t n) {
-    c->out[c->n_out++] = (region){id, 0, blob_add(d, v, n * 4), n * 4};
+    c->out[c->n_out++] = (region){id, 0, blob_add(d, v, n * 4), n * 4, 0};
+}
+static void add_out_half(dump *d, kcase *c, uint32_t id, uint64_t off, const uint16_t *v, size_t n) {
+    c->out[c->n_out++] = (region){id, off, blob_add(d, v, n * 2), n * 2, 1};
 }
 
-static int make_cases(dump *d, const model *m, const hearth_host *h, int T, kcase *cases) {
+/* The bytes the plan wrote at creation to buffer id (its one write), copied. */
+static float *init_floats(const dump *d, uint32_t id, size_t *n) {
+    for (int i = 0; i < d->n_w; i++)
+        if (d->w[i].id == id && d->w[i].off == 0) {
+            float *v = xrealloc(NULL, (size_t)d->w[i].len);
+            memcpy(v, d->blob + d->w[i].at, (size_t)d->w[i].len);
+            *n = (size_t)d->w[i].len / 4;
+            return v;
+        }
+    return NULL;
+}
+
+/* RoPE of one head as the CPU does it (forward.c; the GPU's rope.wgsl the same way), with the plan's table. */
+static void rope_ref(const model_hparams *hp, const float *table, int pos, const float *in, float *out) {
+    int rd = hp->rope_dim;
+    memcpy(out, in, (size_t)hp->head_dim * 4);
+    for (int i = 0; i < rd / 2; i++) {
+        int a = hp->rope_neox ? i : 2 * i, b = hp->rope_neox ? i + rd / 2 : 2 * i + 1;
+        float c = table[(size_t)pos * rd + 2 * i], s = table[(size_t)pos * rd + 2 * i + 1];
+        out[a] = fmaf(in[a], c, -(in[b] * s));
+        out[b] = fmaf(in[a], s, in[b] * c);
+    }
+}
+
+/* Decode attention of layer 0 at position pos over a cache of random f16 rows: the new k / v
+ * stored at pos, out[h] = softmax(q k / sqrt(hd)) v by the CPU's attention row (f16 numerics). */
+static void attention_case(dump *d, const model_hparams *hp, int i, int count, int pos, int n_ctx, bool exact, kcase *c) {
+    const ddisp *e = &d->d[i];
+    uint32_t src = bound(d, e, "src"), kc = bound(d, e, "kc"), vc = bound(d, e, "vc"), out = bound(d, &d->d[i + count - 1], "outv");
+    size_t n_table = 0;
+    float *table = init_floats(d, bound(d, e, "rope"), &n_table);
+    int HD = hp->head_dim, QD = hp->n_head * HD, KVD = hp->n_head_kv * HD, G = hp->n_head / hp->n_head_kv;
+    if (!table || n_table < (size_t)(pos + 1) * hp->rope_dim) {
+        fprintf(stderr, "plan_dump: no RoPE table\n");
+        exit(1);
+    }
+    float *x = rnd_vec((size_t)QD + 2 * KVD, 1);
+    size_t n_cache = (size_t)hp->n_head_kv * n_ctx * HD;
+    uint16_t *K = xrealloc(NULL, n_cache * 2), *V = xrealloc(NULL, n_cache * 2), *acc = xrealloc(NULL, (size_t)HD * 2);
+    memset(K, 0, n_cache * 2);
+    memset(V, 0, n_cache * 2);
+    for (int h = 0; h < hp->n_head_kv; h++)
+        for (int p = 0; p < pos; p++)
+            for (int k = 0; k < HD; k++) {
+                K[((size_t)h * n_ctx + p) * HD + k] = ggml_fp32_to_fp16(rnd());
+                V[((size_t)h * n_ctx + p) * HD + k] = ggml_fp32_to_fp16(rnd());
+            }
+    gpu_step st = {.pos = (uint32_t)pos, .n_tok = 1, .n_cand = 1, .top_p = 1, .penalty = 1};
+    add_in(d, c, GPU_BUF_STEP, 0, &st, sizeof st);
+    add_in(d, c, src, 0, x, ((size_t)QD + 2 * KVD) * 4);
+    add_in(d, c, kc, 0, K, n_cache * 2);
+    add_in(d, c, vc, 0, V, n_cache * 2);
+    float *r = xrealloc(NULL, (size_t)HD * 4), *o = xrealloc(NULL, (size_t)QD * 4);
+    for (int h = 0; h < hp->n_head_kv; h++) { /* the new row, as the CPU stores it */
+        rope_ref(hp, table, pos, x + QD + (size_t)h * HD, r);
+        for (int k = 0; k < HD; k++) {
+            K[((size_t)h * n_ctx + pos) * HD + k] = ggml_fp32_to_fp16(r[k]);
+            V[((size_t)h * n_ctx + pos) * HD + k] = ggml_fp32_to_fp16(x[QD + KVD + (size_t)h * HD + k]);
+        }
+    }
+    for (int h = 0; h < hp->n_head; h++) {
+        rope_ref(hp, table, pos, x + (size_t)h * HD, r);
+        const uint16_t *Kh = K + (size_t)(h / G) * n_ctx * HD, *Vh = V + (size_t)(h / G) * n_ctx * HD;
+        if (exact) {
+            attention_row_scalar(r, Kh, Vh, pos + 1, HD, HD, 1.0f / sqrtf((float)HD), acc, o + (size_t)h * HD);
+            continue;
+        }
+        /* the fast attentions accumulate in f32: against the exact sums (q rounded to f16 as they do) */
+        double sc[4096], mx = -1e300, l = 0;
+        for (int p = 0; p <= pos; p++) {
+            double dot = 0;
+            for (int k = 0; k < HD; k++)
+                dot += (double)ggml_fp16_to_fp32(ggml_fp32_to_fp16(r[k])) * ggml_fp16_to_fp32(Kh[(size_t)p * HD + k]);
+            sc[p] = dot / sqrt((double)HD);
+            if (sc[p] > mx) mx = sc[p];
+        }
+        for (int p = 0; p <= pos; p++) l += sc[p] = exp(sc[p] - mx);
+        for (int k = 0; k < HD; k++) {
+            double a = 0;
+            for (int p = 0; p <= pos; p++) a += sc[p] * ggml_fp16_to_fp32(Vh[(size_t)p * HD + k]);
+            o[(size_t)h * HD + k] = (float)(a / l);
+        }
+    }
+    add_out(d, c, out, o, (size_t)QD);
+    for (int h = 0; h < hp->n_head_kv && c->n_out + 2 <= 12; h++) {
+        size_t row = ((size_t)h * n_ctx + pos) * HD;
+        add_out_half(d, c, kc, row * 2, K + row, (size_t)HD);
+        add_out_half(d, c, vc, row * 2, V + row, (size_t)HD);
+    }
+    free(table);
+    free(x);
+    free(K);
+    free(V);
+    free(acc);
+    free(r);
+    free(o);
+}
+
+static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int n_ctx, kcase *cases) {
     const model_hparams *hp = &m->hp;
     int n = 0, E = hp->n_embd;
     gpu_step step = {.pos = 0, .n_tok = (uint32_t)T, .n_cand = 1, .temp = 0, .top_p = 1, .penalty = 1};
@@ -319,6 +425,21 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, kcas
         free(xs);
         free(out);
     }
+    /* layer 0's decode attention (split + combine, one dispatch, or the exact one) */
+    static const char *const attn[] = {"attn_split.wgsl", "attn_one.wgsl", "attn_decode.wgsl"};
+    for (int a = 0; a < 3; a++) {
+        i = find(d, GPU_LIST_DECODE, attn[a], 0, -1);
+        if (i < 0) continue;
+        int count = a == 0 ? 2 : 1, pos = 40;
+        if (a == 0 && (i + 1 >= d->n_d || strcmp(d->p[d->d[i + 1].pipe].label, "attn_combine.wgsl"))) break;
+        kcase *c = &cases[n++];
+        /* the exact attention reproduces the CPU's f16 accumulation; the others accumulate in f32 */
+        *c = (kcase){.list = GPU_LIST_DECODE, .first = list_pos(d, i), .count = count, .tol = a == 2 ? 1e-6 : 2e-5};
+        snprintf(c->name, sizeof c->name, "%s%s (decode attention at position %d, K/V stored; %s)", attn[a],
+                 a == 0 ? " + attn_combine.wgsl" : "", pos, a == 2 ? "attention_row_scalar" : "exact sums");
+        attention_case(d, hp, i, count, pos, n_ctx, a == 2, c);
+        break;
+    }
     return n;
 }
 
@@ -337,8 +458,8 @@ static void json_str(FILE *f, const char *s) {
 }
 
 static void json_region(FILE *f, const region *r) {
-    fprintf(f, "{\"id\":%u,\"offset\":%llu,\"at\":%llu,\"len\":%llu}", r->id, (unsigned long long)r->off,
-            (unsigned long long)r->at, (unsigned long long)r->len);
+    fprintf(f, "{\"id\":%u,\"offset\":%llu,\"at\":%llu,\"len\":%llu,\"half\":%d}", r->id, (unsigned long long)r->off,
+            (unsigned long long)r->at, (unsigned long long)r->len, r->half);
 }
 
 int main(int argc, char **argv) {
@@ -352,6 +473,7 @@ int main(int argc, char **argv) {
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--no-mmq")) go.no_mmq = true;
         else if (!strcmp(argv[i], "--exact")) go.exact_attention = true;
+        else if (!strcmp(argv[i], "--attn-one")) go.attn_split = 1;
         else if (!strcmp(argv[i], "--tokens") && i + 1 < argc) T = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--limits") && i + 1 < argc) {
             double v[7] = {0};
@@ -377,8 +499,8 @@ int main(int argc, char **argv) {
             return 1;
         }
     int n_init = d.n_w;
-    kcase cases[8];
-    int n_cases = make_cases(&d, hearth_engine_model(e), hearth_engine_host(e), T, cases);
+    kcase cases[8] = {0};
+    int n_cases = make_cases(&d, hearth_engine_model(e), hearth_engine_host(e), T, gpu_model_ctx(g), cases);
 
     char path[4096];
     snprintf(path, sizeof path, "%s.bin", argv[2]);
@@ -414,7 +536,7 @@ int main(int argc, char **argv) {
     }
     fprintf(f, "],\"init\":[");
     for (int i = 0; i < n_init; i++) {
-        region r = {d.w[i].id, d.w[i].off, d.w[i].at, d.w[i].len};
+        region r = {d.w[i].id, d.w[i].off, d.w[i].at, d.w[i].len, 0};
         if (i) fputc(',', f);
         json_region(f, &r);
     }
