@@ -31,6 +31,8 @@ const DEFAULT_RUNS = [
   ['phi3-llama2-q4_0', []], ['qwen2-qwen3-q8_0', []], ['qwen2-qwen3-f16', []],
   // the other decode attentions: the CPU's f16 numerics (attn_decode.wgsl), one dispatch (attn_one.wgsl)
   ['llama-llama2-f16', ['--exact']], ['qwen2-qwen3-q4_0', ['--attn-one']], ['phi3-llama2-ropefactors-f32', ['--exact']],
+  // workgroup-memory reductions instead of subgroups, and attn_prefill.wgsl with the fast attention
+  ['llama-llama2-q5_1', ['--no-subgroups']], ['phi3-llama2-bf16', ['--no-subgroups']],
 ];
 // names on the command line, each optionally with plan_dump flags after a colon ("llama-llama2-f16:--exact")
 const runs = process.argv.length > 2 ? process.argv.slice(2).map((a) => [a.split(':')[0], a.split(':').slice(1)]) : DEFAULT_RUNS;
@@ -176,7 +178,7 @@ for (const [name, flags] of runs) {
     size: b.size, usage: b.usage === 1 ? U.UNIFORM | U.COPY_DST : U.STORAGE | U.COPY_DST | U.COPY_SRC,
   }) : null));
   for (const w of plan.init) device.queue.writeBuffer(buffers[w.id], w.offset, bin, w.at, w.len);
-  check(`${label}: kernel cases made (${plan.cases.length})`, plan.cases.length >= 2, `${plan.cases.length}`);
+  check(`${label}: kernel cases made (${plan.cases.length})`, plan.cases.length >= 6, `${plan.cases.length}`);
   for (const c of plan.cases) {
     const t0 = performance.now();
     let res;

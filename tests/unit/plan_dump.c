@@ -13,8 +13,11 @@
  *   attention  decode attention of layer 0 (attn_split.wgsl + attn_combine.wgsl,
  *              attn_one.wgsl or attn_decode.wgsl): RoPE, the new K/V row
  *              stored in the f16 cache, softmax(q K) V (attention_row_scalar)
+ *   prefill attention  rope_kv.wgsl + attn_tile.wgsl / attn_prefill.wgsl, causal
+ *   swiglu     decode mv_swiglu.wgsl; prefill rmsnorm(_q8).wgsl + mm.wgsl / mmq.wgsl
+ *              MODE 2: act = silu(Wgate a) * (Wup a)
  * Usage: plan_dump MODEL.gguf OUT [--limits B,MAXBUF,WGMEM,NSTORAGE,SUBGROUPS,F16,DOT4]
- *        [--no-mmq] [--exact] [--tokens N]; writes OUT.json and OUT.bin. */
+ *        [--no-mmq] [--exact] [--attn-one] [--no-subgroups] [--tokens N]; writes OUT.json and OUT.bin. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdarg.h>
@@ -261,19 +264,21 @@ static void rope_ref(const model_hparams *hp, const float *table, int pos, const
     }
 }
 
-/* Decode attention of layer 0 at position pos over a cache of random f16 rows: the new k / v
- * stored at pos, out[h] = softmax(q k / sqrt(hd)) v by the CPU's attention row (f16 numerics). */
-static void attention_case(dump *d, const model_hparams *hp, int i, int count, int pos, int n_ctx, bool exact, kcase *c) {
+/* Attention of layer 0 for T tokens at positions pos.. over a cache of random f16 rows: the new
+ * k / v rows stored, out[t][h] = softmax(q k / sqrt(hd)) v over positions up to pos + t, by the
+ * CPU's attention row (f16 numerics, exact) or exact sums (the fast attentions accumulate in f32). */
+static void attention_case(dump *d, const model_hparams *hp, int i, int count, int pos, int T, int n_ctx, bool exact,
+                           kcase *c) {
     const ddisp *e = &d->d[i];
     uint32_t src = bound(d, e, "src"), kc = bound(d, e, "kc"), vc = bound(d, e, "vc"), out = bound(d, &d->d[i + count - 1], "outv");
     size_t n_table = 0;
     float *table = init_floats(d, bound(d, e, "rope"), &n_table);
-    int HD = hp->head_dim, QD = hp->n_head * HD, KVD = hp->n_head_kv * HD, G = hp->n_head / hp->n_head_kv;
-    if (!table || n_table < (size_t)(pos + 1) * hp->rope_dim) {
+    int HD = hp->head_dim, QD = hp->n_head * HD, KVD = hp->n_head_kv * HD, QKVD = QD + 2 * KVD, G = hp->n_head / hp->n_head_kv;
+    if (!table || n_table < (size_t)(pos + T) * hp->rope_dim || pos + T > 4096) {
         fprintf(stderr, "plan_dump: no RoPE table\n");
         exit(1);
     }
-    float *x = rnd_vec((size_t)QD + 2 * KVD, 1);
+    float *x = rnd_vec((size_t)T * QKVD, 1);
     size_t n_cache = (size_t)hp->n_head_kv * n_ctx * HD;
     uint16_t *K = xrealloc(NULL, n_cache * 2), *V = xrealloc(NULL, n_cache * 2), *acc = xrealloc(NULL, (size_t)HD * 2);
     memset(K, 0, n_cache * 2);
@@ -284,47 +289,50 @@ static void attention_case(dump *d, const model_hparams *hp, int i, int count, i
                 K[((size_t)h * n_ctx + p) * HD + k] = ggml_fp32_to_fp16(rnd());
                 V[((size_t)h * n_ctx + p) * HD + k] = ggml_fp32_to_fp16(rnd());
             }
-    gpu_step st = {.pos = (uint32_t)pos, .n_tok = 1, .n_cand = 1, .top_p = 1, .penalty = 1};
+    gpu_step st = {.pos = (uint32_t)pos, .n_tok = (uint32_t)T, .n_cand = 1, .top_p = 1, .penalty = 1};
     add_in(d, c, GPU_BUF_STEP, 0, &st, sizeof st);
-    add_in(d, c, src, 0, x, ((size_t)QD + 2 * KVD) * 4);
+    add_in(d, c, src, 0, x, (size_t)T * QKVD * 4);
     add_in(d, c, kc, 0, K, n_cache * 2);
     add_in(d, c, vc, 0, V, n_cache * 2);
-    float *r = xrealloc(NULL, (size_t)HD * 4), *o = xrealloc(NULL, (size_t)QD * 4);
-    for (int h = 0; h < hp->n_head_kv; h++) { /* the new row, as the CPU stores it */
-        rope_ref(hp, table, pos, x + QD + (size_t)h * HD, r);
-        for (int k = 0; k < HD; k++) {
-            K[((size_t)h * n_ctx + pos) * HD + k] = ggml_fp32_to_fp16(r[k]);
-            V[((size_t)h * n_ctx + pos) * HD + k] = ggml_fp32_to_fp16(x[QD + KVD + (size_t)h * HD + k]);
+    float *r = xrealloc(NULL, (size_t)HD * 4), *o = xrealloc(NULL, (size_t)T * QD * 4);
+    for (int t = 0; t < T; t++)
+        for (int h = 0; h < hp->n_head_kv; h++) { /* the new rows, as the CPU stores them */
+            rope_ref(hp, table, pos + t, x + (size_t)t * QKVD + QD + (size_t)h * HD, r);
+            for (int k = 0; k < HD; k++) {
+                K[((size_t)h * n_ctx + pos + t) * HD + k] = ggml_fp32_to_fp16(r[k]);
+                V[((size_t)h * n_ctx + pos + t) * HD + k] = ggml_fp32_to_fp16(x[(size_t)t * QKVD + QD + KVD + (size_t)h * HD + k]);
+            }
         }
-    }
-    for (int h = 0; h < hp->n_head; h++) {
-        rope_ref(hp, table, pos, x + (size_t)h * HD, r);
-        const uint16_t *Kh = K + (size_t)(h / G) * n_ctx * HD, *Vh = V + (size_t)(h / G) * n_ctx * HD;
-        if (exact) {
-            attention_row_scalar(r, Kh, Vh, pos + 1, HD, HD, 1.0f / sqrtf((float)HD), acc, o + (size_t)h * HD);
-            continue;
+    for (int t = 0; t < T; t++)
+        for (int h = 0; h < hp->n_head; h++) {
+            int n_pos = pos + t + 1;
+            float *oh = o + (size_t)t * QD + (size_t)h * HD;
+            rope_ref(hp, table, pos + t, x + (size_t)t * QKVD + (size_t)h * HD, r);
+            const uint16_t *Kh = K + (size_t)(h / G) * n_ctx * HD, *Vh = V + (size_t)(h / G) * n_ctx * HD;
+            if (exact) {
+                attention_row_scalar(r, Kh, Vh, n_pos, HD, HD, 1.0f / sqrtf((float)HD), acc, oh);
+                continue;
+            }
+            double sc[4096], mx = -1e300, l = 0;
+            for (int p = 0; p < n_pos; p++) {
+                double dot = 0;
+                for (int k = 0; k < HD; k++)
+                    dot += (double)ggml_fp16_to_fp32(ggml_fp32_to_fp16(r[k])) * ggml_fp16_to_fp32(Kh[(size_t)p * HD + k]);
+                sc[p] = dot / sqrt((double)HD);
+                if (sc[p] > mx) mx = sc[p];
+            }
+            for (int p = 0; p < n_pos; p++) l += sc[p] = exp(sc[p] - mx);
+            for (int k = 0; k < HD; k++) {
+                double a = 0;
+                for (int p = 0; p < n_pos; p++) a += sc[p] * ggml_fp16_to_fp32(Vh[(size_t)p * HD + k]);
+                oh[k] = (float)(a / l);
+            }
         }
-        /* the fast attentions accumulate in f32: against the exact sums (q rounded to f16 as they do) */
-        double sc[4096], mx = -1e300, l = 0;
-        for (int p = 0; p <= pos; p++) {
-            double dot = 0;
-            for (int k = 0; k < HD; k++)
-                dot += (double)ggml_fp16_to_fp32(ggml_fp32_to_fp16(r[k])) * ggml_fp16_to_fp32(Kh[(size_t)p * HD + k]);
-            sc[p] = dot / sqrt((double)HD);
-            if (sc[p] > mx) mx = sc[p];
-        }
-        for (int p = 0; p <= pos; p++) l += sc[p] = exp(sc[p] - mx);
-        for (int k = 0; k < HD; k++) {
-            double a = 0;
-            for (int p = 0; p <= pos; p++) a += sc[p] * ggml_fp16_to_fp32(Vh[(size_t)p * HD + k]);
-            o[(size_t)h * HD + k] = (float)(a / l);
-        }
-    }
-    add_out(d, c, out, o, (size_t)QD);
+    add_out(d, c, out, o, (size_t)T * QD);
     for (int h = 0; h < hp->n_head_kv && c->n_out + 2 <= 12; h++) {
         size_t row = ((size_t)h * n_ctx + pos) * HD;
-        add_out_half(d, c, kc, row * 2, K + row, (size_t)HD);
-        add_out_half(d, c, vc, row * 2, V + row, (size_t)HD);
+        add_out_half(d, c, kc, row * 2, K + row, (size_t)T * HD);
+        add_out_half(d, c, vc, row * 2, V + row, (size_t)T * HD);
     }
     free(table);
     free(x);
@@ -335,7 +343,7 @@ static void attention_case(dump *d, const model_hparams *hp, int i, int count, i
     free(o);
 }
 
-static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int n_ctx, kcase *cases) {
+static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int n_ctx, bool exact_attention, kcase *cases) {
     const model_hparams *hp = &m->hp;
     int n = 0, E = hp->n_embd;
     gpu_step step = {.pos = 0, .n_tok = (uint32_t)T, .n_cand = 1, .temp = 0, .top_p = 1, .penalty = 1};
@@ -425,6 +433,55 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         free(xs);
         free(out);
     }
+    /* layer 0's feed-forward gate and up products with SwiGLU: decode mv_swiglu.wgsl (on xn / rms(x)),
+     * prefill the norm (rmsnorm.wgsl or rmsnorm_q8.wgsl) then mm.wgsl / mmq.wgsl in MODE 2 */
+    {
+        const model_layer *l = &m->layers[0];
+        const weight *gw = hp->arch == ARCH_PHI3 ? &l->gate_up : &l->gate, *uw = hp->arch == ARCH_PHI3 ? NULL : &l->up;
+        int F = hp->n_ff;
+        for (int pre = 0; pre < 2; pre++) {
+            int j = pre ? find(d, GPU_LIST_PREFILL, mmq ? "mmq.wgsl" : "mm.wgsl", 0, 2) : find(d, GPU_LIST_DECODE, "mv_swiglu.wgsl", 0, -1);
+            if (j < 0 || (pre && (j == 0 || !strstr(d->p[d->d[j - 1].pipe].label, "rmsnorm")))) continue;
+            int TT = pre ? T : 1, first = pre ? j - 1 : j;
+            kcase *c = &cases[n++];
+            *c = (kcase){.list = pre ? GPU_LIST_PREFILL : GPU_LIST_DECODE, .first = list_pos(d, first), .count = j - first + 1, .tol = 2e-5};
+            snprintf(c->name, sizeof c->name, "%s%s (%s gate/up products and SwiGLU, %s, %d token%s)", pre ? d->p[d->d[first].pipe].label : "",
+                     pre ? (mmq ? " + mmq.wgsl" : " + mm.wgsl") : "mv_swiglu.wgsl", pre ? "prefill" : "decode", ggml_type_name(gw->type), TT,
+                     TT > 1 ? "s" : "");
+            float *x = rnd_vec((size_t)TT * E, 2), *xn = pre ? NULL : rnd_vec((size_t)E, 1), *xs = xrealloc(NULL, (size_t)TT * E * 4);
+            float *g = xrealloc(NULL, (size_t)TT * 2 * F * 4), *u = xrealloc(NULL, (size_t)TT * F * 4), *o = xrealloc(NULL, (size_t)TT * F * 4);
+            for (int t = 0; t < TT; t++) {
+                float sc = rms_scale(x + (size_t)t * E, E, hp->rms_eps);
+                for (int k = 0; k < E; k++) xs[(size_t)t * E + k] = pre ? x[(size_t)t * E + k] * sc * l->ffn_norm[k] : xn[k] * sc;
+            }
+            uint8_t *wb = read_weight(h, gw);
+            cpu_product(gw, wb, xs, TT, g); /* phi3: gate rows then up rows */
+            free(wb);
+            if (uw) {
+                wb = read_weight(h, uw);
+                cpu_product(uw, wb, xs, TT, u);
+                free(wb);
+            }
+            for (int t = 0; t < TT; t++)
+                for (int k = 0; k < F; k++) {
+                    float gv = uw ? g[(size_t)t * F + k] : g[(size_t)t * 2 * F + k];
+                    float uv = uw ? u[(size_t)t * F + k] : g[(size_t)t * 2 * F + F + k];
+                    o[(size_t)t * F + k] = gv / (1.0f + expf(-gv)) * uv;
+                }
+            gpu_step st = step;
+            st.n_tok = (uint32_t)TT;
+            add_in(d, c, GPU_BUF_STEP, 0, &st, sizeof st);
+            add_in(d, c, bound(d, &d->d[first], "x"), 0, x, (size_t)TT * E * 4);
+            if (!pre) add_in(d, c, bound(d, &d->d[j], "xin"), 0, xn, (size_t)E * 4);
+            add_out(d, c, bound(d, &d->d[j], pre ? "outv" : "act"), o, (size_t)TT * F);
+            free(x);
+            free(xn);
+            free(xs);
+            free(g);
+            free(u);
+            free(o);
+        }
+    }
     /* layer 0's decode attention (split + combine, one dispatch, or the exact one) */
     static const char *const attn[] = {"attn_split.wgsl", "attn_one.wgsl", "attn_decode.wgsl"};
     for (int a = 0; a < 3; a++) {
@@ -437,8 +494,21 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         *c = (kcase){.list = GPU_LIST_DECODE, .first = list_pos(d, i), .count = count, .tol = a == 2 ? 1e-6 : 2e-5};
         snprintf(c->name, sizeof c->name, "%s%s (decode attention at position %d, K/V stored; %s)", attn[a],
                  a == 0 ? " + attn_combine.wgsl" : "", pos, a == 2 ? "attention_row_scalar" : "exact sums");
-        attention_case(d, hp, i, count, pos, n_ctx, a == 2, c);
+        attention_case(d, hp, i, count, pos, 1, n_ctx, a == 2, c);
         break;
+    }
+    /* layer 0's prefill attention: rope_kv.wgsl (RoPE in place, the chunk's K/V stored), then
+     * attn_tile.wgsl or attn_prefill.wgsl (exact with --exact) */
+    i = find(d, GPU_LIST_PREFILL, "rope_kv.wgsl", 0, -1);
+    if (i >= 0 && i + 1 < d->n_d) {
+        const char *next = d->p[d->d[i + 1].pipe].label;
+        bool exact = exact_attention; /* attend.wgsl, else attend_fast.wgsl or attn_tile.wgsl */
+        kcase *c = &cases[n++];
+        int pos = 19;
+        *c = (kcase){.list = GPU_LIST_PREFILL, .first = list_pos(d, i), .count = 2, .tol = exact ? 1e-6 : 2e-5};
+        snprintf(c->name, sizeof c->name, "rope_kv.wgsl + %s (prefill attention, %d tokens at position %d, K/V stored; %s)",
+                 next, T, pos, exact ? "attention_row_scalar" : "exact sums");
+        attention_case(d, hp, i, 2, pos, T, n_ctx, exact, c);
     }
     return n;
 }
@@ -474,6 +544,7 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[i], "--no-mmq")) go.no_mmq = true;
         else if (!strcmp(argv[i], "--exact")) go.exact_attention = true;
         else if (!strcmp(argv[i], "--attn-one")) go.attn_split = 1;
+        else if (!strcmp(argv[i], "--no-subgroups")) go.no_subgroups = true;
         else if (!strcmp(argv[i], "--tokens") && i + 1 < argc) T = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--limits") && i + 1 < argc) {
             double v[7] = {0};
@@ -499,8 +570,8 @@ int main(int argc, char **argv) {
             return 1;
         }
     int n_init = d.n_w;
-    kcase cases[8] = {0};
-    int n_cases = make_cases(&d, hearth_engine_model(e), hearth_engine_host(e), T, gpu_model_ctx(g), cases);
+    kcase cases[12] = {0};
+    int n_cases = make_cases(&d, hearth_engine_model(e), hearth_engine_host(e), T, gpu_model_ctx(g), go.exact_attention, cases);
 
     char path[4096];
     snprintf(path, sizeof path, "%s.bin", argv[2]);
