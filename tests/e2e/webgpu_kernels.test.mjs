@@ -23,17 +23,24 @@ process.env.VK_ICD_FILENAMES ||= '/usr/lib/chromium/vk_swiftshader_icd.json';
 const { nodeGpu } = await import('../../web/gpu/host.mjs');
 
 const TYPES = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1'];
-// [fixture, plan_dump flags]: every type with the default plan; the quantized ones also with
-// products in f32 (mm.wgsl, rows.wgsl); Phi-3 (fused QKV) and Qwen2 (QKV bias) once each.
-const DEFAULT_RUNS = [
+// [fixture, plan_dump flags]. SwiftShader compiles a product kernel in 5-15 s, so by default each
+// weight type runs once, the plan variants spread over them: f32 products (mm.wgsl, rows.wgsl) for
+// float types and Q4_1 (--no-mmq), integer ones (q8_act + mmq.wgsl, rows_q.wgsl) for the other
+// quantized types; the exact attention (attn_decode / attn_prefill with attend.wgsl), the one-dispatch
+// decode attention (attn_one), no subgroups (workgroup-memory reductions, attn_prefill with
+// attend_fast.wgsl); Phi-3 (fused QKV and gate/up) and Qwen2 (QKV bias, tied) too.
+// HEARTH_KERNELS_ALL=1 adds every type with the default plan and every quantized type with --no-mmq.
+const QUICK = [
+  ['llama-llama2-f32', []], ['llama-llama2-f16', ['--exact']], ['qwen2-qwen3-bf16', []], ['llama-llama2-q8_0', []],
+  ['phi3-llama2-q4_0', []], ['llama-llama2-q4_1', ['--no-mmq']], ['qwen2-qwen3-q5_0', ['--attn-one']],
+  ['llama-llama2-q5_1', ['--no-subgroups']],
+];
+const ALL = [
   ...TYPES.map((t) => [`llama-llama2-${t}`, []]),
   ...TYPES.filter((t) => t.startsWith('q')).map((t) => [`llama-llama2-${t}`, ['--no-mmq']]),
-  ['phi3-llama2-q4_0', []], ['qwen2-qwen3-q8_0', []], ['qwen2-qwen3-f16', []],
-  // the other decode attentions: the CPU's f16 numerics (attn_decode.wgsl), one dispatch (attn_one.wgsl)
-  ['llama-llama2-f16', ['--exact']], ['qwen2-qwen3-q4_0', ['--attn-one']], ['phi3-llama2-ropefactors-f32', ['--exact']],
-  // workgroup-memory reductions instead of subgroups, and attn_prefill.wgsl with the fast attention
-  ['llama-llama2-q5_1', ['--no-subgroups']], ['phi3-llama2-bf16', ['--no-subgroups']],
+  ['phi3-llama2-ropefactors-f32', ['--exact']], ['phi3-llama2-bf16', ['--no-subgroups']], ['qwen2-qwen3-q4_0', ['--attn-one']],
 ];
+const DEFAULT_RUNS = process.env.HEARTH_KERNELS_ALL === '1' ? [...QUICK, ...ALL] : QUICK;
 // names on the command line, each optionally with plan_dump flags after a colon ("llama-llama2-f16:--exact")
 const runs = process.argv.length > 2 ? process.argv.slice(2).map((a) => [a.split(':')[0], a.split(':').slice(1)]) : DEFAULT_RUNS;
 const fixtures = new Map(goldenFixtures().map((fx) => [fx.name, fx]));
