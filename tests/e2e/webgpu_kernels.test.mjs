@@ -6,10 +6,15 @@
 // kernel cases: a few dispatches of a list, their inputs (random) and the
 // outputs the CPU kernels (src/cpu/kernels.h, scalar) give on the same data.
 // Here each case's pipelines are compiled and run alone on the GPU, and the
-// outputs compared: so a wrong kernel shows as one failing case (rmsnorm,
-// the prefill products mm.wgsl / q8_act.wgsl + mmq.wgsl, the decode product
-// mv_qkv.wgsl with rows.wgsl / rows_q.wgsl, decode attention with RoPE and
-// the KV cache store), for every weight type.
+// outputs compared, so a wrong kernel shows as one failing case: embed.wgsl;
+// rmsnorm.wgsl; the decode products mv_qkv / mv_res / mv_swiglu (rows.wgsl or
+// rows_q.wgsl); the prefill products mm.wgsl or q8_act.wgsl / rmsnorm_q8.wgsl
+// + mmq.wgsl (residual and SwiGLU modes); decode attention (attn_split +
+// attn_combine, attn_one, attn_decode) with RoPE and the KV cache store;
+// prefill attention (rope_kv + attn_tile / attn_prefill); the head (mv_out,
+// the repetition penalty, greedy sampling by sample_a + sample_b).
+// Tolerances: 2e-5 of the largest output (f32 sums in another order), exact
+// for the embedding, the sampled token and the attention's f16 cache rows.
 // `node tests/e2e/webgpu_kernels.test.mjs NAME...` picks golden fixtures.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -147,16 +152,16 @@ async function runCase(plan, bin, c, buffers) {
     reads[k].unmap();
     reads[k].destroy();
     const r = c.outputs[k];
-    const got = r.half ? Array.from(new Uint16Array(raw), f16) : new Float32Array(raw);
-    const want = r.half ? Array.from(new Uint16Array(bin.buffer.slice(bin.byteOffset + r.at, bin.byteOffset + r.at + r.len)), f16)
-      : new Float32Array(bin.buffer.slice(bin.byteOffset + r.at, bin.byteOffset + r.at + r.len));
+    // r.half: 1 f16 values, 2 u32 (a token: any difference fails), else f32
+    const as = (buf) => (r.half === 1 ? Array.from(new Uint16Array(buf), f16) : r.half === 2 ? new Uint32Array(buf) : new Float32Array(buf));
+    const got = as(raw), want = as(bin.buffer.slice(bin.byteOffset + r.at, bin.byteOffset + r.at + r.len));
     let scale = 0, worst = 0, at = 0;
     for (const v of want) scale = Math.max(scale, Math.abs(v));
     for (let i = 0; i < want.length; i++) {
       const e = Math.abs(got[i] - want[i]);
       if (!(e <= worst)) { worst = Number.isNaN(e) ? Infinity : e; at = i; }
     }
-    const rel = worst / Math.max(scale, 1e-30);
+    const rel = r.half === 2 ? (worst ? Infinity : 0) : worst / Math.max(scale, 1e-30);
     if (!(rel <= res.rel)) res = { rel, at, got: got[at], want: want[at], region: k };
   }
   return res;

@@ -14,6 +14,8 @@
  *              attn_one.wgsl or attn_decode.wgsl): RoPE, the new K/V row
  *              stored in the f16 cache, softmax(q K) V (attention_row_scalar)
  *   prefill attention  rope_kv.wgsl + attn_tile.wgsl / attn_prefill.wgsl, causal
+ *   embed, mv_res, head  decode embed.wgsl; mv_res.wgsl (x += Wo a, xn = x * ffn_norm);
+ *              mv_out.wgsl + sample_a/b.wgsl (logits, repetition penalty, greedy token)
  *   swiglu     decode mv_swiglu.wgsl; prefill rmsnorm(_q8).wgsl + mm.wgsl / mmq.wgsl
  *              MODE 2: act = silu(Wgate a) * (Wup a)
  * Usage: plan_dump MODEL.gguf OUT [--limits B,MAXBUF,WGMEM,NSTORAGE,SUBGROUPS,F16,DOT4]
@@ -178,7 +180,7 @@ static int list_pos(const dump *d, int i) {
 typedef struct {
     uint32_t id;
     uint64_t off, at, len;
-    int half; /* outputs: f16 values (the KV cache), else f32 */
+    int half; /* outputs: 1 f16 values (the KV cache), 2 u32 (exact), else f32 */
 } region;
 
 typedef struct {
@@ -482,6 +484,97 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
             free(o);
         }
     }
+    /* decode embedding: x = the token's row, xn = x * attn_norm */
+    i = find(d, GPU_LIST_DECODE, "embed.wgsl", 0, -1);
+    if (i >= 0) {
+        const weight *te = &m->tok_embd;
+        uint32_t tok = (uint32_t)(12345 % hp->n_vocab);
+        kcase *c = &cases[n++];
+        *c = (kcase){.list = GPU_LIST_DECODE, .first = list_pos(d, i), .count = 1, .tol = 0};
+        snprintf(c->name, sizeof c->name, "embed.wgsl (decode, token %u, %s)", tok, ggml_type_name(te->type));
+        uint8_t *wb = read_weight(h, te);
+        float *x = xrealloc(NULL, (size_t)E * 4), *xn = xrealloc(NULL, (size_t)E * 4);
+        kernels_dequantize_row(te->type, wb + te->row_bytes * tok, x, E);
+        for (int k = 0; k < E; k++) xn[k] = x[k] * m->layers[0].attn_norm[k];
+        gpu_step st = step;
+        st.n_tok = 1;
+        st.token = tok;
+        add_in(d, c, GPU_BUF_STEP, 0, &st, sizeof st);
+        add_out(d, c, bound(d, &d->d[i], "x"), x, (size_t)E);
+        add_out(d, c, bound(d, &d->d[i], "xn"), xn, (size_t)E);
+        free(wb);
+        free(x);
+        free(xn);
+    }
+    /* decode residual product (layer 0's output product): x += Wo * act(attn), xn = x * ffn_norm */
+    i = find(d, GPU_LIST_DECODE, "mv_res.wgsl", 0, -1);
+    if (i >= 0) {
+        kcase *c = &cases[n++];
+        *c = (kcase){.list = GPU_LIST_DECODE, .first = list_pos(d, i), .count = 1, .tol = 2e-5};
+        snprintf(c->name, sizeof c->name, "mv_res.wgsl (decode output product and the next norm's weights, %s)", ggml_type_name(wo->type));
+        float *a = rnd_vec((size_t)wo->cols, 1), *x = rnd_vec((size_t)E, 1), *o = xrealloc(NULL, (size_t)E * 4), *on = xrealloc(NULL, (size_t)E * 4);
+        uint8_t *wb = read_weight(h, wo);
+        cpu_product(wo, wb, a, 1, o);
+        for (int k = 0; k < E; k++) {
+            o[k] += x[k];
+            on[k] = o[k] * m->layers[0].ffn_norm[k];
+        }
+        gpu_step st = step;
+        st.n_tok = 1;
+        add_in(d, c, GPU_BUF_STEP, 0, &st, sizeof st);
+        add_in(d, c, bound(d, &d->d[i], "xin"), 0, a, (size_t)wo->cols * 4);
+        add_in(d, c, bound(d, &d->d[i], "x"), 0, x, (size_t)E * 4);
+        add_out(d, c, bound(d, &d->d[i], "x"), o, (size_t)E);
+        add_out(d, c, bound(d, &d->d[i], "xn"), on, (size_t)E);
+        free(wb);
+        free(a);
+        free(x);
+        free(o);
+        free(on);
+    }
+    /* decode head: logits = Wout * act(xn / rms(x)) (slices), the repetition penalty on the recent
+     * tokens, then greedy sampling (sample_a.wgsl + sample_b.wgsl): the token of the largest logit */
+    i = find(d, GPU_LIST_DECODE, "mv_out.wgsl", 0, -1);
+    if (i >= 0) {
+        const weight *ow = &m->output;
+        int last = i;
+        while (last + 1 < d->n_d && d->d[last + 1].list == GPU_LIST_DECODE) last++;
+        kcase *c = &cases[n++];
+        *c = (kcase){.list = GPU_LIST_DECODE, .first = list_pos(d, i), .count = last - i + 1, .tol = 2e-5};
+        snprintf(c->name, sizeof c->name, "mv_out.wgsl + sample_a.wgsl + sample_b.wgsl (decode logits with a repetition penalty, greedy token, %s)",
+                 ggml_type_name(ow->type));
+        float *x = rnd_vec((size_t)E, 2), *xn = rnd_vec((size_t)E, 1), *xs = xrealloc(NULL, (size_t)E * 4);
+        float *lg = xrealloc(NULL, (size_t)hp->n_vocab * 4);
+        float sc = rms_scale(x, E, hp->rms_eps);
+        for (int k = 0; k < E; k++) xs[k] = xn[k] * sc;
+        uint8_t *wb = read_weight(h, ow);
+        cpu_product(ow, wb, xs, 1, lg);
+        gpu_step st = step;
+        st.n_tok = 1;
+        st.penalty = 1.5f;
+        uint32_t recent[] = {7, 100, 7, (uint32_t)hp->n_vocab - 1, 31};
+        st.n_recent = 5;
+        memcpy(st.recent, recent, sizeof recent);
+        for (int k = 0; k < 5; k++) {
+            bool seen = false;
+            for (int j = 0; j < k; j++) seen = seen || recent[j] == recent[k];
+            float *v = &lg[recent[k]];
+            if (!seen) *v = *v > 0 ? *v / st.penalty : *v * st.penalty;
+        }
+        uint32_t best = 0;
+        for (uint32_t k = 1; k < (uint32_t)hp->n_vocab; k++)
+            if (lg[k] > lg[best]) best = k;
+        add_in(d, c, GPU_BUF_STEP, 0, &st, sizeof st);
+        add_in(d, c, bound(d, &d->d[i], "x"), 0, x, (size_t)E * 4);
+        add_in(d, c, bound(d, &d->d[i], "xin"), 0, xn, (size_t)E * 4);
+        add_out(d, c, GPU_BUF_LOGITS, lg, (size_t)hp->n_vocab);
+        c->out[c->n_out++] = (region){GPU_BUF_RESULT, 0, blob_add(d, &best, 4), 4, 2};
+        free(wb);
+        free(x);
+        free(xn);
+        free(xs);
+        free(lg);
+    }
     /* layer 0's decode attention (split + combine, one dispatch, or the exact one) */
     static const char *const attn[] = {"attn_split.wgsl", "attn_one.wgsl", "attn_decode.wgsl"};
     for (int a = 0; a < 3; a++) {
@@ -570,7 +663,7 @@ int main(int argc, char **argv) {
             return 1;
         }
     int n_init = d.n_w;
-    kcase cases[12] = {0};
+    kcase cases[16] = {0};
     int n_cases = make_cases(&d, hearth_engine_model(e), hearth_engine_host(e), T, gpu_model_ctx(g), go.exact_attention, cases);
 
     char path[4096];
