@@ -16,7 +16,8 @@
  *   prefill attention  rope_kv.wgsl + attn_tile.wgsl / attn_prefill.wgsl, causal
  *   embed, mv_res, head  decode embed.wgsl; mv_res.wgsl (x += Wo a, xn = x * ffn_norm);
  *              mv_out.wgsl + sample_a/b.wgsl (logits, repetition penalty, greedy token)
- *   swiglu     decode mv_swiglu.wgsl; prefill rmsnorm(_q8).wgsl + mm.wgsl / mmq.wgsl
+ *   swiglu     decode mv_swiglu.wgsl + mv_res.wgsl (the down product, on SwiGLU's Q8 output
+ *              where fused); prefill rmsnorm(_q8).wgsl + mm.wgsl / mmq.wgsl
  *              MODE 2: act = silu(Wgate a) * (Wup a)
  * Usage: plan_dump MODEL.gguf OUT [--limits B,MAXBUF,WGMEM,NSTORAGE,SUBGROUPS,F16,DOT4]
  *        [--no-mmq] [--exact] [--attn-one] [--no-subgroups] [--tokens N]; writes OUT.json and OUT.bin. */
@@ -193,6 +194,20 @@ typedef struct {
     double tol;
 } kcase;
 
+/* Scratch memory of the cases, freed together at the end. */
+static void *scratch[1024];
+static int n_scratch;
+static void *talloc(size_t n) {
+    if (n_scratch == 1024) {
+        fprintf(stderr, "plan_dump: too many scratch blocks\n");
+        exit(2);
+    }
+    return scratch[n_scratch++] = xrealloc(NULL, n);
+}
+static void scratch_free(void) {
+    while (n_scratch) free(scratch[--n_scratch]);
+}
+
 static uint64_t rng = 0x243F6A8885A308D3ull;
 static float rnd(void) {
     rng = rng * 6364136223846793005ull + 1442695040888963407ull;
@@ -200,7 +215,7 @@ static float rnd(void) {
 }
 
 static float *rnd_vec(size_t n, float scale) {
-    float *v = xrealloc(NULL, n * sizeof *v);
+    float *v = talloc(n * sizeof *v);
     for (size_t i = 0; i < n; i++) v[i] = rnd() * scale;
     return v;
 }
@@ -216,14 +231,13 @@ static void cpu_product(const weight *w, const uint8_t *wbytes, const float *x, 
     hearth_kernels k;
     kernels_init(&k, false);
     size_t rb = kernels_act_row_bytes(w->type, w->cols);
-    uint8_t *act = xrealloc(NULL, rb * (size_t)n_tok + 64);
+    uint8_t *act = talloc(rb * (size_t)n_tok + 64);
     for (int t = 0; t < n_tok; t++) kernels_quantize_act(&k, w->type, x + (size_t)t * w->cols, act + rb * t, w->cols);
     kernels_matmul(&k, w->type, wbytes, w->cols, 0, w->rows, act, n_tok, out, (size_t)w->rows);
-    free(act);
 }
 
 static uint8_t *read_weight(const hearth_host *h, const weight *w) {
-    uint8_t *b = xrealloc(NULL, (size_t)w->src->size);
+    uint8_t *b = talloc((size_t)w->src->size);
     hearth_error err;
     if (h->read(h->ctx, w->src->part, w->src->offset, b, (size_t)w->src->size, &err)) {
         fprintf(stderr, "plan_dump: %s\n", err.message);
@@ -246,7 +260,7 @@ static void add_out_half(dump *d, kcase *c, uint32_t id, uint64_t off, const uin
 static float *init_floats(const dump *d, uint32_t id, size_t *n) {
     for (int i = 0; i < d->n_w; i++)
         if (d->w[i].id == id && d->w[i].off == 0) {
-            float *v = xrealloc(NULL, (size_t)d->w[i].len);
+            float *v = talloc((size_t)d->w[i].len);
             memcpy(v, d->blob + d->w[i].at, (size_t)d->w[i].len);
             *n = (size_t)d->w[i].len / 4;
             return v;
@@ -282,7 +296,7 @@ static void attention_case(dump *d, const model_hparams *hp, int i, int count, i
     }
     float *x = rnd_vec((size_t)T * QKVD, 1);
     size_t n_cache = (size_t)hp->n_head_kv * n_ctx * HD;
-    uint16_t *K = xrealloc(NULL, n_cache * 2), *V = xrealloc(NULL, n_cache * 2), *acc = xrealloc(NULL, (size_t)HD * 2);
+    uint16_t *K = talloc(n_cache * 2), *V = talloc(n_cache * 2), *acc = talloc((size_t)HD * 2);
     memset(K, 0, n_cache * 2);
     memset(V, 0, n_cache * 2);
     for (int h = 0; h < hp->n_head_kv; h++)
@@ -296,7 +310,7 @@ static void attention_case(dump *d, const model_hparams *hp, int i, int count, i
     add_in(d, c, src, 0, x, (size_t)T * QKVD * 4);
     add_in(d, c, kc, 0, K, n_cache * 2);
     add_in(d, c, vc, 0, V, n_cache * 2);
-    float *r = xrealloc(NULL, (size_t)HD * 4), *o = xrealloc(NULL, (size_t)T * QD * 4);
+    float *r = talloc((size_t)HD * 4), *o = talloc((size_t)T * QD * 4);
     for (int t = 0; t < T; t++)
         for (int h = 0; h < hp->n_head_kv; h++) { /* the new rows, as the CPU stores them */
             rope_ref(hp, table, pos + t, x + (size_t)t * QKVD + QD + (size_t)h * HD, r);
@@ -336,13 +350,6 @@ static void attention_case(dump *d, const model_hparams *hp, int i, int count, i
         add_out_half(d, c, kc, row * 2, K + row, (size_t)T * HD);
         add_out_half(d, c, vc, row * 2, V + row, (size_t)T * HD);
     }
-    free(table);
-    free(x);
-    free(K);
-    free(V);
-    free(acc);
-    free(r);
-    free(o);
 }
 
 static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int n_ctx, bool exact_attention, kcase *cases) {
@@ -355,7 +362,7 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         kcase *c = &cases[n++];
         *c = (kcase){.list = GPU_LIST_PREFILL, .first = list_pos(d, i), .count = 1, .tol = 1e-5};
         snprintf(c->name, sizeof c->name, "rmsnorm.wgsl (prefill, %d tokens)", T);
-        float *x = rnd_vec((size_t)T * E, 3), *out = xrealloc(NULL, (size_t)T * E * 4);
+        float *x = rnd_vec((size_t)T * E, 3), *out = talloc((size_t)T * E * 4);
         for (int t = 0; t < T; t++) {
             float s = rms_scale(x + (size_t)t * E, E, hp->rms_eps);
             for (int j = 0; j < E; j++) out[(size_t)t * E + j] = x[(size_t)t * E + j] * s * m->layers[0].attn_norm[j];
@@ -363,8 +370,6 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         add_in(d, c, GPU_BUF_STEP, 0, &step, sizeof step);
         add_in(d, c, bound(d, &d->d[i], "x"), 0, x, (size_t)T * E * 4);
         add_out(d, c, bound(d, &d->d[i], "xb"), out, (size_t)T * E);
-        free(x);
-        free(out);
     }
     /* layer 0's output product, prefill: x += Wo * act(attn) */
     const weight *wo = &m->layers[0].wo;
@@ -380,7 +385,7 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
                      mmq ? "mmq.wgsl" : "mm.wgsl", ggml_type_name(wo->type), T);
             uint32_t xin = bound(d, &d->d[first], "xin"), outv = bound(d, &d->d[i], "outv");
             float *a = rnd_vec((size_t)T * wo->cols, 1), *res = rnd_vec((size_t)T * E, 1);
-            float *p = xrealloc(NULL, (size_t)T * wo->rows * 4);
+            float *p = talloc((size_t)T * wo->rows * 4);
             uint8_t *wb = read_weight(h, wo);
             cpu_product(wo, wb, a, T, p);
             for (size_t k = 0; k < (size_t)T * E; k++) p[k] += res[k];
@@ -388,10 +393,6 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
             add_in(d, c, xin, 0, a, (size_t)T * wo->cols * 4);
             add_in(d, c, outv, 0, res, (size_t)T * E * 4);
             add_out(d, c, outv, p, (size_t)T * E);
-            free(a);
-            free(res);
-            free(p);
-            free(wb);
         }
     }
     /* layer 0's QKV product, decode */
@@ -409,15 +410,14 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         bool q = strstr(d->p[d->d[i].pipe].wgsl, "fn prep_input(xs: f32, tid: u32) {}") == NULL;
         snprintf(c->name, sizeof c->name, "mv_qkv.wgsl (decode QKV product, %s, %s)", ggml_type_name(ws[0]->type),
                  q ? "integer rows_q.wgsl" : "rows.wgsl");
-        float *x = rnd_vec((size_t)E, 2), *xn = rnd_vec((size_t)E, 1), *xs = xrealloc(NULL, (size_t)E * 4);
-        float *out = xrealloc(NULL, (size_t)rows * 4);
+        float *x = rnd_vec((size_t)E, 2), *xn = rnd_vec((size_t)E, 1), *xs = talloc((size_t)E * 4);
+        float *out = talloc((size_t)rows * 4);
         float s = rms_scale(x, E, hp->rms_eps);
         for (int j = 0; j < E; j++) xs[j] = xn[j] * s;
         int at = 0;
         for (int k = 0; k < nw; k++) {
             uint8_t *wb = read_weight(h, ws[k]);
             cpu_product(ws[k], wb, xs, 1, out + at);
-            free(wb);
             at += ws[k]->rows;
         }
         if (l->bq) {
@@ -430,10 +430,6 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         add_in(d, c, bound(d, &d->d[i], "x"), 0, x, (size_t)E * 4);
         add_in(d, c, bound(d, &d->d[i], "xin"), 0, xn, (size_t)E * 4);
         add_out(d, c, bound(d, &d->d[i], "outv"), out, (size_t)rows);
-        free(x);
-        free(xn);
-        free(xs);
-        free(out);
     }
     /* layer 0's feed-forward gate and up products with SwiGLU: decode mv_swiglu.wgsl (on xn / rms(x)),
      * prefill the norm (rmsnorm.wgsl or rmsnorm_q8.wgsl) then mm.wgsl / mmq.wgsl in MODE 2 */
@@ -445,24 +441,26 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
             int j = pre ? find(d, GPU_LIST_PREFILL, mmq ? "mmq.wgsl" : "mm.wgsl", 0, 2) : find(d, GPU_LIST_DECODE, "mv_swiglu.wgsl", 0, -1);
             if (j < 0 || (pre && (j == 0 || !strstr(d->p[d->d[j - 1].pipe].label, "rmsnorm")))) continue;
             int TT = pre ? T : 1, first = pre ? j - 1 : j;
+            /* decode: with the down product after it (mv_res.wgsl; its input quantized by mv_swiglu where fused) */
+            bool down = !pre && j + 1 < d->n_d && !strcmp(d->p[d->d[j + 1].pipe].label, "mv_res.wgsl");
+            bool fused = down && bound(d, &d->d[j + 1], "xqin") != UINT32_MAX;
             kcase *c = &cases[n++];
-            *c = (kcase){.list = pre ? GPU_LIST_PREFILL : GPU_LIST_DECODE, .first = list_pos(d, first), .count = j - first + 1, .tol = 2e-5};
-            snprintf(c->name, sizeof c->name, "%s%s (%s gate/up products and SwiGLU, %s, %d token%s)", pre ? d->p[d->d[first].pipe].label : "",
-                     pre ? (mmq ? " + mmq.wgsl" : " + mm.wgsl") : "mv_swiglu.wgsl", pre ? "prefill" : "decode", ggml_type_name(gw->type), TT,
-                     TT > 1 ? "s" : "");
-            float *x = rnd_vec((size_t)TT * E, 2), *xn = pre ? NULL : rnd_vec((size_t)E, 1), *xs = xrealloc(NULL, (size_t)TT * E * 4);
-            float *g = xrealloc(NULL, (size_t)TT * 2 * F * 4), *u = xrealloc(NULL, (size_t)TT * F * 4), *o = xrealloc(NULL, (size_t)TT * F * 4);
+            *c = (kcase){.list = pre ? GPU_LIST_PREFILL : GPU_LIST_DECODE, .first = list_pos(d, first), .count = j - first + 1 + down, .tol = 2e-5};
+            snprintf(c->name, sizeof c->name, "%s%s (%s gate/up products and SwiGLU%s, %s, %d token%s)", pre ? d->p[d->d[first].pipe].label : "",
+                     pre ? (mmq ? " + mmq.wgsl" : " + mm.wgsl") : down ? "mv_swiglu.wgsl + mv_res.wgsl" : "mv_swiglu.wgsl",
+                     pre ? "prefill" : "decode", down ? (fused ? ", the down product on its Q8 output" : ", the down product") : "",
+                     ggml_type_name(gw->type), TT, TT > 1 ? "s" : "");
+            float *x = rnd_vec((size_t)TT * E, 2), *xn = pre ? NULL : rnd_vec((size_t)E, 1), *xs = talloc((size_t)TT * E * 4);
+            float *g = talloc((size_t)TT * 2 * F * 4), *u = talloc((size_t)TT * F * 4), *o = talloc((size_t)TT * F * 4);
             for (int t = 0; t < TT; t++) {
                 float sc = rms_scale(x + (size_t)t * E, E, hp->rms_eps);
                 for (int k = 0; k < E; k++) xs[(size_t)t * E + k] = pre ? x[(size_t)t * E + k] * sc * l->ffn_norm[k] : xn[k] * sc;
             }
             uint8_t *wb = read_weight(h, gw);
             cpu_product(gw, wb, xs, TT, g); /* phi3: gate rows then up rows */
-            free(wb);
             if (uw) {
                 wb = read_weight(h, uw);
                 cpu_product(uw, wb, xs, TT, u);
-                free(wb);
             }
             for (int t = 0; t < TT; t++)
                 for (int k = 0; k < F; k++) {
@@ -476,12 +474,17 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
             add_in(d, c, bound(d, &d->d[first], "x"), 0, x, (size_t)TT * E * 4);
             if (!pre) add_in(d, c, bound(d, &d->d[j], "xin"), 0, xn, (size_t)E * 4);
             add_out(d, c, bound(d, &d->d[j], pre ? "outv" : "act"), o, (size_t)TT * F);
-            free(x);
-            free(xn);
-            free(xs);
-            free(g);
-            free(u);
-            free(o);
+            if (down) { /* x += Wdown * act(act), xn = x * the next norm's weights */
+                const float *next = hp->n_layer > 1 ? m->layers[1].attn_norm : m->output_norm;
+                float *y = talloc((size_t)E * 4), *yn = talloc((size_t)E * 4);
+                cpu_product(&l->down, read_weight(h, &l->down), o, 1, y);
+                for (int k = 0; k < E; k++) {
+                    y[k] += x[k];
+                    yn[k] = y[k] * next[k];
+                }
+                add_out(d, c, bound(d, &d->d[j + 1], "x"), y, (size_t)E);
+                add_out(d, c, bound(d, &d->d[j + 1], "xn"), yn, (size_t)E);
+            }
         }
     }
     /* decode embedding: x = the token's row, xn = x * attn_norm */
@@ -493,7 +496,7 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         *c = (kcase){.list = GPU_LIST_DECODE, .first = list_pos(d, i), .count = 1, .tol = 0};
         snprintf(c->name, sizeof c->name, "embed.wgsl (decode, token %u, %s)", tok, ggml_type_name(te->type));
         uint8_t *wb = read_weight(h, te);
-        float *x = xrealloc(NULL, (size_t)E * 4), *xn = xrealloc(NULL, (size_t)E * 4);
+        float *x = talloc((size_t)E * 4), *xn = talloc((size_t)E * 4);
         kernels_dequantize_row(te->type, wb + te->row_bytes * tok, x, E);
         for (int k = 0; k < E; k++) xn[k] = x[k] * m->layers[0].attn_norm[k];
         gpu_step st = step;
@@ -502,9 +505,6 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         add_in(d, c, GPU_BUF_STEP, 0, &st, sizeof st);
         add_out(d, c, bound(d, &d->d[i], "x"), x, (size_t)E);
         add_out(d, c, bound(d, &d->d[i], "xn"), xn, (size_t)E);
-        free(wb);
-        free(x);
-        free(xn);
     }
     /* decode residual product (layer 0's output product): x += Wo * act(attn), xn = x * ffn_norm */
     i = find(d, GPU_LIST_DECODE, "mv_res.wgsl", 0, -1);
@@ -512,7 +512,7 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         kcase *c = &cases[n++];
         *c = (kcase){.list = GPU_LIST_DECODE, .first = list_pos(d, i), .count = 1, .tol = 2e-5};
         snprintf(c->name, sizeof c->name, "mv_res.wgsl (decode output product and the next norm's weights, %s)", ggml_type_name(wo->type));
-        float *a = rnd_vec((size_t)wo->cols, 1), *x = rnd_vec((size_t)E, 1), *o = xrealloc(NULL, (size_t)E * 4), *on = xrealloc(NULL, (size_t)E * 4);
+        float *a = rnd_vec((size_t)wo->cols, 1), *x = rnd_vec((size_t)E, 1), *o = talloc((size_t)E * 4), *on = talloc((size_t)E * 4);
         uint8_t *wb = read_weight(h, wo);
         cpu_product(wo, wb, a, 1, o);
         for (int k = 0; k < E; k++) {
@@ -526,11 +526,6 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         add_in(d, c, bound(d, &d->d[i], "x"), 0, x, (size_t)E * 4);
         add_out(d, c, bound(d, &d->d[i], "x"), o, (size_t)E);
         add_out(d, c, bound(d, &d->d[i], "xn"), on, (size_t)E);
-        free(wb);
-        free(a);
-        free(x);
-        free(o);
-        free(on);
     }
     /* decode head: logits = Wout * act(xn / rms(x)) (slices), the repetition penalty on the recent
      * tokens, then greedy sampling (sample_a.wgsl + sample_b.wgsl): the token of the largest logit */
@@ -543,8 +538,8 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         *c = (kcase){.list = GPU_LIST_DECODE, .first = list_pos(d, i), .count = last - i + 1, .tol = 2e-5};
         snprintf(c->name, sizeof c->name, "mv_out.wgsl + sample_a.wgsl + sample_b.wgsl (decode logits with a repetition penalty, greedy token, %s)",
                  ggml_type_name(ow->type));
-        float *x = rnd_vec((size_t)E, 2), *xn = rnd_vec((size_t)E, 1), *xs = xrealloc(NULL, (size_t)E * 4);
-        float *lg = xrealloc(NULL, (size_t)hp->n_vocab * 4);
+        float *x = rnd_vec((size_t)E, 2), *xn = rnd_vec((size_t)E, 1), *xs = talloc((size_t)E * 4);
+        float *lg = talloc((size_t)hp->n_vocab * 4);
         float sc = rms_scale(x, E, hp->rms_eps);
         for (int k = 0; k < E; k++) xs[k] = xn[k] * sc;
         uint8_t *wb = read_weight(h, ow);
@@ -569,11 +564,6 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         add_in(d, c, bound(d, &d->d[i], "xin"), 0, xn, (size_t)E * 4);
         add_out(d, c, GPU_BUF_LOGITS, lg, (size_t)hp->n_vocab);
         c->out[c->n_out++] = (region){GPU_BUF_RESULT, 0, blob_add(d, &best, 4), 4, 2};
-        free(wb);
-        free(x);
-        free(xn);
-        free(xs);
-        free(lg);
     }
     /* layer 0's decode attention (split + combine, one dispatch, or the exact one) */
     static const char *const attn[] = {"attn_split.wgsl", "attn_one.wgsl", "attn_decode.wgsl"};
@@ -735,5 +725,6 @@ int main(int argc, char **argv) {
     free(d.w);
     free(d.bufs);
     free(d.blob);
+    scratch_free();
     return 0;
 }
