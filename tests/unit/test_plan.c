@@ -12,7 +12,9 @@
  * and runs this program). Also: the upload writes every weight byte once,
  * repacked (gpu_repack) into the right slice; hostile limits and a host
  * that fails at the N-th call of each kind end in an error, nothing leaked
- * (the ASan build); and gpu_step agrees with common.wgsl's struct Step. */
+ * (the ASan build); each list binds the matrices, norms, biases and K/V
+ * caches layer by layer in the forward pass's order; and gpu_step agrees
+ * with common.wgsl's struct Step. */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <stdarg.h>
@@ -91,6 +93,7 @@ typedef struct {
     int fail_limits, fail_buffer, fail_write, fail_pipeline, fail_dispatch;
     int calls_buffer, calls_write, calls_pipeline, calls_dispatch;
     int phase;
+    bool keep_small; /* also keep the bytes of small writes at creation (norms, biases) */
     rec_buf *bufs;
     uint32_t n_bufs;
     rec_write *writes;
@@ -164,7 +167,7 @@ static hearth_status r_write_buffer(void *ctx, uint32_t id, uint64_t offset, con
         bad(&r->proto, "write to buffer %u at %llu of %zu bytes: past its end (%llu)", id, (unsigned long long)offset, len,
             (unsigned long long)b->size);
     if (!src && len) bad(&r->proto, "write to buffer %u from NULL", id);
-    if (r->phase == 1 && offset + len <= b->size && src) {
+    if ((r->phase == 1 || (r->keep_small && len <= 65536)) && offset + len <= b->size && src) {
         if (!b->shadow) b->shadow = calloc(1, (size_t)b->size);
         if (!b->shadow) exit(2);
         memcpy(b->shadow + offset, src, len);
@@ -1100,6 +1103,156 @@ static int cmp_write(const void *a, const void *b) {
     return x->off < y->off ? -1 : x->off > y->off;
 }
 
+/* Appends name to a comma-separated sequence unless it repeats the last one. */
+static void seq_add(char *seq, size_t cap, const char *name) {
+    const char *last = strrchr(seq, ',');
+    last = last ? last + 1 : seq;
+    if (seq[0] && !strcmp(last, name)) return;
+    size_t n = strlen(seq);
+    snprintf(seq + n, cap - n, "%s%s", n ? "," : "", name);
+}
+
+/* The model vector (a norm's weights, a layer's QKV bias) a buffer was filled with at creation, or NULL. */
+static const char *vector_of(const recorder *r, uint32_t id, const model *m, char *buf, size_t cap) {
+    const rec_buf *b = &r->bufs[id];
+    const model_hparams *hp = &m->hp;
+    int n_match = 0;
+    if (!b->shadow || b->written[1]) return NULL;
+    if (b->written[0] == (uint64_t)hp->n_embd * 4) {
+        if (!memcmp(b->shadow, m->output_norm, b->written[0])) n_match++, snprintf(buf, cap, "output_norm");
+        for (int il = 0; il < hp->n_layer; il++) {
+            if (!memcmp(b->shadow, m->layers[il].attn_norm, b->written[0])) n_match++, snprintf(buf, cap, "blk.%d.attn_norm", il);
+            if (!memcmp(b->shadow, m->layers[il].ffn_norm, b->written[0])) n_match++, snprintf(buf, cap, "blk.%d.ffn_norm", il);
+        }
+    }
+    int q = hp->n_head * hp->head_dim, kv = hp->n_head_kv * hp->head_dim;
+    if (b->written[0] == (uint64_t)(q + 2 * kv) * 4)
+        for (int il = 0; il < hp->n_layer; il++) {
+            const model_layer *l = &m->layers[il];
+            const float *f = (const float *)b->shadow;
+            if (l->bq && !memcmp(f, l->bq, (size_t)q * 4) && !memcmp(f + q, l->bk, (size_t)kv * 4) &&
+                !memcmp(f + q + kv, l->bv, (size_t)kv * 4))
+                n_match++, snprintf(buf, cap, "blk.%d.bias", il);
+        }
+    return n_match == 1 ? buf : NULL; /* ambiguous (synthetic models share their vectors) or none */
+}
+
+/* The forward pass's order in each list: the matrices bound (a tensor's slices as one), the norms'
+ * weights and biases (where the model's vectors tell them apart), the K/V cache buffers (one a
+ * layer, in the same order in every list). tensor_of: the matrix a weight buffer holds. */
+static void check_wiring(const char *name, const recorder *r, const model *m, const weight *const *mats,
+                         const int *tensor_of) {
+    probs p = {0};
+    const model_hparams *hp = &m->hp;
+    bool phi3 = hp->arch == ARCH_PHI3;
+    size_t cap = 65536;
+    char *got[3], *want[3], *kv[3][2], *norms[3], *want_norms[3], *bias[3];
+    wgsl_binding(*names)[32] = calloc((size_t)r->n_pipes + 1, sizeof *names);
+    int *n_names = calloc((size_t)r->n_pipes + 1, sizeof *n_names);
+    if (!names || !n_names) exit(2);
+    for (int i = 0; i < r->n_pipes; i++) {
+        char *code = strip_comments(r->pipes[i].wgsl);
+        probs ignore = {0};
+        n_names[i] = parse_bindings(code, names[i], 32, &ignore, r->pipes[i].label);
+        free(code);
+    }
+    for (int l = 0; l < 3; l++) {
+        got[l] = calloc(cap, 1), want[l] = calloc(cap, 1), norms[l] = calloc(cap, 1), want_norms[l] = calloc(cap, 1);
+        bias[l] = calloc(cap, 1), kv[l][0] = calloc(cap, 1), kv[l][1] = calloc(cap, 1);
+        if (!got[l] || !want[l] || !norms[l] || !want_norms[l] || !bias[l] || !kv[l][0] || !kv[l][1]) exit(2);
+        char t[64];
+        seq_add(want[l], cap, "token_embd.weight");
+        seq_add(want_norms[l], cap, "blk.0.attn_norm");
+        for (int il = 0; il < hp->n_layer; il++) {
+            static const char *const split[] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
+            static const char *const fused[] = {"attn_qkv", "attn_output", "ffn_up", "ffn_down"};
+            for (int k = 0; k < (phi3 ? 4 : 7); k++) {
+                snprintf(t, sizeof t, "blk.%d.%s.weight", il, phi3 ? fused[k] : split[k]);
+                seq_add(want[l], cap, t);
+            }
+            snprintf(t, sizeof t, "blk.%d.attn_norm", il);
+            seq_add(want_norms[l], cap, t);
+            snprintf(t, sizeof t, "blk.%d.ffn_norm", il);
+            seq_add(want_norms[l], cap, t);
+        }
+        if (l != GPU_LIST_PREFILL) {
+            seq_add(want[l], cap, m->output.src->name.data);
+            seq_add(want_norms[l], cap, "output_norm");
+        }
+    }
+    int cur_layer = -1, (*kv_layer)[2] = malloc((r->n_bufs + 1) * sizeof *kv_layer);
+    if (!kv_layer) exit(2);
+    for (uint32_t i = 0; i <= r->n_bufs; i++) kv_layer[i][0] = kv_layer[i][1] = -2;
+    for (int di = 0; di < r->n_disps; di++) {
+        const rec_disp *d = &r->disps[di];
+        if (d->list < 0 || d->list >= GPU_LIST_COUNT || (int)d->pipe >= r->n_pipes) continue;
+        if (di == 0 || d->list != r->disps[di - 1].list) cur_layer = -1;
+        for (int k = 0; k < n_names[d->pipe]; k++) {
+            const wgsl_binding *w = &names[d->pipe][k];
+            uint32_t buf = UINT32_MAX;
+            for (int i = 0; i < d->n; i++)
+                if ((int)d->binds[i].binding == w->binding) buf = d->binds[i].buffer;
+            if (buf >= r->n_bufs) continue;
+            char vb[64];
+            if (w->name[0] == 'w' && isdigit((unsigned char)w->name[1])) {
+                const char *tn = tensor_of[buf] >= 0 ? mats[tensor_of[buf]]->src->name.data : "?";
+                seq_add(got[d->list], cap, tn);
+                if (!strncmp(tn, "blk.", 4)) cur_layer = atoi(tn + 4);
+            }
+            else if (!strcmp(w->name, "nw") || !strcmp(w->name, "bias") || !strcmp(w->name, "aux")) {
+                const char *v = vector_of(r, buf, m, vb, sizeof vb);
+                if (v) seq_add(strstr(v, "bias") ? bias[d->list] : norms[d->list], cap, v);
+            } else if (!strcmp(w->name, "kc") || !strcmp(w->name, "vc")) {
+                snprintf(vb, sizeof vb, "%u", buf);
+                seq_add(kv[d->list][w->name[0] == 'v'], cap, vb);
+                /* the cache of the layer whose QKV product came last */
+                int *at = &kv_layer[buf][w->name[0] == 'v'];
+                if (*at == -2) *at = cur_layer;
+                else if (*at != cur_layer)
+                    bad(&p, "%s in %s: the %s cache of layer %d bound in layer %d", r->pipes[d->pipe].label,
+                        d->list == GPU_LIST_DECODE ? "decode" : "prefill", w->name, *at, cur_layer);
+            }
+        }
+    }
+    static const char *const lists[] = {"decode", "prefill", "prefill-last"};
+    bool named_norms = norms[0][0] != 0; /* real models: every norm its own (synthetic ones share theirs) */
+    for (int l = 0; l < 3; l++) {
+        if (strcmp(got[l], want[l])) bad(&p, "%s binds the matrices %.300s, the forward pass is %.300s", lists[l], got[l], want[l]);
+        if (named_norms && strchr(norms[l], ',') && strcmp(norms[l], want_norms[l]))
+            bad(&p, "%s applies the norms %.300s, the forward pass %.300s", lists[l], norms[l], want_norms[l]);
+        if (m->layers[0].bq && named_norms) {
+            char wb[4096] = "", t[32];
+            for (int il = 0; il < hp->n_layer; il++) {
+                snprintf(t, sizeof t, "blk.%d.bias", il);
+                seq_add(wb, sizeof wb, t);
+            }
+            if (strcmp(bias[l], wb)) bad(&p, "%s adds the biases %.300s", lists[l], bias[l]);
+        }
+        int n_k = kv[l][0][0] ? 1 : 0;
+        for (const char *c = kv[l][0]; *c; c++) n_k += *c == ',';
+        if (n_k != hp->n_layer) bad(&p, "%s: K caches in the order %.200s, for %d layers", lists[l], kv[l][0], hp->n_layer);
+        if (strcmp(kv[l][0], kv[0][0]) || strcmp(kv[l][1], kv[0][1]))
+            bad(&p, "%s uses the K/V caches in another order than decode (%.200s / %.200s)", lists[l], kv[l][0], kv[0][0]);
+    }
+    int n_kv[2] = {0, 0};
+    for (uint32_t i = 0; i < r->n_bufs; i++) {
+        n_kv[0] += kv_layer[i][0] >= 0;
+        n_kv[1] += kv_layer[i][1] >= 0;
+        if (kv_layer[i][0] != -2 && kv_layer[i][1] != -2) bad(&p, "buffer %u is both a K and a V cache", i);
+    }
+    if (n_kv[0] != hp->n_layer || n_kv[1] != hp->n_layer) bad(&p, "%d K and %d V caches for %d layers", n_kv[0], n_kv[1], hp->n_layer);
+    free(kv_layer);
+    for (int l = 0; l < 3; l++) {
+        free(got[l]), free(want[l]), free(norms[l]), free(want_norms[l]), free(bias[l]), free(kv[l][0]), free(kv[l][1]);
+    }
+    free(names);
+    free(n_names);
+    char title[600];
+    snprintf(title, sizeof title, "%s: wiring: each list binds the matrices%s and K/V caches layer by layer in the forward pass's order",
+             name, named_norms ? ", norms, biases" : "");
+    CHECK_PROBS(title, p);
+}
+
 /* Uploads with a small budget; every weight byte arrives once, repacked,
  * in the buffers the kernels bind. */
 static void check_upload(const char *name, recorder *r, gpu_model *g, const model *m, const hearth_host *host,
@@ -1172,7 +1325,9 @@ static void check_upload(const char *name, recorder *r, gpu_model *g, const mode
 
     /* content: each matrix repacked whole = its slices' bytes in order */
     uint8_t *used = calloc(r->n_bufs + 1, 1);
-    if (!used) exit(2);
+    int *tensor_of = malloc((r->n_bufs + 1) * sizeof *tensor_of);
+    if (!used || !tensor_of) exit(2);
+    for (uint32_t id = 0; id <= r->n_bufs; id++) tensor_of[id] = -1;
     for (int i = 0; i < n_mats && p.n < 4; i++) {
         const weight *mw = mats[i];
         uint64_t blocks = (uint64_t)mw->rows * (mw->cols / 32);
@@ -1200,6 +1355,7 @@ static void check_upload(const char *name, recorder *r, gpu_model *g, const mode
                 break;
             }
             used[found] = 1;
+            tensor_of[found] = i;
             at += (size_t)r->bufs[found].written[1];
         }
         free(src);
@@ -1209,6 +1365,8 @@ static void check_upload(const char *name, recorder *r, gpu_model *g, const mode
         if (r->bufs[id].written[1] && !used[id]) bad(&p, "uploaded buffer %u holds no matrix's bytes", id);
     free(used);
     r->phase = 0;
+    if (!p.n) check_wiring(name, r, m, mats, tensor_of);
+    free(tensor_of);
     char title[600];
     snprintf(title, sizeof title, "%s: upload (budget %llu, %d calls) writes every weight byte once, repacked, in the bound slices",
              name, (unsigned long long)budget, calls + 1);
@@ -1253,7 +1411,7 @@ static const char *predicted_refusal(const model *m, const gpu_limits *lim) {
  * upload_budget, also uploads. */
 static int run_case(const char *model_name, const model *m, const hearth_host *host, const profile *pr,
                     const option_set *os, int n_ctx, int max_batch, uint64_t upload_budget, bool quiet) {
-    recorder r = {.lim = pr->lim};
+    recorder r = {.lim = pr->lim, .keep_small = upload_budget != 0};
     gpu_host gh = rec_host(&r);
     gpu_options opt = os->opt;
     opt.n_ctx = n_ctx;
