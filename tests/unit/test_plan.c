@@ -662,7 +662,11 @@ static void synth_weight(synth *s, weight *w, const char *name, uint32_t type, i
     *w = (weight){.type = type, .rows = rows, .cols = cols, .row_bytes = rb, .src = t};
 }
 
-static synth *synth_make(const shape *sh, uint32_t type, int n_layer) {
+static synth *synth_make2(const shape *sh, uint32_t type, uint32_t vocab_type, int n_layer);
+static synth *synth_make(const shape *sh, uint32_t type, int n_layer) { return synth_make2(sh, type, type, n_layer); }
+
+/* vocab_type: token_embd's and output's (quantizations often keep them apart from the layers'). */
+static synth *synth_make2(const shape *sh, uint32_t type, uint32_t vocab_type, int n_layer) {
     synth *s = calloc(1, sizeof *s);
     if (!s) exit(2);
     model *m = &s->m;
@@ -680,9 +684,9 @@ static synth *synth_make(const shape *sh, uint32_t type, int n_layer) {
     if (!s->t || !s->vec || !m->layers) exit(2);
     for (int i = 0; i < widest; i++) s->vec[i] = 1.0f + (float)(i % 7) / 64;
     int E = sh->n_embd, q = sh->n_head * sh->head_dim, kv = sh->n_head_kv * sh->head_dim;
-    synth_weight(s, &m->tok_embd, "token_embd.weight", type, sh->n_vocab, E);
+    synth_weight(s, &m->tok_embd, "token_embd.weight", vocab_type, sh->n_vocab, E);
     if (sh->tied) m->output = m->tok_embd;
-    else synth_weight(s, &m->output, "output.weight", type, sh->n_vocab, E);
+    else synth_weight(s, &m->output, "output.weight", vocab_type, sh->n_vocab, E);
     m->output_norm = s->vec;
     for (int il = 0; il < n_layer; il++) {
         model_layer *l = &m->layers[il];
@@ -772,8 +776,9 @@ static void expected_dispatches(const plan_case *pc, int n_ctx, int out[GPU_LIST
     out[GPU_LIST_DECODE] = 1 + L * (4 + attn) + n_out + 2;
     /* prefill: embed; per layer norm, QKV, rope_kv, attention, output, norm, gate/up, down; integer products
      * quantize the input of the output and down products first (the norms write the others' Q8 input) */
-    bool q = quantized(m->tok_embd.type) && !pc->opt.no_mmq;
-    out[GPU_LIST_PREFILL] = 1 + L * (q ? 10 : 8);
+    out[GPU_LIST_PREFILL] = 1 + 8 * L;
+    for (int il = 0; il < L && !pc->opt.no_mmq; il++)
+        out[GPU_LIST_PREFILL] += quantized(m->layers[il].wo.type) + quantized(m->layers[il].down.type);
     out[GPU_LIST_PREFILL_LAST] = out[GPU_LIST_PREFILL] + 1 + n_out + 2;
 }
 
@@ -886,7 +891,7 @@ static void check_plan(const plan_case *pc, recorder *r, gpu_model *g, plan_repo
     rep->proto = r->proto;
     int n_ctx = gpu_model_ctx(g), batch = gpu_model_batch(g);
     int q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim, qkv = q_dim + 2 * kv_dim;
-    uint32_t wtype = m->tok_embd.type;
+    uint32_t wtype = m->tok_embd.type, ltype = m->layers[0].wo.type; /* the vocabulary's and the layers' (may differ) */
 
     /* buffers */
     uint64_t total = 0;
@@ -1006,8 +1011,10 @@ static void check_plan(const plan_case *pc, recorder *r, gpu_model *g, plan_repo
                 int64_t rows, bpr;
                 if (!wgsl_const(&pin->c, cn, &rows) || !wgsl_const(&pin->c, "BPR", &bpr))
                     bad(&rep->disps, "%s: no %s / BPR", label, cn);
-                else if (b->size < gpu_blocks_bytes(wtype, (uint64_t)(rows * bpr)) ||
-                         b->size > round16(gpu_blocks_bytes(wtype, (uint64_t)(rows * bpr))))
+                else if (!(b->size >= gpu_blocks_bytes(wtype, (uint64_t)(rows * bpr)) &&
+                           b->size <= round16(gpu_blocks_bytes(wtype, (uint64_t)(rows * bpr)))) &&
+                         !(b->size >= gpu_blocks_bytes(ltype, (uint64_t)(rows * bpr)) &&
+                           b->size <= round16(gpu_blocks_bytes(ltype, (uint64_t)(rows * bpr)))))
                     bad(&rep->disps, "%s: %s of %lld rows x %lld blocks bound to a buffer of %llu bytes", label, w->name,
                         (long long)rows, (long long)bpr, (unsigned long long)b->size);
             }
@@ -1828,6 +1835,20 @@ static void test_synthetic(void) {
             run_case(mid.name, &s->m, &s->host, &pr, &OPTIONS[0], 512, 512, 5 << 20, true);
             synth_free(s);
         }
+    }
+    /* the vocabulary matrices in another type than the layers (as llama.cpp's quantizations often keep them) */
+    {
+        static const uint32_t mixed[][2] = {{GGML_TYPE_Q4_0, GGML_TYPE_Q8_0}, {GGML_TYPE_Q5_1, GGML_TYPE_F16},
+                                            {GGML_TYPE_F16, GGML_TYPE_Q4_1}, {GGML_TYPE_BF16, GGML_TYPE_F32}};
+        for (size_t k = 0; k < sizeof mixed / sizeof *mixed; k++)
+            for (int si = 0; si < N_TINY; si++) {
+                synth *s = synth_make2(&SHAPES[si], mixed[k][0], mixed[k][1], 2);
+                char nm[64];
+                snprintf(nm, sizeof nm, "%s (layers %s)", SHAPES[si].name, ggml_type_name(mixed[k][0]));
+                for (int oi = 0; oi < 3; oi++)
+                    run_case(nm, &s->m, &s->host, &PROFILES[P_SUBGROUPS], &OPTIONS[oi], 512, 512, oi == 0 ? 1 << 20 : 0, true);
+                synth_free(s);
+            }
     }
     /* pipelines are shared by the layers: twice the layers, the same pipelines */
     for (int si = 0; si < N_TINY; si++) {
