@@ -20,7 +20,8 @@
  *              where fused); prefill rmsnorm(_q8).wgsl + mm.wgsl / mmq.wgsl
  *              MODE 2: act = silu(Wgate a) * (Wup a)
  * Usage: plan_dump MODEL.gguf OUT [--limits B,MAXBUF,WGMEM,NSTORAGE,SUBGROUPS,F16,DOT4]
- *        [--no-mmq] [--exact] [--attn-one] [--no-subgroups] [--tokens N]; writes OUT.json and OUT.bin. */
+ *        [--no-mmq] [--exact] [--attn-one] [--no-subgroups] [--max-binding BYTES] [--tokens N];
+ * writes OUT.json and OUT.bin. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdarg.h>
@@ -491,7 +492,7 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
     i = find(d, GPU_LIST_DECODE, "embed.wgsl", 0, -1);
     if (i >= 0) {
         const weight *te = &m->tok_embd;
-        uint32_t tok = (uint32_t)(12345 % hp->n_vocab);
+        uint32_t tok = (uint32_t)((int64_t)hp->n_vocab * 5 / 7); /* in a later slice where the matrix is sliced */
         kcase *c = &cases[n++];
         *c = (kcase){.list = GPU_LIST_DECODE, .first = list_pos(d, i), .count = 1, .tol = 0};
         snprintf(c->name, sizeof c->name, "embed.wgsl (decode, token %u, %s)", tok, ggml_type_name(te->type));
@@ -623,11 +624,13 @@ int main(int argc, char **argv) {
     dump d = {.lim = {1 << 30, 1 << 30, 32768, 10, 0, 0, 0}};
     gpu_options go = {.n_ctx = 256, .max_batch = 64};
     int T = 5;
+    double max_binding = 0; /* a smaller maxStorageBufferBindingSize (the vocabulary matrices in slices) */
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--no-mmq")) go.no_mmq = true;
         else if (!strcmp(argv[i], "--exact")) go.exact_attention = true;
         else if (!strcmp(argv[i], "--attn-one")) go.attn_split = 1;
         else if (!strcmp(argv[i], "--no-subgroups")) go.no_subgroups = true;
+        else if (!strcmp(argv[i], "--max-binding") && i + 1 < argc) max_binding = atof(argv[++i]);
         else if (!strcmp(argv[i], "--tokens") && i + 1 < argc) T = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--limits") && i + 1 < argc) {
             double v[7] = {0};
@@ -635,6 +638,7 @@ int main(int argc, char **argv) {
             d.lim = (gpu_limits){v[0], v[1], v[2], v[3], v[4] != 0, v[5] != 0, v[6] != 0};
         } else return 2;
     }
+    if (max_binding > 0) d.lim.max_storage_binding = max_binding;
     hearth_error err = {0};
     native_host *nh = NULL;
     hearth_engine *e = NULL;
@@ -667,8 +671,10 @@ int main(int argc, char **argv) {
     f = fopen(path, "w");
     if (!f) return 1;
     const model_hparams *hp = &hearth_engine_model(e)->hp;
-    fprintf(f, "{\"n_embd\":%d,\"n_vocab\":%d,\"type\":\"%s\",\"tokens\":%d,\"buffers\":[", hp->n_embd, hp->n_vocab,
-            ggml_type_name(hearth_engine_model(e)->tok_embd.type), T);
+    int n_head_slices = 0;
+    for (int i = 0; i < d.n_d; i++) n_head_slices += d.d[i].list == GPU_LIST_DECODE && !strcmp(d.p[d.d[i].pipe].label, "mv_out.wgsl");
+    fprintf(f, "{\"n_embd\":%d,\"n_vocab\":%d,\"type\":\"%s\",\"tokens\":%d,\"head_slices\":%d,\"buffers\":[", hp->n_embd,
+            hp->n_vocab, ggml_type_name(hearth_engine_model(e)->tok_embd.type), T, n_head_slices);
     for (uint32_t i = 0; i < d.n_bufs; i++)
         fprintf(f, "%s{\"id\":%u,\"size\":%llu,\"usage\":%d}", i ? "," : "", i, (unsigned long long)d.bufs[i].size, d.bufs[i].usage);
     fprintf(f, "],\"pipelines\":[");
