@@ -14,7 +14,7 @@
  *              attn_one.wgsl or attn_decode.wgsl): RoPE, the new K/V row
  *              stored in the f16 cache, softmax(q K) V (attention_row_scalar)
  *   prefill attention  rope_kv.wgsl + attn_tile.wgsl / attn_prefill.wgsl, causal
- *   embed, mv_res, head  decode embed.wgsl; mv_res.wgsl (x += Wo a, xn = x * ffn_norm);
+ *   embed, mv_res, head  embed.wgsl (decode: the step's token; prefill: the tokens buffer); mv_res.wgsl (x += Wo a, xn = x * ffn_norm);
  *              mv_out.wgsl + sample_a/b.wgsl (logits, repetition penalty, greedy token)
  *   swiglu     decode mv_swiglu.wgsl + mv_res.wgsl (the down product, on SwiGLU's Q8 output
  *              where fused); prefill rmsnorm(_q8).wgsl + mm.wgsl / mmq.wgsl
@@ -506,6 +506,25 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         add_in(d, c, GPU_BUF_STEP, 0, &st, sizeof st);
         add_out(d, c, bound(d, &d->d[i], "x"), x, (size_t)E);
         add_out(d, c, bound(d, &d->d[i], "xn"), xn, (size_t)E);
+    }
+    /* prefill embedding: x[t] = the rows of tokens[t] (the first, the last, across slices) */
+    i = find(d, GPU_LIST_PREFILL, "embed.wgsl", 0, -1);
+    if (i >= 0) {
+        const weight *te = &m->tok_embd;
+        uint32_t toks[64];
+        int TT = T < 64 ? T : 64;
+        for (int t = 0; t < TT; t++) toks[t] = t == 0 ? 0 : t == 1 ? (uint32_t)hp->n_vocab - 1 : (uint32_t)((int64_t)hp->n_vocab * t / TT + t);
+        kcase *c = &cases[n++];
+        *c = (kcase){.list = GPU_LIST_PREFILL, .first = list_pos(d, i), .count = 1, .tol = 0};
+        snprintf(c->name, sizeof c->name, "embed.wgsl (prefill, %d tokens from the tokens buffer, %s)", TT, ggml_type_name(te->type));
+        uint8_t *wb = read_weight(h, te);
+        float *x = talloc((size_t)TT * E * 4);
+        for (int t = 0; t < TT; t++) kernels_dequantize_row(te->type, wb + te->row_bytes * toks[t], x + (size_t)t * E, E);
+        gpu_step st = step;
+        st.n_tok = (uint32_t)TT;
+        add_in(d, c, GPU_BUF_STEP, 0, &st, sizeof st);
+        add_in(d, c, GPU_BUF_TOKENS, 0, toks, (size_t)TT * 4);
+        add_out(d, c, bound(d, &d->d[i], "x"), x, (size_t)TT * E);
     }
     /* decode residual product (layer 0's output product): x += Wo * act(attn), xn = x * ffn_norm */
     i = find(d, GPU_LIST_DECODE, "mv_res.wgsl", 0, -1);
