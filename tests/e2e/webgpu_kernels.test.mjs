@@ -1,0 +1,209 @@
+// Per-kernel WGSL tests on a real WebGPU implementation (npm `webgpu`, Dawn,
+// on SwiftShader's Vulkan), against the CPU kernels: tests/unit/plan_dump.c
+// builds the GPU plan of a test model (as the browser would, for this
+// device's limits and features), records every buffer, pipeline, dispatch
+// list and written byte (norms, RoPE table, the repacked weights), and makes
+// kernel cases: a few dispatches of a list, their inputs (random) and the
+// outputs the CPU kernels (src/cpu/kernels.h, scalar) give on the same data.
+// Here each case's pipelines are compiled and run alone on the GPU, and the
+// outputs compared, so a wrong kernel shows as one failing case: embed.wgsl;
+// rmsnorm.wgsl; the decode products mv_qkv / mv_res / mv_swiglu (rows.wgsl or
+// rows_q.wgsl); the prefill products mm.wgsl or q8_act.wgsl / rmsnorm_q8.wgsl
+// + mmq.wgsl (residual and SwiGLU modes); decode attention (attn_split +
+// attn_combine, attn_one, attn_decode) with RoPE and the KV cache store;
+// prefill attention (rope_kv + attn_tile / attn_prefill); the head (mv_out,
+// the repetition penalty, greedy sampling by sample_a + sample_b).
+// Tolerances: 2e-5 of the largest output (f32 sums in another order), exact
+// for the embedding, the sampled token and the attention's f16 cache rows.
+// `node tests/e2e/webgpu_kernels.test.mjs NAME...` picks golden fixtures.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { check, done } from '../lib.mjs';
+import { BUILD, ROOT } from './util.mjs';
+import { ensureModel, goldenFixtures } from './golden_lib.mjs';
+
+process.env.VK_ICD_FILENAMES ||= '/usr/lib/chromium/vk_swiftshader_icd.json';
+const { nodeGpu } = await import('../../web/gpu/host.mjs');
+
+const TYPES = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1'];
+// [fixture, plan_dump flags]. SwiftShader compiles a product kernel in 5-15 s, so by default each
+// weight type runs once, the plan variants spread over them: f32 products (mm.wgsl, rows.wgsl) for
+// float types and Q4_1 (--no-mmq), integer ones (q8_act + mmq.wgsl, rows_q.wgsl) for the other
+// quantized types; the exact attention (attn_decode / attn_prefill with attend.wgsl), the one-dispatch
+// decode attention (attn_one), no subgroups (workgroup-memory reductions, attn_prefill with
+// attend_fast.wgsl); Phi-3 (fused QKV and gate/up) and Qwen2 (QKV bias, tied) too.
+// HEARTH_KERNELS_ALL=1 adds every type with the default plan and every quantized type with --no-mmq.
+const QUICK = [
+  ['llama-llama2-f32', []], ['llama-llama2-f16', ['--exact']], ['qwen2-qwen3-bf16', []], ['llama-llama2-q8_0', []],
+  ['phi3-llama2-q4_0', []], ['llama-llama2-q4_1', ['--no-mmq']], ['qwen2-qwen3-q5_0', ['--attn-one']],
+  ['llama-llama2-q5_1', ['--no-subgroups']],
+  // a 1 MB binding limit: the vocabulary matrices in 3 slices (embed.wgsl and mv_out.wgsl pick rows across them)
+  ['llama-llama2-q5_0', ['--max-binding', '1000000']],
+];
+const ALL = [
+  ...TYPES.map((t) => [`llama-llama2-${t}`, []]),
+  ...TYPES.filter((t) => t.startsWith('q')).map((t) => [`llama-llama2-${t}`, ['--no-mmq']]),
+  ['phi3-llama2-ropefactors-f32', ['--exact']], ['phi3-llama2-bf16', ['--no-subgroups']], ['qwen2-qwen3-q4_0', ['--attn-one']],
+];
+const DEFAULT_RUNS = process.env.HEARTH_KERNELS_ALL === '1' ? [...QUICK, ...ALL] : QUICK;
+// names on the command line, each optionally with plan_dump flags after a colon ("llama-llama2-f16:--exact")
+const runs = process.argv.length > 2 ? process.argv.slice(2).map((a) => [a.split(':')[0], a.split(':').slice(1)]) : DEFAULT_RUNS;
+const fixtures = new Map(goldenFixtures().map((fx) => [fx.name, fx]));
+
+// ---- the dump tool ----
+const tool = path.join(BUILD, 'plan_dump');
+{
+  const src = path.join(ROOT, 'tests/unit/plan_dump.c');
+  const lib = path.join(BUILD, 'libhearth.a'), host = path.join(BUILD, 'obj/native/host_native.o');
+  const mk = spawnSync('make', ['-s', lib, host], { cwd: ROOT, encoding: 'utf8' });
+  const mtime = (f) => (fs.existsSync(f) ? fs.statSync(f).mtimeMs : 0);
+  if (mk.status === 0 && mtime(tool) < Math.max(mtime(src), mtime(lib))) {
+    const r = spawnSync(process.env.CC || 'cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Wshadow', '-Wno-unused-parameter',
+      `-I${path.join(ROOT, 'src')}`, `-I${path.join(ROOT, 'native')}`, src, host, lib, '-o', tool, '-lm', '-lpthread'],
+    { encoding: 'utf8' });
+    check('plan_dump builds without warnings', r.status === 0 && !r.stderr.includes('warning'), r.stderr);
+  }
+  if (!check('plan_dump is built', fs.existsSync(tool) && mk.status === 0, mk.stderr)) {
+    done();
+    process.exit();
+  }
+}
+
+// ---- the device, as web/gpu/host.mjs opens it ----
+const gpu = await nodeGpu();
+const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+if (!check('a WebGPU adapter (SwiftShader)', !!adapter, 'none')) {
+  done();
+  process.exit();
+}
+const features = adapter.features.has('subgroups') ? ['subgroups'] : [];
+const requiredLimits = {};
+for (const k of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize',
+  'maxStorageBuffersPerShaderStage', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX']) {
+  requiredLimits[k] = adapter.limits[k];
+}
+const device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits });
+const dot4 = gpu.wgslLanguageFeatures?.has('packed_4x8_integer_dot_product') ? 1 : 0;
+const L = device.limits;
+const limits = [L.maxStorageBufferBindingSize, L.maxBufferSize, L.maxComputeWorkgroupStorageSize,
+  L.maxStorageBuffersPerShaderStage, features.length ? 1 : 0, 0, dot4].join(',');
+console.log(`# device limits ${limits} (binding, buffer, workgroup memory, storage buffers, subgroups, f16, dot4)`);
+
+async function held(p) {
+  const keep = setInterval(() => {}, 1000);
+  try { return await p; } finally { clearInterval(keep); }
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-kernels-'));
+const kinds = ['uniform', 'read-only-storage', 'storage'];
+const pipeCache = new Map(); // WGSL + layout -> compiled pipeline (shared across models)
+
+async function pipeline(p) {
+  const key = `${JSON.stringify(p.layout)}\n${p.wgsl}`;
+  if (!pipeCache.has(key)) {
+    const bgl = device.createBindGroupLayout({
+      entries: p.layout.map(([binding, kind]) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: kinds[kind] } })),
+    });
+    const module = device.createShaderModule({ label: p.label, code: p.wgsl });
+    const made = device.createComputePipelineAsync({
+      label: p.label, layout: device.createPipelineLayout({ bindGroupLayouts: [bgl] }), compute: { module, entryPoint: 'main' },
+    }).then((pl) => ({ pl, bgl }), async (e) => {
+      const info = await module.getCompilationInfo?.().catch(() => null);
+      const msgs = info?.messages?.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos}: ${m.message}`);
+      throw new Error(`${p.label} does not compile: ${msgs?.join('; ') || e.message}`);
+    });
+    pipeCache.set(key, made);
+  }
+  return held(pipeCache.get(key));
+}
+
+async function runCase(plan, bin, c, buffers) {
+  const U = GPUBufferUsage;
+  for (const r of c.inputs) device.queue.writeBuffer(buffers[r.id], r.offset, bin, r.at, r.len);
+  const list = plan.dispatches.filter((d) => d.list === c.list).slice(c.first, c.first + c.count);
+  const steps = [];
+  for (const d of list) {
+    const { pl, bgl } = await pipeline(plan.pipelines[d.pipe]);
+    const group = device.createBindGroup({ layout: bgl, entries: d.binds.map(([binding, id]) => ({ binding, resource: { buffer: buffers[id] } })) });
+    steps.push({ pl, group, d });
+  }
+  device.pushErrorScope('validation');
+  const enc = device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  for (const { pl, group, d } of steps) {
+    pass.setPipeline(pl);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(d.x, d.y, d.z);
+  }
+  pass.end();
+  const reads = c.outputs.map((r) => {
+    const rb = device.createBuffer({ size: r.len, usage: U.MAP_READ | U.COPY_DST });
+    enc.copyBufferToBuffer(buffers[r.id], r.offset, rb, 0, r.len);
+    return rb;
+  });
+  device.queue.submit([enc.finish()]);
+  const err = await held(device.popErrorScope());
+  if (err) throw new Error(`WebGPU validation: ${err.message}`);
+  // per output region: the largest error over the largest expected magnitude
+  let res = { rel: 0 };
+  for (let k = 0; k < reads.length; k++) {
+    await held(reads[k].mapAsync(GPUMapMode.READ));
+    const raw = reads[k].getMappedRange().slice(0);
+    reads[k].unmap();
+    reads[k].destroy();
+    const r = c.outputs[k];
+    // r.half: 1 f16 values, 2 u32 (a token: any difference fails), else f32
+    const as = (buf) => (r.half === 1 ? Array.from(new Uint16Array(buf), f16) : r.half === 2 ? new Uint32Array(buf) : new Float32Array(buf));
+    const got = as(raw), want = as(bin.buffer.slice(bin.byteOffset + r.at, bin.byteOffset + r.at + r.len));
+    let scale = 0, worst = 0, at = 0;
+    for (const v of want) scale = Math.max(scale, Math.abs(v));
+    for (let i = 0; i < want.length; i++) {
+      const e = Math.abs(got[i] - want[i]);
+      if (!(e <= worst)) { worst = Number.isNaN(e) ? Infinity : e; at = i; }
+    }
+    const rel = r.half === 2 ? (worst ? Infinity : 0) : worst / Math.max(scale, 1e-30);
+    if (!(rel <= res.rel)) res = { rel, at, got: got[at], want: want[at], region: k };
+  }
+  return res;
+}
+
+// IEEE half to a number.
+function f16(h) {
+  const e = (h >> 10) & 31, f = h & 1023, s = h >> 15 ? -1 : 1;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+for (const [name, flags] of runs) {
+  const fx = fixtures.get(name);
+  if (!check(`${name}: fixture exists`, !!fx, 'unknown fixture')) continue;
+  const file = ensureModel(fx);
+  const out = path.join(tmp, `${name}${flags.join('').replace(/[^a-z0-9-]/gi, '')}`);
+  const label = `${name}${flags.length ? ` ${flags.join(' ')}` : ''}`;
+  const r = spawnSync(tool, [file, out, '--limits', limits, ...flags], { encoding: 'utf8' });
+  if (!check(`${label}: plan dumped`, r.status === 0, r.stderr)) continue;
+  const plan = JSON.parse(fs.readFileSync(`${out}.json`, 'utf8'));
+  const bin = fs.readFileSync(`${out}.bin`);
+  const U = GPUBufferUsage;
+  const buffers = plan.buffers.map((b) => (b.size ? device.createBuffer({
+    size: b.size, usage: b.usage === 1 ? U.UNIFORM | U.COPY_DST : U.STORAGE | U.COPY_DST | U.COPY_SRC,
+  }) : null));
+  for (const w of plan.init) device.queue.writeBuffer(buffers[w.id], w.offset, bin, w.at, w.len);
+  check(`${label}: kernel cases made (${plan.cases.length})`, plan.cases.length >= 6, `${plan.cases.length}`);
+  if (flags.includes('--max-binding')) check(`${label}: the logits in slices (${plan.head_slices})`, plan.head_slices > 1, `${plan.head_slices}`);
+  for (const c of plan.cases) {
+    const t0 = performance.now();
+    let res;
+    try { res = await runCase(plan, bin, c, buffers); } catch (e) { res = { rel: Infinity, error: e.message }; }
+    check(`${label}: ${c.name} = the CPU kernels (max error ${res.rel.toExponential(1)} of the largest output, tolerance ${c.tol}; ${((performance.now() - t0) / 1000).toFixed(1)}s)`,
+      res.rel <= c.tol, res.error || `output region ${res.region}, value ${res.at}: ${res.got} vs ${res.want}`);
+  }
+  for (const b of buffers) b?.destroy();
+  fs.rmSync(`${out}.json`);
+  fs.rmSync(`${out}.bin`);
+}
+fs.rmSync(tmp, { recursive: true, force: true });
+done();
