@@ -402,8 +402,7 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         const model_layer *l = &m->layers[0];
         const weight *ws[3];
         int nw = 0;
-        if (hp->arch == ARCH_PHI3) ws[nw++] = &l->wqkv;
-        else ws[nw++] = &l->wq, ws[nw++] = &l->wk, ws[nw++] = &l->wv;
+        for (int k = 0; k < l->n_qkv; k++) ws[nw++] = &l->qkv[k];
         int rows = 0;
         for (int k = 0; k < nw; k++) rows += ws[k]->rows;
         kcase *c = &cases[n++];
@@ -421,9 +420,10 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
             cpu_product(ws[k], wb, xs, 1, out + at);
             at += ws[k]->rows;
         }
-        if (l->bq) {
-            int qd = l->wq.rows, kd = l->wk.rows;
-            for (int j = 0; j < rows; j++) out[j] += j < qd ? l->bq[j] : j < qd + kd ? l->bk[j - qd] : l->bv[j - qd - kd];
+        if (l->qkv_bias[0]) {
+            int qd = hp->n_head * hp->head_dim, kd = hp->n_head_kv * hp->head_dim;
+            for (int j = 0; j < rows; j++)
+                out[j] += j < qd ? l->qkv_bias[0][j] : j < qd + kd ? l->qkv_bias[1][j - qd] : l->qkv_bias[2][j - qd - kd];
         }
         gpu_step s1 = step;
         s1.n_tok = 1;
@@ -436,7 +436,7 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
      * prefill the norm (rmsnorm.wgsl or rmsnorm_q8.wgsl) then mm.wgsl / mmq.wgsl in MODE 2 */
     {
         const model_layer *l = &m->layers[0];
-        const weight *gw = hp->arch == ARCH_PHI3 ? &l->gate_up : &l->gate, *uw = hp->arch == ARCH_PHI3 ? NULL : &l->up;
+        const weight *gw = &l->gate_up[0], *uw = l->n_gate_up == 2 ? &l->gate_up[1] : NULL;
         int F = hp->n_ff;
         for (int pre = 0; pre < 2; pre++) {
             int j = pre ? find(d, GPU_LIST_PREFILL, mmq ? "mmq.wgsl" : "mm.wgsl", 0, 2) : find(d, GPU_LIST_DECODE, "mv_swiglu.wgsl", 0, -1);

@@ -676,6 +676,8 @@ static synth *synth_make2(const shape *sh, uint32_t type, uint32_t vocab_type, i
                             .rope_dim = sh->head_dim, .rope_neox = sh->arch != ARCH_LLAMA, .n_ctx_orig = 4096,
                             .rope_attn_factor = 1, .file_type = 0};
     snprintf(m->hp.arch_name, sizeof m->hp.arch_name, "%s", model_arch_name(sh->arch));
+    m->hp.desc = arch_find(m->hp.arch_name);
+    m->hp.flags = m->hp.desc ? m->hp.desc->flags : 0;
     s->cap_t = 2 + 7 * n_layer;
     s->t = calloc((size_t)s->cap_t, sizeof *s->t);
     int widest = sh->n_embd + 2 * sh->n_head * sh->head_dim + 2 * sh->n_ff;
@@ -695,20 +697,27 @@ static synth *synth_make2(const shape *sh, uint32_t type, uint32_t vocab_type, i
 #define W(field, what, rows, cols)                                 \
     snprintf(nm, sizeof nm, "blk.%d.%s.weight", il, what);         \
     synth_weight(s, &l->field, nm, type, rows, cols)
-        if (sh->arch == ARCH_PHI3) {
-            W(wqkv, "attn_qkv", q + 2 * kv, E);
-            W(gate_up, "ffn_up", 2 * sh->n_ff, E);
+        if (m->hp.flags & ARCH_FUSED_QKV) {
+            W(qkv[0], "attn_qkv", q + 2 * kv, E);
+            l->n_qkv = 1;
         } else {
-            W(wq, "attn_q", q, E);
-            W(wk, "attn_k", kv, E);
-            W(wv, "attn_v", kv, E);
-            W(gate, "ffn_gate", sh->n_ff, E);
-            W(up, "ffn_up", sh->n_ff, E);
+            W(qkv[0], "attn_q", q, E);
+            W(qkv[1], "attn_k", kv, E);
+            W(qkv[2], "attn_v", kv, E);
+            l->n_qkv = 3;
+        }
+        if (m->hp.flags & ARCH_FUSED_GATE_UP) {
+            W(gate_up[0], "ffn_up", 2 * sh->n_ff, E);
+            l->n_gate_up = 1;
+        } else {
+            W(gate_up[0], "ffn_gate", sh->n_ff, E);
+            W(gate_up[1], "ffn_up", sh->n_ff, E);
+            l->n_gate_up = 2;
         }
         W(wo, "attn_output", E, q);
         W(down, "ffn_down", E, sh->n_ff);
 #undef W
-        if (sh->arch == ARCH_QWEN2) l->bq = l->bk = l->bv = s->vec;
+        if (m->hp.flags & ARCH_QKV_BIAS) l->qkv_bias[0] = l->qkv_bias[1] = l->qkv_bias[2] = s->vec;
     }
     s->host = (hearth_host){.ctx = s, .read = synth_read};
     return s;
@@ -721,29 +730,6 @@ static void synth_free(synth *s) {
     free(s->vec);
     free(s->m.layers);
     free(s);
-}
-
-/* The distinct matrices of a model, in no particular order. */
-static int model_matrices(const model *m, const weight **out, int cap) {
-    int n = 0;
-    out[n++] = &m->tok_embd;
-    if (m->output.src != m->tok_embd.src) out[n++] = &m->output;
-    for (int il = 0; il < m->hp.n_layer && n + 7 <= cap; il++) {
-        const model_layer *l = &m->layers[il];
-        if (m->hp.arch == ARCH_PHI3) {
-            out[n++] = &l->wqkv;
-            out[n++] = &l->gate_up;
-        } else {
-            out[n++] = &l->wq;
-            out[n++] = &l->wk;
-            out[n++] = &l->wv;
-            out[n++] = &l->gate;
-            out[n++] = &l->up;
-        }
-        out[n++] = &l->wo;
-        out[n++] = &l->down;
-    }
-    return n;
 }
 
 /* ---- checking one plan ---- */
@@ -1137,8 +1123,8 @@ static const char *vector_of(const recorder *r, uint32_t id, const model *m, cha
         for (int il = 0; il < hp->n_layer; il++) {
             const model_layer *l = &m->layers[il];
             const float *f = (const float *)b->shadow;
-            if (l->bq && !memcmp(f, l->bq, (size_t)q * 4) && !memcmp(f + q, l->bk, (size_t)kv * 4) &&
-                !memcmp(f + q + kv, l->bv, (size_t)kv * 4))
+            if (l->qkv_bias[0] && !memcmp(f, l->qkv_bias[0], (size_t)q * 4) &&
+                !memcmp(f + q, l->qkv_bias[1], (size_t)kv * 4) && !memcmp(f + q + kv, l->qkv_bias[2], (size_t)kv * 4))
                 n_match++, snprintf(buf, cap, "blk.%d.bias", il);
         }
     return n_match == 1 ? buf : NULL; /* ambiguous (synthetic models share their vectors) or none */
@@ -1151,7 +1137,7 @@ static void check_wiring(const char *name, const recorder *r, const model *m, co
                          const int *tensor_of) {
     probs p = {0};
     const model_hparams *hp = &m->hp;
-    bool phi3 = hp->arch == ARCH_PHI3;
+    bool fused_layer = (hp->flags & ARCH_FUSED_QKV) && (hp->flags & ARCH_FUSED_GATE_UP);
     size_t cap = 65536;
     char *got[3], *want[3], *kv[3][2], *norms[3], *want_norms[3], *bias[3];
     wgsl_binding(*names)[32] = calloc((size_t)r->n_pipes + 1, sizeof *names);
@@ -1173,8 +1159,8 @@ static void check_wiring(const char *name, const recorder *r, const model *m, co
         for (int il = 0; il < hp->n_layer; il++) {
             static const char *const split[] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
             static const char *const fused[] = {"attn_qkv", "attn_output", "ffn_up", "ffn_down"};
-            for (int k = 0; k < (phi3 ? 4 : 7); k++) {
-                snprintf(t, sizeof t, "blk.%d.%s.weight", il, phi3 ? fused[k] : split[k]);
+            for (int k = 0; k < (fused_layer ? 4 : 7); k++) {
+                snprintf(t, sizeof t, "blk.%d.%s.weight", il, fused_layer ? fused[k] : split[k]);
                 seq_add(want[l], cap, t);
             }
             snprintf(t, sizeof t, "blk.%d.attn_norm", il);
@@ -1227,7 +1213,7 @@ static void check_wiring(const char *name, const recorder *r, const model *m, co
         if (strcmp(got[l], want[l])) bad(&p, "%s binds the matrices %.300s, the forward pass is %.300s", lists[l], got[l], want[l]);
         if (named_norms && strchr(norms[l], ',') && strcmp(norms[l], want_norms[l]))
             bad(&p, "%s applies the norms %.300s, the forward pass %.300s", lists[l], norms[l], want_norms[l]);
-        if (m->layers[0].bq && named_norms) {
+        if (m->layers[0].qkv_bias[0] && named_norms) {
             char wb[4096] = "", t[32];
             for (int il = 0; il < hp->n_layer; il++) {
                 snprintf(t, sizeof t, "blk.%d.bias", il);
