@@ -26,6 +26,8 @@ hearth_status gpu_model_create(gpu_model **out, const model *m, const hearth_hos
     g->opt = *opt;
     g->n_ctx = opt->n_ctx;
     g->batch = opt->max_batch < opt->n_ctx ? opt->max_batch : opt->n_ctx;
+    /* prefill kernels dispatch a workgroup a token in one grid dimension */
+    if (g->batch > 65535) g->batch = 65535;
     /* decode attention split over positions (16 workgroups a head, then
      * joined); one workgroup a head asked for (attn_split 1) runs in one
      * dispatch (attn_one.wgsl) where the context's scores fit in workgroup

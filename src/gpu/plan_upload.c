@@ -15,11 +15,14 @@ static hearth_status make_buffer(gpu_model *g, uint32_t id, uint64_t size, gpu_b
                                  hearth_error *err) {
     size = (size + 15) & ~(uint64_t)15;
     if (!size) size = 16;
-    if ((double)size > g->lim.max_buffer || (usage == GPU_BUFFER_STORAGE && (double)size > g->lim.max_storage_binding))
+    double limit = usage == GPU_BUFFER_STORAGE && g->lim.max_storage_binding < g->lim.max_buffer
+                       ? g->lim.max_storage_binding
+                       : g->lim.max_buffer;
+    if ((double)size > limit)
         return hearth_fail(err, HEARTH_E_UNSUPPORTED,
                            "the GPU backend needs a buffer of %.1f MB for %s, more than this GPU allows (%.1f MB); "
                            "use a smaller context or the CPU backend",
-                           size / 1e6, what, g->lim.max_storage_binding / 1e6);
+                           size / 1e6, what, limit / 1e6);
     g->bytes += size;
     return g->gh->create_buffer(g->gh->ctx, id, size, usage, err);
 }

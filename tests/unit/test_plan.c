@@ -1655,9 +1655,7 @@ static void test_hostile(void) {
         synth_free(t);
     }
     /* a prefill chunk of more than 65535 tokens: the plan dispatches one workgroup a token
-     * (rmsnorm, rope_kv, attention) in one grid dimension. Known bug (plan.c's k_rmsnorm and
-     * k_attention; gpu_model_create does not bound max_batch): reported as a comment unless
-     * HEARTH_PLAN_STRICT=1 makes it a failure. */
+     * (rmsnorm, rope_kv, attention) in one grid dimension, so gpu_model_create bounds the batch. */
     {
         shape sh = SHAPES[0];
         sh.n_vocab = 1000;
@@ -1669,13 +1667,8 @@ static void test_hostile(void) {
         hearth_status st = gpu_model_create(&g, &t->m, &t->host, &gh, &o, &err);
         int over = 0;
         for (int i = 0; !st && i < r.n_disps; i++) over += r.disps[i].x > 65535 || r.disps[i].y > 65535;
-        const char *strict = getenv("HEARTH_PLAN_STRICT");
-        if (strict && *strict == '1')
-            CHECK("max_batch 70000: refused, or every grid within 65535 workgroups a dimension", st || !over,
-                  "%d dispatches over 65535 workgroups in a dimension", over);
-        else if (!st && over)
-            printf("# known bug: max_batch 70000 makes %d dispatches of more than 65535 workgroups in a dimension "
-                   "(HEARTH_PLAN_STRICT=1 fails on it)\n", over);
+        CHECK("max_batch 70000: refused, or every grid within 65535 workgroups a dimension", st || !over,
+              "%d dispatches over 65535 workgroups in a dimension", over);
         gpu_model_free(g);
         rec_free(&r);
         synth_free(t);
