@@ -8,7 +8,10 @@ INC     := -Isrc -Inative
 BUILD   ?= build
 SAN     ?=
 
-CORE_SRC   := $(sort $(wildcard src/*.c src/cpu/*.c))
+# The core, by folder: src/ the engine, generation and chat loops; src/model/ what a model file
+# holds (GGUF, the type and architecture tables); src/tokenizer/, src/jinja/ (chat templates);
+# src/cpu/ the CPU backend (forward pass, kernels); src/gpu/ the WebGPU backend's plan.
+CORE_SRC   := $(sort $(wildcard src/*.c src/model/*.c src/tokenizer/*.c src/jinja/*.c src/cpu/*.c))
 # The GPU backend's plan (src/gpu, docs/webgpu.md); its WGSL kernels are embedded by tools/embed_wgsl.mjs.
 CORE_SRC   += $(sort $(filter-out src/gpu/wgsl_sources.c,$(wildcard src/gpu/*.c)) src/gpu/wgsl_sources.c)
 NATIVE_SRC := $(filter-out native/main.c,$(sort $(wildcard native/*.c)))
@@ -57,18 +60,19 @@ asan:
 # libFuzzer targets: the GGUF reader (`make fuzz && build/fuzz_gguf tests/fuzz/gguf_corpus`) and the
 # tokenizers (FUZZ_TOK_MODELS=a.gguf:b.gguf build/fuzz_tok tests/fuzz/tok_corpus; see tests/fuzz/fuzz_tok.c).
 fuzz: $(BUILD)/fuzz_gguf $(BUILD)/fuzz_tok $(BUILD)/fuzz_template
-TOK_SRC := $(filter src/error.c src/gguf.c src/ggml_types.c src/merge_heap.c src/pretokenize.c src/unicode% src/normalize% src/tokenizer%,$(CORE_SRC))
-$(BUILD)/fuzz_tok: tests/fuzz/fuzz_tok.c $(TOK_SRC) $(wildcard src/*.h)
+TOK_SRC := $(filter src/error.c src/model/gguf.c src/model/ggml_types.c src/tokenizer/%,$(CORE_SRC))
+HEADERS := $(wildcard src/*.h src/*/*.h)
+$(BUILD)/fuzz_tok: tests/fuzz/fuzz_tok.c $(TOK_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_tok.c $(TOK_SRC)
 # chat templates and OpenAI-shaped requests: `build/fuzz_template -max_total_time=60` (see tests/fuzz/fuzz_template.c)
-TPL_SRC := src/template.c src/json.c src/error.c src/chat_request.c src/sampler.c $(wildcard src/jinja_*.c)
-$(BUILD)/fuzz_template: tests/fuzz/fuzz_template.c $(TPL_SRC) $(wildcard src/*.h)
+TPL_SRC := src/json.c src/error.c src/chat_request.c src/sampler.c $(wildcard src/jinja/*.c)
+$(BUILD)/fuzz_template: tests/fuzz/fuzz_template.c $(TPL_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_template.c $(TPL_SRC)
 $(BUILD)/fuzz_gguf: tests/fuzz/fuzz_gguf.c $(CORE_SRC)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_gguf.c src/gguf.c src/error.c src/ggml_types.c
+	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_gguf.c src/model/gguf.c src/error.c src/model/ggml_types.c
 
 # The same core for WebAssembly (wasm32-wasi, SIMD128; Debian's wasi-libc, no emscripten) with the
 # JS-imported host of web/wasm/; web/hearth.mjs loads it, `node web/cli.mjs` runs it (docs/wasm.md).
@@ -111,14 +115,14 @@ web/dist/hearth-relaxed-mt.wasm: $(WASM_RELAXED_OBJ)
 wasm: web/dist/hearth.wasm web/dist/hearth-mt.wasm web/dist/hearth-relaxed.wasm web/dist/hearth-relaxed-mt.wasm
 # Kernel unit tests for wasm32-wasi (the SIMD128 kernels against the scalar reference and llama.cpp's
 # pinned bits; their exact arithmetic), run under Node's WASI by tests/e2e/wasm_kernels.test.mjs.
-WASM_TEST_SRC := $(filter src/cpu/% src/ggml_types.c,$(CORE_SRC))
-$(BUILD)/wasm-tests/%.wasm: tests/unit/%.c $(WASM_TEST_SRC) $(wildcard src/*.h src/cpu/*.h tests/unit/*.h)
+WASM_TEST_SRC := $(filter-out src/cpu/forward.c,$(filter src/cpu/% src/model/ggml_types.c,$(CORE_SRC)))
+$(BUILD)/wasm-tests/%.wasm: tests/unit/%.c $(WASM_TEST_SRC) $(HEADERS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(WASM_CFLAGS) -Wl,-z,stack-size=1048576 -Itests/unit -o $@ $< $(WASM_TEST_SRC)
 # The same with the relaxed build's objects (run with Node's --experimental-wasm-relaxed-simd).
 WASM_TEST_RELAXED_OBJ := $(filter $(patsubst %.c,$(BUILD)/wasm/%.o,$(WASM_TEST_SRC)),$(WASM_RELAXED_OBJ)) \
                          $(BUILD)/wasm-relaxed/src/cpu/quant_simd128_relaxed.o
-$(BUILD)/wasm-tests/test_kernels_relaxed.wasm: tests/unit/test_kernels.c $(WASM_TEST_RELAXED_OBJ) $(wildcard src/*.h src/cpu/*.h tests/unit/*.h)
+$(BUILD)/wasm-tests/test_kernels_relaxed.wasm: tests/unit/test_kernels.c $(WASM_TEST_RELAXED_OBJ) $(HEADERS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG_RELAXED) $(WASM_CFLAGS) -Wl,-z,stack-size=1048576 -Itests/unit -o $@ $< $(WASM_TEST_RELAXED_OBJ)
 wasm: $(BUILD)/wasm-tests/test_kernels.wasm $(BUILD)/wasm-tests/wasm_simd128_exact.wasm $(BUILD)/wasm-tests/test_kernels_relaxed.wasm

@@ -24,7 +24,7 @@
 #include <time.h>
 
 #include "cpu/kernels.h"
-#include "ggml_types.h"
+#include "model/ggml_types.h"
 
 static double now(void) {
     struct timespec ts;

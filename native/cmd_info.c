@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "ggml_types.h"
+#include "model/ggml_types.h"
 
 int cmd_info(int argc, char **argv) {
     const char *model_path = NULL;

@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "template.h"
+#include "jinja/template.h"
 
 /* The text of a special token, "" when there is none. */
 static char *token_text(const hearth_tokenizer *t, int32_t id) {

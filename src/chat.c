@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "generate.h"
-#include "template.h"
-#include "tokenizer.h"
-#include "unicode.h"
+#include "jinja/template.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/unicode.h"
 
 /* Used when a model has no tokenizer.chat_template. */
 static const char CHATML[] =

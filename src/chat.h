@@ -11,7 +11,7 @@
 #include "engine.h"
 #include "error.h"
 #include "sampler.h"
-#include "template.h"
+#include "jinja/template.h"
 
 typedef struct hearth_chat hearth_chat;
 

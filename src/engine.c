@@ -5,7 +5,7 @@
 
 #include "backend.h"
 #include "cpu/kernels.h"
-#include "forward.h"
+#include "cpu/forward.h"
 
 struct hearth_engine {
     const hearth_host *host;

@@ -7,11 +7,11 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "gguf.h"
+#include "model/gguf.h"
 #include "host.h"
-#include "model.h"
+#include "model/model.h"
 #include "sampler.h"
-#include "tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 typedef struct hearth_engine hearth_engine;
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// Generates src/unicode_tables.c from the Unicode Character Database that
+// Generates src/tokenizer/unicode_tables.c from the Unicode Character Database that
 // Debian's unicode-data package installs (/usr/share/unicode):
 //   UnicodeData.txt  general category of every code point, simple lowercase
 //   PropList.txt     the White_Space property
 //   DerivedAge.txt   only to name the Unicode version in the header
-// and src/normalize_tables.c, the data of NFC normalization (src/normalize.c):
+// and src/tokenizer/normalize_tables.c, the data of NFC normalization (src/tokenizer/normalize.c):
 //   UnicodeData.txt  canonical combining classes and canonical decompositions
 //   CompositionExclusions.txt  the composites NFC never forms
 //
@@ -13,8 +13,8 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 
 const args = process.argv.slice(2);
 let ucd = '/usr/share/unicode';
-let out = new URL('../src/unicode_tables.c', import.meta.url).pathname;
-let outNfc = new URL('../src/normalize_tables.c', import.meta.url).pathname;
+let out = new URL('../src/tokenizer/unicode_tables.c', import.meta.url).pathname;
+let outNfc = new URL('../src/tokenizer/normalize_tables.c', import.meta.url).pathname;
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--ucd') ucd = args[++i];
   else if (args[i] === '--out') out = args[++i];
@@ -26,7 +26,7 @@ for (let i = 0; i < args.length; i++) {
 }
 
 const MAX = 0x110000;
-// Must match enum unicode_category in src/unicode.h.
+// Must match enum unicode_category in src/tokenizer/unicode.h.
 const CATS = ['Cn', 'Lu', 'Ll', 'Lt', 'Lm', 'Lo', 'Mn', 'Mc', 'Me', 'Nd', 'Nl', 'No', 'Pc', 'Pd', 'Ps',
               'Pe', 'Pi', 'Pf', 'Po', 'Sm', 'Sc', 'Sk', 'So', 'Zs', 'Zl', 'Zp', 'Cc', 'Cf', 'Cs', 'Co'];
 const catIndex = new Map(CATS.map((c, i) => [c, i]));

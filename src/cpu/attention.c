@@ -2,7 +2,7 @@
 
 #include <math.h>
 
-#include "../ggml_types.h"
+#include "model/ggml_types.h"
 #include "kernels.h"
 #include "kernels_simd128.h"
 

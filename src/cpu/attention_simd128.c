@@ -13,7 +13,7 @@
 #ifdef __wasm_simd128__
 #include <math.h>
 
-#include "../ggml_types.h"
+#include "model/ggml_types.h"
 #include "simd128_exact.h"
 
 #define MAX_HEAD_DIM 512

@@ -13,7 +13,7 @@
 #include "kernels_simd128.h"
 
 #ifdef __wasm_simd128__
-#include "../ggml_types.h"
+#include "model/ggml_types.h"
 #include "expf_simd128.h"
 #include "simd128_exact.h"
 

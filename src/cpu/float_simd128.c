@@ -12,7 +12,7 @@
 #include "kernels_simd128.h"
 
 #ifdef __wasm_simd128__
-#include "ggml_types.h"
+#include "model/ggml_types.h"
 #include "simd128_exact.h"
 
 enum ftype { FT_F32, FT_F16, FT_BF16 };

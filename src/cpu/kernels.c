@@ -9,7 +9,7 @@
 
 #include "kernels_simd128.h"
 
-#include "ggml_types.h"
+#include "model/ggml_types.h"
 
 /* The layout each kernel slot multiplies; a ggml type's row in the type
  * table (ggml_types.c) says which kernel sets fill its slot. */

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "ggml_types.h"
+#include "model/ggml_types.h"
 #include "kernels.h"
 
 /* Round half to even of a float of magnitude < 2^22, computed on its bits:

@@ -17,7 +17,7 @@
 #include "kernels_simd128.h"
 
 #ifdef __wasm_simd128__
-#include "ggml_types.h"
+#include "model/ggml_types.h"
 #include "simd128_exact.h"
 
 enum { TY_Q4_0, TY_Q4_1, TY_Q5_0, TY_Q5_1, TY_Q8_0 };

@@ -28,7 +28,7 @@
 #include "kernels_simd128.h"
 
 #ifdef __wasm_simd128__
-#include "ggml_types.h"
+#include "model/ggml_types.h"
 #include "simd128_exact.h"
 
 #define FAST_MAX_NB 512 /* blocks per row (n <= 16384: Qwen2.5-3B's 11008 wide FFN); longer rows

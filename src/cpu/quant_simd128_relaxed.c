@@ -20,7 +20,7 @@
 #include "kernels_simd128.h"
 
 #ifdef __wasm_relaxed_simd__
-#include "ggml_types.h"
+#include "model/ggml_types.h"
 #include "simd128_exact.h"
 
 #define TILE 4 /* tokens per pass over the rows (prefill) */

@@ -23,7 +23,7 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "ggml_types.h"
+#include "model/ggml_types.h"
 #include "kernels.h"
 
 #define AI static inline __attribute__((always_inline))

@@ -10,7 +10,7 @@
 #include "error.h"
 #include "gpu/gpu_host.h"
 #include "host.h"
-#include "model.h"
+#include "model/model.h"
 
 typedef struct gpu_model gpu_model;
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ggml_types.h"
+#include "model/ggml_types.h"
 #include "gpu/plan_internal.h"
 #include "gpu/weights.h"
 #include "gpu/wgsl.h"

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ggml_types.h"
+#include "model/ggml_types.h"
 #include "gpu/plan_internal.h"
 #include "gpu/weights.h"
 #include "gpu/wgsl.h"

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "ggml_types.h"
+#include "model/ggml_types.h"
 
 /* A GPU block's bytes (gpu_block_elems values of the GGUF type). */
 static uint64_t gpu_block_bytes(const ggml_type_info *t) {

@@ -23,12 +23,13 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-tok-'));
 
 // ---- the driver: rebuilt when a source is newer ----
 const driver = path.join(BUILD, 'tokenize_driver');
+// the tokenizer (src/tokenizer/) and what it reads vocabularies with
 const sources = [
-  'tests/unit/tokenize_driver.c', 'src/error.c', 'src/gguf.c', 'src/ggml_types.c', 'src/unicode.c',
-  'src/unicode_tables.c', 'src/pretokenize.c', 'src/merge_heap.c', 'src/normalize.c', 'src/normalize_tables.c',
-  ...fs.readdirSync(path.join(ROOT, 'src')).filter((f) => /^tokenizer.*\.c$/.test(f)).map((f) => `src/${f}`),
+  'tests/unit/tokenize_driver.c', 'src/error.c', 'src/model/gguf.c', 'src/model/ggml_types.c',
+  ...fs.readdirSync(path.join(ROOT, 'src/tokenizer')).filter((f) => f.endsWith('.c')).map((f) => `src/tokenizer/${f}`),
 ].map((f) => path.join(ROOT, f));
-const headers = fs.readdirSync(path.join(ROOT, 'src')).filter((f) => f.endsWith('.h')).map((f) => path.join(ROOT, 'src', f));
+const headers = ['src', 'src/model', 'src/tokenizer'].flatMap((d) =>
+  fs.readdirSync(path.join(ROOT, d)).filter((f) => f.endsWith('.h')).map((f) => path.join(ROOT, d, f)));
 const mtime = (f) => fs.statSync(f).mtimeMs;
 if (!fs.existsSync(driver) || [...sources, ...headers].some((f) => mtime(f) > mtime(driver))) {
   fs.mkdirSync(BUILD, { recursive: true });

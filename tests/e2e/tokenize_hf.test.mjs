@@ -42,11 +42,12 @@ export async function loadHF() {
 export function buildDriver() {
   const driver = path.join(BUILD, 'tokenize_hf_driver');
   const src = (f) => path.join(ROOT, 'src', f);
-  const names = fs.readdirSync(path.join(ROOT, 'src'));
+  const tok = fs.readdirSync(path.join(ROOT, 'src/tokenizer'));
   const sources = [path.join(ROOT, 'tests/unit/tokenize_hf_driver.c'),
-    ...['error.c', 'gguf.c', 'ggml_types.c', 'merge_heap.c', 'pretokenize.c'].map(src),
-    ...names.filter((f) => /^(tokenizer|unicode|normalize).*\.c$/.test(f)).map(src)];
-  const headers = names.filter((f) => f.endsWith('.h')).map(src);
+    ...['error.c', 'model/gguf.c', 'model/ggml_types.c'].map(src),
+    ...tok.filter((f) => f.endsWith('.c')).map((f) => src(`tokenizer/${f}`))];
+  const headers = ['', 'model/', 'tokenizer/'].flatMap((d) =>
+    fs.readdirSync(src(d)).filter((f) => f.endsWith('.h')).map((f) => src(`${d}${f}`)));
   const mtime = (f) => fs.statSync(f).mtimeMs;
   if (fs.existsSync(driver) && ![...sources, ...headers].some((f) => mtime(f) > mtime(driver))) return { driver };
   fs.mkdirSync(BUILD, { recursive: true });

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "chat_request.h"
-#include "template.h"
+#include "jinja/template.h"
 
 static const char DEFAULT_MESSAGES[] =
     "[{\"role\":\"system\",\"content\":\"S\"},{\"role\":\"user\",\"content\":\" hi \"},"

@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gguf.h"
-#include "normalize.h"
-#include "tokenizer.h"
-#include "tokenizer_internal.h"
+#include "model/gguf.h"
+#include "tokenizer/normalize.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/tokenizer_internal.h"
 #include "../unit/test_io.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -32,7 +32,7 @@
 #include "cpu/attention.h"
 #include "cpu/kernels.h"
 #include "engine.h"
-#include "ggml_types.h"
+#include "model/ggml_types.h"
 #include "gpu/gpu_host.h"
 #include "gpu/plan.h"
 #include "host_native.h"

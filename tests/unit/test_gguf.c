@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "ggml_types.h"
-#include "gguf.h"
+#include "model/ggml_types.h"
+#include "model/gguf.h"
 #include "gguf_build.h"
 #include "host_native.h"
 

@@ -12,7 +12,7 @@
 #include "cpu/attention.h"
 #include "cpu/kernels.h"
 #include "cpu/kernels_simd128.h"
-#include "ggml_types.h"
+#include "model/ggml_types.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint32_t rnd(void) {

@@ -12,11 +12,11 @@
 
 #include "check.h"
 #include "cpu/kernels.h"
-#include "forward.h"
-#include "ggml_types.h"
+#include "cpu/forward.h"
+#include "model/ggml_types.h"
 #include "gguf_build.h"
 #include "host_native.h"
-#include "model.h"
+#include "model/model.h"
 
 enum { E = 32, FF = 64, HEADS = 2, KV_HEADS = 1, HD = E / HEADS, VOCAB = 8 };
 

@@ -25,7 +25,7 @@
 
 #include "check.h"
 #include "engine.h"
-#include "ggml_types.h"
+#include "model/ggml_types.h"
 #include "gpu/gpu_host.h"
 #include "gpu/plan.h"
 #include "gpu/weights.h"

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "template.h"
+#include "jinja/template.h"
 
 static const char *MSGS = "[{\"role\":\"system\",\"content\":\"Be brief.\"},"
                           "{\"role\":\"user\",\"content\":\"  Hi there  \"},"

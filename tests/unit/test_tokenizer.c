@@ -11,10 +11,10 @@
 #include <time.h>
 
 #include "check.h"
-#include "gguf.h"
-#include "normalize.h"
-#include "tokenizer.h"
-#include "unicode.h"
+#include "model/gguf.h"
+#include "tokenizer/normalize.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/unicode.h"
 #include "test_io.h"
 
 #define STORIES "../shared/models/stories260K.gguf"

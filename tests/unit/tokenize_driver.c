@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gguf.h"
-#include "tokenizer.h"
+#include "model/gguf.h"
+#include "tokenizer/tokenizer.h"
 #include "test_io.h"
 
 static void print_hex(const char *p, size_t n) {

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "gguf.h"
-#include "tokenizer.h"
+#include "model/gguf.h"
+#include "tokenizer/tokenizer.h"
 #include "test_io.h"
 
 static double now(void) {

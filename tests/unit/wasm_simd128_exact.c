@@ -14,7 +14,7 @@
 
 #include "check.h"
 #include "cpu/simd128_exact.h"
-#include "ggml_types.h"
+#include "model/ggml_types.h"
 
 static uint32_t rng_state = 12345u;
 static uint32_t rnd(void) { /* LCG, high bits */

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "jinja_eval.h"
+#include "jinja/jinja_eval.h"
 
 int jx_fail(jctx *c, uint32_t pos, const char *fmt, ...) {
     char msg[400];

@@ -7,9 +7,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "arch.h"
+#include "model/arch.h"
 #include "error.h"
-#include "gguf.h"
+#include "model/gguf.h"
 #include "host.h"
 
 typedef struct {

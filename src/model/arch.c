@@ -1,12 +1,12 @@
 /* The architectures hearth runs, and the catalogues of hyper-parameters and
  * tensors their rows select from (arch.h). */
-#include "arch.h"
+#include "model/arch.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "model.h"
+#include "model/model.h"
 
 /* One row per architecture. */
 static const arch_desc rows[] = {

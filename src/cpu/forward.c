@@ -2,7 +2,7 @@
  * architecture arch.c lists). The numerics are ggml's CPU
  * backend's, so that outputs agree with llama.cpp bit for bit: see
  * docs/numerics.md. */
-#include "forward.h"
+#include "cpu/forward.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -12,7 +12,7 @@
 
 #include "cpu/activation.h"
 #include "cpu/attention.h"
-#include "ggml_types.h"
+#include "model/ggml_types.h"
 
 #define MAX_GROUP 3
 

@@ -1,5 +1,5 @@
 /* Unicode NFC (UAX #15) over UTF-8, for tokenizers with an NFC normalizer. */
-#include "normalize.h"
+#include "tokenizer/normalize.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * arithmetic so that both agree with llama.cpp bit for bit. */
 #include <math.h>
 
-#include "model.h"
+#include "model/model.h"
 
 void model_rope_table(const model *m, int n_ctx, int pos0, int n_pos, float *out) {
     const model_hparams *hp = &m->hp;

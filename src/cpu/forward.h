@@ -8,7 +8,7 @@
 #include "cpu/kernels.h"
 #include "error.h"
 #include "host.h"
-#include "model.h"
+#include "model/model.h"
 
 typedef struct forward_ctx forward_ctx;
 

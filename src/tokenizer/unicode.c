@@ -1,4 +1,4 @@
-#include "unicode.h"
+#include "tokenizer/unicode.h"
 
 #include <string.h>
 

@@ -1,14 +1,14 @@
 /* Reads hyper-parameters and binds weights by walking the architecture's
  * description (arch.h). Every tensor's shape is checked against the
  * hyper-parameters, so the backends can trust them. */
-#include "model.h"
+#include "model/model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpu/kernels.h"
-#include "ggml_types.h"
+#include "model/ggml_types.h"
 
 const char *model_arch_name(model_arch a) {
     for (size_t i = 0; arch_row(i); i++)

@@ -1,4 +1,4 @@
-#include "merge_heap.h"
+#include "tokenizer/merge_heap.h"
 
 #include <stdbool.h>
 

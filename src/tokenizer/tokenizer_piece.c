@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tokenizer_internal.h"
-#include "unicode.h"
+#include "tokenizer/tokenizer_internal.h"
+#include "tokenizer/unicode.h"
 
 typedef struct {
     char *buf;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jinja.h"
+#include "jinja/jinja.h"
 
 hearth_status jerr(const jsource *js, uint32_t pos, hearth_status code, const char *fmt, ...) {
     if (!js->err) return code;

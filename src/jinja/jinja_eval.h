@@ -2,7 +2,7 @@
 #ifndef HEARTH_JINJA_EVAL_H
 #define HEARTH_JINJA_EVAL_H
 
-#include "jinja.h"
+#include "jinja/jinja.h"
 
 typedef struct jscope jscope;
 struct jscope {

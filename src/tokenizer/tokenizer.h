@@ -10,8 +10,8 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "gguf.h"
-#include "unicode.h"
+#include "model/gguf.h"
+#include "tokenizer/unicode.h"
 
 typedef struct hearth_tokenizer hearth_tokenizer;
 

@@ -1,11 +1,11 @@
 /* Chat templates: the public entry point (template.h). Parses the
  * conversation, sets up the globals and runs the Jinja interpreter. */
-#include "template.h"
+#include "jinja/template.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "jinja_eval.h"
+#include "jinja/jinja_eval.h"
 #include "json.h"
 
 static bool from_json(jarena *a, const json_value *j, jv *out) {

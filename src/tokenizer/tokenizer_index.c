@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tokenizer_internal.h"
+#include "tokenizer/tokenizer_internal.h"
 
 uint64_t tok_hash_bytes(const void *p, size_t n, uint64_t h) {
     const uint8_t *s = p;

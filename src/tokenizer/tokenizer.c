@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "normalize.h"
-#include "tokenizer_internal.h"
+#include "tokenizer/normalize.h"
+#include "tokenizer/tokenizer_internal.h"
 
 #define KEY "tokenizer.ggml."
 

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "merge_heap.h"
-#include "tokenizer_internal.h"
-#include "unicode.h"
+#include "tokenizer/merge_heap.h"
+#include "tokenizer/tokenizer_internal.h"
+#include "tokenizer/unicode.h"
 
 /* Texts are at most TOK_MAX_TEXT bytes, 3 * TOK_MAX_TEXT once escaped: 32 bits are enough. */
 typedef struct {

@@ -2,7 +2,7 @@
  * reference C code (ggml-impl.h), which is what llama.cpp uses when it has no
  * hardware conversion and what F16C/AVX512-BF16 hardware also computes for
  * every non-NaN input. */
-#include "ggml_types.h"
+#include "model/ggml_types.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,8 +1,8 @@
-#include "pretokenize.h"
+#include "tokenizer/pretokenize.h"
 
 #include <string.h>
 
-#include "unicode.h"
+#include "tokenizer/unicode.h"
 
 /* ---- names ---- */
 

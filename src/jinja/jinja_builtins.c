@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jinja_eval.h"
+#include "jinja/jinja_eval.h"
 
 #define TRY(x)                                                                                                \
     do {                                                                                                      \

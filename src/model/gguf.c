@@ -4,13 +4,13 @@
  * file is checked against the bytes that remain before anything is
  * allocated, so a hostile header cannot make us allocate more than the file
  * could describe. */
-#include "gguf.h"
+#include "model/gguf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ggml_types.h"
+#include "model/ggml_types.h"
 
 #define GGUF_MAGIC "GGUF"
 #define GGUF_DEFAULT_ALIGNMENT 32

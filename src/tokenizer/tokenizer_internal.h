@@ -8,8 +8,8 @@
 #include <stdlib.h>
 
 #include "error.h"
-#include "pretokenize.h"
-#include "tokenizer.h"
+#include "tokenizer/pretokenize.h"
+#include "tokenizer/tokenizer.h"
 
 /* Token attributes, as llama.cpp's llama_token_attr. */
 enum {

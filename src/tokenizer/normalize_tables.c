@@ -2,7 +2,7 @@
  * Database 15.0.0 + 15.1 additions (Debian unicode-data: UnicodeData.txt,
  * CompositionExclusions.txt). Do not edit; run
  * `node tools/gen_unicode_tables.mjs` instead. */
-#include "normalize.h"
+#include "tokenizer/normalize.h"
 
 /* Canonical combining classes != 0: {first, last, class}, sorted. */
 const uint32_t nfc_ccc_ranges[][3] = {
