@@ -207,7 +207,8 @@ static void attention_task(void *arg, int thread, int n_threads) {
     forward_ctx *f = a->f;
     const model_hparams *hp = &f->m->hp;
     int hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
-    float scale = 1.0f / sqrtf((float)hd);
+    /* phi3: llama.cpp scales Q itself (eval_batch), the scores by 1 */
+    float scale = hp->arch == ARCH_PHI3 ? 1.0f : 1.0f / sqrtf((float)hd);
     uint16_t *acc = f->attn_acc + (size_t)thread * hd;
     if (f->attn_group) {
         /* the query heads of a KV head together, in as many parts as keep
@@ -294,6 +295,11 @@ static void eval_batch(forward_ctx *f, const int32_t *tokens, int n_tok, int pos
             float *row = f->qkv + (size_t)t * f->qkv_dim;
             const float *cs = f->rope_cs + (size_t)t * hp->rope_dim;
             for (int h = 0; h < hp->n_head; h++) rope_apply(hp, row + (size_t)h * hp->head_dim, cs);
+            /* phi3: llama.cpp multiplies the roped Q by 1/sqrt(head_dim) in
+             * f32 (then attention scales by 1): not the same bits as scaling
+             * the scores unless head_dim is a power of 4 (docs/numerics.md) */
+            if (hp->arch == ARCH_PHI3)
+                for (int i = 0; i < f->q_dim; i++) row[i] *= 1.0f / sqrtf((float)hp->head_dim);
             for (int h = 0; h < hp->n_head_kv; h++) rope_apply(hp, row + f->q_dim + (size_t)h * hp->head_dim, cs);
             int hd = hp->head_dim, p = pos + t;
             for (int h = 0; h < hp->n_head_kv; h++) {
