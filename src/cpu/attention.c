@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "../ggml_types.h"
+#include "activation.h"
 #include "kernels.h"
 #include "kernels_simd128.h"
 
@@ -50,4 +51,89 @@ attention_row_fn attention_row_select(bool allow_simd, bool inexact) {
         if (f) return f;
     }
     return attention_row_scalar;
+}
+
+/* ---- the tiled path (attention.h) ---- */
+
+/* ggml's f32 vector width, that of the zen4 build hearth follows
+ * throughout (GGML_F32_EPR with AVX-512; 8 with AVX2 only). */
+#define GGML_F32_WIDTH 16
+
+bool attention_tiled_applies(int n_rows, int head_dim) {
+    return n_rows >= ATTENTION_TILED_MIN_ROWS && head_dim % GGML_F32_WIDTH == 0;
+}
+
+/* _mm512_reduce_add_ps as GCC defines it (halves, then quarters, then
+ * lanes 0+2 and 1+3, then those two); 8 lanes: AVX2's hadd sequence. */
+static float reduce_add(const float *v, int w) {
+    float t[8];
+    int h = w / 2;
+    for (int i = 0; i < h; i++) t[i] = v[h + i] + v[i];
+    if (w == 16)
+        for (int i = 0; i < 4; i++) t[i] = t[4 + i] + t[i];
+    return (t[0] + t[2]) + (t[1] + t[3]);
+}
+
+void attention_tiled_row(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int hd, int stride,
+                         float scale, float *out, attention_tile_scores_fn scores, attention_tile_accum_fn accum) {
+    float acc[512], kq[ATTENTION_TILE_KV];
+    for (int d = 0; d < hd; d++) acc[d] = 0;
+    float M = -INFINITY, S = 0;
+    for (int ic = 0; ic < n_pos; ic += ATTENTION_TILE_KV) {
+        const int n = n_pos - ic < ATTENTION_TILE_KV ? n_pos - ic : ATTENTION_TILE_KV;
+        scores(q, K + (size_t)ic * stride, n, hd, stride, kq);
+        float tmax = -INFINITY;
+        for (int j = 0; j < ATTENTION_TILE_KV; j++) {
+            kq[j] = j < n ? kq[j] * scale : -INFINITY;
+            tmax = kq[j] > tmax ? kq[j] : tmax;
+        }
+        const float Mnew = fmaxf(M, tmax);
+        if (Mnew > M) {
+            const float ms = expf(M - Mnew);
+            for (int d = 0; d < hd; d++) acc[d] *= ms;
+            S *= ms;
+        }
+        M = Mnew;
+        double sum = 0;
+        for (int j = 0; j < ATTENTION_TILE_KV; j += GGML_F32_WIDTH) {
+            for (int i = j; i < j + GGML_F32_WIDTH; i++) kq[i] = ggml_poly_expf(kq[i] - M);
+            sum += (double)reduce_add(kq + j, GGML_F32_WIDTH);
+        }
+        S = (float)((double)S + sum);
+        accum(kq, V + (size_t)ic * stride, n, hd, stride, acc);
+    }
+    const float inv = S == 0 ? 0 : 1.0f / S;
+    for (int d = 0; d < hd; d++) out[d] = acc[d] * inv;
+}
+
+static void tile_scores_scalar(const float *q, const uint16_t *K, int n, int hd, int stride, float *kq) {
+    for (int j = 0; j < n; j++) {
+        const uint16_t *k = K + (size_t)j * stride;
+        float s = 0;
+        for (int d = 0; d < hd; d++) s = fmaf(q[d], ggml_fp16_to_fp32(k[d]), s);
+        kq[j] = s;
+    }
+}
+
+static void tile_accum_scalar(const float *p, const uint16_t *V, int n, int hd, int stride, float *acc) {
+    for (int j = 0; j < n; j++) {
+        const uint16_t *v = V + (size_t)j * stride;
+        for (int d = 0; d < hd; d++) acc[d] = fmaf(p[j], ggml_fp16_to_fp32(v[d]), acc[d]);
+    }
+}
+
+static void tiled_row_scalar(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int hd, int stride,
+                             float scale, uint16_t *acc, float *out) {
+    (void)acc;
+    attention_tiled_row(q, K, V, n_pos, hd, stride, scale, out, tile_scores_scalar, tile_accum_scalar);
+}
+
+attention_row_fn attention_tiled_select(bool allow_simd) {
+#ifndef __wasm_simd128__
+    if (allow_simd && (kernels_cpu_features() & KERNELS_CPU_AVX2)) {
+        attention_row_fn f = attention_tiled_avx2();
+        if (f) return f;
+    }
+#endif
+    return tiled_row_scalar;
 }
