@@ -7,19 +7,37 @@
 #include "kernels.h"
 #include "kernels_simd128.h"
 
+static float reduce_add(const float *v, int w);
+
+/* ggml_vec_dot_f16 of the zen4 build: whole steps of 64 elements in 64 FMA
+ * lanes (four 16-lane vectors, folded 0+2, 1+3, then 0+1, and reduced as
+ * GCC's _mm512_reduce_add_ps), the rest added in double. q holds f16
+ * values as floats. */
+static float dot_f16(const float *q, const uint16_t *k, int n) {
+    const int np = n & ~63;
+    double sum = 0;
+    if (np) {
+        float lane[64] = {0}, x[16];
+        for (int i = 0; i < np; i += 64)
+            for (int l = 0; l < 64; l++) lane[l] = fmaf(q[i + l], ggml_fp16_to_fp32(k[i + l]), lane[l]);
+        for (int l = 0; l < 16; l++) x[l] = (lane[l] + lane[32 + l]) + (lane[16 + l] + lane[48 + l]);
+        sum = (double)reduce_add(x, 16);
+    }
+    for (int i = np; i < n; i++) sum += (double)(q[i] * ggml_fp16_to_fp32(k[i]));
+    return (float)sum;
+}
+
 void attention_row_scalar(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int head_dim, int stride,
                           float scale, uint16_t *acc, float *out) {
-    uint16_t qh[512];
+    float qh[512];
     for (int d = 0; d < head_dim; d++) {
-        qh[d] = ggml_fp32_to_fp16(q[d]);
+        qh[d] = ggml_fp16_to_fp32(ggml_fp32_to_fp16(q[d]));
         acc[d] = 0;
     }
     float M = -INFINITY, S = 0;
     for (int j = 0; j < n_pos; j++) {
         const uint16_t *k = K + (size_t)j * stride, *v = V + (size_t)j * stride;
-        double dot = 0;
-        for (int d = 0; d < head_dim; d++) dot += (double)(ggml_fp16_to_fp32(qh[d]) * ggml_fp16_to_fp32(k[d]));
-        float s = (float)dot * scale;
+        float s = dot_f16(qh, k, head_dim) * scale;
         float ms = 1.0f, vs = 1.0f;
         if (s > M) {
             float old = M;
@@ -29,8 +47,9 @@ void attention_row_scalar(const float *q, const uint16_t *K, const uint16_t *V, 
         } else {
             vs = expf(s - M);
         }
+        /* one FMA, as ggml_vec_mad_f16's vectors and its compiled tail */
         for (int d = 0; d < head_dim; d++)
-            acc[d] = ggml_fp32_to_fp16(ggml_fp16_to_fp32(acc[d]) + ggml_fp16_to_fp32(v[d]) * vs);
+            acc[d] = ggml_fp32_to_fp16(fmaf(ggml_fp16_to_fp32(v[d]), vs, ggml_fp16_to_fp32(acc[d])));
         S = S * ms + vs;
     }
     float inv = S == 0 ? 0 : 1.0f / S;
