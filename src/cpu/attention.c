@@ -6,6 +6,7 @@
 #include "activation.h"
 #include "kernels.h"
 #include "kernels_simd128.h"
+#include "fma_exact.h"
 
 static float reduce_add(const float *v, int w);
 
@@ -19,7 +20,7 @@ static float dot_f16(const float *q, const uint16_t *k, int n) {
     if (np) {
         float lane[64] = {0}, x[16];
         for (int i = 0; i < np; i += 64)
-            for (int l = 0; l < 64; l++) lane[l] = fmaf(q[i + l], ggml_fp16_to_fp32(k[i + l]), lane[l]);
+            for (int l = 0; l < 64; l++) lane[l] = FMAF(q[i + l], ggml_fp16_to_fp32(k[i + l]), lane[l]);
         for (int l = 0; l < 16; l++) x[l] = (lane[l] + lane[32 + l]) + (lane[16 + l] + lane[48 + l]);
         sum = (double)reduce_add(x, 16);
     }
@@ -49,7 +50,7 @@ void attention_row_scalar(const float *q, const uint16_t *K, const uint16_t *V, 
         }
         /* one FMA, as ggml_vec_mad_f16's vectors and its compiled tail */
         for (int d = 0; d < head_dim; d++)
-            acc[d] = ggml_fp32_to_fp16(fmaf(ggml_fp16_to_fp32(v[d]), vs, ggml_fp16_to_fp32(acc[d])));
+            acc[d] = ggml_fp32_to_fp16(FMAF(ggml_fp16_to_fp32(v[d]), vs, ggml_fp16_to_fp32(acc[d])));
         S = S * ms + vs;
     }
     float inv = S == 0 ? 0 : 1.0f / S;
@@ -129,7 +130,7 @@ static void tile_scores_scalar(const float *q, const uint16_t *K, int n, int hd,
     for (int j = 0; j < n; j++) {
         const uint16_t *k = K + (size_t)j * stride;
         float s = 0;
-        for (int d = 0; d < hd; d++) s = fmaf(q[d], ggml_fp16_to_fp32(k[d]), s);
+        for (int d = 0; d < hd; d++) s = FMAF(q[d], ggml_fp16_to_fp32(k[d]), s);
         kq[j] = s;
     }
 }
@@ -137,7 +138,7 @@ static void tile_scores_scalar(const float *q, const uint16_t *K, int n, int hd,
 static void tile_accum_scalar(const float *p, const uint16_t *V, int n, int hd, int stride, float *acc) {
     for (int j = 0; j < n; j++) {
         const uint16_t *v = V + (size_t)j * stride;
-        for (int d = 0; d < hd; d++) acc[d] = fmaf(p[j], ggml_fp16_to_fp32(v[d]), acc[d]);
+        for (int d = 0; d < hd; d++) acc[d] = FMAF(p[j], ggml_fp16_to_fp32(v[d]), acc[d]);
     }
 }
 
