@@ -470,6 +470,9 @@ static void attn_consts(kb *k, const gpu_model *g) {
     kb_u(k, "ROPE_DIM", (uint64_t)hp->rope_dim);
     kb_b(k, "NEOX", hp->rope_neox);
     kb_f(k, "SCALE", 1.0f / sqrtf((float)hp->head_dim));
+    /* exact attention (attend.wgsl): phi3 scales Q as llama.cpp does, not the scores */
+    kb_f(k, "QSCALE", hp->arch == ARCH_PHI3 ? 1.0f / sqrtf((float)hp->head_dim) : 1.0f);
+    kb_f(k, "KQSCALE", hp->arch == ARCH_PHI3 ? 1.0f : 1.0f / sqrtf((float)hp->head_dim));
     kb_u(k, "SPLIT", (uint64_t)g->split);
 }
 
