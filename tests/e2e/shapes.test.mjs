@@ -10,7 +10,11 @@
 // Runs the native CLI (best SIMD kernels, and the portable scalar code with
 // HEARTH_NO_SIMD=1), the wasm build in exact mode when web/dist/hearth.wasm
 // is there (HEARTH_SHAPES_WASM=0 skips it), and the WebGPU backend in exact
-// mode with HEARTH_SHAPES_GPU=1 (SwiftShader: slow).
+// mode with HEARTH_SHAPES_GPU=1 (SwiftShader: about a minute a model).
+// wasm and WebGPU are held to 1e-3 for every type: their RoPE angles come
+// from other sinf/cosf than glibc's (wasi-libc's differ in ~2% of the
+// angles, by an ulp), which the 77-token prompts through 4 layers of an f16
+// model turn into 3e-4 (docs/numerics.md).
 // `node tests/e2e/shapes.test.mjs SUBSTRING` runs the models whose name contains it.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -40,8 +44,8 @@ function node(args, env) {
 }
 
 const RUNNERS = [
-  { label: 'native', run: (a) => hearth([...a, '--threads', String(FIXTURE.reference.threads)]) },
-  { label: 'native scalar', run: (a) => hearth([...a, '--threads', '2'], { env: { ...process.env, HEARTH_NO_SIMD: '1' } }) },
+  { label: 'native', exact: true, run: (a) => hearth([...a, '--threads', String(FIXTURE.reference.threads)]) },
+  { label: 'native scalar', exact: true, run: (a) => hearth([...a, '--threads', '2'], { env: { ...process.env, HEARTH_NO_SIMD: '1' } }) },
 ];
 if (process.env.HEARTH_SHAPES_WASM !== '0' && fs.existsSync(path.join(ROOT, 'web/dist/hearth.wasm')))
   RUNNERS.push({ label: 'wasm exact', run: (a) => node(a, { HEARTH_EXACT: '1' }) });
@@ -59,7 +63,8 @@ for (const m of FIXTURE.models.filter((x) => !only || x.name.includes(only))) {
   const args = ['run', '--model', file, '--prompt', FIXTURE.prompts[m.prompt], '--temperature', '0',
     '--max-tokens', String(m.generated.length), '--logits', String(m.generated.length), '--json', '--ctx',
     String(FIXTURE.reference.context_size)];
-  for (const { label, run } of RUNNERS) {
+  for (const { label, run, exact } of RUNNERS) {
+    const tolHere = exact ? tol : Math.max(tol, 1e-3);
     const t0 = Date.now();
     const r = run(args);
     if (!check(`${m.name} (${label}): runs`, r.status === 0, r.stderr)) continue;
@@ -85,8 +90,8 @@ for (const m of FIXTURE.models.filter((x) => !only || x.name.includes(only))) {
       }
     }
     worst[label] = Math.max(worst[label] || 0, maxRel);
-    check(`${m.name} (${label}): logits of ${steps} steps within ${tol} (${maxRel.toExponential(2)}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
-      steps > 0 && missing === 0 && maxRel <= tol, missing ? `${missing} of llama.cpp's top tokens not in ours` : `${maxRel}`);
+    check(`${m.name} (${label}): logits of ${steps} steps within ${tolHere} (${maxRel.toExponential(2)}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+      steps > 0 && missing === 0 && maxRel <= tolHere, missing ? `${missing} of llama.cpp's top tokens not in ours` : `${maxRel}`);
   }
 }
 console.log(`# worst relative logit error: ${JSON.stringify(worst)}`);
