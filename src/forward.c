@@ -27,6 +27,7 @@ struct forward_ctx {
     uint16_t *attn_acc; /* per thread: head_dim f16 accumulator */
     attention_row_fn attn_row;
     attention_row_fn attn_tiled; /* batches llama.cpp runs through its tiled flash attention */
+    attention_part_fn attn_part; /* decode over 512+ KV cells: ggml's split-KV path */
     attention_group_fn attn_group; /* or NULL: rows head by head */
     swiglu_fn swiglu;
     uint8_t *act_q[MAX_GROUP];
@@ -231,9 +232,16 @@ static void attention_task(void *arg, int thread, int n_threads) {
     }
     int items = a->n_tok * hp->n_head;
     attention_row_fn row = attention_tiled_applies(a->n_tok, hd) ? f->attn_tiled : f->attn_row;
+    const int split_kv = attention_split_kv(f->n_ctx, a->pos, a->n_tok); /* ggml's chunks: one per thread */
     for (int item = thread; item < items; item += n_threads) {
         int t = item / hp->n_head, h = item % hp->n_head, kvh = h / group;
         size_t base = (size_t)kvh * f->n_ctx * hd;
+        if (split_kv) {
+            attention_split_row(f->attn_part, f->qkv + (size_t)h * hd, f->k_cache[a->layer] + base,
+                                f->v_cache[a->layer] + base, a->pos + 1, split_kv, f->n_threads, hd, hd, scale, acc,
+                                f->attn + (size_t)h * hd);
+            continue;
+        }
         row(f->qkv + (size_t)t * f->qkv_dim + (size_t)h * hd, f->k_cache[a->layer] + base,
                     f->v_cache[a->layer] + base, a->pos + t + 1, hd, hd, scale, acc,
                     f->attn + (size_t)t * f->q_dim + (size_t)h * hd);
@@ -428,6 +436,7 @@ hearth_status forward_create(forward_ctx **out, const model *m, const hearth_hos
     f->attn_row = attention_row_select(allow_simd, kernels->inexact);
     f->attn_group = attention_group_select(allow_simd, kernels->inexact);
     f->attn_tiled = attention_tiled_select(allow_simd);
+    f->attn_part = attention_part_select(allow_simd);
     f->swiglu = swiglu_select(allow_simd, kernels->inexact);
     f->last = zalloc((size_t)hp->n_embd * sizeof(float), &ok);
     int widest = hp->n_embd;

@@ -2,7 +2,7 @@
 // The shape sweep: small random-weight models of other shapes than the
 // golden set (head sizes 16-256, 1-8 query heads per KV head, FFN widths
 // that are not multiples of 256, 1-4 layers, prompts and generations past
-// 64 positions, llama / phi3 / qwen2), and llama.cpp's outputs on them
+// 64 and 256 positions, llama / phi3 / qwen2), and llama.cpp's outputs on them
 // (through node-llama-cpp, as tools/golden.mjs records the goldens) in
 // tests/fixtures/shapes.json. tests/e2e/shapes.test.mjs regenerates each
 // model from its arguments (checked by sha256) and compares.
@@ -58,6 +58,9 @@ const SHAPES = [
   ['phi3', 'f32', 160, 2, 2, 80, 448, 2, 'long', 8],
   ['qwen2', 'q4_1', 256, 4, 1, 64, 672, 2, 'short', 72],
   ['llama', 'q4_0', 384, 4, 1, 96, 992, 1, 'short', 8],
+  // past 256 positions: decode over 512 KV cells, ggml's split-KV path
+  ['llama', 'q8_0', 128, 4, 2, 32, 224, 2, 'short', 300],
+  ['qwen2', 'f16', 128, 2, 1, 64, 352, 2, 'long', 260],
 ];
 
 export function shapeList() {

@@ -28,15 +28,17 @@ static float dot_f16(const float *q, const uint16_t *k, int n) {
     return (float)sum;
 }
 
-void attention_row_scalar(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int head_dim, int stride,
-                          float scale, uint16_t *acc, float *out) {
+/* ggml's one-row flash attention over positions [j0, j1): the f16
+ * accumulator in acc (from zero), ms = {running max, sum}. */
+static void part_scalar(const float *q, const uint16_t *K, const uint16_t *V, int j0, int j1, int head_dim, int stride,
+                        float scale, uint16_t *acc, float ms_out[2]) {
     float qh[512];
     for (int d = 0; d < head_dim; d++) {
         qh[d] = ggml_fp16_to_fp32(ggml_fp32_to_fp16(q[d]));
         acc[d] = 0;
     }
     float M = -INFINITY, S = 0;
-    for (int j = 0; j < n_pos; j++) {
+    for (int j = j0; j < j1; j++) {
         const uint16_t *k = K + (size_t)j * stride, *v = V + (size_t)j * stride;
         float s = dot_f16(qh, k, head_dim) * scale;
         float ms = 1.0f, vs = 1.0f;
@@ -53,8 +55,58 @@ void attention_row_scalar(const float *q, const uint16_t *K, const uint16_t *V, 
             acc[d] = ggml_fp32_to_fp16(FMAF(ggml_fp16_to_fp32(v[d]), vs, ggml_fp16_to_fp32(acc[d])));
         S = S * ms + vs;
     }
-    float inv = S == 0 ? 0 : 1.0f / S;
+    ms_out[0] = M;
+    ms_out[1] = S;
+}
+
+void attention_row_scalar(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int head_dim, int stride,
+                          float scale, uint16_t *acc, float *out) {
+    float ms[2];
+    part_scalar(q, K, V, 0, n_pos, head_dim, stride, scale, acc, ms);
+    float inv = ms[1] == 0 ? 0 : 1.0f / ms[1];
     for (int d = 0; d < head_dim; d++) out[d] = ggml_fp16_to_fp32(acc[d]) * inv;
+}
+
+/* ---- split-KV decode (attention.h) ---- */
+
+int attention_split_kv(int n_ctx, int pos, int n_rows) {
+    if (n_rows != 1) return 0;
+    /* llama.cpp pads the context to 256 cells and views the used ones
+     * rounded up to 256 (at least 256) */
+    const int size = (n_ctx + 255) / 256 * 256, used = (pos + 1 + 255) / 256 * 256;
+    const int n_kv = used < size ? (used > 256 ? used : 256) : size;
+    return n_kv >= 512 ? n_kv : 0;
+}
+
+void attention_split_row(attention_part_fn part, const float *q, const uint16_t *K, const uint16_t *V, int n_pos,
+                         int n_kv, int n_chunks, int hd, int stride, float scale, uint16_t *acc, float *out) {
+    const int chunk = (n_kv + n_chunks - 1) / n_chunks;
+    float vkq[512], M = -INFINITY, S = 0;
+    for (int d = 0; d < hd; d++) vkq[d] = 0;
+    for (int c = 0; c < n_chunks; c++) {
+        const int j0 = c * chunk, j1 = j0 + chunk < n_pos ? j0 + chunk : n_pos;
+        if (j0 >= n_pos) break; /* only masked positions (or none) left: S = 0 */
+        float ms[2];
+        part(q, K, V, j0, j1, hd, stride, scale, acc, ms);
+        if (ms[1] == 0.0f) continue;
+        const float Mn = fmaxf(M, ms[0]), so = expf(M - Mn), sn = expf(ms[0] - Mn);
+        /* a*b + c*d as GCC contracts ggml's C++: the first product fused */
+        for (int d = 0; d < hd; d++) vkq[d] = FMAF(vkq[d], so, ggml_fp16_to_fp32(acc[d]) * sn);
+        S = FMAF(S, so, ms[1] * sn);
+        M = Mn;
+    }
+    const float inv = S != 0.0f ? 1.0f / S : 1.0f;
+    for (int d = 0; d < hd; d++) out[d] = vkq[d] * inv;
+}
+
+attention_part_fn attention_part_select(bool allow_simd) {
+#ifndef __wasm_simd128__
+    if (allow_simd && (kernels_cpu_features() & KERNELS_CPU_AVX2)) {
+        attention_part_fn f = attention_part_avx2();
+        if (f) return f;
+    }
+#endif
+    return part_scalar;
 }
 
 attention_group_fn attention_group_select(bool allow_simd, bool inexact) {

@@ -47,6 +47,22 @@ typedef void (*attention_tile_accum_fn)(const float *p, const uint16_t *V, int n
 void attention_tiled_row(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int head_dim, int stride,
                          float scale, float *out, attention_tile_scores_fn scores, attention_tile_accum_fn accum);
 
+/* ggml's split-KV decode: for one query row when the KV cells in view
+ * (n_kv: llama.cpp's context padded to 256, of which the used positions
+ * rounded up to 256, at least 256) are 512 or more, ggml splits them into
+ * one chunk per thread, runs the one-row attention on each (f16
+ * accumulator) and joins the chunks' partial softmaxes in order.
+ * attention_split_kv gives that n_kv, or 0 where ggml does not split. */
+int attention_split_kv(int n_ctx, int pos, int n_rows);
+/* The one-row attention over positions [j0, j1), from a zero accumulator:
+ * acc (f16) unnormalized, ms = {max, sum}. */
+typedef void (*attention_part_fn)(const float *q, const uint16_t *K, const uint16_t *V, int j0, int j1, int head_dim,
+                                  int stride, float scale, uint16_t *acc, float ms[2]);
+attention_part_fn attention_part_select(bool allow_simd);
+attention_part_fn attention_part_avx2(void);
+void attention_split_row(attention_part_fn part, const float *q, const uint16_t *K, const uint16_t *V, int n_pos,
+                         int n_kv, int n_chunks, int head_dim, int stride, float scale, uint16_t *acc, float *out);
+
 void attention_row_scalar(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int head_dim, int stride,
                           float scale, uint16_t *acc, float *out);
 /* NULL when compiled without AVX2/FMA/F16C. */

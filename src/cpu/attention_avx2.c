@@ -36,8 +36,8 @@ static inline float dot_f16(const float *q, const uint16_t *k, int n) {
     return (float)sum;
 }
 
-static void row(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int hd, int stride, float scale,
-                uint16_t *acc, float *out) {
+static void part(const float *q, const uint16_t *K, const uint16_t *V, int j0, int j1, int hd, int stride, float scale,
+                 uint16_t *acc, float ms_out[2]) {
     float qf[512];
     int vec = hd & ~7;
     for (int d = 0; d < hd; d++) {
@@ -45,7 +45,7 @@ static void row(const float *q, const uint16_t *K, const uint16_t *V, int n_pos,
         acc[d] = 0;
     }
     float M = -INFINITY, S = 0;
-    for (int j = 0; j < n_pos; j++) {
+    for (int j = j0; j < j1; j++) {
         const uint16_t *k = K + (size_t)j * stride, *v = V + (size_t)j * stride;
         float s = dot_f16(qf, k, hd);
         int d;
@@ -63,14 +63,23 @@ static void row(const float *q, const uint16_t *K, const uint16_t *V, int n_pos,
         }
         __m256 w = _mm256_set1_ps(vs);
         for (d = 0; d < vec; d += 8) STORE16(acc + d, _mm256_fmadd_ps(LOAD16(v + d), w, LOAD16(acc + d)));
-        for (; d < hd; d++) acc[d] = f2h(h2f(acc[d]) + h2f(v[d]) * vs);
+        for (; d < hd; d++) acc[d] = f2h(fmaf(h2f(v[d]), vs, h2f(acc[d])));
         S = S * ms + vs;
     }
-    float inv = S == 0 ? 0 : 1.0f / S;
+    ms_out[0] = M;
+    ms_out[1] = S;
+}
+
+static void row(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int hd, int stride, float scale,
+                uint16_t *acc, float *out) {
+    float ms[2];
+    part(q, K, V, 0, n_pos, hd, stride, scale, acc, ms);
+    float inv = ms[1] == 0 ? 0 : 1.0f / ms[1];
     for (int d = 0; d < hd; d++) out[d] = h2f(acc[d]) * inv;
 }
 
 attention_row_fn attention_row_avx2(void) { return row; }
+attention_part_fn attention_part_avx2(void) { return part; }
 
 /* The tiled path's loops (attention.c), 8 positions or 8 outputs a vector,
  * each lane the same sequential FMA chain. */
@@ -122,4 +131,5 @@ attention_row_fn attention_tiled_avx2(void) { return tiled_row; }
 #else
 attention_row_fn attention_row_avx2(void) { return 0; }
 attention_row_fn attention_tiled_avx2(void) { return 0; }
+attention_part_fn attention_part_avx2(void) { return 0; }
 #endif
