@@ -93,7 +93,7 @@ function generate(entry) {
   return paths.map((p) => ({ file: path.relative(root, p), sha256: sha256(p), size: fs.statSync(p).size }));
 }
 
-async function loadNodeLlamaCpp() {
+export async function loadNodeLlamaCpp() {
   const candidates = [
     path.join(here, 'reference/node_modules'),
     process.env.NODE_LLAMA_CPP_DIR,
@@ -109,13 +109,14 @@ async function loadNodeLlamaCpp() {
 const f32 = (x) => Number(Math.fround(x).toPrecision(9));
 
 // Greedy decoding with raw logits, one token per controlledEvaluate call.
-async function runGreedy(llama, file, prompt, nGreedy, { topkSteps = N_STEPS_TOPK, contextSize = CONTEXT_SIZE } = {}) {
-  const model = await llama.loadModel({ modelPath: path.join(root, file) });
+export async function runGreedy(llama, file, prompt, nGreedy,
+  { topkSteps = N_STEPS_TOPK, contextSize = CONTEXT_SIZE, threads } = {}) {
+  const model = await llama.loadModel({ modelPath: path.resolve(root, file) });
   // llama.cpp as its users run it: its default F16 KV cache and flash
   // attention left on "auto" (on, for the CPU). hearth reproduces that
   // arithmetic exactly (docs/numerics.md); with flash attention off and an F32
   // cache llama.cpp's logits move by up to 0.16 on quantized models.
-  const ctx = await model.createContext({ contextSize, batchSize: contextSize });
+  const ctx = await model.createContext({ contextSize, batchSize: contextSize, ...(threads ? { threads } : {}) });
   const seq = ctx.getSequence();
   const textTokens = Array.from(model.tokenize(prompt, false));
   const bos = model.tokens.bos;
@@ -158,7 +159,7 @@ async function runGreedy(llama, file, prompt, nGreedy, { topkSteps = N_STEPS_TOP
 
 // JSON with one key per line but arrays of plain values (and arrays of such
 // arrays, like the top-K [id, logit] pairs) kept on one line: small and diffable.
-function fmt(v, ind = '') {
+export function fmt(v, ind = '') {
   const flat = (x) => x === null || typeof x !== 'object' || (Array.isArray(x) && x.every((y) => y === null || typeof y !== 'object'));
   if (flat(v)) return JSON.stringify(v);
   if (Array.isArray(v)) {
@@ -290,7 +291,9 @@ async function main() {
   await llama.dispose();
 }
 
-main().catch((e) => {
-  console.error(`golden: ${e.stack || e.message}`);
-  process.exit(1);
-});
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((e) => {
+    console.error(`golden: ${e.stack || e.message}`);
+    process.exit(1);
+  });
+}

@@ -9,6 +9,8 @@
 //       [--seed N] [--shape tiny|qwen2.5-0.5b|llama3.2-1b|phi3-mini]
 //       [--rope-freqs] [--rope-factors] [--vocab-only] [--split N]
 //       [--tied|--untied] [--spm-scores id|merge] [--quiet]
+//       [--embd N --heads N --kv-heads N --head-dim N --ff N --layers N --ctx N]
+//       (explicit dimensions, each overriding the shape's; exact weights as tiny)
 //
 // See docs/test-models.md for the conventions.
 import fs from 'node:fs';
@@ -27,7 +29,7 @@ export function parseArgs(argv) {
   const o = {
     arch: 'llama', type: 'f32', tokenizer: 'llama2', out: null, seed: 1, shape: 'tiny',
     ropeFreqs: false, ropeFactors: false, vocabOnly: false, split: 0, tied: null,
-    spmScores: 'merge', quiet: false,
+    spmScores: 'merge', quiet: false, dims: {},
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -50,8 +52,15 @@ export function parseArgs(argv) {
       case '--untied': o.tied = false; break;
       case '--spm-scores': o.spmScores = val(); break;
       case '--quiet': o.quiet = true; break;
+      case '--embd': o.dims.n_embd = Number(val()); break;
+      case '--heads': o.dims.n_head = Number(val()); break;
+      case '--kv-heads': o.dims.n_head_kv = Number(val()); break;
+      case '--head-dim': o.dims.head_dim = Number(val()); break;
+      case '--ff': o.dims.n_ff = Number(val()); break;
+      case '--layers': o.dims.n_layer = Number(val()); break;
+      case '--ctx': o.dims.n_ctx = Number(val()); break;
       case '-h': case '--help':
-        console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 13)
+        console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 15)
           .map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
         process.exit(0);
       default: throw new Error(`unknown argument ${a}`);
@@ -66,6 +75,9 @@ export function parseArgs(argv) {
   if (!['id', 'merge'].includes(o.spmScores)) throw new Error('--spm-scores id|merge');
   if (o.ropeFactors && o.arch !== 'phi3') throw new Error('--rope-factors is for --arch phi3');
   if (o.ropeFreqs && o.arch !== 'llama') throw new Error('--rope-freqs is for --arch llama');
+  for (const [k, v] of Object.entries(o.dims)) {
+    if (!Number.isInteger(v) || v <= 0) throw new Error(`${k} must be a positive integer`);
+  }
   return o;
 }
 
@@ -368,12 +380,18 @@ function llama3RopeFactors(headDim, base) {
 
 // ---------------------------------------------------------------- model
 export function buildModel(o) {
-  const shape = { ...SHAPES[o.shape] };
+  // explicit dimensions (--embd, --heads, ...) override the preset's; a
+  // model without them is byte-identical to what the preset always gave
+  const custom = Object.keys(o.dims || {}).length > 0;
+  const shape = { ...SHAPES[o.shape], ...(o.dims || {}) };
   const arch = ARCH[o.arch];
   const tk = loadTokenizer(o.tokenizer, shape.n_vocab || 0, o.spmScores);
   const nVocab = tk.tokens.length;
   const { n_embd, n_head, n_head_kv, n_ff, n_layer } = shape;
-  const hd = n_embd / n_head;
+  const hd = shape.head_dim || n_embd / n_head;
+  if (!Number.isInteger(hd) || hd % 2) throw new Error(`head_dim ${hd} must be an even integer`);
+  if (n_head % n_head_kv) throw new Error(`heads ${n_head} not a multiple of kv-heads ${n_head_kv}`);
+  const qDim = n_head * hd; // = n_embd for the presets
   const tied = o.tied ?? (shape.tied ?? o.arch === 'qwen2');
   let freqBase = arch.freq_base;
   if (o.arch === 'llama' && o.tokenizer === 'llama3') freqBase = 500000;
@@ -385,7 +403,7 @@ export function buildModel(o) {
     // when the context per sequence exceeds 256 (it pads contexts to 256).
     if (o.shape === 'tiny') { nCtxOrig = 256; nCtx = 512; } else { nCtxOrig = nCtx; nCtx = 32 * nCtx; }
   }
-  const fast = o.shape !== 'tiny';
+  const fast = o.shape !== 'tiny' && !custom;
 
   const w = new GGUFWriter();
   const A = o.arch;
@@ -394,7 +412,8 @@ export function buildModel(o) {
   // neither "phi3" nor "phi-3" in the name: llama.cpp applies a Phi-3
   // token-attribute hack when general.name contains them (and fails on
   // vocabularies without <|endoftext|>)
-  const label = o.shape.replace(/phi-?3/gi, 'phi_3');
+  let label = o.shape.replace(/phi-?3/gi, 'phi_3');
+  if (custom) label = `custom ${n_embd}x${n_layer} h${n_head}/${n_head_kv}x${hd} ff${n_ff}`;
   w.str('general.name', `hearth test model ${label} ${o.tokenizer} ${o.type} seed ${o.seed}`);
   w.u32(`${A}.block_count`, n_layer);
   w.u32(`${A}.context_length`, nCtx);
@@ -407,6 +426,10 @@ export function buildModel(o) {
   w.u32('general.file_type', FILE_TYPE[o.type]);
   if (A === 'llama') w.u32(`${A}.vocab_size`, nVocab);
   w.u32(`${A}.rope.dimension_count`, hd);
+  if (qDim !== n_embd) {
+    w.u32(`${A}.attention.key_length`, hd);
+    w.u32(`${A}.attention.value_length`, hd);
+  }
   if (o.ropeFactors) {
     w.u32(`${A}.rope.scaling.original_context_length`, nCtxOrig);
     const scale = nCtx / nCtxOrig;
@@ -444,7 +467,7 @@ export function buildModel(o) {
     const b = `blk.${l}.`;
     F32(`${b}attn_norm.weight`, [n_embd], norm);
     if (A === 'phi3') {
-      MAT(`${b}attn_qkv.weight`, [n_embd, n_embd + 2 * n_head_kv * hd], sIn);
+      MAT(`${b}attn_qkv.weight`, [n_embd, qDim + 2 * n_head_kv * hd], sIn);
     } else {
       MAT(`${b}attn_q.weight`, [n_embd, n_head * hd], sIn);
       MAT(`${b}attn_k.weight`, [n_embd, n_head_kv * hd], sIn);
@@ -455,7 +478,7 @@ export function buildModel(o) {
         F32(`${b}attn_v.bias`, [n_head_kv * hd], small(0.1));
       }
     }
-    MAT(`${b}attn_output.weight`, [n_head * hd, n_embd], sIn);
+    MAT(`${b}attn_output.weight`, [qDim, n_embd], custom ? 1 / Math.sqrt(qDim) : sIn);
     F32(`${b}ffn_norm.weight`, [n_embd], norm);
     if (A === 'phi3') {
       MAT(`${b}ffn_up.weight`, [n_embd, 2 * n_ff], sIn);

@@ -2,16 +2,17 @@
 
 #include <math.h>
 
+#include "fma_exact.h"
 #include "kernels.h"
 
 float ggml_poly_expf(float x) {
     const float r = 0x1.8p23f;
-    float z = fmaf(x, 0x1.715476p+0f, r);
+    float z = FMAF(x, 0x1.715476p+0f, r);
     float n = z - r;
-    float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+    float b = FMAF(-n, 0x1.7f7d1cp-20f, FMAF(-n, 0x1.62e4p-1f, x));
     float u = b * b;
-    float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
-                   fmaf(0x1.ffffecp-1f, b, 1.0f));
+    float j = FMAF(FMAF(FMAF(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, FMAF(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
+                   FMAF(0x1.ffffecp-1f, b, 1.0f));
     if (fabsf(n) > 192) return n > 0 ? INFINITY : 0.0f;
     return ldexpf(j, (int)n);
 }

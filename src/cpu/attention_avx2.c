@@ -36,8 +36,8 @@ static inline float dot_f16(const float *q, const uint16_t *k, int n) {
     return (float)sum;
 }
 
-static void row(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int hd, int stride, float scale,
-                uint16_t *acc, float *out) {
+static void part(const float *q, const uint16_t *K, const uint16_t *V, int j0, int j1, int hd, int stride, float scale,
+                 uint16_t *acc, float ms_out[2]) {
     float qf[512];
     int vec = hd & ~7;
     for (int d = 0; d < hd; d++) {
@@ -45,7 +45,7 @@ static void row(const float *q, const uint16_t *K, const uint16_t *V, int n_pos,
         acc[d] = 0;
     }
     float M = -INFINITY, S = 0;
-    for (int j = 0; j < n_pos; j++) {
+    for (int j = j0; j < j1; j++) {
         const uint16_t *k = K + (size_t)j * stride, *v = V + (size_t)j * stride;
         float s = dot_f16(qf, k, hd);
         int d;
@@ -63,14 +63,73 @@ static void row(const float *q, const uint16_t *K, const uint16_t *V, int n_pos,
         }
         __m256 w = _mm256_set1_ps(vs);
         for (d = 0; d < vec; d += 8) STORE16(acc + d, _mm256_fmadd_ps(LOAD16(v + d), w, LOAD16(acc + d)));
-        for (; d < hd; d++) acc[d] = f2h(h2f(acc[d]) + h2f(v[d]) * vs);
+        for (; d < hd; d++) acc[d] = f2h(fmaf(h2f(v[d]), vs, h2f(acc[d])));
         S = S * ms + vs;
     }
-    float inv = S == 0 ? 0 : 1.0f / S;
+    ms_out[0] = M;
+    ms_out[1] = S;
+}
+
+static void row(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int hd, int stride, float scale,
+                uint16_t *acc, float *out) {
+    float ms[2];
+    part(q, K, V, 0, n_pos, hd, stride, scale, acc, ms);
+    float inv = ms[1] == 0 ? 0 : 1.0f / ms[1];
     for (int d = 0; d < hd; d++) out[d] = h2f(acc[d]) * inv;
 }
 
 attention_row_fn attention_row_avx2(void) { return row; }
+attention_part_fn attention_part_avx2(void) { return part; }
+
+/* The tiled path's loops (attention.c), 8 positions or 8 outputs a vector,
+ * each lane the same sequential FMA chain. */
+static void tile_scores(const float *q, const uint16_t *K, int n, int hd, int stride, float *kq) {
+    float kt[512 * 8];
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+        /* transposed: kt[d * 8 + i] = K[j + i][d] */
+        for (int i = 0; i < 8; i++) {
+            const uint16_t *k = K + (size_t)(j + i) * stride;
+            int d = 0;
+            float tmp[8];
+            for (; d + 8 <= hd; d += 8) {
+                _mm256_storeu_ps(tmp, LOAD16(k + d));
+                for (int e = 0; e < 8; e++) kt[(d + e) * 8 + i] = tmp[e];
+            }
+            for (; d < hd; d++) kt[d * 8 + i] = h2f(k[d]);
+        }
+        __m256 s = _mm256_setzero_ps();
+        for (int d = 0; d < hd; d++) s = _mm256_fmadd_ps(_mm256_set1_ps(q[d]), _mm256_loadu_ps(kt + d * 8), s);
+        _mm256_storeu_ps(kq + j, s);
+    }
+    for (; j < n; j++) {
+        const uint16_t *k = K + (size_t)j * stride;
+        float s = 0;
+        for (int d = 0; d < hd; d++) s = fmaf(q[d], h2f(k[d]), s);
+        kq[j] = s;
+    }
+}
+
+static void tile_accum(const float *p, const uint16_t *V, int n, int hd, int stride, float *acc) {
+    int d = 0;
+    for (; d + 8 <= hd; d += 8) {
+        __m256 a = _mm256_loadu_ps(acc + d);
+        for (int j = 0; j < n; j++) a = _mm256_fmadd_ps(_mm256_set1_ps(p[j]), LOAD16(V + (size_t)j * stride + d), a);
+        _mm256_storeu_ps(acc + d, a);
+    }
+    for (; d < hd; d++)
+        for (int j = 0; j < n; j++) acc[d] = fmaf(p[j], h2f(V[(size_t)j * stride + d]), acc[d]);
+}
+
+static void tiled_row(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int hd, int stride, float scale,
+                      uint16_t *acc, float *out) {
+    (void)acc;
+    attention_tiled_row(q, K, V, n_pos, hd, stride, scale, out, tile_scores, tile_accum);
+}
+
+attention_row_fn attention_tiled_avx2(void) { return tiled_row; }
 #else
 attention_row_fn attention_row_avx2(void) { return 0; }
+attention_row_fn attention_tiled_avx2(void) { return 0; }
+attention_part_fn attention_part_avx2(void) { return 0; }
 #endif

@@ -5,7 +5,9 @@
  *   lane keeps that order); q x k is exact in f32;
  * - the online softmax step by step with libm expf, as the scalar code;
  * - the f16 accumulator of V kept as f32 values rounded to f16 precision
- *   after every update, exactly as a round trip through f16 would.
+ *   after every update (one FMA each, as ggml), exactly as a round trip
+ *   through f16 would;
+ * - head sizes of 64 and more: the scalar row (ggml's FMA lanes).
  * Compiled only for wasm with -msimd128 (stub otherwise). */
 #include "attention.h"
 #include "kernels_simd128.h"
@@ -52,7 +54,9 @@ static void dots4(const float *qf, const uint16_t *const *k, int hd, double *dot
 
 static void row(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int hd, int stride, float scale,
                 uint16_t *acc_scratch, float *out) {
-    if (hd > MAX_HEAD_DIM) {
+    if (hd > MAX_HEAD_DIM || hd >= 64) {
+        /* ggml sums the scores of whole 64-element steps in FMA lanes: the
+         * scalar row does that */
         attention_row_scalar(q, K, V, n_pos, hd, stride, scale, acc_scratch, out);
         return;
     }
@@ -85,12 +89,19 @@ static void row(const float *q, const uint16_t *K, const uint16_t *V, int n_pos,
             } else {
                 vs = expf(s - M);
             }
-            const v128_t w = wasm_f32x4_splat(vs);
+            /* fmaf(v, vs, acc) as ggml_vec_mad_f16 (exactly, in f64 lanes), then to f16 */
+            const v128_t w2 = wasm_f64x2_splat((double)vs), ws[2] = {w2, w2};
             for (d = 0; d < vec; d += 4) {
-                const v128_t a = wasm_f32x4_add(wasm_v128_load(accf + d), wasm_f32x4_mul(load_half4(v + d), w));
+                const v128_t a4 = wasm_v128_load(accf + d), v4 = load_half4(v + d);
+                v128_t acc2[2] = {wasm_f64x2_promote_low_f32x4(a4), wasm_f64x2_promote_low_f32x4(high_pair(a4))};
+                const v128_t v2[2] = {wasm_f64x2_promote_low_f32x4(v4), wasm_f64x2_promote_low_f32x4(high_pair(v4))};
+                fma64(2, acc2, v2, ws);
+                const v128_t a = wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(acc2[0]),
+                                                    wasm_f32x4_demote_f64x2_zero(acc2[1]), 0, 1, 4, 5);
                 wasm_v128_store(accf + d, round_f16(a));
             }
-            for (; d < hd; d++) accf[d] = ggml_fp16_to_fp32(ggml_fp32_to_fp16(accf[d] + ggml_fp16_to_fp32(v[d]) * vs));
+            for (; d < hd; d++)
+                accf[d] = ggml_fp16_to_fp32(ggml_fp32_to_fp16(fma_once(ggml_fp16_to_fp32(v[d]), vs, accf[d])));
             S = S * ms + vs;
         }
     }

@@ -27,6 +27,8 @@ struct forward_ctx {
     float *x, *xb, *qkv, *attn, *ffn, *act, *rope_cs, *last;
     uint16_t *attn_acc; /* per thread: head_dim f16 accumulator */
     attention_row_fn attn_row;
+    attention_row_fn attn_tiled; /* batches llama.cpp runs through its tiled flash attention */
+    attention_part_fn attn_part; /* decode over 512+ KV cells: ggml's split-KV path */
     attention_group_fn attn_group; /* or NULL: rows head by head */
     swiglu_fn swiglu;
     uint8_t *act_q[MAX_GROUP];
@@ -186,7 +188,8 @@ static void attention_task(void *arg, int thread, int n_threads) {
     forward_ctx *f = a->f;
     const model_hparams *hp = &f->m->hp;
     int hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
-    float scale = 1.0f / sqrtf((float)hd);
+    /* ARCH_Q_PRESCALE: Q was scaled (eval_batch), the scores are by 1 */
+    float scale = hp->flags & ARCH_Q_PRESCALE ? 1.0f : 1.0f / sqrtf((float)hd);
     uint16_t *acc = f->attn_acc + (size_t)thread * hd;
     if (f->attn_group) {
         /* the query heads of a KV head together, in as many parts as keep
@@ -207,10 +210,18 @@ static void attention_task(void *arg, int thread, int n_threads) {
         return;
     }
     int items = a->n_tok * hp->n_head;
+    attention_row_fn row = attention_tiled_applies(a->n_tok, hd) ? f->attn_tiled : f->attn_row;
+    const int split_kv = attention_split_kv(f->n_ctx, a->pos, a->n_tok); /* ggml's chunks: one per thread */
     for (int item = thread; item < items; item += n_threads) {
         int t = item / hp->n_head, h = item % hp->n_head, kvh = h / group;
         size_t base = (size_t)kvh * f->n_ctx * hd;
-        f->attn_row(f->qkv + (size_t)t * f->qkv_dim + (size_t)h * hd, f->k_cache[a->layer] + base,
+        if (split_kv) {
+            attention_split_row(f->attn_part, f->qkv + (size_t)h * hd, f->k_cache[a->layer] + base,
+                                f->v_cache[a->layer] + base, a->pos + 1, split_kv, f->n_threads, hd, hd, scale, acc,
+                                f->attn + (size_t)h * hd);
+            continue;
+        }
+        row(f->qkv + (size_t)t * f->qkv_dim + (size_t)h * hd, f->k_cache[a->layer] + base,
                     f->v_cache[a->layer] + base, a->pos + t + 1, hd, hd, scale, acc,
                     f->attn + (size_t)t * f->q_dim + (size_t)h * hd);
     }
@@ -277,6 +288,12 @@ static void eval_batch(forward_ctx *f, const int32_t *tokens, int n_tok, int pos
             float *row = f->qkv + (size_t)t * f->qkv_dim;
             const float *cs = f->rope_cs + (size_t)t * hp->rope_dim;
             for (int h = 0; h < hp->n_head; h++) rope_apply(hp, row + (size_t)h * hp->head_dim, cs);
+            /* ARCH_Q_PRESCALE (phi3): llama.cpp multiplies the roped Q by
+             * 1/sqrt(head_dim) in f32 (then attention scales by 1): not the
+             * same bits as scaling the scores unless head_dim is a power of 4
+             * (docs/numerics.md) */
+            if (hp->flags & ARCH_Q_PRESCALE)
+                for (int i = 0; i < f->q_dim; i++) row[i] *= 1.0f / sqrtf((float)hp->head_dim);
             for (int h = 0; h < hp->n_head_kv; h++) rope_apply(hp, row + f->q_dim + (size_t)h * hp->head_dim, cs);
             int hd = hp->head_dim, p = pos + t;
             for (int h = 0; h < hp->n_head_kv; h++) {
@@ -419,6 +436,8 @@ hearth_status forward_create(forward_ctx **out, const model *m, const hearth_hos
     f->attn_acc = zalloc((size_t)f->n_threads * hp->head_dim * sizeof(uint16_t), &ok);
     f->attn_row = attention_row_select(allow_simd, kernels->inexact);
     f->attn_group = attention_group_select(allow_simd, kernels->inexact);
+    f->attn_tiled = attention_tiled_select(allow_simd);
+    f->attn_part = attention_part_select(allow_simd);
     f->swiglu = swiglu_select(allow_simd, kernels->inexact);
     f->last = zalloc((size_t)hp->n_embd * sizeof(float), &ok);
     int widest = hp->n_embd;

@@ -8,6 +8,11 @@
 // maximum and weights; each thread then accumulates its DPT dims in order.
 // The position `fresh` (decode) is read from kn/vn instead of the cache,
 // which another workgroup may be writing.
+// llama.cpp's phi3 multiplies the roped query by 1/sqrt(head_dim) (f32,
+// before the f16 rounding) and scales the scores by 1; other models scale
+// the scores (plan.c: QSCALE, KQSCALE).
+const Q_MUL: f32 = QSCALE;
+const S_MUL: f32 = KQSCALE;
 var<workgroup> qs: array<f32, HD>;
 var<workgroup> kn: array<f32, HD>;
 var<workgroup> vn: array<f32, HD>;
@@ -55,7 +60,7 @@ fn attend(kvh: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT> {
   let base = kvh * NCTX;
   for (var t0 = 0u; t0 < n_pos; t0 += WG) {
     let p = t0 + tid;
-    if (p < n_pos) { sc[tid] = qk(p, fresh, base) * SCALE; }
+    if (p < n_pos) { sc[tid] = qk(p, fresh, base) * S_MUL; }
     workgroupBarrier();
     let n_here = min(WG, n_pos - t0);
     if (tid == 0u) {

@@ -4,6 +4,8 @@
 // (attend.wgsl reproduces it exactly, for tests; the plan picks one). The
 // position `fresh` (decode) is read from kn/vn instead of the cache, which
 // another workgroup may be writing.
+// The same attention whichever way a model scales (attend.wgsl's Q_MUL).
+const Q_MUL: f32 = 1.0;
 var<workgroup> qs: array<f32, HD>;
 var<workgroup> kn: array<f32, HD>;
 var<workgroup> vn: array<f32, HD>;

@@ -108,6 +108,10 @@ static void attn_consts(kb *k, const gpu_model *g) {
     kb_u(k, "ROPE_DIM", (uint64_t)hp->rope_dim);
     kb_b(k, "NEOX", hp->rope_neox);
     kb_f(k, "SCALE", 1.0f / sqrtf((float)hp->head_dim));
+    /* exact attention (attend.wgsl): Q scaled before the scores where the model's row says (ARCH_Q_PRESCALE) */
+    const bool pre = hp->flags & ARCH_Q_PRESCALE;
+    kb_f(k, "QSCALE", pre ? 1.0f / sqrtf((float)hp->head_dim) : 1.0f);
+    kb_f(k, "KQSCALE", pre ? 1.0f : 1.0f / sqrtf((float)hp->head_dim));
     kb_u(k, "SPLIT", (uint64_t)g->split);
 }
 

@@ -3,7 +3,7 @@
 // NEOX rotates (i, i + ROPE_DIM/2), otherwise (2i, 2i + 1); dimensions past
 // ROPE_DIM pass through. Values are rounded to f16 when ROUND is set.
 var<workgroup> rtmp: array<f32, HD>;
-fn rope_head(dst: ptr<workgroup, array<f32, HD>>, off: u32, pos: u32, tid: u32, round: bool) {
+fn rope_head(dst: ptr<workgroup, array<f32, HD>>, off: u32, pos: u32, tid: u32, round: bool, mul: f32) {
   for (var d = tid; d < HD; d += WG) { rtmp[d] = src[off + d]; }
   workgroupBarrier();
   for (var d = tid; d < HD; d += WG) {
@@ -19,6 +19,7 @@ fn rope_head(dst: ptr<workgroup, array<f32, HD>>, off: u32, pos: u32, tid: u32, 
       let s = rope[pos * ROPE_DIM + 2u * i + 1u];
       if (d == a) { v = fma(rtmp[a], c, -(rtmp[b] * s)); } else { v = fma(rtmp[a], s, rtmp[b] * c); }
     }
+    v *= mul; // Q_MUL for phi3's queries (attend.wgsl), else 1
     if (round) { v = round_f16(vec2<f32>(v, 0.0)).x; }
     (*dst)[d] = v;
   }

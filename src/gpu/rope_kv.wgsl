@@ -10,7 +10,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let pos = u.pos + t;
   var off = t * QKVD + h * HD;
   if (h >= NH) { off = t * QKVD + QD + (h - NH) * HD; }
-  rope_head(&hv, off, pos, tid, false);
+  rope_head(&hv, off, pos, tid, false, 1.0);
   for (var d = tid; d < HD; d += WG) { src[off + d] = hv[d]; }
   if (h >= NH) {
     let kvh = h - NH;

@@ -21,6 +21,8 @@ enum arch_flag {
     ARCH_QKV_BIAS = 1u << 2,      /* q, k, v biases required (qwen2); else optional, none when fused */
     ARCH_LONG_ROPE = 1u << 3,     /* rope_factors_long/short, rope.scaling.original_context_length (phi3) */
     ARCH_TIED_EMBD = 1u << 4,     /* output.weight may be absent: logits from token_embd */
+    ARCH_Q_PRESCALE = 1u << 5,    /* Q is multiplied by 1/sqrt(head_dim) after RoPE and the scores by 1,
+                                   * as llama.cpp's graph does (phi3): other bits than scaling the scores */
     /* Room for the next rows: model_load refuses a row with any of these
      * until both backends run the operation (ARCH_RUNS). */
     ARCH_QK_NORM = 1u << 8,         /* RMSNorm of each q and k head (qwen3) */
@@ -31,7 +33,8 @@ enum arch_flag {
     ARCH_ROPE_SKIP = 1u << 13,      /* no RoPE every n-th layer (smollm3) */
 };
 /* The flags both backends implement. */
-#define ARCH_RUNS (ARCH_FUSED_QKV | ARCH_FUSED_GATE_UP | ARCH_QKV_BIAS | ARCH_LONG_ROPE | ARCH_TIED_EMBD)
+#define ARCH_RUNS \
+    (ARCH_FUSED_QKV | ARCH_FUSED_GATE_UP | ARCH_QKV_BIAS | ARCH_LONG_ROPE | ARCH_TIED_EMBD | ARCH_Q_PRESCALE)
 
 /* Which dimensions RoPE rotates together. GGUF's llama weights are
  * permuted for interleaved pairs (2i, 2i+1); the others keep NeoX halves
