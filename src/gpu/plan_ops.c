@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cpu/attention.h"
 #include "model/ggml_types.h"
 #include "gpu/plan_internal.h"
 #include "gpu/weights.h"
@@ -113,6 +114,13 @@ static void attn_consts(kb *k, const gpu_model *g) {
     kb_f(k, "QSCALE", pre ? 1.0f / sqrtf((float)hp->head_dim) : 1.0f);
     kb_f(k, "KQSCALE", pre ? 1.0f : 1.0f / sqrtf((float)hp->head_dim));
     kb_u(k, "SPLIT", (uint64_t)g->split);
+    /* exact prefill: the batches (chunks of at most g->batch rows) the CPU
+     * runs through ggml's tiled attention have at least TILED_ROWS rows (0:
+     * none) */
+    int tiled_rows = 0;
+    for (int n = g->batch; n >= 1 && attention_tiled_applies(n, hp->head_dim); n--) tiled_rows = n;
+    kb_u(k, "TILED_ROWS", (uint64_t)tiled_rows);
+    kb_u(k, "TKV", ATTENTION_TILE_KV);
 }
 
 /* Attention (decode: one head a workgroup; prefill: a (token, head) a
