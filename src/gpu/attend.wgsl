@@ -1,11 +1,14 @@
 // One query head against cache positions 0..n_pos-1 of kv head kvh, as the
 // CPU path (src/cpu/attention.c, after ggml's CPU flash attention) computes
-// it, because quantized matrix products after it amplify any difference:
-// the query rounded to f16 (qs holds it), exact q.k products summed
-// (compensated, for the CPU's double sum), a running maximum, and the
-// output accumulated in f16 position by position. Scores are computed a
-// tile of WG positions at a time in parallel; thread 0 walks the tile's
-// maximum and weights; each thread then accumulates its DPT dims in order.
+// it, because quantized matrix products after it amplify any difference.
+// attend: ggml's one-row path: the query rounded to f16 (qs holds it), the
+// exact q.k products summed as ggml_vec_dot_f16 (64 lanes per whole step
+// of 64, the rest compensated for the CPU's double sum), a running maximum,
+// and the output accumulated in f16 position by position with one FMA.
+// Scores are computed a tile of WG positions at a time in parallel; thread
+// 0 walks the tile's maximum and weights; each thread then accumulates its
+// DPT dims in order. attend_tiled: ggml's tiled path for batches of
+// TILED_ROWS rows or more (f32 query, f32 FMA chains, v_expf weights).
 // The position `fresh` (decode) is read from kn/vn instead of the cache,
 // which another workgroup may be writing.
 // llama.cpp's phi3 multiplies the roped query by 1/sqrt(head_dim) (f32,
@@ -37,12 +40,65 @@ fn exp_cr(x: f32) -> f32 {
   return ldexp(s + (e + p_lo), i32(k));
 }
 
+// fma(a, b, c) rounded once, from f32 operations only: WGSL's fma() need
+// not be fused (SwiftShader's is a product and a sum). Dekker's product
+// a * b = p + pl (every partial product exact, so contraction keeps it),
+// TwoSum c + p = t + tl, tl + pl rounded to odd, one final rounding
+// (Boldo and Melquiond, IEEE Trans. Computers 57(4), 2008).
+fn two_sum(a: f32, b: f32) -> vec2<f32> {
+  let s = a + b;
+  let bb = s - a;
+  return vec2<f32>(s, (a - (s - bb)) + (b - bb));
+}
+fn split12(a: f32) -> vec2<f32> {
+  let t = 4097.0 * a;
+  let h = t - (t - a);
+  return vec2<f32>(h, a - h);
+}
+fn fma_once(a: f32, b: f32, c: f32) -> f32 {
+  let p = a * b;
+  let x = split12(a);
+  let y = split12(b);
+  let pl = ((x.x * y.x - p) + x.x * y.y + x.y * y.x) + x.y * y.y;
+  let t = two_sum(c, p);
+  let w = two_sum(t.y, pl);
+  var v = w.x;
+  if (w.y != 0.0) {
+    let bits = bitcast<u32>(v);
+    if ((bits & 1u) == 0u) { v = bitcast<f32>(select(bits - 1u, bits + 1u, (w.y > 0.0) == (v > 0.0))); }
+  }
+  return t.x + v;
+}
+
+fn kpair(p: u32, fresh: u32, base: u32, w: u32) -> vec2<f32> {
+  if (p == fresh) { return vec2<f32>(kn[2u * w], kn[2u * w + 1u]); }
+  return unpack2x16float(kc[(base + p) * (HD / 2u) + w]);
+}
+
+// ggml_vec_dot_f16 (zen4): whole steps of 64 in 64 FMA lanes (the products
+// of two f16 values are exact in f32, so a sum is that FMA's rounding),
+// folded 0+2, 1+3, then 0+1, reduced as _mm512_reduce_add_ps; the rest
+// added in double (compensated here).
+const NP: u32 = HD / 64u * 64u;
 fn qk(p: u32, fresh: u32, base: u32) -> f32 {
   var s = 0.0;
   var c = 0.0;
-  for (var w = 0u; w < HD / 2u; w++) {
-    var k: vec2<f32>;
-    if (p == fresh) { k = vec2<f32>(kn[2u * w], kn[2u * w + 1u]); } else { k = unpack2x16float(kc[(base + p) * (HD / 2u) + w]); }
+  if (NP > 0u) {
+    var lane: array<f32, 64>;
+    for (var w = 0u; w < NP / 2u; w++) {
+      let k = kpair(p, fresh, base, w);
+      let d = 2u * w;
+      lane[d & 63u] += qs[d] * k.x;
+      lane[(d + 1u) & 63u] += qs[d + 1u] * k.y;
+    }
+    var x: array<f32, 16>;
+    for (var l = 0u; l < 16u; l++) { x[l] = (lane[l] + lane[32u + l]) + (lane[16u + l] + lane[48u + l]); }
+    for (var l = 0u; l < 8u; l++) { x[l] = x[8u + l] + x[l]; }
+    for (var l = 0u; l < 4u; l++) { x[l] = x[4u + l] + x[l]; }
+    s = (x[0] + x[2]) + (x[1] + x[3]);
+  }
+  for (var w = NP / 2u; w < HD / 2u; w++) {
+    let k = kpair(p, fresh, base, w);
     for (var e = 0u; e < 2u; e++) {
       let term = qs[2u * w + e] * k[e]; // exact: two f16 values
       let t = s + term;
@@ -76,6 +132,7 @@ fn attend(kvh: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT> {
         S = S * f + v;
       }
       tot = S;
+      m = mx;
     }
     workgroupBarrier();
     for (var q = 0u; q < n_here; q++) {
@@ -89,8 +146,87 @@ fn attend(kvh: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT> {
           if (pq == fresh) { val = vn[dim]; } else { val = unpack2x16float(vc[(base + pq) * (HD / 2u) + dim / 2u])[dim & 1u]; }
           var a = acc[k];
           if (f != 1.0) { a = round_f16(vec2<f32>(a * f, 0.0)).x; }
-          acc[k] = round_f16(vec2<f32>(a + val * v, 0.0)).x;
+          acc[k] = round_f16(vec2<f32>(fma_once(val, v, a), 0.0)).x; // ggml_vec_mad_f16: one FMA
         }
+      }
+    }
+    workgroupBarrier();
+  }
+  let S = tot;
+  for (var k = 0u; k < DPT; k++) { acc[k] = select(acc[k] * (1.0 / S), 0.0, S == 0.0); }
+  return acc;
+}
+
+// ggml_v_expf (the tiled path's softmax weights), FMAs rounded once.
+fn poly_expf(x: f32) -> f32 {
+  let r = 0x1.8p23f;
+  let z = fma_once(x, 0x1.715476p+0f, r);
+  let n = z - r;
+  let b = fma_once(-n, 0x1.7f7d1cp-20f, fma_once(-n, 0x1.62e4p-1f, x));
+  let u = b * b;
+  let j = fma_once(fma_once(fma_once(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fma_once(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
+                   fma_once(0x1.ffffecp-1f, b, 1.0f));
+  if (abs(n) > 192.0) { return 0.0; } // x <= 0 here
+  return ldexp(j, i32(n));
+}
+
+// ggml's tiled flash attention for one row (attention_tiled_row): tiles of
+// TKV positions (ATTENTION_TILE_KV); scores as f32 FMA chains of the f32 query (qs) and the
+// f16 keys, scaled; the tile's maximum and an expf rescale of the f32
+// accumulator and sum; v_expf weights summed per 16 lanes as
+// _mm512_reduce_add_ps, those sums added in double (compensated here); V
+// added with one FMA a position.
+var<workgroup> tmx: f32; // running maximum
+var<workgroup> tms: f32; // this tile's rescale
+fn attend_tiled(kvh: u32, n_pos: u32, tid: u32) -> array<f32, DPT> {
+  var acc: array<f32, DPT>;
+  if (tid == 0u) { tot = 0.0; tmx = -3.4e38; }
+  let base = kvh * NCTX;
+  for (var t0 = 0u; t0 < n_pos; t0 += TKV) {
+    let n = min(TKV, n_pos - t0);
+    for (var j = tid; j < n; j += WG) {
+      var s = 0.0;
+      for (var w = 0u; w < HD / 2u; w++) {
+        let k = unpack2x16float(kc[(base + t0 + j) * (HD / 2u) + w]);
+        s = fma_once(qs[2u * w], k.x, s);
+        s = fma_once(qs[2u * w + 1u], k.y, s);
+      }
+      sc[j] = s * S_MUL;
+    }
+    workgroupBarrier();
+    if (tid == 0u) {
+      let old = tmx;
+      var mx = old;
+      for (var j = 0u; j < n; j++) { mx = max(mx, sc[j]); }
+      var f = 1.0;
+      if (mx > old) { f = exp_cr(old - mx); }
+      tms = f;
+      tmx = mx;
+    }
+    workgroupBarrier();
+    let mx = tmx;
+    for (var j = tid; j < TKV; j += WG) { sc[j] = select(0.0, poly_expf(sc[j] - mx), j < n); }
+    workgroupBarrier();
+    if (tid == 0u) {
+      var S = two_sum(tot * tms, 0.0);
+      for (var g = 0u; g < TKV; g += 16u) {
+        var x: array<f32, 8>;
+        for (var l = 0u; l < 8u; l++) { x[l] = sc[g + 8u + l] + sc[g + l]; }
+        for (var l = 0u; l < 4u; l++) { x[l] = x[4u + l] + x[l]; }
+        let t = two_sum(S.x, (x[0] + x[2]) + (x[1] + x[3]));
+        S = vec2<f32>(t.x, S.y + t.y);
+      }
+      tot = S.x + S.y;
+    }
+    let f = tms;
+    for (var k = 0u; k < DPT; k++) {
+      let dim = tid + k * WG;
+      if (dim < HD) {
+        var a = acc[k] * f;
+        for (var j = 0u; j < n; j++) {
+          a = fma_once(sc[j], unpack2x16float(vc[(base + t0 + j) * (HD / 2u) + dim / 2u])[dim & 1u], a);
+        }
+        acc[k] = a;
       }
     }
     workgroupBarrier();

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cpu/attention.h"
 #include "model/ggml_types.h"
 #include "gpu/plan_internal.h"
 #include "gpu/weights.h"
@@ -113,6 +114,14 @@ static void attn_consts(kb *k, const gpu_model *g) {
     kb_f(k, "QSCALE", pre ? 1.0f / sqrtf((float)hp->head_dim) : 1.0f);
     kb_f(k, "KQSCALE", pre ? 1.0f : 1.0f / sqrtf((float)hp->head_dim));
     kb_u(k, "SPLIT", (uint64_t)g->split);
+    /* exact prefill: the batches (chunks of at most g->batch rows) the CPU
+     * runs through ggml's tiled attention have at least TILED_ROWS rows (0:
+     * none) */
+    int tiled_rows = 0;
+    for (int n = g->batch; g->opt.exact_attention && n >= 1 && attention_tiled_applies(n, hp->head_dim); n--)
+        tiled_rows = n;
+    kb_u(k, "TILED_ROWS", (uint64_t)tiled_rows);
+    kb_u(k, "TKV", ATTENTION_TILE_KV);
 }
 
 /* Attention (decode: one head a workgroup; prefill: a (token, head) a
@@ -135,6 +144,9 @@ hearth_status k_attention(gpu_model *g, int list, const char *file, int il, hear
     if (!rope_kv) kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, split ? g->b_part : g->b_attn);
     kb_file(&k, "rope.wgsl");
     if (!rope_kv && strcmp(file, "attn_tile.wgsl")) kb_file(&k, g->opt.exact_attention ? "attend.wgsl" : "attend_fast.wgsl");
+    /* attn_prefill.wgsl's tiled branch is exact attention's (TILED_ROWS is 0 otherwise) */
+    if (!g->opt.exact_attention && strcmp(file, "attn_prefill.wgsl") == 0)
+        sb_add(&k.src, "fn attend_tiled(kvh: u32, n_pos: u32, tid: u32) -> array<f32, DPT> { return array<f32, DPT>(); }\n");
     if (split || one || strcmp(file, "attn_decode.wgsl") == 0) kb_file(&k, "decode_head.wgsl");
     kb_file(&k, file);
     if (split) return kb_dispatch(&k, list, (uint32_t)hp->n_head, (uint32_t)g->split, err);

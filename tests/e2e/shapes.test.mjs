@@ -15,7 +15,8 @@
 // from other sinf/cosf than glibc's (wasi-libc's differ in ~2% of the
 // angles, by an ulp), which the 77-token prompts through 4 layers of an f16
 // model turn into 3e-4 (docs/numerics.md).
-// `node tests/e2e/shapes.test.mjs SUBSTRING` runs the models whose name contains it.
+// `node tests/e2e/shapes.test.mjs SUBSTRING` runs the models whose name contains it;
+// HEARTH_SHAPES_RUNNER=SUBSTRING the runners whose label contains it (native, wasm, webgpu).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -54,6 +55,8 @@ if (process.env.HEARTH_SHAPES_GPU === '1') {
   RUNNERS.push({ label: 'webgpu exact', run: (a) => node([...a, '--backend', 'webgpu'], { HEARTH_GPU_EXACT: '1' }) });
 }
 
+// HEARTH_SHAPES_RUNNER=webgpu (say) keeps the runners whose label contains it
+const RUNNER = process.env.HEARTH_SHAPES_RUNNER;
 const worst = {};
 for (const m of FIXTURE.models.filter((x) => !only || x.name.includes(only))) {
   const type = m.args[m.args.indexOf('--type') + 1];
@@ -63,7 +66,7 @@ for (const m of FIXTURE.models.filter((x) => !only || x.name.includes(only))) {
   const args = ['run', '--model', file, '--prompt', FIXTURE.prompts[m.prompt], '--temperature', '0',
     '--max-tokens', String(m.generated.length), '--logits', String(m.generated.length), '--json', '--ctx',
     String(FIXTURE.reference.context_size)];
-  for (const { label, run, exact } of RUNNERS) {
+  for (const { label, run, exact } of RUNNERS.filter((x) => !RUNNER || x.label.includes(RUNNER))) {
     const tolHere = exact ? tol : Math.max(tol, 1e-3);
     const t0 = Date.now();
     const r = run(args);

@@ -326,8 +326,9 @@ static void attention_case(dump *d, const model_hparams *hp, int i, int count, i
             float *oh = o + (size_t)t * QD + (size_t)h * HD;
             rope_ref(hp, table, pos + t, x + (size_t)t * QKVD + (size_t)h * HD, r);
             const uint16_t *Kh = K + (size_t)(h / G) * n_ctx * HD, *Vh = V + (size_t)(h / G) * n_ctx * HD;
-            if (exact) {
-                attention_row_scalar(r, Kh, Vh, n_pos, HD, HD, 1.0f / sqrtf((float)HD), acc, oh);
+            if (exact) { /* a batch of 64+ rows: ggml's tiled path, as forward.c picks it */
+                attention_row_fn row = attention_tiled_applies(T, HD) ? attention_tiled_select(false) : attention_row_scalar;
+                row(r, Kh, Vh, n_pos, HD, HD, 1.0f / sqrtf((float)HD), acc, oh);
                 continue;
             }
             double sc[4096], mx = -1e300, l = 0;
@@ -353,7 +354,8 @@ static void attention_case(dump *d, const model_hparams *hp, int i, int count, i
     }
 }
 
-static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int n_ctx, bool exact_attention, kcase *cases) {
+static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int n_ctx, int batch, bool exact_attention,
+                      kcase *cases) {
     const model_hparams *hp = &m->hp;
     int n = 0, E = hp->n_embd;
     gpu_step step = {.pos = 0, .n_tok = (uint32_t)T, .n_cand = 1, .temp = 0, .top_p = 1, .penalty = 1};
@@ -612,6 +614,14 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         snprintf(c->name, sizeof c->name, "rope_kv.wgsl + %s (prefill attention, %d tokens at position %d, K/V stored; %s)",
                  next, T, pos, exact ? "attention_row_scalar" : "exact sums");
         attention_case(d, hp, i, 2, pos, T, n_ctx, exact, c);
+        if (exact && batch >= ATTENTION_TILED_MIN_ROWS) { /* and a batch of 64 rows: the tiled path */
+            const int TT = ATTENTION_TILED_MIN_ROWS;
+            c = &cases[n++];
+            *c = (kcase){.list = GPU_LIST_PREFILL, .first = list_pos(d, i), .count = 2, .tol = 1e-6};
+            snprintf(c->name, sizeof c->name, "rope_kv.wgsl + %s (prefill attention, %d tokens at position %d, K/V stored; %s)",
+                     next, TT, pos, attention_tiled_applies(TT, hp->head_dim) ? "attention_tiled_row" : "attention_row_scalar");
+            attention_case(d, hp, i, 2, pos, TT, n_ctx, exact, c);
+        }
     }
     return n;
 }
@@ -677,7 +687,7 @@ int main(int argc, char **argv) {
         }
     int n_init = d.n_w;
     kcase cases[16] = {0};
-    int n_cases = make_cases(&d, hearth_engine_model(e), hearth_engine_host(e), T, gpu_model_ctx(g), go.exact_attention, cases);
+    int n_cases = make_cases(&d, hearth_engine_model(e), hearth_engine_host(e), T, gpu_model_ctx(g), gpu_model_batch(g), go.exact_attention, cases);
 
     char path[4096];
     snprintf(path, sizeof path, "%s.bin", argv[2]);
