@@ -8,7 +8,6 @@
 #define TOP_LOGITS 64
 
 typedef struct {
-    const hearth_tokenizer *tok;
     bool json;
     int logit_steps;
     int32_t *tokens;
@@ -121,7 +120,7 @@ int cmd_run(int argc, char **argv) {
     rc = 0;
     int32_t *ptoks = NULL;
     int n_ptoks = 0;
-    run_state s = {.tok = hearth_engine_tokenizer(m.engine), .json = json, .logit_steps = logit_steps};
+    run_state s = {.json = json, .logit_steps = logit_steps};
     char *logits_buf = NULL;
     size_t logits_len = 0;
     if (json && logit_steps) s.logits_out = open_memstream(&logits_buf, &logits_len);

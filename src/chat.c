@@ -7,7 +7,6 @@
 #include "generate.h"
 #include "jinja/template.h"
 #include "tokenizer/tokenizer.h"
-#include "tokenizer/unicode.h"
 
 /* Used when a model has no tokenizer.chat_template. */
 static const char CHATML[] =

@@ -367,12 +367,7 @@ export class Hearth {
   }
 
   // The NUL-terminated string at p (slice: TextDecoder refuses views of shared memory).
-  #cstrAt(p) {
-    const u = new Uint8Array(this.#mem.buffer);
-    let e = p >>> 0;
-    while (u[e]) e++;
-    return dec.decode(u.slice(p >>> 0, e));
-  }
+  #cstrAt(p) { return cstringAt(this.#mem, p); }
 
   // What the loaded model is.
   get info() {
@@ -521,6 +516,15 @@ export class Generation {
   get result() { return this.#result; }
 }
 
+// The NUL-terminated string at address p of a wasm memory (a copy: TextDecoder
+// refuses views of shared memory).
+export function cstringAt(memory, p) {
+  const u = new Uint8Array(memory.buffer);
+  let e = p >>> 0;
+  while (u[e]) e++;
+  return dec.decode(u.slice(p >>> 0, e));
+}
+
 // The sampler's defaults from the core (src/sampler.c: the one place they are written).
 export function samplerDefaults(x, memory) {
   const p = x.hearth_wasm_malloc(8 * 8) >>> 0;
@@ -547,12 +551,7 @@ export function* generationSteps(x, memory, engine, prompt, opts = {}) {
   const d = samplerDefaults(x, memory);
   const { maxTokens = 128, temperature = d.temperature, topK = d.topK, topP = d.topP, minP = d.minP,
     repeatPenalty = d.repeatPenalty, seed = d.seed, nPast = 0, onToken, ignoreEog = false } = opts;
-  const err = () => {
-    const p = x.hearth_wasm_error() >>> 0, u = new Uint8Array(memory().buffer);
-    let e = p;
-    while (u[e]) e++;
-    return new HearthError(dec.decode(u.slice(p, e)));
-  };
+  const err = () => new HearthError(cstringAt(memory(), x.hearth_wasm_error()));
   const pp = x.hearth_wasm_malloc(4 * Math.max(1, prompt.length)) >>> 0;
   new Int32Array(memory().buffer, pp, prompt.length).set(prompt);
   const g = x.hearth_wasm_gen_begin(engine, pp, prompt.length, nPast, maxTokens, temperature, topK, topP, minP,

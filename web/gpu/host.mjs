@@ -17,7 +17,7 @@
 //      const h = await Hearth.create({ gpu }); h.load(source, { backend: 'webgpu' });
 //      await gpu.ready(); const r = await gpu.generate(h.promptTokens(text), opts);
 //      (or h.beginChat(messages, opts), whose next() awaits the GPU's steps)
-import { generationSteps } from '../hearth.mjs';
+import { cstringAt, generationSteps } from '../hearth.mjs';
 
 export class GpuError extends Error {}
 
@@ -184,13 +184,8 @@ class WebGpuBackend {
     this.#mem = memory;
   }
 
-  #cstr(p, n) { return dec.decode(new Uint8Array(this.#mem().buffer).slice(p >>> 0, (p >>> 0) + n)); }
   #error() {
-    const p = this.#x.hearth_wasm_gpu_error(this.#session) >>> 0;
-    const u = new Uint8Array(this.#mem().buffer);
-    let e = p;
-    while (u[e]) e++;
-    return new GpuError(this.#lost || dec.decode(u.slice(p, e)));
+    return new GpuError(this.#lost || cstringAt(this.#mem(), this.#x.hearth_wasm_gpu_error(this.#session)));
   }
 
   // Hearth.load(source, { backend: 'webgpu' }) calls this (the source is open):

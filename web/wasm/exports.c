@@ -9,7 +9,6 @@
 #include "chat_request.h"
 #include "generate.h"
 #include "host_wasm.h"
-#include "tokenizer/unicode.h"
 
 #define EXPORT(name) __attribute__((export_name(name), visibility("default")))
 
