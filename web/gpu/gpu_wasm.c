@@ -141,12 +141,13 @@ EXPORT("hearth_wasm_gpu_info") void hearth_wasm_gpu_info(gpu_session *s, double 
 }
 
 /* The step the generation loop left in flight (it returned "pending"): its
- * dispatch list | 16 when it ends with a sampled token; -1 when none.
- * *id: the step's number for hearth_wasm_gpu_complete. */
-EXPORT("hearth_wasm_gpu_pending") int hearth_wasm_gpu_pending(gpu_session *s, uint32_t *id) {
+ * dispatch list | 16 when it ends with a sampled token, and its number
+ * (for hearth_wasm_gpu_complete) << 8; -1 when none. */
+EXPORT("hearth_wasm_gpu_pending") double hearth_wasm_gpu_pending(gpu_session *s) {
     bool samples;
-    int list = gpu_backend_pending(s->backend, &samples, id);
-    return list < 0 ? -1 : list | (samples ? 16 : 0);
+    uint32_t id;
+    int list = gpu_backend_pending(s->backend, &samples, &id);
+    return list < 0 ? -1 : (double)id * 256 + (list | (samples ? 16 : 0));
 }
 
 /* n_vocab floats JS may fill with the step's logits before completing it. */

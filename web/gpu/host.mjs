@@ -314,11 +314,9 @@ class WebGpuBackend {
   async runPending({ wantLogits = false } = {}) {
     const x = this.#x, s = this.#session;
     if (this.#lost) throw new GpuError(this.#lost);
-    const idp = x.hearth_wasm_malloc(4) >>> 0;
-    const step = x.hearth_wasm_gpu_pending(s, idp), id = new Uint32Array(this.#mem().buffer, idp, 1)[0];
-    x.hearth_wasm_free(idp);
+    const step = x.hearth_wasm_gpu_pending(s);
     if (step < 0) return;
-    const list = step & 15, samples = (step & 16) !== 0;
+    const list = step % 256 & 15, samples = (step % 256 & 16) !== 0, id = Math.floor(step / 256);
     const withLogits = samples && wantLogits;
     this.#run(list, samples, withLogits);
     if (this.#prof?.pending) await this.#profCollect();
