@@ -4,6 +4,7 @@
  * CPU has been checked. */
 #include "kernels.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,9 @@ static const uint32_t slot_type[KW_COUNT] = {
     [KW_F32] = GGML_TYPE_F32,   [KW_F16] = GGML_TYPE_F16,   [KW_BF16] = GGML_TYPE_BF16,
     [KW_Q4_0] = GGML_TYPE_Q4_0, [KW_Q4_1] = GGML_TYPE_Q4_1, [KW_Q5_0] = GGML_TYPE_Q5_0,
     [KW_Q5_1] = GGML_TYPE_Q5_1, [KW_Q8_0] = GGML_TYPE_Q8_0, [KW_Q4_0_X4] = KERNELS_TYPE_Q4_0_X4,
-    [KW_Q8_0_X4] = KERNELS_TYPE_Q8_0_X4,
+    [KW_Q8_0_X4] = KERNELS_TYPE_Q8_0_X4, [KW_Q2_K] = GGML_TYPE_Q2_K, [KW_Q3_K] = GGML_TYPE_Q3_K,
+    [KW_Q4_K] = GGML_TYPE_Q4_K, [KW_Q5_K] = GGML_TYPE_Q5_K, [KW_Q6_K] = GGML_TYPE_Q6_K,
+    [KW_IQ4_NL] = GGML_TYPE_IQ4_NL, [KW_IQ4_XS] = GGML_TYPE_IQ4_XS,
 };
 
 int kernels_wtype_index(uint32_t t) {
@@ -122,6 +125,9 @@ size_t kernels_act_row_bytes(uint32_t weight_type, int n) {
     case GGML_TYPE_Q8_1:
         if (n % QK8_1) return 0;
         return kernels_act_aux_offset(n, true) + sizeof(act_aux_q8_1) * (size_t)(n / QK8_1);
+    case GGML_TYPE_Q8_K:
+        if (n % QK_K) return 0;
+        return sizeof(block_q8_K) * (size_t)(n / QK_K);
     default: return 0;
     }
 }
@@ -345,6 +351,43 @@ void kernels_fill_q8_1_row(const float *x, void *dst, int n, kernels_q8_block_fn
         y[b].s = ggml_fp32_to_fp16(d * (float)sum);
         aux[b].d = ggml_fp16_to_fp32(y[b].d);
         aux[b].s = ggml_fp16_to_fp32(y[b].s);
+    }
+}
+
+/* ggml's nearest_int: x + 1.5 * 2^23 in f32 rounds half to even for
+ * |x| < 2^22; done on the bits so that no compiler contraction changes it. */
+static inline int nearest_int_even(float v) {
+    float t = v + 12582912.f;
+    int32_t i;
+    memcpy(&i, &t, sizeof i);
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+void kernels_fill_q8_K_row(const float *x, void *dst, int n) {
+    block_q8_K *y = dst;
+    for (int b = 0; b < n / QK_K; b++, x += QK_K) {
+        float max = 0.0f, amax = 0.0f;
+        for (int j = 0; j < QK_K; j++) {
+            const float ax = fabsf(x[j]);
+            if (ax > amax) {
+                amax = ax;
+                max = x[j];
+            }
+        }
+        memset(&y[b], 0, sizeof y[b]);
+        if (amax == 0.0f) continue;
+        const float iscale = -127.f / max;
+        for (int j = 0; j < QK_K; j++) {
+            const float p = iscale * x[j]; /* rounded to f32 before the add, as ggml */
+            const int v = nearest_int_even(p);
+            y[b].qs[j] = (int8_t)(v < 127 ? v : 127);
+        }
+        for (int j = 0; j < QK_K / 16; j++) {
+            int sum = 0;
+            for (int i = 0; i < 16; i++) sum += y[b].qs[16 * j + i];
+            y[b].bsums[j] = (int16_t)sum;
+        }
+        y[b].d = 1.0f / iscale;
     }
 }
 

@@ -26,6 +26,9 @@
  *         operand); then the n/32 block scales as f32; then for Q4_0_X4 the
  *         n/32 offset corrections (-8 x the block's code sum) as int32.
  *         Kernels then multiply with no shuffling of the token's codes;
+ *   Q8_K (K-quants, IQ4_XS; n a multiple of 256): n/256 ggml block_q8_K
+ *         (f32 d, 256 codes, 16 sums of 16 codes), quantized as ggml's
+ *         quantize_row_q8_K_ref (kernels_fill_q8_K_row);
  *   F16: n floats already rounded to f16, F32: n floats;
  *   BF16: n floats rounded to bf16, each whole chunk of 32 stored as its 16
  *         even-indexed elements then its 16 odd ones (the two operands of
@@ -71,6 +74,13 @@ enum kernels_wtype {
     KW_Q8_0,
     KW_Q4_0_X4, /* KERNELS_TYPE_Q4_0_X4, where a kernel set has it */
     KW_Q8_0_X4, /* KERNELS_TYPE_Q8_0_X4, likewise */
+    KW_Q2_K,
+    KW_Q3_K,
+    KW_Q4_K,
+    KW_Q5_K,
+    KW_Q6_K,
+    KW_IQ4_NL,
+    KW_IQ4_XS,
     KW_COUNT
 };
 
@@ -197,6 +207,11 @@ void kernels_fill_q8_1_row(const float *x, void *dst, int n, kernels_q8_block_fn
 /* An X4 activation row (q8: Q8_0_X4's, else Q4_0_X4's) of n elements, n a
  * multiple of 128. */
 void kernels_fill_x4_row(const float *x, void *dst, int n, bool q8, kernels_q8_block_fn quant_block);
+/* A Q8_K row (n a multiple of 256) as ggml's quantize_row_q8_K_ref, the
+ * rounding every ggml CPU build uses: per 256, the value of largest
+ * magnitude max gives iscale = -127/max, codes min(127, round_even(iscale *
+ * x)), d = 1/iscale. */
+void kernels_fill_q8_K_row(const float *x, void *dst, int n);
 /* SIMD implementations overwrite the entries they accelerate; each returns
  * false (and touches nothing) when compiled without its instruction set. The
  * caller has already checked that the CPU supports it. */

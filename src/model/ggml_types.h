@@ -23,6 +23,8 @@ enum ggml_type_id {
     GGML_TYPE_Q5_K = 13,
     GGML_TYPE_Q6_K = 14,
     GGML_TYPE_Q8_K = 15,
+    GGML_TYPE_IQ4_NL = 20,
+    GGML_TYPE_IQ4_XS = 23,
     GGML_TYPE_BF16 = 30,
     GGML_TYPE_COUNT = 40
 };
@@ -33,6 +35,9 @@ enum ggml_type_id {
 #define QK5_1 32
 #define QK8_0 32
 #define QK8_1 32
+#define QK4_NL 32
+#define QK_K 256 /* the K-quants' (and IQ4_XS's) super-block */
+#define K_SCALE_SIZE 12
 
 typedef uint16_t ggml_half;
 
@@ -44,12 +49,36 @@ typedef struct { ggml_half d; int8_t qs[QK8_0]; } block_q8_0;
 /* Activations for Q4_1/Q5_1 dot products: s = d * sum(qs). */
 typedef struct { ggml_half d, s; int8_t qs[QK8_1]; } block_q8_1;
 
+/* K-quants: super-blocks of 256 in sub-blocks of 16 or 32, each with a
+ * quantized scale (and min) under the super-block's fp16 d (and dmin). */
+typedef struct { uint8_t scales[QK_K / 16]; uint8_t qs[QK_K / 4]; ggml_half d, dmin; } block_q2_K;
+typedef struct { uint8_t hmask[QK_K / 8]; uint8_t qs[QK_K / 4]; uint8_t scales[12]; ggml_half d; } block_q3_K;
+typedef struct { ggml_half d, dmin; uint8_t scales[K_SCALE_SIZE]; uint8_t qs[QK_K / 2]; } block_q4_K;
+typedef struct { ggml_half d, dmin; uint8_t scales[K_SCALE_SIZE]; uint8_t qh[QK_K / 8]; uint8_t qs[QK_K / 2]; } block_q5_K;
+typedef struct { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; ggml_half d; } block_q6_K;
+/* Activations for K-quant (and IQ4_XS) products: d as f32, codes, and the
+ * sums of each 16 codes. */
+typedef struct { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; } block_q8_K;
+/* IQ4: 4-bit indices into the non-linear table kvalues_iq4nl; IQ4_XS adds
+ * 6-bit scales per 32 under one fp16 d per 256. */
+typedef struct { ggml_half d; uint8_t qs[QK4_NL / 2]; } block_iq4_nl;
+typedef struct { ggml_half d; uint16_t scales_h; uint8_t scales_l[QK_K / 64]; uint8_t qs[QK_K / 2]; } block_iq4_xs;
+extern const int8_t kvalues_iq4nl[16];
+
 _Static_assert(sizeof(block_q4_0) == 18, "q4_0 layout");
 _Static_assert(sizeof(block_q4_1) == 20, "q4_1 layout");
 _Static_assert(sizeof(block_q5_0) == 22, "q5_0 layout");
 _Static_assert(sizeof(block_q5_1) == 24, "q5_1 layout");
 _Static_assert(sizeof(block_q8_0) == 34, "q8_0 layout");
 _Static_assert(sizeof(block_q8_1) == 36, "q8_1 layout");
+_Static_assert(sizeof(block_q2_K) == 84, "q2_K layout");
+_Static_assert(sizeof(block_q3_K) == 110, "q3_K layout");
+_Static_assert(sizeof(block_q4_K) == 144, "q4_K layout");
+_Static_assert(sizeof(block_q5_K) == 176, "q5_K layout");
+_Static_assert(sizeof(block_q6_K) == 210, "q6_K layout");
+_Static_assert(sizeof(block_q8_K) == 292, "q8_K layout");
+_Static_assert(sizeof(block_iq4_nl) == 18, "iq4_nl layout");
+_Static_assert(sizeof(block_iq4_xs) == 136, "iq4_xs layout");
 
 /* The type table (ggml_types.c): one row per type hearth computes with.
  * Everything else about a type is derived from its row: gguf.c's block
