@@ -67,11 +67,13 @@ static void test_types(void) {
     for (uint32_t t = 0; t < GGML_TYPE_COUNT; t++)
         if (!ggml_type_name(t)) all_named = 0;
     CHECK("every id named", all_named, "missing name");
-    CHECK("q6_K unsupported", !ggml_type_supported(GGML_TYPE_Q6_K), "supported?");
+    CHECK("iq2_xs unsupported", !ggml_type_supported(17), "supported?");
+    CHECK("q6_K known", ggml_type_supported(GGML_TYPE_Q6_K), "no");
     CHECK("q5_1 supported", ggml_type_supported(GGML_TYPE_Q5_1), "no");
     CHECK("block sizes", ggml_block_elems(GGML_TYPE_Q4_0) == 32 && ggml_block_bytes(GGML_TYPE_Q4_0) == 18 &&
                              ggml_block_bytes(GGML_TYPE_Q5_1) == 24 && ggml_block_elems(GGML_TYPE_F16) == 1 &&
-                             ggml_block_bytes(GGML_TYPE_BF16) == 2 && ggml_block_bytes(GGML_TYPE_Q2_K) == 0,
+                             ggml_block_bytes(GGML_TYPE_BF16) == 2 && ggml_block_bytes(GGML_TYPE_Q2_K) == 84 &&
+                             ggml_block_elems(GGML_TYPE_Q6_K) == 256 && ggml_block_bytes(17) == 0,
           "bad");
     uint64_t b = 0;
     CHECK("row bytes q8_0", ggml_row_bytes(GGML_TYPE_Q8_0, 4096, &b) && b == 128 * 34, "%llu",
@@ -81,7 +83,9 @@ static void test_types(void) {
     CHECK("row bytes overflow", !ggml_row_bytes(GGML_TYPE_F32, UINT64_MAX / 2, &b), "accepted");
     CHECK("row bytes overflow q", !ggml_row_bytes(GGML_TYPE_Q8_0, (UINT64_MAX / 34 + 1) * 32, &b),
           "accepted");
-    CHECK("row bytes unsupported", !ggml_row_bytes(GGML_TYPE_Q4_K, 256, &b), "accepted");
+    CHECK("row bytes unsupported", !ggml_row_bytes(17, 256, &b), "accepted");
+    CHECK("row bytes q4_K", ggml_row_bytes(GGML_TYPE_Q4_K, 512, &b) && b == 288, "bad");
+    CHECK("row bytes q4_K not multiple", !ggml_row_bytes(GGML_TYPE_Q4_K, 896, &b), "accepted");
 }
 
 /* The type table (ggml_types.c) and the kernel slots say the same thing:
