@@ -71,12 +71,17 @@ bool ggml_type_runs(uint32_t type) {
     return t && t->act != GGML_TYPE_COUNT && (t->cpu || t->gpu_wgsl);
 }
 
+bool ggml_type_runs_on(uint32_t type, bool gpu) {
+    const ggml_type_info *t = ggml_type_info_of(type);
+    return t && t->act != GGML_TYPE_COUNT && (gpu ? t->gpu_wgsl != NULL : t->cpu != 0);
+}
+
 void ggml_type_list(bool gpu, char *buf, size_t size) {
     size_t at = 0;
     if (!size) return;
     buf[0] = 0;
     for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
-        if (types[i].act == GGML_TYPE_COUNT || !(gpu ? types[i].gpu_wgsl != NULL : types[i].cpu != 0)) continue;
+        if (!ggml_type_runs_on(types[i].id, gpu)) continue;
         int n = snprintf(buf + at, size - at, "%s%s", at ? ", " : "", ggml_type_name(types[i].id));
         if (n < 0 || (size_t)n >= size - at) return; /* cut short, still terminated */
         at += (size_t)n;
