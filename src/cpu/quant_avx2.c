@@ -9,9 +9,11 @@
  * VNNI (-march=native): this file is the AVX2 level. */
 #define HK_NO_VNNI
 #include "quant_simd_x86.h"
+#include "quant_k.h"
 
 bool kernels_avx2_fill(hearth_kernels *k) {
     x86_fill(k);
+    kernels_k_avx2_fill(k);
     k->name = "avx2";
     return true;
 }

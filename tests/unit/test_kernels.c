@@ -112,7 +112,7 @@ static void test_type_table(void) {
     CHECK("every slot has its row", bad == 0, "%d slots without a row", bad);
     char list[160];
     ggml_type_list(false, list, sizeof list);
-    CHECK("CPU type list", strcmp(list, "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1") == 0, "%s", list);
+    CHECK("CPU type list", strcmp(list, "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q5_K, q6_K") == 0, "%s", list);
     CHECK("q8_1 is no weight type", !ggml_type_runs(GGML_TYPE_Q8_1) && ggml_type_runs(GGML_TYPE_Q4_1), "bad");
     CHECK("act row bytes max", kernels_act_row_bytes_max(256) >= kernels_act_row_bytes(KERNELS_TYPE_Q8_0_X4, 256) &&
                                    kernels_act_row_bytes_max(256) >= kernels_act_row_bytes(GGML_TYPE_F32, 256),
@@ -765,6 +765,8 @@ static void test_pinned(const char *name, const hearth_kernels *k) {
     }
 }
 
+#include "test_kernels_k.h"
+
 /* kernels_prefer_speed's Q4_0, Q5_0 and Q8_0 products (wasm): each output within
  * 1e-5 of the sum of its terms' magnitudes from the exact kernel's (f32
  * rounding of about nb products and sums; one wrong block would be off by
@@ -1033,6 +1035,7 @@ int main(void) {
     test_fp16();
     test_bf16();
     test_dequant();
+    test_k_dequant();
 
     hearth_kernels ref, best;
     kernels_init(&ref, false);
@@ -1042,7 +1045,9 @@ int main(void) {
     CHECK("act types", kernels_act_type(GGML_TYPE_Q4_0) == GGML_TYPE_Q8_0 &&
                            kernels_act_type(GGML_TYPE_Q5_1) == GGML_TYPE_Q8_1 &&
                            kernels_act_type(GGML_TYPE_BF16) == GGML_TYPE_BF16 &&
-                           kernels_act_type(GGML_TYPE_Q4_K) == GGML_TYPE_COUNT &&
+                           kernels_act_type(GGML_TYPE_Q4_K) == GGML_TYPE_Q8_K &&
+                           kernels_act_row_bytes(GGML_TYPE_Q6_K, 512) == 2 * 292 &&
+                           kernels_act_row_bytes(GGML_TYPE_Q5_K, 384) == 0 &&
                            kernels_act_type(KERNELS_TYPE_Q4_0_X4) == GGML_TYPE_Q8_0 &&
                            kernels_act_row_bytes(KERNELS_TYPE_Q4_0_X4, 256) == 256 + 64 &&
                            KERNELS_X4_GROUP_BYTES == 76 && KERNELS_X4_Q8_GROUP_BYTES == 140 &&
@@ -1067,6 +1072,7 @@ int main(void) {
     test_quant_known(&best);
     test_matmul("scalar", &ref, &ref, 1);
     test_pinned("scalar", &ref);
+    test_k_kernels("scalar", &ref, &ref);
 
     /* Every SIMD level this CPU can run, not only the best one. */
     if (kernels_cpu_features() & KERNELS_CPU_AVX2) {
@@ -1077,6 +1083,7 @@ int main(void) {
             test_matmul("avx2", &avx2, &ref, 0);
             test_matmul_big("avx2", &avx2, &ref);
             test_pinned("avx2", &avx2);
+            test_k_kernels("avx2", &avx2, &ref);
         } else {
             printf("# avx2 kernels not compiled in (quant_avx2.c needs -mavx2 -mfma -mf16c)\n");
         }
@@ -1086,6 +1093,7 @@ int main(void) {
         test_matmul(kernels_name(&best), &best, &ref, 0);
         test_matmul_big(kernels_name(&best), &best, &ref);
         test_pinned(kernels_name(&best), &best);
+        test_k_kernels(kernels_name(&best), &best, &ref);
     }
     hearth_kernels fast;
     kernels_init(&fast, true);
