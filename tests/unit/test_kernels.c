@@ -112,7 +112,7 @@ static void test_type_table(void) {
     CHECK("every slot has its row", bad == 0, "%d slots without a row", bad);
     char list[160];
     ggml_type_list(false, list, sizeof list);
-    CHECK("CPU type list", strcmp(list, "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1") == 0, "%s", list);
+    CHECK("CPU type list", strcmp(list, "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, iq4_nl, iq4_xs") == 0, "%s", list);
     CHECK("q8_1 is no weight type", !ggml_type_runs(GGML_TYPE_Q8_1) && ggml_type_runs(GGML_TYPE_Q4_1), "bad");
     CHECK("act row bytes max", kernels_act_row_bytes_max(256) >= kernels_act_row_bytes(KERNELS_TYPE_Q8_0_X4, 256) &&
                                    kernels_act_row_bytes_max(256) >= kernels_act_row_bytes(GGML_TYPE_F32, 256),
