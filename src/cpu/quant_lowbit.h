@@ -15,6 +15,9 @@
  *         can differ from quantize_row_q8_K_ref only by the sign of codes
  *         and d together, when +max and -max tie: the products are the same
  *         bits, so one activation row serves both.)
+ *   IQ4_XS, n_tok >= 8 (ggml's IQ panel gemm, iqp.cpp, for row counts
+ *         multiple of 8): acc = fma(float(isum), dw*da, acc) per
+ *         super-block, isum the sum of scale x code x activation;
  *   Q3_K, IQ4_XS (ggml_vec_dot_q3_K_q8_K / iq4_xs_q8_K, __AVX2__ branch):
  *         8 float lanes; lane l takes, per super-block, the integer sum over
  *         the elements e with e % 32 in [4l, 4l+4) of scale(e) x code x
@@ -49,6 +52,9 @@ static inline int iq4_xs_scale(const block_iq4_xs *x, int ib) {
 
 /* ggml's dequantize_row_{q2_K,q3_K,iq4_nl,iq4_xs}, bit for bit; false for
  * any other type. */
+/* Tokens from which IQ4_XS products take ggml's IQ panel order. */
+#define LOWBIT_IQ4_XS_PANEL_MIN 8
+
 bool lowbit_dequantize_row(uint32_t type, const void *src, float *dst, int n);
 
 /* Each level's products (and IQ4_NL's activation quantizer, the level's

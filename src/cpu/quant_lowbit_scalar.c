@@ -179,11 +179,39 @@ static inline void mm_lanes(void (*dec)(const void *, ksuper *), size_t bs, cons
     }
 }
 
+/* IQ4_XS for 8 tokens or more: ggml's IQ panel gemm (iqp.cpp), one fma
+ * of the super-block's integer sum per super-block. */
+static void mm_iq4_xs_panel(const void *w, int n, int r0, int r1, const void *act, int n_tok, float *out, size_t os) {
+    const int nb = n / QK_K;
+    const block_q8_K *a = act;
+    for (int r = r0; r < r1; r++) {
+        const block_iq4_xs *x = (const block_iq4_xs *)w + (size_t)r * nb;
+        for (int t0 = 0; t0 < n_tok; t0 += TOK_TILE) {
+            const int nt = n_tok - t0 < TOK_TILE ? n_tok - t0 : TOK_TILE;
+            float acc[TOK_TILE] = {0};
+            for (int b = 0; b < nb; b++) {
+                ksuper k;
+                dec_iq4_xs(&x[b], &k);
+                for (int t = 0; t < nt; t++) {
+                    const block_q8_K *y = &a[(size_t)(t0 + t) * nb + b];
+                    int sum = 0;
+                    for (int s = 0; s < 16; s++) sum += k.sc[s] * dot16(k.q + 16 * s, y->qs + 16 * s);
+                    acc[t] = fmaf((float)sum, k.d * y->d, acc[t]);
+                }
+            }
+            for (int t = 0; t < nt; t++) out[(size_t)(t0 + t) * os + (size_t)r] = acc[t];
+        }
+    }
+}
+
 static void mm_q3_K(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
     mm_lanes(dec_q3_K, sizeof(block_q3_K), w, n, r0, r1, a, nt, o, os);
 }
 static void mm_iq4_xs(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
-    mm_lanes(dec_iq4_xs, sizeof(block_iq4_xs), w, n, r0, r1, a, nt, o, os);
+    if (nt >= LOWBIT_IQ4_XS_PANEL_MIN)
+        mm_iq4_xs_panel(w, n, r0, r1, a, nt, o, os);
+    else
+        mm_lanes(dec_iq4_xs, sizeof(block_iq4_xs), w, n, r0, r1, a, nt, o, os);
 }
 
 /* IQ4_NL: Q8_0 activation rows (kernels.h: blocks, then f32 scales in the
