@@ -10,6 +10,7 @@
 
 #include "kernels_simd128.h"
 #include "quant_k.h"
+#include "quant_lowbit.h"
 
 #include "model/ggml_types.h"
 
@@ -314,7 +315,7 @@ void kernels_dequantize_row(uint32_t weight_type, const void *src, float *dst, i
     case GGML_TYPE_Q4_K:
     case GGML_TYPE_Q5_K:
     case GGML_TYPE_Q6_K: kernels_dequantize_k(weight_type, src, dst, n); break;
-    default: break;
+    default: lowbit_dequantize_row(weight_type, src, dst, n); break;
     }
 }
 

@@ -3,6 +3,7 @@
  * without those flags the file is only a stub (kernels_avx2_fill returns
  * false), so a plain portable build still links. */
 #include "kernels.h"
+#include "quant_lowbit.h"
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 /* The maddubs variant even when the compiler was told the machine has
@@ -14,6 +15,7 @@
 bool kernels_avx2_fill(hearth_kernels *k) {
     x86_fill(k);
     kernels_k_avx2_fill(k);
+    lowbit_avx2_fill(k);
     k->name = "avx2";
     return true;
 }
