@@ -2,7 +2,7 @@
  * shapes, 1 and 64 tokens: weight GB/s and ns per row. Not built by make:
  *
  *   make && gcc -O2 -Isrc tools/kernels_bench.c -o build/kbench build/libhearth.a -lm -lpthread
- *   build/kbench [scalar|avx2]
+ *   build/kbench [scalar|avx2|best [TYPE [TOKENS]]]
  * (CPU time of the calling thread, best of several runs.)
  */
 #include <stdio.h>
@@ -30,11 +30,12 @@ int main(int argc, char **argv) {
     }
     static const uint32_t types[] = {GGML_TYPE_Q4_0, GGML_TYPE_Q8_0, GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_Q6_K};
     static const struct { int rows, n; } shapes[] = {{2048, 2048}, {8192, 2048}, {2048, 8192}};
-    static const int toks[] = {1, 64};
+    static const int toks[] = {1, 3, 64};
     printf("kernels %s\n", kernels_name(&k));
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
             const uint32_t type = types[ti];
+            if (argc > 2 && strcmp(argv[2], ggml_type_name(type))) continue;
             const int rows = shapes[s].rows, n = shapes[s].n;
             uint64_t rb;
             ggml_row_bytes(type, (uint64_t)n, &rb);
@@ -54,6 +55,7 @@ int main(int argc, char **argv) {
             for (int t = 0; t < 64; t++) kernels_quantize_act(&k, type, x + (size_t)t * n, act + ab * t, n);
             for (size_t tk = 0; tk < sizeof toks / sizeof toks[0]; tk++) {
                 const int nt = toks[tk];
+                if (argc > 3 && nt != atoi(argv[3])) continue;
                 double best = 1e30;
                 for (int rep = 0; rep < (nt == 1 ? 30 : 5); rep++) {
                     const double t0 = now_s();
