@@ -4,15 +4,16 @@
  * its instruction set enabled. Bit-exact with quant_k_scalar.c (the float
  * orders are quant_k.h's).
  *
- * Layout (as quant_simd_x86.h's tiles): 8 weight rows at a time, transposed
- * on the fly so that 32-bit lane i of a vector belongs to row i, vector
- * w[j][l] holding the 4 codes of elements 4l..4l+3 of sub-block j. A
- * weight super-block is decoded once into such a tile (codes, scales as
- * int16 pairs, d and dmin as floats) and serves every token of a chunk:
- * multiplying it by a token's broadcast 4-byte groups gives each row's
- * integer sums in its own lane, in the very groups ggml's lanes sum (Q5_K,
- * Q6_K: elements 4l..4l+3 of each sub-block go to lane l), so the float
- * steps are ggml's, vectorized over rows instead of over lanes. */
+ * Q4_K and Q5_K (as quant_simd_x86.h's tiles): 8 weight rows at a time,
+ * transposed on the fly so that 32-bit lane i of a vector belongs to row i,
+ * vector w[l] of sub-block j holding the 4 codes of its elements 4l..4l+3.
+ * A super-block's codes are decoded once per pair of sub-blocks and serve
+ * every token of a chunk: multiplying them by a token's broadcast 4-byte
+ * groups gives each row's integer sums in its own lane, per sub-block
+ * (Q4_K's repack order) or per group of 4 (Q5_K: elements 4l..4l+3 of each
+ * sub-block go to ggml's lane l), so the float steps are ggml's,
+ * vectorized over rows instead of over lanes.
+ * Q6_K: row by row in ggml's own layout (see kq6_row_block). */
 #ifndef HEARTH_QUANT_K_X86_H
 #define HEARTH_QUANT_K_X86_H
 
@@ -31,7 +32,7 @@
 #define KQ_VNNI 0
 #endif
 
-enum { KT_Q4, KT_Q5, KT_Q6 };
+enum { KT_Q4, KT_Q5 }; /* the transposed tiles' types (Q6_K goes row by row) */
 
 KI uint32_t kld32(const void *p) {
     uint32_t v;
@@ -98,32 +99,13 @@ KI __m256 kgather_half(const krows *p, size_t off) {
 
 /* The scales of one super-block of the 8 rows. */
 typedef struct {
-    /* int16 pairs (s, s) of each sub-block's scale (Q6_K: each 16-element
-     * part's); Q4_K with VNNI: the scale as int32 */
-    __m256i sc[16];
-    /* int16 pairs: Q4_K/Q5_K (m_2p, m_2p+1), p < 4; Q6_K (sc_2l, sc_2l+1), l < 8 */
-    __m256i mp[8];
+    __m256i sc[8]; /* int16 pairs (s, s) of each sub-block's scale; Q4_K with VNNI: the scale as int32 */
+    __m256i mp[4]; /* int16 pairs (m_2p, m_2p+1) of the mins */
     __m256i qh[8]; /* Q5_K: qh bytes 4l..4l+3 (the fifth bits), l < 8 */
     __m256 d, dmin;
 } kscales;
 
 KI void kscales_make(const int ty, const krows *p, kscales *t) {
-    if (ty == KT_Q6) {
-        __m256i s4[4];
-        kload_t(p, KQ6_SC, s4); /* s4[q] lane i: scales 4q..4q+3 of row i */
-#pragma GCC unroll 16
-        for (int s = 0; s < 16; s++) {
-            const int k = s & 3; /* the signed byte into the high half of each int16, then shifted down */
-            t->sc[s] = _mm256_srai_epi16(_mm256_shuffle_epi8(s4[s >> 2], kctrl(0x80, k, 0x80, k)), 8);
-        }
-#pragma GCC unroll 8
-        for (int l = 0; l < 8; l++) {
-            const int k0 = (2 * l) & 3;
-            t->mp[l] = _mm256_srai_epi16(_mm256_shuffle_epi8(s4[l >> 1], kctrl(0x80, k0, 0x80, k0 + 1)), 8);
-        }
-        t->d = kgather_half(p, KQ6_D);
-        return;
-    }
     __m256i u[4];
     kload_t(p, 4, u); /* scales[0..3], [4..7], [8..11]: ggml's utmp words */
     const __m256i m3f = _mm256_set1_epi8(0x3f), m0f = _mm256_set1_epi8(0x0f), m03 = _mm256_set1_epi8(0x03);
@@ -151,40 +133,10 @@ KI void kscales_make(const int ty, const krows *p, kscales *t) {
     }
 }
 
-/* The sub-blocks (Q6_K: chunks of 32) decoded together by kcodes: a pair
- * that shares its code bytes. */
-KI int kgroup_j0(const int ty, int g) {
-    return ty == KT_Q6 ? 4 * (g >> 1) + (g & 1) : 2 * g;
-}
-KI int kgroup_j1(const int ty, int g) {
-    return ty == KT_Q6 ? 4 * (g >> 1) + (g & 1) + 2 : 2 * g + 1;
-}
-
 /* Codes of the pair g (0..3) of the 8 rows: w0[l], w1[l] lane i = the 4
- * codes of elements 4l..4l+3 of sub-blocks kgroup_j0, kgroup_j1 of row i. */
+ * codes of elements 4l..4l+3 of sub-blocks 2g, 2g+1 of row i. */
 KI void kcodes(const int ty, const krows *p, const kscales *sc, int g, __m256i *w0, __m256i *w1) {
     const __m256i lo = _mm256_set1_epi8(0x0f);
-    if (ty == KT_Q6) {
-        /* chunks c and c + 2 of the half hh (c = g & 1): low and high
-         * nibbles of ql[64 hh + 32 c + e], bits 2c, 2c+1 (resp. 2c+4, 2c+5)
-         * of qh[32 hh + e] as bits 4, 5 */
-        const int hh = g >> 1, c = g & 1;
-        const __m256i b30 = _mm256_set1_epi8(0x30);
-#pragma GCC unroll 2
-        for (int h = 0; h < 2; h++) {
-            __m256i v[4], qh[4];
-            kload_t(p, 64 * (size_t)hh + 32 * (size_t)c + 16 * (size_t)h, v);
-            kload_t(p, KQ6_QH + 32 * (size_t)hh + 16 * (size_t)h, qh);
-#pragma GCC unroll 4
-            for (int k = 0; k < 4; k++) {
-                const __m256i h0 = c ? _mm256_slli_epi32(qh[k], 2) : _mm256_slli_epi32(qh[k], 4);
-                const __m256i h1 = c ? _mm256_srli_epi32(qh[k], 2) : qh[k];
-                w0[4 * h + k] = _mm256_or_si256(_mm256_and_si256(v[k], lo), _mm256_and_si256(h0, b30));
-                w1[4 * h + k] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v[k], 4), lo), _mm256_and_si256(h1, b30));
-            }
-        }
-        return;
-    }
     const size_t qs = (ty == KT_Q5 ? KQ5_QS : KQ4_QS) + 32 * (size_t)g;
     const __m256i b10 = _mm256_set1_epi8(0x10);
 #pragma GCC unroll 2
@@ -242,16 +194,12 @@ KI __m128i kbsum_pairs(const block_q8_K *y) {
 
 /* Per-token values of a super-block, computed once for all the tile's steps. */
 typedef struct {
-    __m256 d, dm;  /* Q4_K: dw*da and dmin*da; Q5_K/Q6_K: da*dw and -da*dmin */
+    __m256 d, dm;  /* Q4_K: dw*da and dmin*da; Q5_K: da*dw and -da*dmin */
     __m256i pair[4]; /* int16 pairs (B_2p, B_2p+1) of the token's 32-element sums, broadcast */
 } ktok;
 
 KI void ktok_make(const int ty, const kscales *t, const block_q8_K *y, ktok *o) {
     const __m256 da = _mm256_set1_ps(y->d);
-    if (ty == KT_Q6) {
-        o->d = _mm256_mul_ps(da, t->d);
-        return;
-    }
     if (ty == KT_Q4) {
         o->d = _mm256_mul_ps(t->d, da);
         o->dm = _mm256_mul_ps(t->dmin, da);
@@ -322,18 +270,6 @@ KI void kq4_block(const krows *p, const kscales *t, const block_q8_K *y, size_t 
         }
 }
 
-/* The scale pair of lane l of sub-block (Q6_K: chunk) j. */
-KI __m256i kscale_of(const int ty, const kscales *t, int j, int l) {
-    return t->sc[ty == KT_Q6 ? 2 * j + (l >> 2) : j];
-}
-
-/* Q5_K / Q6_K: lane l's integer sum S_l of a token, finished (Q6_K's
- * offset), into the token's float lane; Q5_K's mins into its summs. */
-KI void kq56_lane(const int ty, const kscales *t, const block_q8_K *y, const ktok *tk, int l, __m256i s, __m256 *acc) {
-    if (ty == KT_Q6) /* ggml's -32 offset: 32 (bsum_2l sc_2l + bsum_2l+1 sc_2l+1) */
-        s = _mm256_sub_epi32(s, _mm256_slli_epi32(_mm256_madd_epi16(t->mp[l], kbcast(&y->bsums[2 * l])), 5));
-    acc[l] = _mm256_fmadd_ps(tk->d, _mm256_cvtepi32_ps(s), acc[l]);
-}
 KI void kq5_mins(const kscales *t, const ktok *tk, __m256 *acc) {
     __m256i m = _mm256_madd_epi16(t->mp[0], tk->pair[0]);
 #pragma GCC unroll 3
@@ -341,58 +277,54 @@ KI void kq5_mins(const kscales *t, const ktok *tk, __m256 *acc) {
     acc[8] = _mm256_fmadd_ps(tk->dm, _mm256_cvtepi32_ps(m), acc[8]);
 }
 
-/* Q5_K / Q6_K, one token (decode): the 8 lane sums in registers while the
- * pairs of sub-blocks are decoded in turn. */
-KI void kq56_block1(const int ty, const krows *p, const kscales *t, const block_q8_K *y, const ktok *tk, __m256 *acc) {
+/* Q5_K, one token (decode): the 8 lane sums in registers while the pairs
+ * of sub-blocks are decoded in turn. */
+KI void kq5_block1(const krows *p, const kscales *t, const block_q8_K *y, const ktok *tk, __m256 *acc) {
     __m256i s[8];
 #pragma GCC unroll 8
     for (int l = 0; l < 8; l++) s[l] = _mm256_setzero_si256();
 #pragma GCC unroll 1
     for (int g = 0; g < 4; g++) {
         __m256i w0[8], w1[8];
-        kcodes(ty, p, t, g, w0, w1);
-        const int j0 = kgroup_j0(ty, g), j1 = kgroup_j1(ty, g);
+        kcodes(KT_Q5, p, t, g, w0, w1);
+        const __m256i sc0 = t->sc[2 * g], sc1 = t->sc[2 * g + 1];
 #pragma GCC unroll 8
         for (int l = 0; l < 8; l++) {
-            s[l] = kscale_add(s[l], _mm256_maddubs_epi16(w0[l], kbcast(y->qs + 32 * j0 + 4 * l)), kscale_of(ty, t, j0, l));
-            s[l] = kscale_add(s[l], _mm256_maddubs_epi16(w1[l], kbcast(y->qs + 32 * j1 + 4 * l)), kscale_of(ty, t, j1, l));
+            s[l] = kscale_add(s[l], _mm256_maddubs_epi16(w0[l], kbcast(y->qs + 64 * g + 4 * l)), sc0);
+            s[l] = kscale_add(s[l], _mm256_maddubs_epi16(w1[l], kbcast(y->qs + 64 * g + 32 + 4 * l)), sc1);
         }
     }
 #pragma GCC unroll 8
-    for (int l = 0; l < 8; l++) kq56_lane(ty, t, y, tk, l, s[l], acc);
-    if (ty == KT_Q5) kq5_mins(t, tk, acc);
+    for (int l = 0; l < 8; l++) acc[l] = _mm256_fmadd_ps(tk->d, _mm256_cvtepi32_ps(s[l]), acc[l]);
+    kq5_mins(t, tk, acc);
 }
 
-/* Q5_K / Q6_K, several tokens: the super-block's codes decoded once into
- * w (8 x 8 vectors), then lane by lane, the lane's 8 code vectors and
- * scales in registers for all the tokens. */
-KI void kq56_block(const int ty, const krows *p, const kscales *t, const block_q8_K *y, size_t ystride,
-                   const ktok *tk, int nt, __m256 *acc, __m256i (*w)[8]) {
+/* Q5_K, several tokens: the super-block's codes decoded once into w (8 x 8
+ * vectors), then lane by lane, the lane's 8 code vectors and scales in
+ * registers for all the tokens. */
+KI void kq5_block(const krows *p, const kscales *t, const block_q8_K *y, size_t ystride, const ktok *tk, int nt,
+                  __m256 *acc, __m256i (*w)[8]) {
 #pragma GCC unroll 1
-    for (int g = 0; g < 4; g++) kcodes(ty, p, t, g, w[kgroup_j0(ty, g)], w[kgroup_j1(ty, g)]);
+    for (int g = 0; g < 4; g++) kcodes(KT_Q5, p, t, g, w[2 * g], w[2 * g + 1]);
 #pragma GCC unroll 1
     for (int l = 0; l < 8; l++) {
-        __m256i wl[8], sc[8];
+        __m256i wl[8];
 #pragma GCC unroll 8
-        for (int j = 0; j < 8; j++) {
-            wl[j] = w[j][l];
-            sc[j] = kscale_of(ty, t, j, l);
-        }
+        for (int j = 0; j < 8; j++) wl[j] = w[j][l];
         const block_q8_K *yt = y;
         for (int k = 0; k < nt; k++, yt = knext(yt, ystride)) {
             const int8_t *yq = yt->qs + 4 * l;
-            __m256i s0 = kscale_add(_mm256_setzero_si256(), _mm256_maddubs_epi16(wl[0], kbcast(yq)), sc[0]);
-            __m256i s1 = kscale_add(_mm256_setzero_si256(), _mm256_maddubs_epi16(wl[1], kbcast(yq + 32)), sc[1]);
+            __m256i s0 = kscale_add(_mm256_setzero_si256(), _mm256_maddubs_epi16(wl[0], kbcast(yq)), t->sc[0]);
+            __m256i s1 = kscale_add(_mm256_setzero_si256(), _mm256_maddubs_epi16(wl[1], kbcast(yq + 32)), t->sc[1]);
 #pragma GCC unroll 3
             for (int j = 2; j < 8; j += 2) {
-                s0 = kscale_add(s0, _mm256_maddubs_epi16(wl[j], kbcast(yq + 32 * j)), sc[j]);
-                s1 = kscale_add(s1, _mm256_maddubs_epi16(wl[j + 1], kbcast(yq + 32 * j + 32)), sc[j + 1]);
+                s0 = kscale_add(s0, _mm256_maddubs_epi16(wl[j], kbcast(yq + 32 * j)), t->sc[j]);
+                s1 = kscale_add(s1, _mm256_maddubs_epi16(wl[j + 1], kbcast(yq + 32 * j + 32)), t->sc[j + 1]);
             }
-            kq56_lane(ty, t, yt, &tk[k], l, _mm256_add_epi32(s0, s1), acc + KQ_ACC * k);
+            acc[KQ_ACC * k + l] = _mm256_fmadd_ps(tk[k].d, _mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1)), acc[KQ_ACC * k + l]);
         }
     }
-    if (ty == KT_Q5)
-        for (int k = 0; k < nt; k++) kq5_mins(t, &tk[k], acc + KQ_ACC * k);
+    for (int k = 0; k < nt; k++) kq5_mins(t, &tk[k], acc + KQ_ACC * k);
 }
 
 /* The outputs of a token's state: ggml's hsum_float_8 over the lanes (+ summs), or acc - accm. */
@@ -400,7 +332,7 @@ KI __m256 kq_result(const int ty, const __m256 *a) {
     if (ty == KT_Q4) return _mm256_sub_ps(a[0], a[1]);
     const __m256 r = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a[4], a[0]), _mm256_add_ps(a[6], a[2])),
                                    _mm256_add_ps(_mm256_add_ps(a[5], a[1]), _mm256_add_ps(a[7], a[3])));
-    return ty == KT_Q5 ? _mm256_add_ps(r, a[8]) : r;
+    return _mm256_add_ps(r, a[8]);
 }
 
 KI void kstore(float *dst, __m256 v, int cnt) {
@@ -413,7 +345,7 @@ KI void kstore(float *dst, __m256 v, int cnt) {
 }
 
 KI size_t kq_bsize(const int ty) {
-    return ty == KT_Q4 ? sizeof(block_q4_K) : ty == KT_Q5 ? sizeof(block_q5_K) : sizeof(block_q6_K);
+    return ty == KT_Q4 ? sizeof(block_q4_K) : sizeof(block_q5_K);
 }
 
 #define KQ_TOK 32     /* tokens whose state stays in L1 (9 KiB) while a row group passes */
@@ -449,9 +381,9 @@ KI void kq_group(const int ty, const uint8_t *w, size_t wrow, int nb, int cnt, c
         if (ty == KT_Q4)
             kq4_block(&p, &t, y, ystride, tk, gemm, nt, accbuf, ib);
         else if (nt == 1)
-            kq56_block1(ty, &p, &t, y, tk, accbuf);
+            kq5_block1(&p, &t, y, tk, accbuf);
         else
-            kq56_block(ty, &p, &t, y, ystride, tk, nt, accbuf, wt);
+            kq5_block(&p, &t, y, ystride, tk, nt, accbuf, wt);
         p.b += bs;
     }
     for (int k = 0; k < nt; k++) kstore(out + (size_t)(t0 + k) * os, kq_result(ty, accbuf + KQ_ACC * k), cnt);
@@ -484,7 +416,7 @@ KI void kq6_row_block(const int NT, const uint8_t *x, const block_q8_K *y, size_
     const __m256i lo = _mm256_set1_epi8(0x0f), b30 = _mm256_set1_epi8(0x30);
     const __m128i s8 = _mm_loadu_si128((const __m128i *)(const void *)b->scales);
     __m256i s[KQ6_NT];
-#pragma GCC unroll 8
+#pragma GCC unroll 4
     for (int t = 0; t < NT; t++) s[t] = _mm256_setzero_si256();
 #pragma GCC unroll 2
     for (int h = 0; h < 2; h++) {
@@ -494,19 +426,19 @@ KI void kq6_row_block(const int NT, const uint8_t *x, const block_q8_K *y, size_
         q[1] = _mm256_or_si256(_mm256_and_si256(l2, lo), _mm256_and_si256(_mm256_slli_epi16(hb, 2), b30));
         q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), lo), _mm256_and_si256(hb, b30));
         q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l2, 4), lo), _mm256_and_si256(_mm256_srli_epi16(hb, 2), b30));
-#pragma GCC unroll 8
+#pragma GCC unroll 4
         for (int c = 0; c < 4; c++) {
             const char i0 = (char)(8 * h + 2 * c), i1 = (char)(8 * h + 2 * c + 1); /* [sc_i0 x 8, sc_i1 x 8] */
             const __m256i sc = _mm256_cvtepi8_epi16(
                 _mm_shuffle_epi8(s8, _mm_setr_epi8(i0, i0, i0, i0, i0, i0, i0, i0, i1, i1, i1, i1, i1, i1, i1, i1)));
-#pragma GCC unroll 8
+#pragma GCC unroll 4
             for (int t = 0; t < NT; t++)
                 s[t] = kscale_add(s[t], _mm256_maddubs_epi16(q[c], kload256(knext(y, t * ystride)->qs + 128 * h + 32 * c)), sc);
         }
     }
     const __m256i sc16 = _mm256_cvtepi8_epi16(s8);
     const float d = kh2f(b->d);
-#pragma GCC unroll 8
+#pragma GCC unroll 4
     for (int t = 0; t < NT; t++) {
         const block_q8_K *yt = knext(y, t * ystride); /* ggml's -32 offset */
         const __m256i v = _mm256_sub_epi32(s[t], _mm256_slli_epi32(_mm256_madd_epi16(kload256(yt->bsums), sc16), 5));
@@ -526,7 +458,7 @@ KI void kq6_rows(const int NT, const uint8_t *w, size_t wrow, int nb, int r0, in
         const uint8_t *x = w + (size_t)r * wrow;
         __m256 acc[8][KQ6_NT];
         for (int i = 0; i < cnt; i++)
-#pragma GCC unroll 8
+#pragma GCC unroll 4
             for (int t = 0; t < NT; t++) acc[i][t] = _mm256_setzero_ps();
         /* 8 interleaved row streams: sweep the rows two groups ahead
          * linearly into L2 (as quant_simd_x86.h's group_regs) */
@@ -540,7 +472,7 @@ KI void kq6_rows(const int NT, const uint8_t *w, size_t wrow, int nb, int r0, in
             for (int i = 0; i < cnt; i++) kq6_row_block(NT, x + (size_t)i * wrow + (size_t)b * bs, act + b, ystride, acc[i]);
         }
         for (int i = 0; i < cnt; i++)
-#pragma GCC unroll 8
+#pragma GCC unroll 4
             for (int t = 0; t < NT; t++) out[(size_t)t * os + (size_t)(r + i)] = khsum8(acc[i][t]);
     }
 }
@@ -561,13 +493,7 @@ KI void kq6_matmul(const void *w, int n, int r0, int r1, const void *act, int n_
             case 1: kq6_rows(1, w, wrow, nb, rb, re, a, o, os, wend); break;
             case 2: kq6_rows(2, w, wrow, nb, rb, re, a, o, os, wend); break;
             case 3: kq6_rows(3, w, wrow, nb, rb, re, a, o, os, wend); break;
-#if KQ6_NT > 4
-            case 4: kq6_rows(4, w, wrow, nb, rb, re, a, o, os, wend); break;
-            case 5: kq6_rows(5, w, wrow, nb, rb, re, a, o, os, wend); break;
-            case 6: kq6_rows(6, w, wrow, nb, rb, re, a, o, os, wend); break;
-            case 7: kq6_rows(7, w, wrow, nb, rb, re, a, o, os, wend); break;
-#endif
-            default: kq6_rows(KQ6_NT, w, wrow, nb, rb, re, a, o, os, wend); break;
+            default: kq6_rows(4, w, wrow, nb, rb, re, a, o, os, wend); break;
             }
         }
     }
