@@ -76,18 +76,6 @@ KI void kload_t(const krows *p, size_t off, __m256i *o) {
     o[3] = _mm256_unpackhi_epi64(t1, t3);
 }
 
-KI __m256 kgather_half(const krows *p, size_t off) {
-    __m128i h = _mm_cvtsi32_si128(kld16(KP(p, 0, off)));
-    h = _mm_insert_epi16(h, kld16(KP(p, 1, off)), 1);
-    h = _mm_insert_epi16(h, kld16(KP(p, 2, off)), 2);
-    h = _mm_insert_epi16(h, kld16(KP(p, 3, off)), 3);
-    h = _mm_insert_epi16(h, kld16(KP(p, 4, off)), 4);
-    h = _mm_insert_epi16(h, kld16(KP(p, 5, off)), 5);
-    h = _mm_insert_epi16(h, kld16(KP(p, 6, off)), 6);
-    h = _mm_insert_epi16(h, kld16(KP(p, 7, off)), 7);
-    return _mm256_cvtph_ps(h);
-}
-
 /* Byte shuffle control taking, in every 32-bit lane, bytes b0..b3 of that
  * lane (0x80: zero); constant expressions, so the compiler folds them. */
 #define KB_(b, i) ((b) & 0x80 ? 0x80 : (b) + 4 * (i))
@@ -106,8 +94,9 @@ typedef struct {
 } kscales;
 
 KI void kscales_make(const int ty, const krows *p, kscales *t) {
-    __m256i u[4];
-    kload_t(p, 4, u); /* scales[0..3], [4..7], [8..11]: ggml's utmp words */
+    __m256i u4[4];
+    kload_t(p, 0, u4); /* {d, dmin}, then scales[0..3], [4..7], [8..11]: ggml's utmp words */
+    const __m256i *u = u4 + 1;
     const __m256i m3f = _mm256_set1_epi8(0x3f), m0f = _mm256_set1_epi8(0x0f), m03 = _mm256_set1_epi8(0x03);
     const __m256i sc03 = _mm256_and_si256(u[0], m3f), mn03 = _mm256_and_si256(u[1], m3f);
     const __m256i sc47 = _mm256_or_si256(_mm256_and_si256(u[2], m0f),
@@ -125,8 +114,13 @@ KI void kscales_make(const int ty, const krows *p, kscales *t) {
         const int k0 = (2 * q) & 3;
         t->mp[q] = _mm256_shuffle_epi8(q < 2 ? mn03 : mn47, kctrl(k0, 0x80, k0 + 1, 0x80));
     }
-    t->d = kgather_half(p, 0);
-    t->dmin = kgather_half(p, 2);
+    /* the 8 rows' fp16 d (low halves of u4[0]) and dmin (high halves) */
+    const __m256i h = _mm256_permute4x64_epi64(
+        _mm256_shuffle_epi8(u4[0], _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15, 0, 1, 4, 5, 8, 9,
+                                                    12, 13, 2, 3, 6, 7, 10, 11, 14, 15)),
+        _MM_SHUFFLE(3, 1, 2, 0));
+    t->d = _mm256_cvtph_ps(_mm256_castsi256_si128(h));
+    t->dmin = _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1));
     if (ty == KT_Q5) {
         kload_t(p, KQ5_QH, t->qh);
         kload_t(p, KQ5_QH + 16, t->qh + 4);
