@@ -39,11 +39,6 @@ KI uint32_t kld32(const void *p) {
     memcpy(&v, p, 4);
     return v;
 }
-KI uint16_t kld16(const void *p) {
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return v;
-}
 KI float kh2f(ggml_half h) {
     return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
 }
