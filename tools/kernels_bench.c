@@ -1,5 +1,5 @@
 /* One-thread timing of kernels_matmul for a weight type over a few matrix
- * shapes, 1 and 64 tokens: weight GB/s and ns per row. Not built by make:
+ * shapes, 1, 3 and 64 tokens: weight GB/s and ns per row. Not built by make:
  *
  *   make && gcc -O2 -Isrc tools/kernels_bench.c -o build/kbench build/libhearth.a -lm -lpthread
  *   build/kbench [scalar|avx2|best [TYPE [TOKENS]]]
