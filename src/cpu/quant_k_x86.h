@@ -367,7 +367,9 @@ KI void kq_group(const int ty, const uint8_t *w, size_t wrow, int nb, int cnt, c
         kscales_make(ty, &p, &t);
         const block_q8_K *y = act + (size_t)t0 * nb + b;
         for (int k = 0; k < nt; k++) ktok_make(ty, &t, knext(y, k * ystride), &tk[k]);
-        if (ty == KT_Q4)
+        if (ty == KT_Q4 && nt == 1 && !KQ_VNNI) /* AVX2 decode: a copy compiled for one token, */
+            kq4_block(&p, &t, y, ystride, tk, gemm, 1, accbuf, ib); /* 18 -> 22 GB/s (VNNI: 27 -> 22) */
+        else if (ty == KT_Q4)
             kq4_block(&p, &t, y, ystride, tk, gemm, nt, accbuf, ib);
         else if (nt == 1)
             kq5_block1(&p, &t, y, tk, accbuf);
