@@ -4,7 +4,9 @@
  * backend's extra "CPU_REPACK" buffer where ggml repacks the type (Q4_K
  * with a multiple of 8 rows on AVX2 machines), else a plain CPU buffer.
  * Prints one pins_k line per case: the FNV-1a hash of all PIN_K_M * N
- * output bit patterns (out[t * PIN_K_M + r]) and out[0], out[5], out[last].
+ * output bit patterns (out[t * PIN_K_M + r]) and out[0], out[5], out[last];
+ * then per type the hash of the first case's weights dequantized by ggml's
+ * to_float (dequantize_row_*, what get_rows of token embeddings uses).
  * Not built by make; with the reference tools installed (docs/test-models.md)
  * and llama.cpp's source for the headers:
  *
@@ -35,6 +37,16 @@ static ggml_backend_buffer_type_t repack_buft(void) {
     return NULL;
 }
 
+static uint32_t fnv(const float *o, size_t count) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t u;
+        memcpy(&u, &o[i], 4);
+        for (int b = 0; b < 4; b++) h = (h ^ ((u >> (8 * b)) & 0xffu)) * 16777619u;
+    }
+    return h;
+}
+
 static void run(ggml_backend_t be, enum ggml_type type, int k, int n_tok) {
     const size_t wbytes = pin_k_block_bytes(type) * (size_t)(k / 256) * PIN_K_M;
     unsigned char *w = malloc(wbytes);
@@ -62,12 +74,8 @@ static void run(ggml_backend_t be, enum ggml_type type, int k, int n_tok) {
     ggml_backend_tensor_get(to, o, 0, (size_t)PIN_K_M * n_tok * sizeof *o);
 
     const int count = PIN_K_M * n_tok;
-    uint32_t h = 2166136261u, bits[3];
-    for (int i = 0; i < count; i++) {
-        uint32_t u;
-        memcpy(&u, &o[i], 4);
-        for (int b = 0; b < 4; b++) h = (h ^ ((u >> (8 * b)) & 0xffu)) * 16777619u;
-    }
+    const uint32_t h = fnv(o, (size_t)count);
+    uint32_t bits[3];
     memcpy(&bits[0], &o[0], 4);
     memcpy(&bits[1], &o[5], 4);
     memcpy(&bits[2], &o[count - 1], 4);
@@ -89,6 +97,17 @@ int main(int argc, char **argv) {
     static const enum ggml_type types[] = {GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_Q6_K};
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) run(be, types[t], cases[c].k, cases[c].n_tok);
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        const int k = cases[0].k, n_tok = cases[0].n_tok;
+        unsigned char *w = malloc(pin_k_block_bytes(types[t]) * (size_t)(k / 256) * PIN_K_M);
+        float *x = malloc((size_t)k * n_tok * sizeof *x), *d = malloc((size_t)k * PIN_K_M * sizeof *d);
+        pin_k_inputs(types[t], k, n_tok, w, x);
+        ggml_get_type_traits(types[t])->to_float(w, d, (int64_t)k * PIN_K_M);
+        printf("dequant %s: 0x%08xu\n", ggml_type_name(types[t]), fnv(d, (size_t)k * PIN_K_M));
+        free(w);
+        free(x);
+        free(d);
+    }
     ggml_backend_free(be);
     return 0;
 }

@@ -44,7 +44,8 @@
  *   F32, F16: one token (or n % 16): ggml_vec_dot (64 lanes, AVX512
  *         reduction); more tokens: tinyBLAS, 16 lanes, reduce_add;
  *   BF16: one token (or n % 32): ggml_vec_dot_bf16 (two dpbf16 chains);
- *         more tokens: tinyBLAS, one 16-lane dpbf16 chain.
+ *         more tokens: tinyBLAS, one 16-lane dpbf16 chain;
+ *   Q4_K (repacked, as Q4_0), Q5_K, Q6_K: quant_k.h.
  * (tinyBLAS also needs the matrix's row count to be a multiple of 4,
  * assumed here.)
  *

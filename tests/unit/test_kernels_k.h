@@ -197,7 +197,7 @@ static void test_k_matmul(const char *name, const hearth_kernels *k, const heart
  * all PIN_K_M * N output bits, out[0], out[5], out[last]. N = 7: 4 tokens
  * through the repack gemm and 3 through its gemv; N = 20: its gemm's
  * 16-token AVX-512 tiles and a 4-token rest. */
-static const struct pin_case pins_k[] = {
+static const struct pin_case pins_k[] = { /* the first case's K and N make test_k_dequant_pinned's weights */
         {12, 256, 1, 0x01136d05u, {0x4294c7dfu, 0xc192d618u, 0x41874f05u}}, /* q4_K, CPU_REPACK */
         {12, 512, 7, 0xb160893fu, {0xc2079e3eu, 0xc2bcc659u, 0xc1ad21ddu}}, /* q4_K, CPU_REPACK */
         {12, 768, 20, 0xbec230deu, {0xc0490bb0u, 0x42c253e3u, 0x42487a34u}}, /* q4_K, CPU_REPACK */
@@ -214,6 +214,31 @@ static const struct pin_case pins_k[] = {
         {14, 1024, 2, 0x1316f148u, {0xc3c8a851u, 0xc3e16638u, 0x44007db0u}}, /* q6_K, CPU */
         {14, 512, 4, 0x9128b1feu, {0x43670990u, 0x43c9ab2cu, 0x43b96448u}}, /* q6_K, CPU */
 };
+
+/* ggml's dequantize_row_* (to_float, what get_rows of token embeddings
+ * runs) of the first case's weights, hashed as the outputs. */
+static const struct {
+    uint32_t type, hash;
+} pins_k_dequant[] = {{12, 0xa2f1d2d7u}, {13, 0xa3be85e9u}, {14, 0x272ea60fu}};
+
+static void test_k_dequant_pinned(void) {
+    for (size_t i = 0; i < sizeof pins_k_dequant / sizeof pins_k_dequant[0]; i++) {
+        const uint32_t type = pins_k_dequant[i].type;
+        const int k = pins_k[0].k, n_tok = pins_k[0].n_tok;
+        unsigned char *w = malloc(pin_k_block_bytes(type) * (size_t)(k / QK_K) * PIN_K_M);
+        float *x = malloc((size_t)k * (size_t)n_tok * sizeof *x), *d = malloc((size_t)k * PIN_K_M * sizeof *d);
+        pin_k_inputs(type, k, n_tok, w, x);
+        for (int r = 0; r < PIN_K_M; r++)
+            kernels_dequantize_row(type, w + pin_k_block_bytes(type) * (size_t)(k / QK_K) * (size_t)r, d + (size_t)k * r, k);
+        const uint32_t h = pin_hash(d, k * PIN_K_M);
+        char label[120];
+        snprintf(label, sizeof label, "dequant %s matches ggml's dequantize_row bits", ggml_type_name(type));
+        CHECK(label, h == pins_k_dequant[i].hash, "hash %08x, want %08x", h, pins_k_dequant[i].hash);
+        free(w);
+        free(x);
+        free(d);
+    }
+}
 
 static void test_k_pinned(const char *name, const hearth_kernels *k) {
     for (size_t ti = 0; ti < N_K_TYPES; ti++) {
@@ -258,6 +283,7 @@ static void test_k_pinned(const char *name, const hearth_kernels *k) {
 
 /* Every K check for one kernel set (ref: the scalar reference). */
 static void test_k_kernels(const char *name, const hearth_kernels *k, const hearth_kernels *ref) {
+    if (k == ref) test_k_dequant_pinned();
     test_k_matmul(name, k, ref, k == ref);
     test_k_pinned(name, k);
 }
