@@ -40,22 +40,48 @@ enum { ORD_LANES, ORD_SUPER, ORD_Q2_K };
 
 #define LB_ROWS 4    /* rows decoded together */
 #define LB_CHUNK 64  /* tokens whose accumulators stay in L1 */
+#define LB_PF_ROWS 4 /* decode prefetches the row this far ahead */
 
 /* ---------------- K types: one decoded super-block of one row ---------------- */
 
+/* A super-block decoded (8 chunks of 32 elements). */
 typedef struct {
     __m256i w[8];  /* chunk c (elements 32c..32c+31): Q2_K codes, else |code| */
     __m256i s[8];  /* signed types: the codes, whose signs go onto the activations */
     __m256i sc[8]; /* int16 scales: sub-block 2c in the low half, 2c + 1 in the high */
     __m256i mn;    /* Q2_K: the 16 sub-block mins as int16 */
     float d, dmin;
-} ksb;
+} kdec;
 
-LB_AI __m256i lb_set_sc(int lo, int hi) {
-    return _mm256_setr_m128i(_mm_set1_epi16((short)lo), _mm_set1_epi16((short)hi));
+/* The same as the dots take it: at the AVX-512 level chunk pairs in one
+ * register, and the codes' signs as a mask (AVX-512 has no vpsignb: the
+ * activations are negated under it instead; where a code is 0 its |code|
+ * is too, so the activation there does not matter). */
+#if LB_512
+typedef struct {
+    __m512i w[4], sc[4];
+    __mmask64 neg[4];
+    __m256i mn;
+    float d, dmin;
+} ksb;
+#else
+typedef kdec ksb;
+#endif
+
+LB_AI float lb_h2f(ggml_half h) {
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
 }
 
-LB_AI void dec_q2_K_x86(const block_q2_K *x, ksb *o) {
+/* The 8 chunks' scale vectors from the 16 sub-block scales as int16:
+ * int16 pair (2c, 2c+1) is 32-bit element c, spread over the two halves. */
+LB_AI void lb_spread_sc(__m256i sc16, __m256i *out) {
+    const __m256i pick = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3,
+                                          2, 3, 2, 3, 2, 3);
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; c++) out[c] = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(sc16, _mm256_set1_epi32(c)), pick);
+}
+
+LB_AI void dec_q2_K_x86(const block_q2_K *x, kdec *o) {
     const __m256i m3 = _mm256_set1_epi8(3);
 #pragma GCC unroll 2
     for (int h = 0; h < 2; h++) {
@@ -65,20 +91,12 @@ LB_AI void dec_q2_K_x86(const block_q2_K *x, ksb *o) {
     }
     const __m128i sm = _mm_loadu_si128((const __m128i *)x->scales);
     o->mn = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sm, 4), _mm_set1_epi8(0x0f)));
-    const __m256i sc = _mm256_cvtepu8_epi16(_mm_and_si128(sm, _mm_set1_epi8(0x0f)));
-    /* int16 pair (2c, 2c+1) of sc, each spread over its half */
-    const __m256i lo = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3,
-                                        2, 3, 2, 3, 2, 3);
-#pragma GCC unroll 8
-    for (int c = 0; c < 8; c++) {
-        const __m256i pair = _mm256_permutevar8x32_epi32(sc, _mm256_set1_epi32(c));
-        o->sc[c] = _mm256_shuffle_epi8(pair, lo);
-    }
-    o->d = ggml_fp16_to_fp32(x->d);
-    o->dmin = ggml_fp16_to_fp32(x->dmin);
+    lb_spread_sc(_mm256_cvtepu8_epi16(_mm_and_si128(sm, _mm_set1_epi8(0x0f))), o->sc);
+    o->d = lb_h2f(x->d);
+    o->dmin = lb_h2f(x->dmin);
 }
 
-LB_AI void dec_q3_K_x86(const block_q3_K *x, ksb *o) {
+LB_AI void dec_q3_K_x86(const block_q3_K *x, kdec *o) {
     const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
     const __m256i hm = _mm256_loadu_si256((const __m256i *)x->hmask);
 #pragma GCC unroll 2
@@ -94,14 +112,20 @@ LB_AI void dec_q3_K_x86(const block_q3_K *x, ksb *o) {
             o->w[4 * h + j] = _mm256_abs_epi8(q);
         }
     }
-    int8_t sc[16];
-    q3_K_scales(x->scales, sc);
-#pragma GCC unroll 8
-    for (int c = 0; c < 8; c++) o->sc[c] = lb_set_sc(sc[2 * c], sc[2 * c + 1]);
-    o->d = ggml_fp16_to_fp32(x->d);
+    /* q3_K_scales on 32-bit words (as ggml's AVX2 code) */
+    uint32_t a[3];
+    memcpy(a, x->scales, 12);
+    const uint32_t k2 = 0x0f0f0f0fu, k1 = 0x03030303u;
+    const __m128i sc8 = _mm_sub_epi8(_mm_setr_epi32((int)((a[0] & k2) | ((a[2] & k1) << 4)),
+                                                    (int)((a[1] & k2) | (((a[2] >> 2) & k1) << 4)),
+                                                    (int)(((a[0] >> 4) & k2) | (((a[2] >> 4) & k1) << 4)),
+                                                    (int)(((a[1] >> 4) & k2) | (((a[2] >> 6) & k1) << 4))),
+                                     _mm_set1_epi8(32));
+    lb_spread_sc(_mm256_cvtepi8_epi16(sc8), o->sc);
+    o->d = lb_h2f(x->d);
 }
 
-LB_AI void dec_iq4_xs_x86(const block_iq4_xs *x, ksb *o) {
+LB_AI void dec_iq4_xs_x86(const block_iq4_xs *x, kdec *o) {
     const __m128i book = _mm_loadu_si128((const __m128i *)kvalues_iq4nl), m4 = _mm_set1_epi8(0x0f);
 #pragma GCC unroll 8
     for (int c = 0; c < 8; c++) {
@@ -110,10 +134,19 @@ LB_AI void dec_iq4_xs_x86(const block_iq4_xs *x, ksb *o) {
                                             _mm_shuffle_epi8(book, _mm_and_si128(_mm_srli_epi16(b, 4), m4)));
         o->s[c] = q;
         o->w[c] = _mm256_abs_epi8(q);
-        const int ls = iq4_xs_scale(x, c);
-        o->sc[c] = lb_set_sc(ls, ls);
     }
-    o->d = ggml_fp16_to_fp32(x->d);
+    /* iq4_xs_scale for the 8 sub-blocks at once: 32-bit lane ib gets nibble
+     * ib of scales_l and bits 2ib, 2ib+1 of scales_h, minus 32, as the int16
+     * pair (2ib, 2ib+1) of the sub-blocks of 16 */
+    uint32_t l;
+    memcpy(&l, x->scales_l, 4);
+    const __m256i lo = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)l), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)),
+                                        _mm256_set1_epi32(0x0f));
+    const __m256i hi = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(x->scales_h), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)),
+                                        _mm256_set1_epi32(3));
+    const __m256i ls = _mm256_sub_epi32(_mm256_or_si256(lo, _mm256_slli_epi32(hi, 4)), _mm256_set1_epi32(32));
+    lb_spread_sc(_mm256_or_si256(_mm256_and_si256(ls, _mm256_set1_epi32(0xffff)), _mm256_slli_epi32(ls, 16)), o->sc);
+    o->d = lb_h2f(x->d);
 }
 
 LB_AI size_t lb_bsize(int ty) {
@@ -121,11 +154,28 @@ LB_AI size_t lb_bsize(int ty) {
 }
 
 LB_AI void lb_decode(int ty, const uint8_t *p, ksb *o) {
+#if LB_512
+    kdec kd, *k = &kd;
+#else
+    kdec *k = o;
+#endif
     switch (ty) {
-    case LB_Q2_K: dec_q2_K_x86((const block_q2_K *)p, o); break;
-    case LB_Q3_K: dec_q3_K_x86((const block_q3_K *)p, o); break;
-    default: dec_iq4_xs_x86((const block_iq4_xs *)p, o); break;
+    case LB_Q2_K: dec_q2_K_x86((const block_q2_K *)p, k); break;
+    case LB_Q3_K: dec_q3_K_x86((const block_q3_K *)p, k); break;
+    default: dec_iq4_xs_x86((const block_iq4_xs *)p, k); break;
     }
+#if LB_512
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; c++) {
+        o->w[c] = _mm512_inserti64x4(_mm512_castsi256_si512(k->w[2 * c]), k->w[2 * c + 1], 1);
+        o->sc[c] = _mm512_inserti64x4(_mm512_castsi256_si512(k->sc[2 * c]), k->sc[2 * c + 1], 1);
+        if (ty != LB_Q2_K)
+            o->neg[c] = (__mmask64)_mm256_movepi8_mask(k->s[2 * c]) | (__mmask64)_mm256_movepi8_mask(k->s[2 * c + 1]) << 32;
+    }
+    o->mn = k->mn;
+    o->d = k->d;
+    o->dmin = k->dmin;
+#endif
 }
 
 /* The exact integer dot of a decoded super-block with an activation block:
@@ -133,26 +183,21 @@ LB_AI void lb_decode(int ty, const uint8_t *p, ksb *o) {
  * applied, mins not). */
 LB_AI __m256i lb_dot(int ty, const ksb *k, const int8_t *y, __m256i *hi) {
 #if LB_512
-    /* Two chunks per 512-bit register; AVX-512 has no vpsignb, so the
-     * activations are negated under the codes' sign mask instead (where a
-     * code is 0 its |code| is too, and the activation does not matter). */
     __m512i acc[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
 #pragma GCC unroll 4
-    for (int c = 0; c < 8; c += 2) {
-        __m512i yv = _mm512_loadu_si512((const void *)(y + 32 * c));
-        const __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(k->w[c]), k->w[c + 1], 1);
-        const __m512i sc = _mm512_inserti64x4(_mm512_castsi256_si512(k->sc[c]), k->sc[c + 1], 1);
-        if (ty != LB_Q2_K) {
-            const __m512i s = _mm512_inserti64x4(_mm512_castsi256_si512(k->s[c]), k->s[c + 1], 1);
-            yv = _mm512_mask_sub_epi8(yv, _mm512_movepi8_mask(s), _mm512_setzero_si512(), yv);
-        }
-        const __m512i p = _mm512_madd_epi16(_mm512_maddubs_epi16(w, yv), sc);
-        acc[ty == LB_Q2_K ? c / 4 : 0] = _mm512_add_epi32(acc[ty == LB_Q2_K ? c / 4 : 0], p);
+    for (int c = 0; c < 4; c++) {
+        __m512i yv = _mm512_loadu_si512((const void *)(y + 64 * c));
+        if (ty != LB_Q2_K) yv = _mm512_mask_sub_epi8(yv, k->neg[c], _mm512_setzero_si512(), yv);
+        const __m512i p = _mm512_madd_epi16(_mm512_maddubs_epi16(k->w[c], yv), k->sc[c]);
+        const int a = ty == LB_Q2_K ? c / 2 : c % 2;
+        acc[a] = _mm512_add_epi32(acc[a], p);
     }
-    const __m256i lo = _mm256_add_epi32(_mm512_castsi512_si256(acc[0]), _mm512_extracti64x4_epi64(acc[0], 1));
-    if (ty == LB_Q2_K)
+    if (ty == LB_Q2_K) {
         *hi = _mm256_add_epi32(_mm512_castsi512_si256(acc[1]), _mm512_extracti64x4_epi64(acc[1], 1));
-    return lo;
+    } else {
+        acc[0] = _mm512_add_epi32(acc[0], acc[1]);
+    }
+    return _mm256_add_epi32(_mm512_castsi512_si256(acc[0]), _mm512_extracti64x4_epi64(acc[0], 1));
 #else
     __m256i acc[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
 #pragma GCC unroll 8
@@ -160,7 +205,8 @@ LB_AI __m256i lb_dot(int ty, const ksb *k, const int8_t *y, __m256i *hi) {
         __m256i yv = _mm256_loadu_si256((const __m256i *)(y + 32 * c));
         if (ty != LB_Q2_K) yv = _mm256_sign_epi8(yv, k->s[c]);
         const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(k->w[c], yv), k->sc[c]);
-        acc[ty == LB_Q2_K ? c / 4 : c % 2] = _mm256_add_epi32(acc[ty == LB_Q2_K ? c / 4 : c % 2], p);
+        const int a = ty == LB_Q2_K ? c / 4 : c % 2;
+        acc[a] = _mm256_add_epi32(acc[a], p);
     }
     if (ty == LB_Q2_K) {
         *hi = acc[1];
@@ -230,6 +276,23 @@ LB_AI void matmul_k(int ty, int ord, const void *w, int n, int r0, int r1, const
     const size_t bs = lb_bsize(ty), wrow = (size_t)nb * bs;
     const block_q8_K *a = act;
     const uint8_t *wend = (const uint8_t *)w + (size_t)r1 * wrow;
+    if (n_tok <= 3) { /* decode: rows streamed one by one, each super-block in registers */
+        for (int r = r0; r < r1; r++) {
+            const uint8_t *x = (const uint8_t *)w + (size_t)r * wrow;
+            lb_acc acc[3];
+            memset(acc, 0, sizeof acc);
+            for (int b = 0; b < nb; b++) {
+                const uint8_t *p = x + (size_t)b * bs, *pf = p + LB_PF_ROWS * wrow;
+                if (pf + bs <= wend)
+                    for (size_t o = 0; o < bs; o += 64) _mm_prefetch((const char *)pf + o, _MM_HINT_T0);
+                ksb k;
+                lb_decode(ty, p, &k);
+                for (int t = 0; t < n_tok; t++) lb_step(ty, ord, &k, &a[(size_t)t * nb + b], false, &acc[t]);
+            }
+            for (int t = 0; t < n_tok; t++) out[(size_t)t * os + (size_t)r] = lb_result(ord, &acc[t]);
+        }
+        return;
+    }
     lb_acc acc[LB_CHUNK * LB_ROWS];
     for (int rg = r0; rg < r1; rg += LB_ROWS) {
         const int cnt = r1 - rg < LB_ROWS ? r1 - rg : LB_ROWS;
