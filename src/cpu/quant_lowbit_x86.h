@@ -46,39 +46,36 @@ enum { ORD_LANES, ORD_SUPER, ORD_Q2_K };
 
 /* A super-block decoded (8 chunks of 32 elements). */
 typedef struct {
-    __m256i w[8];  /* chunk c (elements 32c..32c+31): Q2_K codes, else |code| */
-    __m256i s[8];  /* signed types: the codes, whose signs go onto the activations */
-    __m256i sc[8]; /* int16 scales: sub-block 2c in the low half, 2c + 1 in the high */
-    __m256i mn;    /* Q2_K: the 16 sub-block mins as int16 */
+    __m256i w[8]; /* chunk c (elements 32c..32c+31): Q2_K codes, else |code| */
+    __m256i s[8]; /* signed types: the codes, whose signs go onto the activations */
+    __m256i sc16; /* int16 sub-block scales: the even sub-blocks' in the low half, the odd ones' in the high */
+    __m256i mn;   /* Q2_K: the 16 sub-block mins as int16 */
     float d, dmin;
 } kdec;
 
-/* The same as the dots take it: at the AVX-512 level chunk pairs in one
- * register, and the codes' signs as a mask (AVX-512 has no vpsignb: the
- * activations are negated under it instead; where a code is 0 its |code|
- * is too, so the activation there does not matter). */
-#if LB_512
+/* The same as the dots take it, scales spread to the elements' 16-bit
+ * pairs. AVX-512 holds chunk pairs in one register and the codes' signs as
+ * a mask: it has no vpsignb, so the activations are negated under the mask
+ * instead (where a code is 0 its |code| is too, and the activation there
+ * does not matter). */
 typedef struct {
+#if LB_512
     __m512i w[4], sc[4];
     __mmask64 neg[4];
+#else
+    __m256i w[8], s[8], sc[8]; /* sc[c]: sub-block 2c's scale in the low half, 2c + 1's in the high */
+#endif
     __m256i mn;
     float d, dmin;
 } ksb;
-#else
-typedef kdec ksb;
-#endif
+
+/* 16 scale bytes, even sub-blocks first. */
+LB_AI __m128i lb_even_odd(__m128i b) {
+    return _mm_shuffle_epi8(b, _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15));
+}
 
 LB_AI float lb_h2f(ggml_half h) {
     return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
-}
-
-/* The 8 chunks' scale vectors from the 16 sub-block scales as int16:
- * int16 pair (2c, 2c+1) is 32-bit element c, spread over the two halves. */
-LB_AI void lb_spread_sc(__m256i sc16, __m256i *out) {
-    const __m256i pick = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3,
-                                          2, 3, 2, 3, 2, 3);
-#pragma GCC unroll 8
-    for (int c = 0; c < 8; c++) out[c] = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(sc16, _mm256_set1_epi32(c)), pick);
 }
 
 LB_AI void dec_q2_K_x86(const block_q2_K *x, kdec *o) {
@@ -91,7 +88,7 @@ LB_AI void dec_q2_K_x86(const block_q2_K *x, kdec *o) {
     }
     const __m128i sm = _mm_loadu_si128((const __m128i *)x->scales);
     o->mn = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sm, 4), _mm_set1_epi8(0x0f)));
-    lb_spread_sc(_mm256_cvtepu8_epi16(_mm_and_si128(sm, _mm_set1_epi8(0x0f))), o->sc);
+    o->sc16 = _mm256_cvtepu8_epi16(lb_even_odd(_mm_and_si128(sm, _mm_set1_epi8(0x0f))));
     o->d = lb_h2f(x->d);
     o->dmin = lb_h2f(x->dmin);
 }
@@ -121,7 +118,7 @@ LB_AI void dec_q3_K_x86(const block_q3_K *x, kdec *o) {
                                                     (int)(((a[0] >> 4) & k2) | (((a[2] >> 4) & k1) << 4)),
                                                     (int)(((a[1] >> 4) & k2) | (((a[2] >> 6) & k1) << 4))),
                                      _mm_set1_epi8(32));
-    lb_spread_sc(_mm256_cvtepi8_epi16(sc8), o->sc);
+    o->sc16 = _mm256_cvtepi8_epi16(lb_even_odd(sc8));
     o->d = lb_h2f(x->d);
 }
 
@@ -145,7 +142,8 @@ LB_AI void dec_iq4_xs_x86(const block_iq4_xs *x, kdec *o) {
     const __m256i hi = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(x->scales_h), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)),
                                         _mm256_set1_epi32(3));
     const __m256i ls = _mm256_sub_epi32(_mm256_or_si256(lo, _mm256_slli_epi32(hi, 4)), _mm256_set1_epi32(32));
-    lb_spread_sc(_mm256_or_si256(_mm256_and_si256(ls, _mm256_set1_epi32(0xffff)), _mm256_slli_epi32(ls, 16)), o->sc);
+    /* sub-blocks 2ib and 2ib + 1 both take ls[ib]: ls0..7 in each half */
+    o->sc16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(ls, ls), 0x88);
     o->d = lb_h2f(x->d);
 }
 
@@ -154,28 +152,39 @@ LB_AI size_t lb_bsize(int ty) {
 }
 
 LB_AI void lb_decode(int ty, const uint8_t *p, ksb *o) {
-#if LB_512
-    kdec kd, *k = &kd;
-#else
-    kdec *k = o;
-#endif
+    kdec k;
     switch (ty) {
-    case LB_Q2_K: dec_q2_K_x86((const block_q2_K *)p, k); break;
-    case LB_Q3_K: dec_q3_K_x86((const block_q3_K *)p, k); break;
-    default: dec_iq4_xs_x86((const block_iq4_xs *)p, k); break;
+    case LB_Q2_K: dec_q2_K_x86((const block_q2_K *)p, &k); break;
+    case LB_Q3_K: dec_q3_K_x86((const block_q3_K *)p, &k); break;
+    default: dec_iq4_xs_x86((const block_iq4_xs *)p, &k); break;
     }
 #if LB_512
+    const __m512i sc16 = _mm512_castsi256_si512(k.sc16);
 #pragma GCC unroll 4
     for (int c = 0; c < 4; c++) {
-        o->w[c] = _mm512_inserti64x4(_mm512_castsi256_si512(k->w[2 * c]), k->w[2 * c + 1], 1);
-        o->sc[c] = _mm512_inserti64x4(_mm512_castsi256_si512(k->sc[2 * c]), k->sc[2 * c + 1], 1);
+        o->w[c] = _mm512_inserti64x4(_mm512_castsi256_si512(k.w[2 * c]), k.w[2 * c + 1], 1);
+        /* 128-bit lane j: sub-block 4c + j, at sc16's word (odd ? 8 : 0) + its half */
+        const int s0 = 4 * c, i0 = s0 / 2, i1 = 8 + s0 / 2, i2 = s0 / 2 + 1, i3 = 8 + s0 / 2 + 1;
+        o->sc[c] = _mm512_permutexvar_epi16(_mm512_set_epi64(0x0001000100010001ll * i3, 0x0001000100010001ll * i3,
+                                                             0x0001000100010001ll * i2, 0x0001000100010001ll * i2,
+                                                             0x0001000100010001ll * i1, 0x0001000100010001ll * i1,
+                                                             0x0001000100010001ll * i0, 0x0001000100010001ll * i0),
+                                            sc16);
         if (ty != LB_Q2_K)
-            o->neg[c] = (__mmask64)_mm256_movepi8_mask(k->s[2 * c]) | (__mmask64)_mm256_movepi8_mask(k->s[2 * c + 1]) << 32;
+            o->neg[c] = (__mmask64)_mm256_movepi8_mask(k.s[2 * c]) | (__mmask64)_mm256_movepi8_mask(k.s[2 * c + 1]) << 32;
     }
-    o->mn = k->mn;
-    o->d = k->d;
-    o->dmin = k->dmin;
+#else
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; c++) {
+        o->w[c] = k.w[c];
+        o->s[c] = k.s[c];
+        /* word c of each half: sub-block 2c (evens) low, 2c + 1 (odds) high */
+        o->sc[c] = _mm256_shuffle_epi8(k.sc16, _mm256_set1_epi16((short)((2 * c + 1) << 8 | 2 * c)));
+    }
 #endif
+    o->mn = k.mn;
+    o->d = k.d;
+    o->dmin = k.dmin;
 }
 
 /* The exact integer dot of a decoded super-block with an activation block:
@@ -251,17 +260,18 @@ LB_AI void lb_step(int ty, int ord, const ksb *k, const block_q8_K *y, bool gemm
     } else {
         /* mins x bsums: int32 lane j = sub-blocks 2j, 2j+1; half 0 is lanes 0-3 */
         const __m256i mb = _mm256_madd_epi16(k->mn, _mm256_loadu_si256((const __m256i *)y->bsums));
-        const __m128i m4 = _mm_hadd_epi32(_mm256_castsi256_si128(mb), _mm256_extracti128_si256(mb, 1));
-        const __m128i m2 = _mm_hadd_epi32(m4, m4); /* lanes 0, 1: the halves' sums */
-        const int i0 = lb_hsum_i32(lo), i1 = lb_hsum_i32(hi);
-        const int n0 = _mm_cvtsi128_si32(m2), n1 = _mm_extract_epi32(m2, 1);
         const float dm = k->dmin * y->d;
         if (gemm) {
+            /* one hadd tree: b = [sum lo0-3, sum hi0-3, mins 0-3, - | the same of lanes 4-7] */
+            const __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(lo, hi), _mm256_hadd_epi32(mb, mb));
+            const __m128i bl = _mm256_castsi256_si128(b), bh = _mm256_extracti128_si256(b, 1), q = _mm_add_epi32(bl, bh);
+            const int i0 = _mm_cvtsi128_si32(q), i1 = _mm_extract_epi32(q, 1);
+            const int n0 = _mm_extract_epi32(bl, 2), n1 = _mm_extract_epi32(bh, 2);
             acc->f[0] = fmaf((float)i1, dd, fmaf((float)i0, dd, acc->f[0]));
             acc->f[1] = fmaf((float)n1, dm, fmaf((float)n0, dm, acc->f[1]));
         } else {
-            acc->f[0] = fmaf((float)(i0 + i1), dd, acc->f[0]);
-            acc->f[1] = fmaf((float)(n0 + n1), dm, acc->f[1]);
+            acc->f[0] = fmaf((float)lb_hsum_i32(_mm256_add_epi32(lo, hi)), dd, acc->f[0]);
+            acc->f[1] = fmaf((float)lb_hsum_i32(mb), dm, acc->f[1]);
         }
     }
 }
