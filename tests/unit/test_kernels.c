@@ -910,20 +910,24 @@ static const struct pin_case pins_lowbit[] = {
     {10, 512, 7, 0xe945e0d5u, {0x403e04e9u, 0x4011d768u, 0x3fdd03d1u}}, /* q2_K */
     {10, 768, 16, 0xb0297ec3u, {0xc033d17au, 0xc0880254u, 0xc0943320u}}, /* q2_K */
     {10, 256, 21, 0x8175f967u, {0x3fea277eu, 0x40216037u, 0x3ebcccf0u}}, /* q2_K */
+    {10, 512, 70, 0xb4da8aceu, {0x3f5a529bu, 0xc050e920u, 0x404c42ecu}}, /* q2_K */
     {11, 256, 1, 0xb3e5f83au, {0x402e671cu, 0xc0dcba58u, 0x3f5bce6cu}}, /* q3_K */
     {11, 512, 3, 0xfb4c7bffu, {0xbf21409au, 0xc081d5c1u, 0x4107c5d0u}}, /* q3_K */
     {11, 768, 7, 0xfd5b1e7bu, {0x3fb76c18u, 0x40a61fb8u, 0xc1011a62u}}, /* q3_K */
     {11, 256, 21, 0xa9e7630fu, {0xc1421697u, 0xc07515b7u, 0x407b5298u}}, /* q3_K */
+    {11, 512, 70, 0x239b23f6u, {0xc028e995u, 0xc0d3edaau, 0xc041ef9au}}, /* q3_K */
     {20, 160, 1, 0x40ccb024u, {0xbdb8733bu, 0x41909c6cu, 0xc0a4da44u}}, /* iq4_nl */
     {20, 256, 3, 0xb105f086u, {0x41107f71u, 0xc1aa27a2u, 0xc15a5b8fu}}, /* iq4_nl */
     {20, 160, 4, 0x747115d1u, {0xc12fb359u, 0x3fc1af90u, 0xc0841ad9u}}, /* iq4_nl */
     {20, 512, 7, 0xde9312eeu, {0xc111dba7u, 0x41694864u, 0xc1228a65u}}, /* iq4_nl */
     {20, 256, 21, 0x6b5a70e6u, {0x3ededb27u, 0xbff0fda5u, 0xc0b77807u}}, /* iq4_nl */
+    {20, 192, 70, 0x57a6c067u, {0xc0cde01fu, 0x3e616c0du, 0xc0953082u}}, /* iq4_nl */
     {23, 256, 1, 0x88383697u, {0xc309b984u, 0xc289609eu, 0xc33ef9d4u}}, /* iq4_xs */
     {23, 512, 3, 0x2f13fb0du, {0xc3575e53u, 0x43d70687u, 0xc297ececu}}, /* iq4_xs */
     {23, 768, 7, 0xb5d65a31u, {0x43241d2eu, 0xc1e37e98u, 0xc315220fu}}, /* iq4_xs */
     {23, 512, 8, 0x57325f74u, {0x43153fc1u, 0xc31888c6u, 0xc2282c87u}}, /* iq4_xs */
     {23, 256, 21, 0xd6e45440u, {0x4191a4e1u, 0x42b9cf9au, 0x429b2407u}}, /* iq4_xs */
+    {23, 512, 70, 0x145b1ef5u, {0xc36efb15u, 0xc33cb960u, 0xc367fe82u}}, /* iq4_xs */
 };
 
 static void test_pinned_lowbit(const char *name, const hearth_kernels *k) {
