@@ -78,10 +78,12 @@ LB_AI float lb_h2f(ggml_half h) {
     return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
 }
 
-LB_AI void dec_q2_K_x86(const block_q2_K *x, kdec *o) {
+/* codes false: the scales and d alone (the AVX-512 level decodes codes in
+ * its own registers). */
+LB_AI void dec_q2_K_x86(const block_q2_K *x, kdec *o, const bool codes) {
     const __m256i m3 = _mm256_set1_epi8(3);
 #pragma GCC unroll 2
-    for (int h = 0; h < 2; h++) {
+    for (int h = 0; h < 2 * codes; h++) {
         const __m256i bits = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * h));
 #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) o->w[4 * h + j] = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * j), m3);
@@ -93,11 +95,11 @@ LB_AI void dec_q2_K_x86(const block_q2_K *x, kdec *o) {
     o->dmin = lb_h2f(x->dmin);
 }
 
-LB_AI void dec_q3_K_x86(const block_q3_K *x, kdec *o) {
+LB_AI void dec_q3_K_x86(const block_q3_K *x, kdec *o, const bool codes) {
     const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
     const __m256i hm = _mm256_loadu_si256((const __m256i *)x->hmask);
 #pragma GCC unroll 2
-    for (int h = 0; h < 2; h++) {
+    for (int h = 0; h < 2 * codes; h++) {
         const __m256i bits = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * h));
 #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) {
@@ -122,10 +124,10 @@ LB_AI void dec_q3_K_x86(const block_q3_K *x, kdec *o) {
     o->d = lb_h2f(x->d);
 }
 
-LB_AI void dec_iq4_xs_x86(const block_iq4_xs *x, kdec *o) {
+LB_AI void dec_iq4_xs_x86(const block_iq4_xs *x, kdec *o, const bool codes) {
     const __m128i book = _mm_loadu_si128((const __m128i *)kvalues_iq4nl), m4 = _mm_set1_epi8(0x0f);
 #pragma GCC unroll 8
-    for (int c = 0; c < 8; c++) {
+    for (int c = 0; c < 8 * codes; c++) {
         const __m128i b = _mm_loadu_si128((const __m128i *)(x->qs + 16 * c));
         const __m256i q = _mm256_setr_m128i(_mm_shuffle_epi8(book, _mm_and_si128(b, m4)),
                                             _mm_shuffle_epi8(book, _mm_and_si128(_mm_srli_epi16(b, 4), m4)));
@@ -151,29 +153,80 @@ LB_AI size_t lb_bsize(int ty) {
     return ty == LB_Q2_K ? sizeof(block_q2_K) : ty == LB_Q3_K ? sizeof(block_q3_K) : sizeof(block_iq4_xs);
 }
 
+#if LB_512
+/* 32 bytes at p in both 256-bit halves. */
+LB_AI __m512i lb_dup256(const uint8_t *p) {
+    return _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)p));
+}
+/* Per 16-bit element shift counts: s0 in the low 256 bits, s1 in the high. */
+LB_AI __m512i lb_cnt2(int s0, int s1) {
+    return _mm512_inserti64x4(_mm512_set1_epi16((short)s0), _mm256_set1_epi16((short)s1), 1);
+}
+#endif
+
 LB_AI void lb_decode(int ty, const uint8_t *p, ksb *o) {
     kdec k;
-    switch (ty) {
-    case LB_Q2_K: dec_q2_K_x86((const block_q2_K *)p, &k); break;
-    case LB_Q3_K: dec_q3_K_x86((const block_q3_K *)p, &k); break;
-    default: dec_iq4_xs_x86((const block_iq4_xs *)p, &k); break;
-    }
 #if LB_512
+    /* Codes straight into chunk pairs (c = 2 pair, 2 pair + 1): Q2_K's and
+     * Q3_K's pair shares a 32-byte qs half at shifts 2j and 2j + 2. */
+    switch (ty) {
+    case LB_Q2_K: {
+        const block_q2_K *x = (const block_q2_K *)p;
+        dec_q2_K_x86(x, &k, false);
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++)
+            o->w[c] = _mm512_and_si512(_mm512_srlv_epi16(lb_dup256(x->qs + 32 * (c / 2)), lb_cnt2(4 * (c % 2), 4 * (c % 2) + 2)),
+                                       _mm512_set1_epi8(3));
+        break;
+    }
+    case LB_Q3_K: {
+        const block_q3_K *x = (const block_q3_K *)p;
+        dec_q3_K_x86(x, &k, false);
+        const __m512i hm = lb_dup256(x->hmask), four = _mm512_set1_epi8(4);
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) {
+            const int h = c / 2, j = 2 * (c % 2);
+            const __m512i lo = _mm512_and_si512(_mm512_srlv_epi16(lb_dup256(x->qs + 32 * h), lb_cnt2(2 * j, 2 * j + 2)),
+                                                _mm512_set1_epi8(3));
+            const __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (4 * h + j))),
+                                                   _mm256_set1_epi8((char)(1 << (4 * h + j + 1))), 1);
+            /* high bit clear: the code is lo - 4 < 0, |code| = 4 - lo */
+            const __mmask64 clear = _mm512_testn_epi8_mask(hm, bit);
+            o->w[c] = _mm512_mask_sub_epi8(lo, clear, four, lo);
+            o->neg[c] = clear;
+        }
+        break;
+    }
+    default: {
+        const block_iq4_xs *x = (const block_iq4_xs *)p;
+        dec_iq4_xs_x86(x, &k, false);
+        const __m512i book = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)kvalues_iq4nl));
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) {
+            /* 128-bit lanes: low nibbles of sub-block 2c's 16 bytes, their high nibbles, then 2c + 1's */
+            const __m512i b = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(x->qs + 32 * c)));
+            __m512i v = _mm512_shuffle_i64x2(b, b, _MM_SHUFFLE(1, 1, 0, 0));
+            v = _mm512_mask_srli_epi16(v, 0xff00ff00u, v, 4);
+            const __m512i q = _mm512_shuffle_epi8(book, _mm512_and_si512(v, _mm512_set1_epi8(0x0f)));
+            o->w[c] = _mm512_abs_epi8(q);
+            o->neg[c] = _mm512_movepi8_mask(q);
+        }
+        break;
+    }
+    }
     const __m512i sc16 = _mm512_castsi256_si512(k.sc16);
 #pragma GCC unroll 4
     for (int c = 0; c < 4; c++) {
-        o->w[c] = _mm512_inserti64x4(_mm512_castsi256_si512(k.w[2 * c]), k.w[2 * c + 1], 1);
         /* 128-bit lane j: sub-block 4c + j, at sc16's word (odd ? 8 : 0) + its half */
-        const int s0 = 4 * c, i0 = s0 / 2, i1 = 8 + s0 / 2, i2 = s0 / 2 + 1, i3 = 8 + s0 / 2 + 1;
-        o->sc[c] = _mm512_permutexvar_epi16(_mm512_set_epi64(0x0001000100010001ll * i3, 0x0001000100010001ll * i3,
-                                                             0x0001000100010001ll * i2, 0x0001000100010001ll * i2,
-                                                             0x0001000100010001ll * i1, 0x0001000100010001ll * i1,
-                                                             0x0001000100010001ll * i0, 0x0001000100010001ll * i0),
-                                            sc16);
-        if (ty != LB_Q2_K)
-            o->neg[c] = (__mmask64)_mm256_movepi8_mask(k.s[2 * c]) | (__mmask64)_mm256_movepi8_mask(k.s[2 * c + 1]) << 32;
+        const long long i0 = 2 * c, i1 = 8 + 2 * c, i2 = 2 * c + 1, i3 = 8 + 2 * c + 1, r = 0x0001000100010001ll;
+        o->sc[c] = _mm512_permutexvar_epi16(_mm512_set_epi64(r * i3, r * i3, r * i2, r * i2, r * i1, r * i1, r * i0, r * i0), sc16);
     }
 #else
+    switch (ty) {
+    case LB_Q2_K: dec_q2_K_x86((const block_q2_K *)p, &k, true); break;
+    case LB_Q3_K: dec_q3_K_x86((const block_q3_K *)p, &k, true); break;
+    default: dec_iq4_xs_x86((const block_iq4_xs *)p, &k, true); break;
+    }
 #pragma GCC unroll 8
     for (int c = 0; c < 8; c++) {
         o->w[c] = k.w[c];
@@ -399,7 +452,7 @@ static void lb_prep_tile(int ty, const uint8_t *const *p, ktile *t) {
     for (int i = 0; i < 8; i++) {
         if (ty == LB_Q2_K) {
             const block_q2_K *x = (const block_q2_K *)p[i];
-            dec_q2_K_x86(x, &k[i]);
+            dec_q2_K_x86(x, &k[i], true);
             for (int s = 0; s < 16; s++) {
                 sc[s][i] = x->scales[s] & 0x0f;
                 sp[s / 2][i][s % 2] = (int16_t)(x->scales[s] >> 4);
@@ -407,7 +460,7 @@ static void lb_prep_tile(int ty, const uint8_t *const *p, ktile *t) {
             dmin[i] = k[i].dmin;
         } else {
             const block_iq4_xs *x = (const block_iq4_xs *)p[i];
-            dec_iq4_xs_x86(x, &k[i]);
+            dec_iq4_xs_x86(x, &k[i], true);
             for (int ib = 0; ib < 8; ib++) {
                 const int ls = iq4_xs_scale(x, ib);
                 sc[2 * ib][i] = sc[2 * ib + 1][i] = ls;
