@@ -404,15 +404,16 @@ LB_AI void matmul_k(int ty, int ord, const void *w, int n, int r0, int r1, const
     }
 }
 
-#if LB_512
-/* ---------------- prefill of the one-chain orders, VNNI level ----------------
+/* ---------------- prefill of the one-chain orders ----------------
  * Q2_K and IQ4_XS from 8 tokens on keep one float chain per row (ORD_Q2_K,
  * ORD_SUPER), so 8 rows go in the lanes of one vector, as Q4_0's tiles:
  * a super-block's codes transposed once (lane i = row i) serve every
- * token with one vpdpbusd per 4 codes of 8 rows, instead of maddubs,
- * madd and horizontal sums per row and token. Codes are unsigned (IQ4_XS:
- * + 128, taken back exactly as 128 x the scale-weighted bsums); each
- * sub-block's sum is scaled by a vpmulld. */
+ * token with one vpdpbusd (AVX2: maddubs) per 4 codes of 8 rows, instead
+ * of maddubs, madd and horizontal sums per row and token. Codes are
+ * unsigned (IQ4_XS, VNNI level only: + 128, taken back exactly as 128 x
+ * the scale-weighted bsums); each sub-block's sum is scaled by a vpmulld
+ * (AVX2: Q2_K's four 16-bit products, at most 4 x 762, summed then madd
+ * with the scale). */
 
 #define LB_PF_GROUPS 2 /* weight groups of 8 rows prefetched ahead */
 
@@ -477,7 +478,12 @@ static void lb_prep_tile(int ty, const uint8_t *const *p, ktile *t) {
         for (int i = 0; i < 8; i++) v[i] = k[i].w[c];
         lb_transpose8(v, t->w + 8 * c);
     }
-    for (int s = 0; s < 16; s++) t->sc[s] = _mm256_loadu_si256((const __m256i *)sc[s]);
+    for (int s = 0; s < 16; s++) {
+        t->sc[s] = _mm256_loadu_si256((const __m256i *)sc[s]);
+#if !LB_512
+        t->sc[s] = _mm256_or_si256(t->sc[s], _mm256_slli_epi32(t->sc[s], 16)); /* Q2_K's, >= 0: an int16 pair */
+#endif
+    }
     for (int j = 0; j < 8; j++) t->sp[j] = _mm256_loadu_si256((const __m256i *)sp[j]);
     t->d = _mm256_loadu_ps(d);
     t->dmin = _mm256_loadu_ps(dmin);
@@ -496,10 +502,20 @@ static void lb_tile_dot(int ty, const ktile *t, const block_q8_K *y, size_t ystr
         const int h = ty == LB_Q2_K ? s / 8 : 0;
         const int8_t *q = y->qs + 16 * s;
         for (int k = 0; k < nt; k++, q += ystride * sizeof(block_q8_K)) {
+#if LB_512
             __m256i c0 = lb_dpbusd_b(_mm256_setzero_si256(), w0, q), c1 = lb_dpbusd_b(_mm256_setzero_si256(), w1, q + 4);
             c0 = lb_dpbusd_b(c0, w2, q + 8);
             c1 = lb_dpbusd_b(c1, w3, q + 12);
             i[k][h] = _mm256_add_epi32(i[k][h], _mm256_mullo_epi32(_mm256_add_epi32(c0, c1), sc));
+#else
+            int32_t y4[4];
+            memcpy(y4, q, 16);
+            const __m256i p0 = _mm256_add_epi16(_mm256_maddubs_epi16(w0, _mm256_set1_epi32(y4[0])),
+                                                _mm256_maddubs_epi16(w1, _mm256_set1_epi32(y4[1])));
+            const __m256i p1 = _mm256_add_epi16(_mm256_maddubs_epi16(w2, _mm256_set1_epi32(y4[2])),
+                                                _mm256_maddubs_epi16(w3, _mm256_set1_epi32(y4[3])));
+            i[k][h] = _mm256_add_epi32(i[k][h], _mm256_madd_epi16(_mm256_add_epi16(p0, p1), sc));
+#endif
         }
     }
     for (int j = 0; j < 8; j++) {
@@ -565,15 +581,12 @@ static void lb_matmul_tiles(int ty, const void *w, int n, int r0, int r1, const 
         }
     }
 }
-#endif
 
 static void lbx_mm_q2_K(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
-#if LB_512
     if (nt >= 4) {
         lb_matmul_tiles(LB_Q2_K, w, n, r0, r1, a, nt, o, os);
         return;
     }
-#endif
     matmul_k(LB_Q2_K, ORD_Q2_K, w, n, r0, r1, a, nt, o, os);
 }
 static void lbx_mm_q3_K(const void *w, int n, int r0, int r1, const void *a, int nt, float *o, size_t os) {
