@@ -1,18 +1,20 @@
 /* x86 SIMD bodies of the Q2_K, Q3_K, IQ4_NL and IQ4_XS products, shared by
  * quant_lowbit_avx2.c and quant_lowbit_avx512.c (each includes it once
- * with its instruction set; with AVX512-VNNI the IQ4_NL tiles use
- * vpdpbusd, and the K-type super-block dots run on 512-bit registers).
- * Not a public header: it defines static functions. Orders and their ggml
- * sources: quant_lowbit.h; the bits equal quant_lowbit_scalar.c's.
+ * with its instruction set: LB_512 is the AVX512-VNNI build). Not a public
+ * header: it defines static functions. Orders and their ggml sources:
+ * quant_lowbit.h; the bits equal quant_lowbit_scalar.c's.
  *
- * K types (Q2_K, Q3_K, IQ4_XS): rows are taken as ggml's vec_dot takes
- * them, 32 elements per 256-bit vector, so that 32-bit lane l of an
- * integer dot holds ggml's lane l (elements 4l..4l+3 of each 32) and
- * needs no transposition: maddubs of codes (|code| with the activation's
- * sign moved onto it for signed types) then madd with the int16 scales of
- * the two 16-element sub-blocks. A group of LB_ROWS rows has its
- * super-block decoded once into registers-sized scratch and used for all
- * tokens of a chunk.
+ * K types (Q2_K, Q3_K, IQ4_XS), decode and Q3_K's (and IQ4_XS's 4-7 token)
+ * prefill: rows are taken as ggml's vec_dot takes them, 32 elements per
+ * 256-bit chunk (chunk pairs in 512-bit registers), so that 32-bit lane l
+ * of an integer dot holds ggml's lane l (elements 4l..4l+3 of each 32):
+ * maddubs of codes (|code|, the code's sign moved onto the activation, for
+ * signed types) then madd with the int16 scales of the two 16-element
+ * sub-blocks. Decode streams rows with each super-block in registers;
+ * prefill decodes LB_ROWS rows' super-block once for a chunk of tokens.
+ *
+ * Q2_K from 4 tokens and IQ4_XS from 8 (one float chain per row): 8-row
+ * transposed super-block tiles (lb_matmul_tiles).
  *
  * IQ4_NL: Q4_0's 8-row transposed tiles (quant_simd_x86.h): lane i is row
  * i, code bytes from the code book by one byte shuffle. */
@@ -240,25 +242,19 @@ LB_AI void lb_decode(int ty, const uint8_t *p, ksb *o) {
     o->dmin = k.dmin;
 }
 
-/* The exact integer dot of a decoded super-block with an activation block:
- * ggml's 8 lanes (Q2_K: lo = elements 0..127, hi = 128..255, scales
- * applied, mins not). */
-LB_AI __m256i lb_dot(int ty, const ksb *k, const int8_t *y, __m256i *hi) {
+/* The exact integer dot of a decoded super-block with an activation block
+ * in ggml's 8 lanes (scales applied; Q2_K's mins not). Two accumulators
+ * for latency. */
+LB_AI __m256i lb_dot(int ty, const ksb *k, const int8_t *y) {
 #if LB_512
     __m512i acc[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
 #pragma GCC unroll 4
     for (int c = 0; c < 4; c++) {
         __m512i yv = _mm512_loadu_si512((const void *)(y + 64 * c));
         if (ty != LB_Q2_K) yv = _mm512_mask_sub_epi8(yv, k->neg[c], _mm512_setzero_si512(), yv);
-        const __m512i p = _mm512_madd_epi16(_mm512_maddubs_epi16(k->w[c], yv), k->sc[c]);
-        const int a = ty == LB_Q2_K ? c / 2 : c % 2;
-        acc[a] = _mm512_add_epi32(acc[a], p);
+        acc[c % 2] = _mm512_add_epi32(acc[c % 2], _mm512_madd_epi16(_mm512_maddubs_epi16(k->w[c], yv), k->sc[c]));
     }
-    if (ty == LB_Q2_K) {
-        *hi = _mm256_add_epi32(_mm512_castsi512_si256(acc[1]), _mm512_extracti64x4_epi64(acc[1], 1));
-    } else {
-        acc[0] = _mm512_add_epi32(acc[0], acc[1]);
-    }
+    acc[0] = _mm512_add_epi32(acc[0], acc[1]);
     return _mm256_add_epi32(_mm512_castsi512_si256(acc[0]), _mm512_extracti64x4_epi64(acc[0], 1));
 #else
     __m256i acc[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
@@ -266,13 +262,7 @@ LB_AI __m256i lb_dot(int ty, const ksb *k, const int8_t *y, __m256i *hi) {
     for (int c = 0; c < 8; c++) {
         __m256i yv = _mm256_loadu_si256((const __m256i *)(y + 32 * c));
         if (ty != LB_Q2_K) yv = _mm256_sign_epi8(yv, k->s[c]);
-        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(k->w[c], yv), k->sc[c]);
-        const int a = ty == LB_Q2_K ? c / 4 : c % 2;
-        acc[a] = _mm256_add_epi32(acc[a], p);
-    }
-    if (ty == LB_Q2_K) {
-        *hi = acc[1];
-        return acc[0];
+        acc[c % 2] = _mm256_add_epi32(acc[c % 2], _mm256_madd_epi16(_mm256_maddubs_epi16(k->w[c], yv), k->sc[c]));
     }
     return _mm256_add_epi32(acc[0], acc[1]);
 #endif
@@ -320,32 +310,19 @@ typedef union {
     float f[2];
 } lb_acc;
 
-/* acc += row super-block k . activation block y, in order ord; gemm: the
- * token is one of ggml's Q2_K gemm tokens. */
-LB_AI void lb_step(int ty, int ord, const ksb *k, const block_q8_K *y, bool gemm, lb_acc *acc) {
-    __m256i hi;
-    const __m256i lo = lb_dot(ty, k, y->qs, &hi);
+/* acc += row super-block k . activation block y, in order ord. */
+LB_AI void lb_step(int ty, int ord, const ksb *k, const block_q8_K *y, lb_acc *acc) {
+    const __m256i lo = lb_dot(ty, k, y->qs);
     const float dd = k->d * y->d;
     if (ord == ORD_LANES) {
         acc->lanes = _mm256_fmadd_ps(_mm256_set1_ps(dd), _mm256_cvtepi32_ps(lo), acc->lanes);
     } else if (ord == ORD_SUPER) {
         acc->f[0] = fmaf((float)lb_hsum_i32(lo), dd, acc->f[0]);
     } else {
-        /* mins x bsums: int32 lane j = sub-blocks 2j, 2j+1; half 0 is lanes 0-3 */
+        /* ggml's gemv: once per super-block (prefill takes lb_matmul_tiles) */
         const __m256i mb = _mm256_madd_epi16(k->mn, _mm256_loadu_si256((const __m256i *)y->bsums));
-        const float dm = k->dmin * y->d;
-        if (gemm) {
-            /* one hadd tree: b = [sum lo0-3, sum hi0-3, mins 0-3, - | the same of lanes 4-7] */
-            const __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(lo, hi), _mm256_hadd_epi32(mb, mb));
-            const __m128i bl = _mm256_castsi256_si128(b), bh = _mm256_extracti128_si256(b, 1), q = _mm_add_epi32(bl, bh);
-            const int i0 = _mm_cvtsi128_si32(q), i1 = _mm_extract_epi32(q, 1);
-            const int n0 = _mm_extract_epi32(bl, 2), n1 = _mm_extract_epi32(bh, 2);
-            acc->f[0] = fmaf((float)i1, dd, fmaf((float)i0, dd, acc->f[0]));
-            acc->f[1] = fmaf((float)n1, dm, fmaf((float)n0, dm, acc->f[1]));
-        } else {
-            acc->f[0] = fmaf((float)lb_hsum_i32(_mm256_add_epi32(lo, hi)), dd, acc->f[0]);
-            acc->f[1] = fmaf((float)lb_hsum_i32(mb), dm, acc->f[1]);
-        }
+        acc->f[0] = fmaf((float)lb_hsum_i32(lo), dd, acc->f[0]);
+        acc->f[1] = fmaf((float)lb_hsum_i32(mb), k->dmin * y->d, acc->f[1]);
     }
 }
 
@@ -353,9 +330,10 @@ LB_AI float lb_result(int ord, const lb_acc *acc) {
     return ord == ORD_LANES ? lb_hsum_f32(acc->lanes) : ord == ORD_SUPER ? acc->f[0] : acc->f[0] - acc->f[1];
 }
 
+/* Q2_K only for up to 3 tokens (ggml's gemv order). */
 LB_AI void matmul_k(int ty, int ord, const void *w, int n, int r0, int r1, const void *act, int n_tok, float *out,
                     size_t os) {
-    const int nb = n / QK_K, n_gemm = n_tok - n_tok % 4;
+    const int nb = n / QK_K;
     const size_t bs = lb_bsize(ty), wrow = (size_t)nb * bs;
     const block_q8_K *a = act;
     const uint8_t *wend = (const uint8_t *)w + (size_t)r1 * wrow;
@@ -370,7 +348,7 @@ LB_AI void matmul_k(int ty, int ord, const void *w, int n, int r0, int r1, const
                     for (size_t o = 0; o < bs; o += 64) _mm_prefetch((const char *)pf + o, _MM_HINT_T0);
                 ksb k;
                 lb_decode(ty, p, &k);
-                for (int t = 0; t < n_tok; t++) lb_step(ty, ord, &k, &a[(size_t)t * nb + b], false, &acc[t]);
+                for (int t = 0; t < n_tok; t++) lb_step(ty, ord, &k, &a[(size_t)t * nb + b], &acc[t]);
             }
             for (int t = 0; t < n_tok; t++) out[(size_t)t * os + (size_t)r] = lb_result(ord, &acc[t]);
         }
@@ -394,8 +372,7 @@ LB_AI void matmul_k(int ty, int ord, const void *w, int n, int r0, int r1, const
                 }
                 for (int t = 0; t < nt; t++) {
                     const block_q8_K *y = &a[(size_t)(t0 + t) * nb + b];
-                    const bool gemm = t0 + t < n_gemm;
-                    for (int i = 0; i < cnt; i++) lb_step(ty, ord, &k[i], y, gemm, &acc[t * LB_ROWS + i]);
+                    for (int i = 0; i < cnt; i++) lb_step(ty, ord, &k[i], y, &acc[t * LB_ROWS + i]);
                 }
             }
             for (int t = 0; t < nt; t++)
