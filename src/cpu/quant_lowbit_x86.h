@@ -613,16 +613,17 @@ LB_AI void prep_nl(const uint8_t *const *row, size_t off, nltile *t) {
     const __m256i t2 = _mm256_unpacklo_epi32(v[2], v[3]), t3 = _mm256_unpackhi_epi32(v[2], v[3]);
     const __m256i q[4] = {_mm256_unpacklo_epi64(t0, t2), _mm256_unpackhi_epi64(t0, t2), _mm256_unpacklo_epi64(t1, t3),
                           _mm256_unpackhi_epi64(t1, t3)};
-    const __m256i book = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)kvalues_iq4nl));
+    /* VNNI: the code book + 128 (x ^ 0x80), unsigned for vpdpbusd */
+    const __m256i book = _mm256_xor_si256(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)kvalues_iq4nl)),
+                                          _mm256_set1_epi8(LB_512 ? (char)0x80 : 0));
     const __m256i m4 = _mm256_set1_epi8(0x0f);
 #pragma GCC unroll 4
     for (int j = 0; j < 4; j++) {
         const __m256i lo = _mm256_shuffle_epi8(book, _mm256_and_si256(q[j], m4));
         const __m256i hi = _mm256_shuffle_epi8(book, _mm256_and_si256(_mm256_srli_epi16(q[j], 4), m4));
 #if LB_512
-        const __m256i off128 = _mm256_set1_epi8((char)0x80); /* code + 128: unsigned for vpdpbusd */
-        t->w[j] = _mm256_xor_si256(lo, off128);
-        t->w[j + 4] = _mm256_xor_si256(hi, off128);
+        t->w[j] = lo;
+        t->w[j + 4] = hi;
 #else
         t->sgn[j] = lo;
         t->sgn[j + 4] = hi;
