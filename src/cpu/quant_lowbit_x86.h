@@ -670,6 +670,30 @@ LB_AI __m256 nl_acc(const nltile *t, const uint8_t *arow, size_t aux_off, int b,
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(t->d, _mm256_set1_ps(ad)), acc);
 }
 
+/* One group of 8 rows (row[i]) against nt tokens' rows from act; NT = 1..3:
+ * that many tokens with the accumulators in registers (decode), 0: nt of
+ * them in acc. Rows sweep pf (the group two ahead) into L2 when pf_on. */
+LB_AI void nl_group(const uint8_t *const *row, int nb, const uint8_t *act, size_t arow, size_t aux_off, const uint8_t *pf,
+                    bool pf_on, const int NT, int nt, __m256 *acc) {
+    __m256 r[3] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    if (!NT)
+        for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        if (pf_on)
+            for (size_t o = 0; o < 8 * sizeof(block_iq4_nl); o += 64)
+                _mm_prefetch((const char *)pf + 8 * sizeof(block_iq4_nl) * (size_t)b + o, _MM_HINT_T1);
+        nltile tl;
+        prep_nl(row, sizeof(block_iq4_nl) * (size_t)b, &tl);
+        if (NT) {
+#pragma GCC unroll 3
+            for (int t = 0; t < NT; t++) r[t] = nl_acc(&tl, act + (size_t)t * arow, aux_off, b, r[t]);
+        } else {
+            for (int t = 0; t < nt; t++) acc[t] = nl_acc(&tl, act + (size_t)t * arow, aux_off, b, acc[t]);
+        }
+    }
+    for (int t = 0; t < NT; t++) acc[t] = r[t];
+}
+
 static void lbx_mm_iq4_nl(const void *w, int n, int r0, int r1, const void *act, int n_tok, float *out, size_t os) {
     const int nb = n / QK4_NL;
     const size_t wrow = (size_t)nb * sizeof(block_iq4_nl);
@@ -685,15 +709,13 @@ static void lbx_mm_iq4_nl(const void *w, int n, int r0, int r1, const void *act,
         const bool pf_on = pf + 8 * wrow <= wend;
         for (int t0 = 0; t0 < n_tok; t0 += LB_CHUNK) {
             const int nt = n_tok - t0 < LB_CHUNK ? n_tok - t0 : LB_CHUNK;
-            for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_ps();
-            for (int b = 0; b < nb; b++) {
-                if (pf_on && t0 == 0)
-                    for (size_t o = 0; o < 8 * sizeof(block_iq4_nl); o += 64)
-                        _mm_prefetch((const char *)pf + 8 * sizeof(block_iq4_nl) * (size_t)b + o, _MM_HINT_T1);
-                nltile tl;
-                prep_nl(row, sizeof(block_iq4_nl) * (size_t)b, &tl);
-                for (int t = 0; t < nt; t++)
-                    acc[t] = nl_acc(&tl, (const uint8_t *)act + (size_t)(t0 + t) * arow, aux_off, b, acc[t]);
+            const uint8_t *a = (const uint8_t *)act + (size_t)t0 * arow;
+            const bool pf1 = pf_on && t0 == 0;
+            switch (nt) {
+            case 1: nl_group(row, nb, a, arow, aux_off, pf, pf1, 1, nt, acc); break;
+            case 2: nl_group(row, nb, a, arow, aux_off, pf, pf1, 2, nt, acc); break;
+            case 3: nl_group(row, nb, a, arow, aux_off, pf, pf1, 3, nt, acc); break;
+            default: nl_group(row, nb, a, arow, aux_off, pf, pf1, 0, nt, acc); break;
             }
             for (int t = 0; t < nt; t++) lb_store8(out + (size_t)(t0 + t) * os + (size_t)rg, acc[t], cnt);
         }
