@@ -330,6 +330,27 @@ LB_AI float lb_result(int ord, const lb_acc *acc) {
     return ord == ORD_LANES ? lb_hsum_f32(acc->lanes) : ord == ORD_SUPER ? acc->f[0] : acc->f[0] - acc->f[1];
 }
 
+/* Rows [r0, r1) for NT = 1..3 tokens. */
+LB_AI void lb_rows_decode(int ty, int ord, const int NT, const void *w, int nb, int r0, int r1, const block_q8_K *a,
+                          float *out, size_t os, const uint8_t *wend) {
+    const size_t bs = lb_bsize(ty), wrow = (size_t)nb * bs;
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *x = (const uint8_t *)w + (size_t)r * wrow;
+        lb_acc acc[3];
+        memset(acc, 0, sizeof acc);
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *p = x + (size_t)b * bs, *pf = p + LB_PF_ROWS * wrow;
+            if (pf + bs <= wend)
+                for (size_t o = 0; o < bs; o += 64) _mm_prefetch((const char *)pf + o, _MM_HINT_T0);
+            ksb k;
+            lb_decode(ty, p, &k);
+#pragma GCC unroll 3
+            for (int t = 0; t < NT; t++) lb_step(ty, ord, &k, &a[(size_t)t * nb + b], &acc[t]);
+        }
+        for (int t = 0; t < NT; t++) out[(size_t)t * os + (size_t)r] = lb_result(ord, &acc[t]);
+    }
+}
+
 /* Q2_K only for up to 3 tokens (ggml's gemv order). */
 LB_AI void matmul_k(int ty, int ord, const void *w, int n, int r0, int r1, const void *act, int n_tok, float *out,
                     size_t os) {
@@ -337,22 +358,11 @@ LB_AI void matmul_k(int ty, int ord, const void *w, int n, int r0, int r1, const
     const size_t bs = lb_bsize(ty), wrow = (size_t)nb * bs;
     const block_q8_K *a = act;
     const uint8_t *wend = (const uint8_t *)w + (size_t)r1 * wrow;
-    if (n_tok <= 3) { /* decode: rows streamed one by one, each super-block in registers */
-        for (int r = r0; r < r1; r++) {
-            const uint8_t *x = (const uint8_t *)w + (size_t)r * wrow;
-            lb_acc acc[3];
-            memset(acc, 0, sizeof acc);
-            for (int b = 0; b < nb; b++) {
-                const uint8_t *p = x + (size_t)b * bs, *pf = p + LB_PF_ROWS * wrow;
-                if (pf + bs <= wend)
-                    for (size_t o = 0; o < bs; o += 64) _mm_prefetch((const char *)pf + o, _MM_HINT_T0);
-                ksb k;
-                lb_decode(ty, p, &k);
-                for (int t = 0; t < n_tok; t++) lb_step(ty, ord, &k, &a[(size_t)t * nb + b], &acc[t]);
-            }
-            for (int t = 0; t < n_tok; t++) out[(size_t)t * os + (size_t)r] = lb_result(ord, &acc[t]);
-        }
-        return;
+    switch (n_tok) { /* decode: rows streamed one by one, each super-block and the accumulators in registers */
+    case 1: lb_rows_decode(ty, ord, 1, w, nb, r0, r1, a, out, os, wend); return;
+    case 2: lb_rows_decode(ty, ord, 2, w, nb, r0, r1, a, out, os, wend); return;
+    case 3: lb_rows_decode(ty, ord, 3, w, nb, r0, r1, a, out, os, wend); return;
+    default: break;
     }
     lb_acc acc[LB_CHUNK * LB_ROWS];
     for (int rg = r0; rg < r1; rg += LB_ROWS) {
