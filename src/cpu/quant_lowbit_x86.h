@@ -381,9 +381,9 @@ LB_AI void matmul_k(int ty, int ord, const void *w, int n, int r0, int r1, const
                         for (size_t o = 0; o < bs; o += 64) _mm_prefetch((const char *)p + LB_ROWS * wrow + o, _MM_HINT_T0);
                     lb_decode(ty, p, &k[i]);
                 }
-                for (int t = 0; t < nt; t++) {
-                    const block_q8_K *y = &a[(size_t)(t0 + t) * nb + b];
-                    for (int i = 0; i < cnt; i++) lb_step(ty, ord, &k[i], y, &acc[t * LB_ROWS + i]);
+                for (int i = 0; i < cnt; i++) {
+                    const ksb ki = k[i]; /* a copy nothing aliases: it stays in registers over the tokens */
+                    for (int t = 0; t < nt; t++) lb_step(ty, ord, &ki, &a[(size_t)(t0 + t) * nb + b], &acc[t * LB_ROWS + i]);
                 }
             }
             for (int t = 0; t < nt; t++)
