@@ -124,7 +124,9 @@ LB_AI void dec_q3_K_x86(const block_q3_K *x, kdec *o, const bool codes) {
                                                     (int)(((a[1] >> 4) & k2) | (((a[2] >> 6) & k1) << 4))),
                                      _mm_set1_epi8(32));
     o->sc16 = _mm256_cvtepi8_epi16(lb_even_odd(sc8));
+    o->mn = _mm256_setzero_si256();
     o->d = lb_h2f(x->d);
+    o->dmin = 0.0f;
 }
 
 LB_AI void dec_iq4_xs_x86(const block_iq4_xs *x, kdec *o, const bool codes) {
@@ -149,7 +151,9 @@ LB_AI void dec_iq4_xs_x86(const block_iq4_xs *x, kdec *o, const bool codes) {
     const __m256i ls = _mm256_sub_epi32(_mm256_or_si256(lo, _mm256_slli_epi32(hi, 4)), _mm256_set1_epi32(32));
     /* sub-blocks 2ib and 2ib + 1 both take ls[ib]: ls0..7 in each half */
     o->sc16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(ls, ls), 0x88);
+    o->mn = _mm256_setzero_si256();
     o->d = lb_h2f(x->d);
+    o->dmin = 0.0f;
 }
 
 LB_AI size_t lb_bsize(int ty) {
@@ -233,7 +237,7 @@ LB_AI void lb_decode(int ty, const uint8_t *p, ksb *o) {
 #pragma GCC unroll 8
     for (int c = 0; c < 8; c++) {
         o->w[c] = k.w[c];
-        o->s[c] = k.s[c];
+        o->s[c] = ty == LB_Q2_K ? _mm256_setzero_si256() : k.s[c]; /* Q2_K's codes are unsigned */
         /* word c of each half: sub-block 2c (evens) low, 2c + 1 (odds) high */
         o->sc[c] = _mm256_shuffle_epi8(k.sc16, _mm256_set1_epi16((short)((2 * c + 1) << 8 | 2 * c)));
     }
@@ -724,11 +728,10 @@ LB_AI __m512i nl_load4x128(const uint8_t *const *row, int r, size_t off) {
 
 LB_AI void prep_nl16(const uint8_t *const *row, size_t off, nltile16 *t) {
     __m128i h0 = _mm_setzero_si128(), h1 = _mm_setzero_si128();
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i++) {
-        h0 = _mm_insert_epi16(h0, lb_ld16(row[i] + off), i);
-        h1 = _mm_insert_epi16(h1, lb_ld16(row[i + 8] + off), i);
-    }
+    /* written out: the lane of pinsrw is an immediate even at -O1 */
+#define LB_H(i) h0 = _mm_insert_epi16(h0, lb_ld16(row[i] + off), i), h1 = _mm_insert_epi16(h1, lb_ld16(row[(i) + 8] + off), i)
+    LB_H(0); LB_H(1); LB_H(2); LB_H(3); LB_H(4); LB_H(5); LB_H(6); LB_H(7);
+#undef LB_H
     t->d = _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(h0), h1, 1));
     /* a 4x4 transpose in each 128-bit lane k turns rows {r + 4k} into lanes 4k..4k+3 */
     const __m512i a0 = nl_load4x128(row, 0, off + 2), a1 = nl_load4x128(row, 1, off + 2);
