@@ -14,7 +14,8 @@
  *         through its gemv, once per super-block. (The gemm's own Q8_K rows
  *         can differ from quantize_row_q8_K_ref only by the sign of codes
  *         and d together, when +max and -max tie: the products are the same
- *         bits, so one activation row serves both.)
+ *         bits, so one activation row serves both; the pinned tests force
+ *         such ties.)
  *   IQ4_XS, n_tok >= 8 (ggml's IQ panel gemm, iqp.cpp, for row counts
  *         multiple of 8): acc = fma(float(isum), dw*da, acc) per
  *         super-block, isum the sum of scale x code x activation;

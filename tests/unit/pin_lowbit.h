@@ -52,6 +52,17 @@ static void pinl_inputs(uint32_t type, int k, int n_tok, unsigned char *w, float
         }
     }
     for (int i = 0; i < k * n_tok; i++) x[i] = pinl_f() * (float)(1 + i % 7);
+    /* Q8_K activations: every other 256 opens with -m and ends with +m,
+     * m in [7, 15) beyond every other |x| (< 7). quantize_row_q8_K_ref
+     * takes the first as its max, ggml's 4-row quantizer of the Q2_K gemm
+     * (ggml_quantize_mat_q8_K_4x8) the positive one: codes and d change
+     * sign there, the products must not. */
+    if (type != 20)
+        for (int i = 0; i < k * n_tok; i += 512) {
+            const float m = 7.0f + (float)(pinl_u24() % 64) * 0.125f;
+            x[i] = -m;
+            x[i + 255] = m;
+        }
 }
 
 static uint32_t pinl_hash(const float *o, int count) { /* FNV-1a over the bit patterns */
