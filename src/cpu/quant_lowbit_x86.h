@@ -335,6 +335,55 @@ LB_AI float lb_result(int ord, const lb_acc *acc) {
     return ord == ORD_LANES ? lb_hsum_f32(acc->lanes) : ord == ORD_SUPER ? acc->f[0] : acc->f[0] - acc->f[1];
 }
 
+/* r[i] = the sum of v[i]'s 8 lanes. */
+LB_AI __m256i lb_hsum8x8(const __m256i *v) {
+    const __m256i b0 = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+    const __m256i b1 = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(b0, b1, 0x20), _mm256_permute2x128_si256(b0, b1, 0x31));
+}
+
+/* Q2_K for NT = 1..3 tokens (ggml's gemv order) 8 rows at a time: each row
+ * decoded and dotted alone as in lb_rows_decode, but the horizontal sums
+ * and the two fma chains done for the 8 rows at once (lane i = row i). */
+LB_AI void lb_q2_K_decode8(const int NT, const void *w, int nb, int r0, int r1, const block_q8_K *a, float *out,
+                           size_t os, const uint8_t *wend) {
+    const size_t bs = sizeof(block_q2_K), wrow = (size_t)nb * bs;
+    for (int rg = r0; rg < r1; rg += 8) {
+        const int cnt = r1 - rg < 8 ? r1 - rg : 8;
+        const uint8_t *row[8];
+        for (int i = 0; i < 8; i++) row[i] = (const uint8_t *)w + (size_t)(rg + (i < cnt ? i : cnt - 1)) * wrow;
+        __m256 acc[3], accmin[3];
+        for (int t = 0; t < NT; t++) acc[t] = accmin[t] = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            __m256i isum[3][8], imin[3][8];
+            float d[8], dmin[8];
+            for (int i = 0; i < 8; i++) {
+                const uint8_t *p = row[i] + (size_t)b * bs, *pf = p + 8 * wrow;
+                if (pf + bs <= wend) _mm_prefetch((const char *)pf, _MM_HINT_T0); /* 84 bytes: one or two lines */
+                if (pf + bs <= wend) _mm_prefetch((const char *)pf + bs - 1, _MM_HINT_T0);
+                ksb k;
+                lb_decode(LB_Q2_K, p, &k);
+                d[i] = k.d;
+                dmin[i] = k.dmin;
+#pragma GCC unroll 3
+                for (int t = 0; t < NT; t++) {
+                    const block_q8_K *y = &a[(size_t)t * nb + b];
+                    isum[t][i] = lb_dot(LB_Q2_K, &k, y->qs);
+                    imin[t][i] = _mm256_madd_epi16(k.mn, _mm256_loadu_si256((const __m256i *)y->bsums));
+                }
+            }
+            const __m256 dv = _mm256_loadu_ps(d), dmv = _mm256_loadu_ps(dmin);
+#pragma GCC unroll 3
+            for (int t = 0; t < NT; t++) {
+                const __m256 ad = _mm256_set1_ps(a[(size_t)t * nb + b].d);
+                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lb_hsum8x8(isum[t])), _mm256_mul_ps(dv, ad), acc[t]);
+                accmin[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lb_hsum8x8(imin[t])), _mm256_mul_ps(dmv, ad), accmin[t]);
+            }
+        }
+        for (int t = 0; t < NT; t++) lb_store8(out + (size_t)t * os + (size_t)rg, _mm256_sub_ps(acc[t], accmin[t]), cnt);
+    }
+}
+
 /* Rows [r0, r1) for NT = 1..3 tokens. */
 LB_AI void lb_rows_decode(int ty, int ord, const int NT, const void *w, int nb, int r0, int r1, const block_q8_K *a,
                           float *out, size_t os, const uint8_t *wend) {
@@ -363,6 +412,12 @@ LB_AI void matmul_k(int ty, int ord, const void *w, int n, int r0, int r1, const
     const size_t bs = lb_bsize(ty), wrow = (size_t)nb * bs;
     const block_q8_K *a = act;
     const uint8_t *wend = (const uint8_t *)w + (size_t)r1 * wrow;
+    if (ty == LB_Q2_K) switch (n_tok) {
+        case 1: lb_q2_K_decode8(1, w, nb, r0, r1, a, out, os, wend); return;
+        case 2: lb_q2_K_decode8(2, w, nb, r0, r1, a, out, os, wend); return;
+        case 3: lb_q2_K_decode8(3, w, nb, r0, r1, a, out, os, wend); return;
+        default: break;
+        }
     switch (n_tok) { /* decode: rows streamed one by one, each super-block and the accumulators in registers */
     case 1: lb_rows_decode(ty, ord, 1, w, nb, r0, r1, a, out, os, wend); return;
     case 2: lb_rows_decode(ty, ord, 2, w, nb, r0, r1, a, out, os, wend); return;
