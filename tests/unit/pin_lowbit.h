@@ -52,6 +52,17 @@ static void pinl_inputs(uint32_t type, int k, int n_tok, unsigned char *w, float
         }
     }
     for (int i = 0; i < k * n_tok; i++) x[i] = pinl_f() * (float)(1 + i % 7);
+    /* Q8_K activations: every other 256 opens with -m and ends with +m,
+     * m in [7, 15) beyond every other |x| (< 7). quantize_row_q8_K_ref
+     * takes the first as its max, ggml's 4-row quantizer of the Q2_K gemm
+     * (ggml_quantize_mat_q8_K_4x8) the positive one: codes and d change
+     * sign there, the products must not. */
+    if (type != 20)
+        for (int i = 0; i < k * n_tok; i += 512) {
+            const float m = 7.0f + (float)(pinl_u24() % 64) * 0.125f;
+            x[i] = -m;
+            x[i + 255] = m;
+        }
 }
 
 static uint32_t pinl_hash(const float *o, int count) { /* FNV-1a over the bit patterns */
@@ -65,13 +76,13 @@ static uint32_t pinl_hash(const float *o, int count) { /* FNV-1a over the bit pa
 }
 
 /* The pinned shapes: {type, k, n_tok}. Token counts cover ggml's gemv
- * alone (1, 3), its gemm alone (4, 16) and both (7, 21); IQ4_XS from 8
- * tokens on takes ggml's IQ panel gemm (8, 21). */
+ * alone (1, 3), its gemm alone (4, 16) and both (7, 21, 70: past hearth's
+ * 64-token chunks); IQ4_XS from 8 tokens on takes ggml's IQ panel gemm. */
 static const int pinl_shapes[][3] = {
-    {10, 256, 1}, {10, 512, 3}, {10, 256, 4}, {10, 512, 7}, {10, 768, 16}, {10, 256, 21},
-    {11, 256, 1}, {11, 512, 3}, {11, 768, 7}, {11, 256, 21},
-    {20, 160, 1}, {20, 256, 3}, {20, 160, 4}, {20, 512, 7}, {20, 256, 21},
-    {23, 256, 1}, {23, 512, 3}, {23, 768, 7}, {23, 512, 8}, {23, 256, 21},
+    {10, 256, 1}, {10, 512, 3}, {10, 256, 4}, {10, 512, 7}, {10, 768, 16}, {10, 256, 21}, {10, 512, 70},
+    {11, 256, 1}, {11, 512, 3}, {11, 768, 7}, {11, 256, 21}, {11, 512, 70},
+    {20, 160, 1}, {20, 256, 3}, {20, 160, 4}, {20, 512, 7}, {20, 256, 21}, {20, 192, 70},
+    {23, 256, 1}, {23, 512, 3}, {23, 768, 7}, {23, 512, 8}, {23, 256, 21}, {23, 512, 70},
 };
 #define PINL_SHAPES (sizeof pinl_shapes / sizeof pinl_shapes[0])
 
