@@ -25,7 +25,7 @@ NLC_VERSION=3.22.1
 XZ=(xz -T"${XZ_THREADS:-0}" -"${XZ_LEVEL:-9}")
 mkdir -p "$KIT"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap '[ ! -d "$tmp/base" ] || git worktree remove --force "$tmp/base"; rm -rf "$tmp"' EXIT
 log() { echo "gpu_kit: $*" >&2; }
 
 # fresh PART KEY: true when PART must be (re)built (its stamp differs from KEY).

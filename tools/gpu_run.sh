@@ -9,6 +9,9 @@
 # and to $OUT/bench.jsonl (the whole output to $OUT/run.log).
 # With the `run` tool, from the repository root:
 #   command: R=3 bash tools/gpu_run.sh     carry: [".carry"]     timeout_s: 600
+# after `bash tools/gpu_kit.sh` here on the tree to measure (it warns when the kit's wasm was built
+# from other C/WGSL sources). The models are made there (build/gpu-models, kept while the machine
+# stays warm), all of $MODELS in parallel first; any key of gpu_bench.mjs's MODELS can be named.
 # Environment: MODELS (default qwen,llama,phi3), R (repeats, 3), BENCH_ARGS (more gpu_bench
 # arguments, e.g. "--prompt-tokens 16 --gen-tokens 4" or "--engines hearth"), VARIANTS
 # (';'-separated environment settings, each a further hearth-only run tagged with it, e.g.
