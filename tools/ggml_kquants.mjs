@@ -144,6 +144,7 @@ function makeQ3Quants(n, nmax, x, xo, L, Lo) {
 }
 
 // make_qkx2_quants; returns the scale, stores -min in out[0]
+const XM = new Float32Array(32); // x[i] - min, rounded to f32 (a Float32Array store rounds)
 function makeQkx2Quants(n, nmax, x, xo, weights, L, Lo, Laux, rmin, rdelta, nstep, useMad, out) {
   let min = x[xo], max = x[xo];
   let sumW = weights[0];
@@ -165,9 +166,11 @@ function makeQkx2Quants(n, nmax, x, xo, weights, L, Lo, Laux, rmin, rdelta, nste
   let iscale = fr(nmax / fr(max - min));
   let scale = fr(1 / iscale);
   let bestError = 0;
+  for (let i = 0; i < n; i++) XM[i] = x[xo + i] - min;
   for (let i = 0; i < n; i++) {
     const xi = x[xo + i];
-    const l = clamp(nearestInt(fr(iscale * fr(xi - min))), 0, nmax);
+    let l = nearestInt(fr(iscale * XM[i]));
+    l = l < 0 ? 0 : l > nmax ? nmax : l;
     L[Lo + i] = l;
     let diff = fr(fr(fr(scale * l) + min) - xi);
     diff = useMad ? Math.abs(diff) : fr(diff * diff);
@@ -179,14 +182,13 @@ function makeQkx2Quants(n, nmax, x, xo, weights, L, Lo, Laux, rmin, rdelta, nste
     iscale = fr(fr(fr(rmin + fr(rdelta * is)) + nmax) / fr(max - min));
     let sumL = 0, sumL2 = 0, sumXL = 0;
     for (let i = 0; i < n; i++) {
-      const xi = x[xo + i];
-      const l = clamp(nearestInt(fr(iscale * fr(xi - min))), 0, nmax);
+      let l = nearestInt(fr(iscale * XM[i]));
+      l = l < 0 ? 0 : l > nmax ? nmax : l;
       Laux[i] = l;
-      const w = weights[i];
-      const wl = fr(w * l);
+      const wl = fr(weights[i] * l);
       sumL = fr(sumL + wl);
       sumL2 = fr(sumL2 + fr(wl * l));
-      sumXL = fr(sumXL + fr(wl * xi));
+      sumXL = fr(sumXL + fr(wl * x[xo + i]));
     }
     const D = fr(fr(sumW * sumL2) - fr(sumL * sumL));
     if (D > 0) {
@@ -206,7 +208,10 @@ function makeQkx2Quants(n, nmax, x, xo, weights, L, Lo, Laux, rmin, rdelta, nste
         for (let i = 0; i < n; i++) L[Lo + i] = Laux[i];
         bestError = curError;
         scale = thisScale;
-        min = thisMin;
+        if (thisMin !== min) {
+          min = thisMin;
+          for (let i = 0; i < n; i++) XM[i] = x[xo + i] - min;
+        }
       }
     }
   }

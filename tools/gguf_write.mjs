@@ -95,7 +95,15 @@ export function f32ToF16(x) {
   return sign | h;
 }
 
+let F16_TABLE = null;
 export function f16ToF32(h) {
+  if (!F16_TABLE) {
+    F16_TABLE = new Float32Array(65536);
+    for (let i = 0; i < 65536; i++) F16_TABLE[i] = f16ToF32Slow(i);
+  }
+  return F16_TABLE[h];
+}
+function f16ToF32Slow(h) {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >>> 10) & 0x1f;
   const mant = h & 0x3ff;
