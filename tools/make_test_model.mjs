@@ -685,6 +685,13 @@ export function buildModel(o) {
   return { w, nVocab };
 }
 
+// Command-line arguments for a bench model named by its type: a tensor type
+// (q4_0: every matrix in it, as before) or one of llama-quantize's mixtures
+// (q4_k_m, iq4_xs...: --ftype).
+export function modelTypeArgs(name) {
+  return /^(f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1)$/.test(name) ? ['--type', name] : ['--ftype', name];
+}
+
 export function makeTestModel(o) {
   const { w } = buildModel(o);
   fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
