@@ -32,6 +32,14 @@ void kernels_simd128_matmul_q8_0(const void *w, int n, int r0, int r1, const voi
 /* One block of Q8_0 activations (kernels_q8_block_fn), bit-identical with
  * the scalar reference. */
 float kernels_simd128_quant_block(const float *x, int8_t *qs, int *sum);
+/* The Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS products
+ * (quant_k_simd128.c), bit-identical with the scalar references; used by
+ * kernels_simd128_fill. */
+void kernels_k_simd128_fill(hearth_kernels *k);
+/* IQ4_NL's product (quant_iq4nl_simd128.c): the exact one and its
+ * activation quantizer (the set's Q8_0 one: call after setting it), or
+ * (fast) the f32-accumulating one. */
+void kernels_iq4nl_simd128_fill(hearth_kernels *k, bool fast);
 /* The F32/F16/BF16 matmuls; used by kernels_simd128_fill. */
 void kernels_simd128_float_fill(hearth_kernels *k);
 /* The attention row (attention_simd128.c), bit-identical with
