@@ -126,6 +126,14 @@ $(BUILD)/wasm-tests/test_kernels_relaxed.wasm: tests/unit/test_kernels.c $(WASM_
 	@mkdir -p $(dir $@)
 	$(CLANG_RELAXED) $(WASM_CFLAGS) -Wl,-z,stack-size=1048576 -Itests/unit -o $@ $< $(WASM_TEST_RELAXED_OBJ)
 wasm: $(BUILD)/wasm-tests/test_kernels.wasm $(BUILD)/wasm-tests/wasm_simd128_exact.wasm $(BUILD)/wasm-tests/test_kernels_relaxed.wasm
+# Single-thread timings of the quantized products in wasm (bench/kmatmul_wasm.c; run it with
+# `node tests/e2e/wasm_kernels.test.mjs --wasi FILE`), baseline and relaxed builds; not part of `wasm`.
+$(BUILD)/wasm-bench/kmatmul.wasm: bench/kmatmul_wasm.c $(WASM_TEST_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(WASM_CFLAGS) -Wl,-z,stack-size=1048576 -o $@ $< $(WASM_TEST_SRC)
+$(BUILD)/wasm-bench/kmatmul_relaxed.wasm: bench/kmatmul_wasm.c $(WASM_TEST_RELAXED_OBJ) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CLANG_RELAXED) $(WASM_CFLAGS) -Wl,-z,stack-size=1048576 -o $@ $< $(WASM_TEST_RELAXED_OBJ)
 
 bench: all
 	node bench/bench.mjs
