@@ -14,7 +14,9 @@
  * SIMD128. */
 bool kernels_simd128_fill(hearth_kernels *k);
 /* Replaces the Q4_0, Q5_0 and Q8_0 products with the f32-accumulating ones of
- * quant_simd128_fast.c (not bit-identical with llama.cpp) and names the set
+ * quant_simd128_fast.c (not bit-identical with llama.cpp), and those of the
+ * K-quants and IQ4 types with quant_k_simd128_fast.c's and
+ * quant_iq4nl_simd128.c's, and names the set
  * "simd128-fast"; call after kernels_simd128_fill. Returns false and
  * touches nothing when compiled without SIMD128. */
 bool kernels_simd128_fast_fill(hearth_kernels *k);
@@ -36,6 +38,9 @@ float kernels_simd128_quant_block(const float *x, int8_t *qs, int *sum);
  * (quant_k_simd128.c), bit-identical with the scalar references; used by
  * kernels_simd128_fill. */
 void kernels_k_simd128_fill(hearth_kernels *k);
+/* Their f32-accumulating versions (quant_k_simd128_fast.c); used by
+ * kernels_simd128_fast_fill. */
+void kernels_k_simd128_fast_fill(hearth_kernels *k);
 /* IQ4_NL's product (quant_iq4nl_simd128.c): the exact one and its
  * activation quantizer (the set's Q8_0 one: call after setting it), or
  * (fast) the f32-accumulating one. */

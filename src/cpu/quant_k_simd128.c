@@ -35,7 +35,7 @@ AI void lanes_fma(v128_t *st, v128_t lo, v128_t hi, float d) {
 
 static inline void step_exact(int ty, bool panel, const ks_sb *w, const ks_act *a, bool gemm, v128_t *st) {
     ks_sums s;
-    ks_int_sums(ty, w, a, &s);
+    ks_int_sums(ty, false, w, a, &s);
     const float yd = a->q->d;
     switch (ty) {
     case KS_Q4_K: {

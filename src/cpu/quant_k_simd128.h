@@ -16,6 +16,8 @@
 #ifndef HEARTH_QUANT_K_SIMD128_H
 #define HEARTH_QUANT_K_SIMD128_H
 
+#include <stddef.h>
+
 #include "model/ggml_types.h"
 #include "quant_k.h"
 #include "quant_lowbit.h"
@@ -58,6 +60,11 @@ AI v128_t ks_dot16(const v128_t *w, const v128_t *y) {
     return wasm_i32x4_add(wasm_i32x4_dot_i16x8(w[0], y[0]), wasm_i32x4_dot_i16x8(w[1], y[1]));
 }
 
+/* ks_dot16 of 32 elements (two sets of 16). */
+AI v128_t ks_dot16_32(const v128_t *w, const v128_t *y) {
+    return wasm_i32x4_add(ks_dot16(w, y), ks_dot16(w + 2, y + 2));
+}
+
 /* Sums of adjacent lanes of a and b: {a0+a1, a2+a3, b0+b1, b2+b3}. */
 AI v128_t ks_pair_sums(v128_t a, v128_t b) {
     return wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 2, 4, 6), wasm_i32x4_shuffle(a, b, 1, 3, 5, 7));
@@ -83,12 +90,29 @@ AI v128_t ks_shift16(v128_t x, int s) {
 /* A decoded weight super-block. */
 typedef struct {
     v128_t w[32]; /* codes as i16 (w[2s], w[2s+1]: even, odd elements of 16s..16s+15);
-                   * Q2_K, Q3_K, Q6_K: already times their 16-element scale */
+                   * Q2_K, Q3_K, Q6_K, IQ4_XS: already times their scale */
     v128_t m16[2]; /* Q4_K, Q5_K: the 8 mins, each in two i16 lanes (one per bsum);
                     * Q2_K: its 16 mins; Q6_K: its 16 scales (for ggml's -32) */
-    int32_t sc[8]; /* Q4_K, Q5_K, IQ4_XS: the scales of the 8 sub-blocks of 32 */
+    v128_t sc;     /* Q4_K, Q5_K: bytes 0..7 the scales of the 8 sub-blocks of 32 */
     float d, dmin;
 } ks_sb;
+
+/* Byte j of v in i32 lane 0..3 (unsigned; j a constant once unrolled). */
+AI v128_t ks_splat_u8_i32(v128_t v, int j) {
+    return wasm_i8x16_swizzle(v, wasm_i32x4_splat(j | 0x10101000));
+}
+/* i16 lane j of v in every lane. */
+AI v128_t ks_splat_i16(v128_t v, int j) {
+    return wasm_i8x16_swizzle(v, wasm_i16x8_splat((int16_t)((2 * j) | (2 * j + 1) << 8)));
+}
+
+/* The fp16 at p (and, two, the one after it) as f32. */
+AI void ks_halves(const uint8_t *p, bool two, float *d, float *dmin) {
+    const v128_t h = two ? wasm_v128_load32_zero(p) : wasm_v128_load16_lane(p, wasm_i32x4_splat(0), 0);
+    const v128_t f = half4_to_f32(wasm_u32x4_extend_low_u16x8(h));
+    *d = wasm_f32x4_extract_lane(f, 0);
+    if (two) *dmin = wasm_f32x4_extract_lane(f, 1);
+}
 
 /* Q4_K / Q5_K nibbles: qs byte 32p + l holds element l of sub-blocks 2p
  * (low nibble) and 2p + 1 (high). */
@@ -105,19 +129,26 @@ AI void ks_dec_nibbles(const uint8_t *qs, v128_t *w) {
         }
 }
 
-/* The 6-bit scales and mins of Q4_K / Q5_K (quant_k.h's kq_scales_mins). */
-AI void ks_dec_scales_mins(const uint8_t *p, ks_sb *o) {
-    uint8_t sc[8], m[8];
-    kq_scales_mins(p, sc, m);
-    for (int j = 0; j < 8; j++) o->sc[j] = sc[j];
-    o->m16[0] = wasm_i16x8_make(m[0], m[0], m[1], m[1], m[2], m[2], m[3], m[3]);
-    o->m16[1] = wasm_i16x8_make(m[4], m[4], m[5], m[5], m[6], m[6], m[7], m[7]);
+/* The 6-bit scales and mins of Q4_K / Q5_K (quant_k.h's kq_scales_mins) in
+ * one vector: bytes 0..7 sc, 8..15 m. q: the 12 bytes, 4 more readable. */
+AI void ks_dec_scales_mins(const uint8_t *q, ks_sb *o) {
+    const v128_t v = wasm_v128_load(q);
+    /* lanes 0-3 q[j], 4-7 q[j + 8], 8-11 q[j + 4], 12-15 q[j + 8]: the low bits */
+    const v128_t a = wasm_i8x16_swizzle(v, wasm_i8x16_const(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+    /* lanes 4-7 q[j], 12-15 q[j + 4]: their top 2 bits are bits 4-5 of sc, m j + 4 */
+    const v128_t b = wasm_i8x16_swizzle(v, wasm_i8x16_const(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
+    const v128_t t1 = wasm_v128_and(a, wasm_i8x16_const(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0));
+    const v128_t t2 = wasm_v128_and(wasm_u16x8_shr(a, 4), wasm_i8x16_const(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15));
+    const v128_t t3 = wasm_u16x8_shr(wasm_v128_and(b, wasm_i8x16_const_splat((int8_t)0xc0)), 2);
+    o->sc = wasm_v128_or(wasm_v128_or(t1, t2), t3);
+    o->m16[0] = wasm_i8x16_swizzle(o->sc, wasm_i8x16_const(8, -1, 8, -1, 9, -1, 9, -1, 10, -1, 10, -1, 11, -1, 11, -1));
+    o->m16[1] = wasm_i8x16_swizzle(o->sc, wasm_i8x16_const(12, -1, 12, -1, 13, -1, 13, -1, 14, -1, 14, -1, 15, -1, 15, -1));
 }
 
 /* Q2_K / Q3_K: element 128h + 32j + l is bits 2j..2j+1 of qs[32h + l];
  * Q3_K adds 4 where bit 4h + j of hmask[l] is set, then subtracts 4. Each
- * code is multiplied by its 16-element scale (sc). */
-AI void ks_dec_2bit(const uint8_t *qs, const uint8_t *hmask, const int16_t *sc, v128_t *w) {
+ * code is multiplied by its 16-element scale (i16 lane s % 8 of sc[s / 8]). */
+AI void ks_dec_2bit(const uint8_t *qs, const uint8_t *hmask, const v128_t *sc, v128_t *w) {
     const v128_t m3 = wasm_i16x8_const_splat(3), m4 = wasm_i16x8_const_splat(4);
     for (int h = 0; h < 2; h++)
         for (int j = 0; j < 4; j++)
@@ -132,10 +163,27 @@ AI void ks_dec_2bit(const uint8_t *qs, const uint8_t *hmask, const int16_t *sc, 
                     e = wasm_i16x8_sub(wasm_v128_or(e, wasm_v128_and(ks_shift16(hm, 2 - bit), m4)), m4);
                     o = wasm_i16x8_sub(wasm_v128_or(o, wasm_v128_and(ks_shift16(hm, 2 - bit - 8), m4)), m4);
                 }
-                const v128_t scv = wasm_i16x8_splat(sc[s]);
+                const v128_t scv = ks_splat_i16(sc[s / 8], s % 8);
                 w[2 * s] = wasm_i16x8_mul(e, scv);
                 w[2 * s + 1] = wasm_i16x8_mul(o, scv);
             }
+}
+
+/* Q3_K's 16 six-bit scales (quant_lowbit.h's q3_K_scales) minus 32, as i16:
+ * s < 8 the low nibble of packed[s], else the high one of packed[s - 8];
+ * bits 4-5 from bits 2(s / 4).. of packed[8 + s % 4]. */
+AI void ks_q3_scales(const uint8_t *packed, v128_t *sc) {
+    /* the 12 bytes (Q3_K's block ends 2 bytes after them) */
+    const v128_t v = wasm_v128_load32_lane(packed + 8, wasm_v128_load64_zero(packed), 2);
+    const v128_t lo8 = wasm_u16x8_extend_low_u8x16(v);
+    const v128_t m = wasm_i16x8_const_splat(0x0f);
+    const v128_t hi4 = wasm_i8x16_swizzle(v, wasm_i8x16_const(8, -1, 9, -1, 10, -1, 11, -1, 8, -1, 9, -1, 10, -1, 11, -1));
+    /* s = 0..7: shift of the 2-bit field 2 (s / 4): 0 for s < 4, 2 for s >= 4; s = 8..15: 4, 6 */
+    const v128_t hi_a = wasm_v128_and(wasm_i16x8_mul(hi4, wasm_i16x8_const(16, 16, 16, 16, 4, 4, 4, 4)), wasm_i16x8_const_splat(0x30));
+    const v128_t hi_b = wasm_v128_and(wasm_u16x8_shr(wasm_i16x8_mul(hi4, wasm_i16x8_const(4, 4, 4, 4, 1, 1, 1, 1)), 2), wasm_i16x8_const_splat(0x30));
+    const v128_t m32 = wasm_i16x8_const_splat(32);
+    sc[0] = wasm_i16x8_sub(wasm_v128_or(wasm_v128_and(lo8, m), hi_a), m32);
+    sc[1] = wasm_i16x8_sub(wasm_v128_or(wasm_u16x8_shr(lo8, 4), hi_b), m32);
 }
 
 AI void ks_decode(const int ty, const uint8_t *x, ks_sb *o) {
@@ -144,8 +192,7 @@ AI void ks_decode(const int ty, const uint8_t *x, ks_sb *o) {
     case KS_Q5_K: {
         const block_q4_K *h = (const block_q4_K *)x;
         ks_dec_scales_mins(h->scales, o);
-        o->d = ggml_fp16_to_fp32(h->d);
-        o->dmin = ggml_fp16_to_fp32(h->dmin);
+        ks_halves(x, true, &o->d, &o->dmin);
         ks_dec_nibbles(x + (ty == KS_Q5_K ? KQ5_QS : KQ4_QS), o->w);
         if (ty == KS_Q5_K) { /* bit j of qh[l]: the fifth bit (0x10) of element l of sub-block j */
             const v128_t x10 = wasm_i16x8_const_splat(0x10);
@@ -176,48 +223,53 @@ AI void ks_decode(const int ty, const uint8_t *x, ks_sb *o) {
                                               wasm_v128_and(ks_shift16(q, 4 - 2 * c), m30));
                 const v128_t od = wasm_v128_or(c & 2 ? wasm_u16x8_shr(l, 12) : wasm_v128_and(wasm_u16x8_shr(l, 8), m),
                                                wasm_v128_and(wasm_u16x8_shr(q, (uint32_t)(2 * c + 4)), m30));
-                const v128_t scv = wasm_i16x8_splat(b->scales[s]);
+                const v128_t scv = ks_splat_i16(o->m16[s / 8], s % 8);
                 o->w[2 * s] = wasm_i16x8_mul(e, scv);
                 o->w[2 * s + 1] = wasm_i16x8_mul(od, scv);
             }
         }
-        o->d = ggml_fp16_to_fp32(b->d);
+        ks_halves(x + KQ6_D, false, &o->d, NULL);
         return;
     }
-    case KS_Q2_K: {
+    case KS_Q2_K: { /* scales byte s: scale (low nibble) and min (high) of elements 16s.. */
         const block_q2_K *b = (const block_q2_K *)x;
-        int16_t sc[16], mn[16];
-        for (int s = 0; s < 16; s++) {
-            sc[s] = b->scales[s] & 0x0f;
-            mn[s] = b->scales[s] >> 4;
-        }
-        o->m16[0] = wasm_v128_load(mn);
-        o->m16[1] = wasm_v128_load(mn + 8);
+        const v128_t s8 = wasm_v128_load(b->scales), m = wasm_i16x8_const_splat(0x0f);
+        const v128_t lo = wasm_u16x8_extend_low_u8x16(s8), hi = wasm_u16x8_extend_high_u8x16(s8);
+        const v128_t sc[2] = {wasm_v128_and(lo, m), wasm_v128_and(hi, m)};
+        o->m16[0] = wasm_u16x8_shr(lo, 4);
+        o->m16[1] = wasm_u16x8_shr(hi, 4);
         ks_dec_2bit(b->qs, NULL, sc, o->w);
-        o->d = ggml_fp16_to_fp32(b->d);
-        o->dmin = ggml_fp16_to_fp32(b->dmin);
+        ks_halves(x + offsetof(block_q2_K, d), true, &o->d, &o->dmin);
         return;
     }
     case KS_Q3_K: {
         const block_q3_K *b = (const block_q3_K *)x;
-        int8_t sc8[16];
-        int16_t sc[16];
-        q3_K_scales(b->scales, sc8);
-        for (int s = 0; s < 16; s++) sc[s] = sc8[s];
+        v128_t sc[2];
+        ks_q3_scales(b->scales, sc);
         ks_dec_2bit(b->qs, b->hmask, sc, o->w);
-        o->d = ggml_fp16_to_fp32(b->d);
+        ks_halves(x + offsetof(block_q3_K, d), false, &o->d, NULL);
         return;
     }
     default: { /* IQ4_XS: sub-block ib's elements j, j + 16 index the code book by qs[16ib + j]'s nibbles */
         const block_iq4_xs *b = (const block_iq4_xs *)x;
         const v128_t book = wasm_v128_load(kvalues_iq4nl), m = wasm_i8x16_const_splat(0x0f);
+        /* scale ib: (scales_l[ib / 2] >> 4 (ib % 2)) & 15 | ((scales_h >> 2 ib) & 3) << 4, minus 32 */
+        uint32_t sl;
+        memcpy(&sl, b->scales_l, 4);
+        const v128_t l = wasm_u16x8_extend_low_u8x16(wasm_i8x16_swizzle(wasm_i32x4_splat((int32_t)sl),
+                                                                          wasm_i8x16_const(0, 0, 1, 1, 2, 2, 3, 3, -1, -1, -1, -1, -1, -1, -1, -1)));
+        const v128_t lo = wasm_v128_and(wasm_i16x8_mul(l, wasm_i16x8_const(16, 1, 16, 1, 16, 1, 16, 1)), wasm_i16x8_const_splat(0xf0));
+        const v128_t hi = wasm_u16x8_shr(wasm_i16x8_mul(wasm_i16x8_splat((int16_t)b->scales_h),
+                                                        wasm_i16x8_const(16384, 4096, 1024, 256, 64, 16, 4, 1)), 14);
+        const v128_t sc = wasm_i16x8_sub(wasm_v128_or(wasm_u16x8_shr(lo, 4), wasm_i16x8_shl(hi, 4)), wasm_i16x8_const_splat(32));
         for (int ib = 0; ib < 8; ib++) {
-            const v128_t q = wasm_v128_load(b->qs + 16 * ib);
-            ks_even_odd_i8(wasm_i8x16_swizzle(book, wasm_v128_and(q, m)), o->w + 4 * ib);
-            ks_even_odd_i8(wasm_i8x16_swizzle(book, wasm_v128_and(wasm_u16x8_shr(q, 4), m)), o->w + 4 * ib + 2);
-            o->sc[ib] = iq4_xs_scale(b, ib);
+            const v128_t q = wasm_v128_load(b->qs + 16 * ib), scv = ks_splat_i16(sc, ib);
+            v128_t *v = o->w + 4 * ib;
+            ks_even_odd_i8(wasm_i8x16_swizzle(book, wasm_v128_and(q, m)), v);
+            ks_even_odd_i8(wasm_i8x16_swizzle(book, wasm_v128_and(wasm_u16x8_shr(q, 4), m)), v + 2);
+            for (int i = 0; i < 4; i++) v[i] = wasm_i16x8_mul(v[i], scv);
         }
-        o->d = ggml_fp16_to_fp32(b->d);
+        ks_halves(x, false, &o->d, NULL);
         return;
     }
     }
@@ -234,15 +286,16 @@ typedef struct {
  *   Q4_K: p[i] (lanes to be added) = sc_2i dot_2i + sc_2i+1 dot_2i+1 of
  *         sub-block pair i, and mins lane i = that pair's m x bsums;
  *   Q5_K, Q6_K, Q3_K, IQ4_XS: lo / hi: lane l / l + 4 of ggml's 8 lanes
- *         (the integer sum S_l, Q6_K's -32 offset included); Q5_K's mins
- *         as two vectors of partial sums (mins: lanes to be added);
+ *         (the integer sum S_l, Q6_K's -32 offset included); Q5_K's mins:
+ *         lanes to be added;
  *   Q2_K: lo / hi: lanes to be added for each half super-block (128
- *         elements), mins the same for imin (lanes 0-1 / 2-3 of pair sums). */
+ *         elements), mins the same for imin (lanes 0-1 / 2-3 of pair sums).
+ * fast: only the sum of all lanes of lo + hi counts (Q5_K's all in lo). */
 typedef struct {
     v128_t p[4], lo, hi, mins;
 } ks_sums;
 
-AI void ks_int_sums(const int ty, const ks_sb *w, const ks_act *a, ks_sums *o) {
+AI void ks_int_sums(const int ty, const bool fast, const ks_sb *w, const ks_act *a, ks_sums *o) {
     const v128_t *y = a->y;
     const v128_t b0 = wasm_v128_load(a->q->bsums), b1 = wasm_v128_load(a->q->bsums + 8);
     switch (ty) {
@@ -250,22 +303,23 @@ AI void ks_int_sums(const int ty, const ks_sb *w, const ks_act *a, ks_sums *o) {
         for (int i = 0; i < 4; i++) {
             const v128_t d0 = wasm_i32x4_add(ks_dot16(w->w + 8 * i, y + 8 * i), ks_dot16(w->w + 8 * i + 2, y + 8 * i + 2));
             const v128_t d1 = wasm_i32x4_add(ks_dot16(w->w + 8 * i + 4, y + 8 * i + 4), ks_dot16(w->w + 8 * i + 6, y + 8 * i + 6));
-            o->p[i] = wasm_i32x4_add(wasm_i32x4_mul(d0, wasm_i32x4_splat(w->sc[2 * i])),
-                                     wasm_i32x4_mul(d1, wasm_i32x4_splat(w->sc[2 * i + 1])));
+            o->p[i] = wasm_i32x4_add(wasm_i32x4_mul(d0, ks_splat_u8_i32(w->sc, 2 * i)),
+                                     wasm_i32x4_mul(d1, ks_splat_u8_i32(w->sc, 2 * i + 1)));
         }
         o->mins = ks_pair_sums(wasm_i32x4_dot_i16x8(b0, w->m16[0]), wasm_i32x4_dot_i16x8(b1, w->m16[1]));
         return;
-    case KS_Q5_K:
-    case KS_IQ4_XS: {
+    case KS_Q5_K: {
         v128_t lo = wasm_i32x4_splat(0), hi = lo;
-        for (int j = 0; j < 8; j++) {
-            const v128_t scv = wasm_i32x4_splat(w->sc[j]);
+        for (int j = 0; j < 8 && fast; j++) /* only the total: one product per sub-block */
+            lo = wasm_i32x4_add(lo, wasm_i32x4_mul(ks_dot16_32(w->w + 4 * j, y + 4 * j), ks_splat_u8_i32(w->sc, j)));
+        for (int j = 0; j < 8 && !fast; j++) {
+            const v128_t scv = ks_splat_u8_i32(w->sc, j);
             lo = wasm_i32x4_add(lo, wasm_i32x4_mul(ks_dot16(w->w + 4 * j, y + 4 * j), scv));
             hi = wasm_i32x4_add(hi, wasm_i32x4_mul(ks_dot16(w->w + 4 * j + 2, y + 4 * j + 2), scv));
         }
         o->lo = lo;
         o->hi = hi;
-        if (ty == KS_Q5_K) o->mins = wasm_i32x4_add(wasm_i32x4_dot_i16x8(b0, w->m16[0]), wasm_i32x4_dot_i16x8(b1, w->m16[1]));
+        o->mins = wasm_i32x4_add(wasm_i32x4_dot_i16x8(b0, w->m16[0]), wasm_i32x4_dot_i16x8(b1, w->m16[1]));
         return;
     }
     case KS_Q2_K: {
@@ -283,7 +337,7 @@ AI void ks_int_sums(const int ty, const ks_sb *w, const ks_act *a, ks_sums *o) {
         o->mins = ks_pair_sums(wasm_i32x4_dot_i16x8(b0, w->m16[0]), wasm_i32x4_dot_i16x8(b1, w->m16[1]));
         return;
     }
-    default: { /* Q3_K, Q6_K: scales already in the codes */
+    default: { /* Q3_K, Q6_K, IQ4_XS: scales already in the codes */
         v128_t lo = ks_dot16(w->w, y), hi = ks_dot16(w->w + 2, y + 2);
         for (int c = 1; c < 8; c++) {
             lo = wasm_i32x4_add(lo, ks_dot16(w->w + 4 * c, y + 4 * c));
@@ -339,6 +393,28 @@ AI ks_act ks_tile_act(const ks_tile *t, int k, int b) {
 typedef void (*ks_step_fn)(int ty, bool panel, const ks_sb *w, const ks_act *a, bool gemm, v128_t *st);
 typedef float (*ks_finish_fn)(int ty, bool panel, const v128_t *st);
 
+/* Rows [r0, r1) against a tile of NT tokens (a constant: each count gets
+ * its own code, the state in locals). */
+AI void ks_rows(const int ty, const int NT, ks_step_fn step, ks_finish_fn finish, const uint8_t *w, size_t wrow,
+                int r0, int r1, const ks_tile *tile, int t0, int n_gemm, bool panel, float *out, size_t os) {
+    const size_t bs = ks_bsize(ty);
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *x = w + (size_t)r * wrow;
+        v128_t st[KS_TILE][KS_STATE];
+        for (int k = 0; k < NT; k++)
+            for (int i = 0; i < KS_STATE; i++) st[k][i] = wasm_i64x2_const_splat(0);
+        for (int b = 0; b < tile->nb; b++, x += bs) {
+            ks_sb sb;
+            ks_decode(ty, x, &sb);
+            for (int k = 0; k < NT; k++) {
+                const ks_act a = ks_tile_act(tile, k, b);
+                step(ty, panel, &sb, &a, t0 + k < n_gemm, st[k]);
+            }
+        }
+        for (int k = 0; k < NT; k++) out[(size_t)(t0 + k) * os + (size_t)r] = finish(ty, panel, st[k]);
+    }
+}
+
 /* out[t*os + r] for r in [r0, r1), t < n_tok: tiles of KS_TILE tokens whose
  * codes are widened once; each row read once per tile, in order (one
  * sequential stream), each super-block decoded once for the tile's tokens.
@@ -346,27 +422,18 @@ typedef float (*ks_finish_fn)(int ty, bool panel, const v128_t *st);
 AI void ks_matmul(const int ty, ks_step_fn step, ks_finish_fn finish, const void *w, int n, int r0, int r1,
                   const void *act, int n_tok, float *out, size_t os) {
     const int nb = n / QK_K, n_gemm = n_tok - n_tok % 4;
-    const size_t bs = ks_bsize(ty), wrow = (size_t)nb * bs;
+    const size_t wrow = (size_t)nb * ks_bsize(ty);
     const bool panel = ty == KS_IQ4_XS && n_tok >= LOWBIT_IQ4_XS_PANEL_MIN;
     v128_t buf[KS_TILE * KS_PRE_NB * 32];
     for (int t0 = 0; t0 < n_tok; t0 += KS_TILE) {
         const int nt = n_tok - t0 < KS_TILE ? n_tok - t0 : KS_TILE;
         ks_tile tile;
         ks_tile_init(&tile, act, t0, nt, nb, buf);
-        for (int r = r0; r < r1; r++) {
-            const uint8_t *x = (const uint8_t *)w + (size_t)r * wrow;
-            v128_t st[KS_TILE][KS_STATE];
-            for (int k = 0; k < nt; k++)
-                for (int i = 0; i < KS_STATE; i++) st[k][i] = wasm_i64x2_const_splat(0);
-            for (int b = 0; b < nb; b++, x += bs) {
-                ks_sb sb;
-                ks_decode(ty, x, &sb);
-                for (int k = 0; k < nt; k++) {
-                    const ks_act a = ks_tile_act(&tile, k, b);
-                    step(ty, panel, &sb, &a, t0 + k < n_gemm, st[k]);
-                }
-            }
-            for (int k = 0; k < nt; k++) out[(size_t)(t0 + k) * os + (size_t)r] = finish(ty, panel, st[k]);
+        switch (nt) {
+        case 1: ks_rows(ty, 1, step, finish, w, wrow, r0, r1, &tile, t0, n_gemm, panel, out, os); break;
+        case 2: ks_rows(ty, 2, step, finish, w, wrow, r0, r1, &tile, t0, n_gemm, panel, out, os); break;
+        case 3: ks_rows(ty, 3, step, finish, w, wrow, r0, r1, &tile, t0, n_gemm, panel, out, os); break;
+        default: ks_rows(ty, KS_TILE, step, finish, w, wrow, r0, r1, &tile, t0, n_gemm, panel, out, os); break;
         }
     }
 }
