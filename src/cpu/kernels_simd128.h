@@ -22,7 +22,8 @@ bool kernels_simd128_fill(hearth_kernels *k);
 bool kernels_simd128_fast_fill(hearth_kernels *k);
 /* Adds the relaxed-SIMD products of Q4_0_X4 and Q8_0_X4 weights and their
  * activation rows (quant_simd128_relaxed.c; kernels_pack_weight then
- * repacks Q4_0 and Q8_0 matrices) and names the set
+ * repacks Q4_0 and Q8_0 matrices), replaces the Q2_K..Q6_K products with
+ * quant_k_simd128_relaxed.c's and names the set
  * "simd128-relaxed"; call after kernels_simd128_fast_fill. Returns false and
  * touches nothing when compiled without relaxed SIMD. */
 bool kernels_simd128_relaxed_fill(hearth_kernels *k);
@@ -41,6 +42,9 @@ void kernels_k_simd128_fill(hearth_kernels *k);
 /* Their f32-accumulating versions (quant_k_simd128_fast.c); used by
  * kernels_simd128_fast_fill. */
 void kernels_k_simd128_fast_fill(hearth_kernels *k);
+/* The relaxed-SIMD versions of the Q2_K..Q6_K ones (quant_k_simd128_relaxed.c);
+ * used by kernels_simd128_relaxed_fill. */
+void kernels_k_simd128_relaxed_fill(hearth_kernels *k);
 /* IQ4_NL's product (quant_iq4nl_simd128.c): the exact one and its
  * activation quantizer (the set's Q8_0 one: call after setting it), or
  * (fast) the f32-accumulating one. */
