@@ -8,7 +8,8 @@
  * of either side, where baseline SIMD128 needs 16-bit lanes. A 16-bit lane
  * holds two products, at most 2 x 63 x 127 (Q6_K): exact everywhere. Then
  * i32x4.dot_i16x8_s with the 16 elements' scale adds pairs of those lanes,
- * times the scale, into 4 i32 lanes.
+ * times the scale, into 4 i32 lanes (Q4_K, Q5_K: the two 16-bit vectors
+ * of a 32-element sub-block added first, at most 4 x 31 x 127).
  *
  * The float steps are quant_k_simd128_fast.c's (per super-block,
  * float(integer sum lanes) x dw * da, minus the mins' term, into 4 f32
@@ -29,12 +30,6 @@ typedef struct {
     float d, dmin;
 } kr_sb;
 
-/* Byte lanes of x whose bit `bit` is set, as `val`. */
-AI v128_t kr_bit(v128_t x, int bit, int val) {
-    const v128_t m = wasm_i8x16_splat((int8_t)(1 << bit));
-    return wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(x, m), m), wasm_i8x16_splat((int8_t)val));
-}
-
 /* Q2_K / Q3_K low bits: element 128h + 32j + l is bits 2j.. of qs[32h + l]
  * (Q3_K: + 4 where bit 4h + j of hmask[l] is set). */
 AI void kr_dec_2bit(const uint8_t *qs, const uint8_t *hmask, v128_t *c) {
@@ -44,7 +39,9 @@ AI void kr_dec_2bit(const uint8_t *qs, const uint8_t *hmask, v128_t *c) {
             for (int half = 0; half < 2; half++) {
                 const v128_t q = wasm_v128_load(qs + 32 * h + 16 * half);
                 v128_t v = wasm_v128_and(wasm_u16x8_shr(q, (uint32_t)(2 * j)), m3);
-                if (hmask) v = wasm_v128_or(v, kr_bit(wasm_v128_load(hmask + 16 * half), 4 * h + j, 4));
+                if (hmask) /* bit 4h + j to bit 2 of each byte (a 16-bit shift: no wanted bit crosses) */
+                    v = wasm_v128_or(v, wasm_v128_and(ks_shift16(wasm_v128_load(hmask + 16 * half), 2 - (4 * h + j)),
+                                                      wasm_i8x16_const_splat(4)));
                 c[8 * h + 2 * j + half] = v;
             }
 }
@@ -70,7 +67,8 @@ AI void kr_decode(const int ty, const uint8_t *x, kr_sb *o) {
         if (ty == KS_Q5_K) /* bit j of qh[l]: 0x10 of element l of sub-block j */
             for (int half = 0; half < 2; half++) {
                 const v128_t qh = wasm_v128_load(x + KQ5_QH + 16 * half);
-                for (int j = 0; j < 8; j++) o->c[2 * j + half] = wasm_v128_or(o->c[2 * j + half], kr_bit(qh, j, 0x10));
+                for (int j = 0; j < 8; j++) /* bit j to bit 4 of each byte: a 16-bit shift, no wanted bit crosses */
+                    o->c[2 * j + half] = wasm_v128_or(o->c[2 * j + half], wasm_v128_and(ks_shift16(qh, 4 - j), wasm_i8x16_const_splat(0x10)));
             }
         return;
     }
@@ -118,10 +116,12 @@ AI void kr_decode(const int ty, const uint8_t *x, kr_sb *o) {
 
 /* st += float(sum) x dw * da - float(mins) x dmin * da (lanes to be added). */
 AI void kr_step(const int ty, const kr_sb *w, const block_q8_K *y, v128_t *st) {
-    v128_t sum = wasm_i32x4_splat(0);
-    for (int s = 0; s < 16; s++)
-        sum = wasm_i32x4_add(sum, wasm_i32x4_dot_i16x8(wasm_i16x8_relaxed_dot_i8x16_i7x16(wasm_v128_load(y->qs + 16 * s), w->c[s]),
-                                                       w->sc[s]));
+    v128_t sum = wasm_i32x4_splat(0), p[16];
+    for (int s = 0; s < 16; s++) p[s] = wasm_i16x8_relaxed_dot_i8x16_i7x16(wasm_v128_load(y->qs + 16 * s), w->c[s]);
+    if (ty == KS_Q4_K || ty == KS_Q5_K) /* one scale per 32 elements: their pair sums added first (below 2^15) */
+        for (int j = 0; j < 8; j++) sum = wasm_i32x4_add(sum, wasm_i32x4_dot_i16x8(wasm_i16x8_add(p[2 * j], p[2 * j + 1]), w->sc[2 * j]));
+    else
+        for (int s = 0; s < 16; s++) sum = wasm_i32x4_add(sum, wasm_i32x4_dot_i16x8(p[s], w->sc[s]));
     const v128_t b0 = wasm_v128_load(y->bsums), b1 = wasm_v128_load(y->bsums + 8);
     const v128_t bm = wasm_i32x4_add(wasm_i32x4_dot_i16x8(b0, w->m16[0]), wasm_i32x4_dot_i16x8(b1, w->m16[1]));
     if (ty == KS_Q6_K) sum = wasm_i32x4_sub(sum, wasm_i32x4_shl(bm, 5)); /* codes - 32 */
