@@ -1,7 +1,8 @@
 /* Single-thread timing of the quantized products in wasm (make
  * build/wasm-bench/kmatmul.wasm; node tests/e2e/wasm_kernels.test.mjs --wasi
  * FILE runs it under Node's WASI): for each weight type, the exact kernel
- * set and the fast one (kernels_prefer_speed), 1 and 64 tokens on
+ * set and the fast one (kernels_prefer_speed; and the scalar reference on
+ * the first shape), 1 and 64 tokens on
  * 2048 x 2048, 8192 x 2048 and 2048 x 8192 matrices (rows x columns), as
  * microseconds per product and GB/s of weights (the matrix's bytes over
  * the time of one product, the fastest of several). One line per case:
@@ -59,7 +60,8 @@ static const uint32_t types[] = {GGML_TYPE_Q4_0, GGML_TYPE_Q8_0, GGML_TYPE_Q4_K,
 int main(int argc, char **argv) {
     static const struct { int rows, cols; } shapes[] = {{2048, 2048}, {8192, 2048}, {2048, 8192}};
     static const int toks[] = {1, 64};
-    hearth_kernels exact, fast;
+    hearth_kernels scalar, exact, fast;
+    kernels_init(&scalar, false);
     kernels_init(&exact, true);
     kernels_init(&fast, true);
     const bool have_fast = kernels_prefer_speed(&fast);
@@ -75,8 +77,9 @@ int main(int argc, char **argv) {
             const size_t wbytes = (size_t)rb * (size_t)rows;
             unsigned char *w = malloc(wbytes);
             fill(type, w, rows, n);
-            for (int set = 0; set < (have_fast ? 2 : 1); set++) {
-                const hearth_kernels *k = set ? &fast : &exact;
+            /* the scalar reference on the first shape only (it is slow) */
+            for (int set = si ? 1 : 0; set < (have_fast ? 3 : 2); set++) {
+                const hearth_kernels *k = set == 0 ? &scalar : set == 1 ? &exact : &fast;
                 uint32_t wtype = type;
                 const void *wm = w;
                 void *packed = NULL;
