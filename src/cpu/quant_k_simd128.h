@@ -95,6 +95,11 @@ typedef struct {
                     * Q2_K: its 16 mins; Q6_K: its 16 scales (for ggml's -32) */
     v128_t sc;     /* Q4_K, Q5_K: bytes 0..7 the scales of the 8 sub-blocks of 32 */
     float d, dmin;
+    /* Q4_K, Q5_K with lazy set (a constant: one token a pass): w is not
+     * filled, ks_int_sums decodes each sub-block pair from qs, qh where it
+     * uses it (fewer live vectors than V8 has registers) */
+    bool lazy;
+    const uint8_t *qs, *qh;
 } ks_sb;
 
 /* Byte j of v in i32 lane 0..3 (unsigned; j a constant once unrolled). */
@@ -114,19 +119,32 @@ AI void ks_halves(const uint8_t *p, bool two, float *d, float *dmin) {
     if (two) *dmin = wasm_f32x4_extract_lane(f, 1);
 }
 
-/* Q4_K / Q5_K nibbles: qs byte 32p + l holds element l of sub-blocks 2p
- * (low nibble) and 2p + 1 (high). */
-AI void ks_dec_nibbles(const uint8_t *qs, v128_t *w) {
+/* Q5_K: bit j of qh[l] is the fifth bit (0x10) of element l of sub-block
+ * j; qh: 16 of those bytes, v: the matching even, odd codes. */
+AI void ks_fifth_bit(v128_t qh, int j, v128_t *v) {
+    const v128_t x10 = wasm_i16x8_const_splat(0x10);
+    v[0] = wasm_v128_or(v[0], wasm_v128_and(ks_shift16(qh, 4 - j), x10));
+    v[1] = wasm_v128_or(v[1], wasm_v128_and(wasm_u16x8_shr(qh, (uint32_t)(j + 4)), x10));
+}
+
+/* Q4_K / Q5_K codes of sub-blocks 2p and 2p + 1 (ks_sb.w[8p..8p+7]): qs
+ * byte 32p + l holds element l of sub-block 2p (low nibble) and 2p + 1
+ * (high); qh (Q5_K, else NULL): the fifth bits. */
+AI void ks_dec_pair(const uint8_t *qs, const uint8_t *qh, int p, v128_t *w) {
     const v128_t m = wasm_i16x8_const_splat(0x0f);
-    for (int p = 0; p < 4; p++)
-        for (int h = 0; h < 2; h++) {
-            const v128_t a = wasm_v128_load(qs + 32 * p + 16 * h);
-            v128_t *lo = w + 2 * (4 * p + h), *hi = w + 2 * (4 * p + 2 + h);
-            lo[0] = wasm_v128_and(a, m);
-            lo[1] = wasm_v128_and(wasm_u16x8_shr(a, 8), m);
-            hi[0] = wasm_v128_and(wasm_u16x8_shr(a, 4), m);
-            hi[1] = wasm_u16x8_shr(a, 12);
+    for (int h = 0; h < 2; h++) {
+        const v128_t a = wasm_v128_load(qs + 32 * p + 16 * h);
+        v128_t *lo = w + 2 * h, *hi = w + 4 + 2 * h;
+        lo[0] = wasm_v128_and(a, m);
+        lo[1] = wasm_v128_and(wasm_u16x8_shr(a, 8), m);
+        hi[0] = wasm_v128_and(wasm_u16x8_shr(a, 4), m);
+        hi[1] = wasm_u16x8_shr(a, 12);
+        if (qh) {
+            const v128_t b = wasm_v128_load(qh + 16 * h);
+            ks_fifth_bit(b, 2 * p, lo);
+            ks_fifth_bit(b, 2 * p + 1, hi);
         }
+    }
 }
 
 /* The 6-bit scales and mins of Q4_K / Q5_K (quant_k.h's kq_scales_mins) in
@@ -193,16 +211,14 @@ AI void ks_decode(const int ty, const uint8_t *x, ks_sb *o) {
         const block_q4_K *h = (const block_q4_K *)x;
         ks_dec_scales_mins(h->scales, o);
         ks_halves(x, true, &o->d, &o->dmin);
-        ks_dec_nibbles(x + (ty == KS_Q5_K ? KQ5_QS : KQ4_QS), o->w);
-        if (ty == KS_Q5_K) { /* bit j of qh[l]: the fifth bit (0x10) of element l of sub-block j */
-            const v128_t x10 = wasm_i16x8_const_splat(0x10);
-            for (int half = 0; half < 2; half++) {
-                const v128_t qh = wasm_v128_load(x + KQ5_QH + 16 * half);
-                for (int j = 0; j < 8; j++) {
-                    v128_t *v = o->w + 2 * (2 * j + half);
-                    v[0] = wasm_v128_or(v[0], wasm_v128_and(ks_shift16(qh, 4 - j), x10));
-                    v[1] = wasm_v128_or(v[1], wasm_v128_and(wasm_u16x8_shr(qh, (uint32_t)(j + 4)), x10));
-                }
+        o->qs = x + (ty == KS_Q5_K ? KQ5_QS : KQ4_QS);
+        o->qh = ty == KS_Q5_K ? x + KQ5_QH : NULL;
+        if (!o->lazy) {
+            for (int p = 0; p < 4; p++) ks_dec_pair(o->qs, NULL, p, o->w + 8 * p);
+            /* (qh's 16-byte halves each applied to all 8 sub-blocks: faster in V8 than per pair) */
+            for (int half = 0; half < 2 && o->qh; half++) {
+                const v128_t qh = wasm_v128_load(o->qh + 16 * half);
+                for (int j = 0; j < 8; j++) ks_fifth_bit(qh, j, o->w + 2 * (2 * j + half));
             }
         }
         return;
@@ -300,26 +316,30 @@ AI void ks_int_sums(const int ty, const bool fast, const ks_sb *w, const ks_act 
     const v128_t b0 = wasm_v128_load(a->q->bsums), b1 = wasm_v128_load(a->q->bsums + 8);
     switch (ty) {
     case KS_Q4_K:
-        for (int i = 0; i < 4; i++) {
-            const v128_t d0 = wasm_i32x4_add(ks_dot16(w->w + 8 * i, y + 8 * i), ks_dot16(w->w + 8 * i + 2, y + 8 * i + 2));
-            const v128_t d1 = wasm_i32x4_add(ks_dot16(w->w + 8 * i + 4, y + 8 * i + 4), ks_dot16(w->w + 8 * i + 6, y + 8 * i + 6));
-            o->p[i] = wasm_i32x4_add(wasm_i32x4_mul(d0, ks_splat_u8_i32(w->sc, 2 * i)),
-                                     wasm_i32x4_mul(d1, ks_splat_u8_i32(w->sc, 2 * i + 1)));
-        }
-        o->mins = ks_pair_sums(wasm_i32x4_dot_i16x8(b0, w->m16[0]), wasm_i32x4_dot_i16x8(b1, w->m16[1]));
-        return;
     case KS_Q5_K: {
         v128_t lo = wasm_i32x4_splat(0), hi = lo;
-        for (int j = 0; j < 8 && fast; j++) /* only the total: one product per sub-block */
-            lo = wasm_i32x4_add(lo, wasm_i32x4_mul(ks_dot16_32(w->w + 4 * j, y + 4 * j), ks_splat_u8_i32(w->sc, j)));
-        for (int j = 0; j < 8 && !fast; j++) {
-            const v128_t scv = ks_splat_u8_i32(w->sc, j);
-            lo = wasm_i32x4_add(lo, wasm_i32x4_mul(ks_dot16(w->w + 4 * j, y + 4 * j), scv));
-            hi = wasm_i32x4_add(hi, wasm_i32x4_mul(ks_dot16(w->w + 4 * j + 2, y + 4 * j + 2), scv));
+        for (int i = 0; i < 4; i++) { /* sub-blocks 2i, 2i + 1 */
+            v128_t tmp[8];
+            const v128_t *c = w->w + 8 * i;
+            if (w->lazy) {
+                ks_dec_pair(w->qs, w->qh, i, tmp);
+                c = tmp;
+            }
+            const v128_t *yi = y + 8 * i;
+            const v128_t s0 = ks_splat_u8_i32(w->sc, 2 * i), s1 = ks_splat_u8_i32(w->sc, 2 * i + 1);
+            if (ty == KS_Q4_K || fast) {
+                const v128_t p = wasm_i32x4_add(wasm_i32x4_mul(ks_dot16_32(c, yi), s0), wasm_i32x4_mul(ks_dot16_32(c + 4, yi + 4), s1));
+                if (ty == KS_Q4_K) o->p[i] = p;
+                else lo = wasm_i32x4_add(lo, p); /* Q5_K fast: only the total */
+            } else { /* Q5_K: lane l / l + 4 of ggml's 8 */
+                lo = wasm_i32x4_add(lo, wasm_i32x4_add(wasm_i32x4_mul(ks_dot16(c, yi), s0), wasm_i32x4_mul(ks_dot16(c + 4, yi + 4), s1)));
+                hi = wasm_i32x4_add(hi, wasm_i32x4_add(wasm_i32x4_mul(ks_dot16(c + 2, yi + 2), s0), wasm_i32x4_mul(ks_dot16(c + 6, yi + 6), s1)));
+            }
         }
         o->lo = lo;
         o->hi = hi;
-        o->mins = wasm_i32x4_add(wasm_i32x4_dot_i16x8(b0, w->m16[0]), wasm_i32x4_dot_i16x8(b1, w->m16[1]));
+        const v128_t m0 = wasm_i32x4_dot_i16x8(b0, w->m16[0]), m1 = wasm_i32x4_dot_i16x8(b1, w->m16[1]);
+        o->mins = ty == KS_Q4_K && !fast ? ks_pair_sums(m0, m1) : wasm_i32x4_add(m0, m1);
         return;
     }
     case KS_Q2_K: {
@@ -405,6 +425,7 @@ AI void ks_rows(const int ty, const int NT, ks_step_fn step, ks_finish_fn finish
             for (int i = 0; i < KS_STATE; i++) st[k][i] = wasm_i64x2_const_splat(0);
         for (int b = 0; b < tile->nb; b++, x += bs) {
             ks_sb sb;
+            sb.lazy = NT == 1;
             ks_decode(ty, x, &sb);
             for (int k = 0; k < NT; k++) {
                 const ks_act a = ks_tile_act(tile, k, b);
