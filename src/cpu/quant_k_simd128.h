@@ -95,11 +95,12 @@ typedef struct {
                     * Q2_K: its 16 mins; Q6_K: its 16 scales (for ggml's -32) */
     v128_t sc;     /* Q4_K, Q5_K: bytes 0..7 the scales of the 8 sub-blocks of 32 */
     float d, dmin;
-    /* Q4_K, Q5_K with lazy set (a constant: one token a pass): w is not
-     * filled, ks_int_sums decodes each sub-block pair from qs, qh where it
+    /* lazy (a constant: one token a pass): w is not filled, ks_int_sums
+     * decodes each sub-block pair (Q4_K, Q5_K) or 32-element chunk where it
      * uses it (fewer live vectors than V8 has registers) */
     bool lazy;
-    const uint8_t *qs, *qh;
+    const uint8_t *x, *qs, *qh; /* the block; Q4_K/Q5_K: its codes and fifth bits */
+    v128_t sc16[2]; /* Q2_K, Q3_K, Q6_K: the 16 scales as i16; IQ4_XS: its 8 in sc16[0] */
 } ks_sb;
 
 /* Byte j of v in i32 lane 0..3 (unsigned; j a constant once unrolled). */
@@ -163,30 +164,6 @@ AI void ks_dec_scales_mins(const uint8_t *q, ks_sb *o) {
     o->m16[1] = wasm_i8x16_swizzle(o->sc, wasm_i8x16_const(12, -1, 12, -1, 13, -1, 13, -1, 14, -1, 14, -1, 15, -1, 15, -1));
 }
 
-/* Q2_K / Q3_K: element 128h + 32j + l is bits 2j..2j+1 of qs[32h + l];
- * Q3_K adds 4 where bit 4h + j of hmask[l] is set, then subtracts 4. Each
- * code is multiplied by its 16-element scale (i16 lane s % 8 of sc[s / 8]). */
-AI void ks_dec_2bit(const uint8_t *qs, const uint8_t *hmask, const v128_t *sc, v128_t *w) {
-    const v128_t m3 = wasm_i16x8_const_splat(3), m4 = wasm_i16x8_const_splat(4);
-    for (int h = 0; h < 2; h++)
-        for (int j = 0; j < 4; j++)
-            for (int half = 0; half < 2; half++) {
-                const int s = 8 * h + 2 * j + half;
-                const v128_t q = wasm_v128_load(qs + 32 * h + 16 * half);
-                v128_t e = wasm_v128_and(wasm_u16x8_shr(q, (uint32_t)(2 * j)), m3);
-                v128_t o = wasm_v128_and(wasm_u16x8_shr(q, (uint32_t)(2 * j + 8)), m3);
-                if (hmask) {
-                    const v128_t hm = wasm_v128_load(hmask + 16 * half);
-                    const int bit = 4 * h + j;
-                    e = wasm_i16x8_sub(wasm_v128_or(e, wasm_v128_and(ks_shift16(hm, 2 - bit), m4)), m4);
-                    o = wasm_i16x8_sub(wasm_v128_or(o, wasm_v128_and(ks_shift16(hm, 2 - bit - 8), m4)), m4);
-                }
-                const v128_t scv = ks_splat_i16(sc[s / 8], s % 8);
-                w[2 * s] = wasm_i16x8_mul(e, scv);
-                w[2 * s + 1] = wasm_i16x8_mul(o, scv);
-            }
-}
-
 /* Q3_K's 16 six-bit scales (quant_lowbit.h's q3_K_scales) minus 32, as i16:
  * s < 8 the low nibble of packed[s], else the high one of packed[s - 8];
  * bits 4-5 from bits 2(s / 4).. of packed[8 + s % 4]. */
@@ -202,6 +179,51 @@ AI void ks_q3_scales(const uint8_t *packed, v128_t *sc) {
     const v128_t m32 = wasm_i16x8_const_splat(32);
     sc[0] = wasm_i16x8_sub(wasm_v128_or(wasm_v128_and(lo8, m), hi_a), m32);
     sc[1] = wasm_i16x8_sub(wasm_v128_or(wasm_u16x8_shr(lo8, 4), hi_b), m32);
+}
+
+/* Elements 32 c8 .. 32 c8 + 31 of a Q2_K, Q3_K, Q6_K or IQ4_XS super-block
+ * (o: its scales and block) as v[0..3] (ks_sb.w[4 c8 ..]), times their
+ * scales. */
+AI void ks_dec_chunk(const int ty, const ks_sb *o, int c8, v128_t *v) {
+    const uint8_t *x = o->x;
+    if (ty == KS_IQ4_XS) { /* sub-block c8's elements j, j + 16 index the code book by qs[16 c8 + j]'s nibbles */
+        const v128_t book = wasm_v128_load(kvalues_iq4nl), m = wasm_i8x16_const_splat(0x0f);
+        const v128_t q = wasm_v128_load(((const block_iq4_xs *)x)->qs + 16 * c8), scv = ks_splat_i16(o->sc16[0], c8);
+        ks_even_odd_i8(wasm_i8x16_swizzle(book, wasm_v128_and(q, m)), v);
+        ks_even_odd_i8(wasm_i8x16_swizzle(book, wasm_v128_and(wasm_u16x8_shr(q, 4), m)), v + 2);
+        for (int i = 0; i < 4; i++) v[i] = wasm_i16x8_mul(v[i], scv);
+        return;
+    }
+    const int h = c8 / 4, c = c8 % 4;
+    for (int half = 0; half < 2; half++) {
+        v128_t e, od;
+        if (ty == KS_Q6_K) { /* quant_k_scalar.c's q6_code: ql nibbles, qh bit pairs; codes 0..63 */
+            const block_q6_K *b = (const block_q6_K *)x;
+            const v128_t m = wasm_i16x8_const_splat(0x0f), m30 = wasm_i16x8_const_splat(0x30);
+            const v128_t l = wasm_v128_load(b->ql + 64 * h + 32 * (c & 1) + 16 * half);
+            const v128_t q = wasm_v128_load(b->qh + 32 * h + 16 * half);
+            e = wasm_v128_or(wasm_v128_and(c & 2 ? wasm_u16x8_shr(l, 4) : l, m), wasm_v128_and(ks_shift16(q, 4 - 2 * c), m30));
+            od = wasm_v128_or(c & 2 ? wasm_u16x8_shr(l, 12) : wasm_v128_and(wasm_u16x8_shr(l, 8), m),
+                              wasm_v128_and(wasm_u16x8_shr(q, (uint32_t)(2 * c + 4)), m30));
+        } else { /* Q2_K, Q3_K: element 128h + 32c + l is bits 2c.. of qs[32h + l]; Q3_K adds 4 where bit
+                  * 4h + c of hmask[l] is set, then subtracts 4 */
+            const uint8_t *qs = ty == KS_Q2_K ? ((const block_q2_K *)x)->qs : ((const block_q3_K *)x)->qs;
+            const v128_t m3 = wasm_i16x8_const_splat(3), m4 = wasm_i16x8_const_splat(4);
+            const v128_t q = wasm_v128_load(qs + 32 * h + 16 * half);
+            e = wasm_v128_and(wasm_u16x8_shr(q, (uint32_t)(2 * c)), m3);
+            od = wasm_v128_and(wasm_u16x8_shr(q, (uint32_t)(2 * c + 8)), m3);
+            if (ty == KS_Q3_K) {
+                const v128_t hm = wasm_v128_load(((const block_q3_K *)x)->hmask + 16 * half);
+                const int bit = 4 * h + c;
+                e = wasm_i16x8_sub(wasm_v128_or(e, wasm_v128_and(ks_shift16(hm, 2 - bit), m4)), m4);
+                od = wasm_i16x8_sub(wasm_v128_or(od, wasm_v128_and(ks_shift16(hm, 2 - bit - 8), m4)), m4);
+            }
+        }
+        const int s = 2 * c8 + half; /* the 16-element scale */
+        const v128_t scv = ks_splat_i16(o->sc16[s / 8], s % 8);
+        v[2 * half] = wasm_i16x8_mul(e, scv);
+        v[2 * half + 1] = wasm_i16x8_mul(od, scv);
+    }
 }
 
 AI void ks_decode(const int ty, const uint8_t *x, ks_sb *o) {
@@ -223,53 +245,29 @@ AI void ks_decode(const int ty, const uint8_t *x, ks_sb *o) {
         }
         return;
     }
-    case KS_Q6_K: { /* quant_k_scalar.c's q6_code: ql nibbles, qh bit pairs; codes 0..63 */
-        const block_q6_K *b = (const block_q6_K *)x;
-        const v128_t m = wasm_i16x8_const_splat(0x0f), m30 = wasm_i16x8_const_splat(0x30);
-        const v128_t s8 = wasm_v128_load(b->scales);
-        o->m16[0] = wasm_i16x8_extend_low_i8x16(s8);
-        o->m16[1] = wasm_i16x8_extend_high_i8x16(s8);
-        for (int c8 = 0; c8 < 8; c8++) {
-            const int h = c8 / 4, c = c8 % 4;
-            for (int half = 0; half < 2; half++) {
-                const int s = 2 * c8 + half;
-                const v128_t l = wasm_v128_load(b->ql + 64 * h + 32 * (c & 1) + 16 * half);
-                const v128_t q = wasm_v128_load(b->qh + 32 * h + 16 * half);
-                const v128_t e = wasm_v128_or(wasm_v128_and(c & 2 ? wasm_u16x8_shr(l, 4) : l, m),
-                                              wasm_v128_and(ks_shift16(q, 4 - 2 * c), m30));
-                const v128_t od = wasm_v128_or(c & 2 ? wasm_u16x8_shr(l, 12) : wasm_v128_and(wasm_u16x8_shr(l, 8), m),
-                                               wasm_v128_and(wasm_u16x8_shr(q, (uint32_t)(2 * c + 4)), m30));
-                const v128_t scv = ks_splat_i16(o->m16[s / 8], s % 8);
-                o->w[2 * s] = wasm_i16x8_mul(e, scv);
-                o->w[2 * s + 1] = wasm_i16x8_mul(od, scv);
-            }
-        }
+    case KS_Q6_K: {
+        const v128_t s8 = wasm_v128_load(((const block_q6_K *)x)->scales);
+        o->sc16[0] = o->m16[0] = wasm_i16x8_extend_low_i8x16(s8);
+        o->sc16[1] = o->m16[1] = wasm_i16x8_extend_high_i8x16(s8);
         ks_halves(x + KQ6_D, false, &o->d, NULL);
-        return;
+        break;
     }
     case KS_Q2_K: { /* scales byte s: scale (low nibble) and min (high) of elements 16s.. */
-        const block_q2_K *b = (const block_q2_K *)x;
-        const v128_t s8 = wasm_v128_load(b->scales), m = wasm_i16x8_const_splat(0x0f);
+        const v128_t s8 = wasm_v128_load(((const block_q2_K *)x)->scales), m = wasm_i16x8_const_splat(0x0f);
         const v128_t lo = wasm_u16x8_extend_low_u8x16(s8), hi = wasm_u16x8_extend_high_u8x16(s8);
-        const v128_t sc[2] = {wasm_v128_and(lo, m), wasm_v128_and(hi, m)};
+        o->sc16[0] = wasm_v128_and(lo, m);
+        o->sc16[1] = wasm_v128_and(hi, m);
         o->m16[0] = wasm_u16x8_shr(lo, 4);
         o->m16[1] = wasm_u16x8_shr(hi, 4);
-        ks_dec_2bit(b->qs, NULL, sc, o->w);
         ks_halves(x + offsetof(block_q2_K, d), true, &o->d, &o->dmin);
-        return;
+        break;
     }
-    case KS_Q3_K: {
-        const block_q3_K *b = (const block_q3_K *)x;
-        v128_t sc[2];
-        ks_q3_scales(b->scales, sc);
-        ks_dec_2bit(b->qs, b->hmask, sc, o->w);
+    case KS_Q3_K:
+        ks_q3_scales(((const block_q3_K *)x)->scales, o->sc16);
         ks_halves(x + offsetof(block_q3_K, d), false, &o->d, NULL);
-        return;
-    }
-    default: { /* IQ4_XS: sub-block ib's elements j, j + 16 index the code book by qs[16ib + j]'s nibbles */
+        break;
+    default: { /* IQ4_XS: scale ib = (scales_l[ib / 2] >> 4 (ib % 2)) & 15 | ((scales_h >> 2 ib) & 3) << 4, minus 32 */
         const block_iq4_xs *b = (const block_iq4_xs *)x;
-        const v128_t book = wasm_v128_load(kvalues_iq4nl), m = wasm_i8x16_const_splat(0x0f);
-        /* scale ib: (scales_l[ib / 2] >> 4 (ib % 2)) & 15 | ((scales_h >> 2 ib) & 3) << 4, minus 32 */
         uint32_t sl;
         memcpy(&sl, b->scales_l, 4);
         const v128_t l = wasm_u16x8_extend_low_u8x16(wasm_i8x16_swizzle(wasm_i32x4_splat((int32_t)sl),
@@ -277,18 +275,15 @@ AI void ks_decode(const int ty, const uint8_t *x, ks_sb *o) {
         const v128_t lo = wasm_v128_and(wasm_i16x8_mul(l, wasm_i16x8_const(16, 1, 16, 1, 16, 1, 16, 1)), wasm_i16x8_const_splat(0xf0));
         const v128_t hi = wasm_u16x8_shr(wasm_i16x8_mul(wasm_i16x8_splat((int16_t)b->scales_h),
                                                         wasm_i16x8_const(16384, 4096, 1024, 256, 64, 16, 4, 1)), 14);
-        const v128_t sc = wasm_i16x8_sub(wasm_v128_or(wasm_u16x8_shr(lo, 4), wasm_i16x8_shl(hi, 4)), wasm_i16x8_const_splat(32));
-        for (int ib = 0; ib < 8; ib++) {
-            const v128_t q = wasm_v128_load(b->qs + 16 * ib), scv = ks_splat_i16(sc, ib);
-            v128_t *v = o->w + 4 * ib;
-            ks_even_odd_i8(wasm_i8x16_swizzle(book, wasm_v128_and(q, m)), v);
-            ks_even_odd_i8(wasm_i8x16_swizzle(book, wasm_v128_and(wasm_u16x8_shr(q, 4), m)), v + 2);
-            for (int i = 0; i < 4; i++) v[i] = wasm_i16x8_mul(v[i], scv);
-        }
+        /* one scale per 32 elements, lane ib */
+        o->sc16[0] = wasm_i16x8_sub(wasm_v128_or(wasm_u16x8_shr(lo, 4), wasm_i16x8_shl(hi, 4)), wasm_i16x8_const_splat(32));
         ks_halves(x, false, &o->d, NULL);
-        return;
+        break;
     }
     }
+    o->x = x;
+    if (!o->lazy)
+        for (int c8 = 0; c8 < 8; c8++) ks_dec_chunk(ty, o, c8, o->w + 4 * c8);
 }
 
 /* A token's super-block: widened codes, the block (d, bsums). */
@@ -342,26 +337,29 @@ AI void ks_int_sums(const int ty, const bool fast, const ks_sb *w, const ks_act 
         o->mins = ty == KS_Q4_K && !fast ? ks_pair_sums(m0, m1) : wasm_i32x4_add(m0, m1);
         return;
     }
-    case KS_Q2_K: {
-        v128_t s[2];
-        for (int h = 0; h < 2; h++) {
-            v128_t a0 = ks_dot16(w->w + 16 * h, y + 16 * h), a1 = ks_dot16(w->w + 16 * h + 2, y + 16 * h + 2);
-            for (int i = 4; i < 16; i += 4) {
-                a0 = wasm_i32x4_add(a0, ks_dot16(w->w + 16 * h + i, y + 16 * h + i));
-                a1 = wasm_i32x4_add(a1, ks_dot16(w->w + 16 * h + i + 2, y + 16 * h + i + 2));
+    default: { /* Q2_K, Q3_K, Q6_K, IQ4_XS: scales already in the codes */
+        v128_t lo = wasm_i32x4_splat(0), hi = lo;
+        for (int c = 0; c < 8; c++) {
+            v128_t tmp[4];
+            const v128_t *v = w->w + 4 * c;
+            if (w->lazy) {
+                ks_dec_chunk(ty, w, c, tmp);
+                v = tmp;
             }
-            s[h] = wasm_i32x4_add(a0, a1);
+            if (ty == KS_Q2_K) { /* lo / hi: the two halves (128 elements) */
+                const v128_t d = ks_dot16_32(v, y + 4 * c);
+                if (c < 4) lo = wasm_i32x4_add(lo, d);
+                else hi = wasm_i32x4_add(hi, d);
+            } else {
+                lo = wasm_i32x4_add(lo, ks_dot16(v, y + 4 * c));
+                hi = wasm_i32x4_add(hi, ks_dot16(v + 2, y + 4 * c + 2));
+            }
         }
-        o->lo = s[0];
-        o->hi = s[1];
-        o->mins = ks_pair_sums(wasm_i32x4_dot_i16x8(b0, w->m16[0]), wasm_i32x4_dot_i16x8(b1, w->m16[1]));
-        return;
-    }
-    default: { /* Q3_K, Q6_K, IQ4_XS: scales already in the codes */
-        v128_t lo = ks_dot16(w->w, y), hi = ks_dot16(w->w + 2, y + 2);
-        for (int c = 1; c < 8; c++) {
-            lo = wasm_i32x4_add(lo, ks_dot16(w->w + 4 * c, y + 4 * c));
-            hi = wasm_i32x4_add(hi, ks_dot16(w->w + 4 * c + 2, y + 4 * c + 2));
+        if (ty == KS_Q2_K) {
+            o->lo = lo;
+            o->hi = hi;
+            o->mins = ks_pair_sums(wasm_i32x4_dot_i16x8(b0, w->m16[0]), wasm_i32x4_dot_i16x8(b1, w->m16[1]));
+            return;
         }
         if (ty == KS_Q6_K) { /* ggml's -32: lane l less 32 (bsum_2l sc_2l + bsum_2l+1 sc_2l+1) */
             lo = wasm_i32x4_sub(lo, wasm_i32x4_shl(wasm_i32x4_dot_i16x8(b0, w->m16[0]), 5));
