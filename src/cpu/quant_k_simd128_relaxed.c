@@ -114,22 +114,35 @@ AI void kr_decode(const int ty, const uint8_t *x, kr_sb *o) {
     }
 }
 
-/* st += float(sum) x dw * da - float(mins) x dmin * da (lanes to be added). */
-AI void kr_step(const int ty, const kr_sb *w, const block_q8_K *y, v128_t *st) {
-    v128_t sum = wasm_i32x4_splat(0), p[16];
-    for (int s = 0; s < 16; s++) p[s] = wasm_i16x8_relaxed_dot_i8x16_i7x16(wasm_v128_load(y->qs + 16 * s), w->c[s]);
-    if (ty == KS_Q4_K || ty == KS_Q5_K) /* one scale per 32 elements: their pair sums added first (below 2^15) */
-        for (int j = 0; j < 8; j++) sum = wasm_i32x4_add(sum, wasm_i32x4_dot_i16x8(wasm_i16x8_add(p[2 * j], p[2 * j + 1]), w->sc[2 * j]));
-    else
-        for (int s = 0; s < 16; s++) sum = wasm_i32x4_add(sum, wasm_i32x4_dot_i16x8(p[s], w->sc[s]));
-    const v128_t b0 = wasm_v128_load(y->bsums), b1 = wasm_v128_load(y->bsums + 8);
-    const v128_t bm = wasm_i32x4_add(wasm_i32x4_dot_i16x8(b0, w->m16[0]), wasm_i32x4_dot_i16x8(b1, w->m16[1]));
-    if (ty == KS_Q6_K) sum = wasm_i32x4_sub(sum, wasm_i32x4_shl(bm, 5)); /* codes - 32 */
-    if (ty == KS_Q3_K) sum = wasm_i32x4_sub(sum, wasm_i32x4_shl(bm, 2)); /* codes - 4 */
-    v128_t t = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(sum), wasm_f32x4_splat(w->d * y->d));
-    if (ty == KS_Q4_K || ty == KS_Q5_K || ty == KS_Q2_K)
-        t = wasm_f32x4_sub(t, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(bm), wasm_f32x4_splat(w->dmin * y->d)));
-    *st = wasm_f32x4_add(*st, t);
+/* st[k] += float(sum) x dw * da - float(mins) x dmin * da (lanes to be
+ * added) for the NT tokens y[k * ys] (NT a constant): each vector of codes
+ * taken once for all of them. */
+AI void kr_step(const int ty, const int NT, const kr_sb *w, const block_q8_K *y, size_t ys, v128_t *st) {
+    v128_t sum[KS_TILE];
+    for (int k = 0; k < NT; k++) sum[k] = wasm_i32x4_splat(0);
+    for (int s = 0; s < 16; s += 2) {
+        const v128_t c0 = w->c[s], c1 = w->c[s + 1];
+        for (int k = 0; k < NT; k++) {
+            const int8_t *qs = y[(size_t)k * ys].qs + 16 * s;
+            const v128_t p0 = wasm_i16x8_relaxed_dot_i8x16_i7x16(wasm_v128_load(qs), c0);
+            const v128_t p1 = wasm_i16x8_relaxed_dot_i8x16_i7x16(wasm_v128_load(qs + 16), c1);
+            if (ty == KS_Q4_K || ty == KS_Q5_K) /* one scale per 32 elements: the pair sums added first (below 2^15) */
+                sum[k] = wasm_i32x4_add(sum[k], wasm_i32x4_dot_i16x8(wasm_i16x8_add(p0, p1), w->sc[s]));
+            else
+                sum[k] = wasm_i32x4_add(sum[k], wasm_i32x4_add(wasm_i32x4_dot_i16x8(p0, w->sc[s]), wasm_i32x4_dot_i16x8(p1, w->sc[s + 1])));
+        }
+    }
+    for (int k = 0; k < NT; k++) {
+        const block_q8_K *yk = &y[(size_t)k * ys];
+        const v128_t b0 = wasm_v128_load(yk->bsums), b1 = wasm_v128_load(yk->bsums + 8);
+        const v128_t bm = wasm_i32x4_add(wasm_i32x4_dot_i16x8(b0, w->m16[0]), wasm_i32x4_dot_i16x8(b1, w->m16[1]));
+        if (ty == KS_Q6_K) sum[k] = wasm_i32x4_sub(sum[k], wasm_i32x4_shl(bm, 5)); /* codes - 32 */
+        if (ty == KS_Q3_K) sum[k] = wasm_i32x4_sub(sum[k], wasm_i32x4_shl(bm, 2)); /* codes - 4 */
+        v128_t t = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(sum[k]), wasm_f32x4_splat(w->d * yk->d));
+        if (ty == KS_Q4_K || ty == KS_Q5_K || ty == KS_Q2_K)
+            t = wasm_f32x4_sub(t, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(bm), wasm_f32x4_splat(w->dmin * yk->d)));
+        st[k] = wasm_f32x4_add(st[k], t);
+    }
 }
 
 /* Rows [r0, r1) against NT tokens (a constant), each row read once. */
@@ -143,7 +156,7 @@ AI void kr_rows(const int ty, const int NT, const uint8_t *w, int nb, int r0, in
         for (int b = 0; b < nb; b++, x += bs) {
             kr_sb sb;
             kr_decode(ty, x, &sb);
-            for (int k = 0; k < NT; k++) kr_step(ty, &sb, y + (size_t)k * nb + b, &st[k]);
+            kr_step(ty, NT, &sb, y + b, (size_t)nb, st);
         }
         for (int k = 0; k < NT; k++) {
             v128_t v = wasm_f32x4_add(st[k], wasm_i32x4_shuffle(st[k], st[k], 2, 3, 0, 1));
