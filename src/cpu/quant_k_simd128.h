@@ -9,9 +9,9 @@
  * holds elements 2i (bits 0-7) and 2i+1 (bits 8-15), so shifts and masks
  * give the even elements and the odd ones of 16 as two i16 vectors with no
  * widening instructions, and the token's codes are widened once into the
- * same order (kq_widen_act). i32x4.dot_i16x8_s of the even vectors plus that
+ * same order (ks_widen_act). i32x4.dot_i16x8_s of the even vectors plus that
  * of the odd ones leaves in lane k the sum of elements 4k..4k+3: exactly the
- * 4-element groups of ggml's 8 float lanes (kq_dot16), so the exact kernels
+ * 4-element groups of ggml's 8 float lanes (ks_dot16), so the exact kernels
  * need no shuffles either. */
 #ifndef HEARTH_QUANT_K_SIMD128_H
 #define HEARTH_QUANT_K_SIMD128_H
