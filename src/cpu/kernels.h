@@ -130,8 +130,8 @@ void kernels_init(hearth_kernels *k, bool allow_simd);
 const char *kernels_name(const hearth_kernels *k);
 /* Swaps in kernels that are faster but not bit-identical with llama.cpp's
  * accumulation order, where the platform has such (wasm SIMD128: Q4_0,
- * Q5_0 and Q8_0 products and SwiGLU, quant_simd128_fast.c,
- * activation_simd128.c); returns whether it did.
+ * Q5_0, Q8_0, K-quant and IQ4 products and SwiGLU, quant_simd128_fast.c,
+ * quant_k_simd128_fast.c, activation_simd128.c); returns whether it did.
  * Call after kernels_init(k, true). */
 bool kernels_prefer_speed(hearth_kernels *k);
 

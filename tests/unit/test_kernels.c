@@ -943,6 +943,7 @@ static void test_pinned(const char *name, const hearth_kernels *k) {
 }
 
 #include "test_kernels_k.h"
+#include "test_kernels_kfast.h"
 
 /* kernels_prefer_speed's Q4_0, Q5_0 and Q8_0 products (wasm): each output within
  * 1e-5 of the sum of its terms' magnitudes from the exact kernel's (f32
@@ -1278,6 +1279,7 @@ int main(void) {
         test_k_kernels(kernels_name(&best), &best, &ref);
         test_pinned_lowbit(kernels_name(&best), &best);
         test_matmul_lowbit(kernels_name(&best), &best, &ref);
+        test_matmul_long_kq(kernels_name(&best), &best, &ref);
     }
     hearth_kernels fast;
     kernels_init(&fast, true);
@@ -1286,6 +1288,7 @@ int main(void) {
         CHECK("fast kernels name", strcmp(kernels_name(&fast), relaxed ? "simd128-relaxed" : "simd128-fast") == 0, "%s",
               kernels_name(&fast));
         test_matmul_fast(kernels_name(&fast), &fast, &ref);
+        test_matmul_fast_kq(kernels_name(&fast), &fast, &best);
         if (relaxed) {
             test_matmul_x4(kernels_name(&fast), &fast, GGML_TYPE_Q4_0);
             test_matmul_x4(kernels_name(&fast), &fast, GGML_TYPE_Q8_0);
