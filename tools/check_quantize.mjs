@@ -5,7 +5,8 @@
 // direct output and compares sha256. On a mismatch it names the first differing
 // metadata key or tensor.
 //
-//   node tools/check_quantize.mjs [--only REGEX] [--keep] [--threads N]
+//   node tools/check_quantize.mjs [--only REGEX] [--ftypes a,b,...] [--keep] [--threads N]
+//   (--ftypes: other mixtures than the test models' ten, e.g. q3_k_s,q3_k_l,q5_k_s,q4_1,q5_0,q5_1)
 //
 // llama-quantize: $LLAMA_QUANTIZE, else tools/build_llama_quantize.sh (builds it once
 // into ~/.cache/hearth from node-llama-cpp's llama.cpp bundle). A test tool only.
@@ -88,11 +89,12 @@ function findQuantize() {
 
 function main() {
   const argv = process.argv.slice(2);
-  let only = null, keep = false, threads = 2;
+  let only = null, keep = false, threads = 2, ftypes;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--only') only = new RegExp(argv[++i]);
     else if (argv[i] === '--keep') keep = true;
     else if (argv[i] === '--threads') threads = Number(argv[++i]);
+    else if (argv[i] === '--ftypes') ftypes = argv[++i].split(',');
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   const quantize = findQuantize();
@@ -100,7 +102,7 @@ function main() {
   fs.mkdirSync(dir, { recursive: true });
   const f16Done = new Map();
   let bad = 0, n = 0;
-  for (const e of kquantModelList('build/check_quantize')) {
+  for (const e of kquantModelList('build/check_quantize', 1, ftypes)) {
     if (only && !only.test(e.name)) continue;
     n++;
     // the F16 source: same arguments, --type f16 instead of --ftype

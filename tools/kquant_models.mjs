@@ -28,10 +28,10 @@ export const KQ_SUBSET_WEBGPU = ['kq-llama-llama3-e256-q4_k_m', 'kq-phi3-llama2-
   'kq-qwen2-qwen3-e256-iq4_xs', 'kq-llama-llama3-e256-iq4_nl'];
 export const KQ_SUBSET_WASM = [...KQ_SUBSET_WEBGPU, 'kq-qwen2-llama2-w896-q4_k_m'];
 
-export function kquantModelList(dir = 'build/models', seed = 1) {
+export function kquantModelList(dir = 'build/models', seed = 1, ftypes = KQ_FTYPES) {
   const out = [];
   for (const f of KQ_FAMILIES) {
-    for (const t of KQ_FTYPES) {
+    for (const t of ftypes) {
       const name = `${f.name}-${t}`;
       out.push({ name, family: f.name, ftype: t, args: [...f.args, '--ftype', t, '--seed', String(seed), '--out', `${dir}/${name}.gguf`] });
     }
