@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { check, done } from '../lib.mjs';
 import { hearth, ROOT, SHARED, testModel } from './util.mjs';
-import { compareGreedy, ensureModel, goldenFixtures, kquantFixtures, logitError } from './golden_lib.mjs';
+import { compareGreedy, ensureModel, FAST_TOLERANCE, fastMargin, goldenFixtures, kquantFixtures, logitError, MARGIN } from './golden_lib.mjs';
 
 const CLI = path.join(ROOT, 'web/cli.mjs');
 const WASM = path.join(ROOT, 'web/dist/hearth.wasm');
@@ -107,7 +107,9 @@ console.log(`# worst relative logit difference: wasm vs native scalar ${worstNat
 let worstFast = 0;
 for (const [label, kernels, node, types] of [['fast numerics', 'simd128-fast', [], /-q[458]_0(-|$)/],
   ['relaxed SIMD', 'simd128-relaxed', ['--experimental-wasm-relaxed-simd'], /-q[48]_0(-|$)/]]) {
-  for (const fx of fixtures.filter((f) => !f.ftype && types.test(f.name))) {
+  // (and the K-quant mixtures of the wasm subset: their K-quant and IQ4 products have fast and,
+  // for Q2_K..Q6_K, relaxed kernels; their other matrices run as above)
+  for (const fx of fixtures.filter((f) => f.ftype || types.test(f.name))) {
     const args = [...node, CLI, 'run', '--model', ensureModel(fx), '--prompt', fx.prompt, '--temperature', '0',
       '--max-tokens', String(fx.generated.length), '--json', '--ctx', '512', '--logits', String(LOGIT_STEPS)];
     // (the baseline build even on a Node whose V8 has relaxed SIMD without the flag)
@@ -115,13 +117,16 @@ for (const [label, kernels, node, types] of [['fast numerics', 'simd128-fast', [
     if (!check(`${fx.name} (wasm, ${label}): runs`, r.status === 0, r.stderr)) continue;
     const out = JSON.parse(r.stdout);
     check(`${fx.name} (wasm, ${label}): kernels ${kernels}`, out.stats.kernels === kernels, out.stats.kernels);
-    const greedy = compareGreedy(fx, out.tokens);
+    // The 256-wide K-quant mixtures have rows of several blocks where another float order shows
+    // (the tiny golden models' rows of 64 hardly differ): the fast tolerance (golden_lib.mjs).
+    const tol = fx.ftype ? FAST_TOLERANCE : 1e-3;
+    const greedy = compareGreedy(fx, out.tokens, fx.ftype ? fastMargin(fx) : MARGIN);
     check(`${fx.name} (wasm, ${label}): greedy tokens equal llama.cpp (${greedy.compared}/${fx.generated.length} compared)`,
       greedy.ok, greedy.why);
     const { maxRel, missing } = logitError(fx, out, LOGIT_STEPS);
     worstFast = Math.max(worstFast, maxRel);
-    check(`${fx.name} (wasm, ${label}): logits of ${LOGIT_STEPS} steps within 1e-3 of llama.cpp (${maxRel.toExponential(1)})`,
-      missing === 0 && maxRel <= 1e-3, missing ? `${missing} of llama.cpp's top tokens not in ours` : `${maxRel}`);
+    check(`${fx.name} (wasm, ${label}): logits of ${LOGIT_STEPS} steps within ${tol} of llama.cpp (${maxRel.toExponential(1)})`,
+      missing === 0 && maxRel <= tol, missing ? `${missing} of llama.cpp's top tokens not in ours` : `${maxRel}`);
   }
 }
 console.log(`# worst relative logit difference with fast numerics (both builds): ${worstFast}`);
