@@ -2,6 +2,7 @@
  * the head that turns the last row into a sampled token. Every layer runs
  * the same recipe (model.h's model_layer) for every architecture. */
 #include "gpu/plan_internal.h"
+#include "gpu/weights.h"
 
 /* Logits of the token in row 0 (x, xn) and the sampled token. */
 static hearth_status build_head(gpu_model *g, int list, hearth_error *err) {
@@ -73,14 +74,14 @@ hearth_status plan_build_prefill(gpu_model *g, int L, hearth_error *err) {
         layer_groups lg = groups_of(ly);
         /* xin b_xq: the norm wrote the integer product's Q8 input itself */
         bool q8 = plan_integer_product(g, lg.qkv[0]);
-        st = k_rmsnorm(g, L, ly->attn_norm, q8, err);
+        st = k_rmsnorm(g, L, ly->attn_norm, q8 ? gpu_type_act(lg.qkv[0]->type) : 0, err);
         if (!st) st = k_matmul(g, L, lg.qkv, lg.n_qkv, 0, q8 ? g->b_xq : g->b_xb, g->b_qkv, g->qkv_dim, ly->bias, err);
         if (!st) st = k_attention(g, L, "rope_kv.wgsl", il, err);
         if (!st) st = k_attention(g, L, plan_tiled_attention(g) ? "attn_tile.wgsl" : "attn_prefill.wgsl", il, err);
         gpu_weight *wo = &ly->wo, *down = &ly->down;
         if (!st) st = k_matmul(g, L, &wo, 1, 1, g->b_attn, g->b_x, hp->n_embd, g->b_zero, err);
         q8 = plan_integer_product(g, lg.ffn[0]);
-        if (!st) st = k_rmsnorm(g, L, ly->ffn_norm, q8, err);
+        if (!st) st = k_rmsnorm(g, L, ly->ffn_norm, q8 ? gpu_type_act(lg.ffn[0]->type) : 0, err);
         if (!st) st = k_matmul(g, L, lg.ffn, lg.n_ffn, 2, q8 ? g->b_xq : g->b_xb, g->b_act, hp->n_ff, g->b_zero, err);
         if (!st) st = k_matmul(g, L, &down, 1, 1, g->b_act, g->b_x, hp->n_embd, g->b_zero, err);
     }

@@ -743,12 +743,12 @@ typedef struct {
 
 static uint64_t round16(uint64_t n) { return n ? (n + 15) / 16 * 16 : 16; }
 
-static bool quantized(uint32_t type) { return gpu_type_act(type) == 3; }
+static bool quantized(uint32_t type) { return gpu_type_act(type) >= 3; }
 
 /* Slices the output matrix needs at these limits (as the kernels bind it). */
 static int output_slices(const model *m, const gpu_limits *lim) {
     double limit = lim->max_storage_binding < lim->max_buffer ? lim->max_storage_binding : lim->max_buffer;
-    uint64_t row_bound = gpu_blocks_bytes(m->output.type, (uint64_t)m->output.cols / 32 + 1);
+    uint64_t row_bound = gpu_blocks_bytes(m->output.type, (uint64_t)m->output.cols / gpu_type_block(m->output.type) + 1);
     int64_t per = (int64_t)(limit / (double)row_bound) & ~(int64_t)1;
     return (int)((m->output.rows + per - 1) / per);
 }
@@ -997,10 +997,11 @@ static void check_plan(const plan_case *pc, recorder *r, gpu_model *g, plan_repo
                 int64_t rows, bpr;
                 if (!wgsl_const(&pin->c, cn, &rows) || !wgsl_const(&pin->c, "BPR", &bpr))
                     bad(&rep->disps, "%s: no %s / BPR", label, cn);
-                else if (!(b->size >= gpu_blocks_bytes(wtype, (uint64_t)(rows * bpr)) &&
-                           b->size <= round16(gpu_blocks_bytes(wtype, (uint64_t)(rows * bpr)))) &&
-                         !(b->size >= gpu_blocks_bytes(ltype, (uint64_t)(rows * bpr)) &&
-                           b->size <= round16(gpu_blocks_bytes(ltype, (uint64_t)(rows * bpr)))))
+                /* (BPR counts groups of 32; a type's GPU blocks may be 256: K-quants) */
+                else if (!(b->size >= gpu_blocks_bytes(wtype, (uint64_t)(rows * bpr * 32 / gpu_type_block(wtype))) &&
+                           b->size <= round16(gpu_blocks_bytes(wtype, (uint64_t)(rows * bpr * 32 / gpu_type_block(wtype))))) &&
+                         !(b->size >= gpu_blocks_bytes(ltype, (uint64_t)(rows * bpr * 32 / gpu_type_block(ltype))) &&
+                           b->size <= round16(gpu_blocks_bytes(ltype, (uint64_t)(rows * bpr * 32 / gpu_type_block(ltype))))))
                     bad(&rep->disps, "%s: %s of %lld rows x %lld blocks bound to a buffer of %llu bytes", label, w->name,
                         (long long)rows, (long long)bpr, (unsigned long long)b->size);
             }
@@ -1051,7 +1052,7 @@ static void check_plan(const plan_case *pc, recorder *r, gpu_model *g, plan_repo
     int n_mats = model_matrices(m, mats, 1024);
     uint64_t need = 0, have = 0;
     int n_wbufs = 0;
-    for (int i = 0; i < n_mats; i++) need += gpu_blocks_bytes(mats[i]->type, (uint64_t)mats[i]->rows * (mats[i]->cols / 32));
+    for (int i = 0; i < n_mats; i++) need += gpu_blocks_bytes(mats[i]->type, (uint64_t)mats[i]->rows * (mats[i]->cols / gpu_type_block(mats[i]->type)));
     for (uint32_t i = 0; i < nb; i++)
         if (wb[i]) have += r->bufs[i].size, n_wbufs++;
     if (have < need || have > need + 16 * (uint64_t)n_wbufs + 64 * (uint64_t)n_wbufs)
@@ -1323,7 +1324,7 @@ static void check_upload(const char *name, recorder *r, gpu_model *g, const mode
     for (uint32_t id = 0; id <= r->n_bufs; id++) tensor_of[id] = -1;
     for (int i = 0; i < n_mats && p.n < 4; i++) {
         const weight *mw = mats[i];
-        uint64_t blocks = (uint64_t)mw->rows * (mw->cols / 32);
+        uint64_t blocks = (uint64_t)mw->rows * (mw->cols / gpu_type_block(mw->type));
         size_t rb = (size_t)mw->src->size, eb = (size_t)gpu_blocks_bytes(mw->type, blocks);
         uint8_t *src = malloc(rb + 1), *exp = malloc(eb + 64);
         hearth_error e2 = {0};
@@ -1389,7 +1390,7 @@ enum { N_OPTIONS = sizeof OPTIONS / sizeof *OPTIONS };
  * storage buffers a stage may have. */
 static int slices_of(const weight *w, const gpu_limits *lim) {
     double limit = lim->max_storage_binding < lim->max_buffer ? lim->max_storage_binding : lim->max_buffer;
-    uint64_t row_bound = gpu_blocks_bytes(w->type, (uint64_t)w->cols / 32 + 1);
+    uint64_t row_bound = gpu_blocks_bytes(w->type, (uint64_t)w->cols / gpu_type_block(w->type) + 1);
     int64_t per = (int64_t)(limit / (double)row_bound) & ~(int64_t)1;
     return per < 2 ? 1000 : (int)((w->rows + per - 1) / per);
 }
@@ -1679,9 +1680,16 @@ static void test_hostile(void) {
         o.n_ctx = 0;
         hearth_status st = expect_fail(&s->m, &s->host, def, o, &err, NULL);
         CHECK("n_ctx 0: HEARTH_E_ARG", st == HEARTH_E_ARG, "status %d: %s", st, err.message);
-        synth *t = synth_make(&SHAPES[0], GGML_TYPE_Q6_K, 1);
+        /* Q8_1 is an activation type only: no GPU kernels */
+        synth *t = synth_make(&SHAPES[0], GGML_TYPE_Q8_1, 1);
         st = expect_fail(&t->m, &t->host, def, base, &err, NULL);
-        CHECK("Q6_K weights: unsupported, naming the tensor and type", st == HEARTH_E_UNSUPPORTED && strstr(err.message, "q6_K") &&
+        CHECK("Q8_1 weights: unsupported, naming the tensor and type", st == HEARTH_E_UNSUPPORTED && strstr(err.message, "q8_1") &&
+              strstr(err.message, ".weight"), "status %d: %s", st, err.message);
+        synth_free(t);
+        /* a K-quant's rows are whole super-blocks of 256 (a hostile file's rows of 64 refused, not read past) */
+        t = synth_make(&SHAPES[0], GGML_TYPE_Q6_K, 1);
+        st = expect_fail(&t->m, &t->host, def, base, &err, NULL);
+        CHECK("Q6_K rows of 64 values: unsupported, naming the tensor", st == HEARTH_E_UNSUPPORTED && strstr(err.message, "multiple of 256") &&
               strstr(err.message, ".weight"), "status %d: %s", st, err.message);
         synth_free(t);
         shape odd = SHAPES[0];
@@ -1854,7 +1862,7 @@ static void test_synthetic(void) {
             synth *s = synth_make(sh, TYPES[ti], sh->n_layer);
             for (int pi = 0; pi < N_PROFILES; pi += 2) {
                 /* f32 8B-class vocabularies (2 GB) need more than MAX_SLICES bindings of 128 MiB: an error */
-                uint64_t vocab_bytes = gpu_blocks_bytes(TYPES[ti], (uint64_t)sh->n_vocab * sh->n_embd / 32);
+                uint64_t vocab_bytes = gpu_blocks_bytes(TYPES[ti], (uint64_t)sh->n_vocab * sh->n_embd / gpu_type_block(TYPES[ti]));
                 if ((double)vocab_bytes > 8 * PROFILES[pi].lim.max_storage_binding * 0.99) {
                     hearth_error err = {0};
                     gpu_options o = {.n_ctx = 4096, .max_batch = 512};
@@ -1871,6 +1879,46 @@ static void test_synthetic(void) {
             }
             synth_free(s);
         }
+}
+
+/* The K-quants and IQ4 (rows of 256-value super-blocks, or IQ4_NL's 32):
+ * every one on a small shape with rows of 256 and 512 (every profile and
+ * option set, and an upload); the vocabulary kept in Q8_0 or Q6_K as
+ * llama.cpp's K-quant mixes do; the real shapes whose widths are multiples
+ * of 256, plan only. */
+static const uint32_t KTYPES[] = {GGML_TYPE_Q2_K, GGML_TYPE_Q3_K, GGML_TYPE_Q4_K, GGML_TYPE_Q5_K,
+                                  GGML_TYPE_Q6_K, GGML_TYPE_IQ4_NL, GGML_TYPE_IQ4_XS};
+enum { N_KTYPES = sizeof KTYPES / sizeof *KTYPES };
+
+static void test_synthetic_k(void) {
+    static const shape small[] = {{"small-llama", ARCH_LLAMA, 256, 2, 4, 2, 64, 512, 1000, false},
+                                  {"small-phi3", ARCH_PHI3, 256, 2, 4, 4, 64, 768, 1003, false},
+                                  {"small-qwen2", ARCH_QWEN2, 512, 2, 8, 2, 64, 1024, 1003, true}};
+    for (size_t si = 0; si < sizeof small / sizeof *small; si++)
+        for (int ti = 0; ti < N_KTYPES; ti++) {
+            synth *s = synth_make(&small[si], KTYPES[ti], 2);
+            for (int pi = 0; pi < N_PROFILES; pi++)
+                for (int oi = 0; oi < N_OPTIONS; oi++)
+                    run_case(small[si].name, &s->m, &s->host, &PROFILES[pi], &OPTIONS[oi], 512, 512,
+                             pi == P_DEFAULT && oi == 0 ? 300000 : 0, true);
+            synth_free(s);
+            /* the vocabulary in another type (Q6_K and Q4_K layers with a Q8_0 / Q6_K one) */
+            uint32_t vt = KTYPES[ti] == GGML_TYPE_Q6_K ? GGML_TYPE_Q8_0 : GGML_TYPE_Q6_K;
+            s = synth_make2(&small[si], KTYPES[ti], vt, 2);
+            for (int oi = 0; oi < 3; oi++)
+                run_case(small[si].name, &s->m, &s->host, &PROFILES[P_SUBGROUPS], &OPTIONS[oi], 512, 512, oi == 0 ? 1 << 20 : 0, true);
+            synth_free(s);
+        }
+    for (int si = N_TINY; si < (int)(sizeof SHAPES / sizeof *SHAPES); si++) {
+        const shape *sh = &SHAPES[si];
+        int q = sh->n_head * sh->head_dim;
+        if (sh->n_embd % 256 || sh->n_ff % 256 || q % 256) continue;
+        for (int ti = 0; ti < N_KTYPES; ti++) {
+            synth *s = synth_make(sh, KTYPES[ti], sh->n_layer);
+            for (int pi = 0; pi < N_PROFILES; pi += 2) run_case(sh->name, &s->m, &s->host, &PROFILES[pi], &OPTIONS[0], 4096, 512, 0, true);
+            synth_free(s);
+        }
+    }
 }
 
 /* ---- real models through the engine (the browser's path) ---- */
@@ -1900,7 +1948,7 @@ static void test_file(const char *path) {
             run_case(base, m, host, &PROFILES[pi], &OPTIONS[oi], hearth_engine_ctx(e), 512,
                      pi == P_DEFAULT && oi == 0 ? 1 << 20 : 0, !(pi == P_DEFAULT && oi == 0));
     /* slices: the vocabulary matrices split at a small binding size, uploaded into them */
-    uint64_t vocab_bytes = gpu_blocks_bytes(m->tok_embd.type, (uint64_t)m->tok_embd.rows * (m->tok_embd.cols / 32));
+    uint64_t vocab_bytes = gpu_blocks_bytes(m->tok_embd.type, (uint64_t)m->tok_embd.rows * (m->tok_embd.cols / gpu_type_block(m->tok_embd.type)));
     profile small = {"binding: a third of token_embd", PROFILES[P_SUBGROUPS].lim};
     small.lim.max_storage_binding = (double)(vocab_bytes / 3 + 4096);
     while (predicted_refusal(m, &small.lim)) small.lim.max_storage_binding *= 1.1; /* embed.wgsl binds them all */
@@ -1914,6 +1962,7 @@ int main(int argc, char **argv) {
     test_step_layout();
     test_hostile();
     test_synthetic();
+    test_synthetic_k();
     int n_files = 0;
     for (int i = 1; i < argc; i++, n_files++) test_file(argv[i]);
     const char *env = getenv("HEARTH_PLAN_MODELS");
