@@ -1,4 +1,4 @@
-// Decode SwiGLU (its weights' ACT also the down product's): its outputs (each row group's lane 0 holds R of them) as
+// Decode SwiGLU: its outputs (each row group's lane 0 holds R of them) as
 // the down product's Q8 input too (q8_store.wgsl): a workgroup's RPW rows
 // (a multiple of 32, from row `first`) gathered in workgroup memory, then a
 // thread a block. The down product loads them (prep_q_in.wgsl).
@@ -8,22 +8,12 @@ fn q8_out(tid: u32, lane: u32, first: u32, v: array<f32, R>) {
     for (var i = 0u; i < R; i++) { sact[(tid / TPR) * R + i] = v[i]; }
   }
   workgroupBarrier();
-  if (ACT == 4u) { // Q8_K (RPW a multiple of 256): a thread a super-block
-    for (var s = tid; s < RPW / 256u; s += WG) {
-      var m = vec2<f32>(0.0);
-      for (var k = 8u * s; k < 8u * s + 8u; k++) { m = q8k_max(m, sact_block(k)); }
-      let sc = q8k_scale(m);
-      for (var k = 8u * s; k < 8u * s + 8u; k++) { q8k_store(first / 32u + k, sact_block(k), sc); }
+  for (var k = tid; k < RPW / 32u; k += WG) {
+    var b: array<vec4<f32>, 8>;
+    for (var c = 0u; c < 8u; c++) {
+      let o = k * 32u + 4u * c;
+      b[c] = vec4<f32>(sact[o], sact[o + 1u], sact[o + 2u], sact[o + 3u]);
     }
-    return;
+    q8_store(first / 32u + k, b);
   }
-  for (var k = tid; k < RPW / 32u; k += WG) { q8_store(first / 32u + k, sact_block(k)); }
-}
-fn sact_block(k: u32) -> array<vec4<f32>, 8> {
-  var b: array<vec4<f32>, 8>;
-  for (var c = 0u; c < 8u; c++) {
-    let o = k * 32u + 4u * c;
-    b[c] = vec4<f32>(sact[o], sact[o + 1u], sact[o + 2u], sact[o + 3u]);
-  }
-  return b;
 }

@@ -9,10 +9,10 @@ fn WBUF_pos(j: u32) -> vec2<u32> { return vec2<u32>(4u * j, 16u + 4u * j); }
 fn WBUF_dl(g: u32) -> f32 {
   let p = (g >> 3u) * 34u;
   let ib = g & 7u;
-  let w0 = WBUF[p];
+  let hw = WBUF[p];
   let lo = (byte_of(WBUF[p + 1u], ib >> 1u) >> (4u * (ib & 1u))) & 15u;
-  let hi = (w0 >> (16u + 2u * ib)) & 3u;
-  return unpack2x16float(w0).x * f32(i32(lo | (hi << 4u)) - 32);
+  let hi = (hw >> (16u + 2u * ib)) & 3u;
+  return unpack2x16float(hw).x * f32(i32(lo | (hi << 4u)) - 32);
 }
 fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> {
   let dl = WBUF_dl(g);

@@ -1564,6 +1564,31 @@ static void test_wgsl_reader(void) {
     free(code);
 }
 
+/* Every weight type's accessors (wtype_*.wgsl): each row of the type table
+ * with a GPU file defines the whole interface, and no name of its own can
+ * shadow a binding once WBUF becomes w0, w1... (a local `w0` did). */
+static void test_wtype_files(void) {
+    static const char *const need[] = {"fn WBUF_pos(", "fn WBUF_deq(", "fn WBUF_deqd(", "fn WBUF_m(", "const WBUF_HALVES: bool",
+                                       "const WBUF_OFFS: bool"};
+    int n = 0;
+    for (size_t i = 0; ggml_type_row(i); i++) {
+        const ggml_type_info *t = ggml_type_row(i);
+        if (!t->gpu_wgsl) continue;
+        n++;
+        const char *text = gpu_wgsl(t->gpu_wgsl);
+        char title[200];
+        snprintf(title, sizeof title, "%s (%s): its accessors are all there and shadow no binding", t->gpu_wgsl, ggml_type_name(t->id));
+        bool ok = text != NULL && gpu_type_supported(t->id);
+        for (size_t k = 0; ok && k < sizeof need / sizeof *need; k++) ok = strstr(text, need[k]) != NULL;
+        /* the integer products' accessors, for types whose input is quantized */
+        if (ok && gpu_type_act(t->id) >= 3) ok = strstr(text, "fn WBUF_d(") && strstr(text, "fn WBUF_q8(");
+        for (const char *p = text; ok && (p = strstr(p, " w")) != NULL; p++)
+            if (isdigit((unsigned char)p[2]) && (p - text >= 4 && (!strncmp(p - 3, "let", 3) || !strncmp(p - 3, "var", 3)))) ok = false;
+        CHECK(title, ok, "%s", text ? "a missing accessor or a local named like a binding (wN)" : "no such file");
+    }
+    CHECK("the type table names GPU files", n >= 15, "%d", n);
+}
+
 /* ---- hostile limits and failing hosts ---- */
 
 static hearth_status expect_fail(const model *m, const hearth_host *host, gpu_limits lim, gpu_options opt,
@@ -1959,6 +1984,7 @@ static void test_file(const char *path) {
 
 int main(int argc, char **argv) {
     test_wgsl_reader();
+    test_wtype_files();
     test_step_layout();
     test_hostile();
     test_synthetic();
