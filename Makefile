@@ -70,9 +70,11 @@ TPL_SRC := src/json.c src/error.c src/chat_request.c src/sampler.c $(wildcard sr
 $(BUILD)/fuzz_template: tests/fuzz/fuzz_template.c $(TPL_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_template.c $(TPL_SRC)
-$(BUILD)/fuzz_gguf: tests/fuzz/fuzz_gguf.c $(CORE_SRC)
+# (with the CPU kernels, built without -m flags: the SIMD files compile to stubs and the scalar reference runs)
+GGUF_FUZZ_SRC := src/model/gguf.c src/error.c src/model/ggml_types.c src/cpu/kernels.c $(wildcard src/cpu/quant_*.c)
+$(BUILD)/fuzz_gguf: tests/fuzz/fuzz_gguf.c $(GGUF_FUZZ_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_gguf.c src/model/gguf.c src/error.c src/model/ggml_types.c
+	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_gguf.c $(GGUF_FUZZ_SRC)
 
 # The same core for WebAssembly (wasm32-wasi, SIMD128; Debian's wasi-libc, no emscripten) with the
 # JS-imported host of web/wasm/; web/hearth.mjs loads it, `node web/cli.mjs` runs it (docs/wasm.md).

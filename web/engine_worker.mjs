@@ -101,7 +101,7 @@ async function openPath(file, checkSize) {
   return { source: await nodeFileSource(file), id: file, cached: true, bytes: size, storage: 'file' };
 }
 
-async function openSource(model, { checkSize, onProgress, signal, storage }) {
+async function openSource(model, { checkSize, checkHeader, onProgress, signal, storage }) {
   if (model.kind === 'path') {
     if (!isNode) throw new EngineError('a file path works in Node only; in a browser give a URL or a File');
     return openPath(model.path, checkSize);
@@ -116,7 +116,7 @@ async function openSource(model, { checkSize, onProgress, signal, storage }) {
   if (model.kind === 'url') {
     if (isNode) throw new EngineError('URLs load through the browser\'s model store; in Node give a file path');
     const { openUrlModel } = await import('./store.mjs');
-    return openUrlModel(model.urls, { storage, onProgress, signal, checkSize });
+    return openUrlModel(model.urls, { storage, onProgress, signal, checkSize, checkHeader });
   }
   throw new EngineError('model: give a URL, an array of URLs (split model), a File, or (Node) a file path');
 }
@@ -155,7 +155,12 @@ async function load({ model, backend: name = 'auto', threads, contextSize, stora
 }
 
 async function loadOn({ model, contextSize, storage, onProgress, signal, exactNumerics }) {
-  const opened = await openSource(model, { checkSize: backend.checkSize, onProgress, signal, storage });
+  // Before a download: the backend reads the file's first megabytes and refuses what it cannot run
+  // (an architecture, a tensor type), naming it, before the rest moves (store_download.mjs).
+  const checkHeader = (head, fileSize, name) => {
+    try { return backend.engine.checkHeader(head, fileSize, name); } catch (e) { throw loadError(e); }
+  };
+  const opened = await openSource(model, { checkSize: backend.checkSize, checkHeader, onProgress, signal, storage });
   onProgress({ phase: 'load', bytes: 0, totalBytes: opened.bytes });
   const t0 = performance.now();
   try {

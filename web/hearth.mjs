@@ -312,6 +312,24 @@ export class Hearth {
     return this;
   }
 
+  // Whether the first bytes of a model file (Uint8Array `head` of a file of
+  // `fileSize` bytes) describe a model this engine's backend (gpu: WebGPU)
+  // runs, before the rest is fetched: { needMore: true } when the header goes
+  // on past `head`; throws HearthError naming the architecture or the tensor
+  // and type that stops it.
+  checkHeader(head, fileSize, name, { gpu = false } = {}) {
+    const p = this.#x.hearth_wasm_malloc(head.length) >>> 0;
+    if (!p) throw new HearthError('out of memory');
+    try {
+      new Uint8Array(this.#mem.buffer).set(head, p);
+      return this.#withText(name, (np) => {
+        const r = this.#x.hearth_wasm_check_header(p, head.length, fileSize, gpu ? 1 : 0, np);
+        if (r < 0) throw this.#error();
+        return { needMore: r === 1 };
+      });
+    } finally { this.#x.hearth_wasm_free(p); }
+  }
+
   get kernels() { return this.#cstrAt(this.#x.hearth_wasm_kernels(this.#engine)); }
   get contextSize() { return this.#x.hearth_wasm_ctx(this.#engine); }
   get threads() { return this.#threads; }

@@ -119,7 +119,8 @@ export function startServer({ host = '127.0.0.1', port = 0, mounts = DEFAULT_MOU
     const { start, end } = range || { start: 0, end: st.size - 1 };
     const length = st.size === 0 ? 0 : end - start + 1;
     if (range) headers['Content-Range'] = `bytes ${start}-${end}/${st.size}`;
-    seen.push({ method: req.method, path: url.pathname, range: req.headers.range || null, status: range ? 206 : 200 });
+    const entry = { method: req.method, path: url.pathname, range: req.headers.range || null, status: range ? 206 : 200, sent: 0 };
+    seen.push(entry);
     res.writeHead(range ? 206 : 200, { ...ISOLATION_HEADERS, ...headers, 'Content-Length': String(length) });
     if (!quiet) console.log(`${req.method} ${url.pathname} ${range ? 206 : 200} ${req.headers.range || ''}`);
     if (req.method === 'HEAD' || length === 0) return res.end();
@@ -132,6 +133,7 @@ export function startServer({ host = '127.0.0.1', port = 0, mounts = DEFAULT_MOU
     const last = cut ? start + Math.floor(length / 2) - 1 : end;
     const stream = fs.createReadStream(file, { start, end: last });
     stream.on('error', () => res.destroy());
+    stream.on('data', (chunk) => { entry.sent += chunk.length; });
     if (cut) {
       stream.pipe(res, { end: false });
       stream.on('end', () => setTimeout(() => res.destroy(), 20));
@@ -146,7 +148,7 @@ export function startServer({ host = '127.0.0.1', port = 0, mounts = DEFAULT_MOU
         port: addr.port,
         // Requests seen for a URL path (all methods, all statuses).
         requests: (p) => seen.filter((r) => r.path === p).length,
-        // {method, path, range, status} of each request for a URL path, in order.
+        // {method, path, range, status, sent (body bytes read from the file)} of each request for a URL path, in order.
         requestLog: (p) => seen.filter((r) => r.path === p),
         resetCounts: () => { seen.length = 0; },
         // The next GET of this path sends half of its bytes and drops the connection;

@@ -51,7 +51,7 @@ function opfsUsable() {
 
 // Worker side: the model at urls (cached, or downloaded into the cache now).
 // storage: 'auto' (OPFS, else Cache API) | 'opfs' | 'cache'.
-export async function openUrlModel(urls, { storage = 'auto', onProgress, signal, checkSize }) {
+export async function openUrlModel(urls, { storage = 'auto', onProgress, signal, checkSize, checkHeader }) {
   const model = await describeModel(urls);
   const useOpfs = storage === 'opfs' || (storage === 'auto' && opfsUsable());
   if (useOpfs && !opfsUsable()) throw new EngineError('this browser has no OPFS sync access handles (storage: "opfs")');
@@ -59,7 +59,7 @@ export async function openUrlModel(urls, { storage = 'auto', onProgress, signal,
     throw new EngineError('this browser offers neither OPFS nor the Cache API to keep models (a private window, or not https?)');
   }
   try {
-    const opened = await (useOpfs ? openOpfsModel : openCacheModel)(model, { onProgress, signal, checkSize });
+    const opened = await (useOpfs ? openOpfsModel : openCacheModel)(model, { onProgress, signal, checkSize, checkHeader });
     return { ...opened, id: model.id, storage: useOpfs ? 'opfs' : 'cache' };
   } catch (e) {
     // The browser's own quota error (DOMException), from any storage call.

@@ -23,7 +23,7 @@ export async function readCacheMeta(cache, key) {
 }
 
 // Opens (downloading what is missing) the model {id, key, urls, names}; see store_opfs.mjs.
-export async function openCacheModel(model, { onProgress, signal, checkSize }) {
+export async function openCacheModel(model, { onProgress, signal, checkSize, checkHeader }) {
   const cache = await caches.open(CACHE_NAME);
   const meta = await readCacheMeta(cache, model.key);
   if (meta?.complete && meta.id === model.id) {
@@ -52,7 +52,7 @@ export async function openCacheModel(model, { onProgress, signal, checkSize }) {
       const sink = { write: (chunk) => controller.enqueue(chunk.slice()) };
       const onRestart = () => { throw new Error('the server restarted the file from its first byte'); };
       try {
-        await pumpPart(p, reqs[i], sink, { signal: ctl.signal, onBytes: (pos) => report(i, pos), onRestart });
+        await pumpPart(p, reqs[i], sink, { signal: ctl.signal, onBytes: (pos) => report(i, pos), onRestart, checkHeader });
         controller.close();
       } catch (e) {
         controller.error(e);

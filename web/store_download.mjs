@@ -3,8 +3,8 @@
 // a sink and, when the connection drops, asks again from the last byte it got.
 // Network bytes are hostile: sizes come from the headers and are checked
 // against what actually arrives.
-import { AbortError, EngineError, ModelNotFoundError, NetworkError } from './errors.mjs';
-import { checkGgufHeader, GGUF_HEADER_BYTES } from './store_gguf.mjs';
+import { AbortError, EngineError, ModelNotFoundError, NetworkError, UnsupportedModelError } from './errors.mjs';
+import { checkGgufHeader, formatBytes, GGUF_HEADER_BYTES } from './store_gguf.mjs';
 
 const RETRIES = 5;
 
@@ -89,19 +89,70 @@ export async function eachPart(count, fn) {
   await Promise.all(Array.from({ length: Math.min(POOL, count) }, lane));
 }
 
+// The first bytes of a part as they arrive: the GGUF magic at 24 bytes,
+// then checkHeader(bytes, fileSize, name) (the backend's header check,
+// web/hearth.mjs checkHeader), which throws when the model cannot run there
+// (an architecture, a tensor type), so such a file is refused after its
+// first megabytes, not its gigabytes. A header longer than what came (large
+// vocabularies) is checked again at twice the bytes, up to HEADER_MAX_BYTES.
+const HEADER_FIRST_BYTES = 4 << 20, HEADER_MAX_BYTES = 64 << 20;
+function headWatch(part, checkHeader) {
+  let head = new Uint8Array(GGUF_HEADER_BYTES), got = 0, done = false;
+  const check = (end) => {
+    if (head.length === GGUF_HEADER_BYTES) {
+      checkGgufHeader(head.subarray(0, got), part.name);
+      if (!checkHeader) { done = true; return; }
+    } else {
+      const r = checkHeader(head.subarray(0, got), part.total ?? Number.MAX_SAFE_INTEGER, part.name);
+      if (!r.needMore) { done = true; return; }
+      if (end || head.length >= HEADER_MAX_BYTES) {
+        throw new UnsupportedModelError(`${part.name}: its header does not end within the first ${formatBytes(got)}; ` +
+          'hearth reads headers of up to 64 MiB', { file: part.name });
+      }
+    }
+    const bigger = new Uint8Array(head.length === GGUF_HEADER_BYTES ? HEADER_FIRST_BYTES : head.length * 2);
+    bigger.set(head.subarray(0, got));
+    head = bigger;
+  };
+  return {
+    // Bytes at file offset pos (only the ones that continue the head count).
+    add(bytes, pos) {
+      for (let at = got - pos; !done && at >= 0 && at < bytes.length;) {
+        const take = Math.min(bytes.length - at, head.length - got);
+        head.set(bytes.subarray(at, at + take), got);
+        got += take;
+        at += take;
+        if (got === head.length) check(false);
+      }
+    },
+    // The file ended at byte `end`: a head that holds the whole file is checked as it is.
+    end(end) { if (!done && got > 0 && got === end) check(true); },
+    restart() { head = new Uint8Array(GGUF_HEADER_BYTES); got = 0; done = false; },
+    get want() { return done ? 0 : head.length - got; },
+  };
+}
+
 // Writes one part's body into sink.write(chunk, at) from part.have on,
 // resuming after dropped connections. req: the answer of openParts, or null
 // to ask now. onBytes(pos) after every chunk; onRestart() when the server
 // sends the file from its start (the sink must forget what it had). Checks
-// the GGUF header as it arrives.
-export async function pumpPart(part, req, sink, { signal, onBytes, onRestart }) {
+// the header as it arrives (headWatch; a resumed part's stored head is read
+// back with sink.read(offset, dst) when the sink has it).
+export async function pumpPart(part, req, sink, { signal, onBytes, onRestart, checkHeader }) {
   let pos = part.have || 0;
-  const head = new Uint8Array(GGUF_HEADER_BYTES);
+  const head = headWatch(part, checkHeader);
+  for (let at = 0; sink.read && head.want > 0 && at < pos;) {
+    const stored = new Uint8Array(Math.min(head.want, pos - at));
+    sink.read(at, stored);
+    head.add(stored, at);
+    at += stored.length;
+  }
   for (let attempt = 0; ; attempt++) {
     try {
       const r = attempt === 0 && req ? req : await requestFrom(part.url, pos, part.etag, signal);
       if (r.start !== pos) {
         onRestart?.();
+        head.restart();
         pos = 0;
       }
       part.etag = r.etag;
@@ -114,17 +165,14 @@ export async function pumpPart(part, req, sink, { signal, onBytes, onRestart }) 
           if (part.total != null && pos + value.length > part.total) {
             throw new NetworkError(`${part.url}: the server sent more than the ${part.total} bytes it announced`, { url: part.url });
           }
-          if (pos < GGUF_HEADER_BYTES) {
-            head.set(value.subarray(0, GGUF_HEADER_BYTES - pos), pos);
-            if (pos + value.length >= GGUF_HEADER_BYTES) checkGgufHeader(head, part.name);
-          }
+          head.add(value, pos);
           sink.write(value, pos);
           pos += value.length;
           onBytes(pos);
         }
       }
       if (part.total != null && pos < part.total) throw new Error(`the connection closed at byte ${pos} of ${part.total}`);
-      if (pos < GGUF_HEADER_BYTES) checkGgufHeader(head.subarray(0, pos), part.name);
+      head.end(pos);
       return pos;
     } catch (e) {
       if (signal?.aborted) throw abortError(part.url);

@@ -5,10 +5,10 @@
 // positioned reads go straight from disk into wasm memory.
 // A complete model opens with no network request; a partial one resumes with
 // Range/If-Range from the bytes it has.
-import { AbortError, QuotaExceededError } from './errors.mjs';
+import { AbortError, QuotaExceededError, UnsupportedModelError } from './errors.mjs';
 import { partsSource } from './store_file.mjs';
 import { eachPart, openParts, progressReporter, pumpPart } from './store_download.mjs';
-import { checkGgufHeader, checkParts, GGUF_HEADER_BYTES } from './store_gguf.mjs';
+import { checkParts } from './store_gguf.mjs';
 
 export const OPFS_DIR = 'hearth-models';
 const enc = new TextEncoder();
@@ -78,7 +78,7 @@ function writeHandle(h, chunk, at) {
 // Opens (downloading what is missing) the model {id, key, urls, names}.
 // checkSize(totalBytes) throws when the model cannot run on the chosen backend.
 // Returns {source, cached, bytes}.
-export async function openOpfsModel(model, { onProgress, signal, checkSize }) {
+export async function openOpfsModel(model, { onProgress, signal, checkSize, checkHeader }) {
   const dir = await (await modelsDir(true)).getDirectoryHandle(model.key, { create: true });
   let meta = await readMeta(dir);
   if (!meta || meta.id !== model.id || meta.files.length !== model.urls.length) {
@@ -100,12 +100,13 @@ export async function openOpfsModel(model, { onProgress, signal, checkSize }) {
       meta.files.forEach((f) => { f.etag = null; });
       for (let i = 0; i < meta.files.length; i++) handles.push(await openHandle(dir, `part-${i + 1}.gguf`, false));
     }
-    await download(dir, meta, handles, { onProgress, signal, checkSize });
+    await download(dir, meta, handles, { onProgress, signal, checkSize, checkHeader });
     return { source: source(meta, handles, closeAll), cached: false, bytes: meta.files.reduce((a, f) => a + f.size, 0) };
   } catch (e) {
     closeAll();
-    // Refused before anything was kept (too large, not found...): leave no empty directory behind.
-    if (!await readMeta(dir)) await (await modelsDir(true)).removeEntry(model.key, { recursive: true }).catch(() => {});
+    // Refused before anything was kept (too large, not found...): leave no empty directory behind;
+    // a file the header check refused keeps no bytes either (it would never load).
+    if (e instanceof UnsupportedModelError || !await readMeta(dir)) await (await modelsDir(true)).removeEntry(model.key, { recursive: true }).catch(() => {});
     throw e;
   }
 }
@@ -114,7 +115,7 @@ function source(meta, handles, close) {
   return partsSource(meta.files.map((f, i) => ({ name: f.name, size: f.size, read: (offset, dst) => readHandle(handles[i], offset, dst) })), close);
 }
 
-async function download(dir, meta, handles, { onProgress, signal, checkSize }) {
+async function download(dir, meta, handles, { onProgress, signal, checkSize, checkHeader }) {
   // Any part failing stops the others.
   const ctl = new AbortController();
   const stop = () => ctl.abort();
@@ -122,13 +123,6 @@ async function download(dir, meta, handles, { onProgress, signal, checkSize }) {
   if (signal?.aborted) throw new AbortError('model download aborted');
   try {
     const parts = meta.files.map((f, i) => ({ url: f.url, name: f.name, total: f.size, etag: f.etag, have: f.etag ? handles[i].getSize() : 0 }));
-    parts.forEach((p, i) => {
-      if (p.have >= GGUF_HEADER_BYTES) { // resuming: the bytes we have must still look like a GGUF
-        const head = new Uint8Array(GGUF_HEADER_BYTES);
-        readHandle(handles[i], 0, head);
-        checkGgufHeader(head, p.name);
-      }
-    });
     const reqs = await openParts(parts, ctl.signal);
     reqs.forEach((r, i) => {
       if (r && r.start !== parts[i].have) { // the server sends the file from its start
@@ -140,7 +134,10 @@ async function download(dir, meta, handles, { onProgress, signal, checkSize }) {
     meta.files.forEach((f, i) => { f.size = parts[i].total; f.etag = parts[i].etag; });
     await writeMeta(dir, meta); // from here a reload resumes
     const report = progressReporter(parts, onProgress, 'download', checkSize);
-    await eachPart(parts.length, (i) => pumpPart(parts[i], reqs[i], { write: (chunk, at) => writeHandle(handles[i], chunk, at) }, {
+    // (pumpPart checks each part's header as it arrives, a resumed part's from the bytes kept)
+    const sink = (i) => ({ write: (chunk, at) => writeHandle(handles[i], chunk, at), read: (at, dst) => readHandle(handles[i], at, dst) });
+    await eachPart(parts.length, (i) => pumpPart(parts[i], reqs[i], sink(i), {
+      checkHeader,
       signal: ctl.signal, onBytes: (pos) => report(i, pos), onRestart: () => handles[i].truncate(0),
     }));
     parts.forEach((p, i) => {

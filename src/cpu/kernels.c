@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "kernels_simd128.h"
+#include "quant_k.h"
+#include "quant_lowbit.h"
 
 #include "model/ggml_types.h"
 
@@ -310,7 +312,10 @@ void kernels_dequantize_row(uint32_t weight_type, const void *src, float *dst, i
     case GGML_TYPE_Q5_1: deq_q5_1(src, dst, nb); break;
     case GGML_TYPE_Q8_0: deq_q8_0(src, dst, nb); break;
     case GGML_TYPE_Q8_1: deq_q8_1(src, dst, nb); break;
-    default: break;
+    case GGML_TYPE_Q4_K:
+    case GGML_TYPE_Q5_K:
+    case GGML_TYPE_Q6_K: kernels_dequantize_k(weight_type, src, dst, n); break;
+    default: lowbit_dequantize_row(weight_type, src, dst, n); break;
     }
 }
 

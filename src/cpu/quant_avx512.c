@@ -13,10 +13,12 @@
  * Decode (1-3 tokens) stays on the 8-row 256-bit tiles, measured 10%
  * faster there than 16-row ones. */
 #include "kernels.h"
+#include "quant_lowbit.h"
 
 #if defined(__AVX512VNNI__) && defined(__AVX512VL__) && defined(__AVX512BW__) && defined(__F16C__) && \
     defined(__FMA__)
 #include "quant_simd_x86.h"
+#include "quant_k.h"
 
 /* The 16 rows of a group: row i's current block is at b + o[i]. */
 typedef struct {
@@ -284,6 +286,8 @@ static void z_mm_q4_0(const void *w, int n, int r0, int r1, const void *a, int n
 }
 bool kernels_avx512_fill(hearth_kernels *k) {
     x86_fill(k);
+    kernels_k_avx512_fill(k);
+    lowbit_avx512_fill(k);
     /* The 16-row tiles keep Q4_0's block order (ggml's repacked Q4_0); the
      * other types need ggml's 8-lane order, done by the 8-row tiles. */
 #ifndef HK_YMM_ONLY /* -DHK_YMM_ONLY: measure the 8-row tiles alone */

@@ -7,6 +7,8 @@
 
 #include "model/ggml_types.h"
 #include "kernels.h"
+#include "quant_k.h"
+#include "quant_lowbit.h"
 
 /* Round half to even of a float of magnitude < 2^22, computed on its bits:
  * the product must be rounded to float first (as the SIMD code does), and
@@ -345,4 +347,6 @@ void kernels_scalar_fill(hearth_kernels *k) {
     k->matmul[KW_Q5_0] = mm_q5_0;
     k->matmul[KW_Q5_1] = mm_q5_1;
     k->matmul[KW_Q8_0] = mm_q8_0;
+    kernels_k_scalar_fill(k);
+    lowbit_scalar_fill(k);
 }

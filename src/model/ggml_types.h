@@ -115,6 +115,8 @@ const ggml_type_info *ggml_type_info_of(uint32_t type);
 const ggml_type_info *ggml_type_row(size_t i);
 /* True when some backend multiplies weights of this type. */
 bool ggml_type_runs(uint32_t type);
+/* True when the CPU (gpu false) or GPU (gpu true) backend multiplies it. */
+bool ggml_type_runs_on(uint32_t type, bool gpu);
 /* "f32, f16, ..." of the weight types with CPU kernels (gpu false) or GPU
  * kernels (gpu true), into buf (always terminated). */
 void ggml_type_list(bool gpu, char *buf, size_t size);

@@ -70,6 +70,8 @@ typedef struct {
     int part;
     const uint8_t *mem;      /* whole part, when mapped or in memory */
     uint64_t size;
+    uint64_t avail;          /* bytes of mem present (a prefix of the file: gguf_open_prefix) */
+    bool short_prefix;       /* the header went on past avail */
     uint64_t pos;
     uint8_t buf[1 << 16];
     uint64_t buf_start;
@@ -86,6 +88,11 @@ static hearth_status truncated(reader *r, const char *what) {
 
 static hearth_status rd(reader *r, void *dst, uint64_t n, const char *what) {
     if (n > r->size - r->pos) return truncated(r, what);
+    if (r->mem && n > r->avail - r->pos) {
+        r->short_prefix = true;
+        return hearth_fail(r->err, HEARTH_E_IO, "%s: the header goes on past the first %llu bytes (reading %s)",
+                           r->name, (unsigned long long)r->avail, what);
+    }
     if (r->mem) {
         memcpy(dst, r->mem + r->pos, (size_t)n);
         r->pos += n;
@@ -437,7 +444,14 @@ static gguf_file *file_new(const char *name) {
 
 hearth_status gguf_open_memory(gguf_file **out, const void *data, size_t size, const char *name,
                                hearth_error *err) {
+    return gguf_open_prefix(out, data, size, size, name, NULL, err);
+}
+
+hearth_status gguf_open_prefix(gguf_file **out, const void *data, size_t avail, uint64_t file_size,
+                               const char *name, bool *need_more, hearth_error *err) {
     *out = NULL;
+    if (need_more) *need_more = false;
+    if (avail > file_size) avail = (size_t)file_size;
     gguf_file *f = file_new(name);
     reader *r = calloc(1, sizeof *r);
     if (!f || !r) {
@@ -446,11 +460,13 @@ hearth_status gguf_open_memory(gguf_file **out, const void *data, size_t size, c
         return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     }
     r->mem = data;
-    r->size = size;
+    r->size = file_size;
+    r->avail = avail;
     r->name = f->name;
     r->err = err;
     part_header h = {0};
     hearth_status st = parse_part(r, &f->mem, &h);
+    if (st && need_more) *need_more = r->short_prefix;
     free(r);
     if (!st) {
         f->version = h.version;
@@ -503,6 +519,7 @@ hearth_status gguf_open(gguf_file **out, const hearth_host *host, hearth_error *
         r->part = p;
         r->mem = host->map ? host->map(host->ctx, p) : NULL;
         r->size = size;
+        r->avail = size;
         r->name = host->part_name ? host->part_name(host->ctx, p) : f->name;
         r->err = err;
         part_header h = {0};

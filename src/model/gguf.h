@@ -73,6 +73,12 @@ hearth_status gguf_open(gguf_file **out, const hearth_host *host, hearth_error *
  * outlive nothing: all metadata is copied. */
 hearth_status gguf_open_memory(gguf_file **out, const void *data, size_t size, const char *name,
                                hearth_error *err);
+/* Parses the header of a file of file_size bytes of which only the first
+ * avail are at data (the first megabytes of a download): tensor extents are
+ * checked against file_size. When the header goes on past avail it fails
+ * with *need_more set (a longer prefix may parse). */
+hearth_status gguf_open_prefix(gguf_file **out, const void *data, size_t avail, uint64_t file_size,
+                               const char *name, bool *need_more, hearth_error *err);
 void gguf_free(gguf_file *f);
 
 uint32_t gguf_version(const gguf_file *f);

@@ -181,30 +181,38 @@ static hearth_status read_keys(loader *L) {
     return HEARTH_OK;
 }
 
-static hearth_status read_hparams(loader *L) {
-    model_hparams *hp = &L->m->hp;
+hearth_status model_arch_of(const gguf_file *g, const char *file, const arch_desc **out, hearth_error *err) {
     gguf_str arch;
-    if (!gguf_get_str(L->g, "general.architecture", &arch))
-        return hearth_fail(L->err, HEARTH_E_FORMAT, "%s: metadata general.architecture is missing", L->file);
+    if (!gguf_get_str(g, "general.architecture", &arch))
+        return hearth_fail(err, HEARTH_E_FORMAT, "%s: metadata general.architecture is missing", file);
     const arch_desc *d = arch_find(arch.data);
     if (!d) {
         char names[128];
         arch_names(names, sizeof names);
-        return hearth_fail(L->err, HEARTH_E_UNSUPPORTED, "%s: architecture \"%.40s\" is not supported (hearth runs %s)",
-                           L->file, arch.data, names);
+        return hearth_fail(err, HEARTH_E_UNSUPPORTED, "%s: architecture \"%.40s\" is not supported (hearth runs %s)",
+                           file, arch.data, names);
     }
     char missing[160];
     arch_missing(d, missing, sizeof missing);
     if (missing[0])
-        return hearth_fail(L->err, HEARTH_E_UNSUPPORTED, "%s: architecture %s needs %s, which hearth does not run yet",
-                           L->file, d->name, missing);
+        return hearth_fail(err, HEARTH_E_UNSUPPORTED, "%s: architecture %s needs %s, which hearth does not run yet",
+                           file, d->name, missing);
+    *out = d;
+    return HEARTH_OK;
+}
+
+static hearth_status read_hparams(loader *L) {
+    model_hparams *hp = &L->m->hp;
+    const arch_desc *d;
+    hearth_status st = model_arch_of(L->g, L->file, &d, L->err);
+    if (st) return st;
     hp->arch = d->id;
     hp->desc = d;
     hp->flags = d->flags;
     hp->rope_neox = d->rope == ROPE_NEOX;
     snprintf(hp->arch_name, sizeof hp->arch_name, "%s", d->name);
 
-    hearth_status st = read_keys(L); /* (it checks n_embd % n_head where the head size's default needs it) */
+    st = read_keys(L); /* (it checks n_embd % n_head where the head size's default needs it) */
     if (st) return st;
     if (hp->n_head % hp->n_head_kv)
         return hearth_fail(L->err, HEARTH_E_FORMAT, "%s: %d attention heads are not a multiple of %d kv heads",

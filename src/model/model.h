@@ -87,5 +87,15 @@ int model_matrices(const model *m, const weight **out, int max);
  * long-rope factors (above the original context) or the short ones. */
 void model_rope_table(const model *m, int n_ctx, int pos0, int n_pos, float *out);
 const char *model_arch_name(model_arch a);
+/* The architecture row of general.architecture, or an error a user can act
+ * on (unknown architecture, or one with parts hearth does not run yet). */
+hearth_status model_arch_of(const gguf_file *g, const char *file, const arch_desc **out, hearth_error *err);
+/* Whether the first avail bytes of a file of file_size bytes (a download's
+ * first megabytes) describe a model that backend (gpu or CPU) can run:
+ * the header parses, the architecture is known, and every tensor's type has
+ * that backend's kernels. On a header longer than avail it fails with
+ * *need_more set. The tensor data is not looked at. */
+hearth_status model_check_header(const void *data, size_t avail, uint64_t file_size, const char *name, bool gpu,
+                                 bool *need_more, hearth_error *err);
 
 #endif

@@ -12,7 +12,7 @@ import { startServer } from '../../web/serve.mjs';
 import { check, done } from '../lib.mjs';
 import { ensureModel, goldenFixtures } from '../e2e/golden_lib.mjs';
 import { ROOT, sha256, SHARED } from '../e2e/util.mjs';
-import { hugeModel, nativeRun, splitModel, splitParts } from '../e2e/runtime_lib.mjs';
+import { hugeModel, nativeRun, oddTypeModel, splitModel, splitParts } from '../e2e/runtime_lib.mjs';
 import { launchBrowser, pageErrors } from './browser_util.mjs';
 
 const urlPath = (file) => {
@@ -227,6 +227,17 @@ try {
   };
   await expectError('a URL with no model', { model: '/build/models/no-such-model.gguf', backend: 'cpu' }, 'ModelNotFoundError');
   await expectError('a URL that is not a GGUF', { model: '/web/client.mjs', backend: 'cpu' }, 'UnsupportedModelError');
+  // A tensor type hearth does not run, in a 1 GiB file: refused by the header check after the
+  // first megabytes of the download, naming the tensor and its type; nothing kept.
+  const odd = urlPath(oddTypeModel(stories, 'blk.0.ffn_down.weight', 17));
+  const oddErr = await load({ model: odd, backend: 'cpu' });
+  const oddSent = server.requestLog(odd).reduce((a, l) => a + l.sent, 0);
+  check(`an unsupported tensor type is refused from the header (${oddErr.error?.message?.slice(0, 120)})`,
+    oddErr.error?.name === 'UnsupportedModelError' && /tensor blk\.0\.ffn_down\.weight has type iq2_xs/.test(oddErr.error.message) &&
+    oddSent < 64 * 1024 ** 2 &&
+    !(await page.evaluate(() => window.T.list())).some((m) => m.id.endsWith(odd)),
+  `${oddSent} bytes sent; ${JSON.stringify([oddErr.error, server.requestLog(odd)])}`);
+  if (!oddErr.error) await unload();
   const huge = urlPath(hugeModel(stories));
   await expectError('a 5 GiB model on the CPU path', { model: huge, backend: 'cpu' }, 'ModelTooLargeError');
   const hugeLog = server.requestLog(huge);

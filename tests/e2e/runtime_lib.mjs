@@ -36,6 +36,26 @@ export function splitParts(first) {
 
 // A file of `size` bytes (default 5 GiB; sparse: no disk used) that starts with
 // the first 4 KiB of a real model.
+// A copy of model `from` whose tensor `tensor` claims ggml type `type` (17:
+// iq2_xs, which hearth does not run), extended (sparse) to `size` bytes: a
+// download that a header check must refuse after its first megabytes.
+export function oddTypeModel(from, tensor, type, size = 1024 ** 3) {
+  const file = path.join(MODELS, `runtime-odd-type-${type}-${size}.gguf`);
+  const bytes = Buffer.from(fs.readFileSync(from));
+  // The tensor's entry: u64 name length, the name, u32 n_dims, u64 ne[n_dims], u32 type, u64 offset.
+  const name = Buffer.from(tensor);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(name.length));
+  const at = bytes.indexOf(Buffer.concat([len, name]));
+  if (at < 0) throw new Error(`${from}: no tensor ${tensor}`);
+  const dims = bytes.readUInt32LE(at + 8 + name.length);
+  bytes.writeUInt32LE(type, at + 8 + name.length + 4 + 8 * dims);
+  fs.mkdirSync(MODELS, { recursive: true });
+  fs.writeFileSync(file, bytes);
+  fs.truncateSync(file, Math.max(size, bytes.length));
+  return file;
+}
+
 export function hugeModel(from, size = 5 * 1024 ** 3) {
   const file = path.join(MODELS, `runtime-huge-sparse-${size}.gguf`);
   if (!fs.existsSync(file) || fs.statSync(file).size !== size) {

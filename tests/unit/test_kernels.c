@@ -13,6 +13,7 @@
 #include "cpu/kernels.h"
 #include "cpu/kernels_simd128.h"
 #include "model/ggml_types.h"
+#include "pin_lowbit.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint32_t rnd(void) {
@@ -112,7 +113,7 @@ static void test_type_table(void) {
     CHECK("every slot has its row", bad == 0, "%d slots without a row", bad);
     char list[160];
     ggml_type_list(false, list, sizeof list);
-    CHECK("CPU type list", strcmp(list, "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1") == 0, "%s", list);
+    CHECK("CPU type list", strcmp(list, "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K, iq4_nl, iq4_xs") == 0, "%s", list);
     CHECK("q8_1 is no weight type", !ggml_type_runs(GGML_TYPE_Q8_1) && ggml_type_runs(GGML_TYPE_Q4_1), "bad");
     CHECK("act row bytes max", kernels_act_row_bytes_max(256) >= kernels_act_row_bytes(KERNELS_TYPE_Q8_0_X4, 256) &&
                                    kernels_act_row_bytes_max(256) >= kernels_act_row_bytes(GGML_TYPE_F32, 256),
@@ -609,6 +610,187 @@ static void test_matmul_big(const char *name, const hearth_kernels *k, const hea
     }
 }
 
+/* ---- Q2_K, Q3_K, IQ4_NL, IQ4_XS (quant_lowbit.h) ---- */
+
+/* Dequantization of crafted blocks against values worked out from ggml's
+ * layout descriptions (ggml-common.h), a few of them literal. */
+static void test_dequant_lowbit(void) {
+    float got[256], want[256];
+    { /* q2_K: d 1, dmin 0.5, scales s | (15 - s) << 4, qs[i] = 37 i */
+        block_q2_K b;
+        b.d = 0x3c00;
+        b.dmin = 0x3800;
+        for (int s = 0; s < 16; s++) b.scales[s] = (uint8_t)(s | (15 - s) << 4);
+        for (int i = 0; i < 64; i++) b.qs[i] = (uint8_t)(37 * i);
+        for (int e = 0; e < 256; e++) { /* element 128h + 32j + l: bits 2j of qs[32h + l] */
+            const int h = e / 128, j = e % 128 / 32, l = e % 32, s = e / 16;
+            want[e] = (float)(s * ((b.qs[32 * h + l] >> 2 * j) & 3)) - 0.5f * (float)(15 - s);
+        }
+        kernels_dequantize_row(GGML_TYPE_Q2_K, &b, got, 256);
+        /* e 33: qs[1] = 37 = 0b100101, bits 2-3 = 1, sub-block 2: 2 - 6.5 */
+        CHECK("dequant q2_K", near_eq(got, want, 256) && got[0] == -7.5f && got[33] == -4.5f, "%g %g", got[0], got[33]);
+    }
+    { /* q3_K: d 0.5; 6-bit scales sc[s] = 2s + 1 (low 4 bits in bytes 0-7, top 2 in 8-11) */
+        block_q3_K b;
+        b.d = 0x3800;
+        memset(b.scales, 0, sizeof b.scales);
+        for (int s = 0; s < 16; s++) {
+            const int v = 2 * s + 1;
+            b.scales[s % 8] |= (uint8_t)((v & 15) << (s < 8 ? 0 : 4));
+            b.scales[8 + s % 4] |= (uint8_t)((v >> 4) << (2 * (s / 4)));
+        }
+        for (int i = 0; i < 64; i++) b.qs[i] = (uint8_t)(53 * i + 7);
+        for (int i = 0; i < 32; i++) b.hmask[i] = (uint8_t)(0xa5 ^ (11 * i));
+        for (int e = 0; e < 256; e++) { /* high bit 4h + j of hmask[l] clear: -4 */
+            const int h = e / 128, j = e % 128 / 32, l = e % 32, s = e / 16;
+            const int q = ((b.qs[32 * h + l] >> 2 * j) & 3) - ((b.hmask[l] >> (4 * h + j)) & 1 ? 0 : 4);
+            want[e] = 0.5f * (float)(2 * s + 1 - 32) * (float)q;
+        }
+        kernels_dequantize_row(GGML_TYPE_Q3_K, &b, got, 256);
+        /* e 0: qs 7 -> 3, hmask bit 0 of 0xa5 set: 3 x 0.5 x -31 */
+        CHECK("dequant q3_K", near_eq(got, want, 256) && got[0] == -46.5f, "%g", got[0]);
+    }
+    { /* iq4_nl: d 2, nibbles j (low) and 15 - j (high) */
+        block_iq4_nl b[2];
+        for (int k = 0; k < 2; k++) {
+            b[k].d = k ? 0xbc00 : 0x4000;
+            for (int j = 0; j < 16; j++) {
+                b[k].qs[j] = (uint8_t)(j | (15 - j) << 4);
+                want[32 * k + j] = (k ? -1.0f : 2.0f) * kvalues_iq4nl[j];
+                want[32 * k + 16 + j] = (k ? -1.0f : 2.0f) * kvalues_iq4nl[15 - j];
+            }
+        }
+        kernels_dequantize_row(GGML_TYPE_IQ4_NL, b, got, 64);
+        CHECK("dequant iq4_nl", near_eq(got, want, 64) && got[0] == -254.0f && got[16] == 226.0f && got[32] == 127.0f,
+              "%g %g %g", got[0], got[16], got[32]);
+    }
+    { /* iq4_xs: d 0.25, 6-bit scale of sub-block ib 4 ib + 3 */
+        block_iq4_xs b;
+        b.d = 0x3400;
+        b.scales_h = 0;
+        memset(b.scales_l, 0, sizeof b.scales_l);
+        for (int ib = 0; ib < 8; ib++) {
+            const int ls = 4 * ib + 3;
+            b.scales_l[ib / 2] |= (uint8_t)((ls & 15) << 4 * (ib % 2));
+            b.scales_h |= (uint16_t)((ls >> 4) << 2 * ib);
+        }
+        for (int i = 0; i < 128; i++) b.qs[i] = (uint8_t)(29 * i + 3);
+        for (int e = 0; e < 256; e++) {
+            const int ib = e / 32, j = e % 32;
+            const uint8_t q = b.qs[16 * ib + j % 16];
+            want[e] = 0.25f * (float)(4 * ib + 3 - 32) * (float)kvalues_iq4nl[j < 16 ? q & 15 : q >> 4];
+        }
+        kernels_dequantize_row(GGML_TYPE_IQ4_XS, &b, got, 256);
+        /* e 0: nibble 3 -> -65, scale 3 - 32: 0.25 x -29 x -65 */
+        CHECK("dequant iq4_xs", near_eq(got, want, 256) && got[0] == 471.25f, "%g", got[0]);
+    }
+}
+
+static const uint32_t lowbit_types[] = {GGML_TYPE_Q2_K, GGML_TYPE_Q3_K, GGML_TYPE_IQ4_NL, GGML_TYPE_IQ4_XS};
+
+/* Random codes and scale bytes; fp16 d (and Q2_K's dmin) of either sign. */
+static void fill_weights_lowbit(uint32_t type, unsigned char *w, int rows, int n) {
+    uint64_t rb = 0;
+    ggml_row_bytes(type, (uint64_t)n, &rb);
+    const size_t total = (size_t)rb * (size_t)rows, bs = ggml_block_bytes(type);
+    const size_t d_off = type == GGML_TYPE_Q2_K ? offsetof(block_q2_K, d) : type == GGML_TYPE_Q3_K ? offsetof(block_q3_K, d) : 0;
+    for (size_t i = 0; i < total; i++) w[i] = (unsigned char)rnd();
+    for (size_t off = 0; off < total; off += bs) {
+        const uint16_t d = ggml_fp32_to_fp16(0.02f * rndf()), m = ggml_fp32_to_fp16(0.01f * rndf());
+        memcpy(w + off + d_off, &d, 2);
+        if (type == GGML_TYPE_Q2_K) memcpy(w + off + offsetof(block_q2_K, dmin), &m, 2);
+    }
+}
+
+/* Activation values of a Q8_K row. */
+static void deq_act_q8_K(const void *a, int n, double *out) {
+    const block_q8_K *y = a;
+    for (int i = 0; i < n; i++) out[i] = (double)y[i / QK_K].d * y[i / QK_K].qs[i % QK_K];
+}
+
+/* Every level bit-exact with the scalar reference over shapes that cover
+ * row tails, split row ranges, super-block counts and 1..20, 63..70 tokens
+ * (ggml's 4-token gemm groups, IQ4_XS's 8-token switch, the 64-token
+ * chunks); with ref itself, the reference against a double dot of the
+ * dequantized weights and activations. */
+static void test_matmul_lowbit(const char *name, const hearth_kernels *k, const hearth_kernels *ref) {
+    static const int ns[] = {256, 512, 1280, 2304}, rows_[] = {1, 5, 8, 13, 16, 33, 40};
+    for (size_t ti = 0; ti < sizeof lowbit_types / sizeof lowbit_types[0]; ti++) {
+        const uint32_t type = lowbit_types[ti];
+        int ok = 1, cases = 0;
+        double worst = 0;
+        for (int ci = 0; ci < 60 && ok; ci++) {
+            const int n = type == GGML_TYPE_IQ4_NL && ci % 3 == 0 ? 32 * (1 + ci % 9) : ns[ci % 4];
+            const int rows = rows_[ci % 7], n_tok = ci < 40 ? 1 + ci % 20 : 63 + ci % 8;
+            uint64_t rb = 0;
+            ggml_row_bytes(type, (uint64_t)n, &rb);
+            unsigned char *w = malloc((size_t)rb * (size_t)rows);
+            fill_weights_lowbit(type, w, rows, n);
+            float *x = malloc((size_t)n * (size_t)n_tok * sizeof *x);
+            unsigned char *act = make_act(ref, type, n, n_tok, x);
+            const size_t os = (size_t)rows + 3, count = os * (size_t)n_tok;
+            float *o1 = malloc(count * sizeof *o1), *o2 = malloc(count * sizeof *o2);
+            memset(o1, 0xcd, count * sizeof *o1);
+            memset(o2, 0xcd, count * sizeof *o2);
+            kernels_matmul(ref, type, w, n, 0, rows, act, n_tok, o1, os);
+            const int mid = (int)(rnd() % (unsigned)(rows + 1));
+            kernels_matmul(k, type, w, n, 0, mid, act, n_tok, o2, os);
+            kernels_matmul(k, type, w, n, mid, rows, act, n_tok, o2, os);
+            cases++;
+            if (memcmp(o1, o2, count * sizeof *o1)) {
+                ok = 0;
+                for (size_t i = 0; i < count; i++)
+                    if (memcmp(&o1[i], &o2[i], 4)) {
+                        printf("# %s %s n %d rows %d n_tok %d split %d: out[%zu] %a, scalar %a\n", name,
+                               ggml_type_name(type), n, rows, n_tok, mid, i, o2[i], o1[i]);
+                        break;
+                    }
+            }
+            if (k == ref) { /* the math: against doubles */
+                float *wf = malloc((size_t)n * sizeof *wf);
+                double *ya = malloc((size_t)n * sizeof *ya);
+                const size_t ab = kernels_act_row_bytes(type, n);
+                for (int t = 0; t < n_tok && ok; t++) {
+                    if (type == GGML_TYPE_IQ4_NL)
+                        deq_act(type, act + (size_t)t * ab, x + (size_t)t * n, n, ya);
+                    else
+                        deq_act_q8_K(act + (size_t)t * ab, n, ya);
+                    for (int r = 0; r < rows; r++) {
+                        kernels_dequantize_row(type, w + (size_t)r * rb, wf, n);
+                        double dot = 0, mag = 0;
+                        for (int i = 0; i < n; i++) {
+                            dot += (double)wf[i] * ya[i];
+                            mag += fabs((double)wf[i] * ya[i]);
+                        }
+                        const double err = fabs(dot - o1[(size_t)t * os + (size_t)r]) / (mag > 0 ? mag : 1);
+                        if (err > worst) worst = err;
+                        if (!(err < 1e-5)) {
+                            ok = 0;
+                            printf("# %s n %d t %d r %d: %a vs double %a\n", ggml_type_name(type), n, t, r,
+                                   o1[(size_t)t * os + (size_t)r], dot);
+                            break;
+                        }
+                    }
+                }
+                free(wf);
+                free(ya);
+            }
+            free(w);
+            free(x);
+            free(act);
+            free(o1);
+            free(o2);
+        }
+        char label[200];
+        if (k == ref)
+            snprintf(label, sizeof label, "%s matmul %s within 1e-5 of a double dot of dequantized values (worst %.1e, %d cases)",
+                     name, ggml_type_name(type), worst, cases);
+        else
+            snprintf(label, sizeof label, "%s matmul %s bit-exact with scalar (%d cases)", name, ggml_type_name(type), cases);
+        CHECK(label, ok, "see above");
+    }
+}
+
 /* ---- outputs pinned to llama.cpp ----
  * Expected bits from ggml_mul_mat of llama.cpp's zen4 CPU backend (the
  * libggml-cpu-zen4.so of node-llama-cpp; Q4_0 weights in the repack buffer,
@@ -717,6 +899,70 @@ static const struct pin_case {
         {8, 256, 20, 0x8346a280u, {0xbfeb9f26u, 0xc0cdefaau, 0xc0bddac0u}}, /* q8_0 */
 };
 
+/* Q2_K, Q3_K, IQ4_NL and IQ4_XS pinned the same way (inputs and shapes in
+ * pin_lowbit.h; Q2_K and IQ4_NL weights repacked by ggml as llama.cpp
+ * loads them). PINL_M rows; the same bits with 1 and 2 threads. */
+static const struct pin_case pins_lowbit[] = {
+    /* generated by tools/ggml_pin_lowbit.c, llama.cpp zen4 CPU backend */
+    {10, 256, 1, 0xcb76c7bbu, {0xbf885856u, 0xbf466a84u, 0xc0279536u}}, /* q2_K */
+    {10, 512, 3, 0x31b8cb58u, {0x408c2becu, 0x406f369du, 0xbff4982cu}}, /* q2_K */
+    {10, 256, 4, 0xa7582838u, {0xbfd79880u, 0xbefeaa7eu, 0x3f63ae3du}}, /* q2_K */
+    {10, 512, 7, 0xe945e0d5u, {0x403e04e9u, 0x4011d768u, 0x3fdd03d1u}}, /* q2_K */
+    {10, 768, 16, 0xb0297ec3u, {0xc033d17au, 0xc0880254u, 0xc0943320u}}, /* q2_K */
+    {10, 256, 21, 0x8175f967u, {0x3fea277eu, 0x40216037u, 0x3ebcccf0u}}, /* q2_K */
+    {11, 256, 1, 0xb3e5f83au, {0x402e671cu, 0xc0dcba58u, 0x3f5bce6cu}}, /* q3_K */
+    {11, 512, 3, 0xfb4c7bffu, {0xbf21409au, 0xc081d5c1u, 0x4107c5d0u}}, /* q3_K */
+    {11, 768, 7, 0xfd5b1e7bu, {0x3fb76c18u, 0x40a61fb8u, 0xc1011a62u}}, /* q3_K */
+    {11, 256, 21, 0xa9e7630fu, {0xc1421697u, 0xc07515b7u, 0x407b5298u}}, /* q3_K */
+    {20, 160, 1, 0x40ccb024u, {0xbdb8733bu, 0x41909c6cu, 0xc0a4da44u}}, /* iq4_nl */
+    {20, 256, 3, 0xb105f086u, {0x41107f71u, 0xc1aa27a2u, 0xc15a5b8fu}}, /* iq4_nl */
+    {20, 160, 4, 0x747115d1u, {0xc12fb359u, 0x3fc1af90u, 0xc0841ad9u}}, /* iq4_nl */
+    {20, 512, 7, 0xde9312eeu, {0xc111dba7u, 0x41694864u, 0xc1228a65u}}, /* iq4_nl */
+    {20, 256, 21, 0x6b5a70e6u, {0x3ededb27u, 0xbff0fda5u, 0xc0b77807u}}, /* iq4_nl */
+    {23, 256, 1, 0x88383697u, {0xc309b984u, 0xc289609eu, 0xc33ef9d4u}}, /* iq4_xs */
+    {23, 512, 3, 0x2f13fb0du, {0xc3575e53u, 0x43d70687u, 0xc297ececu}}, /* iq4_xs */
+    {23, 768, 7, 0xb5d65a31u, {0x43241d2eu, 0xc1e37e98u, 0xc315220fu}}, /* iq4_xs */
+    {23, 512, 8, 0x57325f74u, {0x43153fc1u, 0xc31888c6u, 0xc2282c87u}}, /* iq4_xs */
+    {23, 256, 21, 0xd6e45440u, {0x4191a4e1u, 0x42b9cf9au, 0x429b2407u}}, /* iq4_xs */
+};
+
+static void test_pinned_lowbit(const char *name, const hearth_kernels *k) {
+    int ok = 1;
+    for (size_t pi = 0; pi < sizeof pins_lowbit / sizeof pins_lowbit[0]; pi++) {
+        const struct pin_case *p = &pins_lowbit[pi];
+        const int n = p->k, n_tok = p->n_tok, count = PINL_M * n_tok;
+        unsigned char *w = malloc(pinl_row_bytes(p->type, n) * PINL_M);
+        float *x = malloc((size_t)n * (size_t)n_tok * sizeof *x), *o = malloc((size_t)count * sizeof *o);
+        pinl_inputs(p->type, n, n_tok, w, x);
+        const size_t ab = kernels_act_row_bytes(p->type, n);
+        unsigned char *act = malloc(ab * (size_t)n_tok);
+        for (int t = 0; t < n_tok; t++) kernels_quantize_act(k, p->type, x + (size_t)t * n, act + (size_t)t * ab, n);
+        for (int split = 0; split < 2; split++) { /* all rows, then split off every tile */
+            memset(o, 0xff, (size_t)count * sizeof *o);
+            const int mid = split ? 1 + (int)(pi % 15) * 2 : PINL_M;
+            kernels_matmul(k, p->type, w, n, 0, mid, act, n_tok, o, PINL_M);
+            kernels_matmul(k, p->type, w, n, mid, PINL_M, act, n_tok, o, PINL_M);
+            const uint32_t got[3] = {fbits(o[0]), fbits(o[5]), fbits(o[count - 1])};
+            const uint32_t h = pinl_hash(o, count);
+            if (h != p->hash || memcmp(got, p->bits, sizeof got)) {
+                ok = 0;
+                printf("# %s %s K %d N %d%s: hash %08x (want %08x), out[0] %08x (want %08x), out[5] %08x (want %08x), "
+                       "out[last] %08x (want %08x)\n",
+                       name, ggml_type_name(p->type), n, n_tok, split ? " split rows" : "", h, p->hash, got[0], p->bits[0],
+                       got[1], p->bits[1], got[2], p->bits[2]);
+            }
+        }
+        free(w);
+        free(x);
+        free(act);
+        free(o);
+    }
+    char label[160];
+    snprintf(label, sizeof label, "%s q2_K, q3_K, iq4_nl, iq4_xs outputs pinned to llama.cpp (%zu cases)", name,
+             sizeof pins_lowbit / sizeof pins_lowbit[0]);
+    CHECK(label, ok, "see above");
+}
+
 static void test_pinned(const char *name, const hearth_kernels *k) {
     for (size_t ti = 0; ti < N_TYPES; ti++) {
         const uint32_t type = all_types[ti];
@@ -764,6 +1010,8 @@ static void test_pinned(const char *name, const hearth_kernels *k) {
         CHECK(label, ok && cases >= 3, "see above");
     }
 }
+
+#include "test_kernels_k.h"
 
 /* kernels_prefer_speed's Q4_0, Q5_0 and Q8_0 products (wasm): each output within
  * 1e-5 of the sum of its terms' magnitudes from the exact kernel's (f32
@@ -1033,6 +1281,8 @@ int main(void) {
     test_fp16();
     test_bf16();
     test_dequant();
+    test_k_dequant();
+    test_dequant_lowbit();
 
     hearth_kernels ref, best;
     kernels_init(&ref, false);
@@ -1042,7 +1292,9 @@ int main(void) {
     CHECK("act types", kernels_act_type(GGML_TYPE_Q4_0) == GGML_TYPE_Q8_0 &&
                            kernels_act_type(GGML_TYPE_Q5_1) == GGML_TYPE_Q8_1 &&
                            kernels_act_type(GGML_TYPE_BF16) == GGML_TYPE_BF16 &&
-                           kernels_act_type(GGML_TYPE_Q4_K) == GGML_TYPE_COUNT &&
+                           kernels_act_type(GGML_TYPE_Q4_K) == GGML_TYPE_Q8_K &&
+                           kernels_act_row_bytes(GGML_TYPE_Q6_K, 512) == 2 * 292 &&
+                           kernels_act_row_bytes(GGML_TYPE_Q5_K, 384) == 0 &&
                            kernels_act_type(KERNELS_TYPE_Q4_0_X4) == GGML_TYPE_Q8_0 &&
                            kernels_act_row_bytes(KERNELS_TYPE_Q4_0_X4, 256) == 256 + 64 &&
                            KERNELS_X4_GROUP_BYTES == 76 && KERNELS_X4_Q8_GROUP_BYTES == 140 &&
@@ -1067,6 +1319,9 @@ int main(void) {
     test_quant_known(&best);
     test_matmul("scalar", &ref, &ref, 1);
     test_pinned("scalar", &ref);
+    test_k_kernels("scalar", &ref, &ref);
+    test_pinned_lowbit("scalar", &ref);
+    test_matmul_lowbit("scalar", &ref, &ref);
 
     /* Every SIMD level this CPU can run, not only the best one. */
     if (kernels_cpu_features() & KERNELS_CPU_AVX2) {
@@ -1077,6 +1332,9 @@ int main(void) {
             test_matmul("avx2", &avx2, &ref, 0);
             test_matmul_big("avx2", &avx2, &ref);
             test_pinned("avx2", &avx2);
+            test_k_kernels("avx2", &avx2, &ref);
+            test_pinned_lowbit("avx2", &avx2);
+            test_matmul_lowbit("avx2", &avx2, &ref);
         } else {
             printf("# avx2 kernels not compiled in (quant_avx2.c needs -mavx2 -mfma -mf16c)\n");
         }
@@ -1086,6 +1344,9 @@ int main(void) {
         test_matmul(kernels_name(&best), &best, &ref, 0);
         test_matmul_big(kernels_name(&best), &best, &ref);
         test_pinned(kernels_name(&best), &best);
+        test_k_kernels(kernels_name(&best), &best, &ref);
+        test_pinned_lowbit(kernels_name(&best), &best);
+        test_matmul_lowbit(kernels_name(&best), &best, &ref);
     }
     hearth_kernels fast;
     kernels_init(&fast, true);

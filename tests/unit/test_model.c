@@ -64,8 +64,10 @@ static int model_tensors(unsigned flags, const char *omit, const char *wrong, te
     return n;
 }
 
-/* A GGUF file of that architecture, f32 weights of small deterministic values. */
-static void write_model(const char *path, const char *arch, unsigned flags, const char *omit, const char *wrong) {
+/* A GGUF file of that architecture, f32 weights of small deterministic values
+ * (the tensor named odd, if any, claims type odd_type: its data stays f32-sized). */
+static void write_model_odd(const char *path, const char *arch, unsigned flags, const char *omit, const char *wrong,
+                            const char *odd, uint32_t odd_type) {
     tensor t[32];
     int n = model_tensors(flags, omit, wrong, t);
     buf b = {0};
@@ -88,7 +90,7 @@ static void write_model(const char *path, const char *arch, unsigned flags, cons
         str(&b, t[i].name);
         u32(&b, (uint32_t)t[i].n_dims);
         for (int d = 0; d < t[i].n_dims; d++) u64(&b, t[i].ne[d]);
-        u32(&b, GGML_TYPE_F32);
+        u32(&b, odd && strcmp(odd, t[i].name) == 0 ? odd_type : GGML_TYPE_F32);
         u64(&b, offset);
         offset += (t[i].ne[0] * (t[i].n_dims == 2 ? t[i].ne[1] : 1) * 4 + 31) / 32 * 32;
     }
@@ -107,6 +109,54 @@ static void write_model(const char *path, const char *arch, unsigned flags, cons
         fclose(f);
     }
     free(b.p);
+}
+
+static void write_model(const char *path, const char *arch, unsigned flags, const char *omit, const char *wrong) {
+    write_model_odd(path, arch, flags, omit, wrong, NULL, 0);
+}
+
+static unsigned char *read_all(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *p = malloc(len > 0 ? (size_t)len : 1);
+    *n = p ? fread(p, 1, (size_t)len, f) : 0;
+    fclose(f);
+    return p;
+}
+
+/* model_check_header on the first `avail` bytes of the file at path. */
+static hearth_status check_prefix(const char *path, size_t avail, bool gpu, bool *more, hearth_error *err) {
+    size_t n = 0;
+    unsigned char *p = read_all(path, &n);
+    *err = (hearth_error){0};
+    hearth_status st = model_check_header(p, avail < n ? avail : n, n, "m.gguf", gpu, more, err);
+    free(p);
+    return st;
+}
+
+/* The download's header check (model_check_header): what it accepts, when
+ * it asks for more bytes, and the one line that names what stops a model. */
+static void test_check_header(const char *path) {
+    hearth_error err;
+    bool more = true;
+    write_model(path, "llama", ARCH_TIED_EMBD, NULL, NULL);
+    CHECK("header check accepts a model the CPU runs", !check_prefix(path, 1 << 20, false, &more, &err) && !more, "%s",
+          err.message);
+    CHECK("header check accepts a model the GPU runs", !check_prefix(path, 1 << 20, true, &more, &err), "%s", err.message);
+    hearth_status st = check_prefix(path, 100, false, &more, &err);
+    CHECK("a short prefix asks for more", st && more, "st %d more %d: %s", st, more, err.message);
+    write_model_odd(path, "llama", ARCH_TIED_EMBD, NULL, NULL, "blk.0.ffn_down.weight", 17 /* iq2_xs */);
+    st = check_prefix(path, 1 << 20, false, &more, &err);
+    CHECK("an unsupported type is named with its tensor",
+          st == HEARTH_E_UNSUPPORTED && !more && strstr(err.message, "tensor blk.0.ffn_down.weight has type iq2_xs"),
+          "%s", err.message);
+    write_model(path, "gemma9", 0, NULL, NULL);
+    st = check_prefix(path, 1 << 20, true, &more, &err);
+    CHECK("an unknown architecture is refused from the header", st == HEARTH_E_UNSUPPORTED && strstr(err.message, "gemma9"),
+          "%s", err.message);
 }
 
 typedef struct {
@@ -194,6 +244,7 @@ int main(void) {
     if (fd < 0) return 1;
     close(fd);
     test_rows(path);
+    test_check_header(path);
     expect_refused(path, "a missing tensor is named with the architecture", "llama", ARCH_TIED_EMBD,
                    "blk.0.attn_k.weight", NULL, "tensor blk.0.attn_k.weight is missing (architecture llama)");
     expect_refused(path, "qwen2 needs its biases", "qwen2", 0, NULL, NULL,

@@ -55,10 +55,10 @@ function renderPresets() {
     name.textContent = `${p.name} ${p.quant}`;
     const meta = document.createElement('span');
     meta.className = 'pmeta';
-    meta.textContent = `${bytes(p.size)} download and storage`;
+    meta.textContent = `${p.sizeApproximate ? 'about ' : ''}${bytes(p.size)} download and storage`;
     text.append(name, meta);
     li.append(text, button('Download', () => loadModel({ urls: p.urls, preset: p, label: `${p.name} ${p.quant}` }),
-      { testid: 'preset-load', aria: `Download and load ${p.name} ${p.quant}, ${bytes(p.size)}` }));
+      { testid: 'preset-load', aria: `Download and load ${p.name} ${p.quant}, ${p.sizeApproximate ? 'about ' : ''}${bytes(p.size)}` }));
     ul.append(li);
   }
 }

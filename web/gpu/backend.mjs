@@ -47,6 +47,7 @@ class GpuEngine {
 
   get kernels() { return `webgpu (${this.#gpu.adapter}${this.#gpu.features.length ? `; ${this.#gpu.features.join(', ')}` : ''})`; }
   get threads() { return 1; }
+  checkHeader(head, fileSize, name) { return this.#h.checkHeader(head, fileSize, name, { gpu: true }); }
   get contextSize() { return this.#h.contextSize; }
   get info() { return this.#h.info; }
   get samplerDefaults() { return this.#h.samplerDefaults; }

@@ -9,6 +9,7 @@
 #include "chat_request.h"
 #include "generate.h"
 #include "host_wasm.h"
+#include "model/model.h"
 
 #define EXPORT(name) __attribute__((export_name(name), visibility("default")))
 
@@ -29,6 +30,19 @@ hearth_engine *hearth_wasm_load(int n_ctx, int max_batch, int flags) {
     memset(&g_err, 0, sizeof g_err);
     if (hearth_engine_load(&e, wasm_host(), &opt, &g_err)) return NULL;
     return e;
+}
+
+/* The first len bytes of a model file of file_size bytes (a download's first
+ * megabytes): 0 when the backend (gpu 1: WebGPU, 0: CPU) can run what the
+ * header describes, 1 when the header goes on past len (ask for more),
+ * -1 with the reason in hearth_wasm_error(). */
+EXPORT("hearth_wasm_check_header")
+int hearth_wasm_check_header(const uint8_t *buf, size_t len, double file_size, int gpu, const char *name) {
+    bool more = false;
+    memset(&g_err, 0, sizeof g_err);
+    if (!(file_size >= 0 && file_size < 18446744073709551616.0)) file_size = (double)len;
+    if (!model_check_header(buf, len, (uint64_t)file_size, name, gpu != 0, &more, &g_err)) return 0;
+    return more ? 1 : -1;
 }
 
 EXPORT("hearth_wasm_unload") void hearth_wasm_unload(hearth_engine *e) { hearth_engine_free(e); }
