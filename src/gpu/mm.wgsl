@@ -1,6 +1,7 @@
 // Prefill matrix product, tiled: out[t][row] for 64 tokens x 64 rows a
 // workgroup (256 threads, 4 x 4 each), one 32-wide block of the inner
-// dimension at a time through workgroup memory. MODE 0: out = acc + bias;
+// dimension at a time through workgroup memory. MODE 0: out = acc + bias
+// (rows from ROW_BASE of OUTS a token: one type's part of a QKV group);
 // 1: out += acc (residual); 2: out = silu(acc) * acc_up (rows FF + row).
 var<workgroup> xs: array<vec4<f32>, 512>;
 var<workgroup> ws: array<vec4<f32>, 512>;
@@ -139,7 +140,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       let row = row_tile + tr * 4u + r;
       if (row >= OUT_ROWS) { continue; }
       let o = t * OUTS + row;
-      if (MODE == 0u) { outv[o] = acc[i][r] + bias[row]; }
+      if (MODE == 0u) { outv[o + ROW_BASE] = acc[i][r] + bias[ROW_BASE + row]; }
       else if (MODE == 1u) { outv[o] += acc[i][r]; }
       else { outv[o] = silu(acc[i][r]) * acc2[i][r]; }
     }

@@ -8,7 +8,8 @@
 // thread TM rows x TN tokens (rows tr + 16 i, tokens tt + 16 j), NB blocks
 // of the inner dimension a stage through workgroup memory (quants as
 // [block][half][row or token] vec4 words), the next stage fetched into
-// registers while the current one is multiplied. MODE 0: out = acc + bias;
+// registers while the current one is multiplied. MODE 0: out = acc + bias
+// (rows from ROW_BASE of OUTS a token: one type's part of a QKV group);
 // 1: out += acc (residual); 2: the thread's rows i < TM / 2 are gate rows
 // and the others the matching up rows (FF + row): out = silu(gate) * up,
 // BM / 2 outputs a workgroup.
@@ -182,7 +183,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
         let r = out0 + tr + 16u * i;
         if (r >= OUT_ROWS) { continue; }
         let v = acc[i * TG + g][c] + accm[i * TG + g][c];
-        if (MODE == 0u) { outv[t * OUTS + r] = v + bias[r]; } else { outv[t * OUTS + r] += v; }
+        if (MODE == 0u) { outv[t * OUTS + ROW_BASE + r] = v + bias[ROW_BASE + r]; } else { outv[t * OUTS + r] += v; }
       }
     }
   }

@@ -225,7 +225,7 @@ static hearth_status k_quant(gpu_model *g, int list, uint32_t xin, int cols, int
 /* Prefill product of quantized weights in integers (mmq.wgsl), on the
  * input quantized by k_quant. */
 static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, int n_ws, int mode, uint32_t xin,
-                                uint32_t out, int out_rows, uint32_t bias, hearth_error *err) {
+                                uint32_t out, int out_rows, int outs, int row_base, uint32_t bias, hearth_error *err) {
     const int act = gpu_type_act(ws[0]->type);
     hearth_status st = xin == g->b_xq ? HEARTH_OK : k_quant(g, list, xin, ws[0]->cols, act, err);
     if (st) return st;
@@ -258,7 +258,8 @@ static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, i
     kb_u(&k, "XI", (uint64_t)(nb * 2 * bn + 255) / 256);
     kb_u(&k, "XDI", (uint64_t)(nb * bn + 255) / 256);
     kb_u(&k, "OUT_ROWS", (uint64_t)out_rows);
-    kb_u(&k, "OUTS", (uint64_t)out_rows);
+    kb_u(&k, "OUTS", (uint64_t)outs);
+    kb_u(&k, "ROW_BASE", (uint64_t)row_base);
     kb_u(&k, "FF", (uint64_t)g->m->hp.n_ff);
     kb_dot4(&k);
     kb_file(&k, "common.wgsl");
@@ -280,12 +281,21 @@ static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, i
 /* Prefill product: mode 0 out = acc + bias, 1 out += acc, 2 SwiGLU. */
 hearth_status k_matmul(gpu_model *g, int list, gpu_weight *const *ws, int n_ws, int mode, uint32_t xin,
                               uint32_t out, int out_rows, uint32_t bias, hearth_error *err) {
-    if (plan_integer_product(g, ws[0])) return k_matmul_q(g, list, ws, n_ws, mode, xin, out, out_rows, bias, err);
+    return k_matmul_at(g, list, ws, n_ws, mode, xin, out, out_rows, out_rows, 0, bias, err);
+}
+
+/* The same into rows row_base.. of outputs outs wide (mode 0: the part of a
+ * QKV group in one type). */
+hearth_status k_matmul_at(gpu_model *g, int list, gpu_weight *const *ws, int n_ws, int mode, uint32_t xin, uint32_t out,
+                          int out_rows, int outs, int row_base, uint32_t bias, hearth_error *err) {
+    if (plan_integer_product(g, ws[0]))
+        return k_matmul_q(g, list, ws, n_ws, mode, xin, out, out_rows, outs, row_base, bias, err);
     kb k;
     kb_begin(&k, g, 256, "mm.wgsl");
     kb_u(&k, "MODE", (uint64_t)mode);
     kb_u(&k, "OUT_ROWS", (uint64_t)out_rows);
-    kb_u(&k, "OUTS", (uint64_t)out_rows);
+    kb_u(&k, "OUTS", (uint64_t)outs);
+    kb_u(&k, "ROW_BASE", (uint64_t)row_base);
     kb_u(&k, "FF", (uint64_t)g->m->hp.n_ff);
     kb_file(&k, "common.wgsl");
     kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);

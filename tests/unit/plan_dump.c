@@ -387,14 +387,34 @@ static void ref_product(const weight *w, const uint8_t *wbytes, const float *x, 
     }
 }
 
-static void dequantize_row(uint32_t type, const void *src, float *dst, int n) {
-    if (ref_type(type)) ref_dequant(type, src, dst, n);
-    else kernels_dequantize_row(type, src, dst, n);
+/* Whether the CPU kernels multiply this type (the K-quants and IQ4 since main's kq1/kq2 merge). */
+static bool cpu_has(uint32_t type) {
+    const ggml_type_info *t = ggml_type_info_of(type);
+    return t && (t->cpu & TYPE_CPU_SCALAR);
 }
 
-/* W (rows x cols of type) times act(x) for n_tok tokens, by the CPU's scalar kernels: out[t * rows + r]. */
+/* A row dequantized: the CPU's kernels_dequantize_row; for a --retype type
+ * also this file's reference, which must agree bit for bit (two
+ * independent readings of ggml's dequantize_row_*). */
+static void dequantize_row(uint32_t type, const void *src, float *dst, int n) {
+    if (!ref_type(type)) {
+        kernels_dequantize_row(type, src, dst, n);
+        return;
+    }
+    ref_dequant(type, src, dst, n);
+    if (!cpu_has(type)) return;
+    float *c = talloc((size_t)n * 4);
+    kernels_dequantize_row(type, src, c, n);
+    if (memcmp(c, dst, (size_t)n * 4)) {
+        fprintf(stderr, "plan_dump: kernels_dequantize_row and the reference here differ on a %s row\n", ggml_type_name(type));
+        exit(1);
+    }
+}
+
+/* W (rows x cols of type) times act(x) for n_tok tokens, by the CPU's scalar kernels: out[t * rows + r]
+ * (or, for a type they lack, this file's reference in double). */
 static void cpu_product(const weight *w, const uint8_t *wbytes, const float *x, int n_tok, float *out) {
-    if (ref_type(w->type)) {
+    if (ref_type(w->type) && !cpu_has(w->type)) {
         ref_product(w, wbytes, x, n_tok, out);
         return;
     }

@@ -662,6 +662,18 @@ static void synth_weight(synth *s, weight *w, const char *name, uint32_t type, i
     *w = (weight){.type = type, .rows = rows, .cols = cols, .row_bytes = rb, .src = t};
 }
 
+/* One matrix of a synthetic model in another type (its tensor's type and size too; the bytes are the
+ * offset's pattern whatever they overlap). */
+static void synth_retype(weight *w, uint32_t type) {
+    gguf_tensor *t = (gguf_tensor *)w->src;
+    uint64_t rb = 0;
+    ggml_row_bytes(type, (uint64_t)w->cols, &rb);
+    t->type = type;
+    t->size = rb * (uint64_t)w->rows;
+    w->type = type;
+    w->row_bytes = rb;
+}
+
 static synth *synth_make2(const shape *sh, uint32_t type, uint32_t vocab_type, int n_layer);
 static synth *synth_make(const shape *sh, uint32_t type, int n_layer) { return synth_make2(sh, type, type, n_layer); }
 
@@ -765,6 +777,17 @@ static void expected_dispatches(const plan_case *pc, int n_ctx, int out[GPU_LIST
     out[GPU_LIST_PREFILL] = 1 + 8 * L;
     for (int il = 0; il < L && !pc->opt.no_mmq; il++)
         out[GPU_LIST_PREFILL] += quantized(m->layers[il].wo.type) + quantized(m->layers[il].down.type);
+    /* a QKV group of several types: a product per run of one type, each quantizing its own input */
+    for (int il = 0; il < L; il++) {
+        const model_layer *l = &m->layers[il];
+        int runs = 1;
+        for (int i = 1; i < l->n_qkv; i++) runs += l->qkv[i].type != l->qkv[i - 1].type;
+        if (runs == 1) continue;
+        out[GPU_LIST_DECODE] += runs - 1;
+        out[GPU_LIST_PREFILL] += runs - 1;
+        for (int i = 0; i < l->n_qkv && !pc->opt.no_mmq; i++)
+            out[GPU_LIST_PREFILL] += quantized(l->qkv[i].type) && (i == 0 || l->qkv[i].type != l->qkv[i - 1].type);
+    }
     out[GPU_LIST_PREFILL_LAST] = out[GPU_LIST_PREFILL] + 1 + n_out + 2;
 }
 
@@ -869,6 +892,17 @@ typedef struct {
     uint32_t n_ids;
 } plan_report;
 
+/* Whether a weight buffer of `size` bytes holds `values` values of one of the types (its last pair and 16 bytes padded). */
+static bool sized_as_any(uint64_t size, const uint32_t *types, int n, uint64_t values) {
+    for (int i = 0; i < n; i++) {
+        int blk = gpu_type_block(types[i]);
+        if (!blk || values % (uint64_t)blk) continue;
+        uint64_t need = gpu_blocks_bytes(types[i], values / (uint64_t)blk);
+        if (size >= need && size <= round16(need)) return true;
+    }
+    return false;
+}
+
 /* Everything about a recorded plan (gpu_model_create succeeded). */
 static void check_plan(const plan_case *pc, recorder *r, gpu_model *g, plan_report *rep) {
     const model *m = pc->m;
@@ -877,7 +911,19 @@ static void check_plan(const plan_case *pc, recorder *r, gpu_model *g, plan_repo
     rep->proto = r->proto;
     int n_ctx = gpu_model_ctx(g), batch = gpu_model_batch(g);
     int q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim, qkv = q_dim + 2 * kv_dim;
-    uint32_t wtype = m->tok_embd.type, ltype = m->layers[0].wo.type; /* the vocabulary's and the layers' (may differ) */
+    /* every matrix type of the model: the vocabulary's and the layers' may differ, and K-quant mixes give some
+     * matrices more bits */
+    uint32_t mtypes[16];
+    int n_mtypes = 0;
+    {
+        const weight *mats[1024];
+        int nm = model_matrices(m, mats, 1024);
+        for (int i = 0; i < nm; i++) {
+            bool seen = false;
+            for (int k = 0; k < n_mtypes; k++) seen = seen || mtypes[k] == mats[i]->type;
+            if (!seen && n_mtypes < 16) mtypes[n_mtypes++] = mats[i]->type;
+        }
+    }
 
     /* buffers */
     uint64_t total = 0;
@@ -997,11 +1043,8 @@ static void check_plan(const plan_case *pc, recorder *r, gpu_model *g, plan_repo
                 int64_t rows, bpr;
                 if (!wgsl_const(&pin->c, cn, &rows) || !wgsl_const(&pin->c, "BPR", &bpr))
                     bad(&rep->disps, "%s: no %s / BPR", label, cn);
-                /* (BPR counts groups of 32; a type's GPU blocks may be 256: K-quants) */
-                else if (!(b->size >= gpu_blocks_bytes(wtype, (uint64_t)(rows * bpr * 32 / gpu_type_block(wtype))) &&
-                           b->size <= round16(gpu_blocks_bytes(wtype, (uint64_t)(rows * bpr * 32 / gpu_type_block(wtype))))) &&
-                         !(b->size >= gpu_blocks_bytes(ltype, (uint64_t)(rows * bpr * 32 / gpu_type_block(ltype))) &&
-                           b->size <= round16(gpu_blocks_bytes(ltype, (uint64_t)(rows * bpr * 32 / gpu_type_block(ltype))))))
+                /* (BPR counts groups of 32; a type's GPU blocks may be 256: K-quants; any of the model's matrix types) */
+                else if (!sized_as_any(b->size, mtypes, n_mtypes, (uint64_t)(rows * bpr * 32)))
                     bad(&rep->disps, "%s: %s of %lld rows x %lld blocks bound to a buffer of %llu bytes", label, w->name,
                         (long long)rows, (long long)bpr, (unsigned long long)b->size);
             }
@@ -1024,7 +1067,11 @@ static void check_plan(const plan_case *pc, recorder *r, gpu_model *g, plan_repo
             if (!wgsl_const(&pin->c, "COLS", &cols) || !wgsl_const(&pin->c, "BPR", &bpr) || cols != 32 * bpr ||
                 (cols != hp->n_embd && cols != q_dim && cols != hp->n_ff))
                 bad(&rep->shapes, "%s: rows of %lld values", label, (long long)cols);
-            if (!strcmp(label, "mv_qkv.wgsl") && out_rows != qkv) bad(&rep->shapes, "QKV product of %lld rows", (long long)out_rows);
+            /* (a QKV group of several types: one dispatch a type, each from its ROW_BASE) */
+            int64_t qbase = 0;
+            if (!strcmp(label, "mv_qkv.wgsl") && (!wgsl_const(&pin->c, "ROW_BASE", &qbase) || qbase < 0 || qbase + out_rows > qkv ||
+                                                  (qbase == 0 && out_rows != qkv && m->layers[0].qkv[0].type == m->layers[0].qkv[m->layers[0].n_qkv - 1].type)))
+                bad(&rep->shapes, "QKV product of %lld rows from %lld", (long long)out_rows, (long long)qbase);
             if (!strcmp(label, "mv_out.wgsl") && d->list == GPU_LIST_DECODE) {
                 int64_t base;
                 if (!wgsl_const(&pin->c, "ROW_BASE", &base) || base < 0 || base + out_rows > hp->n_vocab)
@@ -1934,6 +1981,26 @@ static void test_synthetic_k(void) {
                 run_case(small[si].name, &s->m, &s->host, &PROFILES[P_SUBGROUPS], &OPTIONS[oi], 512, 512, oi == 0 ? 1 << 20 : 0, true);
             synth_free(s);
         }
+    /* llama-quantize's mixes: attn_v (and some ffn_down) in more bits than the rest (Q4_K_M: Q6_K), or in a
+     * type of other input rounding (Q8_0: Q8 blocks of 32, not Q8_K): the QKV group in runs of one type */
+    {
+        static const uint32_t mix[][3] = {{GGML_TYPE_Q4_K, GGML_TYPE_Q6_K, GGML_TYPE_Q6_K}, {GGML_TYPE_Q3_K, GGML_TYPE_Q5_K, GGML_TYPE_Q4_K},
+                                          {GGML_TYPE_Q4_K, GGML_TYPE_Q8_0, GGML_TYPE_Q5_0}};
+        for (size_t k = 0; k < sizeof mix / sizeof *mix; k++) {
+            synth *s = synth_make2(&small[0], mix[k][0], GGML_TYPE_Q6_K, 2);
+            for (int il = 0; il < 2; il++) {
+                synth_retype(&s->m.layers[il].qkv[2], mix[k][1]);
+                if (il == 0) synth_retype(&s->m.layers[il].down, mix[k][2]);
+            }
+            char nm[96];
+            snprintf(nm, sizeof nm, "small-llama (layers %s, attn_v %s, a down %s)", ggml_type_name(mix[k][0]), ggml_type_name(mix[k][1]),
+                     ggml_type_name(mix[k][2]));
+            for (int pi = 0; pi < N_PROFILES; pi++)
+                for (int oi = 0; oi < N_OPTIONS; oi++)
+                    run_case(nm, &s->m, &s->host, &PROFILES[pi], &OPTIONS[oi], 512, 512, pi == P_DEFAULT && oi == 0 ? 1 << 20 : 0, true);
+            synth_free(s);
+        }
+    }
     for (int si = N_TINY; si < (int)(sizeof SHAPES / sizeof *SHAPES); si++) {
         const shape *sh = &SHAPES[si];
         int q = sh->n_head * sh->head_dim;
