@@ -54,8 +54,10 @@ const ALL = [
 // (Q8_0 for IQ4_NL). Integer products for each type; the float ones (--no-mmq: mm.wgsl, rows.wgsl
 // with Q8_K input) for a type with a scale and a min per 16 values (Q2_K) and one without (Q6_K).
 const KTYPES = ['q2_K', 'q3_K', 'q4_K', 'q5_K', 'q6_K', 'iq4_nl', 'iq4_xs'];
+// Q4_K_M-like QKV groups (attn_v in Q6_K, or in Q8_0: other input rounding): a decode dispatch per type.
 const KQUICK = [...KTYPES.map((t) => ['k256', ['--retype', t]]), ['k256', ['--retype', 'q2_K', '--no-mmq']],
-  ['k256', ['--retype', 'q6_K', '--no-mmq', '--exact']]];
+  ['k256', ['--retype', 'q6_K', '--no-mmq', '--exact']], ['k256', ['--retype', 'q4_K', '--retype-v', 'q6_K']],
+  ['k256', ['--retype', 'q4_K', '--retype-v', 'q8_0']]];
 const KALL = KTYPES.map((t) => ['k256', ['--retype', t, '--no-mmq']]);
 const DEFAULT_RUNS = process.env.HEARTH_KERNELS_ALL === '1' ? [...QUICK, ...KQUICK, ...ALL, ...KALL] : [...QUICK, ...KQUICK];
 // names on the command line, each optionally with plan_dump flags after a colon ("llama-llama2-f16:--exact")

@@ -21,8 +21,9 @@
  *              MODE 2: act = silu(Wgate a) * (Wup a)
  * Usage: plan_dump MODEL.gguf OUT [--limits B,MAXBUF,WGMEM,NSTORAGE,SUBGROUPS,F16,DOT4]
  *        [--no-mmq] [--exact] [--attn-one] [--no-subgroups] [--max-binding BYTES] [--tokens N]
- *        [--retype TYPE] (every matrix replaced by random blocks of TYPE, e.g. q4_K: the
- *        K-quants and IQ4 against a reference dequantization written here);
+ *        [--retype TYPE [--retype-v VTYPE]] (every matrix replaced by random blocks of TYPE,
+ *        e.g. q4_K, attn_v by VTYPE's: the K-quants and IQ4 against a reference
+ *        dequantization written here, and QKV groups of two types);
  * writes OUT.json and OUT.bin. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -596,11 +597,15 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         for (int k = 0; k < l->n_qkv; k++) ws[nw++] = &l->qkv[k];
         int rows = 0;
         for (int k = 0; k < nw; k++) rows += ws[k]->rows;
+        /* a group of several types: a dispatch per run of one type, one after the other */
+        int count = 1;
+        while (i + count < d->n_d && !strcmp(d->p[d->d[i + count].pipe].label, "mv_qkv.wgsl")) count++;
         kcase *c = &cases[n++];
-        *c = (kcase){.list = GPU_LIST_DECODE, .first = list_pos(d, i), .count = 1, .tol = 2e-5};
+        *c = (kcase){.list = GPU_LIST_DECODE, .first = list_pos(d, i), .count = count, .tol = 2e-5};
         bool q = strstr(d->p[d->d[i].pipe].wgsl, "fn prep_input(xs: f32, tid: u32) {}") == NULL;
-        snprintf(c->name, sizeof c->name, "mv_qkv.wgsl (decode QKV product, %s, %s)", ggml_type_name(ws[0]->type),
-                 q ? "integer rows_q.wgsl" : "rows.wgsl");
+        snprintf(c->name, sizeof c->name, "mv_qkv.wgsl (decode QKV product, %s%s%s, %s)", ggml_type_name(ws[0]->type),
+                 ws[nw - 1]->type != ws[0]->type ? " with v in " : "", ws[nw - 1]->type != ws[0]->type ? ggml_type_name(ws[nw - 1]->type) : "",
+                 count > 1 ? "a dispatch per type" : q ? "integer rows_q.wgsl" : "rows.wgsl");
         float *x = rnd_vec((size_t)E, 2), *xn = rnd_vec((size_t)E, 1), *xs = talloc((size_t)E * 4);
         float *out = talloc((size_t)rows * 4);
         float s = rms_scale(x, E, hp->rms_eps);
@@ -856,7 +861,7 @@ static void rt_fill(uint32_t type, uint8_t *p, uint64_t n_blocks) {
     }
 }
 
-static int retype_model(model *m, uint32_t type) {
+static int retype_model(model *m, uint32_t type, uint32_t vtype) {
     weight *ws[1024];
     int n = 0;
     ws[n++] = &m->tok_embd;
@@ -869,10 +874,16 @@ static int retype_model(model *m, uint32_t type) {
         ws[n++] = &l->wo;
         ws[n++] = &l->down;
     }
+    /* --retype-v: attn_v in another type (as llama-quantize's mixes give it more bits) */
+    uint32_t types[1024];
+    for (int i = 0; i < n; i++) types[i] = type;
+    for (int i = 0; i < n && vtype; i++)
+        for (int il = 0; il < m->hp.n_layer; il++)
+            if (m->layers[il].n_qkv == 3 && ws[i] == &m->layers[il].qkv[2]) types[i] = vtype;
     uint64_t total = 0;
     for (int i = 0; i < n; i++) {
         uint64_t rb;
-        if (!ggml_row_bytes(type, (uint64_t)ws[i]->cols, &rb)) {
+        if (!ggml_row_bytes(types[i], (uint64_t)ws[i]->cols, &rb)) {
             fprintf(stderr, "plan_dump: %s has rows of %d values, not whole %s blocks\n", ws[i]->src->name.data, ws[i]->cols,
                     ggml_type_name(type));
             return -1;
@@ -886,15 +897,15 @@ static int retype_model(model *m, uint32_t type) {
     for (int i = 0; i < n; i++) {
         weight *w = ws[i];
         uint64_t rb = 0;
-        ggml_row_bytes(type, (uint64_t)w->cols, &rb);
+        ggml_row_bytes(types[i], (uint64_t)w->cols, &rb);
         ts[i] = *w->src;
-        ts[i].type = type;
+        ts[i].type = types[i];
         ts[i].part = RT_PART;
         ts[i].offset = at;
         ts[i].size = rb * (uint64_t)w->rows;
-        rt_fill(type, rt_blob + at, ts[i].size / ggml_block_bytes(type));
+        rt_fill(types[i], rt_blob + at, ts[i].size / ggml_block_bytes(types[i]));
         at += ts[i].size;
-        *w = (weight){.type = type, .rows = w->rows, .cols = w->cols, .row_bytes = rb, .src = &ts[i]};
+        *w = (weight){.type = types[i], .rows = w->rows, .cols = w->cols, .row_bytes = rb, .src = &ts[i]};
     }
     if (tied) m->output = m->tok_embd;
     return 0;
@@ -928,6 +939,7 @@ int main(int argc, char **argv) {
     gpu_options go = {.n_ctx = 256, .max_batch = 64};
     int T = 5;
     uint32_t retype = 0; /* --retype TYPE: every matrix as random blocks of this type */
+    uint32_t retype_v = 0; /* --retype-v TYPE: attn_v in this one */
     double max_binding = 0; /* a smaller maxStorageBufferBindingSize (the vocabulary matrices in slices) */
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--no-mmq")) go.no_mmq = true;
@@ -941,6 +953,11 @@ int main(int argc, char **argv) {
             for (uint32_t t = 0; t < GGML_TYPE_COUNT && !retype; t++)
                 if (ggml_type_name(t) && !strcmp(ggml_type_name(t), want)) retype = t;
             if (!retype) return 2;
+        } else if (!strcmp(argv[i], "--retype-v") && i + 1 < argc) {
+            const char *want = argv[++i];
+            for (uint32_t t = 0; t < GGML_TYPE_COUNT && !retype_v; t++)
+                if (ggml_type_name(t) && !strcmp(ggml_type_name(t), want)) retype_v = t;
+            if (!retype_v) return 2;
         }
         else if (!strcmp(argv[i], "--limits") && i + 1 < argc) {
             double v[7] = {0};
@@ -964,7 +981,7 @@ int main(int argc, char **argv) {
     const hearth_host *host = hearth_engine_host(e);
     if (retype) {
         /* the engine's model, changed in place (this tool's own: nothing else runs it) */
-        if (retype_model((model *)hearth_engine_model(e), retype)) return 1;
+        if (retype_model((model *)hearth_engine_model(e), retype, retype_v)) return 1;
         rt_inner = hearth_engine_host(e);
         rt_host.read = rt_read;
         host = &rt_host;
