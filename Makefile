@@ -102,11 +102,12 @@ web/dist/hearth-mt.wasm: $(WASM_OBJ)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(WASM_CFLAGS) $(WASM_MT_LDFLAGS) -o $@ $^
 # The relaxed-SIMD builds (hearth-relaxed*.wasm; web/hearth.mjs picks them where WebAssembly.validate
-# accepts relaxed SIMD): the same objects but quant_simd128_relaxed.c, compiled by a clang that has the
+# accepts relaxed SIMD): the same objects but src/cpu/*_relaxed.c, compiled by a clang that has the
 # relaxed builtins (Debian 12's clang-19; clang 14 has not) and linked by its wasm-ld.
 CLANG_RELAXED ?= clang-19
-WASM_RELAXED_OBJ := $(filter-out $(BUILD)/wasm/src/cpu/quant_simd128_relaxed.o,$(WASM_OBJ)) \
-                    $(BUILD)/wasm-relaxed/src/cpu/quant_simd128_relaxed.o
+RELAXED_SRC := $(sort $(wildcard src/cpu/*_relaxed.c))
+RELAXED_OBJ := $(patsubst %.c,$(BUILD)/wasm-relaxed/%.o,$(RELAXED_SRC))
+WASM_RELAXED_OBJ := $(filter-out $(patsubst %.c,$(BUILD)/wasm/%.o,$(RELAXED_SRC)),$(WASM_OBJ)) $(RELAXED_OBJ)
 $(BUILD)/wasm-relaxed/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CLANG_RELAXED) $(WASM_CFLAGS) -mrelaxed-simd -MMD -MP -c $< -o $@
@@ -122,12 +123,19 @@ $(BUILD)/wasm-tests/%.wasm: tests/unit/%.c $(WASM_TEST_SRC) $(HEADERS) $(wildcar
 	@mkdir -p $(dir $@)
 	$(CLANG) $(WASM_CFLAGS) -Wl,-z,stack-size=1048576 -Itests/unit -o $@ $< $(WASM_TEST_SRC)
 # The same with the relaxed build's objects (run with Node's --experimental-wasm-relaxed-simd).
-WASM_TEST_RELAXED_OBJ := $(filter $(patsubst %.c,$(BUILD)/wasm/%.o,$(WASM_TEST_SRC)),$(WASM_RELAXED_OBJ)) \
-                         $(BUILD)/wasm-relaxed/src/cpu/quant_simd128_relaxed.o
+WASM_TEST_RELAXED_OBJ := $(filter $(patsubst %.c,$(BUILD)/wasm/%.o,$(WASM_TEST_SRC)),$(WASM_RELAXED_OBJ)) $(RELAXED_OBJ)
 $(BUILD)/wasm-tests/test_kernels_relaxed.wasm: tests/unit/test_kernels.c $(WASM_TEST_RELAXED_OBJ) $(HEADERS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG_RELAXED) $(WASM_CFLAGS) -Wl,-z,stack-size=1048576 -Itests/unit -o $@ $< $(WASM_TEST_RELAXED_OBJ)
 wasm: $(BUILD)/wasm-tests/test_kernels.wasm $(BUILD)/wasm-tests/wasm_simd128_exact.wasm $(BUILD)/wasm-tests/test_kernels_relaxed.wasm
+# Single-thread timings of the quantized products in wasm (bench/kmatmul_wasm.c; run it with
+# `node tests/e2e/wasm_kernels.test.mjs --wasi FILE`), baseline and relaxed builds; not part of `wasm`.
+$(BUILD)/wasm-bench/kmatmul.wasm: bench/kmatmul_wasm.c $(WASM_TEST_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(WASM_CFLAGS) -Wl,-z,stack-size=1048576 -o $@ $< $(WASM_TEST_SRC)
+$(BUILD)/wasm-bench/kmatmul_relaxed.wasm: bench/kmatmul_wasm.c $(WASM_TEST_RELAXED_OBJ) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CLANG_RELAXED) $(WASM_CFLAGS) -Wl,-z,stack-size=1048576 -o $@ $< $(WASM_TEST_RELAXED_OBJ)
 
 bench: all
 	node bench/bench.mjs

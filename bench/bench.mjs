@@ -2,12 +2,13 @@
 // threads, same prompt and generation lengths. Prints one JSON line per run
 // and a closing JSON summary.
 //
-// usage: node bench/bench.mjs [--shape qwen2.5-0.5b] [--types q4_0,q8_0] [--threads 2]
+// usage: node bench/bench.mjs [--shape qwen2.5-0.5b] [--types q4_0,q8_0,q4_k_m] [--threads 2]
 //                             [--prompt-tokens 128] [--gen-tokens 64] [--repetitions 3] [--no-reference]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { modelTypeArgs } from '../tools/make_test_model.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, def) => {
@@ -36,7 +37,7 @@ for (const type of types) {
   const file = path.join(root, 'build/models/bench', `${shape}-${type}.gguf`);
   if (!fs.existsSync(file)) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    run('node', ['tools/make_test_model.mjs', '--arch', arch, '--tokenizer', tok, '--type', type, '--shape', shape, '--out', file]);
+    run('node', ['tools/make_test_model.mjs', '--arch', arch, '--tokenizer', tok, ...modelTypeArgs(type), '--shape', shape, '--out', file]);
   }
   const engines = { hearth: () => JSON.parse(run(path.join(root, 'build/hearth'), ['bench', '--model', file, '--threads', threads,
     '--prompt-tokens', promptTokens, '--gen-tokens', genTokens])) };

@@ -30,6 +30,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { startServer, DEFAULT_MOUNTS } from '../web/serve.mjs';
+import { modelTypeArgs } from '../tools/make_test_model.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SHAPE = 'qwen2.5-0.5b';
@@ -72,7 +73,7 @@ function modelFile(name) {
   const f = path.join(ROOT, 'build/models/bench', `${SHAPE}-${name}.gguf`);
   if (!fs.existsSync(f)) {
     fs.mkdirSync(path.dirname(f), { recursive: true });
-    const r = spawnSync('node', ['tools/make_test_model.mjs', '--arch', 'qwen2', '--tokenizer', 'qwen3', '--type', name,
+    const r = spawnSync('node', ['tools/make_test_model.mjs', '--arch', 'qwen2', '--tokenizer', 'qwen3', ...modelTypeArgs(name),
       '--shape', SHAPE, '--out', f], { cwd: ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`cannot make ${f}:\n${r.stderr}`);
   }

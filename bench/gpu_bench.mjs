@@ -40,15 +40,20 @@ const MODELS = {
   llama: { label: 'Llama-3.2-1B-shaped Q8_0', arch: 'llama', shape: 'llama3.2-1b', tokenizer: 'llama3', type: 'q8_0' },
   phi3: { label: 'Phi-3-mini-shaped Q4_0', arch: 'phi3', shape: 'phi3-mini', tokenizer: 'llama2', type: 'q4_0' },
   llama8b: { label: 'Llama-3.1-8B-shaped Q4_0', arch: 'llama', shape: 'llama3.1-8b', tokenizer: 'llama3', type: 'q4_0' },
+  // llama-quantize's Q4_K_M mixture (make_test_model --ftype): the files people download
+  qwenk: { label: 'Qwen2.5-0.5B-shaped Q4_K_M', arch: 'qwen2', shape: 'qwen2.5-0.5b', tokenizer: 'qwen3', ftype: 'q4_k_m' },
+  llamak: { label: 'Llama-3.2-1B-shaped Q4_K_M', arch: 'llama', shape: 'llama3.2-1b', tokenizer: 'llama3', ftype: 'q4_k_m' },
+  phi3k: { label: 'Phi-3-mini-shaped Q4_K_M', arch: 'phi3', shape: 'phi3-mini', tokenizer: 'llama2', ftype: 'q4_k_m' },
 };
 
 function modelFile(m) {
-  const out = path.join(DIR, `${m.shape}-${m.type}.gguf`);
+  const out = path.join(DIR, `${m.shape}-${m.ftype || m.type}.gguf`);
   if (!fs.existsSync(out)) {
     fs.mkdirSync(DIR, { recursive: true });
     const t0 = performance.now();
-    makeTestModel({ arch: m.arch, type: m.type, tokenizer: m.tokenizer, out: `${out}.tmp`, seed: 1, shape: m.shape,
-      ropeFreqs: false, ropeFactors: false, vocabOnly: false, split: 0, tied: null, spmScores: 'merge', quiet: true });
+    makeTestModel({ arch: m.arch, type: m.ftype ? 'f16' : m.type, ftype: m.ftype ?? null, tokenizer: m.tokenizer, out: `${out}.tmp`,
+      seed: 1, shape: m.shape, ropeFreqs: false, ropeFactors: false, vocabOnly: false, split: 0, tied: null,
+      spmScores: 'merge', quiet: true, dims: {} });
     fs.renameSync(`${out}.tmp`, out);
     console.error(`made ${out} (${(fs.statSync(out).size / 1e9).toFixed(2)} GB) in ${((performance.now() - t0) / 1e3).toFixed(1)} s`);
   }

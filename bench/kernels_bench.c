@@ -1,22 +1,30 @@
 /* Micro-benchmark of the CPU kernels; prints one JSON document.
  *
- *   kernels_bench [--threads N] [--isa best|avx2|scalar] [--types q4_0,q8_0,...]
- *                 [--quick] [--ring-mb M]
+ *   make && cc -std=c11 -O2 -Isrc bench/kernels_bench.c build/libhearth.a -o build/kernels_bench -lm -lpthread
+ *   build/kernels_bench [--threads N] [--isa best|avx2|scalar] [--types q4_0,q4_K,...]
+ *                       [--quick] [--ring-mb M]
  *
- * For every weight type:
+ * For every weight type the CPU multiplies (the type table,
+ * src/model/ggml_types.c; --types picks some) and every shape whose row
+ * length is a multiple of its block (a "skip" entry names the others):
  *   matvec  (n_tok = 1): a ring of distinct matrices far larger than the
  *           last-level cache, so GB/s is the DRAM streaming rate of weights;
- *   matmul  (n_tok = 8..512): one matrix, batched activations, GOPS counts
- *           2 ops per multiply-add.
- * Rows are split across threads the way the engine does (one
- * kernels_matmul call per thread per matrix, then a barrier). Shapes are
- * Qwen2.5-0.5B's FFN (4864 x 896 and 896 x 4864). With --threads 1 times
- * are the thread's CPU time, so other processes on a shared machine do not
- * count; with more threads they are wall-clock times. */
+ *   matmul  (n_tok = 1, 3, 64, and 8..512 on the sweep shapes): one matrix,
+ *           batched activations (1 token: the matrix may sit in cache),
+ *           GOPS counts 2 ops per multiply-add.
+ * Shapes: Qwen2.5-0.5B's FFN (4864 x 896 and 896 x 4864; 896 is no
+ * multiple of 256, so K-quants skip the first), 2048 x 2048 and
+ * 8192 x 2048. Weights are random blocks with finite fp16 scales; --isa
+ * picks the kernel level. Rows are split across threads the way the engine
+ * does (one kernels_matmul call per thread per matrix, then a barrier).
+ * With --threads 1 times are the thread's CPU time, so other processes on
+ * a shared machine do not count; with more threads they are wall-clock
+ * times. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +61,25 @@ static float rndf(void) {
     return (float)((double)rnd() / 2147483648.0 - 1.0);
 }
 
-/* Random but well-formed weights: finite scales, so no float slow paths. */
+/* Byte offsets in a block of its fp16 scale d and of its second fp16
+ * scale (m or dmin; -1: none), from the block structs. */
+static void scale_offsets(uint32_t type, int *d, int *m) {
+    *d = 0;
+    *m = -1;
+    switch (type) {
+    case GGML_TYPE_Q4_1: *m = (int)offsetof(block_q4_1, m); break;
+    case GGML_TYPE_Q5_1: *m = (int)offsetof(block_q5_1, m); break;
+    case GGML_TYPE_Q2_K: *d = (int)offsetof(block_q2_K, d), *m = (int)offsetof(block_q2_K, dmin); break;
+    case GGML_TYPE_Q3_K: *d = (int)offsetof(block_q3_K, d); break;
+    case GGML_TYPE_Q4_K: *m = (int)offsetof(block_q4_K, dmin); break;
+    case GGML_TYPE_Q5_K: *m = (int)offsetof(block_q5_K, dmin); break;
+    case GGML_TYPE_Q6_K: *d = (int)offsetof(block_q6_K, d); break;
+    default: break; /* Q4_0, Q5_0, Q8_0, IQ4_NL, IQ4_XS: d first */
+    }
+}
+
+/* Random but well-formed weights: finite scales, so no float slow paths;
+ * codes and the other scale bytes random. */
 static void fill_weights(uint32_t type, unsigned char *w, size_t bytes) {
     for (size_t i = 0; i < bytes; i++) w[i] = (unsigned char)rnd();
     if (type == GGML_TYPE_F32) {
@@ -67,12 +93,13 @@ static void fill_weights(uint32_t type, unsigned char *w, size_t bytes) {
             memcpy(w + i, &h, 2);
         }
     } else {
-        size_t bs = ggml_block_bytes(type);
-        int has_m = type == GGML_TYPE_Q4_1 || type == GGML_TYPE_Q5_1;
+        const size_t bs = ggml_block_bytes(type);
+        int d_off, m_off;
+        scale_offsets(type, &d_off, &m_off);
         for (size_t off = 0; off + bs <= bytes; off += bs) {
-            uint16_t d = ggml_fp32_to_fp16(0.01f + 0.01f * rndf());
-            memcpy(w + off, &d, 2);
-            if (has_m) memcpy(w + off + 2, &d, 2);
+            const uint16_t d = ggml_fp32_to_fp16(0.01f + 0.005f * rndf()), m = ggml_fp32_to_fp16(0.01f * rndf());
+            memcpy(w + off + d_off, &d, 2);
+            if (m_off >= 0) memcpy(w + off + m_off, &m, 2);
         }
     }
 }
@@ -164,8 +191,11 @@ static double run_job(void) {
     return job_clock() - t0;
 }
 
-/* Best time per step over several runs of at least min_s seconds each:
- * the minimum filters out other processes sharing the cores. */
+/* Best time per step over several runs of at least min_s seconds each
+ * (reps of them, or fewer once they took budget_s seconds: a slow product,
+ * say 512 tokens by the scalar kernels, times a run or two): the minimum
+ * filters out other processes sharing the cores. */
+static double budget_s = 1.0;
 static double time_steps(double min_s, int reps) {
     job.steps = job.n_mats > 1 ? job.n_mats : 1;
     double t = run_job(); /* warm-up, also sizes the run */
@@ -176,20 +206,33 @@ static double time_steps(double min_s, int reps) {
         t = run_job();
     }
     double best = t / steps;
-    for (int rep = 0; rep < reps; rep++) {
+    const double t0 = now();
+    for (int rep = 0; rep < reps && (rep == 0 || now() - t0 < budget_s); rep++) {
         double r = run_job() / steps;
         if (r < best) best = r;
     }
     return best;
 }
 
+/* Whether the comma-separated list names this type (NULL: every type). */
+static bool listed(const char *list, const char *name) {
+    const size_t len = strlen(name);
+    for (const char *p = list; p; p = strchr(p, ',')) {
+        if (*p == ',') p++;
+        if (!strncmp(p, name, len) && (p[len] == ',' || !p[len])) return true;
+    }
+    return !list;
+}
+
+/* The shapes, each with the token counts of its single-matrix products. */
 static const struct {
-    const char *name;
-    uint32_t type;
-} types[] = {
-    {"q4_0", GGML_TYPE_Q4_0}, {"q8_0", GGML_TYPE_Q8_0}, {"q4_1", GGML_TYPE_Q4_1},
-    {"q5_0", GGML_TYPE_Q5_0}, {"q5_1", GGML_TYPE_Q5_1}, {"f16", GGML_TYPE_F16},
-    {"bf16", GGML_TYPE_BF16}, {"f32", GGML_TYPE_F32},
+    int rows, n;
+    int toks[8]; /* ascending, 0-terminated */
+} shapes[] = {
+    {4864, 896, {1, 3, 8, 32, 64, 128, 512}},
+    {896, 4864, {1, 3, 64, 128}},
+    {2048, 2048, {1, 3, 8, 32, 64, 128, 512}},
+    {8192, 2048, {1, 3, 64}},
 };
 
 int main(int argc, char **argv) {
@@ -210,6 +253,10 @@ int main(int argc, char **argv) {
         }
     }
     if (n_threads < 1) n_threads = 1;
+    if (strcmp(isa, "best") && strcmp(isa, "avx2") && strcmp(isa, "scalar")) {
+        fprintf(stderr, "--isa: best, avx2 or scalar\n");
+        return 2;
+    }
     hearth_kernels k;
     kernels_init(&k, !strcmp(isa, "best"));
     if (!strcmp(isa, "avx2") && !((kernels_cpu_features() & KERNELS_CPU_AVX2) && kernels_avx2_fill(&k))) {
@@ -224,6 +271,7 @@ int main(int argc, char **argv) {
      * runs fit between other processes' time slices; long ones never do. */
     const double min_s = 0.002;
     const int reps = quick ? 20 : 60;
+    budget_s = quick ? 0.25 : 1.0;
     /* Twice the largest L3 we target: a cyclic walk then always misses. */
     const size_t ring_bytes = (size_t)(ring_mb ? ring_mb : 64) << 20;
     printf("{\n  \"kernels\": \"%s\",\n  \"threads\": %d,\n  \"results\": [", kernels_name(&k), n_threads);
@@ -243,16 +291,21 @@ int main(int argc, char **argv) {
         free(buf);
         job.buf = NULL;
     }
-    int first = 0;
-    static const int shapes[][2] = {{4864, 896}, {896, 4864}};
-    static const int toks[] = {8, 32, 128, 512};
-    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
-        if (only && !strstr(only, types[ti].name)) continue;
-        const uint32_t type = types[ti].type;
-        for (size_t si = 0; si < 2; si++) {
-            const int rows = shapes[si][0], n = shapes[si][1];
+    const ggml_type_info *row;
+    for (size_t ti = 0; (row = ggml_type_row(ti)); ti++) {
+        const uint32_t type = row->id;
+        const char *name = ggml_type_name(type);
+        if (!ggml_type_runs_on(type, false) || !listed(only, name)) continue;
+        bool quantize_timed = false;
+        for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+            const int rows = shapes[si].rows, n = shapes[si].n;
             uint64_t rb;
-            ggml_row_bytes(type, (uint64_t)n, &rb);
+            if (!ggml_row_bytes(type, (uint64_t)n, &rb)) {
+                printf(",\n    {\"type\": \"%s\", \"op\": \"skip\", \"rows\": %d, \"n\": %d, "
+                       "\"why\": \"n is not a multiple of its %u-element block\"}",
+                       name, rows, n, (unsigned)row->block_elems);
+                continue;
+            }
             const size_t mbytes = (size_t)rb * (size_t)rows;
             int n_mats = (int)(ring_bytes / mbytes);
             if (n_mats < 1) n_mats = 1;
@@ -261,7 +314,9 @@ int main(int argc, char **argv) {
                 mats[m] = malloc(mbytes);
                 fill_weights(type, mats[m], mbytes);
             }
-            const int max_tok = toks[sizeof toks / sizeof toks[0] - 1];
+            const int *toks = shapes[si].toks;
+            int max_tok = 0;
+            for (int qi = 0; qi < 8 && toks[qi]; qi++) max_tok = toks[qi];
             const size_t ab = kernels_act_row_bytes(type, n);
             unsigned char *act = malloc(ab * (size_t)max_tok);
             float *x = malloc(sizeof *x * (size_t)n);
@@ -273,24 +328,22 @@ int main(int argc, char **argv) {
             job = (job_t){&k, type, mats, n_mats, rows, n, 1, act, out, 1, NULL, 0};
 
             double t = time_steps(min_s, reps);
-            printf("%s\n    {\"type\": \"%s\", \"op\": \"matvec\", \"rows\": %d, \"n\": %d, \"n_tok\": 1, "
+            printf(",\n    {\"type\": \"%s\", \"op\": \"matvec\", \"rows\": %d, \"n\": %d, \"n_tok\": 1, "
                    "\"us\": %.2f, \"GB/s\": %.2f, \"GOPS\": %.2f}",
-                   first ? "" : ",", types[ti].name, rows, n, t * 1e6, (double)mbytes / t * 1e-9,
-                   2.0 * rows * n / t * 1e-9);
-            first = 0;
+                   name, rows, n, t * 1e6, (double)mbytes / t * 1e-9, 2.0 * rows * n / t * 1e-9);
             fflush(stdout);
             job.n_mats = 1;
-            for (size_t qi = 0; qi < sizeof toks / sizeof toks[0]; qi++) {
-                if (si == 1 && toks[qi] != 128) continue; /* second shape: one batch size */
+            for (int qi = 0; qi < 8 && toks[qi]; qi++) {
                 job.n_tok = toks[qi];
                 t = time_steps(min_s, reps);
                 printf(",\n    {\"type\": \"%s\", \"op\": \"matmul\", \"rows\": %d, \"n\": %d, \"n_tok\": %d, "
-                       "\"us\": %.2f, \"GOPS\": %.2f}",
-                       types[ti].name, rows, n, toks[qi], t * 1e6, 2.0 * rows * n * toks[qi] / t * 1e-9);
+                       "\"us\": %.2f, \"GB/s\": %.2f, \"GOPS\": %.2f}",
+                       name, rows, n, toks[qi], t * 1e6, (double)mbytes / t * 1e-9,
+                       2.0 * rows * n * toks[qi] / t * 1e-9);
                 fflush(stdout);
             }
-            /* Activation quantization cost per token row. */
-            {
+            if (!quantize_timed) { /* activation quantization cost per token row, first shape only */
+                quantize_timed = true;
                 double q0 = now();
                 int rounds = 0;
                 do {
@@ -298,9 +351,8 @@ int main(int argc, char **argv) {
                     rounds++;
                 } while (now() - q0 < 0.02);
                 double per = (now() - q0) / (rounds * (double)max_tok);
-                if (si == 0)
-                    printf(",\n    {\"type\": \"%s\", \"op\": \"quantize_act\", \"n\": %d, \"ns_per_row\": %.1f}",
-                           types[ti].name, n, per * 1e9);
+                printf(",\n    {\"type\": \"%s\", \"op\": \"quantize_act\", \"n\": %d, \"ns_per_row\": %.1f}", name,
+                       n, per * 1e9);
             }
             for (int m = 0; m < n_mats; m++) free(mats[m]);
             free(mats);

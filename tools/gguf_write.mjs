@@ -8,7 +8,10 @@
 //    kept quiet), the same as gguf-py's quantize to BF16.
 //  - Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 follow quantize_row_*_ref from ggml-quants.c,
 //    every float operation rounded to f32 (Math.fround) as C would.
+//  - Q2_K..Q6_K, IQ4_NL, IQ4_XS: tools/ggml_kquants.mjs (what llama-quantize runs
+//    without an importance matrix).
 import fs from 'node:fs';
+import { quantizeRowK, KQUANT_BLOCKS } from './ggml_kquants.mjs';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
 export const GGUF_VERSION = 3;
@@ -28,12 +31,30 @@ export const GGML = {
   q5_0: { id: 6, blck: 32, bytes: 22 },
   q5_1: { id: 7, blck: 32, bytes: 24 },
   q8_0: { id: 8, blck: 32, bytes: 34 },
+  q2_K: { id: 10, blck: 256, bytes: 84 },
+  q3_K: { id: 11, blck: 256, bytes: 110 },
+  q4_K: { id: 12, blck: 256, bytes: 144 },
+  q5_K: { id: 13, blck: 256, bytes: 176 },
+  q6_K: { id: 14, blck: 256, bytes: 210 },
+  iq4_nl: { id: 20, blck: 32, bytes: 18 },
+  iq4_xs: { id: 23, blck: 256, bytes: 136 },
   bf16: { id: 30, blck: 1, bytes: 2 },
 };
 
 // llama_ftype values for general.file_type
 export const FILE_TYPE = {
   f32: 0, f16: 1, q4_0: 2, q4_1: 3, q8_0: 7, q5_0: 8, q5_1: 9, bf16: 32,
+};
+
+// llama_ftype of llama-quantize's mixtures (include/llama.h), by llama-quantize's
+// name in lower case, with the mixture's default tensor type
+export const FTYPES = {
+  q4_0: { id: 2, type: 'q4_0' }, q4_1: { id: 3, type: 'q4_1' }, q8_0: { id: 7, type: 'q8_0' },
+  q5_0: { id: 8, type: 'q5_0' }, q5_1: { id: 9, type: 'q5_1' },
+  q2_k: { id: 10, type: 'q2_K' }, q3_k_s: { id: 11, type: 'q3_K' }, q3_k_m: { id: 12, type: 'q3_K' },
+  q3_k_l: { id: 13, type: 'q3_K' }, q4_k_s: { id: 14, type: 'q4_K' }, q4_k_m: { id: 15, type: 'q4_K' },
+  q5_k_s: { id: 16, type: 'q5_K' }, q5_k_m: { id: 17, type: 'q5_K' }, q6_k: { id: 18, type: 'q6_K' },
+  iq4_nl: { id: 25, type: 'iq4_nl' }, iq4_xs: { id: 30, type: 'iq4_xs' },
 };
 
 export function rowBytes(type, ne0) {
@@ -74,7 +95,15 @@ export function f32ToF16(x) {
   return sign | h;
 }
 
+let F16_TABLE = null;
 export function f16ToF32(h) {
+  if (!F16_TABLE) {
+    F16_TABLE = new Float32Array(65536);
+    for (let i = 0; i < 65536; i++) F16_TABLE[i] = f16ToF32Slow(i);
+  }
+  return F16_TABLE[h];
+}
+function f16ToF32Slow(h) {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >>> 10) & 0x1f;
   const mant = h & 0x3ff;
@@ -220,7 +249,7 @@ export function encodeRows(type, x, buf, o = 0) {
       for (let i = 0; i < x.length; i++, o += 2) buf.writeUInt16LE(f32ToBf16(x[i]), o);
       return o;
     default:
-      return quantizeRow(type, x, buf, o);
+      return type in KQUANT_BLOCKS ? quantizeRowK(type, x, buf, o) : quantizeRow(type, x, buf, o);
   }
 }
 

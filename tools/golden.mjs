@@ -7,6 +7,10 @@
 //   node tools/golden.mjs --only REGEX    only fixtures whose name matches
 //   node tools/golden.mjs --verify        no llama.cpp: regenerate every model
 //                                         listed in models.json, check sha256
+//   node tools/golden.mjs --only '^kq-'   the K-quant mixtures (tools/kquant_models.mjs;
+//                                         fixtures in tests/fixtures/golden/kquant/,
+//                                         index key "kquant"; prove them first with
+//                                         tools/check_quantize.mjs)
 //
 // node-llama-cpp is resolved from tools/reference/node_modules (npm ci there),
 // then $NODE_LLAMA_CPP_DIR, then /tmp/ref/node_modules, then plain import.
@@ -16,6 +20,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makeTestModel, parseArgs } from './make_test_model.mjs';
+import { kquantModelList, KQ_SUBSET_WASM, KQ_SUBSET_WEBGPU } from './kquant_models.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -108,6 +113,30 @@ export async function loadNodeLlamaCpp() {
 
 const f32 = (x) => Number(Math.fround(x).toPrecision(9));
 
+// ggml type name -> count of tensors, from the GGUF tensor table
+const GGML_NAMES = { 0: 'f32', 1: 'f16', 2: 'q4_0', 3: 'q4_1', 6: 'q5_0', 7: 'q5_1', 8: 'q8_0', 10: 'q2_K', 11: 'q3_K',
+  12: 'q4_K', 13: 'q5_K', 14: 'q6_K', 20: 'iq4_nl', 23: 'iq4_xs', 30: 'bf16' };
+function tensorTypes(file) {
+  const b = fs.readFileSync(file);
+  let o = 8;
+  const u32 = () => { const v = b.readUInt32LE(o); o += 4; return v; };
+  const u64 = () => { const v = Number(b.readBigUInt64LE(o)); o += 8; return v; };
+  const str = () => { const n = u64(); const s = b.toString('utf8', o, o + n); o += n; return s; };
+  const SZ = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
+  const skip = (t) => {
+    if (t === 8) str();
+    else if (t === 9) { const et = u32(); const n = u64(); for (let i = 0; i < n; i++) skip(et); } else o += SZ[t];
+  };
+  const nt = u64(), nkv = u64();
+  for (let i = 0; i < nkv; i++) { str(); skip(u32()); }
+  const types = {};
+  for (let i = 0; i < nt; i++) {
+    const name = str(); const nd = u32(); o += 8 * nd; const t = GGML_NAMES[u32()] ?? 'unknown'; u64();
+    types[name] = t;
+  }
+  return types;
+}
+
 // Greedy decoding with raw logits, one token per controlledEvaluate call.
 export async function runGreedy(llama, file, prompt, nGreedy,
   { topkSteps = N_STEPS_TOPK, contextSize = CONTEXT_SIZE, threads } = {}) {
@@ -182,12 +211,14 @@ async function main() {
   if (o.verify) {
     const index = JSON.parse(fs.readFileSync(INDEX, 'utf8'));
     let bad = 0;
-    for (const e of [...index.models, ...index.vocab, ...(index.split ? [index.split] : [])]) {
+    for (const e of [...index.models, ...(index.kquant || []), ...index.vocab, ...(index.split ? [index.split] : [])]) {
       if (o.only && !o.only.test(e.name)) continue;
+      const t0 = process.cpuUsage();
       const got = generate(e);
+      const cpu = (process.cpuUsage(t0).user / 1e6).toFixed(1);
       const want = e.files;
       const ok = got.length === want.length && got.every((g, i) => g.sha256 === want[i].sha256 && g.file === want[i].file);
-      console.log(`${ok ? 'ok' : 'not ok'} - ${e.name}`);
+      console.log(`${ok ? 'ok' : 'not ok'} - ${e.name} (${cpu} s cpu)`);
       if (!ok) bad++;
     }
     process.exitCode = bad ? 1 : 0;
@@ -216,6 +247,7 @@ async function main() {
     generator: 'tools/make_test_model.mjs',
     prompt: PROMPT,
     models: [],
+    kquant: [],
     split: null,
     vocab: [],
     real: [],
@@ -245,6 +277,41 @@ async function main() {
     writeJson(path.join(root, gfile), golden);
     index.models.push({ name: e.name, args: e.args, files, golden: gfile });
     console.log(`${e.name}: ${((Date.now() - t0) / 1000).toFixed(1)} s, min margin ${Math.min(...g.margins).toFixed(4)}: ${JSON.stringify(g.generated_text.slice(0, 60))}`);
+  }
+
+  // llama-quantize's mixtures (K-quants, IQ4) of models with 256-multiple rows, and the
+  // 896-wide fallback model
+  for (const e of kquantModelList(MODELS_DIR, SEED)) {
+    if (o.only && !o.only.test(e.name)) {
+      const k = keep('kquant', e.name);
+      if (k) index.kquant.push(k);
+      continue;
+    }
+    const t0 = Date.now();
+    const c0 = process.cpuUsage();
+    const files = generate(e);
+    const genCpu = process.cpuUsage(c0).user / 1e6;
+    const g = await runGreedy(llama, files[0].file, PROMPT, N_GREEDY);
+    const golden = {
+      name: e.name,
+      command: `node tools/make_test_model.mjs ${e.args.join(' ')}`,
+      args: e.args,
+      ftype: e.ftype,
+      file: files[0].file,
+      sha256: files[0].sha256,
+      size: files[0].size,
+      tensor_types: tensorTypes(path.join(root, files[0].file)),
+      reference,
+      prompt: PROMPT,
+      ...g,
+    };
+    const gfile = `tests/fixtures/golden/kquant/${e.name}.json`;
+    writeJson(path.join(root, gfile), golden);
+    index.kquant.push({
+      name: e.name, args: e.args, files, golden: gfile,
+      ...(KQ_SUBSET_WASM.includes(e.name) ? { wasm: true } : {}), ...(KQ_SUBSET_WEBGPU.includes(e.name) ? { webgpu: true } : {}),
+    });
+    console.log(`${e.name}: ${((Date.now() - t0) / 1000).toFixed(1)} s (make ${genCpu.toFixed(1)} s cpu), min margin ${Math.min(...g.margins).toFixed(4)}: ${JSON.stringify(g.generated_text.slice(0, 60))}`);
   }
 
   // split files: llama.cpp must give the same greedy output as the single file

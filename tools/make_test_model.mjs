@@ -11,14 +11,21 @@
 //       [--tied|--untied] [--spm-scores id|merge] [--quiet]
 //       [--embd N --heads N --kv-heads N --head-dim N --ff N --layers N --ctx N]
 //       (explicit dimensions, each overriding the shape's; exact weights as tiny)
+//       [--ftype q4_k_m|q4_k_s|q5_k_m|q5_k_s|q6_k|q3_k_s|q3_k_m|q3_k_l|q2_k|iq4_xs|iq4_nl
+//               |q4_0|q4_1|q5_0|q5_1|q8_0]
+//       (llama-quantize's mixture: the file llama-quantize writes from the --type f16
+//       model of the same arguments, byte for byte; tools/check_quantize.mjs proves it)
 //
 // See docs/test-models.md for the conventions.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  GGUFWriter, T, GGML, FILE_TYPE, rowBytes, encodeRows, f32ToF16, f32ToBf16, f32Bits,
+  GGUFWriter, T, GGML, FILE_TYPE, FTYPES, rowBytes, encodeRows, f32ToF16, f16ToF32, f32ToBf16, f32Bits,
 } from './gguf_write.mjs';
+import { KVALUES_IQ4NL } from './ggml_kquants.mjs';
+import { mixtureTypes, llamaTensorOrder } from './llama_quant_types.mjs';
+import crypto from 'node:crypto';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..');
@@ -29,8 +36,9 @@ export function parseArgs(argv) {
   const o = {
     arch: 'llama', type: 'f32', tokenizer: 'llama2', out: null, seed: 1, shape: 'tiny',
     ropeFreqs: false, ropeFactors: false, vocabOnly: false, split: 0, tied: null,
-    spmScores: 'merge', quiet: false, dims: {},
+    spmScores: 'merge', quiet: false, dims: {}, ftype: null,
   };
+  let typeGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -39,7 +47,8 @@ export function parseArgs(argv) {
     };
     switch (a) {
       case '--arch': o.arch = val(); break;
-      case '--type': o.type = val(); break;
+      case '--type': o.type = val(); typeGiven = true; break;
+      case '--ftype': o.ftype = val().toLowerCase(); break;
       case '--tokenizer': o.tokenizer = val(); break;
       case '--out': o.out = val(); break;
       case '--seed': o.seed = Number(val()); break;
@@ -60,14 +69,20 @@ export function parseArgs(argv) {
       case '--layers': o.dims.n_layer = Number(val()); break;
       case '--ctx': o.dims.n_ctx = Number(val()); break;
       case '-h': case '--help':
-        console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 15)
+        console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 19)
           .map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
         process.exit(0);
       default: throw new Error(`unknown argument ${a}`);
     }
   }
   if (!['llama', 'phi3', 'qwen2'].includes(o.arch)) throw new Error(`--arch ${o.arch}?`);
-  if (!(o.type in GGML)) throw new Error(`--type ${o.type}?`);
+  if (o.ftype) {
+    if (!(o.ftype in FTYPES)) throw new Error(`--ftype ${o.ftype}? (${Object.keys(FTYPES).join(' ')})`);
+    if (typeGiven && o.type !== 'f16') throw new Error('--ftype quantizes the --type f16 model: give no other --type');
+    if (o.split > 1) throw new Error('--ftype with --split is not supported');
+    o.type = 'f16';
+  }
+  if (!['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1'].includes(o.type)) throw new Error(`--type ${o.type}?`);
   if (!['llama2', 'llama3', 'qwen3', 'gemma3'].includes(o.tokenizer)) throw new Error(`--tokenizer ${o.tokenizer}?`);
   if (!(o.shape in SHAPES)) throw new Error(`--shape ${o.shape}?`);
   if (!o.out) throw new Error('--out FILE.gguf is required');
@@ -359,6 +374,178 @@ function fastData(type, ne, rng, std) {
   };
 }
 
+// Fast path for K-quant / IQ4 types: random quants (every bit random) and, per block,
+// a header (scales, mins, d, dmin) picked from 256 valid patterns: small random 6-bit
+// (q2_K: 4-bit) sub-block scales, mins chosen so each sub-block is about centred, and
+// one fp16 super-block scale per tensor chosen so the dequantized std is `std`.
+const KFAST = {
+  // level count of a quant, sub-blocks per block, header byte ranges
+  q2_K: { bytes: 84, sub: 16, levels: 4, hdr: [[0, 16], [80, 84]] },
+  q3_K: { bytes: 110, sub: 16, levels: 8, hdr: [[96, 110]] },
+  q4_K: { bytes: 144, sub: 8, levels: 16, hdr: [[0, 16]] },
+  q5_K: { bytes: 176, sub: 8, levels: 32, hdr: [[0, 16]] },
+  q6_K: { bytes: 210, sub: 16, levels: 64, hdr: [[192, 210]] },
+  iq4_nl: { bytes: 18, sub: 1, levels: 16, hdr: [[0, 2]] },
+  iq4_xs: { bytes: 136, sub: 8, levels: 16, hdr: [[0, 8]] },
+};
+function putH(b, o, h) { b[o] = h & 0xff; b[o + 1] = h >>> 8; }
+function kFastPatterns(type, r, std) {
+  const k = KFAST[type];
+  const P = 256;
+  const pats = [];
+  let e2 = 0; // mean of x^2 / D^2 over patterns and levels
+  const kv2 = KVALUES_IQ4NL.reduce((a, v) => a + v * v, 0) / 16;
+  const lv = (n, f) => { let a = 0; for (let q = 0; q < n; q++) a += f(q) ** 2; return a / n; };
+  for (let p = 0; p < P; p++) {
+    const b = new Uint8Array(k.bytes);
+    const rand = (lo, hi) => lo + (r.u32() % (hi - lo + 1));
+    const sign = () => (r.u32() & 1 ? 1 : -1);
+    if (type === 'q2_K') { // x = D*(sc*q - m), dmin = D, m ~ 1.5 sc
+      for (let j = 0; j < 16; j++) {
+        const sc = rand(4, 10), m = Math.round(1.5 * sc);
+        b[j] = sc | (m << 4);
+        e2 += lv(4, (q) => sc * q - m) / 16;
+      }
+    } else if (type === 'q3_K') { // x = D*(sc-32)*(q-4)
+      for (let j = 0; j < 16; j++) {
+        const s = sign() * rand(8, 31);
+        const l = s + 32;
+        if (j < 8) b[96 + j] = l & 0xf; else b[96 + j - 8] |= (l & 0xf) << 4;
+        b[96 + 8 + (j % 4)] |= (l >> 4) << (2 * (j >> 2));
+        e2 += lv(8, (q) => s * (q - 4)) / 16;
+      }
+    } else if (type === 'q4_K' || type === 'q5_K') { // x = D*sc*q - (k*D)*m, m ~ sc*mid/k
+      const n = k.levels, kk = n / 2;
+      for (let j = 0; j < 8; j++) {
+        const sc = rand(16, 63), m = Math.min(63, Math.round((sc * (n - 1)) / 2 / kk));
+        if (j < 4) { b[4 + j] = sc; b[4 + j + 4] = m; } else {
+          b[4 + j + 4] = (sc & 0xf) | ((m & 0xf) << 4);
+          b[4 + j - 4] |= (sc >> 4) << 6;
+          b[4 + j] |= (m >> 4) << 6;
+        }
+        e2 += lv(n, (q) => sc * q - kk * m) / 8;
+      }
+    } else if (type === 'q6_K') { // x = D*sc*(q-32)
+      for (let j = 0; j < 16; j++) {
+        const sc = sign() * rand(32, 127);
+        b[192 + j] = sc & 0xff;
+        e2 += lv(64, (q) => sc * (q - 32)) / 16;
+      }
+    } else if (type === 'iq4_nl') {
+      e2 += kv2;
+    } else if (type === 'iq4_xs') { // x = D*(ls-32)*kvalues[q]
+      let h = 0;
+      for (let j = 0; j < 8; j++) {
+        const s = sign() * rand(8, 31), l = s + 32;
+        if (j % 2 === 0) b[4 + (j >> 1)] = l & 0xf; else b[4 + (j >> 1)] |= (l & 0xf) << 4;
+        h |= (l >> 4) << (2 * j);
+        e2 += (s * s * kv2) / 8;
+      }
+      putH(b, 2, h);
+    }
+    pats.push(b);
+  }
+  const D = std / Math.sqrt(e2 / P);
+  const d = f32ToF16(D);
+  for (const b of pats) {
+    if (type === 'q2_K') { putH(b, 80, d); putH(b, 82, d); }
+    else if (type === 'q3_K') putH(b, 108, d);
+    else if (type === 'q4_K') { putH(b, 0, d); putH(b, 2, f32ToF16(D * 8)); }
+    else if (type === 'q5_K') { putH(b, 0, d); putH(b, 2, f32ToF16(D * 16)); }
+    else if (type === 'q6_K') putH(b, 208, d);
+    else putH(b, 0, d);
+  }
+  return pats;
+}
+function fastKData(type, ne, rng, std) {
+  return function* () {
+    let n = 1;
+    for (const d of ne) n *= d;
+    const r = rng();
+    const k = KFAST[type];
+    const pats = kFastPatterns(type, r, std);
+    const nb = n / GGML[type].blck;
+    const per = Math.floor(CHUNK_BYTES / k.bytes);
+    for (let b0 = 0; b0 < nb; b0 += per) {
+      const m = Math.min(per, nb - b0);
+      const raw = new Uint32Array(Math.ceil((m * k.bytes) / 4));
+      for (let i = 0; i < raw.length; i++) raw[i] = r.u32();
+      const buf = Buffer.from(raw.buffer, 0, m * k.bytes);
+      for (let o = 0; o < buf.length; o += k.bytes) {
+        const p = pats[r.u32() & 255];
+        for (const [a, e] of k.hdr) buf.set(p.subarray(a, e), o + a);
+      }
+      yield buf;
+    }
+  };
+}
+
+// Tensor data cache (HEARTH_TENSOR_CACHE=DIR): the bytes of a slow tensor (K-quants,
+// IQ4, vocabulary-sized) are kept under DIR by a key of everything that makes them
+// (generator sources, seed, name, shape, type, how values are drawn), so that models
+// sharing a tensor (e.g. one Q6_K token_embd in every mixture) compute it once.
+let CODE_HASH = null;
+function codeHash() {
+  if (!CODE_HASH) {
+    const h = crypto.createHash('sha256');
+    for (const f of ['make_test_model.mjs', 'gguf_write.mjs', 'ggml_kquants.mjs']) h.update(fs.readFileSync(path.join(here, f)));
+    CODE_HASH = h.digest('hex');
+  }
+  return CODE_HASH;
+}
+function cachedData(keyObj, nbytes, data) {
+  const dir = process.env.HEARTH_TENSOR_CACHE;
+  if (!dir || nbytes < (1 << 20)) return data;
+  const key = crypto.createHash('sha256').update(codeHash()).update(JSON.stringify(keyObj)).digest('hex');
+  const file = path.join(dir, `${key}.bin`);
+  return function* () {
+    if (fs.existsSync(file) && fs.statSync(file).size === nbytes) {
+      const fd = fs.openSync(file, 'r');
+      try {
+        for (let off = 0; off < nbytes; off += CHUNK_BYTES) {
+          const b = Buffer.alloc(Math.min(CHUNK_BYTES, nbytes - off));
+          fs.readSync(fd, b, 0, b.length, off);
+          yield b;
+        }
+      } finally { fs.closeSync(fd); }
+      return;
+    }
+    fs.mkdirSync(dir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      for (const b of data()) { fs.writeSync(fd, b); yield b; }
+    } finally { fs.closeSync(fd); }
+    fs.renameSync(tmp, file);
+  };
+}
+
+// llama-quantize's rewrite of the F16 model: per-tensor types of the mixture, tensors
+// in llama_model_loader's order, general.quantization_version and general.file_type
+// moved to the end (gguf_set_val removes a key and appends it).
+function applyMixture(w, o, hp, fast) {
+  const types = mixtureTypes(o.ftype, w.tensors.map((t) => ({ name: t.name, ne: t.ne, type: t.type })), hp);
+  w.tensors.sort((a, b) => llamaTensorOrder(a.name, b.name));
+  for (const t of w.tensors) {
+    const nt = types.get(t.name);
+    if (nt === t.type) continue;
+    const { rng, std, name } = t.src;
+    let nbytes = rowBytes(nt, t.ne[0]);
+    for (let i = 1; i < t.ne.length; i++) nbytes *= t.ne[i];
+    t.type = nt;
+    t.nbytes = nbytes;
+    if (fast) t.data = nt in KFAST ? fastKData(nt, t.ne, rng, std) : fastData(nt, t.ne, rng, std);
+    else {
+      // the values llama-quantize reads: the F16 model's, converted back to f32
+      const gen = (r) => f16ToF32(f32ToF16(Math.fround(r.gauss() * std)));
+      t.data = cachedData({ seed: o.seed, name, ne: t.ne, type: nt, std, via: 'f16' }, nbytes, exactData(nt, t.ne, rng, gen));
+    }
+  }
+  w.kv = w.kv.filter(([k]) => k !== 'general.file_type' && k !== 'general.quantization_version');
+  w.u32('general.quantization_version', 2);
+  w.u32('general.file_type', FTYPES[o.ftype].id);
+}
+
 // Llama 3 rope scaling factors, computed as convert_hf_to_gguf.py does
 // (factor 32, low 1, high 4, original context 8192: Llama 3.2's values).
 function llama3RopeFactors(headDim, base) {
@@ -438,7 +625,10 @@ export function buildModel(o) {
   addTokenizerKV(w, tk);
   w.u32('general.quantization_version', 2);
 
-  if (o.vocabOnly) return { w, nVocab };
+  if (o.vocabOnly) {
+    if (o.ftype) applyMixture(w, o, { n_layer, n_head, n_head_kv }, fast);
+    return { w, nVocab };
+  }
 
   const seed = o.seed;
   const rngFor = (name) => () => new Rng(seed, name);
@@ -447,6 +637,7 @@ export function buildModel(o) {
     const type = o.type;
     if (fast) w.addTensor(name, ne, type, fastData(type, ne, rngFor(name), std));
     else w.addTensor(name, ne, type, exactData(type, ne, rngFor(name), (r) => r.gauss() * std));
+    w.tensors[w.tensors.length - 1].src = { rng: rngFor(name), std, name };
   };
   const norm = (r) => 1 + 0.1 * r.gauss();
   const small = (s) => (r) => s * r.gauss();
@@ -490,7 +681,15 @@ export function buildModel(o) {
   }
   F32('output_norm.weight', [n_embd], norm);
   if (!tied) MAT('output.weight', [n_embd, nVocab], 0.25);
+  if (o.ftype) applyMixture(w, o, { n_layer, n_head, n_head_kv }, fast);
   return { w, nVocab };
+}
+
+// Command-line arguments for a bench model named by its type: a tensor type
+// (q4_0: every matrix in it, as before) or one of llama-quantize's mixtures
+// (q4_k_m, iq4_xs...: --ftype).
+export function modelTypeArgs(name) {
+  return /^(f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1)$/.test(name) ? ['--type', name] : ['--ftype', name];
 }
 
 export function makeTestModel(o) {

@@ -44,7 +44,8 @@
  *   F32, F16: one token (or n % 16): ggml_vec_dot (64 lanes, AVX512
  *         reduction); more tokens: tinyBLAS, 16 lanes, reduce_add;
  *   BF16: one token (or n % 32): ggml_vec_dot_bf16 (two dpbf16 chains);
- *         more tokens: tinyBLAS, one 16-lane dpbf16 chain.
+ *         more tokens: tinyBLAS, one 16-lane dpbf16 chain;
+ *   Q4_K (repacked, as Q4_0), Q5_K, Q6_K: quant_k.h.
  * (tinyBLAS also needs the matrix's row count to be a multiple of 4,
  * assumed here.)
  *
@@ -129,8 +130,8 @@ void kernels_init(hearth_kernels *k, bool allow_simd);
 const char *kernels_name(const hearth_kernels *k);
 /* Swaps in kernels that are faster but not bit-identical with llama.cpp's
  * accumulation order, where the platform has such (wasm SIMD128: Q4_0,
- * Q5_0 and Q8_0 products and SwiGLU, quant_simd128_fast.c,
- * activation_simd128.c); returns whether it did.
+ * Q5_0, Q8_0, K-quant and IQ4 products and SwiGLU, quant_simd128_fast.c,
+ * quant_k_simd128_fast.c, activation_simd128.c); returns whether it did.
  * Call after kernels_init(k, true). */
 bool kernels_prefer_speed(hearth_kernels *k);
 

@@ -14,17 +14,19 @@
  *         through its gemv, once per super-block. (The gemm's own Q8_K rows
  *         can differ from quantize_row_q8_K_ref only by the sign of codes
  *         and d together, when +max and -max tie: the products are the same
- *         bits, so one activation row serves both.)
+ *         bits, so one activation row serves both; the pinned tests force
+ *         such ties.)
  *   IQ4_XS, n_tok >= 8 (ggml's IQ panel gemm, iqp.cpp, for row counts
- *         multiple of 8): acc = fma(float(isum), dw*da, acc) per
+ *         multiple of 8, assumed): acc = fma(float(isum), dw*da, acc) per
  *         super-block, isum the sum of scale x code x activation;
- *   Q3_K, IQ4_XS (ggml_vec_dot_q3_K_q8_K / iq4_xs_q8_K, __AVX2__ branch):
+ *   Q3_K, and IQ4_XS for 1-7 tokens (ggml_vec_dot_q3_K_q8_K /
+ *         iq4_xs_q8_K, their __AVX2__ branch: ggml has no AVX-512 one):
  *         8 float lanes; lane l takes, per super-block, the integer sum over
  *         the elements e with e % 32 in [4l, 4l+4) of scale(e) x code x
  *         activation, as lane = fma(d, float(sum), lane) with d = dw * da
  *         (one f32 product); then hsum_float_8;
- *   IQ4_NL (repacked as iq4_nl_8x8_q8_0 for a row count multiple of 8, as
- *         Q4_0): acc = fma(float(block int sum), dw*da, acc) per block of 32.
+ *   IQ4_NL (repacked as iq4_nl_8x8_q8_0 for a row count multiple of 8,
+ *         assumed, ahead of llamafile's tinyBLAS; as Q4_0): acc = fma(float(block int sum), dw*da, acc) per block of 32.
  * Activations: Q8_K rows (kernels_fill_q8_K_row) for the K types and IQ4_XS;
  * IQ4_NL takes the Q8_0 weights' row (aux entries and group biases), filled
  * by the level's Q8_0 quantizer. */

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "fma_exact.h"
 #include "model/ggml_types.h"
 #include "quant_lowbit.h"
 
@@ -134,12 +135,12 @@ static void mm_q2_K(const void *w, int n, int r0, int r1, const void *act, int n
                     const float dd = k.d * y->d, dm = k.dmin * y->d;
                     if (t0 + t < n_gemm) { /* ggml's gemm: per half super-block */
                         for (int h = 0; h < 2; h++) {
-                            acc[t] = fmaf((float)isum[h], dd, acc[t]);
-                            accmin[t] = fmaf((float)imin[h], dm, accmin[t]);
+                            acc[t] = FMAF((float)isum[h], dd, acc[t]);
+                            accmin[t] = FMAF((float)imin[h], dm, accmin[t]);
                         }
                     } else {
-                        acc[t] = fmaf((float)(isum[0] + isum[1]), dd, acc[t]);
-                        accmin[t] = fmaf((float)(imin[0] + imin[1]), dm, accmin[t]);
+                        acc[t] = FMAF((float)(isum[0] + isum[1]), dd, acc[t]);
+                        accmin[t] = FMAF((float)(imin[0] + imin[1]), dm, accmin[t]);
                     }
                 }
             }
@@ -170,7 +171,7 @@ static inline void mm_lanes(void (*dec)(const void *, ksuper *), size_t bs, cons
                             for (int i = 32 * c + 4 * l; i < 32 * c + 4 * l + 4; i++) s4 += k.q[i] * y->qs[i];
                             sum += k.sc[2 * c + l / 4] * s4;
                         }
-                        acc[t][l] = fmaf(d, (float)sum, acc[t][l]);
+                        acc[t][l] = FMAF(d, (float)sum, acc[t][l]);
                     }
                 }
             }
@@ -196,7 +197,7 @@ static void mm_iq4_xs_panel(const void *w, int n, int r0, int r1, const void *ac
                     const block_q8_K *y = &a[(size_t)(t0 + t) * nb + b];
                     int sum = 0;
                     for (int s = 0; s < 16; s++) sum += k.sc[s] * dot16(k.q + 16 * s, y->qs + 16 * s);
-                    acc[t] = fmaf((float)sum, k.d * y->d, acc[t]);
+                    acc[t] = FMAF((float)sum, k.d * y->d, acc[t]);
                 }
             }
             for (int t = 0; t < nt; t++) out[(size_t)(t0 + t) * os + (size_t)r] = acc[t];
@@ -238,7 +239,7 @@ static void mm_iq4_nl(const void *w, int n, int r0, int r1, const void *act, int
                     memcpy(&da, row + aux_off + sizeof(act_aux_q8_0) * (size_t)b, sizeof da);
                     int sum = 0;
                     for (int j = 0; j < 32; j++) sum += q[j] * y->qs[j];
-                    acc[t] = fmaf((float)sum, dw * da, acc[t]);
+                    acc[t] = FMAF((float)sum, dw * da, acc[t]);
                 }
             }
             for (int t = 0; t < nt; t++) out[(size_t)(t0 + t) * os + (size_t)r] = acc[t];

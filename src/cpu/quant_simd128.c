@@ -407,6 +407,8 @@ bool kernels_simd128_fill(hearth_kernels *k) {
     k->matmul[KW_Q5_1] = mm_q5_1;
     k->matmul[KW_Q8_0] = kernels_simd128_matmul_q8_0;
     kernels_simd128_float_fill(k);
+    kernels_k_simd128_fill(k);
+    kernels_iq4nl_simd128_fill(k, false);
     k->name = "simd128";
     return true;
 }

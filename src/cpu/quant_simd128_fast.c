@@ -242,6 +242,8 @@ bool kernels_simd128_fast_fill(hearth_kernels *k) {
     k->matmul[KW_Q4_0] = mm_q4_0_fast;
     k->matmul[KW_Q5_0] = mm_q5_0_fast;
     k->matmul[KW_Q8_0] = mm_q8_0_fast;
+    kernels_k_simd128_fast_fill(k);
+    kernels_iq4nl_simd128_fill(k, true);
     k->name = "simd128-fast";
     return true;
 }

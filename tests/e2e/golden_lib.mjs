@@ -17,12 +17,28 @@ export function goldenFixtures(only) {
     .map((f) => JSON.parse(fs.readFileSync(path.join(GOLDEN_DIR, f), 'utf8')));
 }
 
+// The K-quant mixture fixtures (tests/fixtures/golden/kquant/, index key "kquant" of
+// models.json, made from tools/kquant_models.mjs): every one for `where` = 'native';
+// for 'wasm' and 'webgpu' the subset marked so in the index, or every one with
+// HEARTH_KQUANT_ALL=1; none with HEARTH_KQUANT=0. `only`: a part of the name.
+export function kquantFixtures(where = 'native', only) {
+  if (process.env.HEARTH_KQUANT === '0') return [];
+  const index = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests/fixtures/models.json'), 'utf8')).kquant || [];
+  const all = where === 'native' || process.env.HEARTH_KQUANT_ALL === '1';
+  return index.filter((e) => (all || e[where]) && (!only || e.name.includes(only)))
+    .map((e) => JSON.parse(fs.readFileSync(path.join(ROOT, e.golden), 'utf8')));
+}
+
 // The fixture's model file, regenerated unless already there with its sha256.
+// Slow tensors (the K-quant mixtures') are cached by content key under
+// build/models/.tensor-cache (HEARTH_TENSOR_CACHE), so a tensor shared by several
+// mixtures (a tied Q6_K token_embd) is quantized once.
 export function ensureModel(fx) {
   const file = path.join(ROOT, fx.file);
   if (fs.existsSync(file) && fs.statSync(file).size === fx.size && sha256(file) === fx.sha256) return file;
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const r = spawnSync('node', ['tools/make_test_model.mjs', ...fx.args], { cwd: ROOT, encoding: 'utf8' });
+  const env = { ...process.env, HEARTH_TENSOR_CACHE: process.env.HEARTH_TENSOR_CACHE || path.join(ROOT, 'build/models/.tensor-cache') };
+  const r = spawnSync('node', ['tools/make_test_model.mjs', ...fx.args], { cwd: ROOT, encoding: 'utf8', env });
   if (r.status !== 0) throw new Error(`${fx.name}: make_test_model failed: ${r.stderr}`);
   return file;
 }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { check, done } from '../lib.mjs';
 import { hearth, ROOT, SHARED, testModel } from './util.mjs';
-import { compareGreedy, ensureModel, goldenFixtures, logitError } from './golden_lib.mjs';
+import { compareGreedy, ensureModel, goldenFixtures, kquantFixtures, logitError } from './golden_lib.mjs';
 
 const CLI = path.join(ROOT, 'web/cli.mjs');
 const WASM = path.join(ROOT, 'web/dist/hearth.wasm');
@@ -51,10 +51,11 @@ if (fs.existsSync(stories)) {
     s.stdout === `${JSON.parse(j.stdout).text}\n`, JSON.stringify(s.stdout));
 }
 
-// Golden fixtures: every architecture and tensor type against llama.cpp.
+// Golden fixtures: every architecture and tensor type against llama.cpp, and six
+// K-quant mixtures (every K-quant and IQ4 type; all of them with HEARTH_KQUANT_ALL=1).
 const LOGIT_STEPS = 3;
 let worstNative = 0, worstRef = 0;
-const fixtures = goldenFixtures(process.argv[2]);
+const fixtures = [...goldenFixtures(process.argv[2]), ...kquantFixtures('wasm', process.argv[2])];
 for (const fx of fixtures) {
   const file = ensureModel(fx);
   const args = ['run', '--model', file, '--prompt', fx.prompt, '--temperature', '0', '--max-tokens',
@@ -106,7 +107,7 @@ console.log(`# worst relative logit difference: wasm vs native scalar ${worstNat
 let worstFast = 0;
 for (const [label, kernels, node, types] of [['fast numerics', 'simd128-fast', [], /-q[458]_0(-|$)/],
   ['relaxed SIMD', 'simd128-relaxed', ['--experimental-wasm-relaxed-simd'], /-q[48]_0(-|$)/]]) {
-  for (const fx of fixtures.filter((f) => types.test(f.name))) {
+  for (const fx of fixtures.filter((f) => !f.ftype && types.test(f.name))) {
     const args = [...node, CLI, 'run', '--model', ensureModel(fx), '--prompt', fx.prompt, '--temperature', '0',
       '--max-tokens', String(fx.generated.length), '--json', '--ctx', '512', '--logits', String(LOGIT_STEPS)];
     // (the baseline build even on a Node whose V8 has relaxed SIMD without the flag)

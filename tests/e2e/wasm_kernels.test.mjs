@@ -1,11 +1,12 @@
 // The WebAssembly SIMD128 kernels (src/cpu/*simd128*):
 // - the kernel unit tests compiled for wasm32-wasi (make wasm builds them into
 //   build/wasm-tests/) run under Node's WASI: every SIMD128 matmul and
-//   activation quantization bit-identical with the scalar reference, the
+//   activation quantization bit-identical with the scalar reference (K-quants
+//   and IQ4 included), the fast ones within 1e-5 of the exact ones, the
 //   outputs pinned to llama.cpp's bits, and the exact-FMA arithmetic; the
 //   same program linked with the relaxed build's objects
 //   (test_kernels_relaxed.wasm, under --experimental-wasm-relaxed-simd) also
-//   checks the relaxed-SIMD Q4_0_X4 products;
+//   checks the relaxed-SIMD Q4_0_X4 and K-quant products;
 // - the engine in web/dist/hearth.wasm picks them ("kernels":"simd128") and
 //   gives the same greedy tokens and logits as its scalar kernels
 //   (HEARTH_NO_SIMD=1) on a golden model of every weight type, and over a
@@ -41,6 +42,13 @@ if (process.argv[2] === '--wasi') {
     if (name === 'test_kernels_relaxed') {
       check('wasm test_kernels_relaxed: the fast set is simd128-relaxed and its Q4_0_X4 products were checked',
         /^ok - simd128-relaxed matmul q4_0_x4/m.test(r.stdout), r.stdout.slice(-400));
+      check('wasm test_kernels_relaxed: its K-quant products were checked',
+        /^ok - simd128-relaxed matmul q4_K: within 1e-5/m.test(r.stdout), r.stdout.slice(-400));
+    }
+    if (name === 'test_kernels') {
+      check('wasm test_kernels: the SIMD128 K-quant/IQ4 products were checked, exact and fast',
+        /^ok - simd128 matmul q4_K bit-exact/m.test(r.stdout) && /^ok - simd128 matmul iq4_xs bit-exact/m.test(r.stdout) &&
+        /^ok - simd128-fast matmul q6_K: within 1e-5/m.test(r.stdout), r.stdout.slice(-400));
     }
     if (name.startsWith('test_kernels')) {
       check(`wasm ${name}: the best kernels are simd128`, /^# kernels: simd128$/m.test(r.stdout), r.stdout.slice(0, 200));

@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { check, done } from '../lib.mjs';
 import { ROOT } from './util.mjs';
-import { compareGreedy, ensureModel, goldenFixtures, logitError } from './golden_lib.mjs';
+import { compareGreedy, ensureModel, goldenFixtures, kquantFixtures, logitError } from './golden_lib.mjs';
 
 process.env.VK_ICD_FILENAMES ||= '/usr/lib/chromium/vk_swiftshader_icd.json';
 const { Hearth, nodeFileSource } = await import('../../web/hearth.mjs');
@@ -29,8 +29,11 @@ const VIA_CLI = ['llama-llama2-q4_0'];
 const IN_PROCESS = ['llama-llama2-q8_0', 'llama-llama2-f16', 'phi3-llama2-q5_0', 'qwen2-qwen3-q5_1',
   ...(process.env.HEARTH_WEBGPU_ALL !== '0' ? ['llama-llama3-f32', 'qwen2-qwen3-bf16', 'llama-llama2-q4_1',
     'phi3-llama2-ropefactors-q4_0'] : [])];
-const names = process.argv.length > 2 ? process.argv.slice(2) : [...VIA_CLI, ...IN_PROCESS];
-const fixtures = new Map(goldenFixtures().map((fx) => [fx.name, fx]));
+// K-quant mixtures: five that hold every K-quant and IQ4 type (every one with
+// HEARTH_KQUANT_ALL=1, none with HEARTH_KQUANT=0).
+const KQUANT = kquantFixtures('webgpu').map((fx) => fx.name);
+const names = process.argv.length > 2 ? process.argv.slice(2) : [...VIA_CLI, ...IN_PROCESS, ...KQUANT];
+const fixtures = new Map([...goldenFixtures(), ...kquantFixtures('native')].map((fx) => [fx.name, fx]));
 const LOGIT_TOL = 1e-3;
 // Q4_1/Q5_1 products add an offset term that nearly cancels the rest (q is
 // 0..15, m about -8d); ggml's CPU rounds their 8-lane sums in an order the

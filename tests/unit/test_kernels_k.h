@@ -2,9 +2,8 @@
  * there after its helpers: rnd, rndf, fbits, fill_act, CHECK): dequantization
  * of hand-made blocks, every SIMD level bit-exact with the scalar reference
  * (which the double-precision check ties to the math), and outputs pinned to
- * llama.cpp's zen4 build (tools/ggml_mul_mat_pin.c, pin_kquant.h). */
+ * llama.cpp's zen4 build (tools/ggml_pin.c, pin_inputs.h's pin_k_inputs). */
 #include "cpu/quant_k.h"
-#include "pin_kquant.h"
 
 static const uint32_t k_types[] = {GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_Q6_K};
 #define N_K_TYPES (sizeof k_types / sizeof k_types[0])
@@ -190,64 +189,65 @@ static void test_k_matmul(const char *name, const hearth_kernels *k, const heart
     }
 }
 
-/* Expected bits from ggml_mul_mat of llama.cpp's zen4 CPU backend
- * (libggml-cpu-zen4.so of node-llama-cpp, 2 threads; Q4_K in the
- * CPU_REPACK buffer, as llama.cpp loads it) on pin_kquant.h's inputs,
- * printed by tools/ggml_mul_mat_pin.c. Pinned like test_pinned's: FNV-1a of
- * all PIN_K_M * N output bits, out[0], out[5], out[last]. N = 7: 4 tokens
- * through the repack gemm and 3 through its gemv; N = 20: its gemm's
- * 16-token AVX-512 tiles and a 4-token rest. */
-static const struct pin_case pins_k[] = {
+/* Expected bits from ggml_mul_mat of llama.cpp's zen4 CPU backend, pinned
+ * like test_pinned's (Q4_K in the CPU_REPACK buffer; shapes and why in
+ * pin_inputs.h's pin_k_shapes), printed by tools/ggml_pin.c. */
+static const struct pin_case pins_k[] = { /* the first case's K and N make test_k_dequant_pinned's weights */
         {12, 256, 1, 0x01136d05u, {0x4294c7dfu, 0xc192d618u, 0x41874f05u}}, /* q4_K, CPU_REPACK */
         {12, 512, 7, 0xb160893fu, {0xc2079e3eu, 0xc2bcc659u, 0xc1ad21ddu}}, /* q4_K, CPU_REPACK */
         {12, 768, 20, 0xbec230deu, {0xc0490bb0u, 0x42c253e3u, 0x42487a34u}}, /* q4_K, CPU_REPACK */
         {12, 1024, 2, 0x8488b30fu, {0xc2613e91u, 0xc2f0aad1u, 0x40a574e8u}}, /* q4_K, CPU_REPACK */
         {12, 512, 4, 0x46def635u, {0x402d86b6u, 0xc25669a1u, 0xc28d6cc7u}}, /* q4_K, CPU_REPACK */
-        {13, 256, 1, 0xdac45e23u, {0xc3371998u, 0x42887fddu, 0xc330fe99u}}, /* q5_K, CPU */
-        {13, 512, 7, 0xa3c742f2u, {0x42ed8301u, 0xc2b98fbdu, 0x429ad15cu}}, /* q5_K, CPU */
-        {13, 768, 20, 0x70b6bc41u, {0x41933735u, 0xc25914f4u, 0xc272a847u}}, /* q5_K, CPU */
-        {13, 1024, 2, 0x81f33d06u, {0x4395320eu, 0xc0d2b374u, 0xc242cfeau}}, /* q5_K, CPU */
-        {13, 512, 4, 0x2ab44a2bu, {0xc331b9deu, 0xc080da64u, 0x430913afu}}, /* q5_K, CPU */
-        {14, 256, 1, 0x740ea0dbu, {0xc22ab5e8u, 0x3f482600u, 0x42b226f3u}}, /* q6_K, CPU */
-        {14, 512, 7, 0x0f971f4fu, {0x420df030u, 0xc3a6a30au, 0xc2fa00d9u}}, /* q6_K, CPU */
-        {14, 768, 20, 0x42915cebu, {0xc23261cau, 0xbe2b3800u, 0x4181eb00u}}, /* q6_K, CPU */
-        {14, 1024, 2, 0x1316f148u, {0xc3c8a851u, 0xc3e16638u, 0x44007db0u}}, /* q6_K, CPU */
-        {14, 512, 4, 0x9128b1feu, {0x43670990u, 0x43c9ab2cu, 0x43b96448u}}, /* q6_K, CPU */
+        {13, 256, 1, 0xdac45e23u, {0xc3371998u, 0x42887fddu, 0xc330fe99u}}, /* q5_K */
+        {13, 512, 7, 0xa3c742f2u, {0x42ed8301u, 0xc2b98fbdu, 0x429ad15cu}}, /* q5_K */
+        {13, 768, 20, 0x70b6bc41u, {0x41933735u, 0xc25914f4u, 0xc272a847u}}, /* q5_K */
+        {13, 1024, 2, 0x81f33d06u, {0x4395320eu, 0xc0d2b374u, 0xc242cfeau}}, /* q5_K */
+        {13, 512, 4, 0x2ab44a2bu, {0xc331b9deu, 0xc080da64u, 0x430913afu}}, /* q5_K */
+        {14, 256, 1, 0x740ea0dbu, {0xc22ab5e8u, 0x3f482600u, 0x42b226f3u}}, /* q6_K */
+        {14, 512, 7, 0x0f971f4fu, {0x420df030u, 0xc3a6a30au, 0xc2fa00d9u}}, /* q6_K */
+        {14, 768, 20, 0x42915cebu, {0xc23261cau, 0xbe2b3800u, 0x4181eb00u}}, /* q6_K */
+        {14, 1024, 2, 0x1316f148u, {0xc3c8a851u, 0xc3e16638u, 0x44007db0u}}, /* q6_K */
+        {14, 512, 4, 0x9128b1feu, {0x43670990u, 0x43c9ab2cu, 0x43b96448u}}, /* q6_K */
 };
 
+/* ggml's dequantize_row_* (to_float, what get_rows of token embeddings
+ * runs) of the first case's weights, hashed as the outputs (tools/ggml_pin.c
+ * too). */
+static const struct {
+    uint32_t type, hash;
+} pins_k_dequant[] = {{12, 0xa2f1d2d7u}, {13, 0xa3be85e9u}, {14, 0x272ea60fu}};
+
+static void test_k_dequant_pinned(void) {
+    for (size_t i = 0; i < sizeof pins_k_dequant / sizeof pins_k_dequant[0]; i++) {
+        const uint32_t type = pins_k_dequant[i].type;
+        const int k = pins_k[0].k, n_tok = pins_k[0].n_tok;
+        const size_t rb = pin_k_row_bytes(type, k);
+        unsigned char *w = malloc(rb * PIN_K_M);
+        float *x = malloc((size_t)k * (size_t)n_tok * sizeof *x), *d = malloc((size_t)k * PIN_K_M * sizeof *d);
+        pin_k_inputs(type, k, n_tok, w, x);
+        for (int r = 0; r < PIN_K_M; r++)
+            kernels_dequantize_row(type, w + rb * (size_t)r, d + (size_t)k * r, k);
+        const uint32_t h = pin_hash(d, k * PIN_K_M);
+        char label[120];
+        snprintf(label, sizeof label, "dequant %s matches ggml's dequantize_row bits", ggml_type_name(type));
+        CHECK(label, h == pins_k_dequant[i].hash, "hash %08x, want %08x", h, pins_k_dequant[i].hash);
+        free(w);
+        free(x);
+        free(d);
+    }
+}
+
 static void test_k_pinned(const char *name, const hearth_kernels *k) {
+    const int same = sizeof pins_k / sizeof pins_k[0] == sizeof pin_k_shapes / sizeof pin_k_shapes[0];
     for (size_t ti = 0; ti < N_K_TYPES; ti++) {
         const uint32_t type = k_types[ti];
-        int ok = 1, cases = 0;
-        for (size_t pi = 0; pi < sizeof pins_k / sizeof pins_k[0]; pi++) {
+        int ok = same, cases = 0;
+        for (size_t pi = 0; pi < sizeof pins_k / sizeof pins_k[0] && same; pi++) {
             const struct pin_case *p = &pins_k[pi];
             if (p->type != type) continue;
             cases++;
-            const int n = p->k, n_tok = p->n_tok, count = PIN_K_M * n_tok;
-            unsigned char *w = malloc(pin_k_block_bytes(type) * (size_t)(n / QK_K) * PIN_K_M);
-            float *x = malloc((size_t)n * (size_t)n_tok * sizeof *x), *o = malloc((size_t)count * sizeof *o);
-            pin_k_inputs(type, n, n_tok, w, x);
-            const size_t ab = kernels_act_row_bytes(type, n);
-            unsigned char *act = malloc(ab * (size_t)n_tok);
-            for (int t = 0; t < n_tok; t++) kernels_quantize_act(k, type, x + (size_t)t * n, act + (size_t)t * ab, n);
-            for (int split = 0; split < 2; split++) { /* all rows, then split off every tile */
-                memset(o, 0xff, (size_t)count * sizeof *o);
-                const int mid = split ? 3 + (int)(pi % 5) * 6 : PIN_K_M; /* 3, 9, ..., 27 */
-                kernels_matmul(k, type, w, n, 0, mid, act, n_tok, o, PIN_K_M);
-                if (split) kernels_matmul(k, type, w, n, mid, PIN_K_M, act, n_tok, o, PIN_K_M);
-                const uint32_t got[3] = {fbits(o[0]), fbits(o[5]), fbits(o[count - 1])}, h = pin_hash(o, count);
-                if (h != p->hash || memcmp(got, p->bits, sizeof got)) {
-                    ok = 0;
-                    printf("# %s %s K %d N %d%s: hash %08x (want %08x), out[0] %08x (want %08x), out[5] %08x (want "
-                           "%08x), out[last] %08x (want %08x)\n",
-                           name, ggml_type_name(type), n, n_tok, split ? " split rows" : "", h, p->hash, got[0],
-                           p->bits[0], got[1], p->bits[1], got[2], p->bits[2]);
-                }
-            }
-            free(w);
-            free(x);
-            free(o);
-            free(act);
+            ok &= pin_check(name, k, p, &pin_k_shapes[pi], PIN_K_M, pin_k_row_bytes(type, p->k), pin_k_inputs,
+                            3 + (int)(pi % 5) * 6); /* 3, 9, ..., 27 */
         }
         char label[160];
         snprintf(label, sizeof label, "%s matmul %s matches llama.cpp bits (%d cases, 1 and more tokens)", name,
@@ -258,6 +258,7 @@ static void test_k_pinned(const char *name, const hearth_kernels *k) {
 
 /* Every K check for one kernel set (ref: the scalar reference). */
 static void test_k_kernels(const char *name, const hearth_kernels *k, const hearth_kernels *ref) {
+    if (k == ref) test_k_dequant_pinned();
     test_k_matmul(name, k, ref, k == ref);
     test_k_pinned(name, k);
 }

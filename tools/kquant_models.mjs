@@ -1,0 +1,40 @@
+// The K-quant mixture test models: llama-quantize's mixtures (make_test_model
+// --ftype) of small models whose rows are multiples of 256 (so the K-quants apply),
+// plus one 896-wide model (Qwen2.5-0.5B's width: 896 % 256 = 128, so most K-quant
+// rows fall back to Q5_0/Q5_1/Q8_0/Q4_0/IQ4_NL while ffn_down, 4864 = 19 x 256 wide,
+// stays a K-quant). Used by tools/golden.mjs, tools/check_quantize.mjs and the tests
+// (through tests/fixtures/models.json, key "kquant").
+export const KQ_FTYPES = ['q4_k_m', 'q4_k_s', 'q5_k_m', 'q6_k', 'q3_k_m', 'q2_k', 'iq4_xs', 'iq4_nl', 'q4_0', 'q8_0'];
+
+const E256 = ['--embd', '256', '--head-dim', '64', '--ff', '768', '--layers', '2'];
+export const KQ_FAMILIES = [
+  // Llama 3.2 style: llama3 tokenizer, rope freqs, tied embeddings, GQA 4
+  { name: 'kq-llama-llama3-e256', args: ['--arch', 'llama', '--tokenizer', 'llama3', '--rope-freqs', '--tied', ...E256, '--heads', '4', '--kv-heads', '1'] },
+  // Phi-3 style: llama2 tokenizer, untied output, kv heads = heads
+  { name: 'kq-phi3-llama2-e256', args: ['--arch', 'phi3', '--tokenizer', 'llama2', ...E256, '--heads', '4', '--kv-heads', '4'] },
+  // Qwen style: qwen3 tokenizer, tied embeddings, qkv biases, GQA 2
+  { name: 'kq-qwen2-qwen3-e256', args: ['--arch', 'qwen2', '--tokenizer', 'qwen3', ...E256, '--heads', '4', '--kv-heads', '2'] },
+  // Qwen2.5-0.5B's widths (896, 14/2 heads x 64, FFN 4864), 2 layers; the llama2
+  // tokenizer (32000 tokens) keeps the tied 896 x vocab embedding at 28.7M values
+  // (qwen3's 151669 would make it 136M: a 144 MB file and ~15 s per model)
+  { name: 'kq-qwen2-llama2-w896', args: ['--arch', 'qwen2', '--tokenizer', 'llama2', '--embd', '896', '--heads', '14', '--kv-heads', '2', '--head-dim', '64', '--ff', '4864', '--layers', '2'] },
+];
+
+// Natively (SIMD and scalar) every model runs; on WebGPU these five (every K-quant and
+// IQ4 type appears in one of them: q4_k_m q4_K+q6_K, q3_k_m q3_K+q4_K+q5_K+q6_K, q2_k
+// q2_K+q3_K, iq4_xs, iq4_nl+q5_K), on WebAssembly the same plus the 896-wide fallback
+// model; the rest there with HEARTH_KQUANT_ALL=1.
+export const KQ_SUBSET_WEBGPU = ['kq-llama-llama3-e256-q4_k_m', 'kq-phi3-llama2-e256-q3_k_m', 'kq-phi3-llama2-e256-q2_k',
+  'kq-qwen2-qwen3-e256-iq4_xs', 'kq-llama-llama3-e256-iq4_nl'];
+export const KQ_SUBSET_WASM = [...KQ_SUBSET_WEBGPU, 'kq-qwen2-llama2-w896-q4_k_m'];
+
+export function kquantModelList(dir = 'build/models', seed = 1) {
+  const out = [];
+  for (const f of KQ_FAMILIES) {
+    for (const t of KQ_FTYPES) {
+      const name = `${f.name}-${t}`;
+      out.push({ name, family: f.name, ftype: t, args: [...f.args, '--ftype', t, '--seed', String(seed), '--out', `${dir}/${name}.gguf`] });
+    }
+  }
+  return out;
+}
