@@ -201,10 +201,12 @@ function k256Model() {
 }
 
 for (const [name, flags] of runs) {
-  const fx = name === 'k256' ? { name } : fixtures.get(name);
-  if (!check(`${name}: fixture exists`, !!fx, 'unknown fixture')) continue;
-  const file = name === 'k256' ? k256Model() : ensureModel(fx);
-  const out = path.join(tmp, `${name}${flags.join('').replace(/[^a-z0-9-]/gi, '')}`);
+  // (a path ending in .gguf: that file)
+  const direct = name === 'k256' || name.endsWith('.gguf');
+  const fx = direct ? { name } : fixtures.get(name);
+  if (!check(`${name}: fixture exists`, !!fx && (name !== 'k256' && direct ? fs.existsSync(name) : true), 'unknown fixture')) continue;
+  const file = name === 'k256' ? k256Model() : direct ? name : ensureModel(fx);
+  const out = path.join(tmp, `${path.basename(name)}${flags.join('').replace(/[^a-z0-9-]/gi, '')}`);
   const label = `${name}${flags.length ? ` ${flags.join(' ')}` : ''}`;
   const r = spawnSync(tool, [file, out, '--limits', limits, ...flags], { encoding: 'utf8' });
   if (!check(`${label}: plan dumped`, r.status === 0, r.stderr)) continue;
