@@ -1,7 +1,8 @@
 // The rounding ggml's CPU matrix products apply to their input vector, so
 // that GPU results agree with the CPU path (and llama.cpp): ACT 0 none (f32
 // weights), 1 to f16 (f16 weights), 2 to bf16 (bf16 weights), 3 to Q8 blocks
-// of 32 (quantized weights: d = max|x| / 127 stored as f16, q = round(x / d)).
+// of 32 (quantized weights: d = max|x| / 127 stored as f16, q = round(x / d)),
+// 4 to Q8_K (K-quants, IQ4_XS: one f32 scale per 256 values, below).
 fn bf16_round(v: vec4<f32>) -> vec4<f32> {
   let u = bitcast<vec4<u32>>(v);
   return bitcast<vec4<f32>>((u + vec4<u32>(0x7fffu) + ((u >> vec4<u32>(16u)) & vec4<u32>(1u))) & vec4<u32>(0xffff0000u));
@@ -43,6 +44,56 @@ fn q8_block(v: array<vec4<f32>, 8>) -> Q8Block {
   r.d = sc.x;
   r.s = q8_sum(qsum, amax);
   return r;
+}
+// ACT 4: Q8_K, as ggml's quantize_row_q8_K (and src/cpu/kernels.c's
+// kernels_fill_q8_K_row): per 256 values (8 blocks) iscale = -127 / max,
+// max the value of largest magnitude (the first of equals), codes
+// min(127, round_even(iscale * x)), d = 1 / iscale in f32. The blocks of
+// 32 keep (d, the sums of their two halves' codes) so that products with
+// mins per 16 or 32 values (Q2_K, Q4_K, Q5_K) can add them apart.
+// The running (|max|, max) of a super-block after a block's values, in order.
+fn q8k_max(m: vec2<f32>, v: array<vec4<f32>, 8>) -> vec2<f32> {
+  var r = m;
+  for (var c = 0u; c < 8u; c++) {
+    for (var e = 0u; e < 4u; e++) {
+      let x = v[c][e];
+      if (abs(x) > r.x) { r = vec2<f32>(abs(x), x); }
+    }
+  }
+  return r;
+}
+// The (|max|, max) of 8 blocks' in order.
+fn q8k_join(m: vec2<f32>, b: vec2<f32>) -> vec2<f32> { return select(m, b, b.x > m.x); }
+// (d, iscale) of a super-block whose (|max|, max) is m (all zero: zeros).
+fn q8k_scale(m: vec2<f32>) -> vec2<f32> {
+  if (m.x == 0.0) { return vec2<f32>(0.0); }
+  let is = -127.0 / m.y;
+  return vec2<f32>(1.0 / is, is);
+}
+// The half sums as one f32: lo + 8192 hi (|lo|, |hi| <= 16 * 128: exact,
+// under 2^24), unpacked by act_sums.
+fn q8k_block(v: array<vec4<f32>, 8>, sc: vec2<f32>) -> Q8Block {
+  var r = Q8Block();
+  var lo = 0.0;
+  var hi = 0.0;
+  for (var c = 0u; c < 8u; c++) {
+    r.q[c] = min(round(v[c] * sc.y), vec4<f32>(127.0));
+    let s = r.q[c].x + r.q[c].y + r.q[c].z + r.q[c].w;
+    if (c < 4u) { lo += s; } else { hi += s; }
+  }
+  r.d = sc.x;
+  r.s = lo + 8192.0 * hi;
+  return r;
+}
+// The sums an input block gives the weights' offsets (WBUF_m, one a half):
+// ACT 3: Q8_1's s (f16(d * the block's sum)) for the first, 0; ACT 4: d *
+// each half's sum of codes.
+fn act_sums(xd: vec2<f32>) -> vec2<f32> {
+  if (ACT == 4u) {
+    let hi = round(xd.y / 8192.0);
+    return xd.x * vec2<f32>(xd.y - 8192.0 * hi, hi);
+  }
+  return vec2<f32>(xd.y, 0.0);
 }
 // Four quants packed into a word, as ggml stores int8 (low byte first).
 fn pack_q8(q: vec4<f32>) -> u32 {

@@ -1,4 +1,5 @@
-// Decode: qkv = (Wq | Wk | Wv) * rmsnorm(x) + bias, (WG / TPR) * R rows per workgroup.
+// Decode: qkv = (Wq | Wk | Wv) * rmsnorm(x) + bias, (WG / TPR) * R rows per workgroup;
+// matrices of other types in their own dispatches, from row ROW_BASE.
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -10,7 +11,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let sums = reduce_rows(rows_at(row0, lane, scale), tid);
   for (var i = 0u; i < R; i++) {
     if (lane != 0u || row0 + i >= OUT_ROWS) { continue; }
-    let r = row0 + i;
+    let r = ROW_BASE + row0 + i;
     outv[r] = sums[i] + bias[r];
   }
 }

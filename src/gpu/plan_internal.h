@@ -123,9 +123,11 @@ hearth_status k_embed(gpu_model *g, int list, bool decode, hearth_error *err);
 hearth_status k_matvec(gpu_model *g, int list, const mv_job *j, hearth_error *err);
 hearth_status k_attention(gpu_model *g, int list, const char *file, int il, hearth_error *err);
 hearth_status k_combine(gpu_model *g, int list, hearth_error *err);
-hearth_status k_rmsnorm(gpu_model *g, int list, uint32_t nw, bool q8, hearth_error *err);
+hearth_status k_rmsnorm(gpu_model *g, int list, uint32_t nw, int act, hearth_error *err);
 hearth_status k_matmul(gpu_model *g, int list, gpu_weight *const *ws, int n_ws, int mode, uint32_t xin, uint32_t out,
                        int out_rows, uint32_t bias, hearth_error *err);
+hearth_status k_matmul_at(gpu_model *g, int list, gpu_weight *const *ws, int n_ws, int mode, uint32_t xin, uint32_t out,
+                          int out_rows, int outs, int row_base, uint32_t bias, hearth_error *err);
 hearth_status k_simple(gpu_model *g, int list, const char *file, uint32_t x, hearth_error *err);
 
 /* ---- dispatch lists (plan_layers.c) ---- */

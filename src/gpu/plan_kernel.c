@@ -85,7 +85,9 @@ hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, int rows_kind, 
         }
     }
     kb_file(k, "quants.wgsl");
-    kb_u(k, "BPR", (uint64_t)(ws[0]->cols / gpu_type_block(ws[0]->type)));
+    /* blocks of 32 a row: the groups every weight type's accessors take (a
+     * K-quant super-block is 8 of them) and the input's Q8 blocks */
+    kb_u(k, "BPR", (uint64_t)(ws[0]->cols / GPU_Q8_BLOCK));
     kb_u(k, "ACT", (uint64_t)gpu_type_act(ws[0]->type));
     kb_file(k, "act.wgsl");
     kb_u(k, "COLS", (uint64_t)ws[0]->cols);
@@ -94,12 +96,12 @@ hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, int rows_kind, 
         const char *name, *params, *ret, *call;
     } sel[] = {{"deq", "b: u32, j: u32", "mat2x4<f32>", "(row - %uu) * BPR + b, j"},
                {"deqd", "b: u32, j: u32", "mat2x4<f32>", "(row - %uu) * BPR + b, j"},
-               {"m", "b: u32", "f32", "(row - %uu) * BPR + b"}};
+               {"m", "b: u32", "vec2<f32>", "(row - %uu) * BPR + b"}};
     /* and, for the integer products (mmq.wgsl), wsel_q8 / wsel_d */
     static const struct {
         const char *name, *params, *ret, *call;
-    } qsel[] = {{"q8", "b: u32", "array<vec4<u32>, 2>", "(row - %uu) * BPR + b"}, {"d", "b: u32", "f32", "(row - %uu) * BPR + b"}};
-    size_t n_sel = sizeof sel / sizeof *sel + (gpu_type_act(ws[0]->type) == 3 ? 2 : 0);
+    } qsel[] = {{"q8", "b: u32", "array<vec4<u32>, 2>", "(row - %uu) * BPR + b"}, {"d", "b: u32", "vec2<f32>", "(row - %uu) * BPR + b"}};
+    size_t n_sel = sizeof sel / sizeof *sel + (gpu_type_act(ws[0]->type) >= 3 ? 2 : 0);
     for (size_t f = 0; f < n_sel; f++) {
         bool q = f >= sizeof sel / sizeof *sel;
         const char *fname = q ? qsel[f - 3].name : sel[f].name, *params = q ? qsel[f - 3].params : sel[f].params;

@@ -2,6 +2,7 @@
  * the head that turns the last row into a sampled token. Every layer runs
  * the same recipe (model.h's model_layer) for every architecture. */
 #include "gpu/plan_internal.h"
+#include "gpu/weights.h"
 
 /* Logits of the token in row 0 (x, xn) and the sampled token. */
 static hearth_status build_head(gpu_model *g, int list, hearth_error *err) {
@@ -28,6 +29,16 @@ typedef struct {
     int n_qkv, n_ffn;
 } layer_groups;
 
+/* Rows of the QKV group from matrix i on that have its type (n of them):
+ * llama-quantize's K-quant mixes give attn_v more bits than attn_q and
+ * attn_k, and a kernel runs one type, so such a group is multiplied in runs
+ * of one type, each into its rows of the output. */
+static int qkv_run(const layer_groups *lg, int i, int *n) {
+    int rows = lg->qkv[i]->rows;
+    for (*n = 1; i + *n < lg->n_qkv && lg->qkv[i + *n]->type == lg->qkv[i]->type; ++*n) rows += lg->qkv[i + *n]->rows;
+    return rows;
+}
+
 static layer_groups groups_of(gpu_layer *ly) {
     layer_groups lg = {.n_qkv = ly->n_qkv, .n_ffn = ly->n_gate_up};
     for (int i = 0; i < ly->n_qkv; i++) lg.qkv[i] = &ly->qkv[i];
@@ -42,8 +53,12 @@ hearth_status plan_build_decode(gpu_model *g, hearth_error *err) {
     for (int il = 0; !st && il < hp->n_layer; il++) {
         gpu_layer *ly = &g->layers[il];
         layer_groups lg = groups_of(ly);
-        mv_job j = {"mv_qkv.wgsl", {lg.qkv[0], lg.qkv[1], lg.qkv[2]}, lg.n_qkv, g->b_xn, g->b_qkv, ly->bias, g->qkv_dim, 0, false, false};
-        st = k_matvec(g, L, &j, err);
+        for (int i = 0, n = 0, at = 0; !st && i < lg.n_qkv; i += n) {
+            int rows = qkv_run(&lg, i, &n);
+            mv_job j = {"mv_qkv.wgsl", {lg.qkv[i], n > 1 ? lg.qkv[i + 1] : NULL, n > 2 ? lg.qkv[i + 2] : NULL}, n, g->b_xn, g->b_qkv, ly->bias, rows, at, false, false};
+            st = k_matvec(g, L, &j, err);
+            at += rows;
+        }
         if (!st && g->opt.exact_attention) st = k_attention(g, L, "attn_decode.wgsl", il, err);
         else if (!st && !g->split) st = k_attention(g, L, "attn_one.wgsl", il, err);
         else if (!st) {
@@ -71,16 +86,24 @@ hearth_status plan_build_prefill(gpu_model *g, int L, hearth_error *err) {
     for (int il = 0; !st && il < hp->n_layer; il++) {
         gpu_layer *ly = &g->layers[il];
         layer_groups lg = groups_of(ly);
-        /* xin b_xq: the norm wrote the integer product's Q8 input itself */
-        bool q8 = plan_integer_product(g, lg.qkv[0]);
-        st = k_rmsnorm(g, L, ly->attn_norm, q8, err);
-        if (!st) st = k_matmul(g, L, lg.qkv, lg.n_qkv, 0, q8 ? g->b_xq : g->b_xb, g->b_qkv, g->qkv_dim, ly->bias, err);
+        /* xin b_xq: the norm wrote the integer product's Q8 input itself
+         * (where the group is of one type; runs of several types each
+         * quantize the norm's output as their type rounds it) */
+        int n_first = 0;
+        qkv_run(&lg, 0, &n_first);
+        bool q8 = n_first == lg.n_qkv && plan_integer_product(g, lg.qkv[0]);
+        st = k_rmsnorm(g, L, ly->attn_norm, q8 ? gpu_type_act(lg.qkv[0]->type) : 0, err);
+        for (int i = 0, n = 0, at = 0; !st && i < lg.n_qkv; i += n) {
+            int rows = qkv_run(&lg, i, &n);
+            st = k_matmul_at(g, L, &lg.qkv[i], n, 0, q8 ? g->b_xq : g->b_xb, g->b_qkv, rows, g->qkv_dim, at, ly->bias, err);
+            at += rows;
+        }
         if (!st) st = k_attention(g, L, "rope_kv.wgsl", il, err);
         if (!st) st = k_attention(g, L, plan_tiled_attention(g) ? "attn_tile.wgsl" : "attn_prefill.wgsl", il, err);
         gpu_weight *wo = &ly->wo, *down = &ly->down;
         if (!st) st = k_matmul(g, L, &wo, 1, 1, g->b_attn, g->b_x, hp->n_embd, g->b_zero, err);
         q8 = plan_integer_product(g, lg.ffn[0]);
-        if (!st) st = k_rmsnorm(g, L, ly->ffn_norm, q8, err);
+        if (!st) st = k_rmsnorm(g, L, ly->ffn_norm, q8 ? gpu_type_act(lg.ffn[0]->type) : 0, err);
         if (!st) st = k_matmul(g, L, lg.ffn, lg.n_ffn, 2, q8 ? g->b_xq : g->b_xb, g->b_act, hp->n_ff, g->b_zero, err);
         if (!st) st = k_matmul(g, L, &down, 1, 1, g->b_act, g->b_x, hp->n_embd, g->b_zero, err);
     }

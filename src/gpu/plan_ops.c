@@ -172,10 +172,12 @@ hearth_status k_combine(gpu_model *g, int list, hearth_error *err) {
     return kb_dispatch(&k, list, (uint32_t)g->m->hp.n_head, 1, err);
 }
 
-/* Prefill RMSNorm into b_xb, or (q8: for an integer product) straight to
- * its Q8 input in b_xq / b_xd. */
-hearth_status k_rmsnorm(gpu_model *g, int list, uint32_t nw, bool q8, hearth_error *err) {
+/* Prefill RMSNorm into b_xb, or (act 3 or 4: for an integer product whose
+ * weights take input rounded so, gpu_type_act) straight to its Q8 input in
+ * b_xq / b_xd. */
+hearth_status k_rmsnorm(gpu_model *g, int list, uint32_t nw, int act, hearth_error *err) {
     kb k;
+    bool q8 = act >= 3;
     const char *file = q8 ? "rmsnorm_q8.wgsl" : "rmsnorm.wgsl";
     kb_begin(&k, g, 256, file);
     norm_consts(&k, g);
@@ -185,7 +187,7 @@ hearth_status k_rmsnorm(gpu_model *g, int list, uint32_t nw, bool q8, hearth_err
     kb_file(&k, "rms_scale.wgsl");
     if (q8) {
         kb_u(&k, "BPR", (uint64_t)g->m->hp.n_embd / GPU_Q8_BLOCK);
-        kb_u(&k, "ACT", 3);
+        kb_u(&k, "ACT", (uint64_t)act);
         kb_file(&k, "act.wgsl");
         kb_bind(&k, "xq", "array<u32>", GPU_BIND_RW, g->b_xq);
         kb_bind(&k, "xd", "array<vec2<f32>>", GPU_BIND_RW, g->b_xd);
@@ -200,11 +202,11 @@ hearth_status k_rmsnorm(gpu_model *g, int list, uint32_t nw, bool q8, hearth_err
 
 /* Prefill: the input of a quantized product (cols floats a token) to Q8
  * blocks in b_xq / b_xd, for mmq.wgsl. */
-static hearth_status k_quant(gpu_model *g, int list, uint32_t xin, int cols, hearth_error *err) {
+static hearth_status k_quant(gpu_model *g, int list, uint32_t xin, int cols, int act, hearth_error *err) {
     kb k;
     kb_begin(&k, g, 256, "q8_act.wgsl");
     kb_u(&k, "BPR", (uint64_t)cols / GPU_Q8_BLOCK);
-    kb_u(&k, "ACT", 3);
+    kb_u(&k, "ACT", (uint64_t)act);
     kb_file(&k, "common.wgsl");
     kb_file(&k, "act.wgsl");
     kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
@@ -214,15 +216,18 @@ static hearth_status k_quant(gpu_model *g, int list, uint32_t xin, int cols, hea
     kb_file(&k, "q8_store.wgsl");
     kb_file(&k, "q8_act.wgsl");
     uint32_t x, y;
-    plan_grid(((uint64_t)g->batch * (cols / GPU_Q8_BLOCK) + 255) / 256, &x, &y);
+    /* a thread a block, or (Q8_K) a super-block of 8 */
+    uint64_t items = (uint64_t)g->batch * (cols / GPU_Q8_BLOCK) / (act == 4 ? GPU_Q8K_BLOCKS : 1);
+    plan_grid((items + 255) / 256, &x, &y);
     return kb_dispatch(&k, list, x, y, err);
 }
 
 /* Prefill product of quantized weights in integers (mmq.wgsl), on the
  * input quantized by k_quant. */
 static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, int n_ws, int mode, uint32_t xin,
-                                uint32_t out, int out_rows, uint32_t bias, hearth_error *err) {
-    hearth_status st = xin == g->b_xq ? HEARTH_OK : k_quant(g, list, xin, ws[0]->cols, err);
+                                uint32_t out, int out_rows, int outs, int row_base, uint32_t bias, hearth_error *err) {
+    const int act = gpu_type_act(ws[0]->type);
+    hearth_status st = xin == g->b_xq ? HEARTH_OK : k_quant(g, list, xin, ws[0]->cols, act, err);
     if (st) return st;
     kb k;
     kb_begin(&k, g, 256, "mmq.wgsl");
@@ -234,13 +239,17 @@ static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, i
      * next stage: Phi-3's gate/up product 6-7% faster on the H100), each
      * dividing the row and 30 KB of workgroup memory at most; WI / XI
      * weight / input loads a thread a stage. */
-    int bpr = ws[0]->cols / gpu_type_block(ws[0]->type);
+    int bpr = ws[0]->cols / GPU_Q8_BLOCK;
     /* 8 tokens a thread for Q8_0 weights (their loads amortized over more
      * tokens: faster on the H100), 4 for the others (8 was slower there) */
     int tn = g->opt.mmq_tn == 8 || g->opt.mmq_tn == 4 ? g->opt.mmq_tn : ws[0]->type == GGML_TYPE_Q8_0 ? 8 : 4, bn = 16 * tn;
     uint64_t tiles = (uint64_t)(out_rows + (mode == 2 ? 63 : 127)) / (mode == 2 ? 64 : 128) * ((g->batch + bn - 1) / bn);
     int tm = tiles < 600 ? 4 : 8, bm = 16 * tm, nb = tm == 8 ? 2 : 4;
-    while (nb > 1 && (bpr % nb || nb * (bm * 40 + bn * 40) > 30720)) nb /= 2;
+    /* workgroup memory a block of a stage: quants, d and m a row or token;
+     * with Q8_K input (K-quants) d of the second half and the halves' m
+     * and sums too (at most: mmq.wgsl sizes them by the type) */
+    int row_b = act == 4 ? 48 : 40, tok_b = act == 4 ? 44 : 40;
+    while (nb > 1 && (bpr % nb || nb * (bm * row_b + bn * tok_b) > 30720)) nb /= 2;
     kb_u(&k, "MODE", (uint64_t)mode);
     kb_u(&k, "TM", (uint64_t)tm);
     kb_u(&k, "TN", (uint64_t)tn);
@@ -249,9 +258,9 @@ static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, i
     kb_u(&k, "XI", (uint64_t)(nb * 2 * bn + 255) / 256);
     kb_u(&k, "XDI", (uint64_t)(nb * bn + 255) / 256);
     kb_u(&k, "OUT_ROWS", (uint64_t)out_rows);
-    kb_u(&k, "OUTS", (uint64_t)out_rows);
+    kb_u(&k, "OUTS", (uint64_t)outs);
+    kb_u(&k, "ROW_BASE", (uint64_t)row_base);
     kb_u(&k, "FF", (uint64_t)g->m->hp.n_ff);
-    kb_b(&k, "ACT_M", ggml_type_info_of(ws[0]->type)->act == GGML_TYPE_Q8_1); /* offset m: Q8_1 input's s */
     kb_dot4(&k);
     kb_file(&k, "common.wgsl");
     kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
@@ -272,12 +281,21 @@ static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, i
 /* Prefill product: mode 0 out = acc + bias, 1 out += acc, 2 SwiGLU. */
 hearth_status k_matmul(gpu_model *g, int list, gpu_weight *const *ws, int n_ws, int mode, uint32_t xin,
                               uint32_t out, int out_rows, uint32_t bias, hearth_error *err) {
-    if (plan_integer_product(g, ws[0])) return k_matmul_q(g, list, ws, n_ws, mode, xin, out, out_rows, bias, err);
+    return k_matmul_at(g, list, ws, n_ws, mode, xin, out, out_rows, out_rows, 0, bias, err);
+}
+
+/* The same into rows row_base.. of outputs outs wide (mode 0: the part of a
+ * QKV group in one type). */
+hearth_status k_matmul_at(gpu_model *g, int list, gpu_weight *const *ws, int n_ws, int mode, uint32_t xin, uint32_t out,
+                          int out_rows, int outs, int row_base, uint32_t bias, hearth_error *err) {
+    if (plan_integer_product(g, ws[0]))
+        return k_matmul_q(g, list, ws, n_ws, mode, xin, out, out_rows, outs, row_base, bias, err);
     kb k;
     kb_begin(&k, g, 256, "mm.wgsl");
     kb_u(&k, "MODE", (uint64_t)mode);
     kb_u(&k, "OUT_ROWS", (uint64_t)out_rows);
-    kb_u(&k, "OUTS", (uint64_t)out_rows);
+    kb_u(&k, "OUTS", (uint64_t)outs);
+    kb_u(&k, "ROW_BASE", (uint64_t)row_base);
     kb_u(&k, "FF", (uint64_t)g->m->hp.n_ff);
     kb_file(&k, "common.wgsl");
     kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);

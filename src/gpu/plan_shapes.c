@@ -24,12 +24,12 @@ int plan_rows_per_wg(const int *bounds, int n) {
  * workgroups enough to fill a large GPU. */
 void plan_mv_shape(const gpu_model *g, const mv_job *j, bool *q8, int *wg, int *tpr, int *R) {
     int bpr = j->ws[0]->cols / GPU_Q8_BLOCK; /* the input's Q8 blocks */
-    *q8 = gpu_type_act(j->ws[0]->type) == 3 && !g->opt.no_mmq && bpr * 40 <= 20480;
+    *q8 = gpu_type_act(j->ws[0]->type) >= 3 && !g->opt.no_mmq && bpr * 40 <= 20480;
     *wg = *q8 ? MVQ_WG : MV_WG;
     int bounds[MAX_SEGS], nb = 0, acc = 0;
     for (int i = 0; i < j->n_ws; i++)
         for (int s = 0; s < j->ws[i]->n_slices && nb < MAX_SEGS; s++) bounds[nb++] = acc += j->ws[i]->slice_rows[s];
-    int units = j->ws[0]->cols / (gpu_type_act(j->ws[0]->type) == 3 ? GPU_Q8_BLOCK : 8);
+    int units = j->ws[0]->cols / (gpu_type_act(j->ws[0]->type) >= 3 ? GPU_Q8_BLOCK : 8);
     int max_tpr = *q8 ? (g->opt.mvq_tpr ? g->opt.mvq_tpr : 32) : *wg, min_wgs = *q8 ? (g->opt.mvq_wgs ? g->opt.mvq_wgs : 256) : 512;
     *tpr = 1;
     while (*tpr * 2 <= units && *tpr * 2 <= max_tpr) *tpr *= 2;
@@ -39,12 +39,14 @@ void plan_mv_shape(const gpu_model *g, const mv_job *j, bool *q8, int *wg, int *
 
 /* Whether the prefill product of these weights runs in integers (mmq.wgsl). */
 bool plan_integer_product(const gpu_model *g, const gpu_weight *w) {
-    return gpu_type_act(w->type) == 3 && !g->opt.no_mmq;
+    return gpu_type_act(w->type) >= 3 && !g->opt.no_mmq;
 }
 
 /* SwiGLU's product writes the down product's Q8 input itself where both
- * run in integers and each of its workgroups makes whole blocks of 32
- * outputs (and the bindings fit): the down product then only loads it. */
+ * run in integers on Q8 blocks of 32 (not Q8_K: a workgroup makes 32 rows
+ * at most, never a super-block of 256) and each of its workgroups makes
+ * whole blocks of 32 outputs (and the bindings fit): the down product then
+ * only loads it. */
 void plan_fuse_q8(const gpu_model *g, mv_job *f, mv_job *d) {
     bool fq, dq;
     int wg, tpr, R, dwg, dtpr, dR;
@@ -52,7 +54,7 @@ void plan_fuse_q8(const gpu_model *g, mv_job *f, mv_job *d) {
     plan_mv_shape(g, d, &dq, &dwg, &dtpr, &dR);
     int rpw = wg / tpr * R, slices = 0;
     for (int i = 0; i < f->n_ws; i++) slices += f->ws[i]->n_slices;
-    if (g->opt.no_fuse || !fq || !dq || rpw % 32 || f->out_rows % rpw || 5 + slices > g->lim.max_storage_buffers ||
+    if (g->opt.no_fuse || !fq || !dq || gpu_type_act(f->ws[0]->type) != 3 || gpu_type_act(d->ws[0]->type) != 3 || rpw % 32 || f->out_rows % rpw || 5 + slices > g->lim.max_storage_buffers ||
         6 + d->ws[0]->n_slices > g->lim.max_storage_buffers)
         return;
     f->q8_out = d->q8_in = true;

@@ -22,3 +22,43 @@ fn q5_codes(w: vec4<u32>, qh: u32) -> array<vec4<u32>, 2> {
     ((w >> vec4<u32>(4u)) & m) | vec4<u32>(q5_spread((qh >> 16u) & 15u), q5_spread((qh >> 20u) & 15u),
                                           q5_spread((qh >> 24u) & 15u), q5_spread(qh >> 28u)));
 }
+// Byte k of word w.
+fn byte_of(w: u32, k: u32) -> u32 { return (w >> (8u * k)) & 255u; }
+// The four bytes of w as floats, each read as int8.
+fn i8x4_f32(w: u32) -> vec4<f32> {
+  let s = bitcast<i32>(w);
+  return vec4<f32>(f32(extractBits(s, 0u, 8u)), f32(extractBits(s, 8u, 8u)), f32(extractBits(s, 16u, 8u)), f32(extractBits(s, 24u, 8u)));
+}
+// c - k in each byte (bytes of c at most 127, of k at most 128), without borrows between bytes.
+fn sub_bytes(c: vec4<u32>, k: u32) -> vec4<u32> {
+  let s = vec4<u32>(0x80808080u);
+  return ((c | s) - vec4<u32>(k)) ^ s;
+}
+// IQ4_NL's and IQ4_XS's code book (ggml's kvalues_iq4nl), int8 four to a
+// word: -127 -104 -83 -65 | -49 -35 -22 -10 | 1 13 25 38 | 53 69 89 113.
+const IQ4_BOOK = array<u32, 4>(0xbfad9881u, 0xf6eaddcfu, 0x26190d01u, 0x71594535u);
+// The book's byte for index n (only its low 4 bits are used: a code can
+// never index past the book).
+fn iq4_byte(n: u32) -> u32 {
+  let t = IQ4_BOOK;
+  return (t[(n >> 2u) & 3u] >> ((n & 3u) * 8u)) & 255u;
+}
+// The book's values (int8 bytes, four to a word) of the four nibbles at bit
+// `sh` of each byte of w.
+fn iq4_word(w: u32, sh: u32) -> u32 {
+  return iq4_byte(w >> sh) | (iq4_byte(w >> (8u + sh)) << 8u) | (iq4_byte(w >> (16u + sh)) << 16u) |
+         (iq4_byte(w >> (24u + sh)) << 24u);
+}
+fn iq4_words(w: vec4<u32>, sh: u32) -> vec4<u32> {
+  return vec4<u32>(iq4_word(w.x, sh), iq4_word(w.y, sh), iq4_word(w.z, sh), iq4_word(w.w, sh));
+}
+// Q4_K's and Q5_K's 6-bit (scale, min) of sub-block j (0..7) from their 12
+// scale bytes s (three words), as ggml's get_scale_min_k4.
+fn k4_scale_min(s: vec3<u32>, j: u32) -> vec2<u32> {
+  let k = j & 3u;
+  let b0 = byte_of(s.x, k);
+  let b1 = byte_of(s.y, k);
+  let b2 = byte_of(s.z, k);
+  if (j < 4u) { return vec2<u32>(b0 & 63u, b1 & 63u); }
+  return vec2<u32>((b2 & 15u) | ((b0 >> 6u) << 4u), (b2 >> 4u) | ((b1 >> 6u) << 4u));
+}

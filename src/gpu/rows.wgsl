@@ -5,13 +5,26 @@
 // input is quantized to Q8 blocks (which need the block's largest value).
 fn WBUF_rows(r0: u32, lane: u32, xs: f32) -> array<vec2<f32>, R> {
   var acc: array<vec2<f32>, R>;
-  if (ACT == 3u) {
+  if (ACT >= 3u) {
     for (var b = lane; b < BPR; b += TPR) {
       var xv = array<vec4<f32>, 8>();
-      for (var c = 0u; c < 8u; c++) { xv[c] = xin[b * 8u + c] * xs; }
-      let blk = q8_block(xv);
+      var blk: Q8Block;
+      if (ACT == 4u) {
+        // Q8_K: the scale of the block's super-block, from its 8 blocks (a
+        // fallback path: each lane reads them again)
+        var mx = vec2<f32>(0.0);
+        for (var k = b & ~7u; k < (b & ~7u) + 8u; k++) {
+          for (var c = 0u; c < 8u; c++) { xv[c] = xin[k * 8u + c] * xs; }
+          mx = q8k_max(mx, xv);
+        }
+        for (var c = 0u; c < 8u; c++) { xv[c] = xin[b * 8u + c] * xs; }
+        blk = q8k_block(xv, q8k_scale(mx));
+      } else {
+        for (var c = 0u; c < 8u; c++) { xv[c] = xin[b * 8u + c] * xs; }
+        blk = q8_block(xv);
+      }
       for (var c = 0u; c < 8u; c++) { xv[c] = blk.q[c] * blk.d; }
-      let sum16 = blk.s;
+      let sums = act_sums(vec2<f32>(blk.d, blk.s));
       for (var r = 0u; r < R; r++) {
         let g = min(r0 + r, WBUF_NROWS - 1u) * BPR + b;
         var a = 0.0;
@@ -22,7 +35,7 @@ fn WBUF_rows(r0: u32, lane: u32, xs: f32) -> array<vec2<f32>, R> {
         }
         // Q4_1/Q5_1's offsets are summed apart, as ggml adds them at the end
         // (they are large and cancel: mixing them in would change roundings).
-        acc[r] += vec2<f32>(a, WBUF_m(g) * sum16);
+        acc[r] += vec2<f32>(a, dot(WBUF_m(g), sums));
       }
     }
     return acc;

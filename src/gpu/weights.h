@@ -12,15 +12,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The width of the Q8 blocks the GPU rounds activations to (act.wgsl). */
+/* The width of the Q8 blocks the GPU rounds activations to (act.wgsl), and
+ * of the groups every kernel takes weights in (wtype_*.wgsl: WBUF_q8(g) is
+ * group g's 32 codes; a K-quant super-block is 8 groups). Q8_K input
+ * (ACT 4) shares one scale over 8 blocks (256 values). */
 #define GPU_Q8_BLOCK 32
+#define GPU_Q8K_BLOCKS 8
 
 /* Whether the GPU kernels read this ggml type. */
 bool gpu_type_supported(uint32_t type);
 /* Kernel file of the type ("wtype_q4_0.wgsl"). */
 const char *gpu_type_wgsl(uint32_t type);
 /* How ggml's CPU products round their input for weights of this type
- * (act.wgsl's ACT: 0 none, 1 f16, 2 bf16, 3 Q8 blocks). */
+ * (act.wgsl's ACT: 0 none, 1 f16, 2 bf16, 3 Q8 blocks of 32 (Q8_0, Q8_1),
+ * 4 Q8_K (K-quants, IQ4_XS)); 3 and 4 are integer products. */
 int gpu_type_act(uint32_t type);
 /* Elements of one block of the type's GPU layout (a weight row is a whole
  * number of them; WGSL's BPR counts them), 0 for a type the GPU cannot run. */

@@ -9,4 +9,8 @@ fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> {
 
 // No separate offset term: the whole weight is d * q.
 fn WBUF_deqd(g: u32, j: u32) -> mat2x4<f32> { return WBUF_deq(g, j); }
-fn WBUF_m(g: u32) -> f32 { return 0.0; }
+fn WBUF_m(g: u32) -> vec2<f32> { return vec2<f32>(0.0); }
+
+// One scale for the whole block (the kernels sum its 32 products at once), no offset.
+const WBUF_HALVES: bool = false;
+const WBUF_OFFS: bool = false;

@@ -12,11 +12,11 @@ fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> {
 
 // No separate offset term: the whole weight is d * q.
 fn WBUF_deqd(g: u32, j: u32) -> mat2x4<f32> { return WBUF_deq(g, j); }
-fn WBUF_m(g: u32) -> f32 { return 0.0; }
+fn WBUF_m(g: u32) -> vec2<f32> { return vec2<f32>(0.0); }
 
 // Integer products (mmq.wgsl): the block's scale, and its quants as signed
 // int8 four to a word: elements 0..15, then 16..31.
-fn WBUF_d(g: u32) -> f32 { return unpack2x16float(WBUF[(g >> 1u) * 9u])[g & 1u]; }
+fn WBUF_d(g: u32) -> vec2<f32> { return vec2<f32>(unpack2x16float(WBUF[(g >> 1u) * 9u])[g & 1u]); }
 fn WBUF_q8(g: u32) -> array<vec4<u32>, 2> {
   let p = (g >> 1u) * 9u + 1u + (g & 1u) * 4u;
   let w = vec4<u32>(WBUF[p], WBUF[p + 1u], WBUF[p + 2u], WBUF[p + 3u]);
@@ -25,3 +25,7 @@ fn WBUF_q8(g: u32) -> array<vec4<u32>, 2> {
   let s = vec4<u32>(0x80808080u);
   return array<vec4<u32>, 2>((((w & m) | s) - k) ^ s, ((((w >> vec4<u32>(4u)) & m) | s) - k) ^ s);
 }
+
+// One scale for the whole block (the kernels sum its 32 products at once), no offset.
+const WBUF_HALVES: bool = false;
+const WBUF_OFFS: bool = false;

@@ -2,8 +2,8 @@
 fn WBUF_pos(j: u32) -> vec2<u32> { return vec2<u32>(4u * j, 16u + 4u * j); }
 // The d * q part alone and the block's offset m: ggml's CPU product adds
 // m * (the input block's f16 sum) separately (act.wgsl, rows.wgsl).
-fn WBUF_m(g: u32) -> f32 { return unpack2x16float(WBUF[(g >> 1u) * 10u + 1u])[g & 1u]; }
-fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> { let m = WBUF_m(g); return WBUF_deqd(g, j) + mat2x4<f32>(vec4<f32>(m), vec4<f32>(m)); }
+fn WBUF_m(g: u32) -> vec2<f32> { return vec2<f32>(unpack2x16float(WBUF[(g >> 1u) * 10u + 1u])[g & 1u], 0.0); }
+fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> { let m = WBUF_m(g).x; return WBUF_deqd(g, j) + mat2x4<f32>(vec4<f32>(m), vec4<f32>(m)); }
 fn WBUF_deqd(g: u32, j: u32) -> mat2x4<f32> {
   let p = (g >> 1u) * 10u;
   let h = g & 1u;
@@ -15,10 +15,14 @@ fn WBUF_deqd(g: u32, j: u32) -> mat2x4<f32> {
 
 // Integer products (mmq.wgsl): the block's scale, and its quants 0..15 as
 // int8 four to a word: elements 0..15, then 16..31 (m is added apart).
-fn WBUF_d(g: u32) -> f32 { return unpack2x16float(WBUF[(g >> 1u) * 10u])[g & 1u]; }
+fn WBUF_d(g: u32) -> vec2<f32> { return vec2<f32>(unpack2x16float(WBUF[(g >> 1u) * 10u])[g & 1u]); }
 fn WBUF_q8(g: u32) -> array<vec4<u32>, 2> {
   let p = (g >> 1u) * 10u + 2u + (g & 1u) * 4u;
   let w = vec4<u32>(WBUF[p], WBUF[p + 1u], WBUF[p + 2u], WBUF[p + 3u]);
   let m = vec4<u32>(0x0f0f0f0fu);
   return array<vec4<u32>, 2>(w & m, (w >> vec4<u32>(4u)) & m);
 }
+
+// One scale for the whole block (the kernels sum its 32 products at once), and an offset m.
+const WBUF_HALVES: bool = false;
+const WBUF_OFFS: bool = true;

@@ -45,14 +45,17 @@ static const ggml_type_info types[] = {
     {GGML_TYPE_Q5_0, QK5_0, sizeof(block_q5_0), GGML_TYPE_Q8_0, TYPE_CPU_ALL, GPU32("wtype_q5_0.wgsl", true)},
     {GGML_TYPE_Q5_1, QK5_1, sizeof(block_q5_1), GGML_TYPE_Q8_1, TYPE_CPU_ALL, GPU32("wtype_q5_1.wgsl", true)},
     /* K-quants and IQ4: their kernel sets are added as they are written
-     * (cpu 0 and no GPU file: the type is known but not run). */
-    {GGML_TYPE_Q2_K, QK_K, sizeof(block_q2_K), GGML_TYPE_Q8_K, TYPE_CPU_ALL, NULL, 0, false},
-    {GGML_TYPE_Q3_K, QK_K, sizeof(block_q3_K), GGML_TYPE_Q8_K, TYPE_CPU_ALL, NULL, 0, false},
-    {GGML_TYPE_Q4_K, QK_K, sizeof(block_q4_K), GGML_TYPE_Q8_K, TYPE_CPU_ALL, NULL, 0, false},
-    {GGML_TYPE_Q5_K, QK_K, sizeof(block_q5_K), GGML_TYPE_Q8_K, TYPE_CPU_ALL, NULL, 0, false},
-    {GGML_TYPE_Q6_K, QK_K, sizeof(block_q6_K), GGML_TYPE_Q8_K, TYPE_CPU_ALL, NULL, 0, false},
-    {GGML_TYPE_IQ4_NL, QK4_NL, sizeof(block_iq4_nl), GGML_TYPE_Q8_0, TYPE_CPU_ALL, NULL, 0, false},
-    {GGML_TYPE_IQ4_XS, QK_K, sizeof(block_iq4_xs), GGML_TYPE_Q8_K, TYPE_CPU_ALL, NULL, 0, false},
+     * (cpu: the kernel sets that have them). On the GPU a K-quant block is
+     * its 256-value super-block (Q3_K, Q6_K in pairs: 220 and 420 bytes
+     * are whole words, 110 and 210 are not); the kernels still take it 32
+     * values at a time (gpu/weights.h). */
+    {GGML_TYPE_Q2_K, QK_K, sizeof(block_q2_K), GGML_TYPE_Q8_K, TYPE_CPU_ALL, "wtype_q2_k.wgsl", QK_K, false},
+    {GGML_TYPE_Q3_K, QK_K, sizeof(block_q3_K), GGML_TYPE_Q8_K, TYPE_CPU_ALL, "wtype_q3_k.wgsl", QK_K, true},
+    {GGML_TYPE_Q4_K, QK_K, sizeof(block_q4_K), GGML_TYPE_Q8_K, TYPE_CPU_ALL, "wtype_q4_k.wgsl", QK_K, false},
+    {GGML_TYPE_Q5_K, QK_K, sizeof(block_q5_K), GGML_TYPE_Q8_K, TYPE_CPU_ALL, "wtype_q5_k.wgsl", QK_K, false},
+    {GGML_TYPE_Q6_K, QK_K, sizeof(block_q6_K), GGML_TYPE_Q8_K, TYPE_CPU_ALL, "wtype_q6_k.wgsl", QK_K, true},
+    {GGML_TYPE_IQ4_NL, QK4_NL, sizeof(block_iq4_nl), GGML_TYPE_Q8_0, TYPE_CPU_ALL, "wtype_iq4_nl.wgsl", 32, true},
+    {GGML_TYPE_IQ4_XS, QK_K, sizeof(block_iq4_xs), GGML_TYPE_Q8_K, TYPE_CPU_ALL, "wtype_iq4_xs.wgsl", QK_K, false},
     {GGML_TYPE_Q8_1, QK8_1, sizeof(block_q8_1), GGML_TYPE_COUNT, 0, NULL, 0, false},
     {GGML_TYPE_Q8_K, QK_K, sizeof(block_q8_K), GGML_TYPE_COUNT, 0, NULL, 0, false},
 };

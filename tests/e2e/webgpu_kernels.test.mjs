@@ -28,6 +28,7 @@ process.env.VK_ICD_FILENAMES ||= '/usr/lib/chromium/vk_swiftshader_icd.json';
 const { nodeGpu } = await import('../../web/gpu/host.mjs');
 
 const TYPES = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1'];
+// (and the K-quants and IQ4 on a model of their own: KTYPES below)
 // [fixture, plan_dump flags]. SwiftShader compiles a product kernel in 5-15 s, so by default each
 // weight type runs once, the plan variants spread over them: f32 products (mm.wgsl, rows.wgsl) for
 // float types and Q4_1 (--no-mmq), integer ones (q8_act + mmq.wgsl, rows_q.wgsl) for the other
@@ -47,7 +48,18 @@ const ALL = [
   ...TYPES.filter((t) => t.startsWith('q')).map((t) => [`llama-llama2-${t}`, ['--no-mmq']]),
   ['phi3-llama2-ropefactors-f32', ['--exact']], ['phi3-llama2-bf16', ['--no-subgroups']], ['qwen2-qwen3-q4_0', ['--attn-one']],
 ];
-const DEFAULT_RUNS = process.env.HEARTH_KERNELS_ALL === '1' ? [...QUICK, ...ALL] : QUICK;
+// The K-quants and IQ4: 'k256', a Llama with rows of 256 and 512 values (made here as Q8_0), each
+// matrix replaced by plan_dump --retype with random blocks of the type (sensible f16 scales), the
+// products against plan_dump's own dequantization (ggml's dequantize_row_*) of Q8_K-rounded input
+// (Q8_0 for IQ4_NL). Integer products for each type; the float ones (--no-mmq: mm.wgsl, rows.wgsl
+// with Q8_K input) for a type with a scale and a min per 16 values (Q2_K) and one without (Q6_K).
+const KTYPES = ['q2_K', 'q3_K', 'q4_K', 'q5_K', 'q6_K', 'iq4_nl', 'iq4_xs'];
+// Q4_K_M-like QKV groups (attn_v in Q6_K, or in Q8_0: other input rounding): a decode dispatch per type.
+const KQUICK = [...KTYPES.map((t) => ['k256', ['--retype', t]]), ['k256', ['--retype', 'q2_K', '--no-mmq']],
+  ['k256', ['--retype', 'q6_K', '--no-mmq', '--exact']], ['k256', ['--retype', 'q4_K', '--retype-v', 'q6_K']],
+  ['k256', ['--retype', 'q4_K', '--retype-v', 'q8_0']]];
+const KALL = KTYPES.map((t) => ['k256', ['--retype', t, '--no-mmq']]);
+const DEFAULT_RUNS = process.env.HEARTH_KERNELS_ALL === '1' ? [...QUICK, ...KQUICK, ...ALL, ...KALL] : [...QUICK, ...KQUICK];
 // names on the command line, each optionally with plan_dump flags after a colon ("llama-llama2-f16:--exact")
 const runs = process.argv.length > 2 ? process.argv.slice(2).map((a) => [a.split(':')[0], a.split(':').slice(1)]) : DEFAULT_RUNS;
 const fixtures = new Map(goldenFixtures().map((fx) => [fx.name, fx]));
@@ -96,7 +108,6 @@ async function held(p) {
   try { return await p; } finally { clearInterval(keep); }
 }
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-kernels-'));
 const kinds = ['uniform', 'read-only-storage', 'storage'];
 const pipeCache = new Map(); // WGSL + layout -> compiled pipeline (shared across models)
 
@@ -177,11 +188,25 @@ function f16(h) {
   return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-kernels-'));
+// the model of the 'k256' runs (K-quants: rows of whole 256-value super-blocks)
+function k256Model() {
+  const file = path.join(tmp, 'k256.gguf');
+  if (fs.existsSync(file)) return file;
+  const r = spawnSync('node', ['tools/make_test_model.mjs', '--arch', 'llama', '--type', 'q8_0', '--tokenizer', 'llama2',
+    '--embd', '256', '--heads', '4', '--kv-heads', '2', '--head-dim', '64', '--ff', '512', '--layers', '1', '--out', file, '--quiet'],
+  { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`make_test_model: ${r.stderr}`);
+  return file;
+}
+
 for (const [name, flags] of runs) {
-  const fx = fixtures.get(name);
-  if (!check(`${name}: fixture exists`, !!fx, 'unknown fixture')) continue;
-  const file = ensureModel(fx);
-  const out = path.join(tmp, `${name}${flags.join('').replace(/[^a-z0-9-]/gi, '')}`);
+  // (a path ending in .gguf: that file)
+  const direct = name === 'k256' || name.endsWith('.gguf');
+  const fx = direct ? { name } : fixtures.get(name);
+  if (!check(`${name}: fixture exists`, !!fx && (name !== 'k256' && direct ? fs.existsSync(name) : true), 'unknown fixture')) continue;
+  const file = name === 'k256' ? k256Model() : direct ? name : ensureModel(fx);
+  const out = path.join(tmp, `${path.basename(name)}${flags.join('').replace(/[^a-z0-9-]/gi, '')}`);
   const label = `${name}${flags.length ? ` ${flags.join(' ')}` : ''}`;
   const r = spawnSync(tool, [file, out, '--limits', limits, ...flags], { encoding: 'utf8' });
   if (!check(`${label}: plan dumped`, r.status === 0, r.stderr)) continue;

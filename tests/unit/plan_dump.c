@@ -20,7 +20,10 @@
  *              where fused); prefill rmsnorm(_q8).wgsl + mm.wgsl / mmq.wgsl
  *              MODE 2: act = silu(Wgate a) * (Wup a)
  * Usage: plan_dump MODEL.gguf OUT [--limits B,MAXBUF,WGMEM,NSTORAGE,SUBGROUPS,F16,DOT4]
- *        [--no-mmq] [--exact] [--attn-one] [--no-subgroups] [--max-binding BYTES] [--tokens N];
+ *        [--no-mmq] [--exact] [--attn-one] [--no-subgroups] [--max-binding BYTES] [--tokens N]
+ *        [--retype TYPE [--retype-v VTYPE]] (every matrix replaced by random blocks of TYPE,
+ *        e.g. q4_K, attn_v by VTYPE's: the K-quants and IQ4 against a reference
+ *        dequantization written here, and QKV groups of two types);
  * writes OUT.json and OUT.bin. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -227,8 +230,195 @@ static float rms_scale(const float *x, int n, float eps) {
     return 1.0f / sqrtf(s / (float)n + eps);
 }
 
-/* W (rows x cols of type) times act(x) for n_tok tokens, by the CPU's scalar kernels: out[t * rows + r]. */
+/* ---- the K-quants and IQ4 (--retype): a reference written here, as ggml's
+ * dequantize_row_* (ggml-quants.c) and quantize_row_q8_K_ref / the Q8_0
+ * rounding the GPU gives their products' input, until the CPU kernels have
+ * them ---- */
+
+static bool ref_type(uint32_t t) {
+    return t == GGML_TYPE_Q2_K || t == GGML_TYPE_Q3_K || t == GGML_TYPE_Q4_K || t == GGML_TYPE_Q5_K || t == GGML_TYPE_Q6_K ||
+           t == GGML_TYPE_IQ4_NL || t == GGML_TYPE_IQ4_XS;
+}
+
+static float h2f(const uint8_t *p) { return ggml_fp16_to_fp32((ggml_half)(p[0] | p[1] << 8)); }
+
+/* ggml's get_scale_min_k4 */
+static void scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m) {
+    if (j < 4) {
+        *d = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *d = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+/* One row of n values (whole blocks) of a --retype type, as ggml dequantizes it. */
+static void ref_dequant(uint32_t type, const uint8_t *x, float *y, int n) {
+    if (type == GGML_TYPE_IQ4_NL) {
+        for (int i = 0; i < n / 32; i++, x += 18) {
+            const float d = h2f(x);
+            for (int j = 0; j < 16; j++) {
+                y[32 * i + j] = d * kvalues_iq4nl[x[2 + j] & 0xf];
+                y[32 * i + j + 16] = d * kvalues_iq4nl[x[2 + j] >> 4];
+            }
+        }
+        return;
+    }
+    for (int i = 0; i < n / QK_K; i++) {
+        switch (type) {
+        case GGML_TYPE_Q2_K: {
+            const uint8_t *sc = x, *q = x + 16;
+            const float d = h2f(x + 80), dmin = h2f(x + 82);
+            int is = 0;
+            for (int nn = 0; nn < QK_K; nn += 128, q += 32)
+                for (int shift = 0; shift < 8; shift += 2)
+                    for (int half = 0; half < 2; half++) {
+                        uint8_t s = sc[is++];
+                        float dl = d * (s & 0xF), ml = dmin * (s >> 4);
+                        for (int l = 0; l < 16; l++) *y++ = dl * ((int8_t)((q[l + 16 * half] >> shift) & 3)) - ml;
+                    }
+            x += sizeof(block_q2_K);
+            break;
+        }
+        case GGML_TYPE_Q3_K: {
+            const uint8_t *hm = x, *q = x + 32, *sc = x + 96;
+            const float d_all = h2f(x + 108);
+            int8_t scales[16];
+            for (int k = 0; k < 16; k++)
+                scales[k] = (int8_t)((((sc[k % 8] >> (4 * (k / 8))) & 0xF) | (((sc[8 + k % 4] >> (2 * (k / 4))) & 3) << 4)) - 32);
+            int is = 0;
+            uint8_t m = 1;
+            for (int nn = 0; nn < QK_K; nn += 128, q += 32)
+                for (int shift = 0; shift < 8; shift += 2, m <<= 1)
+                    for (int half = 0; half < 2; half++) {
+                        float dl = d_all * scales[is++];
+                        for (int l = 16 * half; l < 16 * half + 16; l++)
+                            *y++ = dl * ((int8_t)((q[l] >> shift) & 3) - ((hm[l] & m) ? 0 : 4));
+                    }
+            x += sizeof(block_q3_K);
+            break;
+        }
+        case GGML_TYPE_Q4_K:
+        case GGML_TYPE_Q5_K: {
+            const bool five = type == GGML_TYPE_Q5_K;
+            const float d = h2f(x), dmin = h2f(x + 2);
+            const uint8_t *scales = x + 4, *qh = x + 16, *ql = x + (five ? 48 : 16);
+            int is = 0;
+            uint8_t u1 = 1, u2 = 2, sc, m;
+            for (int j = 0; j < QK_K; j += 64, ql += 32, u1 <<= 2, u2 <<= 2) {
+                scale_min_k4(is + 0, scales, &sc, &m);
+                const float d1 = d * sc, m1 = dmin * m;
+                scale_min_k4(is + 1, scales, &sc, &m);
+                const float d2 = d * sc, m2 = dmin * m;
+                for (int l = 0; l < 32; l++) *y++ = d1 * ((ql[l] & 0xF) + (five && (qh[l] & u1) ? 16 : 0)) - m1;
+                for (int l = 0; l < 32; l++) *y++ = d2 * ((ql[l] >> 4) + (five && (qh[l] & u2) ? 16 : 0)) - m2;
+                is += 2;
+            }
+            x += five ? sizeof(block_q5_K) : sizeof(block_q4_K);
+            break;
+        }
+        case GGML_TYPE_Q6_K: {
+            const uint8_t *ql = x, *qh = x + 128;
+            const int8_t *sc = (const int8_t *)(x + 192);
+            const float d = h2f(x + 208);
+            for (int nn = 0; nn < QK_K; nn += 128, ql += 64, qh += 32, sc += 8, y += 128)
+                for (int l = 0; l < 32; l++) {
+                    int is = l / 16;
+                    const int8_t q1 = (int8_t)((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+                    const int8_t q2 = (int8_t)((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+                    const int8_t q3 = (int8_t)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+                    const int8_t q4 = (int8_t)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                    y[l] = d * sc[is + 0] * q1;
+                    y[l + 32] = d * sc[is + 2] * q2;
+                    y[l + 64] = d * sc[is + 4] * q3;
+                    y[l + 96] = d * sc[is + 6] * q4;
+                }
+            x += sizeof(block_q6_K);
+            break;
+        }
+        default: { /* IQ4_XS */
+            const float d = h2f(x);
+            const unsigned scales_h = (unsigned)(x[2] | x[3] << 8);
+            const uint8_t *qs = x + 8;
+            for (int ib = 0; ib < QK_K / 32; ib++, qs += 16, y += 32) {
+                const int ls = ((x[4 + ib / 2] >> 4 * (ib % 2)) & 0xf) | (((scales_h >> 2 * ib) & 3) << 4);
+                const float dl = d * (ls - 32);
+                for (int j = 0; j < 16; j++) {
+                    y[j] = dl * kvalues_iq4nl[qs[j] & 0xf];
+                    y[j + 16] = dl * kvalues_iq4nl[qs[j] >> 4];
+                }
+            }
+            x += sizeof(block_iq4_xs);
+            break;
+        }
+        }
+    }
+}
+
+/* x rounded as the GPU rounds a product's input for weights of this type:
+ * Q8_K (ggml's quantize_row_q8_K_ref) or, IQ4_NL, Q8_0 blocks (f16 d,
+ * codes round_even(x * 127 / max|x|)). */
+static void ref_act(uint32_t type, const float *x, float *out, int n) {
+    if (type == GGML_TYPE_IQ4_NL) {
+        for (int b = 0; b < n / 32; b++) {
+            float amax = 0;
+            for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[32 * b + j]));
+            const float d = ggml_fp16_to_fp32(ggml_fp32_to_fp16(amax / 127)), id = amax != 0 ? 127.0f / amax : 0;
+            for (int j = 0; j < 32; j++) out[32 * b + j] = nearbyintf(x[32 * b + j] * id) * d;
+        }
+        return;
+    }
+    block_q8_K *q = talloc((size_t)(n / QK_K) * sizeof *q);
+    kernels_fill_q8_K_row(x, q, n);
+    for (int i = 0; i < n; i++) out[i] = q[i / QK_K].d * q[i / QK_K].qs[i % QK_K];
+}
+
+/* W times act(x) in double, from the dequantized rows. */
+static void ref_product(const weight *w, const uint8_t *wbytes, const float *x, int n_tok, float *out) {
+    float *row = talloc((size_t)w->cols * 4), *a = talloc((size_t)n_tok * w->cols * 4);
+    for (int t = 0; t < n_tok; t++) ref_act(w->type, x + (size_t)t * w->cols, a + (size_t)t * w->cols, w->cols);
+    for (int r = 0; r < w->rows; r++) {
+        ref_dequant(w->type, wbytes + (size_t)r * w->row_bytes, row, w->cols);
+        for (int t = 0; t < n_tok; t++) {
+            double s = 0;
+            for (int k = 0; k < w->cols; k++) s += (double)row[k] * a[(size_t)t * w->cols + k];
+            out[(size_t)t * w->rows + r] = (float)s;
+        }
+    }
+}
+
+/* Whether the CPU kernels multiply this type (the K-quants and IQ4 since main's kq1/kq2 merge). */
+static bool cpu_has(uint32_t type) {
+    const ggml_type_info *t = ggml_type_info_of(type);
+    return t && (t->cpu & TYPE_CPU_SCALAR);
+}
+
+/* A row dequantized: the CPU's kernels_dequantize_row; for a --retype type
+ * also this file's reference, which must agree bit for bit (two
+ * independent readings of ggml's dequantize_row_*). */
+static void dequantize_row(uint32_t type, const void *src, float *dst, int n) {
+    if (!ref_type(type)) {
+        kernels_dequantize_row(type, src, dst, n);
+        return;
+    }
+    ref_dequant(type, src, dst, n);
+    if (!cpu_has(type)) return;
+    float *c = talloc((size_t)n * 4);
+    kernels_dequantize_row(type, src, c, n);
+    if (memcmp(c, dst, (size_t)n * 4)) {
+        fprintf(stderr, "plan_dump: kernels_dequantize_row and the reference here differ on a %s row\n", ggml_type_name(type));
+        exit(1);
+    }
+}
+
+/* W (rows x cols of type) times act(x) for n_tok tokens, by the CPU's scalar kernels: out[t * rows + r]
+ * (or, for a type they lack, this file's reference in double). */
 static void cpu_product(const weight *w, const uint8_t *wbytes, const float *x, int n_tok, float *out) {
+    if (ref_type(w->type) && !cpu_has(w->type)) {
+        ref_product(w, wbytes, x, n_tok, out);
+        return;
+    }
     hearth_kernels k;
     kernels_init(&k, false);
     size_t rb = kernels_act_row_bytes(w->type, w->cols);
@@ -407,11 +597,15 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         for (int k = 0; k < l->n_qkv; k++) ws[nw++] = &l->qkv[k];
         int rows = 0;
         for (int k = 0; k < nw; k++) rows += ws[k]->rows;
+        /* a group of several types: a dispatch per run of one type, one after the other */
+        int count = 1;
+        while (i + count < d->n_d && !strcmp(d->p[d->d[i + count].pipe].label, "mv_qkv.wgsl")) count++;
         kcase *c = &cases[n++];
-        *c = (kcase){.list = GPU_LIST_DECODE, .first = list_pos(d, i), .count = 1, .tol = 2e-5};
+        *c = (kcase){.list = GPU_LIST_DECODE, .first = list_pos(d, i), .count = count, .tol = 2e-5};
         bool q = strstr(d->p[d->d[i].pipe].wgsl, "fn prep_input(xs: f32, tid: u32) {}") == NULL;
-        snprintf(c->name, sizeof c->name, "mv_qkv.wgsl (decode QKV product, %s, %s)", ggml_type_name(ws[0]->type),
-                 q ? "integer rows_q.wgsl" : "rows.wgsl");
+        snprintf(c->name, sizeof c->name, "mv_qkv.wgsl (decode QKV product, %s%s%s, %s)", ggml_type_name(ws[0]->type),
+                 ws[nw - 1]->type != ws[0]->type ? " with v in " : "", ws[nw - 1]->type != ws[0]->type ? ggml_type_name(ws[nw - 1]->type) : "",
+                 count > 1 ? "a dispatch per type" : q ? "integer rows_q.wgsl" : "rows.wgsl");
         float *x = rnd_vec((size_t)E, 2), *xn = rnd_vec((size_t)E, 1), *xs = talloc((size_t)E * 4);
         float *out = talloc((size_t)rows * 4);
         float s = rms_scale(x, E, hp->rms_eps);
@@ -500,7 +694,7 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         snprintf(c->name, sizeof c->name, "embed.wgsl (decode, token %u, %s)", tok, ggml_type_name(te->type));
         uint8_t *wb = read_weight(h, te);
         float *x = talloc((size_t)E * 4), *xn = talloc((size_t)E * 4);
-        kernels_dequantize_row(te->type, wb + te->row_bytes * tok, x, E);
+        dequantize_row(te->type, wb + te->row_bytes * tok, x, E);
         for (int k = 0; k < E; k++) xn[k] = x[k] * m->layers[0].attn_norm[k];
         gpu_step st = step;
         st.n_tok = 1;
@@ -521,7 +715,7 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         snprintf(c->name, sizeof c->name, "embed.wgsl (prefill, %d tokens from the tokens buffer, %s)", TT, ggml_type_name(te->type));
         uint8_t *wb = read_weight(h, te);
         float *x = talloc((size_t)TT * E * 4);
-        for (int t = 0; t < TT; t++) kernels_dequantize_row(te->type, wb + te->row_bytes * toks[t], x + (size_t)t * E, E);
+        for (int t = 0; t < TT; t++) dequantize_row(te->type, wb + te->row_bytes * toks[t], x + (size_t)t * E, E);
         gpu_step st = step;
         st.n_tok = (uint32_t)TT;
         add_in(d, c, GPU_BUF_STEP, 0, &st, sizeof st);
@@ -626,6 +820,97 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
     return n;
 }
 
+/* ---- --retype: every matrix of the model as another type ---- */
+
+/* The retyped matrices' bytes: random codes and scales, sensible f16 d
+ * (and dmin) fields; read through a host that serves them at part RT_PART
+ * and forwards everything else. */
+#define RT_PART 1000
+static uint8_t *rt_blob;
+static uint64_t rt_n;
+static const hearth_host *rt_inner;
+
+static hearth_status rt_read(void *ctx, int part, uint64_t offset, void *dst, size_t len, hearth_error *err) {
+    if (part != RT_PART) return rt_inner->read(rt_inner->ctx, part, offset, dst, len, err);
+    if (offset > rt_n || len > rt_n - offset) return hearth_fail(err, HEARTH_E_IO, "retyped read out of range");
+    memcpy(dst, rt_blob + offset, len);
+    return HEARTH_OK;
+}
+
+static void put_half(uint8_t *p, float v) {
+    ggml_half h = ggml_fp32_to_fp16(v);
+    p[0] = (uint8_t)h;
+    p[1] = (uint8_t)(h >> 8);
+}
+
+/* Random blocks of the type: bytes from the generator, then each block's
+ * f16 fields set to scales of about `scale` (dmin too). */
+static void rt_fill(uint32_t type, uint8_t *p, uint64_t n_blocks) {
+    size_t bb = ggml_block_bytes(type);
+    for (uint64_t i = 0; i < n_blocks * bb; i++) p[i] = (uint8_t)((rnd() + 1.0f) * 127.99f);
+    for (uint64_t b = 0; b < n_blocks; b++, p += bb) {
+        float d = 0.0005f * (1.5f + rnd()), m = 0.0005f * (1.5f + rnd());
+        switch (type) {
+        case GGML_TYPE_Q2_K: put_half(p + 80, 4 * d); put_half(p + 82, m); break;
+        case GGML_TYPE_Q3_K: put_half(p + 108, d); break;
+        case GGML_TYPE_Q4_K: case GGML_TYPE_Q5_K: put_half(p, d / 4); put_half(p + 2, m); break;
+        case GGML_TYPE_Q6_K: put_half(p + 208, d / 8); break;
+        case GGML_TYPE_IQ4_XS: put_half(p, d / 8); break;
+        default: put_half(p, d / 8); break; /* IQ4_NL */
+        }
+    }
+}
+
+static int retype_model(model *m, uint32_t type, uint32_t vtype) {
+    weight *ws[1024];
+    int n = 0;
+    ws[n++] = &m->tok_embd;
+    bool tied = m->output.src == m->tok_embd.src;
+    if (!tied) ws[n++] = &m->output;
+    for (int il = 0; il < m->hp.n_layer && n + 8 <= 1024; il++) {
+        model_layer *l = &m->layers[il];
+        for (int k = 0; k < l->n_qkv; k++) ws[n++] = &l->qkv[k];
+        for (int k = 0; k < l->n_gate_up; k++) ws[n++] = &l->gate_up[k];
+        ws[n++] = &l->wo;
+        ws[n++] = &l->down;
+    }
+    /* --retype-v: attn_v in another type (as llama-quantize's mixes give it more bits) */
+    uint32_t types[1024];
+    for (int i = 0; i < n; i++) types[i] = type;
+    for (int i = 0; i < n && vtype; i++)
+        for (int il = 0; il < m->hp.n_layer; il++)
+            if (m->layers[il].n_qkv == 3 && ws[i] == &m->layers[il].qkv[2]) types[i] = vtype;
+    uint64_t total = 0;
+    for (int i = 0; i < n; i++) {
+        uint64_t rb;
+        if (!ggml_row_bytes(types[i], (uint64_t)ws[i]->cols, &rb)) {
+            fprintf(stderr, "plan_dump: %s has rows of %d values, not whole %s blocks\n", ws[i]->src->name.data, ws[i]->cols,
+                    ggml_type_name(type));
+            return -1;
+        }
+        total += rb * (uint64_t)ws[i]->rows;
+    }
+    rt_blob = xrealloc(NULL, (size_t)total);
+    rt_n = total;
+    gguf_tensor *ts = talloc((size_t)n * sizeof *ts);
+    uint64_t at = 0;
+    for (int i = 0; i < n; i++) {
+        weight *w = ws[i];
+        uint64_t rb = 0;
+        ggml_row_bytes(types[i], (uint64_t)w->cols, &rb);
+        ts[i] = *w->src;
+        ts[i].type = types[i];
+        ts[i].part = RT_PART;
+        ts[i].offset = at;
+        ts[i].size = rb * (uint64_t)w->rows;
+        rt_fill(types[i], rt_blob + at, ts[i].size / ggml_block_bytes(types[i]));
+        at += ts[i].size;
+        *w = (weight){.type = types[i], .rows = w->rows, .cols = w->cols, .row_bytes = rb, .src = &ts[i]};
+    }
+    if (tied) m->output = m->tok_embd;
+    return 0;
+}
+
 /* ---- JSON ---- */
 
 static void json_str(FILE *f, const char *s) {
@@ -653,6 +938,8 @@ int main(int argc, char **argv) {
     dump d = {.lim = {1 << 30, 1 << 30, 32768, 10, 0, 0, 0}};
     gpu_options go = {.n_ctx = 256, .max_batch = 64};
     int T = 5;
+    uint32_t retype = 0; /* --retype TYPE: every matrix as random blocks of this type */
+    uint32_t retype_v = 0; /* --retype-v TYPE: attn_v in this one */
     double max_binding = 0; /* a smaller maxStorageBufferBindingSize (the vocabulary matrices in slices) */
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--no-mmq")) go.no_mmq = true;
@@ -661,6 +948,17 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--no-subgroups")) go.no_subgroups = true;
         else if (!strcmp(argv[i], "--max-binding") && i + 1 < argc) max_binding = atof(argv[++i]);
         else if (!strcmp(argv[i], "--tokens") && i + 1 < argc) T = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--retype") && i + 1 < argc) {
+            const char *want = argv[++i];
+            for (uint32_t t = 0; t < GGML_TYPE_COUNT && !retype; t++)
+                if (ggml_type_name(t) && !strcmp(ggml_type_name(t), want)) retype = t;
+            if (!retype) return 2;
+        } else if (!strcmp(argv[i], "--retype-v") && i + 1 < argc) {
+            const char *want = argv[++i];
+            for (uint32_t t = 0; t < GGML_TYPE_COUNT && !retype_v; t++)
+                if (ggml_type_name(t) && !strcmp(ggml_type_name(t), want)) retype_v = t;
+            if (!retype_v) return 2;
+        }
         else if (!strcmp(argv[i], "--limits") && i + 1 < argc) {
             double v[7] = {0};
             if (sscanf(argv[++i], "%lf,%lf,%lf,%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]) != 7) return 2;
@@ -675,8 +973,20 @@ int main(int argc, char **argv) {
     hearth_engine_options eo = {.n_ctx = go.n_ctx, .max_batch = go.max_batch, .no_cpu_weights = true};
     gpu_host gh = {&d, h_limits, h_buffer, h_write, h_pipeline, h_dispatch};
     uint64_t left = 1;
-    if (native_host_create(&nh, argv[1], 1, &err) || hearth_engine_load(&e, native_host_iface(nh), &eo, &err) ||
-        gpu_model_create(&g, hearth_engine_model(e), hearth_engine_host(e), &gh, &go, &err)) {
+    if (native_host_create(&nh, argv[1], 1, &err) || hearth_engine_load(&e, native_host_iface(nh), &eo, &err)) {
+        fprintf(stderr, "plan_dump: %s\n", err.message);
+        return 1;
+    }
+    hearth_host rt_host = *hearth_engine_host(e);
+    const hearth_host *host = hearth_engine_host(e);
+    if (retype) {
+        /* the engine's model, changed in place (this tool's own: nothing else runs it) */
+        if (retype_model((model *)hearth_engine_model(e), retype, retype_v)) return 1;
+        rt_inner = hearth_engine_host(e);
+        rt_host.read = rt_read;
+        host = &rt_host;
+    }
+    if (gpu_model_create(&g, hearth_engine_model(e), host, &gh, &go, &err)) {
         fprintf(stderr, "plan_dump: %s\n", err.message);
         return 1;
     }
@@ -687,7 +997,7 @@ int main(int argc, char **argv) {
         }
     int n_init = d.n_w;
     kcase cases[16] = {0};
-    int n_cases = make_cases(&d, hearth_engine_model(e), hearth_engine_host(e), T, gpu_model_ctx(g), gpu_model_batch(g), go.exact_attention, cases);
+    int n_cases = make_cases(&d, hearth_engine_model(e), host, T, gpu_model_ctx(g), gpu_model_batch(g), go.exact_attention, cases);
 
     char path[4096];
     snprintf(path, sizeof path, "%s.bin", argv[2]);
@@ -760,6 +1070,7 @@ int main(int argc, char **argv) {
     free(d.w);
     free(d.bufs);
     free(d.blob);
+    free(rt_blob);
     scratch_free();
     return 0;
 }

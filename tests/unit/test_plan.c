@@ -662,6 +662,18 @@ static void synth_weight(synth *s, weight *w, const char *name, uint32_t type, i
     *w = (weight){.type = type, .rows = rows, .cols = cols, .row_bytes = rb, .src = t};
 }
 
+/* One matrix of a synthetic model in another type (its tensor's type and size too; the bytes are the
+ * offset's pattern whatever they overlap). */
+static void synth_retype(weight *w, uint32_t type) {
+    gguf_tensor *t = (gguf_tensor *)w->src;
+    uint64_t rb = 0;
+    ggml_row_bytes(type, (uint64_t)w->cols, &rb);
+    t->type = type;
+    t->size = rb * (uint64_t)w->rows;
+    w->type = type;
+    w->row_bytes = rb;
+}
+
 static synth *synth_make2(const shape *sh, uint32_t type, uint32_t vocab_type, int n_layer);
 static synth *synth_make(const shape *sh, uint32_t type, int n_layer) { return synth_make2(sh, type, type, n_layer); }
 
@@ -743,12 +755,12 @@ typedef struct {
 
 static uint64_t round16(uint64_t n) { return n ? (n + 15) / 16 * 16 : 16; }
 
-static bool quantized(uint32_t type) { return gpu_type_act(type) == 3; }
+static bool quantized(uint32_t type) { return gpu_type_act(type) >= 3; }
 
 /* Slices the output matrix needs at these limits (as the kernels bind it). */
 static int output_slices(const model *m, const gpu_limits *lim) {
     double limit = lim->max_storage_binding < lim->max_buffer ? lim->max_storage_binding : lim->max_buffer;
-    uint64_t row_bound = gpu_blocks_bytes(m->output.type, (uint64_t)m->output.cols / 32 + 1);
+    uint64_t row_bound = gpu_blocks_bytes(m->output.type, (uint64_t)m->output.cols / gpu_type_block(m->output.type) + 1);
     int64_t per = (int64_t)(limit / (double)row_bound) & ~(int64_t)1;
     return (int)((m->output.rows + per - 1) / per);
 }
@@ -765,6 +777,17 @@ static void expected_dispatches(const plan_case *pc, int n_ctx, int out[GPU_LIST
     out[GPU_LIST_PREFILL] = 1 + 8 * L;
     for (int il = 0; il < L && !pc->opt.no_mmq; il++)
         out[GPU_LIST_PREFILL] += quantized(m->layers[il].wo.type) + quantized(m->layers[il].down.type);
+    /* a QKV group of several types: a product per run of one type, each quantizing its own input */
+    for (int il = 0; il < L; il++) {
+        const model_layer *l = &m->layers[il];
+        int runs = 1;
+        for (int i = 1; i < l->n_qkv; i++) runs += l->qkv[i].type != l->qkv[i - 1].type;
+        if (runs == 1) continue;
+        out[GPU_LIST_DECODE] += runs - 1;
+        out[GPU_LIST_PREFILL] += runs - 1;
+        for (int i = 0; i < l->n_qkv && !pc->opt.no_mmq; i++)
+            out[GPU_LIST_PREFILL] += quantized(l->qkv[i].type) && (i == 0 || l->qkv[i].type != l->qkv[i - 1].type);
+    }
     out[GPU_LIST_PREFILL_LAST] = out[GPU_LIST_PREFILL] + 1 + n_out + 2;
 }
 
@@ -869,6 +892,17 @@ typedef struct {
     uint32_t n_ids;
 } plan_report;
 
+/* Whether a weight buffer of `size` bytes holds `values` values of one of the types (its last pair and 16 bytes padded). */
+static bool sized_as_any(uint64_t size, const uint32_t *types, int n, uint64_t values) {
+    for (int i = 0; i < n; i++) {
+        int blk = gpu_type_block(types[i]);
+        if (!blk || values % (uint64_t)blk) continue;
+        uint64_t need = gpu_blocks_bytes(types[i], values / (uint64_t)blk);
+        if (size >= need && size <= round16(need)) return true;
+    }
+    return false;
+}
+
 /* Everything about a recorded plan (gpu_model_create succeeded). */
 static void check_plan(const plan_case *pc, recorder *r, gpu_model *g, plan_report *rep) {
     const model *m = pc->m;
@@ -877,7 +911,19 @@ static void check_plan(const plan_case *pc, recorder *r, gpu_model *g, plan_repo
     rep->proto = r->proto;
     int n_ctx = gpu_model_ctx(g), batch = gpu_model_batch(g);
     int q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim, qkv = q_dim + 2 * kv_dim;
-    uint32_t wtype = m->tok_embd.type, ltype = m->layers[0].wo.type; /* the vocabulary's and the layers' (may differ) */
+    /* every matrix type of the model: the vocabulary's and the layers' may differ, and K-quant mixes give some
+     * matrices more bits */
+    uint32_t mtypes[16];
+    int n_mtypes = 0;
+    {
+        const weight *mats[1024];
+        int nm = model_matrices(m, mats, 1024);
+        for (int i = 0; i < nm; i++) {
+            bool seen = false;
+            for (int k = 0; k < n_mtypes; k++) seen = seen || mtypes[k] == mats[i]->type;
+            if (!seen && n_mtypes < 16) mtypes[n_mtypes++] = mats[i]->type;
+        }
+    }
 
     /* buffers */
     uint64_t total = 0;
@@ -997,10 +1043,8 @@ static void check_plan(const plan_case *pc, recorder *r, gpu_model *g, plan_repo
                 int64_t rows, bpr;
                 if (!wgsl_const(&pin->c, cn, &rows) || !wgsl_const(&pin->c, "BPR", &bpr))
                     bad(&rep->disps, "%s: no %s / BPR", label, cn);
-                else if (!(b->size >= gpu_blocks_bytes(wtype, (uint64_t)(rows * bpr)) &&
-                           b->size <= round16(gpu_blocks_bytes(wtype, (uint64_t)(rows * bpr)))) &&
-                         !(b->size >= gpu_blocks_bytes(ltype, (uint64_t)(rows * bpr)) &&
-                           b->size <= round16(gpu_blocks_bytes(ltype, (uint64_t)(rows * bpr)))))
+                /* (BPR counts groups of 32; a type's GPU blocks may be 256: K-quants; any of the model's matrix types) */
+                else if (!sized_as_any(b->size, mtypes, n_mtypes, (uint64_t)(rows * bpr * 32)))
                     bad(&rep->disps, "%s: %s of %lld rows x %lld blocks bound to a buffer of %llu bytes", label, w->name,
                         (long long)rows, (long long)bpr, (unsigned long long)b->size);
             }
@@ -1023,7 +1067,11 @@ static void check_plan(const plan_case *pc, recorder *r, gpu_model *g, plan_repo
             if (!wgsl_const(&pin->c, "COLS", &cols) || !wgsl_const(&pin->c, "BPR", &bpr) || cols != 32 * bpr ||
                 (cols != hp->n_embd && cols != q_dim && cols != hp->n_ff))
                 bad(&rep->shapes, "%s: rows of %lld values", label, (long long)cols);
-            if (!strcmp(label, "mv_qkv.wgsl") && out_rows != qkv) bad(&rep->shapes, "QKV product of %lld rows", (long long)out_rows);
+            /* (a QKV group of several types: one dispatch a type, each from its ROW_BASE) */
+            int64_t qbase = 0;
+            if (!strcmp(label, "mv_qkv.wgsl") && (!wgsl_const(&pin->c, "ROW_BASE", &qbase) || qbase < 0 || qbase + out_rows > qkv ||
+                                                  (qbase == 0 && out_rows != qkv && m->layers[0].qkv[0].type == m->layers[0].qkv[m->layers[0].n_qkv - 1].type)))
+                bad(&rep->shapes, "QKV product of %lld rows from %lld", (long long)out_rows, (long long)qbase);
             if (!strcmp(label, "mv_out.wgsl") && d->list == GPU_LIST_DECODE) {
                 int64_t base;
                 if (!wgsl_const(&pin->c, "ROW_BASE", &base) || base < 0 || base + out_rows > hp->n_vocab)
@@ -1051,7 +1099,7 @@ static void check_plan(const plan_case *pc, recorder *r, gpu_model *g, plan_repo
     int n_mats = model_matrices(m, mats, 1024);
     uint64_t need = 0, have = 0;
     int n_wbufs = 0;
-    for (int i = 0; i < n_mats; i++) need += gpu_blocks_bytes(mats[i]->type, (uint64_t)mats[i]->rows * (mats[i]->cols / 32));
+    for (int i = 0; i < n_mats; i++) need += gpu_blocks_bytes(mats[i]->type, (uint64_t)mats[i]->rows * (mats[i]->cols / gpu_type_block(mats[i]->type)));
     for (uint32_t i = 0; i < nb; i++)
         if (wb[i]) have += r->bufs[i].size, n_wbufs++;
     if (have < need || have > need + 16 * (uint64_t)n_wbufs + 64 * (uint64_t)n_wbufs)
@@ -1323,7 +1371,7 @@ static void check_upload(const char *name, recorder *r, gpu_model *g, const mode
     for (uint32_t id = 0; id <= r->n_bufs; id++) tensor_of[id] = -1;
     for (int i = 0; i < n_mats && p.n < 4; i++) {
         const weight *mw = mats[i];
-        uint64_t blocks = (uint64_t)mw->rows * (mw->cols / 32);
+        uint64_t blocks = (uint64_t)mw->rows * (mw->cols / gpu_type_block(mw->type));
         size_t rb = (size_t)mw->src->size, eb = (size_t)gpu_blocks_bytes(mw->type, blocks);
         uint8_t *src = malloc(rb + 1), *exp = malloc(eb + 64);
         hearth_error e2 = {0};
@@ -1389,7 +1437,7 @@ enum { N_OPTIONS = sizeof OPTIONS / sizeof *OPTIONS };
  * storage buffers a stage may have. */
 static int slices_of(const weight *w, const gpu_limits *lim) {
     double limit = lim->max_storage_binding < lim->max_buffer ? lim->max_storage_binding : lim->max_buffer;
-    uint64_t row_bound = gpu_blocks_bytes(w->type, (uint64_t)w->cols / 32 + 1);
+    uint64_t row_bound = gpu_blocks_bytes(w->type, (uint64_t)w->cols / gpu_type_block(w->type) + 1);
     int64_t per = (int64_t)(limit / (double)row_bound) & ~(int64_t)1;
     return per < 2 ? 1000 : (int)((w->rows + per - 1) / per);
 }
@@ -1563,6 +1611,31 @@ static void test_wgsl_reader(void) {
     free(code);
 }
 
+/* Every weight type's accessors (wtype_*.wgsl): each row of the type table
+ * with a GPU file defines the whole interface, and no name of its own can
+ * shadow a binding once WBUF becomes w0, w1... (a local `w0` did). */
+static void test_wtype_files(void) {
+    static const char *const need[] = {"fn WBUF_pos(", "fn WBUF_deq(", "fn WBUF_deqd(", "fn WBUF_m(", "const WBUF_HALVES: bool",
+                                       "const WBUF_OFFS: bool"};
+    int n = 0;
+    for (size_t i = 0; ggml_type_row(i); i++) {
+        const ggml_type_info *t = ggml_type_row(i);
+        if (!t->gpu_wgsl) continue;
+        n++;
+        const char *text = gpu_wgsl(t->gpu_wgsl);
+        char title[200];
+        snprintf(title, sizeof title, "%s (%s): its accessors are all there and shadow no binding", t->gpu_wgsl, ggml_type_name(t->id));
+        bool ok = text != NULL && gpu_type_supported(t->id);
+        for (size_t k = 0; ok && k < sizeof need / sizeof *need; k++) ok = strstr(text, need[k]) != NULL;
+        /* the integer products' accessors, for types whose input is quantized */
+        if (ok && gpu_type_act(t->id) >= 3) ok = strstr(text, "fn WBUF_d(") && strstr(text, "fn WBUF_q8(");
+        for (const char *p = text; ok && (p = strstr(p, " w")) != NULL; p++)
+            if (isdigit((unsigned char)p[2]) && (p - text >= 4 && (!strncmp(p - 3, "let", 3) || !strncmp(p - 3, "var", 3)))) ok = false;
+        CHECK(title, ok, "%s", text ? "a missing accessor or a local named like a binding (wN)" : "no such file");
+    }
+    CHECK("the type table names GPU files", n >= 15, "%d", n);
+}
+
 /* ---- hostile limits and failing hosts ---- */
 
 static hearth_status expect_fail(const model *m, const hearth_host *host, gpu_limits lim, gpu_options opt,
@@ -1679,9 +1752,16 @@ static void test_hostile(void) {
         o.n_ctx = 0;
         hearth_status st = expect_fail(&s->m, &s->host, def, o, &err, NULL);
         CHECK("n_ctx 0: HEARTH_E_ARG", st == HEARTH_E_ARG, "status %d: %s", st, err.message);
-        synth *t = synth_make(&SHAPES[0], GGML_TYPE_Q6_K, 1);
+        /* Q8_1 is an activation type only: no GPU kernels */
+        synth *t = synth_make(&SHAPES[0], GGML_TYPE_Q8_1, 1);
         st = expect_fail(&t->m, &t->host, def, base, &err, NULL);
-        CHECK("Q6_K weights: unsupported, naming the tensor and type", st == HEARTH_E_UNSUPPORTED && strstr(err.message, "q6_K") &&
+        CHECK("Q8_1 weights: unsupported, naming the tensor and type", st == HEARTH_E_UNSUPPORTED && strstr(err.message, "q8_1") &&
+              strstr(err.message, ".weight"), "status %d: %s", st, err.message);
+        synth_free(t);
+        /* a K-quant's rows are whole super-blocks of 256 (a hostile file's rows of 64 refused, not read past) */
+        t = synth_make(&SHAPES[0], GGML_TYPE_Q6_K, 1);
+        st = expect_fail(&t->m, &t->host, def, base, &err, NULL);
+        CHECK("Q6_K rows of 64 values: unsupported, naming the tensor", st == HEARTH_E_UNSUPPORTED && strstr(err.message, "multiple of 256") &&
               strstr(err.message, ".weight"), "status %d: %s", st, err.message);
         synth_free(t);
         shape odd = SHAPES[0];
@@ -1854,7 +1934,7 @@ static void test_synthetic(void) {
             synth *s = synth_make(sh, TYPES[ti], sh->n_layer);
             for (int pi = 0; pi < N_PROFILES; pi += 2) {
                 /* f32 8B-class vocabularies (2 GB) need more than MAX_SLICES bindings of 128 MiB: an error */
-                uint64_t vocab_bytes = gpu_blocks_bytes(TYPES[ti], (uint64_t)sh->n_vocab * sh->n_embd / 32);
+                uint64_t vocab_bytes = gpu_blocks_bytes(TYPES[ti], (uint64_t)sh->n_vocab * sh->n_embd / gpu_type_block(TYPES[ti]));
                 if ((double)vocab_bytes > 8 * PROFILES[pi].lim.max_storage_binding * 0.99) {
                     hearth_error err = {0};
                     gpu_options o = {.n_ctx = 4096, .max_batch = 512};
@@ -1871,6 +1951,66 @@ static void test_synthetic(void) {
             }
             synth_free(s);
         }
+}
+
+/* The K-quants and IQ4 (rows of 256-value super-blocks, or IQ4_NL's 32):
+ * every one on a small shape with rows of 256 and 512 (every profile and
+ * option set, and an upload); the vocabulary kept in Q8_0 or Q6_K as
+ * llama.cpp's K-quant mixes do; the real shapes whose widths are multiples
+ * of 256, plan only. */
+static const uint32_t KTYPES[] = {GGML_TYPE_Q2_K, GGML_TYPE_Q3_K, GGML_TYPE_Q4_K, GGML_TYPE_Q5_K,
+                                  GGML_TYPE_Q6_K, GGML_TYPE_IQ4_NL, GGML_TYPE_IQ4_XS};
+enum { N_KTYPES = sizeof KTYPES / sizeof *KTYPES };
+
+static void test_synthetic_k(void) {
+    static const shape small[] = {{"small-llama", ARCH_LLAMA, 256, 2, 4, 2, 64, 512, 1000, false},
+                                  {"small-phi3", ARCH_PHI3, 256, 2, 4, 4, 64, 768, 1003, false},
+                                  {"small-qwen2", ARCH_QWEN2, 512, 2, 8, 2, 64, 1024, 1003, true}};
+    for (size_t si = 0; si < sizeof small / sizeof *small; si++)
+        for (int ti = 0; ti < N_KTYPES; ti++) {
+            synth *s = synth_make(&small[si], KTYPES[ti], 2);
+            for (int pi = 0; pi < N_PROFILES; pi++)
+                for (int oi = 0; oi < N_OPTIONS; oi++)
+                    run_case(small[si].name, &s->m, &s->host, &PROFILES[pi], &OPTIONS[oi], 512, 512,
+                             pi == P_DEFAULT && oi == 0 ? 300000 : 0, true);
+            synth_free(s);
+            /* the vocabulary in another type (Q6_K and Q4_K layers with a Q8_0 / Q6_K one) */
+            uint32_t vt = KTYPES[ti] == GGML_TYPE_Q6_K ? GGML_TYPE_Q8_0 : GGML_TYPE_Q6_K;
+            s = synth_make2(&small[si], KTYPES[ti], vt, 2);
+            for (int oi = 0; oi < 3; oi++)
+                run_case(small[si].name, &s->m, &s->host, &PROFILES[P_SUBGROUPS], &OPTIONS[oi], 512, 512, oi == 0 ? 1 << 20 : 0, true);
+            synth_free(s);
+        }
+    /* llama-quantize's mixes: attn_v (and some ffn_down) in more bits than the rest (Q4_K_M: Q6_K), or in a
+     * type of other input rounding (Q8_0: Q8 blocks of 32, not Q8_K): the QKV group in runs of one type */
+    {
+        static const uint32_t mix[][3] = {{GGML_TYPE_Q4_K, GGML_TYPE_Q6_K, GGML_TYPE_Q6_K}, {GGML_TYPE_Q3_K, GGML_TYPE_Q5_K, GGML_TYPE_Q4_K},
+                                          {GGML_TYPE_Q4_K, GGML_TYPE_Q8_0, GGML_TYPE_Q5_0}};
+        for (size_t k = 0; k < sizeof mix / sizeof *mix; k++) {
+            synth *s = synth_make2(&small[0], mix[k][0], GGML_TYPE_Q6_K, 2);
+            for (int il = 0; il < 2; il++) {
+                synth_retype(&s->m.layers[il].qkv[2], mix[k][1]);
+                if (il == 0) synth_retype(&s->m.layers[il].down, mix[k][2]);
+            }
+            char nm[96];
+            snprintf(nm, sizeof nm, "small-llama (layers %s, attn_v %s, a down %s)", ggml_type_name(mix[k][0]), ggml_type_name(mix[k][1]),
+                     ggml_type_name(mix[k][2]));
+            for (int pi = 0; pi < N_PROFILES; pi++)
+                for (int oi = 0; oi < N_OPTIONS; oi++)
+                    run_case(nm, &s->m, &s->host, &PROFILES[pi], &OPTIONS[oi], 512, 512, pi == P_DEFAULT && oi == 0 ? 1 << 20 : 0, true);
+            synth_free(s);
+        }
+    }
+    for (int si = N_TINY; si < (int)(sizeof SHAPES / sizeof *SHAPES); si++) {
+        const shape *sh = &SHAPES[si];
+        int q = sh->n_head * sh->head_dim;
+        if (sh->n_embd % 256 || sh->n_ff % 256 || q % 256) continue;
+        for (int ti = 0; ti < N_KTYPES; ti++) {
+            synth *s = synth_make(sh, KTYPES[ti], sh->n_layer);
+            for (int pi = 0; pi < N_PROFILES; pi += 2) run_case(sh->name, &s->m, &s->host, &PROFILES[pi], &OPTIONS[0], 4096, 512, 0, true);
+            synth_free(s);
+        }
+    }
 }
 
 /* ---- real models through the engine (the browser's path) ---- */
@@ -1900,7 +2040,7 @@ static void test_file(const char *path) {
             run_case(base, m, host, &PROFILES[pi], &OPTIONS[oi], hearth_engine_ctx(e), 512,
                      pi == P_DEFAULT && oi == 0 ? 1 << 20 : 0, !(pi == P_DEFAULT && oi == 0));
     /* slices: the vocabulary matrices split at a small binding size, uploaded into them */
-    uint64_t vocab_bytes = gpu_blocks_bytes(m->tok_embd.type, (uint64_t)m->tok_embd.rows * (m->tok_embd.cols / 32));
+    uint64_t vocab_bytes = gpu_blocks_bytes(m->tok_embd.type, (uint64_t)m->tok_embd.rows * (m->tok_embd.cols / gpu_type_block(m->tok_embd.type)));
     profile small = {"binding: a third of token_embd", PROFILES[P_SUBGROUPS].lim};
     small.lim.max_storage_binding = (double)(vocab_bytes / 3 + 4096);
     while (predicted_refusal(m, &small.lim)) small.lim.max_storage_binding *= 1.1; /* embed.wgsl binds them all */
@@ -1911,9 +2051,11 @@ static void test_file(const char *path) {
 
 int main(int argc, char **argv) {
     test_wgsl_reader();
+    test_wtype_files();
     test_step_layout();
     test_hostile();
     test_synthetic();
+    test_synthetic_k();
     int n_files = 0;
     for (int i = 1; i < argc; i++, n_files++) test_file(argv[i]);
     const char *env = getenv("HEARTH_PLAN_MODELS");

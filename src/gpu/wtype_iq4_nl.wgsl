@@ -1,0 +1,26 @@
+// IQ4_NL in pairs of blocks, as Q4_0: 9 words = [d0 | d1 (f16)] [qs0: 4 words] [qs1: 4 words];
+// w = d * book[q] (IQ4_BOOK, quants.wgsl). Unit j is qs word j: low nibbles
+// are elements 4j..4j+3, high ones 16+4j..
+fn WBUF_pos(j: u32) -> vec2<u32> { return vec2<u32>(4u * j, 16u + 4u * j); }
+fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> {
+  let p = (g >> 1u) * 9u;
+  let h = g & 1u;
+  let d = unpack2x16float(WBUF[p])[h];
+  let w = WBUF[p + 1u + h * 4u + j];
+  // d * value, as ggml's dequantize_row_iq4_nl
+  return mat2x4<f32>(d * i8x4_f32(iq4_word(w, 0u)), d * i8x4_f32(iq4_word(w, 4u)));
+}
+fn WBUF_deqd(g: u32, j: u32) -> mat2x4<f32> { return WBUF_deq(g, j); }
+fn WBUF_m(g: u32) -> vec2<f32> { return vec2<f32>(0.0); }
+
+// Integer products: the block's scale, and its values (int8) four to a
+// word: elements 0..15, then 16..31.
+fn WBUF_d(g: u32) -> vec2<f32> { return vec2<f32>(unpack2x16float(WBUF[(g >> 1u) * 9u])[g & 1u]); }
+fn WBUF_q8(g: u32) -> array<vec4<u32>, 2> {
+  let p = (g >> 1u) * 9u + 1u + (g & 1u) * 4u;
+  let w = vec4<u32>(WBUF[p], WBUF[p + 1u], WBUF[p + 2u], WBUF[p + 3u]);
+  return array<vec4<u32>, 2>(iq4_words(w, 0u), iq4_words(w, 4u));
+}
+
+const WBUF_HALVES: bool = false;
+const WBUF_OFFS: bool = false;
