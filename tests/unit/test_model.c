@@ -260,7 +260,8 @@ int main(void) {
           missing);
     char list[160];
     ggml_type_list(true, list, sizeof list);
-    CHECK("GPU type list", strcmp(list, "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1") == 0, "%s", list);
+    CHECK("GPU type list", strcmp(list, "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K, iq4_nl, iq4_xs") == 0, "%s",
+          list);
     unlink(path);
     CHECK_DONE();
 }
