@@ -87,6 +87,20 @@ AI v128_t ks_shift16(v128_t x, int s) {
     return s >= 0 ? wasm_i16x8_shl(x, (uint32_t)s) : wasm_u16x8_shr(x, (uint32_t)-s);
 }
 
+/* Q6_K codes (0..63) as bytes in element order: c[j] holds elements
+ * 128h + 32j + 16half .. + 15 (the 16-element scale 8h + 2j + half): ql's
+ * nibbles or'ed with qh's bit pairs moved to bits 4-5 (the u16 shifts move
+ * no wanted bit across bytes: the masks drop those). */
+AI void ks_q6_bytes(const block_q6_K *b, int h, int half, v128_t *c) {
+    const v128_t m4 = wasm_i8x16_const_splat(0x0f), m30 = wasm_i8x16_const_splat(0x30);
+    const v128_t q = wasm_v128_load(b->qh + 32 * h + 16 * half);
+    const v128_t l0 = wasm_v128_load(b->ql + 64 * h + 16 * half), l1 = wasm_v128_load(b->ql + 64 * h + 32 + 16 * half);
+    c[0] = wasm_v128_or(wasm_v128_and(l0, m4), wasm_v128_and(wasm_i16x8_shl(q, 4), m30));
+    c[1] = wasm_v128_or(wasm_v128_and(l1, m4), wasm_v128_and(wasm_i16x8_shl(q, 2), m30));
+    c[2] = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l0, 4), m4), wasm_v128_and(q, m30));
+    c[3] = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l1, 4), m4), wasm_v128_and(wasm_u16x8_shr(q, 2), m30));
+}
+
 /* A decoded weight super-block. */
 typedef struct {
     v128_t w[32]; /* codes as i16 (w[2s], w[2s+1]: even, odd elements of 16s..16s+15);

@@ -166,12 +166,67 @@ AI void kr_rows(const int ty, const int NT, const uint8_t *w, int nb, int r0, in
     }
 }
 
+/* Q6_K rows against NT tokens, decoded and multiplied in one pass (no
+ * decoded super-block in memory): ks_q6_bytes' codes straight into the
+ * byte dot, each 16 elements' i16 pair sums times their scale into 4 i32
+ * lanes, ggml's -32 from the bsums; kr_step's float step. */
+AI void kr_q6_rows(const int NT, const uint8_t *w, int nb, int r0, int r1, const block_q8_K *y, float *out, size_t os) {
+    const size_t wrow = (size_t)nb * sizeof(block_q6_K);
+    for (int r = r0; r < r1; r++) {
+        const block_q6_K *x = (const block_q6_K *)(w + (size_t)r * wrow);
+        v128_t st[KS_TILE];
+        for (int k = 0; k < NT; k++) st[k] = wasm_f32x4_splat(0.0f);
+        for (int b = 0; b < nb; b++, x++) {
+            const v128_t s8 = wasm_v128_load(x->scales);
+            const v128_t sc[2] = {wasm_i16x8_extend_low_i8x16(s8), wasm_i16x8_extend_high_i8x16(s8)};
+            v128_t sum[KS_TILE];
+            for (int k = 0; k < NT; k++) sum[k] = wasm_i32x4_splat(0);
+            for (int h = 0; h < 2; h++)
+                for (int half = 0; half < 2; half++) {
+                    v128_t c[4];
+                    ks_q6_bytes(x, h, half, c);
+                    for (int j = 0; j < 4; j++) {
+                        const int s = 8 * h + 2 * j + half;
+                        const v128_t scv = ks_splat_i16(sc[h], s % 8);
+                        for (int k = 0; k < NT; k++) {
+                            const v128_t p = wasm_i16x8_relaxed_dot_i8x16_i7x16(wasm_v128_load(y[(size_t)k * nb + b].qs + 16 * s), c[j]);
+                            sum[k] = wasm_i32x4_add(sum[k], wasm_i32x4_dot_i16x8(p, scv));
+                        }
+                    }
+                }
+            float d;
+            ks_halves((const uint8_t *)x + KQ6_D, false, &d, NULL);
+            for (int k = 0; k < NT; k++) {
+                const block_q8_K *yk = &y[(size_t)k * nb + b];
+                const v128_t b0 = wasm_v128_load(yk->bsums), b1 = wasm_v128_load(yk->bsums + 8);
+                const v128_t bm = wasm_i32x4_add(wasm_i32x4_dot_i16x8(b0, sc[0]), wasm_i32x4_dot_i16x8(b1, sc[1]));
+                const v128_t t = wasm_i32x4_sub(sum[k], wasm_i32x4_shl(bm, 5));
+                st[k] = wasm_f32x4_add(st[k], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(t), wasm_f32x4_splat(d * yk->d)));
+            }
+        }
+        for (int k = 0; k < NT; k++) {
+            v128_t v = wasm_f32x4_add(st[k], wasm_i32x4_shuffle(st[k], st[k], 2, 3, 0, 1));
+            v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+            out[(size_t)k * os + (size_t)r] = wasm_f32x4_extract_lane(v, 0);
+        }
+    }
+}
+
 AI void kr_matmul(const int ty, const void *w, int n, int r0, int r1, const void *act, int n_tok, float *out, size_t os) {
     const int nb = n / QK_K;
     for (int t0 = 0; t0 < n_tok; t0 += KS_TILE) {
         const int nt = n_tok - t0 < KS_TILE ? n_tok - t0 : KS_TILE;
         const block_q8_K *y = (const block_q8_K *)act + (size_t)t0 * nb;
         float *o = out + (size_t)t0 * os;
+        if (ty == KS_Q6_K) {
+            switch (nt) {
+            case 1: kr_q6_rows(1, w, nb, r0, r1, y, o, os); break;
+            case 2: kr_q6_rows(2, w, nb, r0, r1, y, o, os); break;
+            case 3: kr_q6_rows(3, w, nb, r0, r1, y, o, os); break;
+            default: kr_q6_rows(KS_TILE, w, nb, r0, r1, y, o, os); break;
+            }
+            continue;
+        }
         switch (nt) {
         case 1: kr_rows(ty, 1, w, nb, r0, r1, y, o, os); break;
         case 2: kr_rows(ty, 2, w, nb, r0, r1, y, o, os); break;
