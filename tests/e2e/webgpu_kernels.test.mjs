@@ -15,14 +15,14 @@
 // the repetition penalty, greedy sampling by sample_a + sample_b).
 // Tolerances: 2e-5 of the largest output (f32 sums in another order), exact
 // for the embedding, the sampled token and the attention's f16 cache rows.
-// `node tests/e2e/webgpu_kernels.test.mjs NAME...` picks golden fixtures.
+// `node tests/e2e/webgpu_kernels.test.mjs NAME...` picks golden or K-quant fixtures.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { check, done } from '../lib.mjs';
 import { BUILD, ROOT } from './util.mjs';
-import { ensureModel, goldenFixtures } from './golden_lib.mjs';
+import { ensureModel, goldenFixtures, kquantFixtures } from './golden_lib.mjs';
 
 process.env.VK_ICD_FILENAMES ||= '/usr/lib/chromium/vk_swiftshader_icd.json';
 const { nodeGpu } = await import('../../web/gpu/host.mjs');
@@ -62,7 +62,7 @@ const KALL = KTYPES.map((t) => ['k256', ['--retype', t, '--no-mmq']]);
 const DEFAULT_RUNS = process.env.HEARTH_KERNELS_ALL === '1' ? [...QUICK, ...KQUICK, ...ALL, ...KALL] : [...QUICK, ...KQUICK];
 // names on the command line, each optionally with plan_dump flags after a colon ("llama-llama2-f16:--exact")
 const runs = process.argv.length > 2 ? process.argv.slice(2).map((a) => [a.split(':')[0], a.split(':').slice(1)]) : DEFAULT_RUNS;
-const fixtures = new Map(goldenFixtures().map((fx) => [fx.name, fx]));
+const fixtures = new Map([...goldenFixtures(), ...kquantFixtures('native')].map((fx) => [fx.name, fx]));
 
 // ---- the dump tool ----
 const tool = path.join(BUILD, 'plan_dump');
