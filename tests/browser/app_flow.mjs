@@ -13,7 +13,9 @@ import { serveApp, launch, shot, collectErrors } from './app_helpers.mjs';
 import { startModelServer, fileEntry } from './app_model_server.mjs';
 
 const TID = (id) => `[data-testid="${id}"]`;
-const MAX_TOKENS = 24;
+// Tokens an answer may take: 24 on the CPU; 12 on WebGPU, where SwiftShader
+// decodes about one token a second (half the answers' length, half the test's time).
+const maxTokensFor = (backend) => (backend === 'webgpu' ? 12 : 24);
 
 // Recorded in the page from its first script on: progress values, load phases, long tasks.
 function instrument() {
@@ -70,8 +72,8 @@ async function ask(page, text) {
   });
 }
 
-const cliAnswers = (model, messages) => {
-  const r = hearth(['chat', '--model', model, '--temperature', '0', '--max-tokens', String(MAX_TOKENS), '--json',
+const cliAnswers = (model, messages, maxTokens) => {
+  const r = hearth(['chat', '--model', model, '--temperature', '0', '--max-tokens', String(maxTokens), '--json',
     ...messages.flatMap((m) => ['--message', m])]);
   if (r.status !== 0) throw new Error(`hearth chat failed: ${r.stderr}`);
   return JSON.parse(r.stdout).turns.map((t) => t.assistant);
@@ -88,8 +90,9 @@ async function setSettings(page, { backend, temperature, maxTokens }) {
 
 export async function appFlow({ backend, screenshots = false, name = backend }) {
   const model = testModel(['--arch', 'qwen2', '--type', 'q8_0', '--tokenizer', 'qwen3'], 'chat-qwen2-qwen3-q8_0');
-  const expected = cliAnswers(model, ['Hello there', 'And a second question']);
-  const [edited] = cliAnswers(model, ['Hi, edited']);
+  const MAX_TOKENS = maxTokensFor(backend);
+  const expected = cliAnswers(model, ['Hello there', 'And a second question'], MAX_TOKENS);
+  const [edited] = cliAnswers(model, ['Hi, edited'], MAX_TOKENS);
   const server = await serveApp();
   const host = await startModelServer(fileEntry(model));
   const modelUrl = `${host.url}/${path.basename(model)}`;
