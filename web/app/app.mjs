@@ -356,9 +356,10 @@ async function generate() {
   state.gen = null;
   $('stop').hidden = true;
   $('send').hidden = false;
-  // Kept even when the person moved to another conversation meanwhile (which stopped it).
+  // Kept even when the person moved to another conversation meanwhile (which stopped it), but not
+  // when they deleted this one (which stopped it too): a deleted conversation must stay deleted.
   c.messages.push(error ? { role: 'assistant', content: text, error: `Error: ${error}`, stats } : { role: 'assistant', content: text, stats });
-  await convs.saveConversation(c);
+  await convs.saveIfStored(c);
   if (state.conv === c) renderConversation();
   else view.element.remove();
   renderConvList();

@@ -37,6 +37,18 @@ export function saveConversation(conv) {
   conv.updated = Date.now();
   return run('readwrite', (s) => s.put(conv));
 }
+// Saves a conversation only while it is still stored: resolves to false (nothing written) when it
+// was deleted meanwhile, so an answer that ends after the delete does not bring it back. The check
+// and the write share one transaction: a delete (from this tab or another) lands wholly before or after.
+export async function saveIfStored(conv) {
+  conv.updated = Date.now();
+  const key = await run('readwrite', (s) => {
+    const req = s.getKey(conv.id);
+    req.onsuccess = () => { if (req.result !== undefined) s.put(conv); };
+    return req;
+  });
+  return key !== undefined;
+}
 
 export function newConversation({ model = null, system = '', settings = {} } = {}) {
   const now = Date.now();
