@@ -17,6 +17,7 @@ const model = testModel(['--arch', 'qwen2', '--type', 'q8_0', '--tokenizer', 'qw
 function blockStorage() {
   const denied = () => { throw new DOMException('Access is denied for this document.', 'SecurityError'); };
   for (const name of ['localStorage', 'sessionStorage', 'indexedDB']) Object.defineProperty(window, name, { get: denied, configurable: true });
+  Object.defineProperty(Navigator.prototype, 'serviceWorker', { get: denied, configurable: true }); // as in a sandboxed frame
   for (const fn of ['estimate', 'persist', 'persisted', 'getDirectory']) {
     if (navigator.storage) navigator.storage[fn] = () => Promise.reject(new DOMException('Access is denied.', 'SecurityError'));
   }

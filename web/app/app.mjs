@@ -535,11 +535,15 @@ function wire() {
   enableCopyButtons($('messages'));
 }
 
+// Offline support. A frame that may not store anything refuses it: there even reading
+// navigator.serviceWorker throws, and the app runs online only.
+async function registerServiceWorker() {
+  try { await navigator.serviceWorker?.register('sw.js'); } catch (e) { console.warn(`offline support unavailable: ${e.message}`); }
+}
+
 async function main() {
   wire();
-  if ('serviceWorker' in navigator) {
-    navigator.serviceWorker.register('sw.js').catch((e) => console.warn('offline support unavailable:', e.message));
-  }
+  registerServiceWorker();
   try {
     state.presets = (await (await fetch('presets.json')).json()).presets;
   } catch { state.presets = []; }
