@@ -7,8 +7,12 @@
 //
 //   node web/serve.mjs [--port 8080] [--cut-once /build/models/x.gguf]
 //
-// Mounts (URL prefix -> directory): /web/ -> web/, /tests/browser/ ->
-// tests/browser/, /build/ -> build/, /shared/models/ -> ../shared/models/.
+// Mounts (URL prefix -> directory, and what it serves): /web/ -> web/ (the
+// app, the engine's modules, web/dist/*.wasm, web/gpu/*.mjs), /tests/browser/
+// -> tests/browser/ (test pages and their modules), /build/models/ and
+// /shared/models/ -> GGUF files. Nothing else: no sources, package files,
+// other build output or node_modules, no dotfile or dot folder (.git, .env)
+// in any mount, and no file a symlink leads to outside its mount.
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -16,11 +20,13 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+// A mount is a directory, or { dir, only }: only, a pattern on the path inside the mount ('a/b.mjs'),
+// names the files it serves (a bare directory serves every file in it).
 export const DEFAULT_MOUNTS = {
-  '/web/': path.join(ROOT, 'web'),
-  '/tests/browser/': path.join(ROOT, 'tests/browser'),
-  '/build/': path.join(ROOT, 'build'),
-  '/shared/models/': path.resolve(ROOT, '../shared/models'),
+  '/web/': { dir: path.join(ROOT, 'web'), only: /^(app\/.+|[\w-]+\.mjs|dist\/[\w-]+\.wasm|gpu\/[\w-]+\.mjs)$/ },
+  '/tests/browser/': { dir: path.join(ROOT, 'tests/browser'), only: /^[\w-]+\.(html|mjs)$/ },
+  '/build/models/': { dir: path.join(ROOT, 'build/models'), only: /\.gguf$/ },
+  '/shared/models/': { dir: path.resolve(ROOT, '../shared/models'), only: /\.gguf$/ },
 };
 
 const MIME = {
@@ -40,17 +46,30 @@ const ISOLATION_HEADERS = {
   'Cache-Control': 'no-store',
 };
 
-// URL path -> file path inside a mount, or null (unknown prefix, traversal, NUL).
+// URL path -> { file, mount } inside a mount, or null (unknown prefix, traversal, NUL, a dotfile or
+// dot folder on the way).
 function resolvePath(mounts, urlPath) {
   let p;
   try { p = decodeURIComponent(urlPath); } catch { return null; }
   if (p.includes('\0')) return null;
   const prefix = Object.keys(mounts).sort((a, b) => b.length - a.length).find((m) => p.startsWith(m));
   if (!prefix) return null;
-  const base = mounts[prefix];
-  const file = path.resolve(base, `.${path.posix.normalize(`/${p.slice(prefix.length)}`)}`);
-  if (file !== base && !file.startsWith(base + path.sep)) return null;
-  return file;
+  const mount = typeof mounts[prefix] === 'string' ? { dir: mounts[prefix] } : mounts[prefix];
+  const rel = path.posix.normalize(`/${p.slice(prefix.length)}`);
+  if (rel.split('/').some((seg) => seg.startsWith('.'))) return null;
+  const file = path.resolve(mount.dir, `.${rel}`);
+  if (file !== mount.dir && !file.startsWith(mount.dir + path.sep)) return null;
+  return { file, mount };
+}
+
+// Whether a file found in a mount may be served: one its mount serves, and still inside the mount
+// once symlinks are followed (a link in a served folder must not lead to the rest of the disk).
+function servable({ dir, only }, file) {
+  if (only && !only.test(path.relative(dir, file).split(path.sep).join('/'))) return false;
+  try {
+    const real = fs.realpathSync(file), root = fs.realpathSync(dir);
+    return real.startsWith(root + path.sep);
+  } catch { return false; }
 }
 
 // "bytes=a-b" / "bytes=a-" / "bytes=-n" -> {start, end} (inclusive); 'unsatisfiable'; null to serve all.
@@ -95,8 +114,9 @@ export function startServer({ host = '127.0.0.1', port = 0, mounts = DEFAULT_MOU
       failures.set(url.pathname, failing - 1);
       return send(503, 'unavailable (test hook)\n', { 'Retry-After': '1' });
     }
-    let file = resolvePath(mounts, url.pathname);
-    if (!file) return send(404, 'not found\n');
+    const found = resolvePath(mounts, url.pathname);
+    if (!found) return send(404, 'not found\n');
+    let { file } = found;
     let st;
     try {
       st = fs.statSync(file);
@@ -106,7 +126,7 @@ export function startServer({ host = '127.0.0.1', port = 0, mounts = DEFAULT_MOU
         st = fs.statSync(file);
       }
     } catch { return send(404, 'not found\n'); }
-    if (!st.isFile()) return send(404, 'not found\n');
+    if (!st.isFile() || !servable(found.mount, file)) return send(404, 'not found\n');
     const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
     const headers = {
       'Content-Type': MIME[path.extname(file).toLowerCase()] || 'application/octet-stream',

@@ -1,10 +1,13 @@
 // The dev/test server (web/serve.mjs) over real HTTP: cross-origin isolation
 // headers and MIME types, byte ranges checked against the file's bytes,
 // If-Range, 416, HEAD, refused paths (traversal, encoded traversal, NUL,
-// unknown prefixes), and the test hooks (cut once, then 503; request log).
+// unknown prefixes, symlinks out of a mount, dotfiles, files the app does not
+// load), what the app and the test pages load still served, and the test
+// hooks (cut once, then 503; request log).
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { startServer } from '../../web/serve.mjs';
 import { check, done } from '../lib.mjs';
@@ -32,8 +35,7 @@ try {
   check('a Host other than 127.0.0.1/localhost (DNS rebinding): 421',
     await rawRequest('/web/client.mjs', `evil.example:${server.port}`) === 421 && await rawRequest('/web/client.mjs', `localhost:${server.port}`) === 200);
   for (const [p, type] of [['/web/client.mjs', 'text/javascript'], ['/web/dist/hearth.wasm', 'application/wasm'],
-    ['/shared/models/stories260K.gguf', 'application/octet-stream'], ['/tests/browser/engine.html', 'text/html'],
-    ['/web/client.d.ts', 'application/octet-stream']]) {
+    ['/shared/models/stories260K.gguf', 'application/octet-stream'], ['/tests/browser/engine.html', 'text/html']]) {
     if (!fs.existsSync(path.join(ROOT, p.replace('/shared/', '../shared/')))) continue;
     const r = await get(p, {}, 'HEAD');
     check(`${p}: 200, ${type}, COOP same-origin, COEP require-corp, Accept-Ranges`, r.status === 200 &&
@@ -67,6 +69,25 @@ try {
     const status = await rawStatus(p);
     check(`${p}: refused (404)`, status === 404, String(status));
   }
+  // What the app (its page, modules, service worker, and the engine make app copies, engine/files.txt), the
+  // engine's test page and its models load: still served. Checked where the build made them.
+  const appEngine = path.join(ROOT, 'web/app/engine/files.txt');
+  const engineFiles = fs.existsSync(appEngine) ? fs.readFileSync(appEngine, 'utf8').split('\n').filter(Boolean).map((f) => `/web/app/${f}`) : [];
+  const models = fs.existsSync(path.join(ROOT, 'build/models')) ? fs.readdirSync(path.join(ROOT, 'build/models')).filter((f) => f.endsWith('.gguf')) : [];
+  const needed = ['/web/app/', '/web/app/index.html', '/web/app/app.mjs', '/web/app/sw.js', '/web/app/presets.json', '/web/app/vendor/marked.esm.js',
+    '/web/client.mjs', '/web/engine_worker.mjs', '/web/dist/hearth-mt.wasm', '/web/gpu/backend.mjs', '/tests/browser/engine.html',
+    '/tests/browser/engine_page.mjs', ...models.slice(0, 1).map((f) => `/build/models/${f}`), ...engineFiles]
+    .filter((p) => fs.existsSync(path.join(ROOT, p)));
+  const missing = [];
+  for (const p of needed) if (await rawStatus(p) !== 200) missing.push(p);
+  check(`what the app and the test pages load is served (${needed.length} paths)`, missing.length === 0, missing.join(' '));
+  // Dotfiles, other build output, sources, package files and node_modules: not served. Checked where they exist.
+  for (const p of ['/web/app/.gitignore', '/build/hearth', '/build/libhearth.a', '/web/package.json', '/web/package-lock.json', '/web/client.d.ts',
+    '/web/wasm/exports.c', '/web/gpu/gpu_wasm.c', '/web/node_modules/marked/package.json', '/web/node_modules/.package-lock.json']) {
+    if (!fs.existsSync(path.join(ROOT, p))) continue;
+    const status = await rawStatus(p);
+    check(`${p}: not served (404)`, status === 404, String(status));
+  }
   check('the same raw requests reach files inside a mount (/web/./client.mjs, /web/dist/../client.mjs)',
     await rawStatus('/web/./client.mjs') === 200 && await rawStatus('/web/dist/../client.mjs') === 200);
   check('POST: 405', (await get('/web/client.mjs', {}, 'POST')).status === 405);
@@ -88,5 +109,30 @@ try {
     JSON.stringify(server.requestLog(model)));
 } finally {
   await server.close();
+}
+
+// A mount of the test's own: symlinks that lead out of it and dotfiles are refused, links within it work.
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-serve-'));
+const mount = path.join(tmp, 'served');
+fs.mkdirSync(path.join(mount, '.git'), { recursive: true });
+fs.mkdirSync(path.join(tmp, 'outside'));
+fs.writeFileSync(path.join(tmp, 'outside/secret.txt'), 'secret\n');
+fs.writeFileSync(path.join(mount, 'ok.txt'), 'ok\n');
+fs.writeFileSync(path.join(mount, '.env'), 'TOKEN=secret\n');
+fs.writeFileSync(path.join(mount, '.git/config'), '[core]\n');
+fs.symlinkSync('ok.txt', path.join(mount, 'inside-link.txt'));
+fs.symlinkSync('../outside/secret.txt', path.join(mount, 'escape.txt'));
+fs.symlinkSync('../outside', path.join(mount, 'escape-dir'));
+const own = await startServer({ mounts: { '/m/': mount } });
+try {
+  const status = async (p) => (await fetch(own.url + p)).status;
+  check('own mount: a file and a symlink to a file inside the mount are served', await status('/m/ok.txt') === 200 && await status('/m/inside-link.txt') === 200);
+  for (const p of ['/m/escape.txt', '/m/escape-dir/secret.txt', '/m/.env', '/m/.git/config']) {
+    const st = await status(p);
+    check(`own mount: ${p} refused (403/404)`, st === 403 || st === 404, String(st));
+  }
+} finally {
+  await own.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
 }
 done();

@@ -1,7 +1,8 @@
 // hearth chat: wires the page (index.html) to the engine (engine.mjs), the
 // conversation store (conversations.mjs) and the views. State lives here;
 // everything that outlives a reload is in IndexedDB (conversations),
-// localStorage (backend choice, last model) or the engine's model cache.
+// localStorage (backend choice, last model) or the engine's model cache. A
+// browser that blocks storage gets the app for one visit, with a notice.
 import * as convs from './conversations.mjs';
 import { startEngine, cachedModels, deleteCached, describeBackend, errorsModule, persistStorage } from './engine.mjs';
 import { enableCopyButtons, warmUp } from './markdown.mjs';
@@ -12,13 +13,25 @@ import { explainLoadError } from './load_errors.mjs';
 const $ = (id) => document.getElementById(id);
 const GENERIC_DEFAULTS = { temperature: 0.7, top_p: 0.9, max_tokens: 512 };
 const PREFS_KEY = 'hearth.prefs';
+const PREFS_DEFAULTS = { backend: 'auto', threads: 0, lastModelUrl: null };
+
+// localStorage, or null where the browser blocks it (a third-party frame, site data turned off):
+// there even reading the property throws.
+function prefsStorage() {
+  try { return window.localStorage; } catch { return null; }
+}
+function readPrefs() {
+  try { return { ...PREFS_DEFAULTS, ...JSON.parse(prefsStorage()?.getItem(PREFS_KEY) || '{}') }; } catch { return { ...PREFS_DEFAULTS }; }
+}
 
 const state = {
   engine: null, model: null, // model: { label, url?, preset?, file? }
   presets: [], conv: null, gen: null, loading: false, lastSource: null,
-  prefs: { backend: 'auto', threads: 0, lastModelUrl: null, ...JSON.parse(localStorage.getItem(PREFS_KEY) || '{}') },
+  prefs: readPrefs(),
 };
-const savePrefs = () => localStorage.setItem(PREFS_KEY, JSON.stringify(state.prefs));
+const savePrefs = () => {
+  try { prefsStorage()?.setItem(PREFS_KEY, JSON.stringify(state.prefs)); } catch { /* storage full: they last this visit */ }
+};
 
 // ---------- model status, picker, loading ----------
 function setStatus(text, kind = '') {
@@ -35,8 +48,9 @@ function defaultsFor(model) {
 }
 
 async function storageLine(need = 0) {
-  if (!navigator.storage?.estimate) return '';
-  const { usage = 0, quota = 0 } = await navigator.storage.estimate();
+  let estimate;
+  try { estimate = await navigator.storage.estimate(); } catch { return ''; } // blocked or missing: the storage notice says why
+  const { usage = 0, quota = 0 } = estimate;
   const free = Math.max(0, quota - usage);
   let line = `Storage: ${bytes(usage)} used, ${bytes(free)} available to this site.`;
   if (need > free) line += ` This model needs ${bytes(need - free)} more than is available.`;
@@ -356,9 +370,10 @@ async function generate() {
   state.gen = null;
   $('stop').hidden = true;
   $('send').hidden = false;
-  // Kept even when the person moved to another conversation meanwhile (which stopped it).
+  // Kept even when the person moved to another conversation meanwhile (which stopped it), but not
+  // when they deleted this one (which stopped it too): a deleted conversation must stay deleted.
   c.messages.push(error ? { role: 'assistant', content: text, error: `Error: ${error}`, stats } : { role: 'assistant', content: text, stats });
-  await convs.saveConversation(c);
+  await convs.saveIfStored(c);
   if (state.conv === c) renderConversation();
   else view.element.remove();
   renderConvList();
@@ -520,16 +535,21 @@ function wire() {
   enableCopyButtons($('messages'));
 }
 
+// Offline support. A frame that may not store anything refuses it: there even reading
+// navigator.serviceWorker throws, and the app runs online only.
+async function registerServiceWorker() {
+  try { await navigator.serviceWorker?.register('sw.js'); } catch (e) { console.warn(`offline support unavailable: ${e.message}`); }
+}
+
 async function main() {
   wire();
-  if ('serviceWorker' in navigator) {
-    navigator.serviceWorker.register('sw.js').catch((e) => console.warn('offline support unavailable:', e.message));
-  }
+  registerServiceWorker();
   try {
     state.presets = (await (await fetch('presets.json')).json()).presets;
   } catch { state.presets = []; }
   renderPresets();
   const list = await convs.listConversations();
+  $('storage-notice').hidden = !!prefsStorage() && await convs.persistent();
   if (list.length) { state.conv = list[0]; renderConversation(); await renderConvList(); } else await newChat();
   showModelPanel(true);
   setStatus('no model');
