@@ -22,13 +22,13 @@ export const KQ_FAMILIES = [
 
 // Natively (SIMD and scalar) every model runs; on WebAssembly these six (every K-quant and
 // IQ4 type appears in one of them: q4_k_m q4_K+q6_K, q3_k_m q3_K+q4_K+q5_K+q6_K, q2_k
-// q2_K+q3_K, iq4_xs, iq4_nl+q5_K, and the 896-wide fallback model); on WebGPU the two Phi-3
-// ones (Q2_K to Q6_K; SwiftShader compiles each shape's pipelines in minutes, and the IQ4
-// products are checked kernel by kernel, tests/e2e/webgpu_kernels.test.mjs); the rest
-// there with HEARTH_KQUANT_ALL=1.
+// q2_K+q3_K, iq4_xs, iq4_nl+q5_K, and the 896-wide fallback model); on WebGPU the Phi-3
+// Q2_K mix (Q2_K, Q3_K, Q4_K, Q6_K; SwiftShader compiles each shape's pipelines in minutes,
+// and every type's products are checked kernel by kernel, tests/e2e/webgpu_kernels.test.mjs);
+// the rest there with HEARTH_KQUANT_ALL=1.
 const KQ_SUBSET = ['kq-llama-llama3-e256-q4_k_m', 'kq-phi3-llama2-e256-q3_k_m', 'kq-phi3-llama2-e256-q2_k',
   'kq-qwen2-qwen3-e256-iq4_xs', 'kq-llama-llama3-e256-iq4_nl'];
-export const KQ_SUBSET_WEBGPU = ['kq-phi3-llama2-e256-q3_k_m', 'kq-phi3-llama2-e256-q2_k'];
+export const KQ_SUBSET_WEBGPU = ['kq-phi3-llama2-e256-q2_k'];
 export const KQ_SUBSET_WASM = [...KQ_SUBSET, 'kq-qwen2-llama2-w896-q4_k_m'];
 
 export function kquantModelList(dir = 'build/models', seed = 1, ftypes = KQ_FTYPES) {

@@ -29,8 +29,8 @@ const VIA_CLI = ['llama-llama2-q4_0'];
 const IN_PROCESS = ['llama-llama2-q8_0', 'llama-llama2-f16', 'phi3-llama2-q5_0', 'qwen2-qwen3-q5_1',
   ...(process.env.HEARTH_WEBGPU_ALL !== '0' ? ['llama-llama3-f32', 'qwen2-qwen3-bf16', 'llama-llama2-q4_1',
     'phi3-llama2-ropefactors-q4_0'] : [])];
-// K-quant mixtures: the two Phi-3 ones (Q2_K to Q6_K; every mixture with
-// HEARTH_KQUANT_ALL=1, none with HEARTH_KQUANT=0).
+// K-quant mixtures: the Phi-3 Q2_K mix (Q2_K, Q3_K, Q4_K, Q6_K; every mixture
+// with HEARTH_KQUANT_ALL=1, none with HEARTH_KQUANT=0).
 const KQUANT = kquantFixtures('webgpu').map((fx) => fx.name);
 const names = process.argv.length > 2 ? process.argv.slice(2) : [...VIA_CLI, ...IN_PROCESS, ...KQUANT];
 const fixtures = new Map([...goldenFixtures(), ...kquantFixtures('native')].map((fx) => [fx.name, fx]));

@@ -51,14 +51,14 @@ const ALL = [
 // The K-quants and IQ4: 'k256', a Llama with rows of 256 and 512 values (made here as Q8_0), each
 // matrix replaced by plan_dump --retype with random blocks of the type (sensible f16 scales), the
 // products against plan_dump's own dequantization (ggml's dequantize_row_*) of Q8_K-rounded input
-// (Q8_0 for IQ4_NL). Integer products for each type; the float ones (--no-mmq: mm.wgsl, rows.wgsl
-// with Q8_K input) for a type with a scale and a min per 16 values (Q2_K) and one without (Q6_K).
+// (Q8_0 for IQ4_NL). Integer products for each type (the float ones with HEARTH_KERNELS_ALL=1).
 const KTYPES = ['q2_K', 'q3_K', 'q4_K', 'q5_K', 'q6_K', 'iq4_nl', 'iq4_xs'];
-// Q4_K_M-like QKV groups (attn_v in Q6_K, or in Q8_0: other input rounding): a decode dispatch per type.
-const KQUICK = [...KTYPES.map((t) => ['k256', ['--retype', t]]), ['k256', ['--retype', 'q2_K', '--no-mmq']],
-  ['k256', ['--retype', 'q6_K', '--no-mmq', '--exact']], ['k256', ['--retype', 'q4_K', '--retype-v', 'q6_K']],
+// A Q4_K_M-like QKV group (attn_v in Q6_K): a decode dispatch per type. HEARTH_KERNELS_ALL=1 adds
+// attn_v in Q8_0 (other input rounding), the float products (--no-mmq: mm.wgsl, rows.wgsl on Q8_K
+// input) of every type, and Q6_K's with the exact attention.
+const KQUICK = [...KTYPES.map((t) => ['k256', ['--retype', t]]), ['k256', ['--retype', 'q4_K', '--retype-v', 'q6_K']]];
+const KALL = [...KTYPES.map((t) => ['k256', ['--retype', t, '--no-mmq']]), ['k256', ['--retype', 'q6_K', '--no-mmq', '--exact']],
   ['k256', ['--retype', 'q4_K', '--retype-v', 'q8_0']]];
-const KALL = KTYPES.map((t) => ['k256', ['--retype', t, '--no-mmq']]);
 const DEFAULT_RUNS = process.env.HEARTH_KERNELS_ALL === '1' ? [...QUICK, ...KQUICK, ...ALL, ...KALL] : [...QUICK, ...KQUICK];
 // names on the command line, each optionally with plan_dump flags after a colon ("llama-llama2-f16:--exact")
 const runs = process.argv.length > 2 ? process.argv.slice(2).map((a) => [a.split(':')[0], a.split(':').slice(1)]) : DEFAULT_RUNS;
