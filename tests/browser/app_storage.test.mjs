@@ -4,11 +4,13 @@
 // IndexedDB and navigator.storage throw or refuse, as in a third-party frame
 // or with site data turned off) still gets a working app, with a visible
 // notice that nothing will be kept, a model opened from a local file and an
-// answer.
+// answer. A full disk (every IndexedDB write refused with QuotaExceededError)
+// loses nothing: a message that cannot be stored stays in the box, unsent,
+// with a visible error saying what to delete.
 import { WAIT_MS } from './browser_util.mjs';
 import { check, done } from '../lib.mjs';
 import { testModel } from '../e2e/util.mjs';
-import { serveApp, launch, collectErrors } from './app_helpers.mjs';
+import { serveApp, launch, collectErrors, shot } from './app_helpers.mjs';
 
 const TID = (id) => `[data-testid="${id}"]`;
 const model = testModel(['--arch', 'qwen2', '--type', 'q8_0', '--tokenizer', 'qwen3'], 'chat-qwen2-qwen3-q8_0');
@@ -32,6 +34,23 @@ async function openWithFile(page, url) {
   await page.waitForFunction((sel) => ['ready', 'error'].includes(document.querySelector(sel).textContent), TID('model-status'), { timeout: WAIT_MS });
   const s = await page.textContent(TID('model-status'));
   return s === 'ready' ? s : `${s}: ${await page.textContent('#load-error')}`;
+}
+
+// Runs in the page before its scripts: while window.hearthDiskFull is set, IndexedDB writes fail as
+// on a full disk (the transaction aborts with QuotaExceededError); every write, or with 'answers'
+// only those that store an answer.
+function fillDiskOnDemand() {
+  const put = IDBObjectStore.prototype.put;
+  IDBObjectStore.prototype.put = function (...args) {
+    const full = window.hearthDiskFull;
+    if (full === true || (full === 'answers' && args[0]?.messages?.at(-1)?.role === 'assistant')) {
+      const req = put.apply(this, args);
+      Object.defineProperty(this.transaction, 'error', { value: new DOMException('The quota has been exceeded.', 'QuotaExceededError') });
+      this.transaction.abort();
+      return req;
+    }
+    return put.apply(this, args);
+  };
 }
 
 async function setMaxTokens(page, n) {
@@ -87,6 +106,54 @@ try {
     check('storage blocked: the conversation is listed for this visit', titles.includes('Hello there'), JSON.stringify(titles));
   }
   check('storage blocked: no page errors', errors.length === 0, errors.join('; '));
+
+  // Disk full: the message stays in the box, unsent, with what to delete; once there is room it goes.
+  const full = await browser.newContext();
+  await full.addInitScript(fillDiskOnDemand);
+  page = await full.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  s = await openWithFile(page, `${server.url}/web/app/`);
+  if (check('disk full: the model loads from a file', s === 'ready', s)) {
+    await setMaxTokens(page, 8);
+    await page.evaluate(() => { window.hearthDiskFull = true; });
+    await page.fill(TID('prompt'), 'Keep this text');
+    await page.press(TID('prompt'), 'Enter');
+    await page.waitForSelector(`${TID('save-error')}:visible`, { timeout: 10000 }).catch(() => {});
+    const box = await page.inputValue(TID('prompt'));
+    const err = page.locator(TID('save-error'));
+    const errText = (await err.count()) && await err.isVisible() ? await err.textContent() : '';
+    await shot(page, 'app-disk-full');
+    const sent = await page.evaluate(() => ({ messages: window.hearthApp.state.conv.messages.length, gen: !!window.hearthApp.state.gen }));
+    check('disk full: the text stays in the box', box === 'Keep this text', JSON.stringify(box));
+    check('disk full: a visible error says storage is full and what to delete', /full/i.test(errText) && /delete/i.test(errText) && /model/i.test(errText) && /conversation/i.test(errText), JSON.stringify(errText));
+    check('disk full: nothing is sent or answered', sent.messages === 0 && !sent.gen, JSON.stringify(sent));
+    await page.evaluate(() => { window.hearthDiskFull = false; });
+    await page.press(TID('prompt'), 'Enter');
+    await page.waitForFunction(() => !window.hearthApp.state.gen && window.hearthApp.state.conv.messages.at(-1)?.role === 'assistant', null, { timeout: 60000 }).catch(() => {});
+    const after = await page.evaluate(async () => {
+      const c = window.hearthApp.state.conv;
+      const stored = await window.hearthApp.convs.getConversation(c.id);
+      return { roles: c.messages.map((m) => m.role), answer: c.messages.at(-1)?.content, stored: stored?.messages.length };
+    });
+    check('disk full, then room: the message is sent and answered', after.roles.join() === 'user,assistant' && after.answer.length > 0, JSON.stringify(after));
+    check('disk full, then room: both are stored', after.stored === 2, JSON.stringify(after));
+    check('disk full, then room: the error is gone', !(await err.isVisible()), '');
+
+    // The answer is the write refused: it stays on screen, marked as not saved.
+    await page.evaluate(() => { window.hearthDiskFull = 'answers'; });
+    await page.fill(TID('prompt'), 'And another');
+    await page.press(TID('prompt'), 'Enter');
+    await page.waitForFunction(() => !window.hearthApp.state.gen && window.hearthApp.state.conv.messages.length === 4, null, { timeout: 60000 }).catch(() => {});
+    const last = page.locator(`${TID('message')}[data-role="assistant"]`).last();
+    const meta = await last.locator('.meta').textContent();
+    const stored = await page.evaluate(async () => (await window.hearthApp.convs.getConversation(window.hearthApp.state.conv.id)).messages.length);
+    const answerError = (await err.isVisible()) ? await err.textContent() : '';
+    check('answer not stored: it stays on screen marked as not saved', (await last.locator('.bubble').textContent()).length > 0 && /not saved/i.test(meta), meta);
+    check('answer not stored: the error says what to delete', /answer/i.test(answerError) && /delete/i.test(answerError), JSON.stringify(answerError));
+    check('answer not stored: the store holds the question only', stored === 3, String(stored));
+  }
+  check('disk full: no unhandled page errors', pageErrors.length === 0, pageErrors.join('; '));
 } finally {
   await browser.close();
   await server.close();

@@ -159,12 +159,17 @@ async function loadModel(source) {
 }
 
 async function showLoadError(err, source) {
-  const box = $('load-error');
   const { title, text, actions } = explainLoadError(err, await errorsModule(), {
     retry: () => loadModel(source),
     cpu: () => { state.prefs.backend = 'cpu'; savePrefs(); loadModel(source); },
     manage: openModels,
   });
+  showError($('load-error'), title, text, actions);
+  showModelPanel(true);
+}
+
+// An error box: what went wrong, what to do, and buttons ([label, fn]) that do it.
+function showError(box, title, text, actions) {
   const strong = document.createElement('strong');
   strong.textContent = title;
   const p = document.createElement('p');
@@ -174,7 +179,6 @@ async function showLoadError(err, source) {
   for (const [label, fn] of actions) row.append(button(label, fn));
   box.replaceChildren(strong, p, row);
   box.hidden = false;
-  showModelPanel(true);
 }
 
 async function unloadModel() {
@@ -201,6 +205,27 @@ async function refreshBackendInfo() {
 }
 
 // ---------- conversations ----------
+// Conversations shown with more than the browser stored (it refused a write): their last message
+// says so until a write succeeds.
+const unsaved = new WeakSet();
+
+// Stores c through write (convs.saveConversation or convs.saveIfStored); true when it was stored.
+// A write the browser refuses (its storage for this site is full, or refused) is said in the page,
+// with what to delete (under title), rather than lost in the console.
+async function save(c, title, write = convs.saveConversation) {
+  try {
+    await write(c);
+  } catch (err) {
+    showError($('save-error'), title,
+      `This browser's storage for this site is full, or it refused the write. To make room, delete stored models (Models) or old conversations, then try again. (${err?.message || err})`,
+      [['Models', openModels]]);
+    return false;
+  }
+  unsaved.delete(c);
+  $('save-error').hidden = true;
+  return true;
+}
+
 async function renderConvList() {
   const ul = $('conv-list');
   const list = await convs.listConversations();
@@ -225,14 +250,16 @@ function renameInline(li, c) {
   input.focus();
   input.select();
   let settled = false;
-  const finish = async (save) => {
+  const finish = async (keep) => {
     if (settled) return;
     settled = true;
-    if (save && input.value.trim()) {
+    if (keep && input.value.trim()) {
       const fresh = await convs.getConversation(c.id);
       fresh.title = input.value.trim().slice(0, 120);
-      await convs.saveConversation(fresh);
-      if (state.conv?.id === c.id) { state.conv.title = fresh.title; $('conv-title').textContent = fresh.title; }
+      if (await save(fresh, 'The new name could not be stored') && state.conv?.id === c.id) {
+        state.conv.title = fresh.title;
+        $('conv-title').textContent = fresh.title;
+      }
     }
     renderConvList();
   };
@@ -287,7 +314,7 @@ function renderConversation() {
     const actions = {};
     if (m.role === 'assistant' && last) actions.regenerate = regenerate;
     if (m.role === 'user' && i === lastUser) actions.edit = (ev) => editLast(ev.currentTarget.closest('.msg'));
-    nodes.push(messageElement(m, actions));
+    nodes.push(messageElement(m, actions, { unsaved: last && unsaved.has(c) }));
   });
   $('empty').hidden = nodes.length > 0;
   list.replaceChildren($('empty'), ...nodes);
@@ -304,12 +331,18 @@ async function send() {
   const ta = $('prompt');
   const text = ta.value.trim();
   if (!text || !state.engine || state.gen || state.loading) return;
-  ta.value = '';
-  autosize();
   const c = state.conv;
+  const title = c.title;
   if (!c.messages.length) c.title = convs.titleFrom(text);
   c.messages.push({ role: 'user', content: text });
-  await convs.saveConversation(c);
+  // Not stored, not sent: the text stays in the box to send again once there is room.
+  if (!await save(c, 'Your message was not sent: it could not be stored')) {
+    c.messages.pop();
+    c.title = title;
+    return;
+  }
+  ta.value = '';
+  autosize();
   renderConversation();
   renderConvList();
   await generate();
@@ -373,7 +406,8 @@ async function generate() {
   // Kept even when the person moved to another conversation meanwhile (which stopped it), but not
   // when they deleted this one (which stopped it too): a deleted conversation must stay deleted.
   c.messages.push(error ? { role: 'assistant', content: text, error: `Error: ${error}`, stats } : { role: 'assistant', content: text, stats });
-  await convs.saveIfStored(c);
+  // An answer the browser would not store stays on screen, marked as not saved.
+  if (!await save(c, 'The answer could not be stored', convs.saveIfStored)) unsaved.add(c);
   if (state.conv === c) renderConversation();
   else view.element.remove();
   renderConvList();
@@ -390,8 +424,8 @@ function stopGeneration() {
 async function regenerate() {
   const c = state.conv;
   if (state.gen || !state.engine || c.messages.at(-1)?.role !== 'assistant') return;
-  c.messages.pop();
-  await convs.saveConversation(c);
+  const old = c.messages.pop();
+  if (!await save(c, 'Not regenerated: the change could not be stored')) { c.messages.push(old); return; }
   renderConversation();
   await generate();
 }
@@ -405,9 +439,10 @@ async function editLast(box) {
   c.messages.splice(i);
   c.messages.push({ role: 'user', content: text });
   if (i === 0) c.title = convs.titleFrom(text);
-  await convs.saveConversation(c);
+  const stored = await save(c, 'The edited message was not sent: it could not be stored');
+  if (!stored) unsaved.add(c);
   renderConversation();
-  if (state.engine) await generate();
+  if (stored && state.engine) await generate();
 }
 
 // ---------- dialogs ----------
@@ -441,7 +476,7 @@ function saveSettings() {
   state.prefs.backend = $('set-backend').value;
   state.prefs.threads = Math.round(num('set-threads', 0, 64, 0));
   savePrefs();
-  if (c.messages.length) convs.saveConversation(c);
+  if (c.messages.length) save(c, 'The settings could not be stored');
 }
 
 async function openModels() {

@@ -31,8 +31,9 @@ export function statsText(s) {
   return parts.join(' · ');
 }
 
-// Renders a finished message; actions: { regenerate, edit } for the last turn.
-export function messageElement(msg, actions = {}) {
+// Renders a finished message; actions: { regenerate, edit } for the last turn; unsaved: shown but
+// not in the browser's storage (it refused the write).
+export function messageElement(msg, actions = {}, { unsaved = false } = {}) {
   const box = el('div', 'msg');
   box.dataset.testid = 'message';
   box.dataset.role = msg.role;
@@ -44,6 +45,7 @@ export function messageElement(msg, actions = {}) {
   const meta = el('div', 'meta');
   if (msg.role === 'assistant') meta.append(el('span', 'stats', statsText(msg.stats)));
   if (msg.error) meta.append(el('span', 'err', msg.error));
+  if (unsaved) meta.append(el('span', 'err', 'Not saved'));
   if (actions.regenerate) meta.append(button('Regenerate', actions.regenerate, { testid: 'regenerate' }));
   if (actions.edit) meta.append(button('Edit', actions.edit, { testid: 'edit' }));
   box.append(bubble, meta);
