@@ -43,7 +43,7 @@ const LOGIT_TOL = 1e-3;
 // often enough to move logits by ~5e-3 (docs/webgpu.md, Known gaps). Until the
 // exact mode sums in ggml's order they are held to the fast numerics' bound
 // (2% of the largest logit, greedy tokens where llama.cpp's margin exceeds it).
-const KQUANT_ALL = new Set(kquantFixtures('native').map((fx) => fx.name));
+const KQUANT_ALL = new Set([...fixtures.values()].filter((fx) => fx.ftype).map((fx) => fx.name));
 // Q4_1/Q5_1 products add an offset term that nearly cancels the rest (q is
 // 0..15, m about -8d); ggml's CPU rounds their 8-lane sums in an order the
 // GPU does not follow, and the next Q8 rounding of the input amplifies that
