@@ -6,6 +6,7 @@
 #define HEARTH_CPU_ACTIVATION_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef void (*swiglu_fn)(const float *gate, const float *up, float *out, int n);
 
@@ -17,6 +18,13 @@ void swiglu_scalar(const float *gate, const float *up, float *out, int n);
 swiglu_fn swiglu_avx2(void);
 /* NULL when compiled without SIMD128; not bit-identical (activation_simd128.c). */
 swiglu_fn swiglu_simd128_fast(void);
+
+/* GEGLU, out = gelu(gate) * up with GELU's tanh form, as ggml's CPU backend
+ * computes it: gate rounded to f16 and looked up in a table of f16 GELU
+ * values (ggml's GGML_GELU_FP16), 0 at or below -10 and gate * up at or
+ * above 10. The table (65536 entries) belongs to the caller. */
+void gelu_table_init(uint16_t *table);
+void geglu(const uint16_t *table, const float *gate, const float *up, float *out, int n);
 
 /* ggml's v_expf for one element (portable, with fmaf). */
 float ggml_poly_expf(float x);

@@ -30,8 +30,8 @@ static float dot_f16(const float *q, const uint16_t *k, int n) {
 
 /* ggml's one-row flash attention over positions [j0, j1): the f16
  * accumulator in acc (from zero), ms = {running max, sum}. */
-static void part_scalar(const float *q, const uint16_t *K, const uint16_t *V, int j0, int j1, int head_dim, int stride,
-                        float scale, uint16_t *acc, float ms_out[2]) {
+static void part_capped(const float *q, const uint16_t *K, const uint16_t *V, int j0, int j1, int head_dim,
+                        int stride, float scale, float softcap, uint16_t *acc, float ms_out[2]) {
     float qh[512];
     for (int d = 0; d < head_dim; d++) {
         qh[d] = ggml_fp16_to_fp32(ggml_fp32_to_fp16(q[d]));
@@ -41,6 +41,7 @@ static void part_scalar(const float *q, const uint16_t *K, const uint16_t *V, in
     for (int j = j0; j < j1; j++) {
         const uint16_t *k = K + (size_t)j * stride, *v = V + (size_t)j * stride;
         float s = dot_f16(qh, k, head_dim) * scale;
+        if (softcap != 0.0f) s = softcap * tanhf(s);
         float ms = 1.0f, vs = 1.0f;
         if (s > M) {
             float old = M;
@@ -59,12 +60,23 @@ static void part_scalar(const float *q, const uint16_t *K, const uint16_t *V, in
     ms_out[1] = S;
 }
 
-void attention_row_scalar(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int head_dim, int stride,
-                          float scale, uint16_t *acc, float *out) {
+static void part_scalar(const float *q, const uint16_t *K, const uint16_t *V, int j0, int j1, int head_dim, int stride,
+                        float scale, uint16_t *acc, float ms_out[2]) {
+    part_capped(q, K, V, j0, j1, head_dim, stride, scale, 0.0f, acc, ms_out);
+}
+
+void attention_row_softcap(const float *q, const uint16_t *K, const uint16_t *V, int kv0, int n_pos, int head_dim,
+                           int stride, float scale, float softcap, uint16_t *acc, float *out) {
     float ms[2];
-    part_scalar(q, K, V, 0, n_pos, head_dim, stride, scale, acc, ms);
+    /* ggml divides the scale by the cap once */
+    part_capped(q, K, V, kv0, n_pos, head_dim, stride, softcap != 0.0f ? scale / softcap : scale, softcap, acc, ms);
     float inv = ms[1] == 0 ? 0 : 1.0f / ms[1];
     for (int d = 0; d < head_dim; d++) out[d] = ggml_fp16_to_fp32(acc[d]) * inv;
+}
+
+void attention_row_scalar(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int head_dim, int stride,
+                          float scale, uint16_t *acc, float *out) {
+    attention_row_softcap(q, K, V, 0, n_pos, head_dim, stride, scale, 0.0f, acc, out);
 }
 
 /* ---- split-KV decode (attention.h) ---- */
@@ -146,17 +158,24 @@ static float reduce_add(const float *v, int w) {
     return (t[0] + t[2]) + (t[1] + t[3]);
 }
 
-void attention_tiled_row(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int hd, int stride,
-                         float scale, float *out, attention_tile_scores_fn scores, attention_tile_accum_fn accum) {
+void attention_tiled_row(const float *q, const uint16_t *K, const uint16_t *V, int kv0, int n_pos, int hd,
+                         int stride, float scale, float softcap, float *out, attention_tile_fns fns) {
     float acc[512], kq[ATTENTION_TILE_KV];
     for (int d = 0; d < hd; d++) acc[d] = 0;
     float M = -INFINITY, S = 0;
-    for (int ic = 0; ic < n_pos; ic += ATTENTION_TILE_KV) {
+    if (softcap != 0.0f) scale /= softcap;
+    for (int ic = kv0 / ATTENTION_TILE_KV * ATTENTION_TILE_KV; ic < n_pos; ic += ATTENTION_TILE_KV) {
         const int n = n_pos - ic < ATTENTION_TILE_KV ? n_pos - ic : ATTENTION_TILE_KV;
-        scores(q, K + (size_t)ic * stride, n, hd, stride, kq);
+        fns.scores(q, K + (size_t)ic * stride, n, hd, stride, kq);
         float tmax = -INFINITY;
         for (int j = 0; j < ATTENTION_TILE_KV; j++) {
-            kq[j] = j < n ? kq[j] * scale : -INFINITY;
+            /* ggml: scale, then tanh and the cap, then the mask */
+            float s = -INFINITY;
+            if (j < n && ic + j >= kv0) {
+                s = kq[j] * scale;
+                if (softcap != 0.0f) s = softcap * tanhf(s);
+            }
+            kq[j] = s;
             tmax = kq[j] > tmax ? kq[j] : tmax;
         }
         const float Mnew = fmaxf(M, tmax);
@@ -172,7 +191,7 @@ void attention_tiled_row(const float *q, const uint16_t *K, const uint16_t *V, i
             sum += (double)reduce_add(kq + j, GGML_F32_WIDTH);
         }
         S = (float)((double)S + sum);
-        accum(kq, V + (size_t)ic * stride, n, hd, stride, acc);
+        fns.accum(kq, V + (size_t)ic * stride, n, hd, stride, acc);
     }
     const float inv = S == 0 ? 0 : 1.0f / S;
     for (int d = 0; d < hd; d++) out[d] = acc[d] * inv;
@@ -194,18 +213,12 @@ static void tile_accum_scalar(const float *p, const uint16_t *V, int n, int hd, 
     }
 }
 
-static void tiled_row_scalar(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int hd, int stride,
-                             float scale, uint16_t *acc, float *out) {
-    (void)acc;
-    attention_tiled_row(q, K, V, n_pos, hd, stride, scale, out, tile_scores_scalar, tile_accum_scalar);
-}
-
-attention_row_fn attention_tiled_select(bool allow_simd) {
+attention_tile_fns attention_tiled_select(bool allow_simd) {
+    attention_tile_fns fns = {tile_scores_scalar, tile_accum_scalar};
 #ifndef __wasm_simd128__
-    if (allow_simd && (kernels_cpu_features() & KERNELS_CPU_AVX2)) {
-        attention_row_fn f = attention_tiled_avx2();
-        if (f) return f;
-    }
+    if (allow_simd && (kernels_cpu_features() & KERNELS_CPU_AVX2)) attention_tile_fns_avx2(&fns);
+#else
+    (void)allow_simd;
 #endif
-    return tiled_row_scalar;
+    return fns;
 }

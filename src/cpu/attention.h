@@ -33,19 +33,30 @@ attention_group_fn attention_group_select(bool allow_simd, bool inexact);
  * expf), the tile's exps come from ggml's polynomial v_expf, summed per
  * vector of the width as its reduce-add does and then in double, and V is
  * accumulated in f32 with one FMA chain per output over the tile's
- * positions. Same signature as a row (acc unused). */
+ * positions. */
 #define ATTENTION_TILED_MIN_ROWS 64
 #define ATTENTION_TILE_KV 64
 bool attention_tiled_applies(int n_rows, int head_dim);
-attention_row_fn attention_tiled_select(bool allow_simd);
 /* The two inner loops of a tile, for the SIMD versions: kq[j] for the tile's
  * n positions (j < n), and acc[d] += p[j] * V[j][d] in order of j. */
 typedef void (*attention_tile_scores_fn)(const float *q, const uint16_t *K, int n, int head_dim, int stride,
                                          float *kq);
 typedef void (*attention_tile_accum_fn)(const float *p, const uint16_t *V, int n, int head_dim, int stride,
                                         float *acc);
-void attention_tiled_row(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int head_dim, int stride,
-                         float scale, float *out, attention_tile_scores_fn scores, attention_tile_accum_fn accum);
+typedef struct {
+    attention_tile_scores_fn scores;
+    attention_tile_accum_fn accum;
+} attention_tile_fns;
+attention_tile_fns attention_tiled_select(bool allow_simd);
+/* One row over positions [kv0, n_pos) (earlier ones masked, as a sliding
+ * window masks them: the tiles stay where ggml's are, from position 0);
+ * softcap: 0, or scores become softcap * tanh(score * scale / softcap). */
+void attention_tiled_row(const float *q, const uint16_t *K, const uint16_t *V, int kv0, int n_pos, int head_dim,
+                         int stride, float scale, float softcap, float *out, attention_tile_fns fns);
+/* The one-row attention with soft-capped scores over positions
+ * [kv0, n_pos) (Gemma 2: scalar only). */
+void attention_row_softcap(const float *q, const uint16_t *K, const uint16_t *V, int kv0, int n_pos, int head_dim,
+                           int stride, float scale, float softcap, uint16_t *acc, float *out);
 
 /* ggml's split-KV decode: for one query row when the KV cells in view
  * (n_kv: llama.cpp's context padded to 256, of which the used positions
@@ -67,6 +78,7 @@ void attention_row_scalar(const float *q, const uint16_t *K, const uint16_t *V, 
                           float scale, uint16_t *acc, float *out);
 /* NULL when compiled without AVX2/FMA/F16C. */
 attention_row_fn attention_row_avx2(void);
-attention_row_fn attention_tiled_avx2(void);
+/* false when compiled without AVX2/FMA/F16C. */
+bool attention_tile_fns_avx2(attention_tile_fns *out);
 
 #endif

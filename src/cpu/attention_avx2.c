@@ -121,15 +121,15 @@ static void tile_accum(const float *p, const uint16_t *V, int n, int hd, int str
         for (int j = 0; j < n; j++) acc[d] = fmaf(p[j], h2f(V[(size_t)j * stride + d]), acc[d]);
 }
 
-static void tiled_row(const float *q, const uint16_t *K, const uint16_t *V, int n_pos, int hd, int stride, float scale,
-                      uint16_t *acc, float *out) {
-    (void)acc;
-    attention_tiled_row(q, K, V, n_pos, hd, stride, scale, out, tile_scores, tile_accum);
+bool attention_tile_fns_avx2(attention_tile_fns *out) {
+    *out = (attention_tile_fns){tile_scores, tile_accum};
+    return true;
 }
-
-attention_row_fn attention_tiled_avx2(void) { return tiled_row; }
 #else
 attention_row_fn attention_row_avx2(void) { return 0; }
-attention_row_fn attention_tiled_avx2(void) { return 0; }
+bool attention_tile_fns_avx2(attention_tile_fns *out) {
+    (void)out;
+    return false;
+}
 attention_part_fn attention_part_avx2(void) { return 0; }
 #endif

@@ -25,9 +25,11 @@ struct forward_ctx {
 
     uint16_t **k_cache, **v_cache; /* per layer: [n_head_kv][n_ctx][head_dim] f16 */
     float *x, *xb, *qkv, *attn, *ffn, *act, *rope_cs, *last;
+    float *rope_cs_local; /* the sliding-window layers' RoPE table, or NULL where they share rope_cs */
+    uint16_t *gelu_table; /* FFN_GEGLU: ggml's f16 GELU table (activation.h) */
     uint16_t *attn_acc; /* per thread: head_dim f16 accumulator */
     attention_row_fn attn_row;
-    attention_row_fn attn_tiled; /* batches llama.cpp runs through its tiled flash attention */
+    attention_tile_fns attn_tiles; /* batches llama.cpp runs through its tiled flash attention */
     attention_part_fn attn_part; /* decode over 512+ KV cells: ggml's split-KV path */
     attention_group_fn attn_group; /* or NULL: rows head by head */
     swiglu_fn swiglu;
@@ -186,12 +188,16 @@ typedef struct {
 static void attention_task(void *arg, int thread, int n_threads) {
     const attention_job *a = arg;
     forward_ctx *f = a->f;
-    const model_hparams *hp = &f->m->hp;
+    const model *m = f->m;
+    const model_hparams *hp = &m->hp;
+    const model_layer *ly = &m->layers[a->layer];
     int hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
     /* ARCH_Q_PRESCALE: Q was scaled (eval_batch), the scores are by 1 */
     float scale = hp->flags & ARCH_Q_PRESCALE ? 1.0f : 1.0f / sqrtf((float)hd);
+    const float softcap = hp->flags & ARCH_SOFTCAP ? hp->attn_softcap : 0.0f;
     uint16_t *acc = f->attn_acc + (size_t)thread * hd;
-    if (f->attn_group) {
+    /* a query at p sees keys [kv0, p]: kv0 > 0 on sliding-window layers */
+    if (f->attn_group && softcap == 0.0f) {
         /* the query heads of a KV head together, in as many parts as keep
          * every thread busy */
         int parts = 1;
@@ -202,28 +208,30 @@ static void attention_task(void *arg, int thread, int n_threads) {
             const int t = item / (hp->n_head_kv * parts), kvh = item / parts % hp->n_head_kv, part = item % parts;
             const int h0 = kvh * group + part * per, n = per < group - part * per ? per : group - part * per;
             if (n <= 0) continue;
-            const size_t base = (size_t)kvh * f->n_ctx * hd;
+            const int kv0 = model_first_key(m, ly, a->pos + t);
+            const size_t base = ((size_t)kvh * f->n_ctx + (size_t)kv0) * hd;
             f->attn_group(f->qkv + (size_t)t * f->qkv_dim + (size_t)h0 * hd, n, f->k_cache[a->layer] + base,
-                          f->v_cache[a->layer] + base, a->pos + t + 1, hd, hd, scale,
+                          f->v_cache[a->layer] + base, a->pos + t + 1 - kv0, hd, hd, scale,
                           f->attn + (size_t)t * f->q_dim + (size_t)h0 * hd);
         }
         return;
     }
     int items = a->n_tok * hp->n_head;
-    attention_row_fn row = attention_tiled_applies(a->n_tok, hd) ? f->attn_tiled : f->attn_row;
+    const bool tiled = attention_tiled_applies(a->n_tok, hd);
     const int split_kv = attention_split_kv(f->n_ctx, a->pos, a->n_tok); /* ggml's chunks: one per thread */
     for (int item = thread; item < items; item += n_threads) {
         int t = item / hp->n_head, h = item % hp->n_head, kvh = h / group;
-        size_t base = (size_t)kvh * f->n_ctx * hd;
-        if (split_kv) {
-            attention_split_row(f->attn_part, f->qkv + (size_t)h * hd, f->k_cache[a->layer] + base,
-                                f->v_cache[a->layer] + base, a->pos + 1, split_kv, f->n_threads, hd, hd, scale, acc,
-                                f->attn + (size_t)h * hd);
-            continue;
-        }
-        row(f->qkv + (size_t)t * f->qkv_dim + (size_t)h * hd, f->k_cache[a->layer] + base,
-                    f->v_cache[a->layer] + base, a->pos + t + 1, hd, hd, scale, acc,
-                    f->attn + (size_t)t * f->q_dim + (size_t)h * hd);
+        const int kv0 = model_first_key(m, ly, a->pos + t), n_pos = a->pos + t + 1;
+        const uint16_t *K = f->k_cache[a->layer] + (size_t)kvh * f->n_ctx * hd;
+        const uint16_t *V = f->v_cache[a->layer] + (size_t)kvh * f->n_ctx * hd;
+        const float *q = f->qkv + (size_t)t * f->qkv_dim + (size_t)h * hd;
+        float *out = f->attn + (size_t)t * f->q_dim + (size_t)h * hd;
+        if (tiled) attention_tiled_row(q, K, V, kv0, n_pos, hd, hd, scale, softcap, out, f->attn_tiles);
+        else if (softcap != 0.0f) attention_row_softcap(q, K, V, kv0, n_pos, hd, hd, scale, softcap, acc, out);
+        /* (a window's keys are not split: llama.cpp's window cache is another size) */
+        else if (split_kv && kv0 == 0)
+            attention_split_row(f->attn_part, q, K, V, n_pos, split_kv, f->n_threads, hd, hd, scale, acc, out);
+        else f->attn_row(q, K + (size_t)kv0 * hd, V + (size_t)kv0 * hd, n_pos - kv0, hd, hd, scale, acc, out);
     }
 }
 
@@ -234,15 +242,25 @@ typedef struct {
     int n_tok;
 } swiglu_job;
 
-/* act = silu(gate) * up, rows of ffn being [gate | up]. */
+/* act = silu(gate) * up (or GELU's), rows of ffn being [gate | up]. */
 static void swiglu_task(void *arg, int thread, int n_threads) {
     const swiglu_job *j = arg;
     int F = j->f->m->hp.n_ff;
     for (int t = thread; t < j->n_tok; t += n_threads) {
         const float *gate = j->f->ffn + (size_t)t * 2 * F, *up = gate + F;
         float *a = j->f->act + (size_t)t * F;
-        j->f->swiglu(gate, up, a, F);
+        if (j->f->gelu_table) geglu(j->f->gelu_table, gate, up, a, F);
+        else j->f->swiglu(gate, up, a, F);
     }
+}
+
+/* ARCH_POST_NORMS: the norm of a branch's output (xb) before the residual. */
+static void residual(forward_ctx *f, const float *post_norm, int n_tok) {
+    const int E = f->m->hp.n_embd;
+    if (post_norm)
+        for (int t = 0; t < n_tok; t++)
+            rmsnorm(f->xb + (size_t)t * E, f->xb + (size_t)t * E, post_norm, E, f->m->hp.rms_eps);
+    for (size_t i = 0; i < (size_t)n_tok * E; i++) f->x[i] += f->xb[i];
 }
 
 static void add_bias(float *x, size_t stride, const float *b, int n, int n_tok) {
@@ -266,10 +284,15 @@ static void eval_batch(forward_ctx *f, const int32_t *tokens, int n_tok, int pos
     const model *m = f->m;
     const model_hparams *hp = &m->hp;
     int E = hp->n_embd, F = hp->n_ff;
-    for (int t = 0; t < n_tok; t++)
+    for (int t = 0; t < n_tok; t++) {
+        float *x = f->x + (size_t)t * E;
         kernels_dequantize_row(m->tok_embd.type, (const uint8_t *)m->tok_embd.data + m->tok_embd.row_bytes * tokens[t],
-                               f->x + (size_t)t * E, E);
-    model_rope_table(m, f->n_ctx, pos, n_tok, f->rope_cs);
+                               x, E);
+        if (hp->embd_scale != 1.0f)
+            for (int i = 0; i < E; i++) x[i] *= hp->embd_scale;
+    }
+    model_rope_table(m, f->n_ctx, false, pos, n_tok, f->rope_cs);
+    if (f->rope_cs_local) model_rope_table(m, f->n_ctx, true, pos, n_tok, f->rope_cs_local);
 
     for (int il = 0; il < hp->n_layer; il++) {
         const model_layer *ly = &m->layers[il];
@@ -284,17 +307,26 @@ static void eval_batch(forward_ctx *f, const int32_t *tokens, int n_tok, int pos
         add_bias(f->qkv + f->q_dim, (size_t)f->qkv_dim, ly->qkv_bias[1], f->kv_dim, n_tok);
         add_bias(f->qkv + f->q_dim + f->kv_dim, (size_t)f->qkv_dim, ly->qkv_bias[2], f->kv_dim, n_tok);
 
+        const float *cs_table = ly->local && f->rope_cs_local ? f->rope_cs_local : f->rope_cs;
         for (int t = 0; t < n_tok; t++) {
             float *row = f->qkv + (size_t)t * f->qkv_dim;
-            const float *cs = f->rope_cs + (size_t)t * hp->rope_dim;
-            for (int h = 0; h < hp->n_head; h++) rope_apply(hp, row + (size_t)h * hp->head_dim, cs);
-            /* ARCH_Q_PRESCALE (phi3): llama.cpp multiplies the roped Q by
-             * 1/sqrt(head_dim) in f32 (then attention scales by 1): not the
-             * same bits as scaling the scores unless head_dim is a power of 4
-             * (docs/numerics.md) */
+            const float *cs = cs_table + (size_t)t * hp->rope_dim;
+            /* ARCH_QK_NORM: each head of Q and K normed before RoPE */
+            for (int h = 0; ly->q_norm && h < hp->n_head; h++)
+                rmsnorm(row + (size_t)h * hp->head_dim, row + (size_t)h * hp->head_dim, ly->q_norm, hp->head_dim,
+                        hp->rms_eps);
+            for (int h = 0; ly->k_norm && h < hp->n_head_kv; h++)
+                rmsnorm(row + f->q_dim + (size_t)h * hp->head_dim, row + f->q_dim + (size_t)h * hp->head_dim,
+                        ly->k_norm, hp->head_dim, hp->rms_eps);
+            for (int h = 0; ly->rope && h < hp->n_head; h++) rope_apply(hp, row + (size_t)h * hp->head_dim, cs);
+            /* ARCH_Q_PRESCALE (phi3, gemma): llama.cpp multiplies the roped
+             * Q by 1/sqrt(head_dim) in f32 (then attention scales by 1): not
+             * the same bits as scaling the scores unless head_dim is a power
+             * of 4 (docs/numerics.md) */
             if (hp->flags & ARCH_Q_PRESCALE)
-                for (int i = 0; i < f->q_dim; i++) row[i] *= 1.0f / sqrtf((float)hp->head_dim);
-            for (int h = 0; h < hp->n_head_kv; h++) rope_apply(hp, row + f->q_dim + (size_t)h * hp->head_dim, cs);
+                for (int i = 0; i < f->q_dim; i++) row[i] *= hp->q_scale;
+            for (int h = 0; ly->rope && h < hp->n_head_kv; h++)
+                rope_apply(hp, row + f->q_dim + (size_t)h * hp->head_dim, cs);
             int hd = hp->head_dim, p = pos + t;
             for (int h = 0; h < hp->n_head_kv; h++) {
                 const float *kr = row + f->q_dim + (size_t)h * hd, *vr = kr + f->kv_dim;
@@ -311,7 +343,7 @@ static void eval_batch(forward_ctx *f, const int32_t *tokens, int n_tok, int pos
 
         /* x += Wo * attn, through xb */
         matmul1(f, &ly->wo, f->attn, n_tok, f->xb, (size_t)E);
-        for (size_t i = 0; i < (size_t)n_tok * E; i++) f->x[i] += f->xb[i];
+        residual(f, ly->attn_post_norm, n_tok);
 
         /* After the last attention only the rows that give logits matter (as
          * llama.cpp, which then runs this FFN with one token). */
@@ -332,12 +364,17 @@ static void eval_batch(forward_ctx *f, const int32_t *tokens, int n_tok, int pos
         if (n_tok == 1) swiglu_task(&sj, 0, 1);
         else f->host->parallel(f->host->ctx, swiglu_task, &sj);
         matmul1(f, &ly->down, f->act, n_tok, f->xb, (size_t)E);
-        for (size_t i = 0; i < (size_t)n_tok * E; i++) f->x[i] += f->xb[i];
+        residual(f, ly->ffn_post_norm, n_tok);
     }
 
     if (logits) {
         rmsnorm(f->last, f->x + (size_t)(n_tok - 1) * E, m->output_norm, E, hp->rms_eps);
         matmul1(f, &m->output, f->last, 1, logits, (size_t)hp->n_vocab);
+        if (hp->flags & ARCH_SOFTCAP) {
+            /* ggml: scale by 1/cap, tanh, scale by cap */
+            const float inv = 1.0f / hp->final_softcap;
+            for (int i = 0; i < hp->n_vocab; i++) logits[i] = tanhf(logits[i] * inv) * hp->final_softcap;
+        }
     }
 }
 
@@ -433,10 +470,13 @@ hearth_status forward_create(forward_ctx **out, const model *m, const hearth_hos
     f->ffn = zalloc(B * 2 * hp->n_ff * sizeof(float), &ok);
     f->act = zalloc(B * hp->n_ff * sizeof(float), &ok);
     f->rope_cs = zalloc(B * hp->rope_dim * sizeof(float), &ok);
+    if (model_rope_local_table(m)) f->rope_cs_local = zalloc(B * hp->rope_dim * sizeof(float), &ok);
+    if (hp->desc->ffn == FFN_GEGLU && (f->gelu_table = zalloc((1u << 16) * sizeof(uint16_t), &ok)))
+        gelu_table_init(f->gelu_table);
     f->attn_acc = zalloc((size_t)f->n_threads * hp->head_dim * sizeof(uint16_t), &ok);
     f->attn_row = attention_row_select(allow_simd, kernels->inexact);
     f->attn_group = attention_group_select(allow_simd, kernels->inexact);
-    f->attn_tiled = attention_tiled_select(allow_simd);
+    f->attn_tiles = attention_tiled_select(allow_simd);
     f->attn_part = attention_part_select(allow_simd);
     f->swiglu = swiglu_select(allow_simd, kernels->inexact);
     f->last = zalloc((size_t)hp->n_embd * sizeof(float), &ok);
@@ -478,6 +518,8 @@ void forward_free(forward_ctx *f) {
     free(f->ffn);
     free(f->act);
     free(f->rope_cs);
+    free(f->rope_cs_local);
+    free(f->gelu_table);
     free(f->attn_acc);
     free(f->last);
     for (int s = 0; s < MAX_GROUP; s++) free(f->act_q[s]);

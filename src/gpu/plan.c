@@ -13,6 +13,8 @@ hearth_status gpu_model_create(gpu_model **out, const model *m, const hearth_hos
     const model_hparams *hp = &m->hp;
     if (opt->n_ctx < 1 || opt->max_batch < 1)
         return hearth_fail(err, HEARTH_E_ARG, "context and batch must be positive");
+    hearth_status st = model_arch_runs_on(hp->desc, true, hp->arch_name, err);
+    if (st) return st;
     if (hp->head_dim > 256 || hp->n_embd % GPU_Q8_BLOCK || hp->n_ff % GPU_Q8_BLOCK)
         return hearth_fail(err, HEARTH_E_UNSUPPORTED,
                            "the GPU backend needs heads of at most 256 and widths that are multiples of 32 "
@@ -40,7 +42,7 @@ hearth_status gpu_model_create(gpu_model **out, const model *m, const hearth_hos
     g->n_chunks = (hp->n_vocab + 256 * SAMPLE_PER_T - 1) / (256 * SAMPLE_PER_T);
     g->next_buf = GPU_BUF_FIRST_FREE;
     g->scratch_bytes = 8u << 20;
-    hearth_status st = gh->limits(gh->ctx, &g->lim, err);
+    st = gh->limits(gh->ctx, &g->lim, err);
     if (!st && g->lim.max_workgroup_storage < 32768)
         st = hearth_fail(err, HEARTH_E_UNSUPPORTED,
                          "this GPU offers %.0f bytes of workgroup memory; the GPU backend needs 32768",

@@ -94,7 +94,7 @@ static hearth_status rope_table(gpu_model *g, hearth_error *err) {
     size_t n = (size_t)g->n_ctx * (size_t)hp->rope_dim;
     float *cs = malloc(n * sizeof *cs);
     if (!cs) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory for the RoPE table");
-    model_rope_table(g->m, g->n_ctx, 0, g->n_ctx, cs);
+    model_rope_table(g->m, g->n_ctx, false, 0, g->n_ctx, cs);
     hearth_status st = vector_buffer(g, cs, (int)n, "the RoPE table", &g->b_rope, err);
     free(cs);
     return st;

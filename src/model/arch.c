@@ -10,10 +10,20 @@
 
 /* One row per architecture. */
 static const arch_desc rows[] = {
-    {ARCH_LLAMA, "llama", ARCH_TIED_EMBD, ROPE_INTERLEAVED, FFN_SWIGLU},
+    {ARCH_LLAMA, "llama", ARCH_TIED_EMBD, ROPE_INTERLEAVED, FFN_SWIGLU, 0, 0, 0},
     {ARCH_PHI3, "phi3", ARCH_FUSED_QKV | ARCH_FUSED_GATE_UP | ARCH_LONG_ROPE | ARCH_TIED_EMBD | ARCH_Q_PRESCALE,
-     ROPE_NEOX, FFN_SWIGLU},
-    {ARCH_QWEN2, "qwen2", ARCH_QKV_BIAS | ARCH_TIED_EMBD, ROPE_NEOX, FFN_SWIGLU},
+     ROPE_NEOX, FFN_SWIGLU, 0, 0, 0},
+    {ARCH_QWEN2, "qwen2", ARCH_QKV_BIAS | ARCH_TIED_EMBD, ROPE_NEOX, FFN_SWIGLU, 0, 0, 0},
+    {ARCH_QWEN3, "qwen3", ARCH_QK_NORM | ARCH_TIED_EMBD, ROPE_NEOX, FFN_SWIGLU, 0, 0, 0},
+    /* llama.cpp: Gemma 3 has a window only when the file gives one, and
+     * every 6th layer global; Gemma 2 a window of 4096 on every 2nd */
+    {ARCH_GEMMA3, "gemma3",
+     ARCH_QK_NORM | ARCH_POST_NORMS | ARCH_EMBD_SCALE | ARCH_SLIDING_WINDOW | ARCH_TIED_EMBD | ARCH_Q_PRESCALE,
+     ROPE_NEOX, FFN_GEGLU, 0, 6, 0},
+    {ARCH_GEMMA2, "gemma2",
+     ARCH_POST_NORMS | ARCH_EMBD_SCALE | ARCH_SLIDING_WINDOW | ARCH_SOFTCAP | ARCH_TIED_EMBD | ARCH_Q_PRESCALE,
+     ROPE_NEOX, FFN_GEGLU, 4096, 2, 0},
+    {ARCH_SMOLLM3, "smollm3", ARCH_ROPE_SKIP | ARCH_TIED_EMBD, ROPE_INTERLEAVED, FFN_SWIGLU, 0, 0, 4},
 };
 
 #define HP(f) offsetof(model_hparams, f)
@@ -31,10 +41,14 @@ const arch_u32_key arch_u32_keys[] = {
 const size_t arch_n_u32_keys = sizeof arch_u32_keys / sizeof *arch_u32_keys;
 
 const arch_f32_key arch_f32_keys[] = {
-    {"attention.layer_norm_rms_epsilon", HP(rms_eps), 1e-5f, 0.0f, 1.0f},
-    {"rope.freq_base", HP(rope_base), 10000.0f, 1.0f, INFINITY},
+    {"attention.layer_norm_rms_epsilon", HP(rms_eps), 1e-5f, 0.0f, 1.0f, 0},
+    {"rope.freq_base", HP(rope_base), 10000.0f, 1.0f, INFINITY, 0},
     /* Phi-3.5's long-rope scales cos and sin by it */
-    {"rope.scaling.attn_factor", HP(rope_attn_factor), 1.0f, 0.0f, INFINITY},
+    {"rope.scaling.attn_factor", HP(rope_attn_factor), 1.0f, 0.0f, INFINITY, 0},
+    /* the local layers' base (llama.cpp's default for both gemmas' files) */
+    {"rope.freq_base_swa", HP(rope_base_swa), 10000.0f, 1.0f, INFINITY, ARCH_SLIDING_WINDOW},
+    {"attn_logit_softcapping", HP(attn_softcap), 50.0f, 0.0f, INFINITY, ARCH_SOFTCAP},
+    {"final_logit_softcapping", HP(final_softcap), 30.0f, 0.0f, INFINITY, ARCH_SOFTCAP},
 };
 const size_t arch_n_f32_keys = sizeof arch_f32_keys / sizeof *arch_f32_keys;
 #undef HP
@@ -68,6 +82,10 @@ const arch_tensor arch_layer_tensors[] = {
     {"attn_q.bias", false, DIM_Q, 0, L(qkv_bias[0]), 0, ARCH_FUSED_QKV, NEED_IF_FLAG, ARCH_QKV_BIAS},
     {"attn_k.bias", false, DIM_KV, 0, L(qkv_bias[1]), 0, ARCH_FUSED_QKV, NEED_IF_FLAG, ARCH_QKV_BIAS},
     {"attn_v.bias", false, DIM_KV, 0, L(qkv_bias[2]), 0, ARCH_FUSED_QKV, NEED_IF_FLAG, ARCH_QKV_BIAS},
+    {"attn_q_norm.weight", false, DIM_HEAD, 0, L(q_norm), ARCH_QK_NORM, 0, NEED_REQUIRED, 0},
+    {"attn_k_norm.weight", false, DIM_HEAD, 0, L(k_norm), ARCH_QK_NORM, 0, NEED_REQUIRED, 0},
+    {"post_attention_norm.weight", false, DIM_EMBD, 0, L(attn_post_norm), ARCH_POST_NORMS, 0, NEED_REQUIRED, 0},
+    {"post_ffw_norm.weight", false, DIM_EMBD, 0, L(ffn_post_norm), ARCH_POST_NORMS, 0, NEED_REQUIRED, 0},
 };
 const size_t arch_n_layer_tensors = sizeof arch_layer_tensors / sizeof *arch_layer_tensors;
 #undef L
@@ -80,7 +98,7 @@ const arch_desc *arch_find(const char *name) {
 
 const arch_desc *arch_row(size_t i) { return i < sizeof rows / sizeof *rows ? &rows[i] : NULL; }
 
-void arch_missing(const arch_desc *d, char *buf, size_t size) {
+void arch_missing(const arch_desc *d, unsigned runs, char *buf, size_t size) {
     static const struct {
         unsigned flag;
         const char *name;
@@ -90,16 +108,14 @@ void arch_missing(const arch_desc *d, char *buf, size_t size) {
                {ARCH_SLIDING_WINDOW, "sliding-window attention"},
                {ARCH_SOFTCAP, "logit soft-capping"},
                {ARCH_ROPE_SKIP, "layers without RoPE"}};
+    const size_t n_ops = sizeof ops / sizeof *ops;
     size_t at = 0;
-    unsigned unnamed = d->flags & ~(unsigned)ARCH_RUNS;
+    unsigned missing = d->flags & ~runs, unnamed = missing;
     if (!size) return;
     buf[0] = 0;
-    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) unnamed &= ~ops[i].flag;
-    for (size_t i = 0; i < sizeof ops / sizeof *ops + 2; i++) {
-        const size_t n_ops = sizeof ops / sizeof *ops;
-        const char *name = i < n_ops        ? ((d->flags & ops[i].flag) ? ops[i].name : NULL)
-                           : i == n_ops     ? (d->ffn != FFN_SWIGLU ? "a GELU feed-forward" : NULL)
-                                            : (unnamed ? "other operations" : NULL);
+    for (size_t i = 0; i < n_ops; i++) unnamed &= ~ops[i].flag;
+    for (size_t i = 0; i <= n_ops; i++) {
+        const char *name = i < n_ops ? ((missing & ops[i].flag) ? ops[i].name : NULL) : unnamed ? "other operations" : NULL;
         if (!name) continue;
         int n = snprintf(buf + at, size - at, "%s%s", at ? ", " : "", name);
         if (n < 0 || (size_t)n >= size - at) return;

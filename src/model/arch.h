@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 /* Row ids (arch.c's rows), for tools that print them. */
-typedef enum { ARCH_LLAMA, ARCH_PHI3, ARCH_QWEN2 } model_arch;
+typedef enum { ARCH_LLAMA, ARCH_PHI3, ARCH_QWEN2, ARCH_QWEN3, ARCH_GEMMA3, ARCH_GEMMA2, ARCH_SMOLLM3 } model_arch;
 
 /* What a row asks of the loader and of the layer recipe (model_hparams.flags). */
 enum arch_flag {
@@ -22,25 +22,27 @@ enum arch_flag {
     ARCH_LONG_ROPE = 1u << 3,     /* rope_factors_long/short, rope.scaling.original_context_length (phi3) */
     ARCH_TIED_EMBD = 1u << 4,     /* output.weight may be absent: logits from token_embd */
     ARCH_Q_PRESCALE = 1u << 5,    /* Q is multiplied by 1/sqrt(head_dim) after RoPE and the scores by 1,
-                                   * as llama.cpp's graph does (phi3): other bits than scaling the scores */
-    /* Room for the next rows: model_load refuses a row with any of these
-     * until both backends run the operation (ARCH_RUNS). */
-    ARCH_QK_NORM = 1u << 8,         /* RMSNorm of each q and k head (qwen3) */
-    ARCH_POST_NORMS = 1u << 9,      /* norms after attention and after the FFN (gemma2/3) */
+                                   * as llama.cpp's graph does (phi3, gemma): other bits than scaling the scores */
+    ARCH_QK_NORM = 1u << 8,         /* RMSNorm of each q and k head before RoPE (qwen3, gemma3) */
+    ARCH_POST_NORMS = 1u << 9,      /* norms of the attention's and the FFN's outputs before each residual (gemma2/3) */
     ARCH_EMBD_SCALE = 1u << 10,     /* embeddings times sqrt(n_embd) (gemma) */
-    ARCH_SLIDING_WINDOW = 1u << 11, /* local attention on a pattern of layers (gemma2/3) */
+    ARCH_SLIDING_WINDOW = 1u << 11, /* local attention on a pattern of layers, with their own RoPE base (gemma2/3) */
     ARCH_SOFTCAP = 1u << 12,        /* attention and final logit soft-capping (gemma2) */
     ARCH_ROPE_SKIP = 1u << 13,      /* no RoPE every n-th layer (smollm3) */
 };
-/* The flags both backends implement. */
-#define ARCH_RUNS \
+/* The flags the CPU backend implements (model_load refuses a row with
+ * others), and those the WebGPU backend does (model_arch_runs_on). */
+#define ARCH_RUNS                                                                                                 \
+    (ARCH_FUSED_QKV | ARCH_FUSED_GATE_UP | ARCH_QKV_BIAS | ARCH_LONG_ROPE | ARCH_TIED_EMBD | ARCH_Q_PRESCALE |     \
+     ARCH_QK_NORM | ARCH_POST_NORMS | ARCH_EMBD_SCALE | ARCH_SLIDING_WINDOW | ARCH_SOFTCAP | ARCH_ROPE_SKIP)
+#define ARCH_RUNS_GPU \
     (ARCH_FUSED_QKV | ARCH_FUSED_GATE_UP | ARCH_QKV_BIAS | ARCH_LONG_ROPE | ARCH_TIED_EMBD | ARCH_Q_PRESCALE)
 
 /* Which dimensions RoPE rotates together. GGUF's llama weights are
  * permuted for interleaved pairs (2i, 2i+1); the others keep NeoX halves
  * (i, i + rope_dim/2). Partial rotary is rope.dimension_count < head size. */
 typedef enum { ROPE_INTERLEAVED, ROPE_NEOX } rope_style;
-/* The FFN's gate: silu(gate) * up. (GELU's, for gemma, is room: not run yet.) */
+/* The FFN's gate: silu(gate) * up, or gelu(gate) * up (GELU's tanh form, gemma). */
 typedef enum { FFN_SWIGLU, FFN_GEGLU } ffn_activation;
 
 /* Sizes a shape rule names, from the hyper-parameters. */
@@ -97,11 +99,13 @@ typedef struct {
     unsigned only_if;
 } arch_u32_key;
 
-/* Float keys: default, and the open range (lo, hi) a value must be in. */
+/* Float keys: default, and the open range (lo, hi) a value must be in;
+ * read by rows with every flag of only_if (the others get the default). */
 typedef struct {
     const char *key;
     size_t field; /* offsetof(model_hparams, a float) */
     float def, lo, hi;
+    unsigned only_if;
 } arch_f32_key;
 
 typedef struct {
@@ -110,6 +114,13 @@ typedef struct {
     unsigned flags;   /* arch_flag */
     rope_style rope;
     ffn_activation ffn;
+    /* ARCH_SLIDING_WINDOW: the window when attention.sliding_window is
+     * absent (0: no window), and the pattern when
+     * attention.sliding_window_pattern is: every n-th layer is global */
+    uint32_t swa_default, swa_pattern;
+    /* ARCH_ROPE_SKIP: layer il has no RoPE when (il + 1) % rope_skip == 0
+     * (llama.cpp fixes it per architecture; no GGUF key holds it) */
+    uint32_t rope_skip;
 } arch_desc;
 
 /* The row of general.architecture, or NULL. */
@@ -117,9 +128,9 @@ const arch_desc *arch_find(const char *name);
 /* Row i, NULL past the end; arch_names lists them ("llama, phi3, qwen2"). */
 const arch_desc *arch_row(size_t i);
 void arch_names(char *buf, size_t size);
-/* What of a row hearth does not run yet ("QK-norm, soft-capping"), empty
- * when it runs all of it. */
-void arch_missing(const arch_desc *d, char *buf, size_t size);
+/* What of a row a backend that runs the flags `runs` does not run
+ * ("QK-norm, soft-capping"), empty when it runs all of it. */
+void arch_missing(const arch_desc *d, unsigned runs, char *buf, size_t size);
 
 /* The catalogues the loader walks for every row, reading the entries the
  * row's flags select: hyper-parameters in order (later defaults use

@@ -3,6 +3,7 @@
  * hyper-parameters, so the backends can trust them. */
 #include "model/model.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,8 +177,67 @@ static hearth_status read_keys(loader *L) {
         if ((st = key_u32(L, k->key, k->def == KEY_REQUIRED, def, key_value(hp, k->max_kind, k->max), field)))
             return st;
     }
-    for (size_t i = 0; i < arch_n_f32_keys; i++)
-        if ((st = key_f32(L, &arch_f32_keys[i], (float *)((char *)hp + arch_f32_keys[i].field)))) return st;
+    for (size_t i = 0; i < arch_n_f32_keys; i++) {
+        const arch_f32_key *k = &arch_f32_keys[i];
+        float *field = (float *)((char *)hp + k->field);
+        if ((k->only_if & hp->flags) != k->only_if) *field = k->def;
+        else if ((st = key_f32(L, k, field))) return st;
+    }
+    return HEARTH_OK;
+}
+
+/* rope.scaling.type: linear scaling divides every angle by
+ * rope.scaling.factor (Gemma 3 4B's global layers); long-rope (phi3) has
+ * its own keys; others (yarn) are refused rather than run wrong. */
+static hearth_status read_rope_scaling(loader *L) {
+    model_hparams *hp = &L->m->hp;
+    char key[128];
+    gguf_str type = {0, ""};
+    hp->rope_freq_scale = 1.0f;
+    snprintf(key, sizeof key, "%s.rope.scaling.type", hp->arch_name);
+    if (!gguf_get_str(L->g, key, &type) || (type.len == 4 && !memcmp(type.data, "none", 4))) return HEARTH_OK;
+    if (type.len == 8 && !memcmp(type.data, "longrope", 8) && (hp->flags & ARCH_LONG_ROPE)) return HEARTH_OK;
+    if (!(type.len == 6 && !memcmp(type.data, "linear", 6)))
+        return hearth_fail(L->err, HEARTH_E_UNSUPPORTED, "%s: %s \"%.*s\" is not supported (hearth runs linear)",
+                           L->file, key, (int)(type.len > 20 ? 20 : type.len), type.data);
+    float factor = 1.0f;
+    snprintf(key, sizeof key, "%s.rope.scaling.factor", hp->arch_name);
+    gguf_get_f32(L->g, key, &factor);
+    if (!(factor >= 1.0f && factor < 1e6f))
+        return hearth_fail(L->err, HEARTH_E_FORMAT, "%s: %s = %g is out of range (1 to 1e6)", L->file, key, factor);
+    hp->rope_freq_scale = 1.0f / factor;
+    return HEARTH_OK;
+}
+
+/* ARCH_SLIDING_WINDOW: the window, and which layers are local:
+ * attention.sliding_window_pattern is either a per-layer array of bools
+ * (true: local) or n (every n-th layer global, the others local), as
+ * llama.cpp reads it. */
+static hearth_status read_sliding_window(loader *L) {
+    model *m = L->m;
+    model_hparams *hp = &m->hp;
+    if (!(hp->flags & ARCH_SLIDING_WINDOW)) return HEARTH_OK;
+    char key[128];
+    uint32_t n_swa = hp->desc->swa_default, pattern = hp->desc->swa_pattern, type;
+    uint64_t count;
+    const void *data;
+    snprintf(key, sizeof key, "%s.attention.sliding_window", hp->arch_name);
+    if (gguf_find(L->g, key) && (!gguf_get_u32(L->g, key, &n_swa) || n_swa > (1u << 24)))
+        return hearth_fail(L->err, HEARTH_E_FORMAT, "%s: %s must be an integer from 0 to %u", L->file, key, 1u << 24);
+    hp->n_swa = (int)n_swa;
+    if (!n_swa) return HEARTH_OK;
+    snprintf(key, sizeof key, "%s.attention.sliding_window_pattern", hp->arch_name);
+    if (gguf_get_array(L->g, key, &type, &count, &data)) {
+        if (type != GGUF_TYPE_BOOL || count < (uint64_t)hp->n_layer)
+            return hearth_fail(L->err, HEARTH_E_FORMAT, "%s: %s must be %d booleans or one integer", L->file, key,
+                               hp->n_layer);
+        for (int il = 0; il < hp->n_layer; il++) m->layers[il].local = ((const uint8_t *)data)[il] != 0;
+        return HEARTH_OK;
+    }
+    if (gguf_find(L->g, key) && (!gguf_get_u32(L->g, key, &pattern) || pattern > 1024))
+        return hearth_fail(L->err, HEARTH_E_FORMAT, "%s: %s must be %d booleans or one integer up to 1024", L->file,
+                           key, hp->n_layer);
+    for (int il = 0; il < hp->n_layer; il++) m->layers[il].local = pattern == 0 || (uint32_t)il % pattern < pattern - 1;
     return HEARTH_OK;
 }
 
@@ -192,12 +252,19 @@ hearth_status model_arch_of(const gguf_file *g, const char *file, const arch_des
         return hearth_fail(err, HEARTH_E_UNSUPPORTED, "%s: architecture \"%.40s\" is not supported (hearth runs %s)",
                            file, arch.data, names);
     }
-    char missing[160];
-    arch_missing(d, missing, sizeof missing);
-    if (missing[0])
-        return hearth_fail(err, HEARTH_E_UNSUPPORTED, "%s: architecture %s needs %s, which hearth does not run yet",
-                           file, d->name, missing);
+    hearth_status st = model_arch_runs_on(d, false, file, err);
+    if (st) return st;
     *out = d;
+    return HEARTH_OK;
+}
+
+hearth_status model_arch_runs_on(const arch_desc *d, bool gpu, const char *file, hearth_error *err) {
+    char missing[160];
+    arch_missing(d, gpu ? ARCH_RUNS_GPU : ARCH_RUNS, missing, sizeof missing);
+    if (missing[0])
+        return hearth_fail(err, HEARTH_E_UNSUPPORTED,
+                           "%s: architecture %s needs %s, which hearth's %s backend does not run yet%s", file, d->name,
+                           missing, gpu ? "WebGPU" : "CPU", gpu ? " (the CPU backend runs it)" : "");
     return HEARTH_OK;
 }
 
@@ -220,6 +287,12 @@ static hearth_status read_hparams(loader *L) {
     if (hp->rope_dim % 2 || hp->head_dim % 2)
         return hearth_fail(L->err, HEARTH_E_FORMAT, "%s: rope dimension %d / head size %d must be even", L->file,
                            hp->rope_dim, hp->head_dim);
+    if ((st = read_rope_scaling(L))) return st;
+    /* llama.cpp's values (gemma: ggml_scale by sqrtf(n_embd); Q by
+     * 1/sqrt(head_dim), Gemma 2/3 27B's n_embd/n_head aside, which hearth
+     * does not tell apart) */
+    hp->embd_scale = hp->flags & ARCH_EMBD_SCALE ? sqrtf((float)hp->n_embd) : 1.0f;
+    hp->q_scale = 1.0f / sqrtf((float)hp->head_dim);
     uint32_t ft = 0;
     gguf_get_u32(L->g, "general.file_type", &ft);
     hp->file_type = ft;
@@ -292,7 +365,9 @@ static hearth_status load(model **out, const gguf_file *g, const hearth_host *ho
         if ((st = bind_tensors(&L, arch_layer_tensors, arch_n_layer_tensors, prefix, &m->layers[il]))) goto fail;
         m->layers[il].n_qkv = hp->flags & ARCH_FUSED_QKV ? 1 : 3;
         m->layers[il].n_gate_up = hp->flags & ARCH_FUSED_GATE_UP ? 1 : 2;
+        m->layers[il].rope = !(hp->flags & ARCH_ROPE_SKIP) || (il + 1) % (int)hp->desc->rope_skip != 0;
     }
+    if ((st = read_sliding_window(&L))) goto fail;
     *out = m;
     return HEARTH_OK;
 fail:

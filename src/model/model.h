@@ -25,6 +25,12 @@ typedef struct {
     bool rope_neox;        /* rotate (i, i+d/2) pairs instead of (2i, 2i+1) */
     int n_ctx_orig;        /* long-rope: original context length (else n_ctx_train) */
     float rope_attn_factor;/* long-rope: scale of cos/sin */
+    float rope_freq_scale; /* rope.scaling.type linear: 1 / rope.scaling.factor (global layers); else 1 */
+    int n_swa;             /* ARCH_SLIDING_WINDOW: a local layer's query at p sees keys (p - n_swa, p]; 0: none */
+    float rope_base_swa;   /* ARCH_SLIDING_WINDOW: the local layers' RoPE base */
+    float attn_softcap, final_softcap; /* ARCH_SOFTCAP: scores and logits become cap * tanh(x / cap) */
+    float embd_scale;      /* ARCH_EMBD_SCALE: embeddings are multiplied by it (sqrt(n_embd)); else 1 */
+    float q_scale;         /* ARCH_Q_PRESCALE: Q is multiplied by it after RoPE (1 / sqrt(head_dim)) */
     uint32_t file_type;
 } model_hparams;
 
@@ -39,14 +45,20 @@ typedef struct {
 } weight;
 
 /* One layer, the same for every architecture: norm, the QKV products
- * (+ bias), RoPE, attention, Wo + residual, norm, the gate/up products,
- * SwiGLU, down + residual. The products that share an input form a group
- * whose outputs go side by side, as a fused matrix writes them. */
+ * (+ bias), per-head Q and K norms (if any), RoPE (unless the layer has
+ * none), attention (over a window on local layers), Wo, its norm (if any) +
+ * residual, norm, the gate/up products, SwiGLU or GEGLU, down, its norm (if
+ * any) + residual. The products that share an input form a group whose
+ * outputs go side by side, as a fused matrix writes them. */
 typedef struct {
     const float *attn_norm, *ffn_norm;
     weight qkv[3];            /* [q | k | v] rows: one fused matrix (n_qkv 1) or q, k, v */
     int n_qkv;
     const float *qkv_bias[3]; /* q, k, v biases, each or NULL */
+    const float *q_norm, *k_norm;               /* ARCH_QK_NORM: head_dim weights, or NULL */
+    const float *attn_post_norm, *ffn_post_norm; /* ARCH_POST_NORMS: n_embd weights, or NULL */
+    bool local;               /* sliding-window layer: attends to hp.n_swa keys, RoPE base hp.rope_base_swa */
+    bool rope;                /* false on the layers ARCH_ROPE_SKIP exempts */
     weight wo;
     weight gate_up[2];        /* [gate | up] rows: one fused matrix (n_gate_up 1) or gate, up */
     int n_gate_up;
@@ -84,12 +96,20 @@ int model_matrices(const model *m, const weight **out, int max);
 /* The RoPE table for a context of n_ctx positions, as ggml builds it:
  * cos and sin of rotated pair i at position pos0 + t go to
  * out[t * rope_dim + 2i] and [.. + 1], for t in [0, n_pos). n_ctx picks the
- * long-rope factors (above the original context) or the short ones. */
-void model_rope_table(const model *m, int n_ctx, int pos0, int n_pos, float *out);
+ * long-rope factors (above the original context) or the short ones; local:
+ * the sliding-window layers' table (their base, no scaling). */
+void model_rope_table(const model *m, int n_ctx, bool local, int pos0, int n_pos, float *out);
+/* Whether the local layers need a table of their own (a base of their own). */
+bool model_rope_local_table(const model *m);
+/* The first key position a query at pos sees on layer ly. */
+int model_first_key(const model *m, const model_layer *ly, int pos);
 const char *model_arch_name(model_arch a);
 /* The architecture row of general.architecture, or an error a user can act
  * on (unknown architecture, or one with parts hearth does not run yet). */
 hearth_status model_arch_of(const gguf_file *g, const char *file, const arch_desc **out, hearth_error *err);
+/* Whether the WebGPU backend (gpu) or the CPU runs every operation of the
+ * row; an error a user can act on when not. */
+hearth_status model_arch_runs_on(const arch_desc *d, bool gpu, const char *file, hearth_error *err);
 /* Whether the first avail bytes of a file of file_size bytes (a download's
  * first megabytes) describe a model that backend (gpu or CPU) can run:
  * the header parses, the architecture is known, and every tensor's type has

@@ -15,7 +15,10 @@ hearth_status model_check_header(const void *data, size_t avail, uint64_t file_s
     const arch_desc *d;
     /* Parts 2.. of a split model carry tensors but no architecture. */
     uint32_t split_no = 0;
-    if (!gguf_get_u32(g, "split.no", &split_no) || split_no == 0) st = model_arch_of(g, gguf_name(g), &d, err);
+    if (!gguf_get_u32(g, "split.no", &split_no) || split_no == 0) {
+        st = model_arch_of(g, gguf_name(g), &d, err);
+        if (!st && gpu) st = model_arch_runs_on(d, true, gguf_name(g), err);
+    }
     for (size_t i = 0; i < gguf_tensor_count(g) && !st; i++) {
         const gguf_tensor *t = gguf_tensor_at(g, i);
         if (ggml_type_runs_on(t->type, gpu)) continue;

@@ -1,5 +1,5 @@
 /* Loading models by their architecture's description (arch.c, model.c):
- * tiny f32 llama / phi3 / qwen2 files bind to the uniform layer, missing or
+ * tiny f32 files of every row bind to the uniform layer, missing or
  * misshapen tensors and unknown architectures fail with messages that name
  * them, and the CPU forward pass runs each. */
 #define _POSIX_C_SOURCE 200809L
@@ -50,6 +50,10 @@ static int model_tensors(unsigned flags, const char *omit, const char *wrong, te
         {"blk.0.attn_q.bias", E, 0, ARCH_QKV_BIAS, 0},
         {"blk.0.attn_k.bias", KV_HEADS * HD, 0, ARCH_QKV_BIAS, 0},
         {"blk.0.attn_v.bias", KV_HEADS * HD, 0, ARCH_QKV_BIAS, 0},
+        {"blk.0.attn_q_norm.weight", HD, 0, ARCH_QK_NORM, 0},
+        {"blk.0.attn_k_norm.weight", HD, 0, ARCH_QK_NORM, 0},
+        {"blk.0.post_attention_norm.weight", E, 0, ARCH_POST_NORMS, 0},
+        {"blk.0.post_ffw_norm.weight", E, 0, ARCH_POST_NORMS, 0},
     };
     int n = 0;
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
@@ -198,14 +202,21 @@ static void test_rows(const char *path) {
     static const struct {
         const char *arch;
         int n_qkv, n_gate_up;
-        bool neox, biases;
-    } want[] = {{"llama", 3, 2, false, false}, {"phi3", 1, 1, true, false}, {"qwen2", 3, 2, true, true}};
+        bool neox, biases, qk_norm, post_norms, local, rope;
+    } want[] = {{"llama", 3, 2, false, false, false, false, false, true},
+                {"phi3", 1, 1, true, false, false, false, false, true},
+                {"qwen2", 3, 2, true, true, false, false, false, true},
+                {"qwen3", 3, 2, true, false, true, false, false, true},
+                /* no sliding_window key: Gemma 3 has no window, Gemma 2 4096 */
+                {"gemma3", 3, 2, true, false, true, true, false, true},
+                {"gemma2", 3, 2, true, false, false, true, true, true},
+                {"smollm3", 3, 2, false, false, false, false, false, true}};
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
         const arch_desc *d = arch_find(want[i].arch);
         char name[64];
         snprintf(name, sizeof name, "%s: a row that hearth runs", want[i].arch);
         char missing[160] = "";
-        if (d) arch_missing(d, missing, sizeof missing);
+        if (d) arch_missing(d, ARCH_RUNS, missing, sizeof missing);
         CHECK(name, d && !(d->flags & ~(unsigned)ARCH_RUNS) && !missing[0], "no row or it needs %s", missing);
         if (!d) continue;
         write_model(path, want[i].arch, d->flags, NULL, NULL);
@@ -220,8 +231,11 @@ static void test_rows(const char *path) {
                   ly->n_qkv == want[i].n_qkv && ly->n_gate_up == want[i].n_gate_up &&
                       l.m->hp.rope_neox == want[i].neox && (ly->qkv_bias[0] != NULL) == want[i].biases &&
                       ly->gate_up[0].rows * ly->n_gate_up == 2 * FF && l.m->output.data == l.m->tok_embd.data &&
-                      model_matrices(l.m, NULL, 0) == 1 + ly->n_qkv + ly->n_gate_up + 2,
-                  "n_qkv %d n_gate_up %d neox %d", ly->n_qkv, ly->n_gate_up, l.m->hp.rope_neox);
+                      model_matrices(l.m, NULL, 0) == 1 + ly->n_qkv + ly->n_gate_up + 2 &&
+                      (ly->q_norm && ly->k_norm) == want[i].qk_norm &&
+                      (ly->attn_post_norm && ly->ffn_post_norm) == want[i].post_norms && ly->local == want[i].local &&
+                      ly->rope == want[i].rope,
+                  "n_qkv %d n_gate_up %d neox %d local %d", ly->n_qkv, ly->n_gate_up, l.m->hp.rope_neox, ly->local);
             snprintf(name, sizeof name, "%s: the CPU forward pass runs", want[i].arch);
             CHECK(name, runs(&l), "%s", l.err.message);
         }
@@ -252,12 +266,23 @@ int main(void) {
     expect_refused(path, "a misshapen tensor is refused", "phi3", ARCH_FUSED_QKV | ARCH_FUSED_GATE_UP,
                    NULL, "blk.0.attn_qkv.weight", "blk.0.attn_qkv.weight has shape");
     expect_refused(path, "an unknown architecture lists the known ones", "gemma9", 0, NULL, NULL,
-                   "hearth runs llama, phi3, qwen2");
-    const arch_desc future = {ARCH_LLAMA, "future", ARCH_QK_NORM | ARCH_SOFTCAP, ROPE_NEOX, FFN_GEGLU};
+                   "hearth runs llama, phi3, qwen2, qwen3, gemma3, gemma2, smollm3");
+    expect_refused(path, "qwen3 needs its QK norms", "qwen3", ARCH_QK_NORM, "blk.0.attn_k_norm.weight", NULL,
+                   "tensor blk.0.attn_k_norm.weight is missing (architecture qwen3)");
+    expect_refused(path, "gemma3 needs its post norms", "gemma3", ARCH_QK_NORM | ARCH_POST_NORMS,
+                   "blk.0.post_ffw_norm.weight", NULL, "tensor blk.0.post_ffw_norm.weight is missing");
+    const arch_desc future = {ARCH_LLAMA, "future", ARCH_QK_NORM | ARCH_SOFTCAP | 1u << 30, ROPE_NEOX, FFN_GEGLU, 0, 0, 0};
     char missing[160];
-    arch_missing(&future, missing, sizeof missing);
-    CHECK("what a row needs is named", strcmp(missing, "QK-norm, logit soft-capping, a GELU feed-forward") == 0, "%s",
+    arch_missing(&future, ARCH_FUSED_QKV, missing, sizeof missing);
+    CHECK("what a row needs is named", strcmp(missing, "QK-norm, logit soft-capping, other operations") == 0, "%s",
           missing);
+    arch_missing(&future, ARCH_RUNS | 1u << 30, missing, sizeof missing);
+    CHECK("a backend that runs a row's flags misses nothing", !missing[0], "%s", missing);
+    hearth_error err = {0};
+    CHECK("a backend that lacks an operation says which and which backend",
+          model_arch_runs_on(&future, true, "m.gguf", &err) == HEARTH_E_UNSUPPORTED &&
+              strstr(err.message, "architecture future needs") && strstr(err.message, "WebGPU backend"),
+          "%s", err.message);
     char list[160];
     ggml_type_list(true, list, sizeof list);
     CHECK("GPU type list", strcmp(list, "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K, iq4_nl, iq4_xs") == 0, "%s",
