@@ -142,10 +142,13 @@ export async function runGreedy(llama, file, prompt, nGreedy,
   { topkSteps = N_STEPS_TOPK, contextSize = CONTEXT_SIZE, threads } = {}) {
   const model = await llama.loadModel({ modelPath: path.resolve(root, file) });
   // llama.cpp as its users run it: its default F16 KV cache and flash
-  // attention left on "auto" (on, for the CPU). hearth reproduces that
+  // attention on "auto" (on, for the CPU). hearth reproduces that
   // arithmetic exactly (docs/numerics.md); with flash attention off and an F32
-  // cache llama.cpp's logits move by up to 0.16 on quantized models.
-  const ctx = await model.createContext({ contextSize, batchSize: contextSize, ...(threads ? { threads } : {}) });
+  // cache llama.cpp's logits move by up to 0.16 on quantized models. Asked for
+  // explicitly: node-llama-cpp's own "auto" turns it off for gemma2 (an old
+  // llama.cpp limit on soft-capping that llama.cpp no longer has).
+  const ctx = await model.createContext({ contextSize, batchSize: contextSize, flashAttention: true,
+    ...(threads ? { threads } : {}) });
   const seq = ctx.getSequence();
   const textTokens = Array.from(model.tokenize(prompt, false));
   const bos = model.tokens.bos;
