@@ -644,6 +644,8 @@ static void test_pretokenize(void) {
         {"deepseek-llm", "h\xc3\xa9llo\r\nx  ", "h|\xc3\xa9|llo|\r|\n|x|  ",
          "its punctuation class [!-/:-~...] holds the ASCII letters, so the punctuation pass splits the other "
          "letters out of words; newlines alone; trailing white space"},
+        {"deepseek-llm", "\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7  x", "\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7| | x",
+         "\\s+$ splits the white space a word ends with off (Arabic is in none of its classes)"},
         {"deepseek-coder", "Hello, \xe4\xb8\x96\xe7\x95\x8c! 123 \xce\xb1\xce\xb2\xce\xb3 \xd0\x94\xd0\x96",
          "Hello|,| |\xe4\xb8\x96\xe7\x95\x8c|!| |1|2|3| \xce\xb1\xce\xb2\xce\xb3| \xd0\x94\xd0\x96",
          "letters, punctuation, CJK runs, single digits"},
