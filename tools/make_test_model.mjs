@@ -5,7 +5,7 @@
 //
 //   node tools/make_test_model.mjs --arch llama|phi3|qwen2
 //       --type f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1
-//       --tokenizer llama2|llama3|qwen3|gemma3 --out FILE.gguf
+//       --tokenizer llama2|llama3|qwen3|gemma3|gpt4o --out FILE.gguf
 //       [--seed N] [--shape tiny|qwen2.5-0.5b|llama3.2-1b|phi3-mini]
 //       [--rope-freqs] [--rope-factors] [--vocab-only] [--split N]
 //       [--tied|--untied] [--spm-scores id|merge] [--quiet]
@@ -83,7 +83,7 @@ export function parseArgs(argv) {
     o.type = 'f16';
   }
   if (!['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1'].includes(o.type)) throw new Error(`--type ${o.type}?`);
-  if (!['llama2', 'llama3', 'qwen3', 'gemma3'].includes(o.tokenizer)) throw new Error(`--tokenizer ${o.tokenizer}?`);
+  if (!['llama2', 'llama3', 'qwen3', 'gemma3', 'gpt4o'].includes(o.tokenizer)) throw new Error(`--tokenizer ${o.tokenizer}?`);
   if (!(o.shape in SHAPES)) throw new Error(`--shape ${o.shape}?`);
   if (!o.out) throw new Error('--out FILE.gguf is required');
   if (!Number.isInteger(o.seed) || o.seed < 0) throw new Error('--seed must be a non-negative integer');
@@ -237,7 +237,7 @@ export function loadTokenizer(name, nVocabOverride = 0, spmScores = 'id') {
   };
   const r = {
     model: spm ? 'llama' : 'gpt2',
-    pre: spm ? 'default' : name === 'llama3' ? 'llama-bpe' : 'qwen2',
+    pre: spm ? 'default' : { llama3: 'llama-bpe', gpt4o: 'gpt-4o' }[name] ?? 'qwen2',
     tokens, types, scores,
     merges: spm ? null : tj.model.merges.map((m) => (Array.isArray(m) ? m.join(' ') : m)),
     bos: idOf(tc.bos_token), eos: idOf(tc.eos_token), unk: idOf(tc.unk_token), pad: idOf(tc.pad_token),
