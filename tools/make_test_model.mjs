@@ -686,10 +686,18 @@ export function buildModel(o) {
   // Gemma scales the embeddings by sqrt(n_embd) and shares them with the output: with
   // tiny's 0.25 the current token's own embedding dominates the residual and greedy
   // decoding repeats it. Real Gemma's scaled embeddings have an rms of about 1 and its
-  // post-attention / post-FFN norms have gains well above 1: so here std 1/sqrt(n_embd)
-  // and gains ~2 on the post norms and the output norm (logits std ~2 again).
-  MAT('token_embd.weight', [n_embd, nVocab], GEMMA.has(A) ? sIn : 0.25);
+  // post-attention / post-FFN norms have gains well above 1: so here std 1/sqrt(n_embd),
+  // gains ~2 on the output norm (logits std ~2 again) and ~2·sqrt(n_embd/64) on the post
+  // norms (the own-token logit grows with sqrt(n_embd) x the embedding's share of the
+  // residual: the layers' share must grow with the width).
+  // The other tied models of the new architectures (qwen3, smollm3, Phi-4-style phi3)
+  // take 2/sqrt(n_embd) (0.25 at 64 wide, as tiny): at 256 wide 0.25 made the own-token
+  // logit win and greedy decoding loop on one or two tokens.
+  const embStd = GEMMA.has(A) ? sIn : tied && (NEW || A === 'phi3') ? 2 / Math.sqrt(n_embd) : 0.25;
+  MAT('token_embd.weight', [n_embd, nVocab], embStd);
   const gain2 = (r) => 2 + 0.2 * r.gauss();
+  const gPost = n_embd <= 64 ? 1 : Math.sqrt(n_embd / 64); // sqrt is correctly rounded: the same everywhere
+  const gainPost = (r) => gPost * (2 + 0.2 * r.gauss());
   for (let l = 0; l < n_layer; l++) {
     const b = `blk.${l}.`;
     F32(`${b}attn_norm.weight`, [n_embd], norm);
@@ -711,7 +719,7 @@ export function buildModel(o) {
       F32(`${b}attn_k_norm.weight`, [hd], norm);
     }
     MAT(`${b}attn_output.weight`, [qDim, n_embd], custom ? 1 / Math.sqrt(qDim) : sIn);
-    if (GEMMA.has(A)) F32(`${b}post_attention_norm.weight`, [n_embd], gain2);
+    if (GEMMA.has(A)) F32(`${b}post_attention_norm.weight`, [n_embd], gainPost);
     F32(`${b}ffn_norm.weight`, [n_embd], norm);
     if (A === 'phi3') {
       MAT(`${b}ffn_up.weight`, [n_embd, 2 * n_ff], sIn);
@@ -720,7 +728,7 @@ export function buildModel(o) {
       MAT(`${b}ffn_up.weight`, [n_embd, n_ff], sIn);
     }
     MAT(`${b}ffn_down.weight`, [n_ff, n_embd], 1 / Math.sqrt(n_ff));
-    if (GEMMA.has(A)) F32(`${b}post_ffw_norm.weight`, [n_embd], gain2);
+    if (GEMMA.has(A)) F32(`${b}post_ffw_norm.weight`, [n_embd], gainPost);
   }
   F32('output_norm.weight', [n_embd], GEMMA.has(A) ? gain2 : norm);
   if (!tied) MAT('output.weight', [n_embd, nVocab], 0.25);
