@@ -118,9 +118,12 @@ for (const [label, kernels, node, types] of [['fast numerics', 'simd128-fast', [
     const out = JSON.parse(r.stdout);
     check(`${fx.name} (wasm, ${label}): kernels ${kernels}`, out.stats.kernels === kernels, out.stats.kernels);
     // The 256-wide K-quant mixtures have rows of several blocks where another float order shows
-    // (the tiny golden models' rows of 64 hardly differ): the fast tolerance (golden_lib.mjs).
-    const tol = fx.ftype ? FAST_TOLERANCE : 1e-3;
-    const greedy = compareGreedy(fx, out.tokens, fx.ftype ? fastMargin(fx) : MARGIN);
+    // (the tiny golden models' rows of 64 hardly differ): the fast tolerance (golden_lib.mjs). So
+    // has qwen3's Q8_0 model (3.4e-3): its Q/K norms make scores of up to head_dim, where the fast
+    // attention's polynomial exps move the softmax more than on the models without them.
+    const loose = fx.ftype || /^qwen3-/.test(fx.name);
+    const tol = loose ? FAST_TOLERANCE : 1e-3;
+    const greedy = compareGreedy(fx, out.tokens, loose ? fastMargin(fx) : MARGIN);
     check(`${fx.name} (wasm, ${label}): greedy tokens equal llama.cpp (${greedy.compared}/${fx.generated.length} compared)`,
       greedy.ok, greedy.why);
     const { maxRel, missing } = logitError(fx, out, LOGIT_STEPS);
