@@ -22,7 +22,8 @@ const promptTokens = arg('--prompt-tokens', '128');
 const genTokens = arg('--gen-tokens', '64');
 const reps = Number(arg('--repetitions', '3'));
 const reference = !process.argv.includes('--no-reference');
-const archOf = { 'qwen2.5-0.5b': ['qwen2', 'qwen3'], 'llama3.2-1b': ['llama', 'llama3'], 'phi3-mini': ['phi3', 'llama2'] };
+const archOf = { 'qwen2.5-0.5b': ['qwen2', 'qwen3'], 'llama3.2-1b': ['llama', 'llama3'], 'phi3-mini': ['phi3', 'llama2'],
+  'qwen3-0.6b': ['qwen3', 'qwen3'], 'gemma3-1b': ['gemma3', 'gemma3'] };
 
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });

@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { SHAPES, makeTestModel } from '../tools/make_test_model.mjs';
+import { SHAPES, makeTestModel, parseArgs } from '../tools/make_test_model.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def; };
@@ -44,6 +44,9 @@ const MODELS = {
   qwenk: { label: 'Qwen2.5-0.5B-shaped Q4_K_M', arch: 'qwen2', shape: 'qwen2.5-0.5b', tokenizer: 'qwen3', ftype: 'q4_k_m' },
   llamak: { label: 'Llama-3.2-1B-shaped Q4_K_M', arch: 'llama', shape: 'llama3.2-1b', tokenizer: 'llama3', ftype: 'q4_k_m' },
   phi3k: { label: 'Phi-3-mini-shaped Q4_K_M', arch: 'phi3', shape: 'phi3-mini', tokenizer: 'llama2', ftype: 'q4_k_m' },
+  // the newer architectures (issue 16)
+  gemmak: { label: 'Gemma-3-1B-shaped Q4_K_M', arch: 'gemma3', shape: 'gemma3-1b', tokenizer: 'gemma3', ftype: 'q4_k_m' },
+  qwen3k: { label: 'Qwen3-0.6B-shaped Q4_K_M', arch: 'qwen3', shape: 'qwen3-0.6b', tokenizer: 'qwen3', ftype: 'q4_k_m' },
 };
 
 function modelFile(m) {
@@ -51,9 +54,8 @@ function modelFile(m) {
   if (!fs.existsSync(out)) {
     fs.mkdirSync(DIR, { recursive: true });
     const t0 = performance.now();
-    makeTestModel({ arch: m.arch, type: m.ftype ? 'f16' : m.type, ftype: m.ftype ?? null, tokenizer: m.tokenizer, out: `${out}.tmp`,
-      seed: 1, shape: m.shape, ropeFreqs: false, ropeFactors: false, vocabOnly: false, split: 0, tied: null,
-      spmScores: 'merge', quiet: true, dims: {} });
+    makeTestModel(parseArgs(['--arch', m.arch, ...(m.ftype ? ['--ftype', m.ftype] : ['--type', m.type]),
+      '--tokenizer', m.tokenizer, '--out', `${out}.tmp`, '--seed', '1', '--shape', m.shape, '--quiet']));
     fs.renameSync(`${out}.tmp`, out);
     console.error(`made ${out} (${(fs.statSync(out).size / 1e9).toFixed(2)} GB) in ${((performance.now() - t0) / 1e3).toFixed(1)} s`);
   }

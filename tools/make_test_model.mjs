@@ -122,6 +122,15 @@ export const SHAPES = {
   'phi3-mini': {
     n_embd: 3072, n_head: 32, n_head_kv: 32, n_ff: 8192, n_layer: 32, n_ctx: 4096, n_vocab: 32064,
   },
+  // the newer architectures' small models (issue 16; with --arch qwen3 / gemma3)
+  'qwen3-0.6b': {
+    n_embd: 1024, n_head: 16, n_head_kv: 8, head_dim: 128, n_ff: 3072, n_layer: 28, n_ctx: 40960, n_vocab: 151936,
+    tied: true,
+  },
+  'gemma3-1b': {
+    n_embd: 1152, n_head: 4, n_head_kv: 1, head_dim: 256, n_ff: 6912, n_layer: 26, n_ctx: 32768, n_vocab: 262144,
+    tied: true, swa: 512,
+  },
 };
 
 const ARCH = {
@@ -628,7 +637,7 @@ export function buildModel(o) {
   let label = o.shape.replace(/phi-?3/gi, 'phi_3');
   if (custom) label = `custom ${n_embd}x${n_layer} h${n_head}/${n_head_kv}x${hd} ff${n_ff}`;
   w.str('general.name', `hearth test model ${label} ${o.tokenizer} ${o.type} seed ${o.seed}`);
-  if (NEW) writeNewArchKV(w, o, arch, { nCtx, n_embd, n_ff, n_layer, n_head, n_head_kv, hd, qDim, nVocab });
+  if (NEW) writeNewArchKV(w, o, arch, { nCtx, n_embd, n_ff, n_layer, n_head, n_head_kv, hd, qDim, nVocab, swa: shape.swa });
   else {
     w.u32(`${A}.block_count`, n_layer);
     w.u32(`${A}.context_length`, nCtx);
@@ -760,7 +769,7 @@ function writeNewArchKV(w, o, arch, d) {
     w.u32('general.file_type', FILE_TYPE[o.type]);
     w.f32(`${A}.attn_logit_softcapping`, arch.attn_softcap);
     w.f32(`${A}.final_logit_softcapping`, arch.final_softcap);
-    w.u32(`${A}.attention.sliding_window`, o.swa ?? arch.swa);
+    w.u32(`${A}.attention.sliding_window`, o.swa ?? d.swa ?? arch.swa);
   } else {
     putDims(Object.keys(dims));
     w.f32(`${A}.rope.freq_base`, arch.freq_base);
@@ -774,7 +783,7 @@ function writeNewArchKV(w, o, arch, d) {
       w.u32(`${A}.vocab_size`, d.nVocab);
       w.u32(`${A}.rope.dimension_count`, d.hd);
     }
-    if (A === 'gemma3') w.u32(`${A}.attention.sliding_window`, o.swa ?? arch.swa);
+    if (A === 'gemma3') w.u32(`${A}.attention.sliding_window`, o.swa ?? d.swa ?? arch.swa);
   }
   // not written by the converter for Gemma (llama.cpp's defaults: 6 for gemma3, 2 for
   // gemma2); the small test models name theirs
