@@ -65,16 +65,20 @@ hearth_status plan_build_decode(gpu_model *g, hearth_error *err) {
             st = k_attention(g, L, "attn_split.wgsl", il, err);
             if (!st) st = k_combine(g, L, err);
         }
+        /* a branch with a norm of its own (attn_post, ffn_post) writes b_xb,
+         * which post_norm.wgsl norms and adds */
         if (!st) {
-            mv_job o = {"mv_res.wgsl", {&ly->wo}, 1, g->b_attn, 0, ly->ffn_norm, hp->n_embd, 0, false, false};
+            mv_job o = {"mv_res.wgsl", {&ly->wo}, 1, g->b_attn, ly->attn_post ? g->b_xb : 0, ly->ffn_norm, hp->n_embd, 0, false, false};
             st = k_matvec(g, L, &o, err);
         }
+        if (!st && ly->attn_post) st = k_post_norm(g, L, true, ly->attn_post, ly->ffn_norm, err);
         uint32_t next = il + 1 < hp->n_layer ? g->layers[il + 1].attn_norm : g->b_out_norm;
         mv_job f = {"mv_swiglu.wgsl", {lg.ffn[0], lg.ffn[1]}, lg.n_ffn, g->b_xn, g->b_act, 0, hp->n_ff, 0, false, false};
-        mv_job d = {"mv_res.wgsl", {&ly->down}, 1, g->b_act, 0, next, hp->n_embd, 0, false, false};
+        mv_job d = {"mv_res.wgsl", {&ly->down}, 1, g->b_act, ly->ffn_post ? g->b_xb : 0, next, hp->n_embd, 0, false, false};
         plan_fuse_q8(g, &f, &d);
         if (!st) st = k_matvec(g, L, &f, err);
         if (!st) st = k_matvec(g, L, &d, err);
+        if (!st && ly->ffn_post) st = k_post_norm(g, L, true, ly->ffn_post, next, err);
     }
     if (!st) st = build_head(g, L, err);
     return st;
@@ -101,11 +105,16 @@ hearth_status plan_build_prefill(gpu_model *g, int L, hearth_error *err) {
         if (!st) st = k_attention(g, L, "rope_kv.wgsl", il, err);
         if (!st) st = k_attention(g, L, plan_tiled_attention(g) ? "attn_tile.wgsl" : "attn_prefill.wgsl", il, err);
         gpu_weight *wo = &ly->wo, *down = &ly->down;
-        if (!st) st = k_matmul(g, L, &wo, 1, 1, g->b_attn, g->b_x, hp->n_embd, g->b_zero, err);
+        /* a branch with a norm of its own: its product into b_xb, then post_norm.wgsl */
+        if (!st && ly->attn_post) st = k_matmul(g, L, &wo, 1, 0, g->b_attn, g->b_xb, hp->n_embd, g->b_zero, err);
+        if (!st && ly->attn_post) st = k_post_norm(g, L, false, ly->attn_post, ly->ffn_norm, err);
+        else if (!st) st = k_matmul(g, L, &wo, 1, 1, g->b_attn, g->b_x, hp->n_embd, g->b_zero, err);
         q8 = plan_integer_product(g, lg.ffn[0]);
         if (!st) st = k_rmsnorm(g, L, ly->ffn_norm, q8 ? gpu_type_act(lg.ffn[0]->type) : 0, err);
         if (!st) st = k_matmul(g, L, lg.ffn, lg.n_ffn, 2, q8 ? g->b_xq : g->b_xb, g->b_act, hp->n_ff, g->b_zero, err);
-        if (!st) st = k_matmul(g, L, &down, 1, 1, g->b_act, g->b_x, hp->n_embd, g->b_zero, err);
+        if (!st && ly->ffn_post) st = k_matmul(g, L, &down, 1, 0, g->b_act, g->b_xb, hp->n_embd, g->b_zero, err);
+        if (!st && ly->ffn_post) st = k_post_norm(g, L, false, ly->ffn_post, ly->ffn_norm, err);
+        else if (!st) st = k_matmul(g, L, &down, 1, 1, g->b_act, g->b_x, hp->n_embd, g->b_zero, err);
     }
     if (!st && L == GPU_LIST_PREFILL_LAST) {
         st = k_simple(g, L, "head_prep.wgsl", 1, err);
