@@ -788,6 +788,12 @@ static void expected_dispatches(const plan_case *pc, int n_ctx, int out[GPU_LIST
         for (int i = 0; i < l->n_qkv && !pc->opt.no_mmq; i++)
             out[GPU_LIST_PREFILL] += quantized(l->qkv[i].type) && (i == 0 || l->qkv[i].type != l->qkv[i - 1].type);
     }
+    /* a branch with a norm of its own (post norms): post_norm.wgsl after its product, in both lists */
+    for (int il = 0; il < L; il++) {
+        const int post = (m->layers[il].attn_post_norm != NULL) + (m->layers[il].ffn_post_norm != NULL);
+        out[GPU_LIST_DECODE] += post;
+        out[GPU_LIST_PREFILL] += post;
+    }
     out[GPU_LIST_PREFILL_LAST] = out[GPU_LIST_PREFILL] + 1 + n_out + 2;
 }
 
