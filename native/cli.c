@@ -29,6 +29,17 @@ int cli_usage_error(const cli_command *cmd, const char *fmt, ...) {
     return EXIT_USAGE;
 }
 
+int cli_template_kwargs(const cli_command *cmd, const char *text, json_value **out) {
+    *out = NULL;
+    if (!text) return -1;
+    hearth_error err = {0};
+    if (json_parse(text, strlen(text), out, &err)) return cli_usage_error(cmd, "--chat-template-kwargs: %s", err.message);
+    if ((*out)->type == JSON_OBJECT) return -1;
+    json_free(*out);
+    *out = NULL;
+    return cli_usage_error(cmd, "--chat-template-kwargs must be a JSON object, e.g. '{\"enable_thinking\": false}'");
+}
+
 static bool parse_number(const char *s, cli_opt_kind kind, void *dst) {
     char *end;
     errno = 0;

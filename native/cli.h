@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "generate.h"
 #include "host_native.h"
+#include "json.h"
 
 /* Exit codes: 0 success, 1 runtime or model error, 2 usage error. */
 enum { EXIT_USAGE = 2 };
@@ -60,6 +61,11 @@ void cli_sampling_help(cli_sampling *cs, const sampler_params *defaults);
         {"--min-p", OPT_FLOAT, &(sp).min_p, "P", (cs).help[3]},                               \
         {"--repeat-penalty", OPT_FLOAT, &(sp).repeat_penalty, "R", (cs).help[4]},             \
         {"--seed", OPT_U64, &(sp).seed, "S", "random seed for sampling (same seed, same text)"}
+
+/* --chat-template-kwargs: text (may be NULL) as a JSON object of template
+ * variables in *out (NULL when text is; json_free it). Returns -1 when it
+ * parsed, else the usage error's exit code (printed). */
+int cli_template_kwargs(const cli_command *cmd, const char *text, json_value **out);
 
 /* Reads a whole text file (prompts); NULL and a message on failure. */
 char *cli_read_file(const char *path, size_t *len, hearth_error *err);

@@ -25,6 +25,13 @@ static bool print_text(void *user, const char *text, size_t len) {
     return !interrupted;
 }
 
+/* A reasoning model's thinking goes to stderr, so stdout holds the answers. */
+static bool print_reasoning(void *user, const char *text, size_t len) {
+    (void)user;
+    fwrite(text, 1, len, stderr);
+    return !interrupted;
+}
+
 static void json_stats(const hearth_chat_stats *s) {
     int decoded = s->gen_tokens > 1 ? s->gen_tokens - 1 : 0;
     printf("{\"prompt_tokens\":%d,\"reused_tokens\":%d,\"evaluated_tokens\":%d,\"gen_tokens\":%d,"
@@ -92,7 +99,7 @@ static int interactive(hearth_chat *chat, const hearth_chat_options *o) {
         }
         hearth_chat_stats stats;
         hearth_error err = {0};
-        hearth_status st = hearth_chat_send(chat, line, o, print_text, NULL, NULL, &stats, &err);
+        hearth_status st = hearth_chat_send(chat, line, o, print_text, print_reasoning, NULL, NULL, NULL, &stats, &err);
         free(line);
         if (st) {
             fprintf(stderr, "\nhearth: %s\n", err.message);
@@ -106,7 +113,7 @@ static int interactive(hearth_chat *chat, const hearth_chat_options *o) {
 }
 
 int cmd_chat(int argc, char **argv) {
-    const char *model_path = NULL, *system = NULL;
+    const char *model_path = NULL, *system = NULL, *kwargs = NULL;
     int max_tokens = 512, threads = 0, n_ctx = -1;
     bool json = false, show_tokens = false;
     cli_list messages = {.n = 0}, stops = {.n = 0};
@@ -123,6 +130,8 @@ int cmd_chat(int argc, char **argv) {
          "with --json: each turn also lists the tokens of the conversation so far"},
         {"--max-tokens", OPT_INT, &max_tokens, "N", "answer length limit (default 512)"},
         {"--stop", OPT_LIST, &stops, "S", "also stop an answer at this text (repeatable)"},
+        {"--chat-template-kwargs", OPT_STRING, &kwargs, "JSON",
+         "variables for the chat template, e.g. '{\"enable_thinking\": false}' (Qwen3)"},
         CLI_SAMPLING_OPTS(o.sampling, cs),
         {"--threads", OPT_INT, &threads, "N", "CPU threads (default: all cores)"},
         {"--ctx", OPT_INT, &n_ctx, "N", "context size in tokens (default: min(model, 4096))"},
@@ -141,13 +150,20 @@ int cmd_chat(int argc, char **argv) {
     if (max_tokens < 1) return cli_usage_error(&cmd, "--max-tokens must be positive");
     if (sampler_validate(&o.sampling, &err)) return cli_usage_error(&cmd, "%s", err.message);
     if (json && messages.n == 0) return cli_usage_error(&cmd, "--json needs at least one --message");
+    json_value *vars;
+    if ((rc = cli_template_kwargs(&cmd, kwargs, &vars)) >= 0) return rc;
+    o.template_vars = vars;
     cli_model m;
     rc = cli_load(&cmd, model_path, threads, n_ctx, &m);
-    if (rc >= 0) return rc;
+    if (rc >= 0) {
+        json_free(vars);
+        return rc;
+    }
     hearth_chat *chat = NULL;
     if (hearth_chat_create(&chat, m.engine, system, &err)) {
         fprintf(stderr, "hearth: %s\n", err.message);
         cli_unload(&m);
+        json_free(vars);
         return 1;
     }
     if (hearth_chat_warning(chat)[0]) fprintf(stderr, "warning: %s\n", hearth_chat_warning(chat));
@@ -166,8 +182,9 @@ int cmd_chat(int argc, char **argv) {
         if (json) fputs("{\"turns\":[", stdout);
         for (int i = 0; i < messages.n; i++) {
             hearth_chat_stats stats;
-            char *answer = NULL;
-            if (hearth_chat_send(chat, messages.items[i], &o, json ? NULL : print_text, NULL, &answer, &stats, &err)) {
+            char *answer = NULL, *reasoning = NULL;
+            if (hearth_chat_send(chat, messages.items[i], &o, json ? NULL : print_text, json ? NULL : print_reasoning,
+                                 NULL, &answer, &reasoning, &stats, &err)) {
                 fprintf(stderr, "hearth: %s\n", err.message);
                 rc = 1;
                 break;
@@ -177,6 +194,8 @@ int cmd_chat(int argc, char **argv) {
                 json_string(stdout, messages.items[i], strlen(messages.items[i]));
                 fputs(",\"assistant\":", stdout);
                 json_string(stdout, answer, strlen(answer));
+                fputs(",\"reasoning\":", stdout);
+                json_string(stdout, reasoning, strlen(reasoning));
                 printf(",\"stop\":\"%s\",\"stats\":", stats.stop);
                 json_stats(&stats);
                 int32_t *ids = NULL;
@@ -191,6 +210,7 @@ int cmd_chat(int argc, char **argv) {
                 fputc('\n', stdout);
             }
             free(answer);
+            free(reasoning);
         }
         if (json) {
             fputs("],\"warning\":", stdout);
@@ -201,5 +221,6 @@ int cmd_chat(int argc, char **argv) {
     }
     hearth_chat_free(chat);
     cli_unload(&m);
+    json_free(vars);
     return rc;
 }

@@ -18,7 +18,7 @@ static char *token_text(const hearth_tokenizer *t, int32_t id) {
 
 int cmd_template(int argc, char **argv) {
     const char *model_path = NULL, *template_file = NULL, *messages_file = NULL, *tools_file = NULL;
-    const char *bos = NULL, *eos = NULL, *date = NULL;
+    const char *bos = NULL, *eos = NULL, *date = NULL, *kwargs = NULL;
     bool agp = false;
     cli_opt opts[] = {
         {"--model", OPT_STRING, &model_path, "F", "GGUF model: its tokenizer.chat_template and BOS/EOS texts (vocabulary only)"},
@@ -30,11 +30,13 @@ int cmd_template(int argc, char **argv) {
         {"--tools", OPT_STRING, &tools_file, "F", "JSON array of tool definitions (the `tools` variable)"},
         {"--add-generation-prompt", OPT_FLAG, &agp, NULL, "end with the assistant turn's header"},
         {"--date", OPT_STRING, &date, "YYYY-MM-DD", "the date strftime_now() sees (default: today)"},
+        {"--chat-template-kwargs", OPT_STRING, &kwargs, "JSON",
+         "more template variables, e.g. '{\"enable_thinking\": false}' (Qwen3)"},
         {0},
     };
     cli_command cmd = {"template", "Prints the prompt a chat template makes of a conversation.",
                        "(--model F | --template-file T [--bos-token S] [--eos-token S]) --messages F "
-                       "[--tools F] [--add-generation-prompt] [--date YYYY-MM-DD]",
+                       "[--tools F] [--add-generation-prompt] [--date YYYY-MM-DD] [--chat-template-kwargs JSON]",
                        opts};
     int rc = cli_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;
@@ -52,16 +54,23 @@ int cmd_template(int argc, char **argv) {
         if (localtime_r(&now, &tm)) in.year = tm.tm_year + 1900, in.month = tm.tm_mon + 1, in.day = tm.tm_mday;
     }
     hearth_error err = {0};
+    json_value *vars;
+    if ((rc = cli_template_kwargs(&cmd, kwargs, &vars)) >= 0) return rc;
+    in.variables = vars;
     size_t len;
     char *messages = cli_read_file(messages_file, &len, &err), *tools = NULL, *tmpl = NULL, *bos_own = NULL,
          *eos_own = NULL;
-    if (!messages) return cli_usage_error(&cmd, "%s", err.message);
+    if (!messages) {
+        json_free(vars);
+        return cli_usage_error(&cmd, "%s", err.message);
+    }
     in.messages_json = messages;
     in.messages_json_len = len;
     if (tools_file) {
         tools = cli_read_file(tools_file, &len, &err);
         if (!tools) {
             free(messages);
+            json_free(vars);
             return cli_usage_error(&cmd, "%s", err.message);
         }
         in.tools_json = tools;
@@ -122,6 +131,7 @@ int cmd_template(int argc, char **argv) {
     free(eos_own);
     free(messages);
     free(tools);
+    json_free(vars);
     if (loaded) cli_unload(&m);
     return rc;
 }

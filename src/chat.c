@@ -6,6 +6,7 @@
 
 #include "generate.h"
 #include "jinja/template.h"
+#include "think.h"
 #include "tokenizer/tokenizer.h"
 
 /* Used when a model has no tokenizer.chat_template. */
@@ -20,6 +21,7 @@ struct hearth_chat {
     size_t tmpl_len;
     const char *bos_text, *eos_text;
     char warning[256];
+    unsigned features; /* HEARTH_CHAT_* */
 
     hearth_chat_message *msgs; /* role and content strings are owned */
     size_t n_msgs, cap_msgs;
@@ -42,7 +44,8 @@ static char *dup_str(const char *s) {
     return d;
 }
 
-static hearth_status push_message(hearth_chat *c, const char *role, const char *content, hearth_error *err) {
+static hearth_status push_message(hearth_chat *c, const char *role, const char *content, const char *reasoning,
+                                  hearth_error *err) {
     if (c->n_msgs == c->cap_msgs) {
         size_t cap = c->cap_msgs ? c->cap_msgs * 2 : 8;
         hearth_chat_message *m = realloc(c->msgs, cap * sizeof *m);
@@ -50,19 +53,21 @@ static hearth_status push_message(hearth_chat *c, const char *role, const char *
         c->msgs = m;
         c->cap_msgs = cap;
     }
-    char *r = dup_str(role), *t = dup_str(content);
-    if (!r || !t) {
+    char *r = dup_str(role), *t = dup_str(content), *k = reasoning ? dup_str(reasoning) : NULL;
+    if (!r || !t || (reasoning && !k)) {
         free(r);
         free(t);
+        free(k);
         return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     }
-    c->msgs[c->n_msgs++] = (hearth_chat_message){r, t};
+    c->msgs[c->n_msgs++] = (hearth_chat_message){r, t, k};
     return HEARTH_OK;
 }
 
 static void drop_message(hearth_chat *c, size_t i) {
     free((char *)c->msgs[i].role);
     free((char *)c->msgs[i].content);
+    free((char *)c->msgs[i].reasoning_content);
     memmove(c->msgs + i, c->msgs + i + 1, (c->n_msgs - i - 1) * sizeof *c->msgs);
     c->n_msgs--;
 }
@@ -91,7 +96,9 @@ hearth_status hearth_chat_create(hearth_chat **out, hearth_engine *e, const char
     c->bos_text = bos >= 0 ? tokenizer_token_text(c->tok, bos) : "";
     c->eos_text = eos >= 0 ? tokenizer_token_text(c->tok, eos) : "";
     hearth_status st = c->tmpl ? HEARTH_OK : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
-    if (!st && system && *system) st = push_message(c, "system", system, err);
+    if (!st && (strstr(c->tmpl, "<think>") || strstr(c->tmpl, "</think>"))) c->features |= HEARTH_CHAT_REASONING;
+    if (!st && strstr(c->tmpl, "enable_thinking")) c->features |= HEARTH_CHAT_ENABLE_THINKING;
+    if (!st && system && *system) st = push_message(c, "system", system, NULL, err);
     if (st) {
         hearth_chat_free(c);
         return st;
@@ -116,6 +123,7 @@ void hearth_chat_reset(hearth_chat *c) {
 }
 
 const char *hearth_chat_warning(const hearth_chat *c) { return c->warning; }
+unsigned hearth_chat_features(const hearth_chat *c) { return c->features; }
 
 void hearth_chat_set_date(hearth_chat *c, int year, int month, int day) {
     c->year = year;
@@ -123,15 +131,41 @@ void hearth_chat_set_date(hearth_chat *c, int year, int month, int day) {
     c->day = day;
 }
 
-/* Marks where each message's content landed in the rendered text, so that
- * no special token is matched inside it. Templates copy content verbatim or
- * trimmed; content a template rewrote is not found, and stays unprotected
- * only if it holds no special-token text at all (else an error). */
-static hearth_status protect_contents(const hearth_chat *c, const char *text, size_t len, uint8_t *protect,
-                                      hearth_error *err) {
+/* Whether the template's output (text) stays the same with message i's
+ * content (field 1) or reasoning (field 0) emptied: then it dropped that text. */
+static hearth_status dropped_by_template(const hearth_chat *c, const hearth_template_input *in, size_t i, int field,
+                                         const char *text, size_t len, bool *dropped, hearth_error *err) {
+    *dropped = false;
+    hearth_chat_message *m = malloc(c->n_msgs * sizeof *m);
+    if (!m) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    memcpy(m, c->msgs, c->n_msgs * sizeof *m);
+    if (field) m[i].content = "";
+    else m[i].reasoning_content = "";
+    hearth_template_input without = *in;
+    without.messages = m;
+    char *other = NULL;
+    size_t other_len = 0;
+    hearth_status st = hearth_template_render(c->tmpl, c->tmpl_len, &without, &other, &other_len, err);
+    free(m);
+    if (st) return hearth_prefix(err, "chat template: ");
+    *dropped = other_len == len && memcmp(other, text, len) == 0;
+    free(other);
+    return HEARTH_OK;
+}
+
+/* Marks where each message's reasoning and content landed in the rendered
+ * text (rendered from in), so that no special token is matched inside them.
+ * Templates copy them verbatim or trimmed; text a template rewrote or
+ * dropped is not found, and stays unprotected only if it holds no
+ * special-token text, or the template's output does not depend on it at
+ * all (Qwen3 drops earlier turns' reasoning); else an error. */
+static hearth_status protect_contents(const hearth_chat *c, const hearth_template_input *in, const char *text,
+                                      size_t len, uint8_t *protect, hearth_error *err) {
     size_t cursor = 0;
-    for (size_t i = 0; i < c->n_msgs; i++) {
-        const char *content = c->msgs[i].content;
+    for (size_t j = 0; j < 2 * c->n_msgs; j++) {
+        size_t i = j / 2;
+        const char *content = j % 2 ? c->msgs[i].content : c->msgs[i].reasoning_content;
+        if (!content) continue;
         size_t n = strlen(content);
         while (n && (content[0] == ' ' || content[0] == '\n' || content[0] == '\t')) content++, n--;
         while (n && (content[n - 1] == ' ' || content[n - 1] == '\n' || content[n - 1] == '\t')) n--;
@@ -151,7 +185,9 @@ static hearth_status protect_contents(const hearth_chat *c, const char *text, si
         for (size_t k = 0; !st && k < n_ids; k++) special |= tokenizer_is_control(c->tok, ids[k]);
         free(ids);
         if (st) return st;
-        if (special)
+        bool dropped = false;
+        if (special && (st = dropped_by_template(c, in, i, (int)(j % 2), text, len, &dropped, err))) return st;
+        if (special && !dropped)
             return hearth_fail(err, HEARTH_E_ARG,
                                "message %zu contains special-token text and the chat template rewrites it, so it "
                                "cannot be kept apart from the template's markup",
@@ -160,11 +196,21 @@ static hearth_status protect_contents(const hearth_chat *c, const char *text, si
     return HEARTH_OK;
 }
 
-static hearth_status render_tokens(hearth_chat *c, int32_t **out, int *n, hearth_error *err) {
+/* Whether the prompt ends inside a think block: "<think>" and whitespace. */
+static bool ends_in_think(const char *text, size_t len) {
+    while (len && (text[len - 1] == ' ' || text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == '\t'))
+        len--;
+    return len >= 7 && memcmp(text + len - 7, "<think>", 7) == 0;
+}
+
+/* The prompt's tokens; *think_mode (may be NULL) says how its answer is split (think.h). */
+static hearth_status render_tokens(hearth_chat *c, const json_value *vars, int32_t **out, int *n, int *think_mode,
+                                   hearth_error *err) {
     hearth_template_input in = {
         .messages = c->msgs,
         .n_messages = c->n_msgs,
         .add_generation_prompt = true,
+        .variables = vars,
         .bos_token = c->bos_text,
         .eos_token = c->eos_text,
         .year = c->year, .month = c->month, .day = c->day,
@@ -173,10 +219,14 @@ static hearth_status render_tokens(hearth_chat *c, int32_t **out, int *n, hearth
     size_t len = 0;
     hearth_status st = hearth_template_render(c->tmpl, c->tmpl_len, &in, &text, &len, err);
     if (st) return hearth_prefix(err, "chat template: ");
+    if (think_mode)
+        *think_mode = !(c->features & HEARTH_CHAT_REASONING) ? THINK_OFF : ends_in_think(text, len) ? THINK_OPEN
+                                                                                                     : THINK_AUTO;
     uint8_t *protect = calloc(len ? len : 1, 1);
     int32_t *ids = NULL;
     size_t n_ids = 0;
-    st = protect ? protect_contents(c, text, len, protect, err) : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    st = protect ? protect_contents(c, &in, text, len, protect, err)
+                 : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     if (!st) st = tokenizer_encode_protected(c->tok, text, len, true, protect, &ids, &n_ids, err);
     free(protect);
     free(text);
@@ -199,7 +249,7 @@ static hearth_status render_tokens(hearth_chat *c, int32_t **out, int *n, hearth
 }
 
 hearth_status hearth_chat_prompt_tokens(hearth_chat *c, int32_t **out, int *n, hearth_error *err) {
-    return render_tokens(c, out, n, err);
+    return render_tokens(c, NULL, out, n, NULL, err);
 }
 
 /* ---- one answer, token by token ---- */
@@ -208,8 +258,12 @@ typedef struct answer {
     hearth_gen *gen;
     char **stop;        /* copies of the options' stop strings */
     int n_stop;
-    char *text;         /* decoded text so far */
-    size_t len, cap, emitted;
+    think_buf decoded;  /* decoded text so far */
+    size_t emitted;     /* of which went through the splitter */
+    think_split split;  /* sorts what was emitted into reasoning and content */
+    think_buf reasoning, content;
+    size_t reasoning_given, reasoning_shown; /* the last next()'s reasoning: [given, shown) */
+    size_t content_given; /* of which next() gave out */
     int32_t *tokens;    /* the prompt, then the generated tokens */
     int n_prompt, n_tokens, cap_tokens;
     int dropped_messages;
@@ -224,24 +278,15 @@ static void answer_free(struct answer *a) {
     hearth_gen_free(a->gen);
     for (int i = 0; i < a->n_stop; i++) free(a->stop[i]);
     free(a->stop);
-    free(a->text);
+    think_buf_free(&a->decoded);
     free(a->tokens);
+    think_split_free(&a->split);
+    think_buf_free(&a->reasoning);
+    think_buf_free(&a->content);
     free(a);
 }
 
-static bool append(answer *a, const char *s, size_t n) {
-    if (a->len + n + 1 > a->cap) {
-        size_t cap = (a->cap + n + 1) * 2;
-        char *p = realloc(a->text, cap);
-        if (!p) return false;
-        a->text = p;
-        a->cap = cap;
-    }
-    memcpy(a->text + a->len, s, n);
-    a->len += n;
-    a->text[a->len] = 0;
-    return true;
-}
+static bool append(answer *a, const char *s, size_t n) { return think_buf_add(&a->decoded, s, n); }
 
 /* Decoded text: a NUL byte (a byte token can make one) becomes U+FFFD, so
  * the answer stays a C string: stop strings, the stored message and a host
@@ -264,23 +309,23 @@ static bool append_text(answer *a, const char *s, size_t n) {
 /* How much of the answer can be shown: all but a tail that a stop string
  * may still start with; on a stop string, cuts the answer before it. */
 static size_t releasable(answer *a, bool final) {
-    size_t safe = a->len;
+    size_t safe = a->decoded.len;
     for (int i = 0; i < a->n_stop; i++) {
         const char *s = a->stop[i];
         size_t sl = strlen(s);
-        const char *from = a->text + (a->emitted > sl ? a->emitted - sl : 0);
+        const char *from = a->decoded.p + (a->emitted > sl ? a->emitted - sl : 0);
         const char *hit = strstr(from, s);
         if (hit) {
-            a->len = (size_t)(hit - a->text);
-            a->text[a->len] = 0;
+            a->decoded.len = (size_t)(hit - a->decoded.p);
+            a->decoded.p[a->decoded.len] = 0;
             a->stopped = true;
-            if (safe > a->len) safe = a->len;
+            if (safe > a->decoded.len) safe = a->decoded.len;
             continue;
         }
         if (final) continue;
         for (size_t k = sl - 1; k > 0; k--)
-            if (k <= a->len && memcmp(a->text + a->len - k, s, k) == 0) {
-                if (a->len - k < safe) safe = a->len - k;
+            if (k <= a->decoded.len && memcmp(a->decoded.p + a->decoded.len - k, s, k) == 0) {
+                if (a->decoded.len - k < safe) safe = a->decoded.len - k;
                 break;
             }
     }
@@ -304,7 +349,7 @@ hearth_status hearth_chat_set_messages(hearth_chat *c, const hearth_chat_message
     for (size_t i = 0; i < n; i++) {
         if (!msgs[i].role || !msgs[i].content)
             return hearth_fail(err, HEARTH_E_ARG, "message %zu has no role or no content", i + 1);
-        hearth_status st = push_message(c, msgs[i].role, msgs[i].content, err);
+        hearth_status st = push_message(c, msgs[i].role, msgs[i].content, msgs[i].reasoning_content, err);
         if (st) return st;
     }
     return HEARTH_OK;
@@ -348,7 +393,7 @@ hearth_status hearth_chat_begin(hearth_chat *c, const char *user_text, const hea
                                 hearth_error *err) {
     if (c->answer) return hearth_fail(err, HEARTH_E_ARG, "an answer is being generated; end it first");
     if (user_text) {
-        hearth_status st = push_message(c, "user", user_text, err);
+        hearth_status st = push_message(c, "user", user_text, NULL, err);
         if (st) return st;
     } else if (!c->n_msgs) {
         return hearth_fail(err, HEARTH_E_ARG, "the conversation has no messages to answer");
@@ -360,9 +405,9 @@ hearth_status hearth_chat_begin(hearth_chat *c, const char *user_text, const hea
     answer *a = calloc(1, sizeof *a);
     hearth_status st = a ? copy_stops(a, o, err) : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     int32_t *tokens = NULL;
-    int n = 0;
+    int n = 0, think_mode = THINK_OFF;
     while (!st) {
-        st = render_tokens(c, &tokens, &n, err);
+        st = render_tokens(c, o->template_vars, &tokens, &n, &think_mode, err);
         if (st || n + reserve <= n_ctx) break;
         free(tokens);
         tokens = NULL;
@@ -376,7 +421,10 @@ hearth_status hearth_chat_begin(hearth_chat *c, const char *user_text, const hea
         a->dropped_messages++;
         c->n_cached = 0; /* the conversation's start changed */
     }
-    if (!st) st = start_answer(c, a, tokens, n, max_tokens, o, err);
+    if (!st) {
+        think_split_init(&a->split, think_mode);
+        st = start_answer(c, a, tokens, n, max_tokens, o, err);
+    }
     if (st) {
         answer_free(a);
         /* The user message did not get an answer: take it back. */
@@ -396,6 +444,7 @@ hearth_status hearth_chat_begin_raw(hearth_chat *c, const char *prompt, size_t l
     if (!st) st = hearth_engine_prompt_tokens(c->e, prompt, len, &tokens, &n, err);
     if (!st) {
         a->raw = true;
+        think_split_init(&a->split, THINK_OFF);
         st = start_answer(c, a, tokens, n, answer_limit(o), o, err);
     }
     if (st) answer_free(a);
@@ -421,6 +470,7 @@ hearth_status hearth_chat_next(hearth_chat *c, const char **text, size_t *len, b
     *done = true;
     if (!a) return hearth_fail(err, HEARTH_E_ARG, "no answer is being generated");
     if (a->failed) return hearth_fail(err, a->failed, "the answer failed already");
+    a->reasoning_given = a->reasoning_shown; /* nothing new until the splitter gives it */
     if (a->finished) return HEARTH_OK;
     int32_t token = -1;
     const bool run = !a->stopped && !a->interrupted;
@@ -444,13 +494,27 @@ hearth_status hearth_chat_next(hearth_chat *c, const char **text, size_t *len, b
     bool final = token < 0 || a->stopped || a->interrupted;
     size_t safe = releasable(a, final);
     if (a->stopped) final = true;
-    if (final) safe = a->len;
-    *text = a->text + a->emitted;
-    *len = safe > a->emitted ? safe - a->emitted : 0;
-    a->emitted += *len;
+    if (final) safe = a->decoded.len;
+    size_t n_new = safe > a->emitted ? safe - a->emitted : 0;
+    if (!think_split_push(&a->split, a->decoded.p + a->emitted, n_new, final, &a->reasoning, &a->content)) {
+        a->failed = HEARTH_E_NOMEM;
+        a->finished = true;
+        return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    }
+    a->emitted += n_new;
+    *text = a->content.p + a->content_given;
+    *len = a->content.len - a->content_given;
+    a->reasoning_shown = a->reasoning.len;
+    a->content_given = a->content.len;
     a->finished = final;
     *done = final;
     return HEARTH_OK;
+}
+
+const char *hearth_chat_next_reasoning(const hearth_chat *c, size_t *len) {
+    const answer *a = c->answer;
+    *len = a && a->reasoning.p ? a->reasoning_shown - a->reasoning_given : 0;
+    return *len ? a->reasoning.p + a->reasoning_given : "";
 }
 
 bool hearth_chat_waiting(const hearth_chat *c) { return c->answer && c->answer->waiting && !c->answer->finished; }
@@ -461,9 +525,11 @@ void hearth_chat_interrupt(hearth_chat *c) {
     hearth_gen_stop(c->answer->gen);
 }
 
-hearth_status hearth_chat_end(hearth_chat *c, char **answer_text, hearth_chat_stats *stats, hearth_error *err) {
+hearth_status hearth_chat_end(hearth_chat *c, char **answer_text, char **reasoning, hearth_chat_stats *stats,
+                              hearth_error *err) {
     memset(stats, 0, sizeof *stats);
     if (answer_text) *answer_text = NULL;
+    if (reasoning) *reasoning = NULL;
     answer *a = c->answer;
     if (!a) return hearth_fail(err, HEARTH_E_ARG, "no answer is being generated");
     c->answer = NULL;
@@ -483,8 +549,12 @@ hearth_status hearth_chat_end(hearth_chat *c, char **answer_text, hearth_chat_st
         answer_free(a);
         return st;
     }
-    /* An answer cut off before its end keeps only what was shown. */
-    if (a->interrupted && !a->stopped) a->len = a->emitted, a->text[a->len] = 0;
+    /* An answer cut off before its end keeps only what was shown: what the
+     * splitter still holds is dropped. */
+    if (!think_buf_add(&a->content, "", 0) || !think_buf_add(&a->reasoning, "", 0)) {
+        answer_free(a);
+        return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    }
     stats->prompt_tokens = a->n_prompt;
     stats->reused_tokens = gs->reused_tokens;
     stats->evaluated_tokens = a->n_prompt - gs->reused_tokens;
@@ -495,17 +565,22 @@ hearth_status hearth_chat_end(hearth_chat *c, char **answer_text, hearth_chat_st
     stats->ttft_ms = gs->ttft_ms;
     stats->stop = a->interrupted ? "interrupted" : a->stopped ? "stop" : gs->stopped_by_eog ? "eog"
                 : gs->stopped_by_ctx ? "context" : "length";
-    if (!a->raw) st = push_message(c, "assistant", a->text, err);
-    if (!st && answer_text) *answer_text = a->text, a->text = NULL;
+    /* The reasoning travels with the message only where there was some:
+     * templates test for its presence (Qwen3: "is string"). */
+    const char *kept_reasoning = a->reasoning.len ? a->reasoning.p : NULL;
+    if (!a->raw) st = push_message(c, "assistant", a->content.p, kept_reasoning, err);
+    if (!st && answer_text) *answer_text = a->content.p, a->content = (think_buf){0};
+    if (!st && reasoning) *reasoning = a->reasoning.p, a->reasoning = (think_buf){0};
     answer_free(a);
     return st;
 }
 
 hearth_status hearth_chat_send(hearth_chat *c, const char *user_text, const hearth_chat_options *o,
-                               hearth_chat_text_fn on_text, void *user, char **answer_text, hearth_chat_stats *stats,
-                               hearth_error *err) {
+                               hearth_chat_text_fn on_text, hearth_chat_text_fn on_reasoning, void *user,
+                               char **answer_text, char **reasoning, hearth_chat_stats *stats, hearth_error *err) {
     memset(stats, 0, sizeof *stats);
     if (answer_text) *answer_text = NULL;
+    if (reasoning) *reasoning = NULL;
     hearth_status st = hearth_chat_begin(c, user_text, o, err);
     if (st) return st;
     for (bool done = false; !done;) {
@@ -513,15 +588,18 @@ hearth_status hearth_chat_send(hearth_chat *c, const char *user_text, const hear
         size_t len;
         st = hearth_chat_next(c, &text, &len, &done, err);
         if (st) break;
+        size_t rlen;
+        const char *r = hearth_chat_next_reasoning(c, &rlen);
+        if (rlen && on_reasoning && !on_reasoning(user, r, rlen)) hearth_chat_interrupt(c);
         if (len && on_text && !on_text(user, text, len)) hearth_chat_interrupt(c);
     }
     if (st) {
         hearth_chat_stats ignored;
         hearth_error ignored_err;
-        hearth_chat_end(c, NULL, &ignored, &ignored_err);
+        hearth_chat_end(c, NULL, NULL, &ignored, &ignored_err);
         /* The user message did not get an answer: take it back. */
         if (c->n_msgs && strcmp(c->msgs[c->n_msgs - 1].role, "user") == 0) drop_message(c, c->n_msgs - 1);
         return st;
     }
-    return hearth_chat_end(c, answer_text, stats, err);
+    return hearth_chat_end(c, answer_text, reasoning, stats, err);
 }

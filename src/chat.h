@@ -20,6 +20,10 @@ typedef struct {
     sampler_params sampling;
     const char *const *stop;     /* user stop strings (not included in the answer) */
     int n_stop;
+    /* More template variables (chat_template_kwargs, e.g. {"enable_thinking":
+     * false}): a JSON object, or NULL. Read while the prompt is rendered
+     * (begin) only. */
+    const json_value *template_vars;
 } hearth_chat_options;
 
 typedef struct {
@@ -31,6 +35,12 @@ typedef struct {
     double prefill_ms, decode_ms, ttft_ms;
     const char *stop;     /* "eog", "length", "stop", "context", "interrupted" */
 } hearth_chat_stats;
+
+/* What the chat template does with reasoning (hearth_chat_features). */
+enum {
+    HEARTH_CHAT_REASONING = 1,       /* it has think tags: answers are split into reasoning and answer */
+    HEARTH_CHAT_ENABLE_THINKING = 2, /* it reads enable_thinking (Qwen3): thinking can be switched off */
+};
 
 /* Receives the answer as it is decoded, in complete UTF-8 characters;
  * return false to interrupt it. */
@@ -47,13 +57,23 @@ void hearth_chat_reset(hearth_chat *c);
 void hearth_chat_set_date(hearth_chat *c, int year, int month, int day);
 /* A warning for the user about this chat ("" when none). */
 const char *hearth_chat_warning(const hearth_chat *c);
+/* HEARTH_CHAT_* flags of the chat template. */
+unsigned hearth_chat_features(const hearth_chat *c);
 
-/* Sends one user message and generates the answer; *answer (may be NULL)
- * receives it malloc'ed. An interrupted answer is kept in the conversation
- * as far as it got. */
+/* Reasoning: where the template has think tags (HEARTH_CHAT_REASONING), a
+ * "<think>...</think>" block that the answer starts with (or that the prompt
+ * opened, as DeepSeek-R1's does) is the answer's reasoning, kept apart from
+ * its text (think.h): the text callbacks, next() and end() give each
+ * separately, and the conversation keeps the answer as an assistant message
+ * with reasoning_content, which the template renders as it decides. */
+
+/* Sends one user message and generates the answer; on_text receives its
+ * text, on_reasoning (may be NULL) its reasoning; *answer and *reasoning
+ * (each may be NULL) receive them malloc'ed. An interrupted answer is kept
+ * in the conversation as far as it got. */
 hearth_status hearth_chat_send(hearth_chat *c, const char *user_text, const hearth_chat_options *o,
-                               hearth_chat_text_fn on_text, void *user, char **answer, hearth_chat_stats *stats,
-                               hearth_error *err);
+                               hearth_chat_text_fn on_text, hearth_chat_text_fn on_reasoning, void *user,
+                               char **answer, char **reasoning, hearth_chat_stats *stats, hearth_error *err);
 
 /* The same, a token at a time, for hosts that must yield between tokens:
  * begin (user_text NULL: answer the conversation as it stands, e.g. after
@@ -69,12 +89,15 @@ hearth_status hearth_chat_begin(hearth_chat *c, const char *user_text, const hea
 hearth_status hearth_chat_begin_raw(hearth_chat *c, const char *prompt, size_t len, const hearth_chat_options *o,
                                     hearth_error *err);
 hearth_status hearth_chat_next(hearth_chat *c, const char **text, size_t *len, bool *done, hearth_error *err);
+/* The reasoning that the last next() made final (valid until the next call). */
+const char *hearth_chat_next_reasoning(const hearth_chat *c, size_t *len);
 /* After a next() that was not done and gave no text: whether the backend's
  * step is in flight (an asynchronous backend, the GPU: its host completes
  * the step, then calls next again). Never true on the CPU. */
 bool hearth_chat_waiting(const hearth_chat *c);
 void hearth_chat_interrupt(hearth_chat *c);
-hearth_status hearth_chat_end(hearth_chat *c, char **answer, hearth_chat_stats *stats, hearth_error *err);
+hearth_status hearth_chat_end(hearth_chat *c, char **answer, char **reasoning, hearth_chat_stats *stats,
+                              hearth_error *err);
 
 /* Replaces the whole conversation (system message included), as stateless
  * APIs send it each time; the KV cache still serves the common prefix. */

@@ -71,6 +71,14 @@ static hearth_status parse_messages(chat_request *r, const json_value *msgs, hea
         r->messages[i].role = role->str;
         hearth_status st = message_content(r, m, i, &r->messages[i].content, err);
         if (st) return st;
+        const json_value *rc = json_get(m, "reasoning_content");
+        if (rc && rc->type != JSON_NULL) {
+            if (rc->type != JSON_STRING || strlen(rc->str) != rc->len)
+                return hearth_fail(err, HEARTH_E_ARG,
+                                   "request: message %zu: \"reasoning_content\" must be a string without NUL characters",
+                                   i + 1);
+            r->messages[i].reasoning_content = rc->str;
+        }
         r->n_messages++;
     }
     return HEARTH_OK;
@@ -93,6 +101,47 @@ static hearth_status parse_stops(chat_request *r, const json_value *stop, hearth
     }
     r->options.stop = r->stops;
     r->options.n_stop = (int)n;
+    return HEARTH_OK;
+}
+
+/* The template's variables: chat_template_kwargs, and enable_thinking as
+ * a shortcut for its member of that name. */
+static hearth_status parse_template_vars(chat_request *r, const json_value *root, hearth_error *err) {
+    const json_value *kw = json_get(root, "chat_template_kwargs"), *think = json_get(root, "enable_thinking");
+    if (kw && kw->type == JSON_NULL) kw = NULL;
+    if (think && think->type == JSON_NULL) think = NULL;
+    if (kw && kw->type != JSON_OBJECT)
+        return hearth_fail(err, HEARTH_E_ARG, "request: \"chat_template_kwargs\" must be an object of template variables");
+    if (think && think->type != JSON_BOOL)
+        return hearth_fail(err, HEARTH_E_ARG, "request: \"enable_thinking\" must be true or false");
+    r->options.template_vars = kw;
+    if (!think) return HEARTH_OK;
+    const json_value *given = json_get(kw, "enable_thinking");
+    if (given) {
+        if (given->type != JSON_BOOL || given->b != think->b)
+            return hearth_fail(err, HEARTH_E_ARG, "request: \"enable_thinking\" and chat_template_kwargs' "
+                                                  "enable_thinking disagree; give one of them");
+        return HEARTH_OK;
+    }
+    /* kw's members (borrowed) and enable_thinking */
+    size_t n = (kw ? kw->n : 0) + 1;
+    json_value *v = &r->vars;
+    v->type = JSON_OBJECT;
+    v->items = calloc(n, sizeof *v->items);
+    v->keys = calloc(n, sizeof *v->keys);
+    v->key_lens = calloc(n, sizeof *v->key_lens);
+    r->vars_own = true;
+    if (!v->items || !v->keys || !v->key_lens) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    for (size_t i = 0; kw && i < kw->n; i++) {
+        v->items[i] = kw->items[i];
+        v->keys[i] = kw->keys[i];
+        v->key_lens[i] = kw->key_lens[i];
+    }
+    v->items[n - 1] = *think;
+    v->keys[n - 1] = (char *)"enable_thinking";
+    v->key_lens[n - 1] = strlen("enable_thinking");
+    v->n = n;
+    r->options.template_vars = v;
     return HEARTH_OK;
 }
 
@@ -149,6 +198,7 @@ hearth_status chat_request_parse(chat_request *r, const char *json, size_t len, 
     sp->repeat_penalty = (float)penalty;
     if (seed >= 0) sp->seed = (uint64_t)seed;
     if ((st = parse_stops(r, json_get(root, "stop"), err))) return st;
+    if ((st = parse_template_vars(r, root, err))) return st;
     return sampler_validate(sp, err);
 }
 
@@ -157,6 +207,11 @@ void chat_request_free(chat_request *r) {
     free(r->joined);
     free(r->messages);
     free(r->stops);
+    if (r->vars_own) {
+        free(r->vars.items);
+        free(r->vars.keys);
+        free(r->vars.key_lens);
+    }
     json_free(r->json);
     memset(r, 0, sizeof *r);
 }

@@ -2,7 +2,10 @@
  * worker, a local server): {"messages": [{"role", "content"}] or "prompt",
  * "max_tokens", "temperature", "top_p", "top_k", "min_p",
  * "repeat_penalty", "seed" (a number, or a decimal string for all 64 bits),
- * "stop": string or [strings]}. Options left out
+ * "stop": string or [strings], "chat_template_kwargs": {variables for the
+ * chat template}, "enable_thinking": true/false (the same as
+ * chat_template_kwargs' enable_thinking, Qwen3's switch)}. An assistant
+ * message may carry "reasoning_content" (a string). Options left out
  * keep hearth's defaults. */
 #ifndef HEARTH_CHAT_REQUEST_H
 #define HEARTH_CHAT_REQUEST_H
@@ -21,6 +24,8 @@ typedef struct {
     const char **stops;
     char **joined;                 /* contents joined from lists of parts */
     size_t n_joined_cap;
+    json_value vars;               /* chat_template_kwargs with enable_thinking: its arrays are owned, */
+    bool vars_own;                 /* the values borrowed from json */
 } chat_request;
 
 hearth_status chat_request_parse(chat_request *r, const char *json, size_t len, hearth_error *err);

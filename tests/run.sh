@@ -56,7 +56,7 @@ fuzz_one() {
     rm -rf "$corpus"
 }
 fuzz_one fuzz_gguf tests/fuzz/gguf_corpus
-# The tokenizers run on the four real vocabularies (vocabulary-only test models).
+# The tokenizers run on the five real vocabularies (vocabulary-only test models).
 if [ -x "$BUILD/fuzz_tok" ] && [ -z "$filter" ]; then
     if FUZZ_TOK_MODELS=$(node tests/e2e/tokenize_hf.test.mjs --models 2>"$log"); then
         export FUZZ_TOK_MODELS

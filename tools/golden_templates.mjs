@@ -1,9 +1,13 @@
 // Golden outputs of the 93 real chat templates in ../shared/templates/templates.json,
 // rendered by @huggingface/jinja (pinned in tools/reference/package.json) the way
 // Hugging Face's apply_chat_template does (trim_blocks, lstrip_blocks), for a few
-// conversations with add_generation_prompt false and true. Writes
-// tests/fixtures/templates/expected.json: {"outputs": [distinct outputs],
-// "cases": {"INDEX:CONV:AGP": index into outputs | {"raise": "raise_exception's message"} | {"error": "other error"}}}.
+// conversations with add_generation_prompt false and true; and, for the templates of
+// reasoning models and today's small ones (THINK_MODELS), conversations with
+// earlier reasoning (as reasoning_content, inline <think>, within a tool call) with
+// enable_thinking left out, true and false (the chat_template_kwargs of a request).
+// Writes tests/fixtures/templates/expected.json: {"outputs": [distinct outputs],
+// "cases": {"INDEX:CONV:AGP" or "INDEX:CONV:AGP:KWARGS": index into outputs |
+// {"raise": "raise_exception's message"} | {"error": "other error"}}}.
 // strftime_now is pinned to 2024-07-26 (hearth's tests pass the same date).
 // Run: node tools/golden_templates.mjs (needs npm ci in tools/reference, or /tmp/ref).
 import fs from 'node:fs';
@@ -53,6 +57,40 @@ export const CONVERSATIONS = {
     { role: 'assistant', content: `Answer ${i + 1} 👩‍💻🇫🇷 日本語 עברית\n\tline two {}` },
   ]).flat().slice(0, 15)],
 };
+
+// Reasoning models' templates and today's small models' (issue 16), by their model name.
+export const THINK_MODELS = ['Qwen/Qwen3-1.7B', 'Qwen/Qwen3-8B-Base', 'google/gemma-3-1b-it', 'microsoft/Phi-4-mini-instruct',
+  'deepseek-ai/DeepSeek-R1', 'deepseek-ai/DeepSeek-R1-Distill-Llama-8B', 'microsoft/Phi-4-reasoning',
+  '../shared/tokenizers/qwen3', '../shared/tokenizers/gemma3'];
+const REASONED = { role: 'assistant', content: 'I am an assistant.', reasoning_content: 'The user asks who I am.\nI should say so.' };
+export const THINK_CONVERSATIONS = {
+  think_user: [U1],
+  // an earlier answer with its reasoning kept apart (as the app and the API send it back)
+  think_history: [SYS, U1, REASONED, U2],
+  // the same reasoning inline in the text, as a raw answer holds it
+  think_inline: [U1, { role: 'assistant', content: '<think>\nThe user asks who I am.\n</think>\n\nI am an assistant.' }, U2],
+  // reasoning within a tool-calling turn (after the last user message: Qwen3 keeps it there)
+  think_tools: { messages: [U3, { ...CALL, content: '', reasoning_content: 'I need the weather tool.' }, RESULT], tools: TOOLS },
+  think_tools_answer: {
+    messages: [U3, { ...CALL, content: '', reasoning_content: 'I need the weather tool.' }, RESULT,
+      { role: 'assistant', content: 'It is 21 °C.', reasoning_content: 'The tool says 21.' }],
+    tools: TOOLS,
+  },
+};
+// chat_template_kwargs per case: none, enable_thinking true, false.
+export const THINK_KWARGS = { none: null, on: { enable_thinking: true }, off: { enable_thinking: false } };
+
+// Every case: [key, conversation, add_generation_prompt, kwargs] for template i of list.
+export function casesOf(i, template) {
+  const out = [];
+  for (const [name, conv] of Object.entries(CONVERSATIONS)) for (const agp of [0, 1]) out.push([`${i}:${name}:${agp}`, conv, agp, null]);
+  if (THINK_MODELS.includes(template.model)) {
+    for (const [name, conv] of Object.entries(THINK_CONVERSATIONS)) {
+      for (const agp of [0, 1]) for (const [k, kw] of Object.entries(THINK_KWARGS)) out.push([`${i}:${name}:${agp}:${k}`, conv, agp, kw]);
+    }
+  }
+  return out;
+}
 
 // The templates compared: ../shared/templates (93 real ones) and the chat
 // templates of ../shared/tokenizers (appended, so earlier indices keep their keys).
@@ -110,22 +148,19 @@ async function main() {
   const out = {};
   let errors = 0;
   templates.forEach((t, i) => {
-    for (const [name, conv] of Object.entries(CONVERSATIONS)) {
+    for (const [key, conv, agp, kwargs] of casesOf(i, t)) {
       const { messages, tools } = Array.isArray(conv) ? { messages: conv } : conv;
-      for (const agp of [false, true]) {
-        const key = `${i}:${name}:${agp ? 1 : 0}`;
-        try {
-          const tpl = new Template(t.chat_template);
-          const ctx = {
-            messages: structuredClone(messages), add_generation_prompt: agp,
-            bos_token: t.bos_token ?? '', eos_token: t.eos_token ?? '',
-          };
-          if (tools) ctx.tools = structuredClone(tools);
-          out[key] = tpl.render(ctx);
-        } catch (e) {
-          out[key] = e.raised ? { raise: String(e.message) } : { error: String(e.message).split('\n')[0] };
-          errors++;
-        }
+      try {
+        const tpl = new Template(t.chat_template);
+        const ctx = {
+          ...structuredClone(kwargs ?? {}), messages: structuredClone(messages), add_generation_prompt: !!agp,
+          bos_token: t.bos_token ?? '', eos_token: t.eos_token ?? '',
+        };
+        if (tools) ctx.tools = structuredClone(tools);
+        out[key] = tpl.render(ctx);
+      } catch (e) {
+        out[key] = e.raised ? { raise: String(e.message) } : { error: String(e.message).split('\n')[0] };
+        errors++;
       }
     }
   });

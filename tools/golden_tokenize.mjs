@@ -11,11 +11,14 @@
 // qwen3 gemma3), which make_test_model.mjs writes to build/models/ when
 // missing, or llama3 with another tokenizer.ggml.pre (llama3-pre-X), which
 // exercises the other pre-tokenizers on the corpus (those fixtures hold the
-// corpus only). DIR holds node_modules/node-llama-cpp (default /tmp/ref).
+// corpus only, and the deepseek ones also a multilingual sample of the
+// generated corpus, see corpusSample). DIR holds node_modules/node-llama-cpp
+// (default /tmp/ref).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { sha256, testModel } from '../tests/e2e/util.mjs';
+import { generateCorpus } from './gen_corpus.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const fixtures = path.join(root, 'tests/fixtures/tokenize');
@@ -26,9 +29,20 @@ export const MODELS = {
   llama3: { make: ['--arch', 'llama', '--type', 'f32', '--tokenizer', 'llama3', '--vocab-only'] },
   qwen3: { make: ['--arch', 'llama', '--type', 'f32', '--tokenizer', 'qwen3', '--vocab-only'] },
   gemma3: { make: ['--arch', 'llama', '--type', 'f32', '--tokenizer', 'gemma3', '--vocab-only'] },
+  gpt4o: { make: ['--arch', 'llama', '--type', 'f32', '--tokenizer', 'gpt4o', '--vocab-only'] },
 };
-for (const pre of ['gpt-2', 'smollm', 'default', 'falcon', 'qwen35', 'dbrx']) {
-  MODELS[`llama3-pre-${pre}`] = { base: 'llama3', pre };
+for (const pre of ['gpt-2', 'smollm', 'default', 'falcon', 'qwen35', 'dbrx', 'deepseek-llm', 'deepseek-coder']) {
+  MODELS[`llama3-pre-${pre}`] = { base: 'llama3', pre, sample: pre.startsWith('deepseek') };
+}
+
+// Every 40th line of the generated corpus (tools/gen_corpus.mjs: all its
+// scripts, white space and symbols), then the lines of corpus_pretok.txt
+// (escaped as corpus_special.txt; real text of those scripts, full-width and
+// CJK punctuation, quotes, symbol runs, white space runs), for the
+// pre-tokenizers whose regexes name scripts and code point ranges.
+export function corpusSample() {
+  const generated = generateCorpus().split('\n').slice(0, -1).filter((l, i) => i % 40 === 0);
+  return [...generated, ...corpusLines('corpus_pretok.txt').map(unescapeLine)];
 }
 
 // Copies a vocabulary-only GGUF (no tensors) with tokenizer.ggml.pre set to pre.
@@ -74,6 +88,11 @@ export function withPre(src, pre, out) {
   let body = Buffer.concat([head, ...kvs]);
   body = Buffer.concat([body, Buffer.alloc((32 - (body.length % 32)) % 32)]);
   fs.writeFileSync(out, body);
+}
+
+// The escapes of corpus_special.txt: \n \t \r \\ (one text per line).
+export function escapeLine(s) {
+  return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
 }
 
 export function unescapeLine(s) {
@@ -152,6 +171,7 @@ async function main() {
       // whole files as one text each (the CLI tokenizes whole files)
       corpus_whole: tok(corpus.join('\n') + '\n', false),
     };
+    if (MODELS[name].sample) fixture.sample = corpusSample().map((l) => tok(l, false));
     if (!MODELS[name].base) {
       fixture.special_plain = special.map((l) => tok(l, false));
       fixture.special_parsed = special.map((l) => tok(l, true));

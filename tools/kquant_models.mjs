@@ -7,6 +7,7 @@
 export const KQ_FTYPES = ['q4_k_m', 'q4_k_s', 'q5_k_m', 'q6_k', 'q3_k_m', 'q2_k', 'iq4_xs', 'iq4_nl', 'q4_0', 'q8_0'];
 
 const E256 = ['--embd', '256', '--head-dim', '64', '--ff', '768', '--layers', '2'];
+const W256 = ['--embd', '256', '--ff', '768'];
 export const KQ_FAMILIES = [
   // Llama 3.2 style: llama3 tokenizer, rope freqs, tied embeddings, GQA 4
   { name: 'kq-llama-llama3-e256', args: ['--arch', 'llama', '--tokenizer', 'llama3', '--rope-freqs', '--tied', ...E256, '--heads', '4', '--kv-heads', '1'] },
@@ -18,6 +19,13 @@ export const KQ_FAMILIES = [
   // tokenizer (32000 tokens) keeps the tied 896 x vocab embedding at 28.7M values
   // (qwen3's 151669 would make it 136M: a 144 MB file and ~15 s per model)
   { name: 'kq-qwen2-llama2-w896', args: ['--arch', 'qwen2', '--tokenizer', 'llama2', '--embd', '896', '--heads', '14', '--kv-heads', '2', '--head-dim', '64', '--ff', '4864', '--layers', '2'] },
+  // issue 16's architectures, Q4_K_M only (their F16 / Q8_0 are in tools/golden.mjs),
+  // 256 wide, 2 layers (smollm3: 4, so layer 3 has no RoPE); the same windows as there
+  { name: 'kq-qwen3-qwen3-e256', ftypes: ['q4_k_m'], args: ['--arch', 'qwen3', '--tokenizer', 'qwen3', ...W256, '--heads', '4', '--kv-heads', '2', '--head-dim', '128', '--layers', '2'] },
+  { name: 'kq-gemma3-gemma3-e256', ftypes: ['q4_k_m'], args: ['--arch', 'gemma3', '--tokenizer', 'gemma3', ...W256, '--heads', '4', '--kv-heads', '1', '--head-dim', '128', '--layers', '2', '--swa', '16', '--swa-pattern', '2'] },
+  { name: 'kq-gemma2-gemma3-e256', ftypes: ['q4_k_m'], args: ['--arch', 'gemma2', '--tokenizer', 'gemma3', ...W256, '--heads', '4', '--kv-heads', '2', '--head-dim', '128', '--layers', '2', '--swa', '8'] },
+  { name: 'kq-smollm3-llama3-e256', ftypes: ['q4_k_m'], args: ['--arch', 'smollm3', '--tokenizer', 'llama3', ...W256, '--heads', '4', '--kv-heads', '1', '--head-dim', '64', '--layers', '4'] },
+  { name: 'kq-phi3-gpt4o-e256', ftypes: ['q4_k_m'], args: ['--arch', 'phi3', '--tokenizer', 'gpt4o', ...W256, '--heads', '4', '--kv-heads', '2', '--head-dim', '64', '--layers', '2', '--rope-dim', '48', '--rope-factors', '--tied', '--swa', '0'] },
 ];
 
 // Natively (SIMD and scalar) every model runs; on WebAssembly these six (every K-quant and
@@ -28,13 +36,16 @@ export const KQ_FAMILIES = [
 // the rest there with HEARTH_KQUANT_ALL=1.
 const KQ_SUBSET = ['kq-llama-llama3-e256-q4_k_m', 'kq-phi3-llama2-e256-q3_k_m', 'kq-phi3-llama2-e256-q2_k',
   'kq-qwen2-qwen3-e256-iq4_xs', 'kq-llama-llama3-e256-iq4_nl'];
-export const KQ_SUBSET_WEBGPU = ['kq-phi3-llama2-e256-q2_k'];
-export const KQ_SUBSET_WASM = [...KQ_SUBSET, 'kq-qwen2-llama2-w896-q4_k_m'];
+// issue 16's Q4_K_M models: all five on WebAssembly, the Gemma 3 one on WebGPU
+const KQ_NEW = ['kq-qwen3-qwen3-e256-q4_k_m', 'kq-gemma3-gemma3-e256-q4_k_m', 'kq-gemma2-gemma3-e256-q4_k_m',
+  'kq-smollm3-llama3-e256-q4_k_m', 'kq-phi3-gpt4o-e256-q4_k_m'];
+export const KQ_SUBSET_WEBGPU = ['kq-phi3-llama2-e256-q2_k', 'kq-gemma3-gemma3-e256-q4_k_m'];
+export const KQ_SUBSET_WASM = [...KQ_SUBSET, 'kq-qwen2-llama2-w896-q4_k_m', ...KQ_NEW];
 
 export function kquantModelList(dir = 'build/models', seed = 1, ftypes = KQ_FTYPES) {
   const out = [];
   for (const f of KQ_FAMILIES) {
-    for (const t of ftypes) {
+    for (const t of ftypes.filter((x) => !f.ftypes || f.ftypes.includes(x))) {
       const name = `${f.name}-${t}`;
       out.push({ name, family: f.name, ftype: t, args: [...f.args, '--ftype', t, '--seed', String(seed), '--out', `${dir}/${name}.gguf`] });
     }

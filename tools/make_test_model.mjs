@@ -3,14 +3,15 @@
 // store it: real tokenizer metadata from ../shared/tokenizers/NAME, random
 // weights from a seeded PRNG (same arguments => byte-identical file).
 //
-//   node tools/make_test_model.mjs --arch llama|phi3|qwen2
+//   node tools/make_test_model.mjs --arch llama|phi3|qwen2|qwen3|gemma3|gemma2|smollm3
 //       --type f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1
-//       --tokenizer llama2|llama3|qwen3|gemma3 --out FILE.gguf
+//       --tokenizer llama2|llama3|qwen3|gemma3|gpt4o --out FILE.gguf
 //       [--seed N] [--shape tiny|qwen2.5-0.5b|llama3.2-1b|phi3-mini]
 //       [--rope-freqs] [--rope-factors] [--vocab-only] [--split N]
 //       [--tied|--untied] [--spm-scores id|merge] [--quiet]
 //       [--embd N --heads N --kv-heads N --head-dim N --ff N --layers N --ctx N]
 //       (explicit dimensions, each overriding the shape's; exact weights as tiny)
+//       [--rope-dim N] (partial rotary, phi3) [--swa N] [--swa-pattern N] (sliding window)
 //       [--ftype q4_k_m|q4_k_s|q5_k_m|q5_k_s|q6_k|q3_k_s|q3_k_m|q3_k_l|q2_k|iq4_xs|iq4_nl
 //               |q4_0|q4_1|q5_0|q5_1|q8_0]
 //       (llama-quantize's mixture: the file llama-quantize writes from the --type f16
@@ -36,7 +37,7 @@ export function parseArgs(argv) {
   const o = {
     arch: 'llama', type: 'f32', tokenizer: 'llama2', out: null, seed: 1, shape: 'tiny',
     ropeFreqs: false, ropeFactors: false, vocabOnly: false, split: 0, tied: null,
-    spmScores: 'merge', quiet: false, dims: {}, ftype: null,
+    spmScores: 'merge', quiet: false, dims: {}, ftype: null, ropeDim: null, swa: null, swaPattern: null,
   };
   let typeGiven = false;
   for (let i = 0; i < argv.length; i++) {
@@ -68,14 +69,17 @@ export function parseArgs(argv) {
       case '--ff': o.dims.n_ff = Number(val()); break;
       case '--layers': o.dims.n_layer = Number(val()); break;
       case '--ctx': o.dims.n_ctx = Number(val()); break;
+      case '--rope-dim': o.ropeDim = Number(val()); break;
+      case '--swa': o.swa = Number(val()); break;
+      case '--swa-pattern': o.swaPattern = Number(val()); break;
       case '-h': case '--help':
-        console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 19)
+        console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 20)
           .map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
         process.exit(0);
       default: throw new Error(`unknown argument ${a}`);
     }
   }
-  if (!['llama', 'phi3', 'qwen2'].includes(o.arch)) throw new Error(`--arch ${o.arch}?`);
+  if (!(o.arch in ARCH)) throw new Error(`--arch ${o.arch}?`);
   if (o.ftype) {
     if (!(o.ftype in FTYPES)) throw new Error(`--ftype ${o.ftype}? (${Object.keys(FTYPES).join(' ')})`);
     if (typeGiven && o.type !== 'f16') throw new Error('--ftype quantizes the --type f16 model: give no other --type');
@@ -83,13 +87,23 @@ export function parseArgs(argv) {
     o.type = 'f16';
   }
   if (!['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1'].includes(o.type)) throw new Error(`--type ${o.type}?`);
-  if (!['llama2', 'llama3', 'qwen3', 'gemma3'].includes(o.tokenizer)) throw new Error(`--tokenizer ${o.tokenizer}?`);
+  if (!['llama2', 'llama3', 'qwen3', 'gemma3', 'gpt4o'].includes(o.tokenizer)) throw new Error(`--tokenizer ${o.tokenizer}?`);
   if (!(o.shape in SHAPES)) throw new Error(`--shape ${o.shape}?`);
   if (!o.out) throw new Error('--out FILE.gguf is required');
   if (!Number.isInteger(o.seed) || o.seed < 0) throw new Error('--seed must be a non-negative integer');
   if (!['id', 'merge'].includes(o.spmScores)) throw new Error('--spm-scores id|merge');
   if (o.ropeFactors && o.arch !== 'phi3') throw new Error('--rope-factors is for --arch phi3');
   if (o.ropeFreqs && o.arch !== 'llama') throw new Error('--rope-freqs is for --arch llama');
+  if (o.ropeDim !== null && (o.arch !== 'phi3' || !Number.isInteger(o.ropeDim) || o.ropeDim <= 0 || o.ropeDim % 2)) {
+    throw new Error('--rope-dim N (even) is for --arch phi3');
+  }
+  if (o.swa !== null && (!['gemma2', 'gemma3', 'phi3'].includes(o.arch) || !Number.isInteger(o.swa) || o.swa < 0)) {
+    throw new Error('--swa N is for --arch gemma2|gemma3|phi3');
+  }
+  if (o.swaPattern !== null && (!['gemma2', 'gemma3'].includes(o.arch) || !Number.isInteger(o.swaPattern) || o.swaPattern < 0)) {
+    throw new Error('--swa-pattern N is for --arch gemma2|gemma3');
+  }
+  if (GEMMA.has(o.arch) && o.tied === false) throw new Error(`--arch ${o.arch} always ties token_embd and output`);
   for (const [k, v] of Object.entries(o.dims)) {
     if (!Number.isInteger(v) || v <= 0) throw new Error(`${k} must be a positive integer`);
   }
@@ -114,7 +128,13 @@ const ARCH = {
   llama: { rms_eps: 1e-5, freq_base: 10000, name: 'Llama' },
   phi3: { rms_eps: 1e-5, freq_base: 10000, name: 'Phi3' },
   qwen2: { rms_eps: 1e-6, freq_base: 1000000, name: 'Qwen2' },
+  // the newer architectures (issue 16), with their real models' values
+  qwen3: { rms_eps: 1e-6, freq_base: 1000000, name: 'Qwen3' }, // Qwen3-0.6B
+  gemma3: { rms_eps: 1e-6, freq_base: 1000000, freq_base_swa: 10000, swa: 16, name: 'Gemma3' }, // Gemma-3-1B
+  gemma2: { rms_eps: 1e-6, freq_base: 10000, swa: 8, attn_softcap: 50, final_softcap: 30, name: 'Gemma2' }, // gemma-2-2b
+  smollm3: { rms_eps: 1e-6, freq_base: 5000000, name: 'SmolLM3' }, // SmolLM3-3B
 };
+const GEMMA = new Set(['gemma2', 'gemma3']);
 
 // ---------------------------------------------------------------- PRNG
 // xoshiro128** seeded through splitmix32 from FNV-1a(seed, tensor name):
@@ -237,7 +257,7 @@ export function loadTokenizer(name, nVocabOverride = 0, spmScores = 'id') {
   };
   const r = {
     model: spm ? 'llama' : 'gpt2',
-    pre: spm ? 'default' : name === 'llama3' ? 'llama-bpe' : 'qwen2',
+    pre: spm ? 'default' : { llama3: 'llama-bpe', qwen3: 'qwen2', gpt4o: 'gpt-4o' }[name],
     tokens, types, scores,
     merges: spm ? null : tj.model.merges.map((m) => (Array.isArray(m) ? m.join(' ') : m)),
     bos: idOf(tc.bos_token), eos: idOf(tc.eos_token), unk: idOf(tc.unk_token), pad: idOf(tc.pad_token),
@@ -579,7 +599,13 @@ export function buildModel(o) {
   if (!Number.isInteger(hd) || hd % 2) throw new Error(`head_dim ${hd} must be an even integer`);
   if (n_head % n_head_kv) throw new Error(`heads ${n_head} not a multiple of kv-heads ${n_head_kv}`);
   const qDim = n_head * hd; // = n_embd for the presets
-  const tied = o.tied ?? (shape.tied ?? o.arch === 'qwen2');
+  const NEW = ['qwen3', 'gemma3', 'gemma2', 'smollm3'].includes(o.arch);
+  // Qwen3 (0.6B-4B), SmolLM3 and Gemma tie their output to token_embd; llama.cpp's
+  // gemma2 even refuses an output.weight (it never reads one)
+  const tied = o.tied ?? (shape.tied ?? (o.arch === 'qwen2' || NEW));
+  // partial rotary (Phi-4-mini: rope.dimension_count 96 of head 128)
+  const rd = o.ropeDim ?? hd;
+  if (rd > hd) throw new Error(`--rope-dim ${rd} exceeds head_dim ${hd}`);
   let freqBase = arch.freq_base;
   if (o.arch === 'llama' && o.tokenizer === 'llama3') freqBase = 500000;
   let nCtx = shape.n_ctx;
@@ -602,25 +628,29 @@ export function buildModel(o) {
   let label = o.shape.replace(/phi-?3/gi, 'phi_3');
   if (custom) label = `custom ${n_embd}x${n_layer} h${n_head}/${n_head_kv}x${hd} ff${n_ff}`;
   w.str('general.name', `hearth test model ${label} ${o.tokenizer} ${o.type} seed ${o.seed}`);
-  w.u32(`${A}.block_count`, n_layer);
-  w.u32(`${A}.context_length`, nCtx);
-  w.u32(`${A}.embedding_length`, n_embd);
-  w.u32(`${A}.feed_forward_length`, n_ff);
-  w.u32(`${A}.attention.head_count`, n_head);
-  w.u32(`${A}.attention.head_count_kv`, n_head_kv);
-  w.f32(`${A}.rope.freq_base`, freqBase);
-  w.f32(`${A}.attention.layer_norm_rms_epsilon`, arch.rms_eps);
-  w.u32('general.file_type', FILE_TYPE[o.type]);
-  if (A === 'llama') w.u32(`${A}.vocab_size`, nVocab);
-  w.u32(`${A}.rope.dimension_count`, hd);
-  if (qDim !== n_embd) {
-    w.u32(`${A}.attention.key_length`, hd);
-    w.u32(`${A}.attention.value_length`, hd);
-  }
-  if (o.ropeFactors) {
-    w.u32(`${A}.rope.scaling.original_context_length`, nCtxOrig);
-    const scale = nCtx / nCtxOrig;
-    w.f32(`${A}.rope.scaling.attn_factor`, Math.sqrt(1 + Math.log(scale) / Math.log(nCtxOrig)));
+  if (NEW) writeNewArchKV(w, o, arch, { nCtx, n_embd, n_ff, n_layer, n_head, n_head_kv, hd, qDim, nVocab });
+  else {
+    w.u32(`${A}.block_count`, n_layer);
+    w.u32(`${A}.context_length`, nCtx);
+    w.u32(`${A}.embedding_length`, n_embd);
+    w.u32(`${A}.feed_forward_length`, n_ff);
+    w.u32(`${A}.attention.head_count`, n_head);
+    w.u32(`${A}.attention.head_count_kv`, n_head_kv);
+    w.f32(`${A}.rope.freq_base`, freqBase);
+    w.f32(`${A}.attention.layer_norm_rms_epsilon`, arch.rms_eps);
+    w.u32('general.file_type', FILE_TYPE[o.type]);
+    if (A === 'llama') w.u32(`${A}.vocab_size`, nVocab);
+    w.u32(`${A}.rope.dimension_count`, rd);
+    if (o.swa !== null) w.u32(`${A}.attention.sliding_window`, o.swa); // Phi-4-mini: 0
+    if (qDim !== n_embd) {
+      w.u32(`${A}.attention.key_length`, hd);
+      w.u32(`${A}.attention.value_length`, hd);
+    }
+    if (o.ropeFactors) {
+      w.u32(`${A}.rope.scaling.original_context_length`, nCtxOrig);
+      const scale = nCtx / nCtxOrig;
+      w.f32(`${A}.rope.scaling.attn_factor`, Math.sqrt(1 + Math.log(scale) / Math.log(nCtxOrig)));
+    }
   }
   addTokenizerKV(w, tk);
   w.u32('general.quantization_version', 2);
@@ -649,11 +679,25 @@ export function buildModel(o) {
   }
   if (o.ropeFactors) {
     // LongRoPE factors: short ~1, long growing with the dimension index
-    F32('rope_factors_long.weight', [hd / 2], (r, i) => 1 + (i / (hd / 2)) * 8 * (0.75 + 0.5 * r.uniform()));
-    F32('rope_factors_short.weight', [hd / 2], (r) => 1 + 0.1 * r.uniform());
+    F32('rope_factors_long.weight', [rd / 2], (r, i) => 1 + (i / (rd / 2)) * 8 * (0.75 + 0.5 * r.uniform()));
+    F32('rope_factors_short.weight', [rd / 2], (r) => 1 + 0.1 * r.uniform());
   }
   const sIn = 1 / Math.sqrt(n_embd);
-  MAT('token_embd.weight', [n_embd, nVocab], 0.25);
+  // Gemma scales the embeddings by sqrt(n_embd) and shares them with the output: with
+  // tiny's 0.25 the current token's own embedding dominates the residual and greedy
+  // decoding repeats it. Real Gemma's scaled embeddings have an rms of about 1 and its
+  // post-attention / post-FFN norms have gains well above 1: so here std 1/sqrt(n_embd),
+  // gains ~2 on the output norm (logits std ~2 again) and ~2·sqrt(n_embd/64) on the post
+  // norms (the own-token logit grows with sqrt(n_embd) x the embedding's share of the
+  // residual: the layers' share must grow with the width).
+  // The other tied models of the new architectures (qwen3, smollm3, Phi-4-style phi3)
+  // take 2/sqrt(n_embd) (0.25 at 64 wide, as tiny): at 256 wide 0.25 made the own-token
+  // logit win and greedy decoding loop on one or two tokens.
+  const embStd = GEMMA.has(A) ? sIn : tied && (NEW || A === 'phi3') ? 2 / Math.sqrt(n_embd) : 0.25;
+  MAT('token_embd.weight', [n_embd, nVocab], embStd);
+  const gain2 = (r) => 2 + 0.2 * r.gauss();
+  const gPost = n_embd <= 64 ? 1 : Math.sqrt(n_embd / 64); // sqrt is correctly rounded: the same everywhere
+  const gainPost = (r) => gPost * (2 + 0.2 * r.gauss());
   for (let l = 0; l < n_layer; l++) {
     const b = `blk.${l}.`;
     F32(`${b}attn_norm.weight`, [n_embd], norm);
@@ -669,7 +713,13 @@ export function buildModel(o) {
         F32(`${b}attn_v.bias`, [n_head_kv * hd], small(0.1));
       }
     }
+    if (A === 'qwen3' || A === 'gemma3') {
+      // per-head RMSNorm of q and k (before RoPE); gemma's stored value is 1 + w
+      F32(`${b}attn_q_norm.weight`, [hd], norm);
+      F32(`${b}attn_k_norm.weight`, [hd], norm);
+    }
     MAT(`${b}attn_output.weight`, [qDim, n_embd], custom ? 1 / Math.sqrt(qDim) : sIn);
+    if (GEMMA.has(A)) F32(`${b}post_attention_norm.weight`, [n_embd], gainPost);
     F32(`${b}ffn_norm.weight`, [n_embd], norm);
     if (A === 'phi3') {
       MAT(`${b}ffn_up.weight`, [n_embd, 2 * n_ff], sIn);
@@ -678,11 +728,57 @@ export function buildModel(o) {
       MAT(`${b}ffn_up.weight`, [n_embd, n_ff], sIn);
     }
     MAT(`${b}ffn_down.weight`, [n_ff, n_embd], 1 / Math.sqrt(n_ff));
+    if (GEMMA.has(A)) F32(`${b}post_ffw_norm.weight`, [n_embd], gainPost);
   }
-  F32('output_norm.weight', [n_embd], norm);
+  F32('output_norm.weight', [n_embd], GEMMA.has(A) ? gain2 : norm);
   if (!tied) MAT('output.weight', [n_embd, nVocab], 0.25);
   if (o.ftype) applyMixture(w, o, { n_layer, n_head, n_head_kv }, fast);
   return { w, nVocab };
+}
+
+// Hyper-parameters of qwen3, gemma3, gemma2 and smollm3 in the order and with the keys
+// convert_hf_to_gguf.py writes them (TextModel.set_gguf_parameters, Gemma2Model,
+// Gemma3Model, LlamaModel for smollm3).
+function writeNewArchKV(w, o, arch, d) {
+  const A = o.arch;
+  const dims = {
+    block_count: d.n_layer, context_length: d.nCtx, embedding_length: d.n_embd, feed_forward_length: d.n_ff,
+    'attention.head_count': d.n_head, 'attention.head_count_kv': d.n_head_kv,
+  };
+  const putDims = (keys) => { for (const k of keys) w.u32(`${A}.${k}`, dims[k]); };
+  const kvLen = () => {
+    w.u32(`${A}.attention.key_length`, d.hd);
+    w.u32(`${A}.attention.value_length`, d.hd);
+  };
+  if (A === 'gemma2') {
+    // Gemma2Model writes its own list (no rope.freq_base: llama.cpp's default 10000,
+    // also for the sliding-window layers)
+    putDims(['context_length', 'embedding_length', 'block_count', 'feed_forward_length',
+      'attention.head_count', 'attention.head_count_kv']);
+    w.f32(`${A}.attention.layer_norm_rms_epsilon`, arch.rms_eps);
+    kvLen();
+    w.u32('general.file_type', FILE_TYPE[o.type]);
+    w.f32(`${A}.attn_logit_softcapping`, arch.attn_softcap);
+    w.f32(`${A}.final_logit_softcapping`, arch.final_softcap);
+    w.u32(`${A}.attention.sliding_window`, o.swa ?? arch.swa);
+  } else {
+    putDims(Object.keys(dims));
+    w.f32(`${A}.rope.freq_base`, arch.freq_base);
+    if (A === 'gemma3') w.f32(`${A}.rope.freq_base_swa`, arch.freq_base_swa); // rope_parameters.sliding_attention
+    w.f32(`${A}.attention.layer_norm_rms_epsilon`, arch.rms_eps);
+    // key/value length: written whenever config.json has head_dim (Qwen3, Gemma 3 do;
+    // SmolLM3 does not)
+    if (A !== 'smollm3' || d.qDim !== d.n_embd) kvLen();
+    w.u32('general.file_type', FILE_TYPE[o.type]);
+    if (A === 'smollm3') {
+      w.u32(`${A}.vocab_size`, d.nVocab);
+      w.u32(`${A}.rope.dimension_count`, d.hd);
+    }
+    if (A === 'gemma3') w.u32(`${A}.attention.sliding_window`, o.swa ?? arch.swa);
+  }
+  // not written by the converter for Gemma (llama.cpp's defaults: 6 for gemma3, 2 for
+  // gemma2); the small test models name theirs
+  if (o.swaPattern !== null) w.u32(`${A}.attention.sliding_window_pattern`, o.swaPattern);
 }
 
 // Command-line arguments for a bench model named by its type: a tensor type

@@ -47,6 +47,7 @@ const COMMANDS = {
       '--json': ['flag', 'with --message: print one JSON object with every turn and its stats'],
       '--max-tokens': ['int', 'answer length limit (default 512)'],
       '--stop': ['list', 'also stop an answer at this text (repeatable)'],
+      '--chat-template-kwargs': ['string', 'variables for the chat template, e.g. \'{"enable_thinking": false}\' (Qwen3)'],
       ...SAMPLING_OPTS,
       ...ENGINE_OPTS,
     },
@@ -220,11 +221,13 @@ async function tokenize(o) {
 }
 
 // One answer, a token at a time; between tokens the event loop runs (Ctrl-C).
-async function answer(h, messages, opts, onText, stopRequested) {
+// A reasoning model's thinking goes to stderr (onReasoning), as the native CLI does.
+async function answer(h, messages, opts, onText, stopRequested, onReasoning = () => {}) {
   const g = h.beginChat(messages, opts);
   while (!g.done) {
     if (stopRequested()) { g.abort(); break; }
-    const { text } = await g.next(); // a GPU step is asynchronous
+    const { text, reasoning } = await g.next(); // a GPU step is asynchronous
+    if (reasoning) onReasoning(reasoning);
     if (text) onText(text);
     await new Promise((r) => setImmediate(r));
   }
@@ -248,6 +251,13 @@ async function chat(o) {
   if (o['--json'] && !turns.length) throw new UsageError('--json needs at least one --message');
   const h = await open(o);
   const opts = { maxTokens, ...samplingOf(o, h), stop: o['--stop'] ?? [] };
+  if (o['--chat-template-kwargs'] != null) {
+    let kw;
+    try { kw = JSON.parse(o['--chat-template-kwargs']); } catch (e) { throw new UsageError(`--chat-template-kwargs: ${e.message}`); }
+    if (!kw || typeof kw !== 'object' || Array.isArray(kw)) throw new UsageError('--chat-template-kwargs must be a JSON object, e.g. \'{"enable_thinking": false}\'');
+    opts.chatTemplateKwargs = kw;
+  }
+  const toStderr = (t) => process.stderr.write(t);
   // The conversation as the OpenAI API keeps it: the whole list each turn (the KV cache reuses the prefix).
   const messages = o['--system'] ? [{ role: 'system', content: o['--system'] }] : [];
   let interrupted = false;
@@ -255,7 +265,8 @@ async function chat(o) {
   try {
     if (h.chatWarning) console.error(`warning: ${h.chatWarning}`);
     const say = (user, r) => {
-      messages.push({ role: 'user', content: user }, { role: 'assistant', content: r.text });
+      messages.push({ role: 'user', content: user },
+        r.reasoning ? { role: 'assistant', content: r.text, reasoning_content: r.reasoning } : { role: 'assistant', content: r.text });
       // The native CLI drops the oldest turns to fit the context; so does the core (dropped_messages).
       if (r.timings.dropped_messages) messages.splice(messages[0]?.role === 'system' ? 1 : 0, r.timings.dropped_messages);
     };
@@ -263,9 +274,9 @@ async function chat(o) {
       const out = [];
       for (const user of turns) {
         const r = await answer(h, [...messages, { role: 'user', content: user }], opts,
-          (t) => { if (!o['--json']) process.stdout.write(t); }, () => false);
+          (t) => { if (!o['--json']) process.stdout.write(t); }, () => false, o['--json'] ? undefined : toStderr);
         if (!o['--json']) process.stdout.write('\n');
-        out.push({ user, assistant: r.text, stop: r.stop, stats: chatStats(r) });
+        out.push({ user, assistant: r.text, reasoning: r.reasoning, stop: r.stop, stats: chatStats(r) });
         say(user, r);
       }
       if (o['--json']) console.log(JSON.stringify({ turns: out, warning: h.chatWarning }));
@@ -285,7 +296,7 @@ async function chat(o) {
       if (!text) continue;
       interrupted = false;
       try {
-        const r = await answer(h, [...messages, { role: 'user', content: text }], opts, (t) => process.stdout.write(t), () => interrupted);
+        const r = await answer(h, [...messages, { role: 'user', content: text }], opts, (t) => process.stdout.write(t), () => interrupted, toStderr);
         process.stdout.write('\n');
         if (r.timings.dropped_messages) console.error(`(dropped the ${r.timings.dropped_messages} oldest messages to fit the context)`);
         if (r.stop === 'interrupted') console.log('(stopped)');

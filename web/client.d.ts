@@ -58,7 +58,20 @@ export interface SamplingParams {
 }
 
 export type ChatRole = 'system' | 'user' | 'assistant' | 'tool' | string;
-export interface ChatMessage { role: ChatRole; content: string | { type: 'text'; text: string }[] }
+export interface ChatMessage {
+  role: ChatRole;
+  content: string | { type: 'text'; text: string }[];
+  /** An earlier answer's reasoning, as the response gave it; the chat template decides whether it is kept (Qwen3 keeps it only within a tool-calling turn). */
+  reasoning_content?: string;
+}
+
+/** Fields of chat requests only. */
+export interface ChatParams {
+  /** Variables for the model's chat template (llama-server's and vLLM's field), e.g. {enable_thinking: false}. */
+  chat_template_kwargs?: Record<string, unknown>;
+  /** Shortcut for chat_template_kwargs.enable_thinking (Qwen3: false answers without thinking); both given must agree. */
+  enable_thinking?: boolean;
+}
 
 /** 'abort' when the signal stopped it (not in OpenAI's list). */
 export type FinishReason = 'stop' | 'length' | 'abort';
@@ -75,14 +88,16 @@ interface Base { id: string; created: number; model: string }
 
 export interface ChatCompletion extends Base {
   object: 'chat.completion';
-  choices: [{ index: 0; message: { role: 'assistant'; content: string }; logprobs: null; finish_reason: FinishReason }];
+  /** reasoning_content: a reasoning model's thinking (its <think> block), present when there was some; content is the answer without it. */
+  choices: [{ index: 0; message: { role: 'assistant'; content: string; reasoning_content?: string }; logprobs: null; finish_reason: FinishReason }];
   usage: Usage;
   hearth: HearthExtras;
 }
 
 export interface ChatCompletionChunk extends Base {
   object: 'chat.completion.chunk';
-  choices: [{ index: 0; delta: { role?: 'assistant'; content?: string }; logprobs: null; finish_reason: FinishReason | null }];
+  /** A chunk carries content, reasoning_content (thinking, streamed before the answer), or both. */
+  choices: [{ index: 0; delta: { role?: 'assistant'; content?: string; reasoning_content?: string }; logprobs: null; finish_reason: FinishReason | null }];
   /** On the last chunk only. */
   usage?: Usage;
   hearth?: HearthExtras;
@@ -104,6 +119,10 @@ export interface ModelInfo {
   name: string;
   architecture: string;
   hasChatTemplate: boolean;
+  /** The chat template has think tags: answers come as reasoning_content and content. */
+  reasoning?: boolean;
+  /** The chat template reads enable_thinking (Qwen3): thinking can be switched off per request. */
+  enableThinking?: boolean;
   nVocab: number;
   contextSize: number;
   [key: string]: unknown;
@@ -139,8 +158,8 @@ export interface Engine {
   readonly info: EngineInfo;
   chat: {
     completions: {
-      create(p: SamplingParams & { messages: ChatMessage[]; stream: true }): Promise<AsyncIterable<ChatCompletionChunk>>;
-      create(p: SamplingParams & { messages: ChatMessage[]; stream?: false }): Promise<ChatCompletion>;
+      create(p: SamplingParams & ChatParams & { messages: ChatMessage[]; stream: true }): Promise<AsyncIterable<ChatCompletionChunk>>;
+      create(p: SamplingParams & ChatParams & { messages: ChatMessage[]; stream?: false }): Promise<ChatCompletion>;
     };
   };
   completions: {

@@ -89,8 +89,25 @@ function requestParams(kind, p) {
     if (!Array.isArray(p.messages) || !p.messages.length) throw new GenerationError('messages must be a non-empty array of {role, content}');
     out.messages = p.messages.map((m, i) => {
       if (!m || typeof m.role !== 'string') throw new GenerationError(`messages[${i}].role must be a string`);
-      return { role: m.role, content: textOf(m.content, `messages[${i}]`) };
+      const msg = { role: m.role, content: textOf(m.content, `messages[${i}]`) };
+      // An earlier answer's reasoning, as a response gave it: the template decides what to keep.
+      if (m.reasoning_content != null) {
+        if (typeof m.reasoning_content !== 'string') throw new GenerationError(`messages[${i}].reasoning_content must be a string`);
+        msg.reasoning_content = m.reasoning_content;
+      }
+      return msg;
     });
+    // Template variables (llama-server's and vLLM's chat_template_kwargs); enable_thinking is
+    // the shortcut for Qwen3's switch. The core checks that the two agree (src/chat_request.c).
+    if (p.chat_template_kwargs != null) {
+      const kw = p.chat_template_kwargs;
+      if (typeof kw !== 'object' || Array.isArray(kw)) throw new GenerationError('chat_template_kwargs must be an object of template variables, e.g. {enable_thinking: false}');
+      out.chat_template_kwargs = kw;
+    }
+    if (p.enable_thinking != null) {
+      if (typeof p.enable_thinking !== 'boolean') throw new GenerationError(`enable_thinking must be true or false, not ${JSON.stringify(p.enable_thinking)}`);
+      out.enable_thinking = p.enable_thinking;
+    }
   } else {
     if (typeof p.prompt !== 'string') throw new GenerationError('prompt must be a string');
     out.prompt = p.prompt;
@@ -207,10 +224,14 @@ class Engine {
             while (!queue.length) await new Promise((r) => { wake = r; });
             wake = null;
             const m = queue.shift();
-            if (m.type === 'delta' && !m.text) {
+            if (m.type === 'delta' && !m.text && !m.reasoning) {
               port.post({ op: 'ack', target: id, taken: ++taken }); // a token with no complete character yet
             } else if (m.type === 'delta') {
-              yield shapeChunk(kind, meta, first ? { role: 'assistant', content: m.text } : { content: m.text }, null);
+              // reasoning_content: a reasoning model's thinking, apart from the answer (as llama-server, vLLM, DeepSeek)
+              const delta = first ? { role: 'assistant' } : {};
+              if (m.reasoning) delta.reasoning_content = m.reasoning;
+              if (m.text) delta.content = m.text;
+              yield shapeChunk(kind, meta, delta, null);
               first = false;
               // The consumer took it: the worker may run one more token ahead (engine_worker.mjs).
               port.post({ op: 'ack', target: id, taken: ++taken });
@@ -265,8 +286,10 @@ function shapeChunk(kind, meta, delta, finishReason) {
 }
 
 function shapeFinal(kind, meta, r) {
+  const message = { role: 'assistant', content: r.text };
+  if (r.reasoning) message.reasoning_content = r.reasoning;
   const choice = kind === 'chat'
-    ? { index: 0, message: { role: 'assistant', content: r.text }, logprobs: null, finish_reason: r.finishReason }
+    ? { index: 0, message, logprobs: null, finish_reason: r.finishReason }
     : { index: 0, text: r.text, logprobs: null, finish_reason: r.finishReason };
   return { ...meta, object: kind === 'chat' ? 'chat.completion' : 'text_completion', choices: [choice], usage: r.usage, hearth: { stop: r.stop, timings: r.timings } };
 }

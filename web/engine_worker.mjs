@@ -8,7 +8,7 @@
 // ({op: 'ack', target, taken}: stream chunks the consumer took), which act at
 // once. Replies carry the request's id:
 //   {id, type: 'progress', progress}   load progress (download, cached, load)
-//   {id, type: 'delta', text}          streamed text of a generation
+//   {id, type: 'delta', text, reasoning} streamed text (and reasoning) of a generation
 //   {id, type: 'done', result}         the op's result (last message of an op)
 //   {id, type: 'error', error}         serialized EngineError (last message of an op)
 import { AbortError, EngineError, GenerationError, ModelNotFoundError, ModelTooLargeError, NetworkError, QuotaExceededError,
@@ -227,6 +227,8 @@ async function generate(kind, params, { post, signal, stream, flow }) {
   for (const [k, v] of Object.entries(SAMPLING)) if (params[k] != null) opts[v] = params[k];
   if (params.stop != null) opts.stop = Array.isArray(params.stop) ? params.stop : [params.stop];
   if (opts.maxTokens == null) opts.maxTokens = h.contextSize;
+  if (params.chat_template_kwargs != null) opts.chatTemplateKwargs = params.chat_template_kwargs;
+  if (params.enable_thinking != null) opts.enableThinking = params.enable_thinking;
   let g;
   try {
     g = kind === 'chat' ? h.beginChat(params.messages, opts) : h.beginCompletion(params.prompt, opts);
@@ -239,7 +241,7 @@ async function generate(kind, params, { post, signal, stream, flow }) {
     // (await: a GPU backend's step may be asynchronous)
     try { step = await g.next(); } catch (e) { g.abort?.(); throw new GenerationError(e.message); }
     // Every token, even one whose text is not complete UTF-8 yet (''), so flow control counts tokens.
-    if (stream) { post({ type: 'delta', text: step.text }); sent++; }
+    if (stream) { post({ type: 'delta', text: step.text, reasoning: step.reasoning ?? '' }); sent++; }
     if (step.done) break;
     await turn();
   }

@@ -394,6 +394,7 @@ export class Hearth {
       name: this.#cstrAt(x.hearth_wasm_info_str(e, 0)),
       architecture: this.#cstrAt(x.hearth_wasm_info_str(e, 1)),
       hasChatTemplate: this.#cstrAt(x.hearth_wasm_info_str(e, 2)).length > 0,
+      ...this.#chatFeatures(),
       layers: num(0), embeddingWidth: num(1), nVocab: num(2), weightBytes: num(3), trainingContext: num(4),
       heads: num(5), kvHeads: num(6), ffnWidth: num(7),
       contextSize: this.contextSize, kernels: this.kernels, threads: this.threads,
@@ -412,6 +413,15 @@ export class Hearth {
     return this.#session;
   }
 
+  // What the chat template does with reasoning (src/chat.h HEARTH_CHAT_*):
+  // reasoning: answers are split into reasoning_content and content (the
+  // template has think tags); enableThinking: it reads enable_thinking.
+  #chatFeatures() {
+    if (!this.#engine) return {};
+    const f = this.#x.hearth_wasm_session_features(this.#sessionPtr());
+    return { reasoning: !!(f & 1), enableThinking: !!(f & 2) };
+  }
+
   // A warning about chats with this model ('' when none), e.g. no chat template.
   get chatWarning() { return this.#cstrAt(this.#x.hearth_wasm_session_warning(this.#sessionPtr())); }
 
@@ -419,7 +429,10 @@ export class Hearth {
   // messages: [{role, content}] rendered through the model's chat template
   // (ChatML when it has none); the KV cache serves the common token prefix
   // with the previous request. opts: maxTokens, temperature, topK, topP,
-  // minP, repeatPenalty, seed (random when left out), stop (string[]).
+  // minP, repeatPenalty, seed (random when left out), stop (string[]),
+  // chatTemplateKwargs (template variables), enableThinking (Qwen3's switch).
+  // Messages may carry reasoning_content; next() gives the answer's text and
+  // its reasoning apart (src/think.h).
   beginChat(messages, opts = {}) { return this.#begin({ messages }, opts); }
   // A raw completion of prompt text (BOS as the file says, no template).
   beginCompletion(prompt, opts = {}) { return this.#begin({ prompt: String(prompt) }, opts); }
@@ -433,6 +446,7 @@ export class Hearth {
       repeat_penalty: o.repeatPenalty,
       seed: o.seed ?? Math.floor(Math.random() * 2 ** 32),
       stop: o.stop,
+      chat_template_kwargs: o.chatTemplateKwargs, enable_thinking: o.enableThinking,
     };
     // 64-bit seeds travel as decimal strings (JSON numbers stop at 2^53).
     const json = JSON.stringify(req, (k, v) => (typeof v === 'bigint' ? BigInt.asUintN(64, v).toString() : v));
@@ -445,14 +459,14 @@ export class Hearth {
   // Used by Generation (one at a time).
   _next(s) {
     const x = this.#x;
-    const out = x.hearth_wasm_malloc(8) >>> 0;
+    const out = x.hearth_wasm_malloc(16) >>> 0;
     try {
       const rc = x.hearth_wasm_next(s, out);
-      const dv = new DataView(this.#mem.buffer);
-      const p = dv.getUint32(out, true), n = dv.getUint32(out + 4, true);
+      const [p, n, rp, rn] = new Uint32Array(this.#mem.buffer, out, 4);
       if (rc < 0) return { error: this.#error() };
       if (rc === 2) return { pending: true };
-      return { text: dec.decode(new Uint8Array(this.#mem.buffer).slice(p, p + n)), done: rc === 1 };
+      const u8 = new Uint8Array(this.#mem.buffer);
+      return { text: dec.decode(u8.slice(p, p + n)), reasoning: rn ? dec.decode(u8.slice(rp, rp + rn)) : '', done: rc === 1 };
     } finally { x.hearth_wasm_free(out); }
   }
   _interrupt(s) { this.#x.hearth_wasm_interrupt(s); }
@@ -485,16 +499,17 @@ export class Hearth {
 const STOPS = ['eog', 'stop', 'length', 'context', 'interrupted'];
 
 // One answer being generated: next() runs one token and returns the text
-// that became final { text, done }; abort() ends it at once. After done,
-// result holds { text, finishReason, stop, usage, timings }.
+// and reasoning that became final { text, reasoning, done }; abort() ends it
+// at once. After done, result holds { text, reasoning, finishReason, stop,
+// usage, timings }.
 export class Generation {
-  #h; #s; #text = ''; #result = null;
+  #h; #s; #text = ''; #reasoning = ''; #result = null;
   done = false;
   constructor(h, s) { this.#h = h; this.#s = s; }
 
   // Synchronous on the CPU; a Promise where the step runs on the GPU.
   next() {
-    if (this.done) return { text: '', done: true };
+    if (this.done) return { text: '', reasoning: '', done: true };
     const r = this.#h._next(this.#s);
     if (r.pending) {
       return this.#h._runPending().then(() => this.next(), (e) => {
@@ -507,8 +522,9 @@ export class Generation {
       throw r.error;
     }
     this.#text += r.text;
+    this.#reasoning += r.reasoning;
     if (r.done) this.#finish();
-    return { text: r.text, done: r.done };
+    return { text: r.text, reasoning: r.reasoning, done: r.done };
   }
 
   abort() {
@@ -524,6 +540,7 @@ export class Generation {
     const stop = STOPS[v[8]] ?? 'length';
     this.#result = {
       text: this.#text,
+      reasoning: this.#reasoning,
       stop,
       finishReason: stop === 'length' || stop === 'context' ? 'length' : 'stop',
       usage: { prompt_tokens: v[0], completion_tokens: v[3], total_tokens: v[0] + v[3] },

@@ -112,6 +112,9 @@ static hearth_status conversation(jarena *a, jdict *g, const hearth_template_inp
             if (!d || !jd_set(a, d, "role", 4, cstr(a, in->messages[i].role))) return nomem(err);
             if (in->messages[i].content && !jd_set(a, d, "content", 7, cstr(a, in->messages[i].content)))
                 return nomem(err);
+            if (in->messages[i].reasoning_content &&
+                !jd_set(a, d, "reasoning_content", 17, cstr(a, in->messages[i].reasoning_content)))
+                return nomem(err);
             jv m = {.t = JV_DICT};
             m.u.d = d;
             if (!jl_push(a, l, m)) return nomem(err);
@@ -128,6 +131,21 @@ static hearth_status conversation(jarena *a, jdict *g, const hearth_template_inp
         json_free(j);
         if (!ok) return nomem(err);
         if ((st = set(a, g, "tools", tv, err))) return st;
+    }
+    return HEARTH_OK;
+}
+
+/* The caller's variables, after hearth's own: none may replace one of those. */
+static hearth_status variables(jarena *a, jdict *g, const json_value *vars, hearth_error *err) {
+    if (!vars) return HEARTH_OK;
+    if (vars->type != JSON_OBJECT) return hearth_fail(err, HEARTH_E_ARG, "template variables must be a JSON object");
+    for (size_t i = 0; i < vars->n; i++) {
+        if (jd_get(g, vars->keys[i], vars->key_lens[i]))
+            return hearth_fail(err, HEARTH_E_ARG, "template variable \"%s\" is set by hearth itself and cannot be given",
+                               vars->keys[i]);
+        jv v;
+        char *k = ja_strdup(a, vars->keys[i], vars->key_lens[i]);
+        if (!k || !from_json(a, &vars->items[i], &v) || !jd_set(a, g, k, vars->key_lens[i], v)) return nomem(err);
     }
     return HEARTH_OK;
 }
@@ -170,6 +188,7 @@ hearth_status hearth_template_render(const char *tmpl, size_t len, const hearth_
         if (!st) st = set(&a, g, "add_generation_prompt", jv_bool(in->add_generation_prompt), err);
         if (!st) st = set(&a, g, "bos_token", cstr(&a, in->bos_token), err);
         if (!st) st = set(&a, g, "eos_token", cstr(&a, in->eos_token), err);
+        if (!st) st = variables(&a, g, in->variables, err);
     }
     if (!st) st = jinja_render(&js, &program, g, &lim, &buf);
     if (!st) {

@@ -3,7 +3,7 @@
  * conversation, the way Hugging Face's apply_chat_template does
  * (trim_blocks, lstrip_blocks; @huggingface/jinja semantics).
  * Variables: messages, add_generation_prompt, bos_token, eos_token, tools
- * (when given), and the functions raise_exception, strftime_now, range,
+ * (when given), the caller's own (variables), and the functions raise_exception, strftime_now, range,
  * namespace. See docs/templates.md for what is supported. */
 #ifndef HEARTH_TEMPLATE_H
 #define HEARTH_TEMPLATE_H
@@ -12,10 +12,12 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "json.h"
 
 typedef struct {
     const char *role;
-    const char *content; /* NULL: the message has no content (None) */
+    const char *content;           /* NULL: the message has no content (None) */
+    const char *reasoning_content; /* an assistant turn's reasoning; NULL: the message has none */
 } hearth_chat_message;
 
 typedef struct {
@@ -29,6 +31,10 @@ typedef struct {
     const char *tools_json;
     size_t tools_json_len;
     bool add_generation_prompt;
+    /* More variables (a request's chat_template_kwargs, e.g. Qwen3's
+     * enable_thinking): a JSON object whose members become globals; NULL:
+     * none. A name the renderer sets itself (messages, tools, ...) is an error. */
+    const json_value *variables;
     const char *bos_token, *eos_token; /* NULL: "" */
     int year, month, day;              /* strftime_now's date; 0: 1970-01-01 */
     /* Limits; 0 picks the default (16 MiB output, 256 MiB memory,

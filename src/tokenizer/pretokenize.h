@@ -3,7 +3,9 @@
  * model's tokenizer.json, written as a hand-made matcher over Unicode
  * categories that reproduces llama.cpp's splitting exactly (its custom
  * gpt2/llama3/qwen2 matchers and, for the other regexes, what std::regex
- * does on its category-collapsed text). */
+ * does on its category-collapsed text), except gpt-4o, which follows
+ * Hugging Face where llama.cpp's collapsed text loses marks and letter case
+ * (docs/tokenizers.md). */
 #ifndef HEARTH_PRETOKENIZE_H
 #define HEARTH_PRETOKENIZE_H
 
@@ -19,6 +21,12 @@ typedef enum {
     PRETOK_QWEN35,  /* as QWEN2 with [\p{L}\p{M}]+ for letters */
     PRETOK_SMOLLM,  /* \p{N} split first, then GPT2 (starcoder, smollm, command-r, ...) */
     PRETOK_FALCON,  /* [\p{P}\$\+<=>\^~\|`]+, then GPT2, then [0-9]{3} */
+    PRETOK_GPT4O,   /* o200k: [^\r\n\p{L}\p{N}]?U*W+C?|[^\r\n\p{L}\p{N}]?U+W*C?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|
+                     * \s*[\r\n]+|\s+(?!\S)|\s+ with U = [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}], W = [\p{Ll}\p{Lm}\p{Lo}\p{M}],
+                     * C = (?i:'s|'t|'re|'ve|'m|'ll|'d) */
+    PRETOK_DEEPSEEK_LLM,   /* [\r\n], \s?[Latin Greek Cyrillic ... letters]+, \s?[!-/:-~ fullwidth ‘-‟ 　-。]+,
+                            * \s+$, [CJK Hangul ...]+, \p{N}+ */
+    PRETOK_DEEPSEEK_CODER, /* [\r\n], \s?\p{L}+, \s?\p{P}+, [CJK Hangul ...]+, \p{N} */
 } pretok_kind;
 
 /* What a tokenizer.ggml.pre name selects, following llama.cpp's list. */

@@ -1,10 +1,12 @@
 // hearth chat as a user meets it: turns reuse the KV cache, typed text
 // never becomes control tokens, stop strings, context overflow, the ChatML
-// fallback, and the interactive terminal (through tmux): streaming, Ctrl-C
+// fallback, reasoning models (the answer's reasoning apart, enable_thinking),
+// and the interactive terminal (through tmux): streaming, Ctrl-C
 // stops an answer and the session goes on, /reset, /exit.
 import { spawnSync } from 'node:child_process';
 import { check, done } from '../lib.mjs';
 import { hearth, testModel, HEARTH } from './util.mjs';
+import { deepseekModel } from './think_model.mjs';
 
 const qwen = testModel(['--arch', 'qwen2', '--type', 'q8_0', '--tokenizer', 'qwen3'], 'chat-qwen2-qwen3-q8_0');
 const llama2 = testModel(['--arch', 'llama', '--type', 'q8_0', '--tokenizer', 'llama2'], 'chat-llama-llama2-q8_0');
@@ -64,6 +66,31 @@ out = r.status === 0 ? JSON.parse(r.stdout) : null;
 check('no chat template: ChatML with a warning', out && /ChatML/.test(out.warning) && /ChatML/.test(r.stderr), r.stderr);
 r = hearth(['chat', '--model', qwen, '--json']);
 check('--json without --message is a usage error', r.status === 2, r.stderr);
+
+// Reasoning: DeepSeek-R1's template opens "<think>\n" in the prompt, so the answer (cut by
+// --max-tokens before any </think>) is all reasoning; Qwen3's takes enable_thinking.
+const ds = deepseekModel();
+if (ds) {
+  r = chat(['--model', ds, '--max-tokens', '8', '--message', 'Hello there', '--message', 'Again']);
+  out = r.status === 0 ? JSON.parse(r.stdout) : null;
+  check('DeepSeek-R1 template: each turn\'s text is reasoning (JSON "reasoning"), the answer empty',
+    out && out.turns.every((t) => t.reasoning.length > 0 && t.assistant === '' && t.stop === 'length'), r.stdout + r.stderr);
+  check('the earlier turn\'s reasoning is not in the next prompt (the template drops it): the cache keeps only the prompt before it',
+    out && out.turns[1].stats.reused_tokens < out.turns[0].stats.prompt_tokens + 8, JSON.stringify(out && out.turns[1].stats));
+  const text = hearth(['chat', '--model', ds, '--temperature', '0', '--max-tokens', '8', '--message', 'Hello there']);
+  check('in text mode the reasoning goes to stderr and stdout keeps the answer',
+    text.status === 0 && out && text.stderr.includes(out.turns[0].reasoning) && text.stdout.trim() === '', JSON.stringify(text));
+}
+r = chat(['--model', qwen, '--max-tokens', '4', '--show-tokens', '--message', 'Hi', '--chat-template-kwargs', '{"enable_thinking": false}']);
+out = r.status === 0 ? JSON.parse(r.stdout) : null;
+const thinkIds = JSON.parse(hearth(['tokenize', '--model', qwen, '--special', '--text', '<think>\n\n</think>\n\n', '--json']).stdout).tokens;
+const convIds = out ? out.turns[0].conversation_tokens : [];
+check('--chat-template-kwargs \'{"enable_thinking": false}\': the prompt has Qwen3\'s empty think block',
+  out && out.turns[0].reasoning === '' && convIds.some((_, i) => thinkIds.every((t, k) => convIds[i + k] === t)), r.stdout + r.stderr);
+r = hearth(['chat', '--model', qwen, '--chat-template-kwargs', '[false]', '--message', 'Hi']);
+check('--chat-template-kwargs must be an object (usage error)', r.status === 2 && r.stderr.includes('JSON object'), r.stderr);
+r = hearth(['chat', '--model', qwen, '--chat-template-kwargs', '{"bos_token": "x"}', '--message', 'Hi']);
+check('a variable hearth sets itself is refused with its name', r.status === 1 && r.stderr.includes('"bos_token" is set by hearth'), r.stderr);
 
 // Interactive, in a real terminal (tmux): type, stream, Ctrl-C, /reset, /exit.
 const tmux = (...a) => spawnSync('tmux', a, { encoding: 'utf8' });

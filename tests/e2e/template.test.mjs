@@ -1,6 +1,7 @@
 // Chat templates: every template of ../shared/templates/templates.json
 // (93 real ones) and of ../shared/tokenizers (llama3, qwen3, gemma3) rendered by `hearth template` for the conversations of
-// tools/golden_templates.mjs, compared byte for byte with
+// tools/golden_templates.mjs (and, for reasoning models' templates, earlier
+// reasoning and enable_thinking through --chat-template-kwargs), compared byte for byte with
 // @huggingface/jinja's outputs stored in tests/fixtures/templates/expected.json.
 // A template that raises there must raise in hearth too (exit 1; the same
 // message for raise_exception, any template error otherwise). Also checks the CLI's errors and limits.
@@ -10,7 +11,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { check, done } from '../lib.mjs';
 import { HEARTH, ROOT, testModel } from './util.mjs';
-import { CONVERSATIONS, DATE, FIXTURE, TEMPLATES, loadTemplates } from '../../tools/golden_templates.mjs';
+import { CONVERSATIONS, DATE, FIXTURE, TEMPLATES, THINK_CONVERSATIONS, casesOf, loadTemplates } from '../../tools/golden_templates.mjs';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-tpl-'));
 const run = (args) => spawnSync(HEARTH, ['template', ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -20,8 +21,8 @@ const write = (name, text) => {
   return f;
 };
 
-const convFiles = Object.fromEntries(
-  Object.entries(CONVERSATIONS).map(([name, msgs]) => [name, write(`${name}.json`, JSON.stringify(msgs))]));
+const convFiles = Object.fromEntries(Object.entries({ ...CONVERSATIONS, ...THINK_CONVERSATIONS })
+  .map(([name, msgs]) => [name, write(`${name}.json`, JSON.stringify(msgs))]));
 
 if (!fs.existsSync(TEMPLATES)) {
   console.log(`# ${TEMPLATES} missing: the real-template comparison is skipped`);
@@ -30,19 +31,21 @@ if (!fs.existsSync(TEMPLATES)) {
   const fixture = JSON.parse(fs.readFileSync(FIXTURE, 'utf8'));
   const expected = Object.fromEntries(Object.entries(fixture.cases)
     .map(([k, v]) => [k, typeof v === 'number' ? fixture.outputs[v] : v]));
-  let total = 0, passed = 0, errors = 0;
+  let total = 0, passed = 0, errors = 0, thinking = 0;
   templates.forEach((t, i) => {
     const tf = write(`t${i}.jinja`, t.chat_template);
     const bad = [];
-    for (const name of Object.keys(CONVERSATIONS)) {
-      for (const agp of [0, 1]) {
-        const key = `${i}:${name}:${agp}`;
+    for (const [key, , agp, kwargs] of casesOf(i, t)) {
+      {
+        const name = key.split(':')[1];
         const want = expected[key];
         if (want === undefined) continue;
         total++;
         const args = ['--template-file', tf, '--messages', convFiles[name], '--date', DATE,
           '--bos-token', t.bos_token ?? '', '--eos-token', t.eos_token ?? ''];
         if (agp) args.push('--add-generation-prompt');
+        if (kwargs) args.push('--chat-template-kwargs', JSON.stringify(kwargs));
+        if (name.startsWith('think_')) thinking++;
         const r = run(args);
         if (typeof want !== 'string') errors++;
         let ok;
@@ -62,7 +65,8 @@ if (!fs.existsSync(TEMPLATES)) {
     }
     check(`template ${i} (${t.model}) renders like @huggingface/jinja`, bad.length === 0, bad.slice(0, 2).join('\n    '));
   });
-  console.log(`# real templates: ${passed}/${total} renders match (${templates.length} templates; ${errors} expected errors)`);
+  console.log(`# real templates: ${passed}/${total} renders match (${templates.length} templates, ${thinking} of the renders ` +
+    `with reasoning and enable_thinking; ${errors} expected errors)`);
 }
 
 // ---- CLI behaviour ----
@@ -86,6 +90,15 @@ const msgs = convFiles.system;
   const tf = write('recurse.jinja', '{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}');
   const r = run(['--template-file', tf, '--messages', msgs]);
   check('unbounded macro recursion is an error, not a crash', r.status === 1 && r.stderr.includes('deeper'), r.stderr);
+}
+{
+  const tf = write('kwargs.jinja', '{{ enable_thinking }}|{{ n.k[1] }}|{{ messages | length }}');
+  const r = run(['--template-file', tf, '--messages', msgs, '--chat-template-kwargs', '{"enable_thinking": false, "n": {"k": [1, "two"]}}']);
+  check('--chat-template-kwargs sets template variables', r.status === 0 && r.stdout === 'false|two|2', JSON.stringify(r.stdout) + r.stderr);
+  const bad = run(['--template-file', tf, '--messages', msgs, '--chat-template-kwargs', '[1]']);
+  check('--chat-template-kwargs must be a JSON object (usage error)', bad.status === 2 && bad.stderr.includes('JSON object'), bad.stderr);
+  const taken = run(['--template-file', tf, '--messages', msgs, '--chat-template-kwargs', '{"messages": []}']);
+  check('--chat-template-kwargs cannot replace messages', taken.status === 1 && taken.stderr.includes('"messages" is set by hearth'), taken.stderr);
 }
 {
   const tf = write('raise.jinja', "{{ raise_exception('no system role') }}");

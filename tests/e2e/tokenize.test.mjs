@@ -2,7 +2,9 @@
 // every corpus line alone, special-token lines with and without --special,
 // each file as one text, and pieces, for stories260K and the four real
 // tokenizers; the corpus also for llama3's vocabulary under the other
-// pre-tokenizers (gpt-2, smollm, default, falcon, qwen35, dbrx).
+// pre-tokenizers (gpt-2, smollm, default, falcon, qwen35, dbrx, deepseek-llm,
+// deepseek-coder; the deepseek ones also on a sample of the generated
+// multilingual corpus).
 // Per-line checks go through tests/unit/tokenize_driver.c (one process for
 // all lines, built here from the sources); whole files also go through the
 // CLI (`hearth tokenize --json`). Where llama.cpp and Hugging Face differ and
@@ -14,7 +16,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { check, done } from '../lib.mjs';
 import { BUILD, HEARTH, ROOT, hearth, sha256, testModel } from './util.mjs';
-import { MODELS, ensureModel, unescapeLine } from '../../tools/golden_tokenize.mjs';
+import { MODELS, corpusSample, ensureModel, escapeLine, unescapeLine } from '../../tools/golden_tokenize.mjs';
 
 const fixtures = path.join(ROOT, 'tests/fixtures/tokenize');
 const corpusFile = path.join(fixtures, 'corpus_en_code.txt');
@@ -76,6 +78,9 @@ const corpusWhole = path.join(tmp, 'corpus.txt');
 fs.copyFileSync(corpusFile, corpusWhole);
 const specialWhole = path.join(tmp, 'special.txt');
 fs.writeFileSync(specialWhole, specialLines.join('\n') + '\n');
+const sampleLines = corpusSample();
+const sampleFile = path.join(tmp, 'sample.txt');
+fs.writeFileSync(sampleFile, sampleLines.map(escapeLine).join('\n') + '\n');
 
 for (const name of Object.keys(MODELS)) {
   const fx = JSON.parse(fs.readFileSync(path.join(fixtures, `${name}.json`), 'utf8'));
@@ -96,7 +101,8 @@ for (const name of Object.keys(MODELS)) {
     ['special lines, --special', ['--text-file', specialFile, '--lines', '--unescape', '--special'],
       fx.special_parsed, specialLines, dev.special_parsed_lines ?? []],
   ];
-  for (const [what, args, want, texts, skip] of variant ? cases.slice(0, 1) : cases) {
+  const sample = fx.sample ? [['sample lines (generated corpus, corpus_pretok.txt)', ['--text-file', sampleFile, '--lines', '--unescape'], fx.sample, sampleLines]] : [];
+  for (const [what, args, want, texts, skip] of [...(variant ? cases.slice(0, 1) : cases), ...sample]) {
     const r = lines(args);
     const d = r.error ?? diff(r.ids, want, texts, skip);
     const note = skip?.length ? ` (lines ${skip.join(', ')} follow Hugging Face, see llamacpp_vs_hf.json)` : '';

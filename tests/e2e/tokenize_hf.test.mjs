@@ -16,9 +16,9 @@ import { createRequire } from 'node:module';
 import { check, done } from '../lib.mjs';
 import { BUILD, HEARTH, ROOT, SHARED } from './util.mjs';
 import { generateCorpus } from '../../tools/gen_corpus.mjs';
-import { ensureModel, unescapeLine } from '../../tools/golden_tokenize.mjs';
+import { ensureModel, escapeLine, unescapeLine } from '../../tools/golden_tokenize.mjs';
 
-export const HF_NAMES = ['llama2', 'llama3', 'qwen3', 'gemma3'];
+export const HF_NAMES = ['llama2', 'llama3', 'qwen3', 'gemma3', 'gpt4o'];
 
 // @huggingface/tokenizers from tests/node_modules (npm ci --prefix tests).
 export async function loadHF() {
@@ -79,14 +79,18 @@ async function main() {
   const lines = fs.readFileSync(file, 'utf8').split('\n').slice(0, -1);
   const bytes = fs.statSync(file).size;
   check(`corpus is at least 1 MB (${bytes} bytes, ${lines.length} lines)`, bytes >= 1 << 20);
-  // llama.cpp-vs-HF lines recorded by bench/tokenize_bench.mjs --diff: for qwen3 exactly the non-NFC lines
+  // llama.cpp-vs-HF lines recorded by bench/tokenize_bench.mjs --diff: for qwen3 exactly the non-NFC lines,
+  // for gpt4o lines with a combining mark or a non-ASCII lower-to-upper case change, none for the rest
   {
     const rec = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests/fixtures/tokenize/llamacpp_vs_hf_corpus.json'), 'utf8'));
     const sha = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
     const nonNfc = lines.flatMap((l, i) => (l.normalize('NFC') !== l ? [i + 1] : []));
-    check(`llamacpp_vs_hf_corpus.json is for this corpus; llama.cpp differs from HF exactly on its ${nonNfc.length} non-NFC lines (qwen3)`,
+    const markOrCase = /\p{M}|(?=[^\x00-\x7F])\p{Ll}[\p{Lu}\p{Lt}]|\p{Ll}(?=[^\x00-\x7F])[\p{Lu}\p{Lt}]/u;
+    check(`llamacpp_vs_hf_corpus.json is for this corpus; llama.cpp differs from HF exactly on its ${nonNfc.length} non-NFC lines (qwen3), ` +
+      `on ${rec.gpt4o?.count} lines with marks or non-ASCII case changes (gpt4o)`,
       rec.corpus_sha256 === sha && JSON.stringify(rec.qwen3.lines) === JSON.stringify(nonNfc) &&
-        HF_NAMES.every((n) => n === 'qwen3' || rec[n].count === 0),
+        rec.gpt4o?.lines.length === rec.gpt4o.count && rec.gpt4o.lines.every((n) => markOrCase.test(lines[n - 1])) &&
+        HF_NAMES.every((n) => n === 'qwen3' || n === 'gpt4o' || rec[n]?.count === 0),
       rec.corpus_sha256 !== sha ? 'corpus changed: rerun node bench/tokenize_bench.mjs --diff' : 'line lists differ');
   }
   const known = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests/fixtures/tokenize/hf_known.json'), 'utf8'));
@@ -100,9 +104,8 @@ async function main() {
     chunks.push(lines.slice(i, i + m).reduce((a, l, j) => (j ? a + seps[(k + j) % seps.length] + l : l), ''));
     i += m;
   }
-  const esc = (x) => x.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
   const chunkFile = path.join(BUILD, 'tokenize', 'corpus_hf_chunks.txt');
-  fs.writeFileSync(chunkFile, chunks.map(esc).join('\n') + '\n');
+  fs.writeFileSync(chunkFile, chunks.map(escapeLine).join('\n') + '\n');
   const corpora = [
     { what: 'corpus', file, lines, args: [], roundTrip: true },
     { what: 'multi-line chunks', file: chunkFile, lines: chunks, args: ['--unescape'], roundTrip: true },

@@ -30,17 +30,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         .max_iterations = 20000,
         .max_depth = 100,
     };
+    chat_request r;
+    memset(&r, 0, sizeof r);
     if (nul) {
         in.messages_json = (const char *)nul + 1;
         in.messages_json_len = size - tlen - 1;
-        chat_request r;
         hearth_error rerr;
         if (chat_request_parse(&r, in.messages_json, in.messages_json_len, &rerr) == HEARTH_OK) {
             for (size_t i = 0; i < r.n_messages; i++)
                 if (!r.messages[i].role || !r.messages[i].content) abort();
             for (int i = 0; i < r.options.n_stop; i++) (void)strlen(r.options.stop[i]);
+            in.variables = r.options.template_vars; /* chat_template_kwargs / enable_thinking */
         }
-        chat_request_free(&r);
     } else {
         in.messages_json = DEFAULT_MESSAGES;
         in.messages_json_len = sizeof DEFAULT_MESSAGES - 1;
@@ -50,5 +51,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     hearth_error err;
     if (hearth_template_render(t, tlen, &in, &out, &n, &err) == HEARTH_OK && (!out || strlen(out) > n)) abort();
     free(out);
+    chat_request_free(&r);
     return 0;
 }

@@ -201,7 +201,7 @@ static void converse(hearth_engine *e, deferred *d, char answers[3][1024], heart
             }
             if (!st && len + n < 1024) memcpy(answers[i] + len, text, n), len += n, answers[i][len] = 0;
         }
-        if (st || hearth_chat_end(c, NULL, &stats[i], &err)) {
+        if (st || hearth_chat_end(c, NULL, NULL, &stats[i], &err)) {
             printf("# turn %d: %s\n", i + 1, err.message);
             *failed = i + 1;
             break;

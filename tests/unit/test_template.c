@@ -145,7 +145,7 @@ int main(void) {
 
     /* a conversation given as structs */
     {
-        hearth_chat_message m[2] = {{"user", "hi"}, {"assistant", NULL}};
+        hearth_chat_message m[2] = {{"user", "hi", NULL}, {"assistant", NULL, NULL}};
         hearth_template_input in = {.messages = m, .n_messages = 2, .add_generation_prompt = true};
         char *out = NULL;
         hearth_error err = {0};
@@ -155,6 +155,34 @@ int main(void) {
         CHECK("messages from structs (content absent)", st == 0 && strcmp(out, "user:true;assistant:false;true") == 0,
               "%s", st ? err.message : out);
         free(out);
+    }
+
+    /* reasoning_content and the caller's variables (chat_template_kwargs) */
+    {
+        hearth_chat_message m[2] = {{"user", "hi", NULL}, {"assistant", "4", "2+2"}};
+        json_value *vars = NULL;
+        hearth_error err = {0};
+        const char *kw = "{\"enable_thinking\": false, \"n\": [1, 2]}";
+        hearth_status st = json_parse(kw, strlen(kw), &vars, &err);
+        hearth_template_input in = {.messages = m, .n_messages = 2, .variables = vars};
+        char *out = NULL;
+        if (!st)
+            st = render_in("{% for x in messages %}{{ x.reasoning_content is string }}{{ x.reasoning_content }};{% endfor %}"
+                           "{{ enable_thinking is false }}{{ n[1] }}",
+                           &in, &out, &err);
+        CHECK("reasoning_content and template variables", st == 0 && strcmp(out, "false;true2+2;true2") == 0, "%s",
+              st ? err.message : out);
+        free(out);
+        json_free(vars);
+        out = NULL;
+        const char *bad = "{\"messages\": []}";
+        st = json_parse(bad, strlen(bad), &vars, &err);
+        in.variables = vars;
+        if (!st) st = render_in("{{ messages | length }}", &in, &out, &err);
+        CHECK("a variable may not replace messages", st != 0 && strstr(err.message, "\"messages\" is set by hearth"),
+              "%s", st ? err.message : out);
+        free(out);
+        json_free(vars);
     }
 
     /* errors with positions */

@@ -13,6 +13,7 @@
 #include "check.h"
 #include "model/gguf.h"
 #include "tokenizer/normalize.h"
+#include "tokenizer/pretokenize.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
 #include "test_io.h"
@@ -601,6 +602,62 @@ static void test_bpe_small(void) {
     tokenizer_free(t);
 }
 
+/* The words pre-tokenizer name splits text into, joined by '|' (static buffer). */
+static const char *words(const char *name, const char *text) {
+    static char out[1024];
+    enum { MAX = 256 };
+    uint32_t cpts[MAX];
+    uint16_t flags[MAX];
+    size_t lens[MAX], work[MAX], n = 0, len = strlen(text);
+    pretok_info info;
+    if (!pretok_lookup(name, strlen(name), &info)) return "unknown name";
+    for (size_t pos = 0; pos < len && n < MAX;) cpts[n++] = unicode_decode_lax((const uint8_t *)text, len, &pos);
+    size_t nw = pretokenize(info.kind, cpts, n, flags, lens, work), o = 0, c = 0;
+    for (size_t w = 0; w < nw; w++) {
+        if (w && o + 1 < sizeof out) out[o++] = '|';
+        for (size_t k = 0; k < lens[w]; k++, c++) {
+            uint8_t u[4];
+            size_t m = unicode_encode(cpts[c], u);
+            if (o + m < sizeof out) memcpy(out + o, u, m), o += m;
+        }
+    }
+    out[o] = 0;
+    return out;
+}
+
+static void test_pretokenize(void) {
+    static const struct {
+        const char *pre, *text, *want, *what;
+    } cases[] = {
+        {"gpt-4o", "Hello World's camelCaseWord HTMLParser don'T", "Hello| World's| camel|Case|Word| HTMLParser| don'T",
+         "words split where the case goes from lower to upper; contractions (any case) stay on the word"},
+        {"gpt-4o", "\xd0\xa1\xd0\xbe\xd0\x93\xd0\x99\xd1\x83", "\xd0\xa1\xd0\xbe|\xd0\x93\xd0\x99\xd1\x83",
+         "non-ASCII case changes split as in Hugging Face (llama.cpp keeps one word)"},
+        {"gpt-4o", "e\xcc\x81tude caf\xc3\xa9", "e\xcc\x81tude| caf\xc3\xa9", "combining marks stay with their letters"},
+        {"gpt-4o", "x = 1234567", "x| =| |123|456|7", "digits in threes, a space before punctuation"},
+        {"gpt-4o", "a.\n/b  \n\n x", "a|.\n/|b|  \n\n| x",
+         "punctuation takes newlines and slashes; white space up to the last newline"},
+        {"llama4", "Ab", "Ab", "llama4 is gpt-4o"},
+        {"deepseek-llm", "Hello, \xe4\xb8\x96\xe7\x95\x8c! 123 \xce\xb1\xce\xb2\xce\xb3 \xd0\x94\xd0\x96",
+         "Hello|,| |\xe4\xb8\x96\xe7\x95\x8c|!| |123| \xce\xb1\xce\xb2\xce\xb3| \xd0\x94\xd0\x96",
+         "letters of its table, punctuation, CJK runs and number runs split in turn"},
+        {"deepseek-llm", "h\xc3\xa9llo\r\nx  ", "h|\xc3\xa9|llo|\r|\n|x|  ",
+         "its punctuation class [!-/:-~...] holds the ASCII letters, so the punctuation pass splits the other "
+         "letters out of words; newlines alone; trailing white space"},
+        {"deepseek-llm", "\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7  x", "\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7| | x",
+         "\\s+$ splits the white space a word ends with off (Arabic is in none of its classes)"},
+        {"deepseek-coder", "Hello, \xe4\xb8\x96\xe7\x95\x8c! 123 \xce\xb1\xce\xb2\xce\xb3 \xd0\x94\xd0\x96",
+         "Hello|,| |\xe4\xb8\x96\xe7\x95\x8c|!| |1|2|3| \xce\xb1\xce\xb2\xce\xb3| \xd0\x94\xd0\x96",
+         "letters, punctuation, CJK runs, single digits"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *got = words(cases[i].pre, cases[i].text);
+        char name[200];
+        snprintf(name, sizeof name, "pretokenize %s: %s", cases[i].pre, cases[i].what);
+        CHECK(name, !strcmp(got, cases[i].want), "got \"%s\"", got);
+    }
+}
+
 static void expect_refused(const char *name, gb b, hearth_status code, const char *needle) {
     hearth_tokenizer *t;
     hearth_error err = {0};
@@ -849,6 +906,7 @@ int main(void) {
     test_stories();
     test_spm_small();
     test_bpe_small();
+    test_pretokenize();
     test_refused();
     test_corrupted();
     CHECK_DONE();

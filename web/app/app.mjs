@@ -146,6 +146,7 @@ async function loadModel(source) {
     $('model-name').replaceChildren(source.label, ' ', button('Change', () => showModelPanel(true), { cls: 'link', testid: 'change-model' }));
     showModelPanel(false);
     await refreshBackendInfo();
+    renderThinkSwitch();
     setStatus('ready', 'ready');
     $('prompt').focus();
   } catch (err) {
@@ -187,6 +188,7 @@ async function unloadModel() {
   state.engine = null;
   state.model = null;
   $('model-name').replaceChildren();
+  renderThinkSwitch();
   setStatus('no model');
   showModelPanel(true);
   await old?.unload?.();
@@ -304,6 +306,7 @@ async function newChat() {
 
 function renderConversation() {
   const c = state.conv;
+  renderThinkSwitch();
   $('conv-title').textContent = c.title;
   document.title = c.messages.length ? `${c.title} — hearth` : 'hearth chat';
   const list = $('messages');
@@ -322,9 +325,21 @@ function renderConversation() {
 }
 
 // ---------- chat ----------
+// The conversation as the engine takes it: an answer's reasoning goes back as reasoning_content (never
+// as <think> markup in its text), and the model's template decides what to keep (Qwen3's drops it from
+// earlier turns; DeepSeek-R1's ignores it).
 function chatMessages(c) {
-  const m = c.messages.filter((x) => !x.error).map(({ role, content }) => ({ role, content }));
+  const m = c.messages.filter((x) => !x.error)
+    .map(({ role, content, reasoning }) => (reasoning ? { role, content, reasoning_content: reasoning } : { role, content }));
   return c.system.trim() ? [{ role: 'system', content: c.system }, ...m] : m;
+}
+
+// The thinking switch: shown where the model's chat template reads enable_thinking (Qwen3);
+// per conversation (c.thinking, stored with it; on unless switched off).
+const canSwitchThinking = () => !!state.engine?.info?.model?.enableThinking;
+function renderThinkSwitch() {
+  $('think-switch').hidden = !canSwitchThinking();
+  $('think').checked = state.conv?.thinking !== false;
 }
 
 async function send() {
@@ -363,24 +378,29 @@ async function generate() {
   $('send').hidden = true;
   setStatus('ready', 'ready');
   const t0 = performance.now();
-  let text = '', ttft = NaN, tokens = 0, usage = null, finish = null, tFirst = 0, error = null;
+  let text = '', reasoning = '', ttft = NaN, tokens = 0, usage = null, finish = null, tFirst = 0, error = null;
   try {
-    const stream = await state.engine.chat.completions.create({
+    const req = {
       messages: chatMessages(c), stream: true, max_tokens: Number(s.max_tokens), temperature: Number(s.temperature),
       top_p: Number(s.top_p), signal: ac.signal,
-    });
+    };
+    // Presets' other sampling defaults (Qwen3: top_k 20, min_p 0).
+    for (const k of ['top_k', 'min_p']) if (s[k] != null) req[k] = Number(s[k]);
+    if (canSwitchThinking()) req.enable_thinking = c.thinking !== false;
+    const stream = await state.engine.chat.completions.create(req);
     for await (const chunk of stream) {
       if (gen.stopped) break;
       const ch = chunk.choices?.[0];
       const delta = ch?.delta?.content ?? '';
+      const thought = ch?.delta?.reasoning_content ?? '';
       if (chunk.usage) usage = chunk.usage;
       if (ch?.finish_reason) finish = ch.finish_reason;
-      if (!delta) continue;
+      if (!delta && !thought) continue;
       if (!tokens) { tFirst = performance.now(); ttft = tFirst - t0; }
       tokens++;
-      text += delta;
       const stick = nearBottom();
-      view.update(text, `${tokens} tokens…`);
+      if (thought) { reasoning += thought; view.reason(reasoning, `${tokens} tokens…`); }
+      if (delta) { text += delta; view.update(text, `${tokens} tokens…`); }
       if (stick) requestAnimationFrame(() => { list.scrollTop = list.scrollHeight; });
     }
   } catch (err) {
@@ -405,7 +425,10 @@ async function generate() {
   $('send').hidden = false;
   // Kept even when the person moved to another conversation meanwhile (which stopped it), but not
   // when they deleted this one (which stopped it too): a deleted conversation must stay deleted.
-  c.messages.push(error ? { role: 'assistant', content: text, error: `Error: ${error}`, stats } : { role: 'assistant', content: text, stats });
+  const answer = { role: 'assistant', content: text, stats };
+  if (reasoning) Object.assign(answer, { reasoning, thoughtMs: view.thoughtMs() });
+  if (error) answer.error = `Error: ${error}`;
+  c.messages.push(answer);
   // An answer the browser would not store stays on screen, marked as not saved.
   if (!await save(c, 'The answer could not be stored', convs.saveIfStored)) unsaved.add(c);
   if (state.conv === c) renderConversation();
@@ -536,6 +559,11 @@ function wire() {
   });
   $('prompt').addEventListener('input', autosize);
   $('stop').addEventListener('click', stopGeneration);
+  $('think').addEventListener('change', () => {
+    const c = state.conv;
+    c.thinking = $('think').checked;
+    if (c.messages.length) save(c, 'The thinking switch could not be stored');
+  });
   document.addEventListener('keydown', (ev) => {
     if (ev.key !== 'Escape') return;
     if (state.gen) { ev.preventDefault(); stopGeneration(); } else if ($('sidebar').classList.contains('open')) { closeSidebar(); $('toggle-sidebar').focus(); }

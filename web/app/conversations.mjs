@@ -1,6 +1,8 @@
 // Conversations kept in IndexedDB (database "hearth-app", store
 // "conversations"): { id, title, created, updated, model, system,
-// settings: { temperature, top_p, max_tokens }, messages: [{ role, content, stats? }] }.
+// settings: { temperature, top_p, max_tokens }, thinking? (false: a reasoning model answers without
+// thinking), messages: [{ role, content, stats?, reasoning?, thoughtMs? }] } (reasoning: an
+// answer's reasoning_content, kept apart from its text).
 // Where the browser refuses IndexedDB they are kept in memory for the page's life.
 const DB_NAME = 'hearth-app';
 const STORE = 'conversations';

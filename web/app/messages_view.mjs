@@ -1,7 +1,10 @@
 // The message list: one element per message (data-testid="message",
 // data-role), assistant text rendered as sanitized Markdown, user text as
-// plain text. A streaming answer re-renders at most once per animation frame
-// so the main thread never works long while tokens arrive.
+// plain text. A reasoning model's thinking (the answer's reasoning_content)
+// sits above its answer in a collapsed <details data-testid="reasoning">,
+// "Thinking…" while it streams, then "Thought for N s"; it is rendered by
+// the same sanitizer. A streaming answer re-renders at most once per
+// animation frame so the main thread never works long while tokens arrive.
 import { renderMarkdown } from './markdown.mjs';
 
 function el(tag, cls, text) {
@@ -31,6 +34,23 @@ export function statsText(s) {
   return parts.join(' · ');
 }
 
+// "Thought for 3.2 s" (ms unknown: "Thoughts").
+export function thoughtLabel(ms) {
+  if (!Number.isFinite(ms)) return 'Thoughts';
+  const s = ms / 1000;
+  return `Thought for ${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
+}
+
+// The collapsed reasoning block: { element, body, summary }.
+function reasoningBlock(label) {
+  const details = el('details', 'reasoning');
+  details.dataset.testid = 'reasoning';
+  const summary = el('summary', '', label);
+  const body = el('div', 'reasoning-body');
+  details.append(summary, body);
+  return { element: details, body, summary };
+}
+
 // Renders a finished message; actions: { regenerate, edit } for the last turn; unsaved: shown but
 // not in the browser's storage (it refused the write).
 export function messageElement(msg, actions = {}, { unsaved = false } = {}) {
@@ -40,8 +60,16 @@ export function messageElement(msg, actions = {}, { unsaved = false } = {}) {
   box.setAttribute('role', 'article');
   box.setAttribute('aria-label', msg.role === 'user' ? 'You said' : 'Assistant said');
   const bubble = el('div', 'bubble');
-  if (msg.role === 'assistant') bubble.append(renderMarkdown(msg.content));
-  else bubble.textContent = msg.content;
+  if (msg.role === 'assistant') {
+    if (msg.reasoning) {
+      const r = reasoningBlock(thoughtLabel(msg.thoughtMs));
+      r.body.append(renderMarkdown(msg.reasoning));
+      bubble.append(r.element);
+    }
+    bubble.append(renderMarkdown(msg.content));
+  } else {
+    bubble.textContent = msg.content;
+  }
   const meta = el('div', 'meta');
   if (msg.role === 'assistant') meta.append(el('span', 'stats', statsText(msg.stats)));
   if (msg.error) meta.append(el('span', 'err', msg.error));
@@ -52,7 +80,8 @@ export function messageElement(msg, actions = {}, { unsaved = false } = {}) {
   return box;
 }
 
-// A streaming assistant message: update(text) schedules a render, finish(stats) settles it.
+// A streaming assistant message: update(text) and reason(reasoning) schedule a render,
+// finish() settles it; thoughtMs() is how long the reasoning streamed (NaN: there was none).
 export function streamingMessage() {
   const box = el('div', 'msg');
   box.dataset.testid = 'message';
@@ -64,22 +93,43 @@ export function streamingMessage() {
   const meta = el('div', 'meta');
   const stats = el('span', 'stats', 'thinking…');
   meta.append(stats);
+  const answer = el('div', 'answer');
+  bubble.append(answer);
   box.append(bubble, meta);
-  let text = '';
+  let text = '', reasoning = '', block = null, tStart = NaN, tEnd = NaN;
   let frame = 0;
+  const endThinking = () => {
+    if (!block || Number.isFinite(tEnd)) return;
+    tEnd = performance.now();
+    block.summary.textContent = thoughtLabel(tEnd - tStart);
+  };
   const paint = () => {
     frame = 0;
-    bubble.replaceChildren(renderMarkdown(text));
+    if (block) block.body.replaceChildren(renderMarkdown(reasoning));
+    answer.replaceChildren(renderMarkdown(text));
   };
   return {
     element: box,
     update(t, live) {
       text = t;
+      if (t) endThinking(); // the answer began: the reasoning is over
       if (live) stats.textContent = live;
       if (!frame) frame = requestAnimationFrame(paint);
     },
+    reason(r, live) {
+      if (!block) {
+        tStart = performance.now();
+        block = reasoningBlock('Thinking…');
+        bubble.prepend(block.element);
+      }
+      reasoning = r;
+      if (live) stats.textContent = live;
+      if (!frame) frame = requestAnimationFrame(paint);
+    },
+    thoughtMs: () => (block ? (Number.isFinite(tEnd) ? tEnd : performance.now()) - tStart : NaN),
     finish() {
       if (frame) cancelAnimationFrame(frame);
+      endThinking();
       paint();
       box.removeAttribute('aria-busy');
     },

@@ -186,6 +186,10 @@ EXPORT("hearth_wasm_session_free") void hearth_wasm_session_free(hearth_chat *c)
 EXPORT("hearth_wasm_session_warning") const char *hearth_wasm_session_warning(hearth_chat *c) {
     return hearth_chat_warning(c);
 }
+/* HEARTH_CHAT_* flags of the model's chat template (chat.h). */
+EXPORT("hearth_wasm_session_features") int hearth_wasm_session_features(hearth_chat *c) {
+    return (int)hearth_chat_features(c);
+}
 
 /* Starts answering an OpenAI-shaped request (JSON, see chat_request.h):
  * "messages" through the chat template, else "prompt" as raw text.
@@ -202,8 +206,8 @@ int hearth_wasm_begin(hearth_chat *c, const char *json, size_t len) {
     return st ? -1 : 0;
 }
 
-/* One token: out[0] = address of the new text, out[1] = its length (valid
- * until the next call). Returns 1 when the answer is complete, 0 when more
+/* One token: out[0] = address of the new answer text, out[1] = its length,
+ * out[2] and out[3] the same for the new reasoning (valid until the next call). Returns 1 when the answer is complete, 0 when more
  * follows, 2 when the backend's step is in flight (the GPU host completes it,
  * then call again), -1 on failure (then call hearth_wasm_end to free the
  * answer). */
@@ -216,6 +220,9 @@ int hearth_wasm_next(hearth_chat *c, uint32_t *out) {
     hearth_status st = hearth_chat_next(c, &text, &len, &done, &g_err);
     out[0] = (uint32_t)(uintptr_t)text;
     out[1] = (uint32_t)len;
+    const char *reasoning = hearth_chat_next_reasoning(c, &len);
+    out[2] = (uint32_t)(uintptr_t)reasoning;
+    out[3] = (uint32_t)len;
     return st ? -1 : done ? 1 : hearth_chat_waiting(c) ? 2 : 0;
 }
 
@@ -229,7 +236,7 @@ EXPORT("hearth_wasm_end")
 int hearth_wasm_end(hearth_chat *c, double *stats) {
     hearth_chat_stats s;
     memset(&g_err, 0, sizeof g_err);
-    hearth_status st = hearth_chat_end(c, NULL, &s, &g_err);
+    hearth_status st = hearth_chat_end(c, NULL, NULL, &s, &g_err);
     static const char *const stops[] = {"eog", "stop", "length", "context", "interrupted"};
     double code = 2;
     for (int i = 0; i < 5; i++)
