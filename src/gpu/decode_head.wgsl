@@ -11,8 +11,8 @@ fn decode_head(h: u32, pos: u32, tid: u32, store: bool) {
   if (store && h % GROUP == 0u) {
     let row = (kvh * NCTX + pos) * (HD / 2u);
     for (var w = tid; w < HD / 2u; w += WG) {
-      kc[row + w] = pack2x16float(vec2<f32>(kn[2u * w], kn[2u * w + 1u]));
-      vc[row + w] = pack2x16float(vec2<f32>(vn[2u * w], vn[2u * w + 1u]));
+      kc[row + w] = pack_f16(vec2<f32>(kn[2u * w], kn[2u * w + 1u]));
+      vc[row + w] = pack_f16(vec2<f32>(vn[2u * w], vn[2u * w + 1u]));
     }
   }
 }

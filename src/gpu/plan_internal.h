@@ -134,6 +134,7 @@ hearth_status k_matmul_at(gpu_model *g, int list, gpu_weight *const *ws, int n_w
                           int out_rows, int outs, int row_base, uint32_t bias, hearth_error *err);
 hearth_status k_simple(gpu_model *g, int list, const char *file, uint32_t x, hearth_error *err);
 hearth_status k_post_norm(gpu_model *g, int list, bool decode, uint32_t pw, uint32_t nw, hearth_error *err);
+hearth_status k_last_row(gpu_model *g, int list, uint32_t nw, hearth_error *err);
 
 /* ---- dispatch lists (plan_layers.c) ---- */
 

@@ -352,7 +352,8 @@ hearth_status k_matmul_at(gpu_model *g, int list, gpu_weight *const *ws, int n_w
 }
 
 /* A branch's output (b_xb) normed by its own weights pw and added to the
- * residual (post_norm.wgsl); decode also writes xn = x * nw. */
+ * residual (post_norm.wgsl); decode also writes xn = x * nw (prefill binds
+ * pw there, unused). */
 hearth_status k_post_norm(gpu_model *g, int list, bool decode, uint32_t pw, uint32_t nw, hearth_error *err) {
     kb k;
     kb_begin(&k, g, 256, "post_norm.wgsl");
@@ -380,16 +381,26 @@ hearth_status k_simple(gpu_model *g, int list, const char *file, uint32_t x, hea
     kb_u(&k, "NCHUNK", (uint64_t)g->n_chunks);
     kb_file(&k, "common.wgsl");
     kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
-    if (strcmp(file, "head_prep.wgsl") == 0) {
-        kb_bind(&k, "x", "array<f32>", GPU_BIND_RW, g->b_x);
-        kb_bind(&k, "xn", "array<f32>", GPU_BIND_RW, g->b_xn);
-        kb_bind(&k, "nw", "array<f32>", GPU_BIND_READ, g->b_out_norm);
-    } else {
-        kb_bind(&k, "cands", "array<vec2<u32>>", GPU_BIND_RW, g->b_cands);
-        if (strcmp(file, "sample_a.wgsl") == 0) kb_bind(&k, "logits", "array<f32>", GPU_BIND_READ, GPU_BUF_LOGITS);
-        else kb_bind(&k, "result", "array<u32>", GPU_BIND_RW, GPU_BUF_RESULT);
-        kb_file(&k, "argmax.wgsl");
-    }
+    kb_bind(&k, "cands", "array<vec2<u32>>", GPU_BIND_RW, g->b_cands);
+    if (strcmp(file, "sample_a.wgsl") == 0) kb_bind(&k, "logits", "array<f32>", GPU_BIND_READ, GPU_BUF_LOGITS);
+    else kb_bind(&k, "result", "array<u32>", GPU_BIND_RW, GPU_BUF_RESULT);
+    kb_file(&k, "argmax.wgsl");
     kb_file(&k, file);
     return kb_dispatch(&k, list, x, 1, err);
+}
+
+/* After the last layer's attention in the last prefill chunk: the last
+ * row's residual to row 0 and xn = x * nw (head_prep.wgsl), where the decode
+ * kernels read them. */
+hearth_status k_last_row(gpu_model *g, int list, uint32_t nw, hearth_error *err) {
+    kb k;
+    kb_begin(&k, g, 256, "head_prep.wgsl");
+    norm_consts(&k, g);
+    kb_file(&k, "common.wgsl");
+    kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
+    kb_bind(&k, "x", "array<f32>", GPU_BIND_RW, g->b_x);
+    kb_bind(&k, "xn", "array<f32>", GPU_BIND_RW, g->b_xn);
+    kb_bind(&k, "nw", "array<f32>", GPU_BIND_READ, nw);
+    kb_file(&k, "head_prep.wgsl");
+    return kb_dispatch(&k, list, 1, 1, err);
 }

@@ -18,8 +18,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     let row = (kvh * NCTX + pos) * (HD / 2u);
     let voff = t * QKVD + QD + KVD + kvh * HD;
     for (var w = tid; w < HD / 2u; w += WG) {
-      kc[row + w] = pack2x16float(vec2<f32>(hv[2u * w], hv[2u * w + 1u]));
-      vc[row + w] = pack2x16float(vec2<f32>(src[voff + 2u * w], src[voff + 2u * w + 1u]));
+      kc[row + w] = pack_f16(vec2<f32>(hv[2u * w], hv[2u * w + 1u]));
+      vc[row + w] = pack_f16(vec2<f32>(src[voff + 2u * w], src[voff + 2u * w + 1u]));
     }
   }
 }
