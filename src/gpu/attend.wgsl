@@ -1,4 +1,5 @@
-// One query head against cache positions 0..n_pos-1 of kv head kvh, as the
+// One query head against cache positions p0..n_pos-1 of kv head kvh (p0 > 0:
+// a sliding window), as the
 // CPU path (src/cpu/attention.c, after ggml's CPU flash attention) computes
 // it, because quantized matrix products after it amplify any difference.
 // attend: ggml's one-row path: the query rounded to f16 (qs holds it), the
@@ -13,9 +14,16 @@
 // which another workgroup may be writing.
 // llama.cpp's phi3 multiplies the roped query by 1/sqrt(head_dim) (f32,
 // before the f16 rounding) and scales the scores by 1; other models scale
-// the scores (plan.c: QSCALE, KQSCALE).
+// the scores (plan.c: QSCALE, KQSCALE). Soft-capped scores (SOFTCAP > 0,
+// gemma2) are SOFTCAP * tanhf(q.k * KQSCALE), KQSCALE divided by the cap
+// once, as ggml does (exact_score). Needs exactmath.wgsl.
 const Q_MUL: f32 = QSCALE;
 const S_MUL: f32 = KQSCALE;
+fn exact_score(d: f32) -> f32 {
+  let s = d * S_MUL;
+  if (SOFTCAP != 0.0) { return SOFTCAP * tanh_libm(s); }
+  return s;
+}
 var<workgroup> qs: array<f32, HD>;
 var<workgroup> kn: array<f32, HD>;
 var<workgroup> vn: array<f32, HD>;
@@ -38,36 +46,6 @@ fn exp_cr(x: f32) -> f32 {
   let s = 1.0 + p_hi;
   let e = (1.0 - s) + p_hi;
   return ldexp(s + (e + p_lo), i32(k));
-}
-
-// fma(a, b, c) rounded once, from f32 operations only: WGSL's fma() need
-// not be fused (SwiftShader's is a product and a sum). Dekker's product
-// a * b = p + pl (every partial product exact, so contraction keeps it),
-// TwoSum c + p = t + tl, tl + pl rounded to odd, one final rounding
-// (Boldo and Melquiond, IEEE Trans. Computers 57(4), 2008).
-fn two_sum(a: f32, b: f32) -> vec2<f32> {
-  let s = a + b;
-  let bb = s - a;
-  return vec2<f32>(s, (a - (s - bb)) + (b - bb));
-}
-fn split12(a: f32) -> vec2<f32> {
-  let t = 4097.0 * a;
-  let h = t - (t - a);
-  return vec2<f32>(h, a - h);
-}
-fn fma_once(a: f32, b: f32, c: f32) -> f32 {
-  let p = a * b;
-  let x = split12(a);
-  let y = split12(b);
-  let pl = ((x.x * y.x - p) + x.x * y.y + x.y * y.x) + x.y * y.y;
-  let t = two_sum(c, p);
-  let w = two_sum(t.y, pl);
-  var v = w.x;
-  if (w.y != 0.0) {
-    let bits = bitcast<u32>(v);
-    if ((bits & 1u) == 0u) { v = bitcast<f32>(select(bits - 1u, bits + 1u, (w.y > 0.0) == (v > 0.0))); }
-  }
-  return t.x + v;
 }
 
 fn kpair(p: u32, fresh: u32, base: u32, w: u32) -> vec2<f32> {
@@ -109,14 +87,14 @@ fn qk(p: u32, fresh: u32, base: u32) -> f32 {
   return s + c;
 }
 
-fn attend(kvh: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT> {
+fn attend(kvh: u32, p0: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT> {
   var acc: array<f32, DPT>;
   var m = -3.4e38;
   if (tid == 0u) { tot = 0.0; }
   let base = kvh * NCTX;
-  for (var t0 = 0u; t0 < n_pos; t0 += WG) {
+  for (var t0 = p0; t0 < n_pos; t0 += WG) {
     let p = t0 + tid;
-    if (p < n_pos) { sc[tid] = qk(p, fresh, base) * S_MUL; }
+    if (p < n_pos) { sc[tid] = exact_score(qk(p, fresh, base)); }
     workgroupBarrier();
     let n_here = min(WG, n_pos - t0);
     if (tid == 0u) {
@@ -175,14 +153,15 @@ fn poly_expf(x: f32) -> f32 {
 // f16 keys, scaled; the tile's maximum and an expf rescale of the f32
 // accumulator and sum; v_expf weights summed per 16 lanes as
 // _mm512_reduce_add_ps, those sums added in double (compensated here); V
-// added with one FMA a position.
+// added with one FMA a position. Positions before kv0 (a sliding window)
+// are masked in their tiles, which stay where ggml's are (from 0).
 var<workgroup> tmx: f32; // running maximum
 var<workgroup> tms: f32; // this tile's rescale
-fn attend_tiled(kvh: u32, n_pos: u32, tid: u32) -> array<f32, DPT> {
+fn attend_tiled(kvh: u32, kv0: u32, n_pos: u32, tid: u32) -> array<f32, DPT> {
   var acc: array<f32, DPT>;
   if (tid == 0u) { tot = 0.0; tmx = -3.4e38; }
   let base = kvh * NCTX;
-  for (var t0 = 0u; t0 < n_pos; t0 += TKV) {
+  for (var t0 = kv0 / TKV * TKV; t0 < n_pos; t0 += TKV) {
     let n = min(TKV, n_pos - t0);
     for (var j = tid; j < n; j += WG) {
       var s = 0.0;
@@ -191,13 +170,13 @@ fn attend_tiled(kvh: u32, n_pos: u32, tid: u32) -> array<f32, DPT> {
         s = fma_once(qs[2u * w], k.x, s);
         s = fma_once(qs[2u * w + 1u], k.y, s);
       }
-      sc[j] = s * S_MUL;
+      sc[j] = select(-3.4e38, exact_score(s), t0 + j >= kv0);
     }
     workgroupBarrier();
     if (tid == 0u) {
       let old = tmx;
       var mx = old;
-      for (var j = 0u; j < n; j++) { mx = max(mx, sc[j]); }
+      for (var j = 0u; j < n; j++) { if (t0 + j >= kv0) { mx = max(mx, sc[j]); } }
       var f = 1.0;
       if (mx > old) { f = exp_cr(old - mx); }
       tms = f;
@@ -205,7 +184,7 @@ fn attend_tiled(kvh: u32, n_pos: u32, tid: u32) -> array<f32, DPT> {
     }
     workgroupBarrier();
     let mx = tmx;
-    for (var j = tid; j < TKV; j += WG) { sc[j] = select(0.0, poly_expf(sc[j] - mx), j < n); }
+    for (var j = tid; j < TKV; j += WG) { sc[j] = select(0.0, poly_expf(sc[j] - mx), j < n && t0 + j >= kv0); }
     workgroupBarrier();
     if (tid == 0u) {
       var S = two_sum(tot * tms, 0.0);

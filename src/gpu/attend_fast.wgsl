@@ -1,4 +1,4 @@
-// One query head against cache positions 0..n_pos-1 of kv head kvh, fast:
+// One query head against cache positions p0..n_pos-1 of kv head kvh, fast:
 // a tile of WG positions at a time in parallel with a running softmax in
 // f32 (one pass over the cache). Differs from the CPU path in the last bits
 // (attend.wgsl reproduces it exactly, for tests; the plan picks one). The
@@ -38,8 +38,8 @@ fn v_at(p: u32, fresh: u32, base: u32, w: u32) -> vec4<f32> {
   return v;
 }
 
-fn attend(kvh: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT> {
-  var r = attend_part(kvh, 0u, n_pos, fresh, tid);
+fn attend(kvh: u32, p0: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT> {
+  var r = attend_part(kvh, p0, n_pos, fresh, tid);
   for (var k = 0u; k < DPT; k++) { r.acc[k] /= r.l; }
   return r.acc;
 }
@@ -69,7 +69,7 @@ fn attend_part(kvh: u32, p0: u32, p1: u32, fresh: u32, tid: u32) -> Part {
     let p = t0 + tid;
     var s = -3.0e38;
     if (p < p1) {
-      s = qk(p, fresh, base) * SCALE;
+      s = capped(qk(p, fresh, base) * SCALE);
     }
     let m_new = max(m, wg_max(s, tid));
     let corr = exp(m - m_new);

@@ -11,17 +11,18 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let h = wid.x;
   decode_head(h, u.pos, tid, true);
   let n = u.pos + 1u;
+  let first = first_key(u.pos);
   let fresh = u.pos;
   let base = (h / GROUP) * NCTX;
   var mx = -3.0e38;
-  for (var p = tid; p < n; p += WG) {
-    let s = qk(p, fresh, base) * SCALE;
+  for (var p = first + tid; p < n; p += WG) {
+    let s = capped(qk(p, fresh, base) * SCALE);
     scores[p] = s;
     mx = max(mx, s);
   }
   let m = wg_max(mx, tid);
   var l = 0.0;
-  for (var p = tid; p < n; p += WG) {
+  for (var p = first + tid; p < n; p += WG) {
     let e = exp(scores[p] - m);
     scores[p] = e;
     l += e;
@@ -31,7 +32,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   if (tid < NG * NU) {
     let w = tid % NU;
     let pg = tid / NU;
-    for (var q = pg; q < n; q += NG) { acc4 += scores[q] * v_at(q, fresh, base, w); }
+    for (var q = first + pg; q < n; q += NG) { acc4 += scores[q] * v_at(q, fresh, base, w); }
   }
   pv[tid] = acc4;
   workgroupBarrier();

@@ -1,5 +1,6 @@
 // Prefill attention, one workgroup per (token, query head): causal over the
-// cache (rope_kv has stored this chunk's keys and values already), by
+// cache (rope_kv has stored this chunk's keys and values already; from
+// first_key on sliding-window layers), by
 // ggml's one-row or tiled path as the CPU picks them for this batch.
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -15,7 +16,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   }
   workgroupBarrier();
   var o: array<f32, DPT>;
-  if (tiled) { o = attend_tiled(h / GROUP, u.pos + t + 1u, tid); } else { o = attend(h / GROUP, u.pos + t + 1u, 0xffffffffu, tid); }
+  let kv0 = first_key(u.pos + t);
+  if (tiled) { o = attend_tiled(h / GROUP, kv0, u.pos + t + 1u, tid); } else { o = attend(h / GROUP, kv0, u.pos + t + 1u, 0xffffffffu, tid); }
   for (var k = 0u; k < DPT; k++) {
     let dim = tid + k * WG;
     if (dim < HD) { outv[t * QD + h * HD + dim] = o[k]; }

@@ -6,6 +6,8 @@
 // of the output. Keys and values come through workgroup memory KT positions
 // at a time; a score is the 4 threads' partial dot products summed with
 // subgroup shuffles (identical in all four); the softmax runs online in f32.
+// Sliding-window layers start at the first key of the workgroup's first
+// token and mask each row's keys before its own first_key.
 const KT: u32 = 16u;
 const QV: u32 = HD / 16u;  // vec4s of dims a thread
 var<workgroup> kt: array<vec4<f32>, KT * HD / 4u>;
@@ -34,7 +36,9 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   var l = 0.0;
   let n_keys = u.pos + min((rho0 + 31u) / GROUP, u.n_tok - 1u) + 1u;
   let base = kvh * NCTX;
-  for (var k0 = 0u; k0 < n_keys; k0 += KT) {
+  let kmin = first_key(u.pos + rho0 / GROUP);
+  let qfirst = first_key(qpos);
+  for (var k0 = kmin; k0 < n_keys; k0 += KT) {
     for (var i = tid; i < KT * HD / 4u; i += WG) {
       let j = i / (HD / 4u);
       let c = i % (HD / 4u);
@@ -57,14 +61,14 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       for (var i = 0u; i < QV; i++) { d += dot(q[i], kt[kb + i]); }
       d += subgroupShuffleXor(d, 1u);
       d += subgroupShuffleXor(d, 2u);
-      s[j] = select(-3.0e38, d * SCALE, k0 + j <= qpos);
+      s[j] = select(-3.0e38, capped(d * SCALE), k0 + j <= qpos && k0 + j >= qfirst);
       mt = max(mt, s[j]);
     }
     let corr = exp(m - mt);
     l *= corr;
     for (var i = 0u; i < QV; i++) { acc[i] *= corr; }
     for (var j = 0u; j < KT; j++) {
-      let e = select(0.0, exp(s[j] - mt), k0 + j <= qpos);
+      let e = select(0.0, exp(s[j] - mt), k0 + j <= qpos && k0 + j >= qfirst);
       l += e;
       let vb = j * (HD / 4u) + part * QV;
       for (var i = 0u; i < QV; i++) { acc[i] += e * vt[vb + i]; }

@@ -47,8 +47,15 @@ fn wg_max(v: f32, tid: u32) -> f32 {
 
 fn silu(x: f32) -> f32 { return x / (1.0 + exp(-x)); }
 
-// f32 -> f16 -> f32, as the KV cache and ggml's f16 query rounding do.
-fn round_f16(v: vec2<f32>) -> vec2<f32> { return unpack2x16float(pack2x16float(v)); }
+// f32 -> f16 -> f32, as the KV cache and ggml's f16 query rounding do (to
+// nearest even); below f16's normal range by hand: SwiftShader's
+// pack2x16float rounded a value just above a tie there down, as if the bits
+// past the kept ones were dropped.
+fn round_f16(v: vec2<f32>) -> vec2<f32> {
+  return select(unpack2x16float(pack2x16float(v)), round(v * 16777216.0) * 5.9604644775390625e-08, abs(v) < vec2<f32>(6.103515625e-05));
+}
+// Two values as the f16 pair of a cache word, rounded as round_f16.
+fn pack_f16(v: vec2<f32>) -> u32 { return pack2x16float(round_f16(v)); }
 
 // Linear workgroup index of a 2D grid (x fastest).
 fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.x + wid.y * nwg.x; }

@@ -1,6 +1,7 @@
 // Token embeddings: x[t] = the token's row of the embedding matrix, for
 // t < n_tok (DECODE: the step's token from the uniform block, else tokens[t]);
 // row 0 also gets xn = x * nw (the first RMSNorm's weights) for decode.
+// Rows are multiplied by EMBD_SCALE (gemma: sqrt(n_embd); else 1).
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -13,7 +14,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   var tok = u.token;
   if (!DECODE) { tok = tokens[t]; }
   tok = min(tok, NVOCAB - 1u);
-  let w = wsel_deq(tok, b, j);
+  var w = wsel_deq(tok, b, j);
+  if (EMBD_SCALE != 1.0) { w = w * EMBD_SCALE; }
   let p = w0_pos(j);
   let i0 = (t * E + b * 32u + p.x) >> 2u;
   let i1 = (t * E + b * 32u + p.y) >> 2u;

@@ -2,7 +2,8 @@
 // workgroup (256 threads, 4 x 4 each), one 32-wide block of the inner
 // dimension at a time through workgroup memory. MODE 0: out = acc + bias
 // (rows from ROW_BASE of OUTS a token: one type's part of a QKV group);
-// 1: out += acc (residual); 2: out = silu(acc) * acc_up (rows FF + row).
+// 1: out += acc (residual); 2: out = ffn_gate(acc) * acc_up (rows FF + row;
+// the gate silu or GEGLU's gelu).
 var<workgroup> xs: array<vec4<f32>, 512>;
 var<workgroup> ws: array<vec4<f32>, 512>;
 var<workgroup> ws2: array<vec4<f32>, 512>;
@@ -142,7 +143,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       let o = t * OUTS + row;
       if (MODE == 0u) { outv[o + ROW_BASE] = acc[i][r] + bias[ROW_BASE + row]; }
       else if (MODE == 1u) { outv[o] += acc[i][r]; }
-      else { outv[o] = silu(acc[i][r]) * acc2[i][r]; }
+      else { outv[o] = ffn_gate(acc[i][r]) * acc2[i][r]; }
     }
   }
 }

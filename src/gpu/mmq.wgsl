@@ -11,7 +11,8 @@
 // registers while the current one is multiplied. MODE 0: out = acc + bias
 // (rows from ROW_BASE of OUTS a token: one type's part of a QKV group);
 // 1: out += acc (residual); 2: the thread's rows i < TM / 2 are gate rows
-// and the others the matching up rows (FF + row): out = silu(gate) * up,
+// and the others the matching up rows (FF + row): out = ffn_gate(gate) * up
+// (silu or GEGLU's gelu),
 // BM / 2 outputs a workgroup.
 const BM: u32 = 16u * TM;
 const BN: u32 = 16u * TN;
@@ -176,7 +177,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       for (var i = 0u; i < TM / 2u; i++) {
         let r = out0 + tr + 16u * i;
         let up = (TM / 2u + i) * TG + g;
-        if (r < FF) { outv[t * OUTS + r] = silu(acc[i * TG + g][c] + accm[i * TG + g][c]) * (acc[up][c] + accm[up][c]); }
+        if (r < FF) { outv[t * OUTS + r] = ffn_gate(acc[i * TG + g][c] + accm[i * TG + g][c]) * (acc[up][c] + accm[up][c]); }
       }
     } else {
       for (var i = 0u; i < TM; i++) {

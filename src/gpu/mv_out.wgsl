@@ -1,6 +1,8 @@
 // Logits = Wout * rmsnorm(x) for rows ROW_BASE.. (one slice of the output
-// matrix), with the repetition penalty on the recent tokens (as llama.cpp:
-// positive logits divided, negative ones multiplied, once per token).
+// matrix), soft-capped where the model says (FINAL_CAP > 0: tanh(l / cap) *
+// cap, as ggml: exactmath.wgsl's tanh_libm), with the repetition penalty on
+// the recent tokens (as llama.cpp: positive logits divided, negative ones
+// multiplied, once per token).
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -14,6 +16,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     if (lane != 0u || row0 + i >= OUT_ROWS) { continue; }
     let r = ROW_BASE + row0 + i;
     var v = sums[i];
+    if (FINAL_CAP != 0.0) { v = tanh_libm(v * FINAL_CAP_INV) * FINAL_CAP; }
     if (u.penalty != 1.0) {
       for (var k = 0u; k < u.n_recent; k++) {
         if (u.recent[k / 4u][k % 4u] == r) {

@@ -1,4 +1,5 @@
-// Decode: act = silu(Wgate * rmsnorm(x)) * (Wup * rmsnorm(x)); the up rows
+// Decode: act = gate(Wgate * rmsnorm(x)) * (Wup * rmsnorm(x)), the gate
+// silu or GEGLU's gelu (ffn_gate: generated, or gelu.wgsl); the up rows
 // follow the gate rows in the (logical) matrix: row r and row FF + r.
 // q8_out (q8_out.wgsl, or nothing) may also store act as Q8 blocks.
 @compute @workgroup_size(WG)
@@ -13,7 +14,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let up = reduce_rows(rows_at(FF + row0, lane, scale), tid);
   var v: array<f32, R>;
   for (var i = 0u; i < R; i++) {
-    v[i] = silu(g[i]) * up[i];
+    v[i] = ffn_gate(g[i]) * up[i];
     if (lane != 0u || row0 + i >= FF) { continue; }
     act[row0 + i] = v[i];
   }

@@ -31,6 +31,9 @@ typedef struct {
  * fused matrix or their parts, in output order. */
 typedef struct {
     uint32_t attn_norm, ffn_norm, bias, k, v;
+    uint32_t q_norm, k_norm;         /* QK norms (head_dim weights each), or 0 */
+    uint32_t attn_post, ffn_post;    /* the branches' own norms before the residual, or 0 */
+    uint32_t rope;                   /* its RoPE table: b_rope, or the sliding-window layers' own */
     gpu_weight qkv[3], wo, gate_up[2], down;
     int n_qkv, n_gate_up;
 } gpu_layer;
@@ -55,6 +58,7 @@ struct gpu_model {
     gpu_layer *layers;
     uint32_t b_out_norm, b_rope, b_x, b_xn, b_xb, b_qkv, b_attn, b_act, b_cands, b_zero, b_part;
     uint32_t b_xq, b_xd; /* prefill: a quantized product's input as Q8 blocks (q8_act.wgsl) */
+    uint32_t b_rope_local; /* the sliding-window layers' RoPE table where they have their own (model_rope_local_table), else 0 */
     pipe_entry *pipes;
     int n_pipes, cap_pipes;
     int n_dispatch[GPU_LIST_COUNT];
@@ -85,7 +89,7 @@ typedef struct {
     const char *file;
     gpu_weight *ws[3];
     int n_ws;
-    uint32_t xin, out, aux; /* aux: bias (qkv), the next norm (res) */
+    uint32_t xin, out, aux; /* aux: bias (qkv), the next norm (res); out: mv_res's output (b_xb) before a post norm, or 0 */
     int out_rows;           /* rows computed (per slice for mv_out) */
     int row_base;           /* mv_out: first row of the slice */
     bool q8_out;            /* mv_swiglu: also writes its output as Q8 blocks (b_xq / b_xd) */
@@ -129,6 +133,8 @@ hearth_status k_matmul(gpu_model *g, int list, gpu_weight *const *ws, int n_ws, 
 hearth_status k_matmul_at(gpu_model *g, int list, gpu_weight *const *ws, int n_ws, int mode, uint32_t xin, uint32_t out,
                           int out_rows, int outs, int row_base, uint32_t bias, hearth_error *err);
 hearth_status k_simple(gpu_model *g, int list, const char *file, uint32_t x, hearth_error *err);
+hearth_status k_post_norm(gpu_model *g, int list, bool decode, uint32_t pw, uint32_t nw, hearth_error *err);
+hearth_status k_last_row(gpu_model *g, int list, uint32_t nw, hearth_error *err);
 
 /* ---- dispatch lists (plan_layers.c) ---- */
 

@@ -46,6 +46,22 @@ static layer_groups groups_of(gpu_layer *ly) {
     return lg;
 }
 
+/* The FFN of row 0 by the decode kernels (norm fused: xn = x * ffn_norm
+ * was written), then the next norm's input xn = x * next. */
+static hearth_status decode_ffn(gpu_model *g, int L, gpu_layer *ly, const layer_groups *lg, uint32_t next,
+                                hearth_error *err) {
+    const model_hparams *hp = &g->m->hp;
+    mv_job f = {"mv_swiglu.wgsl", {lg->ffn[0], lg->ffn[1]}, lg->n_ffn, g->b_xn, g->b_act, 0, hp->n_ff, 0, false, false};
+    /* (before a post norm the next norm is post_norm's: mv_res binds the post norm, unused) */
+    mv_job d = {"mv_res.wgsl", {&ly->down}, 1, g->b_act, ly->ffn_post ? g->b_xb : 0, ly->ffn_post ? ly->ffn_post : next,
+                hp->n_embd, 0, false, false};
+    plan_fuse_q8(g, &f, &d);
+    hearth_status st = k_matvec(g, L, &f, err);
+    if (!st) st = k_matvec(g, L, &d, err);
+    if (!st && ly->ffn_post) st = k_post_norm(g, L, true, ly->ffn_post, next, err);
+    return st;
+}
+
 hearth_status plan_build_decode(gpu_model *g, hearth_error *err) {
     const model_hparams *hp = &g->m->hp;
     const int L = GPU_LIST_DECODE;
@@ -65,16 +81,16 @@ hearth_status plan_build_decode(gpu_model *g, hearth_error *err) {
             st = k_attention(g, L, "attn_split.wgsl", il, err);
             if (!st) st = k_combine(g, L, err);
         }
+        /* a branch with a norm of its own (attn_post, ffn_post) writes b_xb,
+         * which post_norm.wgsl norms and adds */
         if (!st) {
-            mv_job o = {"mv_res.wgsl", {&ly->wo}, 1, g->b_attn, 0, ly->ffn_norm, hp->n_embd, 0, false, false};
+            mv_job o = {"mv_res.wgsl", {&ly->wo}, 1, g->b_attn, ly->attn_post ? g->b_xb : 0, ly->attn_post ? ly->attn_post : ly->ffn_norm,
+                        hp->n_embd, 0, false, false};
             st = k_matvec(g, L, &o, err);
         }
+        if (!st && ly->attn_post) st = k_post_norm(g, L, true, ly->attn_post, ly->ffn_norm, err);
         uint32_t next = il + 1 < hp->n_layer ? g->layers[il + 1].attn_norm : g->b_out_norm;
-        mv_job f = {"mv_swiglu.wgsl", {lg.ffn[0], lg.ffn[1]}, lg.n_ffn, g->b_xn, g->b_act, 0, hp->n_ff, 0, false, false};
-        mv_job d = {"mv_res.wgsl", {&ly->down}, 1, g->b_act, 0, next, hp->n_embd, 0, false, false};
-        plan_fuse_q8(g, &f, &d);
-        if (!st) st = k_matvec(g, L, &f, err);
-        if (!st) st = k_matvec(g, L, &d, err);
+        if (!st) st = decode_ffn(g, L, ly, &lg, next, err);
     }
     if (!st) st = build_head(g, L, err);
     return st;
@@ -101,15 +117,26 @@ hearth_status plan_build_prefill(gpu_model *g, int L, hearth_error *err) {
         if (!st) st = k_attention(g, L, "rope_kv.wgsl", il, err);
         if (!st) st = k_attention(g, L, plan_tiled_attention(g) ? "attn_tile.wgsl" : "attn_prefill.wgsl", il, err);
         gpu_weight *wo = &ly->wo, *down = &ly->down;
-        if (!st) st = k_matmul(g, L, &wo, 1, 1, g->b_attn, g->b_x, hp->n_embd, g->b_zero, err);
+        /* a branch with a norm of its own: its product into b_xb, then post_norm.wgsl */
+        if (!st && ly->attn_post) st = k_matmul(g, L, &wo, 1, 0, g->b_attn, g->b_xb, hp->n_embd, g->b_zero, err);
+        if (!st && ly->attn_post) st = k_post_norm(g, L, false, ly->attn_post, ly->attn_post, err);
+        else if (!st) st = k_matmul(g, L, &wo, 1, 1, g->b_attn, g->b_x, hp->n_embd, g->b_zero, err);
+        /* After the last attention only the last row matters, as in the CPU
+         * path (and llama.cpp): a chunk without logits stops here; the last
+         * chunk moves its last row to row 0 and runs that row's FFN with the
+         * decode kernels, as the CPU path runs it with one token. */
+        if (il == hp->n_layer - 1) {
+            if (!st && L == GPU_LIST_PREFILL_LAST) st = k_last_row(g, L, ly->ffn_norm, err);
+            if (!st && L == GPU_LIST_PREFILL_LAST) st = decode_ffn(g, L, ly, &lg, g->b_out_norm, err);
+            break;
+        }
         q8 = plan_integer_product(g, lg.ffn[0]);
         if (!st) st = k_rmsnorm(g, L, ly->ffn_norm, q8 ? gpu_type_act(lg.ffn[0]->type) : 0, err);
         if (!st) st = k_matmul(g, L, lg.ffn, lg.n_ffn, 2, q8 ? g->b_xq : g->b_xb, g->b_act, hp->n_ff, g->b_zero, err);
-        if (!st) st = k_matmul(g, L, &down, 1, 1, g->b_act, g->b_x, hp->n_embd, g->b_zero, err);
+        if (!st && ly->ffn_post) st = k_matmul(g, L, &down, 1, 0, g->b_act, g->b_xb, hp->n_embd, g->b_zero, err);
+        if (!st && ly->ffn_post) st = k_post_norm(g, L, false, ly->ffn_post, ly->ffn_post, err);
+        else if (!st) st = k_matmul(g, L, &down, 1, 1, g->b_act, g->b_x, hp->n_embd, g->b_zero, err);
     }
-    if (!st && L == GPU_LIST_PREFILL_LAST) {
-        st = k_simple(g, L, "head_prep.wgsl", 1, err);
-        if (!st) st = build_head(g, L, err);
-    }
+    if (!st && L == GPU_LIST_PREFILL_LAST) st = build_head(g, L, err);
     return st;
 }

@@ -15,6 +15,16 @@ static void norm_consts(kb *k, const gpu_model *g) {
     kb_f(k, "EPS", g->m->hp.rms_eps);
 }
 
+/* The FFN's gate, ffn_gate(x): silu, or GEGLU's gelu (gelu.wgsl) as the model's row says. */
+static void kb_gate(kb *k) {
+    if (k->g->m->hp.desc->ffn == FFN_GEGLU) {
+        kb_file(k, "exactmath.wgsl");
+        kb_file(k, "gelu.wgsl");
+    } else {
+        sb_add(&k->src, "fn ffn_gate(x: f32) -> f32 { return silu(x); }\n");
+    }
+}
+
 hearth_status k_embed(gpu_model *g, int list, bool decode, hearth_error *err) {
     kb k;
     kb_begin(&k, g, 256, "embed.wgsl");
@@ -22,6 +32,7 @@ hearth_status k_embed(gpu_model *g, int list, bool decode, hearth_error *err) {
     kb_u(&k, "E", (uint64_t)E);
     kb_u(&k, "NVOCAB", (uint64_t)g->m->hp.n_vocab);
     kb_b(&k, "DECODE", decode);
+    kb_f(&k, "EMBD_SCALE", g->m->hp.embd_scale);
     kb_file(&k, "common.wgsl");
     kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
     kb_bind(&k, "tokens", "array<u32>", GPU_BIND_READ, GPU_BUF_TOKENS);
@@ -54,11 +65,21 @@ hearth_status k_matvec(gpu_model *g, int list, const mv_job *j, hearth_error *er
     norm_consts(&k, g);
     kb_file(&k, "common.wgsl");
     bool res = strcmp(j->file, "mv_res.wgsl") == 0;
+    if (res) kb_b(&k, "POST", j->out != 0);
+    if (strcmp(j->file, "mv_swiglu.wgsl") == 0) kb_gate(&k);
+    if (strcmp(j->file, "mv_out.wgsl") == 0) {
+        /* final soft-capping: tanh(l * (1 / cap)) * cap, as ggml */
+        const model_hparams *hp = &g->m->hp;
+        const float cap = hp->flags & ARCH_SOFTCAP ? hp->final_softcap : 0.0f;
+        kb_f(&k, "FINAL_CAP", cap);
+        kb_f(&k, "FINAL_CAP_INV", cap != 0.0f ? 1.0f / cap : 0.0f);
+        kb_file(&k, "exactmath.wgsl");
+    }
     if (!res) {
         kb_bind(&k, "x", "array<vec4<f32>>", GPU_BIND_READ, g->b_x);
         kb_file(&k, "norm_scale.wgsl");
     } else {
-        kb_bind(&k, "x", "array<f32>", GPU_BIND_RW, g->b_x);
+        kb_bind(&k, "x", "array<f32>", GPU_BIND_RW, j->out ? j->out : g->b_x);
         kb_bind(&k, "xn", "array<f32>", GPU_BIND_RW, g->b_xn);
         kb_bind(&k, "nw", "array<f32>", GPU_BIND_READ, j->aux);
     }
@@ -97,8 +118,9 @@ hearth_status k_matvec(gpu_model *g, int list, const mv_job *j, hearth_error *er
     return kb_dispatch(&k, list, x, y, err);
 }
 
-static void attn_consts(kb *k, const gpu_model *g) {
+static void attn_consts(kb *k, const gpu_model *g, int il) {
     const model_hparams *hp = &g->m->hp;
+    const model_layer *ly = &g->m->layers[il];
     kb_u(k, "HD", (uint64_t)hp->head_dim);
     kb_u(k, "NH", (uint64_t)hp->n_head);
     kb_u(k, "GROUP", (uint64_t)(hp->n_head / hp->n_head_kv));
@@ -112,7 +134,17 @@ static void attn_consts(kb *k, const gpu_model *g) {
     /* exact attention (attend.wgsl): Q scaled before the scores where the model's row says (ARCH_Q_PRESCALE) */
     const bool pre = hp->flags & ARCH_Q_PRESCALE;
     kb_f(k, "QSCALE", pre ? 1.0f / sqrtf((float)hp->head_dim) : 1.0f);
-    kb_f(k, "KQSCALE", pre ? 1.0f : 1.0f / sqrtf((float)hp->head_dim));
+    /* soft-capped scores: cap * tanh(s * scale / cap), the scale divided once, as ggml */
+    const float softcap = hp->flags & ARCH_SOFTCAP ? hp->attn_softcap : 0.0f, kq = pre ? 1.0f : 1.0f / sqrtf((float)hp->head_dim);
+    kb_f(k, "KQSCALE", softcap != 0.0f ? kq / softcap : kq);
+    kb_f(k, "SOFTCAP", softcap);
+    /* the layer's recipe: the window of a sliding-window layer (first_key in
+     * rope.wgsl), QK norms, RoPE or none */
+    kb_u(k, "SWA", (uint64_t)(ly->local ? hp->n_swa : 0));
+    kb_b(k, "Q_NORM", ly->q_norm != NULL);
+    kb_b(k, "K_NORM", ly->k_norm != NULL);
+    kb_b(k, "ROPE", ly->rope);
+    kb_f(k, "EPS", hp->rms_eps);
     kb_u(k, "SPLIT", (uint64_t)g->split);
     /* exact prefill: the batches (chunks of at most g->batch rows) the CPU
      * runs through ggml's tiled attention have at least TILED_ROWS rows (0:
@@ -132,21 +164,27 @@ hearth_status k_attention(gpu_model *g, int list, const char *file, int il, hear
     int wg = one ? 256 : ATTN_WG;
     kb k;
     kb_begin(&k, g, wg, file);
-    attn_consts(&k, g);
+    attn_consts(&k, g, il);
     kb_u(&k, "DPT", (uint64_t)(hp->head_dim + wg - 1) / wg);
     kb_file(&k, "common.wgsl");
     kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
     kb_bind(&k, "src", "array<f32>", rope_kv ? GPU_BIND_RW : GPU_BIND_READ, g->b_qkv);
     kb_bind(&k, "kc", "array<u32>", GPU_BIND_RW, g->layers[il].k);
     kb_bind(&k, "vc", "array<u32>", GPU_BIND_RW, g->layers[il].v);
-    kb_bind(&k, "rope", "array<f32>", GPU_BIND_READ, g->b_rope);
+    const gpu_layer *ly = &g->layers[il];
+    kb_bind(&k, "rope", "array<f32>", GPU_BIND_READ, ly->rope);
+    if (ly->q_norm) kb_bind(&k, "qnw", "array<f32>", GPU_BIND_READ, ly->q_norm);
+    if (ly->k_norm) kb_bind(&k, "knw", "array<f32>", GPU_BIND_READ, ly->k_norm);
+    sb_printf(&k.src, "fn qk_norm_w(d: u32, is_k: bool) -> f32 { return select(%s, %s, is_k); }\n",
+              ly->q_norm ? "qnw[d]" : "1.0", ly->k_norm ? "knw[d]" : "1.0");
     bool split = strcmp(file, "attn_split.wgsl") == 0;
     if (!rope_kv) kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, split ? g->b_part : g->b_attn);
+    kb_file(&k, "exactmath.wgsl");
     kb_file(&k, "rope.wgsl");
     if (!rope_kv && strcmp(file, "attn_tile.wgsl")) kb_file(&k, g->opt.exact_attention ? "attend.wgsl" : "attend_fast.wgsl");
     /* attn_prefill.wgsl's tiled branch is exact attention's (TILED_ROWS is 0 otherwise) */
     if (!g->opt.exact_attention && strcmp(file, "attn_prefill.wgsl") == 0)
-        sb_add(&k.src, "fn attend_tiled(kvh: u32, n_pos: u32, tid: u32) -> array<f32, DPT> { return array<f32, DPT>(); }\n");
+        sb_add(&k.src, "fn attend_tiled(kvh: u32, kv0: u32, n_pos: u32, tid: u32) -> array<f32, DPT> { return array<f32, DPT>(); }\n");
     if (split || one || strcmp(file, "attn_decode.wgsl") == 0) kb_file(&k, "decode_head.wgsl");
     kb_file(&k, file);
     if (split) return kb_dispatch(&k, list, (uint32_t)hp->n_head, (uint32_t)g->split, err);
@@ -263,6 +301,7 @@ static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, i
     kb_u(&k, "FF", (uint64_t)g->m->hp.n_ff);
     kb_dot4(&k);
     kb_file(&k, "common.wgsl");
+    kb_gate(&k);
     kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
     kb_bind(&k, "xq", "array<vec4<u32>>", GPU_BIND_READ, g->b_xq);
     kb_bind(&k, "xd", "array<vec2<f32>>", GPU_BIND_READ, g->b_xd);
@@ -298,6 +337,7 @@ hearth_status k_matmul_at(gpu_model *g, int list, gpu_weight *const *ws, int n_w
     kb_u(&k, "ROW_BASE", (uint64_t)row_base);
     kb_u(&k, "FF", (uint64_t)g->m->hp.n_ff);
     kb_file(&k, "common.wgsl");
+    kb_gate(&k);
     kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
     kb_bind(&k, "xin", "array<vec4<f32>>", GPU_BIND_READ, xin);
     kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, out);
@@ -311,6 +351,25 @@ hearth_status k_matmul_at(gpu_model *g, int list, gpu_weight *const *ws, int n_w
     return kb_dispatch(&k, list, (uint32_t)(out_rows + 63) / 64, (uint32_t)(g->batch + 63) / 64, err);
 }
 
+/* A branch's output (b_xb) normed by its own weights pw and added to the
+ * residual (post_norm.wgsl); decode also writes xn = x * nw (prefill binds
+ * pw there, unused). */
+hearth_status k_post_norm(gpu_model *g, int list, bool decode, uint32_t pw, uint32_t nw, hearth_error *err) {
+    kb k;
+    kb_begin(&k, g, 256, "post_norm.wgsl");
+    norm_consts(&k, g);
+    kb_b(&k, "DECODE", decode);
+    kb_file(&k, "common.wgsl");
+    kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
+    kb_bind(&k, "x", "array<f32>", GPU_BIND_RW, g->b_x);
+    kb_bind(&k, "xb", "array<f32>", GPU_BIND_READ, g->b_xb);
+    kb_bind(&k, "pw", "array<f32>", GPU_BIND_READ, pw);
+    kb_bind(&k, "xn", "array<f32>", GPU_BIND_RW, g->b_xn);
+    kb_bind(&k, "nw", "array<f32>", GPU_BIND_READ, nw);
+    kb_file(&k, "post_norm.wgsl");
+    return kb_dispatch(&k, list, decode ? 1 : (uint32_t)g->batch, 1, err);
+}
+
 hearth_status k_simple(gpu_model *g, int list, const char *file, uint32_t x, hearth_error *err) {
     kb k;
     int per_b = (g->n_chunks * CAND_STRIDE + 255) / 256;
@@ -322,16 +381,26 @@ hearth_status k_simple(gpu_model *g, int list, const char *file, uint32_t x, hea
     kb_u(&k, "NCHUNK", (uint64_t)g->n_chunks);
     kb_file(&k, "common.wgsl");
     kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
-    if (strcmp(file, "head_prep.wgsl") == 0) {
-        kb_bind(&k, "x", "array<f32>", GPU_BIND_RW, g->b_x);
-        kb_bind(&k, "xn", "array<f32>", GPU_BIND_RW, g->b_xn);
-        kb_bind(&k, "nw", "array<f32>", GPU_BIND_READ, g->b_out_norm);
-    } else {
-        kb_bind(&k, "cands", "array<vec2<u32>>", GPU_BIND_RW, g->b_cands);
-        if (strcmp(file, "sample_a.wgsl") == 0) kb_bind(&k, "logits", "array<f32>", GPU_BIND_READ, GPU_BUF_LOGITS);
-        else kb_bind(&k, "result", "array<u32>", GPU_BIND_RW, GPU_BUF_RESULT);
-        kb_file(&k, "argmax.wgsl");
-    }
+    kb_bind(&k, "cands", "array<vec2<u32>>", GPU_BIND_RW, g->b_cands);
+    if (strcmp(file, "sample_a.wgsl") == 0) kb_bind(&k, "logits", "array<f32>", GPU_BIND_READ, GPU_BUF_LOGITS);
+    else kb_bind(&k, "result", "array<u32>", GPU_BIND_RW, GPU_BUF_RESULT);
+    kb_file(&k, "argmax.wgsl");
     kb_file(&k, file);
     return kb_dispatch(&k, list, x, 1, err);
+}
+
+/* After the last layer's attention in the last prefill chunk: the last
+ * row's residual to row 0 and xn = x * nw (head_prep.wgsl), where the decode
+ * kernels read them. */
+hearth_status k_last_row(gpu_model *g, int list, uint32_t nw, hearth_error *err) {
+    kb k;
+    kb_begin(&k, g, 256, "head_prep.wgsl");
+    norm_consts(&k, g);
+    kb_file(&k, "common.wgsl");
+    kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
+    kb_bind(&k, "x", "array<f32>", GPU_BIND_RW, g->b_x);
+    kb_bind(&k, "xn", "array<f32>", GPU_BIND_RW, g->b_xn);
+    kb_bind(&k, "nw", "array<f32>", GPU_BIND_READ, nw);
+    kb_file(&k, "head_prep.wgsl");
+    return kb_dispatch(&k, list, 1, 1, err);
 }

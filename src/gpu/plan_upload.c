@@ -88,14 +88,15 @@ static hearth_status weight_setup(gpu_model *g, const weight *w, gpu_weight *gw,
     return HEARTH_OK;
 }
 
-/* The whole context's RoPE table, as the CPU builds its rows. */
-static hearth_status rope_table(gpu_model *g, hearth_error *err) {
+/* The whole context's RoPE table, as the CPU builds its rows (local: the
+ * sliding-window layers'). */
+static hearth_status rope_table(gpu_model *g, bool local, uint32_t *id, hearth_error *err) {
     const model_hparams *hp = &g->m->hp;
     size_t n = (size_t)g->n_ctx * (size_t)hp->rope_dim;
     float *cs = malloc(n * sizeof *cs);
     if (!cs) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory for the RoPE table");
-    model_rope_table(g->m, g->n_ctx, false, 0, g->n_ctx, cs);
-    hearth_status st = vector_buffer(g, cs, (int)n, "the RoPE table", &g->b_rope, err);
+    model_rope_table(g->m, g->n_ctx, local, 0, g->n_ctx, cs);
+    hearth_status st = vector_buffer(g, cs, (int)n, "the RoPE table", id, err);
     free(cs);
     return st;
 }
@@ -137,9 +138,11 @@ hearth_status plan_create_buffers(gpu_model *g, hearth_error *err) {
     if (!st) st = new_buffer(g, B * widest_in, "activations", &g->b_xq, err);
     if (!st) st = new_buffer(g, B * (widest_in / GPU_Q8_BLOCK) * 8, "activations", &g->b_xd, err);
     if (!st) st = new_buffer(g, (uint64_t)hp->n_head * (g->split ? g->split : 1) * (hp->head_dim + 2) * 4, "attention", &g->b_part, err);
+    if (hp->n_embd > widest) widest = hp->n_embd; /* (a product into b_xb before a post norm: zero bias) */
     if (!st) st = vector_buffer(g, NULL, widest, "zeros", &g->b_zero, err);
     if (!st) st = vector_buffer(g, m->output_norm, hp->n_embd, "a norm", &g->b_out_norm, err);
-    if (!st) st = rope_table(g, err);
+    if (!st) st = rope_table(g, false, &g->b_rope, err);
+    if (!st && model_rope_local_table(m)) st = rope_table(g, true, &g->b_rope_local, err);
     if (!st) st = weight_setup(g, &m->tok_embd, &g->tok_embd, err);
     if (!st) {
         if (m->output.src == m->tok_embd.src) g->output = g->tok_embd; /* tied: the same buffers */
@@ -152,6 +155,11 @@ hearth_status plan_create_buffers(gpu_model *g, hearth_error *err) {
         st = vector_buffer(g, ml->attn_norm, hp->n_embd, "a norm", &ly->attn_norm, err);
         if (!st) st = vector_buffer(g, ml->ffn_norm, hp->n_embd, "a norm", &ly->ffn_norm, err);
         if (!st) st = qkv_bias(g, ml, ly, err);
+        if (!st && ml->q_norm) st = vector_buffer(g, ml->q_norm, hp->head_dim, "a norm", &ly->q_norm, err);
+        if (!st && ml->k_norm) st = vector_buffer(g, ml->k_norm, hp->head_dim, "a norm", &ly->k_norm, err);
+        if (!st && ml->attn_post_norm) st = vector_buffer(g, ml->attn_post_norm, hp->n_embd, "a norm", &ly->attn_post, err);
+        if (!st && ml->ffn_post_norm) st = vector_buffer(g, ml->ffn_post_norm, hp->n_embd, "a norm", &ly->ffn_post, err);
+        ly->rope = ml->local && g->b_rope_local ? g->b_rope_local : g->b_rope;
         if (!st) st = new_buffer(g, kv_bytes, "the KV cache", &ly->k, err);
         if (!st) st = new_buffer(g, kv_bytes, "the KV cache", &ly->v, err);
         ly->n_qkv = ml->n_qkv;

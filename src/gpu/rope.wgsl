@@ -1,14 +1,35 @@
 // RoPE of one head (HD floats at src[off]) into workgroup memory, with the
-// cos/sin table rope[pos][ROPE_DIM] (pairs; built on the CPU as ggml does).
+// cos/sin table rope[pos][ROPE_DIM] (pairs; built on the CPU as ggml does;
+// the plan binds the sliding-window layers' own table where they have one).
 // NEOX rotates (i, i + ROPE_DIM/2), otherwise (2i, 2i + 1); dimensions past
-// ROPE_DIM pass through. Values are rounded to f16 when ROUND is set.
+// ROPE_DIM pass through; layers without RoPE (ROPE false) pass all. With
+// Q_NORM / K_NORM a q / k head is RMS-normed first (the q or k norm
+// weights, qk_norm_w: generated), its sum of squares as the CPU path's (f32 squares summed in
+// double: here compensated in f32 (exactmath.wgsl's two_sum), by one
+// thread). Values are rounded to
+// f16 when ROUND is set.
 var<workgroup> rtmp: array<f32, HD>;
-fn rope_head(dst: ptr<workgroup, array<f32, HD>>, off: u32, pos: u32, tid: u32, round: bool, mul: f32) {
+var<workgroup> rnorm: f32;
+fn rope_head(dst: ptr<workgroup, array<f32, HD>>, off: u32, pos: u32, tid: u32, round: bool, mul: f32, is_k: bool) {
   for (var d = tid; d < HD; d += WG) { rtmp[d] = src[off + d]; }
   workgroupBarrier();
+  if (select(Q_NORM, K_NORM, is_k)) {
+    if (tid == 0u) {
+      var s = vec2<f32>(0.0);
+      for (var d = 0u; d < HD; d++) {
+        let t = two_sum(rtmp[d] * rtmp[d], s.x);
+        s = vec2<f32>(t.x, s.y + t.y);
+      }
+      rnorm = 1.0 / sqrt((s.x + s.y) / f32(HD) + EPS);
+    }
+    workgroupBarrier();
+    let scale = rnorm;
+    for (var d = tid; d < HD; d += WG) { rtmp[d] = rtmp[d] * scale * qk_norm_w(d, is_k); }
+    workgroupBarrier();
+  }
   for (var d = tid; d < HD; d += WG) {
     var v = rtmp[d];
-    if (d < ROPE_DIM) {
+    if (ROPE && d < ROPE_DIM) {
       var i: u32; var a: u32; var b: u32;
       if (NEOX) {
         i = d % (ROPE_DIM / 2u); a = i; b = i + ROPE_DIM / 2u;
@@ -25,3 +46,10 @@ fn rope_head(dst: ptr<workgroup, array<f32, HD>>, off: u32, pos: u32, tid: u32, 
   }
   workgroupBarrier();
 }
+
+// The first key a query at position p sees: sliding-window layers (SWA > 0,
+// the window) see (p - SWA, p], as model_first_key says (src/model/rope_table.c).
+fn first_key(p: u32) -> u32 { return select(0u, p + 1u - SWA, SWA != 0u && p >= SWA); }
+// A score soft-capped (SOFTCAP > 0: cap * tanh(s / cap)) for the fast
+// attention; exact attention caps as the CPU path does (attend.wgsl).
+fn capped(s: f32) -> f32 { return select(s, SOFTCAP * tanh(s / SOFTCAP), SOFTCAP != 0.0); }

@@ -35,8 +35,9 @@ enum arch_flag {
 #define ARCH_RUNS                                                                                                 \
     (ARCH_FUSED_QKV | ARCH_FUSED_GATE_UP | ARCH_QKV_BIAS | ARCH_LONG_ROPE | ARCH_TIED_EMBD | ARCH_Q_PRESCALE |     \
      ARCH_QK_NORM | ARCH_POST_NORMS | ARCH_EMBD_SCALE | ARCH_SLIDING_WINDOW | ARCH_SOFTCAP | ARCH_ROPE_SKIP)
-#define ARCH_RUNS_GPU \
-    (ARCH_FUSED_QKV | ARCH_FUSED_GATE_UP | ARCH_QKV_BIAS | ARCH_LONG_ROPE | ARCH_TIED_EMBD | ARCH_Q_PRESCALE)
+#define ARCH_RUNS_GPU                                                                                             \
+    (ARCH_FUSED_QKV | ARCH_FUSED_GATE_UP | ARCH_QKV_BIAS | ARCH_LONG_ROPE | ARCH_TIED_EMBD | ARCH_Q_PRESCALE |     \
+     ARCH_QK_NORM | ARCH_POST_NORMS | ARCH_EMBD_SCALE | ARCH_SLIDING_WINDOW | ARCH_SOFTCAP | ARCH_ROPE_SKIP)
 
 /* Which dimensions RoPE rotates together. GGUF's llama weights are
  * permuted for interleaved pairs (2i, 2i+1); the others keep NeoX halves

@@ -1,6 +1,7 @@
 // The WebGPU plan (src/gpu/plan.c) of real GGUF files: makes the golden test
 // models (every architecture x weight type; Phi-3 with rope factors, Llama 3
-// with rope frequencies, Qwen2 tied with biases) and runs build/test_plan on
+// with rope frequencies, Qwen2 tied with biases; qwen3, gemma3, gemma2,
+// smollm3) and runs build/test_plan on
 // them (tests/unit/test_plan.c: a recording GPU host, the engine loaded with
 // no_cpu_weights as in the browser, every option set and limit profile, the
 // upload byte for byte), then the ASan/UBSan build (make asan) on a few.
@@ -12,7 +13,8 @@ import { check, done } from '../lib.mjs';
 import { BUILD } from './util.mjs';
 import { ensureModel, goldenFixtures } from './golden_lib.mjs';
 
-const DEFAULT = /^(llama-llama2-|phi3-llama2-ropefactors-|qwen2-qwen3-)|^llama-llama3-q4_0$/;
+// (and issue 16's architectures: QK norms, post norms, sliding windows, soft-capping, layers without RoPE)
+const DEFAULT = /^(llama-llama2-|phi3-llama2-ropefactors-|qwen2-qwen3-|qwen3-|gemma3-|gemma2-|smollm3-)|^llama-llama3-q4_0$/;
 const ASAN = ['llama-llama2-q4_1', 'phi3-llama2-ropefactors-q8_0', 'qwen2-qwen3-bf16'];
 const names = process.argv.slice(2);
 const fixtures = goldenFixtures().filter((fx) => (names.length ? names.includes(fx.name) : DEFAULT.test(fx.name)));

@@ -200,7 +200,63 @@ function k256Model() {
   return file;
 }
 
-for (const [name, flags] of runs) {
+// GEGLU's gate (gelu.wgsl) for every f16 input against the CPU path's table
+// (gelu_table_init, through plan_dump --gelu), and exactmath.wgsl's tanh_libm
+// (soft-capping) against libm's tanhf on 2^20 floats from 0 to 1920 (the
+// normal ones): bit for bit.
+async function geluCheck() {
+  const out = path.join(tmp, 'gelu.bin');
+  const r = spawnSync(tool, ['--gelu', out], { encoding: 'utf8' });
+  if (!check('plan_dump --gelu: the CPU path\'s GELU table and tanhf samples', r.status === 0, r.stderr)) return;
+  const ref = fs.readFileSync(out);
+  const table = new Uint16Array(ref.buffer, ref.byteOffset, 65536), tanhs = new Float32Array(ref.buffer.slice(ref.byteOffset + 131072));
+  const read = (f) => fs.readFileSync(path.join(ROOT, 'src/gpu', f), 'utf8');
+  const N = tanhs.length;
+  const code = `const WG: u32 = 256u;\n${read('common.wgsl')}${read('exactmath.wgsl')}${read('gelu.wgsl')}
+@group(0) @binding(0) var<storage, read_write> o: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+  let i = id.x + id.y * 65536u;
+  if (i < 65536u) { o[i] = gelu_f16(unpack2x16float(i).x); }
+  if (i < ${N}u) { o[65536u + i] = tanh_libm(bitcast<f32>(i * 1103u)); }
+}`;
+  const U = GPUBufferUsage, bytes = (65536 + N) * 4;
+  const buf = device.createBuffer({ size: bytes, usage: U.STORAGE | U.COPY_SRC });
+  const rb = device.createBuffer({ size: bytes, usage: U.MAP_READ | U.COPY_DST });
+  const module = device.createShaderModule({ code });
+  const pl = await held(device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } }));
+  const enc = device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  pass.setPipeline(pl);
+  pass.setBindGroup(0, device.createBindGroup({ layout: pl.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] }));
+  pass.dispatchWorkgroups(256, N / 65536);
+  pass.end();
+  enc.copyBufferToBuffer(buf, 0, rb, 0, bytes);
+  device.queue.submit([enc.finish()]);
+  await held(rb.mapAsync(GPUMapMode.READ));
+  const got = new Float32Array(rb.getMappedRange().slice(0));
+  rb.unmap();
+  buf.destroy();
+  rb.destroy();
+  let bad = 0, first = '';
+  for (let h = 0; h < 65536; h++) {
+    const x = f16(h);
+    if (!(Math.abs(x) < 10)) continue; // (outside: 0 or x itself, no table)
+    const want = f16(table[h]);
+    if (!Object.is(got[h], want) && !(got[h] === 0 && want === 0)) { bad++; first ||= `f16 ${h.toString(16)} (${x}): ${got[h]} vs ${want}`; }
+  }
+  check(`gelu.wgsl: GEGLU's gate equals the CPU path's f16 GELU table for every f16 input below 10 in magnitude (${bad} differ)`, bad === 0, first);
+  bad = 0;
+  first = '';
+  for (let i = 0; i < N; i++) {
+    // (subnormal inputs aside: SwiftShader flushes them to zero)
+    if (i * 1103 >= 0x800000 && !Object.is(got[65536 + i], tanhs[i])) { bad++; first ||= `bits ${(i * 1103).toString(16)}: ${got[65536 + i]} vs ${tanhs[i]}`; }
+  }
+  check(`exactmath.wgsl: tanh_libm equals libm's tanhf on ${N} floats (${bad} differ)`, bad === 0, first);
+}
+if (process.argv.length <= 2 || process.argv.includes('gelu')) await geluCheck();
+
+for (const [name, flags] of runs.filter(([n]) => n !== 'gelu')) {
   // (a path ending in .gguf: that file)
   const direct = name === 'k256' || name.endsWith('.gguf');
   const fx = direct ? { name } : fixtures.get(name);

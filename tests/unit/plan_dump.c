@@ -24,7 +24,10 @@
  *        [--retype TYPE [--retype-v VTYPE]] (every matrix replaced by random blocks of TYPE,
  *        e.g. q4_K, attn_v by VTYPE's: the K-quants and IQ4 against a reference
  *        dequantization written here, and QKV groups of two types);
- * writes OUT.json and OUT.bin. */
+ * writes OUT.json and OUT.bin.
+ * plan_dump --gelu OUT: the CPU path's GELU table (gelu_table_init: 65536
+ * f16) then libm's tanhf of the floats with bits i * 1103 for i < 2^20
+ * (f32), in OUT (exactmath.wgsl / gelu.wgsl against them). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdarg.h>
@@ -32,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/activation.h"
 #include "cpu/attention.h"
 #include "cpu/kernels.h"
 #include "engine.h"
@@ -517,8 +521,10 @@ static void attention_case(dump *d, const model_hparams *hp, int i, int count, i
             rope_ref(hp, table, pos + t, x + (size_t)t * QKVD + (size_t)h * HD, r);
             const uint16_t *Kh = K + (size_t)(h / G) * n_ctx * HD, *Vh = V + (size_t)(h / G) * n_ctx * HD;
             if (exact) { /* a batch of 64+ rows: ggml's tiled path, as forward.c picks it */
-                attention_row_fn row = attention_tiled_applies(T, HD) ? attention_tiled_select(false) : attention_row_scalar;
-                row(r, Kh, Vh, n_pos, HD, HD, 1.0f / sqrtf((float)HD), acc, oh);
+                if (attention_tiled_applies(T, HD))
+                    attention_tiled_row(r, Kh, Vh, 0, n_pos, HD, HD, 1.0f / sqrtf((float)HD), 0.0f, oh,
+                                        attention_tiled_select(false));
+                else attention_row_scalar(r, Kh, Vh, n_pos, HD, HD, 1.0f / sqrtf((float)HD), acc, oh);
                 continue;
             }
             double sc[4096], mx = -1e300, l = 0;
@@ -930,7 +936,25 @@ static void json_region(FILE *f, const region *r) {
             (unsigned long long)r->at, (unsigned long long)r->len, r->half);
 }
 
+/* The GELU table and tanhf samples (usage above). */
+static int dump_gelu(const char *out) {
+    static uint16_t table[1u << 16];
+    gelu_table_init(table);
+    FILE *f = fopen(out, "wb");
+    if (!f) return 1;
+    bool ok = fwrite(table, sizeof table, 1, f) == 1;
+    for (uint32_t i = 0; ok && i < 1u << 20; i++) {
+        uint32_t bits = i * 1103u;
+        float x, y;
+        memcpy(&x, &bits, 4);
+        y = tanhf(x);
+        ok = fwrite(&y, 4, 1, f) == 1;
+    }
+    return fclose(f) || !ok;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 3 && !strcmp(argv[1], "--gelu")) return dump_gelu(argv[2]);
     if (argc < 3) {
         fprintf(stderr, "usage: plan_dump MODEL.gguf OUT [--limits B,MAXBUF,WGMEM,NSTORAGE,SG,F16,DOT4] [--no-mmq] [--exact] [--tokens N]\n");
         return 2;

@@ -788,7 +788,18 @@ static void expected_dispatches(const plan_case *pc, int n_ctx, int out[GPU_LIST
         for (int i = 0; i < l->n_qkv && !pc->opt.no_mmq; i++)
             out[GPU_LIST_PREFILL] += quantized(l->qkv[i].type) && (i == 0 || l->qkv[i].type != l->qkv[i - 1].type);
     }
-    out[GPU_LIST_PREFILL_LAST] = out[GPU_LIST_PREFILL] + 1 + n_out + 2;
+    /* a branch with a norm of its own (post norms): post_norm.wgsl after its product, in both lists */
+    for (int il = 0; il < L; il++) {
+        const int post = (m->layers[il].attn_post_norm != NULL) + (m->layers[il].ffn_post_norm != NULL);
+        out[GPU_LIST_DECODE] += post;
+        out[GPU_LIST_PREFILL] += post;
+    }
+    /* after the last attention: a chunk without logits stops (no last FFN: norm, gate/up, down, its input's
+     * quantization, its post norm); the last chunk moves its last row to row 0 (head_prep) and runs that row's
+     * FFN by the decode kernels (gate/up, down, its post norm), then the head */
+    const model_layer *last = &m->layers[L - 1];
+    out[GPU_LIST_PREFILL] -= 3 + (!pc->opt.no_mmq && quantized(last->down.type)) + (last->ffn_post_norm != NULL);
+    out[GPU_LIST_PREFILL_LAST] = out[GPU_LIST_PREFILL] + 1 + 2 + (last->ffn_post_norm != NULL) + n_out + 2;
 }
 
 static const wgsl_binding *binding_named(const pipe_info *pi, int i) {
@@ -1207,14 +1218,16 @@ static void check_wiring(const char *name, const recorder *r, const model *m, co
         for (int il = 0; il < hp->n_layer; il++) {
             static const char *const split[] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
             static const char *const fused[] = {"attn_qkv", "attn_output", "ffn_up", "ffn_down"};
-            for (int k = 0; k < (fused_layer ? 4 : 7); k++) {
+            /* a prefill chunk without logits stops after the last attention (no last FFN) */
+            const bool ffn = l != GPU_LIST_PREFILL || il < hp->n_layer - 1;
+            for (int k = 0; k < (fused_layer ? 4 : 7) - (ffn ? 0 : fused_layer ? 2 : 3); k++) {
                 snprintf(t, sizeof t, "blk.%d.%s.weight", il, fused_layer ? fused[k] : split[k]);
                 seq_add(want[l], cap, t);
             }
             snprintf(t, sizeof t, "blk.%d.attn_norm", il);
             seq_add(want_norms[l], cap, t);
             snprintf(t, sizeof t, "blk.%d.ffn_norm", il);
-            seq_add(want_norms[l], cap, t);
+            if (ffn) seq_add(want_norms[l], cap, t);
         }
         if (l != GPU_LIST_PREFILL) {
             seq_add(want[l], cap, m->output.src->name.data);

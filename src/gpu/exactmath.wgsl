@@ -1,0 +1,115 @@
+// Float arithmetic rounded as the CPU path rounds it, from f32 operations
+// only (a GPU's fma() need not be fused, its division and tanh may be ulps
+// off): fma_once, div_cr, and tanh_libm / expm1_libm as glibc 2.36 computes tanhf and
+// expm1f (fdlibm's float algorithms, which ggml's GELU table and the
+// soft-capping reach through libm's tanhf; the port agreed with glibc's
+// tanhf on every finite float). Used by exact attention (attend.wgsl), the
+// GEGLU gate (gelu.wgsl) and the final soft-capping (mv_out.wgsl).
+// fma(a, b, c) rounded once, from f32 operations only: WGSL's fma() need
+// not be fused (SwiftShader's is a product and a sum). Dekker's product
+// a * b = p + pl (every partial product exact, so contraction keeps it),
+// TwoSum c + p = t + tl, tl + pl rounded to odd, one final rounding
+// (Boldo and Melquiond, IEEE Trans. Computers 57(4), 2008).
+fn two_sum(a: f32, b: f32) -> vec2<f32> {
+  let s = a + b;
+  let bb = s - a;
+  return vec2<f32>(s, (a - (s - bb)) + (b - bb));
+}
+fn split12(a: f32) -> vec2<f32> {
+  let t = 4097.0 * a;
+  let h = t - (t - a);
+  return vec2<f32>(h, a - h);
+}
+fn fma_once(a: f32, b: f32, c: f32) -> f32 {
+  let p = a * b;
+  let x = split12(a);
+  let y = split12(b);
+  let pl = ((x.x * y.x - p) + x.x * y.y + x.y * y.x) + x.y * y.y;
+  // (p first: with a constant c first, SwiftShader folded (c + p) - c to p)
+  let t = two_sum(p, c);
+  let w = two_sum(t.y, pl);
+  var v = w.x;
+  if (w.y != 0.0) {
+    let bits = bitcast<u32>(v);
+    if ((bits & 1u) == 0u) { v = bitcast<f32>(select(bits - 1u, bits + 1u, (w.y > 0.0) == (v > 0.0))); }
+  }
+  return t.x + v;
+}
+
+// a / b rounded once (WGSL's division may be 2.5 ulps off; SwiftShader's
+// was seen an ulp off): the quotient corrected by its exact remainder.
+fn div_cr(a: f32, b: f32) -> f32 {
+  let q = a / b;
+  return q + fma_once(-q, b, a) / b;
+}
+
+// glibc's expm1f (sysdeps/ieee754/flt-32/s_expm1f.c) for |x| < 27 ln2 or x < 0.
+fn expm1_libm(x_in: f32) -> f32 {
+  var x = x_in;
+  var hx = bitcast<u32>(x);
+  let neg = (hx & 0x80000000u) != 0u;
+  hx &= 0x7fffffffu;
+  if (hx >= 0x4195b844u && neg) { return -1.0; }
+  var k = 0i;
+  var c = 0.0;
+  if (hx > 0x3eb17218u) {
+    var hi: f32;
+    var lo: f32;
+    if (hx < 0x3f851592u) {
+      if (!neg) { hi = x - 6.9313812256e-01; lo = 9.0580006145e-06; k = 1i; }
+      else { hi = x + 6.9313812256e-01; lo = -9.0580006145e-06; k = -1i; }
+    } else {
+      k = i32(1.4426950216 * x + select(0.5, -0.5, neg));
+      let t = f32(k);
+      hi = x - t * 6.9313812256e-01;
+      lo = t * 9.0580006145e-06;
+    }
+    x = hi - lo;
+    c = (hi - x) - lo;
+  } else if (hx < 0x33000000u) {
+    return x;
+  }
+  let hfx = 0.5 * x;
+  let hxs = x * hfx;
+  let r1 = 1.0 + hxs * (-3.3333335072e-02 + hxs * (1.5873016091e-03 + hxs * (-7.9365076090e-05 + hxs * (4.0082177293e-06 + hxs * -2.0109921195e-07))));
+  var t = 3.0 - r1 * hfx;
+  var e = hxs * div_cr(r1 - t, 6.0 - x * t);
+  if (k == 0i) { return x - (x * e - hxs); }
+  e = x * (e - c) - c;
+  e -= hxs;
+  if (k == -1i) { return 0.5 * (x - e) - 0.5; }
+  if (k == 1i) {
+    if (x < -0.25) { return -2.0 * (e - (x + 0.5)); }
+    return 1.0 + 2.0 * (x - e);
+  }
+  var y: f32;
+  if (k <= -2i || k > 56i) {
+    y = 1.0 - (e - x);
+    return bitcast<f32>(bitcast<u32>(y) + (u32(k) << 23u)) - 1.0;
+  }
+  if (k < 23i) {
+    t = bitcast<f32>(0x3f800000u - (0x1000000u >> u32(k)));
+    y = t - (e - x);
+  } else {
+    t = bitcast<f32>(u32(0x7f - k) << 23u);
+    y = x - (e + t);
+    y += 1.0;
+  }
+  return bitcast<f32>(bitcast<u32>(y) + (u32(k) << 23u));
+}
+
+// glibc's tanhf (sysdeps/ieee754/flt-32/s_tanhf.c), for finite x.
+fn tanh_libm(x: f32) -> f32 {
+  let ix = bitcast<u32>(x) & 0x7fffffffu;
+  var z = 1.0;
+  if (ix < 0x41b00000u) {
+    if (ix < 0x24000000u) { return x * (1.0 + x); }
+    if (ix >= 0x3f800000u) {
+      z = 1.0 - div_cr(2.0, expm1_libm(2.0 * abs(x)) + 2.0);
+    } else {
+      let t = expm1_libm(-2.0 * abs(x));
+      z = div_cr(-t, t + 2.0);
+    }
+  }
+  return select(z, -z, x < 0.0);
+}
