@@ -158,7 +158,7 @@ static float reduce_add(const float *v, int w) {
     return (t[0] + t[2]) + (t[1] + t[3]);
 }
 
-void attention_tiled_row(const float *q, const uint16_t *K, const uint16_t *V, int kv0, int n_pos, int hd,
+void attention_tiled_row(const float *q, const uint16_t *K, const uint16_t *V, int k0, int kv0, int n_pos, int hd,
                          int stride, float scale, float softcap, float *out, attention_tile_fns fns) {
     float acc[512], kq[ATTENTION_TILE_KV];
     for (int d = 0; d < hd; d++) acc[d] = 0;
@@ -166,7 +166,7 @@ void attention_tiled_row(const float *q, const uint16_t *K, const uint16_t *V, i
     if (softcap != 0.0f) scale /= softcap;
     for (int ic = kv0 / ATTENTION_TILE_KV * ATTENTION_TILE_KV; ic < n_pos; ic += ATTENTION_TILE_KV) {
         const int n = n_pos - ic < ATTENTION_TILE_KV ? n_pos - ic : ATTENTION_TILE_KV;
-        fns.scores(q, K + (size_t)ic * stride, n, hd, stride, kq);
+        fns.scores(q, K + (size_t)(ic - k0) * stride, n, hd, stride, kq);
         float tmax = -INFINITY;
         for (int j = 0; j < ATTENTION_TILE_KV; j++) {
             /* ggml: scale, then tanh and the cap, then the mask */
@@ -191,7 +191,7 @@ void attention_tiled_row(const float *q, const uint16_t *K, const uint16_t *V, i
             sum += (double)reduce_add(kq + j, GGML_F32_WIDTH);
         }
         S = (float)((double)S + sum);
-        fns.accum(kq, V + (size_t)ic * stride, n, hd, stride, acc);
+        fns.accum(kq, V + (size_t)(ic - k0) * stride, n, hd, stride, acc);
     }
     const float inv = S == 0 ? 0 : 1.0f / S;
     for (int d = 0; d < hd; d++) out[d] = acc[d] * inv;

@@ -49,10 +49,12 @@ typedef struct {
 } attention_tile_fns;
 attention_tile_fns attention_tiled_select(bool allow_simd);
 /* One row over positions [kv0, n_pos) (earlier ones masked, as a sliding
- * window masks them: the tiles stay where ggml's are, from position 0);
- * softcap: 0, or scores become softcap * tanh(score * scale / softcap). */
-void attention_tiled_row(const float *q, const uint16_t *K, const uint16_t *V, int kv0, int n_pos, int head_dim,
-                         int stride, float scale, float softcap, float *out, attention_tile_fns fns);
+ * window masks them: the tiles stay where ggml's are, at multiples of 64
+ * from position 0), K and V holding positions from k0 on (k0 <= kv0, and
+ * the start of kv0's tile at the latest); softcap: 0, or scores become
+ * softcap * tanh(score * scale / softcap). */
+void attention_tiled_row(const float *q, const uint16_t *K, const uint16_t *V, int k0, int kv0, int n_pos,
+                         int head_dim, int stride, float scale, float softcap, float *out, attention_tile_fns fns);
 /* The one-row attention with soft-capped scores over positions
  * [kv0, n_pos) (Gemma 2: scalar only). */
 void attention_row_softcap(const float *q, const uint16_t *K, const uint16_t *V, int kv0, int n_pos, int head_dim,

@@ -23,7 +23,12 @@ struct forward_ctx {
     int n_ctx, max_batch, n_threads;
     int q_dim, kv_dim, qkv_dim;
 
-    uint16_t **k_cache, **v_cache; /* per layer: [n_head_kv][n_ctx][head_dim] f16 */
+    uint16_t **k_cache, **v_cache; /* per layer: [n_head_kv][kv_rows[il]][head_dim] f16 */
+    /* A sliding-window layer's cache may be a ring of ring[il] positions
+     * (0: none, rows are positions), each row stored twice, at p % ring and
+     * p % ring + ring, so that any ring's worth of consecutive positions is
+     * contiguous: the attention rows read windows as they read a full cache. */
+    int *kv_rows, *ring;
     float *x, *xb, *qkv, *attn, *ffn, *act, *rope_cs, *last;
     float *rope_cs_local; /* the sliding-window layers' RoPE table, or NULL where they share rope_cs */
     uint16_t *gelu_table; /* FFN_GEGLU: ggml's f16 GELU table (activation.h) */
@@ -185,6 +190,9 @@ typedef struct {
     int layer, pos, n_tok;
 } attention_job;
 
+/* The cache row of position p on layer il (the first of its two in a ring). */
+static int cache_row(const forward_ctx *f, int il, int p) { return f->ring[il] ? p % f->ring[il] : p; }
+
 static void attention_task(void *arg, int thread, int n_threads) {
     const attention_job *a = arg;
     forward_ctx *f = a->f;
@@ -209,7 +217,7 @@ static void attention_task(void *arg, int thread, int n_threads) {
             const int h0 = kvh * group + part * per, n = per < group - part * per ? per : group - part * per;
             if (n <= 0) continue;
             const int kv0 = model_first_key(m, ly, a->pos + t);
-            const size_t base = ((size_t)kvh * f->n_ctx + (size_t)kv0) * hd;
+            const size_t base = ((size_t)kvh * f->kv_rows[a->layer] + (size_t)cache_row(f, a->layer, kv0)) * hd;
             f->attn_group(f->qkv + (size_t)t * f->qkv_dim + (size_t)h0 * hd, n, f->k_cache[a->layer] + base,
                           f->v_cache[a->layer] + base, a->pos + t + 1 - kv0, hd, hd, scale,
                           f->attn + (size_t)t * f->q_dim + (size_t)h0 * hd);
@@ -222,16 +230,19 @@ static void attention_task(void *arg, int thread, int n_threads) {
     for (int item = thread; item < items; item += n_threads) {
         int t = item / hp->n_head, h = item % hp->n_head, kvh = h / group;
         const int kv0 = model_first_key(m, ly, a->pos + t), n_pos = a->pos + t + 1;
-        const uint16_t *K = f->k_cache[a->layer] + (size_t)kvh * f->n_ctx * hd;
-        const uint16_t *V = f->v_cache[a->layer] + (size_t)kvh * f->n_ctx * hd;
+        /* the keys from k0 on (kv0, or the start of ggml's tile that holds
+         * it) are at K: rows k0 .. n_pos - 1 of the cache or of its ring */
+        const int k0 = tiled ? kv0 / ATTENTION_TILE_KV * ATTENTION_TILE_KV : kv0;
+        const size_t base = ((size_t)kvh * f->kv_rows[a->layer] + (size_t)cache_row(f, a->layer, k0)) * hd;
+        const uint16_t *K = f->k_cache[a->layer] + base, *V = f->v_cache[a->layer] + base;
         const float *q = f->qkv + (size_t)t * f->qkv_dim + (size_t)h * hd;
         float *out = f->attn + (size_t)t * f->q_dim + (size_t)h * hd;
-        if (tiled) attention_tiled_row(q, K, V, kv0, n_pos, hd, hd, scale, softcap, out, f->attn_tiles);
-        else if (softcap != 0.0f) attention_row_softcap(q, K, V, kv0, n_pos, hd, hd, scale, softcap, acc, out);
+        if (tiled) attention_tiled_row(q, K, V, k0, kv0, n_pos, hd, hd, scale, softcap, out, f->attn_tiles);
+        else if (softcap != 0.0f) attention_row_softcap(q, K, V, 0, n_pos - kv0, hd, hd, scale, softcap, acc, out);
         /* (a window's keys are not split: llama.cpp's window cache is another size) */
         else if (split_kv && kv0 == 0)
             attention_split_row(f->attn_part, q, K, V, n_pos, split_kv, f->n_threads, hd, hd, scale, acc, out);
-        else f->attn_row(q, K + (size_t)kv0 * hd, V + (size_t)kv0 * hd, n_pos - kv0, hd, hd, scale, acc, out);
+        else f->attn_row(q, K, V, n_pos - kv0, hd, hd, scale, acc, out);
     }
 }
 
@@ -327,14 +338,18 @@ static void eval_batch(forward_ctx *f, const int32_t *tokens, int n_tok, int pos
                 for (int i = 0; i < f->q_dim; i++) row[i] *= hp->q_scale;
             for (int h = 0; ly->rope && h < hp->n_head_kv; h++)
                 rope_apply(hp, row + f->q_dim + (size_t)h * hp->head_dim, cs);
-            int hd = hp->head_dim, p = pos + t;
+            int hd = hp->head_dim, r = cache_row(f, il, pos + t);
             for (int h = 0; h < hp->n_head_kv; h++) {
                 const float *kr = row + f->q_dim + (size_t)h * hd, *vr = kr + f->kv_dim;
-                uint16_t *kd = f->k_cache[il] + ((size_t)h * f->n_ctx + p) * hd;
-                uint16_t *vd = f->v_cache[il] + ((size_t)h * f->n_ctx + p) * hd;
+                uint16_t *kd = f->k_cache[il] + ((size_t)h * f->kv_rows[il] + r) * hd;
+                uint16_t *vd = f->v_cache[il] + ((size_t)h * f->kv_rows[il] + r) * hd;
                 for (int d = 0; d < hd; d++) {
                     kd[d] = ggml_fp32_to_fp16(kr[d]);
                     vd[d] = ggml_fp32_to_fp16(vr[d]);
+                }
+                if (f->ring[il]) {
+                    memcpy(kd + (size_t)f->ring[il] * hd, kd, (size_t)hd * sizeof *kd);
+                    memcpy(vd + (size_t)f->ring[il] * hd, vd, (size_t)hd * sizeof *vd);
                 }
             }
         }
@@ -459,9 +474,17 @@ hearth_status forward_create(forward_ctx **out, const model *m, const hearth_hos
     bool ok = true;
     f->k_cache = zalloc((size_t)hp->n_layer * sizeof *f->k_cache, &ok);
     f->v_cache = zalloc((size_t)hp->n_layer * sizeof *f->v_cache, &ok);
+    f->kv_rows = zalloc((size_t)hp->n_layer * sizeof *f->kv_rows, &ok);
+    f->ring = zalloc((size_t)hp->n_layer * sizeof *f->ring, &ok);
     for (int il = 0; ok && il < hp->n_layer; il++) {
-        f->k_cache[il] = zalloc((size_t)n_ctx * f->kv_dim * sizeof(uint16_t), &ok);
-        f->v_cache[il] = zalloc((size_t)n_ctx * f->kv_dim * sizeof(uint16_t), &ok);
+        /* a batch's queries see back to the window before its first one,
+         * from the start of ggml's tile there: a ring of that many
+         * positions, where two copies are smaller than the context */
+        const int ring = hp->n_swa + f->max_batch + ATTENTION_TILE_KV;
+        if (m->layers[il].local && hp->n_swa > 0 && ring < n_ctx / 2) f->ring[il] = ring;
+        f->kv_rows[il] = f->ring[il] ? 2 * ring : n_ctx;
+        f->k_cache[il] = zalloc((size_t)f->kv_rows[il] * f->kv_dim * sizeof(uint16_t), &ok);
+        f->v_cache[il] = zalloc((size_t)f->kv_rows[il] * f->kv_dim * sizeof(uint16_t), &ok);
     }
     f->x = zalloc(B * hp->n_embd * sizeof(float), &ok);
     f->xb = zalloc(B * hp->n_embd * sizeof(float), &ok);
@@ -491,7 +514,7 @@ hearth_status forward_create(forward_ctx **out, const model *m, const hearth_hos
         forward_free(f);
         return hearth_fail(err, HEARTH_E_NOMEM,
                            "out of memory for a context of %d tokens (KV cache %.1f MB); try a smaller --ctx", n_ctx,
-                           2.0 * hp->n_layer * n_ctx * (f->kv_dim * 2.0) / 1e6);
+                           (double)forward_kv_bytes(f) / 1e6);
     }
     *out = f;
     return HEARTH_OK;
@@ -500,7 +523,10 @@ hearth_status forward_create(forward_ctx **out, const model *m, const hearth_hos
 int forward_ctx_size(const forward_ctx *f) { return f->n_ctx; }
 
 uint64_t forward_kv_bytes(const forward_ctx *f) {
-    return 2ull * (uint64_t)f->m->hp.n_layer * (uint64_t)f->n_ctx * (uint64_t)f->kv_dim * 2;
+    uint64_t rows = 0;
+    for (int il = 0; il < f->m->hp.n_layer; il++)
+        rows += f->kv_rows ? (uint64_t)f->kv_rows[il] : (uint64_t)f->n_ctx;
+    return 2ull * rows * (uint64_t)f->kv_dim * 2;
 }
 
 void forward_free(forward_ctx *f) {
@@ -511,6 +537,8 @@ void forward_free(forward_ctx *f) {
     }
     free(f->k_cache);
     free(f->v_cache);
+    free(f->kv_rows);
+    free(f->ring);
     free(f->x);
     free(f->xb);
     free(f->qkv);

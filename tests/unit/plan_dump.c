@@ -522,7 +522,7 @@ static void attention_case(dump *d, const model_hparams *hp, int i, int count, i
             const uint16_t *Kh = K + (size_t)(h / G) * n_ctx * HD, *Vh = V + (size_t)(h / G) * n_ctx * HD;
             if (exact) { /* a batch of 64+ rows: ggml's tiled path, as forward.c picks it */
                 if (attention_tiled_applies(T, HD))
-                    attention_tiled_row(r, Kh, Vh, 0, n_pos, HD, HD, 1.0f / sqrtf((float)HD), 0.0f, oh,
+                    attention_tiled_row(r, Kh, Vh, 0, 0, n_pos, HD, HD, 1.0f / sqrtf((float)HD), 0.0f, oh,
                                         attention_tiled_select(false));
                 else attention_row_scalar(r, Kh, Vh, n_pos, HD, HD, 1.0f / sqrtf((float)HD), acc, oh);
                 continue;

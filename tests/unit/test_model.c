@@ -70,15 +70,15 @@ static int model_tensors(unsigned flags, const char *omit, const char *wrong, te
 
 /* A GGUF file of that architecture, f32 weights of small deterministic values
  * (the tensor named odd, if any, claims type odd_type: its data stays f32-sized). */
-static void write_model_odd(const char *path, const char *arch, unsigned flags, const char *omit, const char *wrong,
-                            const char *odd, uint32_t odd_type) {
+static void write_model_swa(const char *path, const char *arch, unsigned flags, const char *omit, const char *wrong,
+                            const char *odd, uint32_t odd_type, uint32_t swa) {
     tensor t[32];
     int n = model_tensors(flags, omit, wrong, t);
     buf b = {0};
     put(&b, "GGUF", 4);
     u32(&b, 3);
     u64(&b, (uint64_t)n);
-    u64(&b, 7);
+    u64(&b, swa ? 9 : 7);
     kv_str(&b, "general.architecture", arch);
     char key[96];
 #define KEY(k, v) (snprintf(key, sizeof key, "%s.%s", arch, k), kv_u32(&b, key, v))
@@ -88,6 +88,10 @@ static void write_model_odd(const char *path, const char *arch, unsigned flags, 
     KEY("attention.head_count", HEADS);
     KEY("attention.head_count_kv", KV_HEADS);
     KEY("context_length", 64);
+    if (swa) { /* every 2nd layer global: layer 0 slides */
+        KEY("attention.sliding_window", swa);
+        KEY("attention.sliding_window_pattern", 2);
+    }
 #undef KEY
     uint64_t offset = 0;
     for (int i = 0; i < n; i++) {
@@ -113,6 +117,11 @@ static void write_model_odd(const char *path, const char *arch, unsigned flags, 
         fclose(f);
     }
     free(b.p);
+}
+
+static void write_model_odd(const char *path, const char *arch, unsigned flags, const char *omit, const char *wrong,
+                            const char *odd, uint32_t odd_type) {
+    write_model_swa(path, arch, flags, omit, wrong, odd, odd_type, 0);
 }
 
 static void write_model(const char *path, const char *arch, unsigned flags, const char *omit, const char *wrong) {
@@ -243,6 +252,49 @@ static void test_rows(const char *path) {
     }
 }
 
+/* The logits after n_prompt tokens (batches of 64: ggml's tiled attention)
+ * and after each of n_gen more, one at a time, for a context of n_ctx. */
+static bool window_logits(loaded *l, int n_ctx, int n_prompt, int n_gen, float *out, uint64_t *kv_bytes) {
+    hearth_kernels k;
+    kernels_init(&k, true);
+    forward_ctx *f = NULL;
+    int32_t tokens[256];
+    for (int i = 0; i < 256; i++) tokens[i] = (i * 5 + 1) % VOCAB;
+    bool ok = !forward_create(&f, l->m, native_host_iface(l->h), &k, true, n_ctx, 64, &l->err) &&
+              !forward_eval(f, tokens, n_prompt, 0, out, &l->err);
+    for (int i = 0; ok && i < n_gen; i++)
+        ok = !forward_eval(f, &tokens[n_prompt + i], 1, n_prompt + i, out + VOCAB * (i + 1), &l->err);
+    if (f) *kv_bytes = forward_kv_bytes(f);
+    forward_free(f);
+    return ok;
+}
+
+/* A sliding-window layer's KV cache is a ring where it saves memory, with
+ * the same logits, bit for bit, as the full cache: its ring here holds
+ * 4 + 64 + 64 = 132 positions (twice), used for a context of 264 or more.
+ * The last prompt row of 192 (a tiled batch of 128..191) reads its window
+ * past the ring's end, and so do decode steps at 132..134. */
+static void test_window_ring(const char *path) {
+    write_model_swa(path, "gemma3", ARCH_QK_NORM | ARCH_POST_NORMS, NULL, NULL, NULL, 0, 4);
+    loaded l;
+    hearth_status st = load(&l, path);
+    CHECK("a gemma3 model with a window of 4 loads", !st && l.m->hp.n_swa == 4 && l.m->layers[0].local, "%s",
+          l.err.message);
+    if (!st) {
+        static float ring[VOCAB * 11], full[VOCAB * 11];
+        uint64_t ring_bytes = 0, full_bytes = 0;
+        bool ok = window_logits(&l, 512, 192, 0, ring, &ring_bytes) && window_logits(&l, 264, 192, 0, full, &full_bytes);
+        CHECK("the window's ring keeps the tiled prefill's logits, bit for bit",
+              ok && memcmp(ring, full, VOCAB * sizeof *ring) == 0, "%s", ok ? "logits differ" : l.err.message);
+        CHECK("the ring is smaller than the context", ring_bytes < 2ull * 512 * KV_HEADS * HD * 2 && full_bytes > 0,
+              "%llu bytes", (unsigned long long)ring_bytes);
+        ok = window_logits(&l, 512, 128, 10, ring, &ring_bytes) && window_logits(&l, 264, 128, 10, full, &full_bytes);
+        CHECK("the window's ring keeps the decode steps' logits, bit for bit",
+              ok && memcmp(ring, full, sizeof ring) == 0, "%s", ok ? "logits differ" : l.err.message);
+    }
+    unload(&l);
+}
+
 static void expect_refused(const char *path, const char *name, const char *arch, unsigned flags, const char *omit,
                            const char *wrong, const char *message) {
     write_model(path, arch, flags, omit, wrong);
@@ -259,6 +311,7 @@ int main(void) {
     close(fd);
     test_rows(path);
     test_check_header(path);
+    test_window_ring(path);
     expect_refused(path, "a missing tensor is named with the architecture", "llama", ARCH_TIED_EMBD,
                    "blk.0.attn_k.weight", NULL, "tensor blk.0.attn_k.weight is missing (architecture llama)");
     expect_refused(path, "qwen2 needs its biases", "qwen2", 0, NULL, NULL,
