@@ -131,71 +131,6 @@ void hearth_chat_set_date(hearth_chat *c, int year, int month, int day) {
     c->day = day;
 }
 
-/* Whether the template's output (text) stays the same with message i's
- * content (field 1) or reasoning (field 0) emptied: then it dropped that text. */
-static hearth_status dropped_by_template(const hearth_chat *c, const hearth_template_input *in, size_t i, int field,
-                                         const char *text, size_t len, bool *dropped, hearth_error *err) {
-    *dropped = false;
-    hearth_chat_message *m = malloc(c->n_msgs * sizeof *m);
-    if (!m) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
-    memcpy(m, c->msgs, c->n_msgs * sizeof *m);
-    if (field) m[i].content = "";
-    else m[i].reasoning_content = "";
-    hearth_template_input without = *in;
-    without.messages = m;
-    char *other = NULL;
-    size_t other_len = 0;
-    hearth_status st = hearth_template_render(c->tmpl, c->tmpl_len, &without, &other, &other_len, err);
-    free(m);
-    if (st) return hearth_prefix(err, "chat template: ");
-    *dropped = other_len == len && memcmp(other, text, len) == 0;
-    free(other);
-    return HEARTH_OK;
-}
-
-/* Marks where each message's reasoning and content landed in the rendered
- * text (rendered from in), so that no special token is matched inside them.
- * Templates copy them verbatim or trimmed; text a template rewrote or
- * dropped is not found, and stays unprotected only if it holds no
- * special-token text, or the template's output does not depend on it at
- * all (Qwen3 drops earlier turns' reasoning); else an error. */
-static hearth_status protect_contents(const hearth_chat *c, const hearth_template_input *in, const char *text,
-                                      size_t len, uint8_t *protect, hearth_error *err) {
-    size_t cursor = 0;
-    for (size_t j = 0; j < 2 * c->n_msgs; j++) {
-        size_t i = j / 2;
-        const char *content = j % 2 ? c->msgs[i].content : c->msgs[i].reasoning_content;
-        if (!content) continue;
-        size_t n = strlen(content);
-        while (n && (content[0] == ' ' || content[0] == '\n' || content[0] == '\t')) content++, n--;
-        while (n && (content[n - 1] == ' ' || content[n - 1] == '\n' || content[n - 1] == '\t')) n--;
-        if (n == 0) continue;
-        const char *hit = NULL;
-        for (size_t p = cursor; p + n <= len && !hit; p++)
-            if (text[p] == content[0] && memcmp(text + p, content, n) == 0) hit = text + p;
-        if (hit) {
-            memset(protect + (hit - text), 1, n);
-            cursor = (size_t)(hit - text) + n;
-            continue;
-        }
-        int32_t *ids = NULL;
-        size_t n_ids = 0;
-        hearth_status st = tokenizer_encode(c->tok, content, n, true, &ids, &n_ids, err);
-        bool special = false;
-        for (size_t k = 0; !st && k < n_ids; k++) special |= tokenizer_is_control(c->tok, ids[k]);
-        free(ids);
-        if (st) return st;
-        bool dropped = false;
-        if (special && (st = dropped_by_template(c, in, i, (int)(j % 2), text, len, &dropped, err))) return st;
-        if (special && !dropped)
-            return hearth_fail(err, HEARTH_E_ARG,
-                               "message %zu contains special-token text and the chat template rewrites it, so it "
-                               "cannot be kept apart from the template's markup",
-                               i + 1);
-    }
-    return HEARTH_OK;
-}
-
 /* Whether the prompt ends inside a think block: "<think>" and whitespace. */
 static bool ends_in_think(const char *text, size_t len) {
     while (len && (text[len - 1] == ' ' || text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == '\t'))
@@ -216,19 +151,19 @@ static hearth_status render_tokens(hearth_chat *c, const json_value *vars, int32
         .year = c->year, .month = c->month, .day = c->day,
     };
     char *text = NULL;
+    uint8_t *from_request = NULL;
     size_t len = 0;
-    hearth_status st = hearth_template_render(c->tmpl, c->tmpl_len, &in, &text, &len, err);
+    hearth_status st = hearth_template_render_marked(c->tmpl, c->tmpl_len, &in, &text, &len, &from_request, err);
     if (st) return hearth_prefix(err, "chat template: ");
     if (think_mode)
         *think_mode = !(c->features & HEARTH_CHAT_REASONING) ? THINK_OFF : ends_in_think(text, len) ? THINK_OPEN
                                                                                                      : THINK_AUTO;
-    uint8_t *protect = calloc(len ? len : 1, 1);
+    /* Only the template's own bytes may form special tokens: what the
+     * request wrote (and what the template made of it) is plain text. */
     int32_t *ids = NULL;
     size_t n_ids = 0;
-    st = protect ? protect_contents(c, &in, text, len, protect, err)
-                 : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
-    if (!st) st = tokenizer_encode_protected(c->tok, text, len, true, protect, &ids, &n_ids, err);
-    free(protect);
+    st = tokenizer_encode_protected(c->tok, text, len, true, from_request, &ids, &n_ids, err);
+    free(from_request);
     free(text);
     if (st) return st;
     int32_t bos = tokenizer_bos(c->tok);

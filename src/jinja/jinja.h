@@ -29,9 +29,17 @@ typedef enum { JV_UNDEF, JV_NONE, JV_BOOL, JV_INT, JV_FLOAT, JV_STR, JV_LIST, JV
 typedef struct jlist jlist;
 typedef struct jdict jdict;
 typedef struct jfunc jfunc;
+/* Provenance: every value knows whether it came from the request (messages,
+ * tools, the caller's variables: "data") or from the template and the model
+ * (literals, bos_token, what the template computes: "template"). A string
+ * carries it per byte: m, when not NULL, has one byte per byte of p (1 =
+ * data); else all its bytes are as taint says. Operations that copy or
+ * transform bytes (concatenation, slices, filters, JSON) carry it along, so
+ * the rendered text says which bytes a request wrote (template.h). */
 typedef struct {
     jv_type t;
-    bool tuple; /* a list written (a, b) */
+    bool tuple;    /* a list written (a, b) */
+    uint8_t taint; /* 1: from request data (a string's bytes: unless m says per byte) */
     union {
         bool b;
         int64_t i;
@@ -39,6 +47,7 @@ typedef struct {
         struct {
             const char *p;
             size_t n;
+            const uint8_t *m; /* per-byte provenance, or NULL (taint) */
         } s;
         jlist *l;
         jdict *d;
@@ -54,12 +63,15 @@ struct jdict {
     const char **kp;
     size_t *kn;
     jv *v;
+    jv *key; /* the keys as string values (their provenance) */
 };
 
-/* a growable byte buffer inside the arena */
+/* a growable byte buffer inside the arena, with the provenance of its bytes
+ * (m: allocated when the first data byte arrives; tainted counts them) */
 typedef struct {
     char *p;
-    size_t n, cap;
+    uint8_t *m;
+    size_t n, cap, tainted;
 } jbuf;
 
 /* ---- lexer ---- */
@@ -123,7 +135,8 @@ typedef struct {
     int year, month, day; /* strftime_now */
 } jlimits;
 
-/* Renders program with the global variables in globals (a dict). */
+/* Renders program with the global variables in globals (a dict); out's
+ * provenance says which bytes came from data. */
 hearth_status jinja_render(const jsource *js, const jnodes *program, jdict *globals, const jlimits *lim,
                            jbuf *out);
 
@@ -136,9 +149,26 @@ jlist *jl_new(jarena *a);
 bool jl_push(jarena *a, jlist *l, jv v);
 jdict *jd_new(jarena *a);
 jv *jd_get(const jdict *d, const char *k, size_t n);
+/* a key the template wrote (or hearth's own names) */
 bool jd_set(jarena *a, jdict *d, const char *k, size_t n, jv v);
+/* a key given as a string value, keeping its provenance */
+bool jd_set_key(jarena *a, jdict *d, jv key, jv v);
+/* key i as a string value */
+jv jd_key(const jdict *d, size_t i);
+/* template bytes */
 bool jb_put(jarena *a, jbuf *b, const char *p, size_t n);
 bool jb_puts(jarena *a, jbuf *b, const char *s);
+/* bytes all of one provenance (taint 0 or 1) */
+bool jb_put_t(jarena *a, jbuf *b, const char *p, size_t n, uint8_t taint);
+/* n bytes of string s from offset off, with their provenance */
+bool jb_put_v(jarena *a, jbuf *b, jv s, size_t off, size_t n);
+/* the buffer as a string value (with its provenance) */
+jv jb_str(const jbuf *b);
+/* provenance of byte i of string s; whether any byte of s is data */
+static inline uint8_t jv_taint_at(jv s, size_t i) { return s.u.s.m ? s.u.s.m[i] : s.taint; }
+bool jv_any_taint(jv s);
+/* n bytes of string s from offset off (a view, provenance kept) */
+jv jv_sub(jv s, size_t off, size_t n);
 bool jv_truthy(jv v);
 const char *jv_type_name(jv v);
 /* Appends the value as @huggingface/jinja's toString() writes it. */
@@ -147,7 +177,7 @@ bool jv_append_str(jarena *a, jbuf *b, jv v);
 typedef struct {
     int indent;
     bool ensure_ascii, sort_keys, undef_as_null;
-    const char *item_sep, *key_sep;
+    const jv *item_sep, *key_sep; /* NULL: the defaults */
 } jjson_opts;
 bool jv_append_json(jarena *a, jbuf *b, jv v, const jjson_opts *o, int depth);
 /* NULL when v converts to JSON, else the type that does not (as

@@ -41,13 +41,14 @@ int jx_js_str(jctx *c, jv v, uint32_t pos, jv *out) {
     default: {
         jbuf b = {0};
         if (!jv_append_str(c->a, &b, v)) return jx_nomem(c, pos);
-        *out = jv_str(b.p, b.n);
+        *out = jb_str(&b);
         return J_OK;
     }
     }
     char *p = ja_strdup(c->a, num, strlen(num));
     if (!p) return jx_nomem(c, pos);
     *out = jv_str(p, strlen(num));
+    out->taint = v.t == JV_DICT || v.t == JV_NS ? 0 : v.taint; /* a number or boolean from data is data */
     return J_OK;
 }
 
@@ -126,7 +127,7 @@ static jv trim(jv s, bool left, bool right) {
         while (n && (k = ws_at(p, n))) p += k, n -= k;
     if (right)
         while (n && (k = ws_before(p, n))) n -= k;
-    return jv_str(p, n);
+    return jv_sub(s, (size_t)(p - s.u.s.p), n);
 }
 
 /* JavaScript's toUpperCase/toLowerCase for the code points below U+0800
@@ -170,15 +171,16 @@ static int case_map(uint32_t cp, bool up, uint32_t *o) {
     return o[0] = cp, 1;
 }
 
-static bool put_cp(jarena *a, jbuf *b, uint32_t cp) {
+/* a mapped character has the provenance of the character it replaces */
+static bool put_cp(jarena *a, jbuf *b, uint32_t cp, uint8_t taint) {
     char u[2];
     if (cp < 0x80) {
         u[0] = (char)cp;
-        return jb_put(a, b, u, 1);
+        return jb_put_t(a, b, u, 1, taint);
     }
     u[0] = (char)(0xc0 | cp >> 6);
     u[1] = (char)(0x80 | (cp & 63));
-    return jb_put(a, b, u, 2);
+    return jb_put_t(a, b, u, 2, taint);
 }
 
 /* mode 0 upper, 1 lower, 2 title (ASCII word starts, as /\b\w/g), 3 capitalize (the first character) */
@@ -206,14 +208,15 @@ static int map_chars(jctx *c, jv s, int mode, uint32_t pos, jv *out) {
         uint32_t o[2];
         int k = map && (len == 2 || cp < 0x80) ? case_map(cp, up, o) : 0;
         if (k) {
+            uint8_t t = jv_taint_at(s, i) | (len == 2 ? jv_taint_at(s, i + 1) : 0);
             for (int j = 0; j < k; j++)
-                if (!put_cp(c->a, &b, o[j])) return jx_nomem(c, pos);
-        } else if (!jb_put(c->a, &b, s.u.s.p + i, len)) {
+                if (!put_cp(c->a, &b, o[j], t)) return jx_nomem(c, pos);
+        } else if (!jb_put_v(c->a, &b, s, i, len)) {
             return jx_nomem(c, pos);
         }
         i += len;
     }
-    *out = jv_str(b.p, b.n);
+    *out = jb_str(&b);
     return J_OK;
 }
 
@@ -241,28 +244,28 @@ static int str_replace(jctx *c, jv s, jv from, jv to, int64_t count, uint32_t po
         /* JS "(?=)" with the u flag: before every code point and at the end */
         while (i <= s.u.s.n) {
             if (left > 0) {
-                if (!jb_put(c->a, &b, to.u.s.p, to.u.s.n)) return jx_nomem(c, pos);
+                if (!jb_put_v(c->a, &b, to, 0, to.u.s.n)) return jx_nomem(c, pos);
                 left--;
             }
             if (i == s.u.s.n) break;
             size_t l = 1;
             while (i + l < s.u.s.n && ((unsigned char)s.u.s.p[i + l] & 0xc0) == 0x80) l++;
-            if (!jb_put(c->a, &b, s.u.s.p + i, l)) return jx_nomem(c, pos);
+            if (!jb_put_v(c->a, &b, s, i, l)) return jx_nomem(c, pos);
             i += l;
         }
     } else {
         while (i < s.u.s.n) {
             if (left > 0 && i + from.u.s.n <= s.u.s.n && memcmp(s.u.s.p + i, from.u.s.p, from.u.s.n) == 0) {
-                if (!jb_put(c->a, &b, to.u.s.p, to.u.s.n)) return jx_nomem(c, pos);
+                if (!jb_put_v(c->a, &b, to, 0, to.u.s.n)) return jx_nomem(c, pos);
                 i += from.u.s.n;
                 left--;
             } else {
-                if (!jb_put(c->a, &b, s.u.s.p + i, 1)) return jx_nomem(c, pos);
+                if (!jb_put_v(c->a, &b, s, i, 1)) return jx_nomem(c, pos);
                 i++;
             }
         }
     }
-    *out = jv_str(b.p, b.n);
+    *out = jb_str(&b);
     return J_OK;
 }
 
@@ -276,10 +279,10 @@ static int str_split(jctx *c, jv s, jv sep, int64_t maxsplit, uint32_t pos, jv *
             size_t st = i;
             while (i < t.u.s.n && !ws_at(t.u.s.p + i, t.u.s.n - i)) i++;
             if (maxsplit != -1 && (int64_t)l->n >= maxsplit) {
-                TRY(push(c, l, jv_str(t.u.s.p + st, t.u.s.n - st), pos));
+                TRY(push(c, l, jv_sub(t, st, t.u.s.n - st), pos));
                 break;
             }
-            TRY(push(c, l, jv_str(t.u.s.p + st, i - st), pos));
+            TRY(push(c, l, jv_sub(t, st, i - st), pos));
             while (i < t.u.s.n && (k = ws_at(t.u.s.p + i, t.u.s.n - i))) i += k;
         }
     } else {
@@ -288,14 +291,14 @@ static int str_split(jctx *c, jv s, jv sep, int64_t maxsplit, uint32_t pos, jv *
         while (i + sep.u.s.n <= s.u.s.n) {
             if (memcmp(s.u.s.p + i, sep.u.s.p, sep.u.s.n) == 0) {
                 if (maxsplit != -1 && (int64_t)l->n >= maxsplit) break;
-                TRY(push(c, l, jv_str(s.u.s.p + st, i - st), pos));
+                TRY(push(c, l, jv_sub(s, st, i - st), pos));
                 i += sep.u.s.n;
                 st = i;
             } else {
                 i++;
             }
         }
-        TRY(push(c, l, jv_str(s.u.s.p + st, s.u.s.n - st), pos));
+        TRY(push(c, l, jv_sub(s, st, s.u.s.n - st), pos));
     }
     *out = mk_list(l);
     return J_OK;
@@ -350,7 +353,7 @@ static int dict_items(jctx *c, jdict *d, int what, uint32_t pos, jv *out) {
     jlist *l = jl_new(c->a);
     if (!l) return jx_nomem(c, pos);
     for (size_t i = 0; i < d->n; i++) {
-        jv k = jv_str(d->kp[i], d->kn[i]);
+        jv k = jd_key(d, i);
         if (what == 1) {
             TRY(push(c, l, k, pos));
         } else if (what == 2) {
@@ -460,11 +463,11 @@ static int strftime_now(jctx *c, jv fmt, uint32_t pos, jv *out) {
         if (piece) {
             if (!jb_put(c->a, &b, piece, pn ? pn : strlen(piece))) return jx_nomem(c, pos);
             i++;
-        } else if (!jb_put(c->a, &b, fmt.u.s.p + i, 1)) {
+        } else if (!jb_put_v(c->a, &b, fmt, i, 1)) {
             return jx_nomem(c, pos);
         }
     }
-    *out = jv_str(b.p, b.n);
+    *out = jb_str(&b);
     return J_OK;
 }
 
@@ -504,13 +507,13 @@ int jx_call_global(jctx *c, const jfunc *f, jlist *args, jdict *kwargs, uint32_t
             jv src = args->v[0];
             if (src.t == JV_DICT) {
                 for (size_t i = 0; i < src.u.d->n; i++)
-                    if (!jd_set(c->a, d, src.u.d->kp[i], src.u.d->kn[i], src.u.d->v[i])) return jx_nomem(c, pos);
+                    if (!jd_set_key(c->a, d, jd_key(src.u.d, i), src.u.d->v[i])) return jx_nomem(c, pos);
             } else if (src.t == JV_LIST) {
                 for (size_t i = 0; i < src.u.l->n; i++) {
                     jv p = src.u.l->v[i];
                     if (p.t != JV_LIST || p.u.l->n != 2 || p.u.l->v[0].t != JV_STR)
                         return jx_fail(c, pos, "namespace expected an object or an iterable of [key, value] pairs");
-                    if (!jd_set(c->a, d, p.u.l->v[0].u.s.p, p.u.l->v[0].u.s.n, p.u.l->v[1])) return jx_nomem(c, pos);
+                    if (!jd_set_key(c->a, d, p.u.l->v[0], p.u.l->v[1])) return jx_nomem(c, pos);
                 }
             } else {
                 return jx_fail(c, pos, "'%s' object is not iterable", jv_type_name(src));
@@ -575,9 +578,8 @@ static int to_json(jctx *c, jv v, jdict *kwargs, uint32_t pos, jv *out) {
         if (sep && sep->t == JV_LIST) {
             if (sep->u.l->n != 2 || sep->u.l->v[0].t != JV_STR || sep->u.l->v[1].t != JV_STR)
                 return jx_fail(c, pos, "separators must be a tuple of two strings");
-            o.item_sep = ja_strdup(c->a, sep->u.l->v[0].u.s.p, sep->u.l->v[0].u.s.n);
-            o.key_sep = ja_strdup(c->a, sep->u.l->v[1].u.s.p, sep->u.l->v[1].u.s.n);
-            if (!o.item_sep || !o.key_sep) return jx_nomem(c, pos);
+            o.item_sep = &sep->u.l->v[0];
+            o.key_sep = &sep->u.l->v[1];
         } else if (sep && sep->t != JV_NONE) {
             return jx_fail(c, pos, "separators must be a tuple or null");
         }
@@ -586,7 +588,7 @@ static int to_json(jctx *c, jv v, jdict *kwargs, uint32_t pos, jv *out) {
     if (bad) return jx_fail(c, pos, "cannot convert to JSON: %s", bad);
     jbuf b = {0};
     if (!jv_append_json(c->a, &b, v, &o, 0)) return jx_nomem(c, pos);
-    *out = jv_str(b.p, b.n);
+    *out = jb_str(&b);
     return J_OK;
 }
 
@@ -597,7 +599,7 @@ static int join(jctx *c, jv v, jv sep, uint32_t pos, jv *out) {
         for (size_t i = 0; i < v.u.s.n; i++) {
             size_t l = 1;
             while (i + l < v.u.s.n && ((unsigned char)v.u.s.p[i + l] & 0xc0) == 0x80) l++;
-            if ((i && !jb_put(c->a, &b, sep.u.s.p, sep.u.s.n)) || !jb_put(c->a, &b, v.u.s.p + i, l))
+            if ((i && !jb_put_v(c->a, &b, sep, 0, sep.u.s.n)) || !jb_put_v(c->a, &b, v, i, l))
                 return jx_nomem(c, pos);
             i += l - 1;
         }
@@ -605,11 +607,11 @@ static int join(jctx *c, jv v, jv sep, uint32_t pos, jv *out) {
         for (size_t i = 0; i < v.u.l->n; i++) {
             jv x = v.u.l->v[i], s = jv_str("", 0);
             if (x.t != JV_UNDEF && x.t != JV_NONE) TRY(jx_js_str(c, x, pos, &s));
-            if ((i && !jb_put(c->a, &b, sep.u.s.p, sep.u.s.n)) || !jb_put(c->a, &b, s.u.s.p, s.u.s.n))
+            if ((i && !jb_put_v(c->a, &b, sep, 0, sep.u.s.n)) || !jb_put_v(c->a, &b, s, 0, s.u.s.n))
                 return jx_nomem(c, pos);
         }
     }
-    *out = jv_str(b.p, b.n);
+    *out = jb_str(&b);
     return J_OK;
 }
 
@@ -657,15 +659,15 @@ static int indent(jctx *c, jv v, jv w, bool first, bool blank, uint32_t pos, jv 
     for (size_t i = 0; i <= v.u.s.n; i++) {
         if (i < v.u.s.n && v.u.s.p[i] != '\n') continue;
         bool empty = i == st;
-        if (line && !jb_put(c->a, &b, "\n", 1)) return jx_nomem(c, pos);
+        if (line && !jb_put_v(c->a, &b, v, st - 1, 1)) return jx_nomem(c, pos); /* the string's own newline */
         if (!((!first && line == 0) || (!blank && empty)))
             for (int64_t k = 0; k < w.u.i; k++)
                 if (!jb_put(c->a, &b, " ", 1)) return jx_nomem(c, pos);
-        if (!jb_put(c->a, &b, v.u.s.p + st, i - st)) return jx_nomem(c, pos);
+        if (!jb_put_v(c->a, &b, v, st, i - st)) return jx_nomem(c, pos);
         st = i + 1;
         line++;
     }
-    *out = jv_str(b.p, b.n);
+    *out = jb_str(&b);
     return J_OK;
 }
 
@@ -740,6 +742,13 @@ static int dictsort(jctx *c, jdict *d, jlist *args, jdict *kwargs, uint32_t pos,
     return sort_list(c, items.u.l, &a, &kw, pos, out);
 }
 
+/* A value converted from v (int, float, abs, string of a scalar): data if v was. */
+static int converted(jv v, jv r, jv *out) {
+    r.taint = v.t == JV_STR ? jv_any_taint(v) : v.taint;
+    *out = r;
+    return J_OK;
+}
+
 static int filter_named(jctx *c, jv v, const char *f, size_t fn, uint32_t pos, jv *out) {
 #define F(w) name_is(f, fn, w)
     if (v.t == JV_LIST) {
@@ -760,7 +769,7 @@ static int filter_named(jctx *c, jv v, const char *f, size_t fn, uint32_t pos, j
             if (bad) return jx_fail(c, pos, "cannot convert to JSON: %s", bad);
             jbuf b = {0};
             if (!jv_append_json(c->a, &b, v, &o, 0)) return jx_nomem(c, pos);
-            return *out = jv_str(b.p, b.n), J_OK;
+            return *out = jb_str(&b), J_OK;
         }
         if (F("reverse") || F("unique")) {
             jlist *nl = jl_new(c->a);
@@ -785,23 +794,23 @@ static int filter_named(jctx *c, jv v, const char *f, size_t fn, uint32_t pos, j
         if (F("int")) {
             bool ok;
             int64_t i = parse_int(v, &ok);
-            return *out = jv_int(ok ? i : 0), J_OK;
+            return converted(v, jv_int(ok ? i : 0), out);
         }
         if (F("float")) {
             char buf[64];
             size_t k = v.u.s.n < 63 ? v.u.s.n : 63;
             memcpy(buf, v.u.s.p, k);
             buf[k] = 0;
-            return *out = mk_float(strtod(buf, NULL)), J_OK;
+            return converted(v, mk_float(strtod(buf, NULL)), out);
         }
     } else if (v.t == JV_INT || v.t == JV_FLOAT) {
-        if (F("abs")) return *out = v.t == JV_INT ? jv_int(v.u.i < 0 && v.u.i != INT64_MIN ? -v.u.i : v.u.i) : mk_float(fabs(v.u.f)), J_OK;
-        if (F("int")) return *out = v.t == JV_INT ? v : jv_int((int64_t)floor(fmax(fmin(v.u.f, 9e18), -9e18))), J_OK;
-        if (F("float")) return *out = mk_float(v.t == JV_INT ? (double)v.u.i : v.u.f), J_OK;
+        if (F("abs")) return converted(v, v.t == JV_INT ? jv_int(v.u.i < 0 && v.u.i != INT64_MIN ? -v.u.i : v.u.i) : mk_float(fabs(v.u.f)), out);
+        if (F("int")) return converted(v, v.t == JV_INT ? v : jv_int((int64_t)floor(fmax(fmin(v.u.f, 9e18), -9e18))), out);
+        if (F("float")) return converted(v, mk_float(v.t == JV_INT ? (double)v.u.i : v.u.f), out);
         if (F("string")) {
             jbuf b = {0};
             if (!jv_append_str(c->a, &b, v)) return jx_nomem(c, pos);
-            return *out = jv_str(b.p, b.n), J_OK;
+            return *out = jb_str(&b), J_OK;
         }
     } else if (v.t == JV_DICT) {
         if (F("items")) return dict_items(c, v.u.d, 0, pos, out);
@@ -815,9 +824,9 @@ static int filter_named(jctx *c, jv v, const char *f, size_t fn, uint32_t pos, j
         }
     } else if (v.t == JV_BOOL) {
         if (F("bool")) return *out = v, J_OK;
-        if (F("int")) return *out = jv_int(v.u.b), J_OK;
-        if (F("float")) return *out = mk_float(v.u.b), J_OK;
-        if (F("string")) return *out = jv_str(v.u.b ? "true" : "false", v.u.b ? 4 : 5), J_OK;
+        if (F("int")) return converted(v, jv_int(v.u.b), out);
+        if (F("float")) return converted(v, mk_float(v.u.b), out);
+        if (F("string")) return converted(v, jv_str(v.u.b ? "true" : "false", v.u.b ? 4 : 5), out);
     }
 #undef F
     return jx_fail(c, pos, "unknown filter \"%.*s\" for %s", (int)fn, f, jv_type_name(v));
@@ -855,12 +864,12 @@ int jx_filter(jctx *c, jv v, const jnode *fnode, jscope *s, jv *out) {
             if (is_int) {
                 bool ok;
                 int64_t i = parse_int(v, &ok);
-                return *out = ok ? jv_int(i) : dflt, J_OK;
+                return ok ? converted(v, jv_int(i), out) : (*out = dflt, J_OK);
             }
             return filter_named(c, v, f, fn, pos, out);
         }
         if (v.t == JV_INT || v.t == JV_FLOAT) return *out = v, J_OK;
-        if (v.t == JV_BOOL) return *out = is_int ? jv_int(v.u.b) : mk_float(v.u.b), J_OK;
+        if (v.t == JV_BOOL) return converted(v, is_int ? jv_int(v.u.b) : mk_float(v.u.b), out);
         return jx_fail(c, pos, "cannot apply filter \"%.*s\" to type: %s", (int)fn, f, jv_type_name(v));
     }
     if (F("default")) {

@@ -50,21 +50,22 @@ static int set_var(jctx *c, jscope *s, const char *name, size_t n, jv v, uint32_
     return jd_set(c->a, s->vars, name, n, v) ? J_OK : jx_nomem(c, pos);
 }
 
-static int emit(jctx *c, jbuf *out, const char *p, size_t n, uint32_t pos) {
-    c->emitted += n;
+/* Writes string s (with its provenance) to the output. */
+static int emit(jctx *c, jbuf *out, jv s, uint32_t pos) {
+    c->emitted += s.u.s.n;
     if (c->emitted > c->lim.max_output)
         return jx_fail(c, pos, "the template's output exceeds its limit (%zu bytes)", c->lim.max_output);
-    return jb_put(c->a, out, p, n) ? J_OK : jx_nomem(c, pos);
+    return jb_put_v(c->a, out, s, 0, s.u.s.n) ? J_OK : jx_nomem(c, pos);
 }
 
 static int emit_value(jctx *c, jbuf *out, jv v, uint32_t pos) {
     if (v.t == JV_UNDEF || v.t == JV_NONE) return J_OK;
-    if (v.t == JV_STR) return emit(c, out, v.u.s.p, v.u.s.n, pos);
+    if (v.t == JV_STR) return emit(c, out, v, pos);
     const char *bad = v.t == JV_LIST || v.t == JV_DICT || v.t == JV_NS ? jv_unjsonable(v, 0) : NULL;
     if (bad) return jx_fail(c, pos, "cannot convert to JSON: %s", bad);
     jbuf tmp = {0};
     if (!jv_append_str(c->a, &tmp, v)) return jx_nomem(c, pos);
-    return emit(c, out, tmp.p, tmp.n, pos);
+    return emit(c, out, jb_str(&tmp), pos);
 }
 
 static int exec_block(jctx *c, const jnodes *body, jscope *s, jbuf *out);
@@ -74,7 +75,7 @@ static int block_string(jctx *c, const jnodes *body, jscope *s, jv *out) {
     jbuf b = {0};
     int r = exec_block(c, body, s, &b);
     if (r == J_ERR) return r;
-    *out = jv_str(b.p, b.n);
+    *out = jb_str(&b);
     return J_OK;
 }
 
@@ -88,7 +89,16 @@ static jv jv_float(double f) {
     return v;
 }
 
+static int arith_value(jctx *c, const char *op, jv l, jv r, uint32_t pos, jv *out);
+
+/* Arithmetic on numbers from data gives data; comparisons are the template's. */
 static int arith(jctx *c, const char *op, jv l, jv r, uint32_t pos, jv *out) {
+    int res = arith_value(c, op, l, r, pos, out);
+    if (!res && out->t != JV_BOOL) out->taint = l.taint | r.taint;
+    return res;
+}
+
+static int arith_value(jctx *c, const char *op, jv l, jv r, uint32_t pos, jv *out) {
     bool fl = l.t == JV_FLOAT || r.t == JV_FLOAT;
     double a = num(l), b = num(r);
     if (op[0] == '<' || op[0] == '>') {
@@ -140,12 +150,9 @@ static int concat(jctx *c, jv l, jv r, uint32_t pos, jv *out) {
     jv ls, rs;
     TRY(jx_js_str(c, l, pos, &ls));
     TRY(jx_js_str(c, r, pos, &rs));
-    size_t n = ls.u.s.n + rs.u.s.n;
-    char *p = ja_alloc(c->a, n + 1);
-    if (!p) return jx_nomem(c, pos);
-    memcpy(p, ls.u.s.p, ls.u.s.n);
-    memcpy(p + ls.u.s.n, rs.u.s.p, rs.u.s.n);
-    *out = jv_str(p, n);
+    jbuf b = {0};
+    if (!jb_put_v(c->a, &b, ls, 0, ls.u.s.n) || !jb_put_v(c->a, &b, rs, 0, rs.u.s.n)) return jx_nomem(c, pos);
+    *out = jb_str(&b);
     return J_OK;
 }
 
@@ -189,6 +196,7 @@ static int binary(jctx *c, const jnode *n, jscope *s, jv *out) {
             bool fl = l.t == JV_FLOAT || r.t == JV_FLOAT || b < 0;
             if (!fl && fabs(z) < 9.2e18) *out = jv_int((int64_t)z);
             else *out = jv_float(z);
+            out->taint = l.taint | r.taint;
             return J_OK;
         }
     } else if (is_num(l) && is_num(r)) {
@@ -289,8 +297,8 @@ static int slice_value(jctx *c, jv obj, const jnode *sl, jscope *s, jv *out) {
     }
     jbuf b = {0};
     for (int64_t i = start; dir * i < dir * stop; i += step)
-        if (!jb_put(c->a, &b, obj.u.s.p + offs[i], offs[i + 1] - offs[i])) return jx_nomem(c, sl->pos);
-    *out = jv_str(b.p, b.n);
+        if (!jb_put_v(c->a, &b, obj, offs[i], offs[i + 1] - offs[i])) return jx_nomem(c, sl->pos);
+    *out = jb_str(&b);
     return J_OK;
 }
 
@@ -328,7 +336,7 @@ static int member(jctx *c, const jnode *n, jscope *s, jv *out) {
             size_t cnt, *offs = cp_offsets(c, obj, &cnt);
             if (!offs) return jx_nomem(c, n->pos);
             if (i < 0) i += (int64_t)cnt;
-            if (i >= 0 && i < (int64_t)cnt) *out = jv_str(obj.u.s.p + offs[i], offs[i + 1] - offs[i]);
+            if (i >= 0 && i < (int64_t)cnt) *out = jv_sub(obj, offs[i], offs[i + 1] - offs[i]);
             return J_OK;
         }
         if (prop.t != JV_STR)
@@ -477,7 +485,7 @@ int jx_eval(jctx *c, const jnode *n, jscope *s, jv *out) {
             r = jx_eval(c, n->l1.v[i], s, &k);
             if (!r && k.t != JV_STR) r = jx_fail(c, n->l1.v[i]->pos, "object keys must be strings: got %s", jv_type_name(k));
             if (!r) r = jx_eval(c, n->l2.v[i], s, &v);
-            if (!r && !jd_set(c->a, d, k.u.s.p, k.u.s.n, v)) r = jx_nomem(c, n->pos);
+            if (!r && !jd_set_key(c->a, d, k, v)) r = jx_nomem(c, n->pos);
         }
         *out = (jv){.t = JV_DICT};
         out->u.d = d;
@@ -495,8 +503,10 @@ int jx_eval(jctx *c, const jnode *n, jscope *s, jv *out) {
             int64_t i = v.t == JV_BOOL ? v.u.b : v.u.i;
             if (n->s[0] == '-' && i == INT64_MIN) r = jx_fail(c, n->pos, "integer overflow in -");
             else *out = jv_int(n->s[0] == '-' ? -i : i);
+            out->taint = v.taint;
         } else if (v.t == JV_FLOAT) {
             *out = jv_float(n->s[0] == '-' ? -v.u.f : v.u.f);
+            out->taint = v.taint;
         } else {
             r = jx_fail(c, n->pos, "unknown operator \"%c\" for %s", n->s[0], jv_type_name(v));
         }
@@ -602,7 +612,7 @@ static int exec_for(jctx *c, const jnode *n, jscope *env, jbuf *out) {
         src = jl_new(c->a);
         if (!src) return jx_nomem(c, n->pos);
         for (size_t i = 0; i < it.u.d->n; i++)
-            if (!jl_push(c->a, src, jv_str(it.u.d->kp[i], it.u.d->kn[i]))) return jx_nomem(c, n->pos);
+            if (!jl_push(c->a, src, jd_key(it.u.d, i))) return jx_nomem(c, n->pos);
     } else {
         return jx_fail(c, n->b->pos, "expected iterable or object type in for loop: got %s", jv_type_name(it));
     }
@@ -654,7 +664,7 @@ static int exec_for(jctx *c, const jnode *n, jscope *env, jbuf *out) {
 
 static int exec_stmt(jctx *c, const jnode *n, jscope *s, jbuf *out) {
     switch (n->k) {
-    case N_TEXT: return emit(c, out, n->s, n->n, n->pos);
+    case N_TEXT: return emit(c, out, jv_str(n->s, n->n), n->pos);
     case N_SET: return exec_set(c, n, s);
     case N_IF: {
         jv t;

@@ -89,8 +89,8 @@ jv *jd_get(const jdict *d, const char *k, size_t n) {
     return NULL;
 }
 
-bool jd_set(jarena *a, jdict *d, const char *k, size_t n, jv v) {
-    jv *old = jd_get(d, k, n);
+bool jd_set_key(jarena *a, jdict *d, jv key, jv v) {
+    jv *old = jd_get(d, key.u.s.p, key.u.s.n);
     if (old) {
         *old = v;
         return true;
@@ -100,39 +100,99 @@ bool jd_set(jarena *a, jdict *d, const char *k, size_t n, jv v) {
         const char **kp = ja_alloc(a, cap * sizeof *kp);
         size_t *kn = ja_alloc(a, cap * sizeof *kn);
         jv *nv = ja_alloc(a, cap * sizeof *nv);
-        if (!kp || !kn || !nv) return false;
+        jv *nk = ja_alloc(a, cap * sizeof *nk);
+        if (!kp || !kn || !nv || !nk) return false;
         if (d->n) {
             memcpy(kp, d->kp, d->n * sizeof *kp);
             memcpy(kn, d->kn, d->n * sizeof *kn);
             memcpy(nv, d->v, d->n * sizeof *nv);
+            memcpy(nk, d->key, d->n * sizeof *nk);
         }
-        d->kp = kp, d->kn = kn, d->v = nv, d->cap = cap;
+        d->kp = kp, d->kn = kn, d->v = nv, d->key = nk, d->cap = cap;
     }
-    d->kp[d->n] = k;
-    d->kn[d->n] = n;
+    d->kp[d->n] = key.u.s.p;
+    d->kn[d->n] = key.u.s.n;
+    d->key[d->n] = key;
     d->v[d->n++] = v;
     return true;
 }
 
-bool jb_put(jarena *a, jbuf *b, const char *p, size_t n) {
-    if (n == 0) return true;
-    if (b->cap - b->n < n) {
-        if (n > a->limit) return false;
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap - b->n < n) {
-            if (cap > a->limit) return false;
-            cap *= 2;
-        }
-        char *np = ja_alloc(a, cap);
-        if (!np) return false;
-        if (b->n) memcpy(np, b->p, b->n);
-        b->p = np;
-        b->cap = cap;
+bool jd_set(jarena *a, jdict *d, const char *k, size_t n, jv v) { return jd_set_key(a, d, jv_str(k, n), v); }
+
+jv jd_key(const jdict *d, size_t i) { return d->key[i]; }
+
+/* Grows b to hold n more bytes (and its mask, if it has one). */
+static bool jb_grow(jarena *a, jbuf *b, size_t n) {
+    if (b->cap - b->n >= n) return true;
+    if (n > a->limit) return false;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap - b->n < n) {
+        if (cap > a->limit) return false;
+        cap *= 2;
     }
+    char *np = ja_alloc(a, cap);
+    uint8_t *nm = b->m ? ja_alloc(a, cap) : NULL;
+    if (!np || (b->m && !nm)) return false;
+    if (b->n) memcpy(np, b->p, b->n);
+    if (b->m && b->n) memcpy(nm, b->m, b->n);
+    b->p = np;
+    b->m = nm;
+    b->cap = cap;
+    return true;
+}
+
+/* Gives b a mask (all template so far). */
+static bool jb_mask(jarena *a, jbuf *b) {
+    if (b->m) return true;
+    b->m = ja_alloc(a, b->cap ? b->cap : 1); /* zeroed */
+    return b->m != NULL;
+}
+
+bool jb_put_t(jarena *a, jbuf *b, const char *p, size_t n, uint8_t taint) {
+    if (n == 0) return true;
+    if (!jb_grow(a, b, n)) return false;
+    if (taint && !jb_mask(a, b)) return false;
     memcpy(b->p + b->n, p, n);
+    if (b->m) memset(b->m + b->n, taint ? 1 : 0, n);
+    if (taint) b->tainted += n;
     b->n += n;
     return true;
 }
+
+bool jb_put(jarena *a, jbuf *b, const char *p, size_t n) { return jb_put_t(a, b, p, n, 0); }
+
+bool jb_put_v(jarena *a, jbuf *b, jv s, size_t off, size_t n) {
+    if (!s.u.s.m) return jb_put_t(a, b, s.u.s.p + off, n, s.taint);
+    if (n == 0) return true;
+    if (!jb_grow(a, b, n) || !jb_mask(a, b)) return false;
+    memcpy(b->p + b->n, s.u.s.p + off, n);
+    for (size_t i = 0; i < n; i++) b->tainted += (b->m[b->n + i] = s.u.s.m[off + i] ? 1 : 0);
+    b->n += n;
+    return true;
+}
+
+jv jb_str(const jbuf *b) {
+    jv v = jv_str(b->p, b->n);
+    if (b->tainted && b->tainted == b->n) v.taint = 1;
+    else if (b->tainted) v.u.s.m = b->m;
+    return v;
+}
+
+bool jv_any_taint(jv s) {
+    if (!s.u.s.m) return s.taint != 0;
+    for (size_t i = 0; i < s.u.s.n; i++)
+        if (s.u.s.m[i]) return true;
+    return false;
+}
+
+jv jv_sub(jv s, size_t off, size_t n) {
+    jv v = s;
+    v.u.s.p = s.u.s.p + off;
+    v.u.s.n = n;
+    v.u.s.m = s.u.s.m ? s.u.s.m + off : NULL;
+    return v;
+}
+
 bool jb_puts(jarena *a, jbuf *b, const char *s) { return jb_put(a, b, s, strlen(s)); }
 
 bool jv_truthy(jv v) {
@@ -193,22 +253,25 @@ void jv_js_number(double f, char *buf, size_t cap) {
     }
 }
 
+/* text of a scalar, with the scalar's provenance */
+static bool put_scalar(jarena *a, jbuf *b, const char *s, jv v) { return jb_put_t(a, b, s, strlen(s), v.taint); }
+
 bool jv_append_str(jarena *a, jbuf *b, jv v) {
     char num[64];
     switch (v.t) {
-    case JV_UNDEF: return jb_puts(a, b, "undefined");
-    case JV_NONE: return jb_puts(a, b, "null");
-    case JV_BOOL: return jb_puts(a, b, v.u.b ? "true" : "false");
-    case JV_INT: snprintf(num, sizeof num, "%lld", (long long)v.u.i); return jb_puts(a, b, num);
+    case JV_UNDEF: return put_scalar(a, b, "undefined", v);
+    case JV_NONE: return put_scalar(a, b, "null", v);
+    case JV_BOOL: return put_scalar(a, b, v.u.b ? "true" : "false", v);
+    case JV_INT: snprintf(num, sizeof num, "%lld", (long long)v.u.i); return put_scalar(a, b, num, v);
     case JV_FLOAT:
-        if (v.u.f == 0 && signbit(v.u.f)) return jb_puts(a, b, "-0.0");
+        if (v.u.f == 0 && signbit(v.u.f)) return put_scalar(a, b, "-0.0", v);
         if (v.u.f == floor(v.u.f) && fabs(v.u.f) < 1e21) {
             snprintf(num, sizeof num, "%.1f", v.u.f);
         } else {
             jv_js_number(v.u.f, num, sizeof num);
         }
-        return jb_puts(a, b, num);
-    case JV_STR: return jb_put(a, b, v.u.s.p, v.u.s.n);
+        return put_scalar(a, b, num, v);
+    case JV_STR: return jb_put_v(a, b, v, 0, v.u.s.n);
     case JV_LIST:
     case JV_DICT:
     case JV_NS: {
@@ -220,9 +283,15 @@ bool jv_append_str(jarena *a, jbuf *b, jv v) {
     return false;
 }
 
-static bool json_str(jarena *a, jbuf *b, const char *p, size_t n, bool ascii) {
-    if (!jb_put(a, b, "\"", 1)) return false;
+/* A JSON string: each byte's escape has that byte's provenance, the quotes
+ * are data when any byte is. */
+static bool json_str(jarena *a, jbuf *b, jv s, bool ascii) {
+    const char *p = s.u.s.p;
+    size_t n = s.u.s.n;
+    uint8_t q = jv_any_taint(s);
+    if (!jb_put_t(a, b, "\"", 1, q)) return false;
     for (size_t i = 0; i < n; i++) {
+        uint8_t t = jv_taint_at(s, i);
         unsigned char c = (unsigned char)p[i];
         char esc[16];
         const char *e = NULL;
@@ -241,7 +310,7 @@ static bool json_str(jarena *a, jbuf *b, const char *p, size_t n, bool ascii) {
             }
         }
         if (e) {
-            if (!jb_puts(a, b, e)) return false;
+            if (!jb_put_t(a, b, e, strlen(e), t)) return false;
         } else if (ascii && c >= 0x7f) {
             /* makeAsciiSafe: UTF-16 units as \uXXXX */
             uint32_t cp = c, len = 1;
@@ -256,12 +325,12 @@ static bool json_str(jarena *a, jbuf *b, const char *p, size_t n, bool ascii) {
             } else {
                 snprintf(esc, sizeof esc, "\\u%04x", cp);
             }
-            if (!jb_puts(a, b, esc)) return false;
-        } else if (!jb_put(a, b, (const char *)&p[i], 1)) {
+            if (!jb_put_t(a, b, esc, strlen(esc), t)) return false;
+        } else if (!jb_put_t(a, b, (const char *)&p[i], 1, t)) {
             return false;
         }
     }
-    return jb_put(a, b, "\"", 1);
+    return jb_put_t(a, b, "\"", 1, q);
 }
 
 static bool pad(jarena *a, jbuf *b, int indent, int depth) {
@@ -297,24 +366,28 @@ const char *jv_unjsonable(jv v, int depth) {
 
 bool jv_append_json(jarena *a, jbuf *b, jv v, const jjson_opts *o, int depth) {
     if (depth > 512 || (v.t == JV_LIST && v.tuple)) return false;
-    const char *item_sep = o->item_sep ? o->item_sep : o->indent > 0 ? "," : ", ";
-    const char *key_sep = o->key_sep ? o->key_sep : ": ";
+    /* the separators as strings, up to a NUL (as they always were), with their provenance */
+    jv item_sep = o->item_sep ? *o->item_sep : o->indent > 0 ? jv_str(",", 1) : jv_str(", ", 2);
+    jv key_sep = o->key_sep ? *o->key_sep : jv_str(": ", 2);
+    const char *nul = memchr(item_sep.u.s.p, 0, item_sep.u.s.n);
+    if (nul) item_sep = jv_sub(item_sep, 0, (size_t)(nul - item_sep.u.s.p));
+    if ((nul = memchr(key_sep.u.s.p, 0, key_sep.u.s.n))) key_sep = jv_sub(key_sep, 0, (size_t)(nul - key_sep.u.s.p));
     char num[64];
     switch (v.t) {
-    case JV_UNDEF: return jb_puts(a, b, o->undef_as_null ? "null" : "undefined");
-    case JV_NONE: return jb_puts(a, b, "null");
-    case JV_BOOL: return jb_puts(a, b, v.u.b ? "true" : "false");
-    case JV_INT: snprintf(num, sizeof num, "%lld", (long long)v.u.i); return jb_puts(a, b, num);
+    case JV_UNDEF: return put_scalar(a, b, o->undef_as_null ? "null" : "undefined", v);
+    case JV_NONE: return put_scalar(a, b, "null", v);
+    case JV_BOOL: return put_scalar(a, b, v.u.b ? "true" : "false", v);
+    case JV_INT: snprintf(num, sizeof num, "%lld", (long long)v.u.i); return put_scalar(a, b, num, v);
     case JV_FLOAT:
-        if (!isfinite(v.u.f)) return jb_puts(a, b, "null");
+        if (!isfinite(v.u.f)) return put_scalar(a, b, "null", v);
         jv_js_number(v.u.f, num, sizeof num);
-        return jb_puts(a, b, num);
-    case JV_STR: return json_str(a, b, v.u.s.p, v.u.s.n, o->ensure_ascii);
+        return put_scalar(a, b, num, v);
+    case JV_STR: return json_str(a, b, v, o->ensure_ascii);
     case JV_LIST: {
         const jlist *l = v.u.l;
         if (!jb_put(a, b, "[", 1)) return false;
         for (size_t i = 0; i < l->n; i++) {
-            if (i && !jb_puts(a, b, item_sep)) return false;
+            if (i && !jb_put_v(a, b, item_sep, 0, item_sep.u.s.n)) return false;
             if (o->indent > 0 && !pad(a, b, o->indent, depth + 1)) return false;
             if (!jv_append_json(a, b, l->v[i], o, depth + 1)) return false;
         }
@@ -338,9 +411,9 @@ bool jv_append_json(jarena *a, jbuf *b, jv v, const jjson_opts *o, int depth) {
         if (!jb_put(a, b, "{", 1)) return false;
         for (size_t k = 0; k < d->n; k++) {
             size_t i = order ? order[k] : k;
-            if (k && !jb_puts(a, b, item_sep)) return false;
+            if (k && !jb_put_v(a, b, item_sep, 0, item_sep.u.s.n)) return false;
             if (o->indent > 0 && !pad(a, b, o->indent, depth + 1)) return false;
-            if (!json_str(a, b, d->kp[i], d->kn[i], o->ensure_ascii) || !jb_puts(a, b, key_sep) ||
+            if (!json_str(a, b, jd_key(d, i), o->ensure_ascii) || !jb_put_v(a, b, key_sep, 0, key_sep.u.s.n) ||
                 !jv_append_json(a, b, d->v[i], o, depth + 1))
                 return false;
         }

@@ -8,10 +8,11 @@
 #include "jinja/jinja_eval.h"
 #include "json.h"
 
+/* A request's JSON as values: all of it (keys too) is data. */
 static bool from_json(jarena *a, const json_value *j, jv *out) {
     switch (j->type) {
-    case JSON_NULL: *out = jv_none(); return true;
-    case JSON_BOOL: *out = jv_bool(j->b); return true;
+    case JSON_NULL: *out = jv_none(); out->taint = 1; return true;
+    case JSON_BOOL: *out = jv_bool(j->b); out->taint = 1; return true;
     case JSON_NUMBER:
         if (j->is_int) {
             *out = jv_int(j->i);
@@ -19,10 +20,12 @@ static bool from_json(jarena *a, const json_value *j, jv *out) {
             *out = (jv){.t = JV_FLOAT};
             out->u.f = j->num;
         }
+        out->taint = 1;
         return true;
     case JSON_STRING: {
         char *p = ja_strdup(a, j->str, j->len);
         *out = jv_str(p, j->len);
+        out->taint = 1;
         return p != NULL;
     }
     case JSON_ARRAY: {
@@ -42,7 +45,9 @@ static bool from_json(jarena *a, const json_value *j, jv *out) {
         for (size_t i = 0; i < j->n; i++) {
             jv v;
             char *k = ja_strdup(a, j->keys[i], j->key_lens[i]);
-            if (!k || !from_json(a, &j->items[i], &v) || !jd_set(a, d, k, j->key_lens[i], v)) return false;
+            jv key = jv_str(k, j->key_lens[i]);
+            key.taint = 1;
+            if (!k || !from_json(a, &j->items[i], &v) || !jd_set_key(a, d, key, v)) return false;
         }
         *out = (jv){.t = JV_DICT};
         out->u.d = d;
@@ -69,11 +74,14 @@ static hearth_status set_fn(jarena *a, jdict *g, const char *k, jfunc_kind kind,
     return set(a, g, k, v, err);
 }
 
-static jv cstr(jarena *a, const char *s) {
+/* a string of the model's (bos_token, ...): taint 0, or of the request: 1 */
+static jv cstr(jarena *a, const char *s, uint8_t taint) {
     s = s ? s : "";
     size_t n = strlen(s);
     char *p = ja_strdup(a, s, n);
-    return p ? jv_str(p, n) : jv_str("", 0);
+    jv v = p ? jv_str(p, n) : jv_str("", 0);
+    v.taint = taint;
+    return v;
 }
 
 /* messages (and maybe tools) from JSON into globals */
@@ -109,11 +117,11 @@ static hearth_status conversation(jarena *a, jdict *g, const hearth_template_inp
         if (!l) return nomem(err);
         for (size_t i = 0; i < in->n_messages; i++) {
             jdict *d = jd_new(a);
-            if (!d || !jd_set(a, d, "role", 4, cstr(a, in->messages[i].role))) return nomem(err);
-            if (in->messages[i].content && !jd_set(a, d, "content", 7, cstr(a, in->messages[i].content)))
+            if (!d || !jd_set(a, d, "role", 4, cstr(a, in->messages[i].role, 1))) return nomem(err);
+            if (in->messages[i].content && !jd_set(a, d, "content", 7, cstr(a, in->messages[i].content, 1)))
                 return nomem(err);
             if (in->messages[i].reasoning_content &&
-                !jd_set(a, d, "reasoning_content", 17, cstr(a, in->messages[i].reasoning_content)))
+                !jd_set(a, d, "reasoning_content", 17, cstr(a, in->messages[i].reasoning_content, 1)))
                 return nomem(err);
             jv m = {.t = JV_DICT};
             m.u.d = d;
@@ -145,15 +153,23 @@ static hearth_status variables(jarena *a, jdict *g, const json_value *vars, hear
                                vars->keys[i]);
         jv v;
         char *k = ja_strdup(a, vars->keys[i], vars->key_lens[i]);
-        if (!k || !from_json(a, &vars->items[i], &v) || !jd_set(a, g, k, vars->key_lens[i], v)) return nomem(err);
+        jv key = jv_str(k, vars->key_lens[i]);
+        key.taint = 1;
+        if (!k || !from_json(a, &vars->items[i], &v) || !jd_set_key(a, g, key, v)) return nomem(err);
     }
     return HEARTH_OK;
 }
 
 hearth_status hearth_template_render(const char *tmpl, size_t len, const hearth_template_input *in, char **out,
                                      size_t *out_len, hearth_error *err) {
+    return hearth_template_render_marked(tmpl, len, in, out, out_len, NULL, err);
+}
+
+hearth_status hearth_template_render_marked(const char *tmpl, size_t len, const hearth_template_input *in, char **out,
+                                            size_t *out_len, uint8_t **from_request, hearth_error *err) {
     *out = NULL;
     if (out_len) *out_len = 0;
+    if (from_request) *from_request = NULL;
     if (!tmpl || !in) return hearth_fail(err, HEARTH_E_ARG, "template: no template or input");
     jarena a = {.limit = in->max_memory ? in->max_memory : (size_t)256 << 20};
     jsource js = {tmpl, len, err, &a};
@@ -186,19 +202,28 @@ hearth_status hearth_template_render(const char *tmpl, size_t len, const hearth_
         if (!st) st = set_fn(&a, g, "strftime_now", F_STRFTIME, err);
         if (!st) st = conversation(&a, g, in, err);
         if (!st) st = set(&a, g, "add_generation_prompt", jv_bool(in->add_generation_prompt), err);
-        if (!st) st = set(&a, g, "bos_token", cstr(&a, in->bos_token), err);
-        if (!st) st = set(&a, g, "eos_token", cstr(&a, in->eos_token), err);
+        if (!st) st = set(&a, g, "bos_token", cstr(&a, in->bos_token, 0), err);
+        if (!st) st = set(&a, g, "eos_token", cstr(&a, in->eos_token, 0), err);
         if (!st) st = variables(&a, g, in->variables, err);
     }
     if (!st) st = jinja_render(&js, &program, g, &lim, &buf);
     if (!st) {
         *out = malloc(buf.n + 1);
-        if (!*out) {
+        uint8_t *m = from_request ? malloc(buf.n + 1) : NULL;
+        if (!*out || (from_request && !m)) {
+            free(*out);
+            free(m);
+            *out = NULL;
             st = nomem(err);
         } else {
             if (buf.n) memcpy(*out, buf.p, buf.n);
             (*out)[buf.n] = 0;
             if (out_len) *out_len = buf.n;
+            if (m) {
+                if (buf.m) memcpy(m, buf.m, buf.n);
+                else memset(m, 0, buf.n);
+                *from_request = m;
+            }
         }
     }
     ja_free(&a);

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "json.h"
@@ -49,5 +50,18 @@ typedef struct {
  * "template:LINE:COL: raise_exception: msg" (HEARTH_E_ARG). */
 hearth_status hearth_template_render(const char *tmpl, size_t len, const hearth_template_input *in, char **out,
                                      size_t *out_len, hearth_error *err);
+
+/* The same, and *from_request (malloc'ed, *out_len bytes) says where each
+ * output byte came from: 1 for bytes of the request (messages: every field,
+ * role, content and reasoning_content included; tools; variables; their keys
+ * too) and of everything the template derived from them byte by byte
+ * (concatenation, slices, trim, replace, split, case mapping, join, indent,
+ * tojson, numbers converted from them); 0 for the template's own text, the
+ * model's bos_token/eos_token and what the template computed itself (loop
+ * indices, lengths, dates). Exact, not a guess: each value carries its
+ * provenance through the evaluator. Chat tokenizes so that only 0 bytes can
+ * form special tokens. */
+hearth_status hearth_template_render_marked(const char *tmpl, size_t len, const hearth_template_input *in, char **out,
+                                            size_t *out_len, uint8_t **from_request, hearth_error *err);
 
 #endif

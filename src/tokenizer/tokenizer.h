@@ -30,8 +30,10 @@ void tokenizer_free(hearth_tokenizer *t);
 hearth_status tokenizer_encode(const hearth_tokenizer *t, const char *text, size_t len, bool parse_special,
                                int32_t **out, size_t *n_out, hearth_error *err);
 /* The same, but no special token is matched where protect[i] is non-zero
- * (protect: len bytes, or NULL). Chat uses it so that text a user typed can
- * never become control tokens, while the template's own markup does. */
+ * (protect: len bytes, or NULL): a special token's text splits out only
+ * where all its bytes are unprotected. Chat passes the chat template's
+ * provenance (hearth_template_render_marked), so that text from a request
+ * can never become special tokens while the template's own markup does. */
 hearth_status tokenizer_encode_protected(const hearth_tokenizer *t, const char *text, size_t len, bool parse_special,
                                          const uint8_t *protect, int32_t **out, size_t *n_out, hearth_error *err);
 

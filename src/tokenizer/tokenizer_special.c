@@ -163,7 +163,7 @@ hearth_status tok_partition(const hearth_tokenizer *t, const char *text, size_t 
                 q += tl;
             }
         }
-        qsort(pl, n_pl, sizeof *pl, cmp_placed);
+        if (n_pl) qsort(pl, n_pl, sizeof *pl, cmp_placed); /* none: every occurrence was protected */
     }
 
     /* fragments: placed tokens, and the maximal runs of raw bytes between them */

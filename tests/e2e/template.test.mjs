@@ -144,5 +144,36 @@ const msgs = convFiles.system;
     check('a model without a chat template is a clear error', r.status === 1 && r.stderr.includes('no tokenizer.chat_template'), r.stderr);
   }
 }
+
+// No control token from request bytes (issue 17, item 6): tests/fuzz/fuzz_control.c over every template
+// x the five real vocabularies x hostile conversations full of each vocabulary's special-token texts
+// (content, reasoning_content, tool calls and results, tool descriptions, names, roles), rendered with
+// their provenance and tokenized as chat does; and the same conversations with plain words tokenize
+// exactly as without any protection (the template's markup is never taken for request text).
+if (fs.existsSync(TEMPLATES)) {
+  const driver = path.join(ROOT, 'build', 'control_check');
+  const src = (d) => fs.readdirSync(path.join(ROOT, 'src', d)).filter((f) => f.endsWith('.c')).map((f) => path.join(ROOT, 'src', d, f));
+  const sources = [path.join(ROOT, 'tests/fuzz/fuzz_control.c'), ...['json.c', 'error.c', 'model/gguf.c', 'model/ggml_types.c']
+    .map((f) => path.join(ROOT, 'src', f)), ...src('jinja'), ...src('tokenizer')];
+  const headers = ['', 'jinja', 'model', 'tokenizer'].flatMap((d) => fs.readdirSync(path.join(ROOT, 'src', d))
+    .filter((f) => f.endsWith('.h')).map((f) => path.join(ROOT, 'src', d, f)));
+  const mtime = (f) => fs.statSync(f).mtimeMs;
+  let built = true;
+  if (!fs.existsSync(driver) || [...sources, ...headers].some((f) => mtime(f) > mtime(driver))) {
+    const r = spawnSync(process.env.CC || 'cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter',
+      `-I${path.join(ROOT, 'src')}`, ...sources, '-o', driver, '-lm'], { encoding: 'utf8' });
+    built = r.status === 0 && !r.stderr.includes('warning');
+    check('tests/fuzz/fuzz_control.c builds without warnings', built, r.stderr);
+  }
+  if (built) {
+    const { ensureModel } = await import('../../tools/golden_tokenize.mjs');
+    const vocabs = ['llama2', 'llama3', 'qwen3', 'gemma3', 'gpt4o'].map((n) => ensureModel(n));
+    const t0 = Date.now();
+    const r = spawnSync(driver, [TEMPLATES, '4', ...vocabs], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    for (const line of r.stdout.trim().split('\n')) console.log(`# ${line}`);
+    check(`no control token from request bytes, and none of the template's markup taken for request text (${Date.now() - t0} ms)`,
+      r.status === 0, `${r.stderr.slice(0, 4000)}`);
+  }
+}
 fs.rmSync(tmp, { recursive: true, force: true });
 done();

@@ -54,6 +54,35 @@ static char *repeat(const char *a, int n, const char *mid, const char *b) {
     return s;
 }
 
+
+/* Checks the provenance of tmpl's output for the conversation msgs (JSON):
+ * want is the output with each run of request bytes in [brackets]. The
+ * marked render must equal the plain render. */
+static void expect_marks(const char *name, const char *tmpl, const char *msgs, const json_value *vars, const char *want) {
+    hearth_template_input in = {.messages_json = msgs, .messages_json_len = strlen(msgs), .variables = vars,
+                                .bos_token = "<s>", .eos_token = "</s>"};
+    char *out = NULL, *plain = NULL;
+    uint8_t *m = NULL;
+    size_t n = 0, pn = 0;
+    hearth_error err = {0};
+    hearth_status st = hearth_template_render_marked(tmpl, strlen(tmpl), &in, &out, &n, &m, &err);
+    char got[512] = "";
+    size_t k = 0;
+    for (size_t i = 0; !st && i < n && k + 4 < sizeof got; i++) {
+        if (m[i] && (i == 0 || !m[i - 1])) got[k++] = '[';
+        got[k++] = out[i];
+        if (m[i] && (i + 1 == n || !m[i + 1])) got[k++] = ']';
+    }
+    got[k] = 0;
+    bool same = !st && !hearth_template_render(tmpl, strlen(tmpl), &in, &plain, &pn, &err) && pn == n &&
+                memcmp(plain, out, n) == 0;
+    CHECK(name, !st && same && strcmp(got, want) == 0, "got \"%s\" (%s), want \"%s\"", got,
+          st ? err.message : same ? "same as the plain render" : "NOT the plain render", want);
+    free(out);
+    free(plain);
+    free(m);
+}
+
 int main(void) {
     /* syntax and whitespace */
     expect("text and expressions", "a{{ 1 + 2 * 3 }}b{# comment #}c", "a7bc");
@@ -203,6 +232,72 @@ int main(void) {
     expect_error("attribute on a non-namespace", "{% set d = {} %}{% set d.x = 1 %}", "non-namespace", NULL);
     expect_error("bad messages JSON", "x", "messages: json:1:", &(hearth_template_input){
         .messages_json = "[{\"role\": 1,}]", .messages_json_len = 14});
+
+    /* provenance: which output bytes came from the request */
+    {
+        const char *a = "[{\"role\":\"user\",\"content\":\" <|im_end|>x \",\"n\":41}]";
+        const char *b = "[{\"role\":\"user\",\"content\":\"ab\\ncd\"},{\"role\":\"assistant\",\"content\":\"r</think>ans\"}]";
+        expect_marks("provenance: literals and bos_token are the template's, content and role the request's",
+                     "{{ bos_token }}{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>{% endfor %}", a,
+                     NULL, "<s><|im_start|>[user]\n[ <|im_end|>x ]<|im_end|>");
+        expect_marks("provenance: concatenation and trim", "{{ '<|a|>' + messages[0].content | trim + '<|b|>' }}", a, NULL,
+                     "<|a|>[<|im_end|>x]<|b|>");
+        expect_marks("provenance: case mapping keeps it", "{{ messages[0].content | upper }}|{{ 'A' | lower }}", a, NULL,
+                     "[ <|IM_END|>X ]|a");
+        expect_marks("provenance: capitalize and title", "{{ messages[0].content | capitalize }}{{ messages[1].content | title }}",
+                     b, NULL, "[Ab\ncdR</Think>Ans]");
+        expect_marks("provenance: replace (the replacement has its own)",
+                     "{{ messages[0].content.replace('b', '<X>') }}|{{ 'a-c'.replace('-', messages[0].content) }}", b, NULL,
+                     "[a]<X>[\ncd]|a[ab\ncd]c");
+        expect_marks("provenance: slices and subscripts", "{{ messages[0].content[1:3] }}|{{ messages[0].content[::-1] }}|"
+                     "{{ messages[0].content[0] }}", b, NULL, "[b\n]|[dc\nba]|[a]");
+        expect_marks("provenance: split", "{{ messages[1].content.split('</think>')[-1] }}/{{ messages[1].content.split('</think>')[0] }}",
+                     b, NULL, "[ans]/[r]");
+        expect_marks("provenance: join and map", "{{ messages | map(attribute='role') | join('|') }}", b, NULL,
+                     "[user]|[assistant]");
+        expect_marks("provenance: tojson (keys, strings, escapes and numbers; not the punctuation)",
+                     "{{ messages[0] | tojson }}", a, NULL, "{[\"role\"]: [\"user\"], [\"content\"]: [\" <|im_end|>x \"], [\"n\"]: [41]}");
+        expect_marks("provenance: a dict's keys and values, printed", "{% for k, v in messages[0].items() %}{{ k }}={{ v }};{% endfor %}",
+                     b, NULL, "[role]=[user];[content]=[ab\ncd];");
+        expect_marks("provenance: macros, call blocks and set blocks carry it",
+                     "{% macro m(x) %}<{{ x }}>{% endmacro %}{{ m(messages[1].role) }}{% set s %}({{ messages[0].role }}){% endset %}{{ s }}",
+                     b, NULL, "<[assistant]>([user])");
+        expect_marks("provenance: namespaces and ~", "{% set ns = namespace(c=messages[0].role) %}{{ ns.c ~ 1 }}", b, NULL,
+                     "[user]1");
+        expect_marks("provenance: numbers from the request and arithmetic on them; lengths are the template's",
+                     "{{ messages[0].n + 1 }} {{ messages | length }} {{ messages[0].content | length }} {{ loop }}", a, NULL,
+                     "[42] 1 13 ");
+        expect_marks("provenance: tojson's separators", "{{ [1, 2] | tojson(separators=(messages[0].role, ':')) }}", b, NULL,
+                     "[1[user]2]");
+        expect_marks("provenance: indent", "{{ messages[0].content | indent(2) }}", b, NULL, "[ab\n]  [cd]");
+        expect_marks("provenance: string and int of request values", "{{ messages[0].n | string }}{{ ('7' + messages[0].n | string) | int }}",
+                     a, NULL, "[41741]");
+        json_value *vars = NULL;
+        hearth_error jerr;
+        const char *vj = "{\"custom\": \"<|im_start|>\", \"flag\": true}";
+        if (json_parse(vj, strlen(vj), &vars, &jerr) == HEARTH_OK) {
+            expect_marks("provenance: the caller's variables are request data", "{{ custom }}{{ flag }}{% if flag %}<|x|>{% endif %}", a,
+                         vars, "[<|im_start|>true]<|x|>");
+            json_free(vars);
+        }
+        /* the chat's own messages (not JSON): role, content and reasoning_content */
+        hearth_chat_message cm[] = {{"user", "hi<|im_end|>", NULL}, {"assistant", "ok", "why<|im_end|>"}};
+        hearth_template_input in = {.messages = cm, .n_messages = 2};
+        const char *t = "{% for m in messages %}<{{ m.role }}>{{ m.reasoning_content }}|{{ m.content }}{% endfor %}";
+        char *out = NULL;
+        uint8_t *mk = NULL;
+        size_t n = 0;
+        hearth_error err = {0};
+        hearth_status st = hearth_template_render_marked(t, strlen(t), &in, &out, &n, &mk, &err);
+        const char *want = "<user>|hi<|im_end|><assistant>why<|im_end|>|ok";
+        const char *wm = "0111100111111111111011111111101111111111111011";
+        bool ok = !st && n == strlen(want) && memcmp(out, want, n) == 0;
+        for (size_t i = 0; ok && i < n; i++) ok = mk[i] == (wm[i] == '1');
+        CHECK("provenance: a chat's messages (role, content, reasoning_content) are request data", ok, "%s",
+              st ? err.message : out);
+        free(out);
+        free(mk);
+    }
 
     /* limits: errors, never a crash */
     {

@@ -28,25 +28,45 @@ static double now_ms(void) {
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* Encodes text; returns the ids as "1 2 3" in a static buffer (or "ERROR: ..."). */
-static const char *enc(const hearth_tokenizer *t, const char *text, size_t len, bool special) {
-    static char out[4096];
-    int32_t *ids;
-    size_t n;
-    hearth_error err;
-    if (tokenizer_encode(t, text, len, special, &ids, &n, &err)) {
-        snprintf(out, sizeof out, "ERROR: %s", err.message);
+/* The result of an encode as "1 2 3" in out (or "ERROR: ..."); frees ids. */
+static const char *ids_text(hearth_status st, int32_t *ids, size_t n, const hearth_error *err, char *out, size_t cap) {
+    if (st) {
+        snprintf(out, cap, "ERROR: %s", err->message);
         return out;
     }
     size_t o = 0;
     out[0] = 0;
-    for (size_t i = 0; i < n && o + 16 < sizeof out; i++) o += (size_t)snprintf(out + o, sizeof out - o, i ? " %d" : "%d", ids[i]);
+    for (size_t i = 0; i < n && o + 16 < cap; i++) o += (size_t)snprintf(out + o, cap - o, i ? " %d" : "%d", ids[i]);
     free(ids);
     return out;
 }
 
+/* Encodes text; returns the ids as "1 2 3" in a static buffer (or "ERROR: ..."). */
+static const char *enc(const hearth_tokenizer *t, const char *text, size_t len, bool special) {
+    static char out[4096];
+    int32_t *ids = NULL;
+    size_t n = 0;
+    hearth_error err;
+    hearth_status st = tokenizer_encode(t, text, len, special, &ids, &n, &err);
+    return ids_text(st, ids, n, &err, out, sizeof out);
+}
+
 static const char *encs(const hearth_tokenizer *t, const char *text, bool special) {
     return enc(t, text, strlen(text), special);
+}
+
+/* Encodes text with parse_special where marks (one '1' or '0' per byte of text: '1' = from a request) allow. */
+static const char *encp(const hearth_tokenizer *t, const char *text, const char *marks) {
+    static char out[4096];
+    uint8_t protect[256];
+    size_t len = strlen(text);
+    for (size_t i = 0; i < len && i < sizeof protect; i++) protect[i] = marks[i] == '1';
+    int32_t *ids = NULL;
+    size_t n = 0;
+    hearth_error err;
+    if (len > sizeof protect || strlen(marks) != len) return "ERROR: marks do not match the text";
+    hearth_status st = tokenizer_encode_protected(t, text, len, true, protect, &ids, &n, &err);
+    return ids_text(st, ids, n, &err, out, sizeof out);
 }
 
 /* Concatenated pieces of the ids of text (show_special), malloc'ed; *n its length. */
@@ -521,6 +541,20 @@ static void test_bpe_small(void) {
     got = encs(t, "<|im_end|>", true);
     CHECK("bpe: <|im_end|> with parse_special", !strcmp(got, "266"), "%s", got);
     CHECK("bpe: <|im_end|> ends generation", tokenizer_is_eog(t, 266), "%s", "");
+    /* chat: request bytes (1) never form special tokens, the template's (0) do */
+    got = encp(t, "<|im_end|><|im_end|>", "11111111110000000000");
+    CHECK("bpe: a special token's text from a request is text, the template's after it a token",
+          !strcmp(got, "60 124 105 109 95 101 110 100 124 62 266"), "%s", got);
+    got = encp(t, "<|im_end|><|im_end|>", "00000000010000000001");
+    CHECK("bpe: one request byte inside a special token's text keeps it text",
+          !strcmp(got, encs(t, "<|im_end|><|im_end|>", false)), "%s", got);
+    got = encp(t, "<think><|im_end|>", "11111110000000000");
+    CHECK("bpe: user-defined tokens too: a request's <think> is text", strstr(got, "267") == NULL && strstr(got, "266") != NULL,
+          "%s", got);
+    got = encp(t, "hello<|im_end|>world", "00000000000000000000");
+    CHECK("bpe: no request bytes: as tokenizer_encode with parse_special",
+          strstr(got, "266") && !strcmp(got, encs(t, "hello<|im_end|>world", true)),
+          "%s", got);
     char piece[64];
     size_t pn = tokenizer_piece(t, 264, false, piece, sizeof piece);
     CHECK("bpe: byte-level piece", pn == 6 && !memcmp(piece, " world", 6), "%.*s", (int)pn, piece);
