@@ -61,6 +61,9 @@ if [ -x "$BUILD/fuzz_tok" ] && [ -z "$filter" ]; then
     if FUZZ_TOK_MODELS=$(node tests/e2e/tokenize_hf.test.mjs --models 2>"$log"); then
         export FUZZ_TOK_MODELS
         fuzz_one fuzz_tok tests/fuzz/tok_corpus
+        # no control token from request bytes: every template, every vocabulary
+        export FUZZ_TEMPLATES=../shared/templates/templates.json
+        fuzz_one fuzz_control tests/fuzz/control_corpus
     else
         echo "not ok - fuzz_tok: its models could not be made:"
         tail -n 30 "$log" | sed 's/^/    /'
