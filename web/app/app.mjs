@@ -211,13 +211,19 @@ async function refreshBackendInfo() {
 // says so until a write succeeds.
 const unsaved = new WeakSet();
 
-// Stores c through write (convs.saveConversation or convs.saveIfStored); true when it was stored.
+// Stores c through write (convs.saveConversation or an append); true when the write went through.
 // A write the browser refuses (its storage for this site is full, or refused) is said in the page,
-// with what to delete (under title), rather than lost in the console.
+// with what to delete (under title), rather than lost in the console; one refused because another
+// tab changed the conversation first reloads it and says so.
 async function save(c, title, write = convs.saveConversation) {
   try {
     await write(c);
   } catch (err) {
+    if (err instanceof convs.ConflictError) {
+      await reloadFromOtherTab(c.id);
+      showError($('save-error'), title, `${err.message}.`, []);
+      return false;
+    }
     showError($('save-error'), title,
       `This browser's storage for this site is full, or it refused the write. To make room, delete stored models (Models) or old conversations, then try again. (${err?.message || err})`,
       [['Models', openModels]]);
@@ -226,6 +232,16 @@ async function save(c, title, write = convs.saveConversation) {
   unsaved.delete(c);
   $('save-error').hidden = true;
   return true;
+}
+
+// Another tab wrote or deleted conversation id: the list follows, and so does the open conversation
+// unless an answer is streaming into it (its own write then appends to what the other tab stored).
+async function reloadFromOtherTab(id) {
+  if (state.conv?.id === id && !state.gen) {
+    const fresh = await convs.getConversation(id);
+    if (fresh) { state.conv = fresh; renderConversation(); } else if (state.conv.messages.length) { await newChat(); return; }
+  }
+  await renderConvList();
 }
 
 async function renderConvList() {
@@ -256,9 +272,12 @@ function renameInline(li, c) {
     if (settled) return;
     settled = true;
     if (keep && input.value.trim()) {
-      const fresh = await convs.getConversation(c.id);
+      // Deleted meanwhile (by another tab): nothing to rename, and nothing brought back.
+      const fresh = await convs.getConversation(c.id).catch(() => null);
+      if (!fresh) { renderConvList(); return; }
       fresh.title = input.value.trim().slice(0, 120);
       if (await save(fresh, 'The new name could not be stored') && state.conv?.id === c.id) {
+        state.conv.rev = fresh.rev;
         state.conv.title = fresh.title;
         $('conv-title').textContent = fresh.title;
       }
@@ -280,7 +299,12 @@ async function deleteWithConfirm(btn, c) {
     setTimeout(() => { btn.dataset.armed = ''; btn.textContent = label; }, 3000);
     return;
   }
-  await convs.deleteConversation(c.id);
+  try {
+    await convs.deleteConversation(c.id);
+  } catch (err) {
+    showError($('save-error'), `"${c.title}" could not be deleted`, `The browser refused to change its storage for this site; reload the page and try again. (${err?.message || err})`, []);
+    return;
+  }
   if (state.conv?.id === c.id) await newChat();
   else renderConvList();
 }
@@ -349,9 +373,13 @@ async function send() {
   const c = state.conv;
   const title = c.title;
   if (!c.messages.length) c.title = convs.titleFrom(text);
-  c.messages.push({ role: 'user', content: text });
-  // Not stored, not sent: the text stays in the box to send again once there is room.
-  if (!await save(c, 'Your message was not sent: it could not be stored')) {
+  const msg = { role: 'user', content: text };
+  c.messages.push(msg);
+  // Not stored, not sent: the text stays in the box to send again once there is room. Appended to
+  // what is stored (another tab's turns stay); a conversation deleted meanwhile (by another tab) is not brought back.
+  if (!await save(c, 'Your message was not sent: it could not be stored', async (x) => {
+    if (!await convs.appendMessages(x, [msg], { onlyIfStored: x.messages.length > 1 })) throw new convs.ConflictError('another tab deleted this conversation');
+  })) {
     c.messages.pop();
     c.title = title;
     return;
@@ -430,7 +458,7 @@ async function generate() {
   if (error) answer.error = `Error: ${error}`;
   c.messages.push(answer);
   // An answer the browser would not store stays on screen, marked as not saved.
-  if (!await save(c, 'The answer could not be stored', convs.saveIfStored)) unsaved.add(c);
+  if (!await save(c, 'The answer could not be stored', (x) => convs.appendMessages(x, [answer], { onlyIfStored: true }))) unsaved.add(c);
   if (state.conv === c) renderConversation();
   else view.element.remove();
   renderConvList();
@@ -606,6 +634,7 @@ async function registerServiceWorker() {
 
 async function main() {
   wire();
+  convs.onOtherTabChange(({ id }) => reloadFromOtherTab(id).catch(() => {}));
   registerServiceWorker();
   try {
     state.presets = (await (await fetch('presets.json')).json()).presets;
