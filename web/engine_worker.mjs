@@ -13,7 +13,7 @@
 //   {id, type: 'error', error}         serialized EngineError (last message of an op)
 import { AbortError, EngineError, GenerationError, ModelNotFoundError, ModelTooLargeError, NetworkError, QuotaExceededError,
   serializeError, UnsupportedBackendError, UnsupportedModelError } from './errors.mjs';
-import { checkFitsCpu, checkGgufHeader, GGUF_HEADER_BYTES } from './store_gguf.mjs';
+import { checkFitsCpu, checkFitsGpu, checkGgufHeader, GGUF_HEADER_BYTES } from './store_gguf.mjs';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof WorkerGlobalScope === 'undefined';
 
@@ -62,8 +62,8 @@ const BACKENDS = {
       b.engine.destroy?.();
       throw new UnsupportedBackendError('the WebGPU backend has no step-wise generation (beginChat/beginCompletion) yet: use backend "cpu" or "auto"');
     }
-    // Its weights live in GPU buffers, not in wasm memory: the backend's own limit, if it has one.
-    return { checkSize: () => {}, ...b };
+    // Its weights live in GPU buffers, not in wasm memory: the backend's own limit, else the WebGPU cap.
+    return { checkSize: (bytes) => checkFitsGpu(bytes), ...b };
   },
 };
 
@@ -143,14 +143,27 @@ async function load({ model, backend: name = 'auto', threads, contextSize, stora
   backend ??= await createBackend(name, { threads, log, exactAttention: !!exactNumerics });
   const args = { model, contextSize, storage, onProgress, signal, exactNumerics: !!exactNumerics };
   try {
-    return await loadOn(args);
+    try {
+      return await loadOn(args);
+    } catch (e) {
+      // 'auto': a model WebGPU cannot take (size, tensor type...) still runs on the CPU.
+      const notTheModelsFault = e instanceof AbortError || e instanceof NetworkError || e instanceof ModelNotFoundError || e instanceof QuotaExceededError;
+      if (name !== 'auto' || backend.name !== 'webgpu' || notTheModelsFault) throw e;
+      backend.engine.destroy?.();
+      backend = { name: 'cpu', note: `WebGPU could not load this model: ${e.message}`, ...(await BACKENDS.cpu({ threads, log })) };
+      return await loadOn(args);
+    }
   } catch (e) {
-    // 'auto': a model WebGPU cannot take (size, tensor type...) still runs on the CPU.
-    const notTheModelsFault = e instanceof AbortError || e instanceof NetworkError || e instanceof ModelNotFoundError || e instanceof QuotaExceededError;
-    if (name !== 'auto' || backend.name !== 'webgpu' || notTheModelsFault) throw e;
-    backend.engine.destroy?.();
-    backend = { name: 'cpu', note: `WebGPU could not load this model: ${e.message}`, ...(await BACKENDS.cpu({ threads, log })) };
-    return loadOn(args);
+    // A downloaded file the CPU path cannot parse keeps no bytes: it would never load, and a link
+    // could otherwise leave junk in the store.
+    if (model?.kind === 'url' && backend.name === 'cpu' && e instanceof UnsupportedModelError) {
+      try {
+        const { describeModel, deleteCachedModel } = await import('./store.mjs');
+        await deleteCachedModel((await describeModel(model.urls)).id);
+        e.message += ' (its downloaded bytes were deleted)';
+      } catch { /* in use elsewhere, or already gone: it stays listed under Models */ }
+    }
+    throw e;
   }
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The development and test server: static files with the headers a
 // cross-origin-isolated page needs (COOP/COEP, so SharedArrayBuffer and wasm
-// threads work), the right MIME types, single-range requests (downloads resume
+// threads work), a Content-Security-Policy header on pages and scripts, the right MIME types, single-range requests (downloads resume
 // with Range) and hooks for tests: cut a download off halfway once (and then
 // answer 503 a few times), and log requests per path. Bound to 127.0.0.1; no framework.
 //
@@ -45,6 +45,20 @@ const ISOLATION_HEADERS = {
   // the tests count requests.
   'Cache-Control': 'no-store',
 };
+
+// Content-Security-Policy as a response header (a meta tag covers neither workers nor framing).
+// Model URLs are whatever a user picks: https, or a local server while developing.
+const MODEL_HOSTS = "https: http://127.0.0.1:* http://localhost:*";
+// Pages: this origin's scripts, styles and workers, no framing by any site; no WebAssembly (only the
+// engine's workers compile it).
+export const PAGE_CSP = "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; img-src 'self' data:; " +
+  `font-src 'self'; connect-src 'self' ${MODEL_HOSTS}; manifest-src 'self'; base-uri 'none'; form-action 'none'; ` +
+  "object-src 'none'; frame-ancestors 'none'";
+// Scripts (a worker's policy is its own script's header): WebAssembly, this origin's modules and
+// workers, model downloads.
+export const WORKER_CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; " +
+  `connect-src 'self' ${MODEL_HOSTS}; base-uri 'none'`;
+const cspFor = (file) => ({ '.html': PAGE_CSP, '.mjs': WORKER_CSP, '.js': WORKER_CSP })[path.extname(file).toLowerCase()];
 
 // URL path -> { file, mount } inside a mount, or null (unknown prefix, traversal, NUL, a dotfile or
 // dot folder on the way).
@@ -132,6 +146,7 @@ export function startServer({ host = '127.0.0.1', port = 0, mounts = DEFAULT_MOU
       'Content-Type': MIME[path.extname(file).toLowerCase()] || 'application/octet-stream',
       'Accept-Ranges': 'bytes', ETag: etag, 'Last-Modified': st.mtime.toUTCString(),
     };
+    if (cspFor(file)) headers['Content-Security-Policy'] = cspFor(file);
     let range = null;
     const ifRange = req.headers['if-range'];
     if (req.headers.range && (!ifRange || ifRange === etag)) range = parseRange(req.headers.range, st.size);

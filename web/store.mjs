@@ -6,7 +6,7 @@
 // requestPersistentStorage. Worker side: openUrlModel (see engine_worker.mjs).
 import { EngineError, QuotaExceededError, UnsupportedModelError } from './errors.mjs';
 import { CACHE_NAME, metaKey, openCacheModel, readCacheMeta } from './store_cache.mjs';
-import { modelsDir, openOpfsModel, readMeta } from './store_opfs.mjs';
+import { modelsDir, openOpfsModel, readMeta, storedBytes } from './store_opfs.mjs';
 
 const SPLIT = /-(\d{5})-of-(\d{5})\.gguf$/;
 const MAX_PARTS = 256; // as the wasm host (web/wasm/host_wasm.c)
@@ -71,24 +71,33 @@ export async function openUrlModel(urls, { storage = 'auto', onProgress, signal,
   }
 }
 
-function summary(meta, storage) {
-  const bytes = meta.files.reduce((a, f) => a + (f.size || 0), 0);
+// bytes: what is stored (a partial download's parts as they are); totalBytes: the whole model, null
+// while a part's size is unknown.
+function summary(meta, storage, stored = null) {
+  const known = meta.files.every((f) => f.size != null);
+  const total = meta.files.reduce((a, f) => a + (f.size || 0), 0);
   return {
-    id: meta.id, storage, complete: !!meta.complete, bytes, createdAt: meta.createdAt,
+    id: meta.id, storage, complete: !!meta.complete, bytes: meta.complete || stored == null ? total : stored,
+    totalBytes: known ? total : null, createdAt: meta.createdAt,
     files: meta.files.map((f) => ({ name: f.name, url: f.url, size: f.size })),
   };
 }
 
+// Prefix of the id of a stored directory with no readable description (a download that crashed
+// before writing it, or damaged): listed, with its bytes, so that it can be deleted.
+const ORPHAN = 'orphan:';
+
 // Every model in the store, complete or partly downloaded:
-// [{id, storage: 'opfs'|'cache', complete, bytes, createdAt, files: [{name, url, size}]}].
+// [{id, storage: 'opfs'|'cache', complete, bytes, totalBytes, createdAt, files: [{name, url, size}], orphan?}].
 export async function listCachedModels() {
   const out = [];
   if (navigator.storage?.getDirectory) {
     const dir = await modelsDir(true);
-    for await (const [, handle] of dir.entries()) {
+    for await (const [name, handle] of dir.entries()) {
       if (handle.kind !== 'directory') continue;
       const meta = await readMeta(handle);
-      if (meta) out.push(summary(meta, 'opfs'));
+      if (meta) out.push(summary(meta, 'opfs', meta.complete ? null : await storedBytes(handle)));
+      else out.push({ id: `${ORPHAN}${name}`, orphan: true, storage: 'opfs', complete: false, bytes: await storedBytes(handle), totalBytes: null, files: [] });
     }
   }
   if (typeof caches !== 'undefined' && await caches.has(CACHE_NAME)) {
@@ -102,10 +111,10 @@ export async function listCachedModels() {
   return out;
 }
 
-// Removes a model (all its parts) from the store; true if it was there.
+// Removes a model (all its parts) from the store, or an orphan by its listed id; true if it was there.
 // A model loaded by an engine must be unloaded first.
 export async function deleteCachedModel(id) {
-  const key = await modelKey(id);
+  const key = id.startsWith(ORPHAN) ? id.slice(ORPHAN.length) : await modelKey(id);
   let found = false;
   if (navigator.storage?.getDirectory) {
     const dir = await modelsDir(true);

@@ -42,8 +42,8 @@ export async function openCacheModel(model, { onProgress, signal, checkSize, che
   try {
     const parts = model.urls.map((url, i) => ({ url, name: model.names[i], total: null, etag: null, have: 0 }));
     const reqs = await openParts(parts, ctl.signal);
-    await checkParts(parts, checkSize);
-    const report = progressReporter(parts, onProgress, 'download', checkSize);
+    const checkSoFar = await checkParts(parts, checkSize);
+    const report = progressReporter(parts, onProgress, 'download', checkSoFar);
     await eachPart(parts.length, async (i) => {
       const p = parts[i];
       let controller;

@@ -55,22 +55,43 @@ export function checkFitsCpu(bytes, name = 'the model') {
   }
 }
 
+// WebGPU holds the weights in GPU buffers, not wasm memory; no browser GPU this app targets holds
+// more, and a link must not fill the site's storage with a file that could never run.
+export const GPU_MODEL_MAX_BYTES = 16 * 1024 ** 3;
+export function checkFitsGpu(bytes, name = 'the model') {
+  if (bytes > GPU_MODEL_MAX_BYTES) {
+    throw new ModelTooLargeError(`${name} is ${formatBytes(bytes)}; the WebGPU path takes models of up to ` +
+      `${formatBytes(GPU_MODEL_MAX_BYTES)}. Pick a smaller or more quantized model.`, { bytes, limit: GPU_MODEL_MAX_BYTES });
+  }
+}
+
+const quotaError = (need, available, quota) => new QuotaExceededError(`the model needs ${formatBytes(need)} more storage, ` +
+  `but the browser grants this site ${formatBytes(available)} (quota ${formatBytes(quota)}): delete cached models or free disk space`,
+{ bytes: need, available });
+
 // Before gigabytes move: does the rest fit the quota?
 export async function checkQuota(remaining) {
   const est = await navigator.storage.estimate?.();
   if (!est?.quota) return;
   const available = est.quota - (est.usage || 0);
-  if (remaining > available) {
-    throw new QuotaExceededError(`the model needs ${formatBytes(remaining)} more storage, but the browser grants this ` +
-      `site ${formatBytes(available)} (quota ${formatBytes(est.quota)}): delete cached models or free disk space`,
-    { bytes: remaining, available });
-  }
+  if (remaining > available) throw quotaError(remaining, available, est.quota);
 }
 
-// Once the sizes of all parts [{total, have}] are known (before any body is
-// read): the rest must fit the quota, the whole the backend (checkSize).
+// Before any body is read: with the sizes of all parts [{total, have}] known, the rest must fit the
+// quota and the whole the backend (checkSize). Returns the check for the bytes so far as they arrive
+// (progressReporter), which matters where a server sends no length: the backend's limit, and the
+// quota as it was when the download began.
 export async function checkParts(parts, checkSize) {
-  if (!parts.every((p) => p.total != null)) return; // checked again once downloaded
-  await checkQuota(parts.reduce((a, p) => a + p.total - (p.have || 0), 0));
-  checkSize(parts.reduce((a, p) => a + p.total, 0));
+  if (parts.every((p) => p.total != null)) {
+    await checkQuota(parts.reduce((a, p) => a + p.total - (p.have || 0), 0));
+    checkSize(parts.reduce((a, p) => a + p.total, 0));
+    return checkSize;
+  }
+  const est = await navigator.storage.estimate?.();
+  const available = est?.quota ? est.quota - (est.usage || 0) : Infinity;
+  const had = parts.reduce((a, p) => a + (p.have || 0), 0);
+  return (bytes) => {
+    checkSize(bytes);
+    if (bytes - had > available) throw quotaError(bytes - had, available, est.quota);
+  };
 }

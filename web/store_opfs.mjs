@@ -18,21 +18,39 @@ export async function modelsDir(create) {
   return root.getDirectoryHandle(OPFS_DIR, { create });
 }
 
-export async function readMeta(dir) {
+// meta.json is written crash-safely in two alternating slots (meta-0.json, meta-1.json, each with
+// a sequence number seq): a crash mid-write damages only the slot being written, and the other still
+// describes the model. The newest readable slot wins; meta.json, as older versions wrote it, counts as seq 0.
+const META_SLOTS = ['meta-0.json', 'meta-1.json'];
+async function readSlot(dir, name) {
   try {
-    const meta = JSON.parse(await (await (await dir.getFileHandle('meta.json')).getFile()).text());
+    const meta = JSON.parse(await (await (await dir.getFileHandle(name)).getFile()).text());
     return meta && typeof meta.id === 'string' && Array.isArray(meta.files) ? meta : null;
   } catch { return null; }
 }
+export async function readMeta(dir) {
+  const found = (await Promise.all([...META_SLOTS, 'meta.json'].map((n) => readSlot(dir, n)))).filter(Boolean);
+  return found.sort((a, b) => (b.seq || 0) - (a.seq || 0))[0] || null;
+}
 
 async function writeMeta(dir, meta) {
-  const h = await (await dir.getFileHandle('meta.json', { create: true })).createSyncAccessHandle();
+  meta.seq = (meta.seq || 0) + 1;
+  const h = await (await dir.getFileHandle(META_SLOTS[meta.seq % 2], { create: true })).createSyncAccessHandle();
   try {
     const b = enc.encode(JSON.stringify(meta));
     h.truncate(0);
     h.write(b, { at: 0 });
     h.flush();
   } finally { h.close(); }
+}
+
+// The bytes a model directory holds (its parts), for partial downloads and orphans.
+export async function storedBytes(dir) {
+  let n = 0;
+  for await (const [name, h] of dir.entries()) {
+    if (h.kind === 'file' && /^part-\d+\.gguf$/.test(name)) n += (await h.getFile()).size;
+  }
+  return n;
 }
 
 async function openHandle(dir, name, readOnly) {
@@ -101,6 +119,9 @@ export async function openOpfsModel(model, { onProgress, signal, checkSize, chec
       for (let i = 0; i < meta.files.length; i++) handles.push(await openHandle(dir, `part-${i + 1}.gguf`, false));
     }
     await download(dir, meta, handles, { onProgress, signal, checkSize, checkHeader });
+    // Downloaded: reopened read-only, so another tab can open the same model while this one runs it.
+    closeAll();
+    for (let i = 0; i < meta.files.length; i++) handles.push(await openHandle(dir, `part-${i + 1}.gguf`, true));
     return { source: source(meta, handles, closeAll), cached: false, bytes: meta.files.reduce((a, f) => a + f.size, 0) };
   } catch (e) {
     closeAll();
@@ -130,10 +151,10 @@ async function download(dir, meta, handles, { onProgress, signal, checkSize, che
         parts[i].have = 0;
       }
     });
-    await checkParts(parts, checkSize);
+    const checkSoFar = await checkParts(parts, checkSize);
     meta.files.forEach((f, i) => { f.size = parts[i].total; f.etag = parts[i].etag; });
     await writeMeta(dir, meta); // from here a reload resumes
-    const report = progressReporter(parts, onProgress, 'download', checkSize);
+    const report = progressReporter(parts, onProgress, 'download', checkSoFar);
     // (pumpPart checks each part's header as it arrives, a resumed part's from the bytes kept)
     const sink = (i) => ({ write: (chunk, at) => writeHandle(handles[i], chunk, at), read: (at, dst) => readHandle(handles[i], at, dst) });
     await eachPart(parts.length, (i) => pumpPart(parts[i], reqs[i], sink(i), {

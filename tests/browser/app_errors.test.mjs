@@ -73,9 +73,10 @@ try {
   check('... resuming from the stored bytes (Range request)', resumed.length >= 1, JSON.stringify(host.ranges()));
   host.throttle(0);
 
-  // ?model=URL in the page address loads that model.
+  // ?model=URL in the page address loads that model, once confirmed (it is no preset: app_links.test.mjs).
   page = await (await browser.newContext()).newPage();
   await page.goto(`${server.url}/web/app/?model=${encodeURIComponent(url)}`);
+  await page.click(TID('link-download'));
   s = await settled(page);
   check('?model=URL preloads the model', s === 'ready' && (await page.inputValue(TID('model-url'))) === url, `${s}: ${await errorText(page)}`);
 
@@ -83,6 +84,7 @@ try {
   const first = await browser.newContext();
   page = await first.newPage();
   await page.goto(`${server.url}/web/app/?model=${encodeURIComponent(url)}`);
+  await page.click(TID('link-download'));
   s = await settled(page);
   await page.evaluate(() => navigator.serviceWorker.ready);
   await first.setOffline(true);

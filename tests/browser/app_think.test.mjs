@@ -153,6 +153,8 @@ try {
   await page.click(TID('new-chat'));
   check('a new conversation starts with thinking on', await page.isChecked(TID('think-toggle')));
   await page.click(`${TID('conversation')}:has-text("Hi, no thinking")`);
+  // (it opens once IndexedDB has read it, after the writes queued before)
+  await page.waitForFunction((sel) => !document.querySelector(sel).checked, TID('think-toggle'), { timeout: 5000 }).catch(() => {});
   check('going back to it brings its switch back (off)', !(await page.isChecked(TID('think-toggle'))));
   check('no page errors', errors.length === 0, errors.join('; '));
 } finally {

@@ -77,17 +77,66 @@ function renderPresets() {
   }
 }
 
+// The size of the file at url as its server reports it (HEAD), or 0 where it does not say.
+async function headSize(url) {
+  try {
+    const r = await fetch(url, { method: 'HEAD' });
+    const n = Number(r.headers.get('content-length'));
+    return r.ok && n > 0 ? n : 0;
+  } catch { return 0; } // a server without CORS for HEAD: the size shows once the download starts
+}
+
 // The size a model URL will take, asked of its server before downloading.
 async function probeUrl(url) {
   const info = $('url-info');
   info.textContent = '';
   if (!/^https?:\/\//i.test(url)) return;
-  try {
-    const r = await fetch(url, { method: 'HEAD' });
-    const n = Number(r.headers.get('content-length'));
-    if (r.ok && n > 0) info.textContent = `${bytes(n)} to download and store. ${await storageLine(n)}`;
-  } catch { /* a server without CORS for HEAD: the size shows once the download starts */ }
+  const n = await headSize(url);
+  if (n) info.textContent = `${bytes(n)} to download and store. ${await storageLine(n)}`;
 }
+
+// A model's name as shown: a preset's own; any other's file name and the host it came from, so a
+// file from elsewhere named like a preset does not pass for one.
+function modelLabel(name, url) {
+  const preset = state.presets.find((p) => p.urls[0] === url);
+  if (preset) return `${preset.name} ${preset.quant}`;
+  let host = '';
+  try { host = new URL(url).host; } catch { /* no host to show */ }
+  return host ? `${name} (${host})` : name;
+}
+
+// A link (?model=URL) names a model: a preset loads at once; any other URL is fetched only once the
+// person confirms, having seen its host and size (a link must neither fill this site's storage
+// unasked nor pass a foreign file off as a model the person chose).
+async function askLink(url) {
+  let abs;
+  try { abs = new URL(url, location.href); } catch { abs = null; }
+  if (!abs || !/^https?:$/.test(abs.protocol)) {
+    showError($('load-error'), 'The link names no model that can be downloaded', `${JSON.stringify(url)} is not an http(s) URL. Pick a model below.`, []);
+    return;
+  }
+  if (state.presets.some((p) => p.urls[0] === abs.href)) { loadUrl(abs.href); return; }
+  const box = $('link-confirm');
+  const what = document.createElement('p');
+  const strong = document.createElement('strong');
+  strong.textContent = abs.host;
+  what.append(`A link asks to download the model ${fileOf(abs.href)} from `, strong,
+    '. It is not one of the suggested models: download it only if you trust that site.');
+  const size = document.createElement('p');
+  size.className = 'hint';
+  size.textContent = 'Asking the server for its size…';
+  const row = document.createElement('div');
+  row.className = 'actions';
+  row.append(
+    button('Download', () => { box.hidden = true; loadUrl(abs.href); }, { cls: 'primary', testid: 'link-download' }),
+    button('Cancel', () => { box.hidden = true; $('model-url').value = ''; }, { testid: 'link-cancel' }));
+  box.replaceChildren(what, size, row);
+  box.hidden = false;
+  const n = await headSize(abs.href);
+  size.textContent = n ? `${bytes(n)} to download and store. ${await storageLine(n)}` : 'Its size is unknown (the server does not say).';
+}
+
+const fileOf = (url) => url.split('/').pop().split('?')[0] || url;
 
 function showLoad(p) {
   const box = $('load-box');
@@ -119,7 +168,27 @@ function loadUrl(url) {
   let abs;
   try { abs = new URL(url, location.href).href; } catch { abs = url; }
   const preset = state.presets.find((p) => p.urls[0] === abs);
-  loadModel({ urls: [abs], preset, label: preset ? `${preset.name} ${preset.quant}` : abs.split('/').pop().split('?')[0] || abs });
+  loadModel({ urls: [abs], preset, label: modelLabel(fileOf(abs), abs) });
+}
+
+// This tab's hold (Web Locks, shared) on the stored model it runs or downloads, so that Delete in
+// another tab sees it and refuses before touching its own engine.
+const lockName = (id) => `hearth-model ${id}`;
+function holdModel(id) {
+  state.releaseModel?.();
+  state.releaseModel = null;
+  state.heldModel = null;
+  if (!id || !navigator.locks) return;
+  navigator.locks.request(lockName(id), { mode: 'shared' }, () => new Promise((release) => {
+    state.heldModel = id;
+    state.releaseModel = release;
+  })).catch(() => {});
+}
+// Whether a tab other than this one holds the model with this id.
+async function heldElsewhere(id) {
+  let held = [];
+  try { held = (await navigator.locks.query()).held.filter((l) => l.name === lockName(id)); } catch { return false; }
+  return held.length > (state.heldModel === id ? 1 : 0);
 }
 
 async function loadModel(source) {
@@ -132,6 +201,7 @@ async function loadModel(source) {
   try {
     setStatus('loading');
     if (state.engine) { const old = state.engine; state.engine = null; await old.unload?.(); }
+    holdModel(source.file ? null : source.urls[0]);
     showLoad({ phase: 'start', loaded: 0, total: 0, rate: 0, eta: NaN });
     const model = source.file || (source.urls.length === 1 ? source.urls[0] : source.urls);
     const engine = await startEngine({
@@ -150,6 +220,7 @@ async function loadModel(source) {
     setStatus('ready', 'ready');
     $('prompt').focus();
   } catch (err) {
+    holdModel(null);
     $('load-box').hidden = true;
     setStatus('error', 'error');
     showLoadError(err, source);
@@ -187,6 +258,7 @@ async function unloadModel() {
   const old = state.engine;
   state.engine = null;
   state.model = null;
+  holdModel(null);
   $('model-name').replaceChildren();
   renderThinkSwitch();
   setStatus('no model');
@@ -211,13 +283,19 @@ async function refreshBackendInfo() {
 // says so until a write succeeds.
 const unsaved = new WeakSet();
 
-// Stores c through write (convs.saveConversation or convs.saveIfStored); true when it was stored.
+// Stores c through write (convs.saveConversation or an append); true when the write went through.
 // A write the browser refuses (its storage for this site is full, or refused) is said in the page,
-// with what to delete (under title), rather than lost in the console.
+// with what to delete (under title), rather than lost in the console; one refused because another
+// tab changed the conversation first reloads it and says so.
 async function save(c, title, write = convs.saveConversation) {
   try {
     await write(c);
   } catch (err) {
+    if (err instanceof convs.ConflictError) {
+      await reloadFromOtherTab(c.id);
+      showError($('save-error'), title, `${err.message}.`, []);
+      return false;
+    }
     showError($('save-error'), title,
       `This browser's storage for this site is full, or it refused the write. To make room, delete stored models (Models) or old conversations, then try again. (${err?.message || err})`,
       [['Models', openModels]]);
@@ -226,6 +304,16 @@ async function save(c, title, write = convs.saveConversation) {
   unsaved.delete(c);
   $('save-error').hidden = true;
   return true;
+}
+
+// Another tab wrote or deleted conversation id: the list follows, and so does the open conversation
+// unless an answer is streaming into it (its own write then appends to what the other tab stored).
+async function reloadFromOtherTab(id) {
+  if (state.conv?.id === id && !state.gen) {
+    const fresh = await convs.getConversation(id);
+    if (fresh) { state.conv = fresh; renderConversation(); } else if (state.conv.messages.length) { await newChat(); return; }
+  }
+  await renderConvList();
 }
 
 async function renderConvList() {
@@ -256,9 +344,12 @@ function renameInline(li, c) {
     if (settled) return;
     settled = true;
     if (keep && input.value.trim()) {
-      const fresh = await convs.getConversation(c.id);
+      // Deleted meanwhile (by another tab): nothing to rename, and nothing brought back.
+      const fresh = await convs.getConversation(c.id).catch(() => null);
+      if (!fresh) { renderConvList(); return; }
       fresh.title = input.value.trim().slice(0, 120);
       if (await save(fresh, 'The new name could not be stored') && state.conv?.id === c.id) {
+        state.conv.rev = fresh.rev;
         state.conv.title = fresh.title;
         $('conv-title').textContent = fresh.title;
       }
@@ -280,7 +371,12 @@ async function deleteWithConfirm(btn, c) {
     setTimeout(() => { btn.dataset.armed = ''; btn.textContent = label; }, 3000);
     return;
   }
-  await convs.deleteConversation(c.id);
+  try {
+    await convs.deleteConversation(c.id);
+  } catch (err) {
+    showError($('save-error'), `"${c.title}" could not be deleted`, `The browser refused to change its storage for this site; reload the page and try again. (${err?.message || err})`, []);
+    return;
+  }
   if (state.conv?.id === c.id) await newChat();
   else renderConvList();
 }
@@ -349,9 +445,13 @@ async function send() {
   const c = state.conv;
   const title = c.title;
   if (!c.messages.length) c.title = convs.titleFrom(text);
-  c.messages.push({ role: 'user', content: text });
-  // Not stored, not sent: the text stays in the box to send again once there is room.
-  if (!await save(c, 'Your message was not sent: it could not be stored')) {
+  const msg = { role: 'user', content: text };
+  c.messages.push(msg);
+  // Not stored, not sent: the text stays in the box to send again once there is room. Appended to
+  // what is stored (another tab's turns stay); a conversation deleted meanwhile (by another tab) is not brought back.
+  if (!await save(c, 'Your message was not sent: it could not be stored', async (x) => {
+    if (!await convs.appendMessages(x, [msg], { onlyIfStored: x.messages.length > 1 })) throw new convs.ConflictError('another tab deleted this conversation');
+  })) {
     c.messages.pop();
     c.title = title;
     return;
@@ -430,7 +530,7 @@ async function generate() {
   if (error) answer.error = `Error: ${error}`;
   c.messages.push(answer);
   // An answer the browser would not store stays on screen, marked as not saved.
-  if (!await save(c, 'The answer could not be stored', convs.saveIfStored)) unsaved.add(c);
+  if (!await save(c, 'The answer could not be stored', (x) => convs.appendMessages(x, [answer], { onlyIfStored: true }))) unsaved.add(c);
   if (state.conv === c) renderConversation();
   else view.element.remove();
   renderConvList();
@@ -514,17 +614,20 @@ async function openModels() {
     const name = document.createElement('span');
     name.className = 'cname';
     const title = document.createElement('span');
-    title.textContent = m.name;
+    title.textContent = m.orphan ? 'Unfinished download (its description is missing or damaged)' : modelLabel(m.name, m.urls[0]);
     title.title = m.urls[0] || m.name;
     const size = document.createElement('span');
     size.className = 'csize';
-    size.textContent = `${bytes(m.size)}${m.complete ? '' : ' (partly downloaded)'}`;
+    // What a partial download holds now, of what it would hold.
+    size.textContent = m.complete ? bytes(m.size) : `${bytes(m.size)} of ${m.total ? bytes(m.total) : 'unknown size'} (partly downloaded)`;
     name.append(title, size);
-    const load = button('Load', () => { $('models-dialog').close(); loadModel({ urls: m.urls, label: m.name }); }, { aria: `Load ${m.name}` });
-    load.disabled = !m.urls.length;
+    const load = button('Load', () => { $('models-dialog').close(); loadModel({ urls: m.urls, label: modelLabel(m.name, m.urls[0]) }); }, { aria: `Load ${m.name}` });
+    load.disabled = !m.urls.length || m.orphan;
     const del = button('Delete', async () => {
       try {
-        // The store refuses to delete a model an engine has open: unload it first.
+        // The store refuses to delete a model an engine has open: another tab's is refused here, before
+        // this tab's engine is unloaded; this tab's own is unloaded first.
+        if (await heldElsewhere(m.id)) throw new Error('it is open in another tab of this app: close it or load another model there first');
         if (state.engine && state.model?.urls?.[0] === m.urls[0]) await unloadModel();
         await deleteCached(m.id);
       } catch (e) { $('models-storage').textContent = `Could not delete ${m.name}: ${e.message}`; return; }
@@ -606,6 +709,7 @@ async function registerServiceWorker() {
 
 async function main() {
   wire();
+  convs.onOtherTabChange(({ id }) => reloadFromOtherTab(id).catch(() => {}));
   registerServiceWorker();
   try {
     state.presets = (await (await fetch('presets.json')).json()).presets;
@@ -616,11 +720,11 @@ async function main() {
   if (list.length) { state.conv = list[0]; renderConversation(); await renderConvList(); } else await newChat();
   showModelPanel(true);
   setStatus('no model');
-  // ?model=URL preloads a model; otherwise the last model used comes back if it is stored on this device.
+  // ?model=URL preloads a model (asking first unless it is a preset); otherwise the last model used comes back if it is stored on this device.
   const wanted = new URLSearchParams(location.search).get('model');
   if (wanted) {
     $('model-url').value = wanted;
-    loadUrl(wanted);
+    askLink(wanted);
   } else if (state.prefs.lastModelUrl) {
     try {
       const cached = await cachedModels();

@@ -4,6 +4,9 @@
 // thinking), messages: [{ role, content, stats?, reasoning?, thoughtMs? }] } (reasoning: an
 // answer's reasoning_content, kept apart from its text).
 // Where the browser refuses IndexedDB they are kept in memory for the page's life.
+// Two tabs share the store: a turn is appended to the stored copy inside one readwrite transaction
+// (another tab's turns stay), other changes carry a revision (rev) and are refused when another tab
+// wrote first, and every write is announced on a BroadcastChannel so the other tabs refresh.
 const DB_NAME = 'hearth-app';
 const STORE = 'conversations';
 
@@ -30,14 +33,20 @@ function idbStore(d) {
     getAll: () => run('readonly', (s) => s.getAll()),
     get: (id) => run('readonly', (s) => s.get(id)),
     delete: (id) => run('readwrite', (s) => s.delete(id)),
-    put: (conv) => run('readwrite', (s) => s.put(conv)),
-    // The check and the write in one transaction, so a delete (from this tab or another) lands
-    // wholly before it (nothing written) or after it.
-    putIfStored: async (conv) => (await run('readwrite', (s) => {
-      const req = s.getKey(conv.id);
-      req.onsuccess = () => { if (req.result !== undefined) s.put(conv); };
-      return req;
-    })) !== undefined,
+    // Reads, changes (fn: stored copy or undefined -> the copy to write, or null for none) and writes
+    // in one transaction, so a write or delete from another tab lands wholly before it or after it.
+    update: async (id, fn) => {
+      const out = { result: null, error: null };
+      await run('readwrite', (s) => {
+        const req = s.get(id);
+        req.onsuccess = () => {
+          try { out.result = fn(req.result); } catch (e) { out.error = e; return; } // nothing written
+          if (out.result) s.put(out.result);
+        };
+      });
+      if (out.error) throw out.error;
+      return out.result;
+    },
   };
 }
 
@@ -50,11 +59,10 @@ function memoryStore() {
     getAll: async () => [...map.values()].map(copy),
     get: async (id) => copy(map.get(id)),
     delete: async (id) => { map.delete(id); },
-    put: async (conv) => { map.set(conv.id, copy(conv)); },
-    putIfStored: async (conv) => {
-      if (!map.has(conv.id)) return false;
-      map.set(conv.id, copy(conv));
-      return true;
+    update: async (id, fn) => {
+      const out = fn(copy(map.get(id)));
+      if (out) map.set(id, copy(out));
+      return out;
     },
   };
 }
@@ -79,16 +87,53 @@ export async function listConversations() {
   return all.sort((a, b) => b.updated - a.updated);
 }
 export const getConversation = async (id) => (await store()).get(id);
-export const deleteConversation = async (id) => (await store()).delete(id);
-export async function saveConversation(conv) {
-  conv.updated = Date.now();
-  return (await store()).put(conv);
+
+// Other tabs hear of every write and delete ({id}); a browser without BroadcastChannel has one tab.
+let channel = null;
+try { channel = new BroadcastChannel('hearth-conversations'); } catch { /* one tab only */ }
+const announce = (id) => { try { channel?.postMessage({ id }); } catch { /* closed */ } };
+// fn({id}) on another tab's change.
+export function onOtherTabChange(fn) {
+  channel?.addEventListener('message', (ev) => { if (typeof ev.data?.id === 'string') fn(ev.data); });
 }
-// Saves a conversation only while it is still stored: resolves to false (nothing written) when it
-// was deleted meanwhile, so an answer that ends after the delete does not bring it back.
-export async function saveIfStored(conv) {
-  conv.updated = Date.now();
-  return (await store()).putIfStored(conv);
+
+// Thrown when another tab changed the conversation after this tab read it.
+export class ConflictError extends Error {}
+
+export async function deleteConversation(id) {
+  await (await store()).delete(id);
+  announce(id);
+}
+
+// Writes conv whole, unless another tab wrote it since this tab read it (its rev moved on):
+// ConflictError then, and nothing written.
+export async function saveConversation(conv) {
+  const rev = conv.rev || 0;
+  const next = { ...conv, rev: rev + 1, updated: Date.now() };
+  await (await store()).update(conv.id, (stored) => {
+    if (stored && (stored.rev || 0) !== rev) throw new ConflictError('another tab changed this conversation: it has been reloaded, try again');
+    return next;
+  });
+  Object.assign(conv, { rev: next.rev, updated: next.updated });
+  announce(conv.id);
+  return true;
+}
+
+// Appends messages to the stored copy of conv in one transaction, so turns another tab stored
+// meanwhile stay; conv (holding the messages already) then becomes the stored copy. A conversation
+// not stored yet is stored whole, unless onlyIfStored: false then (deleted meanwhile, nothing written,
+// so an answer that ends after a delete does not bring the conversation back).
+export async function appendMessages(conv, messages, { onlyIfStored = false } = {}) {
+  const merged = await (await store()).update(conv.id, (stored) => {
+    if (!stored) return onlyIfStored ? null : { ...conv, rev: (conv.rev || 0) + 1, updated: Date.now() };
+    if (!stored.messages.length) stored.title = conv.title;
+    stored.messages.push(...structuredClone(messages));
+    return { ...stored, rev: (stored.rev || 0) + 1, updated: Date.now() };
+  });
+  if (!merged) return false;
+  Object.assign(conv, merged, { messages: [...merged.messages.slice(0, -messages.length), ...messages] });
+  announce(conv.id);
+  return true;
 }
 
 export function newConversation({ model = null, system = '', settings = {} } = {}) {

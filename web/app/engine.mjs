@@ -51,12 +51,14 @@ export async function startEngine({ model, backend, threads, contextSize, onProg
   return createEngine(opts);
 }
 
-// Cached models as [{ id, name, size, urls, complete }] (web/store.mjs's listCachedModels).
+// Cached models as [{ id, name, size (stored bytes), total (null: unknown), urls, complete, orphan }]
+// (web/store.mjs's listCachedModels).
 export async function cachedModels() {
   const { listCachedModels } = await client();
   return (await listCachedModels()).map((m) => ({
     id: m.id, name: m.files?.[0]?.name ?? String(m.id).split('/').pop(), size: Number(m.bytes ?? 0),
-    urls: (m.files ?? []).map((f) => f.url).filter(Boolean), complete: m.complete !== false,
+    total: m.totalBytes ?? null, urls: (m.files ?? []).map((f) => f.url).filter(Boolean),
+    complete: m.complete !== false, orphan: !!m.orphan,
   }));
 }
 
