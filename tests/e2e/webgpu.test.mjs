@@ -11,7 +11,7 @@
 // repeats, and a second load in the same process reuses the plan. The
 // architectures of issue 16 (qwen3, gemma3, gemma2, smollm3: QK norms, post
 // norms, the embedding scale, GEGLU, sliding windows, soft-capping, a layer
-// without RoPE) on their Q8_0 models, and gemma2 on a prompt of 70 tokens
+// without RoPE) on their Q8_0 models, and gemma2 on a prompt of 71 tokens
 // (exact attention's tiled prefill across its window, fast attention) against
 // the native CPU path.
 // `node tests/e2e/webgpu.test.mjs NAME...` runs other fixtures.
@@ -133,7 +133,7 @@ for (const name of names.filter((n) => !VIA_CLI.includes(n))) {
   } catch (e) { check(`${name} (webgpu): runs`, false, e.message); }
 }
 
-// gemma2 on a prompt of 70+ tokens against the native CPU path (build/hearth,
+// gemma2 on a prompt of 71 tokens against the native CPU path (build/hearth,
 // exact numerics): the prefill is one chunk of that many rows, which exact
 // attention takes through ggml's tiled path, its tiles of 64 positions
 // crossing the window of 8 (masked in place, as ggml masks them); then decode
