@@ -39,14 +39,14 @@ for t in "$BUILD"/test_* "$BUILD"/asan/test_*; do
     case "$t" in */asan/*) name="$name (asan)" ;; esac
     run_one "$name" "$t"
 done
-# Short fuzz runs from the committed seeds (FUZZ_SECONDS each, default 20; longer runs: `build/fuzz_gguf -max_total_time=600 ...`).
+# Short fuzz runs from the committed seeds (FUZZ_SECONDS each, default 10; longer runs: `build/fuzz_gguf -max_total_time=600 ...`).
 fuzz_one() {
     local target=$1 seeds=$2
     [ -x "$BUILD/$target" ] && [ -z "$filter" ] || return 0
     local corpus
     corpus=$(mktemp -d)
-    if "$BUILD/$target" "$corpus" "$seeds" -max_total_time="${FUZZ_SECONDS:-20}" >"$log" 2>&1; then
-        echo "ok - $target ran ${FUZZ_SECONDS:-20}s without a finding"
+    if "$BUILD/$target" "$corpus" "$seeds" -max_total_time="${FUZZ_SECONDS:-10}" >"$log" 2>&1; then
+        echo "ok - $target ran ${FUZZ_SECONDS:-10}s without a finding"
         passed=$((passed + 1))
     else
         echo "not ok - $target found a crash (or could not start):"
