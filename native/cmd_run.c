@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "think.h"
 
 #define TOP_LOGITS 64
 
@@ -12,28 +13,12 @@ typedef struct {
     int logit_steps;
     int32_t *tokens;
     int n_tokens, cap_tokens;
-    char *text;
-    size_t text_len, text_cap;
+    think_buf text; /* the decoded text (think.h's growing string) */
     FILE *logits_out;
 } run_state;
 
-static bool append(run_state *s, const char *piece, size_t n) {
-    if (s->text_len + n + 1 > s->text_cap) {
-        size_t cap = (s->text_cap + n + 1) * 2;
-        char *p = realloc(s->text, cap);
-        if (!p) return false;
-        s->text = p;
-        s->text_cap = cap;
-    }
-    memcpy(s->text + s->text_len, piece, n);
-    s->text_len += n;
-    s->text[s->text_len] = 0;
-    return true;
-}
-
-/* Text that is complete UTF-8 goes to the result and, when streaming, to stdout. */
 static bool emit(run_state *s, const char *text, size_t n) {
-    if (!append(s, text, n)) return false;
+    if (!think_buf_add(&s->text, text, n)) return false;
     if (!s->json && n) {
         fwrite(text, 1, n, stdout);
         fflush(stdout);
@@ -127,10 +112,10 @@ int cmd_run(int argc, char **argv) {
     hearth_gen_stats stats;
     hearth_status st = hearth_engine_prompt_tokens(m.engine, prompt, prompt_len, &ptoks, &n_ptoks, &err);
     if (!st) st = hearth_generate(m.engine, ptoks, n_ptoks, 0, max_tokens, &sp, on_token, &s, &stats, &err);
-    if (!st && !s.text && !append(&s, "", 0)) st = hearth_fail(&err, HEARTH_E_NOMEM, "out of memory");
+    if (!st && !s.text.p && !think_buf_add(&s.text, "", 0)) st = hearth_fail(&err, HEARTH_E_NOMEM, "out of memory");
     if (s.logits_out) fclose(s.logits_out);
     if (st) {
-        if (!json && s.text_len) fputc('\n', stdout);
+        if (!json && s.text.len) fputc('\n', stdout);
         fprintf(stderr, "hearth: %s\n", err.message);
         rc = 1;
     } else if (json) {
@@ -139,7 +124,7 @@ int cmd_run(int argc, char **argv) {
         fputs(",\"tokens\":", stdout);
         json_ints(stdout, s.tokens, (size_t)s.n_tokens);
         fputs(",\"text\":", stdout);
-        json_string(stdout, s.text ? s.text : "", s.text_len);
+        json_string(stdout, s.text.p ? s.text.p : "", s.text.len);
         int decoded = stats.gen_tokens > 1 ? stats.gen_tokens - 1 : 0;
         printf(",\"stop\":\"%s\"", stats.stopped_by_eog ? "eog" : stats.stopped_by_ctx ? "context" : "length");
         printf(",\"stats\":{\"load_ms\":%.2f,\"prompt_tokens\":%d,\"prefill_ms\":%.2f,\"prefill_tok_s\":%.2f,"
@@ -159,7 +144,7 @@ int cmd_run(int argc, char **argv) {
     free(logits_buf);
     free(ptoks);
     free(s.tokens);
-    free(s.text);
+    think_buf_free(&s.text);
     free(file_text);
     cli_unload(&m);
     return rc;
