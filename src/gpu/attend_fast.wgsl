@@ -44,20 +44,32 @@ fn attend(kvh: u32, p0: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT
   return r.acc;
 }
 
-// q . k of position p (the fresh one from kn, the others from the f16
-// cache rows from `base` on), in plain f32 (attend.wgsl's qk sums exactly).
-fn qk(p: u32, fresh: u32, base: u32) -> f32 {
-  var d = 0.0;
-  if (p == fresh) {
-    for (var i = 0u; i < HD; i++) { d += qs[i] * kn[i]; }
-  } else {
-    let row = (base + p) * (HD / 2u);
-    for (var w = 0u; w < HD / 2u; w++) {
-      let k = unpack2x16float(kc[row + w]);
-      d += qs[2u * w] * k.x + qs[2u * w + 1u] * k.y;
+// The scores of positions t0 .. t0+n-1 (n <= WG) into sc, capped and
+// scaled: QT threads a position, each every QT-th pair of dims (their sums
+// joined by subgroup shuffles: qt_sum), so that a share of a few dozen
+// positions keeps the workgroup busy and a head of 256 dims is not one
+// thread's 128-step chain. The fresh position's key is kn, the others' the
+// f16 cache rows from `base` on; plain f32 (attend.wgsl's qk sums exactly).
+fn tile_scores(t0: u32, n: u32, fresh: u32, base: u32, tid: u32) {
+  let part = tid % QT;
+  for (var q0 = 0u; q0 < n; q0 += WG / QT) {
+    let q = q0 + tid / QT;
+    // (past n: the last position again, so that every lane joins the shuffles)
+    let p = t0 + min(q, n - 1u);
+    var d = 0.0;
+    if (p == fresh) {
+      for (var w = part; w < HD / 2u; w += QT) { d += qs[2u * w] * kn[2u * w] + qs[2u * w + 1u] * kn[2u * w + 1u]; }
+    } else {
+      let row = (base + p) * (HD / 2u);
+      for (var w = part; w < HD / 2u; w += QT) {
+        let k = unpack2x16float(kc[row + w]);
+        d += qs[2u * w] * k.x + qs[2u * w + 1u] * k.y;
+      }
     }
+    d = qt_sum(d);
+    if (part == 0u && q < n) { sc[q] = capped(d * SCALE); }
   }
-  return d;
+  workgroupBarrier();
 }
 
 fn attend_part(kvh: u32, p0: u32, p1: u32, fresh: u32, tid: u32) -> Part {
@@ -66,18 +78,17 @@ fn attend_part(kvh: u32, p0: u32, p1: u32, fresh: u32, tid: u32) -> Part {
   var l = 0.0;
   let base = kvh * NCTX;
   for (var t0 = p0; t0 < p1; t0 += WG) {
-    let p = t0 + tid;
+    let n_here = min(WG, p1 - t0);
+    tile_scores(t0, n_here, fresh, base, tid);
     var s = -3.0e38;
-    if (p < p1) {
-      s = capped(qk(p, fresh, base) * SCALE);
-    }
+    if (tid < n_here) { s = sc[tid]; }
+    // (wg_max's barriers also order this read of sc before the write below)
     let m_new = max(m, wg_max(s, tid));
     let corr = exp(m - m_new);
     var e = 0.0;
-    if (p < p1) { e = exp(s - m_new); }
+    if (tid < n_here) { e = exp(s - m_new); }
     sc[tid] = e;
     workgroupBarrier();
-    let n_here = min(WG, p1 - t0);
     let tile_sum = wg_sum(e, tid);
     // Values: thread = (position group, unit of DU dims); each group takes
     // every NG-th position of the tile, so NG loads are in flight at once.

@@ -15,10 +15,14 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let fresh = u.pos;
   let base = (h / GROUP) * NCTX;
   var mx = -3.0e38;
-  for (var p = first + tid; p < n; p += WG) {
-    let s = capped(qk(p, fresh, base) * SCALE);
-    scores[p] = s;
-    mx = max(mx, s);
+  for (var t0 = first; t0 < n; t0 += WG) {
+    let c = min(WG, n - t0);
+    tile_scores(t0, c, fresh, base, tid);
+    if (tid < c) {
+      scores[t0 + tid] = sc[tid];
+      mx = max(mx, sc[tid]);
+    }
+    workgroupBarrier();
   }
   let m = wg_max(mx, tid);
   var l = 0.0;

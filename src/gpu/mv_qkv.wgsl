@@ -6,7 +6,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let lane = tid % TPR;
   let row0 = wg_index(wid, nwg) * (WG / TPR) * R + (tid / TPR) * R;
   if (wg_index(wid, nwg) * (WG / TPR) * R >= OUT_ROWS) { return; }
-  let scale = norm_scale(tid);
+  let scale = norm_scale(tid, wg_index(wid, nwg) == 0u);
   prep_input(scale, tid);
   let sums = reduce_rows(rows_at(row0, lane, scale), tid);
   for (var i = 0u; i < R; i++) {

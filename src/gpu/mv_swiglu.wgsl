@@ -8,7 +8,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let lane = tid % TPR;
   let row0 = wg_index(wid, nwg) * (WG / TPR) * R + (tid / TPR) * R;
   if (wg_index(wid, nwg) * (WG / TPR) * R >= FF) { return; }
-  let scale = norm_scale(tid);
+  let scale = norm_scale(tid, wg_index(wid, nwg) == 0u);
   prep_input(scale, tid);
   let g = reduce_rows(rows_at(row0, lane, scale), tid);
   let up = reduce_rows(rows_at(FF + row0, lane, scale), tid);

@@ -23,6 +23,7 @@ typedef struct {
     int mvq_tpr, mvq_wgs; /* integer decode products: lanes a row (at most), workgroups (at least); 0: defaults */
     int mmq_tn;           /* integer prefill products: tokens a thread (4 or 8); 0: by weight type */
     bool no_fuse;         /* decode: SwiGLU's product does not quantize the down product's input (comparisons) */
+    bool no_fold;         /* decode: post norms in dispatches of their own, not folded into the next product (comparisons) */
 } gpu_options;
 
 /* The uniform block of a step (common.wgsl's Step). */

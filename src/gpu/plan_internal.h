@@ -56,6 +56,7 @@ struct gpu_model {
     uint64_t bytes;
     gpu_weight tok_embd, output;
     gpu_layer *layers;
+    uint32_t b_x2; /* decode with post norms folded into the next products: the other residual buffer */
     uint32_t b_out_norm, b_rope, b_x, b_xn, b_xb, b_qkv, b_attn, b_act, b_cands, b_zero, b_part;
     uint32_t b_xq, b_xd; /* prefill: a quantized product's input as Q8 blocks (q8_act.wgsl) */
     uint32_t b_rope_local; /* the sliding-window layers' RoPE table where they have their own (model_rope_local_table), else 0 */
@@ -94,6 +95,11 @@ typedef struct {
     int row_base;           /* mv_out: first row of the slice */
     bool q8_out;            /* mv_swiglu: also writes its output as Q8 blocks (b_xq / b_xd) */
     bool q8_in;             /* mv_res: its input is those blocks (written by mv_swiglu) */
+    /* mv_qkv / mv_swiglu right after a branch's post norm, folded in (post_norm_in.wgsl): the
+     * residual x (read), x' (written), the post norm's weights and the product's own norm's; x 0: none */
+    struct {
+        uint32_t x, out, pw, nw;
+    } fold;
 } mv_job;
 
 /* ---- buffers and uploads (plan_upload.c) ---- */

@@ -13,7 +13,8 @@ static hearth_status build_head(gpu_model *g, int list, hearth_error *err) {
         slice.n_slices = 1;
         slice.buf[0] = g->output.buf[s];
         slice.slice_rows[0] = g->output.slice_rows[s];
-        mv_job j = {"mv_out.wgsl", {&slice}, 1, g->b_xn, GPU_BUF_LOGITS, 0, slice.slice_rows[0], base, false, false};
+        mv_job j = {.file = "mv_out.wgsl", .ws = {&slice}, .n_ws = 1, .xin = g->b_xn, .out = GPU_BUF_LOGITS,
+                    .out_rows = slice.slice_rows[0], .row_base = base};
         st = k_matvec(g, list, &j, err);
         base += slice.slice_rows[0];
     }
@@ -47,34 +48,88 @@ static layer_groups groups_of(gpu_layer *ly) {
 }
 
 /* The FFN of row 0 by the decode kernels (norm fused: xn = x * ffn_norm
- * was written), then the next norm's input xn = x * next. */
+ * was written, or the attention's post norm is folded into the gate/up
+ * product: fold), then the next norm's input xn = x * next (or, folding, the
+ * down product's output stays in b_xb for the next product's fold). */
 static hearth_status decode_ffn(gpu_model *g, int L, gpu_layer *ly, const layer_groups *lg, uint32_t next,
-                                hearth_error *err) {
+                                const mv_job *fold, hearth_error *err) {
     const model_hparams *hp = &g->m->hp;
-    mv_job f = {"mv_swiglu.wgsl", {lg->ffn[0], lg->ffn[1]}, lg->n_ffn, g->b_xn, g->b_act, 0, hp->n_ff, 0, false, false};
+    mv_job f = {.file = "mv_swiglu.wgsl", .ws = {lg->ffn[0], lg->ffn[1]}, .n_ws = lg->n_ffn, .xin = g->b_xn, .out = g->b_act,
+                .out_rows = hp->n_ff};
+    if (fold) f.fold = fold->fold;
     /* (before a post norm the next norm is post_norm's: mv_res binds the post norm, unused) */
-    mv_job d = {"mv_res.wgsl", {&ly->down}, 1, g->b_act, ly->ffn_post ? g->b_xb : 0, ly->ffn_post ? ly->ffn_post : next,
-                hp->n_embd, 0, false, false};
+    mv_job d = {.file = "mv_res.wgsl", .ws = {&ly->down}, .n_ws = 1, .xin = g->b_act, .out = ly->ffn_post ? g->b_xb : 0,
+                .aux = ly->ffn_post ? ly->ffn_post : next, .out_rows = hp->n_embd};
     plan_fuse_q8(g, &f, &d);
     hearth_status st = k_matvec(g, L, &f, err);
     if (!st) st = k_matvec(g, L, &d, err);
-    if (!st && ly->ffn_post) st = k_post_norm(g, L, true, ly->ffn_post, next, err);
+    if (!st && ly->ffn_post && !fold) st = k_post_norm(g, L, true, ly->ffn_post, next, err);
     return st;
+}
+
+/* A QKV group's products, in runs of one type (fold: the post norm before
+ * them folded in, as decode_ffn's). */
+static hearth_status decode_qkv(gpu_model *g, int L, gpu_layer *ly, const layer_groups *lg, const mv_job *fold,
+                                hearth_error *err) {
+    hearth_status st = HEARTH_OK;
+    for (int i = 0, n = 0, at = 0; !st && i < lg->n_qkv; i += n) {
+        int rows = qkv_run(lg, i, &n);
+        mv_job j = {.file = "mv_qkv.wgsl", .ws = {lg->qkv[i], n > 1 ? lg->qkv[i + 1] : NULL, n > 2 ? lg->qkv[i + 2] : NULL},
+                    .n_ws = n, .xin = g->b_xn, .out = g->b_qkv, .aux = ly->bias, .out_rows = rows, .row_base = at};
+        if (fold) j.fold = fold->fold;
+        st = k_matvec(g, L, &j, err);
+        at += rows;
+    }
+    return st;
+}
+
+/* Whether the decode list folds each post norm into the product after it
+ * (post_norm_in.wgsl: a dispatch fewer per post norm): where every layer
+ * has both (the residual then moves b_x -> b_x2 at each FFN and back at
+ * the next layer's QKV), the products run in integers with 256 threads
+ * (the post norm's own sums, in its order: the same bits as unfolded) and
+ * their bindings fit. The last layer keeps its post norms (the head reads
+ * b_x and xn). */
+static bool fold_post_norms(const gpu_model *g) {
+    if (g->opt.no_fold || !g->b_x2) return false;
+    for (int il = 0; il < g->m->hp.n_layer; il++) {
+        gpu_layer *ly = &g->layers[il];
+        if (!ly->attn_post || !ly->ffn_post) return false;
+        layer_groups lg = groups_of(ly);
+        for (int i = 0, n = 0; i < lg.n_qkv + 1; i += n) {
+            bool q8;
+            int wg, tpr, R, slices = 0, binds = 7; /* x, xb, pw, nw, xo, bias, outv (qkv); act, not bias and outv (ffn) */
+            mv_job j = {.n_ws = 1};
+            if (i < lg.n_qkv) {
+                j.out_rows = qkv_run(&lg, i, &n);
+                for (int k = 0; k < n; k++) j.ws[k] = lg.qkv[i + k], slices += lg.qkv[i + k]->n_slices;
+                j.n_ws = n;
+            } else {
+                n = 1;
+                binds = 6;
+                j.out_rows = g->m->hp.n_ff;
+                for (int k = 0; k < lg.n_ffn; k++) j.ws[k] = lg.ffn[k], slices += lg.ffn[k]->n_slices;
+                j.n_ws = lg.n_ffn;
+            }
+            plan_mv_shape(g, &j, &q8, &wg, &tpr, &R);
+            if (!q8 || wg != 256 || binds + slices > g->lim.max_storage_buffers) return false;
+        }
+    }
+    return true;
 }
 
 hearth_status plan_build_decode(gpu_model *g, hearth_error *err) {
     const model_hparams *hp = &g->m->hp;
     const int L = GPU_LIST_DECODE;
+    const bool fold = fold_post_norms(g);
     hearth_status st = k_embed(g, L, true, err);
     for (int il = 0; !st && il < hp->n_layer; il++) {
         gpu_layer *ly = &g->layers[il];
         layer_groups lg = groups_of(ly);
-        for (int i = 0, n = 0, at = 0; !st && i < lg.n_qkv; i += n) {
-            int rows = qkv_run(&lg, i, &n);
-            mv_job j = {"mv_qkv.wgsl", {lg.qkv[i], n > 1 ? lg.qkv[i + 1] : NULL, n > 2 ? lg.qkv[i + 2] : NULL}, n, g->b_xn, g->b_qkv, ly->bias, rows, at, false, false};
-            st = k_matvec(g, L, &j, err);
-            at += rows;
-        }
+        const bool last = il == hp->n_layer - 1;
+        /* folding: the last layer's FFN post norm is in b_xb, the residual in b_x2 */
+        mv_job qkv_fold = {.fold = {g->b_x2, g->b_x, il ? g->layers[il - 1].ffn_post : 0, ly->attn_norm}};
+        st = decode_qkv(g, L, ly, &lg, fold && il ? &qkv_fold : NULL, err);
         if (!st && g->opt.exact_attention) st = k_attention(g, L, "attn_decode.wgsl", il, err);
         else if (!st && !g->split) st = k_attention(g, L, "attn_one.wgsl", il, err);
         else if (!st) {
@@ -82,15 +137,16 @@ hearth_status plan_build_decode(gpu_model *g, hearth_error *err) {
             if (!st) st = k_combine(g, L, err);
         }
         /* a branch with a norm of its own (attn_post, ffn_post) writes b_xb,
-         * which post_norm.wgsl norms and adds */
+         * which post_norm.wgsl norms and adds (or the next product, folding) */
         if (!st) {
-            mv_job o = {"mv_res.wgsl", {&ly->wo}, 1, g->b_attn, ly->attn_post ? g->b_xb : 0, ly->attn_post ? ly->attn_post : ly->ffn_norm,
-                        hp->n_embd, 0, false, false};
+            mv_job o = {.file = "mv_res.wgsl", .ws = {&ly->wo}, .n_ws = 1, .xin = g->b_attn, .out = ly->attn_post ? g->b_xb : 0,
+                        .aux = ly->attn_post ? ly->attn_post : ly->ffn_norm, .out_rows = hp->n_embd};
             st = k_matvec(g, L, &o, err);
         }
-        if (!st && ly->attn_post) st = k_post_norm(g, L, true, ly->attn_post, ly->ffn_norm, err);
-        uint32_t next = il + 1 < hp->n_layer ? g->layers[il + 1].attn_norm : g->b_out_norm;
-        if (!st) st = decode_ffn(g, L, ly, &lg, next, err);
+        mv_job ffn_fold = {.fold = {g->b_x, g->b_x2, ly->attn_post, ly->ffn_norm}};
+        if (!st && ly->attn_post && !(fold && !last)) st = k_post_norm(g, L, true, ly->attn_post, ly->ffn_norm, err);
+        uint32_t next = !last ? g->layers[il + 1].attn_norm : g->b_out_norm;
+        if (!st) st = decode_ffn(g, L, ly, &lg, next, fold && !last ? &ffn_fold : NULL, err);
     }
     if (!st) st = build_head(g, L, err);
     return st;
@@ -127,7 +183,7 @@ hearth_status plan_build_prefill(gpu_model *g, int L, hearth_error *err) {
          * decode kernels, as the CPU path runs it with one token. */
         if (il == hp->n_layer - 1) {
             if (!st && L == GPU_LIST_PREFILL_LAST) st = k_last_row(g, L, ly->ffn_norm, err);
-            if (!st && L == GPU_LIST_PREFILL_LAST) st = decode_ffn(g, L, ly, &lg, g->b_out_norm, err);
+            if (!st && L == GPU_LIST_PREFILL_LAST) st = decode_ffn(g, L, ly, &lg, g->b_out_norm, NULL, err);
             break;
         }
         q8 = plan_integer_product(g, lg.ffn[0]);

@@ -75,15 +75,26 @@ hearth_status k_matvec(gpu_model *g, int list, const mv_job *j, hearth_error *er
         kb_f(&k, "FINAL_CAP_INV", cap != 0.0f ? 1.0f / cap : 0.0f);
         kb_file(&k, "exactmath.wgsl");
     }
-    if (!res) {
-        kb_bind(&k, "x", "array<vec4<f32>>", GPU_BIND_READ, g->b_x);
-        kb_file(&k, "norm_scale.wgsl");
+    if (j->fold.x) {
+        /* the post norm before this product, folded in: the input is x' * nw, made here */
+        kb_bind(&k, "x", "array<vec4<f32>>", GPU_BIND_READ, j->fold.x);
+        kb_bind(&k, "xb", "array<vec4<f32>>", GPU_BIND_READ, g->b_xb);
+        kb_bind(&k, "pw", "array<vec4<f32>>", GPU_BIND_READ, j->fold.pw);
+        kb_bind(&k, "nw", "array<vec4<f32>>", GPU_BIND_READ, j->fold.nw);
+        kb_bind(&k, "xo", "array<vec4<f32>>", GPU_BIND_RW, j->fold.out);
+        kb_file(&k, "post_norm_in.wgsl");
     } else {
-        kb_bind(&k, "x", "array<f32>", GPU_BIND_RW, j->out ? j->out : g->b_x);
-        kb_bind(&k, "xn", "array<f32>", GPU_BIND_RW, g->b_xn);
-        kb_bind(&k, "nw", "array<f32>", GPU_BIND_READ, j->aux);
+        if (!res) {
+            kb_bind(&k, "x", "array<vec4<f32>>", GPU_BIND_READ, g->b_x);
+            kb_file(&k, "norm_scale.wgsl");
+        } else {
+            kb_bind(&k, "x", "array<f32>", GPU_BIND_RW, j->out ? j->out : g->b_x);
+            kb_bind(&k, "xn", "array<f32>", GPU_BIND_RW, g->b_xn);
+            kb_bind(&k, "nw", "array<f32>", GPU_BIND_READ, j->aux);
+        }
+        kb_bind(&k, "xin", "array<vec4<f32>>", GPU_BIND_READ, j->xin);
+        sb_add(&k.src, "fn xin_at(i: u32) -> vec4<f32> { return xin[i]; }\n");
     }
-    kb_bind(&k, "xin", "array<vec4<f32>>", GPU_BIND_READ, j->xin);
     if (strcmp(j->file, "mv_qkv.wgsl") == 0) {
         kb_bind(&k, "bias", "array<f32>", GPU_BIND_READ, j->aux);
         kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, j->out);
@@ -145,7 +156,14 @@ static void attn_consts(kb *k, const gpu_model *g, int il) {
     kb_b(k, "K_NORM", ly->k_norm != NULL);
     kb_b(k, "ROPE", ly->rope);
     kb_f(k, "EPS", hp->rms_eps);
+    kb_b(k, "EXACT", g->opt.exact_attention);
     kb_u(k, "SPLIT", (uint64_t)g->split);
+    /* the fast decode attention's scores: QT threads a position, their sums joined by subgroup shuffles */
+    if (g->lim.subgroups && !g->opt.no_subgroups)
+        sb_add(&k->src, "const QT: u32 = 4u;\n"
+                        "fn qt_sum(d: f32) -> f32 { let a = d + subgroupShuffleXor(d, 1u); return a + subgroupShuffleXor(a, 2u); }\n");
+    else
+        sb_add(&k->src, "const QT: u32 = 1u;\nfn qt_sum(d: f32) -> f32 { return d; }\n");
     /* exact prefill: the batches (chunks of at most g->batch rows) the CPU
      * runs through ggml's tiled attention have at least TILED_ROWS rows (0:
      * none) */

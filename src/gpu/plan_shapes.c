@@ -45,7 +45,8 @@ bool plan_integer_product(const gpu_model *g, const gpu_weight *w) {
 /* SwiGLU's product writes the down product's Q8 input itself where both
  * run in integers on Q8 blocks of 32 (not Q8_K: a workgroup makes 32 rows
  * at most, never a super-block of 256) and each of its workgroups makes
- * whole blocks of 32 outputs (and the bindings fit): the down product then
+ * whole blocks of 32 outputs (and the bindings fit, a folded post norm's
+ * too): the down product then
  * only loads it. */
 void plan_fuse_q8(const gpu_model *g, mv_job *f, mv_job *d) {
     bool fq, dq;
@@ -54,7 +55,7 @@ void plan_fuse_q8(const gpu_model *g, mv_job *f, mv_job *d) {
     plan_mv_shape(g, d, &dq, &dwg, &dtpr, &dR);
     int rpw = wg / tpr * R, slices = 0;
     for (int i = 0; i < f->n_ws; i++) slices += f->ws[i]->n_slices;
-    if (g->opt.no_fuse || !fq || !dq || gpu_type_act(f->ws[0]->type) != 3 || gpu_type_act(d->ws[0]->type) != 3 || rpw % 32 || f->out_rows % rpw || 5 + slices > g->lim.max_storage_buffers ||
+    if (g->opt.no_fuse || !fq || !dq || gpu_type_act(f->ws[0]->type) != 3 || gpu_type_act(d->ws[0]->type) != 3 || rpw % 32 || f->out_rows % rpw || (f->fold.x ? 8 : 5) + slices > g->lim.max_storage_buffers ||
         6 + d->ws[0]->n_slices > g->lim.max_storage_buffers)
         return;
     f->q8_out = d->q8_in = true;

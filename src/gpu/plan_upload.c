@@ -129,6 +129,7 @@ hearth_status plan_create_buffers(gpu_model *g, hearth_error *err) {
     if (!st) st = new_buffer(g, B * hp->n_embd * 4, "activations", &g->b_x, err);
     if (!st) st = new_buffer(g, B * hp->n_embd * 4, "activations", &g->b_xb, err);
     if (!st) st = new_buffer(g, (uint64_t)hp->n_embd * 4, "activations", &g->b_xn, err);
+    if (!st && m->layers[0].attn_post_norm) st = new_buffer(g, (uint64_t)hp->n_embd * 4, "activations", &g->b_x2, err);
     if (!st) st = new_buffer(g, B * g->qkv_dim * 4, "activations", &g->b_qkv, err);
     if (!st) st = new_buffer(g, B * g->q_dim * 4, "activations", &g->b_attn, err);
     if (!st) st = new_buffer(g, B * hp->n_ff * 4, "activations", &g->b_act, err);

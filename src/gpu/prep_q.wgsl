@@ -1,4 +1,5 @@
-// The input vector of a decode product (xin, COLS floats, times xs: the
+// The input vector of a decode product (xin_at: the binding xin, or
+// post_norm_in.wgsl's; COLS floats, times xs: the
 // RMSNorm scale or 1) as Q8 blocks in workgroup memory, for rows_q.wgsl:
 // one thread a block, rounded as rows.wgsl and ggml's CPU round it.
 var<workgroup> sxq: array<vec4<u32>, BPR * 2u>;
@@ -7,7 +8,7 @@ var<workgroup> sxd: array<vec2<f32>, BPR>;
 var<workgroup> sxk: array<vec2<f32>, select(1u, BPR / 8u, ACT == 4u)>;
 fn prep_block(b: u32, xs: f32) -> array<vec4<f32>, 8> {
   var v = array<vec4<f32>, 8>();
-  for (var c = 0u; c < 8u; c++) { v[c] = xin[b * 8u + c] * xs; }
+  for (var c = 0u; c < 8u; c++) { v[c] = xin_at(b * 8u + c) * xs; }
   return v;
 }
 fn prep_input(xs: f32, tid: u32) {

@@ -757,12 +757,34 @@ static uint64_t round16(uint64_t n) { return n ? (n + 15) / 16 * 16 : 16; }
 
 static bool quantized(uint32_t type) { return gpu_type_act(type) >= 3; }
 
-/* Slices the output matrix needs at these limits (as the kernels bind it). */
-static int output_slices(const model *m, const gpu_limits *lim) {
+/* Slices a matrix needs at these limits (as the kernels bind it). */
+static int matrix_slices(const weight *w, const gpu_limits *lim) {
     double limit = lim->max_storage_binding < lim->max_buffer ? lim->max_storage_binding : lim->max_buffer;
-    uint64_t row_bound = gpu_blocks_bytes(m->output.type, (uint64_t)m->output.cols / gpu_type_block(m->output.type) + 1);
+    uint64_t row_bound = gpu_blocks_bytes(w->type, (uint64_t)w->cols / gpu_type_block(w->type) + 1);
     int64_t per = (int64_t)(limit / (double)row_bound) & ~(int64_t)1;
-    return (int)((m->output.rows + per - 1) / per);
+    return (int)((w->rows + per - 1) / per);
+}
+static int output_slices(const model *m, const gpu_limits *lim) { return matrix_slices(&m->output, lim); }
+
+/* Whether decode folds each post norm into the product after it (post_norm_in.wgsl): every layer has both,
+ * each QKV run of one type and the gate/up product run in integers on an input that fits workgroup memory,
+ * and their bindings fit (x, xb, pw, nw, xo, bias, out + slices; gate/up: act, no bias). */
+static bool folds_post_norms(const plan_case *pc) {
+    const model *m = pc->m;
+    if (pc->opt.no_fold || pc->opt.no_mmq) return false;
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        const model_layer *l = &m->layers[il];
+        if (!l->attn_post_norm || !l->ffn_post_norm) return false;
+        for (int i = 0, n; i < l->n_qkv; i += n) {
+            int slices = 0;
+            for (n = 0; i + n < l->n_qkv && l->qkv[i + n].type == l->qkv[i].type; n++) slices += matrix_slices(&l->qkv[i + n], pc->lim);
+            if (!quantized(l->qkv[i].type) || l->qkv[i].cols / 32 * 40 > 20480 || 7 + slices > pc->lim->max_storage_buffers) return false;
+        }
+        int slices = 0;
+        for (int i = 0; i < l->n_gate_up; i++) slices += matrix_slices(&l->gate_up[i], pc->lim);
+        if (!quantized(l->gate_up[0].type) || l->gate_up[0].cols / 32 * 40 > 20480 || 6 + slices > pc->lim->max_storage_buffers) return false;
+    }
+    return true;
 }
 
 /* Dispatches of each list, from reading build_decode / build_prefill. */
@@ -794,6 +816,8 @@ static void expected_dispatches(const plan_case *pc, int n_ctx, int out[GPU_LIST
         out[GPU_LIST_DECODE] += post;
         out[GPU_LIST_PREFILL] += post;
     }
+    /* (decode folds all but the last layer's into the products after them where it can) */
+    if (folds_post_norms(pc)) out[GPU_LIST_DECODE] -= 2 * (L - 1);
     /* after the last attention: a chunk without logits stops (no last FFN: norm, gate/up, down, its input's
      * quantization, its post norm); the last chunk moves its last row to row 0 (head_prep) and runs that row's
      * FFN by the decode kernels (gate/up, down, its post norm), then the head */
@@ -1440,7 +1464,7 @@ static const option_set OPTIONS[] = {
     {"no_mmq", {.no_mmq = true}},
     {"no_subgroups", {.no_subgroups = true}},
     {"attn_split=1", {.attn_split = 1}},
-    {"no_fuse+mmq_tn=8", {.no_fuse = true, .mmq_tn = 8, .mvq_tpr = 8}},
+    {"no_fuse+no_fold+mmq_tn=8", {.no_fuse = true, .no_fold = true, .mmq_tn = 8, .mvq_tpr = 8}},
 };
 enum { N_OPTIONS = sizeof OPTIONS / sizeof *OPTIONS };
 

@@ -19,7 +19,8 @@ export async function createBackend({ gpu, noSubgroups, noDot4, noMmq, exactAtte
   const [tprLog2, wgs] = (isNode && process.env.HEARTH_GPU_MVQ || '0,0').split(',').map(Number); // tuning
   const tn = isNode ? Number(process.env.HEARTH_GPU_MMQ_TN || 0) : 0;
   const noFuse = isNode && process.env.HEARTH_GPU_NOFUSE === '1';
-  const g = await createGpu({ gpu: gpu ?? (isNode ? await nodeGpu() : undefined), noSubgroups, noDot4, noMmq, attnSplit, tune: { tprLog2, wgs, tn, noFuse }, exactAttention, log });
+  const noFold = isNode && process.env.HEARTH_GPU_NOFOLD === '1';
+  const g = await createGpu({ gpu: gpu ?? (isNode ? await nodeGpu() : undefined), noSubgroups, noDot4, noMmq, attnSplit, tune: { tprLog2, wgs, tn, noFuse, noFold }, exactAttention, log });
   let h;
   try { h = await Hearth.create({ gpu: g, log, wasmUrl }); } catch (e) { g.destroy(); throw e; }
   return { engine: new GpuEngine(h, g) };

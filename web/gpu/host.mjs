@@ -55,7 +55,8 @@ export async function nodeGpu() {
 // attnSplit: workgroups per head of decode attention (0: the plan's default;
 // 1: one dispatch, attn_one.wgsl);
 // tune: { tprLog2, wgs } of the integer decode products, { tn } (4 or 8) of
-// the prefill ones, noFuse (SwiGLU does not quantize down's input) (0: defaults). For tuning.
+// the prefill ones, noFuse (SwiGLU does not quantize down's input), noFold (post
+// norms in dispatches of their own, not folded into the next product) (0: defaults). For tuning.
 export async function createGpu({ gpu, noSubgroups = false, noDot4 = false, noMmq = false, attnSplit = 0, tune = {}, exactAttention = false, log } = {}) {
   gpu ??= globalThis.navigator?.gpu;
   if (!gpu) throw new GpuError('WebGPU is not available here (no navigator.gpu)');
@@ -78,7 +79,7 @@ export async function createGpu({ gpu, noSubgroups = false, noDot4 = false, noMm
   b.exactAttention = exactAttention;
   b.noMmq = noMmq;
   b.attnSplit = attnSplit;
-  b.tune = { tprLog2: tune.tprLog2 || 0, wgs: tune.wgs || 0, tn: tune.tn || 0, noFuse: !!tune.noFuse };
+  b.tune = { tprLog2: tune.tprLog2 || 0, wgs: tune.wgs || 0, tn: tune.tn || 0, noFuse: !!tune.noFuse, noFold: !!tune.noFold };
   b.dot4 = !noDot4 && !!gpu.wgslLanguageFeatures?.has('packed_4x8_integer_dot_product');
   if (b.dot4) b.languageFeatures = ['packed_4x8_integer_dot_product'];
   b.keepAlive = [gpu, adapter]; // Dawn in Node tears the device down when its GPU object is collected
@@ -193,7 +194,7 @@ class WebGpuBackend {
   loadEngine({ contextSize = 0, maxBatch = 0, noSubgroups = false } = {}) {
     const t = this.tune;
     const flags = (noSubgroups ? 1 : 0) | (this.exactAttention ? 2 : 0) | (this.noMmq ? 4 : 0) | ((this.attnSplit & 255) << 8) |
-      ((t.tprLog2 & 15) << 16) | (((t.wgs / 32) & 255) << 20) | (t.tn === 8 ? 1 << 28 : t.tn === 4 ? 1 << 30 : 0) | (t.noFuse ? 1 << 29 : 0);
+      ((t.tprLog2 & 15) << 16) | (((t.wgs / 32) & 255) << 20) | (t.tn === 8 ? 1 << 28 : t.tn === 4 ? 1 << 30 : 0) | (t.noFuse ? 1 << 29 : 0) | (t.noFold ? 8 : 0);
     if (!this.#x) throw new GpuError('the GPU backend is not attached to a module (Hearth.create({ gpu }))');
     this.#dev.pushErrorScope('out-of-memory');
     this.#dev.pushErrorScope('validation');
