@@ -42,11 +42,13 @@ $(BUILD)/libhearth.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# hearth serve's HTTP library (native/serve_http.c): Debian's libmicrohttpd-dev.
+LIBS := -lmicrohttpd -lm -lpthread
 $(BUILD)/hearth: $(call obj,native/main.c) $(NATIVE_OBJ) $(BUILD)/libhearth.a
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lm -lpthread
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
 
 $(BUILD)/test_%: $(call obj,tests/unit/test_%.c) $(NATIVE_OBJ) $(BUILD)/libhearth.a
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lm -lpthread
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
 
 unit: $(TESTS)
 
