@@ -3,6 +3,7 @@
  *   cmd_serve.c     flags, loading, start and orderly stop
  *   serve_http.c    libmicrohttpd glue: limits, API key, Host check, bodies, responses
  *   serve_routes.c  what each path does
+ *   serve_request.c what a request may be (its body, its Host), apart from the network
  *   serve_openai.c  the JSON shapes of answers, chunks and errors
  *   serve_stream.c  answers as Server-Sent Events
  *   serve_slots.c   the slots (one chat and KV cache each), the bounded queue, the worker
@@ -76,6 +77,17 @@ void serve_pool_state_of(serve_pool *p, serve_pool_state *s);
 void serve_pool_stop(serve_pool *p);
 void serve_pool_free(serve_pool *p);
 
+/* ---- what a request may be (serve_request.c) ---- */
+
+/* A completion request's body: *req (chat_request_free it) and the answer's
+ * form; on failure nothing to free and a message for a 400. raw: /v1/completions. */
+hearth_status serve_parse_request(const char *body, size_t len, bool raw, chat_request *req, bool *stream,
+                                  bool *include_usage, hearth_error *err);
+/* Whether a Host header names this machine (a loopback address or localhost). */
+bool serve_host_is_local(const char *host);
+/* Whether host (numeric) is a loopback address: any other needs an API key. */
+bool serve_address_is_loopback(const char *host);
+
 /* ---- the server (serve_http.c) ---- */
 
 typedef struct {
@@ -93,8 +105,6 @@ typedef struct {
 
 typedef struct serve_server serve_server;
 
-/* Whether host (numeric) is a loopback address: any other needs an API key. */
-bool serve_address_is_loopback(const char *host);
 hearth_status serve_start(serve_server **out, const serve_config *cfg, hearth_error *err);
 int serve_port(const serve_server *s);
 void serve_stop(serve_server *s);

@@ -93,34 +93,6 @@ bool serve_wait(const serve_request *r, serve_job *j, serve_ready_fn ready, cons
     return true;
 }
 
-/* The Host header names this machine (a loopback address or localhost),
- * so that a web page whose name was rebound to 127.0.0.1 cannot talk to
- * the server through the user's browser. */
-static bool host_is_local(const char *host) {
-    if (!host) return true; /* HTTP/1.0 without Host */
-    size_t n = strlen(host);
-    const char *colon = host[0] == '[' ? strchr(host, ']') : strrchr(host, ':');
-    if (host[0] == '[') {
-        if (!colon) return false;
-        return (size_t)(colon - host) == 4 && strncmp(host, "[::1", 4) == 0;
-    }
-    size_t name = colon ? (size_t)(colon - host) : n;
-    if (name == 9 && strncasecmp(host, "localhost", 9) == 0) return true;
-    char ip[16];
-    if (name >= sizeof ip) return false;
-    memcpy(ip, host, name);
-    ip[name] = 0;
-    struct in_addr a;
-    return inet_pton(AF_INET, ip, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
-}
-
-bool serve_address_is_loopback(const char *host) {
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (inet_pton(AF_INET, host, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
-    return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-}
-
 /* A comparison that takes as long for every wrong key of a length. */
 static bool key_matches(const char *given, const char *key) {
     size_t gl = strlen(given), kl = strlen(key);
@@ -146,7 +118,7 @@ static enum MHD_Result answer(serve_server *s, struct MHD_Connection *conn, cons
                                    "the request body is larger than the server takes (%zu bytes; --max-body)",
                                    s->cfg.max_body);
     if (serve_address_is_loopback(s->cfg.host) &&
-        !host_is_local(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host")))
+        !serve_host_is_local(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host")))
         return serve_respond_error(&r, MHD_HTTP_FORBIDDEN, "invalid_request_error", "forbidden_host",
                                    "this server answers requests for localhost only (the Host header names another)");
     if (strncmp(url, "/v1/", 4) == 0 && !authorized(&r))

@@ -33,50 +33,6 @@ static enum MHD_Result models(serve_request *r) {
     return serve_respond_json(r, MHD_HTTP_OK, t.p, t.len);
 }
 
-static enum MHD_Result bad_request(serve_request *r, const char *param, const char *message) {
-    return serve_respond_error(r, MHD_HTTP_BAD_REQUEST, "invalid_request_error", "invalid_value", "%s%s%s",
-                               param ? param : "", param ? ": " : "", message);
-}
-
-/* Whether a member is absent, null or false (or 0): the only values that
- * the request may give fields hearth serve does not do. */
-static bool off(const json_value *root, const char *key) {
-    const json_value *v = json_get(root, key);
-    return !v || v->type == JSON_NULL || (v->type == JSON_BOOL && !v->b) || (v->type == JSON_NUMBER && v->num == 0);
-}
-
-/* Fields of OpenAI's requests that chat_request.c does not read: the ones
- * that change the answer's form are checked here; what hearth cannot do is
- * refused in a 400 rather than silently ignored. Returns an error message or NULL. */
-static const char *check_fields(const json_value *root, bool raw, bool *stream, bool *include_usage) {
-    const json_value *v = json_get(root, "stream");
-    if (v && v->type != JSON_NULL && v->type != JSON_BOOL) return "\"stream\" must be true or false";
-    *stream = v && v->type == JSON_BOOL && v->b;
-    const json_value *so = json_get(root, "stream_options");
-    if (so && so->type != JSON_NULL && so->type != JSON_OBJECT) return "\"stream_options\" must be an object";
-    const json_value *iu = json_get(so, "include_usage");
-    if (iu && iu->type != JSON_NULL && iu->type != JSON_BOOL) return "\"stream_options.include_usage\" must be true or false";
-    *include_usage = iu && iu->type == JSON_BOOL && iu->b;
-    const json_value *n = json_get(root, "n");
-    if (n && n->type != JSON_NULL && !(n->type == JSON_NUMBER && n->num == 1))
-        return "\"n\": hearth serve gives one choice per request (n = 1)";
-    const json_value *model_name = json_get(root, "model");
-    if (model_name && model_name->type != JSON_NULL && model_name->type != JSON_STRING) return "\"model\" must be a string";
-    if (!off(root, "logprobs") || !off(root, "top_logprobs"))
-        return "\"logprobs\" / \"top_logprobs\" are not supported by hearth serve yet";
-    if (!off(root, "tools") || !off(root, "tool_choice") || !off(root, "functions"))
-        return "tools and function calling are not supported by hearth serve yet";
-    const json_value *rf = json_get(root, "response_format"), *rft = json_get(rf, "type");
-    if (rf && rf->type != JSON_NULL && !(rft && rft->type == JSON_STRING && strcmp(rft->str, "text") == 0))
-        return "\"response_format\": only {\"type\": \"text\"} is supported by hearth serve yet";
-    if (raw && !off(root, "echo")) return "\"echo\" is not supported by hearth serve";
-    if (raw && !off(root, "suffix")) return "\"suffix\" is not supported by hearth serve";
-    if (raw && !off(root, "best_of") && !(json_get(root, "best_of")->type == JSON_NUMBER &&
-                                          json_get(root, "best_of")->num == 1))
-        return "\"best_of\" must be 1";
-    return NULL;
-}
-
 static bool started(const serve_job *j, const void *arg) {
     (void)arg;
     return j->started;
@@ -112,21 +68,10 @@ static enum MHD_Result complete(serve_request *r, bool raw) {
         return serve_respond_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "invalid_request_error", "unsupported_media_type",
                                    "send the request as JSON (Content-Type: application/json)");
     chat_request req;
-    hearth_error err = {0};
-    if (chat_request_parse(&req, r->body, r->body_len, &err)) {
-        chat_request_free(&req);
-        return bad_request(r, NULL, err.message);
-    }
     bool stream = false, include_usage = false;
-    const char *problem = check_fields(req.json, raw, &stream, &include_usage);
-    if (!problem && raw && !req.prompt) problem = "/v1/completions needs \"prompt\" (a string)";
-    if (!problem && raw && req.messages) problem = "/v1/completions takes \"prompt\", not \"messages\" (see /v1/chat/completions)";
-    if (!problem && !raw && !req.messages) problem = "/v1/chat/completions needs \"messages\"";
-    if (!problem && !raw && req.prompt) problem = "/v1/chat/completions takes \"messages\", not \"prompt\" (see /v1/completions)";
-    if (problem) {
-        chat_request_free(&req);
-        return bad_request(r, NULL, problem);
-    }
+    hearth_error err = {0};
+    if (serve_parse_request(r->body, r->body_len, raw, &req, &stream, &include_usage, &err))
+        return serve_respond_error(r, MHD_HTTP_BAD_REQUEST, "invalid_request_error", "invalid_value", "%s", err.message);
     serve_job *j = serve_job_create(&req, raw);
     if (!j) {
         chat_request_free(&req);
