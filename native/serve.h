@@ -7,6 +7,7 @@
  *   serve_openai.c  the JSON shapes of answers, chunks and errors
  *   serve_stream.c  answers as Server-Sent Events
  *   serve_slots.c   the slots (one chat and KV cache each), the bounded queue, the worker
+ *   serve_logprobs.c  the tokens' log-probabilities (logprobs, top_logprobs)
  *   serve_app.c     the chat app's files, with the headers the app needs */
 #ifndef HEARTH_SERVE_H
 #define HEARTH_SERVE_H
@@ -23,6 +24,7 @@
 #include "chat_request.h"
 #include "engine.h"
 #include "think.h"
+#include "tokenizer/tokenizer.h"
 
 /* ---- slots and queue (serve_slots.c) ---- */
 
@@ -47,14 +49,17 @@ typedef struct serve_job {
     bool started;           /* begun on a slot (or failed before) */
     bool finished;
     think_buf content, reasoning; /* the answer so far */
+    int top_logprobs;       /* -1: no log-probabilities */
+    think_buf logprobs;     /* with them: one JSON object per token, each followed by a comma */
     serve_failure failure;  /* why it failed, if it did */
     hearth_status status;   /* the failure's status and message */
     char error[512];
     hearth_chat_stats stats; /* when finished */
 } serve_job;
 
-/* A job for the request (taken over: *req is cleared); NULL when out of memory. */
-serve_job *serve_job_create(chat_request *req, bool raw);
+/* A job for the request (taken over: *req is cleared); NULL when out of memory.
+ * top_logprobs: as serve_form's. */
+serve_job *serve_job_create(chat_request *req, bool raw, int top_logprobs);
 void serve_job_release(serve_job *j);
 
 typedef enum { SERVE_QUEUED, SERVE_QUEUE_FULL, SERVE_STOPPING } serve_submit_result;
@@ -79,14 +84,27 @@ void serve_pool_free(serve_pool *p);
 
 /* ---- what a request may be (serve_request.c) ---- */
 
+/* The form of an answer, from the fields only the HTTP API has. */
+typedef struct {
+    bool stream, include_usage;
+    int top_logprobs;       /* log-probabilities of each token and this many alternatives; -1: none */
+} serve_form;
+
 /* A completion request's body: *req (chat_request_free it) and the answer's
  * form; on failure nothing to free and a message for a 400. raw: /v1/completions. */
-hearth_status serve_parse_request(const char *body, size_t len, bool raw, chat_request *req, bool *stream,
-                                  bool *include_usage, hearth_error *err);
+hearth_status serve_parse_request(const char *body, size_t len, bool raw, chat_request *req, serve_form *form,
+                                  hearth_error *err);
 /* Whether a Host header names this machine (a loopback address or localhost). */
 bool serve_host_is_local(const char *host);
 /* Whether host (numeric) is a loopback address: any other needs an API key. */
 bool serve_address_is_loopback(const char *host);
+
+/* ---- log-probabilities (serve_logprobs.c) ---- */
+
+/* Appends OpenAI's {"token","logprob","bytes","top_logprobs"} of the token
+ * (from the logits it was sampled from) and a comma; false when out of memory. */
+bool serve_logprob_entry(think_buf *out, const hearth_tokenizer *tok, const float *logits, int n_vocab, int32_t token,
+                         int top);
 
 /* ---- the server (serve_http.c) ---- */
 
@@ -163,9 +181,9 @@ typedef struct {
 /* The whole answer. */
 void serve_json_answer(FILE *f, const serve_answer_head *h, const serve_job *j);
 /* One streamed chunk: text and reasoning (either may be empty), finish_reason (NULL while going on),
- * role: the first chat chunk names the assistant. */
+ * role: the first chat chunk names the assistant; logprobs: serve_job's entries for it (NULL: none asked). */
 void serve_json_chunk(FILE *f, const serve_answer_head *h, const char *text, size_t len, const char *reasoning,
-                      size_t rlen, const char *finish_reason, bool role);
+                      size_t rlen, const char *finish_reason, bool role, const char *logprobs, size_t lplen);
 /* The last chunk when stream_options.include_usage asks for it. */
 void serve_json_usage_chunk(FILE *f, const serve_answer_head *h, const hearth_chat_stats *s);
 void serve_json_usage(FILE *f, const hearth_chat_stats *s);

@@ -51,6 +51,17 @@ void serve_failure_kind(const serve_job *j, unsigned *status, const char **type,
 
 static void str(FILE *f, const char *s) { json_string(f, s, strlen(s)); }
 
+/* ,"logprobs":… of the entries (each followed by a comma; NULL: none asked for) */
+static void logprobs_field(FILE *f, const char *entries, size_t len) {
+    if (!entries) {
+        fputs(",\"logprobs\":null", f);
+        return;
+    }
+    fputs(",\"logprobs\":{\"content\":[", f);
+    if (len) fwrite(entries, 1, len - 1, f);
+    fputs("]}", f);
+}
+
 static void head(FILE *f, const serve_answer_head *h, const char *object) {
     fputs("{\"id\":", f);
     str(f, h->id);
@@ -79,7 +90,8 @@ void serve_json_answer(FILE *f, const serve_answer_head *h, const serve_job *j) 
             fputs(",\"reasoning_content\":", f);
             json_string(f, j->reasoning.p, j->reasoning.len);
         }
-        fputs("},\"logprobs\":null", f);
+        fputs("}", f);
+        logprobs_field(f, j->top_logprobs < 0 ? NULL : j->logprobs.p ? j->logprobs.p : "", j->logprobs.len);
     }
     fprintf(f, ",\"finish_reason\":\"%s\"}],\"usage\":", serve_finish_reason(&j->stats));
     serve_json_usage(f, &j->stats);
@@ -87,7 +99,7 @@ void serve_json_answer(FILE *f, const serve_answer_head *h, const serve_job *j) 
 }
 
 void serve_json_chunk(FILE *f, const serve_answer_head *h, const char *text, size_t len, const char *reasoning,
-                      size_t rlen, const char *finish_reason, bool role) {
+                      size_t rlen, const char *finish_reason, bool role, const char *logprobs, size_t lplen) {
     head(f, h, h->raw ? "text_completion" : "chat.completion.chunk");
     fputs(",\"choices\":[{\"index\":0,", f);
     if (h->raw) {
@@ -100,7 +112,8 @@ void serve_json_chunk(FILE *f, const serve_answer_head *h, const char *text, siz
         if (role) fputs("\"role\":\"assistant\"", f), sep = ",";
         if (len || role) fprintf(f, "%s\"content\":", sep), json_string(f, text, len), sep = ",";
         if (rlen) fprintf(f, "%s\"reasoning_content\":", sep), json_string(f, reasoning, rlen);
-        fputs("},\"logprobs\":null", f);
+        fputs("}", f);
+        logprobs_field(f, logprobs, lplen);
     }
     if (finish_reason) fprintf(f, ",\"finish_reason\":\"%s\"}]}", finish_reason);
     else fputs(",\"finish_reason\":null}]}", f);

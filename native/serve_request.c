@@ -22,22 +22,29 @@ static bool off(const json_value *root, const char *key) {
 /* Fields of OpenAI's requests that chat_request.c does not read: the ones
  * that change the answer's form are checked here; what hearth cannot do is
  * refused in a 400 rather than silently ignored. Returns an error message or NULL. */
-static const char *check_fields(const json_value *root, bool raw, bool *stream, bool *include_usage) {
+static const char *check_fields(const json_value *root, bool raw, serve_form *form) {
     const json_value *v = json_get(root, "stream");
     if (v && v->type != JSON_NULL && v->type != JSON_BOOL) return "\"stream\" must be true or false";
-    *stream = v && v->type == JSON_BOOL && v->b;
+    form->stream = v && v->type == JSON_BOOL && v->b;
     const json_value *so = json_get(root, "stream_options");
     if (so && so->type != JSON_NULL && so->type != JSON_OBJECT) return "\"stream_options\" must be an object";
     const json_value *iu = json_get(so, "include_usage");
     if (iu && iu->type != JSON_NULL && iu->type != JSON_BOOL) return "\"stream_options.include_usage\" must be true or false";
-    *include_usage = iu && iu->type == JSON_BOOL && iu->b;
+    form->include_usage = iu && iu->type == JSON_BOOL && iu->b;
     const json_value *n = json_get(root, "n");
     if (n && n->type != JSON_NULL && !(n->type == JSON_NUMBER && n->num == 1))
         return "\"n\": hearth serve gives one choice per request (n = 1)";
     const json_value *model_name = json_get(root, "model");
     if (model_name && model_name->type != JSON_NULL && model_name->type != JSON_STRING) return "\"model\" must be a string";
-    if (!off(root, "logprobs") || !off(root, "top_logprobs"))
-        return "\"logprobs\" / \"top_logprobs\" are not supported by hearth serve yet";
+    const json_value *lp = json_get(root, "logprobs"), *top = json_get(root, "top_logprobs");
+    if (raw && (!off(root, "logprobs") || !off(root, "top_logprobs")))
+        return "\"logprobs\" on /v1/completions (the legacy shape) is not supported by hearth serve; "
+               "/v1/chat/completions has it";
+    if (lp && lp->type != JSON_NULL && lp->type != JSON_BOOL) return "\"logprobs\" must be true or false";
+    if (top && top->type != JSON_NULL && !(top->type == JSON_NUMBER && top->is_int && top->i >= 0 && top->i <= 20))
+        return "\"top_logprobs\" must be an integer from 0 to 20";
+    form->top_logprobs = lp && lp->type == JSON_BOOL && lp->b ? (top && top->type == JSON_NUMBER ? (int)top->i : 0) : -1;
+    if (form->top_logprobs < 0 && top && top->type == JSON_NUMBER) return "\"top_logprobs\" needs \"logprobs\": true";
     if (!off(root, "tools") || !off(root, "tool_choice") || !off(root, "functions"))
         return "tools and function calling are not supported by hearth serve yet";
     const json_value *rf = json_get(root, "response_format"), *rft = json_get(rf, "type");
@@ -51,15 +58,15 @@ static const char *check_fields(const json_value *root, bool raw, bool *stream, 
     return NULL;
 }
 
-hearth_status serve_parse_request(const char *body, size_t len, bool raw, chat_request *req, bool *stream,
-                                  bool *include_usage, hearth_error *err) {
-    *stream = *include_usage = false;
+hearth_status serve_parse_request(const char *body, size_t len, bool raw, chat_request *req, serve_form *form,
+                                  hearth_error *err) {
+    *form = (serve_form){.top_logprobs = -1};
     hearth_status st = chat_request_parse(req, body, len, err);
     if (st) {
         chat_request_free(req);
         return st;
     }
-    const char *problem = check_fields(req->json, raw, stream, include_usage);
+    const char *problem = check_fields(req->json, raw, form);
     if (!problem && raw && !req->prompt) problem = "/v1/completions needs \"prompt\" (a string)";
     if (!problem && raw && req->messages)
         problem = "/v1/completions takes \"prompt\", not \"messages\" (see /v1/chat/completions)";

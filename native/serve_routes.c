@@ -68,11 +68,11 @@ static enum MHD_Result complete(serve_request *r, bool raw) {
         return serve_respond_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "invalid_request_error", "unsupported_media_type",
                                    "send the request as JSON (Content-Type: application/json)");
     chat_request req;
-    bool stream = false, include_usage = false;
+    serve_form form;
     hearth_error err = {0};
-    if (serve_parse_request(r->body, r->body_len, raw, &req, &stream, &include_usage, &err))
+    if (serve_parse_request(r->body, r->body_len, raw, &req, &form, &err))
         return serve_respond_error(r, MHD_HTTP_BAD_REQUEST, "invalid_request_error", "invalid_value", "%s", err.message);
-    serve_job *j = serve_job_create(&req, raw);
+    serve_job *j = serve_job_create(&req, raw, form.top_logprobs);
     if (!j) {
         chat_request_free(&req);
         return serve_respond_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "server_error", "out_of_memory", "out of memory");
@@ -99,11 +99,11 @@ static enum MHD_Result complete(serve_request *r, bool raw) {
              (unsigned long)(uintptr_t)j);
     serve_answer_head h = {.id = id, .model = r->cfg->model_id, .created = (long)time(NULL), .raw = raw};
     enum MHD_Result res;
-    if (!stream) res = whole_answer(r, j, &h);
+    if (!form.stream) res = whole_answer(r, j, &h);
     /* The status line waits for the start: a request the template refuses still gets its 400. */
     else if (!serve_wait(r, j, started, NULL)) res = MHD_NO;
     else if (j->failure) res = failed(r, j);
-    else res = serve_stream(r, j, &h, include_usage);
+    else res = serve_stream(r, j, &h, form.include_usage);
     serve_job_release(j);
     return res;
 }

@@ -56,7 +56,7 @@ static char *fingerprint_of(const chat_request *req, bool raw) {
     return b.p;
 }
 
-serve_job *serve_job_create(chat_request *req, bool raw) {
+serve_job *serve_job_create(chat_request *req, bool raw, int top_logprobs) {
     serve_job *j = calloc(1, sizeof *j);
     if (!j) return NULL;
     j->fingerprint = fingerprint_of(req, raw);
@@ -70,6 +70,7 @@ serve_job *serve_job_create(chat_request *req, bool raw) {
     j->req = *req;
     memset(req, 0, sizeof *req);
     j->raw = raw;
+    j->top_logprobs = top_logprobs;
     return j;
 }
 
@@ -83,6 +84,7 @@ void serve_job_release(serve_job *j) {
     free(j->fingerprint);
     think_buf_free(&j->content);
     think_buf_free(&j->reasoning);
+    think_buf_free(&j->logprobs);
     pthread_mutex_destroy(&j->lock);
     pthread_cond_destroy(&j->changed);
     free(j);
@@ -288,10 +290,18 @@ static bool step(serve_slot *s) {
     hearth_status st = hearth_chat_next(s->chat, &text, &len, &done, &err);
     const char *r = st ? "" : hearth_chat_next_reasoning(s->chat, &rlen);
     if (st) rlen = 0;
+    int32_t token;
+    const float *logits;
+    bool with_logprobs = !st && j->top_logprobs >= 0 && hearth_chat_last_token(s->chat, &token, &logits) && logits;
+    think_buf entry = {0}; /* worked out before the lock: a pass over the vocabulary */
+    bool ok = !with_logprobs || serve_logprob_entry(&entry, hearth_engine_tokenizer(s->engine), logits,
+                                                    hearth_engine_model(s->engine)->hp.n_vocab, token, j->top_logprobs);
     pthread_mutex_lock(&j->lock);
-    bool ok = think_buf_add(&j->content, text, len) && think_buf_add(&j->reasoning, r, rlen);
+    ok = ok && think_buf_add(&j->content, text, len) && think_buf_add(&j->reasoning, r, rlen) &&
+         (!entry.len || think_buf_add(&j->logprobs, entry.p, entry.len));
     pthread_cond_broadcast(&j->changed);
     pthread_mutex_unlock(&j->lock);
+    think_buf_free(&entry);
     if (!st && !ok) st = hearth_fail(&err, HEARTH_E_NOMEM, "out of memory");
     if (!st && !done) return false;
     hearth_chat_stats stats;

@@ -30,9 +30,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         data = nul + 1;
     }
     chat_request req;
-    bool stream, include_usage;
+    serve_form form;
     hearth_error err;
-    if (serve_parse_request((const char *)data, size, raw, &req, &stream, &include_usage, &err) == HEARTH_OK) {
+    if (serve_parse_request((const char *)data, size, raw, &req, &form, &err) == HEARTH_OK) {
+        if (form.top_logprobs < -1 || form.top_logprobs > 20 || (raw && form.top_logprobs >= 0)) abort();
         if (raw ? !req.prompt || req.messages : !req.messages || req.prompt) abort();
         for (size_t i = 0; i < req.n_messages; i++)
             if (!req.messages[i].role || !req.messages[i].content) abort();
