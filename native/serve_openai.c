@@ -75,6 +75,15 @@ void serve_json_usage(FILE *f, const hearth_chat_stats *s) {
             s->prompt_tokens, s->gen_tokens, s->prompt_tokens + s->gen_tokens, s->reused_tokens);
 }
 
+/* ,"timings":{…}: the engine's own clock, in llama-server's names (not OpenAI's API; clients ignore it). */
+static void timings(FILE *f, const hearth_chat_stats *s) {
+    int decoded = s->gen_tokens > 1 ? s->gen_tokens - 1 : 0; /* the first token comes from the prefill */
+    fprintf(f, ",\"timings\":{\"cache_n\":%d,\"prompt_n\":%d,\"prompt_ms\":%.2f,\"predicted_n\":%d,"
+               "\"predicted_ms\":%.2f,\"predicted_per_second\":%.2f}",
+            s->reused_tokens, s->evaluated_tokens, s->prefill_ms, decoded, s->decode_ms,
+            s->decode_ms > 0 ? decoded * 1e3 / s->decode_ms : 0);
+}
+
 void serve_json_answer(FILE *f, const serve_answer_head *h, const serve_job *j) {
     const char *text = j->content.p ? j->content.p : "";
     head(f, h, h->raw ? "text_completion" : "chat.completion");
@@ -95,6 +104,7 @@ void serve_json_answer(FILE *f, const serve_answer_head *h, const serve_job *j) 
     }
     fprintf(f, ",\"finish_reason\":\"%s\"}],\"usage\":", serve_finish_reason(&j->stats));
     serve_json_usage(f, &j->stats);
+    timings(f, &j->stats);
     fputs("}", f);
 }
 
@@ -123,6 +133,7 @@ void serve_json_usage_chunk(FILE *f, const serve_answer_head *h, const hearth_ch
     head(f, h, h->raw ? "text_completion" : "chat.completion.chunk");
     fputs(",\"choices\":[],\"usage\":", f);
     serve_json_usage(f, s);
+    timings(f, s);
     fputs("}", f);
 }
 

@@ -43,6 +43,15 @@ static bool finished(const serve_job *j, const void *arg) {
     return j->finished;
 }
 
+/* Read under the job's lock: the worker may be finishing it (a failure is
+ * its last write, so what failed() reads then stays put). */
+static bool has_failed(serve_job *j) {
+    pthread_mutex_lock(&j->lock);
+    bool f = j->failure != SERVE_FAIL_NONE;
+    pthread_mutex_unlock(&j->lock);
+    return f;
+}
+
 static enum MHD_Result failed(serve_request *r, serve_job *j) {
     unsigned status;
     const char *type, *code;
@@ -102,7 +111,7 @@ static enum MHD_Result complete(serve_request *r, bool raw) {
     if (!form.stream) res = whole_answer(r, j, &h);
     /* The status line waits for the start: a request the template refuses still gets its 400. */
     else if (!serve_wait(r, j, started, NULL)) res = MHD_NO;
-    else if (j->failure) res = failed(r, j);
+    else if (has_failed(j)) res = failed(r, j);
     else res = serve_stream(r, j, &h, form.include_usage);
     serve_job_release(j);
     return res;
