@@ -44,6 +44,7 @@ typedef struct serve_job {
     bool raw;               /* /v1/completions: the prompt as is, no template */
     char *fingerprint;      /* the conversation as text, to find the slot whose cache serves it best */
     atomic_bool cancelled;  /* the client went away: stop at the next token */
+    atomic_int client_fd;   /* its socket, which the worker also watches before each token; -1 once gone */
     struct serve_job *next_queued;
     /* under lock: */
     bool started;           /* begun on a slot (or failed before) */
@@ -151,6 +152,8 @@ enum MHD_Result serve_respond_error(serve_request *r, unsigned status, const cha
     __attribute__((format(printf, 5, 6)))
 #endif
     ;
+/* Whether the client on fd closed its side (a pipelined next request is not that; fd < 0: no). */
+bool serve_client_gone(int fd);
 /* Waits until ready(j, arg) holds (evaluated under j's lock), watching the
  * client: false when it hung up, after marking the job cancelled. */
 typedef bool (*serve_ready_fn)(const serve_job *j, const void *arg);

@@ -63,8 +63,7 @@ enum MHD_Result serve_respond_error(serve_request *r, unsigned status, const cha
     return serve_respond_json(r, status, t.p, t.len);
 }
 
-/* Whether the client closed its side (a pipelined next request is not that). */
-static bool client_gone(int fd) {
+bool serve_client_gone(int fd) {
     if (fd < 0) return false;
     struct pollfd p = {.fd = fd, .events = POLLRDHUP};
     return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
@@ -82,7 +81,7 @@ bool serve_wait(const serve_request *r, serve_job *j, serve_ready_fn ready, cons
         pthread_cond_timedwait(&j->changed, &j->lock, &until);
         if (ready(j, arg)) break;
         pthread_mutex_unlock(&j->lock);
-        if (client_gone(r->fd)) {
+        if (serve_client_gone(r->fd)) {
             atomic_store(&j->cancelled, true);
             serve_pool_poke(r->cfg->pool);
             return false;

@@ -86,6 +86,7 @@ static enum MHD_Result complete(serve_request *r, bool raw) {
         chat_request_free(&req);
         return serve_respond_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "server_error", "out_of_memory", "out of memory");
     }
+    atomic_store(&j->client_fd, r->fd);
     switch (serve_pool_submit(r->cfg->pool, j)) {
     case SERVE_QUEUE_FULL: {
         serve_pool_state s;
@@ -113,6 +114,10 @@ static enum MHD_Result complete(serve_request *r, bool raw) {
     else if (!serve_wait(r, j, started, NULL)) res = MHD_NO;
     else if (has_failed(j)) res = failed(r, j);
     else res = serve_stream(r, j, &h, form.include_usage);
+    /* A whole answer is done (or its client gone), and a stream that did not
+     * start has no reader: the worker stops watching a socket that MHD may
+     * close and reuse. A running stream's is watched until it ends (end_stream). */
+    if (!form.stream || res != MHD_YES) atomic_store(&j->client_fd, -1);
     serve_job_release(j);
     return res;
 }

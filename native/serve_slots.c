@@ -67,6 +67,8 @@ serve_job *serve_job_create(chat_request *req, bool raw, int top_logprobs) {
     pthread_mutex_init(&j->lock, NULL);
     pthread_cond_init(&j->changed, NULL);
     j->refs = 1;
+    atomic_init(&j->client_fd, -1);
+    atomic_init(&j->cancelled, false);
     j->req = *req;
     memset(req, 0, sizeof *req);
     j->raw = raw;
@@ -283,6 +285,8 @@ static bool step(serve_slot *s) {
         pthread_mutex_unlock(&j->lock);
         return false;
     }
+    /* The client's socket is looked at before every token, so a hang-up stops the answer within one. */
+    if (!atomic_load(&j->cancelled) && serve_client_gone(atomic_load(&j->client_fd))) atomic_store(&j->cancelled, true);
     if (atomic_load(&j->cancelled)) hearth_chat_interrupt(s->chat);
     const char *text;
     size_t len, rlen;

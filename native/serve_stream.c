@@ -103,6 +103,7 @@ static ssize_t read_events(void *cls, uint64_t pos, char *buf, size_t max) {
  * running has lost its reader, so it stops. */
 static void end_stream(void *cls) {
     stream *s = cls;
+    atomic_store(&s->job->client_fd, -1); /* the connection may close, and its number be reused */
     pthread_mutex_lock(&s->job->lock);
     bool running = !s->job->finished;
     pthread_mutex_unlock(&s->job->lock);
