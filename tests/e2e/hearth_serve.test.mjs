@@ -389,7 +389,10 @@ try {
 } catch (e) {
   check('hearth serve test ran to its end', false, e.stack);
 } finally {
-  await Promise.all(servers.map(stopServer));
+  const codes = await Promise.all(servers.map(stopServer));
+  // (under ASan/UBSan a report, a leak included, makes the exit status non-zero)
+  check(`every server (${servers.length}) stopped cleanly on SIGTERM`, codes.every((c) => c === 0),
+    JSON.stringify(codes) + servers.filter((c) => c.exitCode !== 0).map((c) => c.log().slice(-2000)).join('\n'));
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 done();
