@@ -136,7 +136,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!u) return MHD_NO;
         *con_cls = u;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body) u->too_large = true;
+        if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body) {
+            u->too_large = true;
+            return answer(s, conn, url, method, u); /* at once: the body is never read (MHD closes) */
+        }
         return MHD_YES;
     }
     if (*data_size) {

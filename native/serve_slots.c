@@ -153,7 +153,9 @@ hearth_status serve_pool_create(serve_pool **out, hearth_engine *base, int n_slo
 
 serve_submit_result serve_pool_submit(serve_pool *p, serve_job *j) {
     pthread_mutex_lock(&p->lock);
-    serve_submit_result r = p->stopping ? SERVE_STOPPING : p->queued >= p->queue_cap ? SERVE_QUEUE_FULL : SERVE_QUEUED;
+    /* Jobs wait in the queue until the worker moves them, so idle slots count as room too. */
+    int room = p->queue_cap + (p->n_slots - p->busy);
+    serve_submit_result r = p->stopping ? SERVE_STOPPING : p->queued >= room ? SERVE_QUEUE_FULL : SERVE_QUEUED;
     if (r == SERVE_QUEUED) {
         pthread_mutex_lock(&j->lock);
         j->refs++;
