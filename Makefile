@@ -42,11 +42,13 @@ $(BUILD)/libhearth.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# hearth serve's HTTP library (native/serve_http.c): Debian's libmicrohttpd-dev.
+LIBS := -lmicrohttpd -lm -lpthread
 $(BUILD)/hearth: $(call obj,native/main.c) $(NATIVE_OBJ) $(BUILD)/libhearth.a
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lm -lpthread
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
 
 $(BUILD)/test_%: $(call obj,tests/unit/test_%.c) $(NATIVE_OBJ) $(BUILD)/libhearth.a
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lm -lpthread
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
 
 unit: $(TESTS)
 
@@ -59,7 +61,7 @@ asan:
 
 # libFuzzer targets: the GGUF reader (`make fuzz && build/fuzz_gguf tests/fuzz/gguf_corpus`) and the
 # tokenizers (FUZZ_TOK_MODELS=a.gguf:b.gguf build/fuzz_tok tests/fuzz/tok_corpus; see tests/fuzz/fuzz_tok.c).
-fuzz: $(BUILD)/fuzz_gguf $(BUILD)/fuzz_tok $(BUILD)/fuzz_template $(BUILD)/fuzz_control
+fuzz: $(BUILD)/fuzz_gguf $(BUILD)/fuzz_tok $(BUILD)/fuzz_template $(BUILD)/fuzz_control $(BUILD)/fuzz_serve
 TOK_SRC := $(filter src/error.c src/model/gguf.c src/model/ggml_types.c src/tokenizer/%,$(CORE_SRC))
 HEADERS := $(wildcard src/*.h src/*/*.h)
 $(BUILD)/fuzz_tok: tests/fuzz/fuzz_tok.c $(TOK_SRC) $(HEADERS)
@@ -75,6 +77,11 @@ $(BUILD)/fuzz_control: tests/fuzz/fuzz_control.c $(TPL_SRC) $(TOK_SRC) $(HEADERS
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -DCONTROL_FUZZER $(INC) -o $@ tests/fuzz/fuzz_control.c \
 		$(sort $(TPL_SRC) $(TOK_SRC))
+# hearth serve's request path without the network: Host header and body -> chat request (see tests/fuzz/fuzz_serve.c)
+$(BUILD)/fuzz_serve: tests/fuzz/fuzz_serve.c native/serve_request.c native/serve.h $(TPL_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_serve.c native/serve_request.c \
+		$(TPL_SRC)
 # (with the CPU kernels, built without -m flags: the SIMD files compile to stubs and the scalar reference runs)
 GGUF_FUZZ_SRC := src/model/gguf.c src/error.c src/model/ggml_types.c src/cpu/kernels.c $(wildcard src/cpu/quant_*.c)
 $(BUILD)/fuzz_gguf: tests/fuzz/fuzz_gguf.c $(GGUF_FUZZ_SRC) $(HEADERS)

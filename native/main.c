@@ -13,6 +13,7 @@ static void usage(FILE *f) {
           "  chat      chat with a model through its chat template (interactive, or --message)\n"
           "  tokenize  print the token ids of a text\n"
           "  template  print the prompt a chat template makes of a conversation\n"
+          "  serve     serve the model over an OpenAI-compatible HTTP API (and the chat app)\n"
           "  info      describe a model file\n"
           "  bench     measure prefill and decode speed (prints JSON)\n\n"
           "`hearth COMMAND --help` lists a command's options.\n",
@@ -35,6 +36,7 @@ int main(int argc, char **argv) {
     if (strcmp(c, "info") == 0) return cmd_info(argc - 2, argv + 2);
     if (strcmp(c, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
     if (strcmp(c, "chat") == 0) return cmd_chat(argc - 2, argv + 2);
+    if (strcmp(c, "serve") == 0) return cmd_serve(argc - 2, argv + 2);
     fprintf(stderr, "hearth: unknown command \"%s\"\n", c);
     usage(stderr);
     return EXIT_USAGE;

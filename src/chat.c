@@ -205,6 +205,7 @@ typedef struct answer {
     bool raw;           /* a raw completion: not part of the conversation */
     bool stopped, interrupted, finished;
     bool waiting;       /* the last next() left the backend's step in flight */
+    int32_t last_token; /* what the last next() generated, or -1 (hearth_chat_last_token) */
     hearth_status failed; /* a failure inside next(), reported again by end() */
 } answer;
 
@@ -315,6 +316,7 @@ static hearth_status start_answer(hearth_chat *c, answer *a, int32_t *tokens, in
     if (!a->raw) hearth_gen_answer_text(a->gen);
     a->tokens = tokens;
     a->cap_tokens = a->n_prompt = a->n_tokens = n;
+    a->last_token = -1;
     if (!append(a, "", 0)) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     /* The cache is rewritten from token `common` on: only that prefix stays valid. */
     c->n_cached = common;
@@ -406,6 +408,7 @@ hearth_status hearth_chat_next(hearth_chat *c, const char **text, size_t *len, b
     if (!a) return hearth_fail(err, HEARTH_E_ARG, "no answer is being generated");
     if (a->failed) return hearth_fail(err, a->failed, "the answer failed already");
     a->reasoning_given = a->reasoning_shown; /* nothing new until the splitter gives it */
+    a->last_token = -1;
     if (a->finished) return HEARTH_OK;
     int32_t token = -1;
     const bool run = !a->stopped && !a->interrupted;
@@ -416,6 +419,7 @@ hearth_status hearth_chat_next(hearth_chat *c, const char **text, size_t *len, b
         return HEARTH_OK;
     }
     if (!st && token >= 0) st = push_token(a, token, err);
+    if (!st && token >= 0) a->last_token = token;
     /* the token's text, or at the end what the decoder held back */
     size_t n = 0;
     const char *piece = hearth_gen_text(a->gen, &n);
@@ -450,6 +454,13 @@ const char *hearth_chat_next_reasoning(const hearth_chat *c, size_t *len) {
     const answer *a = c->answer;
     *len = a && a->reasoning.p ? a->reasoning_shown - a->reasoning_given : 0;
     return *len ? a->reasoning.p + a->reasoning_given : "";
+}
+
+bool hearth_chat_last_token(const hearth_chat *c, int32_t *token, const float **logits) {
+    const answer *a = c->answer;
+    *token = a ? a->last_token : -1;
+    *logits = *token >= 0 ? hearth_gen_logits(a->gen) : NULL;
+    return *token >= 0;
 }
 
 bool hearth_chat_waiting(const hearth_chat *c) { return c->answer && c->answer->waiting && !c->answer->finished; }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine.h"
 #include "error.h"
@@ -95,6 +96,11 @@ const char *hearth_chat_next_reasoning(const hearth_chat *c, size_t *len);
  * step is in flight (an asynchronous backend, the GPU: its host completes
  * the step, then calls next again). Never true on the CPU. */
 bool hearth_chat_waiting(const hearth_chat *c);
+/* The token the last next() generated and the logits it was sampled from
+ * (the backend's n_vocab, after the repetition penalty; NULL where the
+ * backend keeps none), for hosts that report log-probabilities; false when
+ * that call generated no token. Valid until the next call. */
+bool hearth_chat_last_token(const hearth_chat *c, int32_t *token, const float **logits);
 void hearth_chat_interrupt(hearth_chat *c);
 hearth_status hearth_chat_end(hearth_chat *c, char **answer, char **reasoning, hearth_chat_stats *stats,
                               hearth_error *err);

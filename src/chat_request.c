@@ -178,7 +178,9 @@ hearth_status chat_request_parse(chat_request *r, const char *json, size_t len, 
     sampler_params *sp = &r->options.sampling;
     double max_tokens = 0, temperature = sp->temperature, top_p = sp->top_p, top_k = sp->top_k, min_p = sp->min_p,
            penalty = sp->repeat_penalty, seed = -1;
-    if ((st = number(root, "max_tokens", 0, 1 << 24, &max_tokens, err)) ||
+    /* max_completion_tokens: OpenAI's newer name for max_tokens */
+    const char *limit = json_get(root, "max_tokens") ? "max_tokens" : "max_completion_tokens";
+    if ((st = number(root, limit, 0, 1 << 24, &max_tokens, err)) ||
         (st = number(root, "temperature", 0, 100, &temperature, err)) ||
         (st = number(root, "top_p", 0, 1, &top_p, err)) || (st = number(root, "top_k", 0, 1 << 24, &top_k, err)) ||
         (st = number(root, "min_p", 0, 1, &min_p, err)) ||

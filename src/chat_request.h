@@ -1,6 +1,6 @@
 /* An OpenAI-shaped request as JSON, for hosts that speak JSON (the browser
  * worker, a local server): {"messages": [{"role", "content"}] or "prompt",
- * "max_tokens", "temperature", "top_p", "top_k", "min_p",
+ * "max_tokens" (or "max_completion_tokens"), "temperature", "top_p", "top_k", "min_p",
  * "repeat_penalty", "seed" (a number, or a decimal string for all 64 bits),
  * "stop": string or [strings], "chat_template_kwargs": {variables for the
  * chat template}, "enable_thinking": true/false (the same as

@@ -15,7 +15,9 @@ struct hearth_engine {
     hearth_kernels kernels;
     forward_ctx *fwd;
     float *logits;
-    int n_ctx;
+    int n_ctx, max_batch;
+    bool simd;
+    bool shares_model;             /* gguf, model and tok are another engine's (hearth_engine_share) */
     hearth_backend cpu;            /* the forward pass as a backend (below) */
     const hearth_backend *backend; /* what generation runs on: &cpu, another one set by its owner, or NULL */
 };
@@ -38,6 +40,18 @@ static int32_t cpu_collect(void *ctx) {
 
 static const float *cpu_logits(void *ctx) { return ((hearth_engine *)ctx)->logits; }
 
+/* The logits buffer and, where the weights are on the CPU, the CPU backend. */
+static hearth_status start_cpu_backend(hearth_engine *e, hearth_error *err) {
+    e->logits = malloc((size_t)e->model->hp.n_vocab * sizeof *e->logits);
+    if (!e->logits) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    if (e->fwd) {
+        e->cpu = (hearth_backend){.ctx = e, .name = "cpu", .n_ctx = e->n_ctx, .n_vocab = e->model->hp.n_vocab,
+                                  .step = cpu_step, .collect = cpu_collect, .logits = cpu_logits};
+        e->backend = &e->cpu;
+    }
+    return HEARTH_OK;
+}
+
 hearth_status hearth_engine_load(hearth_engine **out, const hearth_host *host, const hearth_engine_options *opt,
                                  hearth_error *err) {
     *out = NULL;
@@ -59,21 +73,34 @@ hearth_status hearth_engine_load(hearth_engine **out, const hearth_host *host, c
     if (!st && tokenizer_vocab_size(e->tok) > e->model->hp.n_vocab)
         st = hearth_fail(err, HEARTH_E_FORMAT, "%s: the tokenizer has %d tokens but the embedding only %d rows",
                          gguf_name(e->gguf), tokenizer_vocab_size(e->tok), e->model->hp.n_vocab);
+    e->simd = !opt->no_simd;
+    e->max_batch = opt->max_batch > 0 ? opt->max_batch : 512;
     if (!st) {
         int n_ctx = opt->n_ctx > 0 ? opt->n_ctx : (e->model->hp.n_ctx_train < 4096 ? e->model->hp.n_ctx_train : 4096);
         e->n_ctx = n_ctx;
         if (n_ctx > (1 << 20)) st = hearth_fail(err, HEARTH_E_ARG, "context of %d tokens is too large", n_ctx);
-        else if (!opt->no_cpu_weights) st = forward_create(&e->fwd, e->model, host, &e->kernels, !opt->no_simd, n_ctx, opt->max_batch > 0 ? opt->max_batch : 512, err);
+        else if (!opt->no_cpu_weights) st = forward_create(&e->fwd, e->model, host, &e->kernels, e->simd, n_ctx, e->max_batch, err);
     }
-    if (!st) {
-        e->logits = malloc((size_t)e->model->hp.n_vocab * sizeof *e->logits);
-        if (!e->logits) st = hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    if (!st) st = start_cpu_backend(e, err);
+    if (st) {
+        hearth_engine_free(e);
+        return st;
     }
-    if (!st && e->fwd) {
-        e->cpu = (hearth_backend){.ctx = e, .name = "cpu", .n_ctx = e->n_ctx, .n_vocab = e->model->hp.n_vocab,
-                                  .step = cpu_step, .collect = cpu_collect, .logits = cpu_logits};
-        e->backend = &e->cpu;
-    }
+    *out = e;
+    return HEARTH_OK;
+}
+
+hearth_status hearth_engine_share(hearth_engine **out, hearth_engine *base, hearth_error *err) {
+    *out = NULL;
+    if (!base->fwd)
+        return hearth_fail(err, HEARTH_E_ARG, "only an engine with its weights on the CPU can share them");
+    hearth_engine *e = calloc(1, sizeof *e);
+    if (!e) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    *e = (hearth_engine){.host = base->host, .gguf = base->gguf, .model = base->model, .tok = base->tok,
+                         .kernels = base->kernels, .n_ctx = base->n_ctx, .max_batch = base->max_batch,
+                         .simd = base->simd, .shares_model = true};
+    hearth_status st = forward_create(&e->fwd, e->model, e->host, &e->kernels, e->simd, e->n_ctx, e->max_batch, err);
+    if (!st) st = start_cpu_backend(e, err);
     if (st) {
         hearth_engine_free(e);
         return st;
@@ -85,9 +112,11 @@ hearth_status hearth_engine_load(hearth_engine **out, const hearth_host *host, c
 void hearth_engine_free(hearth_engine *e) {
     if (!e) return;
     forward_free(e->fwd);
-    model_free(e->model);
-    tokenizer_free(e->tok);
-    gguf_free(e->gguf);
+    if (!e->shares_model) {
+        model_free(e->model);
+        tokenizer_free(e->tok);
+        gguf_free(e->gguf);
+    }
     free(e->logits);
     free(e);
 }

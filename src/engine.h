@@ -29,6 +29,11 @@ typedef struct {
 hearth_status hearth_engine_load(hearth_engine **out, const hearth_host *host, const hearth_engine_options *opt,
                                  hearth_error *err);
 void hearth_engine_free(hearth_engine *e);
+/* Another engine on base's loaded model with its own KV cache: the file,
+ * weights, tokenizer and kernels are base's (read-only, shared), so several
+ * conversations keep their caches side by side (a server's slots) for the
+ * memory of one cache each. It evaluates on the CPU; free it before base. */
+hearth_status hearth_engine_share(hearth_engine **out, hearth_engine *base, hearth_error *err);
 
 const gguf_file *hearth_engine_gguf(const hearth_engine *e);
 const model *hearth_engine_model(const hearth_engine *e); /* NULL when vocab_only */

@@ -22,6 +22,10 @@ command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 # a real terminal for the interactive chat test
 command -v tmux >/dev/null || need+=(tmux)
+# hearth serve's HTTP library (native/serve_http.c)
+dpkg -s libmicrohttpd-dev >/dev/null 2>&1 || need+=(libmicrohttpd-dev)
+# curl drives hearth serve beside the openai client (tests/e2e/hearth_serve.test.mjs)
+command -v curl >/dev/null || need+=(curl)
 # headless Chromium (WebGPU through SwiftShader) for the browser tests, driven by playwright-core;
 # libvulkan1 lets the npm package webgpu (Dawn) find SwiftShader's Vulkan driver in Node
 command -v chromium >/dev/null || need+=(chromium)
