@@ -1,0 +1,133 @@
+// The npm package (issue 22; docs/npm.md), as a user gets it: tools/make_npm.mjs packs it with
+// `npm pack`; the tarball is installed into a copy of the scratch app tests/npm_app (React +
+// TypeScript + Vite, pinned by its package-lock.json, npm's cache filled by tools/setup.sh); its
+// types compile under `tsc --strict`; `vite build` bundles it with no configuration for hearth;
+// the build, served with COOP/COEP and then without, streams in headless Chromium the answer of
+// `build/hearth chat --temperature 0` on stories260K (threads, then one thread that info() names);
+// a Node script importing the installed package answers the same.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer } from '../../web/serve.mjs';
+import { check, done } from '../lib.mjs';
+import { hearth, ROOT, SHARED } from '../e2e/util.mjs';
+import { launchBrowser, pageErrors, WAIT_MS } from './browser_util.mjs';
+
+const MODEL = path.join(SHARED, 'models/stories260K.gguf');
+const PROMPT = 'Once upon a time';
+const MAX_TOKENS = 40;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-npm-'));
+const app = path.join(tmp, 'app');
+
+// Runs a command to its end; {status, out} with stdout and stderr together.
+function run(cmd, args, cwd) {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 1 << 26, timeout: WAIT_MS });
+  return { status: r.status, out: `${r.stdout || ''}${r.stderr || ''}${r.error ? r.error.message : ''}` };
+}
+// The build's workers and wasm requested from a server (paths).
+const assetsRequested = (server) => fs.readdirSync(path.join(app, 'dist/assets')).filter((f) => /(worker|hearth).*\.(js|wasm)$/.test(f))
+  .filter((f) => server.requests(`/assets/${f}`) > 0);
+const tail = (s) => s.trim().split('\n').slice(-15).join('\n');
+
+try {
+  // 1. The package, packed.
+  let r = run('node', [path.join(ROOT, 'tools/make_npm.mjs'), '--out', tmp], ROOT);
+  if (!check('make_npm packs the package (npm pack)', r.status === 0, tail(r.out))) throw new Error('cannot go on');
+  console.log(`# ${r.out.trim()}`);
+  const tarball = path.join(tmp, fs.readdirSync(tmp).find((f) => f.endsWith('.tgz')));
+  const listing = run('tar', ['tzf', tarball]).out.trim().split('\n').map((f) => f.replace(/^package\//, ''));
+  const wasm = listing.filter((f) => f.startsWith('dist/') && f.endsWith('.wasm'));
+  const unexpected = listing.filter((f) => !/^([\w-]+\.mjs|gpu\/[\w-]+\.mjs|dist\/[\w-]+\.wasm|client\.d\.ts|package\.json|README\.md)$/.test(f) ||
+    /^(cli|bench|serve)\.mjs$/.test(f));
+  check(`the package holds the modules, types, README and the ${wasm.length} wasm builds, nothing else (${listing.length} files)`,
+    wasm.length === 4 && !unexpected.length && listing.includes('client.d.ts') && listing.includes('engine_worker.mjs') &&
+    listing.includes('thread_worker.mjs'), `unexpected: ${unexpected.join(', ')}; wasm: ${wasm.join(', ')}`);
+
+  // 2. Installed into the scratch app (a copy, so that the pinned manifest stays as it is).
+  const src = path.join(ROOT, 'tests/npm_app');
+  fs.cpSync(src, app, { recursive: true, filter: (f) => !/[/\\](node_modules|dist)$/.test(f) });
+  r = run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error', tarball], app);
+  if (!check('npm install of the tarball into the React + TypeScript + Vite app', r.status === 0, tail(r.out))) throw new Error('cannot go on');
+  const bin = (name) => path.join(app, 'node_modules/.bin', name);
+  r = run(bin('tsc'), ['-p', '.', '--strict', '--noEmit'], app);
+  check('the package\'s types compile under tsc --strict in the app', r.status === 0, tail(r.out));
+  r = run(bin('vite'), ['build'], app);
+  check('vite build bundles the app with the package, no configuration for it and no warning', r.status === 0 &&
+    !/warn|externalized|\[plugin/i.test(r.out), tail(r.out));
+  const assets = fs.existsSync(path.join(app, 'dist/assets')) ? fs.readdirSync(path.join(app, 'dist/assets')) : [];
+  check('the build holds the engine worker, the compute thread worker and the four wasm builds, fingerprinted',
+    ['engine_worker-', 'thread_worker-'].every((p) => assets.some((a) => a.startsWith(p) && a.endsWith('.js'))) &&
+    ['hearth-', 'hearth-mt-', 'hearth-relaxed-', 'hearth-relaxed-mt-'].every((p) => assets.some((a) => a.startsWith(p) && /^[\w-]+-[\w-]{8}\.wasm$/.test(a))),
+    assets.join(', '));
+
+  // 3. The reference: the native CLI's greedy chat turn.
+  const cli = hearth(['chat', '--model', MODEL, '--temperature', '0', '--max-tokens', String(MAX_TOKENS), '--json', '--message', PROMPT]);
+  const want = JSON.parse(cli.stdout).turns[0].assistant;
+
+  // 4. The build in Chromium: with COOP/COEP (threads), without (one thread), and with locateFile
+  // taking the engine's files from another origin (the package's folder as a CDN serves it).
+  const mounts = { '/': path.join(app, 'dist'), '/shared/models/': { dir: path.join(SHARED, 'models'), only: /\.gguf$/ },
+    '/cdn/hearth-llm/': path.join(app, 'node_modules/hearth-llm') };
+  const query = `?model=/shared/models/stories260K.gguf&prompt=${encodeURIComponent(PROMPT)}&max_tokens=${MAX_TOKENS}`;
+  for (const how of ['with COOP/COEP', 'without COOP/COEP', 'locateFile, another origin']) {
+    const isolated = how !== 'without COOP/COEP', cdn = how.startsWith('locateFile');
+    // (the CDN run without the server's Content-Security-Policy, whose worker-src 'self' refuses the blob: worker
+    // that starts a worker of another origin; a page using a CDN this way allows worker-src blob:)
+    const server = await startServer({ mounts, isolated, cors: cdn, csp: !cdn });
+    const browser = await launchBrowser();
+    try {
+      const errors = pageErrors(browser.page);
+      // (localhost and 127.0.0.1: two origins of one server)
+      const locate = cdn ? `&locate=${encodeURIComponent(`http://localhost:${server.port}/cdn/hearth-llm/`)}` : '';
+      await browser.page.goto(`${server.url}/index.html${query}${locate}`);
+      await browser.page.waitForFunction(() => /^(done|error)/.test(document.querySelector('[data-testid="status"]')?.textContent || ''));
+      const got = await browser.page.evaluate(() => {
+        const text = (id) => document.querySelector(`[data-testid="${id}"]`).textContent;
+        return { status: text('status'), answer: text('answer'), info: JSON.parse(text('info') || 'null') };
+      });
+      check(`${how}: the Vite build streams the answer of build/hearth chat --temperature 0 (stories260K)`,
+        got.status === 'done' && got.answer === want, `${JSON.stringify(got)} vs ${JSON.stringify(want)}\n${errors.join('\n')}`);
+      if (!isolated) {
+        // An error a user can act on, with its class and name through the minified build.
+        await browser.page.goto(`${server.url}/index.html?model=/shared/models/no-such-model.gguf`);
+        await browser.page.waitForFunction(() => /^(done|error)/.test(document.querySelector('[data-testid="status"]')?.textContent || ''));
+        const status = await browser.page.textContent('[data-testid="status"]');
+        check(`${how}: a missing model fails as ModelNotFoundError (name and class survive minifying)`,
+          /^error: ModelNotFoundError: .*no-such-model/.test(status), status);
+      }
+      if (isolated) {
+        check(`${how}: the page is cross-origin isolated and the engine runs ${got.info?.threads} threads`,
+          got.info?.isolated === true && got.info.threads > 1 && got.info.threadsNote === '', JSON.stringify(got.info));
+      } else {
+        check(`${how}: one thread, and engine.info().threadsNote says why`,
+          got.info?.isolated === false && got.info.threads === 1 && /not cross-origin isolated/.test(got.info.threadsNote), JSON.stringify(got.info));
+      }
+      if (cdn) {
+        const served = (p) => server.requestLog(p).some((e) => e.status === 200);
+        const fromCdn = ['engine_worker.mjs', 'thread_worker.mjs'].filter((f) => served(`/cdn/hearth-llm/${f}`));
+        const wasmCdn = ['hearth', 'hearth-mt', 'hearth-relaxed', 'hearth-relaxed-mt'].filter((f) => served(`/cdn/hearth-llm/dist/${f}.wasm`));
+        const bundled = assetsRequested(server);
+        check(`${how}: the workers (${fromCdn.join(', ')}) and the wasm (${wasmCdn.join(', ')}) came from there, none from the build`,
+          fromCdn.length === 2 && wasmCdn.length === 1 && !bundled.length, `bundled files asked for: ${bundled.join(', ')}`);
+      }
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  }
+
+  // 5. Node: a script importing the installed package (worker_threads; no npm webgpu here, so 'auto' says so and runs on the CPU).
+  r = run('node', ['answer.mjs', MODEL, PROMPT, String(MAX_TOKENS)], app);
+  let node = null;
+  try { node = JSON.parse(r.out.trim().split('\n').at(-1)); } catch { /* reported below */ }
+  check('Node: a script importing the installed package streams the same answer', r.status === 0 && node?.text === want,
+    `${tail(r.out)} vs ${JSON.stringify(want)}`);
+  check('Node: without the npm package webgpu, backend auto runs on the CPU and backendNote says to npm install webgpu',
+    node?.backend === 'cpu' && /npm install webgpu/.test(node.backendNote), JSON.stringify(node));
+} catch (e) {
+  if (e.message !== 'cannot go on') check('the npm package test ran to its end', false, e.stack);
+} finally {
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+done();
