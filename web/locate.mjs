@@ -23,11 +23,11 @@ export function locatedFiles(locateFile) {
 
 // A file beside the engine's modules, for Node's worker_threads (a parameter, not a literal: bundlers
 // would otherwise copy the worker a second time, unbundled, for a branch a browser never takes).
-export const beside = (file) => new URL(file, import.meta.url);
+export const beside = (file) => new URL(/* webpackIgnore: true */ file, import.meta.url);
 
 // One of Node's modules (node:fs...), imported by name at run time: bundlers building for browsers
 // neither warn about nor fail on (webpack 5) the node: imports of branches a browser never takes.
-export const nodeImport = (name) => import(/* @vite-ignore */ /* webpackIgnore: true */ name);
+export const nodeImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ name);
 
 // A module Web Worker running the script at url. A browser starts workers of this origin only, so a
 // script elsewhere (a CDN) runs through a same-origin blob worker that imports it; its own

@@ -5,8 +5,9 @@
 // the build, served with COOP/COEP and then without, streams in headless Chromium the answer of
 // `build/hearth chat --temperature 0` on stories260K (threads, then one thread that info() names);
 // a Node script importing the installed package answers the same.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer } from '../../web/serve.mjs';
@@ -18,6 +19,21 @@ const MODEL = path.join(SHARED, 'models/stories260K.gguf');
 const PROMPT = 'Once upon a time';
 const MAX_TOKENS = 40;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-npm-'));
+let browser = null;
+// A fresh page of the one browser, with its errors collected.
+async function newPage() {
+  browser ??= await launchBrowser();
+  const page = await browser.context.newPage();
+  return { page, errors: pageErrors(page) };
+}
+// Waits for the app to finish (status done or error); {status, answer, info} of the page.
+async function appResult(page) {
+  await page.waitForFunction(() => /^(done|error)/.test(document.querySelector('[data-testid="status"]')?.textContent || ''));
+  return page.evaluate(() => {
+    const text = (id) => document.querySelector(`[data-testid="${id}"]`).textContent;
+    return { status: text('status'), answer: text('answer'), info: JSON.parse(text('info') || 'null') };
+  });
+}
 const app = path.join(tmp, 'app');
 
 // Runs a command to its end; {status, out} with stdout and stderr together.
@@ -28,6 +44,12 @@ function run(cmd, args, cwd) {
 // The build's workers and wasm requested from a server (paths).
 const assetsRequested = (server) => fs.readdirSync(path.join(app, 'dist/assets')).filter((f) => /(worker|hearth).*\.(js|wasm)$/.test(f))
   .filter((f) => server.requests(`/assets/${f}`) > 0);
+const freePort = () => new Promise((resolve) => {
+  const srv = net.createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+});
+// "# what: N s" since the previous mark, for the log.
+let lastMark = Date.now();
+const mark = (what) => { console.log(`# ${what}: ${((Date.now() - lastMark) / 1000).toFixed(1)} s`); lastMark = Date.now(); };
 const tail = (s) => s.trim().split('\n').slice(-15).join('\n');
 
 try {
@@ -44,17 +66,21 @@ try {
     wasm.length === 4 && !unexpected.length && listing.includes('client.d.ts') && listing.includes('engine_worker.mjs') &&
     listing.includes('thread_worker.mjs'), `unexpected: ${unexpected.join(', ')}; wasm: ${wasm.join(', ')}`);
 
+  mark('pack');
   // 2. Installed into the scratch app (a copy, so that the pinned manifest stays as it is).
   const src = path.join(ROOT, 'tests/npm_app');
   fs.cpSync(src, app, { recursive: true, filter: (f) => !/[/\\](node_modules|dist)$/.test(f) });
   r = run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error', tarball], app);
   if (!check('npm install of the tarball into the React + TypeScript + Vite app', r.status === 0, tail(r.out))) throw new Error('cannot go on');
   const bin = (name) => path.join(app, 'node_modules/.bin', name);
+  mark('npm install');
   r = run(bin('tsc'), ['-p', '.', '--strict', '--noEmit'], app);
   check('the package\'s types compile under tsc --strict in the app', r.status === 0, tail(r.out));
+  mark('tsc');
   r = run(bin('vite'), ['build'], app);
   check('vite build bundles the app with the package, no configuration for it and no warning', r.status === 0 &&
     !/warn|externalized|\[plugin/i.test(r.out), tail(r.out));
+  mark('vite build');
   const assets = fs.existsSync(path.join(app, 'dist/assets')) ? fs.readdirSync(path.join(app, 'dist/assets')) : [];
   check('the build holds the engine worker, the compute thread worker and the four wasm builds, fingerprinted',
     ['engine_worker-', 'thread_worker-'].every((p) => assets.some((a) => a.startsWith(p) && a.endsWith('.js'))) &&
@@ -75,24 +101,18 @@ try {
     // (the CDN run without the server's Content-Security-Policy, whose worker-src 'self' refuses the blob: worker
     // that starts a worker of another origin; a page using a CDN this way allows worker-src blob:)
     const server = await startServer({ mounts, isolated, cors: cdn, csp: !cdn });
-    const browser = await launchBrowser();
+    const { page, errors } = await newPage();
     try {
-      const errors = pageErrors(browser.page);
       // (localhost and 127.0.0.1: two origins of one server)
       const locate = cdn ? `&locate=${encodeURIComponent(`http://localhost:${server.port}/cdn/hearth-llm/`)}` : '';
-      await browser.page.goto(`${server.url}/index.html${query}${locate}`);
-      await browser.page.waitForFunction(() => /^(done|error)/.test(document.querySelector('[data-testid="status"]')?.textContent || ''));
-      const got = await browser.page.evaluate(() => {
-        const text = (id) => document.querySelector(`[data-testid="${id}"]`).textContent;
-        return { status: text('status'), answer: text('answer'), info: JSON.parse(text('info') || 'null') };
-      });
+      await page.goto(`${server.url}/index.html${query}${locate}`);
+      const got = await appResult(page);
       check(`${how}: the Vite build streams the answer of build/hearth chat --temperature 0 (stories260K)`,
         got.status === 'done' && got.answer === want, `${JSON.stringify(got)} vs ${JSON.stringify(want)}\n${errors.join('\n')}`);
       if (!isolated) {
         // An error a user can act on, with its class and name through the minified build.
-        await browser.page.goto(`${server.url}/index.html?model=/shared/models/no-such-model.gguf`);
-        await browser.page.waitForFunction(() => /^(done|error)/.test(document.querySelector('[data-testid="status"]')?.textContent || ''));
-        const status = await browser.page.textContent('[data-testid="status"]');
+        await page.goto(`${server.url}/index.html?model=/shared/models/no-such-model.gguf`);
+        const { status } = await appResult(page);
         check(`${how}: a missing model fails as ModelNotFoundError (name and class survive minifying)`,
           /^error: ModelNotFoundError: .*no-such-model/.test(status), status);
       }
@@ -112,12 +132,41 @@ try {
           fromCdn.length === 2 && wasmCdn.length === 1 && !bundled.length, `bundled files asked for: ${bundled.join(', ')}`);
       }
     } finally {
-      await browser.close();
+      await page.close();
       await server.close();
     }
   }
 
-  // 5. Node: a script importing the installed package (worker_threads; no npm webgpu here, so 'auto' says so and runs on the CPU).
+  mark('the build in Chromium, three ways');
+  // 5. Vite's dev server (its dependency optimizer pre-bundles the package) answers too.
+  fs.mkdirSync(path.join(app, 'public'));
+  fs.symlinkSync(MODEL, path.join(app, 'public/stories260K.gguf'));
+  const dev = spawn(bin('vite'), ['--host', '127.0.0.1', '--port', String(await freePort()), '--strictPort', '--clearScreen', 'false'],
+    { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let log = '';
+    const url = await new Promise((resolve) => {
+      const seen = (d) => {
+        log += d;
+        const m = /Local:\s+(http:\/\/\S+?)\/?\s/.exec(log.replace(/\x1b\[[0-9;]*m/g, ''));
+        if (m) resolve(m[1]);
+      };
+      dev.stdout.on('data', seen);
+      dev.stderr.on('data', seen);
+      dev.on('exit', () => resolve(null));
+    });
+    if (check('vite (the dev server) starts', url, log)) {
+      const { page, errors } = await newPage();
+      await page.goto(`${url}/${query.replace('/shared/models/', '/')}`);
+      const got = await appResult(page);
+      check('vite dev server: the app streams the same answer, with no configuration for the package',
+        got.status === 'done' && got.answer === want, `${JSON.stringify(got)}\n${errors.join('\n')}\n${log}`);
+      await page.close();
+    }
+  } finally { dev.kill(); }
+
+  mark('the dev server in Chromium');
+  // 6. Node: a script importing the installed package (worker_threads; no npm webgpu here, so 'auto' says so and runs on the CPU).
   r = run('node', ['answer.mjs', MODEL, PROMPT, String(MAX_TOKENS)], app);
   let node = null;
   try { node = JSON.parse(r.out.trim().split('\n').at(-1)); } catch { /* reported below */ }
@@ -125,9 +174,11 @@ try {
     `${tail(r.out)} vs ${JSON.stringify(want)}`);
   check('Node: without the npm package webgpu, backend auto runs on the CPU and backendNote says to npm install webgpu',
     node?.backend === 'cpu' && /npm install webgpu/.test(node.backendNote), JSON.stringify(node));
+  mark('Node');
 } catch (e) {
   if (e.message !== 'cannot go on') check('the npm package test ran to its end', false, e.stack);
 } finally {
+  await browser?.close();
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 done();

@@ -42,7 +42,7 @@ export async function nodeGpu() {
     const { createRequire } = await nodeImport('node:module');
     const { pathToFileURL } = await nodeImport('node:url');
     const req = createRequire(beside('../tests/package.json'));
-    try { mod = await import(pathToFileURL(req.resolve('webgpu')).href); } catch (e) {
+    try { mod = await nodeImport(pathToFileURL(req.resolve('webgpu')).href); } catch (e) {
       throw new GpuError(`WebGPU in Node needs the npm package "webgpu": npm install webgpu (in hearth's repository: npm ci --prefix tests); ${e.message.split("\n")[0]}`);
     }
   }
