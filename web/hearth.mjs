@@ -101,7 +101,13 @@ async function wasmBytes(url) {
 const modules = new Map();
 function compiled(url) {
   const key = String(url);
-  if (!modules.has(key)) modules.set(key, wasmBytes(url).then((b) => WebAssembly.compile(b)));
+  if (!modules.has(key)) {
+    modules.set(key, wasmBytes(url).then((b) => WebAssembly.compile(b)).catch((e) => {
+      if (!/Content Security Policy|unsafe-eval/i.test(e?.message)) throw e;
+      throw new HearthError(`${e.message} Allow WebAssembly in the page's Content-Security-Policy: script-src 'wasm-unsafe-eval' ` +
+        '(a Chrome extension: "content_security_policy": {"extension_pages": "script-src \'self\' \'wasm-unsafe-eval\'"} in manifest.json).');
+    }));
+  }
   return modules.get(key);
 }
 

@@ -3,9 +3,12 @@
 // TypeScript + Vite, pinned by its package-lock.json, npm's cache filled by tools/setup.sh); its
 // types compile under `tsc --strict`; `vite build` bundles it with no configuration for hearth;
 // the build, served with COOP/COEP and then without, streams in headless Chromium the answer of
-// `build/hearth chat --temperature 0` on stories260K (threads, then one thread that info() names);
-// a Node script importing the installed package answers the same.
+// `build/hearth chat --temperature 0` on stories260K (threads, then one thread that info() names,
+// then with locateFile taking the engine's files from another origin); so do the build as a
+// Chrome extension's page and the app under Vite's dev server; a Node script importing the
+// installed package answers the same.
 import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -138,7 +141,31 @@ try {
   }
 
   mark('the build in Chromium, three ways');
-  // 5. Vite's dev server (its dependency optimizer pre-bundles the package) answers too.
+
+  // 5. The build as a Chrome extension's page (tests/npm_app/extension/manifest.json: isolated, wasm allowed).
+  {
+    const ext = path.join(tmp, 'extension');
+    fs.cpSync(path.join(app, 'dist'), ext, { recursive: true });
+    fs.copyFileSync(path.join(src, 'extension/manifest.json'), path.join(ext, 'manifest.json'));
+    // An unpacked extension's id: the first 32 hex digits of SHA-256 of its path, 0-f written a-p.
+    const id = [...crypto.createHash('sha256').update(ext).digest('hex').slice(0, 32)].map((c) => String.fromCharCode(97 + parseInt(c, 16))).join('');
+    const server = await startServer({ mounts, cors: true });
+    const extBrowser = await launchBrowser({ args: [`--disable-extensions-except=${ext}`, `--load-extension=${ext}`] });
+    try {
+      const page = await extBrowser.context.newPage();
+      const errors = pageErrors(page);
+      await page.goto(`chrome-extension://${id}/index.html${query.replace('/shared/', `${server.url}/shared/`)}`);
+      const got = await appResult(page);
+      check(`a Chrome extension page: the same answer, cross-origin isolated by its manifest, ${got.info?.threads} threads`,
+        got.status === 'done' && got.answer === want && got.info?.isolated === true && got.info.threads > 1,
+        `${JSON.stringify(got)}\n${errors.join('\n')}`);
+    } finally {
+      await extBrowser.close();
+      await server.close();
+    }
+  }
+  mark('a Chrome extension page');
+  // 6. Vite's dev server (its dependency optimizer pre-bundles the package) answers too.
   fs.mkdirSync(path.join(app, 'public'));
   fs.symlinkSync(MODEL, path.join(app, 'public/stories260K.gguf'));
   const dev = spawn(bin('vite'), ['--host', '127.0.0.1', '--port', String(await freePort()), '--strictPort', '--clearScreen', 'false'],
@@ -166,7 +193,7 @@ try {
   } finally { dev.kill(); }
 
   mark('the dev server in Chromium');
-  // 6. Node: a script importing the installed package (worker_threads; no npm webgpu here, so 'auto' says so and runs on the CPU).
+  // 7. Node: a script importing the installed package (worker_threads; no npm webgpu here, so 'auto' says so and runs on the CPU).
   r = run('node', ['answer.mjs', MODEL, PROMPT, String(MAX_TOKENS)], app);
   let node = null;
   try { node = JSON.parse(r.out.trim().split('\n').at(-1)); } catch { /* reported below */ }
