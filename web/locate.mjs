@@ -16,7 +16,10 @@ export function locatedFiles(locateFile) {
   const files = {};
   for (const name of ENGINE_FILES) {
     const url = locateFile(name);
-    if (url != null) files[name] = new URL(String(url), globalThis.location?.href).href;
+    if (url == null) continue;
+    try { files[name] = new URL(String(url), globalThis.location?.href).href; } catch {
+      throw new TypeError(`locateFile(${JSON.stringify(name)}) gave ${JSON.stringify(String(url))}, which is not a URL${globalThis.location ? '' : ' (in Node, give a file: URL: url.pathToFileURL(path))'}`);
+    }
   }
   return files;
 }
