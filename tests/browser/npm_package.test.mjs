@@ -75,6 +75,10 @@ try {
   // 2. Installed into the scratch app (a copy, so that the pinned manifest stays as it is).
   const src = path.join(ROOT, 'tests/npm_app');
   fs.cpSync(src, app, { recursive: true, filter: (f) => !/[/\\](node_modules|dist)$/.test(f) });
+  // What tools/setup.sh installed there (npm ci): npm then adds only the package (else it installs it all from its cache).
+  if (fs.existsSync(path.join(src, 'node_modules'))) {
+    fs.cpSync(path.join(src, 'node_modules'), path.join(app, 'node_modules'), { recursive: true, verbatimSymlinks: true });
+  }
   r = run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error', tarball], app);
   if (!check('npm install of the tarball into the React + TypeScript + Vite app', r.status === 0, tail(r.out))) throw new Error('cannot go on');
   const bin = (name) => path.join(app, 'node_modules/.bin', name);
