@@ -1,6 +1,6 @@
 // Where the engine's files are. By default beside the modules that use them, written as
 // `new Worker(new URL('./x.mjs', import.meta.url))` and `new URL('./dist/x.wasm', import.meta.url)`
-// in place, the patterns bundlers (Vite, webpack, esbuild, Parcel) follow to copy and fingerprint
+// in place, the patterns bundlers (Vite, webpack 5, Parcel) follow to copy and fingerprint
 // a package's workers and wasm without configuration. createEngine's locateFile(name) may put any
 // of them elsewhere (a CDN, a static folder): the page calls it once per name and the engine
 // worker gets the answers as {name: URL}, since a function cannot be posted to a worker.
