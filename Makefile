@@ -127,7 +127,8 @@ web/dist/hearth-relaxed.wasm: $(WASM_RELAXED_OBJ)
 	$(CLANG_RELAXED) $(WASM_CFLAGS) $(WASM_LDFLAGS) -o $@ $^
 web/dist/hearth-relaxed-mt.wasm: $(WASM_RELAXED_OBJ)
 	$(CLANG_RELAXED) $(WASM_CFLAGS) $(WASM_MT_LDFLAGS) -o $@ $^
-wasm: web/dist/hearth.wasm web/dist/hearth-mt.wasm web/dist/hearth-relaxed.wasm web/dist/hearth-relaxed-mt.wasm
+WASM_DIST := web/dist/hearth.wasm web/dist/hearth-mt.wasm web/dist/hearth-relaxed.wasm web/dist/hearth-relaxed-mt.wasm
+wasm: $(WASM_DIST)
 # Kernel unit tests for wasm32-wasi (the SIMD128 kernels against the scalar reference and llama.cpp's
 # pinned bits; their exact arithmetic), run under Node's WASI by tests/e2e/wasm_kernels.test.mjs.
 WASM_TEST_SRC := $(filter-out src/cpu/forward.c,$(filter src/cpu/% src/model/ggml_types.c,$(CORE_SRC)))
@@ -173,6 +174,11 @@ web/app/vendor/marked.esm.js: web/node_modules/.package-lock.json
 web/app/vendor/purify.es.mjs: web/node_modules/.package-lock.json
 	@mkdir -p $(dir $@)
 	cp web/node_modules/dompurify/dist/purify.es.mjs $@
+# The npm package hearth-llm (docs/npm.md): what web/client.mjs loads (modules, workers, the wasm
+# builds), its types, web/package/'s package.json and README, packed by npm pack into build/npm/.
+.PHONY: npm
+npm: $(WASM_DIST)
+	node tools/make_npm.mjs
 .PHONY: app serve
 app: $(APP_VENDOR)
 	@rm -rf web/app/engine && mkdir -p web/app/engine/dist

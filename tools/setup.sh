@@ -43,3 +43,7 @@ tests="$(cd "$(dirname "$0")/../tests" && pwd)"
 # the chat app's Markdown renderer and sanitizer (pinned in web/package-lock.json: marked, dompurify)
 ( cd "$tests/../web" && npm ls --depth=0 >/dev/null 2>&1 ) ||
     npm ci --prefix "$tests/../web" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+# the npm package test's scratch app (pinned in tests/npm_app/package-lock.json: React, TypeScript, Vite):
+# installed here so that npm's cache holds it; the test installs a copy with the packed hearth-llm
+( cd "$tests/npm_app" && npm ls --depth=0 >/dev/null 2>&1 ) ||
+    npm ci --prefix "$tests/npm_app" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null

@@ -40,7 +40,15 @@ export interface CreateEngineOptions {
   exactNumerics?: boolean;
   /** The core's log lines (level 0 info, 1 warning). */
   onLog?: (level: number, message: string) => void;
+  /** Where the engine's workers and wasm builds are, when not where a bundler put them (beside the
+   *  package's modules): a CDN, a static folder. Called once per file name; return its URL, or
+   *  undefined for the default place. A worker on another origin starts through a same-origin blob. */
+  locateFile?: (name: EngineFile) => string | URL | undefined | null;
 }
+
+/** The files createEngine's locateFile may place. */
+export type EngineFile = 'engine_worker.mjs' | 'thread_worker.mjs' | 'hearth.wasm' | 'hearth-mt.wasm' |
+  'hearth-relaxed.wasm' | 'hearth-relaxed-mt.wasm';
 
 export interface SamplingParams {
   max_tokens?: number;
@@ -133,8 +141,10 @@ export interface EngineInfo {
   backend: 'webgpu' | 'cpu';
   /** Why 'auto' did not pick WebGPU, or ''. */
   backendNote: string;
+  /** CPU threads running: more than one needs SharedArrayBuffer, i.e. Node or a cross-origin-isolated
+   *  page (served with Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp). */
   threads: number;
-  /** Why fewer threads run than asked for, or ''. */
+  /** Why fewer threads run than asked for (e.g. the page is not cross-origin isolated), or ''. */
   threadsNote: string;
   kernels: string;
   contextSize: number;

@@ -8,25 +8,28 @@
 // Also the model store's page-side functions and the error classes. Types:
 // web/client.d.ts; protocol and behaviour: docs/runtime.md.
 import { AbortError, deserializeError, EngineError, GenerationError } from './errors.mjs';
+import { beside, locatedFiles, moduleWorker, nodeImport } from './locate.mjs';
 
 export * from './errors.mjs';
 export { deleteCachedModel, listCachedModels, requestPersistentStorage, storageEstimate } from './store.mjs';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
-const WORKER_URL = new URL('./engine_worker.mjs', import.meta.url);
 
 // The message port of a new engine worker: {post, terminate} plus onmessage/onerror set by the caller.
-async function spawnWorker(onMessage, onFailure) {
+// files: where locateFile put the engine's files (web/locate.mjs).
+async function spawnWorker(onMessage, onFailure, files) {
   if (isNode) {
-    const { Worker } = await import('node:worker_threads');
-    const w = new Worker(WORKER_URL);
+    const { Worker } = await nodeImport('node:worker_threads');
+    const w = new Worker(files['engine_worker.mjs'] ? new URL(files['engine_worker.mjs']) : beside('./engine_worker.mjs'));
     w.on('message', onMessage);
     w.on('error', (e) => onFailure(e?.message || String(e)));
     w.on('exit', (code) => onFailure(`the engine worker exited (code ${code})`));
     // busy(false) lets Node exit while the engine idles (no unload() needed to end a script).
     return { post: (m) => w.postMessage(m), terminate: () => w.terminate(), busy: (b) => (b ? w.ref() : w.unref()) };
   }
-  const w = new Worker(WORKER_URL, { type: 'module', name: 'hearth-engine' });
+  // In place, so that bundlers find the worker (web/locate.mjs).
+  const w = files['engine_worker.mjs'] ? moduleWorker(files['engine_worker.mjs'], 'hearth-engine')
+    : new Worker(new URL('./engine_worker.mjs', import.meta.url), { type: 'module', name: 'hearth-engine' });
   w.onmessage = (e) => onMessage(e.data);
   w.onerror = (e) => { e.preventDefault?.(); onFailure(e.message || 'the engine worker failed to start (see the console)'); };
   w.onmessageerror = () => onFailure('a message from the engine worker could not be read');
@@ -46,8 +49,8 @@ async function modelSpec(model) {
   }
   const strs = list.map(String);
   if (isNode && !/^https?:/i.test(strs[0])) {
-    const path = await import('node:path');
-    const { fileURLToPath } = await import('node:url');
+    const path = await nodeImport('node:path');
+    const { fileURLToPath } = await nodeImport('node:url');
     const p = strs[0].startsWith('file:') ? fileURLToPath(strs[0]) : path.resolve(strs[0]);
     return { kind: 'path', path: p };
   }
@@ -120,12 +123,15 @@ const randomId = () => Math.random().toString(36).slice(2, 14);
 class Engine {
   #port; #pending = new Map(); #next = 1; #dead = null; #info;
   #terminated = false;
+  #files = {}; // where locateFile put the engine's files
   #streams = new Set(); // ids of streams not finished: unload() aborts them
 
   constructor(port, info) { this.#port = port; this.#info = info; }
 
   // Called by createEngine with the worker's messages.
   static async start(opts) {
+    let files;
+    try { files = locatedFiles(opts.locateFile); } catch (e) { throw new EngineError(e.message); }
     let engine = null;
     const early = [];
     let ready;
@@ -133,8 +139,9 @@ class Engine {
     const port = await spawnWorker((m) => {
       if (m?.type === 'ready') return ready();
       if (engine) engine.#receive(m); else early.push(m);
-    }, (why) => { if (engine) engine.#fail(why); else early.push({ type: 'fatal', why }); ready(); });
+    }, (why) => { if (engine) engine.#fail(why); else early.push({ type: 'fatal', why }); ready(); }, files);
     engine = new Engine(port, null);
+    engine.#files = files;
     for (const m of early.splice(0)) if (m.type === 'fatal') engine.#fail(m.why); else engine.#receive(m);
     await readyP;
     return engine;
@@ -184,7 +191,7 @@ class Engine {
   async load(opts) {
     const { model, backend = 'auto', threads, contextSize, onProgress, onLog, signal, storage, exactNumerics } = opts;
     const spec = await modelSpec(model);
-    this.#info = await this.#call('load', { model: spec, backend, threads, contextSize, storage, exactNumerics: !!exactNumerics }, { onProgress, signal, onLog });
+    this.#info = await this.#call('load', { model: spec, backend, threads, contextSize, storage, exactNumerics: !!exactNumerics, files: this.#files }, { onProgress, signal, onLog });
     return this;
   }
 
@@ -297,7 +304,8 @@ function shapeFinal(kind, meta, r) {
 // Starts a worker and loads the model in it. Options: model (URL, URLs of a
 // split model, File/Blob(s), or a file path in Node), backend ('auto' | 'webgpu'
 // | 'cpu'), threads, contextSize, onProgress(event), signal (cancels the
-// download), storage ('auto' | 'opfs' | 'cache'), onLog(level, message).
+// download), storage ('auto' | 'opfs' | 'cache'), onLog(level, message),
+// locateFile(name) (where the engine's workers and wasm are, when not beside this module).
 export async function createEngine(opts = {}) {
   const engine = await Engine.start(opts);
   try {

@@ -14,13 +14,14 @@
 import { AbortError, EngineError, GenerationError, ModelNotFoundError, ModelTooLargeError, NetworkError, QuotaExceededError,
   serializeError, UnsupportedBackendError, UnsupportedModelError } from './errors.mjs';
 import { checkFitsCpu, checkFitsGpu, checkGgufHeader, GGUF_HEADER_BYTES } from './store_gguf.mjs';
+import { nodeImport } from './locate.mjs';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof WorkerGlobalScope === 'undefined';
 
 // {post(msg), listen(fn)} over the browser's worker scope or Node's parentPort.
 async function channel() {
   if (!isNode) return { post: (m) => self.postMessage(m), listen: (fn) => { self.onmessage = (e) => fn(e.data); } };
-  const { parentPort } = await import('node:worker_threads');
+  const { parentPort } = await nodeImport('node:worker_threads');
   return { post: (m) => parentPort.postMessage(m), listen: (fn) => parentPort.on('message', fn) };
 }
 
@@ -35,15 +36,15 @@ const turn = isNode ? () => new Promise((r) => setImmediate(r)) : (() => {
 // All cores up to 8 (the compute workers share one memory; beyond 8 the
 // small models here gain little).
 async function defaultThreads() {
-  const n = isNode ? (await import('node:os')).availableParallelism() : navigator.hardwareConcurrency || 1;
+  const n = isNode ? (await nodeImport('node:os')).availableParallelism() : navigator.hardwareConcurrency || 1;
   return Math.max(1, Math.min(8, n));
 }
 
 // ---- backends: each gives a Hearth-shaped engine (web/hearth.mjs's interface).
 const BACKENDS = {
-  async cpu({ threads, log }) {
+  async cpu({ threads, log, files }) {
     const { Hearth } = await import('./hearth.mjs');
-    const h = await Hearth.create({ threads: threads ?? await defaultThreads(), log });
+    const h = await Hearth.create({ threads: threads ?? await defaultThreads(), log, files });
     return { engine: h, checkSize: (bytes) => checkFitsCpu(bytes) };
   },
   // web/gpu/backend.mjs (issue 6) exports createBackend({log}) -> {engine, checkSize?}.
@@ -79,7 +80,7 @@ async function createBackend(name, opts) {
 
 // ---- model sources by kind ({kind: 'path', path} | {kind: 'url', urls} | {kind: 'files', files}).
 async function openPath(file, checkSize) {
-  const fs = await import('node:fs');
+  const fs = await nodeImport('node:fs');
   const { nodeFileSource, splitPartPath } = await import('./hearth.mjs');
   let fd;
   try { fd = fs.openSync(file, 'r'); } catch (e) {
@@ -134,13 +135,13 @@ function loadError(e) {
   return new UnsupportedModelError(msg);
 }
 
-async function load({ model, backend: name = 'auto', threads, contextSize, storage, exactNumerics }, { post, signal }) {
+async function load({ model, backend: name = 'auto', threads, contextSize, storage, exactNumerics, files }, { post, signal }) {
   if (loaded) throw new EngineError('a model is loaded in this engine already: unload() first, or create another engine');
   const log = (level, msg) => post({ type: 'log', level, message: msg });
   const onProgress = (p) => post({ type: 'progress', progress: p });
   // exactNumerics: the CPU path's products keep llama.cpp's accumulation order and the GPU's
   // attention reproduces the CPU path's arithmetic (slower; tests compare tokens bit for bit).
-  backend ??= await createBackend(name, { threads, log, exactAttention: !!exactNumerics });
+  backend ??= await createBackend(name, { threads, log, exactAttention: !!exactNumerics, files });
   const args = { model, contextSize, storage, onProgress, signal, exactNumerics: !!exactNumerics };
   try {
     try {
@@ -150,7 +151,7 @@ async function load({ model, backend: name = 'auto', threads, contextSize, stora
       const notTheModelsFault = e instanceof AbortError || e instanceof NetworkError || e instanceof ModelNotFoundError || e instanceof QuotaExceededError;
       if (name !== 'auto' || backend.name !== 'webgpu' || notTheModelsFault) throw e;
       backend.engine.destroy?.();
-      backend = { name: 'cpu', note: `WebGPU could not load this model: ${e.message}`, ...(await BACKENDS.cpu({ threads, log })) };
+      backend = { name: 'cpu', note: `WebGPU could not load this model: ${e.message}`, ...(await BACKENDS.cpu({ threads, log, files })) };
       return await loadOn(args);
     }
   } catch (e) {
@@ -307,25 +308,27 @@ const OPS = {
   unload: () => unload(),
 };
 
-const port = await channel();
-let queue = Promise.resolve();
-port.listen((m) => {
-  if (!m || typeof m !== 'object') return;
-  if (m.op === 'abort') { running.get(m.target)?.ctl.abort(); return; }
-  if (m.op === 'ack') { running.get(m.target)?.flow.ack(Number(m.taken) || 0); return; }
-  const ctl = new AbortController();
-  const flow = flowControl(ctl.signal);
-  running.set(m.id, { ctl, flow });
-  const post = (msg) => port.post({ id: m.id, ...msg });
-  queue = queue.then(async () => {
-    try {
-      if (ctl.signal.aborted) throw new AbortError('aborted before it started');
-      const op = OPS[m.op];
-      if (!op) throw new EngineError(`unknown op ${JSON.stringify(m.op)}`);
-      post({ type: 'done', result: await op(m, { post, signal: ctl.signal, flow }) });
-    } catch (e) {
-      post({ type: 'error', error: serializeError(e) });
-    } finally { running.delete(m.id); }
+// No top-level await: bundlers may build workers as classic scripts (Vite's default worker format).
+channel().then((port) => {
+  let queue = Promise.resolve();
+  port.listen((m) => {
+    if (!m || typeof m !== 'object') return;
+    if (m.op === 'abort') { running.get(m.target)?.ctl.abort(); return; }
+    if (m.op === 'ack') { running.get(m.target)?.flow.ack(Number(m.taken) || 0); return; }
+    const ctl = new AbortController();
+    const flow = flowControl(ctl.signal);
+    running.set(m.id, { ctl, flow });
+    const post = (msg) => port.post({ id: m.id, ...msg });
+    queue = queue.then(async () => {
+      try {
+        if (ctl.signal.aborted) throw new AbortError('aborted before it started');
+        const op = OPS[m.op];
+        if (!op) throw new EngineError(`unknown op ${JSON.stringify(m.op)}`);
+        post({ type: 'done', result: await op(m, { post, signal: ctl.signal, flow }) });
+      } catch (e) {
+        post({ type: 'error', error: serializeError(e) });
+      } finally { running.delete(m.id); }
+    });
   });
+  port.post({ type: 'ready' });
 });
-port.post({ type: 'ready' });

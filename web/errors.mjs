@@ -6,7 +6,8 @@
 export class EngineError extends Error {
   constructor(message, details = {}) {
     super(message);
-    this.name = new.target.name;
+    // (by CLASSES' keys: a minifier renames the classes themselves)
+    this.name = NAMES.get(new.target) ?? new.target.name;
     Object.assign(this, details);
   }
 }
@@ -32,6 +33,7 @@ const CLASSES = {
   EngineError, ModelTooLargeError, NetworkError, ModelNotFoundError, QuotaExceededError,
   UnsupportedModelError, UnsupportedBackendError, AbortError, GenerationError,
 };
+const NAMES = new Map(Object.entries(CLASSES).map(([name, cls]) => [cls, name]));
 
 // For postMessage: own enumerable fields (details) plus name and message. A
 // platform error of the same name (DOMException AbortError, QuotaExceededError)

@@ -17,11 +17,16 @@
 // relaxed-SIMD Q4_0 kernels (hearth-relaxed*.wasm) run instead, unless
 // relaxedSimd is false or HEARTH_NO_RELAXED=1 in Node's environment.
 
-const WASM_URL = new URL('./dist/hearth.wasm', import.meta.url);
-const WASM_MT_URL = new URL('./dist/hearth-mt.wasm', import.meta.url);
-const WASM_RELAXED_URL = new URL('./dist/hearth-relaxed.wasm', import.meta.url);
-const WASM_RELAXED_MT_URL = new URL('./dist/hearth-relaxed-mt.wasm', import.meta.url);
-const THREAD_WORKER_URL = new URL('./thread_worker.mjs', import.meta.url);
+import { beside, moduleWorker, nodeImport } from './locate.mjs';
+
+// Each written out in place, so that bundlers copy and fingerprint it (web/locate.mjs); Hearth.create's
+// files ({name: URL}, createEngine's locateFile) may put any elsewhere.
+const WASM_URLS = {
+  'hearth.wasm': new URL('./dist/hearth.wasm', import.meta.url),
+  'hearth-mt.wasm': new URL('./dist/hearth-mt.wasm', import.meta.url),
+  'hearth-relaxed.wasm': new URL('./dist/hearth-relaxed.wasm', import.meta.url),
+  'hearth-relaxed-mt.wasm': new URL('./dist/hearth-relaxed-mt.wasm', import.meta.url),
+};
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 // Pages of 64 KiB; the shared build is linked with --initial-memory=32 MiB.
 const MT_INITIAL_PAGES = 512, MAX_PAGES = 65536;
@@ -41,8 +46,8 @@ export function splitPartPath(first, part, count) {
 
 // A model on the local file system (Node): positioned reads, in chunks.
 export async function nodeFileSource(file) {
-  const fs = await import('node:fs');
-  const path = await import('node:path');
+  const fs = await nodeImport('node:fs');
+  const path = await nodeImport('node:path');
   const fds = [];
   return {
     open(part, count) {
@@ -85,7 +90,7 @@ export function bufferSource(buffers) {
 
 async function wasmBytes(url) {
   if (isNode && url.protocol === 'file:') {
-    const fs = await import('node:fs');
+    const fs = await nodeImport('node:fs');
     return fs.readFileSync(url);
   }
   const r = await fetch(url);
@@ -96,7 +101,13 @@ async function wasmBytes(url) {
 const modules = new Map();
 function compiled(url) {
   const key = String(url);
-  if (!modules.has(key)) modules.set(key, wasmBytes(url).then((b) => WebAssembly.compile(b)));
+  if (!modules.has(key)) {
+    modules.set(key, wasmBytes(url).then((b) => WebAssembly.compile(b)).catch((e) => {
+      if (!/Content Security Policy|unsafe-eval/i.test(e?.message)) throw e;
+      throw new HearthError(`${e.message} Allow WebAssembly in the page's Content-Security-Policy: script-src 'wasm-unsafe-eval' ` +
+        '(a Chrome extension: "content_security_policy": {"extension_pages": "script-src \'self\' \'wasm-unsafe-eval\'"} in manifest.json).');
+    }));
+  }
   return modules.get(key);
 }
 
@@ -115,21 +126,25 @@ export function relaxedSimdAvailable() {
 
 // Why threads cannot run here, or '' when they can.
 export function threadsUnavailable() {
+  if (!isNode && globalThis.crossOriginIsolated === false) {
+    return 'the page is not cross-origin isolated (serve it with the headers Cross-Origin-Opener-Policy: same-origin ' +
+      'and Cross-Origin-Embedder-Policy: require-corp)';
+  }
   if (typeof SharedArrayBuffer === 'undefined') return 'SharedArrayBuffer is not available';
-  if (!isNode && globalThis.crossOriginIsolated === false)
-    return 'the page is not cross-origin isolated (it needs the COOP/COEP headers)';
   if (!isNode && typeof Worker === 'undefined') return 'Web Workers are not available here';
   return '';
 }
 
-// Starts one compute thread; onFailed(message) hears of a trap after start-up.
-async function startWorker(data, onFailed) {
+// Starts one compute thread; onFailed(message) hears of a trap after start-up; url: where
+// locateFile put thread_worker.mjs, or undefined.
+async function startWorker(data, onFailed, url) {
   let w;
   if (isNode) {
-    const { Worker } = await import('node:worker_threads');
-    w = new Worker(THREAD_WORKER_URL);
+    const { Worker } = await nodeImport('node:worker_threads');
+    w = new Worker(url ? new URL(url) : beside('./thread_worker.mjs'));
   } else {
-    w = new Worker(THREAD_WORKER_URL, { type: 'module', name: `hearth compute ${data.id}` });
+    const name = `hearth compute ${data.id}`;
+    w = url ? moduleWorker(url, name) : new Worker(new URL('./thread_worker.mjs', import.meta.url), { type: 'module', name });
   }
   const on = (fn) => (isNode ? w.on('message', fn) : w.addEventListener('message', (ev) => fn(ev.data)));
   const ready = new Promise((resolve, reject) => {
@@ -150,8 +165,9 @@ async function startWorker(data, onFailed) {
 // One module instance per loaded model (the C host holds one model).
 export class Hearth {
   // threads: CPU threads wanted (default 1); gpu: the WebGPU host's import
-  // provider ({ imports(getMemory) -> { name: fn } } for module "hearth_gpu").
-  static async create({ wasmUrl, log, threads = 1, gpu,
+  // provider ({ imports(getMemory) -> { name: fn } } for module "hearth_gpu"); files: {name: URL}
+  // of the engine's files placed elsewhere (web/locate.mjs).
+  static async create({ wasmUrl, log, threads = 1, gpu, files = {},
     relaxedSimd = globalThis.process?.env?.HEARTH_NO_RELAXED !== '1' } = {}) {
     const h = new Hearth();
     const n = Math.max(1, Math.min(64, Math.floor(threads) || 1));
@@ -159,9 +175,10 @@ export class Hearth {
     const mt = n > 1 && !why;
     h.threadsNote = why ? `running on one thread: ${why}` : '';
     const relaxed = relaxedSimd && relaxedSimdAvailable();
-    wasmUrl ??= relaxed ? (mt ? WASM_RELAXED_MT_URL : WASM_RELAXED_URL) : (mt ? WASM_MT_URL : WASM_URL);
+    const name = `hearth${relaxed ? '-relaxed' : ''}${mt ? '-mt' : ''}.wasm`;
+    wasmUrl ??= files[name] ? new URL(files[name]) : WASM_URLS[name];
     await h.#init(await compiled(wasmUrl), log, mt, gpu);
-    if (mt) await h.#startThreads(n);
+    if (mt) await h.#startThreads(n, files['thread_worker.mjs']);
     return h;
   }
 
@@ -169,13 +186,13 @@ export class Hearth {
   #x; #mem; #parts = []; #source = null; #engine = 0; #log; #module; #workers = []; #threads = 1;
   threadsNote = '';
 
-  async #startThreads(n) {
+  async #startThreads(n, workerUrl) {
     const x = this.#x;
     const tops = x.hearth_wasm_threads_prepare(n) >>> 0;
     if (!tops) throw new HearthError(`cannot prepare ${n} threads (out of memory?)`);
     const stackTops = Array.from(new Uint32Array(this.#mem.buffer, tops, n - 1));
     const started = await Promise.allSettled(stackTops.map((stackTop, i) =>
-      startWorker({ module: this.#module, memory: this.#mem, id: i + 1, stackTop }, (m) => this.#log(1, `compute thread ${m.failed}: ${m.error}`))));
+      startWorker({ module: this.#module, memory: this.#mem, id: i + 1, stackTop }, (m) => this.#log(1, `compute thread ${m.failed}: ${m.error}`), workerUrl)));
     const failed = started.find((r) => r.status === 'rejected');
     if (failed) {
       x.hearth_wasm_threads_stop();

@@ -104,7 +104,13 @@ export function parseRange(header, size) {
   return { start, end };
 }
 
-export function startServer({ host = '127.0.0.1', port = 0, mounts = DEFAULT_MOUNTS, quiet = true } = {}) {
+// isolated: false leaves out COOP/COEP/CORP (a page that is not cross-origin isolated: one thread);
+// cors: any origin may read the files (Access-Control-Allow-Origin: *), as from a CDN; csp: false
+// leaves out the Content-Security-Policy headers.
+export function startServer({ host = '127.0.0.1', port = 0, mounts = DEFAULT_MOUNTS, quiet = true, isolated = true, cors = false,
+  csp = true } = {}) {
+  const isolation = isolated ? { ...ISOLATION_HEADERS } : { 'Cache-Control': ISOLATION_HEADERS['Cache-Control'] };
+  if (cors) Object.assign(isolation, { 'Access-Control-Allow-Origin': '*', 'Cross-Origin-Resource-Policy': 'cross-origin' });
   const seen = []; // {method, path, range, status} of every request
   const cuts = new Map(); // path -> 503s to answer after the cut
   const failures = new Map(); // path -> requests still to answer 503
@@ -113,7 +119,7 @@ export function startServer({ host = '127.0.0.1', port = 0, mounts = DEFAULT_MOU
     try { url = new URL(req.url, 'http://localhost'); } catch { url = null; }
     const send = (status, body, headers = {}) => {
       seen.push({ method: req.method, path: url?.pathname ?? req.url, range: req.headers.range || null, status });
-      res.writeHead(status, { ...ISOLATION_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', ...headers });
+      res.writeHead(status, { ...isolation, 'Content-Type': 'text/plain; charset=utf-8', ...headers });
       res.end(req.method === 'HEAD' ? undefined : body);
       if (!quiet) console.log(`${req.method} ${url?.pathname ?? req.url} ${status}`);
     };
@@ -146,7 +152,7 @@ export function startServer({ host = '127.0.0.1', port = 0, mounts = DEFAULT_MOU
       'Content-Type': MIME[path.extname(file).toLowerCase()] || 'application/octet-stream',
       'Accept-Ranges': 'bytes', ETag: etag, 'Last-Modified': st.mtime.toUTCString(),
     };
-    if (cspFor(file)) headers['Content-Security-Policy'] = cspFor(file);
+    if (csp && cspFor(file)) headers['Content-Security-Policy'] = cspFor(file);
     let range = null;
     const ifRange = req.headers['if-range'];
     if (req.headers.range && (!ifRange || ifRange === etag)) range = parseRange(req.headers.range, st.size);
@@ -156,7 +162,7 @@ export function startServer({ host = '127.0.0.1', port = 0, mounts = DEFAULT_MOU
     if (range) headers['Content-Range'] = `bytes ${start}-${end}/${st.size}`;
     const entry = { method: req.method, path: url.pathname, range: req.headers.range || null, status: range ? 206 : 200, sent: 0 };
     seen.push(entry);
-    res.writeHead(range ? 206 : 200, { ...ISOLATION_HEADERS, ...headers, 'Content-Length': String(length) });
+    res.writeHead(range ? 206 : 200, { ...isolation, ...headers, 'Content-Length': String(length) });
     if (!quiet) console.log(`${req.method} ${url.pathname} ${range ? 206 : 200} ${req.headers.range || ''}`);
     if (req.method === 'HEAD' || length === 0) return res.end();
     // The test hook: send half of what was asked for, then drop the connection.

@@ -3,8 +3,11 @@
 // runs the core's parallel regions (hearth_wasm_thread_loop waits on atomics
 // in wasm memory; no message passes per region). Browser Worker or Node
 // worker_threads alike.
+import { nodeImport } from './locate.mjs';
+
+// No top-level await: bundlers may build workers as classic scripts (Vite's default worker format).
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof self === 'undefined';
-const port = isNode ? (await import('node:worker_threads')).parentPort : self;
+let port = isNode ? null : self; // Node: worker_threads' parentPort, once imported
 
 function unexpected(name) {
   return () => { throw new Error(`hearth compute thread: the core called ${name}, which only the engine thread provides`); };
@@ -38,5 +41,6 @@ function post(m) { port.postMessage(m); }
 const onMessage = (m) => {
   run(m).catch((e) => post({ error: String(e?.stack || e) }));
 };
-if (isNode) port.once('message', onMessage);
+// (Node keeps messages for a port until it has a listener; a browser worker's are queued until this script ran)
+if (isNode) nodeImport('node:worker_threads').then((w) => { port = w.parentPort; port.once('message', onMessage); });
 else self.onmessage = (ev) => onMessage(ev.data);

@@ -13,14 +13,14 @@ export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // (an AVX2-only VM running SwiftShader took several times this one's).
 export const WAIT_MS = Number(process.env.HEARTH_TEST_WAIT_MS) || 600000;
 
-// Returns {context, page, close()}; the profile is deleted on close.
-export async function launchBrowser() {
+// Returns {context, page, close()}; the profile is deleted on close. args: more command-line flags.
+export async function launchBrowser({ args = [] } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader',
-      '--use-webgpu-adapter=swiftshader'],
+      '--use-webgpu-adapter=swiftshader', ...args],
   });
   context.setDefaultTimeout(WAIT_MS);
   const page = context.pages()[0] || await context.newPage();

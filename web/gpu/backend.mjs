@@ -10,7 +10,8 @@ const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
 // exactAttention (default: HEARTH_GPU_EXACT=1 in Node's environment): see createGpu.
 // noDot4 (HEARTH_GPU_NODOT4=1): the integer products' fallback without dot4I8Packed.
-export async function createBackend({ gpu, noSubgroups, noDot4, noMmq, exactAttention, log, wasmUrl } = {}) {
+// files: where createEngine's locateFile put the engine's files (web/locate.mjs).
+export async function createBackend({ gpu, noSubgroups, noDot4, noMmq, exactAttention, log, wasmUrl, files } = {}) {
   exactAttention ??= isNode && process.env.HEARTH_GPU_EXACT === '1';
   noSubgroups ??= isNode && process.env.HEARTH_GPU_NOSUBGROUPS === '1';
   noDot4 ??= isNode && process.env.HEARTH_GPU_NODOT4 === '1';
@@ -22,7 +23,7 @@ export async function createBackend({ gpu, noSubgroups, noDot4, noMmq, exactAtte
   const noFold = isNode && process.env.HEARTH_GPU_NOFOLD === '1';
   const g = await createGpu({ gpu: gpu ?? (isNode ? await nodeGpu() : undefined), noSubgroups, noDot4, noMmq, attnSplit, tune: { tprLog2, wgs, tn, noFuse, noFold }, exactAttention, log });
   let h;
-  try { h = await Hearth.create({ gpu: g, log, wasmUrl }); } catch (e) { g.destroy(); throw e; }
+  try { h = await Hearth.create({ gpu: g, log, wasmUrl, files }); } catch (e) { g.destroy(); throw e; }
   return { engine: new GpuEngine(h, g) };
 }
 

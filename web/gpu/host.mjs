@@ -18,6 +18,7 @@
 //      await gpu.ready(); const r = await gpu.generate(h.promptTokens(text), opts);
 //      (or h.beginChat(messages, opts), whose next() awaits the GPU's steps)
 import { cstringAt, generationSteps } from '../hearth.mjs';
+import { beside, nodeImport } from '../locate.mjs';
 
 export class GpuError extends Error {}
 
@@ -33,15 +34,16 @@ const UPLOAD_SLICE = 32 << 20;      // bytes per upload call
 const UPLOAD_DRAIN = 256 << 20;     // wait for the queue after this many bytes
 
 // navigator.gpu in Node: the `webgpu` package (Dawn), from the caller's
-// node_modules or the repository's tests/node_modules.
+// node_modules or the repository's tests/node_modules (nodeImport: a bundler building for browsers
+// would otherwise look for the package, which a browser never loads).
 export async function nodeGpu() {
   let mod;
-  try { mod = await import('webgpu'); } catch {
-    const { createRequire } = await import('node:module');
-    const { pathToFileURL } = await import('node:url');
-    const req = createRequire(new URL('../../tests/package.json', import.meta.url));
-    try { mod = await import(pathToFileURL(req.resolve('webgpu')).href); } catch (e) {
-      throw new GpuError(`the npm package "webgpu" is not installed (npm ci --prefix tests): ${e.message}`);
+  try { mod = await nodeImport('webgpu'); } catch {
+    const { createRequire } = await nodeImport('node:module');
+    const { pathToFileURL } = await nodeImport('node:url');
+    const req = createRequire(beside('../tests/package.json'));
+    try { mod = await nodeImport(pathToFileURL(req.resolve('webgpu')).href); } catch (e) {
+      throw new GpuError(`WebGPU in Node needs the npm package "webgpu": npm install webgpu (in hearth's repository: npm ci --prefix tests); ${e.message.split("\n")[0]}`);
     }
   }
   Object.assign(globalThis, mod.globals);
