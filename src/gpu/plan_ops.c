@@ -158,8 +158,10 @@ static void attn_consts(kb *k, const gpu_model *g, int il) {
     kb_f(k, "EPS", hp->rms_eps);
     kb_b(k, "EXACT", g->opt.exact_attention);
     kb_u(k, "SPLIT", (uint64_t)g->split);
-    /* the fast decode attention's scores: QT threads a position, their sums joined by subgroup shuffles */
-    if (g->lim.subgroups && !g->opt.no_subgroups)
+    /* the fast decode attention's scores: QT threads a position, their sums joined by subgroup shuffles,
+     * for heads of 128 dims and more (on the H100 a 256-dim head's attention took 10% less; a 96-dim one's
+     * a little more, its 48-step chain being short already) */
+    if (g->lim.subgroups && !g->opt.no_subgroups && hp->head_dim >= 128)
         sb_add(&k->src, "const QT: u32 = 4u;\n"
                         "fn qt_sum(d: f32) -> f32 { let a = d + subgroupShuffleXor(d, 1u); return a + subgroupShuffleXor(a, 2u); }\n");
     else

@@ -27,14 +27,14 @@ const { Hearth, nodeFileSource } = await import('../../web/hearth.mjs');
 const { createGpu, nodeGpu } = await import('../../web/gpu/host.mjs');
 
 const CLI = path.join(ROOT, 'web/cli.mjs');
-// Every weight type (all 8) over the three architectures, the Phi-3.5 rope
-// factors included. SwiftShader compiles each weight type's pipelines in tens
-// of seconds (this file: about 5 minutes); HEARTH_WEBGPU_ALL=0 leaves out f32,
-// bf16, q4_1 and the rope-factor model for a quicker run; fixture names on the
-// command line pick others.
+// Weight types over the three architectures. SwiftShader compiles each weight
+// type's pipelines in tens of seconds, so CI runs five; HEARTH_WEBGPU_ALL=1 adds
+// f32, bf16, q4_1 and the Phi-3.5 rope-factor model (all 8 types), whose
+// kernels webgpu_kernels.test.mjs checks one by one in CI; fixture names on
+// the command line pick others.
 const VIA_CLI = ['llama-llama2-q4_0'];
 const IN_PROCESS = ['llama-llama2-q8_0', 'llama-llama2-f16', 'phi3-llama2-q5_0', 'qwen2-qwen3-q5_1',
-  ...(process.env.HEARTH_WEBGPU_ALL !== '0' ? ['llama-llama3-f32', 'qwen2-qwen3-bf16', 'llama-llama2-q4_1',
+  ...(process.env.HEARTH_WEBGPU_ALL === '1' ? ['llama-llama3-f32', 'qwen2-qwen3-bf16', 'llama-llama2-q4_1',
     'phi3-llama2-ropefactors-q4_0'] : [])];
 // K-quant mixtures: the Phi-3 Q2_K mix (Q2_K, Q3_K, Q4_K, Q6_K; every mixture
 // with HEARTH_KQUANT_ALL=1, none with HEARTH_KQUANT=0).
@@ -280,6 +280,20 @@ gpu.destroy();
         { temperature: 0, maxTokens: 8, logitSteps: 3 }, { maxBatch: 64 }, device);
       againstCpu(`gemma2, a long prompt (fast attention, tiled prefill, ${label})`, gemma2Cpu, r, FAST_TOLERANCE);
     } catch (e) { check(`gemma2 (fast attention, ${label}): runs`, false, e.message); }
+  }
+  // QK norms in the fast kernels (summed by the workgroup, not one thread's
+  // compensated chain): gemma3 and qwen3 with the split decode attention
+  for (const name of ARCH16_ALL ? ['gemma3-gemma3-q8_0', 'qwen3-qwen3-q8_0'] : []) {
+    const fx = fixtures.get(name);
+    try {
+      const r = await generate(ensureModel(fx), (h) => h.promptTokens(fx.prompt),
+        { temperature: 0, maxTokens: fx.generated.length, logitSteps: 1 }, { maxBatch: 1 }, fast);
+      const g = compareGreedy(fx, r.tokens, fastMargin(fx));
+      check(`${name} (fast attention, QK norms): greedy tokens equal llama.cpp's where its margin exceeds 2% (${g.compared})`, g.ok, g.why);
+      const l = logitError(fx, { tokens: r.tokens, logits: r.logitsFull.map(top64) }, 1);
+      check(`${name} (fast attention, QK norms): first-step logits within 2% of llama.cpp's (${l.maxRel.toExponential(1)})`,
+        l.maxRel <= FAST_TOLERANCE && l.missing === 0, `max ${l.maxRel}`);
+    } catch (e) { check(`${name} (fast attention): runs`, false, e.message); }
   }
   fast.destroy();
   one.destroy();
