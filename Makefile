@@ -9,9 +9,9 @@ BUILD   ?= build
 SAN     ?=
 
 # The core, by folder: src/ the engine, generation and chat loops; src/model/ what a model file
-# holds (GGUF, the type and architecture tables); src/tokenizer/, src/jinja/ (chat templates);
+# holds (GGUF, the type and architecture tables); src/tokenizer/, src/jinja/ (chat templates); src/grammar/ (constrained output);
 # src/cpu/ the CPU backend (forward pass, kernels); src/gpu/ the WebGPU backend's plan.
-CORE_SRC   := $(sort $(wildcard src/*.c src/model/*.c src/tokenizer/*.c src/jinja/*.c src/cpu/*.c))
+CORE_SRC   := $(sort $(wildcard src/*.c src/model/*.c src/tokenizer/*.c src/jinja/*.c src/grammar/*.c src/cpu/*.c))
 # The GPU backend's plan (src/gpu, docs/webgpu.md); its WGSL kernels are embedded by tools/embed_wgsl.mjs.
 CORE_SRC   += $(sort $(filter-out src/gpu/wgsl_sources.c,$(wildcard src/gpu/*.c)) src/gpu/wgsl_sources.c)
 NATIVE_SRC := $(filter-out native/main.c,$(sort $(wildcard native/*.c)))
