@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "generate.h"
+#include "grammar/grammar.h"
+#include "grammar/token_mask.h"
 #include "jinja/template.h"
 #include "think.h"
 #include "tokenizer/tokenizer.h"
@@ -32,6 +34,7 @@ struct hearth_chat {
     int n_cached;
 
     struct answer *answer; /* the answer being generated, between begin and end */
+    vocab_trie *trie;      /* the vocabulary for grammars, built on first use */
 };
 
 struct answer;
@@ -110,6 +113,7 @@ hearth_status hearth_chat_create(hearth_chat **out, hearth_engine *e, const char
 void hearth_chat_free(hearth_chat *c) {
     if (!c) return;
     answer_free(c->answer);
+    vocab_trie_free(c->trie);
     while (c->n_msgs) drop_message(c, c->n_msgs - 1);
     free(c->msgs);
     free(c->tmpl);
@@ -205,6 +209,8 @@ typedef struct answer {
     bool raw;           /* a raw completion: not part of the conversation */
     bool stopped, interrupted, finished;
     bool waiting;       /* the last next() left the backend's step in flight */
+    grammar *grammar;   /* the options' grammar, compiled, and where the answer is in it */
+    grammar_matcher *matcher;
     hearth_status failed; /* a failure inside next(), reported again by end() */
 } answer;
 
@@ -218,6 +224,8 @@ static void answer_free(struct answer *a) {
     think_split_free(&a->split);
     think_buf_free(&a->reasoning);
     think_buf_free(&a->content);
+    grammar_matcher_free(a->matcher);
+    grammar_free(a->grammar);
     free(a);
 }
 
@@ -313,6 +321,16 @@ static hearth_status start_answer(hearth_chat *c, answer *a, int32_t *tokens, in
         return st;
     }
     if (!a->raw) hearth_gen_answer_text(a->gen);
+    if (o->grammar) {
+        if (!c->trie) st = vocab_trie_build(&c->trie, c->tok, err);
+        if (!st) st = grammar_parse(&a->grammar, o->grammar, o->grammar_len, err);
+        if (!st) st = grammar_matcher_create(&a->matcher, a->grammar, c->trie, err);
+        if (!st) st = hearth_gen_set_grammar(a->gen, a->matcher, err);
+        if (st) {
+            free(tokens);
+            return st;
+        }
+    }
     a->tokens = tokens;
     a->cap_tokens = a->n_prompt = a->n_tokens = n;
     if (!append(a, "", 0)) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
@@ -499,7 +517,7 @@ hearth_status hearth_chat_end(hearth_chat *c, char **answer_text, char **reasoni
     stats->decode_ms = gs->decode_ms;
     stats->ttft_ms = gs->ttft_ms;
     stats->stop = a->interrupted ? "interrupted" : a->stopped ? "stop" : gs->stopped_by_eog ? "eog"
-                : gs->stopped_by_ctx ? "context" : "length";
+                : gs->stopped_by_ctx ? "context" : gs->stopped_by_grammar ? "grammar" : "length";
     /* The reasoning travels with the message only where there was some:
      * templates test for its presence (Qwen3: "is string"). */
     const char *kept_reasoning = a->reasoning.len ? a->reasoning.p : NULL;

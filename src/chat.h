@@ -24,6 +24,11 @@ typedef struct {
      * false}): a JSON object, or NULL. Read while the prompt is rendered
      * (begin) only. */
     const json_value *template_vars;
+    /* A GBNF grammar (src/grammar/grammar.h) the answer must match, or NULL:
+     * every token is constrained to it, and the answer ends only where the
+     * grammar's text is complete. Read while the answer starts (begin). */
+    const char *grammar;
+    size_t grammar_len;
 } hearth_chat_options;
 
 typedef struct {
@@ -33,7 +38,7 @@ typedef struct {
     int gen_tokens;
     int dropped_messages; /* oldest messages dropped to fit the context */
     double prefill_ms, decode_ms, ttft_ms;
-    const char *stop;     /* "eog", "length", "stop", "context", "interrupted" */
+    const char *stop;     /* "eog", "length", "stop", "context", "interrupted", "grammar" (it allowed nothing more) */
 } hearth_chat_stats;
 
 /* What the chat template does with reasoning (hearth_chat_features). */

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grammar/json_schema.h"
+
 enum { MAX_STOPS = 16 };
 
 static hearth_status number(const json_value *root, const char *key, double lo, double hi, double *out,
@@ -145,6 +147,42 @@ static hearth_status parse_template_vars(chat_request *r, const json_value *root
     return HEARTH_OK;
 }
 
+/* response_format and grammar: what the answer is constrained to. */
+static hearth_status parse_format(chat_request *r, const json_value *root, hearth_error *err) {
+    const json_value *rf = json_get(root, "response_format"), *gbnf = json_get(root, "grammar");
+    if (rf && rf->type == JSON_NULL) rf = NULL;
+    if (gbnf && gbnf->type == JSON_NULL) gbnf = NULL;
+    if (gbnf) {
+        if (gbnf->type != JSON_STRING) return hearth_fail(err, HEARTH_E_ARG, "request: \"grammar\" must be GBNF text");
+        r->options.grammar = gbnf->str;
+        r->options.grammar_len = gbnf->len;
+    }
+    if (!rf) return HEARTH_OK;
+    const json_value *type = json_get(rf, "type");
+    if (rf->type != JSON_OBJECT || !type || type->type != JSON_STRING)
+        return hearth_fail(err, HEARTH_E_ARG, "request: \"response_format\" must be an object with a \"type\"");
+    if (strcmp(type->str, "text") == 0) return HEARTH_OK;
+    if (gbnf) return hearth_fail(err, HEARTH_E_ARG, "request: give \"grammar\" or \"response_format\", not both");
+    if (strcmp(type->str, "json_object") == 0) {
+        r->options.grammar = json_object_gbnf();
+        r->options.grammar_len = strlen(r->options.grammar);
+        return HEARTH_OK;
+    }
+    if (strcmp(type->str, "json_schema") != 0)
+        return hearth_fail(err, HEARTH_E_ARG,
+                           "request: response_format type \"%.40s\" is unknown (text, json_object or json_schema)",
+                           type->str);
+    const json_value *js = json_get(rf, "json_schema"), *schema = json_get(js, "schema");
+    if (!js || js->type != JSON_OBJECT || !schema)
+        return hearth_fail(err, HEARTH_E_ARG, "request: response_format json_schema needs {\"json_schema\": {\"name\", \"schema\"}}");
+    size_t len;
+    hearth_status st = json_schema_to_gbnf(schema, &r->grammar, &len, err);
+    if (st) return hearth_prefix(err, "request: response_format: ");
+    r->options.grammar = r->grammar;
+    r->options.grammar_len = len;
+    return HEARTH_OK;
+}
+
 /* A 64-bit seed written as a decimal string. */
 static hearth_status parse_u64(const char *s, uint64_t *out, hearth_error *err) {
     uint64_t v = 0;
@@ -199,6 +237,7 @@ hearth_status chat_request_parse(chat_request *r, const char *json, size_t len, 
     if (seed >= 0) sp->seed = (uint64_t)seed;
     if ((st = parse_stops(r, json_get(root, "stop"), err))) return st;
     if ((st = parse_template_vars(r, root, err))) return st;
+    if ((st = parse_format(r, root, err))) return st;
     return sampler_validate(sp, err);
 }
 
@@ -212,6 +251,7 @@ void chat_request_free(chat_request *r) {
         free(r->vars.keys);
         free(r->vars.key_lens);
     }
+    free(r->grammar);
     json_free(r->json);
     memset(r, 0, sizeof *r);
 }

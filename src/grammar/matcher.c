@@ -177,6 +177,11 @@ bool grammar_state_byte(const grammar *g, const grammar_state *in, uint8_t byte,
     /* a character still incomplete: the stacks stay, if one can take a
      * code point that starts with these bytes */
     uint32_t lo = cp << (6 * left), hi = lo | ((1u << (6 * left)) - 1);
+    /* the shortest form only: a 4-byte character is at least U+10000 */
+    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (lo < least[need]) lo = least[need];
+    if (hi > 0x10FFFF) hi = 0x10FFFF;
+    if (lo > hi) return false;
     bool any = false;
     const grammar_elem *el = grammar_elems(g);
     for (size_t i = 0; i < in->len && !any; i += 1 + in->data[i])
