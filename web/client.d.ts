@@ -55,7 +55,18 @@ export interface SamplingParams {
   stop?: string | string[];
   /** Stops generation within one token; finish_reason is then 'abort'. */
   signal?: AbortSignal;
+  /** Constrains the answer: any JSON object, or JSON valid for a JSON Schema (objects, required/optional
+   * properties, arrays with minItems/maxItems, enum, const, string/number/integer/boolean/null, anyOf, $ref
+   * inside the schema; other keywords are refused with an error naming them). */
+  response_format?: ResponseFormat;
+  /** Constrains the answer to a GBNF grammar (llama.cpp's notation; start rule `root`). Not with response_format. */
+  grammar?: string;
 }
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; json_schema: { name: string; schema: Record<string, unknown> | boolean; strict?: boolean; description?: string } };
 
 export type ChatRole = 'system' | 'user' | 'assistant' | 'tool' | string;
 export interface ChatMessage {
@@ -79,8 +90,9 @@ export type FinishReason = 'stop' | 'length' | 'abort';
 export interface Usage { prompt_tokens: number; completion_tokens: number; total_tokens: number }
 
 export interface HearthExtras {
-  /** eog: end-of-generation token; stop: a stop string; length: max_tokens; context: the context is full. */
-  stop: 'eog' | 'stop' | 'length' | 'context' | 'interrupted';
+  /** eog: end-of-generation token; stop: a stop string; length: max_tokens; context: the context is full;
+   * grammar: the grammar (response_format, grammar) allowed no token, not even the end. */
+  stop: 'eog' | 'stop' | 'length' | 'context' | 'interrupted' | 'grammar';
   timings: { prefill_ms: number; decode_ms: number; ttft_ms: number; reused_tokens: number; evaluated_tokens: number; dropped_messages: number };
 }
 

@@ -85,6 +85,16 @@ function requestParams(kind, p) {
     if (!stop.every((s) => typeof s === 'string' && s.length)) throw new GenerationError('stop must be a non-empty string or an array of them');
     out.stop = stop;
   }
+  // Constrained output; the core checks the schema and the grammar (src/chat_request.c).
+  if (p.response_format != null) {
+    const rf = p.response_format;
+    if (typeof rf !== 'object' || typeof rf.type !== 'string') throw new GenerationError("response_format must be {type: 'text' | 'json_object' | 'json_schema', json_schema?}");
+    out.response_format = rf;
+  }
+  if (p.grammar != null) {
+    if (typeof p.grammar !== 'string') throw new GenerationError('grammar must be GBNF text');
+    out.grammar = p.grammar;
+  }
   if (kind === 'chat') {
     if (!Array.isArray(p.messages) || !p.messages.length) throw new GenerationError('messages must be a non-empty array of {role, content}');
     out.messages = p.messages.map((m, i) => {

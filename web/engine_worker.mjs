@@ -242,6 +242,8 @@ async function generate(kind, params, { post, signal, stream, flow }) {
   if (opts.maxTokens == null) opts.maxTokens = h.contextSize;
   if (params.chat_template_kwargs != null) opts.chatTemplateKwargs = params.chat_template_kwargs;
   if (params.enable_thinking != null) opts.enableThinking = params.enable_thinking;
+  if (params.response_format != null) opts.responseFormat = params.response_format;
+  if (params.grammar != null) opts.grammar = params.grammar;
   let g;
   try {
     g = kind === 'chat' ? h.beginChat(params.messages, opts) : h.beginCompletion(params.prompt, opts);

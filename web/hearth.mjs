@@ -430,7 +430,8 @@ export class Hearth {
   // (ChatML when it has none); the KV cache serves the common token prefix
   // with the previous request. opts: maxTokens, temperature, topK, topP,
   // minP, repeatPenalty, seed (random when left out), stop (string[]),
-  // chatTemplateKwargs (template variables), enableThinking (Qwen3's switch).
+  // chatTemplateKwargs (template variables), enableThinking (Qwen3's switch),
+  // responseFormat (OpenAI's response_format), grammar (GBNF text).
   // Messages may carry reasoning_content; next() gives the answer's text and
   // its reasoning apart (src/think.h).
   beginChat(messages, opts = {}) { return this.#begin({ messages }, opts); }
@@ -447,6 +448,7 @@ export class Hearth {
       seed: o.seed ?? Math.floor(Math.random() * 2 ** 32),
       stop: o.stop,
       chat_template_kwargs: o.chatTemplateKwargs, enable_thinking: o.enableThinking,
+      response_format: o.responseFormat, grammar: o.grammar,
     };
     // 64-bit seeds travel as decimal strings (JSON numbers stop at 2^53).
     const json = JSON.stringify(req, (k, v) => (typeof v === 'bigint' ? BigInt.asUintN(64, v).toString() : v));
@@ -496,7 +498,7 @@ export class Hearth {
   }
 }
 
-const STOPS = ['eog', 'stop', 'length', 'context', 'interrupted'];
+const STOPS = ['eog', 'stop', 'length', 'context', 'interrupted', 'grammar'];
 
 // One answer being generated: next() runs one token and returns the text
 // and reasoning that became final { text, reasoning, done }; abort() ends it

@@ -230,16 +230,16 @@ EXPORT("hearth_wasm_interrupt") void hearth_wasm_interrupt(hearth_chat *c) { hea
 
 /* Ends the answer. stats (9 doubles): prompt_tokens, reused_tokens,
  * evaluated_tokens, gen_tokens, dropped_messages, prefill_ms, decode_ms,
- * ttft_ms, stop (0 eog, 1 stop string, 2 length, 3 context, 4 interrupted).
+ * ttft_ms, stop (0 eog, 1 stop string, 2 length, 3 context, 4 interrupted, 5 grammar).
  * Returns 0 or -1. */
 EXPORT("hearth_wasm_end")
 int hearth_wasm_end(hearth_chat *c, double *stats) {
     hearth_chat_stats s;
     memset(&g_err, 0, sizeof g_err);
     hearth_status st = hearth_chat_end(c, NULL, NULL, &s, &g_err);
-    static const char *const stops[] = {"eog", "stop", "length", "context", "interrupted"};
+    static const char *const stops[] = {"eog", "stop", "length", "context", "interrupted", "grammar"};
     double code = 2;
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         if (s.stop && strcmp(s.stop, stops[i]) == 0) code = i;
     double v[9] = {s.prompt_tokens, s.reused_tokens, s.evaluated_tokens, s.gen_tokens, s.dropped_messages,
                    s.prefill_ms, s.decode_ms, s.ttft_ms, code};
