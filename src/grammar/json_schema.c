@@ -1,6 +1,5 @@
 #include "grammar/json_schema.h"
 
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -8,7 +7,7 @@
 #include <string.h>
 
 #include "grammar/grammar.h"
-#include "think.h"
+#include "json_write.h"
 
 /* The primitives every schema grammar may use; rules a grammar does not
  * reference cost nothing. */
@@ -65,43 +64,10 @@ static bool add_literal(think_buf *b, const char *s, size_t n) {
     return add(b, "\"");
 }
 
-/* A JSON value written as JSON text (enum and const members). */
-static bool add_json(think_buf *b, const json_value *v) {
-    switch (v->type) {
-    case JSON_NULL: return add(b, "null");
-    case JSON_BOOL: return add(b, v->b ? "true" : "false");
-    case JSON_NUMBER: return v->is_int ? addf(b, "%" PRId64, v->i) : addf(b, "%.17g", v->num);
-    case JSON_STRING:
-        if (!add(b, "\"")) return false;
-        for (size_t i = 0; i < v->len; i++) {
-            uint8_t ch = (uint8_t)v->str[i];
-            bool ok = ch == '"' || ch == '\\' ? addf(b, "\\%c", ch)
-                      : ch == '\n'            ? add(b, "\\n")
-                      : ch < 0x20             ? addf(b, "\\u%04x", ch)
-                                              : think_buf_add(b, v->str + i, 1);
-            if (!ok) return false;
-        }
-        return add(b, "\"");
-    case JSON_ARRAY:
-    case JSON_OBJECT:
-        if (!add(b, v->type == JSON_ARRAY ? "[" : "{")) return false;
-        for (size_t i = 0; i < v->n; i++) {
-            if (i && !add(b, ",")) return false;
-            if (v->type == JSON_OBJECT) {
-                json_value key = {.type = JSON_STRING, .str = v->keys[i], .len = v->key_lens[i]};
-                if (!add_json(b, &key) || !add(b, ":")) return false;
-            }
-            if (!add_json(b, &v->items[i])) return false;
-        }
-        return add(b, v->type == JSON_ARRAY ? "]" : "}");
-    }
-    return false;
-}
-
 /* The literal that matches exactly this value's JSON text. */
 static bool add_value_literal(think_buf *b, const json_value *v) {
     think_buf t = {0};
-    bool ok = add_json(&t, v) && add_literal(b, t.p, t.len);
+    bool ok = json_write(&t, v) && add_literal(b, t.p, t.len);
     think_buf_free(&t);
     return ok;
 }
@@ -380,12 +346,19 @@ static hearth_status gen(conv *c, const json_value *s, int depth, int rule) {
 }
 
 hearth_status json_schema_to_gbnf(const json_value *schema, char **out, size_t *len, hearth_error *err) {
+    return json_schema_to_gbnf_wrapped(schema, "", "", out, len, err);
+}
+
+hearth_status json_schema_to_gbnf_wrapped(const json_value *schema, const char *before, const char *after, char **out,
+                                          size_t *len, hearth_error *err) {
     *out = NULL;
     *len = 0;
     conv c = {.root = schema, .err = err};
     int root = new_rule(&c);
     hearth_status st = gen(&c, schema, 0, root);
-    if (!st && !(addf(&c.out, "root ::= r%d\n", root) && add(&c.out, JSON_PRIMITIVES))) st = nomem(&c);
+    if (!st && !(add(&c.out, "root ::= ") && add_literal(&c.out, before, strlen(before)) && addf(&c.out, " r%d ", root) &&
+                 add_literal(&c.out, after, strlen(after)) && add(&c.out, "\n") && add(&c.out, JSON_PRIMITIVES)))
+        st = nomem(&c);
     free(c.refs);
     free(c.ref_rules);
     if (st) {

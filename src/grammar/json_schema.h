@@ -22,6 +22,9 @@ enum { JSON_SCHEMA_MAX_DEPTH = 64, JSON_SCHEMA_MAX_PROPERTIES = 256 };
 
 /* *out (malloc'ed, NUL-terminated, *len bytes) is the grammar; its start rule is root. */
 hearth_status json_schema_to_gbnf(const json_value *schema, char **out, size_t *len, hearth_error *err);
+/* The same, the JSON between the literal texts before and after (tool-call markup). */
+hearth_status json_schema_to_gbnf_wrapped(const json_value *schema, const char *before, const char *after, char **out,
+                                          size_t *len, hearth_error *err);
 /* The grammar of any JSON object (response_format json_object). */
 const char *json_object_gbnf(void);
 
