@@ -226,6 +226,18 @@ int hearth_wasm_next(hearth_chat *c, uint32_t *out) {
     return st ? -1 : done ? 1 : hearth_chat_waiting(c) ? 2 : 0;
 }
 
+/* The tool calls the last hearth_wasm_next completed: out[0] the address
+ * of OpenAI's tool_calls list as JSON, out[1] its length ("[]" when none). */
+EXPORT("hearth_wasm_next_tool_calls") void hearth_wasm_next_tool_calls(hearth_chat *c, uint32_t *out) {
+    size_t len;
+    const char *calls = hearth_chat_next_tool_calls(c, &len);
+    out[0] = (uint32_t)(uintptr_t)calls;
+    out[1] = (uint32_t)len;
+}
+
+/* After hearth_wasm_end: the answer's tool calls (NUL-terminated JSON, "[]" when none). */
+EXPORT("hearth_wasm_tool_calls") const char *hearth_wasm_tool_calls(hearth_chat *c) { return hearth_chat_tool_calls(c); }
+
 EXPORT("hearth_wasm_interrupt") void hearth_wasm_interrupt(hearth_chat *c) { hearth_chat_interrupt(c); }
 
 /* Ends the answer. stats (9 doubles): prompt_tokens, reused_tokens,
