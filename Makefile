@@ -59,14 +59,16 @@ asan:
 
 # libFuzzer targets: the GGUF reader (`make fuzz && build/fuzz_gguf tests/fuzz/gguf_corpus`) and the
 # tokenizers (FUZZ_TOK_MODELS=a.gguf:b.gguf build/fuzz_tok tests/fuzz/tok_corpus; see tests/fuzz/fuzz_tok.c).
-fuzz: $(BUILD)/fuzz_gguf $(BUILD)/fuzz_tok $(BUILD)/fuzz_template $(BUILD)/fuzz_control
+fuzz: $(BUILD)/fuzz_gguf $(BUILD)/fuzz_tok $(BUILD)/fuzz_template $(BUILD)/fuzz_control $(BUILD)/fuzz_grammar
+GRAMMAR_FUZZ_SRC := src/json_write.c src/think.c src/tool_calls.c src/grammar/grammar.c src/grammar/matcher.c \
+	src/grammar/json_schema.c
 TOK_SRC := $(filter src/error.c src/model/gguf.c src/model/ggml_types.c src/tokenizer/%,$(CORE_SRC))
 HEADERS := $(wildcard src/*.h src/*/*.h)
 $(BUILD)/fuzz_tok: tests/fuzz/fuzz_tok.c $(TOK_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_tok.c $(TOK_SRC)
 # chat templates and OpenAI-shaped requests: `build/fuzz_template -max_total_time=60` (see tests/fuzz/fuzz_template.c)
-TPL_SRC := src/json.c src/error.c src/chat_request.c src/sampler.c $(wildcard src/jinja/*.c)
+TPL_SRC := src/json.c src/error.c src/chat_request.c src/sampler.c $(wildcard src/jinja/*.c) $(GRAMMAR_FUZZ_SRC)
 $(BUILD)/fuzz_template: tests/fuzz/fuzz_template.c $(TPL_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_template.c $(TPL_SRC)
@@ -75,6 +77,12 @@ $(BUILD)/fuzz_control: tests/fuzz/fuzz_control.c $(TPL_SRC) $(TOK_SRC) $(HEADERS
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -DCONTROL_FUZZER $(INC) -o $@ tests/fuzz/fuzz_control.c \
 		$(sort $(TPL_SRC) $(TOK_SRC))
+# GBNF grammars, JSON Schemas and tool calls: `build/fuzz_grammar tests/fuzz/grammar_corpus -max_total_time=60`
+# (see tests/fuzz/fuzz_grammar.c); the request parser above converts schemas with the same sources.
+$(BUILD)/fuzz_grammar: tests/fuzz/fuzz_grammar.c $(GRAMMAR_FUZZ_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_grammar.c src/json.c src/error.c \
+		$(GRAMMAR_FUZZ_SRC)
 # (with the CPU kernels, built without -m flags: the SIMD files compile to stubs and the scalar reference runs)
 GGUF_FUZZ_SRC := src/model/gguf.c src/error.c src/model/ggml_types.c src/cpu/kernels.c $(wildcard src/cpu/quant_*.c)
 $(BUILD)/fuzz_gguf: tests/fuzz/fuzz_gguf.c $(GGUF_FUZZ_SRC) $(HEADERS)
