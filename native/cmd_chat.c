@@ -35,9 +35,10 @@ static bool print_reasoning(void *user, const char *text, size_t len) {
 static void json_stats(const hearth_chat_stats *s) {
     int decoded = s->gen_tokens > 1 ? s->gen_tokens - 1 : 0;
     printf("{\"prompt_tokens\":%d,\"reused_tokens\":%d,\"evaluated_tokens\":%d,\"gen_tokens\":%d,"
-           "\"dropped_messages\":%d,\"prefill_ms\":%.2f,\"decode_ms\":%.2f,\"decode_tok_s\":%.2f,\"ttft_ms\":%.2f}",
+           "\"dropped_messages\":%d,\"prefill_ms\":%.2f,\"decode_ms\":%.2f,\"decode_tok_s\":%.2f,\"ttft_ms\":%.2f,"
+           "\"grammar_ms\":%.2f,\"tool_calls\":%d}",
            s->prompt_tokens, s->reused_tokens, s->evaluated_tokens, s->gen_tokens, s->dropped_messages, s->prefill_ms,
-           s->decode_ms, s->decode_ms > 0 ? decoded * 1e3 / s->decode_ms : 0, s->ttft_ms);
+           s->decode_ms, s->decode_ms > 0 ? decoded * 1e3 / s->decode_ms : 0, s->ttft_ms, s->grammar_ms, s->tool_calls);
 }
 
 /* Reads one line of any length from stdin; NULL at end of input or Ctrl-C. */

@@ -613,6 +613,7 @@ hearth_status hearth_chat_end(hearth_chat *c, char **answer_text, char **reasoni
     stats->prefill_ms = gs->prefill_ms;
     stats->decode_ms = gs->decode_ms;
     stats->ttft_ms = gs->ttft_ms;
+    stats->grammar_ms = gs->grammar_ms;
     stats->stop = a->interrupted ? "interrupted" : a->stopped ? "stop" : gs->stopped_by_eog ? "eog"
                 : gs->stopped_by_ctx ? "context" : gs->stopped_by_grammar ? "grammar" : "length";
     /* The reasoning travels with the message only where there was some:

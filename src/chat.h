@@ -55,6 +55,7 @@ typedef struct {
     double prefill_ms, decode_ms, ttft_ms;
     const char *stop;     /* "eog", "length", "stop", "context", "interrupted", "grammar" (it allowed nothing more) */
     int tool_calls;       /* calls in the answer (hearth_chat_tool_calls) */
+    double grammar_ms;    /* of prefill_ms + decode_ms, the grammar's part (masks, checks) */
 } hearth_chat_stats;
 
 /* What the chat template does with reasoning (hearth_chat_features). */

@@ -111,8 +111,11 @@ static hearth_status run_step(hearth_gen *g, const int32_t *tokens, int n, bool 
                               hearth_error *err) {
     sample_request sr = {g->smp, 0, g->history, g->n_hist, NULL};
     if (sample && g->grammar) {
+        double t0 = now(g);
+        int allowed = grammar_matcher_mask(g->grammar, g->allowed);
+        g->stats.grammar_ms += now(g) - t0;
         /* Nothing the grammar allows (not even the end): the text ends here. */
-        if (grammar_matcher_mask(g->grammar, g->allowed) == 0) {
+        if (allowed == 0) {
             g->stats.stopped_by_grammar = true;
             *token = finish(g);
             return HEARTH_OK;
@@ -164,7 +167,9 @@ static hearth_status take(hearth_gen *g, int32_t next, int32_t *token, hearth_er
                            next);
     }
     if (g->grammar) {
+        double t0 = now(g);
         hearth_status st = constrain(g, &next, err);
+        g->stats.grammar_ms += now(g) - t0;
         if (st) {
             finish(g);
             return st;

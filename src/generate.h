@@ -23,6 +23,7 @@ typedef struct {
     double prefill_ms, decode_ms, ttft_ms; /* from a step's start to its token (prefill_ms = ttft_ms) */
     bool stopped_by_eog, stopped_by_ctx, stopped_by_callback;
     bool stopped_by_grammar; /* the grammar allowed no token, not even an end */
+    double grammar_ms;       /* of the steps' time, what the grammar's masks and checks took */
 } hearth_gen_stats;
 
 typedef struct hearth_gen hearth_gen;

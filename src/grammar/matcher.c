@@ -196,6 +196,31 @@ bool grammar_state_byte(const grammar *g, const grammar_state *in, uint8_t byte,
     return true;
 }
 
+/* Whether the class at pos matches all of [lo, hi] (1), none of it (0), or
+ * maybe part (-1: one range must cover it all for "all"; anything else that
+ * touches it is "part"). */
+static int class_covers(const grammar_elem *el, uint32_t pos, uint32_t lo, uint32_t hi) {
+    if (el[pos].type == GE_ANY) return 1;
+    bool positive = el[pos].type != GE_CHAR_NOT, all = false, touches = false;
+    do {
+        uint32_t a = el[pos].value, b = a;
+        if (el[pos + 1].type == GE_RNG_UPPER) b = el[pos + 1].value, pos += 2;
+        else pos += 1;
+        touches = touches || (a <= hi && b >= lo);
+        all = all || (a <= lo && b >= hi);
+    } while (el[pos].type == GE_CHAR_ALT);
+    if (!all && touches) return -1;
+    return all == positive ? 1 : 0;
+}
+
+bool grammar_state_nonascii_uniform(const grammar *g, const grammar_state *s) {
+    if (s->left) return false;
+    const grammar_elem *el = grammar_elems(g);
+    for (size_t i = 0; i < s->len; i += 1 + s->data[i])
+        if (s->data[i] && class_covers(el, s->data[i + s->data[i]], 0x80, 0x10FFFF) < 0) return false;
+    return true;
+}
+
 bool grammar_state_accepts(const grammar_state *s) {
     if (s->left) return false;
     for (size_t i = 0; i < s->len; i += 1 + s->data[i])

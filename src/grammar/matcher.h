@@ -46,6 +46,10 @@ bool grammar_state_byte(const grammar *g, const grammar_state *in, uint8_t byte,
 bool grammar_state_accepts(const grammar_state *s);
 /* Whether nothing more can match. */
 static inline bool grammar_state_dead(const grammar_state *s) { return s->n_stacks == 0; }
+/* Whether every stack's next character class treats all non-ASCII code
+ * points (U+0080..U+10FFFF) alike: all match it, or none does. Then one such
+ * character stands for all of them (state_table.h). */
+bool grammar_state_nonascii_uniform(const grammar *g, const grammar_state *s);
 bool grammar_state_copy(grammar_state *dst, const grammar_state *src);
 void grammar_state_free(grammar_state *s);
 void grammar_scratch_free(grammar_scratch *w);

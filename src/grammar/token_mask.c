@@ -4,12 +4,19 @@
 #include <string.h>
 
 #include "grammar/matcher.h"
+#include "grammar/state_table.h"
 
-enum { NONE = UINT32_MAX, CACHE_SLOTS = 32 };
+/* A subtree with at least SET_MIN tokens keeps the set of bytes below it,
+ * so the walk can allow it whole when those bytes loop (state_table.h). */
+enum { NONE = UINT32_MAX, CACHE_SLOTS = 32, SET_MIN = 4 };
 
 typedef struct {
     uint32_t first_child, next_sibling, first_token;
+    uint32_t tok_lo, tok_hi; /* the subtree's tokens: order[tok_lo..tok_hi) (its own first) */
+    uint32_t below;          /* index of its byte set in byte_sets, or NONE */
     uint8_t byte;
+    bool well_formed;        /* every token of the subtree is UTF-8 (its last character may be cut short) */
+    uint16_t height;         /* the most bytes below it */
 } trie_node;
 
 struct vocab_trie {
@@ -21,6 +28,8 @@ struct vocab_trie {
     int max_len;
     uint8_t **piece;      /* each token's bytes, for accept() */
     uint16_t *piece_len;
+    uint32_t *order;      /* the tokens in depth-first order of the trie */
+    uint32_t (*byte_sets)[8];
 };
 
 enum { TOKEN_TEXT, TOKEN_EOG, TOKEN_NEVER };
@@ -33,8 +42,80 @@ static uint32_t add_node(vocab_trie *v, uint8_t byte) {
         v->nodes = n;
         v->cap_nodes = cap;
     }
-    v->nodes[v->n_nodes] = (trie_node){NONE, NONE, NONE, byte};
+    v->nodes[v->n_nodes] = (trie_node){NONE, NONE, NONE, 0, 0, NONE, byte, true, 0};
     return v->n_nodes++;
+}
+
+/* Whether bytes are UTF-8 whose last character may be cut short. */
+static bool utf8_prefix_ok(const uint8_t *s, size_t n) {
+    for (size_t i = 0; i < n;) {
+        uint8_t b = s[i];
+        size_t len = b < 0x80 ? 1 : b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
+        if (!len) return false;
+        /* the second byte's range rules out overlong forms, surrogates and code points past U+10FFFF */
+        uint8_t lo = b == 0xE0 ? 0xA0 : b == 0xF0 ? 0x90 : 0x80, hi = b == 0xED ? 0x9F : b == 0xF4 ? 0x8F : 0xBF;
+        for (size_t k = 1; k < len && i + k < n; k++) {
+            uint8_t c = s[i + k];
+            if (k == 1 ? (c < lo || c > hi) : (c & 0xC0) != 0x80) return false;
+        }
+        i += len;
+    }
+    return true;
+}
+
+/* Depth first: each node's tokens then its children's make one range of
+ * order[]; on the way back up, the bytes below each node (kept for the
+ * large subtrees). An explicit stack: pieces can be long. */
+static bool number_subtrees(vocab_trie *v) {
+    uint32_t (*sets)[8] = calloc(v->n_nodes, sizeof *sets);
+    uint32_t *stack = malloc(((size_t)v->max_len + 2) * sizeof *stack);
+    uint32_t *cur = malloc(((size_t)v->max_len + 2) * sizeof *cur);
+    v->order = malloc(((size_t)v->n_vocab + 1) * sizeof *v->order);
+    bool ok = sets && stack && cur && v->order;
+    uint32_t pos = 0, n_sets = 0, depth = 0;
+    if (ok) {
+        stack[0] = 0;
+        cur[0] = v->nodes[0].first_child;
+        v->nodes[0].tok_lo = 0;
+    }
+    while (ok) {
+        trie_node *top = &v->nodes[stack[depth]];
+        uint32_t c = cur[depth];
+        if (c != NONE) { /* enter child c */
+            cur[depth] = v->nodes[c].next_sibling;
+            trie_node *n = &v->nodes[c];
+            n->tok_lo = pos;
+            for (uint32_t t = n->first_token; t != NONE; t = v->token_next[t]) v->order[pos++] = t;
+            stack[++depth] = c;
+            cur[depth] = n->first_child;
+            continue;
+        }
+        /* leave top: its range ends, its bytes join its parent's */
+        top->tok_hi = pos;
+        if (top->tok_hi - top->tok_lo >= SET_MIN) n_sets++;
+        for (uint32_t t = top->first_token; t != NONE; t = v->token_next[t])
+            top->well_formed = top->well_formed && utf8_prefix_ok(v->piece[t], v->piece_len[t]);
+        if (depth == 0) break;
+        trie_node *up = &v->nodes[stack[depth - 1]];
+        up->well_formed = up->well_formed && top->well_formed;
+        if (top->height + 1 > up->height) up->height = (uint16_t)(top->height + 1);
+        uint32_t *mine = sets[stack[depth]], *parent = sets[stack[depth - 1]];
+        for (int w = 0; w < 8; w++) parent[w] |= mine[w];
+        parent[top->byte >> 5] |= 1u << (top->byte & 31);
+        depth--;
+    }
+    if (ok) v->byte_sets = malloc((n_sets ? n_sets : 1) * sizeof *v->byte_sets);
+    ok = ok && v->byte_sets;
+    for (uint32_t i = 0, k = 0; ok && i < v->n_nodes; i++) {
+        trie_node *n = &v->nodes[i];
+        if (n->tok_hi - n->tok_lo < SET_MIN || n->first_child == NONE) continue;
+        memcpy(v->byte_sets[k], sets[i], sizeof *sets);
+        n->below = k++;
+    }
+    free(sets);
+    free(stack);
+    free(cur);
+    return ok;
 }
 
 hearth_status vocab_trie_build(vocab_trie **out, const hearth_tokenizer *t, hearth_error *err) {
@@ -90,7 +171,7 @@ hearth_status vocab_trie_build(vocab_trie **out, const hearth_tokenizer *t, hear
         v->nodes[node].first_token = (uint32_t)id;
     }
     free(buf);
-    if (!ok) {
+    if (!ok || !number_subtrees(v)) {
         vocab_trie_free(v);
         return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     }
@@ -106,6 +187,8 @@ void vocab_trie_free(vocab_trie *v) {
     free(v->nodes);
     free(v->token_next);
     free(v->kind);
+    free(v->order);
+    free(v->byte_sets);
     free(v);
 }
 
@@ -123,8 +206,10 @@ struct grammar_matcher {
     const grammar *g;
     const vocab_trie *v;
     grammar_state state;
-    grammar_state *path; /* the states along the trie walk, max_len + 1 */
+    grammar_state *path; /* scratch states for accept_text */
+    uint32_t *path_id;   /* the states along the trie walk (state_table numbers), max_len + 1 */
     uint32_t *child;     /* the next child to try at each depth */
+    state_table *table;
     grammar_scratch w;
     cache_slot cache[CACHE_SLOTS];
     uint64_t clock;
@@ -141,8 +226,11 @@ hearth_status grammar_matcher_create(grammar_matcher **out, const grammar *g, co
     m->words = ((size_t)trie->n_vocab + 31) / 32;
     m->path = calloc((size_t)trie->max_len + 2, sizeof *m->path);
     m->child = malloc(((size_t)trie->max_len + 2) * sizeof *m->child);
-    hearth_status st = m->path && m->child ? grammar_state_start(g, &m->state, &m->w, err)
-                                           : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    m->path_id = malloc(((size_t)trie->max_len + 2) * sizeof *m->path_id);
+    m->table = state_table_create(g);
+    hearth_status st = m->path && m->child && m->path_id && m->table
+                           ? grammar_state_start(g, &m->state, &m->w, err)
+                           : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     if (st) {
         grammar_matcher_free(m);
         return st;
@@ -157,6 +245,8 @@ void grammar_matcher_free(grammar_matcher *m) {
     for (int d = 0; m->path && d < m->v->max_len + 2; d++) grammar_state_free(&m->path[d]);
     free(m->path);
     free(m->child);
+    free(m->path_id);
+    state_table_free(m->table);
     grammar_scratch_free(&m->w);
     for (int i = 0; i < CACHE_SLOTS; i++) {
         grammar_state_free(&m->cache[i].key);
@@ -172,14 +262,18 @@ static bool same_state(const grammar_state *a, const grammar_state *b) {
 
 static void allow(uint32_t *allowed, uint32_t id) { allowed[id >> 5] |= 1u << (id & 31); }
 
-/* The walk itself: every token whose bytes the state takes. */
+/* The walk itself: every token whose bytes the state takes. A subtree
+ * whose bytes all lead back to the state reached at its top (a string's
+ * plain characters) is allowed whole, without visiting it. */
 static int walk(grammar_matcher *m, uint32_t *allowed) {
     const vocab_trie *v = m->v;
     int count = 0;
     memset(allowed, 0, m->words * sizeof *allowed);
-    if (!grammar_state_copy(&m->path[0], &m->state)) return 0;
+    state_table_trim(m->table);
+    uint32_t start = state_table_intern(m->table, &m->state);
     int depth = 0;
-    m->child[0] = v->nodes[0].first_child;
+    m->path_id[0] = start;
+    m->child[0] = start == STATE_DEAD ? NONE : v->nodes[0].first_child;
     while (depth >= 0) {
         uint32_t c = m->child[depth];
         if (c == NONE) {
@@ -188,10 +282,19 @@ static int walk(grammar_matcher *m, uint32_t *allowed) {
         }
         const trie_node *node = &v->nodes[c];
         m->child[depth] = node->next_sibling;
-        if (!grammar_state_byte(m->g, &m->path[depth], node->byte, &m->path[depth + 1], &m->w)) continue;
+        uint32_t to = state_table_next(m->table, m->path_id[depth], node->byte);
+        if (to == STATE_DEAD) continue;
+        if (node->first_child != NONE && node->below != NONE && node->well_formed &&
+            (state_table_loops(m->table, to, v->byte_sets[node->below]) ||
+             state_table_runs(m->table, to, v->byte_sets[node->below], node->height))) {
+            for (uint32_t k = node->tok_lo; k < node->tok_hi; k++) allow(allowed, v->order[k]);
+            count += (int)(node->tok_hi - node->tok_lo);
+            continue;
+        }
         for (uint32_t t = node->first_token; t != NONE; t = v->token_next[t]) allow(allowed, t), count++;
         if (node->first_child != NONE) {
             depth++;
+            m->path_id[depth] = to;
             m->child[depth] = node->first_child;
         }
     }
