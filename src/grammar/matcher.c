@@ -181,7 +181,7 @@ bool grammar_state_byte(const grammar *g, const grammar_state *in, uint8_t byte,
     static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
     if (lo < least[need]) lo = least[need];
     if (hi > 0x10FFFF) hi = 0x10FFFF;
-    if (lo > hi) return false;
+    if (lo > hi || (lo >= 0xD800 && hi <= 0xDFFF)) return false; /* nothing valid, or only surrogates, can follow */
     bool any = false;
     const grammar_elem *el = grammar_elems(g);
     for (size_t i = 0; i < in->len && !any; i += 1 + in->data[i])

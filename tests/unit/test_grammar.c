@@ -65,6 +65,8 @@ static const struct {
     {"root ::= [\\u00e0-\\u00ff]", "\xc3", 1},
     {"root ::= [\\u00e0-\\u00ff]", "\xe2", 0},
     {"root ::= \"日本\"", "日本", 2},
+    {"root ::= [^\"]*", "\xed\xa0", 0}, /* the start of a surrogate (U+D800): no character can complete it */
+    {"root ::= [^\"]*", "\xed\x9f", 1},
     {"root ::= ( \"a\"\n  \"b\" )", "ab", 2},
     {NULL, "{\"a\": 1, \"b\": {\"c\": \"x\\\"y\"}}", 2},
     {NULL, "{\"a\": -1.5,\"b\":true}", 2},
