@@ -8,6 +8,7 @@
 #include "check.h"
 #include "engine.h"
 #include "grammar/grammar.h"
+#include "grammar/json_schema.h"
 #include "grammar/matcher.h"
 #include "grammar/token_mask.h"
 #include "host_native.h"
@@ -133,6 +134,59 @@ static void test_depth_bound(void) {
     grammar_free(g);
 }
 
+/* JSON Schema to GBNF: what the grammar takes, and what it refuses. */
+static const struct {
+    const char *schema, *text;
+    int expect; /* 2 complete, 1 prefix, 0 dead, -1 the schema is refused */
+} SCHEMA[] = {
+    {"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"type\":\"string\"}},\"required\":[\"b\"]}", "{\"b\": \"x\"}", 2},
+    {"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"type\":\"string\"}},\"required\":[\"b\"]}", "{\"a\": 1", 1},
+    {"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"type\":\"string\"}},\"required\":[\"b\"]}", "{\"a\": 1}", 0},
+    {"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"type\":\"string\"}},\"required\":[\"b\"]}", "{\"a\": 1, \"b\": \"\"}", 2},
+    {"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"}}}", "{}", 2},
+    {"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"}}}", "{\"c\": 1}", 0},
+    {"{\"type\":\"array\",\"items\":{\"type\":\"boolean\"},\"minItems\":1,\"maxItems\":2}", "[]", 0},
+    {"{\"type\":\"array\",\"items\":{\"type\":\"boolean\"},\"minItems\":1,\"maxItems\":2}", "[true, false]", 2},
+    {"{\"type\":\"array\",\"items\":{\"type\":\"boolean\"},\"minItems\":1,\"maxItems\":2}", "[true, false,", 0},
+    {"{\"enum\":[\"a\\\"b\",1.5,null]}", "\"a\\\"b\"", 2},
+    {"{\"const\":{\"k\":[1,2]}}", "{\"k\":[1,2]}", 2},
+    {"{\"type\":\"string\",\"maxLength\":2}", "\"abc\"", 0},
+    {"{\"type\":\"string\",\"minLength\":2}", "\"a\"", 0},
+    {"{\"type\":[\"integer\",\"null\"]}", "null", 2},
+    {"{\"$defs\":{\"n\":{\"type\":\"object\",\"properties\":{\"next\":{\"$ref\":\"#/$defs/n\"}}}},\"$ref\":\"#/$defs/n\"}", "{\"next\": {\"next\": {}}}", 2},
+    {"{\"anyOf\":[{\"type\":\"integer\"},{\"type\":\"boolean\"}]}", "\"x\"", 0},
+    {"{\"type\":\"integer\"}", "-12", 2},
+    {"{\"type\":\"integer\"}", "012", 0},
+    {"{\"type\":\"number\"}", "1.5e+3", 2},
+    {"{\"type\":\"string\",\"pattern\":\"a\"}", "", -1},
+    {"{\"oneOf\":[{\"type\":\"integer\"}]}", "", -1},
+    {"{\"$ref\":\"http://example.com/s\"}", "", -1},
+    {"{\"$ref\":\"#/missing\"}", "", -1},
+    {"{\"type\":\"object\",\"properties\":{},\"required\":[\"x\"]}", "", -1},
+    {"{\"type\":\"array\",\"maxItems\":100000}", "", -1},
+};
+
+static void test_json_schema(void) {
+    for (size_t i = 0; i < sizeof SCHEMA / sizeof *SCHEMA; i++) {
+        json_value *v = NULL;
+        char *gbnf = NULL;
+        size_t len = 0;
+        hearth_error err = {0};
+        grammar *g = NULL;
+        int got = -2;
+        if (!json_parse(SCHEMA[i].schema, strlen(SCHEMA[i].schema), &v, &err)) {
+            if (json_schema_to_gbnf(v, &gbnf, &len, &err)) got = -1;
+            else if (!grammar_parse(&g, gbnf, len, &err)) got = match_text(g, SCHEMA[i].text);
+        }
+        char name[300];
+        snprintf(name, sizeof name, "JSON schema %s: %s", SCHEMA[i].schema, SCHEMA[i].expect < 0 ? "refused" : SCHEMA[i].text);
+        CHECK(name, got == SCHEMA[i].expect, "got %d, expected %d (%s)", got, SCHEMA[i].expect, err.message);
+        grammar_free(g);
+        free(gbnf);
+        json_free(v);
+    }
+}
+
 /* The mask against trying every token's bytes, along a path of picks. */
 static void test_mask(const hearth_tokenizer *tok, const vocab_trie *trie, const char *src, const char *path) {
     grammar *g = NULL;
@@ -183,6 +237,7 @@ int main(void) {
     test_parse_errors();
     test_matching();
     test_depth_bound();
+    test_json_schema();
     native_host *host = NULL;
     hearth_engine *e = NULL;
     hearth_error err = {0};
