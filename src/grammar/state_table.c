@@ -44,18 +44,27 @@ static bool same(const grammar_state *a, const grammar_state *b) {
 
 state_table *state_table_create(const grammar *g) {
     state_table *t = calloc(1, sizeof *t);
-    if (!t) return NULL;
-    t->g = g;
+    if (t) t->g = g;
+    return t;
+}
+
+/* The tables (some MiB) come with the first walk: a matcher that only
+ * checks tokens (accept) never needs them. */
+static bool ready(state_table *t) {
+    if (t->index) return true;
+    t->index = calloc(2 * MAX_STATES, sizeof *t->index);
+    t->move_key = calloc(2 * MAX_MOVES, sizeof *t->move_key);
+    t->move_to = malloc(2 * (size_t)MAX_MOVES * sizeof *t->move_to);
+    if (!t->index || !t->move_key || !t->move_to) {
+        free(t->index);
+        free(t->move_key);
+        free(t->move_to);
+        t->index = NULL, t->move_key = NULL, t->move_to = NULL;
+        return false;
+    }
     t->index_cap = 2 * MAX_STATES;
     t->move_cap = 2 * MAX_MOVES;
-    t->index = calloc(t->index_cap, sizeof *t->index);
-    t->move_key = calloc(t->move_cap, sizeof *t->move_key);
-    t->move_to = malloc(t->move_cap * sizeof *t->move_to);
-    if (!t->index || !t->move_key || !t->move_to) {
-        state_table_free(t);
-        return NULL;
-    }
-    return t;
+    return true;
 }
 
 static void clear(state_table *t) {
@@ -79,11 +88,11 @@ void state_table_free(state_table *t) {
 }
 
 void state_table_trim(state_table *t) {
-    if (t->n_states >= MAX_STATES - 256 || t->n_moves >= MAX_MOVES - 4096) clear(t);
+    if (t->index && (t->n_states >= MAX_STATES - 256 || t->n_moves >= MAX_MOVES - 4096)) clear(t);
 }
 
 uint32_t state_table_intern(state_table *t, const grammar_state *s) {
-    if (grammar_state_dead(s)) return STATE_DEAD;
+    if (grammar_state_dead(s) || !ready(t)) return STATE_DEAD;
     uint64_t h = hash_state(s);
     uint32_t i = (uint32_t)h & (t->index_cap - 1);
     for (; t->index[i]; i = (i + 1) & (t->index_cap - 1)) {

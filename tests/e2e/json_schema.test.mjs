@@ -29,10 +29,12 @@ const SEEDS = ALL ? [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] : [1, 2];
 // An unbounded string closes only when the model happens to pick a quote:
 // room enough for that on a random model.
 const CTX = 2048, MAX_TOKENS = 1500;
+// HEARTH_SCHEMA_MODELS=qwen or =llama runs one of the two.
 const MODELS = [
   testModel(['--arch', 'qwen2', '--type', 'q8_0', '--tokenizer', 'qwen3'], 'chat-qwen2-qwen3-q8_0'),
   testModel(['--arch', 'llama', '--type', 'q8_0', '--tokenizer', 'llama2'], 'chat-llama-llama2-q8_0'),
-];
+].filter((m) => !process.env.HEARTH_SCHEMA_MODELS || m.includes(process.env.HEARTH_SCHEMA_MODELS));
+const BACKENDS = (process.env.HEARTH_SCHEMA_BACKENDS || 'native,wasm,webgpu').split(',');
 const ajv = new Ajv2020({ strict: false });
 const schemaOf = (name) => JSON.parse(fs.readFileSync(path.join(DIR, `${name}.json`), 'utf8'));
 const prompt = (name) => `Answer with JSON for the schema ${name}.`;
@@ -64,7 +66,7 @@ function summary(backend, model, before) {
 }
 
 // native: one process per answer
-for (const model of MODELS) {
+for (const model of BACKENDS.includes('native') ? MODELS : []) {
   const before = { ...(counts.native ?? { ok: 0, bad: 0, cut: 0 }) };
   for (const name of names)
     for (const seed of SEEDS) {
@@ -73,6 +75,7 @@ for (const model of MODELS) {
       if (r.status !== 0) { (counts.native ??= { ok: 0, bad: 0, cut: 0 }).bad++; check(`native ${name} seed ${seed}: runs`, false, r.stderr.slice(-500)); continue; }
       const turn = JSON.parse(r.stdout).turns[0];
       judge('native', model, name, seed, turn.assistant, turn.stop);
+      if (ALL && seed === SEEDS.at(-1)) console.log(`# native ${path.basename(model)} ${name}: ${JSON.stringify(counts.native)}`);
     }
   summary('native', model, before);
 }
@@ -94,7 +97,7 @@ async function runApi(backend, h, model) {
   summary(backend, model, before);
 }
 
-for (const model of MODELS) {
+for (const model of BACKENDS.includes('wasm') ? MODELS : []) {
   const h = await Hearth.create({ threads: 1, log: () => {} });
   try {
     h.load(await nodeFileSource(model), { contextSize: CTX });
@@ -102,7 +105,7 @@ for (const model of MODELS) {
   } catch (e) { check(`wasm ${path.basename(model)}: runs`, false, e.stack); } finally { h.unload(); }
 }
 
-if (WEBGPU) {
+if (WEBGPU && BACKENDS.includes('webgpu')) {
   process.env.VK_ICD_FILENAMES ||= '/usr/lib/chromium/vk_swiftshader_icd.json';
   const { createBackend } = await import('../../web/gpu/backend.mjs');
   for (const model of MODELS) {
