@@ -9,9 +9,9 @@ BUILD   ?= build
 SAN     ?=
 
 # The core, by folder: src/ the engine, generation and chat loops; src/model/ what a model file
-# holds (GGUF, the type and architecture tables); src/tokenizer/, src/jinja/ (chat templates);
+# holds (GGUF, the type and architecture tables); src/tokenizer/, src/jinja/ (chat templates); src/grammar/ (constrained output);
 # src/cpu/ the CPU backend (forward pass, kernels); src/gpu/ the WebGPU backend's plan.
-CORE_SRC   := $(sort $(wildcard src/*.c src/model/*.c src/tokenizer/*.c src/jinja/*.c src/cpu/*.c))
+CORE_SRC   := $(sort $(wildcard src/*.c src/model/*.c src/tokenizer/*.c src/jinja/*.c src/grammar/*.c src/cpu/*.c))
 # The GPU backend's plan (src/gpu, docs/webgpu.md); its WGSL kernels are embedded by tools/embed_wgsl.mjs.
 CORE_SRC   += $(sort $(filter-out src/gpu/wgsl_sources.c,$(wildcard src/gpu/*.c)) src/gpu/wgsl_sources.c)
 NATIVE_SRC := $(filter-out native/main.c,$(sort $(wildcard native/*.c)))
@@ -61,14 +61,16 @@ asan:
 
 # libFuzzer targets: the GGUF reader (`make fuzz && build/fuzz_gguf tests/fuzz/gguf_corpus`) and the
 # tokenizers (FUZZ_TOK_MODELS=a.gguf:b.gguf build/fuzz_tok tests/fuzz/tok_corpus; see tests/fuzz/fuzz_tok.c).
-fuzz: $(BUILD)/fuzz_gguf $(BUILD)/fuzz_tok $(BUILD)/fuzz_template $(BUILD)/fuzz_control $(BUILD)/fuzz_serve
+fuzz: $(BUILD)/fuzz_gguf $(BUILD)/fuzz_tok $(BUILD)/fuzz_template $(BUILD)/fuzz_control $(BUILD)/fuzz_serve $(BUILD)/fuzz_grammar
+GRAMMAR_FUZZ_SRC := src/json_write.c src/think.c src/tool_calls.c src/grammar/grammar.c src/grammar/matcher.c \
+	src/grammar/json_schema.c
 TOK_SRC := $(filter src/error.c src/model/gguf.c src/model/ggml_types.c src/tokenizer/%,$(CORE_SRC))
 HEADERS := $(wildcard src/*.h src/*/*.h)
 $(BUILD)/fuzz_tok: tests/fuzz/fuzz_tok.c $(TOK_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_tok.c $(TOK_SRC)
 # chat templates and OpenAI-shaped requests: `build/fuzz_template -max_total_time=60` (see tests/fuzz/fuzz_template.c)
-TPL_SRC := src/json.c src/error.c src/chat_request.c src/sampler.c $(wildcard src/jinja/*.c)
+TPL_SRC := src/json.c src/error.c src/chat_request.c src/sampler.c $(wildcard src/jinja/*.c) $(GRAMMAR_FUZZ_SRC)
 $(BUILD)/fuzz_template: tests/fuzz/fuzz_template.c $(TPL_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_template.c $(TPL_SRC)
@@ -82,6 +84,12 @@ $(BUILD)/fuzz_serve: tests/fuzz/fuzz_serve.c native/serve_request.c native/serve
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_serve.c native/serve_request.c \
 		$(TPL_SRC)
+# GBNF grammars, JSON Schemas and tool calls: `build/fuzz_grammar tests/fuzz/grammar_corpus -max_total_time=60`
+# (see tests/fuzz/fuzz_grammar.c); the request parser above converts schemas with the same sources.
+$(BUILD)/fuzz_grammar: tests/fuzz/fuzz_grammar.c $(GRAMMAR_FUZZ_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/fuzz_grammar.c src/json.c src/error.c \
+		$(GRAMMAR_FUZZ_SRC)
 # (with the CPU kernels, built without -m flags: the SIMD files compile to stubs and the scalar reference runs)
 GGUF_FUZZ_SRC := src/model/gguf.c src/error.c src/model/ggml_types.c src/cpu/kernels.c $(wildcard src/cpu/quant_*.c)
 $(BUILD)/fuzz_gguf: tests/fuzz/fuzz_gguf.c $(GGUF_FUZZ_SRC) $(HEADERS)

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "grammar/json_schema.h"
+
 static void print_help(const cli_command *cmd, FILE *f) {
     fprintf(f, "usage: hearth %s %s\n\n%s\n\noptions:\n", cmd->command, cmd->usage, cmd->summary);
     for (const cli_opt *o = cmd->opts; o->name; o++) {
@@ -95,6 +97,28 @@ void cli_sampling_help(cli_sampling *cs, const sampler_params *d) {
              (double)d->min_p);
     snprintf(cs->help[4], sizeof cs->help[4], "penalise the last %d tokens, 1 = off (default %g)", d->repeat_last_n,
              (double)d->repeat_penalty);
+}
+
+int cli_grammar(const cli_command *cmd, const char *grammar_file, const char *schema_file, char **out, size_t *len) {
+    *out = NULL;
+    *len = 0;
+    if (grammar_file && schema_file) return cli_usage_error(cmd, "give --grammar or --json-schema, not both");
+    const char *path = grammar_file ? grammar_file : schema_file;
+    if (!path) return -1;
+    hearth_error err = {0};
+    char *text = cli_read_file(path, len, &err);
+    if (!text) return cli_usage_error(cmd, "%s", err.message);
+    if (grammar_file) {
+        *out = text;
+        return -1;
+    }
+    json_value *schema = NULL;
+    hearth_status st = json_parse(text, *len, &schema, &err);
+    if (!st) st = json_schema_to_gbnf(schema, out, len, &err);
+    json_free(schema);
+    free(text);
+    if (st) return cli_usage_error(cmd, "%s: %s", schema_file, err.message);
+    return -1;
 }
 
 char *cli_read_file(const char *path, size_t *len, hearth_error *err) {

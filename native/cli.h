@@ -67,6 +67,12 @@ void cli_sampling_help(cli_sampling *cs, const sampler_params *defaults);
  * parsed, else the usage error's exit code (printed). */
 int cli_template_kwargs(const cli_command *cmd, const char *text, json_value **out);
 
+/* --grammar F / --json-schema F (either may be NULL, not both given): the
+ * GBNF text the answer is constrained to in *out (malloc'ed; NULL when
+ * neither), a schema converted (src/grammar/json_schema.h). Returns -1 when
+ * it worked, else the usage error's exit code (printed). */
+int cli_grammar(const cli_command *cmd, const char *grammar_file, const char *schema_file, char **out, size_t *len);
+
 /* Reads a whole text file (prompts); NULL and a message on failure. */
 char *cli_read_file(const char *path, size_t *len, hearth_error *err);
 

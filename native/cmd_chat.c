@@ -35,9 +35,10 @@ static bool print_reasoning(void *user, const char *text, size_t len) {
 static void json_stats(const hearth_chat_stats *s) {
     int decoded = s->gen_tokens > 1 ? s->gen_tokens - 1 : 0;
     printf("{\"prompt_tokens\":%d,\"reused_tokens\":%d,\"evaluated_tokens\":%d,\"gen_tokens\":%d,"
-           "\"dropped_messages\":%d,\"prefill_ms\":%.2f,\"decode_ms\":%.2f,\"decode_tok_s\":%.2f,\"ttft_ms\":%.2f}",
+           "\"dropped_messages\":%d,\"prefill_ms\":%.2f,\"decode_ms\":%.2f,\"decode_tok_s\":%.2f,\"ttft_ms\":%.2f,"
+           "\"grammar_ms\":%.2f,\"tool_calls\":%d}",
            s->prompt_tokens, s->reused_tokens, s->evaluated_tokens, s->gen_tokens, s->dropped_messages, s->prefill_ms,
-           s->decode_ms, s->decode_ms > 0 ? decoded * 1e3 / s->decode_ms : 0, s->ttft_ms);
+           s->decode_ms, s->decode_ms > 0 ? decoded * 1e3 / s->decode_ms : 0, s->ttft_ms, s->grammar_ms, s->tool_calls);
 }
 
 /* Reads one line of any length from stdin; NULL at end of input or Ctrl-C. */
@@ -113,7 +114,7 @@ static int interactive(hearth_chat *chat, const hearth_chat_options *o) {
 }
 
 int cmd_chat(int argc, char **argv) {
-    const char *model_path = NULL, *system = NULL, *kwargs = NULL;
+    const char *model_path = NULL, *system = NULL, *kwargs = NULL, *grammar_file = NULL, *schema_file = NULL;
     int max_tokens = 512, threads = 0, n_ctx = -1;
     bool json = false, show_tokens = false;
     cli_list messages = {.n = 0}, stops = {.n = 0};
@@ -132,6 +133,8 @@ int cmd_chat(int argc, char **argv) {
         {"--stop", OPT_LIST, &stops, "S", "also stop an answer at this text (repeatable)"},
         {"--chat-template-kwargs", OPT_STRING, &kwargs, "JSON",
          "variables for the chat template, e.g. '{\"enable_thinking\": false}' (Qwen3)"},
+        {"--grammar", OPT_STRING, &grammar_file, "F", "constrain every answer to this GBNF grammar"},
+        {"--json-schema", OPT_STRING, &schema_file, "F", "constrain every answer to JSON valid for this JSON Schema"},
         CLI_SAMPLING_OPTS(o.sampling, cs),
         {"--threads", OPT_INT, &threads, "N", "CPU threads (default: all cores)"},
         {"--ctx", OPT_INT, &n_ctx, "N", "context size in tokens (default: min(model, 4096))"},
@@ -150,13 +153,20 @@ int cmd_chat(int argc, char **argv) {
     if (max_tokens < 1) return cli_usage_error(&cmd, "--max-tokens must be positive");
     if (sampler_validate(&o.sampling, &err)) return cli_usage_error(&cmd, "%s", err.message);
     if (json && messages.n == 0) return cli_usage_error(&cmd, "--json needs at least one --message");
+    char *gbnf = NULL;
+    if ((rc = cli_grammar(&cmd, grammar_file, schema_file, &gbnf, &o.grammar_len)) >= 0) return rc;
+    o.grammar = gbnf;
     json_value *vars;
-    if ((rc = cli_template_kwargs(&cmd, kwargs, &vars)) >= 0) return rc;
+    if ((rc = cli_template_kwargs(&cmd, kwargs, &vars)) >= 0) {
+        free(gbnf);
+        return rc;
+    }
     o.template_vars = vars;
     cli_model m;
     rc = cli_load(&cmd, model_path, threads, n_ctx, &m);
     if (rc >= 0) {
         json_free(vars);
+        free(gbnf);
         return rc;
     }
     hearth_chat *chat = NULL;
@@ -164,6 +174,7 @@ int cmd_chat(int argc, char **argv) {
         fprintf(stderr, "hearth: %s\n", err.message);
         cli_unload(&m);
         json_free(vars);
+        free(gbnf);
         return 1;
     }
     if (hearth_chat_warning(chat)[0]) fprintf(stderr, "warning: %s\n", hearth_chat_warning(chat));
@@ -222,5 +233,6 @@ int cmd_chat(int argc, char **argv) {
     hearth_chat_free(chat);
     cli_unload(&m);
     json_free(vars);
+    free(gbnf);
     return rc;
 }

@@ -24,6 +24,10 @@ typedef struct {
     double draw;           /* the step's uniform draw (sampler_draw; 0 when greedy) */
     const int32_t *recent; /* tokens so far: the repetition penalty's window is their end */
     int n_recent;
+    /* A grammar's tokens that may be picked, bit i of word i / 32 (NULL: all).
+     * The CPU applies it before sampling; the GPU samples unconstrained and
+     * the loop resamples a forbidden token from the logits (generate.c). */
+    const uint32_t *allowed;
 } sample_request;
 
 typedef struct hearth_backend {

@@ -5,9 +5,13 @@
 #include <string.h>
 
 #include "generate.h"
+#include "grammar/grammar.h"
+#include "grammar/token_mask.h"
 #include "jinja/template.h"
+#include "json_write.h"
 #include "think.h"
 #include "tokenizer/tokenizer.h"
+#include "tool_calls.h"
 
 /* Used when a model has no tokenizer.chat_template. */
 static const char CHATML[] =
@@ -32,6 +36,10 @@ struct hearth_chat {
     int n_cached;
 
     struct answer *answer; /* the answer being generated, between begin and end */
+    vocab_trie *trie;      /* the vocabulary for grammars, built on first use */
+    tool_format tool_format; /* how the template writes tool calls */
+    unsigned next_call_id;   /* tool-call ids go on counting through the conversation */
+    think_buf last_calls;    /* the last ended answer's tool calls (OpenAI JSON) */
 };
 
 struct answer;
@@ -45,7 +53,7 @@ static char *dup_str(const char *s) {
 }
 
 static hearth_status push_message(hearth_chat *c, const char *role, const char *content, const char *reasoning,
-                                  hearth_error *err) {
+                                  const char *extra, hearth_error *err) {
     if (c->n_msgs == c->cap_msgs) {
         size_t cap = c->cap_msgs ? c->cap_msgs * 2 : 8;
         hearth_chat_message *m = realloc(c->msgs, cap * sizeof *m);
@@ -54,13 +62,15 @@ static hearth_status push_message(hearth_chat *c, const char *role, const char *
         c->cap_msgs = cap;
     }
     char *r = dup_str(role), *t = dup_str(content), *k = reasoning ? dup_str(reasoning) : NULL;
-    if (!r || !t || (reasoning && !k)) {
+    char *x = extra ? dup_str(extra) : NULL;
+    if (!r || !t || (reasoning && !k) || (extra && !x)) {
         free(r);
         free(t);
         free(k);
+        free(x);
         return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     }
-    c->msgs[c->n_msgs++] = (hearth_chat_message){r, t, k};
+    c->msgs[c->n_msgs++] = (hearth_chat_message){r, t, k, x};
     return HEARTH_OK;
 }
 
@@ -68,6 +78,7 @@ static void drop_message(hearth_chat *c, size_t i) {
     free((char *)c->msgs[i].role);
     free((char *)c->msgs[i].content);
     free((char *)c->msgs[i].reasoning_content);
+    free((char *)c->msgs[i].extra_json);
     memmove(c->msgs + i, c->msgs + i + 1, (c->n_msgs - i - 1) * sizeof *c->msgs);
     c->n_msgs--;
 }
@@ -98,7 +109,8 @@ hearth_status hearth_chat_create(hearth_chat **out, hearth_engine *e, const char
     hearth_status st = c->tmpl ? HEARTH_OK : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     if (!st && (strstr(c->tmpl, "<think>") || strstr(c->tmpl, "</think>"))) c->features |= HEARTH_CHAT_REASONING;
     if (!st && strstr(c->tmpl, "enable_thinking")) c->features |= HEARTH_CHAT_ENABLE_THINKING;
-    if (!st && system && *system) st = push_message(c, "system", system, NULL, err);
+    if (!st) c->tool_format = tool_format_of_template(c->tmpl);
+    if (!st && system && *system) st = push_message(c, "system", system, NULL, NULL, err);
     if (st) {
         hearth_chat_free(c);
         return st;
@@ -110,6 +122,8 @@ hearth_status hearth_chat_create(hearth_chat **out, hearth_engine *e, const char
 void hearth_chat_free(hearth_chat *c) {
     if (!c) return;
     answer_free(c->answer);
+    vocab_trie_free(c->trie);
+    think_buf_free(&c->last_calls);
     while (c->n_msgs) drop_message(c, c->n_msgs - 1);
     free(c->msgs);
     free(c->tmpl);
@@ -138,22 +152,57 @@ static bool ends_in_think(const char *text, size_t len) {
     return len >= 7 && memcmp(text + len - 7, "<think>", 7) == 0;
 }
 
-/* The prompt's tokens; *think_mode (may be NULL) says how its answer is split (think.h). */
-static hearth_status render_tokens(hearth_chat *c, const json_value *vars, int32_t **out, int *n, int *think_mode,
-                                   hearth_error *err) {
+/* Phi-4-mini's template reads the tools from the system message's "tools"
+ * member (a string), not from `tools`: the messages with the tools there
+ * (a system message made for them when there is none). */
+static hearth_status phi4_tool_messages(const hearth_chat *c, const char *tools, size_t tools_len,
+                                        hearth_chat_message **msgs, size_t *n, char **extra, hearth_error *err) {
+    bool has_system = c->n_msgs && strcmp(c->msgs[0].role, "system") == 0;
+    think_buf x = {0};
+    *msgs = malloc((c->n_msgs + 1) * sizeof **msgs);
+    if (!*msgs || !think_buf_add(&x, "{\"tools\":", sizeof "{\"tools\":" - 1) || !json_write_string(&x, tools, tools_len) ||
+        !think_buf_add(&x, "}", sizeof "}" - 1)) {
+        free(*msgs);
+        *msgs = NULL;
+        think_buf_free(&x);
+        return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    }
+    size_t k = 0;
+    if (!has_system) (*msgs)[k++] = (hearth_chat_message){"system", "", NULL, NULL};
+    memcpy(*msgs + k, c->msgs, c->n_msgs * sizeof **msgs);
+    (*msgs)[0].extra_json = x.p;
+    *n = c->n_msgs + k;
+    *extra = x.p;
+    return HEARTH_OK;
+}
+
+/* The prompt's tokens; *think_mode (may be NULL) says how its answer is
+ * split (think.h). tools: the request's tool definitions (JSON), or NULL. */
+static hearth_status render_tokens(hearth_chat *c, const json_value *vars, const char *tools, size_t tools_len,
+                                   int32_t **out, int *n, int *think_mode, hearth_error *err) {
     hearth_template_input in = {
         .messages = c->msgs,
         .n_messages = c->n_msgs,
+        .tools_json = tools,
+        .tools_json_len = tools_len,
         .add_generation_prompt = true,
         .variables = vars,
         .bos_token = c->bos_text,
         .eos_token = c->eos_text,
         .year = c->year, .month = c->month, .day = c->day,
     };
-    char *text = NULL;
+    char *text = NULL, *phi4_extra = NULL;
     uint8_t *from_request = NULL;
     size_t len = 0;
-    hearth_status st = hearth_template_render_marked(c->tmpl, c->tmpl_len, &in, &text, &len, &from_request, err);
+    hearth_chat_message *phi4_msgs = NULL;
+    hearth_status st = HEARTH_OK;
+    if (tools && c->tool_format == TOOLS_PHI4) {
+        st = phi4_tool_messages(c, tools, tools_len, &phi4_msgs, &in.n_messages, &phi4_extra, err);
+        in.messages = phi4_msgs;
+    }
+    if (!st) st = hearth_template_render_marked(c->tmpl, c->tmpl_len, &in, &text, &len, &from_request, err);
+    free(phi4_msgs);
+    free(phi4_extra);
     if (st) return hearth_prefix(err, "chat template: ");
     if (think_mode)
         *think_mode = !(c->features & HEARTH_CHAT_REASONING) ? THINK_OFF : ends_in_think(text, len) ? THINK_OPEN
@@ -184,7 +233,7 @@ static hearth_status render_tokens(hearth_chat *c, const json_value *vars, int32
 }
 
 hearth_status hearth_chat_prompt_tokens(hearth_chat *c, int32_t **out, int *n, hearth_error *err) {
-    return render_tokens(c, NULL, out, n, NULL, err);
+    return render_tokens(c, NULL, NULL, 0, out, n, NULL, err);
 }
 
 /* ---- one answer, token by token ---- */
@@ -206,6 +255,15 @@ typedef struct answer {
     bool stopped, interrupted, finished;
     bool waiting;       /* the last next() left the backend's step in flight */
     int32_t last_token; /* what the last next() generated, or -1 (hearth_chat_last_token) */
+    grammar *grammar;   /* the options' grammar, compiled, and where the answer is in it */
+    grammar_matcher *matcher;
+    char *tool_grammar; /* the grammar tool_choice required/named makes */
+    size_t tool_grammar_len;
+    think_buf answer_text; /* content from the reasoning splitter, before the tool-call splitter */
+    size_t answer_fed;  /* of which went through it */
+    tool_split tools;
+    size_t calls_given; /* calls next() gave out */
+    think_buf calls_delta;
     hearth_status failed; /* a failure inside next(), reported again by end() */
 } answer;
 
@@ -219,6 +277,12 @@ static void answer_free(struct answer *a) {
     think_split_free(&a->split);
     think_buf_free(&a->reasoning);
     think_buf_free(&a->content);
+    grammar_matcher_free(a->matcher);
+    grammar_free(a->grammar);
+    free(a->tool_grammar);
+    think_buf_free(&a->answer_text);
+    tool_split_free(&a->tools);
+    think_buf_free(&a->calls_delta);
     free(a);
 }
 
@@ -285,7 +349,8 @@ hearth_status hearth_chat_set_messages(hearth_chat *c, const hearth_chat_message
     for (size_t i = 0; i < n; i++) {
         if (!msgs[i].role || !msgs[i].content)
             return hearth_fail(err, HEARTH_E_ARG, "message %zu has no role or no content", i + 1);
-        hearth_status st = push_message(c, msgs[i].role, msgs[i].content, msgs[i].reasoning_content, err);
+        hearth_status st = push_message(c, msgs[i].role, msgs[i].content, msgs[i].reasoning_content,
+                                        msgs[i].extra_json, err);
         if (st) return st;
     }
     return HEARTH_OK;
@@ -314,6 +379,18 @@ static hearth_status start_answer(hearth_chat *c, answer *a, int32_t *tokens, in
         return st;
     }
     if (!a->raw) hearth_gen_answer_text(a->gen);
+    const char *gtext = a->tool_grammar ? a->tool_grammar : o->grammar;
+    size_t glen = a->tool_grammar ? a->tool_grammar_len : o->grammar_len;
+    if (gtext) {
+        if (!c->trie) st = vocab_trie_build(&c->trie, c->tok, err);
+        if (!st) st = grammar_parse(&a->grammar, gtext, glen, err);
+        if (!st) st = grammar_matcher_create(&a->matcher, a->grammar, c->trie, err);
+        if (!st) st = hearth_gen_set_grammar(a->gen, a->matcher, err);
+        if (st) {
+            free(tokens);
+            return st;
+        }
+    }
     a->tokens = tokens;
     a->cap_tokens = a->n_prompt = a->n_tokens = n;
     a->last_token = -1;
@@ -324,13 +401,29 @@ static hearth_status start_answer(hearth_chat *c, answer *a, int32_t *tokens, in
     return HEARTH_OK;
 }
 
+/* The tool-call splitter, and for tool_choice required/named the grammar of one call. */
+static hearth_status tool_setup(hearth_chat *c, answer *a, const hearth_chat_options *o, hearth_error *err) {
+    tool_split_init(&a->tools, c->tool_format);
+    if (o->tool_choice != HEARTH_TOOLS_REQUIRED && o->tool_choice != HEARTH_TOOLS_NAMED) return HEARTH_OK;
+    if (o->grammar) return hearth_fail(err, HEARTH_E_ARG, "tool_choice required or a named function cannot go with a grammar");
+    if (o->tool_choice == HEARTH_TOOLS_NAMED && !o->tool_name)
+        return hearth_fail(err, HEARTH_E_ARG, "tool_choice names no function");
+    json_value *tools;
+    hearth_status st = json_parse(o->tools_json, o->tools_json_len, &tools, err);
+    if (st) return hearth_prefix(err, "tools: ");
+    st = tool_calls_grammar(c->tool_format, tools, o->tool_choice == HEARTH_TOOLS_NAMED ? o->tool_name : NULL,
+                            &a->tool_grammar, &a->tool_grammar_len, err);
+    json_free(tools);
+    return st;
+}
+
 static int answer_limit(const hearth_chat_options *o) { return o->max_tokens > 0 ? o->max_tokens : 512; }
 
 hearth_status hearth_chat_begin(hearth_chat *c, const char *user_text, const hearth_chat_options *o,
                                 hearth_error *err) {
     if (c->answer) return hearth_fail(err, HEARTH_E_ARG, "an answer is being generated; end it first");
     if (user_text) {
-        hearth_status st = push_message(c, "user", user_text, NULL, err);
+        hearth_status st = push_message(c, "user", user_text, NULL, NULL, err);
         if (st) return st;
     } else if (!c->n_msgs) {
         return hearth_fail(err, HEARTH_E_ARG, "the conversation has no messages to answer");
@@ -341,10 +434,13 @@ hearth_status hearth_chat_begin(hearth_chat *c, const char *user_text, const hea
 
     answer *a = calloc(1, sizeof *a);
     hearth_status st = a ? copy_stops(a, o, err) : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    const bool tools_on = o->tools_json && o->tool_choice != HEARTH_TOOLS_NONE;
+    if (!st && tools_on) st = tool_setup(c, a, o, err);
     int32_t *tokens = NULL;
     int n = 0, think_mode = THINK_OFF;
     while (!st) {
-        st = render_tokens(c, o->template_vars, &tokens, &n, &think_mode, err);
+        st = render_tokens(c, o->template_vars, tools_on ? o->tools_json : NULL, o->tools_json_len, &tokens, &n,
+                           &think_mode, err);
         if (st || n + reserve <= n_ctx) break;
         free(tokens);
         tokens = NULL;
@@ -435,11 +531,16 @@ hearth_status hearth_chat_next(hearth_chat *c, const char **text, size_t *len, b
     if (a->stopped) final = true;
     if (final) safe = a->decoded.len;
     size_t n_new = safe > a->emitted ? safe - a->emitted : 0;
-    if (!think_split_push(&a->split, a->decoded.p + a->emitted, n_new, final, &a->reasoning, &a->content)) {
+    size_t calls_before = a->tools.n_calls;
+    if (!think_split_push(&a->split, a->decoded.p + a->emitted, n_new, final, &a->reasoning, &a->answer_text) ||
+        !tool_split_push(&a->tools, a->answer_text.p ? a->answer_text.p + a->answer_fed : "",
+                         a->answer_text.len - a->answer_fed, final, &a->content)) {
         a->failed = HEARTH_E_NOMEM;
         a->finished = true;
         return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     }
+    a->answer_fed = a->answer_text.len;
+    a->calls_given = calls_before;
     a->emitted += n_new;
     *text = a->content.p + a->content_given;
     *len = a->content.len - a->content_given;
@@ -449,6 +550,20 @@ hearth_status hearth_chat_next(hearth_chat *c, const char **text, size_t *len, b
     *done = final;
     return HEARTH_OK;
 }
+
+const char *hearth_chat_next_tool_calls(hearth_chat *c, size_t *len) {
+    answer *a = c->answer;
+    *len = 2;
+    if (!a || a->calls_given >= a->tools.n_calls) return "[]";
+    a->calls_delta.len = 0;
+    if (!tool_calls_openai_json(a->tools.calls + a->calls_given, a->tools.n_calls - a->calls_given,
+                                c->next_call_id + (unsigned)a->calls_given, &a->calls_delta))
+        return "[]";
+    *len = a->calls_delta.len;
+    return a->calls_delta.p;
+}
+
+const char *hearth_chat_tool_calls(const hearth_chat *c) { return c->last_calls.p ? c->last_calls.p : "[]"; }
 
 const char *hearth_chat_next_reasoning(const hearth_chat *c, size_t *len) {
     const answer *a = c->answer;
@@ -497,7 +612,7 @@ hearth_status hearth_chat_end(hearth_chat *c, char **answer_text, char **reasoni
     }
     /* An answer cut off before its end keeps only what was shown: what the
      * splitter still holds is dropped. */
-    if (!think_buf_add(&a->content, "", 0) || !think_buf_add(&a->reasoning, "", 0)) {
+    if (!think_buf_add(&a->content, "", sizeof "" - 1) || !think_buf_add(&a->reasoning, "", sizeof "" - 1)) {
         answer_free(a);
         return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     }
@@ -509,12 +624,30 @@ hearth_status hearth_chat_end(hearth_chat *c, char **answer_text, char **reasoni
     stats->prefill_ms = gs->prefill_ms;
     stats->decode_ms = gs->decode_ms;
     stats->ttft_ms = gs->ttft_ms;
+    stats->grammar_ms = gs->grammar_ms;
     stats->stop = a->interrupted ? "interrupted" : a->stopped ? "stop" : gs->stopped_by_eog ? "eog"
-                : gs->stopped_by_ctx ? "context" : "length";
+                : gs->stopped_by_ctx ? "context" : gs->stopped_by_grammar ? "grammar" : "length";
     /* The reasoning travels with the message only where there was some:
      * templates test for its presence (Qwen3: "is string"). */
     const char *kept_reasoning = a->reasoning.len ? a->reasoning.p : NULL;
-    if (!a->raw) st = push_message(c, "assistant", a->content.p, kept_reasoning, err);
+    /* Tool calls: the message carries them for the template, the host gets them as OpenAI's list. */
+    think_buf extra = {0};
+    c->last_calls.len = 0;
+    size_t n_calls = a->tools.n_calls;
+    bool ok = tool_calls_openai_json(a->tools.calls, n_calls, c->next_call_id, &c->last_calls);
+    if (ok && n_calls) {
+        ok = think_buf_add(&extra, "{\"tool_calls\":", sizeof "{\"tool_calls\":" - 1) &&
+             tool_calls_template_json(a->tools.calls, n_calls, c->next_call_id, &extra) && think_buf_add(&extra, "}", sizeof "}" - 1);
+        /* only whitespace around the calls: no content */
+        size_t k = 0;
+        while (k < a->content.len && strchr(" \n\r\t", a->content.p[k])) k++;
+        if (k == a->content.len) a->content.len = 0, a->content.p[0] = 0;
+    }
+    c->next_call_id += (unsigned)n_calls;
+    stats->tool_calls = (int)n_calls;
+    if (!ok) st = hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    if (!st && !a->raw) st = push_message(c, "assistant", a->content.p, kept_reasoning, extra.p, err);
+    think_buf_free(&extra);
     if (!st && answer_text) *answer_text = a->content.p, a->content = (think_buf){0};
     if (!st && reasoning) *reasoning = a->reasoning.p, a->reasoning = (think_buf){0};
     answer_free(a);

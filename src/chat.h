@@ -25,7 +25,27 @@ typedef struct {
      * false}): a JSON object, or NULL. Read while the prompt is rendered
      * (begin) only. */
     const json_value *template_vars;
+    /* A GBNF grammar (src/grammar/grammar.h) the answer must match, or NULL:
+     * every token is constrained to it, and the answer ends only where the
+     * grammar's text is complete. Read while the answer starts (begin). */
+    const char *grammar;
+    size_t grammar_len;
+    /* Tool definitions (OpenAI's "tools": a JSON array) for the template, or
+     * NULL. With them the answer's tool calls, in the template's own format
+     * (src/tool_calls.h), are taken out of its text: hearth_chat_next_tool_calls,
+     * hearth_chat_tool_calls. */
+    const char *tools_json;
+    size_t tools_json_len;
+    int tool_choice;       /* HEARTH_TOOLS_* */
+    const char *tool_name; /* the function for HEARTH_TOOLS_NAMED */
 } hearth_chat_options;
+
+enum {
+    HEARTH_TOOLS_AUTO,     /* the model decides */
+    HEARTH_TOOLS_NONE,     /* no tools: the template does not see them */
+    HEARTH_TOOLS_REQUIRED, /* the answer is one call (the grammar makes it valid for the tool's parameters) */
+    HEARTH_TOOLS_NAMED,    /* the answer is one call to tool_name */
+};
 
 typedef struct {
     int prompt_tokens;    /* the rendered conversation, in tokens */
@@ -34,7 +54,9 @@ typedef struct {
     int gen_tokens;
     int dropped_messages; /* oldest messages dropped to fit the context */
     double prefill_ms, decode_ms, ttft_ms;
-    const char *stop;     /* "eog", "length", "stop", "context", "interrupted" */
+    const char *stop;     /* "eog", "length", "stop", "context", "interrupted", "grammar" (it allowed nothing more) */
+    int tool_calls;       /* calls in the answer (hearth_chat_tool_calls) */
+    double grammar_ms;    /* of prefill_ms + decode_ms, the grammar's part (masks, checks) */
 } hearth_chat_stats;
 
 /* What the chat template does with reasoning (hearth_chat_features). */
@@ -90,6 +112,11 @@ hearth_status hearth_chat_begin(hearth_chat *c, const char *user_text, const hea
 hearth_status hearth_chat_begin_raw(hearth_chat *c, const char *prompt, size_t len, const hearth_chat_options *o,
                                     hearth_error *err);
 hearth_status hearth_chat_next(hearth_chat *c, const char **text, size_t *len, bool *done, hearth_error *err);
+/* The tool calls that the last next() completed, as OpenAI's tool_calls
+ * list (JSON text, "[]" when none; valid until the next call). */
+const char *hearth_chat_next_tool_calls(hearth_chat *c, size_t *len);
+/* After end: the ended answer's tool calls, the same JSON ("[]" when none). */
+const char *hearth_chat_tool_calls(const hearth_chat *c);
 /* The reasoning that the last next() made final (valid until the next call). */
 const char *hearth_chat_next_reasoning(const hearth_chat *c, size_t *len);
 /* After a next() that was not done and gave no text: whether the backend's

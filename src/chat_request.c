@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grammar/json_schema.h"
+#include "json_write.h"
+
 enum { MAX_STOPS = 16 };
 
 static hearth_status number(const json_value *root, const char *key, double lo, double hi, double *out,
@@ -55,13 +58,65 @@ static hearth_status message_content(chat_request *r, const json_value *m, size_
     return HEARTH_OK;
 }
 
+/* A message's tool fields as a JSON object for the template: tool_calls
+ * (arguments parsed from their JSON text: templates render them with
+ * tojson), tool_call_id, name. NULL *out when it has none. */
+static hearth_status tool_fields(const json_value *m, size_t i, char **out, hearth_error *err) {
+    *out = NULL;
+    const json_value *calls = json_get(m, "tool_calls"), *id = json_get(m, "tool_call_id"), *name = json_get(m, "name");
+    if (calls && calls->type == JSON_NULL) calls = NULL;
+    if (id && id->type != JSON_STRING) id = NULL;
+    if (name && name->type != JSON_STRING) name = NULL;
+    if (!calls && !id && !name) return HEARTH_OK;
+    if (calls && calls->type != JSON_ARRAY)
+        return hearth_fail(err, HEARTH_E_ARG, "request: message %zu: \"tool_calls\" must be a list", i + 1);
+    think_buf b = {0};
+    bool ok = think_buf_add(&b, "{", sizeof "{" - 1), first = true;
+    if (ok && calls) {
+        ok = think_buf_add(&b, "\"tool_calls\":[", sizeof "\"tool_calls\":[" - 1);
+        for (size_t k = 0; ok && k < calls->n; k++) {
+            const json_value *c = &calls->items[k], *fn = json_get(c, "function");
+            const json_value *args = json_get(fn, "arguments"), *cid = json_get(c, "id");
+            const json_value *fname = json_get(fn, "name");
+            if (!fn || !fname || fname->type != JSON_STRING) {
+                think_buf_free(&b);
+                return hearth_fail(err, HEARTH_E_ARG, "request: message %zu: tool call %zu needs function.name", i + 1,
+                                   k + 1);
+            }
+            json_value *parsed = NULL;
+            if (args && args->type == JSON_STRING && json_parse(args->str, args->len, &parsed, NULL) == HEARTH_OK)
+                args = parsed;
+            ok = (k == 0 || think_buf_add(&b, ",", sizeof "," - 1)) && think_buf_add(&b, "{\"type\":\"function\"", sizeof "{\"type\":\"function\"" - 1) &&
+                 (!cid || (think_buf_add(&b, ",\"id\":", sizeof ",\"id\":" - 1) && json_write(&b, cid))) &&
+                 think_buf_add(&b, ",\"function\":{\"name\":", sizeof ",\"function\":{\"name\":" - 1) && json_write(&b, fname) &&
+                 think_buf_add(&b, ",\"arguments\":", sizeof ",\"arguments\":" - 1) &&
+                 (args ? json_write(&b, args) : think_buf_add(&b, "{}", sizeof "{}" - 1)) && think_buf_add(&b, "}}", sizeof "}}" - 1);
+            json_free(parsed);
+        }
+        ok = ok && think_buf_add(&b, "]", sizeof "]" - 1);
+        first = false;
+    }
+    if (ok && id)
+        ok = (first || think_buf_add(&b, ",", 1)) && think_buf_add(&b, "\"tool_call_id\":", sizeof "\"tool_call_id\":" - 1) &&
+             json_write(&b, id), first = false;
+    if (ok && name)
+        ok = (first || think_buf_add(&b, ",", 1)) && think_buf_add(&b, "\"name\":", sizeof "\"name\":" - 1) && json_write(&b, name);
+    if (!ok || !think_buf_add(&b, "}", sizeof "}" - 1)) {
+        think_buf_free(&b);
+        return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    }
+    *out = b.p;
+    return HEARTH_OK;
+}
+
 static hearth_status parse_messages(chat_request *r, const json_value *msgs, hearth_error *err) {
     if (msgs->type != JSON_ARRAY) return hearth_fail(err, HEARTH_E_ARG, "request: \"messages\" must be a list");
     if (msgs->n == 0) return hearth_fail(err, HEARTH_E_ARG, "request: \"messages\" is empty");
     r->messages = calloc(msgs->n, sizeof *r->messages);
     r->joined = calloc(msgs->n, sizeof *r->joined);
-    r->n_joined_cap = r->joined ? msgs->n : 0;
-    if (!r->messages || !r->joined) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    r->extras = calloc(msgs->n, sizeof *r->extras);
+    r->n_joined_cap = r->joined && r->extras ? msgs->n : 0;
+    if (!r->messages || !r->joined || !r->extras) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     for (size_t i = 0; i < msgs->n; i++) {
         const json_value *m = &msgs->items[i];
         const json_value *role = json_get(m, "role");
@@ -79,6 +134,8 @@ static hearth_status parse_messages(chat_request *r, const json_value *msgs, hea
                                    i + 1);
             r->messages[i].reasoning_content = rc->str;
         }
+        if ((st = tool_fields(m, i, &r->extras[i], err))) return st;
+        r->messages[i].extra_json = r->extras[i];
         r->n_messages++;
     }
     return HEARTH_OK;
@@ -145,6 +202,82 @@ static hearth_status parse_template_vars(chat_request *r, const json_value *root
     return HEARTH_OK;
 }
 
+/* response_format and grammar: what the answer is constrained to. */
+static hearth_status parse_format(chat_request *r, const json_value *root, hearth_error *err) {
+    const json_value *rf = json_get(root, "response_format"), *gbnf = json_get(root, "grammar");
+    if (rf && rf->type == JSON_NULL) rf = NULL;
+    if (gbnf && gbnf->type == JSON_NULL) gbnf = NULL;
+    if (gbnf) {
+        if (gbnf->type != JSON_STRING) return hearth_fail(err, HEARTH_E_ARG, "request: \"grammar\" must be GBNF text");
+        r->options.grammar = gbnf->str;
+        r->options.grammar_len = gbnf->len;
+    }
+    if (!rf) return HEARTH_OK;
+    const json_value *type = json_get(rf, "type");
+    if (rf->type != JSON_OBJECT || !type || type->type != JSON_STRING)
+        return hearth_fail(err, HEARTH_E_ARG, "request: \"response_format\" must be an object with a \"type\"");
+    if (strcmp(type->str, "text") == 0) return HEARTH_OK;
+    if (gbnf) return hearth_fail(err, HEARTH_E_ARG, "request: give \"grammar\" or \"response_format\", not both");
+    if (strcmp(type->str, "json_object") == 0) {
+        r->options.grammar = json_object_gbnf();
+        r->options.grammar_len = strlen(r->options.grammar);
+        return HEARTH_OK;
+    }
+    if (strcmp(type->str, "json_schema") != 0)
+        return hearth_fail(err, HEARTH_E_ARG,
+                           "request: response_format type \"%.40s\" is unknown (text, json_object or json_schema)",
+                           type->str);
+    const json_value *js = json_get(rf, "json_schema"), *schema = json_get(js, "schema");
+    if (!js || js->type != JSON_OBJECT || !schema)
+        return hearth_fail(err, HEARTH_E_ARG, "request: response_format json_schema needs {\"json_schema\": {\"name\", \"schema\"}}");
+    size_t len;
+    hearth_status st = json_schema_to_gbnf(schema, &r->grammar, &len, err);
+    if (st) return hearth_prefix(err, "request: response_format: ");
+    r->options.grammar = r->grammar;
+    r->options.grammar_len = len;
+    return HEARTH_OK;
+}
+
+/* tools and tool_choice. */
+static hearth_status parse_tools(chat_request *r, const json_value *root, hearth_error *err) {
+    const json_value *tools = json_get(root, "tools"), *choice = json_get(root, "tool_choice");
+    if (tools && tools->type == JSON_NULL) tools = NULL;
+    if (choice && choice->type == JSON_NULL) choice = NULL;
+    if (tools) {
+        if (tools->type != JSON_ARRAY)
+            return hearth_fail(err, HEARTH_E_ARG, "request: \"tools\" must be a list of {\"type\": \"function\", \"function\": {...}}");
+        for (size_t i = 0; i < tools->n; i++) {
+            const json_value *name = json_get(json_get(&tools->items[i], "function"), "name");
+            if (!name || name->type != JSON_STRING || !name->len)
+                return hearth_fail(err, HEARTH_E_ARG, "request: tool %zu needs function.name", i + 1);
+        }
+        think_buf b = {0};
+        if (!json_write(&b, tools)) {
+            think_buf_free(&b);
+            return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+        }
+        r->tools = b.p;
+        r->options.tools_json = b.p;
+        r->options.tools_json_len = b.len;
+    }
+    if (!choice) return HEARTH_OK;
+    const json_value *fname = json_get(json_get(choice, "function"), "name");
+    if (choice->type == JSON_STRING && strcmp(choice->str, "auto") == 0) r->options.tool_choice = HEARTH_TOOLS_AUTO;
+    else if (choice->type == JSON_STRING && strcmp(choice->str, "none") == 0) r->options.tool_choice = HEARTH_TOOLS_NONE;
+    else if (choice->type == JSON_STRING && strcmp(choice->str, "required") == 0) r->options.tool_choice = HEARTH_TOOLS_REQUIRED;
+    else if (choice->type == JSON_OBJECT && fname && fname->type == JSON_STRING) {
+        r->options.tool_choice = HEARTH_TOOLS_NAMED;
+        r->options.tool_name = fname->str;
+    } else {
+        return hearth_fail(err, HEARTH_E_ARG, "request: \"tool_choice\" must be \"auto\", \"none\", \"required\" or "
+                                              "{\"type\": \"function\", \"function\": {\"name\"}}");
+    }
+    if (r->options.tool_choice >= HEARTH_TOOLS_REQUIRED && !tools)
+        return hearth_fail(err, HEARTH_E_ARG, "request: \"tool_choice\" %s needs \"tools\"",
+                           r->options.tool_choice == HEARTH_TOOLS_REQUIRED ? "required" : "naming a function");
+    return HEARTH_OK;
+}
+
 /* A 64-bit seed written as a decimal string. */
 static hearth_status parse_u64(const char *s, uint64_t *out, hearth_error *err) {
     uint64_t v = 0;
@@ -201,12 +334,16 @@ hearth_status chat_request_parse(chat_request *r, const char *json, size_t len, 
     if (seed >= 0) sp->seed = (uint64_t)seed;
     if ((st = parse_stops(r, json_get(root, "stop"), err))) return st;
     if ((st = parse_template_vars(r, root, err))) return st;
+    if ((st = parse_format(r, root, err))) return st;
+    if ((st = parse_tools(r, root, err))) return st;
     return sampler_validate(sp, err);
 }
 
 void chat_request_free(chat_request *r) {
-    for (size_t i = 0; i < r->n_joined_cap; i++) free(r->joined[i]);
+    for (size_t i = 0; i < r->n_joined_cap; i++) free(r->joined[i]), free(r->extras[i]);
     free(r->joined);
+    free(r->extras);
+    free(r->tools);
     free(r->messages);
     free(r->stops);
     if (r->vars_own) {
@@ -214,6 +351,7 @@ void chat_request_free(chat_request *r) {
         free(r->vars.keys);
         free(r->vars.key_lens);
     }
+    free(r->grammar);
     json_free(r->json);
     memset(r, 0, sizeof *r);
 }

@@ -29,6 +29,7 @@ static hearth_status cpu_step(void *ctx, const int32_t *tokens, int n, int pos, 
     hearth_engine *e = ctx;
     *token = -1;
     hearth_status st = forward_eval(e->fwd, tokens, n, pos, s ? e->logits : NULL, err);
+    if (!st && s && s->allowed) sampler_mask_logits(e->logits, e->model->hp.n_vocab, s->allowed);
     if (!st && s) *token = sampler_pick(s->smp, e->logits, s->recent, s->n_recent, s->draw);
     return st;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grammar/token_mask.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
 
@@ -22,6 +23,8 @@ struct hearth_gen {
     char *text;       /* what the last call made final */
     size_t text_len, text_cap;
     hearth_gen_stats stats;
+    grammar_matcher *grammar; /* constrains the tokens (not owned), or NULL */
+    uint32_t *allowed;        /* its mask for the step in flight */
 };
 
 hearth_status hearth_gen_begin(hearth_gen **out, hearth_engine *e, const int32_t *prompt, int n_prompt, int n_past,
@@ -81,6 +84,15 @@ hearth_status hearth_gen_begin(hearth_gen **out, hearth_engine *e, const int32_t
 
 void hearth_gen_ignore_eog(hearth_gen *g) { g->ignore_eog = true; }
 
+hearth_status hearth_gen_set_grammar(hearth_gen *g, grammar_matcher *m, hearth_error *err) {
+    if (g->n_hist != g->n_prompt || g->pos != g->stats.reused_tokens)
+        return hearth_fail(err, HEARTH_E_ARG, "a grammar must be set before generation starts");
+    if (!g->allowed && !(g->allowed = calloc(((size_t)g->n_vocab + 31) / 32, sizeof *g->allowed)))
+        return hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    g->grammar = m;
+    return HEARTH_OK;
+}
+
 void hearth_gen_answer_text(hearth_gen *g) {
     if (g->n_hist == g->n_prompt) tokenizer_decoder_init(&g->dec, g->tok, false);
 }
@@ -97,7 +109,19 @@ static double now(const hearth_gen *g) { return g->host->now_ms(g->host->ctx); }
 /* Starts the step of positions pos.. (a prompt chunk, or the last token). */
 static hearth_status run_step(hearth_gen *g, const int32_t *tokens, int n, bool sample, int32_t *token,
                               hearth_error *err) {
-    sample_request sr = {g->smp, 0, g->history, g->n_hist};
+    sample_request sr = {g->smp, 0, g->history, g->n_hist, NULL};
+    if (sample && g->grammar) {
+        double t0 = now(g);
+        int allowed = grammar_matcher_mask(g->grammar, g->allowed);
+        g->stats.grammar_ms += now(g) - t0;
+        /* Nothing the grammar allows (not even the end): the text ends here. */
+        if (allowed == 0) {
+            g->stats.stopped_by_grammar = true;
+            *token = finish(g);
+            return HEARTH_OK;
+        }
+        sr.allowed = g->allowed;
+    }
     if (sample) sr.draw = sampler_draw(g->smp);
     hearth_status st = g->b->step(g->b->ctx, tokens, n, g->pos, sample ? &sr : NULL, token, err);
     g->pos += n;
@@ -108,6 +132,25 @@ static hearth_status run_step(hearth_gen *g, const int32_t *tokens, int n, bool 
     }
     g->waiting = *token == HEARTH_STEP_PENDING;
     g->waiting_sample = sample;
+    return HEARTH_OK;
+}
+
+/* A token the backend sampled without the grammar's mask (the GPU) and the
+ * grammar forbids: drawn again from the step's logits with the mask. Taking
+ * the unconstrained token when allowed and redrawing otherwise gives exactly
+ * the masked distribution: p(t) + (1 - A) p(t) / A = p(t) / A. */
+static hearth_status constrain(hearth_gen *g, int32_t *next, hearth_error *err) {
+    if (grammar_matcher_accept(g->grammar, *next)) return HEARTH_OK;
+    float *logits = g->b->logits ? (float *)g->b->logits(g->b->ctx) : NULL;
+    if (!logits)
+        return hearth_fail(err, HEARTH_E_IO,
+                           "the %s backend sampled token %d, which the grammar forbids, and kept no logits to "
+                           "sample again from",
+                           g->b->name, *next);
+    sampler_mask_logits(logits, g->n_vocab, g->allowed);
+    *next = sampler_pick(g->smp, logits, g->history, g->n_hist, sampler_draw(g->smp));
+    if (!grammar_matcher_accept(g->grammar, *next))
+        return hearth_fail(err, HEARTH_E_IO, "token %d passed the grammar's mask but not the grammar", *next);
     return HEARTH_OK;
 }
 
@@ -122,6 +165,15 @@ static hearth_status take(hearth_gen *g, int32_t next, int32_t *token, hearth_er
         finish(g);
         return hearth_fail(err, HEARTH_E_IO, "the %s backend sampled token id %d, outside the vocabulary", g->b->name,
                            next);
+    }
+    if (g->grammar) {
+        double t0 = now(g);
+        hearth_status st = constrain(g, &next, err);
+        g->stats.grammar_ms += now(g) - t0;
+        if (st) {
+            finish(g);
+            return st;
+        }
     }
     if (!g->ignore_eog && tokenizer_is_eog(g->tok, next)) {
         g->stats.stopped_by_eog = true;
@@ -156,6 +208,7 @@ hearth_status hearth_gen_next(hearth_gen *g, int32_t *token, hearth_error *err) 
             int left = g->n_prompt - g->pos;
             int n = g->b->max_step > 0 && left > g->b->max_step ? g->b->max_step : left;
             if ((st = run_step(g, g->history + g->pos, n, n == left, &next, err))) return st;
+            if (g->done) return *token = -1, HEARTH_OK; /* the grammar allowed nothing */
             if (g->waiting) return *token = HEARTH_STEP_PENDING, HEARTH_OK;
         }
         return take(g, next, token, err);
@@ -167,6 +220,7 @@ hearth_status hearth_gen_next(hearth_gen *g, int32_t *token, hearth_error *err) 
     }
     g->t_step = now(g);
     if ((st = run_step(g, &g->history[g->n_hist - 1], 1, true, &next, err))) return st;
+    if (g->done) return *token = -1, HEARTH_OK;
     if (g->waiting) return *token = HEARTH_STEP_PENDING, HEARTH_OK;
     return take(g, next, token, err);
 }
@@ -189,6 +243,7 @@ void hearth_gen_stop(hearth_gen *g) {
 void hearth_gen_free(hearth_gen *g) {
     if (!g) return;
     sampler_free(g->smp);
+    free(g->allowed);
     free(g->history);
     free(g->text);
     free(g);

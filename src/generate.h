@@ -22,6 +22,8 @@ typedef struct {
     int cache_tokens;     /* positions valid in the KV cache afterwards */
     double prefill_ms, decode_ms, ttft_ms; /* from a step's start to its token (prefill_ms = ttft_ms) */
     bool stopped_by_eog, stopped_by_ctx, stopped_by_callback;
+    bool stopped_by_grammar; /* the grammar allowed no token, not even an end */
+    double grammar_ms;       /* of the steps' time, what the grammar's masks and checks took */
 } hearth_gen_stats;
 
 typedef struct hearth_gen hearth_gen;
@@ -35,6 +37,11 @@ typedef struct hearth_gen hearth_gen;
  * evaluated before the first hearth_gen_next. */
 hearth_status hearth_gen_begin(hearth_gen **out, hearth_engine *e, const int32_t *prompt, int n_prompt, int n_past,
                                int max_tokens, const sampler_params *sp, hearth_error *err);
+/* Constrains every token to the grammar matcher m (token_mask.h; not owned,
+ * it must outlive the generation), before the first hearth_gen_next. End of
+ * generation is allowed only where m's text is complete. */
+typedef struct grammar_matcher grammar_matcher;
+hearth_status hearth_gen_set_grammar(hearth_gen *g, grammar_matcher *m, hearth_error *err);
 /* End-of-generation tokens do not stop it (benchmarks). */
 void hearth_gen_ignore_eog(hearth_gen *g);
 /* The text starts an answer rather than continuing the prompt: for

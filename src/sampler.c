@@ -77,6 +77,16 @@ int32_t argmax(const float *v, int n) {
     return i;
 }
 
+void sampler_mask_logits(float *logits, int n_vocab, const uint32_t *allowed) {
+    for (int i = 0; i < n_vocab; i += 32) {
+        uint32_t word = allowed[i >> 5];
+        if (word == UINT32_MAX) continue;
+        int end = i + 32 < n_vocab ? i + 32 : n_vocab;
+        for (int k = i; k < end; k++)
+            if (!((word >> (k - i)) & 1)) logits[k] = -INFINITY;
+    }
+}
+
 /* splitmix64: small, fast, and good enough for sampling. */
 static uint64_t next_u64(uint64_t *state) {
     uint64_t z = (*state += 0x9e3779b97f4a7c15ull);

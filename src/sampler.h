@@ -44,6 +44,10 @@ double sampler_draw(sampler *s);
 /* The chain on logits with the step's draw r. */
 int32_t sampler_pick(sampler *s, float *logits, const int32_t *recent, int n_recent, double r);
 
+/* Sets the logits of tokens outside allowed (a bitmask, bit i of word i /
+ * 32) to -infinity, so no step of the chain can pick them. */
+void sampler_mask_logits(float *logits, int n_vocab, const uint32_t *allowed);
+
 /* Index of the largest value (the first on ties). */
 int32_t argmax(const float *v, int n);
 

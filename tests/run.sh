@@ -72,6 +72,8 @@ if [ -x "$BUILD/fuzz_tok" ] && [ -z "$filter" ]; then
 fi
 fuzz_one fuzz_template tests/fuzz/template_corpus
 fuzz_one fuzz_serve tests/fuzz/serve_corpus
+# GBNF grammars, JSON Schemas and tool calls (src/grammar/, src/tool_calls.c)
+fuzz_one fuzz_grammar tests/fuzz/grammar_corpus
 # Node end-to-end tests, then the headless-Chromium tests (playwright-core, Debian chromium).
 for t in tests/e2e/*.test.mjs tests/browser/*.test.mjs; do
     [ -f "$t" ] || continue

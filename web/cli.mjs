@@ -48,6 +48,8 @@ const COMMANDS = {
       '--max-tokens': ['int', 'answer length limit (default 512)'],
       '--stop': ['list', 'also stop an answer at this text (repeatable)'],
       '--chat-template-kwargs': ['string', 'variables for the chat template, e.g. \'{"enable_thinking": false}\' (Qwen3)'],
+      '--grammar': ['string', 'constrain every answer to this GBNF grammar (a file)'],
+      '--json-schema': ['string', 'constrain every answer to JSON valid for this JSON Schema (a file)'],
       ...SAMPLING_OPTS,
       ...ENGINE_OPTS,
     },
@@ -244,6 +246,18 @@ function chatStats(r) {
   };
 }
 
+// --grammar F / --json-schema F as the options of beginChat (the core compiles them).
+function constraintOf(o) {
+  const g = o['--grammar'], s = o['--json-schema'];
+  if (g != null && s != null) throw new UsageError('give --grammar or --json-schema, not both');
+  const read = (f) => { try { return fs.readFileSync(f, 'utf8'); } catch (e) { throw new UsageError(`${f}: ${e.message}`); } };
+  if (g != null) return { grammar: read(g) };
+  if (s == null) return {};
+  let schema;
+  try { schema = JSON.parse(read(s)); } catch (e) { throw new UsageError(`${s}: ${e.message}`); }
+  return { responseFormat: { type: 'json_schema', json_schema: { name: 'schema', schema } } };
+}
+
 async function chat(o) {
   const maxTokens = o['--max-tokens'] ?? 512;
   if (maxTokens < 1) throw new UsageError('--max-tokens must be positive');
@@ -257,6 +271,7 @@ async function chat(o) {
     if (!kw || typeof kw !== 'object' || Array.isArray(kw)) throw new UsageError('--chat-template-kwargs must be a JSON object, e.g. \'{"enable_thinking": false}\'');
     opts.chatTemplateKwargs = kw;
   }
+  Object.assign(opts, constraintOf(o));
   const toStderr = (t) => process.stderr.write(t);
   // The conversation as the OpenAI API keeps it: the whole list each turn (the KV cache reuses the prefix).
   const messages = o['--system'] ? [{ role: 'system', content: o['--system'] }] : [];

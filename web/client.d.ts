@@ -63,12 +63,41 @@ export interface SamplingParams {
   stop?: string | string[];
   /** Stops generation within one token; finish_reason is then 'abort'. */
   signal?: AbortSignal;
+  /** Constrains the answer: any JSON object, or JSON valid for a JSON Schema (objects, required/optional
+   * properties, arrays with minItems/maxItems, enum, const, string/number/integer/boolean/null, anyOf, $ref
+   * inside the schema; other keywords are refused with an error naming them). */
+  response_format?: ResponseFormat;
+  /** Constrains the answer to a GBNF grammar (llama.cpp's notation; start rule `root`). Not with response_format. */
+  grammar?: string;
 }
 
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; json_schema: { name: string; schema: Record<string, unknown> | boolean; strict?: boolean; description?: string } };
+
 export type ChatRole = 'system' | 'user' | 'assistant' | 'tool' | string;
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  /** arguments: JSON text of an object. */
+  function: { name: string; arguments: string };
+}
+export interface Tool {
+  type: 'function';
+  /** parameters: a JSON Schema of the arguments (tool_choice required/named constrains them to it). */
+  function: { name: string; description?: string; parameters?: Record<string, unknown> };
+}
+export type ToolChoice = 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
+
 export interface ChatMessage {
   role: ChatRole;
-  content: string | { type: 'text'; text: string }[];
+  content: string | { type: 'text'; text: string }[] | null;
+  /** An assistant turn's tool calls, as a response gave them. */
+  tool_calls?: ToolCall[];
+  /** A role 'tool' message: the call it answers, and the function's name. */
+  tool_call_id?: string;
+  name?: string;
   /** An earlier answer's reasoning, as the response gave it; the chat template decides whether it is kept (Qwen3 keeps it only within a tool-calling turn). */
   reasoning_content?: string;
 }
@@ -79,16 +108,23 @@ export interface ChatParams {
   chat_template_kwargs?: Record<string, unknown>;
   /** Shortcut for chat_template_kwargs.enable_thinking (Qwen3: false answers without thinking); both given must agree. */
   enable_thinking?: boolean;
+  /** Functions the model may call; the template shows them to it, and its calls come back as tool_calls
+   * (Hermes/Qwen2.5/Qwen3, Llama 3.1/3.2, Mistral and Phi-4-mini formats). */
+  tools?: Tool[];
+  /** auto (default): the model decides; none: no tools; required / a named function: the answer is one call,
+   * its arguments valid for the function's parameters schema. */
+  tool_choice?: ToolChoice;
 }
 
 /** 'abort' when the signal stopped it (not in OpenAI's list). */
-export type FinishReason = 'stop' | 'length' | 'abort';
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'abort';
 
 export interface Usage { prompt_tokens: number; completion_tokens: number; total_tokens: number }
 
 export interface HearthExtras {
-  /** eog: end-of-generation token; stop: a stop string; length: max_tokens; context: the context is full. */
-  stop: 'eog' | 'stop' | 'length' | 'context' | 'interrupted';
+  /** eog: end-of-generation token; stop: a stop string; length: max_tokens; context: the context is full;
+   * grammar: the grammar (response_format, grammar) allowed no token, not even the end. */
+  stop: 'eog' | 'stop' | 'length' | 'context' | 'interrupted' | 'grammar';
   timings: { prefill_ms: number; decode_ms: number; ttft_ms: number; reused_tokens: number; evaluated_tokens: number; dropped_messages: number };
 }
 
@@ -97,7 +133,8 @@ interface Base { id: string; created: number; model: string }
 export interface ChatCompletion extends Base {
   object: 'chat.completion';
   /** reasoning_content: a reasoning model's thinking (its <think> block), present when there was some; content is the answer without it. */
-  choices: [{ index: 0; message: { role: 'assistant'; content: string; reasoning_content?: string }; logprobs: null; finish_reason: FinishReason }];
+  /** tool_calls: the calls the answer made (content is then null when there was no other text). */
+  choices: [{ index: 0; message: { role: 'assistant'; content: string | null; reasoning_content?: string; tool_calls?: ToolCall[] }; logprobs: null; finish_reason: FinishReason }];
   usage: Usage;
   hearth: HearthExtras;
 }
@@ -105,7 +142,8 @@ export interface ChatCompletion extends Base {
 export interface ChatCompletionChunk extends Base {
   object: 'chat.completion.chunk';
   /** A chunk carries content, reasoning_content (thinking, streamed before the answer), or both. */
-  choices: [{ index: 0; delta: { role?: 'assistant'; content?: string; reasoning_content?: string }; logprobs: null; finish_reason: FinishReason | null }];
+  /** A tool call arrives whole in one chunk (index: its place among the answer's calls). */
+  choices: [{ index: 0; delta: { role?: 'assistant'; content?: string; reasoning_content?: string; tool_calls?: (ToolCall & { index: number })[] }; logprobs: null; finish_reason: FinishReason | null }];
   /** On the last chunk only. */
   usage?: Usage;
   hearth?: HearthExtras;

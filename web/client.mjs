@@ -88,11 +88,28 @@ function requestParams(kind, p) {
     if (!stop.every((s) => typeof s === 'string' && s.length)) throw new GenerationError('stop must be a non-empty string or an array of them');
     out.stop = stop;
   }
+  // Constrained output; the core checks the schema and the grammar (src/chat_request.c).
+  if (p.response_format != null) {
+    const rf = p.response_format;
+    if (typeof rf !== 'object' || typeof rf.type !== 'string') throw new GenerationError("response_format must be {type: 'text' | 'json_object' | 'json_schema', json_schema?}");
+    out.response_format = rf;
+  }
+  if (p.grammar != null) {
+    if (typeof p.grammar !== 'string') throw new GenerationError('grammar must be GBNF text');
+    out.grammar = p.grammar;
+  }
   if (kind === 'chat') {
     if (!Array.isArray(p.messages) || !p.messages.length) throw new GenerationError('messages must be a non-empty array of {role, content}');
     out.messages = p.messages.map((m, i) => {
       if (!m || typeof m.role !== 'string') throw new GenerationError(`messages[${i}].role must be a string`);
       const msg = { role: m.role, content: textOf(m.content, `messages[${i}]`) };
+      // Tool calling: an assistant's calls, a tool result's id and name (the template renders them).
+      if (m.tool_calls != null) {
+        if (!Array.isArray(m.tool_calls)) throw new GenerationError(`messages[${i}].tool_calls must be an array`);
+        msg.tool_calls = m.tool_calls;
+      }
+      if (m.tool_call_id != null) msg.tool_call_id = String(m.tool_call_id);
+      if (m.name != null) msg.name = String(m.name);
       // An earlier answer's reasoning, as a response gave it: the template decides what to keep.
       if (m.reasoning_content != null) {
         if (typeof m.reasoning_content !== 'string') throw new GenerationError(`messages[${i}].reasoning_content must be a string`);
@@ -107,6 +124,13 @@ function requestParams(kind, p) {
       if (typeof kw !== 'object' || Array.isArray(kw)) throw new GenerationError('chat_template_kwargs must be an object of template variables, e.g. {enable_thinking: false}');
       out.chat_template_kwargs = kw;
     }
+    if (p.tools != null) {
+      if (!Array.isArray(p.tools) || !p.tools.every((t) => typeof t?.function?.name === 'string')) {
+        throw new GenerationError("tools must be an array of {type: 'function', function: {name, description?, parameters?}}");
+      }
+      out.tools = p.tools;
+    }
+    if (p.tool_choice != null) out.tool_choice = p.tool_choice;
     if (p.enable_thinking != null) {
       if (typeof p.enable_thinking !== 'boolean') throw new GenerationError(`enable_thinking must be true or false, not ${JSON.stringify(p.enable_thinking)}`);
       out.enable_thinking = p.enable_thinking;
@@ -225,19 +249,21 @@ class Engine {
     let finished = false;
     return {
       async *[Symbol.asyncIterator]() {
-        let first = true, taken = 0;
+        let first = true, taken = 0, calls = 0;
         try {
           for (;;) {
             while (!queue.length) await new Promise((r) => { wake = r; });
             wake = null;
             const m = queue.shift();
-            if (m.type === 'delta' && !m.text && !m.reasoning) {
+            if (m.type === 'delta' && !m.text && !m.reasoning && !m.toolCalls?.length) {
               port.post({ op: 'ack', target: id, taken: ++taken }); // a token with no complete character yet
             } else if (m.type === 'delta') {
               // reasoning_content: a reasoning model's thinking, apart from the answer (as llama-server, vLLM, DeepSeek)
               const delta = first ? { role: 'assistant' } : {};
               if (m.reasoning) delta.reasoning_content = m.reasoning;
               if (m.text) delta.content = m.text;
+              // A call comes whole in one chunk, its index counting the answer's calls.
+              if (m.toolCalls?.length) delta.tool_calls = m.toolCalls.map((c) => ({ index: calls++, ...c }));
               yield shapeChunk(kind, meta, delta, null);
               first = false;
               // The consumer took it: the worker may run one more token ahead (engine_worker.mjs).
@@ -293,8 +319,9 @@ function shapeChunk(kind, meta, delta, finishReason) {
 }
 
 function shapeFinal(kind, meta, r) {
-  const message = { role: 'assistant', content: r.text };
+  const message = { role: 'assistant', content: r.toolCalls?.length && !r.text ? null : r.text };
   if (r.reasoning) message.reasoning_content = r.reasoning;
+  if (r.toolCalls?.length) message.tool_calls = r.toolCalls;
   const choice = kind === 'chat'
     ? { index: 0, message, logprobs: null, finish_reason: r.finishReason }
     : { index: 0, text: r.text, logprobs: null, finish_reason: r.finishReason };

@@ -243,6 +243,10 @@ async function generate(kind, params, { post, signal, stream, flow }) {
   if (opts.maxTokens == null) opts.maxTokens = h.contextSize;
   if (params.chat_template_kwargs != null) opts.chatTemplateKwargs = params.chat_template_kwargs;
   if (params.enable_thinking != null) opts.enableThinking = params.enable_thinking;
+  if (params.response_format != null) opts.responseFormat = params.response_format;
+  if (params.grammar != null) opts.grammar = params.grammar;
+  if (params.tools != null) opts.tools = params.tools;
+  if (params.tool_choice != null) opts.toolChoice = params.tool_choice;
   let g;
   try {
     g = kind === 'chat' ? h.beginChat(params.messages, opts) : h.beginCompletion(params.prompt, opts);
@@ -255,7 +259,7 @@ async function generate(kind, params, { post, signal, stream, flow }) {
     // (await: a GPU backend's step may be asynchronous)
     try { step = await g.next(); } catch (e) { g.abort?.(); throw new GenerationError(e.message); }
     // Every token, even one whose text is not complete UTF-8 yet (''), so flow control counts tokens.
-    if (stream) { post({ type: 'delta', text: step.text, reasoning: step.reasoning ?? '' }); sent++; }
+    if (stream) { post({ type: 'delta', text: step.text, reasoning: step.reasoning ?? '', toolCalls: step.toolCalls ?? [] }); sent++; }
     if (step.done) break;
     await turn();
   }

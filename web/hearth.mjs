@@ -447,7 +447,11 @@ export class Hearth {
   // (ChatML when it has none); the KV cache serves the common token prefix
   // with the previous request. opts: maxTokens, temperature, topK, topP,
   // minP, repeatPenalty, seed (random when left out), stop (string[]),
-  // chatTemplateKwargs (template variables), enableThinking (Qwen3's switch).
+  // chatTemplateKwargs (template variables), enableThinking (Qwen3's switch),
+  // responseFormat (OpenAI's response_format), grammar (GBNF text), tools and
+  // toolChoice (OpenAI's tools, tool_choice: next() and result give the
+  // answer's toolCalls, src/tool_calls.h). Messages may carry tool_calls,
+  // tool_call_id and name.
   // Messages may carry reasoning_content; next() gives the answer's text and
   // its reasoning apart (src/think.h).
   beginChat(messages, opts = {}) { return this.#begin({ messages }, opts); }
@@ -464,6 +468,8 @@ export class Hearth {
       seed: o.seed ?? Math.floor(Math.random() * 2 ** 32),
       stop: o.stop,
       chat_template_kwargs: o.chatTemplateKwargs, enable_thinking: o.enableThinking,
+      response_format: o.responseFormat, grammar: o.grammar,
+      tools: o.tools, tool_choice: o.toolChoice,
     };
     // 64-bit seeds travel as decimal strings (JSON numbers stop at 2^53).
     const json = JSON.stringify(req, (k, v) => (typeof v === 'bigint' ? BigInt.asUintN(64, v).toString() : v));
@@ -483,7 +489,11 @@ export class Hearth {
       if (rc < 0) return { error: this.#error() };
       if (rc === 2) return { pending: true };
       const u8 = new Uint8Array(this.#mem.buffer);
-      return { text: dec.decode(u8.slice(p, p + n)), reasoning: rn ? dec.decode(u8.slice(rp, rp + rn)) : '', done: rc === 1 };
+      const r = { text: dec.decode(u8.slice(p, p + n)), reasoning: rn ? dec.decode(u8.slice(rp, rp + rn)) : '', done: rc === 1, toolCalls: [] };
+      x.hearth_wasm_next_tool_calls(s, out);
+      const [cp, cn] = new Uint32Array(this.#mem.buffer, out, 2);
+      if (cn > 2) r.toolCalls = JSON.parse(dec.decode(new Uint8Array(this.#mem.buffer).slice(cp, cp + cn)));
+      return r;
     } finally { x.hearth_wasm_free(out); }
   }
   _interrupt(s) { this.#x.hearth_wasm_interrupt(s); }
@@ -496,6 +506,7 @@ export class Hearth {
       const rc = x.hearth_wasm_end(s, sp);
       const v = Array.from(new Float64Array(this.#mem.buffer, sp, 9));
       if (rc < 0) return { error: this.#error() };
+      v.toolCalls = JSON.parse(this.#cstrAt(x.hearth_wasm_tool_calls(s)));
       return v;
     } finally { x.hearth_wasm_free(sp); }
   }
@@ -513,12 +524,12 @@ export class Hearth {
   }
 }
 
-const STOPS = ['eog', 'stop', 'length', 'context', 'interrupted'];
+const STOPS = ['eog', 'stop', 'length', 'context', 'interrupted', 'grammar'];
 
 // One answer being generated: next() runs one token and returns the text
-// and reasoning that became final { text, reasoning, done }; abort() ends it
-// at once. After done, result holds { text, reasoning, finishReason, stop,
-// usage, timings }.
+// and reasoning that became final and the tool calls it completed { text,
+// reasoning, toolCalls, done }; abort() ends it at once. After done, result
+// holds { text, reasoning, toolCalls, finishReason, stop, usage, timings }.
 export class Generation {
   #h; #s; #text = ''; #reasoning = ''; #result = null;
   done = false;
@@ -526,7 +537,7 @@ export class Generation {
 
   // Synchronous on the CPU; a Promise where the step runs on the GPU.
   next() {
-    if (this.done) return { text: '', reasoning: '', done: true };
+    if (this.done) return { text: '', reasoning: '', toolCalls: [], done: true };
     const r = this.#h._next(this.#s);
     if (r.pending) {
       return this.#h._runPending().then(() => this.next(), (e) => {
@@ -541,7 +552,7 @@ export class Generation {
     this.#text += r.text;
     this.#reasoning += r.reasoning;
     if (r.done) this.#finish();
-    return { text: r.text, reasoning: r.reasoning, done: r.done };
+    return { text: r.text, reasoning: r.reasoning, toolCalls: r.toolCalls, done: r.done };
   }
 
   abort() {
@@ -559,7 +570,8 @@ export class Generation {
       text: this.#text,
       reasoning: this.#reasoning,
       stop,
-      finishReason: stop === 'length' || stop === 'context' ? 'length' : 'stop',
+      toolCalls: v.toolCalls,
+      finishReason: v.toolCalls.length ? 'tool_calls' : stop === 'length' || stop === 'context' ? 'length' : 'stop',
       usage: { prompt_tokens: v[0], completion_tokens: v[3], total_tokens: v[0] + v[3] },
       timings: { reused_tokens: v[1], evaluated_tokens: v[2], dropped_messages: v[4], prefill_ms: v[5], decode_ms: v[6], ttft_ms: v[7] },
     };

@@ -16,6 +16,7 @@ struct gpu_backend {
     bool samples, done, with_logits;
     int32_t token;    /* of the completed step */
     float *logits;    /* n_vocab, filled by the host when it wanted them */
+    const uint32_t *allowed; /* the step's grammar mask (sample_request.allowed), or NULL */
 };
 
 static hearth_status check(void *ctx, const sampler_params *p, hearth_error *err) {
@@ -66,6 +67,7 @@ static hearth_status step(void *ctx, const int32_t *tokens, int n, int pos, cons
     b->list = list;
     b->id++;
     b->samples = s != NULL;
+    b->allowed = s ? s->allowed : NULL;
     b->done = b->with_logits = false;
     *token = HEARTH_STEP_PENDING;
     return HEARTH_OK;
@@ -114,6 +116,11 @@ int gpu_backend_pending(const gpu_backend *b, bool *samples, uint32_t *id) {
 }
 
 float *gpu_backend_logits_slot(gpu_backend *b) { return b->logits; }
+
+bool gpu_backend_wants_logits(const gpu_backend *b, int32_t token) {
+    if (!b->samples || !b->allowed) return false;
+    return token < 0 || token >= b->b.n_vocab || !((b->allowed[token >> 5] >> (token & 31)) & 1);
+}
 
 void gpu_backend_complete(gpu_backend *b, uint32_t id, int32_t token, bool with_logits) {
     if (b->list < 0 || b->done || id != b->id) return;

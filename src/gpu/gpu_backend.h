@@ -24,6 +24,11 @@ const hearth_backend *gpu_backend_of(const gpu_backend *b);
  * step's number, to complete it with (a late readback of an abandoned
  * step must not complete the next one). */
 int gpu_backend_pending(const gpu_backend *b, bool *samples, uint32_t *id);
+/* Whether the host must read back the step's logits with this sampled token:
+ * the GPU samples without a grammar's mask, and a token the grammar forbids
+ * is drawn again from the logits on the CPU (generate.c). Reading them back
+ * only then keeps the common step (an allowed token) as cheap as without one. */
+bool gpu_backend_wants_logits(const gpu_backend *b, int32_t token);
 /* n_vocab floats the host may fill with the step's logits before completing it. */
 float *gpu_backend_logits_slot(gpu_backend *b);
 /* Completes step id if it is the one in flight: the token read back (ignored

@@ -84,6 +84,25 @@ static jv cstr(jarena *a, const char *s, uint8_t taint) {
     return v;
 }
 
+/* A message's extra members (tool_calls, tool_call_id, name) from JSON. */
+static hearth_status extra_members(jarena *a, jdict *d, const char *text, size_t i, hearth_error *err) {
+    json_value *j;
+    hearth_status st = json_parse(text, strlen(text), &j, err);
+    if (st) return hearth_prefix(err, "messages: message %zu: ", i + 1);
+    bool ok = j->type == JSON_OBJECT;
+    for (size_t k = 0; ok && k < j->n; k++) {
+        jv v;
+        char *key = ja_strdup(a, j->keys[k], j->key_lens[k]);
+        jv kv = jv_str(key, j->key_lens[k]);
+        kv.taint = 1; /* the request's bytes, as from_json marks them */
+        ok = key && from_json(a, &j->items[k], &v) && jd_set_key(a, d, kv, v);
+    }
+    bool object = j->type == JSON_OBJECT;
+    json_free(j);
+    if (!object) return hearth_fail(err, HEARTH_E_ARG, "messages: message %zu: its extra members must be an object", i + 1);
+    return ok ? HEARTH_OK : nomem(err);
+}
+
 /* messages (and maybe tools) from JSON into globals */
 static hearth_status conversation(jarena *a, jdict *g, const hearth_template_input *in, hearth_error *err) {
     hearth_status st;
@@ -123,6 +142,7 @@ static hearth_status conversation(jarena *a, jdict *g, const hearth_template_inp
             if (in->messages[i].reasoning_content &&
                 !jd_set(a, d, "reasoning_content", 17, cstr(a, in->messages[i].reasoning_content, 1)))
                 return nomem(err);
+            if (in->messages[i].extra_json && (st = extra_members(a, d, in->messages[i].extra_json, i, err))) return st;
             jv m = {.t = JV_DICT};
             m.u.d = d;
             if (!jl_push(a, l, m)) return nomem(err);

@@ -19,6 +19,9 @@ typedef struct {
     const char *role;
     const char *content;           /* NULL: the message has no content (None) */
     const char *reasoning_content; /* an assistant turn's reasoning; NULL: the message has none */
+    /* More members as a JSON object (an assistant's tool_calls, a tool
+     * result's tool_call_id and name); NULL: none. */
+    const char *extra_json;
 } hearth_chat_message;
 
 typedef struct {

@@ -151,6 +151,11 @@ EXPORT("hearth_wasm_gpu_pending") double hearth_wasm_gpu_pending(gpu_session *s)
     return list < 0 ? -1 : (double)id * 256 + (list | (samples ? 16 : 0));
 }
 
+/* 1 when the token the GPU sampled needs the step's logits read back (a grammar forbids it). */
+EXPORT("hearth_wasm_gpu_wants_logits") int hearth_wasm_gpu_wants_logits(gpu_session *s, int token) {
+    return gpu_backend_wants_logits(s->backend, token);
+}
+
 /* n_vocab floats JS may fill with the step's logits before completing it. */
 EXPORT("hearth_wasm_gpu_logits_slot") float *hearth_wasm_gpu_logits_slot(gpu_session *s) {
     return gpu_backend_logits_slot(s->backend);

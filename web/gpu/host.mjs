@@ -320,12 +320,20 @@ class WebGpuBackend {
     const step = x.hearth_wasm_gpu_pending(s);
     if (step < 0) return;
     const list = step % 256 & 15, samples = (step % 256 & 16) !== 0, id = Math.floor(step / 256);
-    const withLogits = samples && wantLogits;
+    let withLogits = samples && wantLogits;
     this.#run(list, samples, withLogits);
     if (this.#prof?.pending) await this.#profCollect();
     let token = -1;
     if (samples) {
       [token] = await this.#read(this.#resultRead, Uint32Array);
+      // A token a grammar forbids: the core draws again from the logits (src/gpu/gpu_backend.h).
+      if (!withLogits && x.hearth_wasm_gpu_wants_logits(s, token | 0)) {
+        withLogits = true;
+        this.#logitsRead ??= this.#dev.createBuffer({ size: this.#vocab * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+        const enc = this.#dev.createCommandEncoder();
+        enc.copyBufferToBuffer(this.#buffers[3], 0, this.#logitsRead, 0, this.#vocab * 4);
+        this.#dev.queue.submit([enc.finish()]);
+      }
       if (withLogits) {
         const l = await this.#read(this.#logitsRead, Float32Array);
         new Float32Array(this.#mem().buffer, x.hearth_wasm_gpu_logits_slot(s) >>> 0, this.#vocab).set(l);

@@ -226,20 +226,32 @@ int hearth_wasm_next(hearth_chat *c, uint32_t *out) {
     return st ? -1 : done ? 1 : hearth_chat_waiting(c) ? 2 : 0;
 }
 
+/* The tool calls the last hearth_wasm_next completed: out[0] the address
+ * of OpenAI's tool_calls list as JSON, out[1] its length ("[]" when none). */
+EXPORT("hearth_wasm_next_tool_calls") void hearth_wasm_next_tool_calls(hearth_chat *c, uint32_t *out) {
+    size_t len;
+    const char *calls = hearth_chat_next_tool_calls(c, &len);
+    out[0] = (uint32_t)(uintptr_t)calls;
+    out[1] = (uint32_t)len;
+}
+
+/* After hearth_wasm_end: the answer's tool calls (NUL-terminated JSON, "[]" when none). */
+EXPORT("hearth_wasm_tool_calls") const char *hearth_wasm_tool_calls(hearth_chat *c) { return hearth_chat_tool_calls(c); }
+
 EXPORT("hearth_wasm_interrupt") void hearth_wasm_interrupt(hearth_chat *c) { hearth_chat_interrupt(c); }
 
 /* Ends the answer. stats (9 doubles): prompt_tokens, reused_tokens,
  * evaluated_tokens, gen_tokens, dropped_messages, prefill_ms, decode_ms,
- * ttft_ms, stop (0 eog, 1 stop string, 2 length, 3 context, 4 interrupted).
+ * ttft_ms, stop (0 eog, 1 stop string, 2 length, 3 context, 4 interrupted, 5 grammar).
  * Returns 0 or -1. */
 EXPORT("hearth_wasm_end")
 int hearth_wasm_end(hearth_chat *c, double *stats) {
     hearth_chat_stats s;
     memset(&g_err, 0, sizeof g_err);
     hearth_status st = hearth_chat_end(c, NULL, NULL, &s, &g_err);
-    static const char *const stops[] = {"eog", "stop", "length", "context", "interrupted"};
+    static const char *const stops[] = {"eog", "stop", "length", "context", "interrupted", "grammar"};
     double code = 2;
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         if (s.stop && strcmp(s.stop, stops[i]) == 0) code = i;
     double v[9] = {s.prompt_tokens, s.reused_tokens, s.evaluated_tokens, s.gen_tokens, s.dropped_messages,
                    s.prefill_ms, s.decode_ms, s.ttft_ms, code};

@@ -1,0 +1,197 @@
+#include "grammar/state_table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Past these the table starts over (between walks): memory stays bounded
+ * whatever the grammar and the text. */
+enum { MAX_STATES = 8192, MAX_MOVES = 1 << 18 };
+
+typedef struct {
+    grammar_state s;
+    uint64_t hash;
+    uint32_t loop[8], exit[8]; /* bytes known to lead back to this state, or elsewhere */
+    int8_t text_loop;          /* non-ASCII characters lead back here: 1, not: 0, not known yet: -1 */
+    bool same_known;
+    uint32_t same[4];          /* ASCII bytes that lead where 'a'... the first byte of the set leads */
+    uint32_t same_to;          /* that state */
+    uint8_t same_as;           /* the byte it was computed for */
+} entry;
+
+struct state_table {
+    const grammar *g;
+    entry *states;
+    uint32_t n_states, cap_states;
+    uint32_t *index; /* open addressing over states by hash: id + 1, 0 empty */
+    uint32_t index_cap;
+    uint64_t *move_key; /* open addressing: (id << 8 | byte) + 1, 0 empty */
+    uint32_t *move_to;
+    uint32_t n_moves, move_cap;
+    grammar_state scratch;
+    grammar_scratch w;
+};
+
+static uint64_t hash_state(const grammar_state *s) {
+    uint64_t h = 1469598103934665603ull ^ s->partial ^ ((uint64_t)s->left << 40) ^ ((uint64_t)s->need << 48);
+    for (size_t i = 0; i < s->len; i++) h = (h ^ s->data[i]) * 1099511628211ull;
+    return h;
+}
+
+static bool same(const grammar_state *a, const grammar_state *b) {
+    return a->len == b->len && a->partial == b->partial && a->left == b->left && a->need == b->need &&
+           (!a->len || memcmp(a->data, b->data, a->len * sizeof *a->data) == 0);
+}
+
+state_table *state_table_create(const grammar *g) {
+    state_table *t = calloc(1, sizeof *t);
+    if (t) t->g = g;
+    return t;
+}
+
+/* The tables (some MiB) come with the first walk: a matcher that only
+ * checks tokens (accept) never needs them. */
+static bool ready(state_table *t) {
+    if (t->index) return true;
+    t->index = calloc(2 * MAX_STATES, sizeof *t->index);
+    t->move_key = calloc(2 * MAX_MOVES, sizeof *t->move_key);
+    t->move_to = malloc(2 * (size_t)MAX_MOVES * sizeof *t->move_to);
+    if (!t->index || !t->move_key || !t->move_to) {
+        free(t->index);
+        free(t->move_key);
+        free(t->move_to);
+        t->index = NULL, t->move_key = NULL, t->move_to = NULL;
+        return false;
+    }
+    t->index_cap = 2 * MAX_STATES;
+    t->move_cap = 2 * MAX_MOVES;
+    return true;
+}
+
+static void clear(state_table *t) {
+    for (uint32_t i = 0; i < t->n_states; i++) grammar_state_free(&t->states[i].s);
+    t->n_states = 0;
+    memset(t->index, 0, t->index_cap * sizeof *t->index);
+    memset(t->move_key, 0, t->move_cap * sizeof *t->move_key);
+    t->n_moves = 0;
+}
+
+void state_table_free(state_table *t) {
+    if (!t) return;
+    if (t->index && t->move_key) clear(t);
+    free(t->states);
+    free(t->index);
+    free(t->move_key);
+    free(t->move_to);
+    grammar_state_free(&t->scratch);
+    grammar_scratch_free(&t->w);
+    free(t);
+}
+
+void state_table_trim(state_table *t) {
+    if (t->index && (t->n_states >= MAX_STATES - 256 || t->n_moves >= MAX_MOVES - 4096)) clear(t);
+}
+
+uint32_t state_table_intern(state_table *t, const grammar_state *s) {
+    if (grammar_state_dead(s) || !ready(t)) return STATE_DEAD;
+    uint64_t h = hash_state(s);
+    uint32_t i = (uint32_t)h & (t->index_cap - 1);
+    for (; t->index[i]; i = (i + 1) & (t->index_cap - 1)) {
+        entry *e = &t->states[t->index[i] - 1];
+        if (e->hash == h && same(&e->s, s)) return t->index[i] - 1;
+    }
+    if (t->n_states >= MAX_STATES) return STATE_DEAD; /* full until the next trim */
+    if (t->n_states == t->cap_states) {
+        uint32_t cap = t->cap_states ? 2 * t->cap_states : 64;
+        entry *n = realloc(t->states, cap * sizeof *n);
+        if (!n) return STATE_DEAD;
+        t->states = n;
+        t->cap_states = cap;
+    }
+    entry *e = &t->states[t->n_states];
+    memset(e, 0, sizeof *e);
+    if (!grammar_state_copy(&e->s, s)) return STATE_DEAD;
+    e->hash = h;
+    e->text_loop = -1;
+    t->index[i] = ++t->n_states;
+    return t->n_states - 1;
+}
+
+uint32_t state_table_next(state_table *t, uint32_t id, uint8_t b) {
+    uint64_t key = ((uint64_t)id << 8 | b) + 1;
+    uint32_t i = (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (t->move_cap - 1);
+    for (; t->move_key[i]; i = (i + 1) & (t->move_cap - 1))
+        if (t->move_key[i] == key) return t->move_to[i];
+    /* the states array may move while interning: copy what we step from */
+    uint32_t to = STATE_DEAD;
+    if (grammar_state_byte(t->g, &t->states[id].s, b, &t->scratch, &t->w)) to = state_table_intern(t, &t->scratch);
+    if (t->n_moves < MAX_MOVES) {
+        t->move_key[i] = key;
+        t->move_to[i] = to;
+        t->n_moves++;
+    }
+    return to;
+}
+
+/* Whether every non-ASCII character leads from id back to id: every class
+ * on top treats them alike, and one of them (U+00E9) comes back. */
+static bool text_loop(state_table *t, uint32_t id) {
+    if (t->states[id].text_loop < 0) {
+        bool uniform = grammar_state_nonascii_uniform(t->g, &t->states[id].s);
+        uint32_t mid = uniform ? state_table_next(t, id, 0xC3) : STATE_DEAD;
+        t->states[id].text_loop = mid != STATE_DEAD && state_table_next(t, mid, 0xA9) == id;
+    }
+    return t->states[id].text_loop == 1;
+}
+
+/* The ASCII bytes that lead from id where byte `as` leads. */
+static const uint32_t *same_as(state_table *t, uint32_t id, uint8_t as, uint32_t *to) {
+    if (!t->states[id].same_known || t->states[id].same_as != as) {
+        uint32_t target = state_table_next(t, id, as), same[4] = {0};
+        for (int b = 0; b < 128; b++)
+            if (state_table_next(t, id, (uint8_t)b) == target) same[b >> 5] |= 1u << (b & 31);
+        entry *e = &t->states[id];
+        memcpy(e->same, same, sizeof same);
+        e->same_to = target;
+        e->same_as = as;
+        e->same_known = true;
+    }
+    *to = t->states[id].same_to;
+    return t->states[id].same;
+}
+
+bool state_table_runs(state_table *t, uint32_t id, const uint32_t bytes[8], int height) {
+    if (bytes[4] | bytes[5] | bytes[6] | bytes[7]) return false;
+    int first = -1;
+    for (int w = 0; w < 4 && first < 0; w++)
+        if (bytes[w]) first = w * 32 + __builtin_ctz(bytes[w]);
+    if (first < 0) return true;
+    for (int i = 0; i < height; i++) {
+        uint32_t to;
+        const uint32_t *same = same_as(t, id, (uint8_t)first, &to);
+        if (to == STATE_DEAD) return false;
+        for (int w = 0; w < 4; w++)
+            if (bytes[w] & ~same[w]) return false;
+        id = to;
+    }
+    return true;
+}
+
+bool state_table_loops(state_table *t, uint32_t id, const uint32_t bytes[8]) {
+    for (int w = 0; w < 4; w++)
+        if (bytes[w] & t->states[id].exit[w]) return false;
+    if ((bytes[4] | bytes[5] | bytes[6] | bytes[7]) && !text_loop(t, id)) return false;
+    for (int w = 0; w < 4; w++) {
+        uint32_t unknown = bytes[w] & ~t->states[id].loop[w];
+        while (unknown) {
+            int bit = __builtin_ctz(unknown);
+            unknown &= unknown - 1;
+            uint32_t to = state_table_next(t, id, (uint8_t)(w * 32 + bit));
+            if (to != id) {
+                t->states[id].exit[w] |= 1u << bit;
+                return false;
+            }
+            t->states[id].loop[w] |= 1u << bit;
+        }
+    }
+    return true;
+}

@@ -1,0 +1,40 @@
+/* Grammar states by number, and the moves between them by byte, kept from
+ * step to step: walking the vocabulary trie (token_mask.c) asks "state s,
+ * then byte b?" hundreds of thousands of times per token, for a handful of
+ * distinct states (inside a JSON string every plain character leads to the
+ * same state). The first time costs a real step of the matcher (matcher.h),
+ * every later one a hash lookup. It also answers whether a set of bytes all
+ * lead back to the same state (a loop such as a string's characters), so
+ * the walk can allow a whole subtree of tokens made of those bytes at once. */
+#ifndef HEARTH_GRAMMAR_STATE_TABLE_H
+#define HEARTH_GRAMMAR_STATE_TABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "grammar/grammar.h"
+#include "grammar/matcher.h"
+
+enum { STATE_DEAD = UINT32_MAX };
+
+typedef struct state_table state_table;
+
+state_table *state_table_create(const grammar *g); /* NULL: out of memory */
+void state_table_free(state_table *t);
+/* Forgets everything once it holds more than its bounds (call between walks). */
+void state_table_trim(state_table *t);
+/* The number of s (STATE_DEAD: out of memory, or a dead state). */
+uint32_t state_table_intern(state_table *t, const grammar_state *s);
+/* The state after byte b from state id (STATE_DEAD when nothing takes it). */
+uint32_t state_table_next(state_table *t, uint32_t id, uint8_t b);
+/* Whether every byte in bytes (a 256-bit set) leads from id back to id;
+ * non-ASCII bytes count when every well-formed non-ASCII character leads
+ * back to id (the caller makes sure the bytes form such characters). */
+bool state_table_loops(state_table *t, uint32_t id, const uint32_t bytes[8]);
+
+/* Whether every ASCII byte string of at most `height` bytes from bytes
+ * (ASCII only) is taken from id: each byte of the set leads to the same next
+ * state at each step (a bounded string's characters: maxLength counts down). */
+bool state_table_runs(state_table *t, uint32_t id, const uint32_t bytes[8], int height);
+
+#endif
