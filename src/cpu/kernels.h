@@ -192,6 +192,9 @@ static inline size_t kernels_act_gbias_offset(int n) {
 /* Instruction sets the running CPU (and OS) supports. */
 #define KERNELS_CPU_AVX2 1u       /* AVX2 + FMA + F16C */
 #define KERNELS_CPU_AVX512VNNI 2u /* AVX512 F/BW/VL + VNNI */
+#define KERNELS_CPU_NEON 4u       /* ARM64 Advanced SIMD (every ARMv8-A core) */
+#define KERNELS_CPU_DOTPROD 8u    /* ARM64 FEAT_DotProd (SDOT, vdotq_s32) */
+#define KERNELS_CPU_I8MM 16u      /* ARM64 FEAT_I8MM (SMMLA, vmmlaq_s32) */
 unsigned kernels_cpu_features(void);
 
 /* The scalar reference, always available. */
@@ -218,5 +221,8 @@ void kernels_fill_q8_K_row(const float *x, void *dst, int n);
  * caller has already checked that the CPU supports it. */
 bool kernels_avx2_fill(hearth_kernels *k);
 bool kernels_avx512_fill(hearth_kernels *k);
+/* ARM64 (quant_neon*.c): plain NEON, and the same kernels with SDOT. */
+bool kernels_neon_fill(hearth_kernels *k);
+bool kernels_neon_dotprod_fill(hearth_kernels *k);
 
 #endif

@@ -1207,6 +1207,17 @@ static void test_attention_fast(void) {
     CHECK(label, ok, "see above");
 }
 
+/* Every test of a SIMD level against the scalar reference. */
+static void test_level(const char *name, const hearth_kernels *k, const hearth_kernels *ref) {
+    test_quant_simd(name, k, ref);
+    test_matmul(name, k, ref, 0);
+    test_matmul_big(name, k, ref);
+    test_pinned(name, k);
+    test_k_kernels(name, k, ref);
+    test_pinned_lowbit(name, k);
+    test_matmul_lowbit(name, k, ref);
+}
+
 int main(void) {
     test_types();
     test_type_table();
@@ -1260,25 +1271,20 @@ int main(void) {
         hearth_kernels avx2;
         kernels_scalar_fill(&avx2);
         if (kernels_avx2_fill(&avx2)) {
-            test_quant_simd("avx2", &avx2, &ref);
-            test_matmul("avx2", &avx2, &ref, 0);
-            test_matmul_big("avx2", &avx2, &ref);
-            test_pinned("avx2", &avx2);
-            test_k_kernels("avx2", &avx2, &ref);
-            test_pinned_lowbit("avx2", &avx2);
-            test_matmul_lowbit("avx2", &avx2, &ref);
+            test_level("avx2", &avx2, &ref);
         } else {
             printf("# avx2 kernels not compiled in (quant_avx2.c needs -mavx2 -mfma -mf16c)\n");
         }
     }
+    /* ARM64: where SDOT is the best level, the plain NEON one too. */
+    if (kernels_cpu_features() & KERNELS_CPU_DOTPROD) {
+        hearth_kernels neon;
+        kernels_scalar_fill(&neon);
+        if (kernels_neon_fill(&neon)) test_level("neon", &neon, &ref);
+        else printf("# neon kernels not compiled in (quant_neon.c needs an aarch64 compiler)\n");
+    }
     if (strcmp(kernels_name(&best), "scalar") && strcmp(kernels_name(&best), "avx2")) {
-        test_quant_simd(kernels_name(&best), &best, &ref);
-        test_matmul(kernels_name(&best), &best, &ref, 0);
-        test_matmul_big(kernels_name(&best), &best, &ref);
-        test_pinned(kernels_name(&best), &best);
-        test_k_kernels(kernels_name(&best), &best, &ref);
-        test_pinned_lowbit(kernels_name(&best), &best);
-        test_matmul_lowbit(kernels_name(&best), &best, &ref);
+        test_level(kernels_name(&best), &best, &ref);
         test_matmul_long_kq(kernels_name(&best), &best, &ref);
     }
     hearth_kernels fast;
