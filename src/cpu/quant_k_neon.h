@@ -12,10 +12,11 @@
 #include "quant_k.h"
 
 /* A super-block as 256 signed codes (16 vectors in element order) and its
- * integer scales: Q4_K/Q5_K 8 of 32 with 8 mins, Q6_K 16 signed of 16. */
+ * integer scales: Q4_K/Q5_K 8 of 32 with 8 mins, Q6_K 16 signed of 16
+ * (quant_lowbit_neon.h: Q2_K 16 with 16 mins, Q3_K and IQ4_XS 16). */
 typedef struct {
     int8x16_t q[16];
-    int32_t sc[16], m[8];
+    int32_t sc[16], m[16];
     float d, dmin;
 } neon_kblock;
 
@@ -121,14 +122,21 @@ static inline void neon_step_q5_k(const neon_kblock *w, const block_q8_K *y, neo
     a->summs = fmaf(dmin, (float)mins, a->summs);
 }
 
-static inline void neon_step_q6_k(const neon_kblock *w, const block_q8_K *y, neon_kacc *a) {
-    const float d = y->d * w->d;
+/* ggml's 8 lanes over a super-block of 16 scales: lane l sums, over the 8
+ * chunks c of 32, sc[2c + l / 4] times the dot of elements 32c + 4l..+3. */
+static inline neon_dot8 neon_lanes16(const neon_kblock *w, const int8_t *y) {
     neon_dot8 s = {vdupq_n_s32(0), vdupq_n_s32(0)};
     for (int c = 0; c < 8; c++) {
-        const neon_dot8 dc = neon_block_dots(&w->q[2 * c], y->qs + 32 * c);
+        const neon_dot8 dc = neon_block_dots(&w->q[2 * c], y + 32 * c);
         s.lo = vmlaq_n_s32(s.lo, dc.lo, w->sc[2 * c]);
         s.hi = vmlaq_n_s32(s.hi, dc.hi, w->sc[2 * c + 1]);
     }
+    return s;
+}
+
+static inline void neon_step_q6_k(const neon_kblock *w, const block_q8_K *y, neon_kacc *a) {
+    const float d = y->d * w->d;
+    neon_dot8 s = neon_lanes16(w, y->qs);
     /* ggml's -32 offset: lane l loses 32 (sc_2l bsum_2l + sc_2l+1 bsum_2l+1) */
     int32x4_t p[4];
     for (int i = 0; i < 4; i++) {
