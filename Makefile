@@ -31,7 +31,8 @@ ifneq ($(filter x86_64 amd64 i686 i386,$(CC_ARCH)),)
 $(BUILD)/obj/src/cpu/%_avx2.o:   SIMD := -mavx2 -mfma -mf16c
 $(BUILD)/obj/src/cpu/%_avx512.o: SIMD := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512dq
 endif
-# ARM64: base NEON (every ARMv8-A), the dot-product level (ARMv8.2-A's optional SDOT), the i8mm level (SMMLA).
+# ARM64: base NEON (every ARMv8-A), the dot-product level (ARMv8.2-A's optional SDOT), the i8mm level (SMMLA
+# for prefill, with SDOT).
 ifeq ($(CC_ARCH),aarch64)
 $(BUILD)/obj/src/cpu/%_neon.o:         SIMD := -march=armv8-a
 $(BUILD)/obj/src/cpu/%_neon_dotprod.o: SIMD := -march=armv8.2-a+dotprod

@@ -112,6 +112,7 @@ void kernels_init(hearth_kernels *k, bool allow_simd) {
     if (f & KERNELS_CPU_AVX512VNNI) kernels_avx512_fill(k);
     if (f & KERNELS_CPU_NEON) kernels_neon_fill(k);
     if (f & KERNELS_CPU_DOTPROD) kernels_neon_dotprod_fill(k);
+    if ((f & KERNELS_CPU_DOTPROD) && (f & KERNELS_CPU_I8MM)) kernels_neon_i8mm_fill(k);
 }
 
 bool kernels_prefer_speed(hearth_kernels *k) {

@@ -221,8 +221,10 @@ void kernels_fill_q8_K_row(const float *x, void *dst, int n);
  * caller has already checked that the CPU supports it. */
 bool kernels_avx2_fill(hearth_kernels *k);
 bool kernels_avx512_fill(hearth_kernels *k);
-/* ARM64 (quant_neon*.c): plain NEON, and the same kernels with SDOT. */
+/* ARM64 (quant_neon*.c): plain NEON, the same kernels with SDOT, and
+ * those with SMMLA for the prefill of some types. */
 bool kernels_neon_fill(hearth_kernels *k);
 bool kernels_neon_dotprod_fill(hearth_kernels *k);
+bool kernels_neon_i8mm_fill(hearth_kernels *k);
 
 #endif

@@ -1,5 +1,5 @@
 // The ARM64 build (`make arm64`: build-arm64/, Debian's cross compiler) run under qemu-user for
-// both CPU feature sets: -cpu max (dotprod and i8mm: hearth picks the neon-dotprod kernels) and
+// both CPU feature sets: -cpu max (dotprod and i8mm: hearth picks the neon-i8mm kernels) and
 // -cpu cortex-a53 (plain NEON: the neon kernels). Each checks the kernels hearth picks, runs the
 // kernel unit tests (every ARM level against the scalar reference and llama.cpp's pinned bits)
 // and the golden test (tests/e2e/golden.test.mjs, SIMD and scalar) on llama.cpp's stored outputs.
@@ -18,7 +18,7 @@ const BUILD = 'build-arm64';
 const ALL = process.env.HEARTH_ARM64_ALL === '1';
 const qemu = (cpu) => ['qemu-aarch64', '-L', '/usr/aarch64-linux-gnu', '-cpu', cpu];
 const CPUS = [
-  { cpu: 'max', kernels: 'neon-dotprod', units: true, golden: ['llama-llama2-q', 'kq-phi3-llama2-e256-q4_k_m'] },
+  { cpu: 'max', kernels: 'neon-i8mm', units: true, golden: ['llama-llama2-q', 'kq-phi3-llama2-e256-q4_k_m'] },
   { cpu: 'cortex-a53', kernels: 'neon', units: ALL, golden: ['kq-phi3-llama2-e256-q4_k_m'] },
 ];
 

@@ -1276,12 +1276,16 @@ int main(void) {
             printf("# avx2 kernels not compiled in (quant_avx2.c needs -mavx2 -mfma -mf16c)\n");
         }
     }
-    /* ARM64: where SDOT is the best level, the plain NEON one too. */
+    /* ARM64: the levels below the best one too (plain NEON under SDOT's, SDOT's under i8mm's). */
     if (kernels_cpu_features() & KERNELS_CPU_DOTPROD) {
         hearth_kernels neon;
         kernels_scalar_fill(&neon);
         if (kernels_neon_fill(&neon)) test_level("neon", &neon, &ref);
         else printf("# neon kernels not compiled in (quant_neon.c needs an aarch64 compiler)\n");
+        if (kernels_cpu_features() & KERNELS_CPU_I8MM) {
+            kernels_scalar_fill(&neon);
+            if (kernels_neon_dotprod_fill(&neon)) test_level("neon-dotprod", &neon, &ref);
+        }
     }
     if (strcmp(kernels_name(&best), "scalar") && strcmp(kernels_name(&best), "avx2")) {
         test_level(kernels_name(&best), &best, &ref);
