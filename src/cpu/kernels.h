@@ -178,6 +178,13 @@ typedef struct {
     float s; /* the fp16 s = d * sum, as f32 */
 } act_aux_q8_1;
 
+/* Position of element i in a BF16 activation row of n32 = n & ~31 whole
+ * chunks (the layout above). */
+static inline int kernels_bf16_pos(int i, int n32) {
+    if (i >= n32) return i;
+    return (i & ~31) + ((i & 1) << 4) + ((i & 31) >> 1);
+}
+
 /* Byte offset of the auxiliary entries in a Q8_0 (q81 false) or Q8_1 row. */
 static inline size_t kernels_act_aux_offset(int n, bool q81) {
     return ((size_t)(n / 32) * (q81 ? 36 : 34) + 7) & ~(size_t)7;

@@ -5,9 +5,11 @@
 #include "kernels.h"
 
 #if defined(__aarch64__) && defined(__ARM_NEON)
+#include "quant_float_neon.h"
 #include "quant_lowbit_neon.h" /* with quant_neon.h and quant_k_neon.h */
 
 bool kernels_neon_fill(hearth_kernels *k) {
+    neon_float_fill(k);
     neon_quant_fill(k);
     neon_k_fill(k);
     neon_lowbit_fill(k);

@@ -9,6 +9,7 @@
 #include "kernels.h"
 
 #if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD) && defined(__ARM_FEATURE_MATMUL_INT8)
+#include "quant_float_neon.h"
 #include "quant_lowbit_neon.h" /* with quant_neon.h and quant_k_neon.h */
 
 /* 16 bytes of row a and of row b as the two 8-byte rows of SMMLA's
@@ -95,6 +96,7 @@ static void i8mm_mm_iq4_nl(const void *w, int n, int r0, int r1, const void *a, 
 }
 
 bool kernels_neon_i8mm_fill(hearth_kernels *k) {
+    neon_float_fill(k);
     neon_quant_fill(k);
     neon_k_fill(k);
     neon_lowbit_fill(k);
