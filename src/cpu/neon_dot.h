@@ -8,6 +8,19 @@
 
 #include <arm_neon.h>
 
+/* Inlined whatever its size: the drivers take their type and the tile's
+ * token count as constants, which is what makes the inner loops tight. */
+#define NEON_AI static inline __attribute__((always_inline))
+/* Before the fixed-count loops over a block's vectors and scales: straight
+ * code, registers for the arrays. */
+#define NEON_UNROLL _Pragma("GCC unroll 16")
+
+/* An fp16 scale as f32 by the hardware's conversion (exact, the value
+ * ggml_fp16_to_fp32 gives) rather than a call in the inner loop. */
+static inline float neon_half(uint16_t h) {
+    return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0);
+}
+
 /* Lane i: acc_i + the dot of bytes 4i..4i+3 of a and b (|a|, |b| <= 128,
  * so a product fits int16 and two fit int32 with room). */
 static inline int32x4_t neon_dot4(int32x4_t acc, int8x16_t a, int8x16_t b) {

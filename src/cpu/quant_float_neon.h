@@ -31,7 +31,7 @@ static inline float neon_wload1(enum neon_ftype ft, const unsigned char *x, int 
     }
     uint16_t h;
     memcpy(&h, x + 2 * (size_t)i, 2);
-    return ft == NF_F16 ? ggml_fp16_to_fp32(h) : ggml_bf16_to_fp32(h);
+    return ft == NF_F16 ? neon_half(h) : ggml_bf16_to_fp32(h);
 }
 
 /* _mm512_reduce_add_ps of 16 lanes c[0..3] (scalar red16f). */

@@ -29,9 +29,11 @@ static inline void neon_dec_q45_k(const uint8_t *p, bool q5, neon_kblock *o) {
     kq_scales_mins(h->scales, sc, m);
     uint8x16_t qh[2] = {vdupq_n_u8(0), vdupq_n_u8(0)};
     if (q5) qh[0] = vld1q_u8(p + KQ5_QH), qh[1] = vld1q_u8(p + KQ5_QH + 16);
+    NEON_UNROLL
     for (int j = 0; j < 8; j++) {
         o->sc[j] = sc[j];
         o->m[j] = m[j];
+        NEON_UNROLL
         for (int i = 0; i < 2; i++) {
             const uint8x16_t b = vld1q_u8(qs + 32 * (j / 2) + 16 * i);
             uint8x16_t q = j & 1 ? vshrq_n_u8(b, 4) : vandq_u8(b, vdupq_n_u8(0x0f));
@@ -39,15 +41,17 @@ static inline void neon_dec_q45_k(const uint8_t *p, bool q5, neon_kblock *o) {
             o->q[2 * j + i] = vreinterpretq_s8_u8(q);
         }
     }
-    o->d = ggml_fp16_to_fp32(h->d);
-    o->dmin = ggml_fp16_to_fp32(h->dmin);
+    o->d = neon_half(h->d);
+    o->dmin = neon_half(h->dmin);
 }
 
 /* Q6_K: chunk c of half h takes ql's low (c < 2) or high nibbles of bytes
  * 64h + 32 (c & 1) + l and bits 2c, 2c + 1 of qh[32h + l] (codes 0..63). */
 static inline void neon_dec_q6_k(const uint8_t *p, neon_kblock *o) {
     const block_q6_K *x = (const block_q6_K *)p;
+    NEON_UNROLL
     for (int h = 0; h < 2; h++)
+        NEON_UNROLL
         for (int i = 0; i < 2; i++) {
             const uint8x16_t a = vld1q_u8(x->ql + 64 * h + 16 * i), b = vld1q_u8(x->ql + 64 * h + 32 + 16 * i),
                              hi = vld1q_u8(x->qh + 32 * h + 16 * i), m4 = vdupq_n_u8(0x0f), m3 = vdupq_n_u8(0x30);
@@ -59,8 +63,9 @@ static inline void neon_dec_q6_k(const uint8_t *p, neon_kblock *o) {
             q[0] = vreinterpretq_s8_u8(c0), q[2] = vreinterpretq_s8_u8(c1);
             q[4] = vreinterpretq_s8_u8(c2), q[6] = vreinterpretq_s8_u8(c3);
         }
+    NEON_UNROLL
     for (int s = 0; s < 16; s++) o->sc[s] = x->scales[s];
-    o->d = ggml_fp16_to_fp32(x->d);
+    o->d = neon_half(x->d);
     o->dmin = 0.0f;
 }
 
@@ -84,6 +89,7 @@ static inline int16x8_t neon_bsums32(const block_q8_K *y) {
 
 static inline void neon_step_q4_k(const neon_kblock *w, const block_q8_K *y, bool gemm, neon_kacc *a) {
     int32x4_t v[4];
+    NEON_UNROLL
     for (int p = 0; p < 4; p++)
         v[p] = vmlaq_n_s32(vmulq_n_s32(neon_sub_dot(w, y->qs, 2 * p), w->sc[2 * p]), neon_sub_dot(w, y->qs, 2 * p + 1),
                            w->sc[2 * p + 1]);
@@ -97,6 +103,7 @@ static inline void neon_step_q4_k(const neon_kblock *w, const block_q8_K *y, boo
         int32_t is[4], im[4];
         vst1q_s32(is, isum);
         vst1q_s32(im, imin);
+        NEON_UNROLL
         for (int p = 0; p < 4; p++) {
             a->acc = fmaf((float)is[p], dd, a->acc);
             a->summs = fmaf((float)im[p], dm, a->summs);
@@ -110,6 +117,7 @@ static inline void neon_step_q4_k(const neon_kblock *w, const block_q8_K *y, boo
 static inline void neon_step_q5_k(const neon_kblock *w, const block_q8_K *y, neon_kacc *a) {
     const float d = y->d * w->d, dmin = -y->d * w->dmin;
     neon_dot8 s = {vdupq_n_s32(0), vdupq_n_s32(0)};
+    NEON_UNROLL
     for (int j = 0; j < 8; j++) {
         const neon_dot8 dj = neon_block_dots(&w->q[2 * j], y->qs + 32 * j);
         s.lo = vmlaq_n_s32(s.lo, dj.lo, w->sc[j]);
@@ -126,6 +134,7 @@ static inline void neon_step_q5_k(const neon_kblock *w, const block_q8_K *y, neo
  * chunks c of 32, sc[2c + l / 4] times the dot of elements 32c + 4l..+3. */
 static inline neon_dot8 neon_lanes16(const neon_kblock *w, const int8_t *y) {
     neon_dot8 s = {vdupq_n_s32(0), vdupq_n_s32(0)};
+    NEON_UNROLL
     for (int c = 0; c < 8; c++) {
         const neon_dot8 dc = neon_block_dots(&w->q[2 * c], y + 32 * c);
         s.lo = vmlaq_n_s32(s.lo, dc.lo, w->sc[2 * c]);
@@ -139,6 +148,7 @@ static inline void neon_step_q6_k(const neon_kblock *w, const block_q8_K *y, neo
     neon_dot8 s = neon_lanes16(w, y->qs);
     /* ggml's -32 offset: lane l loses 32 (sc_2l bsum_2l + sc_2l+1 bsum_2l+1) */
     int32x4_t p[4];
+    NEON_UNROLL
     for (int i = 0; i < 4; i++) {
         const int32x4_t sc = {w->sc[4 * i], w->sc[4 * i + 1], w->sc[4 * i + 2], w->sc[4 * i + 3]};
         p[i] = vmulq_s32(vmovl_s16(vld1_s16(y->bsums + 4 * i)), sc);
@@ -150,32 +160,41 @@ static inline void neon_step_q6_k(const neon_kblock *w, const block_q8_K *y, neo
 
 #define NEON_KTOK 8 /* tokens per pass over a row: each block decoded once for them */
 
-static inline void neon_matmul_k(uint32_t type, const void *w, int n, int r0, int r1, const void *act, int n_tok,
-                                 float *out, size_t os) {
+/* One row times the nt tokens of a tile (y and out at its first). */
+NEON_AI void neon_k_tile(uint32_t type, const uint8_t *x, int nb, const block_q8_K *y, int t0, int n_tok, int nt,
+                         float *out, size_t os) {
+    const size_t bs = ggml_block_bytes(type);
+    neon_kacc a[NEON_KTOK];
+    for (int t = 0; t < NEON_KTOK; t++) a[t] = (neon_kacc){vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), 0.0f, 0.0f};
+    for (int b = 0; b < nb; b++) {
+        neon_kblock wb;
+        if (type == GGML_TYPE_Q6_K) neon_dec_q6_k(x + (size_t)b * bs, &wb);
+        else neon_dec_q45_k(x + (size_t)b * bs, type == GGML_TYPE_Q5_K, &wb);
+        for (int t = 0; t < nt; t++) {
+            const block_q8_K *yb = y + (size_t)t * nb + b;
+            if (type == GGML_TYPE_Q4_K) neon_step_q4_k(&wb, yb, kq4_gemm_token(t0 + t, n_tok), &a[t]);
+            else if (type == GGML_TYPE_Q5_K) neon_step_q5_k(&wb, yb, &a[t]);
+            else neon_step_q6_k(&wb, yb, &a[t]);
+        }
+    }
+    for (int t = 0; t < nt; t++)
+        out[(size_t)t * os] = type == GGML_TYPE_Q4_K   ? a[t].acc - a[t].summs
+                              : type == GGML_TYPE_Q5_K ? neon_hsum8(a[t].lo, a[t].hi) + a[t].summs
+                                                       : neon_hsum8(a[t].lo, a[t].hi);
+}
+
+NEON_AI void neon_matmul_k(uint32_t type, const void *w, int n, int r0, int r1, const void *act, int n_tok, float *out,
+                           size_t os) {
     const int nb = n / QK_K;
-    const size_t bs = ggml_block_bytes(type), wrow = (size_t)nb * bs;
+    const size_t wrow = (size_t)nb * ggml_block_bytes(type);
     const block_q8_K *y = act;
     for (int r = r0; r < r1; r++) {
         const uint8_t *x = (const uint8_t *)w + (size_t)r * wrow;
         for (int t0 = 0; t0 < n_tok; t0 += NEON_KTOK) {
             const int nt = n_tok - t0 < NEON_KTOK ? n_tok - t0 : NEON_KTOK;
-            neon_kacc a[NEON_KTOK];
-            for (int t = 0; t < NEON_KTOK; t++) a[t] = (neon_kacc){vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), 0.0f, 0.0f};
-            for (int b = 0; b < nb; b++) {
-                neon_kblock wb;
-                if (type == GGML_TYPE_Q6_K) neon_dec_q6_k(x + (size_t)b * bs, &wb);
-                else neon_dec_q45_k(x + (size_t)b * bs, type == GGML_TYPE_Q5_K, &wb);
-                for (int t = 0; t < nt; t++) {
-                    const block_q8_K *yb = y + (size_t)(t0 + t) * nb + b;
-                    if (type == GGML_TYPE_Q4_K) neon_step_q4_k(&wb, yb, kq4_gemm_token(t0 + t, n_tok), &a[t]);
-                    else if (type == GGML_TYPE_Q5_K) neon_step_q5_k(&wb, yb, &a[t]);
-                    else neon_step_q6_k(&wb, yb, &a[t]);
-                }
-            }
-            for (int t = 0; t < nt; t++)
-                out[(size_t)(t0 + t) * os + (size_t)r] = type == GGML_TYPE_Q4_K   ? a[t].acc - a[t].summs
-                                                         : type == GGML_TYPE_Q5_K ? neon_hsum8(a[t].lo, a[t].hi) + a[t].summs
-                                                                                  : neon_hsum8(a[t].lo, a[t].hi);
+            float *o = out + (size_t)t0 * os + (size_t)r;
+            if (nt == 1) neon_k_tile(type, x, nb, y + (size_t)t0 * nb, t0, n_tok, 1, o, os); /* decode */
+            else neon_k_tile(type, x, nb, y + (size_t)t0 * nb, t0, n_tok, nt, o, os);
         }
     }
 }

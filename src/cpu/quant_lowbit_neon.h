@@ -20,7 +20,7 @@ static inline void neon_iq4_codes(const uint8_t *qs, int8x16_t q[2]) {
 static inline void neon_dec_iq4_nl(const void *p, neon_wblock *o) {
     const block_iq4_nl *x = p;
     neon_iq4_codes(x->qs, o->q);
-    o->d = ggml_fp16_to_fp32(x->d);
+    o->d = neon_half(x->d);
     o->m = 0.0f;
 }
 
@@ -35,9 +35,12 @@ static void neon_mm_iq4_nl(const void *w, int n, int r0, int r1, const void *a, 
  * qs[32h + l]; Q3_K subtracts 4 where bit 4h + j of hmask[l] is clear. */
 static inline void neon_low2_codes(const uint8_t *qs, const uint8_t *hmask, neon_kblock *o) {
     const uint8x16_t three = vdupq_n_u8(3), four = vdupq_n_u8(4);
+    NEON_UNROLL
     for (int h = 0; h < 2; h++)
+        NEON_UNROLL
         for (int i = 0; i < 2; i++) {
             const uint8x16_t b = vld1q_u8(qs + 32 * h + 16 * i);
+            NEON_UNROLL
             for (int j = 0; j < 4; j++) {
                 uint8x16_t q = vandq_u8(vshlq_u8(b, vdupq_n_s8((int8_t)(-2 * j))), three);
                 if (hmask) {
@@ -52,12 +55,13 @@ static inline void neon_low2_codes(const uint8_t *qs, const uint8_t *hmask, neon
 static inline void neon_dec_q2_k(const void *p, neon_kblock *o) {
     const block_q2_K *x = p;
     neon_low2_codes(x->qs, NULL, o);
+    NEON_UNROLL
     for (int s = 0; s < 16; s++) {
         o->sc[s] = x->scales[s] & 0x0f;
         o->m[s] = x->scales[s] >> 4;
     }
-    o->d = ggml_fp16_to_fp32(x->d);
-    o->dmin = ggml_fp16_to_fp32(x->dmin);
+    o->d = neon_half(x->d);
+    o->dmin = neon_half(x->dmin);
 }
 
 static inline void neon_dec_q3_k(const void *p, neon_kblock *o) {
@@ -65,24 +69,27 @@ static inline void neon_dec_q3_k(const void *p, neon_kblock *o) {
     neon_low2_codes(x->qs, x->hmask, o);
     int8_t sc[16];
     q3_K_scales(x->scales, sc);
+    NEON_UNROLL
     for (int s = 0; s < 16; s++) o->sc[s] = sc[s];
-    o->d = ggml_fp16_to_fp32(x->d);
+    o->d = neon_half(x->d);
     o->dmin = 0.0f;
 }
 
 static inline void neon_dec_iq4_xs(const void *p, neon_kblock *o) {
     const block_iq4_xs *x = p;
+    NEON_UNROLL
     for (int ib = 0; ib < QK_K / 32; ib++) {
         neon_iq4_codes(x->qs + 16 * ib, &o->q[2 * ib]);
         o->sc[2 * ib] = o->sc[2 * ib + 1] = iq4_xs_scale(x, ib);
     }
-    o->d = ggml_fp16_to_fp32(x->d);
+    o->d = neon_half(x->d);
     o->dmin = 0.0f;
 }
 
 /* Sum over the 16-element sub-blocks s0..s0+7 of sc[s] times their dot. */
 static inline int32_t neon_scaled_dots8(const neon_kblock *w, const int8_t *y, int s0) {
     int32x4_t acc = vdupq_n_s32(0);
+    NEON_UNROLL
     for (int s = s0; s < s0 + 8; s++)
         acc = vmlaq_n_s32(acc, neon_dot4(vdupq_n_s32(0), w->q[s], vld1q_s8(y + 16 * s)), w->sc[s]);
     return vaddvq_s32(acc);
@@ -121,6 +128,7 @@ static inline void neon_matmul_lowbit(enum neon_lowbit kind, const void *w, int 
                                       imin[2] = {neon_mins8(&k, y, 0), neon_mins8(&k, y, 8)};
                         const float dd = k.d * y->d, dm = k.dmin * y->d;
                         if (t0 + t < n_gemm) { /* ggml's gemm: per half super-block */
+                            NEON_UNROLL
                             for (int h = 0; h < 2; h++) {
                                 c->acc = fmaf((float)isum[h], dd, c->acc);
                                 c->summs = fmaf((float)imin[h], dm, c->summs);

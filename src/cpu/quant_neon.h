@@ -32,6 +32,7 @@ static inline void neon_nibbles(const uint8_t *qs, int8_t offset, int8x16_t q[2]
 static inline void neon_q5_high(const uint8_t qh4[4], uint8x16_t h[2]) {
     static const uint8_t bit[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
     const uint8x16_t vb = vld1q_u8(bit), sixteen = vdupq_n_u8(16);
+    NEON_UNROLL
     for (int i = 0; i < 2; i++) {
         const uint8x16_t bytes = vcombine_u8(vdup_n_u8(qh4[2 * i]), vdup_n_u8(qh4[2 * i + 1]));
         h[i] = vandq_u8(vtstq_u8(bytes, vb), sixteen);
@@ -41,15 +42,15 @@ static inline void neon_q5_high(const uint8_t qh4[4], uint8x16_t h[2]) {
 static inline void neon_dec_q4_0(const void *p, neon_wblock *o) {
     const block_q4_0 *x = p;
     neon_nibbles(x->qs, 8, o->q);
-    o->d = ggml_fp16_to_fp32(x->d);
+    o->d = neon_half(x->d);
     o->m = 0.0f;
 }
 
 static inline void neon_dec_q4_1(const void *p, neon_wblock *o) {
     const block_q4_1 *x = p;
     neon_nibbles(x->qs, 0, o->q);
-    o->d = ggml_fp16_to_fp32(x->d);
-    o->m = ggml_fp16_to_fp32(x->m);
+    o->d = neon_half(x->d);
+    o->m = neon_half(x->m);
 }
 
 /* Q5_0 and Q5_1: the nibbles or'ed with the fifth bit, minus offset. */
@@ -58,28 +59,29 @@ static inline void neon_q5_codes(const uint8_t *qs, const uint8_t *qh, int8_t of
     uint8x16_t h[2];
     neon_nibbles(qs, 0, lo);
     neon_q5_high(qh, h);
+    NEON_UNROLL
     for (int i = 0; i < 2; i++) q[i] = vsubq_s8(vorrq_s8(lo[i], vreinterpretq_s8_u8(h[i])), vdupq_n_s8(offset));
 }
 
 static inline void neon_dec_q5_0(const void *p, neon_wblock *o) {
     const block_q5_0 *x = p;
     neon_q5_codes(x->qs, x->qh, 16, o->q);
-    o->d = ggml_fp16_to_fp32(x->d);
+    o->d = neon_half(x->d);
     o->m = 0.0f;
 }
 
 static inline void neon_dec_q5_1(const void *p, neon_wblock *o) {
     const block_q5_1 *x = p;
     neon_q5_codes(x->qs, x->qh, 0, o->q);
-    o->d = ggml_fp16_to_fp32(x->d);
-    o->m = ggml_fp16_to_fp32(x->m);
+    o->d = neon_half(x->d);
+    o->m = neon_half(x->m);
 }
 
 static inline void neon_dec_q8_0(const void *p, neon_wblock *o) {
     const block_q8_0 *x = p;
     o->q[0] = vld1q_s8(x->qs);
     o->q[1] = vld1q_s8(x->qs + 16);
-    o->d = ggml_fp16_to_fp32(x->d);
+    o->d = neon_half(x->d);
     o->m = 0.0f;
 }
 
@@ -87,44 +89,50 @@ typedef void (*neon_dec_fn)(const void *, neon_wblock *);
 
 #define NEON_TOK_TILE 4
 
-/* Each weight block is decoded once for up to NEON_TOK_TILE tokens.
+/* One row times the tokens of a tile (nt of them, act and out at the
+ * tile's first): each weight block is decoded once for all of them.
  * lanes false (Q4_0): acc = fma(block sum, dw*da, acc); lanes true: 8
  * lanes of 4-element sums, hsum8 at the end, plus (Q8_1 rows, q81) the
  * mins fma'ed separately, exactly as the scalar reference. */
-static inline void neon_matmul_quant(uint32_t type, neon_dec_fn dec, size_t bsize, bool q81, bool lanes,
-                                     const void *w, int n, int r0, int r1, const void *act, int n_tok, float *out,
-                                     size_t os) {
-    const int nb = n / 32;
-    const size_t wrow = (size_t)nb * bsize, arow = kernels_act_row_bytes(type, n);
-    const size_t aux_off = kernels_act_aux_offset(n, q81);
+NEON_AI void neon_quant_tile(neon_dec_fn dec, size_t bsize, bool q81, bool lanes, const unsigned char *x, int nb,
+                             const unsigned char *act, size_t arow, size_t aux_off, int nt, float *out, size_t os) {
     const size_t ablk = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0), qoff = q81 ? 4 : 2;
+    float32x4_t lo[NEON_TOK_TILE], hi[NEON_TOK_TILE];
+    float acc[NEON_TOK_TILE] = {0}, summs[NEON_TOK_TILE] = {0};
+    for (int t = 0; t < NEON_TOK_TILE; t++) lo[t] = hi[t] = vdupq_n_f32(0.0f);
+    for (int b = 0; b < nb; b++) {
+        neon_wblock wb;
+        dec(x + (size_t)b * bsize, &wb);
+        for (int t = 0; t < nt; t++) {
+            const unsigned char *at = act + (size_t)t * arow;
+            const int8_t *yq = (const int8_t *)(at + (size_t)b * ablk + qoff);
+            float aux[2]; /* both aux layouts start with {float d; 4 bytes} */
+            memcpy(aux, at + aux_off + 8 * (size_t)b, 8);
+            const float dd = wb.d * aux[0];
+            if (!lanes) {
+                acc[t] = fmaf((float)neon_block_sum(wb.q, yq), dd, acc[t]);
+                continue;
+            }
+            neon_fma8(&lo[t], &hi[t], neon_block_dots(wb.q, yq), dd);
+            if (q81) summs[t] = fmaf(wb.m, aux[1], summs[t]);
+        }
+    }
+    for (int t = 0; t < nt; t++)
+        out[(size_t)t * os] = !lanes ? acc[t] : (q81 ? neon_hsum8(lo[t], hi[t]) + summs[t] : neon_hsum8(lo[t], hi[t]));
+}
+
+NEON_AI void neon_matmul_quant(uint32_t type, neon_dec_fn dec, size_t bsize, bool q81, bool lanes, const void *w, int n,
+                               int r0, int r1, const void *act, int n_tok, float *out, size_t os) {
+    const int nb = n / 32;
+    const size_t wrow = (size_t)nb * bsize, arow = kernels_act_row_bytes(type, n), aux_off = kernels_act_aux_offset(n, q81);
     for (int r = r0; r < r1; r++) {
         const unsigned char *x = (const unsigned char *)w + (size_t)r * wrow;
         for (int t0 = 0; t0 < n_tok; t0 += NEON_TOK_TILE) {
             const int nt = n_tok - t0 < NEON_TOK_TILE ? n_tok - t0 : NEON_TOK_TILE;
-            float32x4_t lo[NEON_TOK_TILE], hi[NEON_TOK_TILE];
-            float acc[NEON_TOK_TILE] = {0}, summs[NEON_TOK_TILE] = {0};
-            for (int t = 0; t < NEON_TOK_TILE; t++) lo[t] = hi[t] = vdupq_n_f32(0.0f);
-            for (int b = 0; b < nb; b++) {
-                neon_wblock wb;
-                dec(x + (size_t)b * bsize, &wb);
-                for (int t = 0; t < nt; t++) {
-                    const unsigned char *at = (const unsigned char *)act + (size_t)(t0 + t) * arow;
-                    const int8_t *yq = (const int8_t *)(at + (size_t)b * ablk + qoff);
-                    float aux[2]; /* both aux layouts start with {float d; 4 bytes} */
-                    memcpy(aux, at + aux_off + 8 * (size_t)b, 8);
-                    const float dd = wb.d * aux[0];
-                    if (!lanes) {
-                        acc[t] = fmaf((float)neon_block_sum(wb.q, yq), dd, acc[t]);
-                        continue;
-                    }
-                    neon_fma8(&lo[t], &hi[t], neon_block_dots(wb.q, yq), dd);
-                    if (q81) summs[t] = fmaf(wb.m, aux[1], summs[t]);
-                }
-            }
-            for (int t = 0; t < nt; t++)
-                out[(size_t)(t0 + t) * os + (size_t)r] =
-                    !lanes ? acc[t] : (q81 ? neon_hsum8(lo[t], hi[t]) + summs[t] : neon_hsum8(lo[t], hi[t]));
+            const unsigned char *a = (const unsigned char *)act + (size_t)t0 * arow;
+            float *o = out + (size_t)t0 * os + (size_t)r;
+            if (nt == 1) neon_quant_tile(dec, bsize, q81, lanes, x, nb, a, arow, aux_off, 1, o, os); /* decode */
+            else neon_quant_tile(dec, bsize, q81, lanes, x, nb, a, arow, aux_off, nt, o, os);
         }
     }
 }

@@ -50,8 +50,8 @@ static inline void i8mm_store(float32x4_t v, float *out, size_t os, int t, int r
 /* Q4_0 and IQ4_NL: acc = fma(float(block sum), dw*da, acc) per block, for
  * pairs of rows and pairs of tokens; an odd row or token takes the SDOT
  * kernel (the same order, so the same bits). */
-static inline void i8mm_matmul_sum(uint32_t type, neon_dec_fn dec, size_t bsize, const void *w, int n, int r0, int r1,
-                                   const void *act, int n_tok, float *out, size_t os) {
+NEON_AI void i8mm_matmul_sum(uint32_t type, neon_dec_fn dec, size_t bsize, const void *w, int n, int r0, int r1,
+                             const void *act, int n_tok, float *out, size_t os) {
     const int nb = n / 32, n2 = n_tok & ~1;
     const size_t wrow = (size_t)nb * bsize, arow = kernels_act_row_bytes(type, n), aux_off = kernels_act_aux_offset(n, false);
     int r = r0;
