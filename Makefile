@@ -33,7 +33,7 @@ $(BUILD)/obj/src/cpu/%_avx512.o: SIMD := -mavx2 -mfma -mf16c -mavx512f -mavx512b
 endif
 # ARM64: base NEON (every ARMv8-A), the dot-product level (ARMv8.2-A's optional SDOT), the i8mm level (SMMLA
 # for prefill, with SDOT).
-ifeq ($(CC_ARCH),aarch64)
+ifneq ($(filter aarch64 arm64,$(CC_ARCH)),)
 $(BUILD)/obj/src/cpu/%_neon.o:         SIMD := -march=armv8-a
 $(BUILD)/obj/src/cpu/%_neon_dotprod.o: SIMD := -march=armv8.2-a+dotprod
 $(BUILD)/obj/src/cpu/%_neon_i8mm.o:    SIMD := -march=armv8.2-a+dotprod+i8mm
