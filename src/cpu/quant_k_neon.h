@@ -20,13 +20,28 @@ typedef struct {
     float d, dmin;
 } neon_kblock;
 
+/* quant_k.h's kq_scales_mins on 32-bit words, 4 bytes at a time (the
+ * masks ggml uses; ARM64 systems are little-endian): its byte loop cost
+ * 80 instructions a super-block. */
+NEON_AI void neon_scales_mins(const uint8_t *q, uint8_t sc[8], uint8_t m[8]) {
+    uint32_t u[3];
+    memcpy(u, q, 12);
+    const uint32_t s_lo = u[0] & 0x3f3f3f3fu, m_lo = u[1] & 0x3f3f3f3fu;
+    const uint32_t s_hi = (u[2] & 0x0f0f0f0fu) | ((u[0] >> 6) & 0x03030303u) << 4;
+    const uint32_t m_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | ((u[1] >> 6) & 0x03030303u) << 4;
+    memcpy(sc, &s_lo, 4);
+    memcpy(sc + 4, &s_hi, 4);
+    memcpy(m, &m_lo, 4);
+    memcpy(m + 4, &m_hi, 4);
+}
+
 /* Q4_K and Q5_K: sub-block j is the low (j even) or high nibbles of bytes
  * 32 (j / 2) .. +31, Q5_K adding bit j of qh[l] as 16. */
-static inline void neon_dec_q45_k(const uint8_t *p, bool q5, neon_kblock *o) {
+NEON_AI void neon_dec_q45_k(const uint8_t *p, bool q5, neon_kblock *o) {
     const block_q4_K *h = (const block_q4_K *)p;
     const uint8_t *qs = p + (q5 ? KQ5_QS : KQ4_QS);
     uint8_t sc[8], m[8];
-    kq_scales_mins(h->scales, sc, m);
+    neon_scales_mins(h->scales, sc, m);
     uint8x16_t qh[2] = {vdupq_n_u8(0), vdupq_n_u8(0)};
     if (q5) qh[0] = vld1q_u8(p + KQ5_QH), qh[1] = vld1q_u8(p + KQ5_QH + 16);
     NEON_UNROLL
@@ -47,7 +62,7 @@ static inline void neon_dec_q45_k(const uint8_t *p, bool q5, neon_kblock *o) {
 
 /* Q6_K: chunk c of half h takes ql's low (c < 2) or high nibbles of bytes
  * 64h + 32 (c & 1) + l and bits 2c, 2c + 1 of qh[32h + l] (codes 0..63). */
-static inline void neon_dec_q6_k(const uint8_t *p, neon_kblock *o) {
+NEON_AI void neon_dec_q6_k(const uint8_t *p, neon_kblock *o) {
     const block_q6_K *x = (const block_q6_K *)p;
     NEON_UNROLL
     for (int h = 0; h < 2; h++)
@@ -77,17 +92,17 @@ typedef struct {
 } neon_kacc;
 
 /* The integer dot of sub-block j (32 elements) in 4 partial lanes. */
-static inline int32x4_t neon_sub_dot(const neon_kblock *w, const int8_t *y, int j) {
+NEON_AI int32x4_t neon_sub_dot(const neon_kblock *w, const int8_t *y, int j) {
     return neon_dot4(neon_dot4(vdupq_n_s32(0), w->q[2 * j], vld1q_s8(y + 32 * j)), w->q[2 * j + 1],
                      vld1q_s8(y + 32 * j + 16));
 }
 
 /* Lane j of the result: bsums[2j] + bsums[2j + 1] for j = 0..7, each the sum of a 32-element sub-block. */
-static inline int16x8_t neon_bsums32(const block_q8_K *y) {
+NEON_AI int16x8_t neon_bsums32(const block_q8_K *y) {
     return vpaddq_s16(vld1q_s16(y->bsums), vld1q_s16(y->bsums + 8));
 }
 
-static inline void neon_step_q4_k(const neon_kblock *w, const block_q8_K *y, bool gemm, neon_kacc *a) {
+NEON_AI void neon_step_q4_k(const neon_kblock *w, const block_q8_K *y, bool gemm, neon_kacc *a) {
     int32x4_t v[4];
     NEON_UNROLL
     for (int p = 0; p < 4; p++)
@@ -114,7 +129,7 @@ static inline void neon_step_q4_k(const neon_kblock *w, const block_q8_K *y, boo
     }
 }
 
-static inline void neon_step_q5_k(const neon_kblock *w, const block_q8_K *y, neon_kacc *a) {
+NEON_AI void neon_step_q5_k(const neon_kblock *w, const block_q8_K *y, neon_kacc *a) {
     const float d = y->d * w->d, dmin = -y->d * w->dmin;
     neon_dot8 s = {vdupq_n_s32(0), vdupq_n_s32(0)};
     NEON_UNROLL
@@ -132,7 +147,7 @@ static inline void neon_step_q5_k(const neon_kblock *w, const block_q8_K *y, neo
 
 /* ggml's 8 lanes over a super-block of 16 scales: lane l sums, over the 8
  * chunks c of 32, sc[2c + l / 4] times the dot of elements 32c + 4l..+3. */
-static inline neon_dot8 neon_lanes16(const neon_kblock *w, const int8_t *y) {
+NEON_AI neon_dot8 neon_lanes16(const neon_kblock *w, const int8_t *y) {
     neon_dot8 s = {vdupq_n_s32(0), vdupq_n_s32(0)};
     NEON_UNROLL
     for (int c = 0; c < 8; c++) {
@@ -143,7 +158,7 @@ static inline neon_dot8 neon_lanes16(const neon_kblock *w, const int8_t *y) {
     return s;
 }
 
-static inline void neon_step_q6_k(const neon_kblock *w, const block_q8_K *y, neon_kacc *a) {
+NEON_AI void neon_step_q6_k(const neon_kblock *w, const block_q8_K *y, neon_kacc *a) {
     const float d = y->d * w->d;
     neon_dot8 s = neon_lanes16(w, y->qs);
     /* ggml's -32 offset: lane l loses 32 (sc_2l bsum_2l + sc_2l+1 bsum_2l+1) */
