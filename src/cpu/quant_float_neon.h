@@ -16,14 +16,14 @@
 enum neon_ftype { NF_F32, NF_F16, NF_BF16 };
 
 /* Weights i..i+3 as f32 (f16 and bf16 convert exactly). */
-static inline float32x4_t neon_wload4(enum neon_ftype ft, const unsigned char *x, int i) {
+NEON_AI float32x4_t neon_wload4(enum neon_ftype ft, const unsigned char *x, int i) {
     if (ft == NF_F32) return vld1q_f32((const float *)(const void *)(x + 4 * (size_t)i));
     const uint16x4_t h = vld1_u16((const uint16_t *)(const void *)(x + 2 * (size_t)i));
     if (ft == NF_F16) return vcvt_f32_f16(vreinterpret_f16_u16(h));
     return vreinterpretq_f32_u32(vshll_n_u16(h, 16));
 }
 
-static inline float neon_wload1(enum neon_ftype ft, const unsigned char *x, int i) {
+NEON_AI float neon_wload1(enum neon_ftype ft, const unsigned char *x, int i) {
     if (ft == NF_F32) {
         float f;
         memcpy(&f, x + 4 * (size_t)i, 4);
@@ -35,14 +35,14 @@ static inline float neon_wload1(enum neon_ftype ft, const unsigned char *x, int 
 }
 
 /* _mm512_reduce_add_ps of 16 lanes c[0..3] (scalar red16f). */
-static inline float neon_red16(const float32x4_t c[4]) {
+NEON_AI float neon_red16(const float32x4_t c[4]) {
     return neon_hsum8(vaddq_f32(c[2], c[0]), vaddq_f32(c[3], c[1]));
 }
 
 /* One dpbf16 step over a chunk of 32 weights at x (pairs 2l, 2l + 1) and
  * its activations y (y[l] the even partner, y[16 + l] the odd): lane l
  * adds the odd product, then the even one (both exact in float). */
-static inline void neon_dpbf16(float32x4_t c[4], const unsigned char *x, const float *y) {
+NEON_AI void neon_dpbf16(float32x4_t c[4], const unsigned char *x, const float *y) {
     for (int v = 0; v < 2; v++) {
         const uint16x8x2_t w = vld2q_u16((const uint16_t *)(const void *)x + 16 * v);
         for (int h = 0; h < 2; h++) {
@@ -56,7 +56,7 @@ static inline void neon_dpbf16(float32x4_t c[4], const unsigned char *x, const f
     }
 }
 
-static inline float neon_dot_float(enum neon_ftype ft, bool tiny, const unsigned char *x, const float *y, int n) {
+NEON_AI float neon_dot_float(enum neon_ftype ft, bool tiny, const unsigned char *x, const float *y, int n) {
     const int n32 = n & ~31;
     if (ft == NF_BF16) {
         float32x4_t c1[4], c2[4];
@@ -104,7 +104,7 @@ static inline float neon_dot_float(enum neon_ftype ft, bool tiny, const unsigned
     return (float)d;
 }
 
-static inline void neon_matmul_float(enum neon_ftype ft, const void *w, int n, int r0, int r1, const void *act, int n_tok,
+NEON_AI void neon_matmul_float(enum neon_ftype ft, const void *w, int n, int r0, int r1, const void *act, int n_tok,
                                      float *out, size_t os) {
     const size_t esize = ft == NF_F32 ? 4 : 2;
     const bool tiny = n_tok > 1 && n % (ft == NF_BF16 ? 32 : 16) == 0;

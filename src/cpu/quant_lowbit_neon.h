@@ -10,14 +10,14 @@
 #include "quant_neon.h"
 
 /* IQ4 code book lookups of the low and high nibbles of 16 bytes. */
-static inline void neon_iq4_codes(const uint8_t *qs, int8x16_t q[2]) {
+NEON_AI void neon_iq4_codes(const uint8_t *qs, int8x16_t q[2]) {
     const int8x16_t book = vld1q_s8(kvalues_iq4nl);
     const uint8x16_t b = vld1q_u8(qs);
     q[0] = vqtbl1q_s8(book, vandq_u8(b, vdupq_n_u8(0x0f)));
     q[1] = vqtbl1q_s8(book, vshrq_n_u8(b, 4));
 }
 
-static inline void neon_dec_iq4_nl(const void *p, neon_wblock *o) {
+NEON_AI void neon_dec_iq4_nl(const void *p, neon_wblock *o) {
     const block_iq4_nl *x = p;
     neon_iq4_codes(x->qs, o->q);
     o->d = neon_half(x->d);
@@ -33,7 +33,7 @@ static void neon_mm_iq4_nl(const void *w, int n, int r0, int r1, const void *a, 
 
 /* Q2_K and Q3_K's low bits: element 128h + 32j + l is bits 2j..2j+1 of
  * qs[32h + l]; Q3_K subtracts 4 where bit 4h + j of hmask[l] is clear. */
-static inline void neon_low2_codes(const uint8_t *qs, const uint8_t *hmask, neon_kblock *o) {
+NEON_AI void neon_low2_codes(const uint8_t *qs, const uint8_t *hmask, neon_kblock *o) {
     const uint8x16_t three = vdupq_n_u8(3), four = vdupq_n_u8(4);
     NEON_UNROLL
     for (int h = 0; h < 2; h++)
@@ -52,7 +52,7 @@ static inline void neon_low2_codes(const uint8_t *qs, const uint8_t *hmask, neon
         }
 }
 
-static inline void neon_dec_q2_k(const void *p, neon_kblock *o) {
+NEON_AI void neon_dec_q2_k(const void *p, neon_kblock *o) {
     const block_q2_K *x = p;
     neon_low2_codes(x->qs, NULL, o);
     NEON_UNROLL
@@ -64,7 +64,7 @@ static inline void neon_dec_q2_k(const void *p, neon_kblock *o) {
     o->dmin = neon_half(x->dmin);
 }
 
-static inline void neon_dec_q3_k(const void *p, neon_kblock *o) {
+NEON_AI void neon_dec_q3_k(const void *p, neon_kblock *o) {
     const block_q3_K *x = p;
     neon_low2_codes(x->qs, x->hmask, o);
     int8_t sc[16];
@@ -75,7 +75,7 @@ static inline void neon_dec_q3_k(const void *p, neon_kblock *o) {
     o->dmin = 0.0f;
 }
 
-static inline void neon_dec_iq4_xs(const void *p, neon_kblock *o) {
+NEON_AI void neon_dec_iq4_xs(const void *p, neon_kblock *o) {
     const block_iq4_xs *x = p;
     NEON_UNROLL
     for (int ib = 0; ib < QK_K / 32; ib++) {
@@ -87,7 +87,7 @@ static inline void neon_dec_iq4_xs(const void *p, neon_kblock *o) {
 }
 
 /* Sum over the 16-element sub-blocks s0..s0+7 of sc[s] times their dot. */
-static inline int32_t neon_scaled_dots8(const neon_kblock *w, const int8_t *y, int s0) {
+NEON_AI int32_t neon_scaled_dots8(const neon_kblock *w, const int8_t *y, int s0) {
     int32x4_t acc = vdupq_n_s32(0);
     NEON_UNROLL
     for (int s = s0; s < s0 + 8; s++)
@@ -96,7 +96,7 @@ static inline int32_t neon_scaled_dots8(const neon_kblock *w, const int8_t *y, i
 }
 
 /* Sum over sub-blocks s0..s0+7 of mins times the activation's bsums. */
-static inline int32_t neon_mins8(const neon_kblock *w, const block_q8_K *y, int s0) {
+NEON_AI int32_t neon_mins8(const neon_kblock *w, const block_q8_K *y, int s0) {
     const int16x8_t bs = vld1q_s16(y->bsums + s0);
     const int32x4_t m0 = vld1q_s32(w->m + s0), m1 = vld1q_s32(w->m + s0 + 4);
     return vaddvq_s32(vmlaq_s32(vmulq_s32(vmovl_s16(vget_low_s16(bs)), m0), vmovl_high_s16(bs), m1));
@@ -104,7 +104,7 @@ static inline int32_t neon_mins8(const neon_kblock *w, const block_q8_K *y, int 
 
 enum neon_lowbit { NL_Q2_K, NL_Q3_K, NL_IQ4_XS, NL_IQ4_XS_PANEL };
 
-static inline void neon_matmul_lowbit(enum neon_lowbit kind, const void *w, int n, int r0, int r1, const void *act,
+NEON_AI void neon_matmul_lowbit(enum neon_lowbit kind, const void *w, int n, int r0, int r1, const void *act,
                                       int n_tok, float *out, size_t os) {
     const int nb = n / QK_K, n_gemm = n_tok - n_tok % 4;
     const size_t bs = kind == NL_Q2_K ? sizeof(block_q2_K) : kind == NL_Q3_K ? sizeof(block_q3_K) : sizeof(block_iq4_xs);

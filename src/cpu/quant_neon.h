@@ -21,7 +21,7 @@ typedef struct {
     float d, m;
 } neon_wblock;
 
-static inline void neon_nibbles(const uint8_t *qs, int8_t offset, int8x16_t q[2]) {
+NEON_AI void neon_nibbles(const uint8_t *qs, int8_t offset, int8x16_t q[2]) {
     const uint8x16_t b = vld1q_u8(qs);
     const int8x16_t off = vdupq_n_s8(offset);
     q[0] = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(b, vdupq_n_u8(0x0f))), off);
@@ -29,7 +29,7 @@ static inline void neon_nibbles(const uint8_t *qs, int8_t offset, int8x16_t q[2]
 }
 
 /* Q5's fifth bits (bit j of qh for element j) as 0 or 16 per byte. */
-static inline void neon_q5_high(const uint8_t qh4[4], uint8x16_t h[2]) {
+NEON_AI void neon_q5_high(const uint8_t qh4[4], uint8x16_t h[2]) {
     static const uint8_t bit[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
     const uint8x16_t vb = vld1q_u8(bit), sixteen = vdupq_n_u8(16);
     NEON_UNROLL
@@ -39,14 +39,14 @@ static inline void neon_q5_high(const uint8_t qh4[4], uint8x16_t h[2]) {
     }
 }
 
-static inline void neon_dec_q4_0(const void *p, neon_wblock *o) {
+NEON_AI void neon_dec_q4_0(const void *p, neon_wblock *o) {
     const block_q4_0 *x = p;
     neon_nibbles(x->qs, 8, o->q);
     o->d = neon_half(x->d);
     o->m = 0.0f;
 }
 
-static inline void neon_dec_q4_1(const void *p, neon_wblock *o) {
+NEON_AI void neon_dec_q4_1(const void *p, neon_wblock *o) {
     const block_q4_1 *x = p;
     neon_nibbles(x->qs, 0, o->q);
     o->d = neon_half(x->d);
@@ -54,7 +54,7 @@ static inline void neon_dec_q4_1(const void *p, neon_wblock *o) {
 }
 
 /* Q5_0 and Q5_1: the nibbles or'ed with the fifth bit, minus offset. */
-static inline void neon_q5_codes(const uint8_t *qs, const uint8_t *qh, int8_t offset, int8x16_t q[2]) {
+NEON_AI void neon_q5_codes(const uint8_t *qs, const uint8_t *qh, int8_t offset, int8x16_t q[2]) {
     int8x16_t lo[2];
     uint8x16_t h[2];
     neon_nibbles(qs, 0, lo);
@@ -63,21 +63,21 @@ static inline void neon_q5_codes(const uint8_t *qs, const uint8_t *qh, int8_t of
     for (int i = 0; i < 2; i++) q[i] = vsubq_s8(vorrq_s8(lo[i], vreinterpretq_s8_u8(h[i])), vdupq_n_s8(offset));
 }
 
-static inline void neon_dec_q5_0(const void *p, neon_wblock *o) {
+NEON_AI void neon_dec_q5_0(const void *p, neon_wblock *o) {
     const block_q5_0 *x = p;
     neon_q5_codes(x->qs, x->qh, 16, o->q);
     o->d = neon_half(x->d);
     o->m = 0.0f;
 }
 
-static inline void neon_dec_q5_1(const void *p, neon_wblock *o) {
+NEON_AI void neon_dec_q5_1(const void *p, neon_wblock *o) {
     const block_q5_1 *x = p;
     neon_q5_codes(x->qs, x->qh, 0, o->q);
     o->d = neon_half(x->d);
     o->m = neon_half(x->m);
 }
 
-static inline void neon_dec_q8_0(const void *p, neon_wblock *o) {
+NEON_AI void neon_dec_q8_0(const void *p, neon_wblock *o) {
     const block_q8_0 *x = p;
     o->q[0] = vld1q_s8(x->qs);
     o->q[1] = vld1q_s8(x->qs + 16);
