@@ -1,6 +1,7 @@
 # hearth: `make` builds the CLI and the core library; `make test` runs every test.
 CC      ?= cc
 CLANG   ?= clang
+ARM64_CC ?= aarch64-linux-gnu-gcc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN    := -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter
@@ -24,12 +25,21 @@ TESTS      := $(patsubst tests/unit/%.c,$(BUILD)/%,$(TEST_SRC))
 
 # SIMD kernels are compiled for their instruction set and picked at run time;
 # on other processors those files compile to stubs and the scalar code runs.
-ifneq ($(filter x86_64 amd64 i686,$(shell uname -m)),)
+# The target is the compiler's (`$(CC) -dumpmachine`), so that a cross build (make arm64) gets its own.
+CC_ARCH := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
+ifneq ($(filter x86_64 amd64 i686 i386,$(CC_ARCH)),)
 $(BUILD)/obj/src/cpu/%_avx2.o:   SIMD := -mavx2 -mfma -mf16c
 $(BUILD)/obj/src/cpu/%_avx512.o: SIMD := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mavx512dq
 endif
+# ARM64: base NEON (every ARMv8-A), the dot-product level (ARMv8.2-A's optional SDOT), the i8mm level (SMMLA
+# for prefill, with SDOT).
+ifneq ($(filter aarch64 arm64,$(CC_ARCH)),)
+$(BUILD)/obj/src/cpu/%_neon.o:         SIMD := -march=armv8-a
+$(BUILD)/obj/src/cpu/%_neon_dotprod.o: SIMD := -march=armv8.2-a+dotprod
+$(BUILD)/obj/src/cpu/%_neon_i8mm.o:    SIMD := -march=armv8.2-a+dotprod+i8mm
+endif
 
-.PHONY: all test unit asan fuzz clean bench wasm
+.PHONY: all test unit asan fuzz clean bench wasm arm64
 # Keep the objects of test programs between runs.
 .SECONDARY:
 all: $(BUILD)/hearth $(BUILD)/libhearth.a
@@ -52,8 +62,15 @@ $(BUILD)/test_%: $(call obj,tests/unit/test_%.c) $(NATIVE_OBJ) $(BUILD)/libheart
 
 unit: $(TESTS)
 
-test: all unit asan fuzz wasm
+# The ARM64 build joins the tests where the cross compiler is installed (tools/setup.sh installs it).
+ARM64_IF_TOOLCHAIN := $(if $(shell command -v $(ARM64_CC) 2>/dev/null),arm64)
+test: all unit asan fuzz wasm $(ARM64_IF_TOOLCHAIN)
 	bash tests/run.sh
+
+# The ARM64 build (CLI and unit tests) with Debian's cross compiler, run under qemu-user
+# (tests/e2e/arm64.test.mjs; `qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu max|cortex-a53 build-arm64/hearth ...`).
+arm64:
+	$(MAKE) CC=$(ARM64_CC) BUILD=build-arm64 build-arm64/hearth build-arm64/test_kernels
 
 # Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer, in their own build tree.
 asan:

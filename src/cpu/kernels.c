@@ -57,6 +57,38 @@ unsigned kernels_cpu_features(void) {
         f |= KERNELS_CPU_AVX512VNNI;
     return f;
 }
+#elif defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+
+/* The kernel's hwcaps (bit values of the arm64 uapi <asm/hwcap.h>, spelled
+ * out so that older headers build too). */
+unsigned kernels_cpu_features(void) {
+    const unsigned long hwcap = getauxval(AT_HWCAP), hwcap2 = getauxval(AT_HWCAP2);
+    unsigned f = KERNELS_CPU_NEON;
+    if (hwcap & (1ul << 20)) f |= KERNELS_CPU_DOTPROD; /* HWCAP_ASIMDDP */
+    if (hwcap2 & (1ul << 13)) f |= KERNELS_CPU_I8MM;   /* HWCAP2_I8MM */
+    return f;
+}
+#elif defined(__aarch64__) && defined(__APPLE__)
+#include <sys/sysctl.h>
+
+static bool apple_has(const char *name) {
+    int v = 0;
+    size_t len = sizeof v;
+    return sysctlbyname(name, &v, &len, NULL, 0) == 0 && v != 0;
+}
+/* Not tried here (no macOS machine): the sysctl names Apple documents for its ARM features. */
+unsigned kernels_cpu_features(void) {
+    unsigned f = KERNELS_CPU_NEON;
+    if (apple_has("hw.optional.arm.FEAT_DotProd")) f |= KERNELS_CPU_DOTPROD;
+    if (apple_has("hw.optional.arm.FEAT_I8MM")) f |= KERNELS_CPU_I8MM;
+    return f;
+}
+#elif defined(__aarch64__)
+/* Other ARM64 systems: NEON is architectural; the optional features are not probed. */
+unsigned kernels_cpu_features(void) {
+    return KERNELS_CPU_NEON;
+}
 #else
 unsigned kernels_cpu_features(void) {
     return 0;
@@ -78,6 +110,9 @@ void kernels_init(hearth_kernels *k, bool allow_simd) {
      * compiled out (returns false) leaves the previous level in place. */
     if (f & KERNELS_CPU_AVX2) kernels_avx2_fill(k);
     if (f & KERNELS_CPU_AVX512VNNI) kernels_avx512_fill(k);
+    if (f & KERNELS_CPU_NEON) kernels_neon_fill(k);
+    if (f & KERNELS_CPU_DOTPROD) kernels_neon_dotprod_fill(k);
+    if ((f & KERNELS_CPU_DOTPROD) && (f & KERNELS_CPU_I8MM)) kernels_neon_i8mm_fill(k);
 }
 
 bool kernels_prefer_speed(hearth_kernels *k) {

@@ -178,6 +178,13 @@ typedef struct {
     float s; /* the fp16 s = d * sum, as f32 */
 } act_aux_q8_1;
 
+/* Position of element i in a BF16 activation row of n32 = n & ~31 whole
+ * chunks (the layout above). */
+static inline int kernels_bf16_pos(int i, int n32) {
+    if (i >= n32) return i;
+    return (i & ~31) + ((i & 1) << 4) + ((i & 31) >> 1);
+}
+
 /* Byte offset of the auxiliary entries in a Q8_0 (q81 false) or Q8_1 row. */
 static inline size_t kernels_act_aux_offset(int n, bool q81) {
     return ((size_t)(n / 32) * (q81 ? 36 : 34) + 7) & ~(size_t)7;
@@ -192,6 +199,9 @@ static inline size_t kernels_act_gbias_offset(int n) {
 /* Instruction sets the running CPU (and OS) supports. */
 #define KERNELS_CPU_AVX2 1u       /* AVX2 + FMA + F16C */
 #define KERNELS_CPU_AVX512VNNI 2u /* AVX512 F/BW/VL + VNNI */
+#define KERNELS_CPU_NEON 4u       /* ARM64 Advanced SIMD (every ARMv8-A core) */
+#define KERNELS_CPU_DOTPROD 8u    /* ARM64 FEAT_DotProd (SDOT, vdotq_s32) */
+#define KERNELS_CPU_I8MM 16u      /* ARM64 FEAT_I8MM (SMMLA, vmmlaq_s32) */
 unsigned kernels_cpu_features(void);
 
 /* The scalar reference, always available. */
@@ -218,5 +228,10 @@ void kernels_fill_q8_K_row(const float *x, void *dst, int n);
  * caller has already checked that the CPU supports it. */
 bool kernels_avx2_fill(hearth_kernels *k);
 bool kernels_avx512_fill(hearth_kernels *k);
+/* ARM64 (quant_neon*.c): plain NEON, the same kernels with SDOT, and
+ * those with SMMLA for the prefill of some types. */
+bool kernels_neon_fill(hearth_kernels *k);
+bool kernels_neon_dotprod_fill(hearth_kernels *k);
+bool kernels_neon_i8mm_fill(hearth_kernels *k);
 
 #endif

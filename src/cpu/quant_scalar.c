@@ -66,16 +66,10 @@ static void quant_f16(const float *x, void *dst, int n) {
     for (int i = 0; i < n; i++) y[i] = ggml_fp16_to_fp32(ggml_fp32_to_fp16(x[i]));
 }
 
-/* Position of element i in a BF16 activation row (see kernels.h). */
-static inline int bf16_pos(int i, int n32) {
-    if (i >= n32) return i;
-    return (i & ~31) + ((i & 1) << 4) + ((i & 31) >> 1);
-}
-
 static void quant_bf16(const float *x, void *dst, int n) {
     float *y = dst;
     const int n32 = n & ~31;
-    for (int i = 0; i < n; i++) y[bf16_pos(i, n32)] = ggml_bf16_to_fp32(ggml_fp32_to_bf16(x[i]));
+    for (int i = 0; i < n; i++) y[kernels_bf16_pos(i, n32)] = ggml_bf16_to_fp32(ggml_fp32_to_bf16(x[i]));
 }
 
 static void quant_f32(const float *x, void *dst, int n) {
@@ -280,7 +274,7 @@ static float dot_float(enum ftype ft, bool tiny, const unsigned char *x, const f
             }
         double s = (double)red16f(c1);
         s += (double)red16f(c2);
-        for (; i < n; i++) s += (double)(wload(ft, x, i) * y[bf16_pos(i, n32)]);
+        for (; i < n; i++) s += (double)(wload(ft, x, i) * y[kernels_bf16_pos(i, n32)]);
         return (float)s;
     }
     if (tiny) { /* tinyBLAS<16, __m512, __m512> */

@@ -11,9 +11,14 @@ export const BUILD = path.resolve(ROOT, process.env.BUILD || 'build');
 export const HEARTH = path.join(BUILD, 'hearth');
 export const MODELS = path.join(BUILD, 'models');
 
+// A command that runs the CLI for another machine, e.g. HEARTH_EXEC="qemu-aarch64 -L /usr/aarch64-linux-gnu
+// -cpu max" with BUILD=build-arm64 (tests/e2e/arm64.test.mjs); words split on spaces.
+const EXEC = (process.env.HEARTH_EXEC || '').split(' ').filter(Boolean);
+
 // Runs the CLI; returns {status, stdout, stderr}.
 export function hearth(args, opts = {}) {
-  const r = spawnSync(HEARTH, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...opts });
+  const [cmd, ...pre] = EXEC.length ? [...EXEC, HEARTH] : [HEARTH];
+  const r = spawnSync(cmd, [...pre, ...args], { encoding: 'utf8', maxBuffer: 1 << 28, ...opts });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -575,27 +575,30 @@ static void test_matmul(const char *name, const hearth_kernels *k, const hearth_
 
 /* Shapes past the kernels' blocking: row blocks of 64, token chunks that
  * shrink for long rows (n = 4864: 40 tokens), remainders of 1-3 tokens. */
-static void test_matmul_big(const char *name, const hearth_kernels *k, const hearth_kernels *ref) {
+static void test_matmul_big(int levels, const char *const *names, const hearth_kernels *const *ks, const hearth_kernels *ref) {
     static const struct { int n, rows, r0, r1, n_tok; } sh[] = {
         {4864, 150, 0, 150, 70}, {4864, 150, 7, 141, 42}, {896, 200, 3, 197, 67}, {896, 130, 0, 130, 129},
     };
     for (size_t ti = 0; ti < N_TYPES; ti++) {
         const uint32_t type = all_types[ti];
-        int ok = 1;
-        for (size_t si = 0; si < sizeof sh / sizeof sh[0] && ok; si++) {
+        int ok[8] = {1, 1, 1, 1, 1, 1, 1, 1}; /* per level; the scalar outputs are made once for all */
+        for (size_t si = 0; si < sizeof sh / sizeof sh[0]; si++) {
             const int n = sh[si].n, rows = sh[si].rows, n_tok = sh[si].n_tok;
             mm_case c = mm_case_make(ref, type, n, rows, n_tok);
             unsigned char *w = c.w, *act = c.act;
             const size_t on = (size_t)rows * (size_t)n_tok;
             float *o1 = malloc(on * sizeof *o1), *o2 = malloc(on * sizeof *o2);
-            for (size_t i = 0; i < on; i++) o1[i] = o2[i] = -12345.0f;
-            kernels_matmul(k, type, w, n, sh[si].r0, sh[si].r1, act, n_tok, o1, (size_t)rows);
+            for (size_t i = 0; i < on; i++) o2[i] = -12345.0f;
             kernels_matmul(ref, type, w, n, sh[si].r0, sh[si].r1, act, n_tok, o2, (size_t)rows);
-            if (memcmp(o1, o2, on * sizeof *o1)) {
-                ok = 0;
+            for (int l = 0; l < levels && l < 8; l++) {
+                if (!ok[l]) continue;
+                for (size_t i = 0; i < on; i++) o1[i] = -12345.0f;
+                kernels_matmul(ks[l], type, w, n, sh[si].r0, sh[si].r1, act, n_tok, o1, (size_t)rows);
+                if (!memcmp(o1, o2, on * sizeof *o1)) continue;
+                ok[l] = 0;
                 for (size_t i = 0; i < on; i++)
                     if (fbits(o1[i]) != fbits(o2[i])) {
-                        printf("# %s %s shape %zu: first difference [%zu] %a vs scalar %a\n", name,
+                        printf("# %s %s shape %zu: first difference [%zu] %a vs scalar %a\n", names[l],
                                ggml_type_name(type), si, i, o1[i], o2[i]);
                         break;
                     }
@@ -604,9 +607,11 @@ static void test_matmul_big(const char *name, const hearth_kernels *k, const hea
             free(o1);
             free(o2);
         }
-        char label[160];
-        snprintf(label, sizeof label, "%s matmul %s large shapes bit-exact with scalar", name, ggml_type_name(type));
-        CHECK(label, ok, "see above");
+        for (int l = 0; l < levels && l < 8; l++) {
+            char label[160];
+            snprintf(label, sizeof label, "%s matmul %s large shapes bit-exact with scalar", names[l], ggml_type_name(type));
+            CHECK(label, ok[l], "see above");
+        }
     }
 }
 
@@ -1207,6 +1212,17 @@ static void test_attention_fast(void) {
     CHECK(label, ok, "see above");
 }
 
+/* Every test of a SIMD level against the scalar reference but the large
+ * shapes, which main runs once for all levels (one scalar run each). */
+static void test_level(const char *name, const hearth_kernels *k, const hearth_kernels *ref) {
+    test_quant_simd(name, k, ref);
+    test_matmul(name, k, ref, 0);
+    test_pinned(name, k);
+    test_k_kernels(name, k, ref);
+    test_pinned_lowbit(name, k);
+    test_matmul_lowbit(name, k, ref);
+}
+
 int main(void) {
     test_types();
     test_type_table();
@@ -1256,31 +1272,30 @@ int main(void) {
     test_matmul_lowbit("scalar", &ref, &ref);
 
     /* Every SIMD level this CPU can run, not only the best one. */
+    hearth_kernels levels[4];
+    const hearth_kernels *lk[4];
+    const char *ln[4];
+    int nl = 0;
     if (kernels_cpu_features() & KERNELS_CPU_AVX2) {
-        hearth_kernels avx2;
-        kernels_scalar_fill(&avx2);
-        if (kernels_avx2_fill(&avx2)) {
-            test_quant_simd("avx2", &avx2, &ref);
-            test_matmul("avx2", &avx2, &ref, 0);
-            test_matmul_big("avx2", &avx2, &ref);
-            test_pinned("avx2", &avx2);
-            test_k_kernels("avx2", &avx2, &ref);
-            test_pinned_lowbit("avx2", &avx2);
-            test_matmul_lowbit("avx2", &avx2, &ref);
-        } else {
-            printf("# avx2 kernels not compiled in (quant_avx2.c needs -mavx2 -mfma -mf16c)\n");
-        }
+        kernels_scalar_fill(&levels[nl]);
+        if (kernels_avx2_fill(&levels[nl])) ln[nl] = "avx2", lk[nl] = &levels[nl], nl++;
+        else printf("# avx2 kernels not compiled in (quant_avx2.c needs -mavx2 -mfma -mf16c)\n");
     }
-    if (strcmp(kernels_name(&best), "scalar") && strcmp(kernels_name(&best), "avx2")) {
-        test_quant_simd(kernels_name(&best), &best, &ref);
-        test_matmul(kernels_name(&best), &best, &ref, 0);
-        test_matmul_big(kernels_name(&best), &best, &ref);
-        test_pinned(kernels_name(&best), &best);
-        test_k_kernels(kernels_name(&best), &best, &ref);
-        test_pinned_lowbit(kernels_name(&best), &best);
-        test_matmul_lowbit(kernels_name(&best), &best, &ref);
+    /* ARM64: the levels below the best one too (plain NEON under SDOT's, SDOT's under i8mm's). */
+    if (kernels_cpu_features() & KERNELS_CPU_DOTPROD) {
+        kernels_scalar_fill(&levels[nl]);
+        if (kernels_neon_fill(&levels[nl])) ln[nl] = "neon", lk[nl] = &levels[nl], nl++;
+        else printf("# neon kernels not compiled in (quant_neon.c needs an aarch64 compiler)\n");
+        kernels_scalar_fill(&levels[nl]);
+        if ((kernels_cpu_features() & KERNELS_CPU_I8MM) && kernels_neon_dotprod_fill(&levels[nl]))
+            ln[nl] = "neon-dotprod", lk[nl] = &levels[nl], nl++;
+    }
+    if (strcmp(kernels_name(&best), "scalar") && strcmp(kernels_name(&best), "avx2"))
+        ln[nl] = kernels_name(&best), lk[nl] = &best, nl++;
+    for (int l = 0; l < nl; l++) test_level(ln[l], lk[l], &ref);
+    test_matmul_big(nl, ln, lk, &ref);
+    if (strcmp(kernels_name(&best), "scalar") && strcmp(kernels_name(&best), "avx2"))
         test_matmul_long_kq(kernels_name(&best), &best, &ref);
-    }
     hearth_kernels fast;
     kernels_init(&fast, true);
     if (kernels_prefer_speed(&fast)) {
