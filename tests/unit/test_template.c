@@ -174,7 +174,7 @@ int main(void) {
 
     /* a conversation given as structs */
     {
-        hearth_chat_message m[2] = {{"user", "hi", NULL}, {"assistant", NULL, NULL}};
+        hearth_chat_message m[2] = {{"user", "hi", NULL, NULL}, {"assistant", NULL, NULL, NULL}};
         hearth_template_input in = {.messages = m, .n_messages = 2, .add_generation_prompt = true};
         char *out = NULL;
         hearth_error err = {0};
@@ -188,7 +188,7 @@ int main(void) {
 
     /* reasoning_content and the caller's variables (chat_template_kwargs) */
     {
-        hearth_chat_message m[2] = {{"user", "hi", NULL}, {"assistant", "4", "2+2"}};
+        hearth_chat_message m[2] = {{"user", "hi", NULL, NULL}, {"assistant", "4", "2+2", NULL}};
         json_value *vars = NULL;
         hearth_error err = {0};
         const char *kw = "{\"enable_thinking\": false, \"n\": [1, 2]}";
@@ -281,7 +281,7 @@ int main(void) {
             json_free(vars);
         }
         /* the chat's own messages (not JSON): role, content and reasoning_content */
-        hearth_chat_message cm[] = {{"user", "hi<|im_end|>", NULL}, {"assistant", "ok", "why<|im_end|>"}};
+        hearth_chat_message cm[] = {{"user", "hi<|im_end|>", NULL, NULL}, {"assistant", "ok", "why<|im_end|>", NULL}};
         hearth_template_input in = {.messages = cm, .n_messages = 2};
         const char *t = "{% for m in messages %}<{{ m.role }}>{{ m.reasoning_content }}|{{ m.content }}{% endfor %}";
         char *out = NULL;
