@@ -16,6 +16,16 @@ CORE_SRC   := $(sort $(wildcard src/*.c src/model/*.c src/tokenizer/*.c src/jinj
 # The GPU backend's plan (src/gpu, docs/webgpu.md); its WGSL kernels are embedded by tools/embed_wgsl.mjs.
 CORE_SRC   += $(sort $(filter-out src/gpu/wgsl_sources.c,$(wildcard src/gpu/*.c)) src/gpu/wgsl_sources.c)
 NATIVE_SRC := $(filter-out native/main.c,$(sort $(wildcard native/*.c)))
+# hearth serve needs libmicrohttpd; SERVE=0 builds the CLI without it (the ARM64 cross build: Debian has
+# no ARM64 libmicrohttpd beside the cross compiler).
+SERVE ?= 1
+ifeq ($(SERVE),0)
+NATIVE_SRC := $(filter-out native/serve_%.c native/cmd_serve.c,$(NATIVE_SRC))
+CFLAGS_SERVE := -DHEARTH_NO_SERVE
+LIBS_SERVE :=
+else
+LIBS_SERVE := -lmicrohttpd
+endif
 TEST_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -46,14 +56,14 @@ all: $(BUILD)/hearth $(BUILD)/libhearth.a
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(SAN) $(SIMD) $(INC) -MMD -MP -c $< -o $@
+	$(CC) $(WARN) $(CFLAGS) $(CFLAGS_SERVE) $(SAN) $(SIMD) $(INC) -MMD -MP -c $< -o $@
 
 $(BUILD)/libhearth.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
 # hearth serve's HTTP library (native/serve_http.c): Debian's libmicrohttpd-dev.
-LIBS := -lmicrohttpd -lm -lpthread
+LIBS := $(LIBS_SERVE) -lm -lpthread
 $(BUILD)/hearth: $(call obj,native/main.c) $(NATIVE_OBJ) $(BUILD)/libhearth.a
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
 
@@ -70,7 +80,7 @@ test: all unit asan fuzz wasm $(ARM64_IF_TOOLCHAIN)
 # The ARM64 build (CLI and unit tests) with Debian's cross compiler, run under qemu-user
 # (tests/e2e/arm64.test.mjs; `qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu max|cortex-a53 build-arm64/hearth ...`).
 arm64:
-	$(MAKE) CC=$(ARM64_CC) BUILD=build-arm64 build-arm64/hearth build-arm64/test_kernels
+	$(MAKE) CC=$(ARM64_CC) BUILD=build-arm64 SERVE=0 build-arm64/hearth build-arm64/test_kernels
 
 # Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer, in their own build tree.
 asan:

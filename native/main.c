@@ -36,7 +36,14 @@ int main(int argc, char **argv) {
     if (strcmp(c, "info") == 0) return cmd_info(argc - 2, argv + 2);
     if (strcmp(c, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
     if (strcmp(c, "chat") == 0) return cmd_chat(argc - 2, argv + 2);
+#ifdef HEARTH_NO_SERVE
+    if (strcmp(c, "serve") == 0) {
+        fprintf(stderr, "hearth: this build has no server (made without libmicrohttpd, as the ARM64 cross build is)\n");
+        return 1;
+    }
+#else
     if (strcmp(c, "serve") == 0) return cmd_serve(argc - 2, argv + 2);
+#endif
     fprintf(stderr, "hearth: unknown command \"%s\"\n", c);
     usage(stderr);
     return EXIT_USAGE;
