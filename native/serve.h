@@ -66,8 +66,10 @@ void serve_job_release(serve_job *j);
 typedef enum { SERVE_QUEUED, SERVE_QUEUE_FULL, SERVE_STOPPING } serve_submit_result;
 
 /* n_slots engines sharing base's weights, a queue of queue_cap waiting jobs,
- * and the worker thread that runs the slots' generations a token at a time
- * in turn. */
+ * and the worker thread that runs the slots' generations in rounds, a token
+ * each, their decode steps batched (one pass of the weights per round). The
+ * engines defer their decode steps while the pool has them (base's too,
+ * until serve_pool_free). */
 hearth_status serve_pool_create(serve_pool **out, hearth_engine *base, int n_slots, int queue_cap,
                                 hearth_error *err);
 /* Queues the job (the pool takes a reference). */
