@@ -2,9 +2,15 @@
 // hearth serve's decode speed: `hearth bench` on the model, then a server with --parallel 8 and
 // N = 1, 2, 4, 8 concurrent streams of --gen-tokens each (greedy, end-of-generation ignored by
 // asking for the length: max_tokens); prints one JSON line per N with the aggregate tokens/s
-// (all streams' tokens after their first, over the time from the first token to the last).
+// (all streams' tokens after their first, over the time from the first token to the last), the
+// best of the repetitions and each of them.
+// With --llama-server PATH, llama.cpp's server runs beside it on the same file with the same
+// threads, slots and context per slot (-c is all slots' together there), and each repetition
+// measures both, one after the other, so that both see the same load on a shared machine.
 //   node bench/serve_bench.mjs --model F [--threads N] [--gen-tokens 64] [--streams 1,2,4,8] [--repetitions 3]
+//                              [--llama-server build/bin/llama-server]
 import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,23 +21,45 @@ const model = arg('--model');
 if (!model) { console.error('usage: node bench/serve_bench.mjs --model F [--threads N] [--gen-tokens 64] [--streams 1,2,4,8]'); process.exit(2); }
 const threads = arg('--threads', '0'), gen = Number(arg('--gen-tokens', '64')), reps = Number(arg('--repetitions', '3'));
 const counts = arg('--streams', '1,2,4,8').split(',').map(Number);
+const llamaServer = arg('--llama-server');
+const slots = Math.max(...counts), ctx = gen + 128;
 
 const bench = spawnSync(HEARTH, ['bench', '--model', model, '--threads', threads, '--gen-tokens', String(gen), '--prompt-tokens', '16',
   '--repetitions', String(reps)], { encoding: 'utf8' });
 console.log(JSON.stringify({ what: 'hearth bench', ...JSON.parse(bench.stdout.trim().split('\n').at(-1)) }));
 
-const server = spawn(HEARTH, ['serve', '--model', model, '--threads', threads, '--port', '0', '--parallel', String(Math.max(...counts)),
-  '--ctx', String(gen + 128)]);
-process.on('exit', () => server.kill('SIGTERM'));
+const children = [];
+process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
-const url = await new Promise((resolve, reject) => {
+const server = spawn(HEARTH, ['serve', '--model', model, '--threads', threads, '--port', '0', '--parallel', String(slots),
+  '--ctx', String(ctx)]);
+children.push(server);
+const servers = [{ name: 'hearth serve', url: await new Promise((resolve, reject) => {
   let err = '';
   server.stderr.on('data', (d) => { err += d; const m = /on (http:\/\/[^ ]+?)\/? \(/.exec(err); if (m) resolve(m[1]); });
   server.on('exit', () => reject(new Error(err)));
-});
+}) }];
+
+if (llamaServer) {
+  const port = await new Promise((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); }); });
+  const t = threads === '0' ? [] : ['-t', threads, '-tb', threads];
+  const ls = spawn(llamaServer, ['-m', model, ...t, '-np', String(slots), '-c', String(ctx * slots), '--host', '127.0.0.1',
+    '--port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(ls);
+  let log = '';
+  ls.stderr.on('data', (d) => { log = (log + d).slice(-4000); });
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) { /* ready when /health says 200 (503 while loading) */
+    if (ls.exitCode !== null) throw new Error(`llama-server exited: ${log}`);
+    const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  servers.push({ name: 'llama-server', url });
+}
 
 // One stream: [time of its first token, time of its last, tokens, the engine's decode tok/s (timings)].
-async function stream(i) {
+async function stream(url, i) {
   const r = await fetch(`${url}/v1/completions`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ prompt: `Stream ${i}: once upon a time`, max_tokens: gen, temperature: 0, stream: true,
       stream_options: { include_usage: true } }) });
@@ -53,17 +81,20 @@ async function stream(i) {
 
 try {
   for (const n of counts) {
-    let best = 0, engine = 0;
+    const all = servers.map(() => []), engine = servers.map(() => 0);
     for (let rep = 0; rep < reps; rep++) {
-      const runs = await Promise.all(Array.from({ length: n }, (_, i) => stream(i)));
-      const t0 = Math.min(...runs.map((r) => r[0])), t1 = Math.max(...runs.map((r) => r[1]));
-      const tokens = runs.reduce((s, r) => s + r[2] - 1, 0);
-      best = Math.max(best, tokens / ((t1 - t0) / 1000));
-      engine = Math.max(engine, runs[0][3]);
+      for (const [k, s] of servers.entries()) {
+        const runs = await Promise.all(Array.from({ length: n }, (_, i) => stream(s.url, i)));
+        const t0 = Math.min(...runs.map((r) => r[0])), t1 = Math.max(...runs.map((r) => r[1]));
+        const tokens = runs.reduce((sum, r) => sum + r[2] - 1, 0);
+        all[k].push(Number((tokens / ((t1 - t0) / 1000)).toFixed(2)));
+        engine[k] = Math.max(engine[k], runs[0][3] ?? 0);
+      }
     }
-    console.log(JSON.stringify({ what: 'hearth serve', streams: n, gen_tokens: gen, aggregate_tok_s: Number(best.toFixed(2)),
-      ...(n === 1 ? { engine_decode_tok_s: engine } : {}) }));
+    for (const [k, s] of servers.entries())
+      console.log(JSON.stringify({ what: s.name, streams: n, gen_tokens: gen, aggregate_tok_s: Math.max(...all[k]), runs: all[k],
+        ...(n === 1 ? { engine_decode_tok_s: engine[k] } : {}) }));
   }
 } finally {
-  server.kill('SIGTERM');
+  children.forEach((c) => c.kill('SIGTERM'));
 }

@@ -66,8 +66,10 @@ void serve_job_release(serve_job *j);
 typedef enum { SERVE_QUEUED, SERVE_QUEUE_FULL, SERVE_STOPPING } serve_submit_result;
 
 /* n_slots engines sharing base's weights, a queue of queue_cap waiting jobs,
- * and the worker thread that runs the slots' generations a token at a time
- * in turn. */
+ * and the worker thread that runs the slots' generations in rounds, a token
+ * each, their decode steps batched (one pass of the weights per round). The
+ * engines defer their decode steps while the pool has them (base's too,
+ * until serve_pool_free). */
 hearth_status serve_pool_create(serve_pool **out, hearth_engine *base, int n_slots, int queue_cap,
                                 hearth_error *err);
 /* Queues the job (the pool takes a reference). */
@@ -77,6 +79,7 @@ void serve_pool_poke(serve_pool *p);
 typedef struct {
     int slots, busy, queued, queue_cap;
     unsigned long served, cancelled;
+    unsigned long decode_batches, decode_rows; /* batched decode steps run, and their tokens (rows / batches: the mean batch) */
 } serve_pool_state;
 void serve_pool_state_of(serve_pool *p, serve_pool_state *s);
 /* Stops taking jobs, fails those queued, interrupts those running, joins the worker. */

@@ -17,8 +17,8 @@ static enum MHD_Result health(serve_request *r) {
     serve_text t;
     if (!serve_text_open(&t)) return MHD_NO;
     fprintf(t.f, "{\"status\":\"ok\",\"slots\":%d,\"slots_busy\":%d,\"queued\":%d,\"queue_size\":%d,"
-                 "\"served\":%lu,\"cancelled\":%lu}",
-            s.slots, s.busy, s.queued, s.queue_cap, s.served, s.cancelled);
+                 "\"served\":%lu,\"cancelled\":%lu,\"decode_batches\":%lu,\"decode_rows\":%lu}",
+            s.slots, s.busy, s.queued, s.queue_cap, s.served, s.cancelled, s.decode_batches, s.decode_rows);
     if (!serve_text_close(&t)) return MHD_NO;
     return serve_respond_json(r, MHD_HTTP_OK, t.p, t.len);
 }

@@ -1,8 +1,11 @@
 /* The slots of hearth serve: each a chat (the one chat loop, with its
  * prompt-prefix reuse) on an engine with its own KV cache and the shared
- * weights. One worker thread runs every active slot's generation a token at
- * a time in turn, because the engine's forward pass already uses all the
- * threads the host has; requests beyond the slots wait in a bounded queue. */
+ * weights. One worker thread runs the active slots in rounds, because the
+ * engine's forward pass already uses all the threads the host has: in a
+ * round each slot takes its next token and leaves its next decode step
+ * pending (the engines defer them, engine.h), then the round's steps run as
+ * one batch, one pass over the weights for all of them. Requests beyond the
+ * slots wait in a bounded queue. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +21,21 @@ typedef struct {
     bool begun;
     char *fingerprint;     /* the conversation its KV cache holds, as text (serve_job_create) */
     unsigned long last_used;
+    hearth_error batch_err; /* the round's batch failed (code set): the job ends with it */
 } serve_slot;
 
 struct serve_pool {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     serve_slot *slots;
+    hearth_engine **engines; /* the slots', for the round's batch */
     int n_slots, busy;
     serve_job *head, *tail; /* the queue */
     int queued, queue_cap;
     bool stopping, worker_running;
     pthread_t worker;
     unsigned long tick, served, cancelled;
+    unsigned long decode_batches, decode_rows;
 };
 
 /* ---- jobs ---- */
@@ -113,9 +119,11 @@ void serve_pool_free(serve_pool *p) {
     for (int i = 0; i < p->n_slots; i++) {
         hearth_chat_free(p->slots[i].chat);
         if (p->slots[i].owns_engine) hearth_engine_free(p->slots[i].engine);
+        else hearth_engine_defer_decode(p->slots[i].engine, false); /* the caller's engine, as it came */
         free(p->slots[i].fingerprint);
     }
     free(p->slots);
+    free(p->engines);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->wake);
     free(p);
@@ -130,13 +138,15 @@ hearth_status serve_pool_create(serve_pool **out, hearth_engine *base, int n_slo
     pthread_cond_init(&p->wake, NULL);
     p->queue_cap = queue_cap;
     p->slots = calloc((size_t)n_slots, sizeof *p->slots);
-    hearth_status st = p->slots ? HEARTH_OK : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    p->engines = calloc((size_t)n_slots, sizeof *p->engines);
+    hearth_status st = p->slots && p->engines ? HEARTH_OK : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     for (int i = 0; !st && i < n_slots; i++) {
         serve_slot *s = &p->slots[i];
         if (i == 0) s->engine = base;
         else st = hearth_engine_share(&s->engine, base, err), s->owns_engine = !st;
         if (!st) st = hearth_chat_create(&s->chat, s->engine, NULL, err);
-        if (!st) p->n_slots++;
+        if (!st) p->n_slots++, p->engines[i] = s->engine;
+        if (!st) hearth_engine_defer_decode(s->engine, true);
     }
     if (!st && pthread_create(&p->worker, NULL, worker_main, p) != 0)
         st = hearth_fail(err, HEARTH_E_NOMEM, "cannot start the server's worker thread");
@@ -180,7 +190,8 @@ void serve_pool_poke(serve_pool *p) {
 void serve_pool_state_of(serve_pool *p, serve_pool_state *s) {
     pthread_mutex_lock(&p->lock);
     *s = (serve_pool_state){.slots = p->n_slots, .busy = p->busy, .queued = p->queued, .queue_cap = p->queue_cap,
-                            .served = p->served, .cancelled = p->cancelled};
+                            .served = p->served, .cancelled = p->cancelled, .decode_batches = p->decode_batches,
+                            .decode_rows = p->decode_rows};
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -268,32 +279,22 @@ static void remember(serve_slot *s, serve_job *j) {
         free(b.p), s->fingerprint = NULL;
 }
 
-/* One step of the slot's job: its beginning (the template, the prompt's
- * tokens), or one token. Returns whether the job finished. */
-static bool step(serve_slot *s) {
+/* The chat's next call: a token (or the prompt and the first token), the
+ * start of a decode step left pending for the round's batch, or the end.
+ * Returns whether the job finished. */
+static bool next(serve_slot *s) {
     serve_job *j = s->job;
     hearth_error err = {0};
-    if (!s->begun) {
-        hearth_status st = begin(s, j, &err);
-        if (st) {
-            /* Out of memory is the server's trouble; anything else, the request's. */
-            fail_job(j, st == HEARTH_E_NOMEM ? SERVE_FAIL_SERVER : SERVE_FAIL_REQUEST, st, err.message);
-            return true;
-        }
-        s->begun = true;
-        pthread_mutex_lock(&j->lock);
-        j->started = true;
-        pthread_cond_broadcast(&j->changed);
-        pthread_mutex_unlock(&j->lock);
-        return false;
-    }
     /* The client's socket is looked at before every token, so a hang-up stops the answer within one. */
     if (!atomic_load(&j->cancelled) && serve_client_gone(atomic_load(&j->client_fd))) atomic_store(&j->cancelled, true);
-    if (atomic_load(&j->cancelled)) hearth_chat_interrupt(s->chat);
-    const char *text;
-    size_t len, rlen;
-    bool done;
-    hearth_status st = hearth_chat_next(s->chat, &text, &len, &done, &err);
+    if (atomic_load(&j->cancelled) || s->batch_err.code) hearth_chat_interrupt(s->chat);
+    const char *text = "";
+    size_t len = 0, rlen;
+    bool done = true;
+    hearth_status st = s->batch_err.code;
+    if (st) err = s->batch_err, s->batch_err = (hearth_error){0};
+    else st = hearth_chat_next(s->chat, &text, &len, &done, &err);
+    if (!st && !done && !len && hearth_chat_waiting(s->chat)) return false; /* nothing to tell the client yet */
     const char *r = st ? "" : hearth_chat_next_reasoning(s->chat, &rlen);
     if (st) rlen = 0;
     int32_t token;
@@ -328,6 +329,50 @@ static bool step(serve_slot *s) {
     return true;
 }
 
+/* The slot's part of a round: its job's beginning (the template, the
+ * prompt's tokens), or its next token and then the start of the step after
+ * it, so that every active slot has its decode step pending for the same
+ * batch. Returns whether the job finished. */
+static bool step(serve_slot *s) {
+    serve_job *j = s->job;
+    if (!s->begun) {
+        hearth_error err = {0};
+        hearth_status st = begin(s, j, &err);
+        if (st) {
+            /* Out of memory is the server's trouble; anything else, the request's. */
+            fail_job(j, st == HEARTH_E_NOMEM ? SERVE_FAIL_SERVER : SERVE_FAIL_REQUEST, st, err.message);
+            return true;
+        }
+        s->begun = true;
+        pthread_mutex_lock(&j->lock);
+        j->started = true;
+        pthread_cond_broadcast(&j->changed);
+        pthread_mutex_unlock(&j->lock);
+        return false;
+    }
+    for (int call = 0; call < 2; call++) {
+        if (next(s)) return true;
+        if (hearth_chat_waiting(s->chat)) return false;
+    }
+    return false;
+}
+
+/* Runs the round's pending decode steps as one batch. Should that fail,
+ * each of those slots' jobs ends with the error at its next step. */
+static void run_batch(serve_pool *p) {
+    int rows = 0;
+    for (int i = 0; i < p->n_slots; i++) rows += hearth_engine_deferred(p->engines[i]);
+    if (!rows) return;
+    pthread_mutex_lock(&p->lock);
+    p->decode_batches++;
+    p->decode_rows += (unsigned long)rows;
+    pthread_mutex_unlock(&p->lock);
+    hearth_error err = {0};
+    if (!hearth_engine_run_deferred(p->engines, p->n_slots, &err)) return;
+    for (int i = 0; i < p->n_slots; i++) /* the chats still wait for the steps it dropped */
+        if (p->slots[i].job && hearth_chat_waiting(p->slots[i].chat)) p->slots[i].batch_err = err;
+}
+
 static void *worker_main(void *arg) {
     serve_pool *p = arg;
     pthread_mutex_lock(&p->lock);
@@ -356,6 +401,7 @@ static void *worker_main(void *arg) {
             pthread_mutex_unlock(&p->lock);
             serve_job_release(j);
         }
+        run_batch(p);
         pthread_mutex_lock(&p->lock);
     }
     pthread_mutex_unlock(&p->lock);

@@ -19,6 +19,14 @@ struct hearth_engine {
     bool simd;
     bool shares_model;             /* gguf, model and tok are another engine's (hearth_engine_share) */
     hearth_backend cpu;            /* the forward pass as a backend (below) */
+    /* hearth_engine_defer_decode: a one-token sampling step waits here for
+     * hearth_engine_run_deferred, which runs it in a batch with other
+     * engines' and leaves its token for the loop to collect */
+    bool defer;
+    enum { STEP_NONE, STEP_DEFERRED, STEP_DONE } deferred;
+    int32_t deferred_token;
+    int deferred_pos;
+    sample_request deferred_sample;
     const hearth_backend *backend; /* what generation runs on: &cpu, another one set by its owner, or NULL */
 };
 
@@ -28,6 +36,18 @@ static hearth_status cpu_step(void *ctx, const int32_t *tokens, int n, int pos, 
                               int32_t *token, hearth_error *err) {
     hearth_engine *e = ctx;
     *token = -1;
+    e->deferred = STEP_NONE; /* a step its loop never collected (an interrupted answer) is dropped */
+    if (e->defer && n == 1 && s) {
+        /* checked now, so that the batch cannot fail on it later */
+        hearth_status st = forward_check(e->fwd, tokens, 1, pos, err);
+        if (st) return st;
+        e->deferred = STEP_DEFERRED;
+        e->deferred_token = tokens[0];
+        e->deferred_pos = pos;
+        e->deferred_sample = *s; /* its sampler and history are the loop's, alive until it collects */
+        *token = HEARTH_STEP_PENDING;
+        return HEARTH_OK;
+    }
     hearth_status st = forward_eval(e->fwd, tokens, n, pos, s ? e->logits : NULL, err);
     if (!st && s && s->allowed) sampler_mask_logits(e->logits, e->model->hp.n_vocab, s->allowed);
     if (!st && s) *token = sampler_pick(s->smp, e->logits, s->recent, s->n_recent, s->draw);
@@ -35,8 +55,11 @@ static hearth_status cpu_step(void *ctx, const int32_t *tokens, int n, int pos, 
 }
 
 static int32_t cpu_collect(void *ctx) {
-    (void)ctx;
-    return -1; /* never pending */
+    hearth_engine *e = ctx;
+    if (e->deferred == STEP_DEFERRED) return HEARTH_STEP_PENDING;
+    if (e->deferred == STEP_NONE) return -1;
+    e->deferred = STEP_NONE;
+    return e->deferred_token;
 }
 
 static const float *cpu_logits(void *ctx) { return ((hearth_engine *)ctx)->logits; }
@@ -155,6 +178,44 @@ hearth_status hearth_engine_prompt_tokens(const hearth_engine *e, const char *te
     }
     *out = all;
     *n = (int)(k + count);
+    return HEARTH_OK;
+}
+
+void hearth_engine_defer_decode(hearth_engine *e, bool defer) { e->defer = defer; }
+
+bool hearth_engine_deferred(const hearth_engine *e) { return e->deferred == STEP_DEFERRED; }
+
+hearth_status hearth_engine_run_deferred(hearth_engine *const *engines, int n, hearth_error *err) {
+    enum { CHUNK = 16 }; /* rows per call, on the stack */
+    forward_ctx *rows[CHUNK];
+    int32_t tokens[CHUNK];
+    int pos[CHUNK];
+    float *logits[CHUNK];
+    hearth_engine *which[CHUNK];
+    for (int i = 0; i < n;) {
+        int k = 0;
+        for (; i < n && k < CHUNK; i++) {
+            hearth_engine *e = engines[i];
+            if (e->deferred != STEP_DEFERRED) continue;
+            rows[k] = e->fwd, tokens[k] = e->deferred_token, pos[k] = e->deferred_pos, logits[k] = e->logits;
+            which[k++] = e;
+        }
+        if (!k) continue;
+        /* one row alone takes the one-token path: a single stream stays as hearth chat's */
+        hearth_status st = k == 1 ? forward_eval(rows[0], tokens, 1, pos[0], logits[0], err)
+                                  : forward_eval_rows(rows, tokens, pos, k, logits, err);
+        if (st) {
+            /* no step is left behind with its loop's sampler, which may be gone when the loop ends */
+            for (int a = 0; a < n; a++)
+                if (engines[a]->deferred == STEP_DEFERRED) engines[a]->deferred = STEP_NONE;
+            return st;
+        }
+        for (int r = 0; r < k; r++) {
+            const sample_request *s = &which[r]->deferred_sample;
+            which[r]->deferred_token = sampler_pick(s->smp, which[r]->logits, s->recent, s->n_recent, s->draw);
+            which[r]->deferred = STEP_DONE;
+        }
+    }
     return HEARTH_OK;
 }
 

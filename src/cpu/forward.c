@@ -40,7 +40,21 @@ struct forward_ctx {
     swiglu_fn swiglu;
     uint8_t *act_q[MAX_GROUP];
     size_t act_q_bytes;
+    float *rows_logits; /* forward_eval_rows's logits when this context's scratch runs the rows: grown on use */
+    int rows_logits_cap;
 };
+
+/* Where each row of a batch keeps its keys and values: one sequence (rows
+ * are its positions pos, pos + 1, ..., in the scratch's own cache), or
+ * forward_eval_rows's independent sequences, each a decode step at its own
+ * position in its own context's cache. */
+typedef struct {
+    forward_ctx *const *ctx; /* NULL: one sequence */
+    const int *pos;
+} batch_rows;
+
+static forward_ctx *row_ctx(forward_ctx *f, const batch_rows *r, int t) { return r && r->ctx ? r->ctx[t] : f; }
+static int row_pos(const batch_rows *r, int pos, int t) { return r && r->ctx ? r->pos[t] : pos + t; }
 
 /* ---- parallel matrix products ---- */
 
@@ -186,7 +200,8 @@ static void rope_apply(const model_hparams *hp, float *v, const float *cs) {
  * is computed as llama.cpp's CPU flash attention does (cpu/attention.h). */
 
 typedef struct {
-    forward_ctx *f;
+    forward_ctx *f; /* its qkv and attn rows; the caches are rows' */
+    const batch_rows *rows;
     int layer, pos, n_tok;
 } attention_job;
 
@@ -216,25 +231,30 @@ static void attention_task(void *arg, int thread, int n_threads) {
             const int t = item / (hp->n_head_kv * parts), kvh = item / parts % hp->n_head_kv, part = item % parts;
             const int h0 = kvh * group + part * per, n = per < group - part * per ? per : group - part * per;
             if (n <= 0) continue;
-            const int kv0 = model_first_key(m, ly, a->pos + t);
-            const size_t base = ((size_t)kvh * f->kv_rows[a->layer] + (size_t)cache_row(f, a->layer, kv0)) * hd;
-            f->attn_group(f->qkv + (size_t)t * f->qkv_dim + (size_t)h0 * hd, n, f->k_cache[a->layer] + base,
-                          f->v_cache[a->layer] + base, a->pos + t + 1 - kv0, hd, hd, scale,
+            const forward_ctx *c = row_ctx(f, a->rows, t);
+            const int p = row_pos(a->rows, a->pos, t), kv0 = model_first_key(m, ly, p);
+            const size_t base = ((size_t)kvh * c->kv_rows[a->layer] + (size_t)cache_row(c, a->layer, kv0)) * hd;
+            f->attn_group(f->qkv + (size_t)t * f->qkv_dim + (size_t)h0 * hd, n, c->k_cache[a->layer] + base,
+                          c->v_cache[a->layer] + base, p + 1 - kv0, hd, hd, scale,
                           f->attn + (size_t)t * f->q_dim + (size_t)h0 * hd);
         }
         return;
     }
     int items = a->n_tok * hp->n_head;
-    const bool tiled = attention_tiled_applies(a->n_tok, hd);
-    const int split_kv = attention_split_kv(f->n_ctx, a->pos, a->n_tok); /* ggml's chunks: one per thread */
+    /* independent rows are each one sequence's one-token step */
+    const int seq_tok = a->rows && a->rows->ctx ? 1 : a->n_tok;
+    const bool tiled = attention_tiled_applies(seq_tok, hd);
     for (int item = thread; item < items; item += n_threads) {
         int t = item / hp->n_head, h = item % hp->n_head, kvh = h / group;
-        const int kv0 = model_first_key(m, ly, a->pos + t), n_pos = a->pos + t + 1;
+        const forward_ctx *c = row_ctx(f, a->rows, t);
+        const int p = row_pos(a->rows, a->pos, t), first = seq_tok == 1 ? p : a->pos;
+        const int split_kv = attention_split_kv(f->n_ctx, first, seq_tok); /* ggml's chunks: one per thread */
+        const int kv0 = model_first_key(m, ly, p), n_pos = p + 1;
         /* the keys from k0 on (kv0, or the start of ggml's tile that holds
          * it) are at K: rows k0 .. n_pos - 1 of the cache or of its ring */
         const int k0 = tiled ? kv0 / ATTENTION_TILE_KV * ATTENTION_TILE_KV : kv0;
-        const size_t base = ((size_t)kvh * f->kv_rows[a->layer] + (size_t)cache_row(f, a->layer, k0)) * hd;
-        const uint16_t *K = f->k_cache[a->layer] + base, *V = f->v_cache[a->layer] + base;
+        const size_t base = ((size_t)kvh * c->kv_rows[a->layer] + (size_t)cache_row(c, a->layer, k0)) * hd;
+        const uint16_t *K = c->k_cache[a->layer] + base, *V = c->v_cache[a->layer] + base;
         const float *q = f->qkv + (size_t)t * f->qkv_dim + (size_t)h * hd;
         float *out = f->attn + (size_t)t * f->q_dim + (size_t)h * hd;
         if (tiled) attention_tiled_row(q, K, V, k0, kv0, n_pos, hd, hd, scale, softcap, out, f->attn_tiles);
@@ -291,7 +311,12 @@ static void group_jobs(matmul_group *g, const weight *ws, int n, float *out, siz
     }
 }
 
-static void eval_batch(forward_ctx *f, const int32_t *tokens, int n_tok, int pos, float *logits) {
+/* One pass over the weights for n_tok rows, in f's scratch. One sequence
+ * (rows NULL): the logits (when asked) are the last row's. Independent rows:
+ * every row's, [n_tok][n_vocab]. */
+static void eval_batch(forward_ctx *f, const batch_rows *rows, const int32_t *tokens, int n_tok, int pos,
+                       float *logits) {
+    const bool independent = rows && rows->ctx;
     const model *m = f->m;
     const model_hparams *hp = &m->hp;
     int E = hp->n_embd, F = hp->n_ff;
@@ -302,8 +327,12 @@ static void eval_batch(forward_ctx *f, const int32_t *tokens, int n_tok, int pos
         if (hp->embd_scale != 1.0f)
             for (int i = 0; i < E; i++) x[i] *= hp->embd_scale;
     }
-    model_rope_table(m, f->n_ctx, false, pos, n_tok, f->rope_cs);
-    if (f->rope_cs_local) model_rope_table(m, f->n_ctx, true, pos, n_tok, f->rope_cs_local);
+    for (int t = 0; t < (independent ? n_tok : 1); t++) {
+        const int n = independent ? 1 : n_tok;
+        const size_t at = (size_t)t * hp->rope_dim;
+        model_rope_table(m, f->n_ctx, false, row_pos(rows, pos, t), n, f->rope_cs + at);
+        if (f->rope_cs_local) model_rope_table(m, f->n_ctx, true, row_pos(rows, pos, t), n, f->rope_cs_local + at);
+    }
 
     for (int il = 0; il < hp->n_layer; il++) {
         const model_layer *ly = &m->layers[il];
@@ -338,22 +367,23 @@ static void eval_batch(forward_ctx *f, const int32_t *tokens, int n_tok, int pos
                 for (int i = 0; i < f->q_dim; i++) row[i] *= hp->q_scale;
             for (int h = 0; ly->rope && h < hp->n_head_kv; h++)
                 rope_apply(hp, row + f->q_dim + (size_t)h * hp->head_dim, cs);
-            int hd = hp->head_dim, r = cache_row(f, il, pos + t);
+            forward_ctx *c = row_ctx(f, rows, t);
+            int hd = hp->head_dim, r = cache_row(c, il, row_pos(rows, pos, t));
             for (int h = 0; h < hp->n_head_kv; h++) {
                 const float *kr = row + f->q_dim + (size_t)h * hd, *vr = kr + f->kv_dim;
-                uint16_t *kd = f->k_cache[il] + ((size_t)h * f->kv_rows[il] + r) * hd;
-                uint16_t *vd = f->v_cache[il] + ((size_t)h * f->kv_rows[il] + r) * hd;
+                uint16_t *kd = c->k_cache[il] + ((size_t)h * c->kv_rows[il] + r) * hd;
+                uint16_t *vd = c->v_cache[il] + ((size_t)h * c->kv_rows[il] + r) * hd;
                 for (int d = 0; d < hd; d++) {
                     kd[d] = ggml_fp32_to_fp16(kr[d]);
                     vd[d] = ggml_fp32_to_fp16(vr[d]);
                 }
-                if (f->ring[il]) {
-                    memcpy(kd + (size_t)f->ring[il] * hd, kd, (size_t)hd * sizeof *kd);
-                    memcpy(vd + (size_t)f->ring[il] * hd, vd, (size_t)hd * sizeof *vd);
+                if (c->ring[il]) {
+                    memcpy(kd + (size_t)c->ring[il] * hd, kd, (size_t)hd * sizeof *kd);
+                    memcpy(vd + (size_t)c->ring[il] * hd, vd, (size_t)hd * sizeof *vd);
                 }
             }
         }
-        attention_job aj = {f, il, pos, n_tok};
+        attention_job aj = {f, rows, il, pos, n_tok};
         f->host->parallel(f->host->ctx, attention_task, &aj);
 
         /* x += Wo * attn, through xb */
@@ -364,7 +394,7 @@ static void eval_batch(forward_ctx *f, const int32_t *tokens, int n_tok, int pos
          * llama.cpp, which then runs this FFN with one token). */
         if (il == hp->n_layer - 1) {
             if (!logits) return;
-            if (n_tok > 1) {
+            if (n_tok > 1 && !independent) {
                 memmove(f->x, f->x + (size_t)(n_tok - 1) * E, (size_t)E * sizeof *f->x);
                 n_tok = 1;
             }
@@ -382,19 +412,23 @@ static void eval_batch(forward_ctx *f, const int32_t *tokens, int n_tok, int pos
         residual(f, ly->ffn_post_norm, n_tok);
     }
 
-    if (logits) {
+    if (logits && independent) {
+        for (int t = 0; t < n_tok; t++)
+            rmsnorm(f->xb + (size_t)t * E, f->x + (size_t)t * E, m->output_norm, E, hp->rms_eps);
+        matmul1(f, &m->output, f->xb, n_tok, logits, (size_t)hp->n_vocab);
+    } else if (logits) {
         rmsnorm(f->last, f->x + (size_t)(n_tok - 1) * E, m->output_norm, E, hp->rms_eps);
         matmul1(f, &m->output, f->last, 1, logits, (size_t)hp->n_vocab);
-        if (hp->flags & ARCH_SOFTCAP) {
-            /* ggml: scale by 1/cap, tanh, scale by cap */
-            const float inv = 1.0f / hp->final_softcap;
-            for (int i = 0; i < hp->n_vocab; i++) logits[i] = tanhf(logits[i] * inv) * hp->final_softcap;
-        }
+    }
+    if (logits && hp->flags & ARCH_SOFTCAP) {
+        /* ggml: scale by 1/cap, tanh, scale by cap */
+        const float inv = 1.0f / hp->final_softcap;
+        for (size_t i = 0; i < (size_t)(independent ? n_tok : 1) * hp->n_vocab; i++)
+            logits[i] = tanhf(logits[i] * inv) * hp->final_softcap;
     }
 }
 
-hearth_status forward_eval(forward_ctx *f, const int32_t *tokens, int n, int pos, float *logits,
-                           hearth_error *err) {
+hearth_status forward_check(const forward_ctx *f, const int32_t *tokens, int n, int pos, hearth_error *err) {
     if (n <= 0) return hearth_fail(err, HEARTH_E_ARG, "nothing to evaluate");
     if (pos < 0 || pos > f->n_ctx || n > f->n_ctx - pos)
         return hearth_fail(err, HEARTH_E_CONTEXT,
@@ -404,10 +438,49 @@ hearth_status forward_eval(forward_ctx *f, const int32_t *tokens, int n, int pos
         if (tokens[i] < 0 || tokens[i] >= f->m->hp.n_vocab)
             return hearth_fail(err, HEARTH_E_ARG, "token id %d is outside the vocabulary (0 to %d)", tokens[i],
                                f->m->hp.n_vocab - 1);
+    return HEARTH_OK;
+}
+
+hearth_status forward_eval(forward_ctx *f, const int32_t *tokens, int n, int pos, float *logits,
+                           hearth_error *err) {
+    hearth_status st = forward_check(f, tokens, n, pos, err);
+    if (st) return st;
     for (int done = 0; done < n;) {
         int chunk = n - done < f->max_batch ? n - done : f->max_batch;
         bool last = done + chunk == n;
-        eval_batch(f, tokens + done, chunk, pos + done, last ? logits : NULL);
+        eval_batch(f, NULL, tokens + done, chunk, pos + done, last ? logits : NULL);
+        done += chunk;
+    }
+    return HEARTH_OK;
+}
+
+hearth_status forward_eval_rows(forward_ctx *const *rows, const int32_t *tokens, const int *pos, int n,
+                                float *const *logits, hearth_error *err) {
+    if (n <= 0) return hearth_fail(err, HEARTH_E_ARG, "nothing to evaluate");
+    forward_ctx *f = rows[0];
+    const int V = f->m->hp.n_vocab;
+    for (int i = 0; i < n; i++) {
+        if (rows[i]->m != f->m || rows[i]->n_ctx != f->n_ctx)
+            return hearth_fail(err, HEARTH_E_ARG, "batched rows must share one model and context size");
+        for (int j = 0; j < i; j++)
+            if (rows[j] == rows[i]) return hearth_fail(err, HEARTH_E_ARG, "a sequence can have one row in a batch");
+        hearth_status st = forward_check(rows[i], &tokens[i], 1, pos[i], err);
+        if (st) return st;
+    }
+    if (f->rows_logits_cap < n) {
+        const int cap = n < f->max_batch ? n : f->max_batch;
+        float *grown = realloc(f->rows_logits, (size_t)cap * V * sizeof *grown);
+        if (!grown) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory for %d rows of logits", cap);
+        f->rows_logits = grown;
+        f->rows_logits_cap = cap;
+    }
+    /* the scratch holds max_batch rows (and the logits as many): larger batches go in parts */
+    for (int done = 0; done < n;) {
+        const int chunk = n - done < f->rows_logits_cap ? n - done : f->rows_logits_cap;
+        const batch_rows br = {rows + done, pos + done};
+        eval_batch(f, &br, tokens + done, chunk, 0, f->rows_logits);
+        for (int t = 0; t < chunk; t++)
+            memcpy(logits[done + t], f->rows_logits + (size_t)t * V, (size_t)V * sizeof *f->rows_logits);
         done += chunk;
     }
     return HEARTH_OK;
@@ -550,6 +623,7 @@ void forward_free(forward_ctx *f) {
     free(f->gelu_table);
     free(f->attn_acc);
     free(f->last);
+    free(f->rows_logits);
     for (int s = 0; s < MAX_GROUP; s++) free(f->act_q[s]);
     free(f);
 }

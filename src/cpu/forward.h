@@ -26,5 +26,16 @@ uint64_t forward_kv_bytes(const forward_ctx *f);
  * for the last token. */
 hearth_status forward_eval(forward_ctx *f, const int32_t *tokens, int n, int pos, float *logits,
                            hearth_error *err);
+/* The errors forward_eval would give these tokens at pos, without evaluating. */
+hearth_status forward_check(const forward_ctx *f, const int32_t *tokens, int n, int pos, hearth_error *err);
+
+/* One decode step of n independent sequences in one pass over the weights:
+ * row i evaluates tokens[i] at pos[i] on rows[i]'s cache (distinct contexts
+ * of one model) and receives its n_vocab logits in logits[i]. The products
+ * run on the n rows together, so a row's logits may round differently from
+ * forward_eval's one-token step (its sums in the batch kernels' order); the
+ * attention is the same per row. rows[0]'s scratch runs the pass. */
+hearth_status forward_eval_rows(forward_ctx *const *rows, const int32_t *tokens, const int *pos, int n,
+                                float *const *logits, hearth_error *err);
 
 #endif

@@ -295,6 +295,93 @@ static void test_window_ring(const char *path) {
     unload(&l);
 }
 
+/* forward_eval_rows: three sequences of other lengths (the third past
+ * the end of a window's ring) decode in rows, each on its own cache: in
+ * batches of one row as forward_eval's one-token steps, bit for bit (the
+ * positions, caches and attention are each row's); in one batch of three
+ * as those within the rounding of the batch products' other order, which
+ * the f16 cache can round up to a step of its own; rows that share a cache
+ * are refused. */
+enum { SEQS = 3, STEPS = 6 };
+typedef enum { ALONE, ONE_ROW_BATCHES, ONE_BATCH } rows_mode;
+
+static bool rows_logits(loaded *l, rows_mode mode, float *out) {
+    hearth_kernels k;
+    kernels_init(&k, true);
+    forward_ctx *f[SEQS] = {0};
+    static const int n_prompt[SEQS] = {5, 40, 130};
+    int32_t tokens[130];
+    float *rows_out[SEQS];
+    bool ok = true;
+    for (int s = 0; ok && s < SEQS; s++) {
+        for (int i = 0; i < n_prompt[s]; i++) tokens[i] = (i * 5 + 1 + s) % VOCAB;
+        ok = !forward_create(&f[s], l->m, native_host_iface(l->h), &k, true, 512, 64, &l->err) &&
+             !forward_eval(f[s], tokens, n_prompt[s], 0, NULL, &l->err);
+    }
+    for (int step = 0; ok && step < STEPS; step++) {
+        int32_t next[SEQS];
+        int pos[SEQS];
+        for (int s = 0; s < SEQS; s++) {
+            next[s] = (step * 3 + s) % VOCAB;
+            pos[s] = n_prompt[s] + step;
+            rows_out[s] = out + (size_t)(step * SEQS + s) * VOCAB;
+        }
+        if (mode == ONE_BATCH) ok = !forward_eval_rows(f, next, pos, SEQS, rows_out, &l->err);
+        for (int s = 0; ok && mode == ONE_ROW_BATCHES && s < SEQS; s++)
+            ok = !forward_eval_rows(&f[s], &next[s], &pos[s], 1, &rows_out[s], &l->err);
+        for (int s = 0; ok && mode == ALONE && s < SEQS; s++)
+            ok = !forward_eval(f[s], &next[s], 1, pos[s], rows_out[s], &l->err);
+    }
+    if (ok) { /* a sequence cannot take two rows of one batch */
+        forward_ctx *twice[2] = {f[0], f[0]};
+        const int32_t t2[2] = {1, 2};
+        const int p2[2] = {10, 11};
+        hearth_error e = {0};
+        ok = forward_eval_rows(twice, t2, p2, 2, rows_out, &e) == HEARTH_E_ARG && strstr(e.message, "one row");
+        if (!ok) snprintf(l->err.message, sizeof l->err.message, "rows sharing a cache: %.400s", e.message);
+    }
+    for (int s = 0; s < SEQS; s++) forward_free(f[s]);
+    return ok;
+}
+
+static void test_independent_rows(const char *path) {
+    static const struct {
+        const char *arch;
+        unsigned flags;
+        uint32_t swa;
+    } cases[] = {{"qwen2", ARCH_QKV_BIAS, 0}, {"gemma2", ARCH_POST_NORMS, 4}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        write_model_swa(path, cases[c].arch, cases[c].flags, NULL, NULL, NULL, 0, cases[c].swa);
+        loaded l;
+        hearth_status st = load(&l, path);
+        static float alone[SEQS * STEPS * VOCAB], ones[SEQS * STEPS * VOCAB], batch[SEQS * STEPS * VOCAB];
+        bool ok = !st && rows_logits(&l, ALONE, alone) && rows_logits(&l, ONE_ROW_BATCHES, ones);
+        char name[96];
+        snprintf(name, sizeof name, "%s: rows of one decode as each sequence alone, bit for bit", cases[c].arch);
+        CHECK(name, ok && memcmp(alone, ones, sizeof alone) == 0, "%s", ok ? "logits differ" : l.err.message);
+        ok = ok && rows_logits(&l, ONE_BATCH, batch);
+        float worst = 0;
+        bool same_argmax = true;
+        for (size_t row = 0; ok && row < SEQS * STEPS; row++) {
+            int best_a = 0, best_b = 0;
+            for (int v = 0; v < VOCAB; v++) {
+                const size_t i = row * VOCAB + (size_t)v;
+                float d = fabsf(alone[i] - batch[i]) / (1.0f + fabsf(alone[i]));
+                if (!(d <= worst)) worst = d; /* NaN counts as worst */
+                if (alone[i] > alone[row * VOCAB + (size_t)best_a]) best_a = v;
+                if (batch[i] > batch[row * VOCAB + (size_t)best_b]) best_b = v;
+            }
+            same_argmax = same_argmax && best_a == best_b;
+        }
+        snprintf(name, sizeof name, "%s: a batch of three rows decodes as each sequence alone, within rounding",
+                 cases[c].arch);
+        CHECK(name, ok && worst < 1e-2f && same_argmax, "%s (largest relative difference %g)",
+              ok ? "logits differ" : l.err.message, worst);
+        if (ok) printf("# %s: the batch's largest relative difference from alone: %g\n", cases[c].arch, worst);
+        unload(&l);
+    }
+}
+
 static void expect_refused(const char *path, const char *name, const char *arch, unsigned flags, const char *omit,
                            const char *wrong, const char *message) {
     write_model(path, arch, flags, omit, wrong);
@@ -312,6 +399,7 @@ int main(void) {
     test_rows(path);
     test_check_header(path);
     test_window_ring(path);
+    test_independent_rows(path);
     expect_refused(path, "a missing tensor is named with the architecture", "llama", ARCH_TIED_EMBD,
                    "blk.0.attn_k.weight", NULL, "tensor blk.0.attn_k.weight is missing (architecture llama)");
     expect_refused(path, "qwen2 needs its biases", "qwen2", 0, NULL, NULL,
