@@ -50,6 +50,9 @@ typedef struct serve_job {
     bool started;           /* begun on a slot (or failed before) */
     bool finished;
     think_buf content, reasoning; /* the answer so far */
+    think_buf tool_deltas;  /* its tool calls so far, as delta.tool_calls entries (each with its index, then a comma) */
+    int n_tool_calls;
+    char *tool_calls;       /* when finished: message.tool_calls (JSON), or NULL for none */
     int top_logprobs;       /* -1: no log-probabilities */
     think_buf logprobs;     /* with them: one JSON object per token, each followed by a comma */
     serve_failure failure;  /* why it failed, if it did */
@@ -187,14 +190,16 @@ typedef struct {
 /* The whole answer. */
 void serve_json_answer(FILE *f, const serve_answer_head *h, const serve_job *j);
 /* One streamed chunk: text and reasoning (either may be empty), finish_reason (NULL while going on),
- * role: the first chat chunk names the assistant; logprobs: serve_job's entries for it (NULL: none asked). */
+ * role: the first chat chunk names the assistant; logprobs: serve_job's entries for it (NULL: none asked);
+ * calls: serve_job's tool_deltas entries for it (clen 0: none). */
 void serve_json_chunk(FILE *f, const serve_answer_head *h, const char *text, size_t len, const char *reasoning,
-                      size_t rlen, const char *finish_reason, bool role, const char *logprobs, size_t lplen);
+                      size_t rlen, const char *finish_reason, bool role, const char *logprobs, size_t lplen,
+                      const char *calls, size_t clen);
 /* The last chunk when stream_options.include_usage asks for it. */
 void serve_json_usage_chunk(FILE *f, const serve_answer_head *h, const hearth_chat_stats *s);
 void serve_json_usage(FILE *f, const hearth_chat_stats *s);
 void serve_json_error(FILE *f, const char *message, const char *type, const char *code);
-/* OpenAI's finish_reason for the chat loop's stop. */
+/* OpenAI's finish_reason for the chat loop's stop ("tool_calls" where the answer made calls). */
 const char *serve_finish_reason(const hearth_chat_stats *s);
 /* The HTTP status, error type and code of a failed job. */
 void serve_failure_kind(const serve_job *j, unsigned *status, const char **type, const char **code);

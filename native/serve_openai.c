@@ -27,6 +27,7 @@ bool serve_text_close(serve_text *t) {
 }
 
 const char *serve_finish_reason(const hearth_chat_stats *s) {
+    if (s->tool_calls > 0) return "tool_calls";
     return s->stop && (strcmp(s->stop, "length") == 0 || strcmp(s->stop, "context") == 0) ? "length" : "stop";
 }
 
@@ -99,6 +100,7 @@ void serve_json_answer(FILE *f, const serve_answer_head *h, const serve_job *j) 
             fputs(",\"reasoning_content\":", f);
             json_string(f, j->reasoning.p, j->reasoning.len);
         }
+        if (j->tool_calls) fprintf(f, ",\"tool_calls\":%s", j->tool_calls);
         fputs("}", f);
         logprobs_field(f, j->top_logprobs < 0 ? NULL : j->logprobs.p ? j->logprobs.p : "", j->logprobs.len);
     }
@@ -109,7 +111,8 @@ void serve_json_answer(FILE *f, const serve_answer_head *h, const serve_job *j) 
 }
 
 void serve_json_chunk(FILE *f, const serve_answer_head *h, const char *text, size_t len, const char *reasoning,
-                      size_t rlen, const char *finish_reason, bool role, const char *logprobs, size_t lplen) {
+                      size_t rlen, const char *finish_reason, bool role, const char *logprobs, size_t lplen,
+                      const char *calls, size_t clen) {
     head(f, h, h->raw ? "text_completion" : "chat.completion.chunk");
     fputs(",\"choices\":[{\"index\":0,", f);
     if (h->raw) {
@@ -121,7 +124,8 @@ void serve_json_chunk(FILE *f, const serve_answer_head *h, const char *text, siz
         const char *sep = "";
         if (role) fputs("\"role\":\"assistant\"", f), sep = ",";
         if (len || role) fprintf(f, "%s\"content\":", sep), json_string(f, text, len), sep = ",";
-        if (rlen) fprintf(f, "%s\"reasoning_content\":", sep), json_string(f, reasoning, rlen);
+        if (rlen) fprintf(f, "%s\"reasoning_content\":", sep), json_string(f, reasoning, rlen), sep = ",";
+        if (clen) fprintf(f, "%s\"tool_calls\":[", sep), fwrite(calls, 1, clen - 1, f), fputs("]", f);
         fputs("}", f);
         logprobs_field(f, logprobs, lplen);
     }

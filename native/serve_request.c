@@ -45,11 +45,11 @@ static const char *check_fields(const json_value *root, bool raw, serve_form *fo
         return "\"top_logprobs\" must be an integer from 0 to 20";
     form->top_logprobs = lp && lp->type == JSON_BOOL && lp->b ? (top && top->type == JSON_NUMBER ? (int)top->i : 0) : -1;
     if (form->top_logprobs < 0 && top && top->type == JSON_NUMBER) return "\"top_logprobs\" needs \"logprobs\": true";
-    if (!off(root, "tools") || !off(root, "tool_choice") || !off(root, "functions"))
-        return "tools and function calling are not supported by hearth serve yet";
-    const json_value *rf = json_get(root, "response_format"), *rft = json_get(rf, "type");
-    if (rf && rf->type != JSON_NULL && !(rft && rft->type == JSON_STRING && strcmp(rft->str, "text") == 0))
-        return "\"response_format\": only {\"type\": \"text\"} is supported by hearth serve yet";
+    /* (tools, tool_choice, response_format and grammar are chat_request.c's) */
+    if (!off(root, "functions") || !off(root, "function_call"))
+        return "\"functions\" (OpenAI's deprecated form) is not supported: give \"tools\"";
+    if (raw && (!off(root, "tools") || !off(root, "tool_choice")))
+        return "\"tools\" on /v1/completions (the legacy shape) is not supported; /v1/chat/completions has them";
     if (raw && !off(root, "echo")) return "\"echo\" is not supported by hearth serve";
     if (raw && !off(root, "suffix")) return "\"suffix\" is not supported by hearth serve";
     if (raw && !off(root, "best_of") && !(json_get(root, "best_of")->type == JSON_NUMBER &&

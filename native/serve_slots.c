@@ -7,10 +7,12 @@
  * one batch, one pass over the weights for all of them. Requests beyond the
  * slots wait in a bounded queue. */
 #define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "serve.h"
 
 typedef struct {
@@ -92,6 +94,8 @@ void serve_job_release(serve_job *j) {
     free(j->fingerprint);
     think_buf_free(&j->content);
     think_buf_free(&j->reasoning);
+    think_buf_free(&j->tool_deltas);
+    free(j->tool_calls);
     think_buf_free(&j->logprobs);
     pthread_mutex_destroy(&j->lock);
     pthread_cond_destroy(&j->changed);
@@ -279,6 +283,42 @@ static void remember(serve_slot *s, serve_job *j) {
         free(b.p), s->fingerprint = NULL;
 }
 
+/* The calls a next() completed (OpenAI's tool_calls list) as streamed
+ * delta entries: each with its index among the answer's calls, then a
+ * comma. false: out of memory or not such a list. */
+static bool add_tool_deltas(think_buf *out, int *n_calls, const char *list, size_t len) {
+    json_value *v = NULL;
+    hearth_error err = {0};
+    if (json_parse(list, len, &v, &err)) return false;
+    bool ok = v->type == JSON_ARRAY;
+    for (size_t i = 0; ok && i < v->n; i++) {
+        const json_value *c = &v->items[i], *f = json_get(c, "function");
+        const json_value *id = json_get(c, "id"), *name = json_get(f, "name"), *args = json_get(f, "arguments");
+        if (!id || id->type != JSON_STRING || !name || name->type != JSON_STRING || !args || args->type != JSON_STRING) {
+            ok = false;
+            break;
+        }
+        char *p = NULL;
+        size_t n = 0;
+        FILE *m = open_memstream(&p, &n);
+        if (!m) {
+            ok = false;
+            break;
+        }
+        fprintf(m, "{\"index\":%d,\"id\":", (*n_calls)++);
+        json_string(m, id->str, id->len);
+        fputs(",\"type\":\"function\",\"function\":{\"name\":", m);
+        json_string(m, name->str, name->len);
+        fputs(",\"arguments\":", m);
+        json_string(m, args->str, args->len);
+        fputs("}},", m);
+        ok = !ferror(m) && fclose(m) == 0 && think_buf_add(out, p, n);
+        free(p);
+    }
+    json_free(v);
+    return ok;
+}
+
 /* The chat's next call: a token (or the prompt and the first token), the
  * start of a decode step left pending for the round's batch, or the end.
  * Returns whether the job finished. */
@@ -303,9 +343,12 @@ static bool next(serve_slot *s) {
     think_buf entry = {0}; /* worked out before the lock: a pass over the vocabulary */
     bool ok = !with_logprobs || serve_logprob_entry(&entry, hearth_engine_tokenizer(s->engine), logits,
                                                     hearth_engine_model(s->engine)->hp.n_vocab, token, j->top_logprobs);
+    size_t clen = 0;
+    const char *calls = st ? "[]" : hearth_chat_next_tool_calls(s->chat, &clen);
     pthread_mutex_lock(&j->lock);
     ok = ok && think_buf_add(&j->content, text, len) && think_buf_add(&j->reasoning, r, rlen) &&
-         (!entry.len || think_buf_add(&j->logprobs, entry.p, entry.len));
+         (!entry.len || think_buf_add(&j->logprobs, entry.p, entry.len)) &&
+         (clen <= 2 || add_tool_deltas(&j->tool_deltas, &j->n_tool_calls, calls, clen));
     pthread_cond_broadcast(&j->changed);
     pthread_mutex_unlock(&j->lock);
     think_buf_free(&entry);
@@ -321,7 +364,13 @@ static bool next(serve_slot *s) {
         return true;
     }
     remember(s, j);
+    char *tool_calls = stats.tool_calls > 0 ? strdup(hearth_chat_tool_calls(s->chat)) : NULL;
+    if (stats.tool_calls > 0 && !tool_calls) {
+        fail_job(j, SERVE_FAIL_SERVER, HEARTH_E_NOMEM, "out of memory");
+        return true;
+    }
     pthread_mutex_lock(&j->lock);
+    j->tool_calls = tool_calls;
     j->stats = stats;
     j->finished = true;
     pthread_cond_broadcast(&j->changed);

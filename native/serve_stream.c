@@ -15,7 +15,7 @@ typedef struct {
     serve_answer_head head;
     char id[64], *model;
     bool include_usage, role_sent, done;
-    size_t content_sent, reasoning_sent, logprobs_sent; /* of the job's text, put into events */
+    size_t content_sent, reasoning_sent, logprobs_sent, calls_sent; /* of the job's text, put into events */
     char *out;              /* events not yet handed to libmicrohttpd */
     size_t out_len, out_pos;
 } stream;
@@ -23,7 +23,7 @@ typedef struct {
 static bool has_news(const serve_job *j, const void *arg) {
     const stream *s = arg;
     return j->finished || j->content.len > s->content_sent || j->reasoning.len > s->reasoning_sent ||
-           j->logprobs.len > s->logprobs_sent;
+           j->logprobs.len > s->logprobs_sent || j->tool_deltas.len > s->calls_sent;
 }
 
 static void event(FILE *f, void (*write)(FILE *, const stream *, const serve_job *), const stream *s,
@@ -38,11 +38,12 @@ static void delta(FILE *f, const stream *s, const serve_job *j) {
                      j->reasoning.p ? j->reasoning.p + s->reasoning_sent : "", j->reasoning.len - s->reasoning_sent,
                      NULL, !s->head.raw && !s->role_sent,
                      j->top_logprobs < 0 ? NULL : j->logprobs.p ? j->logprobs.p + s->logprobs_sent : "",
-                     j->logprobs.len - s->logprobs_sent);
+                     j->logprobs.len - s->logprobs_sent, j->tool_deltas.p ? j->tool_deltas.p + s->calls_sent : "",
+                     j->tool_deltas.len - s->calls_sent);
 }
 
 static void last(FILE *f, const stream *s, const serve_job *j) {
-    serve_json_chunk(f, &s->head, "", 0, "", 0, serve_finish_reason(&j->stats), false, NULL, 0);
+    serve_json_chunk(f, &s->head, "", 0, "", 0, serve_finish_reason(&j->stats), false, NULL, 0, "", 0);
 }
 
 static void usage(FILE *f, const stream *s, const serve_job *j) { serve_json_usage_chunk(f, &s->head, &j->stats); }
@@ -60,12 +61,13 @@ static bool next_events(stream *s, serve_job *j) {
     serve_text t;
     if (!serve_text_open(&t)) return false;
     if (j->content.len > s->content_sent || j->reasoning.len > s->reasoning_sent || j->logprobs.len > s->logprobs_sent ||
-        (!s->head.raw && !s->role_sent)) {
+        j->tool_deltas.len > s->calls_sent || (!s->head.raw && !s->role_sent)) {
         event(t.f, delta, s, j);
         s->role_sent = true;
         s->content_sent = j->content.len;
         s->reasoning_sent = j->reasoning.len;
         s->logprobs_sent = j->logprobs.len;
+        s->calls_sent = j->tool_deltas.len;
     }
     if (j->finished) {
         if (j->failure) event(t.f, failure, s, j);

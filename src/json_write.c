@@ -1,6 +1,7 @@
 #include "json_write.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,6 +32,8 @@ bool json_write(think_buf *b, const json_value *v) {
     case JSON_NULL: return add(b, "null");
     case JSON_BOOL: return add(b, v->b ? "true" : "false");
     case JSON_NUMBER:
+        /* a number past double's range (1e999 is valid JSON) has no JSON form: null, as JavaScript writes it */
+        if (!v->is_int && !isfinite(v->num)) return add(b, "null");
         if (v->is_int) snprintf(num, sizeof num, "%" PRId64, v->i);
         else snprintf(num, sizeof num, "%.17g", v->num);
         return add(b, num);

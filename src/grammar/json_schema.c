@@ -10,13 +10,15 @@
 #include "json_write.h"
 
 /* The primitives every schema grammar may use; rules a grammar does not
- * reference cost nothing. */
+ * reference cost nothing. Exponents of two digits at most: a number stays a
+ * finite double (up to about 1e115), which tool-call arguments are rewritten
+ * from. */
 #define JSON_PRIMITIVES                                                                                          \
     "ws ::= ( \" \" | \"\\n\" [ \\t]{0,20} )?\n"                                                                 \
     "char ::= [^\"\\\\\\x00-\\x1f] | \"\\\\\" ( [\"\\\\/bfnrt] | \"u\" [0-9a-fA-F]{4} )\n"                        \
     "string ::= \"\\\"\" char* \"\\\"\"\n"                                                                        \
     "integer ::= \"-\"? ( [0-9] | [1-9] [0-9]{1,15} )\n"                                                          \
-    "number ::= integer ( \".\" [0-9]{1,16} )? ( [eE] [-+]? [0-9]{1,3} )?\n"                                      \
+    "number ::= integer ( \".\" [0-9]{1,16} )? ( [eE] [-+]? [0-9]{1,2} )?\n"                                      \
     "boolean ::= \"true\" | \"false\"\n"                                                                          \
     "null ::= \"null\"\n"                                                                                         \
     "value ::= object | array | string | number | boolean | null\n"                                              \

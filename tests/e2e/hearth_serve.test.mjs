@@ -9,6 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import Ajv from 'ajv';
 import OpenAI from 'openai';
 import { check, done } from '../lib.mjs';
 import { hearth, testModel, HEARTH, ROOT } from './util.mjs';
@@ -177,6 +178,52 @@ try {
     const streamed = [];
     for await (const c of stream) streamed.push(...(c.choices[0]?.logprobs?.content ?? []));
     check('logprobs streamed: the same entries', JSON.stringify(streamed) === JSON.stringify(lp), JSON.stringify(streamed.slice(0, 2)));
+  }
+
+  // ---- structured output and tool calls (the grammar of src/grammar/, the calls of src/tool_calls.c) ----
+  {
+    const ajv = new Ajv();
+    const schema = { type: 'object', properties: { name: { type: 'string', maxLength: 12 }, age: { type: 'integer' },
+      pets: { type: 'array', items: { enum: ['cat', 'dog'] }, maxItems: 3 } }, required: ['name', 'age'] };
+    const body = { model: MODEL_ID, messages: [{ role: 'user', content: 'Describe a person' }], temperature: 1, seed: 3,
+      max_tokens: 200, response_format: { type: 'json_schema', json_schema: { name: 'person', schema, strict: true } } };
+    const r = await api.chat.completions.create(body);
+    let parsed = null;
+    try { parsed = JSON.parse(r.choices[0].message.content); } catch { /* reported below */ }
+    check('response_format json_schema: the answer parses and validates against the schema',
+      parsed !== null && ajv.validate(schema, parsed), r.choices[0].message.content);
+    // (streamed, the prompt comes from the slot's cache: logits may differ in the last bits, so the draws may too)
+    const s = await streamText(api, body);
+    let sp = null;
+    try { sp = JSON.parse(s.text); } catch { /* reported below */ }
+    check('response_format json_schema, streamed: the answer parses and validates too', sp !== null && ajv.validate(schema, sp), s.text);
+    const add = { type: 'function', function: { name: 'add', parameters: { type: 'object', properties: { a: { type: 'number' },
+      b: { type: 'number' } }, required: ['a', 'b'] } } };
+    const tb = { model: MODEL_ID, messages: [{ role: 'user', content: 'What is 2 + 3?' }], tools: [add],
+      tool_choice: 'required', temperature: 1, seed: 5, max_tokens: 200 };
+    const t = await api.chat.completions.create(tb);
+    const call = t.choices[0].message.tool_calls?.[0];
+    let args = null;
+    try { args = JSON.parse(call?.function?.arguments); } catch { /* reported below */ }
+    check('tools, tool_choice required: message.tool_calls holds a call of add with valid arguments, finish_reason tool_calls',
+      call?.type === 'function' && call.function.name === 'add' && args && ajv.validate(add.function.parameters, args) &&
+        t.choices[0].finish_reason === 'tool_calls', JSON.stringify(t.choices[0]));
+    const ts = await api.chat.completions.create({ ...tb, stream: true });
+    const deltas = [];
+    let finish = null;
+    for await (const c of ts) {
+      deltas.push(...(c.choices[0]?.delta?.tool_calls ?? []));
+      finish = c.choices[0]?.finish_reason ?? finish;
+    }
+    let dargs = null;
+    try { dargs = JSON.parse(deltas[0]?.function?.arguments); } catch { /* reported below */ }
+    check('tools, streamed: delta.tool_calls (with their index) give a call of add with valid arguments',
+      deltas.length === 1 && deltas[0].index === 0 && deltas[0].function.name === 'add' && dargs &&
+        ajv.validate(add.function.parameters, dargs) && finish === 'tool_calls', JSON.stringify(deltas));
+    const back = await api.chat.completions.create({ model: MODEL_ID, max_tokens: 8, temperature: 0, tools: [add],
+      messages: [...tb.messages, t.choices[0].message, { role: 'tool', tool_call_id: call?.id, content: '5' }] });
+    check('tools: the result goes back as role "tool" and the model answers', typeof back.choices[0].message.content === 'string',
+      JSON.stringify(back.choices[0]));
   }
 
   // ---- curl ----
