@@ -207,7 +207,4 @@ void serve_failure_kind(const serve_job *j, unsigned *status, const char **type,
 /* Streams the job's answer as Server-Sent Events (serve_stream.c). */
 enum MHD_Result serve_stream(serve_request *r, serve_job *j, const serve_answer_head *h, bool include_usage);
 
-/* Streams the job's answer as Server-Sent Events (serve_stream.c). */
-enum MHD_Result serve_stream(serve_request *r, serve_job *j, const serve_answer_head *h, bool include_usage);
-
 #endif

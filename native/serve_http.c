@@ -65,8 +65,18 @@ enum MHD_Result serve_respond_error(serve_request *r, unsigned status, const cha
 
 bool serve_client_gone(int fd) {
     if (fd < 0) return false;
+#ifdef POLLRDHUP
     struct pollfd p = {.fd = fd, .events = POLLRDHUP};
     return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+#else
+    /* (no POLLRDHUP outside Linux: a readable socket with nothing to read has been shut by the client;
+     * a request's body was read before its generation began, so nothing else is waiting there) */
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 0) <= 0) return false;
+    if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) return true;
+    char c;
+    return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+#endif
 }
 
 bool serve_wait(const serve_request *r, serve_job *j, serve_ready_fn ready, const void *arg) {

@@ -17,7 +17,8 @@ static void token_json(FILE *f, const hearth_tokenizer *tok, int32_t id, double 
     size_t n = tokenizer_piece(tok, id, true, piece, tokenizer_max_piece_len(tok));
     fputs("\"token\":", f);
     json_string(f, piece, n);
-    fprintf(f, ",\"logprob\":%.6g,\"bytes\":[", logprob);
+    /* (JSON has no -inf: a token the grammar masked out gets OpenAI's "very unlikely" value) */
+    fprintf(f, ",\"logprob\":%.6g,\"bytes\":[", isfinite(logprob) ? logprob : -9999.0);
     for (size_t i = 0; i < n; i++) fprintf(f, "%s%u", i ? "," : "", (unsigned char)piece[i]);
     fputs("]", f);
 }
@@ -35,7 +36,8 @@ bool serve_logprob_entry(think_buf *out, const hearth_tokenizer *tok, const floa
     int best[MAX_TOP], n_best = 0;
     for (int i = 0; i < n; i++) {
         sum += exp((double)logits[i] - max);
-        if (top == 0 || (n_best == top && logits[i] <= logits[best[n_best - 1]])) continue;
+        /* (tokens a grammar masked out, -inf, are no alternatives) */
+        if (top == 0 || !isfinite(logits[i]) || (n_best == top && logits[i] <= logits[best[n_best - 1]])) continue;
         int k = n_best < top ? n_best++ : top - 1;
         while (k > 0 && logits[best[k - 1]] < logits[i]) best[k] = best[k - 1], k--;
         best[k] = i;

@@ -212,6 +212,8 @@ hearth_status hearth_engine_run_deferred(hearth_engine *const *engines, int n, h
         }
         for (int r = 0; r < k; r++) {
             const sample_request *s = &which[r]->deferred_sample;
+            /* masked as the one-token path masks (cpu_step), so every path samples the same distribution */
+            if (s->allowed) sampler_mask_logits(which[r]->logits, which[r]->model->hp.n_vocab, s->allowed);
             which[r]->deferred_token = sampler_pick(s->smp, which[r]->logits, s->recent, s->n_recent, s->draw);
             which[r]->deferred = STEP_DONE;
         }

@@ -291,6 +291,11 @@ static hearth_status gen_type(conv *c, const json_value *s, const char *type, in
 static hearth_status gen(conv *c, const json_value *s, int depth, int rule) {
     if (depth > JSON_SCHEMA_MAX_DEPTH)
         return hearth_fail(c->err, HEARTH_E_ARG, "JSON schema: nested more than %d deep", JSON_SCHEMA_MAX_DEPTH);
+    /* checked as it grows, not after: a few KB of schema that repeats a subtree at every level (a type
+     * list naming one type twice, anyOf of one $ref twice) would double its grammar per level */
+    if (c->n_rules > GRAMMAR_MAX_RULES || c->out.len > GRAMMAR_MAX_TEXT)
+        return hearth_fail(c->err, HEARTH_E_ARG, "JSON schema: its grammar would be larger than %d rules or %d bytes",
+                           GRAMMAR_MAX_RULES, GRAMMAR_MAX_TEXT);
     think_buf body = {0};
     hearth_status st = HEARTH_OK;
     bool ok = true;
@@ -328,6 +333,11 @@ static hearth_status gen(conv *c, const json_value *s, int depth, int rule) {
                     st = hearth_fail(c->err, HEARTH_E_ARG, "JSON schema: \"type\" must hold strings");
                     break;
                 }
+                for (size_t k = 0; k < i && !st; k++)
+                    if (strcmp(type->items[k].str, type->items[i].str) == 0)
+                        st = hearth_fail(c->err, HEARTH_E_ARG, "JSON schema: \"type\" names \"%.100s\" twice",
+                                         type->items[i].str);
+                if (st) break;
                 ok = (i == 0 || add(&body, " | ")) && add(&body, "( ");
                 if (ok && !(st = gen_type(c, s, type->items[i].str, depth, &body))) ok = add(&body, " )");
             }

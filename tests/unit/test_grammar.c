@@ -164,6 +164,8 @@ static const struct {
     {"{\"$ref\":\"#/missing\"}", "", -1},
     {"{\"type\":\"object\",\"properties\":{},\"required\":[\"x\"]}", "", -1},
     {"{\"type\":\"array\",\"maxItems\":100000}", "", -1},
+    /* a type named twice would convert its subtree twice at every level (2^depth rules) */
+    {"{\"type\":[\"object\",\"object\"],\"properties\":{\"a\":{\"type\":[\"object\",\"object\"]}}}", "", -1},
 };
 
 static void test_json_schema(void) {
