@@ -51,7 +51,6 @@ typedef struct serve_job {
     bool finished;
     think_buf content, reasoning; /* the answer so far */
     think_buf tool_deltas;  /* its tool calls so far, as delta.tool_calls entries (each with its index, then a comma) */
-    int n_tool_calls;
     char *tool_calls;       /* when finished: message.tool_calls (JSON), or NULL for none */
     int top_logprobs;       /* -1: no log-probabilities */
     think_buf logprobs;     /* with them: one JSON object per token, each followed by a comma */

@@ -7,12 +7,10 @@
  * one batch, one pass over the weights for all of them. Requests beyond the
  * slots wait in a bounded queue. */
 #define _POSIX_C_SOURCE 200809L
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
 #include "serve.h"
 
 typedef struct {
@@ -283,42 +281,6 @@ static void remember(serve_slot *s, serve_job *j) {
         free(b.p), s->fingerprint = NULL;
 }
 
-/* The calls a next() completed (OpenAI's tool_calls list) as streamed
- * delta entries: each with its index among the answer's calls, then a
- * comma. false: out of memory or not such a list. */
-static bool add_tool_deltas(think_buf *out, int *n_calls, const char *list, size_t len) {
-    json_value *v = NULL;
-    hearth_error err = {0};
-    if (json_parse(list, len, &v, &err)) return false;
-    bool ok = v->type == JSON_ARRAY;
-    for (size_t i = 0; ok && i < v->n; i++) {
-        const json_value *c = &v->items[i], *f = json_get(c, "function");
-        const json_value *id = json_get(c, "id"), *name = json_get(f, "name"), *args = json_get(f, "arguments");
-        if (!id || id->type != JSON_STRING || !name || name->type != JSON_STRING || !args || args->type != JSON_STRING) {
-            ok = false;
-            break;
-        }
-        char *p = NULL;
-        size_t n = 0;
-        FILE *m = open_memstream(&p, &n);
-        if (!m) {
-            ok = false;
-            break;
-        }
-        fprintf(m, "{\"index\":%d,\"id\":", (*n_calls)++);
-        json_string(m, id->str, id->len);
-        fputs(",\"type\":\"function\",\"function\":{\"name\":", m);
-        json_string(m, name->str, name->len);
-        fputs(",\"arguments\":", m);
-        json_string(m, args->str, args->len);
-        fputs("}},", m);
-        ok = !ferror(m) && fclose(m) == 0 && think_buf_add(out, p, n);
-        free(p);
-    }
-    json_free(v);
-    return ok;
-}
-
 /* The chat's next call: a token (or the prompt and the first token), the
  * start of a decode step left pending for the round's batch, or the end.
  * Returns whether the job finished. */
@@ -348,7 +310,8 @@ static bool next(serve_slot *s) {
     pthread_mutex_lock(&j->lock);
     ok = ok && think_buf_add(&j->content, text, len) && think_buf_add(&j->reasoning, r, rlen) &&
          (!entry.len || think_buf_add(&j->logprobs, entry.p, entry.len)) &&
-         (clen <= 2 || add_tool_deltas(&j->tool_deltas, &j->n_tool_calls, calls, clen));
+         /* the list's entries (they carry their index) without its brackets, then a comma */
+         (clen <= 2 || (think_buf_add(&j->tool_deltas, calls + 1, clen - 2) && think_buf_add(&j->tool_deltas, ",", 1)));
     pthread_cond_broadcast(&j->changed);
     pthread_mutex_unlock(&j->lock);
     think_buf_free(&entry);

@@ -556,8 +556,8 @@ const char *hearth_chat_next_tool_calls(hearth_chat *c, size_t *len) {
     *len = 2;
     if (!a || a->calls_given >= a->tools.n_calls) return "[]";
     a->calls_delta.len = 0;
-    if (!tool_calls_openai_json(a->tools.calls + a->calls_given, a->tools.n_calls - a->calls_given,
-                                c->next_call_id + (unsigned)a->calls_given, &a->calls_delta))
+    if (!tool_calls_delta_json(a->tools.calls + a->calls_given, a->tools.n_calls - a->calls_given,
+                               c->next_call_id + (unsigned)a->calls_given, a->calls_given, &a->calls_delta))
         return "[]";
     *len = a->calls_delta.len;
     return a->calls_delta.p;

@@ -112,8 +112,9 @@ hearth_status hearth_chat_begin(hearth_chat *c, const char *user_text, const hea
 hearth_status hearth_chat_begin_raw(hearth_chat *c, const char *prompt, size_t len, const hearth_chat_options *o,
                                     hearth_error *err);
 hearth_status hearth_chat_next(hearth_chat *c, const char **text, size_t *len, bool *done, hearth_error *err);
-/* The tool calls that the last next() completed, as OpenAI's tool_calls
- * list (JSON text, "[]" when none; valid until the next call). */
+/* The tool calls that the last next() completed, as OpenAI's streamed
+ * delta.tool_calls list (JSON text, each call with its "index" in the
+ * answer; "[]" when none; valid until the next call). */
 const char *hearth_chat_next_tool_calls(hearth_chat *c, size_t *len);
 /* After end: the ended answer's tool calls, the same JSON ("[]" when none). */
 const char *hearth_chat_tool_calls(const hearth_chat *c);

@@ -212,12 +212,16 @@ bool tool_split_push(tool_split *s, const char *text, size_t len, bool final, th
 
 static bool add(think_buf *b, const char *s) { return think_buf_add(b, s, strlen(s)); }
 
-static bool calls_json(const tool_call *calls, size_t n, unsigned first_id, bool as_objects, think_buf *out) {
+/* first_index: the first call's "index" (a streamed delta's), -1: none */
+static bool calls_json(const tool_call *calls, size_t n, unsigned first_id, bool as_objects, long first_index,
+                       think_buf *out) {
     bool ok = add(out, "[");
     for (size_t i = 0; ok && i < n; i++) {
-        char id[32];
+        char id[32], index[48] = "";
         snprintf(id, sizeof id, "call%05u", (first_id + (unsigned)i) % 100000u);
-        ok = (i == 0 || add(out, ",")) && add(out, "{\"id\":") && json_write_string(out, id, strlen(id)) &&
+        if (first_index >= 0) snprintf(index, sizeof index, "\"index\":%ld,", first_index + (long)i);
+        ok = (i == 0 || add(out, ",")) && add(out, "{") && add(out, index) && add(out, "\"id\":") &&
+             json_write_string(out, id, strlen(id)) &&
              add(out, ",\"type\":\"function\",\"function\":{\"name\":") &&
              json_write_string(out, calls[i].name, strlen(calls[i].name)) && add(out, ",\"arguments\":") &&
              (as_objects ? add(out, calls[i].arguments) : json_write_string(out, calls[i].arguments, strlen(calls[i].arguments))) &&
@@ -227,11 +231,15 @@ static bool calls_json(const tool_call *calls, size_t n, unsigned first_id, bool
 }
 
 bool tool_calls_openai_json(const tool_call *calls, size_t n, unsigned first_id, think_buf *out) {
-    return calls_json(calls, n, first_id, false, out);
+    return calls_json(calls, n, first_id, false, -1, out);
+}
+
+bool tool_calls_delta_json(const tool_call *calls, size_t n, unsigned first_id, size_t first_index, think_buf *out) {
+    return calls_json(calls, n, first_id, false, (long)first_index, out);
 }
 
 bool tool_calls_template_json(const tool_call *calls, size_t n, unsigned first_id, think_buf *out) {
-    return calls_json(calls, n, first_id, true, out);
+    return calls_json(calls, n, first_id, true, -1, out);
 }
 
 /* One tool's call as a schema: {"name": const, ARGS_KEY: parameters}. */

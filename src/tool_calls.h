@@ -50,6 +50,8 @@ void tool_split_free(tool_split *s);
  * "function": {"name", "arguments": "<JSON text>"}}], ids "call" and the
  * call's number, first_id on (9 characters: Mistral's templates demand it). */
 bool tool_calls_openai_json(const tool_call *calls, size_t n, unsigned first_id, think_buf *out);
+/* The same as streamed delta.tool_calls entries: each with its "index" in the answer, first_index on. */
+bool tool_calls_delta_json(const tool_call *calls, size_t n, unsigned first_id, size_t first_index, think_buf *out);
 /* The same for chat templates, arguments as objects (they render them with tojson). */
 bool tool_calls_template_json(const tool_call *calls, size_t n, unsigned first_id, think_buf *out);
 

@@ -249,7 +249,7 @@ class Engine {
     let finished = false;
     return {
       async *[Symbol.asyncIterator]() {
-        let first = true, taken = 0, calls = 0;
+        let first = true, taken = 0;
         try {
           for (;;) {
             while (!queue.length) await new Promise((r) => { wake = r; });
@@ -262,8 +262,8 @@ class Engine {
               const delta = first ? { role: 'assistant' } : {};
               if (m.reasoning) delta.reasoning_content = m.reasoning;
               if (m.text) delta.content = m.text;
-              // A call comes whole in one chunk, its index counting the answer's calls.
-              if (m.toolCalls?.length) delta.tool_calls = m.toolCalls.map((c) => ({ index: calls++, ...c }));
+              // A call comes whole in one chunk, with its index among the answer's calls (src/chat.h).
+              if (m.toolCalls?.length) delta.tool_calls = m.toolCalls;
               yield shapeChunk(kind, meta, delta, null);
               first = false;
               // The consumer took it: the worker may run one more token ahead (engine_worker.mjs).
