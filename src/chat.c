@@ -404,6 +404,11 @@ static hearth_status start_answer(hearth_chat *c, answer *a, int32_t *tokens, in
 /* The tool-call splitter, and for tool_choice required/named the grammar of one call. */
 static hearth_status tool_setup(hearth_chat *c, answer *a, const hearth_chat_options *o, hearth_error *err) {
     tool_split_init(&a->tools, c->tool_format);
+    /* refused, not ignored: the calls of a format hearth does not know could only come back as text */
+    if (c->tool_format == TOOLS_NONE)
+        return hearth_fail(err, HEARTH_E_UNSUPPORTED,
+                           "this model's chat template writes tool calls in no format hearth knows (Hermes/Qwen, "
+                           "Llama 3.1/3.2, Mistral, Phi-4-mini); ask without \"tools\" (or with tool_choice \"none\")");
     if (o->tool_choice != HEARTH_TOOLS_REQUIRED && o->tool_choice != HEARTH_TOOLS_NAMED) return HEARTH_OK;
     if (o->grammar) return hearth_fail(err, HEARTH_E_ARG, "tool_choice required or a named function cannot go with a grammar");
     if (o->tool_choice == HEARTH_TOOLS_NAMED && !o->tool_name)

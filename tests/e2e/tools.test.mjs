@@ -79,4 +79,17 @@ try {
     check(`json_schema with "${kw}" is refused by name`, msg.includes(`"${kw}" is not supported`), msg);
   }
 } finally { await engine.unload(); }
+
+// A template whose calls hearth can't read (Llama 2's has no tools): tools are refused, not ignored.
+{
+  const llama2 = testModel(['--arch', 'llama', '--type', 'q8_0', '--tokenizer', 'llama2'], 'chat-llama-llama2-q8_0');
+  const e2 = await createEngine({ model: llama2, backend: 'cpu', threads: 1, contextSize: 512 });
+  try {
+    let msg = '';
+    try { await e2.chat.completions.create({ messages, tools, max_tokens: 4 }); } catch (e) { msg = e.message; }
+    check('tools with a template of no known call format: refused, saying so', msg.includes('no format hearth knows'), msg);
+    const r = await e2.chat.completions.create({ messages, tools, tool_choice: 'none', max_tokens: 4, temperature: 0 });
+    check('the same with tool_choice none: answered', typeof r.choices[0].message.content === 'string', JSON.stringify(r.choices[0]));
+  } finally { await e2.unload(); }
+}
 done();
