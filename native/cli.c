@@ -248,3 +248,13 @@ void json_ints(FILE *f, const int32_t *v, size_t n) {
     for (size_t i = 0; i < n; i++) fprintf(f, "%s%d", i ? "," : "", v[i]);
     fputc(']', f);
 }
+
+bool cli_today(int *year, int *month, int *day) {
+    time_t now = time(NULL);
+    struct tm tm;
+    if (!localtime_r(&now, &tm)) return false;
+    *year = tm.tm_year + 1900;
+    *month = tm.tm_mon + 1;
+    *day = tm.tm_mday;
+    return true;
+}

@@ -102,4 +102,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 
+/* Today's local date, for templates' strftime_now(); false if the clock can't be read. */
+bool cli_today(int *year, int *month, int *day);
+
 #endif

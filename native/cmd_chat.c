@@ -178,9 +178,8 @@ int cmd_chat(int argc, char **argv) {
         return 1;
     }
     if (hearth_chat_warning(chat)[0]) fprintf(stderr, "warning: %s\n", hearth_chat_warning(chat));
-    time_t now = time(NULL);
-    struct tm today;
-    if (localtime_r(&now, &today)) hearth_chat_set_date(chat, today.tm_year + 1900, today.tm_mon + 1, today.tm_mday);
+    int year, month, day;
+    if (cli_today(&year, &month, &day)) hearth_chat_set_date(chat, year, month, day);
     struct sigaction sa = {0};
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);

@@ -49,9 +49,7 @@ int cmd_template(int argc, char **argv) {
             in.month > 12 || in.day < 1 || in.day > 31)
             return cli_usage_error(&cmd, "--date: \"%s\" is not YYYY-MM-DD", date);
     } else {
-        time_t now = time(NULL);
-        struct tm tm;
-        if (localtime_r(&now, &tm)) in.year = tm.tm_year + 1900, in.month = tm.tm_mon + 1, in.day = tm.tm_mday;
+        cli_today(&in.year, &in.month, &in.day);
     }
     hearth_error err = {0};
     json_value *vars;

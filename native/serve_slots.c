@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "serve.h"
 
 typedef struct {
@@ -253,14 +254,9 @@ static void assign(serve_pool *p) {
     }
 }
 
-static void set_today(hearth_chat *c) {
-    time_t now = time(NULL);
-    struct tm today;
-    if (localtime_r(&now, &today)) hearth_chat_set_date(c, today.tm_year + 1900, today.tm_mon + 1, today.tm_mday);
-}
-
 static hearth_status begin(serve_slot *s, serve_job *j, hearth_error *err) {
-    set_today(s->chat);
+    int year, month, day;
+    if (cli_today(&year, &month, &day)) hearth_chat_set_date(s->chat, year, month, day);
     if (j->raw) return hearth_chat_begin_raw(s->chat, j->req.prompt, j->req.prompt_len, &j->req.options, err);
     hearth_status st = hearth_chat_set_messages(s->chat, j->req.messages, j->req.n_messages, err);
     return st ? st : hearth_chat_begin(s->chat, NULL, &j->req.options, err);
