@@ -46,6 +46,7 @@ typedef struct serve_job {
     atomic_bool cancelled;  /* the client went away: stop at the next token */
     atomic_int client_fd;   /* its socket, which the worker also watches before each token; -1 once gone */
     struct serve_job *next_queued;
+    unsigned long number;   /* the pool's count when it was queued (its response id; not its address) */
     /* under lock: */
     bool started;           /* begun on a slot (or failed before) */
     bool finished;

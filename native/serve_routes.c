@@ -105,8 +105,7 @@ static enum MHD_Result complete(serve_request *r, bool raw) {
         break;
     }
     char id[64];
-    snprintf(id, sizeof id, "%s-%lx%lx", raw ? "cmpl" : "chatcmpl", (unsigned long)time(NULL),
-             (unsigned long)(uintptr_t)j);
+    snprintf(id, sizeof id, "%s-%lx-%lu", raw ? "cmpl" : "chatcmpl", (unsigned long)time(NULL), j->number);
     serve_answer_head h = {.id = id, .model = r->cfg->model_id, .created = (long)time(NULL), .raw = raw};
     enum MHD_Result res;
     if (!form.stream) res = whole_answer(r, j, &h);

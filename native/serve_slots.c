@@ -36,6 +36,7 @@ struct serve_pool {
     bool stopping, worker_running;
     pthread_t worker;
     unsigned long tick, served, cancelled;
+    unsigned long submitted; /* jobs queued so far: each job's number, in its response id */
     unsigned long decode_batches, decode_rows;
 };
 
@@ -178,6 +179,7 @@ serve_submit_result serve_pool_submit(serve_pool *p, serve_job *j) {
         else p->head = j;
         p->tail = j;
         p->queued++;
+        j->number = ++p->submitted;
         pthread_cond_signal(&p->wake);
     }
     pthread_mutex_unlock(&p->lock);
