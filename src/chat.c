@@ -147,8 +147,7 @@ void hearth_chat_set_date(hearth_chat *c, int year, int month, int day) {
 
 /* Whether the prompt ends inside a think block: "<think>" and whitespace. */
 static bool ends_in_think(const char *text, size_t len) {
-    while (len && (text[len - 1] == ' ' || text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == '\t'))
-        len--;
+    while (len && json_is_space(text[len - 1])) len--;
     return len >= 7 && memcmp(text + len - 7, "<think>", 7) == 0;
 }
 
@@ -645,7 +644,7 @@ hearth_status hearth_chat_end(hearth_chat *c, char **answer_text, char **reasoni
              tool_calls_template_json(a->tools.calls, n_calls, c->next_call_id, &extra) && think_buf_add(&extra, "}", sizeof "}" - 1);
         /* only whitespace around the calls: no content */
         size_t k = 0;
-        while (k < a->content.len && strchr(" \n\r\t", a->content.p[k])) k++;
+        while (k < a->content.len && json_is_space(a->content.p[k])) k++;
         if (k == a->content.len) a->content.len = 0, a->content.p[0] = 0;
     }
     c->next_call_id += (unsigned)n_calls;

@@ -22,7 +22,7 @@ static hearth_status fail(jp *p, const char *what) {
 static hearth_status nomem(jp *p) { return hearth_fail(p->err, HEARTH_E_NOMEM, "json: out of memory"); }
 
 static void skip_ws(jp *p) {
-    while (p->i < p->n && (p->s[p->i] == ' ' || p->s[p->i] == '\t' || p->s[p->i] == '\n' || p->s[p->i] == '\r')) p->i++;
+    while (p->i < p->n && json_is_space(p->s[p->i])) p->i++;
 }
 
 static bool lit(jp *p, const char *w) {

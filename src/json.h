@@ -29,6 +29,9 @@ struct json_value {
 
 enum { JSON_MAX_DEPTH = 128 };
 
+/* JSON's whitespace: space, tab, newline, carriage return. */
+static inline bool json_is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
 /* Parses text (len bytes); *out is freed with json_free. */
 hearth_status json_parse(const char *text, size_t len, json_value **out, hearth_error *err);
 void json_free(json_value *v);

@@ -46,13 +46,12 @@ void tool_split_free(tool_split *s) {
     memset(s, 0, sizeof *s);
 }
 
-static bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
 /* The length of the JSON object or array text starts with (after
  * whitespace), 0 while it is not complete (or is no object or array). */
 static size_t json_extent(const char *t, size_t n) {
     size_t i = 0;
-    while (i < n && is_ws(t[i])) i++;
+    while (i < n && json_is_space(t[i])) i++;
     if (i == n || (t[i] != '{' && t[i] != '[')) return 0;
     int depth = 0;
     bool in_str = false;
@@ -161,7 +160,7 @@ bool tool_split_push(tool_split *s, const char *text, size_t len, bool final, th
             size_t i = 0;
             /* whitespace at the start of the answer, or between calls, waits */
             if (!s->started) {
-                while (i < p->len && is_ws(p->p[i])) i++;
+                while (i < p->len && json_is_space(p->p[i])) i++;
                 if (i == p->len && !final) return true;
                 if (i < p->len && start_char(s->format) == p->p[i]) {
                     s->started = true;
