@@ -47,6 +47,20 @@ static layer_groups groups_of(gpu_layer *ly) {
     return lg;
 }
 
+/* The decode product of the QKV group's run of one type from matrix i on
+ * (*n matrices), into its rows from row at. */
+static mv_job qkv_job(const gpu_model *g, const gpu_layer *ly, const layer_groups *lg, int i, int *n, int at) {
+    int rows = qkv_run(lg, i, n);
+    return (mv_job){.file = "mv_qkv.wgsl", .ws = {lg->qkv[i], *n > 1 ? lg->qkv[i + 1] : NULL, *n > 2 ? lg->qkv[i + 2] : NULL},
+                    .n_ws = *n, .xin = g->b_xn, .out = g->b_qkv, .aux = ly->bias, .out_rows = rows, .row_base = at};
+}
+
+/* The decode gate/up product (SwiGLU or GEGLU). */
+static mv_job ffn_job(const gpu_model *g, const layer_groups *lg) {
+    return (mv_job){.file = "mv_swiglu.wgsl", .ws = {lg->ffn[0], lg->ffn[1]}, .n_ws = lg->n_ffn, .xin = g->b_xn,
+                    .out = g->b_act, .out_rows = g->m->hp.n_ff};
+}
+
 /* The FFN of row 0 by the decode kernels (norm fused: xn = x * ffn_norm
  * was written, or the attention's post norm is folded into the gate/up
  * product: fold), then the next norm's input xn = x * next (or, folding, the
@@ -54,8 +68,7 @@ static layer_groups groups_of(gpu_layer *ly) {
 static hearth_status decode_ffn(gpu_model *g, int L, gpu_layer *ly, const layer_groups *lg, uint32_t next,
                                 const mv_job *fold, hearth_error *err) {
     const model_hparams *hp = &g->m->hp;
-    mv_job f = {.file = "mv_swiglu.wgsl", .ws = {lg->ffn[0], lg->ffn[1]}, .n_ws = lg->n_ffn, .xin = g->b_xn, .out = g->b_act,
-                .out_rows = hp->n_ff};
+    mv_job f = ffn_job(g, lg);
     if (fold) f.fold = fold->fold;
     /* (before a post norm the next norm is post_norm's: mv_res binds the post norm, unused) */
     mv_job d = {.file = "mv_res.wgsl", .ws = {&ly->down}, .n_ws = 1, .xin = g->b_act, .out = ly->ffn_post ? g->b_xb : 0,
@@ -73,12 +86,10 @@ static hearth_status decode_qkv(gpu_model *g, int L, gpu_layer *ly, const layer_
                                 hearth_error *err) {
     hearth_status st = HEARTH_OK;
     for (int i = 0, n = 0, at = 0; !st && i < lg->n_qkv; i += n) {
-        int rows = qkv_run(lg, i, &n);
-        mv_job j = {.file = "mv_qkv.wgsl", .ws = {lg->qkv[i], n > 1 ? lg->qkv[i + 1] : NULL, n > 2 ? lg->qkv[i + 2] : NULL},
-                    .n_ws = n, .xin = g->b_xn, .out = g->b_qkv, .aux = ly->bias, .out_rows = rows, .row_base = at};
+        mv_job j = qkv_job(g, ly, lg, i, &n, at);
         if (fold) j.fold = fold->fold;
         st = k_matvec(g, L, &j, err);
-        at += rows;
+        at += j.out_rows;
     }
     return st;
 }
@@ -90,30 +101,27 @@ static hearth_status decode_qkv(gpu_model *g, int L, gpu_layer *ly, const layer_
  * (the post norm's own sums, in its order: the same bits as unfolded) and
  * their bindings fit. The last layer keeps its post norms (the head reads
  * b_x and xn). */
+static bool fold_fits(const gpu_model *g, const mv_job *j, int binds) {
+    bool q8;
+    int wg, tpr, R, slices = 0;
+    plan_mv_shape(g, j, &q8, &wg, &tpr, &R);
+    for (int k = 0; k < j->n_ws; k++) slices += j->ws[k]->n_slices;
+    return q8 && wg == 256 && binds + slices <= g->lim.max_storage_buffers;
+}
+
 static bool fold_post_norms(const gpu_model *g) {
     if (g->opt.no_fold || !g->b_x2) return false;
     for (int il = 0; il < g->m->hp.n_layer; il++) {
         gpu_layer *ly = &g->layers[il];
         if (!ly->attn_post || !ly->ffn_post) return false;
         layer_groups lg = groups_of(ly);
-        for (int i = 0, n = 0; i < lg.n_qkv + 1; i += n) {
-            bool q8;
-            int wg, tpr, R, slices = 0, binds = 7; /* x, xb, pw, nw, xo, bias, outv (qkv); act, not bias and outv (ffn) */
-            mv_job j = {.n_ws = 1};
-            if (i < lg.n_qkv) {
-                j.out_rows = qkv_run(&lg, i, &n);
-                for (int k = 0; k < n; k++) j.ws[k] = lg.qkv[i + k], slices += lg.qkv[i + k]->n_slices;
-                j.n_ws = n;
-            } else {
-                n = 1;
-                binds = 6;
-                j.out_rows = g->m->hp.n_ff;
-                for (int k = 0; k < lg.n_ffn; k++) j.ws[k] = lg.ffn[k], slices += lg.ffn[k]->n_slices;
-                j.n_ws = lg.n_ffn;
-            }
-            plan_mv_shape(g, &j, &q8, &wg, &tpr, &R);
-            if (!q8 || wg != 256 || binds + slices > g->lim.max_storage_buffers) return false;
+        /* bindings besides the weights: x, xb, pw, nw, xo, then bias and outv (QKV) or act (gate/up) */
+        for (int i = 0, n = 0; i < lg.n_qkv; i += n) {
+            mv_job j = qkv_job(g, ly, &lg, i, &n, 0);
+            if (!fold_fits(g, &j, 7)) return false;
         }
+        mv_job f = ffn_job(g, &lg);
+        if (!fold_fits(g, &f, 6)) return false;
     }
     return true;
 }
