@@ -185,11 +185,9 @@ void attention_tiled_row(const float *q, const uint16_t *K, const uint16_t *V, i
             S *= ms;
         }
         M = Mnew;
+        fns.exp(kq, M);
         double sum = 0;
-        for (int j = 0; j < ATTENTION_TILE_KV; j += GGML_F32_WIDTH) {
-            for (int i = j; i < j + GGML_F32_WIDTH; i++) kq[i] = ggml_poly_expf(kq[i] - M);
-            sum += (double)reduce_add(kq + j, GGML_F32_WIDTH);
-        }
+        for (int j = 0; j < ATTENTION_TILE_KV; j += GGML_F32_WIDTH) sum += (double)reduce_add(kq + j, GGML_F32_WIDTH);
         S = (float)((double)S + sum);
         fns.accum(kq, V + (size_t)(ic - k0) * stride, n, hd, stride, acc);
     }
@@ -206,6 +204,10 @@ static void tile_scores_scalar(const float *q, const uint16_t *K, int n, int hd,
     }
 }
 
+static void tile_exp_scalar(float *kq, float max) {
+    for (int j = 0; j < ATTENTION_TILE_KV; j++) kq[j] = ggml_poly_expf(kq[j] - max);
+}
+
 static void tile_accum_scalar(const float *p, const uint16_t *V, int n, int hd, int stride, float *acc) {
     for (int j = 0; j < n; j++) {
         const uint16_t *v = V + (size_t)j * stride;
@@ -214,7 +216,7 @@ static void tile_accum_scalar(const float *p, const uint16_t *V, int n, int hd, 
 }
 
 attention_tile_fns attention_tiled_select(bool allow_simd) {
-    attention_tile_fns fns = {tile_scores_scalar, tile_accum_scalar};
+    attention_tile_fns fns = {tile_scores_scalar, tile_exp_scalar, tile_accum_scalar};
 #ifndef __wasm_simd128__
     if (allow_simd && (kernels_cpu_features() & KERNELS_CPU_AVX2)) attention_tile_fns_avx2(&fns);
 #else

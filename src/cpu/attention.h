@@ -37,14 +37,17 @@ attention_group_fn attention_group_select(bool allow_simd, bool inexact);
 #define ATTENTION_TILED_MIN_ROWS 64
 #define ATTENTION_TILE_KV 64
 bool attention_tiled_applies(int n_rows, int head_dim);
-/* The two inner loops of a tile, for the SIMD versions: kq[j] for the tile's
- * n positions (j < n), and acc[d] += p[j] * V[j][d] in order of j. */
+/* The three inner loops of a tile, for the SIMD versions: kq[j] for the
+ * tile's n positions (j < n); kq[j] = ggml_poly_expf(kq[j] - max) for all
+ * ATTENTION_TILE_KV entries; and acc[d] += p[j] * V[j][d] in order of j. */
 typedef void (*attention_tile_scores_fn)(const float *q, const uint16_t *K, int n, int head_dim, int stride,
                                          float *kq);
 typedef void (*attention_tile_accum_fn)(const float *p, const uint16_t *V, int n, int head_dim, int stride,
                                         float *acc);
+typedef void (*attention_tile_exp_fn)(float *kq, float max);
 typedef struct {
     attention_tile_scores_fn scores;
+    attention_tile_exp_fn exp;
     attention_tile_accum_fn accum;
 } attention_tile_fns;
 attention_tile_fns attention_tiled_select(bool allow_simd);

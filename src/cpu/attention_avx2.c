@@ -2,8 +2,7 @@
 #include "attention.h"
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
-#include <immintrin.h>
-#include <math.h>
+#include "expf_avx2.h"
 
 static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 static inline uint16_t f2h(float f) { return (uint16_t)_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT); }
@@ -83,24 +82,56 @@ attention_part_fn attention_part_avx2(void) { return part; }
 
 /* The tiled path's loops (attention.c), 8 positions or 8 outputs a vector,
  * each lane the same sequential FMA chain. */
+
+/* Eight positions' scores advanced over elements d..d+7: the 8x8 block
+ * K[i][d + e] is loaded and transposed in registers, so lane i's chain takes
+ * its elements in order of d, as the scalar loop does. */
+static inline __attribute__((always_inline)) __m256 chain8(const uint16_t *K, int stride, const float *q, __m256 s) {
+    const __m256 r0 = LOAD16(K), r1 = LOAD16(K + stride), r2 = LOAD16(K + 2 * stride), r3 = LOAD16(K + 3 * stride);
+    const __m256 r4 = LOAD16(K + 4 * stride), r5 = LOAD16(K + 5 * stride), r6 = LOAD16(K + 6 * stride),
+                 r7 = LOAD16(K + 7 * stride);
+    const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    s = _mm256_fmadd_ps(_mm256_set1_ps(q[0]), _mm256_permute2f128_ps(u0, u4, 0x20), s);
+    s = _mm256_fmadd_ps(_mm256_set1_ps(q[1]), _mm256_permute2f128_ps(u1, u5, 0x20), s);
+    s = _mm256_fmadd_ps(_mm256_set1_ps(q[2]), _mm256_permute2f128_ps(u2, u6, 0x20), s);
+    s = _mm256_fmadd_ps(_mm256_set1_ps(q[3]), _mm256_permute2f128_ps(u3, u7, 0x20), s);
+    s = _mm256_fmadd_ps(_mm256_set1_ps(q[4]), _mm256_permute2f128_ps(u0, u4, 0x31), s);
+    s = _mm256_fmadd_ps(_mm256_set1_ps(q[5]), _mm256_permute2f128_ps(u1, u5, 0x31), s);
+    s = _mm256_fmadd_ps(_mm256_set1_ps(q[6]), _mm256_permute2f128_ps(u2, u6, 0x31), s);
+    return _mm256_fmadd_ps(_mm256_set1_ps(q[7]), _mm256_permute2f128_ps(u3, u7, 0x31), s);
+}
+
+/* A chain is FMA-latency bound, so 32 positions run as four independent
+ * chains side by side. */
 static void tile_scores(const float *q, const uint16_t *K, int n, int hd, int stride, float *kq) {
-    float kt[512 * 8];
     int j = 0;
-    for (; j + 8 <= n; j += 8) {
-        /* transposed: kt[d * 8 + i] = K[j + i][d] */
-        for (int i = 0; i < 8; i++) {
-            const uint16_t *k = K + (size_t)(j + i) * stride;
-            int d = 0;
-            float tmp[8];
-            for (; d + 8 <= hd; d += 8) {
-                _mm256_storeu_ps(tmp, LOAD16(k + d));
-                for (int e = 0; e < 8; e++) kt[(d + e) * 8 + i] = tmp[e];
+    if (hd % 8 == 0) {
+        for (; j + 32 <= n; j += 32) {
+            __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            const uint16_t *k = K + (size_t)j * stride;
+            for (int d = 0; d < hd; d += 8) {
+                s0 = chain8(k + d, stride, q + d, s0);
+                s1 = chain8(k + (size_t)8 * stride + d, stride, q + d, s1);
+                s2 = chain8(k + (size_t)16 * stride + d, stride, q + d, s2);
+                s3 = chain8(k + (size_t)24 * stride + d, stride, q + d, s3);
             }
-            for (; d < hd; d++) kt[d * 8 + i] = h2f(k[d]);
+            _mm256_storeu_ps(kq + j, s0);
+            _mm256_storeu_ps(kq + j + 8, s1);
+            _mm256_storeu_ps(kq + j + 16, s2);
+            _mm256_storeu_ps(kq + j + 24, s3);
         }
-        __m256 s = _mm256_setzero_ps();
-        for (int d = 0; d < hd; d++) s = _mm256_fmadd_ps(_mm256_set1_ps(q[d]), _mm256_loadu_ps(kt + d * 8), s);
-        _mm256_storeu_ps(kq + j, s);
+        for (; j + 8 <= n; j += 8) {
+            __m256 s0 = _mm256_setzero_ps();
+            for (int d = 0; d < hd; d += 8) s0 = chain8(K + (size_t)j * stride + d, stride, q + d, s0);
+            _mm256_storeu_ps(kq + j, s0);
+        }
     }
     for (; j < n; j++) {
         const uint16_t *k = K + (size_t)j * stride;
@@ -110,8 +141,32 @@ static void tile_scores(const float *q, const uint16_t *K, int n, int hd, int st
     }
 }
 
+static void tile_exp(float *kq, float max) {
+    const __m256 m = _mm256_set1_ps(max);
+    for (int j = 0; j < ATTENTION_TILE_KV; j += 8)
+        _mm256_storeu_ps(kq + j, v_expf(_mm256_sub_ps(_mm256_loadu_ps(kq + j), m)));
+}
+
+/* Each output's chain runs over the positions in order; four vectors of
+ * outputs go side by side, as in tile_scores. */
 static void tile_accum(const float *p, const uint16_t *V, int n, int hd, int stride, float *acc) {
     int d = 0;
+    for (; d + 32 <= hd; d += 32) {
+        __m256 a0 = _mm256_loadu_ps(acc + d), a1 = _mm256_loadu_ps(acc + d + 8);
+        __m256 a2 = _mm256_loadu_ps(acc + d + 16), a3 = _mm256_loadu_ps(acc + d + 24);
+        for (int j = 0; j < n; j++) {
+            const __m256 pj = _mm256_set1_ps(p[j]);
+            const uint16_t *v = V + (size_t)j * stride + d;
+            a0 = _mm256_fmadd_ps(pj, LOAD16(v), a0);
+            a1 = _mm256_fmadd_ps(pj, LOAD16(v + 8), a1);
+            a2 = _mm256_fmadd_ps(pj, LOAD16(v + 16), a2);
+            a3 = _mm256_fmadd_ps(pj, LOAD16(v + 24), a3);
+        }
+        _mm256_storeu_ps(acc + d, a0);
+        _mm256_storeu_ps(acc + d + 8, a1);
+        _mm256_storeu_ps(acc + d + 16, a2);
+        _mm256_storeu_ps(acc + d + 24, a3);
+    }
     for (; d + 8 <= hd; d += 8) {
         __m256 a = _mm256_loadu_ps(acc + d);
         for (int j = 0; j < n; j++) a = _mm256_fmadd_ps(_mm256_set1_ps(p[j]), LOAD16(V + (size_t)j * stride + d), a);
@@ -122,7 +177,7 @@ static void tile_accum(const float *p, const uint16_t *V, int n, int hd, int str
 }
 
 bool attention_tile_fns_avx2(attention_tile_fns *out) {
-    *out = (attention_tile_fns){tile_scores, tile_accum};
+    *out = (attention_tile_fns){tile_scores, tile_exp, tile_accum};
     return true;
 }
 #else
