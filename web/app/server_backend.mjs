@@ -28,8 +28,11 @@ const headers = (key) => ({ 'Content-Type': 'application/json', ...(key ? { Auth
 
 // Whether this page comes from hearth serve: its GET /health (native/serve_routes.c) answers
 // {"status": "ok", "slots": N, "slots_busy": N, ...} without a key. The development server
-// (web/serve.mjs) and static hosts have no /health, so the option never shows there.
+// (web/serve.mjs) and static hosts have no /health, so the option never shows there. hearth serve puts
+// the app at the origin's root: a page elsewhere (the development server's /web/app/) is not asked, so
+// that it does not log a failed request (a 404) on every start.
 export async function detectServer() {
+  if (new URL('./', location.href).pathname !== '/') return false;
   try {
     const r = await fetch('/health', { cache: 'no-store' });
     if (!r.ok || !/json/.test(r.headers.get('content-type') || '')) return false;
