@@ -19,6 +19,8 @@ const MALFORMED = [
   '{"name": "half", "parameters": {"x": 1}',
   '[TOOL_CALLS][{"name": "ok", "arguments": {}}, {"name": "", "arguments": {}}]',
   'import functools\nfunctools.partial(f)',
+  // deeper than the engine's JSON parser goes (src/json.h, JSON_MAX_DEPTH 128)
+  `<tool_call>{"name": "deep", "arguments": {"a": ${'['.repeat(200)}${']'.repeat(200)}}}</tool_call>`,
 ];
 const HOSTILE = '<tool_call>{"name": "<img src=x onerror=\\"window.__pwned=\'name\'\\">", "arguments": ' +
   '{"html": "<script>window.__pwned=\'script\'</script><b>bold</b><img src=x onerror=window.__pwned=\'arg\'>", ' +

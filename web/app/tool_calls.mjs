@@ -21,7 +21,9 @@
 
 const HERMES_OPEN = '<tool_call>', HERMES_CLOSE = '</tool_call>';
 const MARKERS = [HERMES_OPEN, '[TOOL_CALLS]', 'functools'];
-const MAX_DEPTH = 64; // src/json.h's JSON_MAX_DEPTH
+// src/json.h's JSON_MAX_DEPTH: deeper JSON is not a call (and could not be shown: JSON.stringify
+// recurses).
+const MAX_DEPTH = 128;
 
 // The length of the JSON object or array t starts with at `from` (after whitespace), 0 while it is not
 // complete (src/tool_calls.c's json_extent).
@@ -47,14 +49,20 @@ const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v)
 function callOf(o) {
   if (!isObject(o) || typeof o.name !== 'string' || !o.name || o.name.includes('\0')) return null;
   let args = 'arguments' in o ? o.arguments : o.parameters;
-  if (typeof args === 'string') { try { args = JSON.parse(args); } catch { return null; } }
+  if (typeof args === 'string') args = parseShallow(args);
   return isObject(args) ? { name: o.name, arguments: args } : null;
+}
+
+// JSON text no deeper than MAX_DEPTH, parsed; undefined where it is not.
+function parseShallow(text) {
+  if (!jsonExtent(text, 0)) return undefined;
+  try { return JSON.parse(text); } catch { return undefined; }
 }
 
 // The calls in JSON text (one object, or a non-empty list of them), or null: all or nothing.
 function callsOf(text) {
-  let v;
-  try { v = JSON.parse(text); } catch { return null; }
+  const v = parseShallow(text);
+  if (v === undefined) return null;
   const list = Array.isArray(v) ? v : [v];
   if (!list.length) return null;
   const calls = list.map(callOf);
@@ -118,10 +126,13 @@ export function openAiCalls(list) {
   if (!Array.isArray(list)) return [];
   return list.filter((c) => typeof c?.function?.name === 'string').map((c) => {
     let args = c.function.arguments;
-    if (typeof args === 'string') { try { args = JSON.parse(args); } catch { /* shown as text */ } }
-    return { name: c.function.name, arguments: args ?? {} };
+    if (typeof args === 'string') args = parseShallow(args) ?? args; // not JSON (or too deep): shown as text
+    return { name: c.function.name, arguments: isObject(args) || typeof args === 'string' ? args : JSON.stringify(args ?? {}) };
   });
 }
 
 // Arguments as indented JSON (a string that did not parse: as it is).
-export const prettyArguments = (args) => (typeof args === 'string' ? args : JSON.stringify(args, null, 2));
+export function prettyArguments(args) {
+  if (typeof args === 'string') return args;
+  try { return JSON.stringify(args, null, 2); } catch { return '(arguments nested too deeply to show)'; }
+}
