@@ -3,12 +3,15 @@
 // everything that outlives a reload is in IndexedDB (conversations),
 // localStorage (backend choice, last model) or the engine's model cache. A
 // browser that blocks storage gets the app for one visit, with a notice.
+// Served by `hearth serve --app`, the app may also chat with that server's
+// model (server_backend.mjs); its API key is kept in memory only.
 import * as convs from './conversations.mjs';
 import { startEngine, cachedModels, deleteCached, describeBackend, errorsModule, persistStorage } from './engine.mjs';
 import { enableCopyButtons, warmUp } from './markdown.mjs';
 import { messageElement, streamingMessage, editInPlace, statsText, button } from './messages_view.mjs';
 import { bytes, duration, rate } from './format.mjs';
 import { explainLoadError } from './load_errors.mjs';
+import { detectServer, serverModel, serverEngine } from './server_backend.mjs';
 
 const $ = (id) => document.getElementById(id);
 const GENERIC_DEFAULTS = { temperature: 0.7, top_p: 0.9, max_tokens: 512 };
@@ -28,6 +31,9 @@ const state = {
   engine: null, model: null, // model: { label, url?, preset?, file? }
   presets: [], conv: null, gen: null, loading: false, lastSource: null,
   prefs: readPrefs(),
+  // This machine's server (hearth serve served the page): found, its model's id (null: not known yet),
+  // and whether it asked for an API key. The key is never stored: it lasts until the page closes.
+  server: { found: false, model: null, needsKey: false }, serverKey: '',
 };
 const savePrefs = () => {
   try { prefsStorage()?.setItem(PREFS_KEY, JSON.stringify(state.prefs)); } catch { /* storage full: they last this visit */ }
@@ -204,21 +210,13 @@ async function loadModel(source) {
     holdModel(source.file ? null : source.urls[0]);
     showLoad({ phase: 'start', loaded: 0, total: 0, rate: 0, eta: NaN });
     const model = source.file || (source.urls.length === 1 ? source.urls[0] : source.urls);
+    // A model picked for the browser while the server was the choice: the browser picks its backend again.
+    if (state.prefs.backend === 'server') { state.prefs.backend = 'auto'; savePrefs(); }
     const engine = await startEngine({
       model, backend: state.prefs.backend, threads: state.prefs.threads || undefined, onProgress: showLoad,
     });
-    state.engine = engine;
-    state.model = source;
     if (!source.file) { state.prefs.lastModelUrl = source.urls[0]; savePrefs(); persistStorage(); }
-    // A conversation not started yet takes the new model's sampling defaults.
-    if (!state.conv.messages.length && !state.conv.settingsChosen) { state.conv.settings = defaultsFor(source); state.conv.model = source.label; }
-    $('load-box').hidden = true;
-    $('model-name').replaceChildren(source.label, ' ', button('Change', () => showModelPanel(true), { cls: 'link', testid: 'change-model' }));
-    showModelPanel(false);
-    await refreshBackendInfo();
-    renderThinkSwitch();
-    setStatus('ready', 'ready');
-    $('prompt').focus();
+    await engineReady(engine, source);
   } catch (err) {
     holdModel(null);
     $('load-box').hidden = true;
@@ -228,6 +226,82 @@ async function loadModel(source) {
     state.loading = false;
     $('load-model').disabled = false;
   }
+}
+
+// An engine (the browser's, or this machine's server) ready to chat with the model source names.
+async function engineReady(engine, source) {
+  state.engine = engine;
+  state.model = source;
+  // A conversation not started yet takes the new model's sampling defaults.
+  if (!state.conv.messages.length && !state.conv.settingsChosen) { state.conv.settings = defaultsFor(source); state.conv.model = source.label; }
+  $('load-box').hidden = true;
+  $('model-name').replaceChildren(source.label, ' ', button('Change', () => showModelPanel(true), { cls: 'link', testid: 'change-model' }));
+  showModelPanel(false);
+  await refreshBackendInfo();
+  renderThinkSwitch();
+  setStatus('ready', 'ready');
+  $('prompt').focus();
+}
+
+// ---------- this machine's server (hearth serve --app) ----------
+// The box in the model panel: the server's model, the key field when it asked for one.
+function renderServerBox() {
+  const sv = state.server;
+  $('server-box').hidden = !sv.found;
+  $('server-model').textContent = sv.model ? `${sv.model} is loaded` : sv.needsKey ? 'it needs an API key' : '';
+  $('server-key-row').hidden = !sv.needsKey;
+  const opt = $('set-backend').querySelector('option[value="server"]');
+  if (sv.found && !opt) $('set-backend').append(Object.assign(document.createElement('option'), { value: 'server', textContent: "This machine's server" }));
+}
+
+// Whether the page came from hearth serve, and its model (or that it wants a key).
+async function findServer() {
+  state.server.found = await detectServer();
+  if (state.server.found) {
+    try { state.server.model = await serverModel(state.serverKey); } catch (err) { state.server.needsKey = err.status === 401; }
+  }
+  renderServerBox();
+}
+
+// Chat with the server's model: nothing to download or load, its id is asked of GET /v1/models.
+async function useServer() {
+  if (state.loading || !state.server.found) return;
+  state.loading = true;
+  $('load-error').hidden = true;
+  if (state.gen) stopGeneration();
+  const typed = $('server-key').value.trim();
+  if (typed) state.serverKey = typed;
+  try {
+    setStatus('loading');
+    if (state.engine) { const old = state.engine; state.engine = null; await old.unload?.(); }
+    holdModel(null);
+    const model = await serverModel(state.serverKey);
+    Object.assign(state.server, { model, needsKey: false });
+    if (state.prefs.backend !== 'server') { state.prefs.backend = 'server'; savePrefs(); }
+    renderServerBox();
+    await engineReady(serverEngine({ model, key: () => state.serverKey }), { label: `${model} (this machine's server)`, server: true });
+  } catch (err) {
+    state.engine = null;
+    state.model = null;
+    $('model-name').replaceChildren();
+    setStatus('error', 'error');
+    serverFailed(err);
+    showError($('load-error'), "This machine's server cannot be used", err.message, [['Retry', useServer]]);
+    showModelPanel(true);
+  } finally {
+    state.loading = false;
+  }
+}
+
+// A 401 from the server: the key field shows (with the key cleared: it was wrong).
+function serverFailed(err) {
+  if (err?.status !== 401) return;
+  state.server.needsKey = true;
+  state.serverKey = '';
+  $('server-key').value = '';
+  renderServerBox();
+  showModelPanel(true);
+  $('server-key').focus();
 }
 
 async function showLoadError(err, source) {
@@ -425,8 +499,8 @@ function renderConversation() {
 // as <think> markup in its text), and the model's template decides what to keep (Qwen3's drops it from
 // earlier turns; DeepSeek-R1's ignores it).
 function chatMessages(c) {
-  const m = c.messages.filter((x) => !x.error)
-    .map(({ role, content, reasoning }) => (reasoning ? { role, content, reasoning_content: reasoning } : { role, content }));
+  const m = c.messages.filter((x) => !x.error).map(({ role, content, reasoning, tool_calls: calls }) => ({
+    role, content, ...(reasoning ? { reasoning_content: reasoning } : {}), ...(calls?.length ? { tool_calls: calls } : {}) }));
   return c.system.trim() ? [{ role: 'system', content: c.system }, ...m] : m;
 }
 
@@ -478,7 +552,7 @@ async function generate() {
   $('send').hidden = true;
   setStatus('ready', 'ready');
   const t0 = performance.now();
-  let text = '', reasoning = '', ttft = NaN, tokens = 0, usage = null, finish = null, tFirst = 0, error = null;
+  let text = '', reasoning = '', calls = [], ttft = NaN, tokens = 0, usage = null, finish = null, tFirst = 0, error = null;
   try {
     const req = {
       messages: chatMessages(c), stream: true, max_tokens: Number(s.max_tokens), temperature: Number(s.temperature),
@@ -495,16 +569,25 @@ async function generate() {
       const thought = ch?.delta?.reasoning_content ?? '';
       if (chunk.usage) usage = chunk.usage;
       if (ch?.finish_reason) finish = ch.finish_reason;
+      // Streamed calls (OpenAI's delta.tool_calls: pieces of each call, by index), when the engine split them out.
+      for (const d of Array.isArray(ch?.delta?.tool_calls) ? ch.delta.tool_calls : []) {
+        const i = Number.isInteger(d?.index) ? d.index : calls.length;
+        calls[i] ??= { id: d.id ?? `call${i}`, type: 'function', function: { name: '', arguments: '' } };
+        calls[i].function.name += d.function?.name ?? '';
+        calls[i].function.arguments += d.function?.arguments ?? '';
+      }
+      if (ch?.delta?.tool_calls) view.update(text, null, calls);
       if (!delta && !thought) continue;
       if (!tokens) { tFirst = performance.now(); ttft = tFirst - t0; }
       tokens++;
       const stick = nearBottom();
       if (thought) { reasoning += thought; view.reason(reasoning, `${tokens} tokens…`); }
-      if (delta) { text += delta; view.update(text, `${tokens} tokens…`); }
+      if (delta) { text += delta; view.update(text, `${tokens} tokens…`, calls); }
       if (stick) requestAnimationFrame(() => { list.scrollTop = list.scrollHeight; });
     }
   } catch (err) {
     if (!gen.stopped && err?.name !== 'AbortError') error = err?.message || String(err);
+    if (state.engine?.server) serverFailed(err);
   }
   const tEnd = performance.now();
   view.finish();
@@ -527,6 +610,7 @@ async function generate() {
   // when they deleted this one (which stopped it too): a deleted conversation must stay deleted.
   const answer = { role: 'assistant', content: text, stats };
   if (reasoning) Object.assign(answer, { reasoning, thoughtMs: view.thoughtMs() });
+  if (calls.length) answer.tool_calls = calls.filter(Boolean);
   if (error) answer.error = `Error: ${error}`;
   c.messages.push(answer);
   // An answer the browser would not store stays on screen, marked as not saved.
@@ -577,6 +661,7 @@ function openSettings() {
   $('set-top-p').value = s.top_p;
   $('set-max-tokens').value = s.max_tokens;
   $('set-backend').value = state.prefs.backend;
+  if (!$('set-backend').value) $('set-backend').value = 'auto'; // 'server' where no server served the page
   $('set-threads').value = state.prefs.threads || '';
   $('set-threads').placeholder = String(navigator.hardwareConcurrency || 1);
   refreshBackendInfo();
@@ -596,9 +681,14 @@ function saveSettings() {
     temperature: num('set-temperature', 0, 2, d.temperature), top_p: num('set-top-p', 0, 1, d.top_p),
     max_tokens: Math.round(num('set-max-tokens', 1, 32768, d.max_tokens)),
   };
-  state.prefs.backend = $('set-backend').value;
+  const backend = $('set-backend').value;
+  const toServer = backend === 'server' && !state.engine?.server, fromServer = backend !== 'server' && state.engine?.server;
+  state.prefs.backend = backend;
   state.prefs.threads = Math.round(num('set-threads', 0, 64, 0));
   savePrefs();
+  // The server's model is there already: choosing it switches at once; leaving it, a model is picked.
+  if (toServer) useServer();
+  else if (fromServer) unloadModel();
   if (c.messages.length) save(c, 'The settings could not be stored');
 }
 
@@ -684,6 +774,8 @@ function wire() {
     if (f) loadModel({ file: f, label: f.name });
   });
   $('hide-model-panel').addEventListener('click', () => showModelPanel(false));
+  $('use-server').addEventListener('click', useServer);
+  $('server-key').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') useServer(); });
   $('open-settings').addEventListener('click', openSettings);
   // Saved before the dialog closes, so a message sent right after uses the new settings.
   $('settings-save').addEventListener('click', () => { saveSettings(); $('settings-dialog').close(); });
@@ -720,11 +812,14 @@ async function main() {
   if (list.length) { state.conv = list[0]; renderConversation(); await renderConvList(); } else await newChat();
   showModelPanel(true);
   setStatus('no model');
+  await findServer();
   // ?model=URL preloads a model (asking first unless it is a preset); otherwise the last model used comes back if it is stored on this device.
   const wanted = new URLSearchParams(location.search).get('model');
   if (wanted) {
     $('model-url').value = wanted;
     askLink(wanted);
+  } else if (state.prefs.backend === 'server' && state.server.model) {
+    useServer(); // chosen on an earlier visit
   } else if (state.prefs.lastModelUrl) {
     try {
       const cached = await cachedModels();

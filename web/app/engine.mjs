@@ -75,6 +75,7 @@ export async function deleteCached(id) {
 // What runs, in words, from engine.stats() (web/engine_worker.mjs's describe()).
 export function describeBackend(stats) {
   if (!stats) return 'No model loaded.';
+  if (stats.backend === 'server') return `This machine's server (hearth serve at ${stats.origin}), model ${stats.model}`;
   const note = [stats.backendNote, stats.threadsNote].filter(Boolean).join('; ');
   if (/gpu/i.test(stats.backend ?? '')) {
     const a = stats.adapter ?? {};

@@ -49,20 +49,29 @@ export function renderMarkdown(text) {
 function decorateCode(code) {
   const pre = code.parentElement;
   const lang = /(?:^|\s)language-([\w+#.-]+)/.exec(code.className)?.[1] || 'text';
+  const label = document.createElement('span');
+  label.textContent = lang;
+  const parent = pre.parentNode, next = pre.nextSibling;
+  parent.insertBefore(codeBox(pre, [label], `Copy ${lang} code`), next);
+}
+
+// A box around pre (its code): a head with the label's nodes and a Copy button (enableCopyButtons), built
+// with DOM calls only. copyName: the button's accessible name.
+export function codeBox(pre, label, copyName) {
   const box = document.createElement('div');
   box.className = 'code-block';
   const head = document.createElement('div');
   head.className = 'code-head';
-  const label = document.createElement('span');
-  label.textContent = lang;
+  const title = document.createElement('span');
+  title.append(...label);
   const copy = document.createElement('button');
   copy.type = 'button';
   copy.className = 'copy';
   copy.textContent = 'Copy';
-  copy.setAttribute('aria-label', `Copy ${lang} code`);
-  head.append(label, copy);
-  pre.replaceWith(box);
+  copy.setAttribute('aria-label', copyName);
+  head.append(title, copy);
   box.append(head, pre);
+  return box;
 }
 
 // One delegated listener per container handles every copy button.

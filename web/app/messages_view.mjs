@@ -3,9 +3,13 @@
 // plain text. A reasoning model's thinking (the answer's reasoning_content)
 // sits above its answer in a collapsed <details data-testid="reasoning">,
 // "Thinking…" while it streams, then "Thought for N s"; it is rendered by
-// the same sanitizer. A streaming answer re-renders at most once per
+// the same sanitizer. A tool call in an answer (its markup in the text, or
+// OpenAI's tool_calls: tool_calls.mjs) shows as a block with the function's
+// name and its arguments, built from text nodes only (the model's JSON is
+// never markup). A streaming answer re-renders at most once per
 // animation frame so the main thread never works long while tokens arrive.
-import { renderMarkdown } from './markdown.mjs';
+import { renderMarkdown, codeBox } from './markdown.mjs';
+import { splitToolCalls, openAiCalls, prettyArguments } from './tool_calls.mjs';
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -41,6 +45,26 @@ export function thoughtLabel(ms) {
   return `Thought for ${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
 }
 
+// A tool call { name, arguments } as a code box: "Tool call NAME" over its arguments as indented JSON.
+function toolCallBlock(call) {
+  const pre = el('pre');
+  pre.append(el('code', 'language-json', prettyArguments(call.arguments)));
+  const box = codeBox(pre, [el('span', '', 'Tool call '), el('code', 'tool-name', call.name)], `Copy the arguments of ${call.name}`);
+  box.classList.add('tool-call');
+  box.dataset.testid = 'tool-call';
+  box.setAttribute('role', 'group');
+  box.setAttribute('aria-label', `Tool call ${call.name}`);
+  return box;
+}
+
+// An answer's text (Markdown, tool-call markup as blocks where it stands) and its OpenAI tool_calls.
+function renderAnswer(text, toolCalls) {
+  const frag = document.createDocumentFragment();
+  for (const part of splitToolCalls(text) ?? [{ text }]) frag.append(part.call ? toolCallBlock(part.call) : renderMarkdown(part.text));
+  for (const call of openAiCalls(toolCalls)) frag.append(toolCallBlock(call));
+  return frag;
+}
+
 // The collapsed reasoning block: { element, body, summary }.
 function reasoningBlock(label) {
   const details = el('details', 'reasoning');
@@ -66,7 +90,7 @@ export function messageElement(msg, actions = {}, { unsaved = false } = {}) {
       r.body.append(renderMarkdown(msg.reasoning));
       bubble.append(r.element);
     }
-    bubble.append(renderMarkdown(msg.content));
+    bubble.append(renderAnswer(msg.content, msg.tool_calls));
   } else {
     bubble.textContent = msg.content;
   }
@@ -80,7 +104,7 @@ export function messageElement(msg, actions = {}, { unsaved = false } = {}) {
   return box;
 }
 
-// A streaming assistant message: update(text) and reason(reasoning) schedule a render,
+// A streaming assistant message: update(text, live, toolCalls) and reason(reasoning) schedule a render,
 // finish() settles it; thoughtMs() is how long the reasoning streamed (NaN: there was none).
 export function streamingMessage() {
   const box = el('div', 'msg');
@@ -96,7 +120,7 @@ export function streamingMessage() {
   const answer = el('div', 'answer');
   bubble.append(answer);
   box.append(bubble, meta);
-  let text = '', reasoning = '', block = null, tStart = NaN, tEnd = NaN;
+  let text = '', calls = null, reasoning = '', block = null, tStart = NaN, tEnd = NaN;
   let frame = 0;
   const endThinking = () => {
     if (!block || Number.isFinite(tEnd)) return;
@@ -106,13 +130,14 @@ export function streamingMessage() {
   const paint = () => {
     frame = 0;
     if (block) block.body.replaceChildren(renderMarkdown(reasoning));
-    answer.replaceChildren(renderMarkdown(text));
+    answer.replaceChildren(renderAnswer(text, calls));
   };
   return {
     element: box,
-    update(t, live) {
+    update(t, live, toolCalls = null) {
       text = t;
-      if (t) endThinking(); // the answer began: the reasoning is over
+      calls = toolCalls;
+      if (t || toolCalls?.length) endThinking(); // the answer began: the reasoning is over
       if (live) stats.textContent = live;
       if (!frame) frame = requestAnimationFrame(paint);
     },

@@ -11,7 +11,8 @@ const PREFIX = 'hearth-app-';
 const INDEX = 'hearth-sw-index';
 const APP_FILES = [
   './', 'index.html', 'styles.css', 'app.mjs', 'engine.mjs', 'markdown.mjs', 'messages_view.mjs', 'conversations.mjs',
-  'format.mjs', 'load_errors.mjs', 'presets.json', 'vendor/marked.esm.js', 'vendor/purify.es.mjs',
+  'format.mjs', 'load_errors.mjs', 'server_backend.mjs', 'tool_calls.mjs', 'presets.json', 'vendor/marked.esm.js',
+  'vendor/purify.es.mjs',
 ];
 // The engine's files are copied under engine/ by make app, which lists them in engine/files.txt. They
 // live inside this worker's scope because a service worker sees a dedicated worker's requests only
