@@ -2,9 +2,13 @@
 // threads, same prompt and generation lengths. Prints one JSON line per run
 // and a closing JSON summary.
 //
-// usage: node bench/bench.mjs [--shape qwen2.5-0.5b] [--types q4_0,q8_0,q4_k_m] [--threads 2]
+// usage: node bench/bench.mjs [--shape qwen2.5-0.5b] [--types q4_0,q8_0,q4_k_m] [--threads 2 | 1,2]
 //                             [--prompt-tokens 128] [--gen-tokens 64] [--repetitions 3] [--no-reference]
-import { spawnSync } from 'node:child_process';
+//                             [--busy N]
+// --busy N runs N busy processes (one CPU-bound loop each) beside every measurement, as a user's
+// machine runs other work; with --threads 1,2 the one-thread and two-thread speeds print side by side.
+import { spawn, spawnSync } from 'node:child_process';
+import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +21,8 @@ const arg = (name, def) => {
 };
 const shape = arg('--shape', 'qwen2.5-0.5b');
 const types = arg('--types', 'q4_0,q8_0').split(',');
-const threads = arg('--threads', '2');
+const threadCounts = arg('--threads', '2').split(',');
+const busy = Number(arg('--busy', '0'));
 const promptTokens = arg('--prompt-tokens', '128');
 const genTokens = arg('--gen-tokens', '64');
 const reps = Number(arg('--repetitions', '3'));
@@ -31,6 +36,11 @@ function run(cmd, args) {
   return r.stdout;
 }
 
+// The competing work: each child spins until it is killed at exit.
+const busyChildren = Array.from({ length: busy }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+process.on('exit', () => busyChildren.forEach((c) => c.kill('SIGKILL')));
+const cpu = os.cpus()[0]?.model ?? 'unknown';
+
 const best = (rows, key) => rows.reduce((a, b) => (b[key] > a[key] ? b : a))[key];
 const results = [];
 for (const type of types) {
@@ -40,21 +50,27 @@ for (const type of types) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     run('node', ['tools/make_test_model.mjs', '--arch', arch, '--tokenizer', tok, ...modelTypeArgs(type), '--shape', shape, '--out', file]);
   }
-  const engines = { hearth: () => JSON.parse(run(path.join(root, 'build/hearth'), ['bench', '--model', file, '--threads', threads,
-    '--prompt-tokens', promptTokens, '--gen-tokens', genTokens])) };
-  if (reference) engines['llama.cpp'] = () => JSON.parse(run('node', ['bench/llama_cpp_bench.mjs', '--model', file,
-    '--threads', threads, '--prompt-tokens', promptTokens, '--gen-tokens', genTokens]));
+  const engines = {};
+  for (const threads of threadCounts) {
+    engines[`hearth/${threads}`] = () => JSON.parse(run(path.join(root, 'build/hearth'), ['bench', '--model', file,
+      '--threads', threads, '--prompt-tokens', promptTokens, '--gen-tokens', genTokens]));
+    if (reference) engines[`llama.cpp/${threads}`] = () => JSON.parse(run('node', ['bench/llama_cpp_bench.mjs', '--model', file,
+      '--threads', threads, '--prompt-tokens', promptTokens, '--gen-tokens', genTokens]));
+  }
   // Alternate the engines so that drift in machine load hits both alike.
   const rows = Object.fromEntries(Object.keys(engines).map((e) => [e, []]));
   for (let r = 0; r < reps; r++) {
     for (const [name, fn] of Object.entries(engines)) {
-      const row = { ...fn(), shape, type };
+      const row = { ...fn(), shape, type, busy, cpu };
       console.log(JSON.stringify(row));
       rows[name].push(row);
     }
   }
-  for (const [name, list] of Object.entries(rows))
-    results.push({ engine: name, shape, type, threads: Number(threads), prompt_tokens: Number(promptTokens),
+  for (const [key, list] of Object.entries(rows)) {
+    const [name, threads] = key.split('/');
+    results.push({ engine: name, shape, type, threads: Number(threads), busy, kernels: list[0].kernels, cpu, prompt_tokens: Number(promptTokens),
       gen_tokens: Number(genTokens), prefill_tok_s: best(list, 'prefill_tok_s'), decode_tok_s: best(list, 'decode_tok_s') });
+  }
 }
 console.log(JSON.stringify({ summary: results }));
+busyChildren.forEach((c) => c.kill('SIGKILL'));

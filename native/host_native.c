@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "host_native.h"
+#include "thread_shares.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,16 +34,16 @@ struct native_host {
     /* Thread pool. A forward pass runs hundreds of parallel regions per
      * token, so waking workers through a condition variable each time would
      * cost more than the work: workers spin on the generation counter for a
-     * while and only then sleep. */
+     * while and only then sleep. The region's shares go to whichever thread
+     * claims them first (thread_shares.h). */
     int n_threads;
     pthread_t workers[MAX_THREADS];
     struct worker_arg { native_host *host; int id; } worker_args[MAX_THREADS];
     pthread_mutex_t lock;
     pthread_cond_t start;
-    hearth_task_fn fn;
-    void *arg;
-    atomic_ulong generation;
-    atomic_int pending;
+    thread_shares shares;
+    thread_shares_gauge gauge; /* the caller alone while that is faster */
+    atomic_ulong generation; /* the current region's tag (its low 32 bits) */
     atomic_int sleeping;
     atomic_int quit;
 };
@@ -136,6 +137,10 @@ static const char *part_name(void *ctx, int part) {
 /* About a tenth of a millisecond of spinning covers the gap between two
  * parallel regions of a forward pass; longer waits sleep. */
 #define SPIN_ROUNDS 30000
+/* The caller waits only for shares that a running thread claimed: a few
+ * tens of microseconds when that thread has its core. Longer means it lost
+ * it, and the caller yields at once so that it can get one back. */
+#define WAIT_SPIN_ROUNDS 2000
 
 static void *worker_main(void *p) {
     struct worker_arg *wa = p;
@@ -162,10 +167,16 @@ static void *worker_main(void *p) {
         }
         if (atomic_load(&h->quit)) break;
         seen = gen;
-        h->fn(h->arg, wa->id, h->n_threads);
-        atomic_fetch_sub_explicit(&h->pending, 1, memory_order_release);
+        thread_shares_run(&h->shares, (uint32_t)gen);
     }
     return NULL;
+}
+
+static double now_ms(void *ctx) {
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static void run_parallel(void *ctx, hearth_task_fn fn, void *arg) {
@@ -174,18 +185,26 @@ static void run_parallel(void *ctx, hearth_task_fn fn, void *arg) {
         fn(arg, 0, 1);
         return;
     }
-    h->fn = fn;
-    h->arg = arg;
-    atomic_store(&h->pending, h->n_threads - 1);
+    const double t_start = now_ms(h);
+    if (thread_shares_solo(&h->gauge)) {
+        fn(arg, 0, 1);
+        thread_shares_gauge_add(&h->gauge, now_ms(h) - t_start);
+        return;
+    }
+    /* the tag first, then the wake-up: a worker that sees the new
+     * generation finds its shares published */
+    const unsigned long gen = atomic_load_explicit(&h->generation, memory_order_relaxed) + 1;
+    thread_shares_publish(&h->shares, (uint32_t)gen, fn, arg, h->n_threads);
     pthread_mutex_lock(&h->lock);
-    atomic_fetch_add_explicit(&h->generation, 1, memory_order_release);
+    atomic_store_explicit(&h->generation, gen, memory_order_release);
     if (atomic_load(&h->sleeping)) pthread_cond_broadcast(&h->start);
     pthread_mutex_unlock(&h->lock);
-    fn(arg, 0, h->n_threads);
-    /* A worker that lost its core (more threads than free cores) must get
-     * it back: after a short spin, yield instead of burning the time slice. */
-    for (int spins = 0; atomic_load_explicit(&h->pending, memory_order_acquire) > 0; spins++) {
-        if (spins < SPIN_ROUNDS) {
+    thread_shares_run(&h->shares, (uint32_t)gen);
+    /* Only shares another thread claimed and is still running are left. A
+     * thread that lost its core must get it back: after a short spin, yield
+     * instead of burning the time slice. */
+    for (int spins = 0; !thread_shares_finished(&h->shares); spins++) {
+        if (spins < WAIT_SPIN_ROUNDS) {
 #if defined(__x86_64__) || defined(__i386__)
             __builtin_ia32_pause();
 #endif
@@ -193,16 +212,11 @@ static void run_parallel(void *ctx, hearth_task_fn fn, void *arg) {
             sched_yield();
         }
     }
+    thread_shares_gauge_add(&h->gauge, now_ms(h) - t_start);
 }
 
 static int thread_count(void *ctx) { return ((native_host *)ctx)->n_threads; }
 
-static double now_ms(void *ctx) {
-    (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void log_message(void *ctx, int level, const char *message) {
     (void)ctx;

@@ -9,6 +9,7 @@
  * atomics here, with no JS on the way (a forward pass has hundreds). In the
  * plain build, and until workers run, parallel() calls fn(arg, 0, 1). */
 #include "host_wasm.h"
+#include "thread_shares.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -79,12 +80,10 @@ enum { MAX_THREADS = 64, THREAD_STACK = 1 << 20 };
 
 static struct {
     int n_threads;          /* 1 + workers running */
-    _Atomic int generation; /* bumped for each region (and to wake workers to quit) */
-    _Atomic int pending;    /* workers still running the current region */
+    _Atomic int generation; /* bumped for each region (and to wake workers to quit): its tag */
     _Atomic int quit;
     _Atomic int failed_id;  /* a worker that trapped in a region (0: none) */
-    hearth_task_fn fn;
-    void *arg;
+    thread_shares shares;   /* the region's shares, to whichever thread claims them */
     void *stacks;
     uint32_t stack_tops[MAX_THREADS];
 } pool = {.n_threads = 1};
@@ -125,7 +124,7 @@ __attribute__((export_name("hearth_wasm_threads_stop"))) void hearth_wasm_thread
  * whole region alone and the pool runs on one thread from then on. */
 __attribute__((export_name("hearth_wasm_thread_failed"))) void hearth_wasm_thread_failed(int id) {
     atomic_store(&pool.failed_id, id);
-    atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_release);
+    thread_shares_abandon(&pool.shares);
 }
 
 /* A worker's life: id 1 .. n-1. */
@@ -144,8 +143,7 @@ __attribute__((export_name("hearth_wasm_thread_loop"))) void hearth_wasm_thread_
         }
         seen = gen;
         if (atomic_load(&pool.quit)) return;
-        pool.fn(pool.arg, id, pool.n_threads);
-        atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_release);
+        thread_shares_run(&pool.shares, (uint32_t)gen);
     }
 }
 
@@ -155,14 +153,14 @@ static void run_parallel(void *ctx, hearth_task_fn fn, void *arg) {
         fn(arg, 0, 1);
         return;
     }
-    pool.fn = fn;
-    pool.arg = arg;
-    atomic_store(&pool.pending, n - 1);
-    atomic_fetch_add_explicit(&pool.generation, 1, memory_order_release);
+    /* the tag first, then the wake-up (thread_shares.h) */
+    const int gen = atomic_load_explicit(&pool.generation, memory_order_relaxed) + 1;
+    thread_shares_publish(&pool.shares, (uint32_t)gen, fn, arg, n);
+    atomic_store_explicit(&pool.generation, gen, memory_order_release);
     __builtin_wasm_memory_atomic_notify((int *)&pool.generation, (unsigned)(n - 1));
-    fn(arg, 0, n);
+    thread_shares_run(&pool.shares, (uint32_t)gen);
     /* The caller may be a browser's main thread, where waiting traps: spin. */
-    while (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0) {
+    while (!thread_shares_finished(&pool.shares)) {
     }
     int failed = atomic_load(&pool.failed_id);
     if (failed) {
