@@ -185,8 +185,9 @@ void hearth_engine_defer_decode(hearth_engine *e, bool defer) { e->defer = defer
 
 bool hearth_engine_deferred(const hearth_engine *e) { return e->deferred == STEP_DEFERRED; }
 
-hearth_status hearth_engine_run_deferred(hearth_engine *const *engines, int n, hearth_error *err) {
+hearth_status hearth_engine_run_deferred(hearth_engine *const *engines, int n, int *passes, hearth_error *err) {
     enum { CHUNK = 16 }; /* rows per call, on the stack */
+    *passes = 0;
     forward_ctx *rows[CHUNK];
     int32_t tokens[CHUNK];
     int pos[CHUNK];
@@ -201,6 +202,9 @@ hearth_status hearth_engine_run_deferred(hearth_engine *const *engines, int n, h
             which[k++] = e;
         }
         if (!k) continue;
+        /* forward_eval_rows splits a batch larger than its scratch (forward_create's rows) too */
+        const int per_pass = which[0]->max_batch < which[0]->n_ctx ? which[0]->max_batch : which[0]->n_ctx;
+        *passes += (k + per_pass - 1) / per_pass;
         /* one row alone takes the one-token path: a single stream stays as hearth chat's */
         hearth_status st = k == 1 ? forward_eval(rows[0], tokens, 1, pos[0], logits[0], err)
                                   : forward_eval_rows(rows, tokens, pos, k, logits, err);

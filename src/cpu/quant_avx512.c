@@ -194,12 +194,15 @@ AI void rows16(const group16_args *g, rowset16 *p) {
     for (int i = 0; i < 16; i++) p->o[i] = (size_t)(i < g->cnt ? i : g->cnt - 1) * g->wrow;
 }
 
-/* Few tokens (decode): accumulators in registers, NT = 1..3. */
+/* Few tokens (decode, and a server's batch of decode rows): accumulators
+ * in registers, NT = 1..8 (8 accumulators, the tile's 8 code vectors and
+ * its scales fit the 32 registers). */
 AI void group16_regs(const int ty, const int NT, const group16_args *g) {
     rowset16 p;
     rows16(g, &p);
     const size_t bs = ty_bsize(ty), ab = ty_q81(ty) ? sizeof(block_q8_1) : sizeof(block_q8_0);
-    __m512 acc[3] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    __m512 acc[8];
+    for (int k = 0; k < NT; k++) acc[k] = _mm512_setzero_ps();
     /* Software prefetch two groups ahead into L2, linearly over the
      * group's contiguous rows (see group_regs in quant_simd_x86.h). */
     const uint8_t *pf = g->w + 2 * 16 * g->wrow;
@@ -213,7 +216,7 @@ AI void group16_regs(const int ty, const int NT, const group16_args *g) {
         wtile16 t;
         prep16(ty, &p, &t);
         p.b += bs;
-#pragma GCC unroll 3
+#pragma GCC unroll 8
         for (int k = 0; k < NT; k++) {
             const uint8_t *a = g->act + (size_t)k * g->arow;
             acc[k] = acc16(ty, &t, a + (size_t)b * ab, a + g->aux_off + 8 * (size_t)b, acc[k]);
@@ -271,6 +274,11 @@ AI void matmul16(const int ty, const void *w, int n, int r0, int r1, const void 
                 case 1: group16_regs(ty, 1, &g); break;
                 case 2: group16_regs(ty, 2, &g); break;
                 case 3: group16_regs(ty, 3, &g); break;
+                case 4: group16_regs(ty, 4, &g); break;
+                case 5: group16_regs(ty, 5, &g); break;
+                case 6: group16_regs(ty, 6, &g); break;
+                case 7: group16_regs(ty, 7, &g); break;
+                case 8: group16_regs(ty, 8, &g); break;
                 default: group16_mem(ty, &g, nt, accbuf); break;
                 }
             }
