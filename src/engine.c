@@ -197,22 +197,22 @@ hearth_status hearth_engine_run_deferred(hearth_engine *const *engines, int n, i
     float *logits[CHUNK];
     hearth_engine *which[CHUNK];
     for (int i = 0; i < n;) {
-        int k = 0, rows = 0;
+        int k = 0;
         for (; i < n && k < CHUNK; i++) {
             hearth_engine *e = engines[i];
             if (e->deferred != STEP_DEFERRED) continue;
             seqs[k] = e->fwd, tokens[k] = e->deferred_tokens, count[k] = e->deferred_n, pos[k] = e->deferred_pos;
             logits[k] = e->logits;
-            rows += e->deferred_n;
             which[k++] = e;
         }
         if (!k) continue;
-        /* forward_eval_seqs splits rows beyond its scratch (forward_create's) into passes */
+        /* one step alone takes forward_eval's path: a single stream stays as hearth chat's
+         * (its passes: forward_create's rows at a time) */
         const int per_pass = which[0]->max_batch < which[0]->n_ctx ? which[0]->max_batch : which[0]->n_ctx;
-        *passes += (rows + per_pass - 1) / per_pass;
-        /* one step alone takes forward_eval's path: a single stream stays as hearth chat's */
+        int ran = (count[0] + per_pass - 1) / per_pass;
         hearth_status st = k == 1 ? forward_eval(seqs[0], tokens[0], count[0], pos[0], logits[0], err)
-                                  : forward_eval_seqs(seqs, tokens, count, pos, k, logits, err);
+                                  : forward_eval_seqs(seqs, tokens, count, pos, k, logits, &ran, err);
+        *passes += ran;
         if (st) {
             /* no step is left behind with its loop's sampler, which may be gone when the loop ends */
             for (int a = 0; a < n; a++)

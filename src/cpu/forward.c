@@ -250,7 +250,8 @@ static void attention_task(void *arg, int thread, int n_threads) {
         const bool tiled = attention_tiled_applies(seq_tok, hd);
         const forward_ctx *c = row_ctx(f, a->rows, t);
         const int p = row_pos(a->rows, a->pos, t);
-        const int split_kv = attention_split_kv(f->n_ctx, p, seq_tok); /* (one-token steps only) ggml's chunks: one per thread */
+        /* ggml's chunks, one per thread (one-token steps only) */
+        const int split_kv = attention_split_kv(f->n_ctx, p, seq_tok);
         const int kv0 = model_first_key(m, ly, p), n_pos = p + 1;
         /* the keys from k0 on (kv0, or the start of ggml's tile that holds
          * it) are at K: rows k0 .. n_pos - 1 of the cache or of its ring */
@@ -477,7 +478,10 @@ static void run_pass(forward_ctx *f, forward_ctx *const *ctx, const int32_t *tok
 }
 
 hearth_status forward_eval_seqs(forward_ctx *const *seqs, const int32_t *const *tokens, const int *count,
-                                const int *pos, int n, float *const *logits, hearth_error *err) {
+                                const int *pos, int n, float *const *logits, int *passes, hearth_error *err) {
+    int ran = 0;
+    if (!passes) passes = &ran;
+    *passes = 0;
     if (n <= 0) return hearth_fail(err, HEARTH_E_ARG, "nothing to evaluate");
     forward_ctx *f = seqs[0];
     const int V = f->m->hp.n_vocab, B = f->max_batch;
@@ -485,7 +489,8 @@ hearth_status forward_eval_seqs(forward_ctx *const *seqs, const int32_t *const *
         if (seqs[i]->m != f->m || seqs[i]->n_ctx != f->n_ctx)
             return hearth_fail(err, HEARTH_E_ARG, "batched rows must share one model and context size");
         for (int j = 0; j < i; j++)
-            if (seqs[j] == seqs[i]) return hearth_fail(err, HEARTH_E_ARG, "a sequence can have one row (one step) in a batch");
+            if (seqs[j] == seqs[i])
+                return hearth_fail(err, HEARTH_E_ARG, "a sequence can have one row (one step) in a batch");
         hearth_status st = forward_check(seqs[i], tokens[i], count[i], pos[i], err);
         if (st) return st;
     }
@@ -512,7 +517,7 @@ hearth_status forward_eval_seqs(forward_ctx *const *seqs, const int32_t *const *
     for (int i = 0; !st && i < n; i++)
         for (int done = 0; done < count[i];) {
             const int piece = count[i] - done < B ? count[i] - done : B;
-            if (fill + piece > B) run_pass(f, ctx, tok, rpos, len, out, seq_of, logits, &fill, &n_out);
+            if (fill + piece > B) run_pass(f, ctx, tok, rpos, len, out, seq_of, logits, &fill, &n_out), ++*passes;
             for (int r = 0; r < piece; r++) {
                 ctx[fill + r] = seqs[i], tok[fill + r] = tokens[i][done + r], rpos[fill + r] = pos[i] + done + r;
                 len[fill + r] = piece;
@@ -522,7 +527,7 @@ hearth_status forward_eval_seqs(forward_ctx *const *seqs, const int32_t *const *
             fill += piece;
             done += piece;
         }
-    if (!st && fill) run_pass(f, ctx, tok, rpos, len, out, seq_of, logits, &fill, &n_out);
+    if (!st && fill) run_pass(f, ctx, tok, rpos, len, out, seq_of, logits, &fill, &n_out), ++*passes;
     free(ctx);
     free(tok);
     free(rpos);
@@ -539,7 +544,7 @@ hearth_status forward_eval_rows(forward_ctx *const *rows, const int32_t *tokens,
     int *ones = malloc((size_t)n * sizeof *ones);
     hearth_status st = each && ones ? HEARTH_OK : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     for (int i = 0; !st && i < n; i++) each[i] = &tokens[i], ones[i] = 1;
-    if (!st) st = forward_eval_seqs(rows, each, ones, pos, n, logits, err);
+    if (!st) st = forward_eval_seqs(rows, each, ones, pos, n, logits, NULL, err);
     free(each);
     free(ones);
     return st;

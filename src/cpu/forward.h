@@ -38,9 +38,9 @@ hearth_status forward_check(const forward_ctx *f, const int32_t *tokens, int n, 
  * step's logits may round differently from forward_eval's (its sums in the
  * batch kernels' order); each row's attention is the one forward_eval gives
  * it (a sequence is cut into passes where forward_eval cuts it). seqs[0]'s
- * scratch runs the passes. */
+ * scratch runs the passes; *passes (passes may be NULL) says how many. */
 hearth_status forward_eval_seqs(forward_ctx *const *seqs, const int32_t *const *tokens, const int *count,
-                                const int *pos, int n, float *const *logits, hearth_error *err);
+                                const int *pos, int n, float *const *logits, int *passes, hearth_error *err);
 /* forward_eval_seqs of one-token steps: row i evaluates tokens[i] at pos[i]
  * on rows[i]'s cache. */
 hearth_status forward_eval_rows(forward_ctx *const *rows, const int32_t *tokens, const int *pos, int n,
