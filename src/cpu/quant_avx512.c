@@ -195,7 +195,7 @@ AI void rows16(const group16_args *g, rowset16 *p) {
 }
 
 /* Software prefetch two groups ahead into L2, linearly over the group's
- * contiguous rows (see group_regs in quant_simd_x86.h): one block's share,
+ * contiguous rows (see prefetch8 in quant_simd_x86.h): one block's share,
  * at pf; returns the next share's start. Without it a group's 16 row streams
  * from memory wait on each block's loads (4 rows took 4x 3 rows' time on a
  * model's output matrix). */
