@@ -1,9 +1,15 @@
 #!/usr/bin/env node
 // hearth serve's decode speed: `hearth bench` on the model, then a server with --parallel 8 and
 // N = 1, 2, 4, 8 concurrent streams of --gen-tokens each (greedy, end-of-generation ignored by
-// asking for the length: max_tokens); prints one JSON line per N with the aggregate tokens/s
-// (all streams' tokens after their first, over the time from the first token to the last), the
-// best of the repetitions and each of them.
+// asking for the length: max_tokens); prints one JSON line per N with, best of the repetitions
+// (and each of them):
+// - aggregate_tok_s: all streams' tokens over the time from sending the requests to the last
+//   token: what the clients get, prompts included;
+// - decode_tok_s: the tokens that arrive while all N streams are decoding (from the last stream's
+//   first token to the first stream's last one) over that time: the batched decode rate alone.
+// (Before, one figure counted the tokens after each stream's first from the earliest first token
+// on: a server that evaluates prompts one slot at a time was charged for the prompts after the
+// first, one that evaluates them together for none.)
 // With --llama-server PATH, llama.cpp's server runs beside it on the same file with the same
 // threads, slots and context per slot (-c is all slots' together there), and each repetition
 // measures both, one after the other, so that both see the same load on a shared machine.
@@ -58,12 +64,14 @@ if (llamaServer) {
   servers.push({ name: 'llama-server', url });
 }
 
-// One stream: [time of its first token, time of its last, tokens, the engine's decode tok/s (timings)].
+// One stream: [time its request went, the times of its tokens, its tokens, the engine's decode tok/s (timings)].
 async function stream(url, i) {
+  const sent = performance.now();
   const r = await fetch(`${url}/v1/completions`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ prompt: `Stream ${i}: once upon a time`, max_tokens: gen, temperature: 0, stream: true,
       stream_options: { include_usage: true } }) });
-  let first = 0, last = 0, tokens = 0, buf = '', engineTokS = 0;
+  const times = [];
+  let tokens = 0, buf = '', engineTokS = 0;
   const dec = new TextDecoder();
   for await (const part of r.body) {
     buf += dec.decode(part, { stream: true });
@@ -73,10 +81,21 @@ async function stream(url, i) {
       if (ev === 'data: [DONE]') continue;
       const c = JSON.parse(ev.slice(6));
       if (c.usage) tokens = c.usage.completion_tokens, engineTokS = c.timings?.predicted_per_second;
-      else if (c.choices[0]?.text) { last = performance.now(); first ||= last; }
+      else if (c.choices[0]?.text) times.push(performance.now());
     }
   }
-  return [first, last, tokens, engineTokS];
+  return { sent, times, tokens, engineTokS };
+}
+
+// The two rates of one run of n streams (see the top).
+function rates(runs) {
+  const sent = Math.min(...runs.map((r) => r.sent)), end = Math.max(...runs.map((r) => r.times.at(-1)));
+  const aggregate = runs.reduce((sum, r) => sum + r.tokens, 0) / ((end - sent) / 1000);
+  const from = Math.max(...runs.map((r) => r.times[0])), to = Math.min(...runs.map((r) => r.times.at(-1)));
+  /* tokens after `from` up to `to`: each stream's tokens in that time */
+  const inside = runs.reduce((sum, r) => sum + r.times.filter((t) => t > from && t <= to).length, 0);
+  const decode = to > from ? inside / ((to - from) / 1000) : NaN;
+  return [Number(aggregate.toFixed(2)), Number(decode.toFixed(2))];
 }
 
 try {
@@ -85,15 +104,14 @@ try {
     for (let rep = 0; rep < reps; rep++) {
       for (const [k, s] of servers.entries()) {
         const runs = await Promise.all(Array.from({ length: n }, (_, i) => stream(s.url, i)));
-        const t0 = Math.min(...runs.map((r) => r[0])), t1 = Math.max(...runs.map((r) => r[1]));
-        const tokens = runs.reduce((sum, r) => sum + r[2] - 1, 0);
-        all[k].push(Number((tokens / ((t1 - t0) / 1000)).toFixed(2)));
-        engine[k] = Math.max(engine[k], runs[0][3] ?? 0);
+        all[k].push(rates(runs));
+        engine[k] = Math.max(engine[k], runs[0].engineTokS ?? 0);
       }
     }
     for (const [k, s] of servers.entries())
-      console.log(JSON.stringify({ what: s.name, streams: n, gen_tokens: gen, aggregate_tok_s: Math.max(...all[k]), runs: all[k],
-        ...(n === 1 ? { engine_decode_tok_s: engine[k] } : {}) }));
+      console.log(JSON.stringify({ what: s.name, streams: n, gen_tokens: gen,
+        aggregate_tok_s: Math.max(...all[k].map((r) => r[0])), decode_tok_s: Math.max(...all[k].map((r) => r[1])),
+        runs: all[k], ...(n === 1 ? { engine_decode_tok_s: engine[k] } : {}) }));
   }
 } finally {
   children.forEach((c) => c.kill('SIGTERM'));

@@ -82,7 +82,8 @@ void serve_pool_poke(serve_pool *p);
 typedef struct {
     int slots, busy, queued, queue_cap;
     unsigned long served, cancelled;
-    unsigned long decode_batches, decode_rows; /* batched decode steps run, and their tokens (rows / batches: the mean batch) */
+    /* passes of batched decode steps run, and their tokens (rows / batches: the mean batch) */
+    unsigned long decode_batches, decode_rows;
 } serve_pool_state;
 void serve_pool_state_of(serve_pool *p, serve_pool_state *s);
 /* Stops taking jobs, fails those queued, interrupts those running, joins the worker. */

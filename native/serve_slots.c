@@ -369,22 +369,34 @@ static bool step(serve_slot *s) {
 
 /* Runs the round's pending decode steps as one batch. Should that fail,
  * each of those slots' jobs ends with the error at its next step. */
-static void run_batch(serve_pool *p) {
+static int run_batch(serve_pool *p) {
     int rows = 0;
     for (int i = 0; i < p->n_slots; i++) rows += hearth_engine_deferred(p->engines[i]);
-    if (!rows) return;
+    if (!rows) return 0;
+    hearth_error err = {0};
+    int passes = 0;
+    hearth_status st = hearth_engine_run_deferred(p->engines, p->n_slots, &passes, &err);
     pthread_mutex_lock(&p->lock);
-    p->decode_batches++;
+    p->decode_batches += (unsigned long)passes; /* a batch of more rows than a pass holds counts as its passes */
     p->decode_rows += (unsigned long)rows;
     pthread_mutex_unlock(&p->lock);
-    hearth_error err = {0};
-    if (!hearth_engine_run_deferred(p->engines, p->n_slots, &err)) return;
+    if (!st) return rows;
     for (int i = 0; i < p->n_slots; i++) /* the chats still wait for the steps it dropped */
         if (p->slots[i].job && hearth_chat_waiting(p->slots[i].chat)) p->slots[i].batch_err = err;
+    return rows;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static void *worker_main(void *arg) {
     serve_pool *p = arg;
+    /* HEARTH_SERVE_TRACE=1: each round's time on stderr (where a round's time goes) */
+    const char *tr = getenv("HEARTH_SERVE_TRACE");
+    const bool trace = tr && *tr && strcmp(tr, "0") != 0;
     pthread_mutex_lock(&p->lock);
     for (;;) {
         assign(p);
@@ -395,6 +407,7 @@ static void *worker_main(void *arg) {
         }
         bool stopping = p->stopping;
         pthread_mutex_unlock(&p->lock);
+        double t0 = trace ? now_s() : 0;
         /* Only the worker changes the slots' jobs, so it reads them unlocked. */
         for (int i = 0; i < p->n_slots; i++) {
             serve_slot *s = &p->slots[i];
@@ -411,7 +424,13 @@ static void *worker_main(void *arg) {
             pthread_mutex_unlock(&p->lock);
             serve_job_release(j);
         }
-        run_batch(p);
+        double t1 = trace ? now_s() : 0;
+        int rows = run_batch(p);
+        if (trace) {
+            double t2 = now_s();
+            fprintf(stderr, "hearth serve round: steps %.2f ms, batch of %d rows %.2f ms\n", (t1 - t0) * 1e3, rows,
+                    (t2 - t1) * 1e3);
+        }
         pthread_mutex_lock(&p->lock);
     }
     pthread_mutex_unlock(&p->lock);

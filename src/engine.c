@@ -19,13 +19,15 @@ struct hearth_engine {
     bool simd;
     bool shares_model;             /* gguf, model and tok are another engine's (hearth_engine_share) */
     hearth_backend cpu;            /* the forward pass as a backend (below) */
-    /* hearth_engine_defer_decode: a one-token sampling step waits here for
-     * hearth_engine_run_deferred, which runs it in a batch with other
-     * engines' and leaves its token for the loop to collect */
+    /* hearth_engine_defer_decode: a sampling step (a decode step, or a
+     * prompt's last chunk) waits here for hearth_engine_run_deferred, which
+     * runs it in a batch with other engines' and leaves its token for the
+     * loop to collect */
     bool defer;
     enum { STEP_NONE, STEP_DEFERRED, STEP_DONE } deferred;
     int32_t deferred_token;
-    int deferred_pos;
+    const int32_t *deferred_tokens; /* the step's tokens: the loop's history, alive until it collects */
+    int deferred_n, deferred_pos;
     sample_request deferred_sample;
     const hearth_backend *backend; /* what generation runs on: &cpu, another one set by its owner, or NULL */
 };
@@ -37,12 +39,13 @@ static hearth_status cpu_step(void *ctx, const int32_t *tokens, int n, int pos, 
     hearth_engine *e = ctx;
     *token = -1;
     e->deferred = STEP_NONE; /* a step its loop never collected (an interrupted answer) is dropped */
-    if (e->defer && n == 1 && s) {
+    if (e->defer && s) {
         /* checked now, so that the batch cannot fail on it later */
-        hearth_status st = forward_check(e->fwd, tokens, 1, pos, err);
+        hearth_status st = forward_check(e->fwd, tokens, n, pos, err);
         if (st) return st;
         e->deferred = STEP_DEFERRED;
-        e->deferred_token = tokens[0];
+        e->deferred_tokens = tokens;
+        e->deferred_n = n;
         e->deferred_pos = pos;
         e->deferred_sample = *s; /* its sampler and history are the loop's, alive until it collects */
         *token = HEARTH_STEP_PENDING;
@@ -185,11 +188,12 @@ void hearth_engine_defer_decode(hearth_engine *e, bool defer) { e->defer = defer
 
 bool hearth_engine_deferred(const hearth_engine *e) { return e->deferred == STEP_DEFERRED; }
 
-hearth_status hearth_engine_run_deferred(hearth_engine *const *engines, int n, hearth_error *err) {
-    enum { CHUNK = 16 }; /* rows per call, on the stack */
-    forward_ctx *rows[CHUNK];
-    int32_t tokens[CHUNK];
-    int pos[CHUNK];
+hearth_status hearth_engine_run_deferred(hearth_engine *const *engines, int n, int *passes, hearth_error *err) {
+    enum { CHUNK = 16 }; /* steps per call, on the stack */
+    *passes = 0;
+    forward_ctx *seqs[CHUNK];
+    const int32_t *tokens[CHUNK];
+    int count[CHUNK], pos[CHUNK];
     float *logits[CHUNK];
     hearth_engine *which[CHUNK];
     for (int i = 0; i < n;) {
@@ -197,13 +201,18 @@ hearth_status hearth_engine_run_deferred(hearth_engine *const *engines, int n, h
         for (; i < n && k < CHUNK; i++) {
             hearth_engine *e = engines[i];
             if (e->deferred != STEP_DEFERRED) continue;
-            rows[k] = e->fwd, tokens[k] = e->deferred_token, pos[k] = e->deferred_pos, logits[k] = e->logits;
+            seqs[k] = e->fwd, tokens[k] = e->deferred_tokens, count[k] = e->deferred_n, pos[k] = e->deferred_pos;
+            logits[k] = e->logits;
             which[k++] = e;
         }
         if (!k) continue;
-        /* one row alone takes the one-token path: a single stream stays as hearth chat's */
-        hearth_status st = k == 1 ? forward_eval(rows[0], tokens, 1, pos[0], logits[0], err)
-                                  : forward_eval_rows(rows, tokens, pos, k, logits, err);
+        /* one step alone takes forward_eval's path: a single stream stays as hearth chat's
+         * (its passes: forward_create's rows at a time) */
+        const int per_pass = which[0]->max_batch < which[0]->n_ctx ? which[0]->max_batch : which[0]->n_ctx;
+        int ran = (count[0] + per_pass - 1) / per_pass;
+        hearth_status st = k == 1 ? forward_eval(seqs[0], tokens[0], count[0], pos[0], logits[0], err)
+                                  : forward_eval_seqs(seqs, tokens, count, pos, k, logits, &ran, err);
+        *passes += ran;
         if (st) {
             /* no step is left behind with its loop's sampler, which may be gone when the loop ends */
             for (int a = 0; a < n; a++)

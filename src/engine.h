@@ -56,18 +56,21 @@ hearth_status hearth_engine_prompt_tokens(const hearth_engine *e, const char *te
                                           int *n, hearth_error *err);
 
 /* Batched decoding across engines that share a model (a server's slots).
- * With defer on, the CPU backend's one-token sampling steps (every decode
- * step of the generation loop) do not run: the step is checked, kept, and
- * left pending (backend.h). hearth_engine_run_deferred then runs the pending
- * steps of the engines given as one batch, one pass over the weights for all
- * (forward_eval_rows), and samples each, so that the loop's next call
- * collects its token. A batch of one runs the one-token path itself; rows of
- * a larger batch may round differently from it (the batch products' order).
+ * With defer on, the CPU backend's sampling steps (every decode step of the
+ * generation loop, and a prompt's last chunk) do not run: the step is
+ * checked, kept, and left pending (backend.h). hearth_engine_run_deferred
+ * then runs the pending steps of the engines given as one batch, one pass
+ * over the weights for all (forward_eval_seqs: a new conversation's prompt
+ * goes in the same pass as the others' decode steps), and samples each, so
+ * that the loop's next call collects its token; *passes: the passes over
+ * the weights it took (more rows than one pass holds go in several). A
+ * batch of one step runs forward_eval's path itself; steps of a larger
+ * batch may round differently from it (the batch products' order).
  * If it fails, every step not run is dropped: those engines' loops must end
  * (their next step would find no token). */
 void hearth_engine_defer_decode(hearth_engine *e, bool defer);
 bool hearth_engine_deferred(const hearth_engine *e); /* a step waits for run_deferred */
-hearth_status hearth_engine_run_deferred(hearth_engine *const *engines, int n, hearth_error *err);
+hearth_status hearth_engine_run_deferred(hearth_engine *const *engines, int n, int *passes, hearth_error *err);
 
 /* Low level: evaluates tokens at pos; logits (n_vocab) of the last one. */
 hearth_status hearth_engine_eval(hearth_engine *e, const int32_t *tokens, int n, int pos, float *logits,

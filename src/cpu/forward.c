@@ -46,11 +46,13 @@ struct forward_ctx {
 
 /* Where each row of a batch keeps its keys and values: one sequence (rows
  * are its positions pos, pos + 1, ..., in the scratch's own cache), or
- * forward_eval_rows's independent sequences, each a decode step at its own
- * position in its own context's cache. */
+ * forward_eval_seqs's sequences, each row a token at its own position in its
+ * own context's cache (a sequence's rows in a pass are consecutive). */
 typedef struct {
     forward_ctx *const *ctx; /* NULL: one sequence */
     const int *pos;
+    const int *len;           /* rows of row t's sequence in this pass (its attention is that of a batch of them) */
+    const unsigned char *out; /* rows whose logits are asked for, in order */
 } batch_rows;
 
 static forward_ctx *row_ctx(forward_ctx *f, const batch_rows *r, int t) { return r && r->ctx ? r->ctx[t] : f; }
@@ -241,14 +243,15 @@ static void attention_task(void *arg, int thread, int n_threads) {
         return;
     }
     int items = a->n_tok * hp->n_head;
-    /* independent rows are each one sequence's one-token step */
-    const int seq_tok = a->rows && a->rows->ctx ? 1 : a->n_tok;
-    const bool tiled = attention_tiled_applies(seq_tok, hd);
     for (int item = thread; item < items; item += n_threads) {
         int t = item / hp->n_head, h = item % hp->n_head, kvh = h / group;
+        /* a row of several sequences takes the path its sequence's rows would take alone in one pass */
+        const int seq_tok = a->rows && a->rows->ctx ? a->rows->len[t] : a->n_tok;
+        const bool tiled = attention_tiled_applies(seq_tok, hd);
         const forward_ctx *c = row_ctx(f, a->rows, t);
-        const int p = row_pos(a->rows, a->pos, t), first = seq_tok == 1 ? p : a->pos;
-        const int split_kv = attention_split_kv(f->n_ctx, first, seq_tok); /* ggml's chunks: one per thread */
+        const int p = row_pos(a->rows, a->pos, t);
+        /* ggml's chunks, one per thread (one-token steps only) */
+        const int split_kv = attention_split_kv(f->n_ctx, p, seq_tok);
         const int kv0 = model_first_key(m, ly, p), n_pos = p + 1;
         /* the keys from k0 on (kv0, or the start of ggml's tile that holds
          * it) are at K: rows k0 .. n_pos - 1 of the cache or of its ring */
@@ -312,8 +315,8 @@ static void group_jobs(matmul_group *g, const weight *ws, int n, float *out, siz
 }
 
 /* One pass over the weights for n_tok rows, in f's scratch. One sequence
- * (rows NULL): the logits (when asked) are the last row's. Independent rows:
- * every row's, [n_tok][n_vocab]. */
+ * (rows NULL): the logits (when asked) are the last row's. Several: those of
+ * the rows rows->out marks, [marked rows][n_vocab]. */
 static void eval_batch(forward_ctx *f, const batch_rows *rows, const int32_t *tokens, int n_tok, int pos,
                        float *logits) {
     const bool independent = rows && rows->ctx;
@@ -397,6 +400,15 @@ static void eval_batch(forward_ctx *f, const batch_rows *rows, const int32_t *to
             if (n_tok > 1 && !independent) {
                 memmove(f->x, f->x + (size_t)(n_tok - 1) * E, (size_t)E * sizeof *f->x);
                 n_tok = 1;
+            } else if (independent) { /* the marked rows, moved to the front */
+                int kept = 0;
+                for (int t = 0; t < n_tok; t++)
+                    if (rows->out[t]) {
+                        if (t != kept) memcpy(f->x + (size_t)kept * E, f->x + (size_t)t * E, (size_t)E * sizeof *f->x);
+                        kept++;
+                    }
+                n_tok = kept;
+                if (!n_tok) return;
             }
         }
         for (int t = 0; t < n_tok; t++)
@@ -454,36 +466,88 @@ hearth_status forward_eval(forward_ctx *f, const int32_t *tokens, int n, int pos
     return HEARTH_OK;
 }
 
-hearth_status forward_eval_rows(forward_ctx *const *rows, const int32_t *tokens, const int *pos, int n,
-                                float *const *logits, hearth_error *err) {
-    if (n <= 0) return hearth_fail(err, HEARTH_E_ARG, "nothing to evaluate");
-    forward_ctx *f = rows[0];
+/* forward_eval_seqs's pass of *fill rows, whose *n_out logits go to their sequences'. */
+static void run_pass(forward_ctx *f, forward_ctx *const *ctx, const int32_t *tok, const int *rpos, const int *len,
+                     const unsigned char *out, const int *seq_of, float *const *logits, int *fill, int *n_out) {
     const int V = f->m->hp.n_vocab;
+    const batch_rows br = {ctx, rpos, len, out};
+    eval_batch(f, &br, tok, *fill, 0, f->rows_logits);
+    for (int r = 0; r < *n_out; r++)
+        memcpy(logits[seq_of[r]], f->rows_logits + (size_t)r * V, (size_t)V * sizeof *f->rows_logits);
+    *fill = *n_out = 0;
+}
+
+hearth_status forward_eval_seqs(forward_ctx *const *seqs, const int32_t *const *tokens, const int *count,
+                                const int *pos, int n, float *const *logits, int *passes, hearth_error *err) {
+    int ran = 0;
+    if (!passes) passes = &ran;
+    *passes = 0;
+    if (n <= 0) return hearth_fail(err, HEARTH_E_ARG, "nothing to evaluate");
+    forward_ctx *f = seqs[0];
+    const int V = f->m->hp.n_vocab, B = f->max_batch;
     for (int i = 0; i < n; i++) {
-        if (rows[i]->m != f->m || rows[i]->n_ctx != f->n_ctx)
+        if (seqs[i]->m != f->m || seqs[i]->n_ctx != f->n_ctx)
             return hearth_fail(err, HEARTH_E_ARG, "batched rows must share one model and context size");
         for (int j = 0; j < i; j++)
-            if (rows[j] == rows[i]) return hearth_fail(err, HEARTH_E_ARG, "a sequence can have one row in a batch");
-        hearth_status st = forward_check(rows[i], &tokens[i], 1, pos[i], err);
+            if (seqs[j] == seqs[i])
+                return hearth_fail(err, HEARTH_E_ARG, "a sequence can have one row (one step) in a batch");
+        hearth_status st = forward_check(seqs[i], tokens[i], count[i], pos[i], err);
         if (st) return st;
     }
-    if (f->rows_logits_cap < n) {
-        const int cap = n < f->max_batch ? n : f->max_batch;
+    /* a pass gives at most one row of logits per sequence in it */
+    const int cap = n < B ? n : B;
+    if (f->rows_logits_cap < cap) {
         float *grown = realloc(f->rows_logits, (size_t)cap * V * sizeof *grown);
         if (!grown) return hearth_fail(err, HEARTH_E_NOMEM, "out of memory for %d rows of logits", cap);
         f->rows_logits = grown;
         f->rows_logits_cap = cap;
     }
-    /* the scratch holds max_batch rows (and the logits as many): larger batches go in parts */
-    for (int done = 0; done < n;) {
-        const int chunk = n - done < f->rows_logits_cap ? n - done : f->rows_logits_cap;
-        const batch_rows br = {rows + done, pos + done};
-        eval_batch(f, &br, tokens + done, chunk, 0, f->rows_logits);
-        for (int t = 0; t < chunk; t++)
-            memcpy(logits[done + t], f->rows_logits + (size_t)t * V, (size_t)V * sizeof *f->rows_logits);
-        done += chunk;
-    }
-    return HEARTH_OK;
+    /* a pass's rows: their contexts, tokens, positions, runs, marks, and the sequences of its logits */
+    forward_ctx **ctx = malloc((size_t)B * sizeof *ctx);
+    int32_t *tok = malloc((size_t)B * sizeof *tok);
+    int *rpos = malloc((size_t)B * sizeof *rpos), *len = malloc((size_t)B * sizeof *len);
+    int *seq_of = malloc((size_t)B * sizeof *seq_of);
+    unsigned char *out = malloc((size_t)B);
+    hearth_status st = ctx && tok && rpos && len && seq_of && out ? HEARTH_OK
+                                                                   : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    /* A sequence is cut only where forward_eval cuts it (every max_batch
+     * rows), so that each piece takes the attention path it takes alone: a
+     * piece that does not fit the pass waits for the next. */
+    int fill = 0, n_out = 0;
+    for (int i = 0; !st && i < n; i++)
+        for (int done = 0; done < count[i];) {
+            const int piece = count[i] - done < B ? count[i] - done : B;
+            if (fill + piece > B) run_pass(f, ctx, tok, rpos, len, out, seq_of, logits, &fill, &n_out), ++*passes;
+            for (int r = 0; r < piece; r++) {
+                ctx[fill + r] = seqs[i], tok[fill + r] = tokens[i][done + r], rpos[fill + r] = pos[i] + done + r;
+                len[fill + r] = piece;
+                out[fill + r] = done + r == count[i] - 1;
+            }
+            if (done + piece == count[i]) seq_of[n_out++] = i;
+            fill += piece;
+            done += piece;
+        }
+    if (!st && fill) run_pass(f, ctx, tok, rpos, len, out, seq_of, logits, &fill, &n_out), ++*passes;
+    free(ctx);
+    free(tok);
+    free(rpos);
+    free(len);
+    free(seq_of);
+    free(out);
+    return st;
+}
+
+hearth_status forward_eval_rows(forward_ctx *const *rows, const int32_t *tokens, const int *pos, int n,
+                                float *const *logits, hearth_error *err) {
+    if (n <= 0) return hearth_fail(err, HEARTH_E_ARG, "nothing to evaluate");
+    const int32_t **each = malloc((size_t)n * sizeof *each);
+    int *ones = malloc((size_t)n * sizeof *ones);
+    hearth_status st = each && ones ? HEARTH_OK : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    for (int i = 0; !st && i < n; i++) each[i] = &tokens[i], ones[i] = 1;
+    if (!st) st = forward_eval_seqs(rows, each, ones, pos, n, logits, NULL, err);
+    free(each);
+    free(ones);
+    return st;
 }
 
 static void *zalloc(size_t n, bool *ok) {

@@ -29,12 +29,20 @@ hearth_status forward_eval(forward_ctx *f, const int32_t *tokens, int n, int pos
 /* The errors forward_eval would give these tokens at pos, without evaluating. */
 hearth_status forward_check(const forward_ctx *f, const int32_t *tokens, int n, int pos, hearth_error *err);
 
-/* One decode step of n independent sequences in one pass over the weights:
- * row i evaluates tokens[i] at pos[i] on rows[i]'s cache (distinct contexts
- * of one model) and receives its n_vocab logits in logits[i]. The products
- * run on the n rows together, so a row's logits may round differently from
- * forward_eval's one-token step (its sums in the batch kernels' order); the
- * attention is the same per row. rows[0]'s scratch runs the pass. */
+/* Steps of n sequences in one pass over the weights (or as few as their
+ * rows need, max_batch rows a pass): sequence i evaluates count[i] tokens
+ * tokens[i] at pos[i].. on seqs[i]'s cache (distinct contexts of one model)
+ * and receives the n_vocab logits of its last token in logits[i]. Decode
+ * steps of several conversations and their new prompts go together, each
+ * weight read once for all. The products run on all rows together, so a
+ * step's logits may round differently from forward_eval's (its sums in the
+ * batch kernels' order); each row's attention is the one forward_eval gives
+ * it (a sequence is cut into passes where forward_eval cuts it). seqs[0]'s
+ * scratch runs the passes; *passes (passes may be NULL) says how many. */
+hearth_status forward_eval_seqs(forward_ctx *const *seqs, const int32_t *const *tokens, const int *count,
+                                const int *pos, int n, float *const *logits, int *passes, hearth_error *err);
+/* forward_eval_seqs of one-token steps: row i evaluates tokens[i] at pos[i]
+ * on rows[i]'s cache. */
 hearth_status forward_eval_rows(forward_ctx *const *rows, const int32_t *tokens, const int *pos, int n,
                                 float *const *logits, hearth_error *err);
 

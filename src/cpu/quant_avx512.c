@@ -194,26 +194,34 @@ AI void rows16(const group16_args *g, rowset16 *p) {
     for (int i = 0; i < 16; i++) p->o[i] = (size_t)(i < g->cnt ? i : g->cnt - 1) * g->wrow;
 }
 
-/* Few tokens (decode): accumulators in registers, NT = 1..3. */
+/* Software prefetch two groups ahead into L2, linearly over the group's
+ * contiguous rows (see prefetch8 in quant_simd_x86.h): one block's share,
+ * at pf; returns the next share's start. Without it a group's 16 row streams
+ * from memory wait on each block's loads (4 rows took 4x 3 rows' time on a
+ * model's output matrix). */
+AI const uint8_t *prefetch16(const uint8_t *pf, size_t bs) {
+#pragma GCC unroll 16
+    for (size_t o = 0; o < 16 * bs; o += 64) _mm_prefetch((const char *)pf + o, _MM_HINT_T1);
+    return pf + 16 * bs;
+}
+
+/* Few tokens (decode, and a server's batch of decode rows): accumulators
+ * in registers, NT = 1..8 (8 accumulators, the tile's 8 code vectors and
+ * its scales fit the 32 registers). */
 AI void group16_regs(const int ty, const int NT, const group16_args *g) {
     rowset16 p;
     rows16(g, &p);
     const size_t bs = ty_bsize(ty), ab = ty_q81(ty) ? sizeof(block_q8_1) : sizeof(block_q8_0);
-    __m512 acc[3] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    /* Software prefetch two groups ahead into L2, linearly over the
-     * group's contiguous rows (see group_regs in quant_simd_x86.h). */
+    __m512 acc[8];
+    for (int k = 0; k < NT; k++) acc[k] = _mm512_setzero_ps();
     const uint8_t *pf = g->w + 2 * 16 * g->wrow;
     const bool pf_on = pf < g->wend;
     for (int b = 0; b < g->nb; b++) {
-        if (pf_on) {
-#pragma GCC unroll 16
-            for (size_t o = 0; o < 16 * bs; o += 64) _mm_prefetch((const char *)pf + o, _MM_HINT_T1);
-            pf += 16 * bs;
-        }
+        if (pf_on) pf = prefetch16(pf, bs);
         wtile16 t;
         prep16(ty, &p, &t);
         p.b += bs;
-#pragma GCC unroll 3
+#pragma GCC unroll 8
         for (int k = 0; k < NT; k++) {
             const uint8_t *a = g->act + (size_t)k * g->arow;
             acc[k] = acc16(ty, &t, a + (size_t)b * ab, a + g->aux_off + 8 * (size_t)b, acc[k]);
@@ -229,7 +237,10 @@ AI void group16_mem(const int ty, const group16_args *g, int nt, __m512 *accbuf)
     rows16(g, &p);
     const size_t bs = ty_bsize(ty), ab = ty_q81(ty) ? sizeof(block_q8_1) : sizeof(block_q8_0);
     for (int k = 0; k < nt; k++) accbuf[k] = _mm512_setzero_ps();
+    const uint8_t *pf = g->w + 2 * 16 * g->wrow;
+    const bool pf_on = pf < g->wend;
     for (int b = 0; b < g->nb; b++) {
+        if (pf_on) pf = prefetch16(pf, bs);
         wtile16 t;
         prep16(ty, &p, &t);
         p.b += bs;
@@ -271,6 +282,11 @@ AI void matmul16(const int ty, const void *w, int n, int r0, int r1, const void 
                 case 1: group16_regs(ty, 1, &g); break;
                 case 2: group16_regs(ty, 2, &g); break;
                 case 3: group16_regs(ty, 3, &g); break;
+                case 4: group16_regs(ty, 4, &g); break;
+                case 5: group16_regs(ty, 5, &g); break;
+                case 6: group16_regs(ty, 6, &g); break;
+                case 7: group16_regs(ty, 7, &g); break;
+                case 8: group16_regs(ty, 8, &g); break;
                 default: group16_mem(ty, &g, nt, accbuf); break;
                 }
             }

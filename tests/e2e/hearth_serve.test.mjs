@@ -332,7 +332,8 @@ try {
   }
   // ---- a non-streaming client that hangs up stops its generation too ----
   {
-    const before = await health(url);
+    /* the last answer's slot may not be free yet: "busy" below must be this request's */
+    const before = await waitHealth(url, (h) => h.slots_busy === 0);
     const child = spawn('curl', ['-sS', '-H', 'Content-Type: application/json', '-d', JSON.stringify({ messages: [{ role: 'user',
       content: 'Go on' }], max_tokens: 4000, temperature: 0 }), `${url}/v1/chat/completions`]);
     const busy = await waitHealth(url, (h) => h.slots_busy > 0);

@@ -382,6 +382,69 @@ static void test_independent_rows(const char *path) {
     }
 }
 
+/* forward_eval_seqs: a decode step, prompts of 20 and 70 tokens on caches
+ * that hold some already (the 70 cut into passes of 64 + 6 as forward_eval
+ * cuts it) and a new 30-token prompt go in one call (three passes of at most
+ * 64 rows): each sequence's logits, and those of a decode step after it,
+ * as forward_eval's alone within the batch products' rounding. */
+enum { MIXED = 4 };
+
+static bool mixed_logits(loaded *l, bool together, float *out, int *passes) {
+    hearth_kernels k;
+    kernels_init(&k, true);
+    forward_ctx *f[MIXED] = {0};
+    static const int held[MIXED] = {5, 40, 130, 0}, count[MIXED] = {1, 20, 70, 30};
+    static int32_t tokens[MIXED][130];
+    const int32_t *each[MIXED];
+    int pos[MIXED];
+    float *logits[MIXED];
+    bool ok = true;
+    for (int s = 0; ok && s < MIXED; s++) {
+        for (int i = 0; i < 130; i++) tokens[s][i] = (i * 7 + 3 + s) % VOCAB;
+        ok = !forward_create(&f[s], l->m, native_host_iface(l->h), &k, true, 512, 64, &l->err) &&
+             (!held[s] || !forward_eval(f[s], tokens[s], held[s], 0, NULL, &l->err));
+        each[s] = tokens[s] + held[s], pos[s] = held[s], logits[s] = out + (size_t)s * 2 * VOCAB;
+    }
+    if (ok && together) ok = !forward_eval_seqs(f, each, count, pos, MIXED, logits, passes, &l->err);
+    for (int s = 0; ok && !together && s < MIXED; s++)
+        ok = !forward_eval(f[s], each[s], count[s], pos[s], logits[s], &l->err);
+    for (int s = 0; ok && s < MIXED; s++) { /* the step after, alone: the cache the batch left */
+        const int32_t next = (s + 1) % VOCAB;
+        ok = !forward_eval(f[s], &next, 1, pos[s] + count[s], logits[s] + VOCAB, &l->err);
+    }
+    for (int s = 0; s < MIXED; s++) forward_free(f[s]);
+    return ok;
+}
+
+static void test_mixed_steps(const char *path) {
+    write_model_swa(path, "qwen2", ARCH_QKV_BIAS, NULL, NULL, NULL, 0, 0);
+    loaded l;
+    hearth_status st = load(&l, path);
+    static float alone[MIXED * 2 * VOCAB], together[MIXED * 2 * VOCAB];
+    int passes = 0;
+    bool ok = !st && mixed_logits(&l, false, alone, &passes) && mixed_logits(&l, true, together, &passes);
+    CHECK("qwen2: those steps (121 rows, one of them cut after 64) took three passes of at most 64 rows",
+          ok && passes == 3, "%d passes", passes);
+    float worst = 0;
+    bool same_argmax = true;
+    for (size_t row = 0; ok && row < MIXED * 2; row++) {
+        int best_a = 0, best_b = 0;
+        for (int v = 0; v < VOCAB; v++) {
+            const size_t i = row * VOCAB + (size_t)v;
+            float d = fabsf(alone[i] - together[i]) / (1.0f + fabsf(alone[i]));
+            if (!(d <= worst)) worst = d; /* NaN counts as worst */
+            if (alone[i] > alone[row * VOCAB + (size_t)best_a]) best_a = v;
+            if (together[i] > together[row * VOCAB + (size_t)best_b]) best_b = v;
+        }
+        same_argmax = same_argmax && best_a == best_b;
+    }
+    CHECK("qwen2: prompts and a decode step in one call give each sequence's logits (and its next step's) as alone",
+          ok && worst < 1e-2f && same_argmax, "%s (largest relative difference %g)",
+          ok ? "logits differ" : l.err.message, worst);
+    if (ok) printf("# qwen2: mixed steps' largest relative difference from alone: %g\n", worst);
+    unload(&l);
+}
+
 static void expect_refused(const char *path, const char *name, const char *arch, unsigned flags, const char *omit,
                            const char *wrong, const char *message) {
     write_model(path, arch, flags, omit, wrong);
@@ -399,6 +462,7 @@ int main(void) {
     test_rows(path);
     test_check_header(path);
     test_window_ring(path);
+    test_mixed_steps(path);
     test_independent_rows(path);
     expect_refused(path, "a missing tensor is named with the architecture", "llama", ARCH_TIED_EMBD,
                    "blk.0.attn_k.weight", NULL, "tensor blk.0.attn_k.weight is missing (architecture llama)");
