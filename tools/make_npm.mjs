@@ -43,7 +43,7 @@ function closure(entry) {
     if (!fs.existsSync(file)) {
       fail(rel.endsWith('.wasm') ? `web/${rel} is missing: run make wasm first` : `web/${rel} (named by the engine) is missing`);
     }
-    if (!rel.endsWith('.mjs')) continue;
+    if (!/\.m?js$/.test(rel)) continue; // (web/vendor/'s modules are .js)
     const src = fs.readFileSync(file, 'utf8').replace(/^\s*\/\/.*$/gm, ''); // (not what comments name)
     for (const re of REFS) {
       for (const m of src.matchAll(re)) {
