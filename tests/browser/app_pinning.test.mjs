@@ -18,7 +18,6 @@ import { check, done } from '../lib.mjs';
 import { ROOT, testModel } from '../e2e/util.mjs';
 import { serveApp, launch } from './app_helpers.mjs';
 import { startModelServer } from './app_model_server.mjs';
-import { partHash } from '../../web/store_hash.mjs';
 
 const TID = (id) => `[data-testid="${id}"]`;
 const model = testModel(['--arch', 'qwen2', '--type', 'q8_0', '--tokenizer', 'qwen3'], 'chat-qwen2-qwen3-q8_0');
@@ -30,7 +29,9 @@ const REPO = 'test-org/tiny-GGUF';
 const PINNED = 'a'.repeat(40), HEAD_COMMIT = 'b'.repeat(40);
 
 // ---- Node: the streaming hash against sha256sum.
-{
+const hashModule = await import('../../web/store_hash.mjs').catch((e) => ({ error: e.message }));
+if (check('the store\'s streaming SHA-256 (web/store_hash.mjs) loads', !hashModule.error, hashModule.error)) {
+  const { partHash } = hashModule;
   const chunks = [];
   const fd = fs.openSync(model, 'r');
   for (let pos = 0, n = 1; pos < SIZE; pos += n, n = (n * 7 + 13) % 100003 + 1) {
