@@ -60,7 +60,10 @@ function closure(entry) {
 const template = JSON.parse(fs.readFileSync(path.join(WEB, 'package/package.json'), 'utf8'));
 const stage = path.join(OUT, template.name);
 fs.rmSync(stage, { recursive: true, force: true });
-const files = [...closure('client.mjs'), 'client.d.ts'];
+const code = closure('client.mjs');
+// A vendored library's LICENSE goes with its modules (web/vendor/NAME/).
+const licenses = [...new Set(code.filter((f) => f.startsWith('vendor/')).map((f) => `${path.posix.dirname(f)}/LICENSE`))];
+const files = [...code, ...licenses, 'client.d.ts'];
 for (const rel of files) {
   fs.mkdirSync(path.join(stage, path.dirname(rel)), { recursive: true });
   fs.copyFileSync(path.join(WEB, rel), path.join(stage, rel));

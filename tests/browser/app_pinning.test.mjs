@@ -202,6 +202,21 @@ try {
     await context.close();
   }
 
+  // The hub publishes another size than the server sends: refused before the body is read.
+  {
+    hub.api = apiAnswer(RIGHT);
+    hub.api.siblings[0].lfs.size = SIZE + 1;
+    const before = host.ranges().length;
+    const { context, page } = await newContext();
+    await loadTyped(page, hfUrl('main'));
+    const s = await settled(page);
+    const err = await loadError(page);
+    check('hub link, size differs from the published one: refused, nothing kept', s === 'error' && /published with/.test(err) &&
+      await page.evaluate((id) => window.__has(id), hfUrl('main')) === false, `${s}: ${err}`);
+    check('hub link, size differs: one request, no body stored', host.ranges().length - before <= 1, JSON.stringify(host.ranges().slice(before)));
+    await context.close();
+  }
+
   // The API unreachable: the download goes on from the URL as given, marked unverified.
   {
     hub.seen.length = 0;

@@ -21,10 +21,11 @@ export async function hubSize(url) {
   try { return (await (await import('./engine/hf.mjs')).pinFile(url)).size || 0; } catch { return 0; }
 }
 
-// The engine's model argument for a URL source: a preset's published sha256 and (exact) size go
-// with its URL, so the download is checked against them (web/store_download.mjs).
+// The engine's model argument for a URL source: a pinned preset's sha256 and exact size (both from
+// tools/pin_presets.mjs) go with its URL, so the download is checked against them
+// (web/store_download.mjs); an unpinned preset's size, from the publisher's page, is only shown.
 export function modelArg(urls, preset) {
-  const sha256 = preset?.sha256 || null, size = preset && !preset.sizeApproximate ? preset.size : null;
+  const sha256 = preset?.sha256 || null, size = sha256 && !preset.sizeApproximate ? preset.size : null;
   if (urls.length === 1 && (sha256 || size)) return { url: urls[0], sha256, size };
   return urls.length === 1 ? urls[0] : urls;
 }
