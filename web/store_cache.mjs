@@ -45,7 +45,6 @@ export async function openCacheModel(model, { onProgress, signal, checkSize, che
     const reqs = await openParts(parts, ctl.signal);
     const checkSoFar = await checkParts(parts, checkSize);
     const report = progressReporter(parts, onProgress, 'download', checkSoFar);
-    report(0, 0, true); // sizes and verification shown before the first byte moves
     await eachPart(parts.length, async (i) => {
       const p = parts[i];
       let controller;

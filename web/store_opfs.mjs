@@ -165,7 +165,6 @@ async function download(dir, meta, handles, { onProgress, signal, checkSize, che
     });
     await writeMeta(dir, meta); // from here a reload resumes, from the same pinned version
     const report = progressReporter(parts, onProgress, 'download', checkSoFar);
-    report(0, parts[0].have, true); // sizes and verification shown before the first byte moves
     // (pumpPart checks each part's header as it arrives, a resumed part's from the bytes kept)
     const sink = (i) => ({ write: (chunk, at) => writeHandle(handles[i], chunk, at), read: (at, dst) => readHandle(handles[i], at, dst) });
     await eachPart(parts.length, (i) => pumpPart(parts[i], reqs[i], sink(i), {
