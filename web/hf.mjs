@@ -24,11 +24,12 @@ export function hfApiUrl(repo, revision, origin = HF_ORIGIN) {
 }
 
 // {origin, repo, revision, file} of a hub file URL ({origin}/{owner}/{name}/resolve/{rev}/{file}),
-// or null for any other URL (only huggingface.co unless origin says otherwise).
+// or null for any other URL (only huggingface.co unless origin says otherwise). The hub's own
+// "?download=true" (its download buttons) is allowed and dropped; any other query is not a hub file.
 export function parseHfUrl(url, origin = HF_ORIGIN) {
   let u;
   try { u = new URL(url); } catch { return null; }
-  if (u.origin !== origin || u.search) return null;
+  if (u.origin !== origin || (u.search && u.search !== '?download=true')) return null;
   const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(u.pathname);
   if (!m) return null;
   try {

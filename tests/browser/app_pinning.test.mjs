@@ -56,6 +56,19 @@ if (check('the store\'s streaming SHA-256 (web/store_hash.mjs) loads', !hashModu
   check('streaming SHA-256: a mismatch throws ModelIntegrityError naming both digests', /^ModelIntegrityError/.test(msg) && msg.includes(WRONG) && msg.includes(RIGHT), msg);
 }
 
+// ---- Node: hub URLs, built once and read back.
+{
+  const hf = await import('../../web/hf.mjs').catch((e) => ({ error: e.message }));
+  if (check('web/hf.mjs loads', !hf.error, hf.error)) {
+    const url = hf.hfFileUrl(REPO, PINNED, 'sub dir/a b.gguf');
+    const back = hf.parseHfUrl(url);
+    check('hub URL: built from repo, revision and file, read back the same', url === `https://huggingface.co/${REPO}/resolve/${PINNED}/sub%20dir/a%20b.gguf` &&
+      back?.repo === REPO && back.revision === PINNED && back.file === 'sub dir/a b.gguf', `${url} ${JSON.stringify(back)}`);
+    check('hub URL: another host, or a query other than ?download=true, is not a hub file', hf.parseHfUrl(url.replace('huggingface.co', 'huggingface.co.evil.example')) === null &&
+      hf.parseHfUrl(`${url}?x=1`) === null && hf.parseHfUrl(`${url}?download=true`)?.file === 'sub dir/a b.gguf');
+  }
+}
+
 // ---- Node: tools/pin_presets.mjs against a fake hub API.
 {
   const api = http.createServer((req, res) => {
