@@ -195,7 +195,7 @@ clean:
 
 # The chat app (web/app, docs/app.md): `make serve` builds everything, copies the browser builds of its
 # Markdown renderer and sanitizer (web/package.json, npm ci --prefix web) into web/app/vendor/ and the
-# engine's browser files (web/*.mjs, web/dist/*.wasm, web/gpu/) into web/app/engine/, so that the app's
+# engine's browser files (web/*.mjs, web/dist/*.wasm, web/gpu/, web/vendor/) into web/app/engine/, so that the app's
 # service worker (scope web/app/) covers the engine's workers too and the app works offline, then
 # serves it on http://127.0.0.1:$(PORT)/ with the COOP/COEP headers threads need (web/serve.mjs).
 PORT ?= 8080
@@ -220,6 +220,7 @@ app: $(APP_VENDOR)
 	cp $(filter-out $(APP_NOT_ENGINE),$(wildcard web/*.mjs)) web/app/engine/
 	cp web/dist/*.wasm web/app/engine/dist/
 	if [ -d web/gpu ]; then cp -r web/gpu web/app/engine/gpu && find web/app/engine/gpu -name "*.[ch]" -delete; fi
+	cp -r web/vendor web/app/engine/vendor
 	cd web/app && find engine -type f | sort > engine/files.txt
 serve: all wasm
 	$(MAKE) app

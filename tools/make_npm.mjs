@@ -43,7 +43,7 @@ function closure(entry) {
     if (!fs.existsSync(file)) {
       fail(rel.endsWith('.wasm') ? `web/${rel} is missing: run make wasm first` : `web/${rel} (named by the engine) is missing`);
     }
-    if (!rel.endsWith('.mjs')) continue;
+    if (!/\.m?js$/.test(rel)) continue; // (web/vendor/'s modules are .js)
     const src = fs.readFileSync(file, 'utf8').replace(/^\s*\/\/.*$/gm, ''); // (not what comments name)
     for (const re of REFS) {
       for (const m of src.matchAll(re)) {
@@ -60,7 +60,10 @@ function closure(entry) {
 const template = JSON.parse(fs.readFileSync(path.join(WEB, 'package/package.json'), 'utf8'));
 const stage = path.join(OUT, template.name);
 fs.rmSync(stage, { recursive: true, force: true });
-const files = [...closure('client.mjs'), 'client.d.ts'];
+const code = closure('client.mjs');
+// A vendored library's LICENSE goes with its modules (web/vendor/NAME/).
+const licenses = [...new Set(code.filter((f) => f.startsWith('vendor/')).map((f) => `${path.posix.dirname(f)}/LICENSE`))];
+const files = [...code, ...licenses, 'client.d.ts'];
 for (const rel of files) {
   fs.mkdirSync(path.join(stage, path.dirname(rel)), { recursive: true });
   fs.copyFileSync(path.join(WEB, rel), path.join(stage, rel));

@@ -17,12 +17,23 @@ export interface ProgressEvent {
   total?: number | null;
   rate?: number;
   files?: FileProgress[];
+  /** Downloads: how far the bytes are checked (pinned commit, published SHA-256). */
+  verify?: ModelVerification;
 }
+
+/** A model URL with what its bytes must be: a download whose SHA-256 (hex) or size differs is
+ *  refused and deleted (ModelIntegrityError). Hugging Face URLs are pinned and checked anyway where
+ *  the hub's API answers. */
+export interface PinnedUrl { url: string | URL; sha256?: string; size?: number }
+
+/** How far a downloaded model's bytes were checked: sha256 true when every part matched a published
+ *  SHA-256; commits: the hub commits the parts were fetched at; unchecked: why the hub was not asked. */
+export interface ModelVerification { sha256: boolean; commits: string[]; unchecked?: string }
 
 export interface CreateEngineOptions {
   /** URL (relative to the page), the URLs of a split model (or only its -00001-of-N part),
    *  a File/Blob or several (split model), or in Node a file path. */
-  model: string | URL | string[] | Blob | Blob[];
+  model: string | URL | PinnedUrl | (string | PinnedUrl)[] | Blob | Blob[];
   backend?: Backend;
   /** CPU threads (needs a cross-origin-isolated page); default: cores, up to 8. */
   threads?: number;
@@ -162,6 +173,8 @@ export interface ModelInfo {
   bytes: number;
   storage: 'opfs' | 'cache' | 'file';
   fromCache: boolean;
+  /** URL models only. */
+  verify?: ModelVerification;
   name: string;
   architecture: string;
   hasChatTemplate: boolean;
@@ -245,5 +258,6 @@ export class UnsupportedModelError extends EngineError { file?: string; version?
 export class UnsupportedBackendError extends EngineError {}
 export class AbortError extends EngineError {}
 export class GenerationError extends EngineError {}
+export class ModelIntegrityError extends EngineError { file?: string; expected?: string; actual?: string }
 export function serializeError(e: unknown): Record<string, unknown>;
 export function deserializeError(o: Record<string, unknown>): EngineError;

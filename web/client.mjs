@@ -43,11 +43,12 @@ async function modelSpec(model) {
   if (Array.isArray(model) && model.length && model.every(isBlob)) {
     return { kind: 'files', files: [...model].sort((a, b) => String(a.name).localeCompare(String(b.name))) };
   }
-  const list = Array.isArray(model) ? model : [model];
-  if (!list.length || !list.every((x) => typeof x === 'string' || x instanceof URL)) {
+  // A URL may come as {url, sha256, size}: the bytes must hash to sha256 (hex) and be size long.
+  const list = (Array.isArray(model) ? model : [model]).map((x) => (x && typeof x === 'object' && 'url' in x ? x : { url: x }));
+  if (!list.length || !list.every((x) => typeof x.url === 'string' || x.url instanceof URL)) {
     throw new EngineError('model: give a URL, an array of URLs (split model), a File, or (Node) a file path');
   }
-  const strs = list.map(String);
+  const strs = list.map((x) => String(x.url));
   if (isNode && !/^https?:/i.test(strs[0])) {
     const path = await nodeImport('node:path');
     const { fileURLToPath } = await nodeImport('node:url');
@@ -55,7 +56,8 @@ async function modelSpec(model) {
     return { kind: 'path', path: p };
   }
   const base = globalThis.location?.href;
-  return { kind: 'url', urls: strs.map((s) => new URL(s, base).href) };
+  const expect = list.map((x) => (x.sha256 || x.size ? { sha256: x.sha256 ? String(x.sha256).toLowerCase() : null, size: x.size ?? null } : null));
+  return { kind: 'url', urls: strs.map((s) => new URL(s, base).href), ...(expect.some(Boolean) ? { expect } : {}) };
 }
 
 const NUMBERS = {

@@ -117,7 +117,7 @@ async function openSource(model, { checkSize, checkHeader, onProgress, signal, s
   if (model.kind === 'url') {
     if (isNode) throw new EngineError('URLs load through the browser\'s model store; in Node give a file path');
     const { openUrlModel } = await import('./store.mjs');
-    return openUrlModel(model.urls, { storage, onProgress, signal, checkSize, checkHeader });
+    return openUrlModel(model.urls, { storage, onProgress, signal, checkSize, checkHeader, expect: model.expect });
   }
   throw new EngineError('model: give a URL, an array of URLs (split model), a File, or (Node) a file path');
 }
@@ -184,7 +184,7 @@ async function loadOn({ model, contextSize, storage, onProgress, signal, exactNu
     opened.source.close?.();
     throw loadError(e);
   }
-  loaded = { id: opened.id, bytes: opened.bytes, cached: opened.cached, storage: opened.storage, loadMs: performance.now() - t0 };
+  loaded = { id: opened.id, bytes: opened.bytes, cached: opened.cached, storage: opened.storage, verify: opened.verify, loadMs: performance.now() - t0 };
   onProgress({ phase: 'ready', bytes: opened.bytes, totalBytes: opened.bytes });
   return describe();
 }
@@ -218,7 +218,7 @@ function countingReads(source, total, onProgress) {
 function describe() {
   const h = backend.engine;
   return {
-    model: { id: loaded.id, bytes: loaded.bytes, storage: loaded.storage, fromCache: loaded.cached, ...(h.info || {}) },
+    model: { id: loaded.id, bytes: loaded.bytes, storage: loaded.storage, fromCache: loaded.cached, ...(loaded.verify ? { verify: loaded.verify } : {}), ...(h.info || {}) },
     backend: backend.name, backendNote: backend.note, threads: h.threads, threadsNote: h.threadsNote || '',
     kernels: h.kernels, contextSize: h.contextSize, loadMs: loaded.loadMs,
   };

@@ -22,6 +22,9 @@ export class ModelNotFoundError extends EngineError {}
 export class QuotaExceededError extends EngineError {}
 // Not a GGUF file, or a GGUF the core cannot run (architecture, tensor type, damage).
 export class UnsupportedModelError extends EngineError {}
+// The bytes are not the ones published: their SHA-256 or size differs from the one the preset or
+// the hub gives. The store deletes them. Details: file, expected, actual.
+export class ModelIntegrityError extends EngineError {}
 // The backend asked for does not exist here (no WebGPU, not built yet).
 export class UnsupportedBackendError extends EngineError {}
 // The request was aborted (AbortSignal) before it started.
@@ -31,7 +34,7 @@ export class GenerationError extends EngineError {}
 
 const CLASSES = {
   EngineError, ModelTooLargeError, NetworkError, ModelNotFoundError, QuotaExceededError,
-  UnsupportedModelError, UnsupportedBackendError, AbortError, GenerationError,
+  UnsupportedModelError, UnsupportedBackendError, AbortError, GenerationError, ModelIntegrityError,
 };
 const NAMES = new Map(Object.entries(CLASSES).map(([name, cls]) => [cls, name]));
 

@@ -23,7 +23,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // A mount is a directory, or { dir, only }: only, a pattern on the path inside the mount ('a/b.mjs'),
 // names the files it serves (a bare directory serves every file in it).
 export const DEFAULT_MOUNTS = {
-  '/web/': { dir: path.join(ROOT, 'web'), only: /^(app\/.+|[\w-]+\.mjs|dist\/[\w-]+\.wasm|gpu\/[\w-]+\.mjs)$/ },
+  '/web/': { dir: path.join(ROOT, 'web'), only: /^(app\/.+|[\w-]+\.mjs|dist\/[\w-]+\.wasm|gpu\/[\w-]+\.mjs|vendor\/[\w-]+\/[\w-]+\.js)$/ },
   '/tests/browser/': { dir: path.join(ROOT, 'tests/browser'), only: /^[\w-]+\.(html|mjs)$/ },
   '/build/models/': { dir: path.join(ROOT, 'build/models'), only: /\.gguf$/ },
   '/shared/models/': { dir: path.resolve(ROOT, '../shared/models'), only: /\.gguf$/ },

@@ -50,8 +50,10 @@ function opfsUsable() {
 }
 
 // Worker side: the model at urls (cached, or downloaded into the cache now).
-// storage: 'auto' (OPFS, else Cache API) | 'opfs' | 'cache'.
-export async function openUrlModel(urls, { storage = 'auto', onProgress, signal, checkSize, checkHeader }) {
+// storage: 'auto' (OPFS, else Cache API) | 'opfs' | 'cache'. expect[i]: {sha256, size} of part i where
+// the caller knows them (a preset); hub files are pinned and checked as well (web/hf.mjs).
+// Returns {source, cached, bytes, id, storage, verify} (verify: store_download.mjs verification).
+export async function openUrlModel(urls, { storage = 'auto', onProgress, signal, checkSize, checkHeader, expect }) {
   const model = await describeModel(urls);
   const useOpfs = storage === 'opfs' || (storage === 'auto' && opfsUsable());
   if (useOpfs && !opfsUsable()) throw new EngineError('this browser has no OPFS sync access handles (storage: "opfs")');
@@ -59,7 +61,7 @@ export async function openUrlModel(urls, { storage = 'auto', onProgress, signal,
     throw new EngineError('this browser offers neither OPFS nor the Cache API to keep models (a private window, or not https?)');
   }
   try {
-    const opened = await (useOpfs ? openOpfsModel : openCacheModel)(model, { onProgress, signal, checkSize, checkHeader });
+    const opened = await (useOpfs ? openOpfsModel : openCacheModel)(model, { onProgress, signal, checkSize, checkHeader, expect });
     return { ...opened, id: model.id, storage: useOpfs ? 'opfs' : 'cache' };
   } catch (e) {
     // The browser's own quota error (DOMException), from any storage call.

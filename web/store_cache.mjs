@@ -6,7 +6,7 @@
 // (the Cache API cannot append to an entry).
 import { AbortError } from './errors.mjs';
 import { blobSource } from './store_file.mjs';
-import { eachPart, openParts, progressReporter, pumpPart } from './store_download.mjs';
+import { eachPart, openParts, pinParts, progressReporter, pumpPart, verification } from './store_download.mjs';
 import { checkParts } from './store_gguf.mjs';
 
 export const CACHE_NAME = 'hearth-models';
@@ -23,7 +23,7 @@ export async function readCacheMeta(cache, key) {
 }
 
 // Opens (downloading what is missing) the model {id, key, urls, names}; see store_opfs.mjs.
-export async function openCacheModel(model, { onProgress, signal, checkSize, checkHeader }) {
+export async function openCacheModel(model, { onProgress, signal, checkSize, checkHeader, expect }) {
   const cache = await caches.open(CACHE_NAME);
   const meta = await readCacheMeta(cache, model.key);
   if (meta?.complete && meta.id === model.id) {
@@ -32,7 +32,7 @@ export async function openCacheModel(model, { onProgress, signal, checkSize, che
       const bytes = blobs.reduce((a, b) => a + b.size, 0);
       checkSize(bytes);
       onProgress?.({ phase: 'cached', bytes, totalBytes: bytes, files: meta.files.map((f) => ({ name: f.name, loaded: f.size, total: f.size })) });
-      return { source: blobSource(blobs, model.names), cached: true, bytes };
+      return { source: blobSource(blobs, model.names), cached: true, bytes, verify: verification(meta.files) };
     }
   }
   if (signal?.aborted) throw new AbortError('model download aborted');
@@ -41,6 +41,7 @@ export async function openCacheModel(model, { onProgress, signal, checkSize, che
   signal?.addEventListener('abort', stop);
   try {
     const parts = model.urls.map((url, i) => ({ url, name: model.names[i], total: null, etag: null, have: 0 }));
+    await pinParts(parts, expect, ctl.signal);
     const reqs = await openParts(parts, ctl.signal);
     const checkSoFar = await checkParts(parts, checkSize);
     const report = progressReporter(parts, onProgress, 'download', checkSoFar);
@@ -68,9 +69,9 @@ export async function openCacheModel(model, { onProgress, signal, checkSize, che
     });
     const bytes = blobs.reduce((a, b) => a + b.size, 0);
     checkSize(bytes);
-    const done = { id: model.id, urls: model.urls, files: parts.map((p, i) => ({ name: p.name, url: p.url, size: blobs[i].size, etag: p.etag })), complete: true, createdAt: Date.now() };
+    const done = { id: model.id, urls: model.urls, files: parts.map((p, i) => ({ name: p.name, url: p.url, size: blobs[i].size, etag: p.etag, src: p.src, sha256: p.sha256, pin: p.pin })), complete: true, createdAt: Date.now() };
     await cache.put(metaKey(model.key), new Response(JSON.stringify(done), { headers: { 'Content-Type': 'application/json' } }));
-    return { source: blobSource(blobs, model.names), cached: false, bytes };
+    return { source: blobSource(blobs, model.names), cached: false, bytes, verify: verification(parts) };
   } catch (e) {
     ctl.abort(); // ends the other parts' requests and bodies
     throw e;

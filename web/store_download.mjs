@@ -3,7 +3,9 @@
 // a sink and, when the connection drops, asks again from the last byte it got.
 // Network bytes are hostile: sizes come from the headers and are checked
 // against what actually arrives.
-import { AbortError, EngineError, ModelNotFoundError, NetworkError, UnsupportedModelError } from './errors.mjs';
+import { AbortError, EngineError, ModelIntegrityError, ModelNotFoundError, NetworkError, UnsupportedModelError } from './errors.mjs';
+import { pinFile } from './hf.mjs';
+import { partHash } from './store_hash.mjs';
 import { checkGgufHeader, formatBytes, GGUF_HEADER_BYTES } from './store_gguf.mjs';
 
 const RETRIES = 5;
@@ -58,6 +60,33 @@ export async function requestFrom(url, from, etag, signal, method = 'GET') {
   return { response, start: 0, total, etag: strongEtag };
 }
 
+// What each part must be, before any of its bytes move: parts [{url, name, src?, sha256?, expectSize?,
+// pin?}] get src (the URL to fetch: a hub file pinned to its commit), sha256 and expectSize (from
+// expect[i] = {sha256, size}, a preset's, or from the hub) and pin ({commit, checked, unchecked?}).
+// A part pinned on an earlier visit keeps its pin unless the hub could not be asked then, so a
+// resumed download asks for the same version it began with.
+export async function pinParts(parts, expect, signal) {
+  await Promise.all(parts.map(async (p, i) => {
+    if (p.pin?.checked || (p.pin?.commit && p.sha256)) return;
+    const r = await pinFile(p.url, { sha256: p.sha256 ?? expect?.[i]?.sha256, size: p.expectSize ?? expect?.[i]?.size }, { signal });
+    p.src = r.url;
+    p.sha256 = r.sha256;
+    p.expectSize = r.size;
+    p.pin = { commit: r.commit, checked: r.checked, ...(r.unchecked ? { unchecked: r.unchecked } : {}) };
+  }));
+}
+
+// The size a server reports for a part, against the size published for it: a different one is
+// refused before the body is read; an unreported one is the published one (the cap of the download).
+function settleTotal(part, total) {
+  if (total != null && part.expectSize != null && total !== part.expectSize) {
+    throw new ModelIntegrityError(`${part.name}: the server sends ${total} bytes, but the file was published with ` +
+      `${part.expectSize}: not the file expected, refused before downloading it`, { file: part.name });
+  }
+  part.total = total ?? part.expectSize ?? null;
+}
+const fetchUrl = (part) => part.src || part.url;
+
 // Parts downloading at once. HTTP/1.1 gives a page six connections per host,
 // and a body waiting to be read holds one.
 const POOL = 4;
@@ -70,13 +99,13 @@ const POOL = 4;
 export function openParts(parts, signal) {
   return Promise.all(parts.map(async (p, i) => {
     if (i < POOL) {
-      const r = await requestFrom(p.url, p.have, p.etag, signal);
-      p.total = r.total;
+      const r = await requestFrom(fetchUrl(p), p.have, p.etag, signal);
+      settleTotal(p, r.total);
       p.etag = r.etag;
       return r;
     }
-    const r = await requestFrom(p.url, 0, null, signal, 'HEAD');
-    p.total = r.total;
+    const r = await requestFrom(fetchUrl(p), 0, null, signal, 'HEAD');
+    settleTotal(p, r.total);
     if (!p.have) p.etag = r.etag; // a begun part keeps the ETag its bytes came with
     return null;
   }));
@@ -137,10 +166,17 @@ function headWatch(part, checkHeader) {
 // to ask now. onBytes(pos) after every chunk; onRestart() when the server
 // sends the file from its start (the sink must forget what it had). Checks
 // the header as it arrives (headWatch; a resumed part's stored head is read
-// back with sink.read(offset, dst) when the sink has it).
+// back with sink.read(offset, dst) when the sink has it). A part with a sha256 is hashed as it
+// arrives (a resumed one from its stored bytes first) and refused with ModelIntegrityError when the
+// digest differs.
 export async function pumpPart(part, req, sink, { signal, onBytes, onRestart, checkHeader }) {
   let pos = part.have || 0;
   const head = headWatch(part, checkHeader);
+  const hash = part.sha256 ? partHash(part) : null;
+  if (hash && pos > 0) {
+    if (!sink.read) throw new EngineError(`${part.name}: cannot hash a resumed part this store cannot read back`);
+    hash.addStored(sink, pos);
+  }
   for (let at = 0; sink.read && head.want > 0 && at < pos;) {
     const stored = new Uint8Array(Math.min(head.want, pos - at));
     sink.read(at, stored);
@@ -149,38 +185,41 @@ export async function pumpPart(part, req, sink, { signal, onBytes, onRestart, ch
   }
   for (let attempt = 0; ; attempt++) {
     try {
-      const r = attempt === 0 && req ? req : await requestFrom(part.url, pos, part.etag, signal);
+      const r = attempt === 0 && req ? req : await requestFrom(fetchUrl(part), pos, part.etag, signal);
       if (r.start !== pos) {
         onRestart?.();
         head.restart();
+        hash?.restart();
         pos = 0;
       }
       part.etag = r.etag;
-      if (r.total != null) part.total = r.total;
+      settleTotal(part, r.total ?? part.total);
       if (r.response) {
         const reader = r.response.body.getReader();
         for (;;) {
           const { done, value } = await reader.read();
           if (done) break;
           if (part.total != null && pos + value.length > part.total) {
-            throw new NetworkError(`${part.url}: the server sent more than the ${part.total} bytes it announced`, { url: part.url });
+            throw new NetworkError(`${fetchUrl(part)}: the server sent more than the ${part.total} bytes it announced`, { url: fetchUrl(part) });
           }
           head.add(value, pos);
           sink.write(value, pos);
+          hash?.add(value);
           pos += value.length;
           onBytes(pos);
         }
       }
       if (part.total != null && pos < part.total) throw new Error(`the connection closed at byte ${pos} of ${part.total}`);
       head.end(pos);
+      hash?.check();
       return pos;
     } catch (e) {
-      if (signal?.aborted) throw abortError(part.url);
+      if (signal?.aborted) throw abortError(fetchUrl(part));
       // Worth another try: a dropped connection, an unreachable host, a server error (5xx).
       const transient = !(e instanceof EngineError) || (e instanceof NetworkError && !(e.status < 500));
       if (!transient) throw e;
       if (attempt >= RETRIES) {
-        throw new NetworkError(`${part.url}: download failed at byte ${pos} after ${RETRIES} retries (${e.message}); ` +
+        throw new NetworkError(`${fetchUrl(part)}: download failed at byte ${pos} after ${RETRIES} retries (${e.message}); ` +
           'load again to resume from there', { url: part.url, status: e.status });
       }
       await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
@@ -189,7 +228,9 @@ export async function pumpPart(part, req, sink, { signal, onBytes, onRestart, ch
 }
 
 // Progress of several parts as one stream of events, at most every 100 ms
-// (and always the last): {phase, file, loaded, total, bytes, totalBytes, rate, files}.
+// (and always the last): {phase, file, loaded, total, bytes, totalBytes, rate, files, verify}.
+// verify: {sha256: whether every part's bytes are checked against a published SHA-256, commits:
+// the hub commits the parts are pinned to, unchecked: why not, where the hub could not be asked}.
 // checkSize: for parts of unknown size (no Content-Length), checkSize(bytes so far) runs after
 // every chunk, so a server that streams without end is refused once the model could not run
 // anyway, not when the disk is full.
@@ -211,6 +252,14 @@ export function progressReporter(parts, onProgress, phase = 'download', checkSiz
       bytes, totalBytes: known ? parts.reduce((a, p) => a + p.total, 0) : null,
       rate: now > t0 ? Math.round(((bytes - startBytes) * 1000) / (now - t0)) : 0,
       files: parts.map((p, k) => ({ name: p.name, loaded: loaded[k], total: p.total })),
+      verify: verification(parts),
     });
   };
+}
+
+// How far the bytes of parts (pinned by pinParts) are checked, for progress events and the engine's info.
+export function verification(parts) {
+  const commits = [...new Set(parts.map((p) => p.pin?.commit).filter(Boolean))];
+  const unchecked = parts.map((p) => p.pin?.unchecked).find(Boolean);
+  return { sha256: parts.every((p) => !!p.sha256), commits, ...(unchecked ? { unchecked } : {}) };
 }

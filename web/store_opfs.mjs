@@ -1,13 +1,14 @@
 // The model store in the Origin Private File System (worker side): one
 // directory per model (hearth-models/KEY/) with its parts and a meta.json
-// ({id, urls, files: [{name, url, size, etag}], complete}). Parts are written
+// ({id, urls, files: [{name, url, size, etag, src, sha256, expectSize, pin}], complete}; src, the URL
+// fetched, and the rest: store_download.mjs pinParts). Parts are written
 // and then read through synchronous access handles, so the engine's
 // positioned reads go straight from disk into wasm memory.
 // A complete model opens with no network request; a partial one resumes with
 // Range/If-Range from the bytes it has.
-import { AbortError, QuotaExceededError, UnsupportedModelError } from './errors.mjs';
+import { AbortError, ModelIntegrityError, QuotaExceededError, UnsupportedModelError } from './errors.mjs';
 import { partsSource } from './store_file.mjs';
-import { eachPart, openParts, progressReporter, pumpPart } from './store_download.mjs';
+import { eachPart, openParts, pinParts, progressReporter, pumpPart, verification } from './store_download.mjs';
 import { checkParts } from './store_gguf.mjs';
 
 export const OPFS_DIR = 'hearth-models';
@@ -94,9 +95,9 @@ function writeHandle(h, chunk, at) {
 }
 
 // Opens (downloading what is missing) the model {id, key, urls, names}.
-// checkSize(totalBytes) throws when the model cannot run on the chosen backend.
-// Returns {source, cached, bytes}.
-export async function openOpfsModel(model, { onProgress, signal, checkSize, checkHeader }) {
+// checkSize(totalBytes) throws when the model cannot run on the chosen backend; expect[i]: {sha256,
+// size} of part i where the caller knows them. Returns {source, cached, bytes, verify}.
+export async function openOpfsModel(model, { onProgress, signal, checkSize, checkHeader, expect }) {
   const dir = await (await modelsDir(true)).getDirectoryHandle(model.key, { create: true });
   let meta = await readMeta(dir);
   if (!meta || meta.id !== model.id || meta.files.length !== model.urls.length) {
@@ -110,7 +111,7 @@ export async function openOpfsModel(model, { onProgress, signal, checkSize, chec
     if (meta.complete && meta.files.every((f, i) => handles[i].getSize() === f.size)) {
       checkSize(bytes);
       onProgress?.({ phase: 'cached', bytes, totalBytes: bytes, files: meta.files.map((f) => ({ name: f.name, loaded: f.size, total: f.size })) });
-      return { source: source(meta, handles, closeAll), cached: true, bytes };
+      return { source: source(meta, handles, closeAll), cached: true, bytes, verify: verification(meta.files) };
     }
     if (meta.complete) { // a part changed size behind our back: download again
       closeAll();
@@ -118,16 +119,17 @@ export async function openOpfsModel(model, { onProgress, signal, checkSize, chec
       meta.files.forEach((f) => { f.etag = null; });
       for (let i = 0; i < meta.files.length; i++) handles.push(await openHandle(dir, `part-${i + 1}.gguf`, false));
     }
-    await download(dir, meta, handles, { onProgress, signal, checkSize, checkHeader });
+    await download(dir, meta, handles, { onProgress, signal, checkSize, checkHeader, expect });
     // Downloaded: reopened read-only, so another tab can open the same model while this one runs it.
     closeAll();
     for (let i = 0; i < meta.files.length; i++) handles.push(await openHandle(dir, `part-${i + 1}.gguf`, true));
-    return { source: source(meta, handles, closeAll), cached: false, bytes: meta.files.reduce((a, f) => a + f.size, 0) };
+    return { source: source(meta, handles, closeAll), cached: false, bytes: meta.files.reduce((a, f) => a + f.size, 0), verify: verification(meta.files) };
   } catch (e) {
     closeAll();
     // Refused before anything was kept (too large, not found...): leave no empty directory behind;
-    // a file the header check refused keeps no bytes either (it would never load).
-    if (e instanceof UnsupportedModelError || !await readMeta(dir)) await (await modelsDir(true)).removeEntry(model.key, { recursive: true }).catch(() => {});
+    // a file the header check refused keeps no bytes either (it would never load), nor one whose bytes
+    // are not the ones published (SHA-256 or size).
+    if (e instanceof UnsupportedModelError || e instanceof ModelIntegrityError || !await readMeta(dir)) await (await modelsDir(true)).removeEntry(model.key, { recursive: true }).catch(() => {});
     throw e;
   }
 }
@@ -136,14 +138,18 @@ function source(meta, handles, close) {
   return partsSource(meta.files.map((f, i) => ({ name: f.name, size: f.size, read: (offset, dst) => readHandle(handles[i], offset, dst) })), close);
 }
 
-async function download(dir, meta, handles, { onProgress, signal, checkSize, checkHeader }) {
+// The fields of meta.files that pinParts sets.
+const PIN_FIELDS = ['src', 'sha256', 'expectSize', 'pin'];
+
+async function download(dir, meta, handles, { onProgress, signal, checkSize, checkHeader, expect }) {
   // Any part failing stops the others.
   const ctl = new AbortController();
   const stop = () => ctl.abort();
   signal?.addEventListener('abort', stop);
   if (signal?.aborted) throw new AbortError('model download aborted');
   try {
-    const parts = meta.files.map((f, i) => ({ url: f.url, name: f.name, total: f.size, etag: f.etag, have: f.etag ? handles[i].getSize() : 0 }));
+    const parts = meta.files.map((f, i) => ({ ...f, total: f.size, have: f.etag ? handles[i].getSize() : 0 }));
+    await pinParts(parts, expect, ctl.signal);
     const reqs = await openParts(parts, ctl.signal);
     reqs.forEach((r, i) => {
       if (r && r.start !== parts[i].have) { // the server sends the file from its start
@@ -152,8 +158,12 @@ async function download(dir, meta, handles, { onProgress, signal, checkSize, che
       }
     });
     const checkSoFar = await checkParts(parts, checkSize);
-    meta.files.forEach((f, i) => { f.size = parts[i].total; f.etag = parts[i].etag; });
-    await writeMeta(dir, meta); // from here a reload resumes
+    meta.files.forEach((f, i) => {
+      f.size = parts[i].total;
+      f.etag = parts[i].etag;
+      for (const k of PIN_FIELDS) f[k] = parts[i][k];
+    });
+    await writeMeta(dir, meta); // from here a reload resumes, from the same pinned version
     const report = progressReporter(parts, onProgress, 'download', checkSoFar);
     // (pumpPart checks each part's header as it arrives, a resumed part's from the bytes kept)
     const sink = (i) => ({ write: (chunk, at) => writeHandle(handles[i], chunk, at), read: (at, dst) => readHandle(handles[i], at, dst) });

@@ -63,9 +63,10 @@ try {
   const tarball = path.join(tmp, fs.readdirSync(tmp).find((f) => f.endsWith('.tgz')));
   const listing = run('tar', ['tzf', tarball]).out.trim().split('\n').map((f) => f.replace(/^package\//, ''));
   const wasm = listing.filter((f) => f.startsWith('dist/') && f.endsWith('.wasm'));
-  const unexpected = listing.filter((f) => !/^([\w-]+\.mjs|gpu\/[\w-]+\.mjs|dist\/[\w-]+\.wasm|client\.d\.ts|package\.json|README\.md)$/.test(f) ||
+  // (vendor/: the model store's SHA-256, @noble/hashes, its modules and LICENSE)
+  const unexpected = listing.filter((f) => !/^([\w-]+\.mjs|gpu\/[\w-]+\.mjs|dist\/[\w-]+\.wasm|vendor\/[\w-]+\/([\w-]+\.js|LICENSE)|client\.d\.ts|package\.json|README\.md)$/.test(f) ||
     /^(cli|bench|serve)\.mjs$/.test(f));
-  check(`the package holds the modules, types, README and the ${wasm.length} wasm builds, nothing else (${listing.length} files)`,
+  check(`the package holds the modules, types, README, the vendored hash and the ${wasm.length} wasm builds, nothing else (${listing.length} files)`,
     wasm.length === 4 && !unexpected.length && listing.includes('client.d.ts') && listing.includes('engine_worker.mjs') &&
     listing.includes('thread_worker.mjs'), `unexpected: ${unexpected.join(', ')}; wasm: ${wasm.join(', ')}`);
   const packed = fs.statSync(tarball).size;

@@ -6,7 +6,7 @@
 // Served by `hearth serve --app`, the app may also chat with that server's
 // model (server_backend.mjs); its API key is kept in memory only.
 import * as convs from './conversations.mjs';
-import { startEngine, cachedModels, deleteCached, describeBackend, errorsModule, persistStorage } from './engine.mjs';
+import { startEngine, cachedModels, deleteCached, describeBackend, errorsModule, hubSize, modelArg, persistStorage, withPresetUrls } from './engine.mjs';
 import { enableCopyButtons, warmUp } from './markdown.mjs';
 import { messageElement, streamingMessage, editInPlace, statsText, button } from './messages_view.mjs';
 import { bytes, duration, rate } from './format.mjs';
@@ -83,8 +83,11 @@ function renderPresets() {
   }
 }
 
-// The size of the file at url as its server reports it (HEAD), or 0 where it does not say.
+// The size of the file at url as the hub's API publishes it (Hugging Face) or its server reports it
+// (HEAD), or 0 where neither says.
 async function headSize(url) {
+  const published = await hubSize(url);
+  if (published) return published;
   try {
     const r = await fetch(url, { method: 'HEAD' });
     const n = Number(r.headers.get('content-length'));
@@ -155,7 +158,7 @@ function showLoad(p) {
     phase.textContent = p.phase === 'cached' ? 'Loading from this device (cached, no download)' : 'Downloading';
     if (p.total > 0) { prog.max = p.total; prog.value = Math.min(p.loaded, p.total); } else prog.removeAttribute('value');
     detail.textContent = p.phase === 'cached' ? `${bytes(p.loaded)} of ${bytes(p.total)}`
-      : `${bytes(p.loaded)} of ${p.total ? bytes(p.total) : '?'} · ${rate(p.rate)} · ${Number.isFinite(p.eta) ? `${duration(p.eta)} left` : 'estimating…'}`;
+      : `${bytes(p.loaded)} of ${p.total ? bytes(p.total) : '?'} · ${rate(p.rate)} · ${Number.isFinite(p.eta) ? `${duration(p.eta)} left` : 'estimating…'}${p.verify ? ` · ${p.verify}` : ''}`;
     setStatus(p.phase === 'cached' ? 'loading' : 'downloading');
   } else if (p.phase === 'start') {
     phase.textContent = 'Starting the engine';
@@ -209,7 +212,7 @@ async function loadModel(source) {
     if (state.engine) { const old = state.engine; state.engine = null; await old.unload?.(); }
     holdModel(source.file ? null : source.urls[0]);
     showLoad({ phase: 'start', loaded: 0, total: 0, rate: 0, eta: NaN });
-    const model = source.file || (source.urls.length === 1 ? source.urls[0] : source.urls);
+    const model = source.file || modelArg(source.urls, source.preset);
     // A model picked for the browser while the server was the choice: the browser picks its backend again.
     if (state.prefs.backend === 'server') { state.prefs.backend = 'auto'; savePrefs(); }
     const engine = await startEngine({
@@ -804,7 +807,7 @@ async function main() {
   convs.onOtherTabChange(({ id }) => reloadFromOtherTab(id).catch(() => {}));
   registerServiceWorker();
   try {
-    state.presets = (await (await fetch('presets.json')).json()).presets;
+    state.presets = await withPresetUrls((await (await fetch('presets.json')).json()).presets);
   } catch { state.presets = []; }
   renderPresets();
   const list = await convs.listConversations();

@@ -8,6 +8,35 @@ export function client() {
   clientPromise ??= import('./engine/client.mjs');
   return clientPromise;
 }
+// presets.json's entries with their download URLs (urls), each built from repo, revision (a commit
+// where pinned, else main) and file by the engine's one URL builder (web/hf.mjs).
+export async function withPresetUrls(presets) {
+  const { hfFileUrl } = await import('./engine/hf.mjs');
+  return presets.map((p) => ({ ...p, urls: [hfFileUrl(p.repo, p.revision || 'main', p.file)] }));
+}
+
+// The size of a Hugging Face file as the hub's API publishes it for the commit its URL names, or 0
+// (not a hub URL, the API unreachable): shown before a download, which it then caps.
+export async function hubSize(url) {
+  try { return (await (await import('./engine/hf.mjs')).pinFile(url)).size || 0; } catch { return 0; }
+}
+
+// The engine's model argument for a URL source: a pinned preset's sha256 and exact size (both from
+// tools/pin_presets.mjs) go with its URL, so the download is checked against them
+// (web/store_download.mjs); an unpinned preset's size, from the publisher's page, is only shown.
+export function modelArg(urls, preset) {
+  const sha256 = preset?.sha256 || null, size = sha256 && !preset.sizeApproximate ? preset.size : null;
+  if (urls.length === 1 && (sha256 || size)) return { url: urls[0], sha256, size };
+  return urls.length === 1 ? urls[0] : urls;
+}
+
+// The engine's verification of a download (web/store_download.mjs verification) in words.
+export function verifyText(v) {
+  if (!v) return '';
+  if (v.sha256) return `checked against the published SHA-256${v.commits?.length ? ` (commit ${v.commits.map((c) => c.slice(0, 12)).join(', ')})` : ''}`;
+  return `unverified: ${v.unchecked || 'no SHA-256 is published for this file'}`;
+}
+
 export async function errorsModule() {
   try { return await import('./engine/errors.mjs'); } catch { return {}; }
 }
@@ -34,7 +63,7 @@ function normalizeProgress(ev, meter) {
   const total = Number(ev.totalBytes ?? ev.total ?? 0);
   const rate = phase === 'download' ? meter(loaded) || Number(ev.rate) || 0 : 0;
   const eta = rate > 0 && total > loaded ? (total - loaded) / rate : NaN;
-  return { phase, loaded, total, rate, eta, file: ev.file ?? '', message: ev.message ?? '' };
+  return { phase, loaded, total, rate, eta, file: ev.file ?? '', message: ev.message ?? '', verify: verifyText(ev.verify) };
 }
 
 // Starts an engine on `model` (URL, URL list or File); onProgress gets normalized events.
@@ -76,7 +105,7 @@ export async function deleteCached(id) {
 export function describeBackend(stats) {
   if (!stats) return 'No model loaded.';
   if (stats.backend === 'server') return `This machine's server (hearth serve at ${stats.origin}), model ${stats.model}`;
-  const note = [stats.backendNote, stats.threadsNote].filter(Boolean).join('; ');
+  const note = [stats.backendNote, stats.threadsNote, verifyText(stats.model?.verify)].filter(Boolean).join('; ');
   if (/gpu/i.test(stats.backend ?? '')) {
     const a = stats.adapter ?? {};
     const name = a.name ?? a.description ?? a.device ?? a.vendor ?? stats.adapterName ?? 'unknown adapter';

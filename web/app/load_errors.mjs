@@ -38,6 +38,13 @@ export function explainLoadError(err, E, { retry, cpu, manage }) {
       actions: [],
     };
   }
+  if (is(err, E, 'ModelIntegrityError')) {
+    return {
+      title: 'This download is not the published model file',
+      text: `Its bytes differ from the ones published for it (SHA-256 or size), so they were deleted and nothing was loaded. The file may have been replaced or damaged on the way; try again later, or pick another model. (${msg})`,
+      actions: [['Try again', retry]],
+    };
+  }
   if (is(err, E, 'ModelNotFoundError')) {
     return { title: 'No model at that address', text: `Check the URL (a Hugging Face link must use /resolve/main/, not /blob/main/). (${msg})`, actions: [] };
   }
