@@ -20,6 +20,7 @@ typedef struct {
 
 struct state_table {
     const grammar *g;
+    uint32_t max_states;
     entry *states;
     uint32_t n_states, cap_states;
     uint32_t *index; /* open addressing over states by hash: id + 1, 0 empty */
@@ -44,9 +45,15 @@ static bool same(const grammar_state *a, const grammar_state *b) {
 
 state_table *state_table_create(const grammar *g) {
     state_table *t = calloc(1, sizeof *t);
-    if (t) t->g = g;
+    if (t) t->g = g, t->max_states = MAX_STATES;
     return t;
 }
+
+void state_table_limit(state_table *t, uint32_t max_states) {
+    t->max_states = max_states < 1 ? 1 : max_states > MAX_STATES ? MAX_STATES : max_states;
+}
+
+const grammar_state *state_table_state(const state_table *t, uint32_t id) { return &t->states[id].s; }
 
 /* The tables (some MiB) come with the first walk: a matcher that only
  * checks tokens (accept) never needs them. */
@@ -88,28 +95,29 @@ void state_table_free(state_table *t) {
 }
 
 void state_table_trim(state_table *t) {
-    if (t->index && (t->n_states >= MAX_STATES - 256 || t->n_moves >= MAX_MOVES - 4096)) clear(t);
+    if (t->index && (t->n_states + t->max_states / 32 >= t->max_states || t->n_moves >= MAX_MOVES - 4096)) clear(t);
 }
 
 uint32_t state_table_intern(state_table *t, const grammar_state *s) {
-    if (grammar_state_dead(s) || !ready(t)) return STATE_DEAD;
+    if (grammar_state_dead(s)) return STATE_DEAD;
+    if (!ready(t)) return STATE_FULL;
     uint64_t h = hash_state(s);
     uint32_t i = (uint32_t)h & (t->index_cap - 1);
     for (; t->index[i]; i = (i + 1) & (t->index_cap - 1)) {
         entry *e = &t->states[t->index[i] - 1];
         if (e->hash == h && same(&e->s, s)) return t->index[i] - 1;
     }
-    if (t->n_states >= MAX_STATES) return STATE_DEAD; /* full until the next trim */
+    if (t->n_states >= t->max_states) return STATE_FULL; /* until the next trim */
     if (t->n_states == t->cap_states) {
         uint32_t cap = t->cap_states ? 2 * t->cap_states : 64;
         entry *n = realloc(t->states, cap * sizeof *n);
-        if (!n) return STATE_DEAD;
+        if (!n) return STATE_FULL;
         t->states = n;
         t->cap_states = cap;
     }
     entry *e = &t->states[t->n_states];
     memset(e, 0, sizeof *e);
-    if (!grammar_state_copy(&e->s, s)) return STATE_DEAD;
+    if (!grammar_state_copy(&e->s, s)) return STATE_FULL;
     e->hash = h;
     e->text_loop = -1;
     t->index[i] = ++t->n_states;
@@ -117,6 +125,7 @@ uint32_t state_table_intern(state_table *t, const grammar_state *s) {
 }
 
 uint32_t state_table_next(state_table *t, uint32_t id, uint8_t b) {
+    if (id >= STATE_FULL) return id;
     uint64_t key = ((uint64_t)id << 8 | b) + 1;
     uint32_t i = (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (t->move_cap - 1);
     for (; t->move_key[i]; i = (i + 1) & (t->move_cap - 1))
@@ -168,7 +177,7 @@ bool state_table_runs(state_table *t, uint32_t id, const uint32_t bytes[8], int 
     for (int i = 0; i < height; i++) {
         uint32_t to;
         const uint32_t *same = same_as(t, id, (uint8_t)first, &to);
-        if (to == STATE_DEAD) return false;
+        if (to >= STATE_FULL) return false;
         for (int w = 0; w < 4; w++)
             if (bytes[w] & ~same[w]) return false;
         id = to;

@@ -15,17 +15,27 @@
 #include "grammar/grammar.h"
 #include "grammar/matcher.h"
 
-enum { STATE_DEAD = UINT32_MAX };
+/* STATE_FULL: the table holds as many states as it may, so the state after
+ * that move has no number; the caller steps on without the table (matcher.h)
+ * from state_table_state of where it came from. Not an error: a single walk
+ * can meet more states than the table keeps (a huge enum). */
+enum { STATE_DEAD = UINT32_MAX, STATE_FULL = UINT32_MAX - 1 };
 
 typedef struct state_table state_table;
 
 state_table *state_table_create(const grammar *g); /* NULL: out of memory */
 void state_table_free(state_table *t);
+/* Keeps at most max_states states (tests: a small table exercises STATE_FULL). */
+void state_table_limit(state_table *t, uint32_t max_states);
+/* The state numbered id. */
+const grammar_state *state_table_state(const state_table *t, uint32_t id);
 /* Forgets everything once it holds more than its bounds (call between walks). */
 void state_table_trim(state_table *t);
-/* The number of s (STATE_DEAD: out of memory, or a dead state). */
+/* The number of s (STATE_DEAD: a dead state; STATE_FULL: no room, or out of memory). */
 uint32_t state_table_intern(state_table *t, const grammar_state *s);
-/* The state after byte b from state id (STATE_DEAD when nothing takes it). */
+/* The state after byte b from state id (STATE_DEAD when nothing takes it,
+ * STATE_FULL when it has no number). id may be STATE_DEAD or STATE_FULL:
+ * the answer is the same. */
 uint32_t state_table_next(state_table *t, uint32_t id, uint8_t b);
 /* Whether every byte in bytes (a 256-bit set) leads from id back to id;
  * non-ASCII bytes count when every well-formed non-ASCII character leads

@@ -209,6 +209,7 @@ struct grammar_matcher {
     grammar_state *path; /* scratch states for accept_text */
     uint32_t *path_id;   /* the states along the trie walk (state_table numbers), max_len + 1 */
     uint32_t *child;     /* the next child to try at each depth */
+    uint32_t *child_slow; /* the same for the walk without the state table */
     state_table *table;
     grammar_scratch w;
     cache_slot cache[CACHE_SLOTS];
@@ -227,8 +228,9 @@ hearth_status grammar_matcher_create(grammar_matcher **out, const grammar *g, co
     m->path = calloc((size_t)trie->max_len + 2, sizeof *m->path);
     m->child = malloc(((size_t)trie->max_len + 2) * sizeof *m->child);
     m->path_id = malloc(((size_t)trie->max_len + 2) * sizeof *m->path_id);
+    m->child_slow = malloc(((size_t)trie->max_len + 2) * sizeof *m->child_slow);
     m->table = state_table_create(g);
-    hearth_status st = m->path && m->child && m->path_id && m->table
+    hearth_status st = m->path && m->child && m->path_id && m->child_slow && m->table
                            ? grammar_state_start(g, &m->state, &m->w, err)
                            : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     if (st) {
@@ -246,6 +248,7 @@ void grammar_matcher_free(grammar_matcher *m) {
     free(m->path);
     free(m->child);
     free(m->path_id);
+    free(m->child_slow);
     state_table_free(m->table);
     grammar_scratch_free(&m->w);
     for (int i = 0; i < CACHE_SLOTS; i++) {
@@ -262,6 +265,30 @@ static bool same_state(const grammar_state *a, const grammar_state *b) {
 
 static void allow(uint32_t *allowed, uint32_t id) { allowed[id >> 5] |= 1u << (id & 31); }
 
+/* The tokens of node c's subtree that state `from` takes after node c's
+ * byte, a real matcher step per trie edge: where the state table is full.
+ * m->path holds the states by depth (accept_text uses it only between walks). */
+static int walk_uncached(grammar_matcher *m, uint32_t c, const grammar_state *from, uint32_t *allowed) {
+    const vocab_trie *v = m->v;
+    int count = 0, depth = 0;
+    if (!grammar_state_byte(m->g, from, v->nodes[c].byte, &m->path[0], &m->w)) return 0;
+    for (uint32_t t = v->nodes[c].first_token; t != NONE; t = v->token_next[t]) allow(allowed, t), count++;
+    m->child_slow[0] = v->nodes[c].first_child;
+    while (depth >= 0) {
+        uint32_t k = m->child_slow[depth];
+        if (k == NONE) {
+            depth--;
+            continue;
+        }
+        const trie_node *node = &v->nodes[k];
+        m->child_slow[depth] = node->next_sibling;
+        if (!grammar_state_byte(m->g, &m->path[depth], node->byte, &m->path[depth + 1], &m->w)) continue;
+        for (uint32_t t = node->first_token; t != NONE; t = v->token_next[t]) allow(allowed, t), count++;
+        if (node->first_child != NONE) m->child_slow[++depth] = node->first_child;
+    }
+    return count;
+}
+
 /* The walk itself: every token whose bytes the state takes. A subtree
  * whose bytes all lead back to the state reached at its top (a string's
  * plain characters) is allowed whole, without visiting it. */
@@ -273,7 +300,10 @@ static int walk(grammar_matcher *m, uint32_t *allowed) {
     uint32_t start = state_table_intern(m->table, &m->state);
     int depth = 0;
     m->path_id[0] = start;
-    m->child[0] = start == STATE_DEAD ? NONE : v->nodes[0].first_child;
+    m->child[0] = start >= STATE_FULL ? NONE : v->nodes[0].first_child;
+    if (start == STATE_FULL) /* no table at all (out of memory): every subtree of the root without it */
+        for (uint32_t c = v->nodes[0].first_child; c != NONE; c = v->nodes[c].next_sibling)
+            count += walk_uncached(m, c, &m->state, allowed);
     while (depth >= 0) {
         uint32_t c = m->child[depth];
         if (c == NONE) {
@@ -284,6 +314,10 @@ static int walk(grammar_matcher *m, uint32_t *allowed) {
         m->child[depth] = node->next_sibling;
         uint32_t to = state_table_next(m->table, m->path_id[depth], node->byte);
         if (to == STATE_DEAD) continue;
+        if (to == STATE_FULL) {
+            count += walk_uncached(m, c, state_table_state(m->table, m->path_id[depth]), allowed);
+            continue;
+        }
         if (node->first_child != NONE && node->below != NONE && node->well_formed &&
             (state_table_loops(m->table, to, v->byte_sets[node->below]) ||
              state_table_runs(m->table, to, v->byte_sets[node->below], node->height))) {
@@ -352,3 +386,5 @@ bool grammar_matcher_accept(grammar_matcher *m, int32_t token) {
 }
 
 bool grammar_matcher_complete(const grammar_matcher *m) { return grammar_state_accepts(&m->state); }
+
+void grammar_matcher_limit_states(grammar_matcher *m, uint32_t max_states) { state_table_limit(m->table, max_states); }
