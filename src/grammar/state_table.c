@@ -11,7 +11,8 @@ typedef struct {
     grammar_state s;
     uint64_t hash;
     uint32_t loop[8], exit[8]; /* bytes known to lead back to this state, or elsewhere */
-    int8_t text_loop;          /* non-ASCII characters lead back here: 1, not: 0, not known yet: -1 */
+    bool text_known, text_uniform; /* every class on top treats non-ASCII characters alike */
+    uint32_t text_to;          /* then where every non-ASCII character leads (STATE_DEAD: nowhere) */
     bool same_known;
     uint32_t same[4];          /* ASCII bytes that lead where 'a'... the first byte of the set leads */
     uint32_t same_to;          /* that state */
@@ -119,7 +120,6 @@ uint32_t state_table_intern(state_table *t, const grammar_state *s) {
     memset(e, 0, sizeof *e);
     if (!grammar_state_copy(&e->s, s)) return STATE_FULL;
     e->hash = h;
-    e->text_loop = -1;
     t->index[i] = ++t->n_states;
     return t->n_states - 1;
 }
@@ -141,15 +141,23 @@ uint32_t state_table_next(state_table *t, uint32_t id, uint8_t b) {
     return to;
 }
 
-/* Whether every non-ASCII character leads from id back to id: every class
- * on top treats them alike, and one of them (U+00E9) comes back. */
-static bool text_loop(state_table *t, uint32_t id) {
-    if (t->states[id].text_loop < 0) {
-        bool uniform = grammar_state_nonascii_uniform(t->g, &t->states[id].s);
-        uint32_t mid = uniform ? state_table_next(t, id, 0xC3) : STATE_DEAD;
-        t->states[id].text_loop = mid != STATE_DEAD && state_table_next(t, mid, 0xA9) == id;
+/* Where every non-ASCII character leads from id, when they all lead to the
+ * same state: every class on top treats them alike, so one of them (U+00E9)
+ * stands for all. False when they may differ (or the table is full). */
+static bool text_next(state_table *t, uint32_t id, uint32_t *to) {
+    entry *e = &t->states[id];
+    if (!e->text_known) {
+        bool uniform = grammar_state_nonascii_uniform(t->g, &e->s);
+        uint32_t next = uniform ? state_table_next(t, state_table_next(t, id, 0xC3), 0xA9) : STATE_DEAD;
+        /* a full table gives no number: not known, asked again after the next trim */
+        if (next == STATE_FULL) return false;
+        e = &t->states[id]; /* stepping may have moved the states */
+        e->text_uniform = uniform;
+        e->text_to = next;
+        e->text_known = true;
     }
-    return t->states[id].text_loop == 1;
+    *to = e->text_to;
+    return e->text_uniform;
 }
 
 /* The ASCII bytes that lead from id where byte `as` leads. */
@@ -168,27 +176,35 @@ static const uint32_t *same_as(state_table *t, uint32_t id, uint8_t as, uint32_t
     return t->states[id].same;
 }
 
-bool state_table_runs(state_table *t, uint32_t id, const uint32_t bytes[8], int height) {
-    if (bytes[4] | bytes[5] | bytes[6] | bytes[7]) return false;
+int state_table_chain(state_table *t, uint32_t id, const uint32_t bytes[8], int height) {
+    bool text = bytes[4] | bytes[5] | bytes[6] | bytes[7];
     int first = -1;
     for (int w = 0; w < 4 && first < 0; w++)
         if (bytes[w]) first = w * 32 + __builtin_ctz(bytes[w]);
-    if (first < 0) return true;
+    /* a string of at most `height` bytes has at most that many characters: a chain that long takes it */
     for (int i = 0; i < height; i++) {
-        uint32_t to;
-        const uint32_t *same = same_as(t, id, (uint8_t)first, &to);
-        if (to >= STATE_FULL) return false;
-        for (int w = 0; w < 4; w++)
-            if (bytes[w] & ~same[w]) return false;
+        uint32_t to = STATE_DEAD, text_to = STATE_DEAD;
+        if (first >= 0) {
+            const uint32_t *same = same_as(t, id, (uint8_t)first, &to);
+            if (to == STATE_FULL) return -1;
+            for (int w = 0; w < 4; w++)
+                if (bytes[w] & ~same[w]) return -1;
+        }
+        if (text && (!text_next(t, id, &text_to) || (first >= 0 && text_to != to))) return -1;
+        if (text) to = text_to;
+        /* nothing of the set goes on, not even a character's first byte (a negated class would take
+         * one, to be checked once complete): the chain ends cleanly */
+        if (to == STATE_DEAD) return !text || state_table_next(t, id, 0xC3) == STATE_DEAD ? i : -1;
         id = to;
     }
-    return true;
+    return height;
 }
 
 bool state_table_loops(state_table *t, uint32_t id, const uint32_t bytes[8]) {
     for (int w = 0; w < 4; w++)
         if (bytes[w] & t->states[id].exit[w]) return false;
-    if ((bytes[4] | bytes[5] | bytes[6] | bytes[7]) && !text_loop(t, id)) return false;
+    uint32_t text_to;
+    if ((bytes[4] | bytes[5] | bytes[6] | bytes[7]) && (!text_next(t, id, &text_to) || text_to != id)) return false;
     for (int w = 0; w < 4; w++) {
         uint32_t unknown = bytes[w] & ~t->states[id].loop[w];
         while (unknown) {

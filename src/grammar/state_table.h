@@ -42,9 +42,14 @@ uint32_t state_table_next(state_table *t, uint32_t id, uint8_t b);
  * back to id (the caller makes sure the bytes form such characters). */
 bool state_table_loops(state_table *t, uint32_t id, const uint32_t bytes[8]);
 
-/* Whether every ASCII byte string of at most `height` bytes from bytes
- * (ASCII only) is taken from id: each byte of the set leads to the same next
- * state at each step (a bounded string's characters: maxLength counts down). */
-bool state_table_runs(state_table *t, uint32_t id, const uint32_t bytes[8], int height);
+/* How many characters of a string from bytes id takes, for strings of at
+ * most `height` bytes: at each step, each ASCII byte of the set and (when
+ * the set has non-ASCII bytes) every non-ASCII character lead to the same
+ * next state (a bounded string's characters: maxLength counts down). height:
+ * every such string is taken; n < height: exactly those of at most n
+ * characters (then none of the set goes on: a character cut short counts
+ * as one); -1: neither (the set's bytes lead apart). Non-ASCII bytes count
+ * as for state_table_loops. */
+int state_table_chain(state_table *t, uint32_t id, const uint32_t bytes[8], int height);
 
 #endif
