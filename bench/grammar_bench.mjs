@@ -6,11 +6,15 @@
 // (tokenized by the model's tokenizer, fed to a fresh matcher as the
 // generation loop does; the vocabulary trie is built once, as a chat builds
 // it). overhead_pct = mask per token / decode step: the mask runs between two
-// steps on one thread, so this is the slowdown. Default model: the
+// steps on one thread, so this is the slowdown. The mask is timed in the
+// thread's CPU time (what other processes' load disturbs least); the decode
+// step in wall time, best of --reps. On a shared machine the step is slower
+// than when idle, so --step-ms 1:13.9,2:9.9 also gives the overhead against
+// steps measured idle (overhead_idle_pct). Default model: the
 // Qwen2.5-0.5B-shaped Q4_0 bench model (151,646-token vocabulary):
 //   node tools/make_test_model.mjs --arch qwen2 --tokenizer qwen3 --type q4_0 --shape qwen2.5-0.5b --out F
 //
-//   node bench/grammar_bench.mjs [--model F] [--threads 1,2] [--reps N] [KIND...]
+//   node bench/grammar_bench.mjs [--model F] [--threads 1,2] [--reps N] [--step-ms T:MS,...] [KIND...]
 //
 // Prints one JSON object: the CPU, the kernels, and per kind and thread count
 // the decode step, the mask per token (mean, first step, slowest step) and
@@ -23,11 +27,12 @@ import { spawnSync } from 'node:child_process';
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const args = process.argv.slice(2);
 let model = path.join(ROOT, 'build/models/bench/qwen2.5-0.5b-q4_0.gguf'), threads = [1, 2], reps = 3;
-const only = [];
+const only = [], idleStep = {};
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--model') model = args[++i];
   else if (args[i] === '--threads') threads = args[++i].split(',').map(Number);
   else if (args[i] === '--reps') reps = Number(args[++i]);
+  else if (args[i] === '--step-ms') for (const p of args[++i].split(',')) { const [t, ms] = p.split(':').map(Number); idleStep[t] = ms; }
   else only.push(args[i]);
 }
 
@@ -81,7 +86,8 @@ try {
       const step = b.decode_ms / b.gen_tokens;
       results.push({ kind, threads: b.threads, decode_ms_per_token: +step.toFixed(3), answer_tokens: b.grammar.answer_tokens,
         mask_ms_per_token: b.grammar.ms_per_token, first_ms: b.grammar.first_ms, max_ms: b.grammar.max_ms,
-        overhead_pct: b.grammar.overhead_pct });
+        overhead_pct: b.grammar.overhead_pct,
+        ...(idleStep[t] ? { idle_step_ms: idleStep[t], overhead_idle_pct: +(100 * b.grammar.ms_per_token / idleStep[t]).toFixed(1) } : {}) });
     }
   }
 } finally {

@@ -1,11 +1,21 @@
 /* hearth bench: prefill and decode speed, one JSON line. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "bench.h"
 #include "cli.h"
 #include "grammar/mask_bench.h"
+
+/* The mask runs on the calling thread alone: its CPU time is its time on an
+ * idle machine, and what other processes' load disturbs least. */
+static double thread_cpu_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 int cmd_bench(int argc, char **argv) {
     const char *model_path = NULL, *grammar_file = NULL, *schema_file = NULL, *answer_file = NULL;
@@ -56,7 +66,7 @@ int cmd_bench(int argc, char **argv) {
     hearth_status st = hearth_bench(m.engine, prompt_tokens, gen_tokens, reps, &r, &err);
     if (!st && gbnf)
         st = grammar_bench(hearth_engine_tokenizer(m.engine), gbnf, gbnf_len, answer, answer_len, reps < 3 ? 3 : reps,
-                           cli_now_ms, &gr, &err);
+                           thread_cpu_ms, &gr, &err);
     double best_prefill = r.prefill_ms, best_decode = r.decode_ms;
     if (st) {
         fprintf(stderr, "hearth: %s\n", err.message);
@@ -75,8 +85,8 @@ int cmd_bench(int argc, char **argv) {
                gen_tokens * 1e3 / best_decode, ru.ru_maxrss / 1024.0);
         /* the mask runs between two decode steps: its share of a step is the slowdown */
         if (gbnf)
-            printf(",\"grammar\":{\"answer_tokens\":%d,\"trie_ms\":%.1f,\"ms_per_token\":%.3f,\"first_ms\":%.3f,"
-                   "\"max_ms\":%.3f,\"overhead_pct\":%.1f}",
+            printf(",\"grammar\":{\"clock\":\"thread_cpu\",\"answer_tokens\":%d,\"trie_ms\":%.1f,\"ms_per_token\":%.3f,"
+                   "\"first_ms\":%.3f,\"max_ms\":%.3f,\"overhead_pct\":%.1f}",
                    gr.tokens, gr.trie_ms, gr.ms_per_token, gr.first_ms, gr.max_ms,
                    100.0 * gr.ms_per_token / (best_decode / gen_tokens));
         fputs("}\n", stdout);

@@ -18,7 +18,7 @@ typedef struct {
     double first_ms, max_ms;    /* the first step, the slowest step (of the best repetition) */
 } grammar_bench_result;
 
-/* now_ms: a monotonic clock in milliseconds (the host's). Fails when the
+/* now_ms: a clock in milliseconds (the host's: wall, or the thread's CPU time). Fails when the
  * grammar does not parse or does not allow the answer (naming the token). */
 hearth_status grammar_bench(const hearth_tokenizer *tok, const char *gbnf, size_t gbnf_len, const char *answer,
                             size_t answer_len, int repetitions, double (*now_ms)(void), grammar_bench_result *out,

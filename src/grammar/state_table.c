@@ -14,7 +14,7 @@ typedef struct {
     bool text_known, text_uniform; /* every class on top treats non-ASCII characters alike */
     uint32_t text_to;          /* then where every non-ASCII character leads (STATE_DEAD: nowhere) */
     bool same_known;
-    uint32_t same[4];          /* ASCII bytes that lead where 'a'... the first byte of the set leads */
+    uint32_t same[8];          /* bytes of as's range (ASCII, or continuation bytes) that lead where as leads */
     uint32_t same_to;          /* that state */
     uint8_t same_as;           /* the byte it was computed for */
 } entry;
@@ -160,11 +160,13 @@ static bool text_next(state_table *t, uint32_t id, uint32_t *to) {
     return e->text_uniform;
 }
 
-/* The ASCII bytes that lead from id where byte `as` leads. */
+/* The bytes that lead from id where byte `as` leads, of as's range: ASCII,
+ * or continuation bytes (0x80..0xBF, after a character's first byte). */
 static const uint32_t *same_as(state_table *t, uint32_t id, uint8_t as, uint32_t *to) {
     if (!t->states[id].same_known || t->states[id].same_as != as) {
-        uint32_t target = state_table_next(t, id, as), same[4] = {0};
-        for (int b = 0; b < 128; b++)
+        uint32_t target = state_table_next(t, id, as), same[8] = {0};
+        int lo = as < 0x80 ? 0 : 0x80, hi = as < 0x80 ? 0x80 : 0xC0;
+        for (int b = lo; b < hi; b++)
             if (state_table_next(t, id, (uint8_t)b) == target) same[b >> 5] |= 1u << (b & 31);
         entry *e = &t->states[id];
         memcpy(e->same, same, sizeof same);
@@ -176,7 +178,26 @@ static const uint32_t *same_as(state_table *t, uint32_t id, uint8_t as, uint32_t
     return t->states[id].same;
 }
 
+/* The first continuation byte (0x80..0xBF) of a set, or -1. */
+static int first_continuation(const uint32_t bytes[8]) {
+    if (bytes[4]) return 0x80 + __builtin_ctz(bytes[4]);
+    if (bytes[5]) return 0xA0 + __builtin_ctz(bytes[5]);
+    return -1;
+}
+
 int state_table_chain(state_table *t, uint32_t id, const uint32_t bytes[8], int height) {
+    /* inside a character (the subtree's byte started it): its continuation bytes come first, and
+     * count as no character of their own; every one in the set must lead to the same state */
+    while (id < STATE_FULL && t->states[id].s.left > 0 && height > 0) {
+        int cont = first_continuation(bytes);
+        if (cont < 0) return -1;
+        uint32_t to;
+        const uint32_t *same = same_as(t, id, (uint8_t)cont, &to);
+        if (to == STATE_FULL || (bytes[4] & ~same[4]) || (bytes[5] & ~same[5])) return -1;
+        if (to == STATE_DEAD) return 0; /* only the subtree's own tokens (their character cut short) */
+        id = to;
+        height--;
+    }
     bool text = bytes[4] | bytes[5] | bytes[6] | bytes[7];
     int first = -1;
     for (int w = 0; w < 4 && first < 0; w++)
