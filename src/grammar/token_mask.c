@@ -326,6 +326,13 @@ static bool same_state(const grammar_state *a, const grammar_state *b) {
 
 static void allow(uint32_t *allowed, uint32_t id) { allowed[id >> 5] |= 1u << (id & 31); }
 
+/* The tokens that end at node; how many. */
+static int allow_own(const vocab_trie *v, const trie_node *node, uint32_t *allowed) {
+    int count = 0;
+    for (uint32_t t = node->first_token; t != NONE; t = v->token_next[t]) allow(allowed, t), count++;
+    return count;
+}
+
 /* The tokens of node c's subtree that state `from` takes after node c's
  * byte, a real matcher step per trie edge: where the state table is full.
  * m->path holds the states by depth (accept_text uses it only between walks). */
@@ -333,7 +340,7 @@ static int walk_uncached(grammar_matcher *m, uint32_t c, const grammar_state *fr
     const vocab_trie *v = m->v;
     int count = 0, depth = 0;
     if (!grammar_state_byte(m->g, from, v->nodes[c].byte, &m->path[0], &m->w)) return 0;
-    for (uint32_t t = v->nodes[c].first_token; t != NONE; t = v->token_next[t]) allow(allowed, t), count++;
+    count += allow_own(v, &v->nodes[c], allowed);
     m->child_slow[0] = v->nodes[c].first_child;
     while (depth >= 0) {
         uint32_t k = m->child_slow[depth];
@@ -344,7 +351,7 @@ static int walk_uncached(grammar_matcher *m, uint32_t c, const grammar_state *fr
         const trie_node *node = &v->nodes[k];
         m->child_slow[depth] = node->next_sibling;
         if (!grammar_state_byte(m->g, &m->path[depth], node->byte, &m->path[depth + 1], &m->w)) continue;
-        for (uint32_t t = node->first_token; t != NONE; t = v->token_next[t]) allow(allowed, t), count++;
+        count += allow_own(v, node, allowed);
         if (node->first_child != NONE) m->child_slow[++depth] = node->first_child;
     }
     return count;
@@ -352,7 +359,8 @@ static int walk_uncached(grammar_matcher *m, uint32_t c, const grammar_state *fr
 
 /* The walk itself: every token whose bytes the state takes. A subtree
  * whose bytes all lead back to the state reached at its top (a string's
- * plain characters) is allowed whole, without visiting it. */
+ * plain characters) is allowed whole, without visiting it; one whose
+ * characters step down a count (maxLength) by its tokens' characters. */
 static int walk(grammar_matcher *m, uint32_t *allowed) {
     const vocab_trie *v = m->v;
     int count = 0;
@@ -398,7 +406,7 @@ static int walk(grammar_matcher *m, uint32_t *allowed) {
                 continue;
             }
         }
-        for (uint32_t t = node->first_token; t != NONE; t = v->token_next[t]) allow(allowed, t), count++;
+        count += allow_own(v, node, allowed);
         if (node->first_child != NONE) {
             depth++;
             m->path_id[depth] = to;
