@@ -3,13 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Past these the table starts over (between walks): memory stays bounded
- * whatever the grammar and the text. */
-enum { MAX_STATES = 8192, MAX_MOVES = 1 << 18 };
+/* Past this the table starts over (between walks): memory stays bounded
+ * whatever the grammar and the text (a state's moves take 1 KB). */
+enum { MAX_STATES = 8192, UNKNOWN = UINT32_MAX - 2 };
 
 typedef struct {
     grammar_state s;
     uint64_t hash;
+    uint32_t *moves;           /* by byte: the next state, or UNKNOWN (NULL: none known yet) */
     uint32_t loop[8], exit[8]; /* bytes known to lead back to this state, or elsewhere */
     bool text_known, text_uniform; /* every class on top treats non-ASCII characters alike */
     uint32_t text_to;          /* then where every non-ASCII character leads (STATE_DEAD: nowhere) */
@@ -26,9 +27,6 @@ struct state_table {
     uint32_t n_states, cap_states;
     uint32_t *index; /* open addressing over states by hash: id + 1, 0 empty */
     uint32_t index_cap;
-    uint64_t *move_key; /* open addressing: (id << 8 | byte) + 1, 0 empty */
-    uint32_t *move_to;
-    uint32_t n_moves, move_cap;
     grammar_state scratch;
     grammar_scratch w;
 };
@@ -61,42 +59,32 @@ const grammar_state *state_table_state(const state_table *t, uint32_t id) { retu
 static bool ready(state_table *t) {
     if (t->index) return true;
     t->index = calloc(2 * MAX_STATES, sizeof *t->index);
-    t->move_key = calloc(2 * MAX_MOVES, sizeof *t->move_key);
-    t->move_to = malloc(2 * (size_t)MAX_MOVES * sizeof *t->move_to);
-    if (!t->index || !t->move_key || !t->move_to) {
-        free(t->index);
-        free(t->move_key);
-        free(t->move_to);
-        t->index = NULL, t->move_key = NULL, t->move_to = NULL;
-        return false;
-    }
+    if (!t->index) return false;
     t->index_cap = 2 * MAX_STATES;
-    t->move_cap = 2 * MAX_MOVES;
     return true;
 }
 
 static void clear(state_table *t) {
-    for (uint32_t i = 0; i < t->n_states; i++) grammar_state_free(&t->states[i].s);
+    for (uint32_t i = 0; i < t->n_states; i++) {
+        grammar_state_free(&t->states[i].s);
+        free(t->states[i].moves);
+    }
     t->n_states = 0;
     memset(t->index, 0, t->index_cap * sizeof *t->index);
-    memset(t->move_key, 0, t->move_cap * sizeof *t->move_key);
-    t->n_moves = 0;
 }
 
 void state_table_free(state_table *t) {
     if (!t) return;
-    if (t->index && t->move_key) clear(t);
+    if (t->index) clear(t);
     free(t->states);
     free(t->index);
-    free(t->move_key);
-    free(t->move_to);
     grammar_state_free(&t->scratch);
     grammar_scratch_free(&t->w);
     free(t);
 }
 
 void state_table_trim(state_table *t) {
-    if (t->index && (t->n_states + t->max_states / 32 >= t->max_states || t->n_moves >= MAX_MOVES - 4096)) clear(t);
+    if (t->index && t->n_states + t->max_states / 32 >= t->max_states) clear(t);
 }
 
 uint32_t state_table_intern(state_table *t, const grammar_state *s) {
@@ -126,18 +114,15 @@ uint32_t state_table_intern(state_table *t, const grammar_state *s) {
 
 uint32_t state_table_next(state_table *t, uint32_t id, uint8_t b) {
     if (id >= STATE_FULL) return id;
-    uint64_t key = ((uint64_t)id << 8 | b) + 1;
-    uint32_t i = (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (t->move_cap - 1);
-    for (; t->move_key[i]; i = (i + 1) & (t->move_cap - 1))
-        if (t->move_key[i] == key) return t->move_to[i];
+    const uint32_t *known = t->states[id].moves;
+    if (known && known[b] != UNKNOWN) return known[b];
     /* the states array may move while interning: copy what we step from */
     uint32_t to = STATE_DEAD;
     if (grammar_state_byte(t->g, &t->states[id].s, b, &t->scratch, &t->w)) to = state_table_intern(t, &t->scratch);
-    if (t->n_moves < MAX_MOVES) {
-        t->move_key[i] = key;
-        t->move_to[i] = to;
-        t->n_moves++;
-    }
+    entry *e = &t->states[id];
+    if (!e->moves && (e->moves = malloc(256 * sizeof *e->moves)))
+        for (int i = 0; i < 256; i++) e->moves[i] = UNKNOWN;
+    if (e->moves) e->moves[b] = to; /* without memory, asked again next time */
     return to;
 }
 
