@@ -3,7 +3,7 @@
  * then byte b?" hundreds of thousands of times per token, for a handful of
  * distinct states (inside a JSON string every plain character leads to the
  * same state). The first time costs a real step of the matcher (matcher.h),
- * every later one a hash lookup. It also answers whether a set of bytes all
+ * every later one an array lookup. It also answers whether a set of bytes all
  * lead back to the same state (a loop such as a string's characters), so
  * the walk can allow a whole subtree of tokens made of those bytes at once. */
 #ifndef HEARTH_GRAMMAR_STATE_TABLE_H
