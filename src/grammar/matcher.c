@@ -161,7 +161,7 @@ static bool stacks_nonascii_uniform(const grammar *g, const grammar_state *s);
  * prefix of every non-ASCII token in the vocabulary (state_table.h). */
 static uint32_t canonical_partial(uint32_t cp, uint8_t need, uint8_t left) {
     uint8_t got = need - left;
-    if (got >= 2) return need == 3 ? 0x40 : got == 2 ? 0x40 : 0x1000; /* E1 80, F1 80, F1 80 80 */
+    if (got >= 2) return got == 2 ? 0x40 : 0x1000;                     /* E1 80 or F1 80, F1 80 80 */
     if (need == 2) return 0x03;                                        /* C3 */
     if (need == 3) return cp == 0x0 || cp == 0xD ? cp : 0x1;           /* E0, ED, else E1 */
     return cp == 0x0 || cp == 0x4 ? cp : 0x1;                          /* F0, F4, else F1 */

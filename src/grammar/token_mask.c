@@ -73,7 +73,7 @@ static bool utf8_prefix_ok(const uint8_t *s, size_t n) {
  * counting sort per subtree), so that a bounded string's count allows a
  * prefix of them (walk). Every token is in as many lists as it has such
  * subtrees above it: a few times the vocabulary; past a bound, none kept. */
-static bool sort_by_chars(vocab_trie *v) {
+static void sort_by_chars(vocab_trie *v) {
     size_t total = 0;
     for (uint32_t i = 0; i < v->n_nodes; i++)
         if (v->nodes[i].below != NONE) total += v->nodes[i].tok_hi - v->nodes[i].tok_lo;
@@ -105,8 +105,7 @@ static bool sort_by_chars(vocab_trie *v) {
         memset(count, 0, ((size_t)most + 1) * sizeof *count);
         at += n->tok_hi - n->tok_lo;
     }
-    free(count);
-    return true; /* without the lists the walk only descends further */
+    free(count); /* without the lists (no memory) the walk only descends further */
 }
 
 /* Depth first: each node's tokens then its children's make one range of
@@ -165,7 +164,7 @@ static bool number_subtrees(vocab_trie *v) {
         v->set_chars[k] = node_chars[i];
         n->below = k++;
     }
-    ok = ok && sort_by_chars(v);
+    if (ok) sort_by_chars(v);
     free(node_chars);
     free(sets);
     free(stack);
