@@ -179,7 +179,9 @@ int state_table_chain(state_table *t, uint32_t id, const uint32_t bytes[8], int 
         uint32_t to;
         const uint32_t *same = same_as(t, id, (uint8_t)cont, &to);
         if (to == STATE_FULL || (bytes[4] & ~same[4]) || (bytes[5] & ~same[5])) return -1;
-        if (to == STATE_DEAD) return 0; /* only the subtree's own tokens (their character cut short) */
+        /* only the subtree's own tokens live (their character cut short), but the tokens below
+         * count no character for these bytes: no count tells them apart */
+        if (to == STATE_DEAD) return -1;
         id = to;
         height--;
     }

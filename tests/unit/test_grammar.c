@@ -263,6 +263,8 @@ static void test_masks(const hearth_tokenizer *tok, const vocab_trie *trie, cons
     test_mask(tok, trie, "root ::= [a-z ]+ \".\"", "the cat sat.", 0);
     test_mask(tok, trie, "root ::= \"'\" [^'\\\\]{0,6} \"' \" [a-z]+", "'Once u' cat", 0);
     test_mask(tok, trie, counted, "{\"a\": \"Lily é\", \"b\": [\"cat\", \"日本\"], \"c\": \"the ünïcode dog\"}", 0);
+    /* literal non-ASCII text (a schema's keys): a token that starts the right character and ends it wrong */
+    test_mask(tok, trie, "root ::= \"{\\\"naïve\\\": \" ( \"1\" | \"日本\" ) \"}\"", "{\"naïve\": 日本}", 0);
     /* an answer must not end early when one walk meets more states than the table keeps (a huge enum) */
     test_mask(tok, trie, GOOD_JSONISH, "{\"name\": \"Lily\", \"age\": 3}", 3);
     test_mask(tok, trie, "root ::= [a-z ]+ \".\"", "the cat sat.", 1);
