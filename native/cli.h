@@ -67,6 +67,11 @@ void cli_sampling_help(cli_sampling *cs, const sampler_params *defaults);
  * parsed, else the usage error's exit code (printed). */
 int cli_template_kwargs(const cli_command *cmd, const char *text, json_value **out);
 
+/* --grammar F / --json-schema F of run and chat (into two const char *). */
+#define CLI_GRAMMAR_OPTS(grammar_file, schema_file)                                                    \
+    {"--grammar", OPT_STRING, &(grammar_file), "F", "constrain the generated text to this GBNF grammar"}, \
+        {"--json-schema", OPT_STRING, &(schema_file), "F", "constrain the generated text to JSON valid for this JSON Schema"}
+
 /* --grammar F / --json-schema F (either may be NULL, not both given): the
  * GBNF text the answer is constrained to in *out (malloc'ed; NULL when
  * neither), a schema converted (src/grammar/json_schema.h). Returns -1 when

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "grammar/grammar.h"
+#include "grammar/token_mask.h"
 #include "think.h"
 
 #define TOP_LOGITS 64
@@ -59,7 +61,7 @@ static bool on_token(void *user, int32_t token, const char *text, size_t len, co
 }
 
 int cmd_run(int argc, char **argv) {
-    const char *model_path = NULL, *prompt = NULL, *prompt_file = NULL;
+    const char *model_path = NULL, *prompt = NULL, *prompt_file = NULL, *grammar_file = NULL, *schema_file = NULL;
     int max_tokens = 128, threads = 0, n_ctx = -1, logit_steps = 0;
     bool json = false;
     sampler_params sp;
@@ -72,6 +74,7 @@ int cmd_run(int argc, char **argv) {
         {"--prompt-file", OPT_STRING, &prompt_file, "F", "read the prompt from a file"},
         {"--max-tokens", OPT_INT, &max_tokens, "N", "tokens to generate at most (default 128)"},
         CLI_SAMPLING_OPTS(sp, cs),
+        CLI_GRAMMAR_OPTS(grammar_file, schema_file),
         {"--threads", OPT_INT, &threads, "N", "CPU threads (default: all cores)"},
         {"--ctx", OPT_INT, &n_ctx, "N", "context size in tokens (default: min(model, 4096))"},
         {"--json", OPT_FLAG, &json, NULL, "print one JSON object with tokens, text and timings"},
@@ -87,11 +90,15 @@ int cmd_run(int argc, char **argv) {
     if (logit_steps < 0) return cli_usage_error(&cmd, "--logits must not be negative");
     hearth_error err = {0};
     if (sampler_validate(&sp, &err)) return cli_usage_error(&cmd, "%s", err.message);
-    char *file_text = NULL;
-    size_t prompt_len = 0;
+    char *gbnf = NULL, *file_text = NULL;
+    size_t gbnf_len = 0, prompt_len = 0;
+    if ((rc = cli_grammar(&cmd, grammar_file, schema_file, &gbnf, &gbnf_len)) >= 0) return rc;
     if (prompt_file) {
         file_text = cli_read_file(prompt_file, &prompt_len, &err);
-        if (!file_text) return cli_usage_error(&cmd, "%s", err.message);
+        if (!file_text) {
+            free(gbnf);
+            return cli_usage_error(&cmd, "%s", err.message);
+        }
         prompt = file_text;
     } else {
         prompt_len = strlen(prompt);
@@ -100,6 +107,7 @@ int cmd_run(int argc, char **argv) {
     rc = cli_load(&cmd, model_path, threads, n_ctx, &m);
     if (rc >= 0) {
         free(file_text);
+        free(gbnf);
         return rc;
     }
     rc = 0;
@@ -109,9 +117,23 @@ int cmd_run(int argc, char **argv) {
     char *logits_buf = NULL;
     size_t logits_len = 0;
     if (json && logit_steps) s.logits_out = open_memstream(&logits_buf, &logits_len);
-    hearth_gen_stats stats;
+    hearth_gen_stats stats = {0};
+    hearth_gen *gen = NULL;
+    grammar *g = NULL;
+    vocab_trie *trie = NULL;
+    grammar_matcher *gm = NULL;
     hearth_status st = hearth_engine_prompt_tokens(m.engine, prompt, prompt_len, &ptoks, &n_ptoks, &err);
-    if (!st) st = hearth_generate(m.engine, ptoks, n_ptoks, 0, max_tokens, &sp, on_token, &s, &stats, &err);
+    if (!st && gbnf && (st = grammar_parse(&g, gbnf, gbnf_len, &err)))
+        hearth_prefix(&err, "%s: ", grammar_file ? grammar_file : schema_file);
+    if (!st && g) st = vocab_trie_build(&trie, hearth_engine_tokenizer(m.engine), &err);
+    if (!st && g) st = grammar_matcher_create(&gm, g, trie, &err);
+    if (!st) st = hearth_gen_begin(&gen, m.engine, ptoks, n_ptoks, 0, max_tokens, &sp, &err);
+    if (!st && gm) st = hearth_gen_set_grammar(gen, gm, &err);
+    if (!st) st = hearth_gen_run(gen, on_token, &s, &stats, &err);
+    hearth_gen_free(gen);
+    grammar_matcher_free(gm);
+    vocab_trie_free(trie);
+    grammar_free(g);
     if (!st && !s.text.p && !think_buf_add(&s.text, "", 0)) st = hearth_fail(&err, HEARTH_E_NOMEM, "out of memory");
     if (s.logits_out) fclose(s.logits_out);
     if (st) {
@@ -126,13 +148,17 @@ int cmd_run(int argc, char **argv) {
         fputs(",\"text\":", stdout);
         json_string(stdout, s.text.p ? s.text.p : "", s.text.len);
         int decoded = stats.gen_tokens > 1 ? stats.gen_tokens - 1 : 0;
-        printf(",\"stop\":\"%s\"", stats.stopped_by_eog ? "eog" : stats.stopped_by_ctx ? "context" : "length");
+        printf(",\"stop\":\"%s\"", stats.stopped_by_eog       ? "eog"
+                                      : stats.stopped_by_ctx     ? "context"
+                                      : stats.stopped_by_grammar ? "grammar"
+                                                                 : "length");
         printf(",\"stats\":{\"load_ms\":%.2f,\"prompt_tokens\":%d,\"prefill_ms\":%.2f,\"prefill_tok_s\":%.2f,"
-               "\"gen_tokens\":%d,\"decode_ms\":%.2f,\"decode_tok_s\":%.2f,\"ttft_ms\":%.2f,\"threads\":%d,"
-               "\"kernels\":\"%s\"}",
+               "\"gen_tokens\":%d,\"decode_ms\":%.2f,\"decode_tok_s\":%.2f,\"ttft_ms\":%.2f,\"grammar_ms\":%.2f,"
+               "\"threads\":%d,\"kernels\":\"%s\"}",
                m.load_ms, stats.prompt_tokens, stats.prefill_ms,
                stats.prefill_ms > 0 ? stats.prompt_tokens * 1e3 / stats.prefill_ms : 0, stats.gen_tokens,
                stats.decode_ms, stats.decode_ms > 0 ? decoded * 1e3 / stats.decode_ms : 0, stats.ttft_ms,
+               stats.grammar_ms,
                native_host_iface(m.host)->thread_count(native_host_iface(m.host)->ctx),
                hearth_engine_kernels(m.engine));
         if (logits_buf) printf(",\"logits\":[%s]", logits_buf);
@@ -146,6 +172,7 @@ int cmd_run(int argc, char **argv) {
     free(s.tokens);
     think_buf_free(&s.text);
     free(file_text);
+    free(gbnf);
     cli_unload(&m);
     return rc;
 }

@@ -249,13 +249,9 @@ void hearth_gen_free(hearth_gen *g) {
     free(g);
 }
 
-hearth_status hearth_generate(hearth_engine *e, const int32_t *prompt, int n_prompt, int n_past, int max_tokens,
-                              const sampler_params *sp, hearth_token_fn on_token, void *user,
-                              hearth_gen_stats *stats, hearth_error *err) {
-    memset(stats, 0, sizeof *stats);
-    hearth_gen *g;
-    hearth_status st = hearth_gen_begin(&g, e, prompt, n_prompt, n_past, max_tokens, sp, err);
-    if (st) return st;
+hearth_status hearth_gen_run(hearth_gen *g, hearth_token_fn on_token, void *user, hearth_gen_stats *stats,
+                             hearth_error *err) {
+    hearth_status st = HEARTH_OK;
     for (;;) {
         int32_t token;
         st = hearth_gen_next(g, &token, err);
@@ -272,6 +268,17 @@ hearth_status hearth_generate(hearth_engine *e, const int32_t *prompt, int n_pro
         if (on_token && !on_token(user, token, text, len, hearth_gen_logits(g), g->n_vocab)) hearth_gen_stop(g);
     }
     *stats = g->stats;
+    return st;
+}
+
+hearth_status hearth_generate(hearth_engine *e, const int32_t *prompt, int n_prompt, int n_past, int max_tokens,
+                              const sampler_params *sp, hearth_token_fn on_token, void *user,
+                              hearth_gen_stats *stats, hearth_error *err) {
+    memset(stats, 0, sizeof *stats);
+    hearth_gen *g;
+    hearth_status st = hearth_gen_begin(&g, e, prompt, n_prompt, n_past, max_tokens, sp, err);
+    if (st) return st;
+    st = hearth_gen_run(g, on_token, user, stats, err);
     hearth_gen_free(g);
     return st;
 }

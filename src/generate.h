@@ -73,8 +73,12 @@ void hearth_gen_free(hearth_gen *g);
 typedef bool (*hearth_token_fn)(void *user, int32_t token, const char *text, size_t len, const float *logits,
                                 int n_vocab);
 
-/* All of the above in one call, on a synchronous backend; the text left at
- * the end goes to on_token with token -1. */
+/* Runs g to its end on a synchronous backend, each token to on_token, the
+ * text left at the end with token -1; *stats: g's stats. g stays the
+ * caller's (to free). */
+hearth_status hearth_gen_run(hearth_gen *g, hearth_token_fn on_token, void *user, hearth_gen_stats *stats,
+                             hearth_error *err);
+/* All of the above in one call (begin, run, free). */
 hearth_status hearth_generate(hearth_engine *e, const int32_t *prompt, int n_prompt, int n_past, int max_tokens,
                               const sampler_params *sp, hearth_token_fn on_token, void *user,
                               hearth_gen_stats *stats, hearth_error *err);

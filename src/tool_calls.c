@@ -279,10 +279,17 @@ hearth_status tool_calls_grammar(tool_format f, const json_value *tools, const c
                        : hearth_fail(err, HEARTH_E_ARG, "request: \"tools\" holds no function with a name");
     json_value *schema = NULL;
     if (!st) st = json_parse(b.p, b.len, &schema, err);
+    /* each tool's parameters are a document of their own: their "#/$defs/..." point into them */
+    const json_value *alts = json_get(list ? json_get(schema, "items") : schema, "anyOf");
+    const json_value **docs = st ? NULL : calloc(matched, sizeof *docs);
+    if (!st && !docs) st = hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
+    for (size_t i = 0; !st && alts && i < alts->n && i < matched; i++)
+        docs[i] = json_get(json_get(&alts->items[i], "properties"), args_key);
     const char *before = f == TOOLS_HERMES ? "<tool_call>\n" : f == TOOLS_PHI4 ? "functools" : "";
     const char *after = f == TOOLS_HERMES ? "\n</tool_call>" : "";
-    if (!st) st = json_schema_to_gbnf_wrapped(schema, before, after, out, len, err);
+    if (!st) st = json_schema_to_gbnf_wrapped(schema, docs, matched, before, after, out, len, err);
     if (st && st != HEARTH_E_NOMEM) hearth_prefix(err, "tools: ");
+    free(docs);
     json_free(schema);
     think_buf_free(&b);
     return st;

@@ -29,13 +29,21 @@ static const char OBJECT_GBNF[] = "root ::= object\n" JSON_PRIMITIVES;
 
 const char *json_object_gbnf(void) { return OBJECT_GBNF; }
 
+/* A $ref seen: the document it points into, its pointer text, the rule made for it. */
 typedef struct {
-    const json_value *root;
+    const json_value *doc;
+    const char *ref;
+    int rule;
+} ref_rule;
+
+typedef struct {
+    const json_value *root; /* the document "#" names where gen is now */
+    const json_value *const *docs; /* subschemas that are documents of their own (json_schema.h) */
+    size_t n_docs;
     think_buf out; /* the rules written so far */
     int n_rules;
-    /* $refs seen: the pointer text and the rule made for it */
-    const char **refs;
-    int *ref_rules, n_refs, cap_refs;
+    ref_rule *refs;
+    int n_refs, cap_refs;
     hearth_error *err;
 } conv;
 
@@ -228,6 +236,15 @@ static hearth_status gen_object(conv *c, const json_value *s, int depth, think_b
     return st;
 }
 
+/* One step of a JSON pointer: an object's member, or a list's item by its index. */
+static const json_value *step(const json_value *v, const char *key) {
+    if (v->type != JSON_ARRAY) return json_get(v, key);
+    char *end;
+    unsigned long i = strtoul(key, &end, 10);
+    bool digits = key[0] >= '0' && key[0] <= '9' && (key[0] != '0' || !key[1]) && !*end;
+    return digits && i < v->n ? &v->items[i] : NULL;
+}
+
 /* The schema a "#/a/b" pointer names inside the document. */
 static hearth_status resolve(conv *c, const char *ref, const json_value **out) {
     const json_value *v = c->root;
@@ -245,7 +262,7 @@ static hearth_status resolve(conv *c, const char *ref, const json_value **out) {
             }
             key[k] = 0;
             if (*p == '/') p++;
-            v = json_get(v, key);
+            v = step(v, key);
         }
     }
     if (!v || (v->type != JSON_OBJECT && v->type != JSON_BOOL))
@@ -257,22 +274,20 @@ static hearth_status resolve(conv *c, const char *ref, const json_value **out) {
 static hearth_status gen_ref(conv *c, const json_value *ref, int depth, think_buf *body) {
     if (ref->type != JSON_STRING) return hearth_fail(c->err, HEARTH_E_ARG, "JSON schema: \"$ref\" must be a string");
     for (int i = 0; i < c->n_refs; i++)
-        if (strcmp(c->refs[i], ref->str) == 0) return addf(body, "r%d", c->ref_rules[i]) ? HEARTH_OK : nomem(c);
+        if (c->refs[i].doc == c->root && strcmp(c->refs[i].ref, ref->str) == 0)
+            return addf(body, "r%d", c->refs[i].rule) ? HEARTH_OK : nomem(c);
     const json_value *target = NULL;
     hearth_status st = resolve(c, ref->str, &target);
     if (st) return st;
     if (c->n_refs == c->cap_refs) {
         int cap = c->cap_refs ? c->cap_refs * 2 : 8;
-        const char **r = realloc(c->refs, (size_t)cap * sizeof *r);
-        if (r) c->refs = r;
-        int *rr = r ? realloc(c->ref_rules, (size_t)cap * sizeof *rr) : NULL;
-        if (!rr) return nomem(c);
-        c->ref_rules = rr;
+        ref_rule *r = realloc(c->refs, (size_t)cap * sizeof *r);
+        if (!r) return nomem(c);
+        c->refs = r;
         c->cap_refs = cap;
     }
     int rule = new_rule(c);
-    c->refs[c->n_refs] = ref->str;
-    c->ref_rules[c->n_refs++] = rule;
+    c->refs[c->n_refs++] = (ref_rule){c->root, ref->str, rule};
     if ((st = gen(c, target, depth + 1, rule))) return st;
     return addf(body, "r%d", rule) ? HEARTH_OK : nomem(c);
 }
@@ -287,8 +302,20 @@ static hearth_status gen_type(conv *c, const json_value *s, const char *type, in
     return hearth_fail(c->err, HEARTH_E_ARG, "JSON schema: unknown type \"%.100s\"", type);
 }
 
-/* rule ::= the schema s, written to c->out. */
+static hearth_status gen_in(conv *c, const json_value *s, int depth, int rule);
+
+/* rule ::= the schema s, written to c->out; inside a document of its own,
+ * its $refs point into that. */
 static hearth_status gen(conv *c, const json_value *s, int depth, int rule) {
+    const json_value *outer = c->root;
+    for (size_t i = 0; i < c->n_docs; i++)
+        if (c->docs[i] == s) c->root = s;
+    hearth_status st = gen_in(c, s, depth, rule);
+    c->root = outer;
+    return st;
+}
+
+static hearth_status gen_in(conv *c, const json_value *s, int depth, int rule) {
     if (depth > JSON_SCHEMA_MAX_DEPTH)
         return hearth_fail(c->err, HEARTH_E_ARG, "JSON schema: nested more than %d deep", JSON_SCHEMA_MAX_DEPTH);
     /* checked as it grows, not after: a few KB of schema that repeats a subtree at every level (a type
@@ -358,21 +385,21 @@ static hearth_status gen(conv *c, const json_value *s, int depth, int rule) {
 }
 
 hearth_status json_schema_to_gbnf(const json_value *schema, char **out, size_t *len, hearth_error *err) {
-    return json_schema_to_gbnf_wrapped(schema, "", "", out, len, err);
+    return json_schema_to_gbnf_wrapped(schema, NULL, 0, "", "", out, len, err);
 }
 
-hearth_status json_schema_to_gbnf_wrapped(const json_value *schema, const char *before, const char *after, char **out,
+hearth_status json_schema_to_gbnf_wrapped(const json_value *schema, const json_value *const *documents,
+                                          size_t n_documents, const char *before, const char *after, char **out,
                                           size_t *len, hearth_error *err) {
     *out = NULL;
     *len = 0;
-    conv c = {.root = schema, .err = err};
+    conv c = {.root = schema, .docs = documents, .n_docs = n_documents, .err = err};
     int root = new_rule(&c);
     hearth_status st = gen(&c, schema, 0, root);
     if (!st && !(add(&c.out, "root ::= ") && add_literal(&c.out, before, strlen(before)) && addf(&c.out, " r%d ", root) &&
                  add_literal(&c.out, after, strlen(after)) && add(&c.out, "\n") && add(&c.out, JSON_PRIMITIVES)))
         st = nomem(&c);
     free(c.refs);
-    free(c.ref_rules);
     if (st) {
         think_buf_free(&c.out);
         return st;

@@ -150,6 +150,23 @@ static bool advance_cp(const grammar *g, const grammar_state *in, uint32_t cp, g
     return out->n_stacks > 0;
 }
 
+static bool stacks_nonascii_uniform(const grammar *g, const grammar_state *s);
+
+/* The bytes so far of a character that every stack's class takes or refuses
+ * whatever it is (a JSON string's plain characters), as one representative
+ * of those that allow the same next bytes: after the lead byte, the leads
+ * that restrict the second byte (E0, ED, F0, F4) stay, the others become
+ * C3, E1 or F1; after the second, any prefix allows any continuation. Then a
+ * counted string (maxLength) has a few states per count, not one per
+ * prefix of every non-ASCII token in the vocabulary (state_table.h). */
+static uint32_t canonical_partial(uint32_t cp, uint8_t need, uint8_t left) {
+    uint8_t got = need - left;
+    if (got >= 2) return got == 2 ? 0x40 : 0x1000;                     /* E1 80 or F1 80, F1 80 80 */
+    if (need == 2) return 0x03;                                        /* C3 */
+    if (need == 3) return cp == 0x0 || cp == 0xD ? cp : 0x1;           /* E0, ED, else E1 */
+    return cp == 0x0 || cp == 0x4 ? cp : 0x1;                          /* F0, F4, else F1 */
+}
+
 bool grammar_state_byte(const grammar *g, const grammar_state *in, uint8_t byte, grammar_state *out,
                         grammar_scratch *w) {
     state_clear(out);
@@ -190,6 +207,7 @@ bool grammar_state_byte(const grammar *g, const grammar_state *in, uint8_t byte,
         state_clear(out);
         return false;
     }
+    if (stacks_nonascii_uniform(g, in)) cp = canonical_partial(cp, need, left);
     out->partial = cp;
     out->left = left;
     out->need = need;
@@ -213,12 +231,15 @@ static int class_covers(const grammar_elem *el, uint32_t pos, uint32_t lo, uint3
     return all == positive ? 1 : 0;
 }
 
-bool grammar_state_nonascii_uniform(const grammar *g, const grammar_state *s) {
-    if (s->left) return false;
+static bool stacks_nonascii_uniform(const grammar *g, const grammar_state *s) {
     const grammar_elem *el = grammar_elems(g);
     for (size_t i = 0; i < s->len; i += 1 + s->data[i])
         if (s->data[i] && class_covers(el, s->data[i + s->data[i]], 0x80, 0x10FFFF) < 0) return false;
     return true;
+}
+
+bool grammar_state_nonascii_uniform(const grammar *g, const grammar_state *s) {
+    return !s->left && stacks_nonascii_uniform(g, s);
 }
 
 bool grammar_state_accepts(const grammar_state *s) {

@@ -30,6 +30,12 @@ struct vocab_trie {
     uint16_t *piece_len;
     uint32_t *order;      /* the tokens in depth-first order of the trie */
     uint32_t (*byte_sets)[8];
+    /* per subtree with a byte set: its tokens again, fewest characters first,
+     * from by_chars[set_lo[k]] (NONE: not kept), and the characters down to
+     * and including the subtree's own byte */
+    uint32_t *set_lo, *by_chars;
+    uint16_t *set_chars;
+    uint16_t *chars;      /* per token: its characters (a character cut short counts) */
 };
 
 enum { TOKEN_TEXT, TOKEN_EOG, TOKEN_NEVER };
@@ -63,15 +69,55 @@ static bool utf8_prefix_ok(const uint8_t *s, size_t n) {
     return true;
 }
 
+/* Each subtree's tokens with a byte set, fewest characters first (a
+ * counting sort per subtree), so that a bounded string's count allows a
+ * prefix of them (walk). Every token is in as many lists as it has such
+ * subtrees above it: a few times the vocabulary; past a bound, none kept. */
+static void sort_by_chars(vocab_trie *v) {
+    size_t total = 0;
+    for (uint32_t i = 0; i < v->n_nodes; i++)
+        if (v->nodes[i].below != NONE) total += v->nodes[i].tok_hi - v->nodes[i].tok_lo;
+    uint32_t *count = calloc((size_t)v->max_len + 2, sizeof *count);
+    if (total < (1u << 25)) v->by_chars = malloc((total ? total : 1) * sizeof *v->by_chars);
+    bool keep = count && v->by_chars;
+    size_t at = 0;
+    for (uint32_t i = 0; i < v->n_nodes; i++) {
+        const trie_node *n = &v->nodes[i];
+        if (n->below == NONE) continue;
+        v->set_lo[n->below] = keep ? (uint32_t)at : NONE;
+        if (!keep) continue;
+        int most = 0;
+        for (uint32_t k = n->tok_lo; k < n->tok_hi; k++) {
+            int c = v->chars[v->order[k]];
+            count[c]++;
+            if (c > most) most = c;
+        }
+        /* count[c] becomes where tokens of c characters start */
+        for (int c = 0, sum = 0; c <= most; c++) {
+            int here = (int)count[c];
+            count[c] = (uint32_t)sum;
+            sum += here;
+        }
+        for (uint32_t k = n->tok_lo; k < n->tok_hi; k++) {
+            uint32_t t = v->order[k];
+            v->by_chars[at + count[v->chars[t]]++] = t;
+        }
+        memset(count, 0, ((size_t)most + 1) * sizeof *count);
+        at += n->tok_hi - n->tok_lo;
+    }
+    free(count); /* without the lists (no memory) the walk only descends further */
+}
+
 /* Depth first: each node's tokens then its children's make one range of
  * order[]; on the way back up, the bytes below each node (kept for the
  * large subtrees). An explicit stack: pieces can be long. */
 static bool number_subtrees(vocab_trie *v) {
     uint32_t (*sets)[8] = calloc(v->n_nodes, sizeof *sets);
+    uint16_t *node_chars = calloc(v->n_nodes, sizeof *node_chars);
     uint32_t *stack = malloc(((size_t)v->max_len + 2) * sizeof *stack);
     uint32_t *cur = malloc(((size_t)v->max_len + 2) * sizeof *cur);
     v->order = malloc(((size_t)v->n_vocab + 1) * sizeof *v->order);
-    bool ok = sets && stack && cur && v->order;
+    bool ok = sets && node_chars && stack && cur && v->order;
     uint32_t pos = 0, n_sets = 0, depth = 0;
     if (ok) {
         stack[0] = 0;
@@ -85,6 +131,7 @@ static bool number_subtrees(vocab_trie *v) {
             cur[depth] = v->nodes[c].next_sibling;
             trie_node *n = &v->nodes[c];
             n->tok_lo = pos;
+            node_chars[c] = (uint16_t)(node_chars[stack[depth]] + ((n->byte & 0xC0) != 0x80));
             for (uint32_t t = n->first_token; t != NONE; t = v->token_next[t]) v->order[pos++] = t;
             stack[++depth] = c;
             cur[depth] = n->first_child;
@@ -104,14 +151,21 @@ static bool number_subtrees(vocab_trie *v) {
         parent[top->byte >> 5] |= 1u << (top->byte & 31);
         depth--;
     }
-    if (ok) v->byte_sets = malloc((n_sets ? n_sets : 1) * sizeof *v->byte_sets);
-    ok = ok && v->byte_sets;
+    if (ok) {
+        v->byte_sets = malloc((n_sets ? n_sets : 1) * sizeof *v->byte_sets);
+        v->set_lo = malloc((n_sets ? n_sets : 1) * sizeof *v->set_lo);
+        v->set_chars = malloc((n_sets ? n_sets : 1) * sizeof *v->set_chars);
+    }
+    ok = ok && v->byte_sets && v->set_lo && v->set_chars;
     for (uint32_t i = 0, k = 0; ok && i < v->n_nodes; i++) {
         trie_node *n = &v->nodes[i];
         if (n->tok_hi - n->tok_lo < SET_MIN || n->first_child == NONE) continue;
         memcpy(v->byte_sets[k], sets[i], sizeof *sets);
+        v->set_chars[k] = node_chars[i];
         n->below = k++;
     }
+    if (ok) sort_by_chars(v);
+    free(node_chars);
     free(sets);
     free(stack);
     free(cur);
@@ -130,8 +184,9 @@ hearth_status vocab_trie_build(vocab_trie **out, const hearth_tokenizer *t, hear
         v->kind = malloc((size_t)n);
         v->piece = calloc((size_t)n, sizeof *v->piece);
         v->piece_len = calloc((size_t)n, sizeof *v->piece_len);
+        v->chars = calloc((size_t)n, sizeof *v->chars);
     }
-    bool ok = v && buf && v->token_next && v->kind && v->piece && v->piece_len && add_node(v, 0) == 0;
+    bool ok = v && buf && v->token_next && v->kind && v->piece && v->piece_len && v->chars && add_node(v, 0) == 0;
     for (int id = 0; ok && id < n; id++) {
         v->token_next[id] = NONE;
         if (tokenizer_is_eog(t, id)) {
@@ -150,6 +205,7 @@ hearth_status vocab_trie_build(vocab_trie **out, const hearth_tokenizer *t, hear
         }
         memcpy(v->piece[id], buf, len);
         v->piece_len[id] = (uint16_t)len;
+        for (size_t i = 0; i < len; i++) v->chars[id] += ((uint8_t)buf[i] & 0xC0) != 0x80;
         if ((int)len > v->max_len) v->max_len = (int)len;
         uint32_t node = 0;
         for (size_t i = 0; ok && i < len; i++) {
@@ -189,6 +245,10 @@ void vocab_trie_free(vocab_trie *v) {
     free(v->kind);
     free(v->order);
     free(v->byte_sets);
+    free(v->set_lo);
+    free(v->set_chars);
+    free(v->by_chars);
+    free(v->chars);
     free(v);
 }
 
@@ -209,6 +269,7 @@ struct grammar_matcher {
     grammar_state *path; /* scratch states for accept_text */
     uint32_t *path_id;   /* the states along the trie walk (state_table numbers), max_len + 1 */
     uint32_t *child;     /* the next child to try at each depth */
+    uint32_t *child_slow; /* the same for the walk without the state table */
     state_table *table;
     grammar_scratch w;
     cache_slot cache[CACHE_SLOTS];
@@ -227,8 +288,9 @@ hearth_status grammar_matcher_create(grammar_matcher **out, const grammar *g, co
     m->path = calloc((size_t)trie->max_len + 2, sizeof *m->path);
     m->child = malloc(((size_t)trie->max_len + 2) * sizeof *m->child);
     m->path_id = malloc(((size_t)trie->max_len + 2) * sizeof *m->path_id);
+    m->child_slow = malloc(((size_t)trie->max_len + 2) * sizeof *m->child_slow);
     m->table = state_table_create(g);
-    hearth_status st = m->path && m->child && m->path_id && m->table
+    hearth_status st = m->path && m->child && m->path_id && m->child_slow && m->table
                            ? grammar_state_start(g, &m->state, &m->w, err)
                            : hearth_fail(err, HEARTH_E_NOMEM, "out of memory");
     if (st) {
@@ -246,6 +308,7 @@ void grammar_matcher_free(grammar_matcher *m) {
     free(m->path);
     free(m->child);
     free(m->path_id);
+    free(m->child_slow);
     state_table_free(m->table);
     grammar_scratch_free(&m->w);
     for (int i = 0; i < CACHE_SLOTS; i++) {
@@ -262,9 +325,41 @@ static bool same_state(const grammar_state *a, const grammar_state *b) {
 
 static void allow(uint32_t *allowed, uint32_t id) { allowed[id >> 5] |= 1u << (id & 31); }
 
+/* The tokens that end at node; how many. */
+static int allow_own(const vocab_trie *v, const trie_node *node, uint32_t *allowed) {
+    int count = 0;
+    for (uint32_t t = node->first_token; t != NONE; t = v->token_next[t]) allow(allowed, t), count++;
+    return count;
+}
+
+/* The tokens of node c's subtree that state `from` takes after node c's
+ * byte, a real matcher step per trie edge: where the state table is full.
+ * m->path holds the states by depth (accept_text uses it only between walks). */
+static int walk_uncached(grammar_matcher *m, uint32_t c, const grammar_state *from, uint32_t *allowed) {
+    const vocab_trie *v = m->v;
+    int count = 0, depth = 0;
+    if (!grammar_state_byte(m->g, from, v->nodes[c].byte, &m->path[0], &m->w)) return 0;
+    count += allow_own(v, &v->nodes[c], allowed);
+    m->child_slow[0] = v->nodes[c].first_child;
+    while (depth >= 0) {
+        uint32_t k = m->child_slow[depth];
+        if (k == NONE) {
+            depth--;
+            continue;
+        }
+        const trie_node *node = &v->nodes[k];
+        m->child_slow[depth] = node->next_sibling;
+        if (!grammar_state_byte(m->g, &m->path[depth], node->byte, &m->path[depth + 1], &m->w)) continue;
+        count += allow_own(v, node, allowed);
+        if (node->first_child != NONE) m->child_slow[++depth] = node->first_child;
+    }
+    return count;
+}
+
 /* The walk itself: every token whose bytes the state takes. A subtree
  * whose bytes all lead back to the state reached at its top (a string's
- * plain characters) is allowed whole, without visiting it. */
+ * plain characters) is allowed whole, without visiting it; one whose
+ * characters step down a count (maxLength) by its tokens' characters. */
 static int walk(grammar_matcher *m, uint32_t *allowed) {
     const vocab_trie *v = m->v;
     int count = 0;
@@ -273,7 +368,10 @@ static int walk(grammar_matcher *m, uint32_t *allowed) {
     uint32_t start = state_table_intern(m->table, &m->state);
     int depth = 0;
     m->path_id[0] = start;
-    m->child[0] = start == STATE_DEAD ? NONE : v->nodes[0].first_child;
+    m->child[0] = start >= STATE_FULL ? NONE : v->nodes[0].first_child;
+    if (start == STATE_FULL) /* no table at all (out of memory): every subtree of the root without it */
+        for (uint32_t c = v->nodes[0].first_child; c != NONE; c = v->nodes[c].next_sibling)
+            count += walk_uncached(m, c, &m->state, allowed);
     while (depth >= 0) {
         uint32_t c = m->child[depth];
         if (c == NONE) {
@@ -284,14 +382,30 @@ static int walk(grammar_matcher *m, uint32_t *allowed) {
         m->child[depth] = node->next_sibling;
         uint32_t to = state_table_next(m->table, m->path_id[depth], node->byte);
         if (to == STATE_DEAD) continue;
-        if (node->first_child != NONE && node->below != NONE && node->well_formed &&
-            (state_table_loops(m->table, to, v->byte_sets[node->below]) ||
-             state_table_runs(m->table, to, v->byte_sets[node->below], node->height))) {
-            for (uint32_t k = node->tok_lo; k < node->tok_hi; k++) allow(allowed, v->order[k]);
-            count += (int)(node->tok_hi - node->tok_lo);
+        if (to == STATE_FULL) {
+            count += walk_uncached(m, c, state_table_state(m->table, m->path_id[depth]), allowed);
             continue;
         }
-        for (uint32_t t = node->first_token; t != NONE; t = v->token_next[t]) allow(allowed, t), count++;
+        if (node->first_child != NONE && node->below != NONE && node->well_formed) {
+            const uint32_t *set = v->byte_sets[node->below];
+            int chars = state_table_loops(m->table, to, set) ? node->height
+                                                             : state_table_chain(m->table, to, set, node->height);
+            if (chars >= node->height) { /* every token below */
+                for (uint32_t k = node->tok_lo; k < node->tok_hi; k++) allow(allowed, v->order[k]);
+                count += (int)(node->tok_hi - node->tok_lo);
+                continue;
+            }
+            uint32_t lo = v->set_lo[node->below];
+            if (chars >= 0 && lo != NONE) { /* those of at most `chars` characters below the node */
+                for (uint32_t k = lo, end = lo + (node->tok_hi - node->tok_lo); k < end; k++) {
+                    uint32_t t = v->by_chars[k];
+                    if (v->chars[t] - v->set_chars[node->below] > chars) break;
+                    allow(allowed, t), count++;
+                }
+                continue;
+            }
+        }
+        count += allow_own(v, node, allowed);
         if (node->first_child != NONE) {
             depth++;
             m->path_id[depth] = to;
@@ -352,3 +466,5 @@ bool grammar_matcher_accept(grammar_matcher *m, int32_t token) {
 }
 
 bool grammar_matcher_complete(const grammar_matcher *m) { return grammar_state_accepts(&m->state); }
+
+void grammar_matcher_limit_states(grammar_matcher *m, uint32_t max_states) { state_table_limit(m->table, max_states); }

@@ -38,6 +38,9 @@ bool grammar_matcher_accept(grammar_matcher *m, int32_t token);
 /* Advances over text (a prefix the host forced, tests). */
 bool grammar_matcher_accept_text(grammar_matcher *m, const char *text, size_t len);
 bool grammar_matcher_complete(const grammar_matcher *m);
+/* Keeps at most max_states grammar states from walk to walk (tests: a full
+ * table makes the walk step on without it, slower and the same mask). */
+void grammar_matcher_limit_states(grammar_matcher *m, uint32_t max_states);
 
 static inline bool token_allowed(const uint32_t *allowed, int32_t id) { return (allowed[id >> 5] >> (id & 31)) & 1; }
 

@@ -18,13 +18,16 @@ const weather = { type: 'object', properties: { city: { type: 'string', maxLengt
 const tools = [
   { type: 'function', function: { name: 'get_weather', description: 'Weather for a city', parameters: weather } },
   { type: 'function', function: { name: 'add', parameters: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } }, required: ['a', 'b'] } } },
+  // its $ref points into its own parameters, not into the schema of a call to any tool
+  { type: 'function', function: { name: 'book', parameters: { $defs: { day: { type: 'string', maxLength: 10 } }, type: 'object', properties: { when: { $ref: '#/$defs/day' }, seats: { type: 'integer' } }, required: ['when'] } } },
 ];
 const paramsOf = Object.fromEntries(tools.map((t) => [t.function.name, t.function.parameters]));
 const messages = [{ role: 'user', content: 'What is the weather in Oslo?' }];
 
 const engine = await createEngine({ model, backend: 'cpu', threads: 1, contextSize: 2048 });
 try {
-  for (const [label, toolChoice] of [['required', 'required'], ['named', { type: 'function', function: { name: 'add' } }]]) {
+  const named = (name) => ({ type: 'function', function: { name } });
+  for (const [label, toolChoice] of [['required', 'required'], ['named', named('add')], ['named $ref', named('book')]]) {
     for (const seed of [1, 2]) {
       const req = { messages, tools, tool_choice: toolChoice, temperature: 1, seed, max_tokens: 300 };
       const r = await engine.chat.completions.create(req);
@@ -37,7 +40,7 @@ try {
         JSON.stringify(r.choices[0]));
       check(`tool_choice ${label} seed ${seed}: arguments valid for the function's parameters`, !!validate && validate(args),
         `${JSON.stringify(call)} ${validate ? ajv.errorsText(validate.errors) : 'unknown function'}`);
-      if (label === 'named') check(`tool_choice named seed ${seed}: calls the named function`, call?.function.name === 'add', JSON.stringify(call));
+      if (toolChoice.function) check(`tool_choice ${label} seed ${seed}: calls the named function`, call?.function.name === toolChoice.function.name, JSON.stringify(call));
       // the same request streamed: the deltas' calls reassemble to the same calls
       const streamed = [];
       let finish = null;

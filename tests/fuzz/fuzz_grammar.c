@@ -3,7 +3,9 @@
  *   0: GBNF text, compiled, then matched against its own bytes (the state
  *      machine on whatever the grammar allows), a byte at a time;
  *   1: a JSON Schema, converted to GBNF, which must then compile: a schema
- *      the converter accepts never gives a broken grammar;
+ *      the converter accepts never gives a broken grammar; the same JSON as
+ *      a list of tools, to the tool_choice grammar of each format (each
+ *      tool's $refs resolved in its own parameters);
  *   2: a model's answer, split into content and tool calls in every
  *      format, in pieces whose sizes come from the input.
  * Any result is fine except a crash, a leak, undefined behaviour, a runaway
@@ -55,6 +57,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             grammar_free(g);
         }
         free(gbnf);
+        for (int f = TOOLS_HERMES; schema && f <= TOOLS_PHI4; f++) {
+            gbnf = NULL;
+            if (!tool_calls_grammar((tool_format)f, schema, NULL, &gbnf, &len, NULL)) {
+                grammar *g = NULL;
+                if (grammar_parse(&g, gbnf, len, &err) && err.code != HEARTH_E_NOMEM) abort();
+                grammar_free(g);
+            }
+            free(gbnf);
+        }
         json_free(schema);
     } else {
         for (int f = TOOLS_NONE; f <= TOOLS_PHI4; f++) {

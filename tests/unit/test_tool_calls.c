@@ -133,7 +133,14 @@ static void test_grammar(void) {
     const char *tools_text =
         "[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\","
         "\"properties\":{\"city\":{\"type\":\"string\"}},\"required\":[\"city\"]}}},"
-        "{\"type\":\"function\",\"function\":{\"name\":\"noop\"}}]";
+        "{\"type\":\"function\",\"function\":{\"name\":\"noop\"}},"
+        /* two tools whose "#/$defs/day" differ: each $ref points into its own tool's parameters */
+        "{\"type\":\"function\",\"function\":{\"name\":\"book\",\"parameters\":{\"$defs\":{\"day\":{\"type\":"
+        "\"string\",\"maxLength\":10}},\"type\":\"object\",\"properties\":{\"when\":{\"$ref\":\"#/$defs/day\"}},"
+        "\"required\":[\"when\"]}}},"
+        "{\"type\":\"function\",\"function\":{\"name\":\"rate\",\"parameters\":{\"definitions\":{\"day\":{\"type\":"
+        "\"integer\"}},\"type\":\"object\",\"properties\":{\"when\":{\"$ref\":\"#/definitions/day\"},\"again\":"
+        "{\"$ref\":\"#\"}}}}}]";
     json_value *tools;
     if (json_parse(tools_text, strlen(tools_text), &tools, NULL)) return;
     static const struct {
@@ -148,6 +155,13 @@ static void test_grammar(void) {
         {TOOLS_LLAMA3, NULL, "{\"name\":\"get_weather\",\"parameters\":{\"city\":\"Rome\"}}", 2},
         {TOOLS_MISTRAL, NULL, "[{\"name\":\"noop\",\"arguments\":{}}]", 2},
         {TOOLS_PHI4, "get_weather", "functools[{\"name\":\"get_weather\",\"arguments\":{\"city\":\"x\"}}]", 2},
+        {TOOLS_HERMES, "book", "<tool_call>\n{\"name\":\"book\",\"arguments\":{\"when\":\"2025-01-01\"}}\n</tool_call>", 2},
+        {TOOLS_HERMES, "book", "<tool_call>\n{\"name\":\"book\",\"arguments\":{\"when\":\"2025-01-01T\"", 0},
+        {TOOLS_HERMES, NULL, "<tool_call>\n{\"name\":\"book\",\"arguments\":{\"when\":5", 0},
+        {TOOLS_LLAMA3, "rate", "{\"name\":\"rate\",\"parameters\":{\"when\":5,\"again\":{\"when\":6}}}", 2},
+        {TOOLS_LLAMA3, NULL, "{\"name\":\"rate\",\"parameters\":{\"when\":\"", 0},
+        {TOOLS_MISTRAL, NULL, "[{\"name\":\"rate\",\"arguments\":{\"again\":{}}}]", 2},
+        {TOOLS_PHI4, NULL, "functools[{\"name\":\"book\",\"arguments\":{\"when\":\"x\"}}]", 2},
     };
     for (size_t i = 0; i < sizeof G / sizeof *G; i++) {
         char *gbnf = NULL;
