@@ -157,17 +157,17 @@ if [ "${GRAMMAR:-0}" = 1 ]; then
     done
     for ((k = 0; k < n; k++)); do wait "${pids[$k]}"; echo "share $k/$n: exit $? after $(( $(date +%s) - c0 )) s"; done
     grep -h '^not ok\|^ok - webgpu mask' "$OUT"/corpus-*.log | head -40
-    # Totals from each share's last "# {counts}" line (written at its end; a share cut by the
-    # timeout has none: its progress lines "# webgpu MODEL SCHEMA: {...}" say how far it got).
+    # Totals from each share's last "# {counts}" line (written at its end), or for a share cut by
+    # the timeout from its last progress line "# webgpu MODEL SCHEMA: {counts so far}".
     node -e '
       const fs = require("fs"), t = { ok: 0, bad: 0, cut: 0 }; let finished = 0, progress = 0;
       for (const f of process.argv.slice(1)) {
         const lines = fs.readFileSync(f, "utf8").split("\n");
         const end = lines.filter((l) => l.startsWith("# {")).pop();
-        progress += lines.filter((l) => l.startsWith("# webgpu ")).length;
-        if (!end) continue;
-        finished++;
-        const c = JSON.parse(end.slice(2)).webgpu || {};
+        const steps = lines.filter((l) => l.startsWith("# webgpu "));
+        progress += steps.length;
+        if (end) finished++;
+        const c = end ? JSON.parse(end.slice(2)).webgpu || {} : steps.length ? JSON.parse(steps.at(-1).replace(/^[^{]*/, "")) : {};
         for (const k in t) t[k] += c[k] || 0;
       }
       const notOk = process.argv.slice(1).reduce((n, f) => n + (fs.readFileSync(f, "utf8").match(/^not ok/gm) || []).length, 0);
