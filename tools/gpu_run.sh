@@ -27,7 +27,7 @@
 #   (GTOKENS tokens, 128; GSEEDS seeds, 5; GSCHEMA, tests/fixtures/schemas/11_person.json), then the
 #   schema corpus on WebGPU: tests/e2e/json_schema.test.mjs with HEARTH_SCHEMA_ALL=1 (SCHEMA_ALL=0: the
 #   CI subset) HEARTH_SCHEMA_BACKENDS=webgpu in SHARDS processes (8) at once, HEARTH_SCHEMA_UNBOUNDED_MAX
-#   (UNBOUNDED_MAX, 300), each at most CORPUS_TIMEOUT s (400); CORPUS=0 skips it. A line
+#   (UNBOUNDED_MAX, 300), each at most CORPUS_TIMEOUT s (330: with the bench, within the device's 600 s a call); CORPUS=0 skips it. A line
 #   {"corpus":...} totals the shares' answers (valid, failed, cut off by max_tokens).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -147,12 +147,12 @@ if [ "${GRAMMAR:-0}" = 1 ]; then
   [ "${PIPESTATUS[0]}" = 0 ] || echo '{"run":"grammar bench","error":"failed"}' | jsonl ''
   if [ "${CORPUS:-1}" = 1 ]; then
     n=${SHARDS:-8}
-    say "schema corpus on WebGPU: $n shares at once, at most ${CORPUS_TIMEOUT:-400} s"
+    say "schema corpus on WebGPU: $n shares at once, at most ${CORPUS_TIMEOUT:-330} s"
     c0=$(date +%s) pids=()
     for ((k = 0; k < n; k++)); do
       HEARTH_SCHEMA_ALL=${SCHEMA_ALL:-1} HEARTH_SCHEMA_WEBGPU=1 HEARTH_SCHEMA_BACKENDS=webgpu HEARTH_SCHEMA_SHARD=$k/$n \
         HEARTH_SCHEMA_UNBOUNDED_MAX=${UNBOUNDED_MAX:-300} HEARTH_SCHEMA_MASK_MODES=$([ "$k" = 0 ] && echo 1 || echo 0) \
-        timeout "${CORPUS_TIMEOUT:-400}" node tests/e2e/json_schema.test.mjs >"$OUT/corpus-$k.log" 2>&1 &
+        timeout "${CORPUS_TIMEOUT:-330}" node tests/e2e/json_schema.test.mjs >"$OUT/corpus-$k.log" 2>&1 &
       pids+=($!)
     done
     for ((k = 0; k < n; k++)); do wait "${pids[$k]}"; echo "share $k/$n: exit $? after $(( $(date +%s) - c0 )) s"; done
