@@ -158,20 +158,19 @@ if [ "${GRAMMAR:-0}" = 1 ]; then
     for ((k = 0; k < n; k++)); do wait "${pids[$k]}"; echo "share $k/$n: exit $? after $(( $(date +%s) - c0 )) s"; done
     grep -h '^not ok\|^ok - webgpu mask' "$OUT"/corpus-*.log | head -40
     # Totals from each share's last "# {counts}" line (written at its end), or for a share cut by
-    # the timeout from its last progress line "# webgpu MODEL SCHEMA: {counts so far}".
+    # the timeout from its last progress line "# webgpu MODEL SCHEMA seed S: {counts so far}".
     node -e '
-      const fs = require("fs"), t = { ok: 0, bad: 0, cut: 0 }; let finished = 0, progress = 0;
+      const fs = require("fs"), t = { ok: 0, bad: 0, cut: 0 }; let finished = 0;
       for (const f of process.argv.slice(1)) {
         const lines = fs.readFileSync(f, "utf8").split("\n");
         const end = lines.filter((l) => l.startsWith("# {")).pop();
         const steps = lines.filter((l) => l.startsWith("# webgpu "));
-        progress += steps.length;
         if (end) finished++;
         const c = end ? JSON.parse(end.slice(2)).webgpu || {} : steps.length ? JSON.parse(steps.at(-1).replace(/^[^{]*/, "")) : {};
         for (const k in t) t[k] += c[k] || 0;
       }
       const notOk = process.argv.slice(1).reduce((n, f) => n + (fs.readFileSync(f, "utf8").match(/^not ok/gm) || []).length, 0);
-      console.log(JSON.stringify({ corpus: "webgpu", shares: process.argv.length - 1, finished, schema_model_pairs_done: progress,
+      console.log(JSON.stringify({ corpus: "webgpu", shares: process.argv.length - 1, finished, answers: t.ok + t.bad + t.cut,
         valid: t.ok, failed: t.bad, cut_by_max_tokens: t.cut, not_ok_lines: notOk }));' "$OUT"/corpus-*.log | jsonl ''
   fi
   say "done in $(( $(date +%s) - t0 )) s"
