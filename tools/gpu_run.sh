@@ -27,7 +27,7 @@
 #   (GTOKENS tokens, 128; GSEEDS seeds, 5; GSCHEMA, tests/fixtures/schemas/11_person.json), then the
 #   schema corpus on WebGPU: tests/e2e/json_schema.test.mjs with HEARTH_SCHEMA_ALL=1 (SCHEMA_ALL=0: the
 #   CI subset) HEARTH_SCHEMA_BACKENDS=webgpu in SHARDS processes (8) at once, HEARTH_SCHEMA_UNBOUNDED_MAX
-#   (UNBOUNDED_MAX, 300), each at most CORPUS_TIMEOUT s (330: with the bench, within the device's 600 s a call); CORPUS=0 skips it. A line
+#   (UNBOUNDED_MAX, 300), each at most CORPUS_TIMEOUT s (330: with the bench, within the device's 600 s a call); CORPUS=0 skips it, GBENCH=0 the bench. A line
 #   {"corpus":...} totals the shares' answers (valid, failed, cut off by max_tokens).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -135,16 +135,19 @@ if [ "${GRAMMAR:-0}" = 1 ]; then
     mkdir -p tests/node_modules && xz -dc "$KIT/ajv.tar.xz" | tar -C tests/node_modules -xf - || echo "ajv.tar.xz? (rerun tools/gpu_kit.sh)"
   fi
   gfile=${GRAMMAR_FILE:-}
-  if [ -z "$gfile" ]; then
+  if [ "${GBENCH:-1}" != 1 ]; then gfile=none
+  elif [ -z "$gfile" ]; then
     say "model: qwen"
     node bench/gpu_bench.mjs --make-only qwen || echo "making the model failed"
     gfile=$root/build/gpu-models/qwen2.5-0.5b-q4_0.gguf
   fi
-  say "grammar bench: $gfile"
-  timeout "$MT" node bench/grammar_gpu_bench.mjs --file "$gfile" --tokens "${GTOKENS:-128}" --seeds "${GSEEDS:-5}" \
-    --schema "${GSCHEMA:-tests/fixtures/schemas/11_person.json}" \
-    $([ -z "${GRAMMAR_FILE:-}" ] && echo --label "Qwen2.5-0.5B-shaped Q4_0") | jsonl ''
-  [ "${PIPESTATUS[0]}" = 0 ] || echo '{"run":"grammar bench","error":"failed"}' | jsonl ''
+  if [ "$gfile" != none ]; then
+    say "grammar bench: $gfile"
+    timeout "$MT" node bench/grammar_gpu_bench.mjs --file "$gfile" --tokens "${GTOKENS:-128}" --seeds "${GSEEDS:-5}" \
+      --schema "${GSCHEMA:-tests/fixtures/schemas/11_person.json}" \
+      $([ -z "${GRAMMAR_FILE:-}" ] && echo --label "Qwen2.5-0.5B-shaped Q4_0") | jsonl ''
+    [ "${PIPESTATUS[0]}" = 0 ] || echo '{"run":"grammar bench","error":"failed"}' | jsonl ''
+  fi
   if [ "${CORPUS:-1}" = 1 ]; then
     n=${SHARDS:-8}
     say "schema corpus on WebGPU: $n shares at once, at most ${CORPUS_TIMEOUT:-330} s"
