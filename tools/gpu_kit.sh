@@ -9,6 +9,8 @@
 #                      the packages node-llama-cpp needs at run time (not the llama.cpp sources)
 #   tokenizers.tar.xz  tokenizers/NAME/{tokenizer.json,tokenizer_config.json} from ../shared for the
 #                      tokenizers bench/gpu_bench.mjs's models name (and llama2, llama3, qwen3)
+#   ajv.tar.xz         ajv and its four dependencies (package.json and dist/*.js only), from tests/node_modules,
+#                      for tests/e2e/json_schema.test.mjs (gpu_run.sh's GRAMMAR=1)
 #   gl/*.deb           the Vulkan loader and GL vendor-neutral libraries (libvulkan1, libglvnd0, ...)
 #   dist/              web/dist/*.wasm built here (`make -j2 wasm`; the WGSL is embedded) and COMMIT
 #   base.tar.xz        only with BASE=REV: REV's bench/ tools/ web/ (tracked files) and its own wasm,
@@ -150,6 +152,18 @@ if fresh tokenizers "$key"; then
   stamp tokenizers "$key"
 fi
 
+# ---- ajv (the schema corpus's validator) and what it requires at run time, without sources or maps
+TN=$root/tests/node_modules
+AJV_PKGS="ajv fast-deep-equal fast-uri json-schema-traverse require-from-string"
+key="$(for p in $AJV_PKGS; do node -p "require('$TN/$p/package.json').version"; done | tr '\n' ' ')"
+if fresh ajv "$key"; then
+  log "ajv: $AJV_PKGS ($key)"
+  (cd "$TN" && find $AJV_PKGS -type f \( -name package.json -o -name '*.js' -o -name '*.json' \) \
+    -not -path 'ajv/lib/*' -not -path '*/test/*' -not -path '*/benchmark/*' -not -path '*/.github/*' | LC_ALL=C sort) >"$tmp/ajv.list"
+  tar -C "$TN" -cf - -T "$tmp/ajv.list" | "${XZ[@]}" >"$KIT/ajv.tar.xz.tmp" && mv "$KIT/ajv.tar.xz.tmp" "$KIT/ajv.tar.xz"
+  stamp ajv "$key"
+fi
+
 # ---- Debian packages for the Vulkan loader (the device README's list; dawn.node dlopens
 # libvulkan.so.1, llama.cpp's Vulkan build links it; NVIDIA's ICD library needs libGLdispatch)
 GL_PKGS=${GL_PKGS:-libvulkan1 libglvnd0 libegl1 libgl1 libglx0 libopengl0 libgles2}
@@ -201,7 +215,7 @@ fi
 
 # ---- sizes
 log "kit in $KIT:"
-(cd "$KIT" && du -b node.xz webgpu.tar.xz nlc.tar.xz tokenizers.tar.xz gl dist $( [ -f base.tar.xz ] && echo base.tar.xz) >&2)
+(cd "$KIT" && du -b node.xz webgpu.tar.xz nlc.tar.xz tokenizers.tar.xz ajv.tar.xz gl dist $( [ -f base.tar.xz ] && echo base.tar.xz) >&2)
 total=$(du -sb "$KIT" | cut -f1)
 tree=$(git ls-files -z | xargs -0 stat -c %s 2>/dev/null | awk '{s+=$1} END {print s+0}')
 untracked=$(git ls-files -z --others --exclude-standard | xargs -0 -r stat -c %s 2>/dev/null | awk '{s+=$1} END {print s+0}')

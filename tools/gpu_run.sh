@@ -21,6 +21,14 @@
 # ldpath: unpack them in the temporary folder and add it to LD_LIBRARY_PATH; skip;
 # default: root where nvidia-smi exists and we are root, else ldpath), KEEP=1 (keep the folder),
 # MODEL_TIMEOUT (seconds a bench process may take, 240: one that hangs leaves time for the rest).
+# GRAMMAR=1 runs the structured-output checks instead of the model benches (issue 20):
+#   node bench/grammar_gpu_bench.mjs on the Qwen2.5-0.5B-shaped Q4_0 model (GRAMMAR_FILE: another
+#   GGUF), per-token decode with a JSON Schema whose mask is uploaded / read back / no grammar
+#   (GTOKENS tokens, 128; GSEEDS seeds, 5; GSCHEMA, tests/fixtures/schemas/11_person.json), then the
+#   schema corpus on WebGPU: tests/e2e/json_schema.test.mjs with HEARTH_SCHEMA_ALL=1 (SCHEMA_ALL=0: the
+#   CI subset) HEARTH_SCHEMA_BACKENDS=webgpu in SHARDS processes (8) at once, HEARTH_SCHEMA_UNBOUNDED_MAX
+#   (UNBOUNDED_MAX, 300), each at most CORPUS_TIMEOUT s (330: with the bench, within the device's 600 s a call); CORPUS=0 skips it, GBENCH=0 the bench. A line
+#   {"corpus":...} totals the shares' answers (valid, failed, cut off by max_tokens).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -119,6 +127,58 @@ R=${R:-3}
 MT=${MODEL_TIMEOUT:-240}
 # bench prints JSON lines (and errors as JSON lines); keep those in bench.jsonl, with a prefix field.
 jsonl() { awk -v f="$OUT/bench.jsonl" -v pre="$1" '{ print; fflush() } /^\{/ { if (pre != "") sub(/^\{/, "{" pre ","); print >> f; fflush(f) }'; }
+
+if [ "${GRAMMAR:-0}" = 1 ]; then
+  # ajv for the corpus: tests/node_modules is not tracked (ESM imports do not read NODE_PATH).
+  if [ ! -e tests/node_modules/ajv ]; then
+    [ -L tests/node_modules ] && rm tests/node_modules
+    mkdir -p tests/node_modules && xz -dc "$KIT/ajv.tar.xz" | tar -C tests/node_modules -xf - || echo "ajv.tar.xz? (rerun tools/gpu_kit.sh)"
+  fi
+  gfile=${GRAMMAR_FILE:-}
+  if [ "${GBENCH:-1}" != 1 ]; then gfile=none
+  elif [ -z "$gfile" ]; then
+    say "model: qwen"
+    node bench/gpu_bench.mjs --make-only qwen || echo "making the model failed"
+    gfile=$root/build/gpu-models/qwen2.5-0.5b-q4_0.gguf
+  fi
+  if [ "$gfile" != none ]; then
+    say "grammar bench: $gfile"
+    timeout "$MT" node bench/grammar_gpu_bench.mjs --file "$gfile" --tokens "${GTOKENS:-128}" --seeds "${GSEEDS:-5}" \
+      --schema "${GSCHEMA:-tests/fixtures/schemas/11_person.json}" \
+      $([ -z "${GRAMMAR_FILE:-}" ] && echo --label "Qwen2.5-0.5B-shaped Q4_0") | jsonl ''
+    [ "${PIPESTATUS[0]}" = 0 ] || echo '{"run":"grammar bench","error":"failed"}' | jsonl ''
+  fi
+  if [ "${CORPUS:-1}" = 1 ]; then
+    n=${SHARDS:-8}
+    say "schema corpus on WebGPU: $n shares at once, at most ${CORPUS_TIMEOUT:-330} s"
+    c0=$(date +%s) pids=()
+    for ((k = 0; k < n; k++)); do
+      HEARTH_SCHEMA_ALL=${SCHEMA_ALL:-1} HEARTH_SCHEMA_WEBGPU=1 HEARTH_SCHEMA_BACKENDS=webgpu HEARTH_SCHEMA_SHARD=$k/$n \
+        HEARTH_SCHEMA_UNBOUNDED_MAX=${UNBOUNDED_MAX:-300} HEARTH_SCHEMA_MASK_MODES=$([ "$k" = 0 ] && echo 1 || echo 0) \
+        timeout "${CORPUS_TIMEOUT:-330}" node tests/e2e/json_schema.test.mjs >"$OUT/corpus-$k.log" 2>&1 &
+      pids+=($!)
+    done
+    for ((k = 0; k < n; k++)); do wait "${pids[$k]}"; echo "share $k/$n: exit $? after $(( $(date +%s) - c0 )) s"; done
+    grep -h '^not ok\|^ok - webgpu mask' "$OUT"/corpus-*.log | head -40
+    # Totals from each share's last "# {counts}" line (written at its end), or for a share cut by
+    # the timeout from its last progress line "# webgpu MODEL SCHEMA seed S: {counts so far}".
+    node -e '
+      const fs = require("fs"), t = { ok: 0, bad: 0, cut: 0 }; let finished = 0;
+      for (const f of process.argv.slice(1)) {
+        const lines = fs.readFileSync(f, "utf8").split("\n");
+        const end = lines.filter((l) => l.startsWith("# {")).pop();
+        const steps = lines.filter((l) => l.startsWith("# webgpu "));
+        if (end) finished++;
+        const c = end ? JSON.parse(end.slice(2)).webgpu || {} : steps.length ? JSON.parse(steps.at(-1).replace(/^[^{]*/, "")) : {};
+        for (const k in t) t[k] += c[k] || 0;
+      }
+      const notOk = process.argv.slice(1).reduce((n, f) => n + (fs.readFileSync(f, "utf8").match(/^not ok/gm) || []).length, 0);
+      console.log(JSON.stringify({ corpus: "webgpu", shares: process.argv.length - 1, finished, answers: t.ok + t.bad + t.cut,
+        valid: t.ok, failed: t.bad, cut_by_max_tokens: t.cut, not_ok_lines: notOk }));' "$OUT"/corpus-*.log | jsonl ''
+  fi
+  say "done in $(( $(date +%s) - t0 )) s"
+  exit 0
+fi
 
 say "models: $MODELS (made in parallel)"
 pids=()

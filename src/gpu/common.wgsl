@@ -14,7 +14,7 @@ struct Step {
   penalty: f32,    // repetition penalty (1: off)
   n_recent: u32,   // tokens in recent[]
   top_k: u32,
-  pad: u32,
+  masked: u32,    // 1: sampling takes only the tokens set in mask[] (a grammar's, a bit each)
   recent: array<vec4<u32>, 16>,
 }
 

@@ -17,6 +17,7 @@ struct gpu_backend {
     int32_t token;    /* of the completed step */
     float *logits;    /* n_vocab, filled by the host when it wanted them */
     const uint32_t *allowed; /* the step's grammar mask (sample_request.allowed), or NULL */
+    gpu_mask_mode mask_mode;
 };
 
 static hearth_status check(void *ctx, const sampler_params *p, hearth_error *err) {
@@ -61,8 +62,13 @@ static hearth_status step(void *ctx, const int32_t *tokens, int n, int pos, cons
     } else {
         list = s ? GPU_LIST_PREFILL_LAST : GPU_LIST_PREFILL;
     }
+    hearth_status rc = HEARTH_OK;
     if (s) sampling(s, &st);
-    hearth_status rc = gpu_model_write_step(b->g, &st, n > 1 ? tokens : NULL, n > 1 ? n : 0, err);
+    if (s && s->allowed && b->mask_mode == GPU_MASK_UPLOAD) {
+        rc = gpu_model_write_mask(b->g, s->allowed, err);
+        st.masked = 1;
+    }
+    if (!rc) rc = gpu_model_write_step(b->g, &st, n > 1 ? tokens : NULL, n > 1 ? n : 0, err);
     if (rc) return rc;
     b->list = list;
     b->id++;
@@ -114,6 +120,8 @@ int gpu_backend_pending(const gpu_backend *b, bool *samples, uint32_t *id) {
     *id = b->id;
     return b->done ? -1 : b->list;
 }
+
+void gpu_backend_set_mask_mode(gpu_backend *b, gpu_mask_mode mode) { b->mask_mode = mode; }
 
 float *gpu_backend_logits_slot(gpu_backend *b) { return b->logits; }
 

@@ -24,8 +24,17 @@ const hearth_backend *gpu_backend_of(const gpu_backend *b);
  * step's number, to complete it with (a late readback of an abandoned
  * step must not complete the next one). */
 int gpu_backend_pending(const gpu_backend *b, bool *samples, uint32_t *id);
+/* How a grammar's mask reaches GPU sampling (docs/structured-output.md):
+ * UPLOAD writes the step's mask to the GPU, whose sampler skips what it
+ * forbids (one draw, the CPU path's tokens); READBACK samples without it and
+ * the host reads back the logits when the token is forbidden, to draw again
+ * on the CPU (no upload; a readback per rejection). UPLOAD is the default:
+ * faster wherever rejections are common (bench/grammar_gpu_bench.mjs). */
+typedef enum { GPU_MASK_UPLOAD = 0, GPU_MASK_READBACK = 1 } gpu_mask_mode;
+void gpu_backend_set_mask_mode(gpu_backend *b, gpu_mask_mode mode);
+
 /* Whether the host must read back the step's logits with this sampled token:
- * the GPU samples without a grammar's mask, and a token the grammar forbids
+ * a token the grammar forbids (READBACK: the GPU sampled without the mask)
  * is drawn again from the logits on the CPU (generate.c). Reading them back
  * only then keeps the common step (an allowed token) as cheap as without one. */
 bool gpu_backend_wants_logits(const gpu_backend *b, int32_t token);

@@ -86,6 +86,10 @@ int gpu_model_dispatches(const gpu_model *g, int list) { return list >= 0 && lis
 int gpu_model_pipelines(const gpu_model *g) { return g->n_pipes; }
 uint64_t gpu_model_bytes(const gpu_model *g) { return g->bytes; }
 
+hearth_status gpu_model_write_mask(gpu_model *g, const uint32_t *allowed, hearth_error *err) {
+    return g->gh->write_buffer(g->gh->ctx, g->b_mask, 0, allowed, ((size_t)g->m->hp.n_vocab + 31) / 32 * 4, err);
+}
+
 hearth_status gpu_model_write_step(gpu_model *g, const gpu_step *s, const int32_t *tokens, int n_tokens,
                                    hearth_error *err) {
     hearth_status st = HEARTH_OK;

@@ -31,7 +31,8 @@ typedef struct {
     uint32_t pos, n_tok, token, n_cand;
     float temp, top_p, min_p, rand;
     float penalty;
-    uint32_t n_recent, top_k, pad;
+    uint32_t n_recent, top_k;
+    uint32_t masked; /* sampling takes only the tokens of the mask (gpu_model_write_mask) */
     uint32_t recent[64];
 } gpu_step;
 
@@ -49,6 +50,11 @@ int gpu_model_vocab(const gpu_model *g);
 int gpu_model_dispatches(const gpu_model *g, int list);
 int gpu_model_pipelines(const gpu_model *g);
 uint64_t gpu_model_bytes(const gpu_model *g);
+
+/* Writes the step's allowed tokens (a grammar's mask, bit i of word i / 32,
+ * (n_vocab + 31) / 32 words), which sampling reads when the step's
+ * uniform block says masked. */
+hearth_status gpu_model_write_mask(gpu_model *g, const uint32_t *allowed, hearth_error *err);
 
 /* Writes the uniform block (and the tokens of a prefill chunk). */
 hearth_status gpu_model_write_step(gpu_model *g, const gpu_step *s, const int32_t *tokens, int n_tokens,

@@ -57,6 +57,7 @@ struct gpu_model {
     gpu_weight tok_embd, output;
     gpu_layer *layers;
     uint32_t b_x2; /* decode with post norms folded into the next products: the other residual buffer */
+    uint32_t b_mask; /* a grammar's allowed tokens, a bit each (gpu_model_write_mask, sample_a.wgsl) */
     uint32_t b_out_norm, b_rope, b_x, b_xn, b_xb, b_qkv, b_attn, b_act, b_cands, b_zero, b_part;
     uint32_t b_xq, b_xd; /* prefill: a quantized product's input as Q8 blocks (q8_act.wgsl) */
     uint32_t b_rope_local; /* the sliding-window layers' RoPE table where they have their own (model_rope_local_table), else 0 */

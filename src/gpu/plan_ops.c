@@ -402,8 +402,10 @@ hearth_status k_simple(gpu_model *g, int list, const char *file, uint32_t x, hea
     kb_file(&k, "common.wgsl");
     kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
     kb_bind(&k, "cands", "array<vec2<u32>>", GPU_BIND_RW, g->b_cands);
-    if (strcmp(file, "sample_a.wgsl") == 0) kb_bind(&k, "logits", "array<f32>", GPU_BIND_READ, GPU_BUF_LOGITS);
-    else kb_bind(&k, "result", "array<u32>", GPU_BIND_RW, GPU_BUF_RESULT);
+    if (strcmp(file, "sample_a.wgsl") == 0) {
+        kb_bind(&k, "logits", "array<f32>", GPU_BIND_READ, GPU_BUF_LOGITS);
+        kb_bind(&k, "mask", "array<u32>", GPU_BIND_READ, g->b_mask);
+    } else kb_bind(&k, "result", "array<u32>", GPU_BIND_RW, GPU_BUF_RESULT);
     kb_file(&k, "argmax.wgsl");
     kb_file(&k, file);
     return kb_dispatch(&k, list, x, 1, err);

@@ -134,6 +134,7 @@ hearth_status plan_create_buffers(gpu_model *g, hearth_error *err) {
     if (!st) st = new_buffer(g, B * g->q_dim * 4, "activations", &g->b_attn, err);
     if (!st) st = new_buffer(g, B * hp->n_ff * 4, "activations", &g->b_act, err);
     if (!st) st = new_buffer(g, (uint64_t)g->n_chunks * CAND_STRIDE * 8, "sampling", &g->b_cands, err);
+    if (!st) st = new_buffer(g, ((uint64_t)hp->n_vocab + 31) / 32 * 4, "the grammar's mask", &g->b_mask, err);
     int widest_in = hp->n_ff > g->q_dim ? hp->n_ff : g->q_dim;
     if (hp->n_embd > widest_in) widest_in = hp->n_embd;
     if (!st) st = new_buffer(g, B * widest_in, "activations", &g->b_xq, err);

@@ -1559,7 +1559,7 @@ static void test_step_layout(void) {
         char kind;
     } map[] = {FIELD("pos", pos),         FIELD("n_tok", n_tok),       FIELD("token", token), FIELD("n_cand", n_cand),
                FIELD("temp", temp),       FIELD("top_p", top_p),       FIELD("min_p", min_p), FIELD("rand", rand),
-               FIELD("penalty", penalty), FIELD("n_recent", n_recent), FIELD("top_k", top_k), FIELD("pad", pad),
+               FIELD("penalty", penalty), FIELD("n_recent", n_recent), FIELD("top_k", top_k), FIELD("masked", masked),
                FIELD("recent", recent)};
     size_t n_map = sizeof map / sizeof *map;
     probs p = {0};

@@ -10,18 +10,20 @@ const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
 // exactAttention (default: HEARTH_GPU_EXACT=1 in Node's environment): see createGpu.
 // noDot4 (HEARTH_GPU_NODOT4=1): the integer products' fallback without dot4I8Packed.
+// mask (HEARTH_GPU_MASK=upload|readback): how a grammar's mask reaches GPU sampling (createGpu).
 // files: where createEngine's locateFile put the engine's files (web/locate.mjs).
-export async function createBackend({ gpu, noSubgroups, noDot4, noMmq, exactAttention, log, wasmUrl, files } = {}) {
+export async function createBackend({ gpu, noSubgroups, noDot4, noMmq, exactAttention, mask, log, wasmUrl, files } = {}) {
   exactAttention ??= isNode && process.env.HEARTH_GPU_EXACT === '1';
   noSubgroups ??= isNode && process.env.HEARTH_GPU_NOSUBGROUPS === '1';
   noDot4 ??= isNode && process.env.HEARTH_GPU_NODOT4 === '1';
   noMmq ??= isNode && process.env.HEARTH_GPU_NOMMQ === '1';
+  mask ??= (isNode && process.env.HEARTH_GPU_MASK) || undefined;
   const attnSplit = isNode ? Number(process.env.HEARTH_GPU_SPLIT || 0) : 0;
   const [tprLog2, wgs] = (isNode && process.env.HEARTH_GPU_MVQ || '0,0').split(',').map(Number); // tuning
   const tn = isNode ? Number(process.env.HEARTH_GPU_MMQ_TN || 0) : 0;
   const noFuse = isNode && process.env.HEARTH_GPU_NOFUSE === '1';
   const noFold = isNode && process.env.HEARTH_GPU_NOFOLD === '1';
-  const g = await createGpu({ gpu: gpu ?? (isNode ? await nodeGpu() : undefined), noSubgroups, noDot4, noMmq, attnSplit, tune: { tprLog2, wgs, tn, noFuse, noFold }, exactAttention, log });
+  const g = await createGpu({ gpu: gpu ?? (isNode ? await nodeGpu() : undefined), noSubgroups, noDot4, noMmq, attnSplit, tune: { tprLog2, wgs, tn, noFuse, noFold }, exactAttention, mask, log });
   let h;
   try { h = await Hearth.create({ gpu: g, log, wasmUrl, files }); } catch (e) { g.destroy(); throw e; }
   return { engine: new GpuEngine(h, g) };

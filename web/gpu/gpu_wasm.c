@@ -151,6 +151,11 @@ EXPORT("hearth_wasm_gpu_pending") double hearth_wasm_gpu_pending(gpu_session *s)
     return list < 0 ? -1 : (double)id * 256 + (list | (samples ? 16 : 0));
 }
 
+/* How a grammar's mask reaches GPU sampling: 0 upload (the default), 1 readback (gpu_backend.h). */
+EXPORT("hearth_wasm_gpu_set_mask") void hearth_wasm_gpu_set_mask(gpu_session *s, int mode) {
+    gpu_backend_set_mask_mode(s->backend, mode == 1 ? GPU_MASK_READBACK : GPU_MASK_UPLOAD);
+}
+
 /* 1 when the token the GPU sampled needs the step's logits read back (a grammar forbids it). */
 EXPORT("hearth_wasm_gpu_wants_logits") int hearth_wasm_gpu_wants_logits(gpu_session *s, int token) {
     return gpu_backend_wants_logits(s->backend, token);

@@ -59,7 +59,9 @@ export async function nodeGpu() {
 // tune: { tprLog2, wgs } of the integer decode products, { tn } (4 or 8) of
 // the prefill ones, noFuse (SwiGLU does not quantize down's input), noFold (post
 // norms in dispatches of their own, not folded into the next product) (0: defaults). For tuning.
-export async function createGpu({ gpu, noSubgroups = false, noDot4 = false, noMmq = false, attnSplit = 0, tune = {}, exactAttention = false, log } = {}) {
+// mask: how a grammar's mask reaches GPU sampling, 'upload' (the default) or
+// 'readback' (src/gpu/gpu_backend.h; also settable later as gpu.mask).
+export async function createGpu({ gpu, noSubgroups = false, noDot4 = false, noMmq = false, attnSplit = 0, tune = {}, exactAttention = false, mask = 'upload', log } = {}) {
   gpu ??= globalThis.navigator?.gpu;
   if (!gpu) throw new GpuError('WebGPU is not available here (no navigator.gpu)');
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -79,6 +81,7 @@ export async function createGpu({ gpu, noSubgroups = false, noDot4 = false, noMm
   const info = adapter.info || {};
   const b = new WebGpuBackend(device, features, `${info.vendor || ''} ${info.architecture || ''} ${info.description || ''}`.trim(), log);
   b.exactAttention = exactAttention;
+  b.mask = mask;
   b.noMmq = noMmq;
   b.attnSplit = attnSplit;
   b.tune = { tprLog2: tune.tprLog2 || 0, wgs: tune.wgs || 0, tn: tune.tn || 0, noFuse: !!tune.noFuse, noFold: !!tune.noFold };
@@ -91,8 +94,9 @@ export async function createGpu({ gpu, noSubgroups = false, noDot4 = false, noMm
 class WebGpuBackend {
   #dev; #features; #mem = null; #x = null; #session = 0; #engine = 0; #err = null;
   #buffers = []; #pipes = []; #lists = [[], [], []]; #lost = null; #errors = [];
-  #resultRead = null; #logitsRead = null; #vocab = 0; #cache = new Map(); #prof = null;
+  #resultRead = null; #logitsRead = null; #vocab = 0; #cache = new Map(); #prof = null; #mask;
   stats = {};
+  logitsReadbacks = 0; // steps whose logits were read back for a grammar (benchmarks)
 
   constructor(device, features, adapterName, log) {
     this.#dev = device;
@@ -104,6 +108,14 @@ class WebGpuBackend {
   }
 
   get features() { return [...this.#features]; }
+
+  // How a grammar's mask reaches GPU sampling: 'upload' or 'readback'.
+  get mask() { return this.#mask; }
+  set mask(m) {
+    if (m !== 'upload' && m !== 'readback') throw new GpuError(`the GPU mask mode is "upload" or "readback", not "${m}"`);
+    this.#mask = m;
+    if (this.#session) this.#x.hearth_wasm_gpu_set_mask(this.#session, m === 'readback' ? 1 : 0);
+  }
   // Bytes of the WebAssembly memory (the streaming upload keeps it small).
   get wasmMemoryBytes() { return this.#mem ? this.#mem().buffer.byteLength : 0; }
 
@@ -211,6 +223,7 @@ class WebGpuBackend {
       throw err;
     }
     this.#engine = e;
+    this.mask = this.#mask;
     const info = this.#f64((p) => this.#x.hearth_wasm_gpu_info(s, p), 8);
     this.#vocab = info[5];
     this.stats = {
@@ -329,6 +342,7 @@ class WebGpuBackend {
       // A token a grammar forbids: the core draws again from the logits (src/gpu/gpu_backend.h).
       if (!withLogits && x.hearth_wasm_gpu_wants_logits(s, token | 0)) {
         withLogits = true;
+        this.logitsReadbacks++;
         this.#logitsRead ??= this.#dev.createBuffer({ size: this.#vocab * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
         const enc = this.#dev.createCommandEncoder();
         enc.copyBufferToBuffer(this.#buffers[3], 0, this.#logitsRead, 0, this.#vocab * 4);
