@@ -135,10 +135,12 @@ static hearth_status run_step(hearth_gen *g, const int32_t *tokens, int n, bool 
     return HEARTH_OK;
 }
 
-/* A token the backend sampled without the grammar's mask (the GPU) and the
- * grammar forbids: drawn again from the step's logits with the mask. Taking
- * the unconstrained token when allowed and redrawing otherwise gives exactly
- * the masked distribution: p(t) + (1 - A) p(t) / A = p(t) / A. */
+/* A token the backend sampled without the grammar's mask (the GPU's readback
+ * mode) and the grammar forbids: drawn again from the step's logits with the
+ * mask. Taking the unconstrained token when allowed and redrawing otherwise
+ * gives the masked distribution, p(t) + (1 - A) p(t) / A = p(t) / A, when the
+ * sampler truncates nothing (greedy always); top-k/top-p/min-p cut before
+ * the mask, so the GPU uploads the mask by default instead. */
 static hearth_status constrain(hearth_gen *g, int32_t *next, hearth_error *err) {
     if (grammar_matcher_accept(g->grammar, *next)) return HEARTH_OK;
     float *logits = g->b->logits ? (float *)g->b->logits(g->b->ctx) : NULL;
