@@ -81,6 +81,7 @@ typedef struct {
     gpu_bind_entry bind[MAX_BINDS];
     int n;
     int n_storage;
+    bool exactmath; /* exactmath.wgsl added (several parts of a kernel may need it) */
 } kb;
 
 enum { ROWS_NONE = 0, ROWS_FLOAT = 1, ROWS_Q8 = 2, ROWS_Q8_IN = 3 };
@@ -124,6 +125,7 @@ hearth_status kb_dispatch(kb *k, int list, uint32_t x, uint32_t y, hearth_error 
 int plan_rows_per_wg(const int *bounds, int n);
 void plan_mv_shape(const gpu_model *g, const mv_job *j, bool *q8, int *wg, int *tpr, int *R);
 bool plan_integer_product(const gpu_model *g, const gpu_weight *w);
+bool plan_exact_product(const gpu_model *g, uint32_t type);
 void plan_fuse_q8(const gpu_model *g, mv_job *f, mv_job *d);
 bool plan_tiled_attention(const gpu_model *g);
 

@@ -35,6 +35,10 @@ void kb_bind(kb *k, const char *name, const char *type, gpu_bind_kind kind, uint
 }
 
 void kb_file(kb *k, const char *name) {
+    if (strcmp(name, "exactmath.wgsl") == 0) {
+        if (k->exactmath) return;
+        k->exactmath = true;
+    }
     const char *text = gpu_wgsl(name);
     if (!text) {
         k->src.oom = true;
@@ -62,6 +66,8 @@ void kb_dot4(kb *k) {
  * the input quantized by prep_q.wgsl, or ROWS_Q8_IN read by prep_q_in.wgsl). */
 hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, int rows_kind, hearth_error *err) {
     bool with_rows = rows_kind != ROWS_NONE;
+    /* exact mode's decode products: rows_q_exact.wgsl on the logical matrix */
+    bool exact = rows_kind >= ROWS_Q8 && plan_exact_product(k->g, ws[0]->type);
     uint32_t bounds[MAX_SEGS];
     int n = 0;
     uint32_t rows = 0;
@@ -78,7 +84,7 @@ hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, int rows_kind, 
             kb_bind(k, name, "array<u32>", GPU_BIND_READ, ws[i]->buf[s]);
             sb_printf(&k->src, "const w%d_NROWS: u32 = %du;\n", n, ws[i]->slice_rows[s]);
             sb_add_replacing(&k->src, gpu_wgsl(gpu_type_wgsl(ws[i]->type)), "WBUF", name);
-            if (with_rows)
+            if (with_rows && !exact)
                 sb_add_replacing(&k->src, gpu_wgsl(rows_kind >= ROWS_Q8 ? "rows_q.wgsl" : "rows.wgsl"), "WBUF", name);
             rows += (uint32_t)ws[i]->slice_rows[s];
             bounds[n++] = rows;
@@ -114,13 +120,20 @@ hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, int rows_kind, 
             else sb_printf(&k->src, "  return w%d_%s(%s);\n}\n", s, fname, call);
         }
     }
-    if (with_rows) {
+    if (exact) {
+        kb_u(k, "WROWS", rows);
+        kb_file(k, "exactmath.wgsl");
+        kb_file(k, "dot_exact.wgsl");
+        kb_file(k, "rows_q_exact.wgsl");
+    } else if (with_rows) {
         sb_add(&k->src, "fn rows_at(row: u32, tid: u32, xs: f32) -> array<vec2<f32>, R> {\n");
         for (int s = 0; s < n; s++) {
             uint32_t from = s ? bounds[s - 1] : 0;
             if (s < n - 1) sb_printf(&k->src, "  if (row < %uu) { return w%d_rows(row - %uu, tid, xs); }\n", bounds[s], s, from);
             else sb_printf(&k->src, "  return w%d_rows(row - %uu, tid, xs);\n}\n", s, from);
         }
+    }
+    if (with_rows) {
         kb_file(k, "reduce_tree.wgsl");
         if (rows_kind >= ROWS_Q8) {
             kb_file(k, rows_kind == ROWS_Q8_IN ? "prep_q_in.wgsl" : "prep_q.wgsl");

@@ -20,6 +20,10 @@ static void kb_gate(kb *k) {
     if (k->g->m->hp.desc->ffn == FFN_GEGLU) {
         kb_file(k, "exactmath.wgsl");
         kb_file(k, "gelu.wgsl");
+    } else if (k->g->opt.exact_attention) {
+        /* exact mode: ggml's exp polynomial, the CPU path's SiLU bit for bit */
+        kb_file(k, "exactmath.wgsl");
+        kb_file(k, "silu_exact.wgsl");
     } else {
         sb_add(&k->src, "fn ffn_gate(x: f32) -> f32 { return silu(x); }\n");
     }
@@ -288,7 +292,8 @@ static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, i
     hearth_status st = xin == g->b_xq ? HEARTH_OK : k_quant(g, list, xin, ws[0]->cols, act, err);
     if (st) return st;
     kb k;
-    kb_begin(&k, g, 256, "mmq.wgsl");
+    const bool exact = plan_exact_product(g, ws[0]->type);
+    kb_begin(&k, g, 256, "mmq.wgsl"); /* (the exact variant too: one label a job) */
     /* 8 rows a thread (128-row tiles), or 4 (64) where 128 would give
      * fewer than 600 workgroups: about 4.5 per SM of an H100, whose last
      * wave of workgroups is then full enough (Phi-3's QKV product, 576
@@ -328,7 +333,11 @@ static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, i
     kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, out);
     kb_bind(&k, "bias", "array<f32>", GPU_BIND_READ, bias);
     st = kb_weights(&k, ws, n_ws, ROWS_NONE, err);
-    kb_file(&k, "mmq.wgsl");
+    if (exact) {
+        kb_file(&k, "exactmath.wgsl");
+        kb_file(&k, "dot_exact.wgsl");
+    }
+    kb_file(&k, exact ? "mmq_exact.wgsl" : "mmq.wgsl");
     if (st) {
         sb_free(&k.src);
         return st;
