@@ -1,11 +1,12 @@
-// Exact mode's prefill products of quantized weights (ACT 3): mmq.wgsl's
+// Exact mode's prefill products of quantized weights (ACT 3 and 4): mmq.wgsl's
 // tiles, constants, bindings and modes, each output summed alone by
-// dot_exact.wgsl in the CPU kernels' order (slow: the test mode), on the
+// dot_exact (dot_exact.wgsl, dot_exact_k.wgsl) in the CPU kernels' order (slow: the test mode), on the
 // input q8_act.wgsl quantized into xq / xd.
 const BN: u32 = 16u * TN;
 const OUT_TILE: u32 = select(16u * TM, 8u * TM, MODE == 2u);
 fn xin_q8(t: u32, b: u32) -> array<vec4<u32>, 2> { return array<vec4<u32>, 2>(xq[(t * BPR + b) * 2u], xq[(t * BPR + b) * 2u + 1u]); }
 fn xin_d(t: u32, b: u32) -> vec2<f32> { return xd[t * BPR + b]; }
+fn xin_ntok() -> u32 { return u.n_tok; }
 
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {

@@ -92,6 +92,7 @@ typedef struct {
     gpu_weight *ws[3];
     int n_ws;
     uint32_t xin, out, aux; /* aux: bias (qkv), the next norm (res); out: mv_res's output (b_xb) before a post norm, or 0 */
+    uint32_t norm;          /* mv_qkv / mv_swiglu / mv_out: its norm's weights (xin = x * them), or 0 */
     int out_rows;           /* rows computed (per slice for mv_out) */
     int row_base;           /* mv_out: first row of the slice */
     bool q8_out;            /* mv_swiglu: also writes its output as Q8 blocks (b_xq / b_xd) */
@@ -115,6 +116,8 @@ void kb_f(kb *k, const char *name, float v);
 void kb_b(kb *k, const char *name, bool v);
 void kb_bind(kb *k, const char *name, const char *type, gpu_bind_kind kind, uint32_t buffer);
 void kb_file(kb *k, const char *name);
+void kb_dot_exact(kb *k, uint32_t type);
+void kb_act(kb *k, int act);
 void kb_dot4(kb *k);
 hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, int rows_kind, hearth_error *err);
 void plan_grid(uint64_t n, uint32_t *x, uint32_t *y);

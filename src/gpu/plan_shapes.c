@@ -39,10 +39,11 @@ void plan_mv_shape(const gpu_model *g, const mv_job *j, bool *q8, int *wg, int *
 }
 
 /* Whether a product of weights of this type sums in the CPU kernels'
- * order (dot_exact.wgsl: rows_q_exact.wgsl, mmq_exact.wgsl): in exact mode
- * (the tests'), for the types whose input is Q8 blocks of 32. */
+ * order (dot_exact.wgsl, dot_exact_k.wgsl: rows_q_exact.wgsl,
+ * mmq_exact.wgsl): in exact mode (the tests'), for the types of integer
+ * products (input in Q8 blocks of 32 or Q8_K). */
 bool plan_exact_product(const gpu_model *g, uint32_t type) {
-    return g->opt.exact_attention && !g->opt.no_mmq && gpu_type_act(type) == 3;
+    return g->opt.exact_attention && !g->opt.no_mmq && gpu_type_act(type) >= 3;
 }
 
 /* Whether the prefill product of these weights runs in integers (mmq.wgsl). */

@@ -235,6 +235,22 @@ static float rms_scale(const float *x, int n, float eps) {
     return 1.0f / sqrtf(s / (float)n + eps);
 }
 
+/* The scale as the CPU path's rmsnorm (src/cpu/forward.c) sums it, in
+ * double: exact mode's kernels (rms_exact.wgsl) follow it. */
+static float rms_scale_cpu(const float *x, int n, float eps) {
+    double sum = 0;
+    for (int i = 0; i < n; i++) sum += (double)(x[i] * x[i]);
+    return 1.0f / sqrtf((float)(sum / n) + eps);
+}
+
+/* A decode product's input: exact mode's (x * scale) * the norm's weights,
+ * as the CPU path's rmsnorm; else xn (x * the weights, written before it)
+ * times the scale, as the fast kernels take it. */
+static void norm_input(bool exact, const float *x, const float *xn, const float *w, int n, float eps, float *out) {
+    float s = exact ? rms_scale_cpu(x, n, eps) : rms_scale(x, n, eps);
+    for (int j = 0; j < n; j++) out[j] = exact ? x[j] * s * w[j] : xn[j] * s;
+}
+
 /* ---- the K-quants and IQ4 (--retype): a reference written here, as ggml's
  * dequantize_row_* (ggml-quants.c) and quantize_row_q8_K_ref / the Q8_0
  * rounding the GPU gives their products' input, until the CPU kernels have
@@ -443,6 +459,8 @@ static uint8_t *read_weight(const hearth_host *h, const weight *w) {
 }
 
 static void add_in(dump *d, kcase *c, uint32_t id, uint64_t off, const void *src, uint64_t len) {
+    /* (a binding the plan's kernels do not have: exact mode's products read x and the norm, not xn) */
+    if (id == UINT32_MAX) return;
     c->in[c->n_in++] = (region){id, off, blob_add(d, src, len), len, 0};
 }
 static void add_out(dump *d, kcase *c, uint32_t id, const float *v, size_t n) {
@@ -552,10 +570,10 @@ static void attention_case(dump *d, const model_hparams *hp, int i, int count, i
 }
 
 /* A product's tolerance: none in exact mode where the GPU sums in the CPU
- * kernels' order (plan_exact_product: weights on Q8 blocks of 32), else
+ * kernels' order (plan_exact_product: the integer products), else
  * f32 sums in another order. */
 static double product_tol(bool exact, uint32_t type) {
-    return exact && gpu_type_act(type) == 3 ? 0 : 2e-5;
+    return exact && gpu_type_act(type) >= 3 ? 0 : 2e-5;
 }
 
 static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int n_ctx, int batch, bool exact_attention,
@@ -571,7 +589,7 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         snprintf(c->name, sizeof c->name, "rmsnorm.wgsl (prefill, %d tokens)", T);
         float *x = rnd_vec((size_t)T * E, 3), *out = talloc((size_t)T * E * 4);
         for (int t = 0; t < T; t++) {
-            float s = rms_scale(x + (size_t)t * E, E, hp->rms_eps);
+            float s = exact_attention ? rms_scale_cpu(x + (size_t)t * E, E, hp->rms_eps) : rms_scale(x + (size_t)t * E, E, hp->rms_eps);
             for (int j = 0; j < E; j++) out[(size_t)t * E + j] = x[(size_t)t * E + j] * s * m->layers[0].attn_norm[j];
         }
         add_in(d, c, GPU_BUF_STEP, 0, &step, sizeof step);
@@ -623,8 +641,7 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
                  count > 1 ? "a dispatch per type" : q ? "integer rows_q.wgsl" : "rows.wgsl");
         float *x = rnd_vec((size_t)E, 2), *xn = rnd_vec((size_t)E, 1), *xs = talloc((size_t)E * 4);
         float *out = talloc((size_t)rows * 4);
-        float s = rms_scale(x, E, hp->rms_eps);
-        for (int j = 0; j < E; j++) xs[j] = xn[j] * s;
+        norm_input(exact_attention, x, xn, l->attn_norm, E, hp->rms_eps, xs);
         int at = 0;
         for (int k = 0; k < nw; k++) {
             uint8_t *wb = read_weight(h, ws[k]);
@@ -666,8 +683,14 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
             float *x = rnd_vec((size_t)TT * E, 2), *xn = pre ? NULL : rnd_vec((size_t)E, 1), *xs = talloc((size_t)TT * E * 4);
             float *g = talloc((size_t)TT * 2 * F * 4), *u = talloc((size_t)TT * F * 4), *o = talloc((size_t)TT * F * 4);
             for (int t = 0; t < TT; t++) {
-                float sc = rms_scale(x + (size_t)t * E, E, hp->rms_eps);
-                for (int k = 0; k < E; k++) xs[(size_t)t * E + k] = pre ? x[(size_t)t * E + k] * sc * l->ffn_norm[k] : xn[k] * sc;
+                const float *xt = x + (size_t)t * E;
+                if (!pre) {
+                    norm_input(exact_attention, xt, xn, l->ffn_norm, E, hp->rms_eps, xs);
+                    continue;
+                }
+                /* prefill: the rmsnorm (x * scale) * weights, its scale summed as the CPU path's in exact mode */
+                float sc = exact_attention ? rms_scale_cpu(xt, E, hp->rms_eps) : rms_scale(xt, E, hp->rms_eps);
+                for (int k = 0; k < E; k++) xs[(size_t)t * E + k] = xt[k] * sc * l->ffn_norm[k];
             }
             uint8_t *wb = read_weight(h, gw);
             cpu_product(gw, wb, xs, TT, g); /* phi3: gate rows then up rows */
@@ -773,8 +796,7 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
                  ggml_type_name(ow->type));
         float *x = rnd_vec((size_t)E, 2), *xn = rnd_vec((size_t)E, 1), *xs = talloc((size_t)E * 4);
         float *lg = talloc((size_t)hp->n_vocab * 4);
-        float sc = rms_scale(x, E, hp->rms_eps);
-        for (int k = 0; k < E; k++) xs[k] = xn[k] * sc;
+        norm_input(exact_attention, x, xn, m->output_norm, E, hp->rms_eps, xs);
         uint8_t *wb = read_weight(h, ow);
         cpu_product(ow, wb, xs, 1, lg);
         gpu_step st = step;
