@@ -46,10 +46,6 @@ const WBUF_OFFS: bool = true;
 // integer (scale, scale, min, min) of its halves and its codes as the CPU
 // kernel decodes them; WBUF_EXACT names the CPU kernel's order.
 fn WBUF_kd(g: u32) -> vec2<f32> { return unpack2x16float(WBUF[(g >> 3u) * 36u]); }
-fn WBUF_ksc(g: u32) -> vec4<i32> {
-  let p = (g >> 3u) * 36u;
-  let sm = vec2<i32>(k4_scale_min(vec3<u32>(WBUF[p + 1u], WBUF[p + 2u], WBUF[p + 3u]), g & 7u));
-  return vec4<i32>(sm.x, sm.x, sm.y, sm.y);
-}
+fn WBUF_ksc(g: u32) -> vec4<i32> { let p = (g >> 3u) * 36u; return k4_ksc(vec3<u32>(WBUF[p + 1u], WBUF[p + 2u], WBUF[p + 3u]), g & 7u); }
 fn WBUF_qu(g: u32) -> array<vec4<u32>, 2> { return WBUF_q8(g); }
 const WBUF_EXACT: u32 = 1u;
