@@ -3,6 +3,8 @@
 // weights), 1 to f16 (f16 weights), 2 to bf16 (bf16 weights), 3 to Q8 blocks
 // of 32 (quantized weights: d = max|x| / 127 stored as f16, q = round(x / d)),
 // 4 to Q8_K (K-quants, IQ4_XS: one f32 scale per 256 values, below).
+// Divisions by act_div (kb_act): rounded once in exact mode (div_cr; a
+// GPU's may be an ulp off, which Q8_K's f32 scale keeps), else WGSL's.
 fn bf16_round(v: vec4<f32>) -> vec4<f32> {
   let u = bitcast<vec4<u32>>(v);
   return bitcast<vec4<f32>>((u + vec4<u32>(0x7fffu) + ((u >> vec4<u32>(16u)) & vec4<u32>(1u))) & vec4<u32>(0xffff0000u));
@@ -14,12 +16,12 @@ fn act_round(v: vec4<f32>) -> vec4<f32> {
 }
 // (f16(d), 1/d) of a Q8 block whose largest magnitude is amax.
 fn q8_scale(amax: f32) -> vec2<f32> {
-  return vec2<f32>(round_f16(vec2<f32>(amax / 127.0, 0.0)).x, select(0.0, 127.0 / amax, amax != 0.0));
+  return vec2<f32>(round_f16(vec2<f32>(act_div(amax, 127.0), 0.0)).x, select(0.0, act_div(127.0, amax), amax != 0.0));
 }
 fn q8_round(v: vec4<f32>, s: vec2<f32>) -> vec4<f32> { return round(v * s.y) * s.x; }
 // Q8_1's s: f16(d * the sum of the block's quants), with d unrounded; the
 // products with Q4_1/Q5_1 weights add m * s per block.
-fn q8_sum(qsum: f32, amax: f32) -> f32 { return round_f16(vec2<f32>(amax / 127.0 * qsum, 0.0)).x; }
+fn q8_sum(qsum: f32, amax: f32) -> f32 { return round_f16(vec2<f32>(act_div(amax, 127.0) * qsum, 0.0)).x; }
 // A block of 32 inputs quantized to Q8 (ACT 3): the quants (as floats),
 // f16(d) and Q8_1's s, as ggml's CPU quantizes it (rows.wgsl, prep_q.wgsl,
 // q8_store.wgsl).
@@ -67,8 +69,8 @@ fn q8k_join(m: vec2<f32>, b: vec2<f32>) -> vec2<f32> { return select(m, b, b.x >
 // (d, iscale) of a super-block whose (|max|, max) is m (all zero: zeros).
 fn q8k_scale(m: vec2<f32>) -> vec2<f32> {
   if (m.x == 0.0) { return vec2<f32>(0.0); }
-  let is = -127.0 / m.y;
-  return vec2<f32>(1.0 / is, is);
+  let is = act_div(-127.0, m.y);
+  return vec2<f32>(act_div(1.0, is), is);
 }
 // The half sums as one f32: lo + 8192 hi (|lo|, |hi| <= 16 * 128: exact,
 // under 2^24), unpacked by act_sums.

@@ -135,19 +135,6 @@ fn attend(kvh: u32, p0: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT
   return acc;
 }
 
-// ggml_v_expf (the tiled path's softmax weights), FMAs rounded once.
-fn poly_expf(x: f32) -> f32 {
-  let r = 0x1.8p23f;
-  let z = fma_once(x, 0x1.715476p+0f, r);
-  let n = z - r;
-  let b = fma_once(-n, 0x1.7f7d1cp-20f, fma_once(-n, 0x1.62e4p-1f, x));
-  let u = b * b;
-  let j = fma_once(fma_once(fma_once(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fma_once(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
-                   fma_once(0x1.ffffecp-1f, b, 1.0f));
-  if (abs(n) > 192.0) { return 0.0; } // x <= 0 here
-  return ldexp(j, i32(n));
-}
-
 // ggml's tiled flash attention for one row (attention_tiled_row): tiles of
 // TKV positions (ATTENTION_TILE_KV); scores as f32 FMA chains of the f32 query (qs) and the
 // f16 keys, scaled; the tile's maximum and an expf rescale of the f32

@@ -36,6 +36,23 @@ fn fma_once(a: f32, b: f32, c: f32) -> f32 {
   return t.x + v;
 }
 
+// ggml_v_expf (ggml_poly_expf in src/cpu/activation.c: exact attention's
+// tiled softmax weights, exact mode's SiLU), FMAs rounded once; for x up to
+// 192 ln 2 (callers keep larger x out: their results are then known).
+fn poly_expf(x: f32) -> f32 {
+  let r = 0x1.8p23f;
+  let z = fma_once(x, 0x1.715476p+0f, r);
+  let n = z - r;
+  let b = fma_once(-n, 0x1.7f7d1cp-20f, fma_once(-n, 0x1.62e4p-1f, x));
+  let u = b * b;
+  let j = fma_once(fma_once(fma_once(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fma_once(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
+                   fma_once(0x1.ffffecp-1f, b, 1.0f));
+  if (n < -192.0) { return 0.0; }
+  // (two steps: each scale a normal float up to 2^192)
+  let k = i32(n);
+  return ldexp(ldexp(j, k / 2), k - k / 2);
+}
+
 // a / b rounded once (WGSL's division may be 2.5 ulps off; SwiftShader's
 // was seen an ulp off): the quotient corrected by its exact remainder.
 fn div_cr(a: f32, b: f32) -> f32 {

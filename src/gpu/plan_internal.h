@@ -82,6 +82,7 @@ typedef struct {
     gpu_bind_entry bind[MAX_BINDS];
     int n;
     int n_storage;
+    bool exactmath; /* exactmath.wgsl added (several parts of a kernel may need it) */
 } kb;
 
 enum { ROWS_NONE = 0, ROWS_FLOAT = 1, ROWS_Q8 = 2, ROWS_Q8_IN = 3 };
@@ -92,6 +93,7 @@ typedef struct {
     gpu_weight *ws[3];
     int n_ws;
     uint32_t xin, out, aux; /* aux: bias (qkv), the next norm (res); out: mv_res's output (b_xb) before a post norm, or 0 */
+    uint32_t norm;          /* mv_qkv / mv_swiglu / mv_out: its norm's weights (xin = x * them), or 0 */
     int out_rows;           /* rows computed (per slice for mv_out) */
     int row_base;           /* mv_out: first row of the slice */
     bool q8_out;            /* mv_swiglu: also writes its output as Q8 blocks (b_xq / b_xd) */
@@ -115,6 +117,8 @@ void kb_f(kb *k, const char *name, float v);
 void kb_b(kb *k, const char *name, bool v);
 void kb_bind(kb *k, const char *name, const char *type, gpu_bind_kind kind, uint32_t buffer);
 void kb_file(kb *k, const char *name);
+void kb_dot_exact(kb *k, uint32_t type);
+void kb_act(kb *k, int act);
 void kb_dot4(kb *k);
 hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, int rows_kind, hearth_error *err);
 void plan_grid(uint64_t n, uint32_t *x, uint32_t *y);
@@ -125,6 +129,7 @@ hearth_status kb_dispatch(kb *k, int list, uint32_t x, uint32_t y, hearth_error 
 int plan_rows_per_wg(const int *bounds, int n);
 void plan_mv_shape(const gpu_model *g, const mv_job *j, bool *q8, int *wg, int *tpr, int *R);
 bool plan_integer_product(const gpu_model *g, const gpu_weight *w);
+bool plan_exact_product(const gpu_model *g, uint32_t type);
 void plan_fuse_q8(const gpu_model *g, mv_job *f, mv_job *d);
 bool plan_tiled_attention(const gpu_model *g);
 

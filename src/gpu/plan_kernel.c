@@ -10,6 +10,7 @@
 #include "gpu/plan_internal.h"
 #include "gpu/weights.h"
 #include "gpu/wgsl.h"
+#include "cpu/quant_lowbit.h"
 
 void kb_begin(kb *k, gpu_model *g, int wg, const char *label) {
     *k = (kb){.g = g, .label = label};
@@ -35,12 +36,29 @@ void kb_bind(kb *k, const char *name, const char *type, gpu_bind_kind kind, uint
 }
 
 void kb_file(kb *k, const char *name) {
+    if (strcmp(name, "exactmath.wgsl") == 0) {
+        if (k->exactmath) return;
+        k->exactmath = true;
+    }
     const char *text = gpu_wgsl(name);
     if (!text) {
         k->src.oom = true;
         return;
     }
     sb_add(&k->src, text);
+}
+
+/* act.wgsl for input rounding `act`, its divisions rounded once in exact
+ * mode (the CPU's quantization bit for bit), WGSL's in the fast one. */
+void kb_act(kb *k, int act) {
+    kb_u(k, "ACT", (uint64_t)act);
+    if (k->g->opt.exact_attention) {
+        kb_file(k, "exactmath.wgsl");
+        sb_add(&k->src, "fn act_div(a: f32, b: f32) -> f32 { return div_cr(a, b); }\n");
+    } else {
+        sb_add(&k->src, "fn act_div(a: f32, b: f32) -> f32 { return a / b; }\n");
+    }
+    kb_file(k, "act.wgsl");
 }
 
 /* dot4(a, b): the dot product of two words of four int8 each. */
@@ -55,6 +73,19 @@ void kb_dot4(kb *k) {
 }
 
 
+/* Exact mode's dot_exact(row, t) for weights of this type: Q8 blocks of
+ * 32 (dot_exact.wgsl) or Q8_K input (dot_exact_k.wgsl, with the token
+ * count from which the CPU's IQ4_XS product takes ggml's panel gemm). */
+void kb_dot_exact(kb *k, uint32_t type) {
+    kb_file(k, "exactmath.wgsl");
+    if (gpu_type_act(type) == 4) {
+        kb_u(k, "IQ4XS_PANEL", LOWBIT_IQ4_XS_PANEL_MIN);
+        kb_file(k, "dot_exact_k.wgsl");
+    } else {
+        kb_file(k, "dot_exact.wgsl");
+    }
+}
+
 /* The weight bindings of a kernel: the slices of the given matrices in
  * order, as one logical matrix (e.g. [Wq; Wk; Wv]), with wsel_deq(row, b, j)
  * and, for the decode products (rows), rows_at(row, tid) and prep_input:
@@ -62,6 +93,8 @@ void kb_dot4(kb *k) {
  * the input quantized by prep_q.wgsl, or ROWS_Q8_IN read by prep_q_in.wgsl). */
 hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, int rows_kind, hearth_error *err) {
     bool with_rows = rows_kind != ROWS_NONE;
+    /* exact mode's decode products: rows_q_exact.wgsl on the logical matrix */
+    bool exact = rows_kind >= ROWS_Q8 && plan_exact_product(k->g, ws[0]->type);
     uint32_t bounds[MAX_SEGS];
     int n = 0;
     uint32_t rows = 0;
@@ -78,7 +111,7 @@ hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, int rows_kind, 
             kb_bind(k, name, "array<u32>", GPU_BIND_READ, ws[i]->buf[s]);
             sb_printf(&k->src, "const w%d_NROWS: u32 = %du;\n", n, ws[i]->slice_rows[s]);
             sb_add_replacing(&k->src, gpu_wgsl(gpu_type_wgsl(ws[i]->type)), "WBUF", name);
-            if (with_rows)
+            if (with_rows && !exact)
                 sb_add_replacing(&k->src, gpu_wgsl(rows_kind >= ROWS_Q8 ? "rows_q.wgsl" : "rows.wgsl"), "WBUF", name);
             rows += (uint32_t)ws[i]->slice_rows[s];
             bounds[n++] = rows;
@@ -88,8 +121,7 @@ hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, int rows_kind, 
     /* blocks of 32 a row: the groups every weight type's accessors take (a
      * K-quant super-block is 8 of them) and the input's Q8 blocks */
     kb_u(k, "BPR", (uint64_t)(ws[0]->cols / GPU_Q8_BLOCK));
-    kb_u(k, "ACT", (uint64_t)gpu_type_act(ws[0]->type));
-    kb_file(k, "act.wgsl");
+    kb_act(k, gpu_type_act(ws[0]->type));
     kb_u(k, "COLS", (uint64_t)ws[0]->cols);
     /* wsel_deq / wsel_deqd (without Q4_1/Q5_1's offset) / wsel_m of a row of the logical matrix */
     static const struct {
@@ -97,11 +129,15 @@ hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, int rows_kind, 
     } sel[] = {{"deq", "b: u32, j: u32", "mat2x4<f32>", "(row - %uu) * BPR + b, j"},
                {"deqd", "b: u32, j: u32", "mat2x4<f32>", "(row - %uu) * BPR + b, j"},
                {"m", "b: u32", "vec2<f32>", "(row - %uu) * BPR + b"}};
-    /* and, for the integer products (mmq.wgsl), wsel_q8 / wsel_d */
+    /* and, for the integer products (mmq.wgsl), wsel_q8 / wsel_d; in exact
+     * mode for the K-quants (dot_exact_k.wgsl) wsel_qu / wsel_ksc / wsel_kd */
     static const struct {
         const char *name, *params, *ret, *call;
-    } qsel[] = {{"q8", "b: u32", "array<vec4<u32>, 2>", "(row - %uu) * BPR + b"}, {"d", "b: u32", "vec2<f32>", "(row - %uu) * BPR + b"}};
-    size_t n_sel = sizeof sel / sizeof *sel + (gpu_type_act(ws[0]->type) >= 3 ? 2 : 0);
+    } qsel[] = {{"q8", "b: u32", "array<vec4<u32>, 2>", "(row - %uu) * BPR + b"}, {"d", "b: u32", "vec2<f32>", "(row - %uu) * BPR + b"},
+                {"qu", "b: u32", "array<vec4<u32>, 2>", "(row - %uu) * BPR + b"}, {"ksc", "b: u32", "vec4<i32>", "(row - %uu) * BPR + b"},
+                {"kd", "b: u32", "vec2<f32>", "(row - %uu) * BPR + b"}};
+    const int act = gpu_type_act(ws[0]->type);
+    size_t n_sel = sizeof sel / sizeof *sel + (act == 4 && plan_exact_product(k->g, ws[0]->type) ? 5 : act >= 3 ? 2 : 0);
     for (size_t f = 0; f < n_sel; f++) {
         bool q = f >= sizeof sel / sizeof *sel;
         const char *fname = q ? qsel[f - 3].name : sel[f].name, *params = q ? qsel[f - 3].params : sel[f].params;
@@ -114,13 +150,20 @@ hearth_status kb_weights(kb *k, gpu_weight *const *ws, int n_ws, int rows_kind, 
             else sb_printf(&k->src, "  return w%d_%s(%s);\n}\n", s, fname, call);
         }
     }
-    if (with_rows) {
+    if (exact) {
+        kb_u(k, "WROWS", rows);
+        kb_file(k, "exactmath.wgsl");
+        kb_dot_exact(k, ws[0]->type);
+        kb_file(k, "rows_q_exact.wgsl");
+    } else if (with_rows) {
         sb_add(&k->src, "fn rows_at(row: u32, tid: u32, xs: f32) -> array<vec2<f32>, R> {\n");
         for (int s = 0; s < n; s++) {
             uint32_t from = s ? bounds[s - 1] : 0;
             if (s < n - 1) sb_printf(&k->src, "  if (row < %uu) { return w%d_rows(row - %uu, tid, xs); }\n", bounds[s], s, from);
             else sb_printf(&k->src, "  return w%d_rows(row - %uu, tid, xs);\n}\n", s, from);
         }
+    }
+    if (with_rows) {
         kb_file(k, "reduce_tree.wgsl");
         if (rows_kind >= ROWS_Q8) {
             kb_file(k, rows_kind == ROWS_Q8_IN ? "prep_q_in.wgsl" : "prep_q.wgsl");

@@ -14,7 +14,7 @@ static hearth_status build_head(gpu_model *g, int list, hearth_error *err) {
         slice.buf[0] = g->output.buf[s];
         slice.slice_rows[0] = g->output.slice_rows[s];
         mv_job j = {.file = "mv_out.wgsl", .ws = {&slice}, .n_ws = 1, .xin = g->b_xn, .out = GPU_BUF_LOGITS,
-                    .out_rows = slice.slice_rows[0], .row_base = base};
+                    .norm = g->b_out_norm, .out_rows = slice.slice_rows[0], .row_base = base};
         st = k_matvec(g, list, &j, err);
         base += slice.slice_rows[0];
     }
@@ -52,13 +52,14 @@ static layer_groups groups_of(gpu_layer *ly) {
 static mv_job qkv_job(const gpu_model *g, const gpu_layer *ly, const layer_groups *lg, int i, int *n, int at) {
     int rows = qkv_run(lg, i, n);
     return (mv_job){.file = "mv_qkv.wgsl", .ws = {lg->qkv[i], *n > 1 ? lg->qkv[i + 1] : NULL, *n > 2 ? lg->qkv[i + 2] : NULL},
-                    .n_ws = *n, .xin = g->b_xn, .out = g->b_qkv, .aux = ly->bias, .out_rows = rows, .row_base = at};
+                    .n_ws = *n, .xin = g->b_xn, .out = g->b_qkv, .aux = ly->bias, .norm = ly->attn_norm, .out_rows = rows,
+                    .row_base = at};
 }
 
 /* The decode gate/up product (SwiGLU or GEGLU). */
-static mv_job ffn_job(const gpu_model *g, const layer_groups *lg) {
+static mv_job ffn_job(const gpu_model *g, const gpu_layer *ly, const layer_groups *lg) {
     return (mv_job){.file = "mv_swiglu.wgsl", .ws = {lg->ffn[0], lg->ffn[1]}, .n_ws = lg->n_ffn, .xin = g->b_xn,
-                    .out = g->b_act, .out_rows = g->m->hp.n_ff};
+                    .out = g->b_act, .norm = ly->ffn_norm, .out_rows = g->m->hp.n_ff};
 }
 
 /* The FFN of row 0 by the decode kernels (norm fused: xn = x * ffn_norm
@@ -68,7 +69,7 @@ static mv_job ffn_job(const gpu_model *g, const layer_groups *lg) {
 static hearth_status decode_ffn(gpu_model *g, int L, gpu_layer *ly, const layer_groups *lg, uint32_t next,
                                 const mv_job *fold, hearth_error *err) {
     const model_hparams *hp = &g->m->hp;
-    mv_job f = ffn_job(g, lg);
+    mv_job f = ffn_job(g, ly, lg);
     if (fold) f.fold = fold->fold;
     /* (before a post norm the next norm is post_norm's: mv_res binds the post norm, unused) */
     mv_job d = {.file = "mv_res.wgsl", .ws = {&ly->down}, .n_ws = 1, .xin = g->b_act, .out = ly->ffn_post ? g->b_xb : 0,
@@ -120,7 +121,7 @@ static bool fold_post_norms(const gpu_model *g) {
             mv_job j = qkv_job(g, ly, &lg, i, &n, 0);
             if (!fold_fits(g, &j, 7)) return false;
         }
-        mv_job f = ffn_job(g, &lg);
+        mv_job f = ffn_job(g, ly, &lg);
         if (!fold_fits(g, &f, 6)) return false;
     }
     return true;

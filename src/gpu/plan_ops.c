@@ -20,6 +20,10 @@ static void kb_gate(kb *k) {
     if (k->g->m->hp.desc->ffn == FFN_GEGLU) {
         kb_file(k, "exactmath.wgsl");
         kb_file(k, "gelu.wgsl");
+    } else if (k->g->opt.exact_attention) {
+        /* exact mode: ggml's exp polynomial, the CPU path's SiLU bit for bit */
+        kb_file(k, "exactmath.wgsl");
+        kb_file(k, "silu_exact.wgsl");
     } else {
         sb_add(&k->src, "fn ffn_gate(x: f32) -> f32 { return silu(x); }\n");
     }
@@ -75,6 +79,7 @@ hearth_status k_matvec(gpu_model *g, int list, const mv_job *j, hearth_error *er
         kb_f(&k, "FINAL_CAP_INV", cap != 0.0f ? 1.0f / cap : 0.0f);
         kb_file(&k, "exactmath.wgsl");
     }
+    bool exact_in = false;
     if (j->fold.x) {
         /* the post norm before this product, folded in: the input is x' * nw, made here */
         kb_bind(&k, "x", "array<vec4<f32>>", GPU_BIND_READ, j->fold.x);
@@ -84,17 +89,33 @@ hearth_status k_matvec(gpu_model *g, int list, const mv_job *j, hearth_error *er
         kb_bind(&k, "xo", "array<vec4<f32>>", GPU_BIND_RW, j->fold.out);
         kb_file(&k, "post_norm_in.wgsl");
     } else {
+        /* exact mode: the input as the CPU path's rmsnorm makes it, (x * scale) * norm, the
+         * scale summed as it sums it (rms_exact.wgsl), instead of xn = x * norm written before */
+        exact_in = g->opt.exact_attention && !res && j->norm;
         if (!res) {
             kb_bind(&k, "x", "array<vec4<f32>>", GPU_BIND_READ, g->b_x);
-            kb_file(&k, "norm_scale.wgsl");
+            if (exact_in) {
+                kb_file(&k, "exactmath.wgsl");
+                kb_file(&k, "rms_exact.wgsl");
+            }
+            kb_file(&k, exact_in ? "norm_scale_exact.wgsl" : "norm_scale.wgsl");
         } else {
             kb_bind(&k, "x", "array<f32>", GPU_BIND_RW, j->out ? j->out : g->b_x);
             kb_bind(&k, "xn", "array<f32>", GPU_BIND_RW, g->b_xn);
             kb_bind(&k, "nw", "array<f32>", GPU_BIND_READ, j->aux);
         }
-        kb_bind(&k, "xin", "array<vec4<f32>>", GPU_BIND_READ, j->xin);
-        sb_add(&k.src, "fn xin_at(i: u32) -> vec4<f32> { return xin[i]; }\n");
+        if (exact_in) {
+            kb_bind(&k, "nrm", "array<vec4<f32>>", GPU_BIND_READ, j->norm);
+            sb_add(&k.src, "fn xin_at(i: u32) -> vec4<f32> { return x[i]; }\n"
+                           "fn xin_scaled(i: u32, xs: f32) -> vec4<f32> { return xin_at(i) * xs * nrm[i]; }\n");
+        } else {
+            kb_bind(&k, "xin", "array<vec4<f32>>", GPU_BIND_READ, j->xin);
+            sb_add(&k.src, "fn xin_at(i: u32) -> vec4<f32> { return xin[i]; }\n");
+        }
     }
+    /* the product's input xin_at(i) times the norm's scale xs (or 1) */
+    if (!exact_in)
+        sb_add(&k.src, "fn xin_scaled(i: u32, xs: f32) -> vec4<f32> { return xin_at(i) * xs; }\n");
     if (strcmp(j->file, "mv_qkv.wgsl") == 0) {
         kb_bind(&k, "bias", "array<f32>", GPU_BIND_READ, j->aux);
         kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, j->out);
@@ -242,11 +263,14 @@ hearth_status k_rmsnorm(gpu_model *g, int list, uint32_t nw, int act, hearth_err
     kb_file(&k, "common.wgsl");
     kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
     kb_bind(&k, "x", "array<f32>", GPU_BIND_READ, g->b_x);
-    kb_file(&k, "rms_scale.wgsl");
+    if (g->opt.exact_attention) { /* the scale as the CPU path's rmsnorm sums it */
+        kb_file(&k, "exactmath.wgsl");
+        kb_file(&k, "rms_exact.wgsl");
+    }
+    kb_file(&k, g->opt.exact_attention ? "rms_scale_exact.wgsl" : "rms_scale.wgsl");
     if (q8) {
         kb_u(&k, "BPR", (uint64_t)g->m->hp.n_embd / GPU_Q8_BLOCK);
-        kb_u(&k, "ACT", (uint64_t)act);
-        kb_file(&k, "act.wgsl");
+        kb_act(&k, act);
         kb_bind(&k, "xq", "array<u32>", GPU_BIND_RW, g->b_xq);
         kb_bind(&k, "xd", "array<vec2<f32>>", GPU_BIND_RW, g->b_xd);
         kb_file(&k, "q8_store.wgsl");
@@ -264,9 +288,8 @@ static hearth_status k_quant(gpu_model *g, int list, uint32_t xin, int cols, int
     kb k;
     kb_begin(&k, g, 256, "q8_act.wgsl");
     kb_u(&k, "BPR", (uint64_t)cols / GPU_Q8_BLOCK);
-    kb_u(&k, "ACT", (uint64_t)act);
     kb_file(&k, "common.wgsl");
-    kb_file(&k, "act.wgsl");
+    kb_act(&k, act);
     kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
     kb_bind(&k, "xin", "array<vec4<f32>>", GPU_BIND_READ, xin);
     kb_bind(&k, "xq", "array<u32>", GPU_BIND_RW, g->b_xq);
@@ -288,7 +311,8 @@ static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, i
     hearth_status st = xin == g->b_xq ? HEARTH_OK : k_quant(g, list, xin, ws[0]->cols, act, err);
     if (st) return st;
     kb k;
-    kb_begin(&k, g, 256, "mmq.wgsl");
+    const bool exact = plan_exact_product(g, ws[0]->type);
+    kb_begin(&k, g, 256, "mmq.wgsl"); /* (the exact variant too: one label a job) */
     /* 8 rows a thread (128-row tiles), or 4 (64) where 128 would give
      * fewer than 600 workgroups: about 4.5 per SM of an H100, whose last
      * wave of workgroups is then full enough (Phi-3's QKV product, 576
@@ -328,7 +352,8 @@ static hearth_status k_matmul_q(gpu_model *g, int list, gpu_weight *const *ws, i
     kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, out);
     kb_bind(&k, "bias", "array<f32>", GPU_BIND_READ, bias);
     st = kb_weights(&k, ws, n_ws, ROWS_NONE, err);
-    kb_file(&k, "mmq.wgsl");
+    if (exact) kb_dot_exact(&k, ws[0]->type);
+    kb_file(&k, exact ? "mmq_exact.wgsl" : "mmq.wgsl");
     if (st) {
         sb_free(&k.src);
         return st;

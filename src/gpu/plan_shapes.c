@@ -30,11 +30,20 @@ void plan_mv_shape(const gpu_model *g, const mv_job *j, bool *q8, int *wg, int *
     for (int i = 0; i < j->n_ws; i++)
         for (int s = 0; s < j->ws[i]->n_slices && nb < MAX_SEGS; s++) bounds[nb++] = acc += j->ws[i]->slice_rows[s];
     int units = j->ws[0]->cols / (gpu_type_act(j->ws[0]->type) >= 3 ? GPU_Q8_BLOCK : 8);
-    int max_tpr = *q8 ? (g->opt.mvq_tpr ? g->opt.mvq_tpr : 32) : *wg, min_wgs = *q8 ? (g->opt.mvq_wgs ? g->opt.mvq_wgs : 256) : 512;
+    /* exact mode: one lane a row (rows_q_exact.wgsl sums a row alone) */
+    int max_tpr = *q8 && plan_exact_product(g, j->ws[0]->type) ? 1 : *q8 ? (g->opt.mvq_tpr ? g->opt.mvq_tpr : 32) : *wg, min_wgs = *q8 ? (g->opt.mvq_wgs ? g->opt.mvq_wgs : 256) : 512;
     *tpr = 1;
     while (*tpr * 2 <= units && *tpr * 2 <= max_tpr) *tpr *= 2;
     *R = plan_rows_per_wg(bounds, nb);
     while (*R > 1 && (uint64_t)j->out_rows / ((uint64_t)(*wg / *tpr) * *R) < (uint64_t)min_wgs) *R /= 2;
+}
+
+/* Whether a product of weights of this type sums in the CPU kernels'
+ * order (dot_exact.wgsl, dot_exact_k.wgsl: rows_q_exact.wgsl,
+ * mmq_exact.wgsl): in exact mode (the tests'), for the types of integer
+ * products (input in Q8 blocks of 32 or Q8_K). */
+bool plan_exact_product(const gpu_model *g, uint32_t type) {
+    return g->opt.exact_attention && !g->opt.no_mmq && gpu_type_act(type) >= 3;
 }
 
 /* Whether the prefill product of these weights runs in integers (mmq.wgsl). */

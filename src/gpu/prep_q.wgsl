@@ -8,7 +8,7 @@ var<workgroup> sxd: array<vec2<f32>, BPR>;
 var<workgroup> sxk: array<vec2<f32>, select(1u, BPR / 8u, ACT == 4u)>;
 fn prep_block(b: u32, xs: f32) -> array<vec4<f32>, 8> {
   var v = array<vec4<f32>, 8>();
-  for (var c = 0u; c < 8u; c++) { v[c] = xin_at(b * 8u + c) * xs; }
+  for (var c = 0u; c < 8u; c++) { v[c] = xin_scaled(b * 8u + c, xs); }
   return v;
 }
 fn prep_input(xs: f32, tid: u32) {

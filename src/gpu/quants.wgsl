@@ -54,6 +54,11 @@ fn iq4_words(w: vec4<u32>, sh: u32) -> vec4<u32> {
 }
 // Q4_K's and Q5_K's 6-bit (scale, min) of sub-block j (0..7) from their 12
 // scale bytes s (three words), as ggml's get_scale_min_k4.
+// (and as exact mode's (scale, scale, min, min): WBUF_ksc)
+fn k4_ksc(s: vec3<u32>, j: u32) -> vec4<i32> {
+  let sm = vec2<i32>(k4_scale_min(s, j));
+  return vec4<i32>(sm.x, sm.x, sm.y, sm.y);
+}
 fn k4_scale_min(s: vec3<u32>, j: u32) -> vec2<u32> {
   let k = j & 3u;
   let b0 = byte_of(s.x, k);

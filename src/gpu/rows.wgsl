@@ -14,13 +14,13 @@ fn WBUF_rows(r0: u32, lane: u32, xs: f32) -> array<vec2<f32>, R> {
         // fallback path: each lane reads them again)
         var mx = vec2<f32>(0.0);
         for (var k = b & ~7u; k < (b & ~7u) + 8u; k++) {
-          for (var c = 0u; c < 8u; c++) { xv[c] = xin_at(k * 8u + c) * xs; }
+          for (var c = 0u; c < 8u; c++) { xv[c] = xin_scaled(k * 8u + c, xs); }
           mx = q8k_max(mx, xv);
         }
-        for (var c = 0u; c < 8u; c++) { xv[c] = xin_at(b * 8u + c) * xs; }
+        for (var c = 0u; c < 8u; c++) { xv[c] = xin_scaled(b * 8u + c, xs); }
         blk = q8k_block(xv, q8k_scale(mx));
       } else {
-        for (var c = 0u; c < 8u; c++) { xv[c] = xin_at(b * 8u + c) * xs; }
+        for (var c = 0u; c < 8u; c++) { xv[c] = xin_scaled(b * 8u + c, xs); }
         blk = q8_block(xv);
       }
       for (var c = 0u; c < 8u; c++) { xv[c] = blk.q[c] * blk.d; }
@@ -44,8 +44,8 @@ fn WBUF_rows(r0: u32, lane: u32, xs: f32) -> array<vec2<f32>, R> {
     let b = u >> 2u;
     let j = u & 3u;
     let p = WBUF_pos(j);
-    let x0 = act_round(xin_at((b * 32u + p.x) >> 2u) * xs);
-    let x1 = act_round(xin_at((b * 32u + p.y) >> 2u) * xs);
+    let x0 = act_round(xin_scaled((b * 32u + p.x) >> 2u, xs));
+    let x1 = act_round(xin_scaled((b * 32u + p.y) >> 2u, xs));
     for (var r = 0u; r < R; r++) {
       let w = WBUF_deq(min(r0 + r, WBUF_NROWS - 1u) * BPR + b, j);
       acc[r].x += dot(w[0], x0) + dot(w[1], x1);

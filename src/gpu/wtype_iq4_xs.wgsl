@@ -33,3 +33,16 @@ fn WBUF_q8(g: u32) -> array<vec4<u32>, 2> {
 
 const WBUF_HALVES: bool = false;
 const WBUF_OFFS: bool = false;
+// Exact mode (dot_exact_k.wgsl): the super-block's (d, dmin), the group's
+// integer (scale, scale, min, min) of its halves and its codes as the CPU
+// kernel decodes them; WBUF_EXACT names the CPU kernel's order.
+fn WBUF_kd(g: u32) -> vec2<f32> { return vec2<f32>(unpack2x16float(WBUF[(g >> 3u) * 34u]).x, 0.0); }
+fn WBUF_ksc(g: u32) -> vec4<i32> {
+  let p = (g >> 3u) * 34u;
+  let ib = g & 7u;
+  let lo = (byte_of(WBUF[p + 1u], ib >> 1u) >> (4u * (ib & 1u))) & 15u;
+  let ls = i32(lo | (((WBUF[p] >> (16u + 2u * ib)) & 3u) << 4u)) - 32;
+  return vec4<i32>(ls, ls, 0, 0);
+}
+fn WBUF_qu(g: u32) -> array<vec4<u32>, 2> { return WBUF_q8(g); }
+const WBUF_EXACT: u32 = 5u;

@@ -38,3 +38,10 @@ fn WBUF_deq(g: u32, j: u32) -> mat2x4<f32> {
 // A scale and a min per 16 values: the integer sums go by halves.
 const WBUF_HALVES: bool = true;
 const WBUF_OFFS: bool = true;
+// Exact mode (dot_exact_k.wgsl): the super-block's (d, dmin), the group's
+// integer (scale, scale, min, min) of its halves and its codes as the CPU
+// kernel decodes them; WBUF_EXACT names the CPU kernel's order.
+fn WBUF_kd(g: u32) -> vec2<f32> { return WBUF_dd(g); }
+fn WBUF_ksc(g: u32) -> vec4<i32> { let s = vec2<i32>(WBUF_sb(g)); return vec4<i32>(s & vec2<i32>(15), s >> vec2<u32>(4u)); }
+fn WBUF_qu(g: u32) -> array<vec4<u32>, 2> { return WBUF_q8(g); }
+const WBUF_EXACT: u32 = 0u;

@@ -45,3 +45,13 @@ fn WBUF_m(g: u32) -> vec2<f32> { return vec2<f32>(0.0); }
 
 const WBUF_HALVES: bool = true;
 const WBUF_OFFS: bool = false;
+// Exact mode (dot_exact_k.wgsl): the super-block's (d, dmin), the group's
+// integer (scale, scale, min, min) of its halves and its codes as the CPU
+// kernel decodes them; WBUF_EXACT names the CPU kernel's order.
+fn WBUF_kd(g: u32) -> vec2<f32> { return vec2<f32>(unpack2x16float(WBUF[(g >> 4u) * 55u])[(g >> 3u) & 1u], 0.0); }
+fn WBUF_ksc(g: u32) -> vec4<i32> {
+  let o = WBUF_at(g) + 24u;
+  return vec4<i32>(WBUF_sc(o, 2u * (g & 7u)), WBUF_sc(o, 2u * (g & 7u) + 1u), 0, 0);
+}
+fn WBUF_qu(g: u32) -> array<vec4<u32>, 2> { return WBUF_q8(g); }
+const WBUF_EXACT: u32 = 4u;

@@ -29,3 +29,6 @@ fn WBUF_q8(g: u32) -> array<vec4<u32>, 2> {
 // One scale for the whole block (the kernels sum its 32 products at once), no offset.
 const WBUF_HALVES: bool = false;
 const WBUF_OFFS: bool = false;
+// Exact mode (rows_q_exact.wgsl, mmq_exact.wgsl): one FMA of the
+// block's whole sum (quant_scalar.c lanes false, mm_iq4_nl).
+const WBUF_LANES: bool = false;

@@ -42,3 +42,10 @@ fn WBUF_q8(g: u32) -> array<vec4<u32>, 2> {
 
 const WBUF_HALVES: bool = false;
 const WBUF_OFFS: bool = true;
+// Exact mode (dot_exact_k.wgsl): the super-block's (d, dmin), the group's
+// integer (scale, scale, min, min) of its halves and its codes as the CPU
+// kernel decodes them; WBUF_EXACT names the CPU kernel's order.
+fn WBUF_kd(g: u32) -> vec2<f32> { return unpack2x16float(WBUF[(g >> 3u) * 36u]); }
+fn WBUF_ksc(g: u32) -> vec4<i32> { let p = (g >> 3u) * 36u; return k4_ksc(vec3<u32>(WBUF[p + 1u], WBUF[p + 2u], WBUF[p + 3u]), g & 7u); }
+fn WBUF_qu(g: u32) -> array<vec4<u32>, 2> { return WBUF_q8(g); }
+const WBUF_EXACT: u32 = 1u;

@@ -47,3 +47,22 @@ fn WBUF_m(g: u32) -> vec2<f32> { return vec2<f32>(0.0); }
 // A scale per 16 values: the integer sums go by halves.
 const WBUF_HALVES: bool = true;
 const WBUF_OFFS: bool = false;
+// Exact mode (dot_exact_k.wgsl): the super-block's (d, dmin), the group's
+// integer (scale, scale, min, min) of its halves and its codes as the CPU
+// kernel decodes them; WBUF_EXACT names the CPU kernel's order.
+fn WBUF_kd(g: u32) -> vec2<f32> { return vec2<f32>(unpack2x16float(WBUF[(g >> 4u) * 105u])[(g >> 3u) & 1u], 0.0); }
+fn WBUF_ksc(g: u32) -> vec4<i32> {
+  let w = bitcast<i32>(WBUF[WBUF_at(g) + 48u + ((g & 7u) >> 1u)]);
+  let b = 16u * (g & 1u);
+  return vec4<i32>(extractBits(w, b, 8u), extractBits(w, b + 8u, 8u), 0, 0);
+}
+// (the codes 0..63: ggml's Q6_K product subtracts 32 times the input's sums apart)
+fn WBUF_qu(g: u32) -> array<vec4<u32>, 2> {
+  let a = WBUF_ql(g);
+  let h = WBUF_qh(g);
+  let J = g & 7u;
+  return array<vec4<u32>, 2>(
+    WBUF_codes(vec4<u32>(WBUF[a], WBUF[a + 1u], WBUF[a + 2u], WBUF[a + 3u]), vec4<u32>(WBUF[h], WBUF[h + 1u], WBUF[h + 2u], WBUF[h + 3u]), J),
+    WBUF_codes(vec4<u32>(WBUF[a + 4u], WBUF[a + 5u], WBUF[a + 6u], WBUF[a + 7u]), vec4<u32>(WBUF[h + 4u], WBUF[h + 5u], WBUF[h + 6u], WBUF[h + 7u]), J));
+}
+const WBUF_EXACT: u32 = 3u;

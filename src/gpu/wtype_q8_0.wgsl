@@ -30,3 +30,6 @@ fn WBUF_q8(g: u32) -> array<vec4<u32>, 2> {
 // One scale for the whole block (the kernels sum its 32 products at once), no offset.
 const WBUF_HALVES: bool = false;
 const WBUF_OFFS: bool = false;
+// Exact mode (rows_q_exact.wgsl, mmq_exact.wgsl): ggml's 8 lanes of 4
+// products a block, one FMA each (quant_scalar.c, lanes true).
+const WBUF_LANES: bool = true;

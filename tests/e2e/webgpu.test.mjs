@@ -1,10 +1,10 @@
 // The WebGPU backend (src/gpu, web/gpu) in Node through the npm `webgpu`
 // package (Dawn) on SwiftShader, Vulkan on the CPU: greedy tokens equal
 // llama.cpp's (golden fixtures, until its first near-tie) and the first
-// step's logits agree with its within 1e-3 (the K-quant mixtures: 2%, see
-// KQUANT_ALL), on one model per weight type and each architecture, attention
-// computed as the CPU path does
-// (createGpu({ exactAttention })); one of them through
+// step's logits agree with its within 1e-3 (the K-quant mixtures of gemma2,
+// gemma3 and qwen3: 2%, see KQUANT_LOOSE), on one model per weight type and
+// each architecture, in exact mode: attention and products computed as the
+// CPU path does (createGpu({ exactAttention })); one of them through
 // `node web/cli.mjs run --backend webgpu`, the rest in one process (whose
 // device keeps compiled pipelines, so the run fits CI). Also: `--backend
 // auto` falls back to the CPU path when there is no GPU, seeded sampling
@@ -52,25 +52,23 @@ const ARCH16 = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests/fixtures/models
 const names = process.argv.length > 2 ? process.argv.slice(2) : [...VIA_CLI, ...IN_PROCESS, ...ARCH16, ...KQUANT];
 const fixtures = new Map([...goldenFixtures(), ...kquantFixtures('native')].map((fx) => [fx.name, fx]));
 const LOGIT_TOL = 1e-3;
-// The K-quant mixtures are 256 wide (the golden models 64): the GPU's products
-// sum their blocks in another f32 order than ggml's CPU (the integer sums are
-// exact; what differs is the order of the scaled block sums), and on these wider
-// rows such a last-bit difference flips one of the next product's Q8 roundings
-// often enough to move logits by ~5e-3 (docs/webgpu.md, Known gaps). Until the
-// exact mode sums in ggml's order they are held to the fast numerics' bound
-// (2% of the largest logit, greedy tokens where llama.cpp's margin exceeds it).
-const KQUANT_ALL = new Set([...fixtures.values()].filter((fx) => fx.ftype).map((fx) => fx.name));
-// Q4_1/Q5_1 products add an offset term that nearly cancels the rest (q is
-// 0..15, m about -8d); ggml's CPU rounds their 8-lane sums in an order the
-// GPU does not follow, and the next Q8 rounding of the input amplifies that
-// to ~1e-2 on these random models (docs/webgpu.md). Greedy tokens must still agree.
+// Exact mode's products sum in the CPU kernels' orders (src/gpu/dot_exact.wgsl,
+// dot_exact_k.wgsl) on inputs normed and quantized as the CPU path does, so the
+// K-quant mixtures and Q4_1/Q5_1 are held to 1e-3 like the rest (the golden
+// Q4_1 and Q5_1 models' first steps: 5.8e-10, 5.7e-10); the mixtures of
+// the architectures whose post norms (gemma2, gemma3: folded into the products,
+// post_norm.wgsl) or QK norms (qwen3) exact mode does not follow bit for bit yet,
+// and the 896-wide Qwen2.5-0.5B shape (its Q4_K_M mixture is 3.2e-3 off, not
+// found yet), keep the fast numerics' bound (2% of the largest logit, greedy
+// tokens where llama.cpp's margin exceeds it; docs/webgpu.md, Known gaps).
+const KQUANT_LOOSE = new Set([...fixtures.values()].filter((fx) => fx.ftype && /^kq-(gemma[23]|qwen3)-|-w896-/.test(fx.name)).map((fx) => fx.name));
 // qwen3-qwen3-q8_0 (heads of 32, QK norms): the first step's logits are 3.4e-3
 // from llama.cpp's (and the CPU path's) on the fixture's prompt, every decode
 // step after it within 1e-7, another prompt's first step within 5e-7: a
 // last-bit difference in the prompt's last row that one of the next Q8
 // roundings amplifies, not found yet (docs/webgpu.md, Known gaps).
 const FIRST_STEP_GAP = new Map([['qwen3-qwen3-q8_0', 5e-3]]);
-const tolerance = (name) => (/q[45]_1$/.test(name) ? 2e-2 : KQUANT_ALL.has(name) ? FAST_TOLERANCE : FIRST_STEP_GAP.get(name) ?? LOGIT_TOL);
+const tolerance = (name) => (KQUANT_LOOSE.has(name) ? FAST_TOLERANCE : FIRST_STEP_GAP.get(name) ?? LOGIT_TOL);
 
 function cli(args, env = {}) {
   const r = spawnSync('node', [CLI, ...args],
@@ -80,7 +78,7 @@ function cli(args, env = {}) {
 }
 
 function judge(fx, label, out) {
-  const g = compareGreedy(fx, out.tokens, KQUANT_ALL.has(fx.name) ? fastMargin(fx) : undefined);
+  const g = compareGreedy(fx, out.tokens, KQUANT_LOOSE.has(fx.name) ? fastMargin(fx) : undefined);
   check(`${fx.name} (${label}): greedy tokens equal llama.cpp's (${g.compared}/${fx.generated.length})`, g.ok, g.why);
   const l = logitError(fx, out, 1), tol = tolerance(fx.name);
   check(`${fx.name} (${label}): first-step logits within ${tol} of llama.cpp's (${l.maxRel.toExponential(1)})`,

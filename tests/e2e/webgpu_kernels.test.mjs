@@ -14,7 +14,10 @@
 // prefill attention (rope_kv + attn_tile / attn_prefill); the head (mv_out,
 // the repetition penalty, greedy sampling by sample_a + sample_b).
 // Tolerances: 2e-5 of the largest output (f32 sums in another order), exact
-// for the embedding, the sampled token and the attention's f16 cache rows.
+// for the embedding, the sampled token and the attention's f16 cache rows, and
+// (plan_dump --exact: exact mode) for every integer product, whose sums then
+// follow the CPU kernels' orders on inputs normed as the CPU path's rmsnorm
+// ("k256:--retype:q4_K:--exact" runs a K-quant so).
 // `node tests/e2e/webgpu_kernels.test.mjs NAME...` picks golden or K-quant fixtures.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -42,6 +42,7 @@
 #include "model/ggml_types.h"
 #include "gpu/gpu_host.h"
 #include "gpu/plan.h"
+#include "gpu/weights.h"
 #include "host_native.h"
 
 /* ---- a host that keeps everything ---- */
@@ -232,6 +233,22 @@ static float rms_scale(const float *x, int n, float eps) {
     float s = 0;
     for (int i = 0; i < n; i++) s += x[i] * x[i];
     return 1.0f / sqrtf(s / (float)n + eps);
+}
+
+/* The scale as the CPU path's rmsnorm (src/cpu/forward.c) sums it, in
+ * double: exact mode's kernels (rms_exact.wgsl) follow it. */
+static float rms_scale_cpu(const float *x, int n, float eps) {
+    double sum = 0;
+    for (int i = 0; i < n; i++) sum += (double)(x[i] * x[i]);
+    return 1.0f / sqrtf((float)(sum / n) + eps);
+}
+
+/* A decode product's input: exact mode's (x * scale) * the norm's weights,
+ * as the CPU path's rmsnorm; else xn (x * the weights, written before it)
+ * times the scale, as the fast kernels take it. */
+static void norm_input(bool exact, const float *x, const float *xn, const float *w, int n, float eps, float *out) {
+    float s = exact ? rms_scale_cpu(x, n, eps) : rms_scale(x, n, eps);
+    for (int j = 0; j < n; j++) out[j] = exact ? x[j] * s * w[j] : xn[j] * s;
 }
 
 /* ---- the K-quants and IQ4 (--retype): a reference written here, as ggml's
@@ -442,6 +459,8 @@ static uint8_t *read_weight(const hearth_host *h, const weight *w) {
 }
 
 static void add_in(dump *d, kcase *c, uint32_t id, uint64_t off, const void *src, uint64_t len) {
+    /* (a binding the plan's kernels do not have: exact mode's products read x and the norm, not xn) */
+    if (id == UINT32_MAX) return;
     c->in[c->n_in++] = (region){id, off, blob_add(d, src, len), len, 0};
 }
 static void add_out(dump *d, kcase *c, uint32_t id, const float *v, size_t n) {
@@ -550,6 +569,13 @@ static void attention_case(dump *d, const model_hparams *hp, int i, int count, i
     }
 }
 
+/* A product's tolerance: none in exact mode where the GPU sums in the CPU
+ * kernels' order (plan_exact_product: the integer products), else
+ * f32 sums in another order. */
+static double product_tol(bool exact, uint32_t type) {
+    return exact && gpu_type_act(type) >= 3 ? 0 : 2e-5;
+}
+
 static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int n_ctx, int batch, bool exact_attention,
                       kcase *cases) {
     const model_hparams *hp = &m->hp;
@@ -563,7 +589,7 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         snprintf(c->name, sizeof c->name, "rmsnorm.wgsl (prefill, %d tokens)", T);
         float *x = rnd_vec((size_t)T * E, 3), *out = talloc((size_t)T * E * 4);
         for (int t = 0; t < T; t++) {
-            float s = rms_scale(x + (size_t)t * E, E, hp->rms_eps);
+            float s = exact_attention ? rms_scale_cpu(x + (size_t)t * E, E, hp->rms_eps) : rms_scale(x + (size_t)t * E, E, hp->rms_eps);
             for (int j = 0; j < E; j++) out[(size_t)t * E + j] = x[(size_t)t * E + j] * s * m->layers[0].attn_norm[j];
         }
         add_in(d, c, GPU_BUF_STEP, 0, &step, sizeof step);
@@ -579,7 +605,7 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         if (mmq && strcmp(d->p[d->d[first].pipe].label, "q8_act.wgsl")) first = -1;
         if (first >= 0) {
             kcase *c = &cases[n++];
-            *c = (kcase){.list = GPU_LIST_PREFILL, .first = list_pos(d, first), .count = i - first + 1, .tol = 2e-5};
+            *c = (kcase){.list = GPU_LIST_PREFILL, .first = list_pos(d, first), .count = i - first + 1, .tol = product_tol(exact_attention, wo->type)};
             snprintf(c->name, sizeof c->name, "%s%s (prefill output product, %s, %d tokens)", mmq ? "q8_act.wgsl + " : "",
                      mmq ? "mmq.wgsl" : "mm.wgsl", ggml_type_name(wo->type), T);
             uint32_t xin = bound(d, &d->d[first], "xin"), outv = bound(d, &d->d[i], "outv");
@@ -607,15 +633,15 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         int count = 1;
         while (i + count < d->n_d && !strcmp(d->p[d->d[i + count].pipe].label, "mv_qkv.wgsl")) count++;
         kcase *c = &cases[n++];
-        *c = (kcase){.list = GPU_LIST_DECODE, .first = list_pos(d, i), .count = count, .tol = 2e-5};
+        *c = (kcase){.list = GPU_LIST_DECODE, .first = list_pos(d, i), .count = count, .tol = 0};
+        for (int k = 0; k < nw; k++) c->tol = fmax(c->tol, product_tol(exact_attention, ws[k]->type));
         bool q = strstr(d->p[d->d[i].pipe].wgsl, "fn prep_input(xs: f32, tid: u32) {}") == NULL;
         snprintf(c->name, sizeof c->name, "mv_qkv.wgsl (decode QKV product, %s%s%s, %s)", ggml_type_name(ws[0]->type),
                  ws[nw - 1]->type != ws[0]->type ? " with v in " : "", ws[nw - 1]->type != ws[0]->type ? ggml_type_name(ws[nw - 1]->type) : "",
                  count > 1 ? "a dispatch per type" : q ? "integer rows_q.wgsl" : "rows.wgsl");
         float *x = rnd_vec((size_t)E, 2), *xn = rnd_vec((size_t)E, 1), *xs = talloc((size_t)E * 4);
         float *out = talloc((size_t)rows * 4);
-        float s = rms_scale(x, E, hp->rms_eps);
-        for (int j = 0; j < E; j++) xs[j] = xn[j] * s;
+        norm_input(exact_attention, x, xn, l->attn_norm, E, hp->rms_eps, xs);
         int at = 0;
         for (int k = 0; k < nw; k++) {
             uint8_t *wb = read_weight(h, ws[k]);
@@ -648,7 +674,8 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
             bool down = !pre && j + 1 < d->n_d && !strcmp(d->p[d->d[j + 1].pipe].label, "mv_res.wgsl");
             bool fused = down && bound(d, &d->d[j + 1], "xqin") != UINT32_MAX;
             kcase *c = &cases[n++];
-            *c = (kcase){.list = pre ? GPU_LIST_PREFILL : GPU_LIST_DECODE, .first = list_pos(d, first), .count = j - first + 1 + down, .tol = 2e-5};
+            *c = (kcase){.list = pre ? GPU_LIST_PREFILL : GPU_LIST_DECODE, .first = list_pos(d, first), .count = j - first + 1 + down,
+                        .tol = fmax(product_tol(exact_attention, gw->type), down ? product_tol(exact_attention, l->down.type) : 0)};
             snprintf(c->name, sizeof c->name, "%s%s (%s gate/up products and SwiGLU%s, %s, %d token%s)", pre ? d->p[d->d[first].pipe].label : "",
                      pre ? (mmq ? " + mmq.wgsl" : " + mm.wgsl") : down ? "mv_swiglu.wgsl + mv_res.wgsl" : "mv_swiglu.wgsl",
                      pre ? "prefill" : "decode", down ? (fused ? ", the down product on its Q8 output" : ", the down product") : "",
@@ -656,8 +683,14 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
             float *x = rnd_vec((size_t)TT * E, 2), *xn = pre ? NULL : rnd_vec((size_t)E, 1), *xs = talloc((size_t)TT * E * 4);
             float *g = talloc((size_t)TT * 2 * F * 4), *u = talloc((size_t)TT * F * 4), *o = talloc((size_t)TT * F * 4);
             for (int t = 0; t < TT; t++) {
-                float sc = rms_scale(x + (size_t)t * E, E, hp->rms_eps);
-                for (int k = 0; k < E; k++) xs[(size_t)t * E + k] = pre ? x[(size_t)t * E + k] * sc * l->ffn_norm[k] : xn[k] * sc;
+                const float *xt = x + (size_t)t * E;
+                if (!pre) {
+                    norm_input(exact_attention, xt, xn, l->ffn_norm, E, hp->rms_eps, xs);
+                    continue;
+                }
+                /* prefill: the rmsnorm (x * scale) * weights, its scale summed as the CPU path's in exact mode */
+                float sc = exact_attention ? rms_scale_cpu(xt, E, hp->rms_eps) : rms_scale(xt, E, hp->rms_eps);
+                for (int k = 0; k < E; k++) xs[(size_t)t * E + k] = xt[k] * sc * l->ffn_norm[k];
             }
             uint8_t *wb = read_weight(h, gw);
             cpu_product(gw, wb, xs, TT, g); /* phi3: gate rows then up rows */
@@ -665,12 +698,13 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
                 wb = read_weight(h, uw);
                 cpu_product(uw, wb, xs, TT, u);
             }
-            for (int t = 0; t < TT; t++)
-                for (int k = 0; k < F; k++) {
-                    float gv = uw ? g[(size_t)t * F + k] : g[(size_t)t * 2 * F + k];
-                    float uv = uw ? u[(size_t)t * F + k] : g[(size_t)t * 2 * F + F + k];
-                    o[(size_t)t * F + k] = gv / (1.0f + expf(-gv)) * uv;
-                }
+            for (int t = 0; t < TT; t++) {
+                const float *gt = uw ? g + (size_t)t * F : g + (size_t)t * 2 * F, *ut = uw ? u + (size_t)t * F : gt + F;
+                /* exact mode: the CPU path's SwiGLU itself (ggml's exp polynomial) */
+                if (exact_attention) swiglu_scalar(gt, ut, o + (size_t)t * F, F);
+                else
+                    for (int k = 0; k < F; k++) o[(size_t)t * F + k] = gt[k] / (1.0f + expf(-gt[k])) * ut[k];
+            }
             gpu_step st = step;
             st.n_tok = (uint32_t)TT;
             add_in(d, c, GPU_BUF_STEP, 0, &st, sizeof st);
@@ -732,7 +766,7 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
     i = find(d, GPU_LIST_DECODE, "mv_res.wgsl", 0, -1);
     if (i >= 0) {
         kcase *c = &cases[n++];
-        *c = (kcase){.list = GPU_LIST_DECODE, .first = list_pos(d, i), .count = 1, .tol = 2e-5};
+        *c = (kcase){.list = GPU_LIST_DECODE, .first = list_pos(d, i), .count = 1, .tol = product_tol(exact_attention, wo->type)};
         snprintf(c->name, sizeof c->name, "mv_res.wgsl (decode output product and the next norm's weights, %s)", ggml_type_name(wo->type));
         float *a = rnd_vec((size_t)wo->cols, 1), *x = rnd_vec((size_t)E, 1), *o = talloc((size_t)E * 4), *on = talloc((size_t)E * 4);
         uint8_t *wb = read_weight(h, wo);
@@ -757,13 +791,12 @@ static int make_cases(dump *d, const model *m, const hearth_host *h, int T, int 
         int last = i;
         while (last + 1 < d->n_d && d->d[last + 1].list == GPU_LIST_DECODE) last++;
         kcase *c = &cases[n++];
-        *c = (kcase){.list = GPU_LIST_DECODE, .first = list_pos(d, i), .count = last - i + 1, .tol = 2e-5};
+        *c = (kcase){.list = GPU_LIST_DECODE, .first = list_pos(d, i), .count = last - i + 1, .tol = product_tol(exact_attention, m->output.type)};
         snprintf(c->name, sizeof c->name, "mv_out.wgsl + sample_a.wgsl + sample_b.wgsl (decode logits with a repetition penalty, greedy token, %s)",
                  ggml_type_name(ow->type));
         float *x = rnd_vec((size_t)E, 2), *xn = rnd_vec((size_t)E, 1), *xs = talloc((size_t)E * 4);
         float *lg = talloc((size_t)hp->n_vocab * 4);
-        float sc = rms_scale(x, E, hp->rms_eps);
-        for (int k = 0; k < E; k++) xs[k] = xn[k] * sc;
+        norm_input(exact_attention, x, xn, m->output_norm, E, hp->rms_eps, xs);
         uint8_t *wb = read_weight(h, ow);
         cpu_product(ow, wb, xs, 1, lg);
         gpu_step st = step;
