@@ -188,7 +188,7 @@ static void run_parallel(void *ctx, hearth_task_fn fn, void *arg) {
     const double t_start = now_ms(h);
     if (thread_shares_solo(&h->gauge)) {
         fn(arg, 0, 1);
-        thread_shares_gauge_add(&h->gauge, now_ms(h) - t_start);
+        thread_shares_gauge_add(&h->gauge, fn, true, now_ms(h) - t_start);
         return;
     }
     /* the tag first, then the wake-up: a worker that sees the new
@@ -212,7 +212,7 @@ static void run_parallel(void *ctx, hearth_task_fn fn, void *arg) {
             sched_yield();
         }
     }
-    thread_shares_gauge_add(&h->gauge, now_ms(h) - t_start);
+    thread_shares_gauge_add(&h->gauge, fn, false, now_ms(h) - t_start);
 }
 
 static int thread_count(void *ctx) { return ((native_host *)ctx)->n_threads; }

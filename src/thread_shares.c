@@ -33,36 +33,58 @@ void thread_shares_abandon(thread_shares *r) { atomic_fetch_add_explicit(&r->don
 
 enum { GAUGE_WINDOW = 256, KEEP_FIRST = 4, KEEP_MAX = 128 };
 
-bool thread_shares_solo(const thread_shares_gauge *g) { return g->solo; }
-
-void thread_shares_gauge_add(thread_shares_gauge *g, double ms) {
-    g->window_ms += ms;
-    if (++g->regions < GAUGE_WINDOW) return;
-    g->ms_per_region[g->solo] = g->window_ms / g->regions;
-    g->window_ms = 0;
-    g->regions = 0;
-    if (g->keep < KEEP_FIRST) g->keep = KEEP_FIRST;
-    if (g->probing || !g->ms_per_region[!g->solo]) {
-        if (!g->ms_per_region[!g->solo]) { /* the first window: try the other way next */
-            g->solo = !g->solo;
-            g->probing = 1;
-            return;
-        }
-        g->probing = 0;
-        const double threads = g->ms_per_region[0], alone = g->ms_per_region[1];
-        g->solo = alone < threads;
-        /* a clear winner is probed seldom, a close call often */
-        const double ratio = g->solo ? threads / alone : alone / threads;
-        if (ratio > 1.3) {
-            if (g->keep < KEEP_MAX) g->keep *= 2;
-        } else {
-            g->keep = KEEP_FIRST;
-        }
-        g->windows_left = g->keep;
-        return;
-    }
-    if (--g->windows_left <= 0) {
-        g->solo = !g->solo;
+bool thread_shares_solo(thread_shares_gauge *g) {
+    if (!g->keep) { /* the first window probes */
+        g->keep = KEEP_FIRST;
         g->probing = 1;
+        g->rng = 0x9e3779b9u;
     }
+    if (!g->probing) return g->solo;
+    g->rng ^= g->rng << 13; /* xorshift32 */
+    g->rng ^= g->rng >> 17;
+    g->rng ^= g->rng << 5;
+    return g->rng >> 31;
+}
+
+/* The probe's verdict: the time its regions would have taken all with the
+ * threads and all alone, task by task (a task seen only one way is left out). */
+static void decide(thread_shares_gauge *g) {
+    double threads = 0, alone = 0;
+    for (int k = 0; k < GAUGE_KINDS && g->kind[k].fn; k++) {
+        const int *n = g->kind[k].n;
+        if (n[0] && n[1]) {
+            threads += (n[0] + n[1]) * g->kind[k].ms[0] / n[0];
+            alone += (n[0] + n[1]) * g->kind[k].ms[1] / n[1];
+        }
+        g->kind[k].fn = 0;
+        g->kind[k].ms[0] = g->kind[k].ms[1] = 0;
+        g->kind[k].n[0] = g->kind[k].n[1] = 0;
+    }
+    if (threads == 0 || alone == 0) return; /* no verdict: probe again */
+    g->probing = 0;
+    g->solo = alone < threads;
+    /* a clear winner is probed seldom, a close call often */
+    const double ratio = g->solo ? threads / alone : alone / threads;
+    if (ratio > 1.3) {
+        if (g->keep < KEEP_MAX) g->keep *= 2;
+    } else {
+        g->keep = KEEP_FIRST;
+    }
+    g->windows_left = g->keep;
+}
+
+void thread_shares_gauge_add(thread_shares_gauge *g, hearth_task_fn fn, bool solo, double ms) {
+    if (g->probing) {
+        int k = 0;
+        while (k < GAUGE_KINDS && g->kind[k].fn && g->kind[k].fn != fn) k++;
+        if (k < GAUGE_KINDS) {
+            g->kind[k].fn = fn;
+            g->kind[k].ms[solo] += ms;
+            g->kind[k].n[solo]++;
+        }
+    }
+    if (++g->regions < GAUGE_WINDOW) return;
+    g->regions = 0;
+    if (g->probing) decide(g);
+    else if (--g->windows_left <= 0) g->probing = 1;
 }

@@ -52,23 +52,29 @@ void thread_shares_abandon(thread_shares *r);
  * the cores, a thread that claimed a share can lose its core in the middle
  * of it, or the caller loses its own to its helpers, and one thread alone
  * would be faster; no estimate from inside a region sees that (its wall
- * times include the time off the core), so the gauge measures: it times
- * windows of regions run by the threads and by the caller alone, keeps the
- * faster way, and tries the other again now and then, seldom while the
- * threads win clearly (an idle machine pays under 1% for the probes). */
+ * times include the time off the core), so the gauge measures. In a probe
+ * window each region runs alone or with the threads at random, so both ways
+ * see the same mix of work (prefill and decode, every kind of task), and the
+ * mean time of each kind of task (its function) is compared between the
+ * two; the faster way is kept for the next windows, more of them while it
+ * wins clearly (an idle machine then probes one window in 129). */
+enum { GAUGE_KINDS = 16 };
 typedef struct {
-    double window_ms;   /* this window's region time so far */
-    int regions;        /* regions in this window */
-    int solo;           /* this window runs on the caller alone */
-    int probing;        /* this window tries the way not kept */
-    double ms_per_region[2]; /* last measured: [0] threads, [1] alone (0: not yet) */
-    int windows_left;   /* windows until the next probe */
-    int keep;           /* windows between probes */
+    int regions;  /* regions in this window */
+    int probing;  /* this window picks at random */
+    int solo;     /* the way kept outside probes */
+    int windows_left, keep;
+    uint32_t rng;
+    struct {
+        hearth_task_fn fn;
+        double ms[2];
+        int n[2];
+    } kind[GAUGE_KINDS]; /* this probe's times by task, [0] threads, [1] alone */
 } thread_shares_gauge;
 
-/* true: run the next region on the caller alone (fn(arg, 0, 1)). */
-bool thread_shares_solo(const thread_shares_gauge *g);
-/* A region ran (the way thread_shares_solo said) in ms milliseconds. */
-void thread_shares_gauge_add(thread_shares_gauge *g, double ms);
+/* true: run this region of fn on the caller alone (fn(arg, 0, 1)). */
+bool thread_shares_solo(thread_shares_gauge *g);
+/* The region of fn ran (the way thread_shares_solo said) in ms milliseconds. */
+void thread_shares_gauge_add(thread_shares_gauge *g, hearth_task_fn fn, bool solo, double ms);
 
 #endif
