@@ -56,6 +56,11 @@ static bool app_file(const char *rel) {
     if (IN("engine/dist")) return ends_with(name, ".wasm");
     if (IN("engine/gpu")) return ends_with(name, ".mjs");
 #undef IN
+    /* the engine's vendored libraries, one folder each (engine/vendor/noble-hashes/sha2.js) */
+    static const char vendor[] = "engine/vendor/";
+    const size_t vl = sizeof vendor - 1;
+    if (dir_len > vl && strncmp(rel, vendor, vl) == 0 && plain_name(rel + vl, dir_len - vl))
+        return ends_with(name, ".js");
     return false;
 }
 

@@ -8,6 +8,7 @@
 // Also the model store's page-side functions and the error classes. Types:
 // web/client.d.ts; protocol and behaviour: docs/runtime.md.
 import { AbortError, deserializeError, EngineError, GenerationError } from './errors.mjs';
+import { isSha256 } from './hf.mjs';
 import { beside, locatedFiles, moduleWorker, nodeImport } from './locate.mjs';
 
 export * from './errors.mjs';
@@ -47,6 +48,14 @@ async function modelSpec(model) {
   const list = (Array.isArray(model) ? model : [model]).map((x) => (x && typeof x === 'object' && 'url' in x ? x : { url: x }));
   if (!list.length || !list.every((x) => typeof x.url === 'string' || x.url instanceof URL)) {
     throw new EngineError('model: give a URL, an array of URLs (split model), a File, or (Node) a file path');
+  }
+  for (const x of list) {
+    if (x.sha256 != null && !isSha256(String(x.sha256).toLowerCase())) {
+      throw new EngineError(`model: sha256 must be 64 hexadecimal digits (got ${JSON.stringify(String(x.sha256)).slice(0, 80)})`);
+    }
+    if (x.size != null && !(Number.isSafeInteger(x.size) && x.size > 0)) {
+      throw new EngineError(`model: size must be a positive whole number of bytes (got ${JSON.stringify(x.size)})`);
+    }
   }
   const strs = list.map((x) => String(x.url));
   if (isNode && !/^https?:/i.test(strs[0])) {

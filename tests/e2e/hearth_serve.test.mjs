@@ -450,6 +450,13 @@ try {
     const got = refused.map((p) => curl(['--path-as-is', '-o', '/dev/null', '-w', '%{http_code}', `${s.url}${p}`]).stdout);
     check('the app: nothing but the files its pages load (dotfiles, traversal, other folders: 404)', got.every((c) => c === '404'),
       JSON.stringify(Object.fromEntries(refused.map((p, i) => [p, got[i]]))));
+    // every script and wasm file the engine loads (engine/files.txt, written by `make app`), its
+    // vendored libraries' subfolders included
+    const listed = fs.existsSync(path.join(appDir, 'engine/files.txt'))
+      ? fs.readFileSync(path.join(appDir, 'engine/files.txt'), 'utf8').split('\n').filter((f) => /\.(mjs|js|wasm)$/.test(f)) : [];
+    const missing = [];
+    for (const f of listed) if ((await fetch(`${s.url}/${f}`)).status !== 200) missing.push(f);
+    check(`the app: every engine file it loads is served (${listed.length})`, listed.length > 0 && missing.length === 0, missing.join(' '));
     const api2 = await fetch(`${s.url}/v1/models`);
     check('the app and the API share the origin', api2.status === 200);
     await stopServer(s);

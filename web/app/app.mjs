@@ -574,7 +574,9 @@ async function generate() {
       if (ch?.finish_reason) finish = ch.finish_reason;
       // Streamed calls (OpenAI's delta.tool_calls: pieces of each call, by index), when the engine split them out.
       for (const d of Array.isArray(ch?.delta?.tool_calls) ? ch.delta.tool_calls : []) {
+        // an index past the next call (a hostile server's 1e9 would make a sparse array to walk) is dropped
         const i = Number.isInteger(d?.index) ? d.index : calls.length;
+        if (i < 0 || i > calls.length || i >= 128) continue;
         calls[i] ??= { id: d.id ?? `call${i}`, type: 'function', function: { name: '', arguments: '' } };
         calls[i].function.name += d.function?.name ?? '';
         calls[i].function.arguments += d.function?.arguments ?? '';
