@@ -159,7 +159,9 @@ async function maskModes(createBackend) {
 }
 
 if (WEBGPU && BACKENDS.includes('webgpu')) {
-  process.env.VK_ICD_FILENAMES ||= '/usr/lib/chromium/vk_swiftshader_icd.json';
+  // SwiftShader where Chromium's is installed (this VM); a machine with a GPU keeps its own driver
+  const swiftshader = '/usr/lib/chromium/vk_swiftshader_icd.json';
+  if (!process.env.VK_ICD_FILENAMES && fs.existsSync(swiftshader)) process.env.VK_ICD_FILENAMES = swiftshader;
   const { createBackend } = await import('../../web/gpu/backend.mjs');
   if (process.env.HEARTH_SCHEMA_MASK_MODES !== '0') await maskModes(createBackend);
   for (const model of MODELS) {
