@@ -153,12 +153,13 @@ int cmd_run(int argc, char **argv) {
                                       : stats.stopped_by_grammar ? "grammar"
                                                                  : "length");
         printf(",\"stats\":{\"load_ms\":%.2f,\"prompt_tokens\":%d,\"prefill_ms\":%.2f,\"prefill_tok_s\":%.2f,"
-               "\"gen_tokens\":%d,\"decode_ms\":%.2f,\"decode_tok_s\":%.2f,\"ttft_ms\":%.2f,\"grammar_ms\":%.2f,"
-               "\"threads\":%d,\"kernels\":\"%s\"}",
+               "\"gen_tokens\":%d,\"decode_ms\":%.2f,\"decode_tok_s\":%.2f,\"ttft_ms\":%.2f,",
                m.load_ms, stats.prompt_tokens, stats.prefill_ms,
                stats.prefill_ms > 0 ? stats.prompt_tokens * 1e3 / stats.prefill_ms : 0, stats.gen_tokens,
-               stats.decode_ms, stats.decode_ms > 0 ? decoded * 1e3 / stats.decode_ms : 0, stats.ttft_ms,
-               stats.grammar_ms,
+               stats.decode_ms, stats.decode_ms > 0 ? decoded * 1e3 / stats.decode_ms : 0, stats.ttft_ms);
+        /* the grammar's share only where one constrains the run (web/cli.mjs's run has no grammar) */
+        if (gm) printf("\"grammar_ms\":%.2f,", stats.grammar_ms);
+        printf("\"threads\":%d,\"kernels\":\"%s\"}",
                native_host_iface(m.host)->thread_count(native_host_iface(m.host)->ctx),
                hearth_engine_kernels(m.engine));
         if (logits_buf) printf(",\"logits\":[%s]", logits_buf);

@@ -436,6 +436,9 @@ try {
   // ---- the chat app from the same origin ----
   const appDir = path.join(ROOT, 'web/app');
   if (fs.existsSync(path.join(appDir, 'index.html'))) {
+    // the engine's files in web/app/engine, as `make serve` puts them (the browser tests do the same)
+    const made = spawnSync('make', ['-s', 'app'], { cwd: ROOT, encoding: 'utf8' });
+    check('the app: make app', made.status === 0, made.stdout + made.stderr);
     const s = await startServer(['--app', appDir]);
     const page = await fetch(`${s.url}/`);
     const csp = page.headers.get('content-security-policy') || '';
