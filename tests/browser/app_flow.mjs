@@ -79,7 +79,7 @@ const cliAnswers = (model, messages, maxTokens) => {
   return JSON.parse(r.stdout).turns.map((t) => t.assistant);
 };
 
-async function setSettings(page, { backend, temperature, maxTokens }) {
+export async function setSettings(page, { backend, temperature, maxTokens }) {
   await page.click(TID('open-settings'));
   if (backend) await page.selectOption('#set-backend', backend);
   if (temperature != null) await page.fill('#set-temperature', String(temperature));

@@ -9,8 +9,9 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { WAIT_MS } from './browser_util.mjs';
 import { check, done } from '../lib.mjs';
-import { hearth, testModel, HEARTH, ROOT } from '../e2e/util.mjs';
+import { hearth, health, testModel, waitHealth, HEARTH, ROOT } from '../e2e/util.mjs';
 import { serveApp, launch, collectErrors, shot } from './app_helpers.mjs';
+import { setSettings } from './app_flow.mjs';
 
 const TID = (id) => `[data-testid="${id}"]`;
 const model = testModel(['--arch', 'qwen2', '--type', 'q8_0', '--tokenizer', 'qwen3'], 'chat-qwen2-qwen3-q8_0');
@@ -35,32 +36,10 @@ function hearthServe(env = {}) {
   });
 }
 
-const health = async (url) => (await fetch(`${url}/health`)).json();
-// Polls /health until cond holds; the last answer either way (the server reacts within a token).
-async function waitHealth(url, cond) {
-  const until = Date.now() + 60000;
-  let h;
-  do {
-    h = await health(url);
-    if (cond(h)) return h;
-    await new Promise((r) => setTimeout(r, 20));
-  } while (Date.now() < until);
-  return h;
-}
-
 function cliAnswer(message) {
   const r = hearth(['chat', ...COMMON, '--temperature', '0', '--max-tokens', String(MAX_TOKENS), '--json', '--message', message]);
   if (r.status !== 0) throw new Error(`hearth chat failed: ${r.stderr}`);
   return JSON.parse(r.stdout).turns[0].assistant;
-}
-
-async function settings(page, { backend, temperature, maxTokens }) {
-  await page.click(TID('open-settings'));
-  if (backend) await page.selectOption('#set-backend', backend);
-  if (temperature != null) await page.fill('#set-temperature', String(temperature));
-  if (maxTokens != null) await page.fill('#set-max-tokens', String(maxTokens));
-  await page.click('#settings-save');
-  await page.waitForSelector('#settings-dialog', { state: 'hidden' });
 }
 
 const status = (page) => page.textContent(TID('model-status'));
@@ -99,7 +78,7 @@ try {
     await page.$eval('#set-backend', (s) => [...s.options].map((o) => o.value).join()) === 'auto,webgpu,cpu,server');
 
   // Chosen in Settings like the other backends, with the sampling settings of the conversation.
-  await settings(page, { backend: 'server', temperature: 0, maxTokens: MAX_TOKENS });
+  await setSettings(page, { backend: 'server', temperature: 0, maxTokens: MAX_TOKENS });
   check('choosing the server: ready at once, no download', await waitReady(page) === true && await page.$(`${TID('load-progress')}:visible`) === null);
   check('the model\'s name from /v1/models in the top bar', (await page.textContent('#model-name')).includes(MODEL_ID), await page.textContent('#model-name'));
   await page.click(TID('open-settings'));
@@ -118,7 +97,7 @@ try {
 
   // Stop mid-answer: the fetch is aborted, and the server frees the slot.
   await page.click(TID('new-chat'));
-  await settings(page, { temperature: 0, maxTokens: 4000 });
+  await setSettings(page, { temperature: 0, maxTokens: 4000 });
   let busy = null;
   const stopped = await ask(page, 'Go on', { stopAfter: 8, onStreaming: async () => { busy = await health(server.url); } });
   const idle = await waitHealth(server.url, (h) => h.slots_busy === 0 && h.queued === 0);
@@ -153,7 +132,7 @@ try {
   await kpage.fill(TID('server-key'), 'sesame');
   await kpage.click(TID('use-server'));
   check('the right key: ready', await waitReady(kpage) === true);
-  await settings(kpage, { temperature: 0, maxTokens: MAX_TOKENS });
+  await setSettings(kpage, { temperature: 0, maxTokens: MAX_TOKENS });
   const kanswer = await ask(kpage, 'Hello there');
   check('with the key, the answer = hearth chat --temperature 0', kanswer.content === want && !kanswer.error, JSON.stringify(kanswer));
   check('the key is kept in memory only, not in localStorage', !(await kpage.evaluate(() => JSON.stringify({ ...localStorage }))).includes('sesame'));

@@ -12,7 +12,7 @@ import path from 'node:path';
 import Ajv from 'ajv';
 import OpenAI from 'openai';
 import { check, done } from '../lib.mjs';
-import { hearth, testModel, HEARTH, ROOT } from './util.mjs';
+import { hearth, health, testModel, waitHealth, HEARTH, ROOT } from './util.mjs';
 
 const qwen = testModel(['--arch', 'qwen2', '--type', 'q8_0', '--tokenizer', 'qwen3'], 'chat-qwen2-qwen3-q8_0');
 const MODEL_ID = path.basename(qwen);
@@ -49,18 +49,6 @@ function stopServer(child) {
 }
 
 const client = (url, apiKey = 'none') => new OpenAI({ baseURL: `${url}/v1`, apiKey, maxRetries: 0, timeout: 120000 });
-const health = async (url) => (await fetch(`${url}/health`)).json();
-// Polls /health until cond holds (generous limit; the server reacts within a token).
-async function waitHealth(url, cond, limitMs = 60000) {
-  const until = Date.now() + limitMs;
-  let h;
-  do {
-    h = await health(url);
-    if (cond(h)) return h;
-    await new Promise((r) => setTimeout(r, 20));
-  } while (Date.now() < until);
-  return h;
-}
 const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 
 function cliChat(messages, maxTokens, system) {

@@ -42,3 +42,17 @@ export function testModel(args, name) {
   }
   return out;
 }
+
+// hearth serve's GET /health, and a poll of it until cond holds (a generous limit: the server
+// reacts within a token); the last answer either way.
+export const health = async (url) => (await fetch(`${url}/health`)).json();
+export async function waitHealth(url, cond, limitMs = 60000) {
+  const until = Date.now() + limitMs;
+  let h;
+  do {
+    h = await health(url);
+    if (cond(h)) return h;
+    await new Promise((r) => setTimeout(r, 20));
+  } while (Date.now() < until);
+  return h;
+}
