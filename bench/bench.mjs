@@ -7,6 +7,9 @@
 //                             [--busy N]
 // --busy N runs N busy processes (one CPU-bound loop each) beside every measurement, as a user's
 // machine runs other work; with --threads 1,2 the one-thread and two-thread speeds print side by side.
+// Every hearth run also measures the memory's read bandwidth with its threads (`hearth bench
+// --bandwidth`); the summary gives each engine's decode as a share of it (decode_share: the bytes a
+// token reads, every matrix once, times tokens/s, over the best bandwidth measured at that thread count).
 import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import fs from 'node:fs';
@@ -53,7 +56,7 @@ for (const type of types) {
   const engines = {};
   for (const threads of threadCounts) {
     engines[`hearth/${threads}`] = () => JSON.parse(run(path.join(root, 'build/hearth'), ['bench', '--model', file,
-      '--threads', threads, '--prompt-tokens', promptTokens, '--gen-tokens', genTokens]));
+      '--threads', threads, '--prompt-tokens', promptTokens, '--gen-tokens', genTokens, '--bandwidth']));
     if (reference) engines[`llama.cpp/${threads}`] = () => JSON.parse(run('node', ['bench/llama_cpp_bench.mjs', '--model', file,
       '--threads', threads, '--prompt-tokens', promptTokens, '--gen-tokens', genTokens]));
   }
@@ -68,8 +71,11 @@ for (const type of types) {
   }
   for (const [key, list] of Object.entries(rows)) {
     const [name, threads] = key.split('/');
+    const bw = rows[`hearth/${threads}`].map((r) => r.bandwidth);
+    const readGbs = Math.max(...bw.map((b) => b.read_gb_s)), decode = best(list, 'decode_tok_s');
     results.push({ engine: name, shape, type, threads: Number(threads), busy, kernels: list[0].kernels, cpu, prompt_tokens: Number(promptTokens),
-      gen_tokens: Number(genTokens), prefill_tok_s: best(list, 'prefill_tok_s'), decode_tok_s: best(list, 'decode_tok_s') });
+      gen_tokens: Number(genTokens), prefill_tok_s: best(list, 'prefill_tok_s'), decode_tok_s: decode,
+      read_gb_s: readGbs, decode_share: +(decode * bw[0].decode_bytes_per_token / 1e9 / readGbs).toFixed(3) });
   }
 }
 console.log(JSON.stringify({ summary: results }));

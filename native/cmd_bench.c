@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bandwidth.h"
 #include "bench.h"
 #include "cli.h"
 #include "grammar/mask_bench.h"
@@ -19,13 +20,15 @@ static double thread_cpu_ms(void) {
 
 int cmd_bench(int argc, char **argv) {
     const char *model_path = NULL, *grammar_file = NULL, *schema_file = NULL, *answer_file = NULL;
-    int prompt_tokens = 128, gen_tokens = 64, threads = 0, reps = 1;
+    int prompt_tokens = 128, gen_tokens = 64, threads = 0, reps = 1, bandwidth = 0;
     cli_opt opts[] = {
         {"--model", OPT_STRING, &model_path, "F", "GGUF model file"},
         {"--prompt-tokens", OPT_INT, &prompt_tokens, "N", "prompt length for prefill (default 128)"},
         {"--gen-tokens", OPT_INT, &gen_tokens, "N", "tokens to decode (default 64)"},
         {"--threads", OPT_INT, &threads, "N", "CPU threads (default: all cores)"},
         {"--repetitions", OPT_INT, &reps, "N", "measure N times and report the best (default 1)"},
+        {"--bandwidth", OPT_FLAG, &bandwidth, NULL,
+         "also measure the memory's read bandwidth with the same threads, and decode's share of it"},
         CLI_GRAMMAR_OPTS(grammar_file, schema_file),
         {"--answer", OPT_STRING, &answer_file, "F",
          "with --grammar/--json-schema: a text the grammar allows, fed token by token to time the mask"},
@@ -35,7 +38,7 @@ int cmd_bench(int argc, char **argv) {
                        "Measures prefill and decode speed after a warm-up, and with a grammar what its mask costs "
                        "per token; prints one JSON line.",
                        "--model F [--prompt-tokens 128] [--gen-tokens 64] [--threads N] "
-                       "[(--json-schema F | --grammar F) --answer F]",
+                       "[--bandwidth] [(--json-schema F | --grammar F) --answer F]",
                        opts};
     int rc = cli_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;
@@ -63,7 +66,11 @@ int cmd_bench(int argc, char **argv) {
     const model_hparams *hp = &hearth_engine_model(m.engine)->hp;
     hearth_bench_result r;
     grammar_bench_result gr = {0};
-    hearth_status st = hearth_bench(m.engine, prompt_tokens, gen_tokens, reps, &r, &err);
+    const hearth_host *h = native_host_iface(m.host);
+    bandwidth_result bw = {0};
+    /* before the model's passes, so the buffer is gone again when they run */
+    hearth_status st = bandwidth ? measure_read_bandwidth(h->thread_count(h->ctx), &bw, &err) : HEARTH_OK;
+    if (!st) st = hearth_bench(m.engine, prompt_tokens, gen_tokens, reps, &r, &err);
     if (!st && gbnf)
         st = grammar_bench(hearth_engine_tokenizer(m.engine), gbnf, gbnf_len, answer, answer_len, reps < 3 ? 3 : reps,
                            thread_cpu_ms, &gr, &err);
@@ -74,7 +81,6 @@ int cmd_bench(int argc, char **argv) {
     } else {
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
-        const hearth_host *h = native_host_iface(m.host);
         printf("{\"engine\":\"hearth\",\"model\":");
         json_string(stdout, model_path, strlen(model_path));
         printf(",\"arch\":\"%s\",\"threads\":%d,\"kernels\":\"%s\",\"load_ms\":%.2f,\"prompt_tokens\":%d,"
@@ -83,6 +89,14 @@ int cmd_bench(int argc, char **argv) {
                hp->arch_name, h->thread_count(h->ctx), hearth_engine_kernels(m.engine), m.load_ms, prompt_tokens,
                best_prefill, prompt_tokens * 1e3 / best_prefill, gen_tokens, best_decode,
                gen_tokens * 1e3 / best_decode, ru.ru_maxrss / 1024.0);
+        if (bandwidth) {
+            /* each decode step reads every matrix once (one row of the token table, unless tied) */
+            double per_token = (double)model_decode_bytes(hearth_engine_model(m.engine));
+            double decode_gbs = per_token * gen_tokens / best_decode / 1e6;
+            printf(",\"bandwidth\":{\"read_gb_s\":%.2f,\"loads\":\"%s\",\"buffer_mb\":%.0f,"
+                   "\"decode_bytes_per_token\":%.0f,\"decode_gb_s\":%.2f,\"decode_share\":%.3f}",
+                   bw.gb_s, bw.loads, bw.buffer_mb, per_token, decode_gbs, decode_gbs / bw.gb_s);
+        }
         /* the mask runs between two decode steps: its share of a step is the slowdown */
         if (gbnf)
             printf(",\"grammar\":{\"clock\":\"thread_cpu\",\"answer_tokens\":%d,\"trie_ms\":%.1f,\"ms_per_token\":%.3f,"

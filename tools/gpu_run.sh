@@ -21,6 +21,7 @@
 # ldpath: unpack them in the temporary folder and add it to LD_LIBRARY_PATH; skip;
 # default: root where nvidia-smi exists and we are root, else ldpath), KEEP=1 (keep the folder),
 # MODEL_TIMEOUT (seconds a bench process may take, 240: one that hangs leaves time for the rest).
+# PROBE=FILE runs that node script (tools/gpu_probe_sgmat.mjs) with the webgpu path as its argument, nothing else.
 # GRAMMAR=1 runs the structured-output checks instead of the model benches (issue 20):
 #   node bench/grammar_gpu_bench.mjs on the Qwen2.5-0.5B-shaped Q4_0 model (GRAMMAR_FILE: another
 #   GGUF), per-token decode with a JSON Schema whose mask is uploaded / read back / no grammar
@@ -121,6 +122,14 @@ EOF
 node "$T/adapter.mjs" "$T/node_modules/webgpu/index.js" || echo "webgpu adapter check failed"
 node "$T/llama.mjs" "$T/ref/node_modules/node-llama-cpp/dist/index.js" || echo "llama.cpp Vulkan check failed"
 echo "unpacked and checked in $(( $(date +%s) - t0 )) s"
+
+# PROBE=FILE: run one node script with Dawn's webgpu (its path as the argument) instead of the benches.
+if [ -n "${PROBE:-}" ]; then
+  say "probe: $PROBE"
+  timeout "${MODEL_TIMEOUT:-240}" node "$PROBE" "$T/node_modules/webgpu/index.js" | jsonl ''
+  say "done in $(( $(date +%s) - t0 )) s"
+  exit 0
+fi
 
 MODELS=${MODELS:-qwen,llama,phi3}
 R=${R:-3}

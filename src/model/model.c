@@ -432,6 +432,22 @@ int model_matrices(const model *m, const weight **out, int max) {
     return n;
 }
 
+uint64_t model_decode_bytes(const model *m) {
+    uint64_t sum = 0;
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        const model_layer *ly = &m->layers[il];
+        const weight *w[] = {&ly->qkv[0], &ly->qkv[1], &ly->qkv[2], &ly->wo, &ly->gate_up[0], &ly->gate_up[1], &ly->down};
+        for (size_t i = 0; i < sizeof w / sizeof *w; i++) {
+            if ((i < 3 && (int)i >= ly->n_qkv) || ((i == 4 || i == 5) && (int)i - 4 >= ly->n_gate_up)) continue;
+            sum += (uint64_t)w[i]->rows * w[i]->row_bytes;
+        }
+    }
+    /* the whole output matrix, tied or not; the token table gives one row */
+    sum += (uint64_t)m->output.rows * m->output.row_bytes;
+    if (m->output.src != m->tok_embd.src) sum += m->tok_embd.row_bytes;
+    return sum;
+}
+
 void model_free(model *m) {
     if (!m) return;
     for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);

@@ -93,6 +93,9 @@ void model_free(model *m);
 /* Every matrix of the model (token_embd and output once each, even tied),
  * up to max; returns how many there are. */
 int model_matrices(const model *m, const weight **out, int max);
+/* The bytes of matrices one decode step reads: every layer's, the output
+ * matrix, and one row of the token table (none more when it is tied). */
+uint64_t model_decode_bytes(const model *m);
 /* The RoPE table for a context of n_ctx positions, as ggml builds it:
  * cos and sin of rotated pair i at position pos0 + t go to
  * out[t * rope_dim + 2i] and [.. + 1], for t in [0, n_pos). n_ctx picks the

@@ -125,5 +125,14 @@ out = r.status === 0 ? JSON.parse(r.stdout) : null;
 check('bench prints one JSON line', out && out.prefill_tok_s > 0 && out.decode_tok_s > 0 && out.threads === 2 &&
   out.peak_rss_mb > 0 && r.stdout.trim().split('\n').length === 1, r.stdout + r.stderr);
 
+// --bandwidth: stories260K's tensor table (F32; 5 layers of q 64x64, k and v 64x32, o 64x64, gate/up/down
+// 64x172; the 512x64 token table tied as the output matrix) makes a decode step read
+// 5 * (4096 + 2*2048 + 4096 + 3*11008) * 4 + 512*64*4 = 1,037,312 bytes.
+r = hearth(['bench', '--model', stories, '--prompt-tokens', '4', '--gen-tokens', '4', '--threads', '2', '--bandwidth']);
+out = r.status === 0 ? JSON.parse(r.stdout).bandwidth : null;
+check('bench --bandwidth measures the read bandwidth and the bytes a decode step reads', out && out.read_gb_s > 0 &&
+  out.decode_bytes_per_token === 1037312 && Math.abs(out.decode_share - out.decode_gb_s / out.read_gb_s) < 0.01 &&
+  /^(avx512|avx2|scalar)$/.test(out.loads), r.stdout + r.stderr);
+
 fs.rmSync(tmp, { recursive: true, force: true });
 done();

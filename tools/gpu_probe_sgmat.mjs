@@ -1,0 +1,153 @@
+// What the WebGPU adapter offers for cooperative matrices (issue 18: prefill on the tensor cores).
+// For Dawn's flags [] and [allow_unsafe_apis] (Chromium's --enable-unsafe-webgpu): the adapter's
+// features and subgroup-matrix configurations; then, where the feature is offered, for each
+// configuration: does a one-tile product compile (both WGSL spellings Dawn has used), is it exact
+// against the CPU, and how fast a plain GEMM on it runs (operands read from storage, no shared
+// memory), beside the packed-int8 dot (DP4A) that hearth's prefill uses today.
+// Prints JSON lines. usage: node tools/gpu_probe_sgmat.mjs [path/to/webgpu/index.js]
+const wg = await import(process.argv[2] ?? 'webgpu');
+Object.assign(globalThis, wg.globals);
+const out = (o) => console.log(JSON.stringify(o));
+
+const FEATURE = 'chromium-experimental-subgroup-matrix';
+let unsafe = null;
+for (const flags of [[], ['enable-dawn-features=allow_unsafe_apis']]) {
+  const gpu = wg.create(flags);
+  const a = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!a) { out({ flags, adapter: null }); continue; }
+  const cfgs = a.info?.subgroupMatrixConfigs ? [...a.info.subgroupMatrixConfigs].map((c) => (
+    { componentType: c.componentType, resultComponentType: c.resultComponentType, M: c.M, N: c.N, K: c.K })) : null;
+  out({ flags, device: a.info?.device, features: [...a.features].sort(), subgroupMatrixConfigs: cfgs,
+    subgroupMinSize: a.info?.subgroupMinSize, subgroupMaxSize: a.info?.subgroupMaxSize });
+  if (flags.length) unsafe = { gpu, a, cfgs };
+}
+if (!unsafe || !unsafe.a.features.has(FEATURE)) { out({ result: `no ${FEATURE}` }); process.exit(0); }
+
+const { a, cfgs } = unsafe;
+const want = [FEATURE, 'subgroups', 'shader-f16', 'timestamp-query'].filter((f) => a.features.has(f));
+const device = await a.requestDevice({ requiredFeatures: want, requiredLimits: {
+  maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize, maxBufferSize: a.limits.maxBufferSize } });
+out({ device_features: [...device.features].sort() });
+const SG = a.info.subgroupMaxSize || 32;
+
+const wgslType = { f16: 'f16', f32: 'f32', i8: 'i8', u8: 'u8', i32: 'i32', u32: 'u32' };
+const storeType = (t) => (t === 'i8' || t === 'u8' ? (t === 'i8' ? 'i32' : 'u32') : t);
+const bytes = { f16: 2, f32: 4, i8: 1, u8: 1, i32: 4, u32: 4 };
+
+// WGSL for C[MxN] += A[MxK] * B[KxN] over tiles; each subgroup owns TMxTN tiles of the result.
+function gemm(c, syntax, TM, TN) {
+  const ct = wgslType[c.componentType], rt = wgslType[c.resultComponentType];
+  const L = `subgroup_matrix_left<${ct}, ${c.K}, ${c.M}>`, R = `subgroup_matrix_right<${ct}, ${c.N}, ${c.K}>`;
+  const Res = `subgroup_matrix_result<${rt}, ${c.N}, ${c.M}>`;
+  const load = (T, p, off, stride) => syntax === 'new'
+    ? `subgroupMatrixLoad<${T}, row_major>(${p}, ${off}, ${stride})` : `subgroupMatrixLoad<${T}>(${p}, ${off}, false, ${stride})`;
+  const store = (p, off, v, stride) => syntax === 'new'
+    ? `subgroupMatrixStore<row_major>(${p}, ${off}, ${v}, ${stride})` : `subgroupMatrixStore(${p}, ${off}, ${v}, false, ${stride})`;
+  const acc = [];
+  for (let i = 0; i < TM; i++) for (let j = 0; j < TN; j++) acc.push(`acc${i}_${j}`);
+  return `enable chromium_experimental_subgroup_matrix;
+${ct === 'f16' || rt === 'f16' ? 'enable f16;' : ''}
+struct P { m: u32, n: u32, k: u32 }
+@group(0) @binding(0) var<storage, read> A: array<${storeType(ct)}>;
+@group(0) @binding(1) var<storage, read> B: array<${storeType(ct)}>;
+@group(0) @binding(2) var<storage, read_write> C: array<${rt}>;
+@group(0) @binding(3) var<uniform> p: P;
+@compute @workgroup_size(${SG})
+fn main(@builtin(workgroup_id) g: vec3u) {
+  let r0 = g.y * ${TM * c.M}u;
+  let c0 = g.x * ${TN * c.N}u;
+${acc.map((n) => `  var ${n} = ${Res}();`).join('\n')}
+  for (var k = 0u; k < p.k; k += ${c.K}u) {
+${Array.from({ length: TM }, (_, i) => `    let a${i} = ${load(L, '&A', `(r0 + ${i * c.M}u) * p.k + k`, 'p.k')};`).join('\n')}
+${Array.from({ length: TN }, (_, j) => `    let b${j} = ${load(R, '&B', `k * p.n + c0 + ${j * c.N}u`, 'p.n')};`).join('\n')}
+${acc.map((n, x) => `    ${n} = subgroupMatrixMultiplyAccumulate(a${Math.floor(x / TN)}, b${x % TN}, ${n});`).join('\n')}
+  }
+${acc.map((n, x) => `  ${store('&C', `(r0 + ${Math.floor(x / TN) * c.M}u) * p.n + c0 + ${(x % TN) * c.N}u`, n, 'p.n')};`).join('\n')}
+}`;
+}
+
+// Operand bytes for small integers, exact in every component type.
+function fill(type, count, seed) {
+  const v = new Int8Array(count);
+  for (let i = 0; i < count; i++) v[i] = ((i * 7 + seed * 13) % 11) - 5;
+  if (type === 'i8') return v.buffer;
+  if (type === 'u8') return Uint8Array.from(v, (x) => x + 5).buffer;
+  if (type === 'f32') return Float32Array.from(v).buffer;
+  if (type === 'i32') return Int32Array.from(v).buffer;
+  if (type === 'f16') { const h = new Uint16Array(count); for (let i = 0; i < count; i++) h[i] = f16bits(v[i]); return h.buffer; }
+  throw new Error(type);
+}
+function f16bits(x) { const f = new Float32Array([x]), u = new Uint32Array(f.buffer)[0]; if (x === 0) return 0;
+  const s = (u >>> 16) & 0x8000, e = ((u >>> 23) & 0xff) - 127 + 15, m = (u >>> 13) & 0x3ff; return s | (e << 10) | m; }
+const asNumbers = (type, buf) => type === 'i8' ? new Int8Array(buf) : type === 'u8' ? new Uint8Array(buf)
+  : type === 'f32' ? new Float32Array(buf) : type === 'i32' ? new Int32Array(buf)
+  : Float32Array.from(new Uint16Array(buf), (h) => { const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 31, m = h & 1023;
+    return e === 0 ? s * m * 2 ** -24 : s * (1 + m / 1024) * 2 ** (e - 15); });
+
+function buffer(data, usage) {
+  const size = Math.max(16, Math.ceil(data.byteLength / 4) * 4);
+  const b = device.createBuffer({ size, usage: usage | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(b, 0, data, 0, data.byteLength);
+  return b;
+}
+
+async function run(c, syntax, m, n, k, TM, TN, reps) {
+  const code = gemm(c, syntax, TM, TN);
+  device.pushErrorScope('validation');
+  const mod = device.createShaderModule({ code });
+  const info = await mod.getCompilationInfo();
+  const errs = info.messages.filter((x) => x.type === 'error').map((x) => `${x.lineNum}:${x.linePos} ${x.message}`);
+  let pipe = null;
+  if (!errs.length) pipe = await device.createComputePipelineAsync({ layout: 'auto', compute: { module: mod, entryPoint: 'main' } }).catch((e) => { errs.push(e.message); return null; });
+  const ve = await device.popErrorScope();
+  if (ve) errs.push(ve.message);
+  if (errs.length) return { compiled: false, errors: errs.slice(0, 3) };
+  const ct = c.componentType, rt = c.resultComponentType;
+  const A = fill(ct, m * k, 1), B = fill(ct, k * n, 2);
+  const bA = buffer(A, GPUBufferUsage.STORAGE), bB = buffer(B, GPUBufferUsage.STORAGE);
+  const cBytes = m * n * bytes[rt];
+  const bC = device.createBuffer({ size: cBytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+  const bP = buffer(new Uint32Array([m, n, k, 0]), GPUBufferUsage.UNIFORM);
+  const bind = device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: [bA, bB, bC, bP].map((b, i) => ({ binding: i, resource: { buffer: b } })) });
+  const dispatch = (times) => {
+    const enc = device.createCommandEncoder();
+    for (let t = 0; t < times; t++) {
+      const pass = enc.beginComputePass(); pass.setPipeline(pipe); pass.setBindGroup(0, bind);
+      pass.dispatchWorkgroups(n / (TN * c.N), m / (TM * c.M)); pass.end();
+    }
+    device.queue.submit([enc.finish()]);
+    return device.queue.onSubmittedWorkDone();
+  };
+  await dispatch(1);
+  // Check a sample of outputs against the CPU (exact: small integers).
+  const rd = device.createBuffer({ size: cBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const enc = device.createCommandEncoder(); enc.copyBufferToBuffer(bC, 0, rd, 0, cBytes); device.queue.submit([enc.finish()]);
+  await rd.mapAsync(GPUMapMode.READ);
+  const got = asNumbers(rt, rd.getMappedRange().slice(0)); rd.unmap();
+  const a = asNumbers(ct, A), b = asNumbers(ct, B);
+  let bad = 0, checked = 0, firstBad = null;
+  for (let s = 0; s < 512; s++) {
+    const i = (s * 97) % m, j = (s * 131 + 7) % n;
+    let want = 0; for (let x = 0; x < k; x++) want += a[i * k + x] * b[x * n + j];
+    checked++;
+    if (got[i * n + j] !== want) { bad++; firstBad ??= { i, j, got: got[i * n + j], want }; }
+  }
+  let ms = null;
+  if (reps) { const t0 = performance.now(); await dispatch(reps); ms = (performance.now() - t0) / reps; }
+  for (const x of [bA, bB, bC, bP, rd]) x.destroy();
+  return { compiled: true, checked, bad, firstBad, ms, tops: ms ? +(2 * m * n * k / ms / 1e9).toFixed(1) : null };
+}
+
+for (const c of cfgs ?? []) {
+  for (const syntax of ['new', 'old']) {
+    const tile = await run(c, syntax, c.M, c.N, c.K, 1, 1, 0);
+    out({ config: c, syntax, one_tile: tile });
+    if (!tile.compiled) continue;
+    for (const [TM, TN] of [[1, 1], [2, 2], [4, 2], [4, 4]]) {
+      const S = 4096;
+      out({ config: c, syntax, gemm: `${S}x${S}x${S}`, tiles_per_subgroup: `${TM}x${TN}`, ...(await run(c, syntax, S, S, S, TM, TN, 5)) });
+    }
+    break;
+  }
+}
+out({ done: true });
