@@ -56,8 +56,9 @@ void thread_shares_abandon(thread_shares *r);
  * window each region runs alone or with the threads at random, so both ways
  * see the same mix of work (prefill and decode, every kind of task), and the
  * mean time of each kind of task (its function) is compared between the
- * two; the faster way is kept for the next windows, more of them while it
- * wins clearly (an idle machine then probes one window in 129). */
+ * two; the faster way is kept for the next windows, twice as many after
+ * each probe that confirms it or finds it clearly faster (a steady machine,
+ * idle or busy, then probes one window in 129). */
 enum { GAUGE_KINDS = 16 };
 typedef struct {
     int regions;  /* regions in this window */
