@@ -87,7 +87,9 @@ const asNumbers = (type, buf) => type === 'i8' ? new Int8Array(buf) : type === '
 function buffer(data, usage) {
   const size = Math.max(16, Math.ceil(data.byteLength / 4) * 4);
   const b = device.createBuffer({ size, usage: usage | GPUBufferUsage.COPY_DST });
-  device.queue.writeBuffer(b, 0, data, 0, data.byteLength);
+  const bytes = new Uint8Array(size);
+  bytes.set(new Uint8Array(data));
+  device.queue.writeBuffer(b, 0, bytes);
   return b;
 }
 
@@ -107,7 +109,7 @@ async function run(c, syntax, m, n, k, TM, TN, reps) {
   const bA = buffer(A, GPUBufferUsage.STORAGE), bB = buffer(B, GPUBufferUsage.STORAGE);
   const cBytes = m * n * bytes[rt];
   const bC = device.createBuffer({ size: cBytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-  const bP = buffer(new Uint32Array([m, n, k, 0]), GPUBufferUsage.UNIFORM);
+  const bP = buffer(new Uint32Array([m, n, k, 0]).buffer, GPUBufferUsage.UNIFORM);
   const bind = device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: [bA, bB, bC, bP].map((b, i) => ({ binding: i, resource: { buffer: b } })) });
   const dispatch = (times) => {
     const enc = device.createCommandEncoder();
@@ -143,7 +145,8 @@ for (const c of cfgs ?? []) {
     const tile = await run(c, syntax, c.M, c.N, c.K, 1, 1, 0);
     out({ config: c, syntax, one_tile: tile });
     if (!tile.compiled) continue;
-    for (const [TM, TN] of [[1, 1], [2, 2], [4, 2], [4, 4]]) {
+    // (SGMAT_GEMM=1: its offsets assume byte units for i8, which the blocked product below tests)
+    for (const [TM, TN] of process.env.SGMAT_GEMM === '1' ? [[1, 1], [2, 2], [4, 2], [4, 4]] : []) {
       const S = 4096;
       out({ config: c, syntax, gemm: `${S}x${S}x${S}`, tiles_per_subgroup: `${TM}x${TN}`, ...(await run(c, syntax, S, S, S, TM, TN, 5)) });
     }
@@ -151,3 +154,141 @@ for (const c of cfgs ?? []) {
   }
 }
 out({ done: true });
+
+// A product as prefill needs it: int8 blocks of 32 with a scale per block on both sides (Q8 input,
+// quantized weights), C[t][r] = sum_b dx[t,b] dw[r,b] sum_{k in b} x[t,k] w[r,k], f32 out. K = 32
+// is one block, so each block's integer tile goes through workgroup memory to be scaled (WGSL has
+// no elementwise access to a result matrix). Offsets and strides of i8 matrices held in i32 arrays:
+// which unit (byte or word) Dawn takes is found by trying (OU, SU: 1 = bytes, 4 = words).
+function blocked(OU, SU, src) {
+  const o = (e) => OU === 1 ? `(${e})` : `((${e}) / 4u)`, s = (e) => SU === 1 ? `${e}` : `(${e} / 4u)`;
+  return `enable chromium_experimental_subgroup_matrix;
+struct P { t: u32, r: u32, k: u32 }
+@group(0) @binding(0) var<storage, read> X: array<i32>;
+@group(0) @binding(1) var<storage, read> W: array<i32>;
+@group(0) @binding(2) var<storage, read> DX: array<f32>;
+@group(0) @binding(3) var<storage, read> DW: array<f32>;
+@group(0) @binding(4) var<storage, read_write> C: array<f32>;
+@group(0) @binding(5) var<uniform> p: P;
+const BT = 64u;
+const BR = 64u;
+var<workgroup> sx: array<i32, 512>;
+var<workgroup> sw: array<i32, 512>;
+var<workgroup> sdx: array<f32, 64>;
+var<workgroup> sdw: array<f32, 64>;
+var<workgroup> scr: array<i32, 4096>;
+@compute @workgroup_size(128)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) g: vec3u) {
+  let sg = tid / 32u;
+  let lane = tid % 32u;
+  let t0 = g.y * BT;
+  let r0 = g.x * BR;
+  let st = (sg / 2u) * 32u;
+  let sr = (sg % 2u) * 32u;
+  var acc: array<f32, 32>;
+  let nb = p.k / 32u;
+  for (var b = 0u; b < nb; b++) {
+    for (var i = 0u; i < 4u; i++) {
+      let w = tid + 128u * i;
+      sx[w] = X[((t0 + w / 8u) * p.k + b * 32u) / 4u + w % 8u];
+      sw[w] = W[((r0 + w / 8u) * p.k + b * 32u) / 4u + w % 8u];
+    }
+    if (tid < 64u) { sdx[tid] = DX[(t0 + tid) * nb + b]; sdw[tid] = DW[(r0 + tid) * nb + b]; }
+    workgroupBarrier();
+    for (var i = 0u; i < 2u; i++) {
+      let a = subgroupMatrixLoad<subgroup_matrix_left<i8, 32, 16>, row_major>(&${src === 'wg' ? 'sx' : 'X'}, ${o(src === 'wg' ? '(st + 16u * i) * 32u' : '(t0 + st + 16u * i) * p.k + b * 32u')}, ${s(src === 'wg' ? '32u' : 'p.k')});
+      for (var j = 0u; j < 2u; j++) {
+        let m = subgroupMatrixLoad<subgroup_matrix_right<i8, 16, 32>, col_major>(&${src === 'wg' ? 'sw' : 'W'}, ${o(src === 'wg' ? '(sr + 16u * j) * 32u' : '(r0 + sr + 16u * j) * p.k + b * 32u')}, ${s(src === 'wg' ? '32u' : 'p.k')});
+        var c = subgroup_matrix_result<i32, 16, 16>();
+        c = subgroupMatrixMultiplyAccumulate(a, m, c);
+        subgroupMatrixStore<row_major>(&scr, (sg * 4u + i * 2u + j) * 256u, c, 16u);
+      }
+    }
+    workgroupBarrier();
+    for (var q = 0u; q < 32u; q++) {
+      let e = lane + 32u * q;
+      let tile = e / 256u;
+      let tt = st + (tile / 2u) * 16u + (e % 256u) / 16u;
+      let rr = sr + (tile % 2u) * 16u + e % 16u;
+      acc[q] += f32(scr[sg * 1024u + e]) * (sdx[tt] * sdw[rr]);
+    }
+    workgroupBarrier();
+  }
+  for (var q = 0u; q < 32u; q++) {
+    let e = lane + 32u * q;
+    let tile = e / 256u;
+    let tt = st + (tile / 2u) * 16u + (e % 256u) / 16u;
+    let rr = sr + (tile % 2u) * 16u + e % 16u;
+    C[(t0 + tt) * p.r + r0 + rr] = acc[q];
+  }
+}`;
+}
+
+async function runBlocked(code, T, R, K, reps) {
+  device.pushErrorScope('validation');
+  const mod = device.createShaderModule({ code });
+  const info = await mod.getCompilationInfo();
+  const errs = info.messages.filter((x) => x.type === 'error').map((x) => `${x.lineNum}:${x.linePos} ${x.message}`);
+  let pipe = null;
+  if (!errs.length) pipe = await device.createComputePipelineAsync({ layout: 'auto', compute: { module: mod, entryPoint: 'main' } }).catch((e) => { errs.push(e.message); return null; });
+  const ve = await device.popErrorScope();
+  if (ve) errs.push(ve.message);
+  if (errs.length) return { compiled: false, errors: errs.slice(0, 3) };
+  const X = new Int8Array(T * K), Wt = new Int8Array(R * K), nb = K / 32;
+  for (let i = 0; i < X.length; i++) X[i] = ((i * 7 + 3) % 255) - 127;
+  for (let i = 0; i < Wt.length; i++) Wt[i] = ((i * 13 + 5) % 15) - 8;
+  const DX = Float32Array.from({ length: T * nb }, (_, i) => 1 + (i % 5) / 4), DW = Float32Array.from({ length: R * nb }, (_, i) => 0.5 + (i % 7) / 8);
+  const bufs = [X.buffer, Wt.buffer, DX.buffer, DW.buffer].map((d) => buffer(d, GPUBufferUsage.STORAGE));
+  const cBytes = T * R * 4;
+  const bC = device.createBuffer({ size: cBytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+  const bP = buffer(new Uint32Array([T, R, K, 0]).buffer, GPUBufferUsage.UNIFORM);
+  const all = [...bufs, bC, bP];
+  const bind = device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: all.map((b, i) => ({ binding: i, resource: { buffer: b } })) });
+  const dispatch = (times) => {
+    const enc = device.createCommandEncoder();
+    for (let t = 0; t < times; t++) {
+      const pass = enc.beginComputePass(); pass.setPipeline(pipe); pass.setBindGroup(0, bind);
+      pass.dispatchWorkgroups(R / 64, T / 64); pass.end();
+    }
+    device.queue.submit([enc.finish()]);
+    return device.queue.onSubmittedWorkDone();
+  };
+  await dispatch(1);
+  const rd = device.createBuffer({ size: cBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const enc = device.createCommandEncoder(); enc.copyBufferToBuffer(bC, 0, rd, 0, cBytes); device.queue.submit([enc.finish()]);
+  await rd.mapAsync(GPUMapMode.READ);
+  const got = new Float32Array(rd.getMappedRange().slice(0)); rd.unmap();
+  let bad = 0, firstBad = null;
+  for (let s = 0; s < 256; s++) {
+    const t = (s * 97) % T, r = (s * 131 + 7) % R;
+    let want = 0;
+    for (let b = 0; b < nb; b++) {
+      let isum = 0;
+      for (let x = 0; x < 32; x++) isum += X[t * K + b * 32 + x] * Wt[r * K + b * 32 + x];
+      want += isum * (DX[t * nb + b] * DW[r * nb + b]);
+    }
+    if (Math.abs(got[t * R + r] - want) > 1e-4 * Math.max(1, Math.abs(want))) { bad++; firstBad ??= { t, r, got: got[t * R + r], want }; }
+  }
+  let ms = null;
+  if (reps && !bad) { const t0 = performance.now(); await dispatch(reps); ms = (performance.now() - t0) / reps; }
+  for (const x of [...all, rd]) x.destroy();
+  return { compiled: true, bad, firstBad, ms, tops: ms ? +(2 * T * R * K / ms / 1e9).toFixed(1) : null };
+}
+
+if (cfgs?.some((c) => c.componentType === 'i8' && c.M === 16 && c.N === 16 && c.K === 32)) {
+  let found = null;
+  for (const src of ['wg', 'storage']) {
+    for (const [OU, SU] of [[1, 1], [4, 4], [4, 1], [1, 4]]) {
+      const r = await runBlocked(blocked(OU, SU, src), 128, 128, 256, 0);
+      out({ blocked: 'units', src, offset_unit: OU, stride_unit: SU, ...r });
+      if (r.compiled && !r.bad) { found ??= {}; found[src] ??= [OU, SU]; }
+    }
+  }
+  for (const src of Object.keys(found ?? {})) {
+    const [OU, SU] = found[src];
+    for (const [T, R, K, what] of [[512, 3072, 3072, 'Phi-3 Wo 512 tokens'], [512, 16384, 3072, 'Phi-3 gate+up'], [512, 3072, 8192, 'Phi-3 down'], [4096, 4096, 4096, 'square']]) {
+      out({ blocked: what, src, T, R, K, ...(await runBlocked(blocked(OU, SU, src), T, R, K, 10)) });
+    }
+  }
+}
+out({ done_blocked: true });

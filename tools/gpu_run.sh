@@ -126,7 +126,7 @@ echo "unpacked and checked in $(( $(date +%s) - t0 )) s"
 # PROBE=FILE: run one node script with Dawn's webgpu (its path as the argument) instead of the benches.
 if [ -n "${PROBE:-}" ]; then
   say "probe: $PROBE"
-  timeout "${MODEL_TIMEOUT:-240}" node "$PROBE" "$T/node_modules/webgpu/index.js" | jsonl ''
+  timeout "${MODEL_TIMEOUT:-240}" node "$PROBE" "$T/node_modules/webgpu/index.js" | tee -a "$OUT/bench.jsonl"
   say "done in $(( $(date +%s) - t0 )) s"
   exit 0
 fi
