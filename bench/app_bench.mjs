@@ -25,8 +25,11 @@
 //   stats_tok_s    the answer's stats line as the app shows it (which may be the engine's own)
 //   engine_tok_s   the app's engine's own decode rate (its stats(): worker-side timings)
 //   ref_tok_s      the engine alone (Hearth.generate in a worker of its own) on the same tokens count
+//   main_ms_per_token  the page's main-thread work per streamed token (Chromium's TaskDuration; of it
+//                  script and layout+style): CPU taken from the cores the engine decodes on
 // One JSON line per repetition, then {"summary": ...} with medians and the ratios against the bars:
-// app_tok_s / ref_tok_s >= 0.95, ttft_nav_ms < 1000.
+// app_tok_s / ref_tok_s >= 0.95, ttft_nav_ms < 1000; app_vs_engine: the page's rate over its own
+// engine's, the part of any gap that the app's messages and page add (the rest is the machine).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,6 +80,7 @@ function probe(key) {
     const box = document.getElementById('load-box');
     if (box && !box.hidden && box.dataset.phase && box.dataset.phase !== phase) { phase = box.dataset.phase; r.phases.push([phase, t]); }
     const status = document.getElementById('model-status');
+    if (status?.textContent === 'error') r.wake?.();
     if (Number.isNaN(r.ready) && status?.textContent === 'ready') {
       r.ready = t;
       const send = document.getElementById('send');
@@ -96,10 +100,10 @@ function probe(key) {
       answer = busy.querySelector('.answer');
     }
     const n = parseInt(counter.textContent, 10);
-    if (n > lastCount) { lastCount = n; r.tokens.push([n, t]); }
+    if (n > lastCount) { lastCount = n; r.tokens.push([n, t]); if (n === 1) r.wake?.(); }
     const len = answer.textContent.length;
     if (len !== lastLen) { lastLen = len; r.paints.push([lastCount, t]); }
-    if (!busy.hasAttribute('aria-busy')) { r.done = t; busy = null; }
+    if (!busy.hasAttribute('aria-busy')) { r.done = t; busy = null; r.wake?.(); }
   };
   new MutationObserver(onChange).observe(document, { subtree: true, childList: true, characterData: true, attributes: true,
     attributeFilter: ['data-phase', 'aria-busy', 'hidden'] });
@@ -113,7 +117,14 @@ const round = (x, d = 1) => (Number.isFinite(x) ? +x.toFixed(d) : null);
 const rate = (n, ms) => (n > 1 && ms > 0 ? ((n - 1) * 1000) / ms : NaN);
 
 // One repetition in the app: reload, wait for the answer to finish, read the probe and the app's state.
-async function appRun(page, o) {
+// The page's main-thread time (Chromium's own accounting: seconds of tasks, script, layout, style) so far.
+async function mainThread(cdp) {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  const m = Object.fromEntries(metrics.map(({ name, value }) => [name, value]));
+  return { task: m.TaskDuration * 1000, script: m.ScriptDuration * 1000, layout: (m.LayoutDuration + m.RecalcStyleDuration) * 1000 };
+}
+
+async function appRun(page, cdp, o) {
   // The conversation keeps its settings (greedy, max tokens) but not the last turn: each answer starts
   // from the same short prompt, as the first message after a reload.
   await page.evaluate(async () => {
@@ -124,8 +135,24 @@ async function appRun(page, o) {
   await page.bringToFront(); // the reference's page opened later: the app's is the one the user looks at
   await page.evaluate(([k, m]) => sessionStorage.setItem(k, m), [PROBE_KEY, o.message]);
   await page.reload();
+  let m0, m1, n0;
   try {
-    await page.waitForFunction(() => Number.isFinite(window.__appBench?.done) || document.getElementById('model-status')?.textContent === 'error');
+    // The main thread's work while the answer streams, from the first token to the last: what the page
+    // takes per token from the cores the engine runs on.
+    // The probe wakes these waits: Playwright's waitForFunction would run a check on every animation
+    // frame, making the page draw frames the app does not ask for, on the cores the engine runs on.
+    const until = (what) => page.evaluate((w) => new Promise((resolve) => {
+      const r = window.__appBench;
+      const check = () => {
+        if (document.getElementById('model-status')?.textContent === 'error' || (w === 'first' ? r.tokens.length > 0 : Number.isFinite(r.done))) resolve();
+        else r.wake = check;
+      };
+      check();
+    }), what);
+    await until('first');
+    [m0, n0] = [await mainThread(cdp), await page.evaluate(() => window.__appBench.tokens.at(-1)?.[0] ?? 0)];
+    await until('done');
+    m1 = await mainThread(cdp);
   } catch (e) {
     throw new Error(`${e.message}; the page's probe: ${JSON.stringify(await page.evaluate(() => [window.__appBench, document.getElementById('model-status')?.textContent]))}`);
   }
@@ -148,6 +175,9 @@ async function appRun(page, o) {
     dom_content_loaded_ms: round(nav.domContentLoaded),
     load_phases: Object.fromEntries(p.phases.map(([ph, t]) => [ph, round(t)])),
     app_tok_s: round(rate(nk - n1 + 1, tk - t1), 2),
+    // (m1 - m0 over the tokens after the one sampled with m0)
+    main_ms_per_token: round((m1.task - m0.task) / Math.max(1, nk - n0), 2), script_ms_per_token: round((m1.script - m0.script) / Math.max(1, nk - n0), 2),
+    layout_ms_per_token: round((m1.layout - m0.layout) / Math.max(1, nk - n0), 2),
     screen_tok_s: round(rate(sk - s1 + 1, tsk - ts1), 2),
     stats_tok_s: round(msg.stats.tps, 2), stats_line: line,
     engine_tok_s: round(es.tokensPerSecond, 2), engine_ttft_ms: round(es.timeToFirstTokenMs), engine_prefill_ms: round(es.prefillMs),
@@ -208,6 +238,8 @@ async function main() {
     const firstLoad = { download_and_load_ms: Date.now() - t0 };
     const env = await page.evaluate(() => ({ userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency }));
     ref = await startReference(context, host, o);
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Performance.enable');
     // Warm-up: one answer in the app (without a reload) and one reference run.
     await page.fill(TID('prompt'), o.message);
     await page.press(TID('prompt'), 'Enter');
@@ -215,8 +247,9 @@ async function main() {
     await ref.run(16);
     const rows = [];
     for (let i = 0; i < o.repetitions; i++) {
-      const app = await appRun(page, o);
+      const app = await appRun(page, cdp, o);
       const r = { run: i + 1, ...app, ...await ref.run(app.prompt_tokens), load_avg: round(os.loadavg()[0], 2) };
+      r.app_vs_engine = round(r.app_tok_s / r.engine_tok_s, 3);
       r.app_vs_ref = round(r.app_tok_s / r.ref_tok_s, 3);
       r.screen_vs_ref = round(r.screen_tok_s / r.ref_tok_s, 3);
       console.log(JSON.stringify(r));
@@ -228,9 +261,11 @@ async function main() {
       cpu: cpuName(), browser: env.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? env.userAgent, kernels: rows[0].kernels,
       wasm: `hearth${/relaxed/.test(rows[0].kernels) ? '-relaxed' : ''}${rows[0].threads > 1 ? '-mt' : ''}.wasm`,
       ...firstLoad,
-      ...Object.fromEntries(['ttft_nav_ms', 'ttft_send_ms', 'ready_ms', 'app_tok_s', 'screen_tok_s', 'stats_tok_s', 'engine_tok_s', 'ref_tok_s',
+      ...Object.fromEntries(['ttft_nav_ms', 'ttft_send_ms', 'ready_ms', 'main_ms_per_token', 'app_tok_s', 'screen_tok_s', 'stats_tok_s', 'engine_tok_s', 'ref_tok_s',
         'engine_ttft_ms', 'engine_load_ms'].map((k) => [`${k}_median`, round(med(k), 2)])),
     };
+    // What the app adds to its own engine (messages, the page): the same run's two clocks, so medians of the ratios.
+    summary.app_vs_engine_median = round(median(rows.map((r) => r.app_vs_engine)), 3);
     summary.app_vs_ref = round(summary.app_tok_s_median / summary.ref_tok_s_median, 3);
     summary.screen_vs_ref = round(summary.screen_tok_s_median / summary.ref_tok_s_median, 3);
     summary.bars = {
