@@ -25,8 +25,9 @@
 //   stats_tok_s    the answer's stats line as the app shows it (which may be the engine's own)
 //   engine_tok_s   the app's engine's own decode rate (its stats(): worker-side timings)
 //   ref_tok_s      the engine alone (Hearth.generate in a worker of its own) on the same tokens count
-//   main_ms_per_token  the page's main-thread work per streamed token (Chromium's TaskDuration; of it
-//                  script and layout+style): CPU taken from the cores the engine decodes on
+//   main_cpu_ms_per_token  the page's main-thread CPU time per streamed token (Chromium's ThreadTime):
+//                  taken from the cores the engine decodes on; main_ms_per_token, script_, layout_:
+//                  the wall time of its tasks (TaskDuration), of script, of layout and style
 // One JSON line per repetition, then {"summary": ...} with medians and the ratios against the bars:
 // app_tok_s / ref_tok_s >= 0.95, ttft_nav_ms < 1000; app_vs_engine: the page's rate over its own
 // engine's, the part of any gap that the app's messages and page add (the rest is the machine).
@@ -117,11 +118,12 @@ const round = (x, d = 1) => (Number.isFinite(x) ? +x.toFixed(d) : null);
 const rate = (n, ms) => (n > 1 && ms > 0 ? ((n - 1) * 1000) / ms : NaN);
 
 // One repetition in the app: reload, wait for the answer to finish, read the probe and the app's state.
-// The page's main-thread time (Chromium's own accounting: seconds of tasks, script, layout, style) so far.
+// The page's main thread so far, in ms (Chromium's own accounting): its CPU time, and the wall time of
+// its tasks, script, layout and style (these grow when the machine is busy and the thread waits for a core).
 async function mainThread(cdp) {
   const { metrics } = await cdp.send('Performance.getMetrics');
   const m = Object.fromEntries(metrics.map(({ name, value }) => [name, value]));
-  return { task: m.TaskDuration * 1000, script: m.ScriptDuration * 1000, layout: (m.LayoutDuration + m.RecalcStyleDuration) * 1000 };
+  return { cpu: m.ThreadTime * 1000, task: m.TaskDuration * 1000, script: m.ScriptDuration * 1000, layout: (m.LayoutDuration + m.RecalcStyleDuration) * 1000 };
 }
 
 async function appRun(page, cdp, o) {
@@ -176,7 +178,7 @@ async function appRun(page, cdp, o) {
     load_phases: Object.fromEntries(p.phases.map(([ph, t]) => [ph, round(t)])),
     app_tok_s: round(rate(nk - n1 + 1, tk - t1), 2),
     // (m1 - m0 over the tokens after the one sampled with m0)
-    main_ms_per_token: round((m1.task - m0.task) / Math.max(1, nk - n0), 2), script_ms_per_token: round((m1.script - m0.script) / Math.max(1, nk - n0), 2),
+    main_cpu_ms_per_token: round((m1.cpu - m0.cpu) / Math.max(1, nk - n0), 2), main_ms_per_token: round((m1.task - m0.task) / Math.max(1, nk - n0), 2), script_ms_per_token: round((m1.script - m0.script) / Math.max(1, nk - n0), 2),
     layout_ms_per_token: round((m1.layout - m0.layout) / Math.max(1, nk - n0), 2),
     screen_tok_s: round(rate(sk - s1 + 1, tsk - ts1), 2),
     stats_tok_s: round(msg.stats.tps, 2), stats_line: line,
@@ -261,7 +263,7 @@ async function main() {
       cpu: cpuName(), browser: env.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? env.userAgent, kernels: rows[0].kernels,
       wasm: `hearth${/relaxed/.test(rows[0].kernels) ? '-relaxed' : ''}${rows[0].threads > 1 ? '-mt' : ''}.wasm`,
       ...firstLoad,
-      ...Object.fromEntries(['ttft_nav_ms', 'ttft_send_ms', 'ready_ms', 'main_ms_per_token', 'app_tok_s', 'screen_tok_s', 'stats_tok_s', 'engine_tok_s', 'ref_tok_s',
+      ...Object.fromEntries(['ttft_nav_ms', 'ttft_send_ms', 'ready_ms', 'main_cpu_ms_per_token', 'main_ms_per_token', 'app_tok_s', 'screen_tok_s', 'stats_tok_s', 'engine_tok_s', 'ref_tok_s',
         'engine_ttft_ms', 'engine_load_ms'].map((k) => [`${k}_median`, round(med(k), 2)])),
     };
     // What the app adds to its own engine (messages, the page): the same run's two clocks, so medians of the ratios.

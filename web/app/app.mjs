@@ -543,9 +543,15 @@ async function send() {
 async function generate() {
   const c = state.conv;
   const s = { ...defaultsFor(state.model), ...c.settings };
-  const view = streamingMessage();
   const list = $('messages');
-  const nearBottom = () => list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  // The list follows the growing answer unless the person scrolled up: checked once per render, before it.
+  const view = streamingMessage({
+    around(render) {
+      const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+      render();
+      if (stick) list.scrollTop = list.scrollHeight;
+    },
+  });
   list.append(view.element);
   list.scrollTop = list.scrollHeight;
   const ac = new AbortController();
@@ -585,10 +591,8 @@ async function generate() {
       if (!delta && !thought) continue;
       if (!tokens) { tFirst = performance.now(); ttft = tFirst - t0; }
       tokens++;
-      const stick = nearBottom();
       if (thought) { reasoning += thought; view.reason(reasoning, `${tokens} tokens…`); }
       if (delta) { text += delta; view.update(text, `${tokens} tokens…`, calls); }
-      if (stick) requestAnimationFrame(() => { list.scrollTop = list.scrollHeight; });
     }
   } catch (err) {
     if (!gen.stopped && err?.name !== 'AbortError') error = err?.message || String(err);
