@@ -35,7 +35,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchBrowser } from '../tests/browser/browser_util.mjs';
+import { createRequire } from 'node:module';
+import { CHROMIUM, WAIT_MS } from '../tests/browser/browser_util.mjs';
 import { serveApp } from '../tests/browser/app_helpers.mjs';
 import { startModelServer, fileEntry } from '../tests/browser/app_model_server.mjs';
 import { TID, setSettings, waitStatus } from '../tests/browser/app_flow.mjs';
@@ -202,6 +203,7 @@ async function startReference(context, host, o) {
     // prompt: as many tokens as the app's chat prompt, so decode runs at the same context positions.
     async run(promptTokens) {
       const words = Array.from({ length: promptTokens }, (_, i) => ['the', 'cat', 'sat', 'on', 'a', 'mat'][i % 6]).join(' ');
+      await page.bringToFront(); // a background page's renderer runs at a lower priority: both engines in front
       const tokens = (await page.evaluate((t) => window.bench.hearthPromptTokens(t), words)).slice(0, promptTokens);
       const r = await page.evaluate((a) => window.bench.hearthRun(a), { tokens, genTokens: o.maxTokens });
       return { ref_tok_s: round(rate(r.stats.gen_tokens, r.stats.decode_ms), 2), ref_tokens: r.stats.gen_tokens, ref_ttft_ms: round(r.stats.ttft_ms) };
@@ -218,11 +220,25 @@ function cpuName() {
   try { return fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? os.cpus()[0]?.model; } catch { return os.cpus()[0]?.model; }
 }
 
+// A fresh on-disk profile (OPFS on disk, as a user's) without the tests' GPU flags: their
+// launchBrowser composites every frame through SwiftShader (for WebGPU), which would charge the app's
+// painting to the cores the engine runs on, where a user's browser draws on the GPU.
+async function launchProfile() {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-appbench-'));
+  const { chromium } = createRequire(path.join(ROOT, 'tests/'))('playwright-core');
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  context.setDefaultTimeout(WAIT_MS);
+  return {
+    context, page: context.pages()[0] || await context.newPage(),
+    close: async () => { await context.close(); fs.rmSync(profile, { recursive: true, force: true }); },
+  };
+}
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const server = await serveApp();
   const host = await startModelServer(fileEntry(o.model));
-  const browser = await launchBrowser();
+  const browser = await launchProfile();
   let ref = null;
   try {
     const { context, page } = browser;
