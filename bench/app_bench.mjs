@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// What the chat app's user feels (issue 18, "App overhead"), in headless Chromium on the CPU path:
+// What the chat app's user feels (issue 18, "App overhead"), in headless Chromium on the CPU path
+// (its own on-disk profile, no GPU flags):
 // the app (web/app/, served as `make serve` does) loads a model by URL once (into OPFS), then each
 // repetition reloads the page, lets the remembered model come back from browser storage, sends a
 // short message the moment the app says "ready" and streams the answer. Beside it, in the same
