@@ -139,6 +139,9 @@ async function load({ model, backend: name = 'auto', threads, contextSize, stora
   if (loaded) throw new EngineError('a model is loaded in this engine already: unload() first, or create another engine');
   const log = (level, msg) => post({ type: 'log', level, message: msg });
   const onProgress = (p) => post({ type: 'progress', progress: p });
+  // The store's modules load while the backend starts (fetching and compiling the wasm, starting threads):
+  // both stand between a reload and the first token.
+  if (model?.kind === 'url') import('./store.mjs').catch(() => {}); // (openSource reports a failure)
   // exactNumerics: the CPU path's products keep llama.cpp's accumulation order and the GPU's
   // attention reproduces the CPU path's arithmetic (slower; tests compare tokens bit for bit).
   backend ??= await createBackend(name, { threads, log, exactAttention: !!exactNumerics, files });

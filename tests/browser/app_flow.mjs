@@ -12,7 +12,7 @@ import { hearth, testModel } from '../e2e/util.mjs';
 import { serveApp, launch, shot, collectErrors } from './app_helpers.mjs';
 import { startModelServer, fileEntry } from './app_model_server.mjs';
 
-const TID = (id) => `[data-testid="${id}"]`;
+export const TID = (id) => `[data-testid="${id}"]`;
 // Tokens an answer may take: 24 on the CPU; 12 on WebGPU, where SwiftShader
 // decodes about one token a second (half the answers' length, half the test's time).
 const maxTokensFor = (backend) => (backend === 'webgpu' ? 12 : 24);
@@ -34,7 +34,7 @@ function instrument() {
 }
 
 const status = (page) => page.textContent(TID('model-status'));
-async function waitStatus(page, want, timeout = WAIT_MS) {
+export async function waitStatus(page, want, timeout = WAIT_MS) {
   await page.waitForFunction(([sel, w]) => {
     const s = document.querySelector(sel)?.textContent;
     return s === w || s === 'error';
@@ -79,9 +79,10 @@ const cliAnswers = (model, messages, maxTokens) => {
   return JSON.parse(r.stdout).turns.map((t) => t.assistant);
 };
 
-export async function setSettings(page, { backend, temperature, maxTokens }) {
+export async function setSettings(page, { backend, temperature, maxTokens, threads }) {
   await page.click(TID('open-settings'));
   if (backend) await page.selectOption('#set-backend', backend);
+  if (threads != null) await page.fill('#set-threads', String(threads));
   if (temperature != null) await page.fill('#set-temperature', String(temperature));
   if (maxTokens != null) await page.fill('#set-max-tokens', String(maxTokens));
   await page.click('#settings-save');

@@ -543,9 +543,15 @@ async function send() {
 async function generate() {
   const c = state.conv;
   const s = { ...defaultsFor(state.model), ...c.settings };
-  const view = streamingMessage();
   const list = $('messages');
-  const nearBottom = () => list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  // The list follows the growing answer unless the person scrolled up: checked once per render, before it.
+  const view = streamingMessage({
+    around(render) {
+      const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+      render();
+      if (stick) list.scrollTop = list.scrollHeight;
+    },
+  });
   list.append(view.element);
   list.scrollTop = list.scrollHeight;
   const ac = new AbortController();
@@ -585,10 +591,8 @@ async function generate() {
       if (!delta && !thought) continue;
       if (!tokens) { tFirst = performance.now(); ttft = tFirst - t0; }
       tokens++;
-      const stick = nearBottom();
       if (thought) { reasoning += thought; view.reason(reasoning, `${tokens} tokens…`); }
       if (delta) { text += delta; view.update(text, `${tokens} tokens…`, calls); }
-      if (stick) requestAnimationFrame(() => { list.scrollTop = list.scrollHeight; });
     }
   } catch (err) {
     if (!gen.stopped && err?.name !== 'AbortError') error = err?.message || String(err);
@@ -804,34 +808,46 @@ async function registerServiceWorker() {
   try { await navigator.serviceWorker?.register('sw.js'); } catch (e) { console.warn(`offline support unavailable: ${e.message}`); }
 }
 
+// The conversations as stored: the newest one open (a new one when there is none), the list beside it.
+async function showConversations() {
+  const list = await convs.listConversations();
+  $('storage-notice').hidden = !!prefsStorage() && await convs.persistent();
+  if (list.length) { state.conv = list[0]; renderConversation(); await renderConvList(); } else await newChat();
+}
+
+async function loadPresets() {
+  try {
+    return await withPresetUrls((await (await fetch('presets.json')).json()).presets);
+  } catch { return []; }
+}
+
 async function main() {
   wire();
   convs.onOtherTabChange(({ id }) => reloadFromOtherTab(id).catch(() => {}));
   registerServiceWorker();
-  try {
-    state.presets = await withPresetUrls((await (await fetch('presets.json')).json()).presets);
-  } catch { state.presets = []; }
-  renderPresets();
-  const list = await convs.listConversations();
-  $('storage-notice').hidden = !!prefsStorage() && await convs.persistent();
-  if (list.length) { state.conv = list[0]; renderConversation(); await renderConvList(); } else await newChat();
   showModelPanel(true);
   setStatus('no model');
-  await findServer();
-  // ?model=URL preloads a model (asking first unless it is a preset); otherwise the last model used comes back if it is stored on this device.
+  // After a reload the user waits for the remembered model: everything the page needs before it
+  // loads (presets, conversations, the server check, the store's list, which starts the engine's
+  // client) runs at once rather than one after another.
   const wanted = new URLSearchParams(location.search).get('model');
+  const stored = !wanted && state.prefs.lastModelUrl ? cachedModels().catch(() => null) : null; // null: no engine, the picker stays
+  const server = findServer();
+  const shown = showConversations();
+  state.presets = await loadPresets();
+  renderPresets();
+  await shown;
+  // ?model=URL preloads a model (asking first unless it is a preset); otherwise the last model used comes back if it is stored on this device.
   if (wanted) {
     $('model-url').value = wanted;
     askLink(wanted);
-  } else if (state.prefs.backend === 'server' && state.server.model) {
+  } else if (state.prefs.backend === 'server' && (await server, state.server.model)) {
     useServer(); // chosen on an earlier visit
-  } else if (state.prefs.lastModelUrl) {
-    try {
-      const cached = await cachedModels();
-      const hit = cached.find((m) => m.complete && m.urls.includes(state.prefs.lastModelUrl));
-      if (hit) loadUrl(hit.urls[0]);
-    } catch { /* no engine: the picker stays */ }
+  } else if (stored) {
+    const hit = (await stored)?.find((m) => m.complete && m.urls.includes(state.prefs.lastModelUrl));
+    if (hit) loadUrl(hit.urls[0]);
   }
+  await server;
   warmUp();
   document.documentElement.dataset.appReady = '1';
 }

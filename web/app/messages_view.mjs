@@ -6,8 +6,9 @@
 // the same sanitizer. A tool call in an answer (its markup in the text, or
 // OpenAI's tool_calls: tool_calls.mjs) shows as a block with the function's
 // name and its arguments, built from text nodes only (the model's JSON is
-// never markup). A streaming answer re-renders at most once per
-// animation frame so the main thread never works long while tokens arrive.
+// never markup). A streaming answer re-renders at most once every PAINT_MS
+// (in an animation frame), its token counter with it, so the main thread never works long while
+// tokens arrive and takes little from the cores the engine decodes on.
 import { renderMarkdown, codeBox } from './markdown.mjs';
 import { splitToolCalls, openAiCalls, prettyArguments } from './tool_calls.mjs';
 
@@ -104,9 +105,14 @@ export function messageElement(msg, actions = {}, { unsaved = false } = {}) {
   return box;
 }
 
-// A streaming assistant message: update(text, live, toolCalls) and reason(reasoning) schedule a render,
-// finish() settles it; thoughtMs() is how long the reasoning streamed (NaN: there was none).
-export function streamingMessage() {
+// Each render of a streaming answer lays out and paints it again on the main thread, which shares the
+// machine's cores with the engine's threads: at most one every PAINT_MS, the first at once.
+const PAINT_MS = 50;
+
+// A streaming assistant message: update(text, live, toolCalls) and reason(reasoning, live) schedule a
+// render (live: the token counter's text), finish() settles it; thoughtMs() is how long the reasoning
+// streamed (NaN: there was none). around(render): runs each render (the list's scrolling goes around it).
+export function streamingMessage({ around = (render) => render() } = {}) {
   const box = el('div', 'msg');
   box.dataset.testid = 'message';
   box.dataset.role = 'assistant';
@@ -120,8 +126,8 @@ export function streamingMessage() {
   const answer = el('div', 'answer');
   bubble.append(answer);
   box.append(bubble, meta);
-  let text = '', calls = null, reasoning = '', block = null, tStart = NaN, tEnd = NaN;
-  let frame = 0;
+  let text = '', calls = null, reasoning = '', block = null, tStart = NaN, tEnd = NaN, counter = '';
+  let frame = 0, timer = 0, painted = -Infinity;
   const endThinking = () => {
     if (!block || Number.isFinite(tEnd)) return;
     tEnd = performance.now();
@@ -129,8 +135,19 @@ export function streamingMessage() {
   };
   const paint = () => {
     frame = 0;
-    if (block) block.body.replaceChildren(renderMarkdown(reasoning));
-    answer.replaceChildren(renderAnswer(text, calls));
+    painted = performance.now();
+    around(() => {
+      if (counter) stats.textContent = counter;
+      if (block) block.body.replaceChildren(renderMarkdown(reasoning));
+      answer.replaceChildren(renderAnswer(text, calls));
+    });
+  };
+  const schedule = (live) => {
+    if (live) counter = live;
+    if (frame || timer) return;
+    const wait = painted + PAINT_MS - performance.now();
+    if (wait <= 0) frame = requestAnimationFrame(paint);
+    else timer = setTimeout(() => { timer = 0; frame = requestAnimationFrame(paint); }, wait);
   };
   return {
     element: box,
@@ -138,8 +155,7 @@ export function streamingMessage() {
       text = t;
       calls = toolCalls;
       if (t || toolCalls?.length) endThinking(); // the answer began: the reasoning is over
-      if (live) stats.textContent = live;
-      if (!frame) frame = requestAnimationFrame(paint);
+      schedule(live);
     },
     reason(r, live) {
       if (!block) {
@@ -148,12 +164,13 @@ export function streamingMessage() {
         bubble.prepend(block.element);
       }
       reasoning = r;
-      if (live) stats.textContent = live;
-      if (!frame) frame = requestAnimationFrame(paint);
+      schedule(live);
     },
     thoughtMs: () => (block ? (Number.isFinite(tEnd) ? tEnd : performance.now()) - tStart : NaN),
     finish() {
-      if (frame) cancelAnimationFrame(frame);
+      cancelAnimationFrame(frame);
+      clearTimeout(timer);
+      frame = timer = 0;
       endThinking();
       paint();
       box.removeAttribute('aria-busy');

@@ -13,7 +13,7 @@
 // - the page may not compile WebAssembly (its CSP has no 'wasm-unsafe-eval', docs/app.md), so the
 //   splitter could only run in a worker, and the app renders answers where no engine worker exists:
 //   conversations shown before a model loads, and answers of this machine's server (server_backend.mjs);
-// - a streaming answer is rendered every animation frame, synchronously, while the engine's worker is
+// - a streaming answer is rendered up to every 50 ms, synchronously, while the engine's worker is
 //   busy decoding; a round trip per frame would lag behind the tokens;
 // - the engine's splitter needs the template's family (the server does not say it) and returns content
 //   and calls apart, losing where in the text each call stood.
