@@ -831,7 +831,9 @@ async function main() {
   // loads (presets, conversations, the server check, the store's list, which starts the engine's
   // client) runs at once rather than one after another.
   const wanted = new URLSearchParams(location.search).get('model');
-  const stored = !wanted && state.prefs.lastModelUrl ? cachedModels().catch(() => null) : null; // null: no engine, the picker stays
+  // (not when this machine's server was chosen: no engine starts unless the server is gone)
+  const lookup = () => cachedModels().catch(() => null); // null: no engine, the picker stays
+  const stored = !wanted && state.prefs.lastModelUrl && state.prefs.backend !== 'server' ? lookup() : null;
   const server = findServer();
   const shown = showConversations();
   state.presets = await loadPresets();
@@ -843,8 +845,8 @@ async function main() {
     askLink(wanted);
   } else if (state.prefs.backend === 'server' && (await server, state.server.model)) {
     useServer(); // chosen on an earlier visit
-  } else if (stored) {
-    const hit = (await stored)?.find((m) => m.complete && m.urls.includes(state.prefs.lastModelUrl));
+  } else if (state.prefs.lastModelUrl) {
+    const hit = (await (stored ?? lookup()))?.find((m) => m.complete && m.urls.includes(state.prefs.lastModelUrl));
     if (hit) loadUrl(hit.urls[0]);
   }
   await server;
