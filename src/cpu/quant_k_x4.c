@@ -1,0 +1,127 @@
+/* Q4_K_X4 and Q6_K_X4 (kernels.h): the repacking of Q4_K / Q6_K matrices
+ * at load, their dequantization, and the activation rows in their order.
+ * Portable code: the relaxed-SIMD kernels that multiply these layouts are
+ * quant_k_x4_simd128_relaxed.c. */
+#include <string.h>
+
+#include "kernels.h"
+#include "quant_k.h"
+
+#include "model/ggml_types.h"
+
+/* Byte offsets inside the X4 super-blocks (kernels.h). */
+enum { X4K4_SC = 8, X4K4_MIN = 16, X4K4_QS = 24, X4K6_SC = 4, X4K6_QL = 20, X4K6_QH = 148 };
+_Static_assert(X4K4_QS + 128 == KERNELS_Q4_K_X4_BYTES, "Q4_K_X4 size");
+_Static_assert(X4K6_QH + 64 == KERNELS_Q6_K_X4_BYTES, "Q6_K_X4 size");
+
+/* Where element e (0..255) of a super-block sits in the X4 order: its half
+ * (128 elements), code vector v (0..7) and byte i (0..15) of that vector. */
+static void x4_place(int e, int *half, int *v, int *i) {
+    const int r = e % 128;
+    *half = e / 128;
+    *v = (r % 32) / 4;
+    *i = 4 * (r / 32) + r % 4;
+}
+
+/* A code's bits in the X4 layout: byte at + its offset, from bit shift. The
+ * low 4 bits of code vectors u and u + 4 share byte i of nibble vector u;
+ * Q6_K_X4's high bit pairs of code vector v are bits 2(v / 2).. of byte i
+ * of pair vector v % 2. */
+typedef struct {
+    size_t at;
+    int shift;
+} x4_bits;
+
+static x4_bits nibble_at(int half, int v, int i) {
+    return (x4_bits){(size_t)(64 * half + 16 * (v % 4) + i), v < 4 ? 0 : 4};
+}
+static x4_bits pair_at(int half, int v, int i) {
+    return (x4_bits){(size_t)(32 * half + 16 * (v % 2) + i), 2 * (v / 2)};
+}
+static int get_bits(const uint8_t *p, x4_bits b, int mask) {
+    return (p[b.at] >> b.shift) & mask;
+}
+static void put_bits(uint8_t *p, x4_bits b, int value) {
+    p[b.at] |= (uint8_t)(value << b.shift);
+}
+
+static void put_f32(uint8_t *p, float f) {
+    memcpy(p, &f, sizeof f);
+}
+static float get_f32(const uint8_t *p) {
+    float f;
+    memcpy(&f, p, sizeof f);
+    return f;
+}
+
+static void pack_q4_k(const block_q4_K *b, uint8_t *o) {
+    memset(o, 0, KERNELS_Q4_K_X4_BYTES);
+    put_f32(o, ggml_fp16_to_fp32(b->d));
+    put_f32(o + 4, ggml_fp16_to_fp32(b->dmin));
+    kq_scales_mins(b->scales, o + X4K4_SC, o + X4K4_MIN);
+    for (int e = 0; e < QK_K; e++) {
+        const int j = e / 32, byte = b->qs[32 * (j / 2) + e % 32], q = j & 1 ? byte >> 4 : byte & 0xf;
+        int half, v, i;
+        x4_place(e, &half, &v, &i);
+        put_bits(o + X4K4_QS, nibble_at(half, v, i), q);
+    }
+}
+
+static void pack_q6_k(const block_q6_K *b, uint8_t *o) {
+    memset(o, 0, KERNELS_Q6_K_X4_BYTES);
+    put_f32(o, ggml_fp16_to_fp32(b->d));
+    memcpy(o + X4K6_SC, b->scales, 16);
+    for (int e = 0; e < QK_K; e++) {
+        const int q = q6_code(b, e);
+        int half, v, i;
+        x4_place(e, &half, &v, &i);
+        put_bits(o + X4K6_QL, nibble_at(half, v, i), q & 0xf);
+        put_bits(o + X4K6_QH, pair_at(half, v, i), q >> 4);
+    }
+}
+
+void kernels_pack_k_x4(uint32_t type, const void *src, void *dst, size_t superblocks) {
+    const uint8_t *s = src;
+    uint8_t *d = dst;
+    for (size_t i = 0; i < superblocks; i++)
+        if (type == GGML_TYPE_Q4_K) pack_q4_k((const block_q4_K *)s + i, d + i * KERNELS_Q4_K_X4_BYTES);
+        else pack_q6_k((const block_q6_K *)s + i, d + i * KERNELS_Q6_K_X4_BYTES);
+}
+
+/* The float steps of quant_k_scalar.c's deq_q4_k / deq_q6_k (ggml's), so
+ * the values are the same bits. */
+void kernels_dequantize_k_x4(uint32_t type, const void *src, float *dst, int n) {
+    const uint8_t *x = src;
+    const bool q4 = type == KERNELS_TYPE_Q4_K_X4;
+    for (int b = 0; b < n / QK_K; b++, x += q4 ? KERNELS_Q4_K_X4_BYTES : KERNELS_Q6_K_X4_BYTES, dst += QK_K) {
+        const float d = get_f32(x);
+        for (int e = 0; e < QK_K; e++) {
+            int half, v, i;
+            x4_place(e, &half, &v, &i);
+            const int lo = get_bits(x + (q4 ? X4K4_QS : X4K6_QL), nibble_at(half, v, i), 0xf);
+            if (q4) {
+                const int j = e / 32;
+                const float dj = d * x[X4K4_SC + j], mj = get_f32(x + 4) * x[X4K4_MIN + j];
+                const float p = dj * (float)lo;
+                dst[e] = p - mj;
+            } else {
+                const float ds = d * (float)(int8_t)x[X4K6_SC + e / 16];
+                dst[e] = ds * (float)((lo | get_bits(x + X4K6_QH, pair_at(half, v, i), 3) << 4) - 32);
+            }
+        }
+    }
+}
+
+void kernels_fill_q8_K_x4_row(const float *x, void *dst, int n) {
+    kernels_fill_q8_K_row(x, dst, n);
+    block_q8_K *y = dst;
+    for (int b = 0; b < n / QK_K; b++) {
+        int8_t qs[QK_K];
+        memcpy(qs, y[b].qs, sizeof qs);
+        for (int e = 0; e < QK_K; e++) {
+            int half, v, i;
+            x4_place(e, &half, &v, &i);
+            y[b].qs[128 * half + 16 * v + i] = qs[e];
+        }
+    }
+}
