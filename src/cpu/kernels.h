@@ -122,10 +122,11 @@ enum kernels_wtype {
  *   Q4_K_X4: f32 d, f32 dmin, 8 scales, 8 mins (u8), then per half 4
  *            vectors of nibble bytes, vector u's low nibbles codes vector u
  *            and high nibbles vector u + 4 (152 bytes: 6% more than Q4_K);
- *   Q6_K_X4: f32 d, 16 scales (i8, ggml's order), then per half 4 vectors
- *            of low nibbles as Q4_K_X4's, then per half 2 vectors of high
- *            bit pairs, bits 2k..2k+1 of vector h those of codes vector
- *            h + 2k (212 bytes: 1% more than Q6_K).
+ *   Q6_K_X4: f32 d, 16 scales (i8, ggml's order), then per half and
+ *            quarter g (code vectors 4g..4g+3) 3 vectors: code vector
+ *            4g + t (t = 0..2) in bits 0-5 of vector t, and bits 2t, 2t + 1
+ *            of code vector 4g + 3 in its bits 6-7 (212 bytes: 1% more than
+ *            Q6_K; a code vector is one mask, the fourth 8 operations).
  * Their activation rows are Q8_K rows with each 128 codes in that order
  * (kernels_fill_q8_K_x4_row). */
 #define KERNELS_TYPE_Q4_K_X4 0x10002u

@@ -10,9 +10,9 @@
 #include "model/ggml_types.h"
 
 /* Byte offsets inside the X4 super-blocks (kernels.h). */
-enum { X4K4_SC = 8, X4K4_MIN = 16, X4K4_QS = 24, X4K6_SC = 4, X4K6_QL = 20, X4K6_QH = 148 };
+enum { X4K4_SC = 8, X4K4_MIN = 16, X4K4_QS = 24, X4K6_SC = 4, X4K6_QS = 20 };
 _Static_assert(X4K4_QS + 128 == KERNELS_Q4_K_X4_BYTES, "Q4_K_X4 size");
-_Static_assert(X4K6_QH + 64 == KERNELS_Q6_K_X4_BYTES, "Q6_K_X4 size");
+_Static_assert(X4K6_QS + 192 == KERNELS_Q6_K_X4_BYTES, "Q6_K_X4 size");
 
 /* Where element e (0..255) of a super-block sits in the X4 order: its half
  * (128 elements), code vector v (0..7) and byte i (0..15) of that vector. */
@@ -23,26 +23,32 @@ static void x4_place(int e, int *half, int *v, int *i) {
     *i = 4 * (r / 32) + r % 4;
 }
 
-/* A code's bits in the X4 layout: byte at + its offset, from bit shift. The
- * low 4 bits of code vectors u and u + 4 share byte i of nibble vector u;
- * Q6_K_X4's high bit pairs of code vector v are bits 2(v / 2).. of byte i
- * of pair vector v % 2. */
-typedef struct {
-    size_t at;
-    int shift;
-} x4_bits;
+/* Q4_K_X4: the low 4 bits of code vectors u and u + 4 share byte i of
+ * nibble vector u. */
+static uint8_t *q4_byte(uint8_t *qs, int half, int v, int i) {
+    return qs + 64 * half + 16 * (v % 4) + i;
+}
+static int q4_get(const uint8_t *qs, int half, int v, int i) {
+    return (*q4_byte((uint8_t *)qs, half, v, i) >> (v < 4 ? 0 : 4)) & 0xf;
+}
 
-static x4_bits nibble_at(int half, int v, int i) {
-    return (x4_bits){(size_t)(64 * half + 16 * (v % 4) + i), v < 4 ? 0 : 4};
+/* Q6_K_X4: per half, per quarter g (code vectors 4g..4g+3) 3 stored
+ * vectors: code vectors 4g + t (t = 0..2) in bits 0-5 of vector 3g + t,
+ * code vector 4g + 3's bits 2t, 2t + 1 in its bits 6-7. */
+static void q6_put(uint8_t *qs, int half, int v, int i, int q) {
+    uint8_t *p = qs + 96 * half + i;
+    if (v % 4 < 3) {
+        p[16 * (v - v / 4)] |= (uint8_t)q;
+        return;
+    }
+    for (int t = 0; t < 3; t++) p[16 * (3 * (v / 4) + t)] |= (uint8_t)(((q >> 2 * t) & 3) << 6);
 }
-static x4_bits pair_at(int half, int v, int i) {
-    return (x4_bits){(size_t)(32 * half + 16 * (v % 2) + i), 2 * (v / 2)};
-}
-static int get_bits(const uint8_t *p, x4_bits b, int mask) {
-    return (p[b.at] >> b.shift) & mask;
-}
-static void put_bits(uint8_t *p, x4_bits b, int value) {
-    p[b.at] |= (uint8_t)(value << b.shift);
+static int q6_get(const uint8_t *qs, int half, int v, int i) {
+    const uint8_t *p = qs + 96 * half + i;
+    if (v % 4 < 3) return p[16 * (v - v / 4)] & 63;
+    int q = 0;
+    for (int t = 0; t < 3; t++) q |= (p[16 * (3 * (v / 4) + t)] >> 6) << 2 * t;
+    return q;
 }
 
 static void put_f32(uint8_t *p, float f) {
@@ -63,7 +69,7 @@ static void pack_q4_k(const block_q4_K *b, uint8_t *o) {
         const int j = e / 32, byte = b->qs[32 * (j / 2) + e % 32], q = j & 1 ? byte >> 4 : byte & 0xf;
         int half, v, i;
         x4_place(e, &half, &v, &i);
-        put_bits(o + X4K4_QS, nibble_at(half, v, i), q);
+        *q4_byte(o + X4K4_QS, half, v, i) |= (uint8_t)(q << (v < 4 ? 0 : 4));
     }
 }
 
@@ -75,8 +81,7 @@ static void pack_q6_k(const block_q6_K *b, uint8_t *o) {
         const int q = q6_code(b, e);
         int half, v, i;
         x4_place(e, &half, &v, &i);
-        put_bits(o + X4K6_QL, nibble_at(half, v, i), q & 0xf);
-        put_bits(o + X4K6_QH, pair_at(half, v, i), q >> 4);
+        q6_put(o + X4K6_QS, half, v, i, q);
     }
 }
 
@@ -98,15 +103,14 @@ void kernels_dequantize_k_x4(uint32_t type, const void *src, float *dst, int n) 
         for (int e = 0; e < QK_K; e++) {
             int half, v, i;
             x4_place(e, &half, &v, &i);
-            const int lo = get_bits(x + (q4 ? X4K4_QS : X4K6_QL), nibble_at(half, v, i), 0xf);
             if (q4) {
                 const int j = e / 32;
                 const float dj = d * x[X4K4_SC + j], mj = get_f32(x + 4) * x[X4K4_MIN + j];
-                const float p = dj * (float)lo;
+                const float p = dj * (float)q4_get(x + X4K4_QS, half, v, i);
                 dst[e] = p - mj;
             } else {
                 const float ds = d * (float)(int8_t)x[X4K6_SC + e / 16];
-                dst[e] = ds * (float)((lo | get_bits(x + X4K6_QH, pair_at(half, v, i), 3) << 4) - 32);
+                dst[e] = ds * (float)(q6_get(x + X4K6_QS, half, v, i) - 32);
             }
         }
     }

@@ -39,18 +39,27 @@ AI float f32_at(const uint8_t *p) {
 
 /* Half h's 8 code vectors (kernels.h's X4 order), unsigned. */
 AI void half_codes(const int ty, const uint8_t *x, int h, v128_t *c) {
-    const v128_t m4 = wasm_i8x16_const_splat(0x0f);
-    const uint8_t *ql = x + (ty == X_Q4_K ? 24 : 20) + 64 * h;
-    for (int u = 0; u < 4; u++) {
-        const v128_t q = wasm_v128_load(ql + 16 * u);
-        c[u] = wasm_v128_and(q, m4);
-        c[u + 4] = wasm_v128_and(wasm_u16x8_shr(q, 4), m4); /* (V8 has no byte shift on x86) */
+    if (ty == X_Q4_K) {
+        const v128_t m4 = wasm_i8x16_const_splat(0x0f);
+        for (int u = 0; u < 4; u++) {
+            const v128_t q = wasm_v128_load(x + 24 + 64 * h + 16 * u);
+            c[u] = wasm_v128_and(q, m4);
+            c[u + 4] = wasm_v128_and(wasm_u16x8_shr(q, 4), m4); /* (V8 has no byte shift on x86) */
+        }
+        return;
     }
-    if (ty == X_Q4_K) return;
-    const uint8_t *qh = x + 148 + 32 * h;
-    const v128_t hb[2] = {wasm_v128_load(qh), wasm_v128_load(qh + 16)}, m30 = wasm_i8x16_const_splat(0x30);
-    for (int v = 0; v < 8; v++) /* bits 2(v / 2).. to bits 4-5; the mask drops what crosses bytes */
-        c[v] = wasm_v128_or(c[v], wasm_v128_and(ks_shift16(hb[v % 2], 4 - 2 * (v / 2)), m30));
+    const v128_t m6 = wasm_i8x16_const_splat(0x3f);
+    for (int g = 0; g < 2; g++) { /* 3 codes vectors as they lie, the 4th from their bits 6-7 */
+        const uint8_t *q = x + 20 + 96 * h + 48 * g;
+        const v128_t s0 = wasm_v128_load(q), s1 = wasm_v128_load(q + 16), s2 = wasm_v128_load(q + 32);
+        c[4 * g] = wasm_v128_and(s0, m6);
+        c[4 * g + 1] = wasm_v128_and(s1, m6);
+        c[4 * g + 2] = wasm_v128_and(s2, m6);
+        /* u16 shifts: the masks drop what crosses bytes */
+        c[4 * g + 3] = wasm_v128_or(wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(s0, 6), wasm_i8x16_const_splat(0x03)),
+                                                 wasm_v128_and(wasm_u16x8_shr(s1, 4), wasm_i8x16_const_splat(0x0c))),
+                                    wasm_v128_and(wasm_u16x8_shr(s2, 2), wasm_i8x16_const_splat(0x30)));
+    }
 }
 
 /* Sub-block j's partial sums of one half (byte dots of the token's codes a
