@@ -25,24 +25,13 @@ static void x4_place(int e, int *half, int *v, int *i) {
 
 /* Q4_K_X4: the low 4 bits of code vectors u and u + 4 share byte i of
  * nibble vector u. */
-static uint8_t *q4_byte(uint8_t *qs, int half, int v, int i) {
-    return qs + 64 * half + 16 * (v % 4) + i;
-}
 static int q4_get(const uint8_t *qs, int half, int v, int i) {
-    return (*q4_byte((uint8_t *)qs, half, v, i) >> (v < 4 ? 0 : 4)) & 0xf;
+    return (qs[64 * half + 16 * (v % 4) + i] >> (v < 4 ? 0 : 4)) & 0xf;
 }
 
 /* Q6_K_X4: per half, per quarter g (code vectors 4g..4g+3) 3 stored
  * vectors: code vectors 4g + t (t = 0..2) in bits 0-5 of vector 3g + t,
  * code vector 4g + 3's bits 2t, 2t + 1 in its bits 6-7. */
-static void q6_put(uint8_t *qs, int half, int v, int i, int q) {
-    uint8_t *p = qs + 96 * half + i;
-    if (v % 4 < 3) {
-        p[16 * (v - v / 4)] |= (uint8_t)q;
-        return;
-    }
-    for (int t = 0; t < 3; t++) p[16 * (3 * (v / 4) + t)] |= (uint8_t)(((q >> 2 * t) & 3) << 6);
-}
 static int q6_get(const uint8_t *qs, int half, int v, int i) {
     const uint8_t *p = qs + 96 * half + i;
     if (v % 4 < 3) return p[16 * (v - v / 4)] & 63;
@@ -60,29 +49,55 @@ static float get_f32(const uint8_t *p) {
     return f;
 }
 
+/* The packing works on 32-bit words of 4 codes (a word of an X4 code
+ * vector is 4 consecutive codes of one sub-block), so that loading a
+ * model's matrices costs little next to reading them. */
+static uint32_t word_at(const uint8_t *p) {
+    uint32_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+static void put_word(uint8_t *p, uint32_t w) {
+    memcpy(p, &w, sizeof w);
+}
+
+/* Word j (32-element sub-block j) of nibble vector u of a half: codes
+ * 4u.. of the sub-block (code vector u) in the low nibbles, codes 16 + 4u..
+ * (code vector u + 4) in the high ones. ggml's qs: byte 32p + l holds
+ * element l of sub-block 2p (low nibble) and 2p + 1 (high). */
 static void pack_q4_k(const block_q4_K *b, uint8_t *o) {
-    memset(o, 0, KERNELS_Q4_K_X4_BYTES);
     put_f32(o, ggml_fp16_to_fp32(b->d));
     put_f32(o + 4, ggml_fp16_to_fp32(b->dmin));
     kq_scales_mins(b->scales, o + X4K4_SC, o + X4K4_MIN);
-    for (int e = 0; e < QK_K; e++) {
-        const int j = e / 32, byte = b->qs[32 * (j / 2) + e % 32], q = j & 1 ? byte >> 4 : byte & 0xf;
-        int half, v, i;
-        x4_place(e, &half, &v, &i);
-        *q4_byte(o + X4K4_QS, half, v, i) |= (uint8_t)(q << (v < 4 ? 0 : 4));
-    }
+    for (int h = 0; h < 2; h++)
+        for (int u = 0; u < 4; u++)
+            for (int j = 0; j < 4; j++) {
+                const uint8_t *q = b->qs + 64 * h + 32 * (j / 2) + 4 * u;
+                const uint32_t lo = word_at(q), hi = word_at(q + 16);
+                put_word(o + X4K4_QS + 64 * h + 16 * u + 4 * j,
+                         j % 2 ? ((lo >> 4) & 0x0f0f0f0fu) | (hi & 0xf0f0f0f0u)
+                               : (lo & 0x0f0f0f0fu) | ((hi & 0x0f0f0f0fu) << 4));
+            }
+}
+
+/* Code vector v's word j of a half: codes 4v.. of 32-element chunk j
+ * (ggml's: ql's low or high nibbles, qh's bit pair 2j). */
+static uint32_t q6_word(const block_q6_K *b, int h, int v, int j) {
+    const uint32_t l = word_at(b->ql + 64 * h + 32 * (j % 2) + 4 * v), q = word_at(b->qh + 32 * h + 4 * v);
+    return ((j & 2 ? l >> 4 : l) & 0x0f0f0f0fu) | (((q >> (2 * j)) & 0x03030303u) << 4);
 }
 
 static void pack_q6_k(const block_q6_K *b, uint8_t *o) {
-    memset(o, 0, KERNELS_Q6_K_X4_BYTES);
     put_f32(o, ggml_fp16_to_fp32(b->d));
     memcpy(o + X4K6_SC, b->scales, 16);
-    for (int e = 0; e < QK_K; e++) {
-        const int q = q6_code(b, e);
-        int half, v, i;
-        x4_place(e, &half, &v, &i);
-        q6_put(o + X4K6_QS, half, v, i, q);
-    }
+    for (int h = 0; h < 2; h++)
+        for (int g = 0; g < 2; g++)
+            for (int j = 0; j < 4; j++) {
+                const uint32_t last = q6_word(b, h, 4 * g + 3, j);
+                for (int t = 0; t < 3; t++)
+                    put_word(o + X4K6_QS + 96 * h + 16 * (3 * g + t) + 4 * j,
+                             q6_word(b, h, 4 * g + t, j) | (((last >> (2 * t)) & 0x03030303u) << 6));
+            }
 }
 
 void kernels_pack_k_x4(uint32_t type, const void *src, void *dst, size_t superblocks) {
@@ -122,10 +137,8 @@ void kernels_fill_q8_K_x4_row(const float *x, void *dst, int n) {
     for (int b = 0; b < n / QK_K; b++) {
         int8_t qs[QK_K];
         memcpy(qs, y[b].qs, sizeof qs);
-        for (int e = 0; e < QK_K; e++) {
-            int half, v, i;
-            x4_place(e, &half, &v, &i);
-            y[b].qs[128 * half + 16 * v + i] = qs[e];
-        }
+        for (int h = 0; h < 2; h++) /* word j of code vector v: codes 4v.. of sub-block j */
+            for (int v = 0; v < 8; v++)
+                for (int j = 0; j < 4; j++) memcpy(y[b].qs + 128 * h + 16 * v + 4 * j, qs + 128 * h + 32 * j + 4 * v, 4);
     }
 }
