@@ -37,6 +37,21 @@ AI float f32_at(const uint8_t *p) {
     return f;
 }
 
+/* Q6_K_X4 quarter g of half h (code vectors 4g..4g + 3): three vectors
+ * as they lie, the fourth from their bits 6-7. */
+AI void q6_quarter(const uint8_t *x, int h, int g, v128_t *c) {
+    const v128_t m6 = wasm_i8x16_const_splat(0x3f);
+    const uint8_t *q = x + 20 + 96 * h + 48 * g;
+    const v128_t s0 = wasm_v128_load(q), s1 = wasm_v128_load(q + 16), s2 = wasm_v128_load(q + 32);
+    c[0] = wasm_v128_and(s0, m6);
+    c[1] = wasm_v128_and(s1, m6);
+    c[2] = wasm_v128_and(s2, m6);
+    /* u16 shifts: the masks drop what crosses bytes */
+    c[3] = wasm_v128_or(wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(s0, 6), wasm_i8x16_const_splat(0x03)),
+                                     wasm_v128_and(wasm_u16x8_shr(s1, 4), wasm_i8x16_const_splat(0x0c))),
+                        wasm_v128_and(wasm_u16x8_shr(s2, 2), wasm_i8x16_const_splat(0x30)));
+}
+
 /* Half h's 8 code vectors (kernels.h's X4 order), unsigned. */
 AI void half_codes(const int ty, const uint8_t *x, int h, v128_t *c) {
     if (ty == X_Q4_K) {
@@ -48,18 +63,8 @@ AI void half_codes(const int ty, const uint8_t *x, int h, v128_t *c) {
         }
         return;
     }
-    const v128_t m6 = wasm_i8x16_const_splat(0x3f);
-    for (int g = 0; g < 2; g++) { /* 3 codes vectors as they lie, the 4th from their bits 6-7 */
-        const uint8_t *q = x + 20 + 96 * h + 48 * g;
-        const v128_t s0 = wasm_v128_load(q), s1 = wasm_v128_load(q + 16), s2 = wasm_v128_load(q + 32);
-        c[4 * g] = wasm_v128_and(s0, m6);
-        c[4 * g + 1] = wasm_v128_and(s1, m6);
-        c[4 * g + 2] = wasm_v128_and(s2, m6);
-        /* u16 shifts: the masks drop what crosses bytes */
-        c[4 * g + 3] = wasm_v128_or(wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(s0, 6), wasm_i8x16_const_splat(0x03)),
-                                                 wasm_v128_and(wasm_u16x8_shr(s1, 4), wasm_i8x16_const_splat(0x0c))),
-                                    wasm_v128_and(wasm_u16x8_shr(s2, 2), wasm_i8x16_const_splat(0x30)));
-    }
+    q6_quarter(x, h, 0, c);
+    q6_quarter(x, h, 1, c + 4);
 }
 
 /* Sub-block j's partial sums of one half (byte dots of the token's codes a
@@ -96,25 +101,51 @@ AI void q4_half_tile(const int NT, const uint8_t *x, int h, const block_q8_K *y,
     for (int k = 0; k < NT; k++) sum[k] = wasm_i32x4_add(sum[k], wasm_i32x4_dot_i16x8(s16[k], sa));
 }
 
-/* A super-block's scales as i16 vectors: sc[2h], sc[2h + 1] for half h's
- * half_sum (Q4_K: sc[2h + 1] unused), m[0..1] against the token's 16 bsums
- * (Q4_K: the mins, each in the lanes of its two bsums; Q6_K: the scales). */
-AI void sb_scales(const int ty, const uint8_t *x, v128_t *sc, v128_t *m) {
+/* Q6_K's half h for NT tokens y[k * ys], a quarter at a time (its 4 code
+ * vectors share one scale vector, sg[g]): 4 code vectors live across the
+ * tokens instead of half_codes' 8. */
+AI void q6_half_tile(const int NT, const uint8_t *x, int h, const block_q8_K *y, size_t ys, const v128_t *sg, v128_t *sum) {
+    for (int g = 0; g < 2; g++) {
+        v128_t c[4];
+        q6_quarter(x, h, g, c);
+        for (int k = 0; k < NT; k++) {
+            const int8_t *a = y[(size_t)k * ys].qs + 128 * h + 64 * g;
+            const v128_t p01 = wasm_i16x8_add(wasm_i16x8_relaxed_dot_i8x16_i7x16(wasm_v128_load(a), c[0]),
+                                              wasm_i16x8_relaxed_dot_i8x16_i7x16(wasm_v128_load(a + 16), c[1]));
+            const v128_t p23 = wasm_i16x8_add(wasm_i16x8_relaxed_dot_i8x16_i7x16(wasm_v128_load(a + 32), c[2]),
+                                              wasm_i16x8_relaxed_dot_i8x16_i7x16(wasm_v128_load(a + 48), c[3]));
+            sum[k] = wasm_i32x4_add(sum[k], wasm_i32x4_add(wasm_i32x4_dot_i16x8(p01, sg[g]), wasm_i32x4_dot_i16x8(p23, sg[g])));
+        }
+    }
+}
+
+/* Half h's scale vectors as i16 (the 4 sub-blocks' of the half, each in
+ * both i16 lanes of its 32-bit lane): Q4_K sc[0]; Q6_K sc[0] for code
+ * vectors 0..3 (the even 16-element scales), sc[1] for 4..7 (the odd). */
+AI void half_scales(const int ty, const uint8_t *x, int h, v128_t *sc) {
     if (ty == X_Q4_K) {
         const v128_t s = wasm_v128_load(x + 8); /* 8 scales, 8 mins */
-        sc[0] = wasm_i8x16_swizzle(s, wasm_i8x16_const(0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1));
-        sc[2] = wasm_i8x16_swizzle(s, wasm_i8x16_const(4, -1, 4, -1, 5, -1, 5, -1, 6, -1, 6, -1, 7, -1, 7, -1));
+        sc[0] = h ? wasm_i8x16_swizzle(s, wasm_i8x16_const(4, -1, 4, -1, 5, -1, 5, -1, 6, -1, 6, -1, 7, -1, 7, -1))
+                  : wasm_i8x16_swizzle(s, wasm_i8x16_const(0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1));
+        return;
+    }
+    const v128_t s = wasm_v128_load(x + 4); /* 16 signed scales */
+    const v128_t e = h ? wasm_i8x16_swizzle(s, wasm_i8x16_const(8, 8, 10, 10, 12, 12, 14, 14, 9, 9, 11, 11, 13, 13, 15, 15))
+                       : wasm_i8x16_swizzle(s, wasm_i8x16_const(0, 0, 2, 2, 4, 4, 6, 6, 1, 1, 3, 3, 5, 5, 7, 7));
+    sc[0] = wasm_i16x8_extend_low_i8x16(e);
+    sc[1] = wasm_i16x8_extend_high_i8x16(e);
+}
+
+/* The i16 vectors against the token's 16 bsums: Q4_K's mins, each in the
+ * lanes of its two bsums; Q6_K's scales. */
+AI void bsum_weights(const int ty, const uint8_t *x, v128_t *m) {
+    if (ty == X_Q4_K) {
+        const v128_t s = wasm_v128_load(x + 8);
         m[0] = wasm_i8x16_swizzle(s, wasm_i8x16_const(8, -1, 8, -1, 9, -1, 9, -1, 10, -1, 10, -1, 11, -1, 11, -1));
         m[1] = wasm_i8x16_swizzle(s, wasm_i8x16_const(12, -1, 12, -1, 13, -1, 13, -1, 14, -1, 14, -1, 15, -1, 15, -1));
         return;
     }
-    const v128_t s = wasm_v128_load(x + 4); /* 16 signed scales */
-    const v128_t e0 = wasm_i8x16_swizzle(s, wasm_i8x16_const(0, 0, 2, 2, 4, 4, 6, 6, 1, 1, 3, 3, 5, 5, 7, 7));
-    const v128_t e1 = wasm_i8x16_swizzle(s, wasm_i8x16_const(8, 8, 10, 10, 12, 12, 14, 14, 9, 9, 11, 11, 13, 13, 15, 15));
-    sc[0] = wasm_i16x8_extend_low_i8x16(e0);
-    sc[1] = wasm_i16x8_extend_high_i8x16(e0);
-    sc[2] = wasm_i16x8_extend_low_i8x16(e1);
-    sc[3] = wasm_i16x8_extend_high_i8x16(e1);
+    const v128_t s = wasm_v128_load(x + 4);
     m[0] = wasm_i16x8_extend_low_i8x16(s);
     m[1] = wasm_i16x8_extend_high_i8x16(s);
 }
@@ -132,8 +163,7 @@ AI void q4_rows2(const uint8_t *w, size_t wrow, int nb, int r, const block_q8_K 
     const uint8_t *x[2] = {w + (size_t)r * wrow, w + (size_t)(r + 1) * wrow};
     v128_t st[2] = {wasm_f32x4_splat(0.0f), wasm_f32x4_splat(0.0f)};
     for (int b = 0; b < nb; b++, x[0] += KERNELS_Q4_K_X4_BYTES, x[1] += KERNELS_Q4_K_X4_BYTES) {
-        v128_t sc[2][4], m[2][2], sum[2] = {wasm_i32x4_splat(0), wasm_i32x4_splat(0)};
-        for (int i = 0; i < 2; i++) sb_scales(X_Q4_K, x[i], sc[i], m[i]);
+        v128_t sum[2] = {wasm_i32x4_splat(0), wasm_i32x4_splat(0)};
         for (int h = 0; h < 2; h++) {
             v128_t s16[2] = {wasm_i16x8_splat(0), wasm_i16x8_splat(0)};
             for (int u = 0; u < 4; u++) {
@@ -144,11 +174,17 @@ AI void q4_rows2(const uint8_t *w, size_t wrow, int nb, int r, const block_q8_K 
                                                                    wasm_i16x8_relaxed_dot_i8x16_i7x16(ahi, wasm_v128_and(wasm_u16x8_shr(q, 4), m4))));
                 }
             }
-            for (int i = 0; i < 2; i++) sum[i] = wasm_i32x4_add(sum[i], wasm_i32x4_dot_i16x8(s16[i], sc[i][2 * h]));
+            for (int i = 0; i < 2; i++) {
+                v128_t sc;
+                half_scales(X_Q4_K, x[i], h, &sc);
+                sum[i] = wasm_i32x4_add(sum[i], wasm_i32x4_dot_i16x8(s16[i], sc));
+            }
         }
         const v128_t b0 = wasm_v128_load(y[b].bsums), b1 = wasm_v128_load(y[b].bsums + 8);
         for (int i = 0; i < 2; i++) {
-            const v128_t bm = wasm_i32x4_add(wasm_i32x4_dot_i16x8(b0, m[i][0]), wasm_i32x4_dot_i16x8(b1, m[i][1]));
+            v128_t m[2];
+            bsum_weights(X_Q4_K, x[i], m);
+            const v128_t bm = wasm_i32x4_add(wasm_i32x4_dot_i16x8(b0, m[0]), wasm_i32x4_dot_i16x8(b1, m[1]));
             const v128_t t = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(sum[i]), wasm_f32x4_splat(f32_at(x[i]) * y[b].d));
             st[i] = wasm_f32x4_add(st[i], wasm_f32x4_sub(t, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(bm),
                                                                            wasm_f32x4_splat(f32_at(x[i] + 4) * y[b].d))));
@@ -170,19 +206,23 @@ AI void rows_kx4(const int ty, const int NT, const uint8_t *w, int nb, int r0, i
         v128_t st[TILE];
         for (int k = 0; k < NT; k++) st[k] = wasm_f32x4_splat(0.0f);
         for (int b = 0; b < nb; b++, x += sbytes) {
-            v128_t sc[4], m[2], sum[TILE];
-            sb_scales(ty, x, sc, m);
+            v128_t sum[TILE];
             for (int k = 0; k < NT; k++) sum[k] = wasm_i32x4_splat(0);
             for (int h = 0; h < 2; h++) {
-                if (ty == X_Q4_K && NT > 1) {
-                    q4_half_tile(NT, x, h, y + b, (size_t)nb, sc[2 * h], sum);
+                v128_t sc[2];
+                half_scales(ty, x, h, sc);
+                if (NT > 1) {
+                    if (ty == X_Q4_K) q4_half_tile(NT, x, h, y + b, (size_t)nb, sc[0], sum);
+                    else q6_half_tile(NT, x, h, y + b, (size_t)nb, sc, sum);
                     continue;
                 }
                 v128_t c[8];
                 half_codes(ty, x, h, c);
                 for (int k = 0; k < NT; k++)
-                    sum[k] = wasm_i32x4_add(sum[k], half_sum(ty, c, y[(size_t)k * nb + b].qs + 128 * h, sc[2 * h], sc[2 * h + 1]));
+                    sum[k] = wasm_i32x4_add(sum[k], half_sum(ty, c, y[(size_t)k * nb + b].qs + 128 * h, sc[0], sc[1]));
             }
+            v128_t m[2];
+            bsum_weights(ty, x, m);
             const float d = f32_at(x);
             for (int k = 0; k < NT; k++) {
                 const block_q8_K *yk = &y[(size_t)k * nb + b];
