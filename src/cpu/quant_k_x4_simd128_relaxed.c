@@ -156,51 +156,11 @@ AI float lanes_sum(v128_t v) {
     return wasm_f32x4_extract_lane(v, 0);
 }
 
-/* One token, Q4_K rows r and r + 1 together: each of the token's code
- * vectors loaded once for both (the steps, per row, are rows_kx4's). */
-AI void q4_rows2(const uint8_t *w, size_t wrow, int nb, int r, const block_q8_K *y, float *out) {
-    const v128_t m4 = wasm_i8x16_const_splat(0x0f);
-    const uint8_t *x[2] = {w + (size_t)r * wrow, w + (size_t)(r + 1) * wrow};
-    v128_t st[2] = {wasm_f32x4_splat(0.0f), wasm_f32x4_splat(0.0f)};
-    for (int b = 0; b < nb; b++, x[0] += KERNELS_Q4_K_X4_BYTES, x[1] += KERNELS_Q4_K_X4_BYTES) {
-        v128_t sum[2] = {wasm_i32x4_splat(0), wasm_i32x4_splat(0)};
-        for (int h = 0; h < 2; h++) {
-            v128_t s16[2] = {wasm_i16x8_splat(0), wasm_i16x8_splat(0)};
-            for (int u = 0; u < 4; u++) {
-                const v128_t alo = wasm_v128_load(y[b].qs + 128 * h + 16 * u), ahi = wasm_v128_load(y[b].qs + 128 * h + 16 * u + 64);
-                for (int i = 0; i < 2; i++) {
-                    const v128_t q = wasm_v128_load(x[i] + 24 + 64 * h + 16 * u);
-                    s16[i] = wasm_i16x8_add(s16[i], wasm_i16x8_add(wasm_i16x8_relaxed_dot_i8x16_i7x16(alo, wasm_v128_and(q, m4)),
-                                                                   wasm_i16x8_relaxed_dot_i8x16_i7x16(ahi, wasm_v128_and(wasm_u16x8_shr(q, 4), m4))));
-                }
-            }
-            for (int i = 0; i < 2; i++) {
-                v128_t sc;
-                half_scales(X_Q4_K, x[i], h, &sc);
-                sum[i] = wasm_i32x4_add(sum[i], wasm_i32x4_dot_i16x8(s16[i], sc));
-            }
-        }
-        const v128_t b0 = wasm_v128_load(y[b].bsums), b1 = wasm_v128_load(y[b].bsums + 8);
-        for (int i = 0; i < 2; i++) {
-            v128_t m[2];
-            bsum_weights(X_Q4_K, x[i], m);
-            const v128_t bm = wasm_i32x4_add(wasm_i32x4_dot_i16x8(b0, m[0]), wasm_i32x4_dot_i16x8(b1, m[1]));
-            const v128_t t = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(sum[i]), wasm_f32x4_splat(f32_at(x[i]) * y[b].d));
-            st[i] = wasm_f32x4_add(st[i], wasm_f32x4_sub(t, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(bm),
-                                                                           wasm_f32x4_splat(f32_at(x[i] + 4) * y[b].d))));
-        }
-    }
-    out[r] = lanes_sum(st[0]);
-    out[r + 1] = lanes_sum(st[1]);
-}
-
 /* Rows [r0, r1) against NT tokens (a constant), each row read once, each
  * half's codes decoded once for the NT tokens. */
 AI void rows_kx4(const int ty, const int NT, const uint8_t *w, int nb, int r0, int r1, const block_q8_K *y, float *out,
                  size_t os) {
     const size_t sbytes = ty == X_Q4_K ? KERNELS_Q4_K_X4_BYTES : KERNELS_Q6_K_X4_BYTES, wrow = (size_t)nb * sbytes;
-    if (ty == X_Q4_K && NT == 1) /* (Q6_K likewise was slower: more live vectors) */
-        for (; r0 + 1 < r1; r0 += 2) q4_rows2(w, wrow, nb, r0, y, out);
     for (int r = r0; r < r1; r++) {
         const uint8_t *x = w + (size_t)r * wrow;
         v128_t st[TILE];
