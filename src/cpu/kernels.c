@@ -310,6 +310,7 @@ static bool pack_k(const hearth_kernels *k, uint32_t *type, const void *data, in
                q6 = *type == GGML_TYPE_Q6_K && k->matmul[KW_Q6_K_X4] && k->quant[KW_Q6_K_X4];
     if ((!q4 && !q6) || rows < 0 || cols <= 0 || cols % QK_K) return false;
     const size_t sbytes = q4 ? KERNELS_Q4_K_X4_BYTES : KERNELS_Q6_K_X4_BYTES, n_sb = (size_t)rows * (size_t)(cols / QK_K);
+    if (n_sb > SIZE_MAX / sbytes) return false; /* (wasm32: the copy is larger than the original) */
     uint8_t *out = malloc(n_sb * sbytes);
     if (!out) return false; /* the original layout still works */
     kernels_pack_k_x4(*type, data, out, n_sb);
