@@ -7,6 +7,10 @@
  * microseconds per product and GB/s of weights (the matrix's bytes over
  * the time of one product, the fastest of several). One line per case:
  *   type set rows cols n_tok us GB/s
+ * Those matrices stay in the caches; the "ring" lines (rows 8192 x 2048,
+ * set name suffixed "/ring") multiply each of 16 such matrices in turn,
+ * some 150-280 MB, so that the weights stream from memory as in a model's
+ * decode step (one token, the fastest of 10 passes, per matrix).
  * Arguments: type names to run (default: all of them). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -52,6 +56,55 @@ static void fill(uint32_t type, unsigned char *w, int rows, int n) {
                 const uint16_t h = (uint16_t)(0x1000 + rnd() % 0x400);
                 memcpy(w + off + d_off[i], &h, 2);
             }
+}
+
+/* One token against RING matrices of ROWS x COLS in turn (each packed as
+ * the set packs it; only the copies it multiplies are kept). */
+static void ring_case(const hearth_kernels *k, uint32_t type) {
+    enum { RING = 16, ROWS = 8192, COLS = 2048 };
+    uint64_t rb = 0;
+    ggml_row_bytes(type, COLS, &rb);
+    const size_t wbytes = (size_t)rb * ROWS;
+    void *m[RING] = {0};
+    uint32_t wtype = type;
+    for (int i = 0; i < RING; i++) {
+        unsigned char *w = malloc(wbytes);
+        if (!w) break;
+        fill(type, w, ROWS, COLS);
+        void *packed = NULL;
+        uint64_t prb = 0;
+        wtype = type;
+        if (kernels_pack_weight(k, &wtype, w, ROWS, COLS, &packed, &prb)) {
+            free(w);
+            w = packed;
+        }
+        m[i] = w;
+    }
+    const size_t ab = kernels_act_row_bytes(wtype, COLS);
+    float *x = malloc(COLS * sizeof *x), *out = malloc(ROWS * sizeof *out);
+    unsigned char *act = malloc(ab);
+    if (m[RING - 1] && x && out && act) {
+        for (int i = 0; i < COLS; i++) x[i] = (float)((int)(rnd() % 2001) - 1000) * 1e-3f;
+        kernels_quantize_act(k, wtype, x, act, COLS);
+        double best = 1e30;
+        for (int pass = 0; pass < 10; pass++) {
+            const double a = now();
+            for (int i = 0; i < RING; i++) kernels_matmul(k, wtype, m[i], COLS, 0, ROWS, act, 1, out, ROWS);
+            const double t = (now() - a) / RING;
+            if (t < best) best = t;
+        }
+        char set[40];
+        snprintf(set, sizeof set, "%s/ring", kernels_name(k));
+        printf("%-7s %-16s %5d %5d %3d %9.0f %6.2f\n", ggml_type_name(type), set, ROWS, COLS, 1, best * 1e6,
+               (double)wbytes / (best * 1e9));
+        fflush(stdout);
+    } else {
+        printf("# %s ring: out of memory\n", ggml_type_name(type));
+    }
+    for (int i = 0; i < RING; i++) free(m[i]);
+    free(x);
+    free(out);
+    free(act);
 }
 
 static const uint32_t types[] = {GGML_TYPE_Q4_0, GGML_TYPE_Q8_0, GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_Q6_K,
@@ -116,6 +169,7 @@ int main(int argc, char **argv) {
             }
             free(w);
         }
+        for (int set = 1; set < (have_fast ? 3 : 2); set++) ring_case(set == 1 ? &exact : &fast, type);
     }
     return 0;
 }

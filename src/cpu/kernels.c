@@ -20,7 +20,8 @@ static const uint32_t slot_type[KW_COUNT] = {
     [KW_F32] = GGML_TYPE_F32,   [KW_F16] = GGML_TYPE_F16,   [KW_BF16] = GGML_TYPE_BF16,
     [KW_Q4_0] = GGML_TYPE_Q4_0, [KW_Q4_1] = GGML_TYPE_Q4_1, [KW_Q5_0] = GGML_TYPE_Q5_0,
     [KW_Q5_1] = GGML_TYPE_Q5_1, [KW_Q8_0] = GGML_TYPE_Q8_0, [KW_Q4_0_X4] = KERNELS_TYPE_Q4_0_X4,
-    [KW_Q8_0_X4] = KERNELS_TYPE_Q8_0_X4, [KW_Q2_K] = GGML_TYPE_Q2_K, [KW_Q3_K] = GGML_TYPE_Q3_K,
+    [KW_Q8_0_X4] = KERNELS_TYPE_Q8_0_X4, [KW_Q4_K_X4] = KERNELS_TYPE_Q4_K_X4, [KW_Q6_K_X4] = KERNELS_TYPE_Q6_K_X4,
+    [KW_Q2_K] = GGML_TYPE_Q2_K, [KW_Q3_K] = GGML_TYPE_Q3_K,
     [KW_Q4_K] = GGML_TYPE_Q4_K, [KW_Q5_K] = GGML_TYPE_Q5_K, [KW_Q6_K] = GGML_TYPE_Q6_K,
     [KW_IQ4_NL] = GGML_TYPE_IQ4_NL, [KW_IQ4_XS] = GGML_TYPE_IQ4_XS,
 };
@@ -136,6 +137,8 @@ const char *kernels_name(const hearth_kernels *k) {
 static uint32_t base_type(uint32_t weight_type) {
     return weight_type == KERNELS_TYPE_Q4_0_X4   ? GGML_TYPE_Q4_0
            : weight_type == KERNELS_TYPE_Q8_0_X4 ? GGML_TYPE_Q8_0
+           : weight_type == KERNELS_TYPE_Q4_K_X4 ? GGML_TYPE_Q4_K
+           : weight_type == KERNELS_TYPE_Q6_K_X4 ? GGML_TYPE_Q6_K
                                                  : weight_type;
 }
 
@@ -300,8 +303,26 @@ static void pack_group(const uint8_t *b, size_t bsize, int vectors, uint8_t *g) 
     }
 }
 
+/* Q4_K / Q6_K to their X4 layouts, where the set multiplies those. */
+static bool pack_k(const hearth_kernels *k, uint32_t *type, const void *data, int rows, int cols, void **packed,
+                   uint64_t *row_bytes) {
+    const bool q4 = *type == GGML_TYPE_Q4_K && k->matmul[KW_Q4_K_X4] && k->quant[KW_Q4_K_X4],
+               q6 = *type == GGML_TYPE_Q6_K && k->matmul[KW_Q6_K_X4] && k->quant[KW_Q6_K_X4];
+    if ((!q4 && !q6) || rows < 0 || cols <= 0 || cols % QK_K) return false;
+    const size_t sbytes = q4 ? KERNELS_Q4_K_X4_BYTES : KERNELS_Q6_K_X4_BYTES, n_sb = (size_t)rows * (size_t)(cols / QK_K);
+    if (n_sb > SIZE_MAX / sbytes) return false; /* (wasm32: the copy is larger than the original) */
+    uint8_t *out = malloc(n_sb * sbytes);
+    if (!out) return false; /* the original layout still works */
+    kernels_pack_k_x4(*type, data, out, n_sb);
+    *packed = out;
+    *type = q4 ? KERNELS_TYPE_Q4_K_X4 : KERNELS_TYPE_Q6_K_X4;
+    *row_bytes = (uint64_t)(cols / QK_K) * sbytes;
+    return true;
+}
+
 bool kernels_pack_weight(const hearth_kernels *k, uint32_t *type, const void *data, int rows, int cols, void **packed,
                          uint64_t *row_bytes) {
+    if (pack_k(k, type, data, rows, cols, packed, row_bytes)) return true;
     const bool q4 = *type == GGML_TYPE_Q4_0 && k->matmul[KW_Q4_0_X4] && k->quant[KW_Q4_0_X4],
                q8 = *type == GGML_TYPE_Q8_0 && k->matmul[KW_Q8_0_X4] && k->quant[KW_Q8_0_X4];
     if ((!q4 && !q8) || rows < 0 || cols <= 0 || cols % 128 || cols > KERNELS_X4_MAX_COLS) return false;
@@ -342,6 +363,8 @@ void kernels_dequantize_row(uint32_t weight_type, const void *src, float *dst, i
     case GGML_TYPE_Q4_0: deq_q4_0(src, dst, nb); break;
     case KERNELS_TYPE_Q4_0_X4: deq_q4_0_x4(src, dst, nb); break;
     case KERNELS_TYPE_Q8_0_X4: deq_q8_0_x4(src, dst, nb); break;
+    case KERNELS_TYPE_Q4_K_X4:
+    case KERNELS_TYPE_Q6_K_X4: kernels_dequantize_k_x4(weight_type, src, dst, n); break;
     case GGML_TYPE_Q4_1: deq_q4_1(src, dst, nb); break;
     case GGML_TYPE_Q5_0: deq_q5_0(src, dst, nb); break;
     case GGML_TYPE_Q5_1: deq_q5_1(src, dst, nb); break;

@@ -28,7 +28,8 @@
  *         Kernels then multiply with no shuffling of the token's codes;
  *   Q8_K (K-quants, IQ4_XS; n a multiple of 256): n/256 ggml block_q8_K
  *         (f32 d, 256 codes, 16 sums of 16 codes), quantized as ggml's
- *         quantize_row_q8_K_ref (kernels_fill_q8_K_row);
+ *         quantize_row_q8_K_ref (kernels_fill_q8_K_row); for Q4_K_X4 and
+ *         Q6_K_X4 the same blocks with their codes in the X4 order;
  *   F16: n floats already rounded to f16, F32: n floats;
  *   BF16: n floats rounded to bf16, each whole chunk of 32 stored as its 16
  *         even-indexed elements then its 16 odd ones (the two operands of
@@ -75,6 +76,8 @@ enum kernels_wtype {
     KW_Q8_0,
     KW_Q4_0_X4, /* KERNELS_TYPE_Q4_0_X4, where a kernel set has it */
     KW_Q8_0_X4, /* KERNELS_TYPE_Q8_0_X4, likewise */
+    KW_Q4_K_X4, /* KERNELS_TYPE_Q4_K_X4, likewise */
+    KW_Q6_K_X4, /* KERNELS_TYPE_Q6_K_X4, likewise */
     KW_Q2_K,
     KW_Q3_K,
     KW_Q4_K,
@@ -108,6 +111,28 @@ enum kernels_wtype {
  * the fast kernels that take the unpacked rows, so that both layouts run
  * the same set of shapes). */
 #define KERNELS_X4_MAX_COLS 16384
+/* The K-quant layouts of hearth's own, which kernels that want them get
+ * from Q4_K and Q6_K matrices at load (quant_k_x4.c): per super-block of
+ * 256, the same codes with each 128 elements in the X4 order above (vector
+ * v of a half holds elements 32j + 4v .. 32j + 4v + 3 of its sub-blocks j =
+ * 0..3 of 32), so that an 8-bit dot product leaves sub-block j's partial
+ * sum in 32-bit lane j and one 16-bit dot with the scales widens 8 vectors'
+ * sums at once; scales unpacked to a byte each and d, dmin as f32, so that
+ * no fp16 or 6-bit unpacking is left in the inner loop:
+ *   Q4_K_X4: f32 d, f32 dmin, 8 scales, 8 mins (u8), then per half 4
+ *            vectors of nibble bytes, vector u's low nibbles codes vector u
+ *            and high nibbles vector u + 4 (152 bytes: 6% more than Q4_K);
+ *   Q6_K_X4: f32 d, 16 scales (i8, ggml's order), then per half and
+ *            quarter g (code vectors 4g..4g+3) 3 vectors: code vector
+ *            4g + t (t = 0..2) in bits 0-5 of vector t, and bits 2t, 2t + 1
+ *            of code vector 4g + 3 in its bits 6-7 (212 bytes: 1% more than
+ *            Q6_K; a code vector is one mask, the fourth 8 operations).
+ * Their activation rows are Q8_K rows with each 128 codes in that order
+ * (kernels_fill_q8_K_x4_row). */
+#define KERNELS_TYPE_Q4_K_X4 0x10002u
+#define KERNELS_TYPE_Q6_K_X4 0x10003u
+#define KERNELS_Q4_K_X4_BYTES 152
+#define KERNELS_Q6_K_X4_BYTES 212
 
 /* out[t*out_stride + r] = dot(row r of w, activation row t), r in [r0, r1). */
 typedef void (*kernels_matmul_fn)(const void *w, int n, int r0, int r1, const void *act, int n_tok,
@@ -223,6 +248,15 @@ void kernels_fill_x4_row(const float *x, void *dst, int n, bool q8, kernels_q8_b
  * magnitude max gives iscale = -127/max, codes min(127, round_even(iscale *
  * x)), d = 1/iscale. */
 void kernels_fill_q8_K_row(const float *x, void *dst, int n);
+/* The same row with each 128 codes in the X4 order (the bsums, sums of 16
+ * consecutive elements, as kernels_fill_q8_K_row's): Q4_K_X4 and Q6_K_X4
+ * activations. */
+void kernels_fill_q8_K_x4_row(const float *x, void *dst, int n);
+/* Q4_K / Q6_K matrices in the X4 layouts (kernels_pack_weight's part for
+ * them; rows of n elements, n a multiple of 256) and back to floats, the
+ * same floats as the ggml layout's. */
+void kernels_pack_k_x4(uint32_t type, const void *src, void *dst, size_t superblocks);
+void kernels_dequantize_k_x4(uint32_t type, const void *src, float *dst, int n);
 /* SIMD implementations overwrite the entries they accelerate; each returns
  * false (and touches nothing) when compiled without its instruction set. The
  * caller has already checked that the CPU supports it. */

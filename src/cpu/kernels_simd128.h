@@ -20,9 +20,10 @@ bool kernels_simd128_fill(hearth_kernels *k);
  * "simd128-fast"; call after kernels_simd128_fill. Returns false and
  * touches nothing when compiled without SIMD128. */
 bool kernels_simd128_fast_fill(hearth_kernels *k);
-/* Adds the relaxed-SIMD products of Q4_0_X4 and Q8_0_X4 weights and their
- * activation rows (quant_simd128_relaxed.c; kernels_pack_weight then
- * repacks Q4_0 and Q8_0 matrices), replaces the Q2_K..Q6_K products with
+/* Adds the relaxed-SIMD products of Q4_0_X4, Q8_0_X4, Q4_K_X4 and Q6_K_X4
+ * weights and their activation rows (quant_simd128_relaxed.c,
+ * quant_k_x4_simd128_relaxed.c; kernels_pack_weight then repacks Q4_0,
+ * Q8_0, Q4_K and Q6_K matrices), replaces the Q2_K..Q6_K products with
  * quant_k_simd128_relaxed.c's and names the set
  * "simd128-relaxed"; call after kernels_simd128_fast_fill. Returns false and
  * touches nothing when compiled without relaxed SIMD. */
@@ -45,6 +46,10 @@ void kernels_k_simd128_fast_fill(hearth_kernels *k);
 /* The relaxed-SIMD versions of the Q2_K..Q6_K ones (quant_k_simd128_relaxed.c);
  * used by kernels_simd128_relaxed_fill. */
 void kernels_k_simd128_relaxed_fill(hearth_kernels *k);
+/* The relaxed-SIMD products of the Q4_K_X4 and Q6_K_X4 layouts and their
+ * activation rows (quant_k_x4_simd128_relaxed.c; kernels_pack_weight then
+ * repacks Q4_K and Q6_K matrices); used by kernels_simd128_relaxed_fill. */
+void kernels_k_x4_simd128_relaxed_fill(hearth_kernels *k);
 /* IQ4_NL's product (quant_iq4nl_simd128.c): the exact one and its
  * activation quantizer (the set's Q8_0 one: call after setting it), or
  * (fast) the f32-accumulating one. */

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "kernels.h"
+#include "model/ggml_types.h"
 
 /* Byte offsets inside the blocks (ggml_types.h's layouts). */
 #define KQ4_QS 16  /* block_q4_K: d, dmin, scales[12], qs[128] */
@@ -50,6 +51,15 @@ static inline void kq_scales_mins(const uint8_t *q, uint8_t sc[8], uint8_t m[8])
         sc[j + 4] = (uint8_t)((q[j + 8] & 0xf) | ((q[j] >> 6) << 4));
         m[j + 4] = (uint8_t)((q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4));
     }
+}
+
+/* Q6_K code (0..63) of element e of a block: chunk c = e / 32 of the
+ * 128-element half h takes ql's low (c even) or high nibbles of bytes
+ * 64h + 32 (c & 1) + l and bits 2c, 2c + 1 of qh[32h + l]. */
+static inline int q6_code(const block_q6_K *x, int e) {
+    const int h = e / 128, c = (e / 32) % 4, l = e % 32;
+    const uint8_t lo = x->ql[64 * h + 32 * (c & 1) + l], hi = x->qh[32 * h + l];
+    return ((c & 2 ? lo >> 4 : lo & 0xf) | (((hi >> (2 * c)) & 3) << 4));
 }
 
 /* Whether token t of a product of n_tok tokens goes through ggml's repack

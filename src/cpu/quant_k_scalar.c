@@ -43,15 +43,6 @@ static void deq_q5_k(const block_q5_K *x, float *y, int nb) {
     }
 }
 
-/* Q6_K code (0..63) of element e of a block: chunk c = e / 32 of the
- * 128-element half h takes ql's low (c even) or high nibbles of bytes
- * 64h + 32 (c & 1) + l and bits 2c, 2c + 1 of qh[32h + l]. */
-static inline int q6_code(const block_q6_K *x, int e) {
-    const int h = e / 128, c = (e / 32) % 4, l = e % 32;
-    const uint8_t lo = x->ql[64 * h + 32 * (c & 1) + l], hi = x->qh[32 * h + l];
-    return ((c & 2 ? lo >> 4 : lo & 0xf) | (((hi >> (2 * c)) & 3) << 4));
-}
-
 static void deq_q6_k(const block_q6_K *x, float *y, int nb) {
     for (int i = 0; i < nb; i++, y += QK_K) {
         const float d = ggml_fp16_to_fp32(x[i].d);

@@ -168,6 +168,7 @@ bool kernels_simd128_relaxed_fill(hearth_kernels *k) {
     k->quant[KW_Q4_0_X4] = quant_q4_0_x4;
     k->quant[KW_Q8_0_X4] = quant_q8_0_x4;
     kernels_k_simd128_relaxed_fill(k);
+    kernels_k_x4_simd128_relaxed_fill(k);
     k->name = "simd128-relaxed";
     return true;
 }

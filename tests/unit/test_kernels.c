@@ -1153,6 +1153,106 @@ static void test_matmul_x4(const char *name, const hearth_kernels *fast, uint32_
     CHECK(label, ok, "see above");
 }
 
+/* The relaxed build's K-quant X4 products (kernels_pack_weight, then
+ * quant_k_x4_simd128_relaxed.c), for Q4_K and Q6_K (base): every matrix is
+ * repacked (its copy's row size what the layout says), dequantizes to the
+ * same floats, its activation rows are the Q8_K row's blocks with each 128
+ * codes in the X4 order (same d and sums), and 1 to 20 tokens multiply to
+ * within 1e-5 of the terms' magnitude of the unpacked layout's relaxed
+ * kernel (the same exact integer sums per super-block, spread over the 4
+ * f32 lanes differently); nothing written outside [r0, r1). */
+static void test_matmul_k_x4(const char *name, const hearth_kernels *fast, uint32_t base) {
+    static const int ns[] = {256, 512, 2048, 8192, 2816, 768};
+    const bool q4 = base == GGML_TYPE_Q4_K;
+    const uint32_t x4type = q4 ? KERNELS_TYPE_Q4_K_X4 : KERNELS_TYPE_Q6_K_X4;
+    const size_t sbytes = q4 ? KERNELS_Q4_K_X4_BYTES : KERNELS_Q6_K_X4_BYTES;
+    int ok = 1, cases = 0;
+    double worst = 0;
+    for (int rep = 0; rep < 24 && ok; rep++, cases++) {
+        const int n = ns[rep % (int)(sizeof ns / sizeof ns[0])], rows = 1 + (int)(rnd() % 24);
+        int r0 = (int)(rnd() % (unsigned)rows), r1 = r0 + 1 + (int)(rnd() % (unsigned)(rows - r0));
+        if (rep < 6) { r0 = 0; r1 = rows; }
+        const int n_tok = rep % 3 == 2 ? 2 + (int)(rnd() % 19) : 1;
+        mm_case c = mm_case_make(fast, base, n, rows, n_tok);
+        for (size_t off = 0; off < c.rb * (size_t)rows; off += ggml_block_bytes(base)) {
+            /* finite d (and Q4_K's dmin): wasm's NaN bits are not defined */
+            const uint16_t d = ggml_fp32_to_fp16(0.02f * rndf()), m = ggml_fp32_to_fp16(0.01f * rndf());
+            memcpy(c.w + off + (q4 ? 0 : offsetof(block_q6_K, d)), &d, 2);
+            if (q4) memcpy(c.w + off + 2, &m, 2);
+        }
+        uint32_t type = base;
+        void *copy = NULL;
+        uint64_t prb = c.rb;
+        if (!kernels_pack_weight(fast, &type, c.w, rows, n, &copy, &prb) || type != x4type ||
+            prb != (uint64_t)(n / QK_K) * sbytes) {
+            printf("# n %d: not repacked as %s_x4 (type %u, row bytes %llu)\n", n, ggml_type_name(base), type,
+                   (unsigned long long)prb);
+            mm_case_free(&c);
+            free(copy);
+            ok = 0;
+            break;
+        }
+        const unsigned char *wp = copy;
+        float *d1 = malloc((size_t)n * sizeof *d1), *d2 = malloc((size_t)n * sizeof *d2);
+        for (int r = 0; r < rows && ok; r++) {
+            kernels_dequantize_row(type, wp + (size_t)r * prb, d1, n);
+            kernels_dequantize_row(base, c.w + (size_t)r * c.rb, d2, n);
+            if (memcmp(d1, d2, (size_t)n * sizeof *d1)) { ok = 0; printf("# n %d row %d: dequantized X4 differs\n", n, r); }
+        }
+        const size_t ab = kernels_act_row_bytes(base, n);
+        unsigned char *ax = malloc(ab * (size_t)n_tok);
+        for (int t = 0; t < n_tok; t++) kernels_quantize_act(fast, type, c.x + (size_t)t * n, ax + t * ab, n);
+        for (int t = 0; t < n_tok && ok; t++)
+            for (int b = 0; b < n / QK_K && ok; b++) {
+                const block_q8_K *y = (const block_q8_K *)(c.act + t * ab) + b, *yx = (const block_q8_K *)(ax + t * ab) + b;
+                bool same = y->d == yx->d && !memcmp(y->bsums, yx->bsums, sizeof y->bsums);
+                for (int e = 0; e < QK_K; e++) /* element e: half e / 128, vector (e % 32) / 4, byte 4 ((e % 128) / 32) + e % 4 */
+                    same &= y->qs[e] == yx->qs[128 * (e / 128) + 16 * ((e % 32) / 4) + 4 * ((e % 128) / 32) + e % 4];
+                if (!same) { ok = 0; printf("# %s_x4 n %d token %d block %d: activation differs from Q8_K's\n", ggml_type_name(base), n, t, b); }
+            }
+        const size_t os = (size_t)rows + rnd() % 3, on = os * (size_t)n_tok;
+        float *o1 = malloc(on * sizeof *o1), *o2 = malloc(on * sizeof *o2);
+        for (size_t i = 0; i < on; i++) o1[i] = o2[i] = -12345.0f;
+        kernels_matmul(fast, type, wp, n, r0, r1, ax, n_tok, o1, os);
+        kernels_matmul(fast, base, c.w, n, r0, r1, c.act, n_tok, o2, os);
+        double *a = malloc((size_t)n * sizeof *a);
+        for (int t = 0; t < n_tok && ok; t++) {
+            deq_act_q8_K(c.act + (size_t)t * ab, n, a);
+            for (size_t r = 0; r < os && ok; r++) {
+                const float got = o1[(size_t)t * os + r], want_o = o2[(size_t)t * os + r];
+                if ((int)r < r0 || (int)r >= r1) {
+                    if (got != -12345.0f) { ok = 0; printf("# K X4: wrote outside rows (t %d r %zu)\n", t, r); }
+                    continue;
+                }
+                kernels_dequantize_row(base, c.w + r * c.rb, d2, n);
+                double mag = 0;
+                for (int i = 0; i < n; i++) mag += fabs((double)d2[i] * a[i]);
+                const double err = fabs((double)got - want_o) / (mag > 0 ? mag : 1);
+                if (err > worst) worst = err;
+                if (err > 1e-5) {
+                    ok = 0;
+                    printf("# %s %s_x4 n %d n_tok %d t %d row %zu: %a vs %a (error %.2g of the terms' magnitude)\n",
+                           name, ggml_type_name(base), n, n_tok, t, r, got, want_o, err);
+                }
+            }
+        }
+        mm_case_free(&c);
+        free(copy);
+        free(ax);
+        free(d1);
+        free(d2);
+        free(o1);
+        free(o2);
+        free(a);
+    }
+    char label[200];
+    snprintf(label, sizeof label,
+             "%s matmul %s_x4: repacked, same floats, activation in X4 order, 1 to 20 tokens within 1e-5 of the "
+             "unpacked kernel (worst %.1e; %d cases)",
+             name, ggml_type_name(base), worst, cases);
+    CHECK(label, ok, "see above");
+}
+
 /* The fast numerics' attention (wasm: attention_simd128_fast.c), one head
  * and a KV head's group of query heads, against the exact row head by head
  * on random f16 caches: the same f16-accumulator steps, so outputs stay
@@ -1307,6 +1407,8 @@ int main(void) {
         if (relaxed) {
             test_matmul_x4(kernels_name(&fast), &fast, GGML_TYPE_Q4_0);
             test_matmul_x4(kernels_name(&fast), &fast, GGML_TYPE_Q8_0);
+            test_matmul_k_x4(kernels_name(&fast), &fast, GGML_TYPE_Q4_K);
+            test_matmul_k_x4(kernels_name(&fast), &fast, GGML_TYPE_Q6_K);
         }
         else printf("# no relaxed-SIMD kernels in this build\n");
         test_attention_fast();
