@@ -10,12 +10,13 @@
 // Every hearth run also measures the memory's read bandwidth with its threads (`hearth bench
 // --bandwidth`); the summary gives each engine's decode as a share of it (decode_share: the bytes a
 // token reads, every matrix once, times tokens/s, over the best bandwidth measured at that thread count).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { modelTypeArgs } from '../tools/make_test_model.mjs';
+import { startBusy } from './busy.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, def) => {
@@ -39,9 +40,7 @@ function run(cmd, args) {
   return r.stdout;
 }
 
-// The competing work: each child spins until it is killed at exit.
-const busyChildren = Array.from({ length: busy }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
-process.on('exit', () => busyChildren.forEach((c) => c.kill('SIGKILL')));
+const stopBusy = startBusy(busy);
 const cpu = os.cpus()[0]?.model ?? 'unknown';
 
 const best = (rows, key) => rows.reduce((a, b) => (b[key] > a[key] ? b : a))[key];
@@ -79,4 +78,4 @@ for (const type of types) {
   }
 }
 console.log(JSON.stringify({ summary: results }));
-busyChildren.forEach((c) => c.kill('SIGKILL'));
+stopBusy();

@@ -7,7 +7,9 @@
 // turns so that drift in machine load hits them alike; best of N.
 //
 // usage: node bench/browser_bench.mjs [--models q4_0,q8_0|FILE.gguf,...] [--threads 2]
-//          [--prompt-tokens 128] [--gen-tokens 64] [--repetitions 2] [--engines hearth,wllama,native] [--exact] [--no-relaxed] [--verbose]
+//          [--prompt-tokens 128] [--gen-tokens 64] [--repetitions 2] [--engines hearth,wllama,native] [--busy N]
+//          [--exact] [--no-relaxed] [--verbose]
+// (--busy N: N busy processes (bench/busy.mjs) run beside every measurement)
 // (--exact: hearth wasm with exactNumerics, llama.cpp's accumulation order; default: the fast kernels.
 // --no-relaxed: the baseline SIMD128 build even where the browser has relaxed SIMD)
 // (--verbose: llama.cpp's own log from wllama and all page console lines, on stderr)
@@ -31,19 +33,20 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { startServer, DEFAULT_MOUNTS } from '../web/serve.mjs';
 import { modelTypeArgs } from '../tools/make_test_model.mjs';
+import { startBusy } from './busy.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SHAPE = 'qwen2.5-0.5b';
 const WLLAMA_DIR = path.join(ROOT, 'tests/node_modules/@wllama/wllama');
 
 function parseArgs(argv) {
-  const o = { models: 'q4_0,q8_0', threads: 2, promptTokens: 128, genTokens: 64, repetitions: 2, engines: 'hearth,wllama,native' };
+  const o = { models: 'q4_0,q8_0', threads: 2, promptTokens: 128, genTokens: 64, repetitions: 2, engines: 'hearth,wllama,native', busy: 0 };
   o.verbose = argv.includes('--verbose');
   o.exact = argv.includes('--exact');
   o.relaxed = !argv.includes('--no-relaxed');
   argv = argv.filter((a) => a !== '--verbose' && a !== '--exact' && a !== '--no-relaxed');
   const names = { '--models': 'models', '--threads': 'threads', '--prompt-tokens': 'promptTokens', '--gen-tokens': 'genTokens',
-    '--repetitions': 'repetitions', '--engines': 'engines' };
+    '--repetitions': 'repetitions', '--engines': 'engines', '--busy': 'busy' };
   for (let i = 0; i < argv.length; i += 2) {
     const key = names[argv[i]];
     if (!key || argv[i + 1] === undefined) {
@@ -53,7 +56,7 @@ function parseArgs(argv) {
     o[key] = typeof o[key] === 'number' ? Number(argv[i + 1]) : argv[i + 1];
   }
   for (const [flag, k] of Object.entries(names)) {
-    if (typeof o[k] === 'number' && (!Number.isInteger(o[k]) || o[k] < 1)) { console.error(`${flag}: a positive integer, please`); process.exit(2); }
+    if (typeof o[k] === 'number' && (!Number.isInteger(o[k]) || o[k] < (k === 'busy' ? 0 : 1))) { console.error(`${flag}: a positive integer, please`); process.exit(2); }
   }
   if (o.genTokens < 2) { console.error('--gen-tokens: at least 2 (decode speed needs a step after the first token)'); process.exit(2); }
   o.engines = o.engines.split(',');
@@ -238,8 +241,10 @@ async function main() {
       if (!env.crossOriginIsolated) throw new Error('the page is not cross-origin isolated: threads cannot run');
     }
     const results = [];
+    const stopBusy = startBusy(o.busy);
     for (const m of models) results.push(await benchModel(page, m.name, m.file, m.url, o));
-    console.log(JSON.stringify({ summary: results.map(ratios), threads: o.threads, prompt_tokens: o.promptTokens,
+    stopBusy();
+    console.log(JSON.stringify({ summary: results.map(ratios), threads: o.threads, busy: o.busy, prompt_tokens: o.promptTokens,
       gen_tokens: o.genTokens, repetitions: o.repetitions, browser: browser ? `chromium ${browser.version()}` : null }));
   } finally {
     await browser?.close();

@@ -84,6 +84,7 @@ static struct {
     _Atomic int quit;
     _Atomic int failed_id;  /* a worker that trapped in a region (0: none) */
     thread_shares shares;   /* the region's shares, to whichever thread claims them */
+    thread_shares_gauge gauge; /* the caller alone while that is faster (a busy machine) */
     void *stacks;
     uint32_t stack_tops[MAX_THREADS];
 } pool = {.n_threads = 1};
@@ -103,6 +104,7 @@ uint32_t *hearth_wasm_threads_prepare(int n) {
     atomic_store(&pool.generation, 0);
     atomic_store(&pool.quit, 0);
     atomic_store(&pool.failed_id, 0);
+    pool.gauge = (thread_shares_gauge){0};
     return pool.stack_tops;
 }
 
@@ -153,6 +155,12 @@ static void run_parallel(void *ctx, hearth_task_fn fn, void *arg) {
         fn(arg, 0, 1);
         return;
     }
+    const double t_start = js_now_ms();
+    if (thread_shares_solo(&pool.gauge)) {
+        fn(arg, 0, 1);
+        thread_shares_gauge_add(&pool.gauge, fn, true, js_now_ms() - t_start);
+        return;
+    }
     /* the tag first, then the wake-up (thread_shares.h) */
     const int gen = atomic_load_explicit(&pool.generation, memory_order_relaxed) + 1;
     thread_shares_publish(&pool.shares, (uint32_t)gen, fn, arg, n);
@@ -171,7 +179,9 @@ static void run_parallel(void *ctx, hearth_task_fn fn, void *arg) {
         pool.n_threads = 1;
         static const char msg[] = "a compute thread failed; continuing on one thread";
         js_log(1, msg, sizeof msg - 1);
+        return;
     }
+    thread_shares_gauge_add(&pool.gauge, fn, false, js_now_ms() - t_start);
 }
 
 static int thread_count(void *ctx) { return pool.n_threads; }
