@@ -131,7 +131,8 @@ fn attend(kvh: u32, p0: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT
     workgroupBarrier();
   }
   let S = tot;
-  for (var k = 0u; k < DPT; k++) { acc[k] = select(acc[k] * (1.0 / S), 0.0, S == 0.0); }
+  // 1/S rounded once as the CPU's (WGSL's division may be an ulp off)
+  for (var k = 0u; k < DPT; k++) { acc[k] = select(acc[k] * div_cr(1.0, S), 0.0, S == 0.0); }
   return acc;
 }
 
@@ -198,6 +199,7 @@ fn attend_tiled(kvh: u32, kv0: u32, n_pos: u32, tid: u32) -> array<f32, DPT> {
     workgroupBarrier();
   }
   let S = tot;
-  for (var k = 0u; k < DPT; k++) { acc[k] = select(acc[k] * (1.0 / S), 0.0, S == 0.0); }
+  // 1/S rounded once as the CPU's (WGSL's division may be an ulp off)
+  for (var k = 0u; k < DPT; k++) { acc[k] = select(acc[k] * div_cr(1.0, S), 0.0, S == 0.0); }
   return acc;
 }

@@ -45,7 +45,12 @@ fn rope_head(dst: ptr<workgroup, array<f32, HD>>, off: u32, pos: u32, tid: u32, 
       }
       let c = rope[pos * ROPE_DIM + 2u * i];
       let s = rope[pos * ROPE_DIM + 2u * i + 1u];
-      if (d == a) { v = fma(rtmp[a], c, -(rtmp[b] * s)); } else { v = fma(rtmp[a], s, rtmp[b] * c); }
+      // the CPU's FMAs (ggml's compiled rope); exact mode rounds them once
+      // (fma_once): SwiftShader's fma() is a product and a sum, which moved
+      // a query's bits at a few positions (a 4e-3 logit step in the sweep)
+      let x1 = select(rtmp[b] * c, -(rtmp[b] * s), d == a);
+      let cs = select(s, c, d == a);
+      if (EXACT) { v = fma_once(rtmp[a], cs, x1); } else { v = fma(rtmp[a], cs, x1); }
     }
     v *= mul; // Q_MUL for phi3's queries (attend.wgsl), else 1
     if (round) { v = round_f16(vec2<f32>(v, 0.0)).x; }
