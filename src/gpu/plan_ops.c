@@ -221,6 +221,7 @@ hearth_status k_attention(gpu_model *g, int list, const char *file, int il, hear
     bool split = strcmp(file, "attn_split.wgsl") == 0;
     if (!rope_kv) kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, split ? g->b_part : g->b_attn);
     kb_file(&k, "exactmath.wgsl");
+    kb_file(&k, "rms_exact.wgsl"); /* exact mode's QK norms (rope.wgsl) */
     kb_file(&k, "rope.wgsl");
     if (!rope_kv && strcmp(file, "attn_tile.wgsl")) kb_file(&k, g->opt.exact_attention ? "attend.wgsl" : "attend_fast.wgsl");
     /* attn_prefill.wgsl's tiled branch is exact attention's (TILED_ROWS is 0 otherwise) */
