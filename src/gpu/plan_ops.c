@@ -405,7 +405,10 @@ hearth_status k_post_norm(gpu_model *g, int list, bool decode, uint32_t pw, uint
     kb_begin(&k, g, 256, "post_norm.wgsl");
     norm_consts(&k, g);
     kb_b(&k, "DECODE", decode);
+    kb_b(&k, "EXACT", g->opt.exact_attention);
     kb_file(&k, "common.wgsl");
+    kb_file(&k, "exactmath.wgsl");
+    kb_file(&k, "rms_exact.wgsl");
     kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
     kb_bind(&k, "x", "array<f32>", GPU_BIND_RW, g->b_x);
     kb_bind(&k, "xb", "array<f32>", GPU_BIND_READ, g->b_xb);
