@@ -31,23 +31,6 @@ var<workgroup> sc: array<f32, WG>;  // scores, then the value weights vs
 var<workgroup> ms: array<f32, WG>;  // the accumulator's rescale at each position
 var<workgroup> tot: f32;            // running sum of the weights
 
-// exp(x) for x <= 0, rounded as the C library's expf nearly always is
-// (correctly): a GPU's exp is a few ulps off, which moves f16 roundings.
-// x = k ln2 + r (Cody-Waite, ln2 in two parts), exp(r) = 1 + p with p's
-// tail and the sum's error carried in a second float, one final rounding.
-fn exp_cr(x: f32) -> f32 {
-  if (x < -104.0) { return 0.0; }
-  let k = round(x * 1.442695041);
-  var r = fma(-k, 0.693359375, x);
-  r = fma(-k, -2.12194440e-4, r);
-  let q = r * r * (0.5 + r * (0.16666667 + r * (0.041666668 + r * (0.008333334 + r * (0.0013888889 + r * 0.0001984127)))));
-  let p_hi = r + q;
-  let p_lo = (r - p_hi) + q;
-  let s = 1.0 + p_hi;
-  let e = (1.0 - s) + p_hi;
-  return ldexp(s + (e + p_lo), i32(k));
-}
-
 fn kpair(p: u32, fresh: u32, base: u32, w: u32) -> vec2<f32> {
   if (p == fresh) { return vec2<f32>(kn[2u * w], kn[2u * w + 1u]); }
   return unpack2x16float(kc[(base + p) * (HD / 2u) + w]);
@@ -104,7 +87,7 @@ fn attend(kvh: u32, p0: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT
         let s = sc[q];
         var f = 1.0;
         var v = 1.0;
-        if (s > mx) { f = exp_cr(mx - s); mx = s; } else { v = exp_cr(s - mx); }
+        if (s > mx) { f = expf_libm(mx - s); mx = s; } else { v = expf_libm(s - mx); }
         ms[q] = f;
         sc[q] = v;
         S = S * f + v;
@@ -131,7 +114,8 @@ fn attend(kvh: u32, p0: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT
     workgroupBarrier();
   }
   let S = tot;
-  for (var k = 0u; k < DPT; k++) { acc[k] = select(acc[k] * (1.0 / S), 0.0, S == 0.0); }
+  // 1/S rounded once as the CPU's (WGSL's division may be an ulp off)
+  for (var k = 0u; k < DPT; k++) { acc[k] = select(acc[k] * div_cr(1.0, S), 0.0, S == 0.0); }
   return acc;
 }
 
@@ -165,7 +149,7 @@ fn attend_tiled(kvh: u32, kv0: u32, n_pos: u32, tid: u32) -> array<f32, DPT> {
       var mx = old;
       for (var j = 0u; j < n; j++) { if (t0 + j >= kv0) { mx = max(mx, sc[j]); } }
       var f = 1.0;
-      if (mx > old) { f = exp_cr(old - mx); }
+      if (mx > old) { f = expf_libm(old - mx); }
       tms = f;
       tmx = mx;
     }
@@ -198,6 +182,7 @@ fn attend_tiled(kvh: u32, kv0: u32, n_pos: u32, tid: u32) -> array<f32, DPT> {
     workgroupBarrier();
   }
   let S = tot;
-  for (var k = 0u; k < DPT; k++) { acc[k] = select(acc[k] * (1.0 / S), 0.0, S == 0.0); }
+  // 1/S rounded once as the CPU's (WGSL's division may be an ulp off)
+  for (var k = 0u; k < DPT; k++) { acc[k] = select(acc[k] * div_cr(1.0, S), 0.0, S == 0.0); }
   return acc;
 }

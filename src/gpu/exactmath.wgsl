@@ -53,6 +53,76 @@ fn poly_expf(x: f32) -> f32 {
   return ldexp(ldexp(j, k / 2), k - k / 2);
 }
 
+// glibc's expf (sysdeps/ieee754/flt-32/e_expf.c, ARM's optimized
+// routines; wasi-libc's musl has the same): x = (k + r) ln2 / 32, a table
+// of 2^(i/32) and a cubic in r, in double, rounded to float once. Here the
+// same table and cubic in pairs of f32 (hi + lo, about 48 bits), so that
+// the one rounding lands where glibc's does but for results within ~2^-45
+// of a float halfway point (a correctly rounded exp differs from glibc's
+// in about 1 of 1600 floats, the f32 approximation used before in 1 of 20:
+// each an ulp in a softmax weight that moved attention's sum). For
+// -103.97 < x <= 88 (callers pass x <= 0; below, 0 as glibc's underflow).
+const EXPF_INVLN2N = vec2<u32>(0x4238aa3bu, 0x35257060u);
+const EXPF_C0 = vec2<u32>(0x35e357c2u, 0x29391239u);
+const EXPF_C1 = vec2<u32>(0x3975fe73u, 0xacf053b1u);
+const EXPF_C2 = vec2<u32>(0x3cb17218u, 0xae73ad2au);
+const EXPF_T = array<vec2<u32>, 32>(
+  vec2<u32>(0x3f800000u, 0x0u), vec2<u32>(0x3f82cd87u, 0xb34ea7a9u),
+  vec2<u32>(0x3f85aac3u, 0x334f9891u), vec2<u32>(0x3f88980fu, 0xb37eda4bu),
+  vec2<u32>(0x3f8b95c2u, 0xb260aba1u), vec2<u32>(0x3f8ea43au, 0xb3697465u),
+  vec2<u32>(0x3f91c3d3u, 0x33675624u), vec2<u32>(0x3f94f4f0u, 0xb32e0212u),
+  vec2<u32>(0x3f9837f0u, 0x33231b71u), vec2<u32>(0x3f9b8d3au, 0xb30c5563u),
+  vec2<u32>(0x3f9ef532u, 0x33412342u), vec2<u32>(0x3fa27043u, 0x30c3125au),
+  vec2<u32>(0x3fa5fed7u, 0xb32c9d5eu), vec2<u32>(0x3fa9a15bu, 0xb3162b08u),
+  vec2<u32>(0x3fad583fu, 0xb22deaf6u), vec2<u32>(0x3fb123f6u, 0xb37c5aa8u),
+  vec2<u32>(0x3fb504f3u, 0x32cfe77au), vec2<u32>(0x3fb8fbafu, 0x330ec5f7u),
+  vec2<u32>(0x3fbd08a4u, 0xb3414fe8u), vec2<u32>(0x3fc12c4du, 0xb2d6663eu),
+  vec2<u32>(0x3fc5672au, 0x320aa837u), vec2<u32>(0x3fc9b9beu, 0xb37323a2u),
+  vec2<u32>(0x3fce248cu, 0x3228fc24u), vec2<u32>(0x3fd2a81eu, 0xb35c1daau),
+  vec2<u32>(0x3fd744fdu, 0xb2d4a58au), vec2<u32>(0x3fdbfbb8u, 0xb3504a1cu),
+  vec2<u32>(0x3fe0ccdfu, 0xb21eab59u), vec2<u32>(0x3fe5b907u, 0xb2441be6u),
+  vec2<u32>(0x3feac0c7u, 0xb24116deu), vec2<u32>(0x3fefe4bau, 0xb348464au),
+  vec2<u32>(0x3ff5257du, 0x32292436u), vec2<u32>(0x3ffa83b3u, 0xb2923758u));
+
+fn expf_pair(b: vec2<u32>) -> vec2<f32> { return vec2<f32>(bitcast<f32>(b.x), bitcast<f32>(b.y)); }
+// a * b exactly as hi + lo (Dekker; every partial product exact)
+fn two_prod(a: f32, b: f32) -> vec2<f32> {
+  let p = a * b;
+  let x = split12(a);
+  let y = split12(b);
+  return vec2<f32>(p, ((x.x * y.x - p) + x.x * y.y + x.y * y.x) + x.y * y.y);
+}
+// hi + lo with |hi| >= |lo| renormalized (hi the rounded sum)
+fn fast_two_sum(a: f32, b: f32) -> vec2<f32> {
+  let s = a + b;
+  return vec2<f32>(s, b - (s - a));
+}
+fn pair_mul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
+  let p = two_prod(a.x, b.x);
+  return fast_two_sum(p.x, p.y + (a.x * b.y + a.y * b.x));
+}
+fn pair_add(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
+  let s = two_sum(a.x, b.x);
+  return fast_two_sum(s.x, s.y + (a.y + b.y));
+}
+fn expf_libm(x: f32) -> f32 {
+  if (x < -103.97208) { return 0.0; }
+  let z = pair_mul(expf_pair(EXPF_INVLN2N), vec2<f32>(x, 0.0)); // x * 32 / ln2
+  let kd = round(z.x);
+  let r = fast_two_sum(z.x - kd, z.y); // (exact difference: kd is z.x's nearest integer)
+  let k = i32(kd);
+  let r2 = pair_mul(r, r);
+  // C2 r + C1 r^2 + C0 r^3 (glibc: (C0 r + C1) r^2 + (C2 r + 1))
+  var w = pair_add(pair_mul(expf_pair(EXPF_C2), r), pair_mul(expf_pair(EXPF_C1), r2));
+  w = pair_add(w, vec2<f32>(bitcast<f32>(EXPF_C0.x) * r2.x * r.x, 0.0));
+  let y = pair_add(w, vec2<f32>(1.0, 0.0)); // (the constant second: see fma_once)
+  let t = expf_pair(EXPF_T[u32(k) & 31u]);
+  let v = pair_mul(y, t);
+  // 2^(k >> 5) in two steps (each a normal float)
+  let e = k >> 5u;
+  return ldexp(ldexp(v.x, e / 2), e - e / 2);
+}
+
 // a / b rounded once (WGSL's division may be 2.5 ulps off; SwiftShader's
 // was seen an ulp off): the quotient corrected by its exact remainder.
 fn div_cr(a: f32, b: f32) -> f32 {

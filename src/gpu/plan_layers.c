@@ -111,7 +111,9 @@ static bool fold_fits(const gpu_model *g, const mv_job *j, int binds) {
 }
 
 static bool fold_post_norms(const gpu_model *g) {
-    if (g->opt.no_fold || !g->b_x2) return false;
+    /* (not in exact mode: the folded input is (x' * nw) * scale, where the
+     * CPU path's rmsnorm makes (x' * scale) * nw) */
+    if (g->opt.no_fold || g->opt.exact_attention || !g->b_x2) return false;
     for (int il = 0; il < g->m->hp.n_layer; il++) {
         gpu_layer *ly = &g->layers[il];
         if (!ly->attn_post || !ly->ffn_post) return false;

@@ -221,6 +221,7 @@ hearth_status k_attention(gpu_model *g, int list, const char *file, int il, hear
     bool split = strcmp(file, "attn_split.wgsl") == 0;
     if (!rope_kv) kb_bind(&k, "outv", "array<f32>", GPU_BIND_RW, split ? g->b_part : g->b_attn);
     kb_file(&k, "exactmath.wgsl");
+    kb_file(&k, "rms_exact.wgsl"); /* exact mode's QK norms (rope.wgsl) */
     kb_file(&k, "rope.wgsl");
     if (!rope_kv && strcmp(file, "attn_tile.wgsl")) kb_file(&k, g->opt.exact_attention ? "attend.wgsl" : "attend_fast.wgsl");
     /* attn_prefill.wgsl's tiled branch is exact attention's (TILED_ROWS is 0 otherwise) */
@@ -404,7 +405,10 @@ hearth_status k_post_norm(gpu_model *g, int list, bool decode, uint32_t pw, uint
     kb_begin(&k, g, 256, "post_norm.wgsl");
     norm_consts(&k, g);
     kb_b(&k, "DECODE", decode);
+    kb_b(&k, "EXACT", g->opt.exact_attention);
     kb_file(&k, "common.wgsl");
+    kb_file(&k, "exactmath.wgsl");
+    kb_file(&k, "rms_exact.wgsl");
     kb_bind(&k, "u", "Step", GPU_BIND_UNIFORM, GPU_BUF_STEP);
     kb_bind(&k, "x", "array<f32>", GPU_BIND_RW, g->b_x);
     kb_bind(&k, "xb", "array<f32>", GPU_BIND_READ, g->b_xb);

@@ -5,8 +5,8 @@
 // ROPE_DIM pass through; layers without RoPE (ROPE false) pass all. With
 // Q_NORM / K_NORM a q / k head is RMS-normed first (the q or k norm
 // weights, qk_norm_w: generated), its sum of squares, with EXACT as the CPU
-// path's (f32 squares summed in double: here compensated in f32
-// (exactmath.wgsl's two_sum), by one thread). Values are rounded to
+// path's (f32 squares summed in double: here compensated in f32, by one
+// thread, then 1 / sqrtf rounded as the CPU's: rms_exact.wgsl). Values are rounded to
 // f16 when ROUND is set.
 var<workgroup> rtmp: array<f32, HD>;
 var<workgroup> rnorm: f32;
@@ -23,11 +23,8 @@ fn rope_head(dst: ptr<workgroup, array<f32, HD>>, off: u32, pos: u32, tid: u32, 
       if (tid == 0u) { rnorm = 1.0 / sqrt(s / f32(HD) + EPS); }
     } else if (tid == 0u) {
       var s = vec2<f32>(0.0);
-      for (var d = 0u; d < HD; d++) {
-        let t = two_sum(rtmp[d] * rtmp[d], s.x);
-        s = vec2<f32>(t.x, s.y + t.y);
-      }
-      rnorm = 1.0 / sqrt((s.x + s.y) / f32(HD) + EPS);
+      for (var d = 0u; d < HD; d++) { s = sq_acc(s, rtmp[d]); }
+      rnorm = rms_exact(s, f32(HD)); // (a GPU's sqrt and division may be an ulp off)
     }
     workgroupBarrier();
     let scale = rnorm;
@@ -45,7 +42,12 @@ fn rope_head(dst: ptr<workgroup, array<f32, HD>>, off: u32, pos: u32, tid: u32, 
       }
       let c = rope[pos * ROPE_DIM + 2u * i];
       let s = rope[pos * ROPE_DIM + 2u * i + 1u];
-      if (d == a) { v = fma(rtmp[a], c, -(rtmp[b] * s)); } else { v = fma(rtmp[a], s, rtmp[b] * c); }
+      // the CPU's FMAs (ggml's compiled rope); exact mode rounds them once
+      // (fma_once): SwiftShader's fma() is a product and a sum, which moved
+      // a query's bits at a few positions (a 4e-3 logit step in the sweep)
+      let x1 = select(rtmp[b] * c, -(rtmp[b] * s), d == a);
+      let cs = select(s, c, d == a);
+      if (EXACT) { v = fma_once(rtmp[a], cs, x1); } else { v = fma(rtmp[a], cs, x1); }
     }
     v *= mul; // Q_MUL for phi3's queries (attend.wgsl), else 1
     if (round) { v = round_f16(vec2<f32>(v, 0.0)).x; }

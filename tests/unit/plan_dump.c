@@ -26,8 +26,9 @@
  *        dequantization written here, and QKV groups of two types);
  * writes OUT.json and OUT.bin.
  * plan_dump --gelu OUT: the CPU path's GELU table (gelu_table_init: 65536
- * f16) then libm's tanhf of the floats with bits i * 1103 for i < 2^20
- * (f32), in OUT (exactmath.wgsl / gelu.wgsl against them). */
+ * f16), libm's tanhf of the floats with bits i * 1103 for i < 2^20
+ * (f32), then 2^20 (x, expf(x)) pairs (f32), in OUT (exactmath.wgsl /
+ * gelu.wgsl against them). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdarg.h>
@@ -982,6 +983,16 @@ static int dump_gelu(const char *out) {
         memcpy(&x, &bits, 4);
         y = tanhf(x);
         ok = fwrite(&y, 4, 1, f) == 1;
+    }
+    /* then libm's expf (attention's softmax): 2^19 floats evenly over
+     * [-104, 0), 2^19 of every magnitude from 5e-10 to 64, negated */
+    for (uint32_t i = 0; ok && i < 1u << 20; i++) {
+        uint32_t bits = 0xb0000000u + (i - (1u << 19)) * 592u;
+        float x, y;
+        if (i < 1u << 19) x = -104.0f * (float)i / (float)(1u << 19);
+        else memcpy(&x, &bits, 4);
+        y = expf(x);
+        ok = fwrite(&x, 4, 1, f) == 1 && fwrite(&y, 4, 1, f) == 1;
     }
     return fclose(f) || !ok;
 }

@@ -91,6 +91,13 @@ export async function createGpu({ gpu, noSubgroups = false, noDot4 = false, noMm
   return b;
 }
 
+// One dispatch of a list ({ p: pipeline, group, x, y, z }) into a compute pass.
+function encodeDispatch(pass, d) {
+  pass.setPipeline(d.p.pipeline);
+  pass.setBindGroup(0, d.group);
+  pass.dispatchWorkgroups(d.x, d.y, d.z);
+}
+
 class WebGpuBackend {
   #dev; #features; #mem = null; #x = null; #session = 0; #engine = 0; #err = null;
   #buffers = []; #pipes = []; #lists = [[], [], []]; #lost = null; #errors = [];
@@ -168,7 +175,7 @@ class WebGpuBackend {
         if (cached) { self.#pipes[id] = cached; return; }
         const bgl = self.#dev.createBindGroupLayout({ label: name, entries });
         const module = self.#dev.createShaderModule({ label: name, code });
-        const p = { name, code, module, bgl, pipeline: null };
+        const p = { name, code, module, bgl, pipeline: null, rw: entries.filter((e) => e.buffer.type === 'storage').map((e) => e.binding) };
         self.#cache.set(key, p);
         p.promise = self.#dev.createComputePipelineAsync({
           label: name, layout: self.#dev.createPipelineLayout({ bindGroupLayouts: [bgl] }),
@@ -188,7 +195,9 @@ class WebGpuBackend {
         const entries = [];
         for (let i = 0; i < n; i++) entries.push({ binding: bv[2 * i], resource: { buffer: self.#buffers[bv[2 * i + 1]] } });
         const p = self.#pipes[pipe];
-        self.#lists[list].push({ p, group: self.#dev.createBindGroup({ layout: p.bgl, entries }), x, y, z });
+        const rw = [];
+        for (let i = 0; i < n; i++) if (p.rw?.includes(bv[2 * i])) rw.push([bv[2 * i], bv[2 * i + 1]]);
+        self.#lists[list].push({ p, group: self.#dev.createBindGroup({ layout: p.bgl, entries }), x, y, z, rw });
       }),
     };
   }
@@ -287,9 +296,7 @@ class WebGpuBackend {
       const n = 2 * ds.length;
       ds.forEach((d, i) => {
         const pass = enc.beginComputePass({ timestampWrites: { querySet: prof.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
-        pass.setPipeline(d.p.pipeline);
-        pass.setBindGroup(0, d.group);
-        pass.dispatchWorkgroups(d.x, d.y, d.z);
+        encodeDispatch(pass, d);
         pass.end();
       });
       const U = GPUBufferUsage;
@@ -298,12 +305,12 @@ class WebGpuBackend {
       enc.resolveQuerySet(prof.set, 0, n, res, 0);
       enc.copyBufferToBuffer(res, 0, rd, 0, 8 * n);
       prof.pending = { list, rd, res, ds };
+    } else if (this.#dumpWanted(list)) {
+      this.#dumpEncode(enc, list);
     } else {
       const pass = enc.beginComputePass();
       for (const d of this.#lists[list]) {
-        pass.setPipeline(d.p.pipeline);
-        pass.setBindGroup(0, d.group);
-        pass.dispatchWorkgroups(d.x, d.y, d.z);
+        encodeDispatch(pass, d);
       }
       pass.end();
     }
@@ -336,6 +343,7 @@ class WebGpuBackend {
     let withLogits = samples && wantLogits;
     this.#run(list, samples, withLogits);
     if (this.#prof?.pending) await this.#profCollect();
+    if (this.#dump?.pending) await this.#dumpCollect();
     let token = -1;
     if (samples) {
       [token] = await this.#read(this.#resultRead, Uint32Array);
@@ -405,6 +413,43 @@ class WebGpuBackend {
     this.#prof.steps[list]++;
   }
 
+  // HEARTH_GPU_DUMP=DIR HEARTH_GPU_DUMP_RUN=N (Node, debugging): the N-th
+  // list run (counted from 0, the load's warm-up included) is encoded one
+  // dispatch a pass, and every buffer a dispatch writes is copied after it
+  // into DIR/NNN_kernel_bBINDING_bufID.bin (as stored), to compare
+  // intermediate tensors with the CPU path's.
+  #dump = typeof process !== 'undefined' && process.env?.HEARTH_GPU_DUMP
+    ? { dir: process.env.HEARTH_GPU_DUMP, run: Number(process.env.HEARTH_GPU_DUMP_RUN || 0), seen: 0, pending: null } : null;
+  #dumpWanted(list) {
+    if (!this.#dump) return false;
+    console.error(`gpu dump: run ${this.#dump.seen} list ${list} (${this.#lists[list].length} dispatches)`);
+    return this.#dump.seen++ === this.#dump.run;
+  }
+  #dumpEncode(enc, list) {
+    const U = GPUBufferUsage, copies = [];
+    this.#lists[list].forEach((d, i) => {
+      const pass = enc.beginComputePass();
+      encodeDispatch(pass, d);
+      pass.end();
+      for (const [binding, id] of d.rw) {
+        const src = this.#buffers[id];
+        const rd = this.#dev.createBuffer({ size: src.size, usage: U.MAP_READ | U.COPY_DST });
+        enc.copyBufferToBuffer(src, 0, rd, 0, src.size);
+        copies.push({ file: `${String(i).padStart(3, '0')}_${d.p.name.replace(/[^\w.-]/g, '_')}_b${binding}_buf${id}.bin`, rd });
+      }
+    });
+    this.#dump.pending = copies;
+  }
+  async #dumpCollect() {
+    const fs = await nodeImport('node:fs'), path = await nodeImport('node:path');
+    fs.mkdirSync(this.#dump.dir, { recursive: true });
+    for (const { file, rd } of this.#dump.pending) {
+      fs.writeFileSync(path.join(this.#dump.dir, file), new Uint8Array(await this.#read(rd, Uint8Array)));
+      rd.destroy();
+    }
+    this.#dump.pending = null;
+  }
+
   // Time of each kernel of a list (submitted one at a time, so it includes a
   // submit's overhead): [{ name, ms }], summed by kernel file. For tuning.
   async profile(list = 0, repeat = 1) {
@@ -413,9 +458,7 @@ class WebGpuBackend {
       for (const d of this.#lists[list]) {
         const enc = this.#dev.createCommandEncoder();
         const pass = enc.beginComputePass();
-        pass.setPipeline(d.p.pipeline);
-        pass.setBindGroup(0, d.group);
-        pass.dispatchWorkgroups(d.x, d.y, d.z);
+        encodeDispatch(pass, d);
         pass.end();
         const t0 = performance.now();
         this.#dev.queue.submit([enc.finish()]);
