@@ -30,6 +30,7 @@ var<workgroup> vn: array<f32, HD>;
 var<workgroup> sc: array<f32, WG>;  // scores, then the value weights vs
 var<workgroup> ms: array<f32, WG>;  // the accumulator's rescale at each position
 var<workgroup> tot: f32;            // running sum of the weights
+var<workgroup> tmax: f32;           // and their maximum (attend_split)
 
 fn kpair(p: u32, fresh: u32, base: u32, w: u32) -> vec2<f32> {
   if (p == fresh) { return vec2<f32>(kn[2u * w], kn[2u * w + 1u]); }
@@ -71,6 +72,57 @@ fn qk(p: u32, fresh: u32, base: u32) -> f32 {
 }
 
 fn attend(kvh: u32, p0: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT> {
+  let acc = attend_part(kvh, p0, n_pos, fresh, tid);
+  let S = tot;
+  // 1/S rounded once as the CPU's (WGSL's division may be an ulp off)
+  var out: array<f32, DPT>;
+  for (var k = 0u; k < DPT; k++) { out[k] = select(acc[k] * div_cr(1.0, S), 0.0, S == 0.0); }
+  return out;
+}
+
+// ggml's decode over n_kv >= 512 cache cells (attention_split_row, src/cpu/attention.c): the padded
+// n_kv in XSPLIT chunks (one per CPU thread), each as attend() without its division, merged with
+// glibc's expf and the CPU's FMAs (a*b + c*d with the first product fused).
+fn attend_split(kvh: u32, n_pos: u32, fresh: u32, n_kv: u32, tid: u32) -> array<f32, DPT> {
+  let parts = max(XSPLIT, 1u); // (XSPLIT 0: never called)
+  let chunk = (n_kv + parts - 1u) / parts;
+  var vkq: array<f32, DPT>;
+  var M = 0.0;
+  var S = 0.0;
+  var started = false;
+  for (var c = 0u; c < XSPLIT; c++) {
+    let j0 = c * chunk;
+    if (j0 >= n_pos) { break; } // only masked cells (or none) left
+    let acc = attend_part(kvh, j0, min(j0 + chunk, n_pos), fresh, tid);
+    let pm = tmax;
+    let ps = tot;
+    workgroupBarrier(); // every thread has read them before the next part resets them
+    // (the CPU's running maximum starts at -inf: the first part's so is expf(-inf) = 0)
+    let mn = select(pm, max(M, pm), started);
+    let so = select(0.0, expf_libm(M - mn), started);
+    let sn = expf_libm(pm - mn);
+    for (var k = 0u; k < DPT; k++) { vkq[k] = fma_once(vkq[k], so, acc[k] * sn); }
+    S = fma_once(S, so, ps * sn);
+    M = mn;
+    started = true;
+  }
+  let inv = select(1.0, div_cr(1.0, S), S != 0.0);
+  for (var k = 0u; k < DPT; k++) { vkq[k] = vkq[k] * inv; }
+  return vkq;
+}
+
+// attention_split_kv: the cells llama.cpp views for a decode step at pos (the context padded to
+// 256, the used cells rounded up to 256, at least 256), or 0 where it does not split (under 512)
+fn split_kv(pos: u32) -> u32 {
+  let size = (NCTX + 255u) / 256u * 256u;
+  let used = (pos + 1u + 255u) / 256u * 256u;
+  let n_kv = select(size, max(used, 256u), used < size);
+  return select(0u, n_kv, n_kv >= 512u);
+}
+
+// The one-row path over positions p0..n_pos-1: the f16 accumulator (not yet divided by the sum),
+// the sum in tot and the maximum in tmax.
+fn attend_part(kvh: u32, p0: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT> {
   var acc: array<f32, DPT>;
   var m = -3.4e38;
   if (tid == 0u) { tot = 0.0; }
@@ -93,6 +145,7 @@ fn attend(kvh: u32, p0: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT
         S = S * f + v;
       }
       tot = S;
+      tmax = mx;
       m = mx;
     }
     workgroupBarrier();
@@ -113,9 +166,6 @@ fn attend(kvh: u32, p0: u32, n_pos: u32, fresh: u32, tid: u32) -> array<f32, DPT
     }
     workgroupBarrier();
   }
-  let S = tot;
-  // 1/S rounded once as the CPU's (WGSL's division may be an ulp off)
-  for (var k = 0u; k < DPT; k++) { acc[k] = select(acc[k] * div_cr(1.0, S), 0.0, S == 0.0); }
   return acc;
 }
 

@@ -24,6 +24,8 @@ typedef struct {
     int mmq_tn;           /* integer prefill products: tokens a thread (4 or 8); 0: by weight type */
     bool no_fuse;         /* decode: SwiGLU's product does not quantize the down product's input (comparisons) */
     bool no_fold;         /* decode: post norms in dispatches of their own, not folded into the next product (comparisons) */
+    int exact_split;      /* exact attention: decode over 512+ cells in this many chunks, as the CPU path with that
+                           * many threads (ggml's split; 0: never) */
 } gpu_options;
 
 /* The uniform block of a step (common.wgsl's Step). */

@@ -179,6 +179,7 @@ static void attn_consts(kb *k, const gpu_model *g, int il) {
     kb_f(k, "EPS", hp->rms_eps);
     kb_b(k, "EXACT", g->opt.exact_attention);
     kb_u(k, "SPLIT", (uint64_t)g->split);
+    kb_u(k, "XSPLIT", (uint64_t)(g->opt.exact_attention ? g->opt.exact_split : 0));
     /* the fast decode attention's scores: QT threads a position, their sums joined by subgroup shuffles,
      * for heads of 128 dims and more (on the H100 a 256-dim head's attention took 10% less; a 96-dim one's
      * a little more, its 48-step chain being short already) */

@@ -49,10 +49,11 @@ const RUNNERS = [
   { label: 'native scalar', exact: true, run: (a) => hearth([...a, '--threads', '2'], { env: { ...process.env, HEARTH_NO_SIMD: '1' } }) },
 ];
 if (process.env.HEARTH_SHAPES_WASM !== '0' && fs.existsSync(path.join(ROOT, 'web/dist/hearth.wasm')))
-  RUNNERS.push({ label: 'wasm exact', run: (a) => node(a, { HEARTH_EXACT: '1' }) });
+  RUNNERS.push({ label: 'wasm exact', run: (a) => node([...a, '--threads', String(FIXTURE.reference.threads)], { HEARTH_EXACT: '1' }) });
 if (process.env.HEARTH_SHAPES_GPU === '1') {
   process.env.VK_ICD_FILENAMES ||= '/usr/lib/chromium/vk_swiftshader_icd.json';
-  RUNNERS.push({ label: 'webgpu exact', run: (a) => node([...a, '--backend', 'webgpu'], { HEARTH_GPU_EXACT: '1' }) });
+  // (llama.cpp's threads: exact attention splits decode over 512+ cells as the CPU path with as many)
+  RUNNERS.push({ label: 'webgpu exact', run: (a) => node([...a, '--backend', 'webgpu', '--threads', String(FIXTURE.reference.threads)], { HEARTH_GPU_EXACT: '1' }) });
 }
 
 // HEARTH_SHAPES_RUNNER=webgpu (say) keeps the runners whose label contains it

@@ -12,7 +12,8 @@ const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 // noDot4 (HEARTH_GPU_NODOT4=1): the integer products' fallback without dot4I8Packed.
 // mask (HEARTH_GPU_MASK=upload|readback): how a grammar's mask reaches GPU sampling (createGpu).
 // files: where createEngine's locateFile put the engine's files (web/locate.mjs).
-export async function createBackend({ gpu, noSubgroups, noDot4, noMmq, exactAttention, mask, log, wasmUrl, files } = {}) {
+// threads: exact attention splits decode over 512+ cells as the CPU path with that many threads does.
+export async function createBackend({ gpu, noSubgroups, noDot4, noMmq, exactAttention, mask, log, wasmUrl, files, threads = 0 } = {}) {
   exactAttention ??= isNode && process.env.HEARTH_GPU_EXACT === '1';
   noSubgroups ??= isNode && process.env.HEARTH_GPU_NOSUBGROUPS === '1';
   noDot4 ??= isNode && process.env.HEARTH_GPU_NODOT4 === '1';
@@ -23,7 +24,7 @@ export async function createBackend({ gpu, noSubgroups, noDot4, noMmq, exactAtte
   const tn = isNode ? Number(process.env.HEARTH_GPU_MMQ_TN || 0) : 0;
   const noFuse = isNode && process.env.HEARTH_GPU_NOFUSE === '1';
   const noFold = isNode && process.env.HEARTH_GPU_NOFOLD === '1';
-  const g = await createGpu({ gpu: gpu ?? (isNode ? await nodeGpu() : undefined), noSubgroups, noDot4, noMmq, attnSplit, tune: { tprLog2, wgs, tn, noFuse, noFold }, exactAttention, mask, log });
+  const g = await createGpu({ gpu: gpu ?? (isNode ? await nodeGpu() : undefined), noSubgroups, noDot4, noMmq, attnSplit, tune: { tprLog2, wgs, tn, noFuse, noFold }, exactAttention, exactSplit: threads, mask, log });
   let h;
   try { h = await Hearth.create({ gpu: g, log, wasmUrl, files }); } catch (e) { g.destroy(); throw e; }
   return { engine: new GpuEngine(h, g) };
@@ -84,7 +85,7 @@ export async function openAuto(file, loadOpts = {}, { threads = 1, log, warn = (
   const { nodeFileSource } = await import('../hearth.mjs');
   let engine = null;
   try {
-    engine = (await createBackend({ log })).engine;
+    engine = (await createBackend({ log, threads })).engine;
     return await engine.load(await nodeFileSource(file), loadOpts);
   } catch (e) {
     engine?.destroy();

@@ -61,7 +61,9 @@ export async function nodeGpu() {
 // norms in dispatches of their own, not folded into the next product) (0: defaults). For tuning.
 // mask: how a grammar's mask reaches GPU sampling, 'upload' (the default) or
 // 'readback' (src/gpu/gpu_backend.h; also settable later as gpu.mask).
-export async function createGpu({ gpu, noSubgroups = false, noDot4 = false, noMmq = false, attnSplit = 0, tune = {}, exactAttention = false, mask = 'upload', log } = {}) {
+// exactSplit: with exactAttention, decode over 512+ cells in that many chunks, as the CPU path with
+// that many threads (ggml's split; 0: none).
+export async function createGpu({ gpu, noSubgroups = false, noDot4 = false, noMmq = false, attnSplit = 0, tune = {}, exactAttention = false, exactSplit = 0, mask = 'upload', log } = {}) {
   gpu ??= globalThis.navigator?.gpu;
   if (!gpu) throw new GpuError('WebGPU is not available here (no navigator.gpu)');
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -81,6 +83,7 @@ export async function createGpu({ gpu, noSubgroups = false, noDot4 = false, noMm
   const info = adapter.info || {};
   const b = new WebGpuBackend(device, features, `${info.vendor || ''} ${info.architecture || ''} ${info.description || ''}`.trim(), log);
   b.exactAttention = exactAttention;
+  b.exactSplit = Math.max(0, Math.min(15, exactSplit | 0)); // (4 bits of loadEngine's flags)
   b.mask = mask;
   b.noMmq = noMmq;
   b.attnSplit = attnSplit;
@@ -217,7 +220,8 @@ class WebGpuBackend {
   loadEngine({ contextSize = 0, maxBatch = 0, noSubgroups = false } = {}) {
     const t = this.tune;
     const flags = (noSubgroups ? 1 : 0) | (this.exactAttention ? 2 : 0) | (this.noMmq ? 4 : 0) | ((this.attnSplit & 255) << 8) |
-      ((t.tprLog2 & 15) << 16) | (((t.wgs / 32) & 255) << 20) | (t.tn === 8 ? 1 << 28 : t.tn === 4 ? 1 << 30 : 0) | (t.noFuse ? 1 << 29 : 0) | (t.noFold ? 8 : 0);
+      ((t.tprLog2 & 15) << 16) | (((t.wgs / 32) & 255) << 20) | (t.tn === 8 ? 1 << 28 : t.tn === 4 ? 1 << 30 : 0) | (t.noFuse ? 1 << 29 : 0) | (t.noFold ? 8 : 0) |
+      ((this.exactSplit & 15) << 4);
     if (!this.#x) throw new GpuError('the GPU backend is not attached to a module (Hearth.create({ gpu }))');
     this.#dev.pushErrorScope('out-of-memory');
     this.#dev.pushErrorScope('validation');
