@@ -85,6 +85,7 @@ static struct {
     _Atomic int failed_id;  /* a worker that trapped in a region (0: none) */
     thread_shares shares;   /* the region's shares, to whichever thread claims them */
     thread_shares_gauge gauge; /* the caller alone while that is faster (a busy machine) */
+    _Atomic int solo;          /* the last region ran alone: workers sleep at once, not spin */
     void *stacks;
     uint32_t stack_tops[MAX_THREADS];
 } pool = {.n_threads = 1};
@@ -137,9 +138,12 @@ __attribute__((export_name("hearth_wasm_thread_loop"))) void hearth_wasm_thread_
         double since = -1;
         while ((gen = atomic_load_explicit(&pool.generation, memory_order_acquire)) == seen) {
             if (++spins % 1024) continue;
-            const double t = js_now_ms();
-            if (since < 0) since = t;
-            if (t - since < SPIN_MS) continue;
+            /* (while the caller runs regions alone, a spinning worker only takes its core) */
+            if (!atomic_load_explicit(&pool.solo, memory_order_relaxed)) {
+                const double t = js_now_ms();
+                if (since < 0) since = t;
+                if (t - since < SPIN_MS) continue;
+            }
             __builtin_wasm_memory_atomic_wait32((int *)&pool.generation, seen, -1);
             since = -1;
         }
@@ -157,12 +161,14 @@ static void run_parallel(void *ctx, hearth_task_fn fn, void *arg) {
     }
     const double t_start = js_now_ms();
     if (thread_shares_solo(&pool.gauge)) {
+        atomic_store_explicit(&pool.solo, 1, memory_order_relaxed);
         fn(arg, 0, 1);
         thread_shares_gauge_add(&pool.gauge, fn, true, js_now_ms() - t_start);
         return;
     }
     /* the tag first, then the wake-up (thread_shares.h) */
     const int gen = atomic_load_explicit(&pool.generation, memory_order_relaxed) + 1;
+    atomic_store_explicit(&pool.solo, 0, memory_order_relaxed);
     thread_shares_publish(&pool.shares, (uint32_t)gen, fn, arg, n);
     atomic_store_explicit(&pool.generation, gen, memory_order_release);
     __builtin_wasm_memory_atomic_notify((int *)&pool.generation, (unsigned)(n - 1));
