@@ -106,11 +106,12 @@ export function messageElement(msg, actions = {}, { unsaved = false } = {}) {
 }
 
 // Each render of a streaming answer lays out and paints it again on the main thread, which shares the
-// machine's cores with the engine's threads: at most one every PAINT_MS, the first at once, and
-// never more than 1/PAINT_SHARE of the time (a long answer's render costs more: on this 2-core VM
-// 2.6 ms of main-thread CPU a token at 50 ms, and the engine in the app decoded 12% below the
-// engine alone).
-const PAINT_MS = 50, PAINT_SHARE = 25;
+// machine's cores with the engine's threads: after the answer's first EAGER_MS (rendered every
+// frame, so that a short answer visibly streams), at most one every PAINT_MS and never more than
+// 1/PAINT_SHARE of the time (a long answer's render costs more). On this 2-core VM, per-token
+// renders cost 2.6 ms of main-thread CPU a token and the app's rate fell to 0.77 of the engine
+// alone's; throttled, 0.9 ms and 0.88 (docs/benchmarks.md).
+const EAGER_MS = 250, PAINT_MS = 50, PAINT_SHARE = 25;
 
 // A streaming assistant message: update(text, live, toolCalls) and reason(reasoning, live) schedule a
 // render (live: the token counter's text), finish() settles it; thoughtMs() is how long the reasoning
@@ -130,7 +131,7 @@ export function streamingMessage({ around = (render) => render() } = {}) {
   bubble.append(answer);
   box.append(bubble, meta);
   let text = '', calls = null, reasoning = '', block = null, tStart = NaN, tEnd = NaN, counter = '';
-  let frame = 0, timer = 0, painted = -Infinity, gap = PAINT_MS;
+  let frame = 0, timer = 0, painted = -Infinity, gap = PAINT_MS, first = NaN;
   const endThinking = () => {
     if (!block || Number.isFinite(tEnd)) return;
     tEnd = performance.now();
@@ -149,7 +150,9 @@ export function streamingMessage({ around = (render) => render() } = {}) {
   const schedule = (live) => {
     if (live) counter = live;
     if (frame || timer) return;
-    const wait = painted + gap - performance.now();
+    const now = performance.now();
+    if (Number.isNaN(first)) first = now;
+    const wait = now - first < EAGER_MS ? 0 : painted + gap - now;
     if (wait <= 0) frame = requestAnimationFrame(paint);
     else timer = setTimeout(() => { timer = 0; frame = requestAnimationFrame(paint); }, wait);
   };
