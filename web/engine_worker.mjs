@@ -55,7 +55,8 @@ const BACKENDS = {
       throw new UnsupportedBackendError('the WebGPU backend is not part of this build yet (issue 6): use backend "cpu" or "auto"');
     }
     let b;
-    try { b = await mod.createBackend(opts); } catch (e) {
+    // (threads: exact attention splits long decode as the CPU backend with its default threads would)
+    try { b = await mod.createBackend({ ...opts, threads: opts.threads ?? await defaultThreads() }); } catch (e) {
       throw e instanceof EngineError ? e : new UnsupportedBackendError(`WebGPU cannot run here: ${e.message}`);
     }
     // The worker streams through step-wise generation; a backend without it cannot serve requests.

@@ -95,8 +95,9 @@ fn attend_split(kvh: u32, n_pos: u32, fresh: u32, n_kv: u32, tid: u32) -> array<
     if (j0 >= n_pos) { break; } // only masked cells (or none) left
     let acc = attend_part(kvh, j0, min(j0 + chunk, n_pos), fresh, tid);
     let pm = tmax;
-    let ps = tot;
+    let ps = workgroupUniformLoad(&tot); // (uniform: the skip below may pass the next part's barriers)
     workgroupBarrier(); // every thread has read them before the next part resets them
+    if (ps == 0.0) { continue; } // (as the CPU: a part with no weight changes nothing)
     // (the CPU's running maximum starts at -inf: the first part's so is expf(-inf) = 0)
     let mn = select(pm, max(M, pm), started);
     let so = select(0.0, expf_libm(M - mn), started);

@@ -85,11 +85,12 @@ EXPORT("hearth_wasm_gpu_error") const char *hearth_wasm_gpu_error(gpu_session *s
  * integer decode products' lanes a row, 20..27 their least workgroups / 32,
  * 28 / 30 8 / 4 tokens a thread in the integer prefill products, 29 no
  * SwiGLU output quantized for the down product, 3 post norms not folded
- * into the next products (0: defaults; tuning), 4..7 exact attention's
- * decode split in chunks, as the CPU path with that many threads (0: none)
+ * into the next products (0: defaults; tuning); exact_split: exact
+ * attention's decode over 512+ cells in that many chunks, as the CPU path
+ * with that many threads (0: none)
  * (plan.h). Always returns a session (NULL only without memory);
  * its engine is NULL on failure, with the error. */
-EXPORT("hearth_wasm_gpu_load") gpu_session *hearth_wasm_gpu_load(int n_ctx, int max_batch, int flags) {
+EXPORT("hearth_wasm_gpu_load") gpu_session *hearth_wasm_gpu_load(int n_ctx, int max_batch, int flags, int exact_split) {
     gpu_session *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     hearth_engine_options opt = {.n_ctx = n_ctx, .max_batch = max_batch, .no_cpu_weights = true};
@@ -100,7 +101,8 @@ EXPORT("hearth_wasm_gpu_load") gpu_session *hearth_wasm_gpu_load(int n_ctx, int 
                       .no_mmq = (flags & 4) != 0, .attn_split = (flags >> 8) & 255,
                       .mvq_tpr = (flags >> 16) & 15 ? 1 << ((flags >> 16) & 15) : 0, .mvq_wgs = 32 * ((flags >> 20) & 255),
                       .mmq_tn = (flags >> 28) & 1 ? 8 : (flags >> 30) & 1 ? 4 : 0,
-                      .no_fuse = (flags >> 29) & 1, .no_fold = (flags >> 3) & 1, .exact_split = (flags >> 4) & 15};
+                      .no_fuse = (flags >> 29) & 1, .no_fold = (flags >> 3) & 1,
+                      .exact_split = exact_split > 0 ? exact_split : 0};
     if (gpu_model_create(&s->gpu, hearth_engine_model(s->engine), host, &js_gpu, &go, &s->err) ||
         gpu_backend_create(&s->backend, s->gpu, &s->err)) {
         gpu_model_free(s->gpu);

@@ -83,7 +83,7 @@ export async function createGpu({ gpu, noSubgroups = false, noDot4 = false, noMm
   const info = adapter.info || {};
   const b = new WebGpuBackend(device, features, `${info.vendor || ''} ${info.architecture || ''} ${info.description || ''}`.trim(), log);
   b.exactAttention = exactAttention;
-  b.exactSplit = Math.max(0, Math.min(15, exactSplit | 0)); // (4 bits of loadEngine's flags)
+  b.exactSplit = Math.max(0, exactSplit | 0);
   b.mask = mask;
   b.noMmq = noMmq;
   b.attnSplit = attnSplit;
@@ -220,13 +220,12 @@ class WebGpuBackend {
   loadEngine({ contextSize = 0, maxBatch = 0, noSubgroups = false } = {}) {
     const t = this.tune;
     const flags = (noSubgroups ? 1 : 0) | (this.exactAttention ? 2 : 0) | (this.noMmq ? 4 : 0) | ((this.attnSplit & 255) << 8) |
-      ((t.tprLog2 & 15) << 16) | (((t.wgs / 32) & 255) << 20) | (t.tn === 8 ? 1 << 28 : t.tn === 4 ? 1 << 30 : 0) | (t.noFuse ? 1 << 29 : 0) | (t.noFold ? 8 : 0) |
-      ((this.exactSplit & 15) << 4);
+      ((t.tprLog2 & 15) << 16) | (((t.wgs / 32) & 255) << 20) | (t.tn === 8 ? 1 << 28 : t.tn === 4 ? 1 << 30 : 0) | (t.noFuse ? 1 << 29 : 0) | (t.noFold ? 8 : 0);
     if (!this.#x) throw new GpuError('the GPU backend is not attached to a module (Hearth.create({ gpu }))');
     this.#dev.pushErrorScope('out-of-memory');
     this.#dev.pushErrorScope('validation');
     const t0 = performance.now();
-    const s = this.#x.hearth_wasm_gpu_load(contextSize, maxBatch, flags) >>> 0;
+    const s = this.#x.hearth_wasm_gpu_load(contextSize, maxBatch, flags, this.exactSplit) >>> 0;
     if (!s) throw new GpuError('out of memory');
     this.#session = s;
     const e = this.#x.hearth_wasm_gpu_engine(s) >>> 0;

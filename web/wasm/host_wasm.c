@@ -85,7 +85,7 @@ static struct {
     _Atomic int failed_id;  /* a worker that trapped in a region (0: none) */
     thread_shares shares;   /* the region's shares, to whichever thread claims them */
     thread_shares_gauge gauge; /* the caller alone while that is faster (a busy machine) */
-    _Atomic int solo;          /* the last region ran alone: workers sleep at once, not spin */
+    _Atomic int solo;          /* the gauge keeps the caller alone: workers sleep at once, not spin */
     void *stacks;
     uint32_t stack_tops[MAX_THREADS];
 } pool = {.n_threads = 1};
@@ -106,6 +106,7 @@ uint32_t *hearth_wasm_threads_prepare(int n) {
     atomic_store(&pool.quit, 0);
     atomic_store(&pool.failed_id, 0);
     pool.gauge = (thread_shares_gauge){0};
+    atomic_store(&pool.solo, 0);
     return pool.stack_tops;
 }
 
@@ -161,7 +162,8 @@ static void run_parallel(void *ctx, hearth_task_fn fn, void *arg) {
     }
     const double t_start = js_now_ms();
     if (thread_shares_solo(&pool.gauge)) {
-        atomic_store_explicit(&pool.solo, 1, memory_order_relaxed);
+        /* (not in a probe: there the threaded regions must find workers as the native pool's, spinning) */
+        if (!pool.gauge.probing) atomic_store_explicit(&pool.solo, 1, memory_order_relaxed);
         fn(arg, 0, 1);
         thread_shares_gauge_add(&pool.gauge, fn, true, js_now_ms() - t_start);
         return;
