@@ -766,12 +766,13 @@ static int matrix_slices(const weight *w, const gpu_limits *lim) {
 }
 static int output_slices(const model *m, const gpu_limits *lim) { return matrix_slices(&m->output, lim); }
 
-/* Whether decode folds each post norm into the product after it (post_norm_in.wgsl): every layer has both,
+/* Whether decode folds each post norm into the product after it (post_norm_in.wgsl): not in exact mode
+ * (the CPU's rmsnorm arithmetic there), every layer has both,
  * each QKV run of one type and the gate/up product run in integers on an input that fits workgroup memory,
  * and their bindings fit (x, xb, pw, nw, xo, bias, out + slices; gate/up: act, no bias). */
 static bool folds_post_norms(const plan_case *pc) {
     const model *m = pc->m;
-    if (pc->opt.no_fold || pc->opt.no_mmq) return false;
+    if (pc->opt.no_fold || pc->opt.no_mmq || pc->opt.exact_attention) return false;
     for (int il = 0; il < m->hp.n_layer; il++) {
         const model_layer *l = &m->layers[il];
         if (!l->attn_post_norm || !l->ffn_post_norm) return false;
