@@ -1046,6 +1046,43 @@ static bool x4_act_matches(bool q8, const unsigned char *q, const unsigned char 
     return true;
 }
 
+/* An X4 layout's outputs o1 against the plain layout's o2 (os a token): rows
+ * outside [r0, r1) left as they were (-12345), the others within 1e-5 of
+ * their terms' magnitude (|w| . |a| in double), and bit-equal for a single
+ * token unless q8_K (the K-quant X4 sums spread over the lanes otherwise);
+ * each token's activations dequantized from its row (ab bytes). Returns 0
+ * after printing the first difference; *worst takes the largest error.
+ * d2: scratch for a dequantized weight row (n floats). */
+static int x4_outputs_match(const char *name, uint32_t base, const mm_case *c, int n, int r0, int r1, int n_tok,
+                            size_t ab, const float *o1, const float *o2, size_t os, bool q8_K, float *d2,
+                            double *worst) {
+    double *a = malloc((size_t)n * sizeof *a);
+    int ok = a != NULL;
+    for (int t = 0; t < n_tok && ok; t++) {
+        if (q8_K) deq_act_q8_K(c->act + (size_t)t * ab, n, a);
+        else deq_act(base, c->act + (size_t)t * ab, c->x + (size_t)t * n, n, a);
+        for (size_t r = 0; r < os && ok; r++) {
+            const float got = o1[(size_t)t * os + r], want_o = o2[(size_t)t * os + r];
+            if ((int)r < r0 || (int)r >= r1) {
+                if (got != -12345.0f) { ok = 0; printf("# %s_x4: wrote outside rows (t %d r %zu)\n", ggml_type_name(base), t, r); }
+                continue;
+            }
+            kernels_dequantize_row(base, c->w + r * c->rb, d2, n);
+            double mag = 0;
+            for (int i = 0; i < n; i++) mag += fabs((double)d2[i] * a[i]);
+            const double err = fabs((double)got - want_o) / (mag > 0 ? mag : 1);
+            if (err > *worst) *worst = err;
+            if ((!q8_K && n_tok == 1 && got != want_o) || err > 1e-5) {
+                ok = 0;
+                printf("# %s %s_x4 n %d n_tok %d t %d row %zu: %a vs %a (error %.2g of the terms' magnitude)\n",
+                       name, ggml_type_name(base), n, n_tok, t, r, got, want_o, err);
+            }
+        }
+    }
+    free(a);
+    return ok;
+}
+
 /* The relaxed build's X4 products (kernels_pack_weight, then
  * quant_simd128_relaxed.c), for Q4_0 and Q8_0 (base): a matrix is repacked
  * exactly where its rows are a multiple of 128 and at most
@@ -1115,27 +1152,7 @@ static void test_matmul_x4(const char *name, const hearth_kernels *fast, uint32_
         }
         kernels_matmul(fast, type, wp, n, r0, r1, ax, n_tok, o1, os);
         kernels_matmul(fast, base, c.w, n, r0, r1, c.act, n_tok, o2, os);
-        double *a = malloc((size_t)n * sizeof *a);
-        for (int t = 0; t < n_tok && ok; t++) {
-            deq_act(base, c.act + (size_t)t * ab, c.x + (size_t)t * n, n, a);
-            for (size_t r = 0; r < os && ok; r++) {
-                const float got = o1[(size_t)t * os + r], want_o = o2[(size_t)t * os + r];
-                if ((int)r < r0 || (int)r >= r1) {
-                    if (got != -12345.0f) { ok = 0; printf("# X4: wrote outside rows (t %d r %zu)\n", t, r); }
-                    continue;
-                }
-                kernels_dequantize_row(base, c.w + r * c.rb, d2, n);
-                double mag = 0;
-                for (int i = 0; i < n; i++) mag += fabs((double)d2[i] * a[i]);
-                const double err = fabs((double)got - want_o) / (mag > 0 ? mag : 1);
-                if (err > worst) worst = err;
-                if ((n_tok == 1 && got != want_o) || err > 1e-5) {
-                    ok = 0;
-                    printf("# %s %s_x4 n %d n_tok %d t %d row %zu: %a vs %a (error %.2g of the terms' magnitude)\n",
-                           name, ggml_type_name(base), n, n_tok, t, r, got, want_o, err);
-                }
-            }
-        }
+        ok = ok && x4_outputs_match(name, base, &c, n, r0, r1, n_tok, ab, o1, o2, os, false, d2, &worst);
         if (ax != c.act) free(ax);
         mm_case_free(&c);
         free(copy);
@@ -1143,7 +1160,6 @@ static void test_matmul_x4(const char *name, const hearth_kernels *fast, uint32_
         free(d2);
         free(o1);
         free(o2);
-        free(a);
     }
     char label[200];
     snprintf(label, sizeof label,
@@ -1215,27 +1231,7 @@ static void test_matmul_k_x4(const char *name, const hearth_kernels *fast, uint3
         for (size_t i = 0; i < on; i++) o1[i] = o2[i] = -12345.0f;
         kernels_matmul(fast, type, wp, n, r0, r1, ax, n_tok, o1, os);
         kernels_matmul(fast, base, c.w, n, r0, r1, c.act, n_tok, o2, os);
-        double *a = malloc((size_t)n * sizeof *a);
-        for (int t = 0; t < n_tok && ok; t++) {
-            deq_act_q8_K(c.act + (size_t)t * ab, n, a);
-            for (size_t r = 0; r < os && ok; r++) {
-                const float got = o1[(size_t)t * os + r], want_o = o2[(size_t)t * os + r];
-                if ((int)r < r0 || (int)r >= r1) {
-                    if (got != -12345.0f) { ok = 0; printf("# K X4: wrote outside rows (t %d r %zu)\n", t, r); }
-                    continue;
-                }
-                kernels_dequantize_row(base, c.w + r * c.rb, d2, n);
-                double mag = 0;
-                for (int i = 0; i < n; i++) mag += fabs((double)d2[i] * a[i]);
-                const double err = fabs((double)got - want_o) / (mag > 0 ? mag : 1);
-                if (err > worst) worst = err;
-                if (err > 1e-5) {
-                    ok = 0;
-                    printf("# %s %s_x4 n %d n_tok %d t %d row %zu: %a vs %a (error %.2g of the terms' magnitude)\n",
-                           name, ggml_type_name(base), n, n_tok, t, r, got, want_o, err);
-                }
-            }
-        }
+        ok = ok && x4_outputs_match(name, base, &c, n, r0, r1, n_tok, ab, o1, o2, os, true, d2, &worst);
         mm_case_free(&c);
         free(copy);
         free(ax);
@@ -1243,7 +1239,6 @@ static void test_matmul_k_x4(const char *name, const hearth_kernels *fast, uint3
         free(d2);
         free(o1);
         free(o2);
-        free(a);
     }
     char label[200];
     snprintf(label, sizeof label,
