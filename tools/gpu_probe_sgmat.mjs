@@ -93,8 +93,8 @@ function buffer(data, usage) {
   return b;
 }
 
-async function run(c, syntax, m, n, k, TM, TN, reps) {
-  const code = gemm(c, syntax, TM, TN);
+// A compute pipeline from WGSL: { pipe }, or { errors } (the first 3 messages) where it does not compile.
+async function compile(code) {
   device.pushErrorScope('validation');
   const mod = device.createShaderModule({ code });
   const info = await mod.getCompilationInfo();
@@ -103,29 +103,47 @@ async function run(c, syntax, m, n, k, TM, TN, reps) {
   if (!errs.length) pipe = await device.createComputePipelineAsync({ layout: 'auto', compute: { module: mod, entryPoint: 'main' } }).catch((e) => { errs.push(e.message); return null; });
   const ve = await device.popErrorScope();
   if (ve) errs.push(ve.message);
-  if (errs.length) return { compiled: false, errors: errs.slice(0, 3) };
+  return errs.length ? { errors: errs.slice(0, 3) } : { pipe };
+}
+
+// pipe with buffers bound at 0, 1, ...: dispatch(times) runs it `times` times over gx x gy workgroups
+// (resolving when done); read(buf, size) copies a buffer back (an ArrayBuffer).
+function bound(pipe, bufs, gx, gy) {
+  const bind = device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: bufs.map((b, i) => ({ binding: i, resource: { buffer: b } })) });
+  return {
+    dispatch(times) {
+      const enc = device.createCommandEncoder();
+      for (let t = 0; t < times; t++) {
+        const pass = enc.beginComputePass(); pass.setPipeline(pipe); pass.setBindGroup(0, bind);
+        pass.dispatchWorkgroups(gx, gy); pass.end();
+      }
+      device.queue.submit([enc.finish()]);
+      return device.queue.onSubmittedWorkDone();
+    },
+    async read(buf, size) {
+      const rd = device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const enc = device.createCommandEncoder(); enc.copyBufferToBuffer(buf, 0, rd, 0, size); device.queue.submit([enc.finish()]);
+      await rd.mapAsync(GPUMapMode.READ);
+      const data = rd.getMappedRange().slice(0);
+      rd.unmap(); rd.destroy();
+      return data;
+    },
+  };
+}
+
+async function run(c, syntax, m, n, k, TM, TN, reps) {
+  const { pipe, errors } = await compile(gemm(c, syntax, TM, TN));
+  if (errors) return { compiled: false, errors };
   const ct = c.componentType, rt = c.resultComponentType;
   const A = fill(ct, m * k, 1), B = fill(ct, k * n, 2);
   const bA = buffer(A, GPUBufferUsage.STORAGE), bB = buffer(B, GPUBufferUsage.STORAGE);
   const cBytes = m * n * bytes[rt];
   const bC = device.createBuffer({ size: cBytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
   const bP = buffer(new Uint32Array([m, n, k, 0]).buffer, GPUBufferUsage.UNIFORM);
-  const bind = device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: [bA, bB, bC, bP].map((b, i) => ({ binding: i, resource: { buffer: b } })) });
-  const dispatch = (times) => {
-    const enc = device.createCommandEncoder();
-    for (let t = 0; t < times; t++) {
-      const pass = enc.beginComputePass(); pass.setPipeline(pipe); pass.setBindGroup(0, bind);
-      pass.dispatchWorkgroups(n / (TN * c.N), m / (TM * c.M)); pass.end();
-    }
-    device.queue.submit([enc.finish()]);
-    return device.queue.onSubmittedWorkDone();
-  };
-  await dispatch(1);
+  const kern = bound(pipe, [bA, bB, bC, bP], n / (TN * c.N), m / (TM * c.M));
+  await kern.dispatch(1);
   // Check a sample of outputs against the CPU (exact: small integers).
-  const rd = device.createBuffer({ size: cBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const enc = device.createCommandEncoder(); enc.copyBufferToBuffer(bC, 0, rd, 0, cBytes); device.queue.submit([enc.finish()]);
-  await rd.mapAsync(GPUMapMode.READ);
-  const got = asNumbers(rt, rd.getMappedRange().slice(0)); rd.unmap();
+  const got = asNumbers(rt, await kern.read(bC, cBytes));
   const a = asNumbers(ct, A), b = asNumbers(ct, B);
   let bad = 0, checked = 0, firstBad = null;
   for (let s = 0; s < 512; s++) {
@@ -135,8 +153,8 @@ async function run(c, syntax, m, n, k, TM, TN, reps) {
     if (got[i * n + j] !== want) { bad++; firstBad ??= { i, j, got: got[i * n + j], want }; }
   }
   let ms = null;
-  if (reps) { const t0 = performance.now(); await dispatch(reps); ms = (performance.now() - t0) / reps; }
-  for (const x of [bA, bB, bC, bP, rd]) x.destroy();
+  if (reps) { const t0 = performance.now(); await kern.dispatch(reps); ms = (performance.now() - t0) / reps; }
+  for (const x of [bA, bB, bC, bP]) x.destroy();
   return { compiled: true, checked, bad, firstBad, ms, tops: ms ? +(2 * m * n * k / ms / 1e9).toFixed(1) : null };
 }
 
@@ -225,15 +243,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) g: vec
 }
 
 async function runBlocked(code, T, R, K, reps) {
-  device.pushErrorScope('validation');
-  const mod = device.createShaderModule({ code });
-  const info = await mod.getCompilationInfo();
-  const errs = info.messages.filter((x) => x.type === 'error').map((x) => `${x.lineNum}:${x.linePos} ${x.message}`);
-  let pipe = null;
-  if (!errs.length) pipe = await device.createComputePipelineAsync({ layout: 'auto', compute: { module: mod, entryPoint: 'main' } }).catch((e) => { errs.push(e.message); return null; });
-  const ve = await device.popErrorScope();
-  if (ve) errs.push(ve.message);
-  if (errs.length) return { compiled: false, errors: errs.slice(0, 3) };
+  const { pipe, errors } = await compile(code);
+  if (errors) return { compiled: false, errors };
   const X = new Int8Array(T * K), Wt = new Int8Array(R * K), nb = K / 32;
   for (let i = 0; i < X.length; i++) X[i] = ((i * 7 + 3) % 255) - 127;
   for (let i = 0; i < Wt.length; i++) Wt[i] = ((i * 13 + 5) % 15) - 8;
@@ -243,21 +254,9 @@ async function runBlocked(code, T, R, K, reps) {
   const bC = device.createBuffer({ size: cBytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
   const bP = buffer(new Uint32Array([T, R, K, 0]).buffer, GPUBufferUsage.UNIFORM);
   const all = [...bufs, bC, bP];
-  const bind = device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: all.map((b, i) => ({ binding: i, resource: { buffer: b } })) });
-  const dispatch = (times) => {
-    const enc = device.createCommandEncoder();
-    for (let t = 0; t < times; t++) {
-      const pass = enc.beginComputePass(); pass.setPipeline(pipe); pass.setBindGroup(0, bind);
-      pass.dispatchWorkgroups(R / 64, T / 64); pass.end();
-    }
-    device.queue.submit([enc.finish()]);
-    return device.queue.onSubmittedWorkDone();
-  };
-  await dispatch(1);
-  const rd = device.createBuffer({ size: cBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const enc = device.createCommandEncoder(); enc.copyBufferToBuffer(bC, 0, rd, 0, cBytes); device.queue.submit([enc.finish()]);
-  await rd.mapAsync(GPUMapMode.READ);
-  const got = new Float32Array(rd.getMappedRange().slice(0)); rd.unmap();
+  const kern = bound(pipe, all, R / 64, T / 64);
+  await kern.dispatch(1);
+  const got = new Float32Array(await kern.read(bC, cBytes));
   let bad = 0, firstBad = null;
   for (let s = 0; s < 256; s++) {
     const t = (s * 97) % T, r = (s * 131 + 7) % R;
@@ -270,8 +269,8 @@ async function runBlocked(code, T, R, K, reps) {
     if (Math.abs(got[t * R + r] - want) > 1e-4 * Math.max(1, Math.abs(want))) { bad++; firstBad ??= { t, r, got: got[t * R + r], want }; }
   }
   let ms = null;
-  if (reps && !bad) { const t0 = performance.now(); await dispatch(reps); ms = (performance.now() - t0) / reps; }
-  for (const x of [...all, rd]) x.destroy();
+  if (reps && !bad) { const t0 = performance.now(); await kern.dispatch(reps); ms = (performance.now() - t0) / reps; }
+  for (const x of all) x.destroy();
   return { compiled: true, bad, firstBad, ms, tops: ms ? +(2 * T * R * K / ms / 1e9).toFixed(1) : null };
 }
 
