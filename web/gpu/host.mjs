@@ -178,7 +178,8 @@ class WebGpuBackend {
         if (cached) { self.#pipes[id] = cached; return; }
         const bgl = self.#dev.createBindGroupLayout({ label: name, entries });
         const module = self.#dev.createShaderModule({ label: name, code });
-        const p = { name, code, module, bgl, pipeline: null, rw: entries.filter((e) => e.buffer.type === 'storage').map((e) => e.binding) };
+        // (rw: the bindings it writes, for HEARTH_GPU_DUMP only)
+        const p = { name, code, module, bgl, pipeline: null, rw: self.#dump ? entries.filter((e) => e.buffer.type === 'storage').map((e) => e.binding) : null };
         self.#cache.set(key, p);
         p.promise = self.#dev.createComputePipelineAsync({
           label: name, layout: self.#dev.createPipelineLayout({ bindGroupLayouts: [bgl] }),
@@ -199,7 +200,7 @@ class WebGpuBackend {
         for (let i = 0; i < n; i++) entries.push({ binding: bv[2 * i], resource: { buffer: self.#buffers[bv[2 * i + 1]] } });
         const p = self.#pipes[pipe];
         const rw = [];
-        for (let i = 0; i < n; i++) if (p.rw?.includes(bv[2 * i])) rw.push([bv[2 * i], bv[2 * i + 1]]);
+        if (p.rw) for (let i = 0; i < n; i++) if (p.rw.includes(bv[2 * i])) rw.push([bv[2 * i], bv[2 * i + 1]]);
         self.#lists[list].push({ p, group: self.#dev.createBindGroup({ layout: p.bgl, entries }), x, y, z, rw });
       }),
     };
